@@ -1,0 +1,54 @@
+package canon
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an application error. Codes map one-to-one onto GraphQL
+// extensions.code (DESIGN §1).
+type Code string
+
+// Error codes.
+const (
+	BadUserInput      Code = "BAD_USER_INPUT"
+	Unauthenticated   Code = "UNAUTHENTICATED"
+	Forbidden         Code = "FORBIDDEN"
+	NotFound          Code = "NOT_FOUND"
+	QueryTooComplex   Code = "QUERY_TOO_COMPLEX"
+	SourceUnavailable Code = "SOURCE_UNAVAILABLE"
+	Internal          Code = "INTERNAL"
+)
+
+// Error is an error meant for the caller: Message is safe to show.
+type Error struct {
+	Code    Code
+	Message string
+}
+
+// Error implements error.
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+
+// Errorf returns an *Error with a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, or Internal.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
+
+// ErrorMessage returns the caller-safe message of err: the message of its
+// *Error, or a generic text for anything else (which may hold internals).
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}

@@ -1,0 +1,94 @@
+package canon
+
+import (
+	"time"
+
+	"github.com/paulmach/orb"
+)
+
+// Provenance records where a canonical row came from. Every source-derived
+// record carries it; (Source, SourceID) is unique per record type.
+type Provenance struct {
+	Source          string    // configured source name, e.g. "governance"
+	SourceID        string    // the record's id in its source system
+	SourceUpdatedAt time.Time // the source's own update time, zero if unknown
+	FetchedAt       time.Time // when the hub read it
+	PayloadHash     []byte    // SHA-256 of the raw source payload
+}
+
+// Point is a WGS-84 position.
+type Point struct {
+	Lat float64
+	Lng float64
+}
+
+// Location is a normalised position that keeps the source's original value.
+type Location struct {
+	Point           // WGS-84
+	Orig      Point // as published by the source
+	OrigDatum Datum // datum the source published in
+}
+
+// Region is a node of the reference region and grid layer.
+type Region struct {
+	Code       string
+	Name       string
+	Level      RegionLevel
+	ParentCode string // empty for the root
+	Boundary   orb.Geometry
+	Centroid   *Point
+}
+
+// CodeName is a code as a source system names it.
+type CodeName struct {
+	Code string
+	Name string
+}
+
+// Category is a node of the unified case taxonomy.
+type Category struct {
+	Code       string
+	Name       string
+	ParentCode string
+	Kind       CaseKind
+	Level      int
+}
+
+// Source describes a configured source system.
+type Source struct {
+	Name        string
+	Kind        SourceKind
+	Description string
+}
+
+// CaseEvent is one step of a case's timeline.
+type CaseEvent struct {
+	At           time.Time
+	Status       CaseStatus
+	Tier         CaseTier
+	SourceStatus string // the source's own step code or name
+	Actor        string
+	Note         string
+}
+
+// Case is an event, case or ticket from any source system.
+type Case struct {
+	Provenance
+	Kind           CaseKind
+	CategoryCode   string // unified category
+	SourceCategory CodeName
+	Title          string
+	Description    string
+	Status         CaseStatus
+	SourceStatus   string
+	Tier           CaseTier
+	GridCode       string // reference-layer grid code
+	Location       *Location
+	Address        string
+	ReportedAt     time.Time
+	UpdatedAt      time.Time
+	DueAt          *time.Time
+	ClosedAt       *time.Time
+	AssigneeDept   string
+	Timeline       []CaseEvent
+}

@@ -1,0 +1,310 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ywtg/hub/canon"
+)
+
+// Case is a stored case with its provenance.
+type Case struct {
+	ID                 int64
+	Kind               canon.CaseKind
+	CategoryCode       *string
+	SourceCategoryCode string
+	SourceCategoryName string
+	Title              string
+	Description        string
+	Status             canon.CaseStatus
+	SourceStatus       string
+	Tier               canon.CaseTier
+	GridID             *int64
+	Lat, Lng           *float64
+	OrigLat, OrigLng   *float64
+	OrigDatum          *canon.Datum
+	Address            string
+	ReportedAt         time.Time
+	UpdatedAt          time.Time
+	DueAt              *time.Time
+	ClosedAt           *time.Time
+	Overdue            bool
+	AssigneeDept       string
+	IncidentID         *int64
+	Provenance         Provenance
+}
+
+// Provenance is the stored provenance of a source-derived row.
+type Provenance struct {
+	Source          string
+	SourceID        string
+	SourceUpdatedAt *time.Time
+	FetchedAt       time.Time
+	PayloadHash     []byte
+}
+
+// overdueSQL is the one definition of "overdue": past due and not finished
+// by then. Lists, counts and statistics all use it.
+const overdueSQL = `(c.due_at IS NOT NULL AND c.due_at < coalesce(c.closed_at, now()))`
+
+const caseColumns = `c.id, c.kind, c.category_code, c.source_category_code, c.source_category_name,
+	c.title, c.description, c.status, c.source_status, c.tier, c.grid_id, c.lat, c.lng,
+	c.orig_lat, c.orig_lng, c.orig_datum, c.address, c.reported_at, c.updated_at, c.due_at,
+	c.closed_at, ` + overdueSQL + `, c.assignee_dept, c.incident_id,
+	c.source, c.source_id, c.source_updated_at, c.fetched_at, c.payload_hash`
+
+func scanCase(row pgx.Row) (*Case, error) {
+	c := &Case{}
+	p := &c.Provenance
+	err := row.Scan(&c.ID, &c.Kind, &c.CategoryCode, &c.SourceCategoryCode, &c.SourceCategoryName,
+		&c.Title, &c.Description, &c.Status, &c.SourceStatus, &c.Tier, &c.GridID, &c.Lat, &c.Lng,
+		&c.OrigLat, &c.OrigLng, &c.OrigDatum, &c.Address, &c.ReportedAt, &c.UpdatedAt, &c.DueAt,
+		&c.ClosedAt, &c.Overdue, &c.AssigneeDept, &c.IncidentID,
+		&p.Source, &p.SourceID, &p.SourceUpdatedAt, &p.FetchedAt, &p.PayloadHash)
+	return c, err
+}
+
+// CaseFilter narrows a case list. Zero fields do not filter.
+type CaseFilter struct {
+	RegionID     *int64 // the region and its whole subtree
+	Status       []canon.CaseStatus
+	Tier         []canon.CaseTier
+	Source       []string
+	Category     []string // unified codes; a major class matches its minor classes
+	Kind         []canon.CaseKind
+	ReportedFrom *time.Time // inclusive
+	ReportedTo   *time.Time // exclusive
+	Overdue      *bool
+	Text         string // substring of title or description
+}
+
+func (f CaseFilter) where(a *sqlArgs) string {
+	conds := []string{"TRUE"}
+	if f.RegionID != nil {
+		conds = append(conds, "c.region_path <@ (SELECT path FROM region WHERE id = "+a.add(*f.RegionID)+")")
+	}
+	if len(f.Status) > 0 {
+		conds = append(conds, "c.status = ANY("+a.add(strs(f.Status))+")")
+	}
+	if len(f.Tier) > 0 {
+		conds = append(conds, "c.tier = ANY("+a.add(strs(f.Tier))+")")
+	}
+	if len(f.Source) > 0 {
+		conds = append(conds, "c.source = ANY("+a.add(f.Source)+")")
+	}
+	if len(f.Category) > 0 {
+		p := a.add(f.Category)
+		conds = append(conds, "c.category_code IN (SELECT code FROM category WHERE code = ANY("+p+") OR parent_code = ANY("+p+"))")
+	}
+	if len(f.Kind) > 0 {
+		conds = append(conds, "c.kind = ANY("+a.add(strs(f.Kind))+")")
+	}
+	if f.ReportedFrom != nil {
+		conds = append(conds, "c.reported_at >= "+a.add(*f.ReportedFrom))
+	}
+	if f.ReportedTo != nil {
+		conds = append(conds, "c.reported_at < "+a.add(*f.ReportedTo))
+	}
+	if f.Overdue != nil {
+		if *f.Overdue {
+			conds = append(conds, overdueSQL)
+		} else {
+			conds = append(conds, "NOT "+overdueSQL)
+		}
+	}
+	if t := strings.TrimSpace(f.Text); t != "" {
+		conds = append(conds, "(c.title || ' ' || c.description) ILIKE "+a.add("%"+escapeLike(t)+"%"))
+	}
+	return strings.Join(conds, " AND ")
+}
+
+func strs[T ~string](in []T) []string {
+	out := make([]string, len(in))
+	for i, v := range in {
+		out[i] = string(v)
+	}
+	return out
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// CaseOrderField is a sort key of case lists.
+type CaseOrderField string
+
+// Case sort keys.
+const (
+	OrderReportedAt CaseOrderField = "REPORTED_AT"
+	OrderUpdatedAt  CaseOrderField = "UPDATED_AT"
+	OrderDueAt      CaseOrderField = "DUE_AT"
+)
+
+// CaseOrder orders a case list; the id breaks ties so the order is total.
+type CaseOrder struct {
+	Field CaseOrderField
+	Desc  bool
+}
+
+// sortExpr is the SQL sort key of an order; cases without a due time sort
+// after every due time.
+func (o CaseOrder) sortExpr() (string, error) {
+	switch o.Field {
+	case OrderReportedAt, "":
+		return "c.reported_at", nil
+	case OrderUpdatedAt:
+		return "c.updated_at", nil
+	case OrderDueAt:
+		return "coalesce(c.due_at, 'infinity'::timestamptz)", nil
+	}
+	return "", canon.Errorf(canon.BadUserInput, "unknown case order %q", o.Field)
+}
+
+func (o CaseOrder) key() string {
+	f := o.Field
+	if f == "" {
+		f = OrderReportedAt
+	}
+	if o.Desc {
+		return string(f) + "_DESC"
+	}
+	return string(f) + "_ASC"
+}
+
+func (o CaseOrder) keyOf(c *Case) string {
+	var t time.Time
+	switch o.Field {
+	case OrderUpdatedAt:
+		t = c.UpdatedAt
+	case OrderDueAt:
+		if c.DueAt == nil {
+			return "infinity"
+		}
+		t = *c.DueAt
+	default:
+		t = c.ReportedAt
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// CaseQuery selects a page of cases.
+type CaseQuery struct {
+	Filter CaseFilter
+	Order  CaseOrder
+	Page   PageArgs
+}
+
+// Cases lists cases with keyset pagination on (sort key, id).
+func (s *Store) Cases(ctx context.Context, q CaseQuery) (Page[*Case], error) {
+	limit, err := q.Page.limit()
+	if err != nil {
+		return Page[*Case]{}, err
+	}
+	expr, err := q.Order.sortExpr()
+	if err != nil {
+		return Page[*Case]{}, err
+	}
+	after, err := decodeCursor(q.Page.After, q.Order.key())
+	if err != nil {
+		return Page[*Case]{}, err
+	}
+	var a sqlArgs
+	sql := "SELECT " + caseColumns + ` FROM "case" c WHERE ` + q.Filter.where(&a)
+	dir, cmp := "ASC", ">"
+	if q.Order.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	if after != nil {
+		key, err := cursorTime(after.key)
+		if err != nil {
+			return Page[*Case]{}, err
+		}
+		sql += fmt.Sprintf(" AND (%s, c.id) %s (%s::timestamptz, %s)", expr, cmp, a.add(key), a.add(after.id))
+	}
+	sql += fmt.Sprintf(" ORDER BY %s %s, c.id %s LIMIT %s", expr, dir, dir, a.add(limit+1))
+	rows, err := s.pool.Query(ctx, sql, a...)
+	if err != nil {
+		return Page[*Case]{}, fmt.Errorf("list cases: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Case, error) { return scanCase(r) })
+	if err != nil {
+		return Page[*Case]{}, fmt.Errorf("list cases: %w", err)
+	}
+	order := q.Order.key()
+	return newPage(list, limit, func(c *Case) cursor { return cursor{order: order, key: q.Order.keyOf(c), id: c.ID} }), nil
+}
+
+func cursorTime(key string) (string, error) {
+	if key == "infinity" {
+		return key, nil
+	}
+	if _, err := time.Parse(time.RFC3339Nano, key); err != nil {
+		return "", canon.Errorf(canon.BadUserInput, "invalid cursor")
+	}
+	return key, nil
+}
+
+// CountCases counts the cases a filter selects.
+func (s *Store) CountCases(ctx context.Context, f CaseFilter) (int, error) {
+	var a sqlArgs
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM "case" c WHERE `+f.where(&a), a...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count cases: %w", err)
+	}
+	return n, nil
+}
+
+// CasesByID loads cases for a batch of ids, in key order.
+func (s *Store) CasesByID(ctx context.Context, ids []int64) ([]*Case, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+caseColumns+` FROM "case" c WHERE c.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load cases: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Case, error) { return scanCase(r) })
+	if err != nil {
+		return nil, fmt.Errorf("load cases: %w", err)
+	}
+	return inKeyOrder(ids, list, func(c *Case) int64 { return c.ID }), nil
+}
+
+// CaseEvent is one step of a stored case timeline.
+type CaseEvent struct {
+	CaseID       int64
+	Seq          int
+	At           time.Time
+	Status       canon.CaseStatus
+	Tier         canon.CaseTier
+	SourceStatus string
+	Actor        string
+	Note         string
+}
+
+// CaseTimelines loads the timelines of a batch of cases, in key order.
+func (s *Store) CaseTimelines(ctx context.Context, caseIDs []int64) ([][]CaseEvent, error) {
+	rows, err := s.pool.Query(ctx, `SELECT case_id, seq, at, status, tier, source_status, actor, note
+		FROM case_event WHERE case_id = ANY($1) ORDER BY case_id, seq`, caseIDs)
+	if err != nil {
+		return nil, fmt.Errorf("load timelines: %w", err)
+	}
+	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CaseEvent, error) {
+		var e CaseEvent
+		err := r.Scan(&e.CaseID, &e.Seq, &e.At, &e.Status, &e.Tier, &e.SourceStatus, &e.Actor, &e.Note)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load timelines: %w", err)
+	}
+	byCase := make(map[int64][]CaseEvent, len(caseIDs))
+	for _, e := range events {
+		byCase[e.CaseID] = append(byCase[e.CaseID], e)
+	}
+	out := make([][]CaseEvent, len(caseIDs))
+	for i, id := range caseIDs {
+		out[i] = byCase[id]
+	}
+	return out, nil
+}

@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ywtg/hub/canon"
+)
+
+// SourceStatus is the health of a source's synchronisation.
+type SourceStatus string
+
+// Source statuses.
+const (
+	SourceNeverSynced SourceStatus = "NEVER_SYNCED"
+	SourceSyncing     SourceStatus = "SYNCING"
+	SourceOK          SourceStatus = "OK"
+	SourceDegraded    SourceStatus = "DEGRADED"
+	SourceDown        SourceStatus = "DOWN"
+)
+
+// Source is a configured source system with its synchronisation totals.
+type Source struct {
+	Name               string
+	Kind               canon.SourceKind
+	Description        string
+	Status             SourceStatus
+	LastSyncedAt       *time.Time
+	LastError          *string
+	RecordsFetched     int64
+	RecordsStored      int64
+	RecordsQuarantined int64
+}
+
+const sourceColumns = `name, kind, description, status, last_synced_at, last_error,
+	records_fetched, records_stored, records_quarantined`
+
+func scanSource(row pgx.Row) (*Source, error) {
+	s := &Source{}
+	err := row.Scan(&s.Name, &s.Kind, &s.Description, &s.Status, &s.LastSyncedAt, &s.LastError,
+		&s.RecordsFetched, &s.RecordsStored, &s.RecordsQuarantined)
+	return s, err
+}
+
+// Sources lists every configured source by name.
+func (s *Store) Sources(ctx context.Context) ([]*Source, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+sourceColumns+" FROM source ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("list sources: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Source, error) { return scanSource(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list sources: %w", err)
+	}
+	return list, nil
+}
+
+// SourcesByName loads sources for a batch of names, in key order.
+func (s *Store) SourcesByName(ctx context.Context, names []string) ([]*Source, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+sourceColumns+" FROM source WHERE name = ANY($1)", names)
+	if err != nil {
+		return nil, fmt.Errorf("load sources: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Source, error) { return scanSource(r) })
+	if err != nil {
+		return nil, fmt.Errorf("load sources: %w", err)
+	}
+	return inKeyOrder(names, list, func(s *Source) string { return s.Name }), nil
+}
+
+// Category is a stored node of the unified taxonomy.
+type Category struct {
+	Code       string
+	Name       string
+	ParentCode *string
+	Kind       canon.CaseKind
+	Level      int
+}
+
+// CategoriesByCode loads categories for a batch of codes, in key order.
+func (s *Store) CategoriesByCode(ctx context.Context, codes []string) ([]*Category, error) {
+	rows, err := s.pool.Query(ctx, "SELECT code, name, parent_code, kind, level FROM category WHERE code = ANY($1)", codes)
+	if err != nil {
+		return nil, fmt.Errorf("load categories: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Category, error) {
+		c := &Category{}
+		err := r.Scan(&c.Code, &c.Name, &c.ParentCode, &c.Kind, &c.Level)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load categories: %w", err)
+	}
+	return inKeyOrder(codes, list, func(c *Category) string { return c.Code }), nil
+}

@@ -1,0 +1,215 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/store"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestRegionsTreeAndPaging(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	seedRegions(t, st)
+
+	grid := canon.LevelGrid
+	n, err := st.CountRegions(ctx, store.RegionQuery{Level: &grid})
+	if err != nil || n != 4 {
+		t.Fatalf("grid count = %d, %v; want 4", n, err)
+	}
+	var codes []string
+	var after *string
+	for {
+		page, err := st.Regions(ctx, store.RegionQuery{Level: &grid, Page: store.PageArgs{First: ptr(3), After: after}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.Edges {
+			codes = append(codes, e.Node.Code)
+		}
+		if !page.PageInfo.HasNextPage {
+			break
+		}
+		after = page.PageInfo.EndCursor
+	}
+	want := []string{"420606001001001", "420606001001002", "420606001002001", "420606001002002"}
+	if len(codes) != len(want) {
+		t.Fatalf("paged codes = %v, want %v", codes, want)
+	}
+	for i := range want {
+		if codes[i] != want[i] {
+			t.Fatalf("paged codes = %v, want %v", codes, want)
+		}
+	}
+
+	g, err := st.RegionByCode(ctx, "420606001002001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anc, err := st.RegionsByID(ctx, g.AncestorIDs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range anc {
+		names = append(names, r.Name)
+	}
+	if got := len(names); got != 4 || names[0] != "襄阳市" || names[3] != "新华社区" {
+		t.Fatalf("ancestors = %v", names)
+	}
+	if g.CentroidLat == nil || *g.CentroidLat < 31.94 || *g.CentroidLat > 31.96 {
+		t.Fatalf("centroid lat = %v, want 31.95", g.CentroidLat)
+	}
+
+	_, err = st.RegionByCode(ctx, "999")
+	if canon.ErrorCode(err) != canon.NotFound {
+		t.Fatalf("missing region: err = %v, want NOT_FOUND", err)
+	}
+}
+
+func TestRegionWithUnknownParentIsRefused(t *testing.T) {
+	st := dbtest.NewStore(t)
+	err := st.InTx(context.Background(), func(w *store.Writer) error {
+		return w.UpsertRegions(context.Background(), []canon.Region{{Code: "420606001", Name: "汉江街道", Level: canon.LevelStreet, ParentCode: "420606"}})
+	})
+	if canon.ErrorCode(err) != canon.BadUserInput {
+		t.Fatalf("err = %v, want BAD_USER_INPUT", err)
+	}
+}
+
+func TestUpsertCasesIsIdempotentAndDetectsChanges(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	seedRegions(t, st)
+	cases := makeCases(40)
+	// A record twice in one batch is stored once.
+	res := seedCases(t, st, append(cases, cases[0]))
+	if res.Written != 40 || res.Unchanged != 1 {
+		t.Fatalf("first load = %+v, want 40 written, 1 unchanged", res)
+	}
+	res = seedCases(t, st, cases)
+	if res.Written != 0 || res.Unchanged != 40 {
+		t.Fatalf("reload = %+v, want 0 written, 40 unchanged", res)
+	}
+	cases[5].Title = "已更新"
+	cases[5].PayloadHash = []byte("changed")
+	cases[5].Timeline = cases[5].Timeline[:1]
+	res = seedCases(t, st, cases)
+	if res.Written != 1 || res.Unchanged != 39 {
+		t.Fatalf("update = %+v, want 1 written", res)
+	}
+	n, err := st.CountCases(ctx, store.CaseFilter{})
+	if err != nil || n != 40 {
+		t.Fatalf("count = %d, %v; want 40", n, err)
+	}
+	page, err := st.Cases(ctx, store.CaseQuery{Filter: store.CaseFilter{Text: "已更新"}})
+	if err != nil || len(page.Edges) != 1 {
+		t.Fatalf("text search = %d rows, %v", len(page.Edges), err)
+	}
+	tl, err := st.CaseTimelines(ctx, []int64{page.Edges[0].Node.ID, -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tl[0]) != 1 || tl[0][0].SourceStatus != "上报" || len(tl[1]) != 0 {
+		t.Fatalf("timelines = %+v", tl)
+	}
+}
+
+func TestCaseFiltersAndKeysetPaging(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	seedRegions(t, st)
+	seedCases(t, st, makeCases(120))
+	community, err := st.RegionByCode(ctx, "420606001002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		filter store.CaseFilter
+		want   int
+	}{
+		{"all", store.CaseFilter{}, 120},
+		{"region subtree", store.CaseFilter{RegionID: &community.ID}, 60},
+		{"status", store.CaseFilter{Status: []canon.CaseStatus{canon.StatusClosed}}, 60},
+		{"major category covers minor", store.CaseFilter{Category: []string{"SJ02"}}, 40},
+		{"minor category", store.CaseFilter{Category: []string{"SJ0501"}}, 80},
+		{"source", store.CaseFilter{Source: []string{"governance"}}, 0},
+		{"reported window", store.CaseFilter{ReportedFrom: ptr(base), ReportedTo: ptr(base.Add(10 * 3600e9))}, 10},
+		{"overdue", store.CaseFilter{Overdue: ptr(true)}, 60},
+		{"not overdue", store.CaseFilter{Overdue: ptr(false)}, 60},
+		{"text", store.CaseFilter{Text: "流动摊贩"}, 120},
+		{"like metacharacters are literal", store.CaseFilter{Text: "%"}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := st.CountCases(ctx, tc.filter)
+			if err != nil || n != tc.want {
+				t.Fatalf("count = %d, %v; want %d", n, err, tc.want)
+			}
+		})
+	}
+
+	for _, order := range []store.CaseOrder{{}, {Desc: true}, {Field: store.OrderUpdatedAt}, {Field: store.OrderDueAt, Desc: true}} {
+		seen := map[int64]bool{}
+		var after *string
+		var prev *store.Case
+		for {
+			page, err := st.Cases(ctx, store.CaseQuery{Order: order, Page: store.PageArgs{First: ptr(7), After: after}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page.Edges {
+				if seen[e.Node.ID] {
+					t.Fatalf("order %+v: case %d twice", order, e.Node.ID)
+				}
+				seen[e.Node.ID] = true
+				if prev != nil && order.Field == "" && order.Desc == prev.ReportedAt.Before(e.Node.ReportedAt) {
+					t.Fatalf("order %+v: %v then %v", order, prev.ReportedAt, e.Node.ReportedAt)
+				}
+				prev = e.Node
+			}
+			if !page.PageInfo.HasNextPage {
+				break
+			}
+			after = page.PageInfo.EndCursor
+		}
+		if len(seen) != 120 {
+			t.Fatalf("order %+v: walked %d cases, want 120", order, len(seen))
+		}
+	}
+}
+
+func TestPageArgumentsAreValidated(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	_, err := st.Cases(ctx, store.CaseQuery{Page: store.PageArgs{First: ptr(501)}})
+	if canon.ErrorCode(err) != canon.BadUserInput {
+		t.Fatalf("first=501: %v, want BAD_USER_INPUT", err)
+	}
+	page, err := st.Cases(ctx, store.CaseQuery{Page: store.PageArgs{First: ptr(500)}})
+	if err != nil || len(page.Edges) != 0 {
+		t.Fatalf("first=500: %v", err)
+	}
+	_, err = st.Cases(ctx, store.CaseQuery{Page: store.PageArgs{After: ptr("bm9wZQ")}})
+	var e *canon.Error
+	if !errors.As(err, &e) || e.Code != canon.BadUserInput {
+		t.Fatalf("bad cursor: %v, want BAD_USER_INPUT", err)
+	}
+	// A cursor of one order is refused by another.
+	seedRegions(t, st)
+	seedCases(t, st, makeCases(3))
+	p, err := st.Cases(ctx, store.CaseQuery{Page: store.PageArgs{First: ptr(1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Cases(ctx, store.CaseQuery{Order: store.CaseOrder{Field: store.OrderDueAt}, Page: store.PageArgs{After: p.PageInfo.EndCursor}})
+	if canon.ErrorCode(err) != canon.BadUserInput {
+		t.Fatalf("cursor of other order: %v, want BAD_USER_INPUT", err)
+	}
+}

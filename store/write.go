@@ -1,0 +1,286 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/planar"
+
+	"github.com/ywtg/hub/canon"
+)
+
+// Writer writes canonical records inside one transaction. Everything a
+// Writer does commits or rolls back together, which is how a batch and the
+// cursor that follows it stay consistent.
+type Writer struct {
+	tx pgx.Tx
+}
+
+// InTx runs fn in a transaction and commits when fn returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(w *Writer) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(&Writer{tx: tx}) })
+}
+
+// Tx exposes the transaction for writers in other packages that extend the
+// canonical write path.
+func (w *Writer) Tx() pgx.Tx { return w.tx }
+
+// UpsertSource registers a source system or updates its description.
+func (w *Writer) UpsertSource(ctx context.Context, src canon.Source) error {
+	_, err := w.tx.Exec(ctx, `INSERT INTO source (name, kind, description) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, description = EXCLUDED.description, updated_at = now()
+		WHERE (source.kind, source.description) IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.description)`,
+		src.Name, string(src.Kind), src.Description)
+	if err != nil {
+		return fmt.Errorf("upsert source %s: %w", src.Name, err)
+	}
+	return nil
+}
+
+// UpsertCategories loads the unified taxonomy, parents before children.
+func (w *Writer) UpsertCategories(ctx context.Context, cats []canon.Category) error {
+	sorted := append([]canon.Category(nil), cats...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Level < sorted[j].Level })
+	b := &pgx.Batch{}
+	for _, c := range sorted {
+		b.Queue(`INSERT INTO category (code, name, parent_code, kind, level) VALUES ($1, $2, nullif($3, ''), $4, $5)
+			ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, parent_code = EXCLUDED.parent_code,
+				kind = EXCLUDED.kind, level = EXCLUDED.level`,
+			c.Code, c.Name, c.ParentCode, string(c.Kind), c.Level)
+	}
+	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("upsert categories: %w", err)
+	}
+	return nil
+}
+
+// UpsertRegions loads the reference layer. Parents must be present in the
+// same call or already stored. Cases keep their copy of a grid's path in step.
+func (w *Writer) UpsertRegions(ctx context.Context, regions []canon.Region) error {
+	byLevel := make([][]canon.Region, len(canon.RegionLevels))
+	for _, r := range regions {
+		d := r.Level.Depth()
+		if d < 0 {
+			return canon.Errorf(canon.BadUserInput, "region %s: unknown level %q", r.Code, r.Level)
+		}
+		byLevel[d] = append(byLevel[d], r)
+	}
+	for d, level := range byLevel {
+		if len(level) == 0 {
+			continue
+		}
+		n := len(level)
+		codes, names, parents := make([]string, n), make([]string, n), make([]string, n)
+		bounds := make([]*string, n)
+		clat, clng := make([]*float64, n), make([]*float64, n)
+		minLat, minLng, maxLat, maxLng := make([]*float64, n), make([]*float64, n), make([]*float64, n), make([]*float64, n)
+		for i, r := range level {
+			codes[i], names[i], parents[i] = r.Code, r.Name, r.ParentCode
+			if r.Boundary != nil {
+				js, err := json.Marshal(geojson.NewGeometry(r.Boundary))
+				if err != nil {
+					return fmt.Errorf("region %s: encode boundary: %w", r.Code, err)
+				}
+				s := string(js)
+				bounds[i] = &s
+				b := r.Boundary.Bound()
+				minLat[i], minLng[i], maxLat[i], maxLng[i] = &b.Min[1], &b.Min[0], &b.Max[1], &b.Max[0]
+			}
+			c := r.Centroid
+			if c == nil && r.Boundary != nil {
+				p, _ := planar.CentroidArea(r.Boundary)
+				c = &canon.Point{Lat: p[1], Lng: p[0]}
+			}
+			if c != nil {
+				clat[i], clng[i] = &c.Lat, &c.Lng
+			}
+		}
+		level := string(canon.RegionLevels[d])
+		tag, err := w.tx.Exec(ctx, `INSERT INTO region (code, name, level, parent_id, path, boundary,
+				centroid_lat, centroid_lng, min_lat, min_lng, max_lat, max_lng)
+			SELECT u.code, u.name, $3, p.id, '', u.boundary::jsonb, u.clat, u.clng, u.minlat, u.minlng, u.maxlat, u.maxlng
+			FROM unnest($1::text[], $2::text[], $4::text[], $5::text[], $6::float8[], $7::float8[],
+			            $8::float8[], $9::float8[], $10::float8[], $11::float8[])
+			     AS u(code, name, parent, boundary, clat, clng, minlat, minlng, maxlat, maxlng)
+			LEFT JOIN region p ON p.code = u.parent
+			ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, level = EXCLUDED.level,
+				parent_id = EXCLUDED.parent_id, boundary = EXCLUDED.boundary,
+				centroid_lat = EXCLUDED.centroid_lat, centroid_lng = EXCLUDED.centroid_lng,
+				min_lat = EXCLUDED.min_lat, min_lng = EXCLUDED.min_lng,
+				max_lat = EXCLUDED.max_lat, max_lng = EXCLUDED.max_lng, updated_at = now()`,
+			codes, names, level, parents, bounds, clat, clng, minLat, minLng, maxLat, maxLng)
+		if err != nil {
+			return fmt.Errorf("upsert %s regions: %w", level, err)
+		}
+		if int(tag.RowsAffected()) != n {
+			return fmt.Errorf("upsert %s regions: %d of %d rows written (duplicate codes?)", level, tag.RowsAffected(), n)
+		}
+		var orphans []string
+		rows, err := w.tx.Query(ctx, `SELECT r.code FROM region r WHERE r.code = ANY($1) AND r.parent_id IS NULL AND $2 <> 'CITY'`, codes, level)
+		if err == nil {
+			orphans, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
+		if err != nil {
+			return fmt.Errorf("check %s region parents: %w", level, err)
+		}
+		if len(orphans) > 0 {
+			return canon.Errorf(canon.BadUserInput, "%d %s regions name no known parent (first: %s)", len(orphans), level, orphans[0])
+		}
+		if _, err := w.tx.Exec(ctx, `UPDATE region r SET path = CASE WHEN p.id IS NULL THEN r.id::text::ltree
+				ELSE p.path || r.id::text END
+			FROM region r2 LEFT JOIN region p ON p.id = r2.parent_id
+			WHERE r2.id = r.id AND r.code = ANY($1)`, codes); err != nil {
+			return fmt.Errorf("set %s region paths: %w", level, err)
+		}
+	}
+	if _, err := w.tx.Exec(ctx, `UPDATE "case" c SET region_path = g.path FROM region g
+		WHERE c.grid_id = g.id AND c.region_path IS DISTINCT FROM g.path`); err != nil {
+		return fmt.Errorf("refresh case region paths: %w", err)
+	}
+	return nil
+}
+
+// UpsertResult counts what a bulk upsert did.
+type UpsertResult struct {
+	Written   int // inserted or changed
+	Unchanged int // same payload as stored (including duplicates in the batch)
+}
+
+// timelineStep is the JSON shape of a timeline step in the staging table.
+type timelineStep struct {
+	At           time.Time `json:"at"`
+	Status       string    `json:"status"`
+	Tier         string    `json:"tier"`
+	SourceStatus string    `json:"source_status"`
+	Actor        string    `json:"actor"`
+	Note         string    `json:"note"`
+}
+
+var caseStageColumns = []string{"source", "source_id", "kind", "category_code", "source_category_code",
+	"source_category_name", "title", "description", "status", "source_status", "tier", "grid_code",
+	"lat", "lng", "orig_lat", "orig_lng", "orig_datum", "address", "reported_at", "updated_at",
+	"due_at", "closed_at", "assignee_dept", "source_updated_at", "fetched_at", "payload_hash", "timeline"}
+
+// UpsertCases bulk-loads cases: COPY into a staging table, then one
+// INSERT … ON CONFLICT that rewrites only rows whose payload changed, then
+// the timelines of the rows written.
+func (w *Writer) UpsertCases(ctx context.Context, cases []canon.Case) (UpsertResult, error) {
+	var res UpsertResult
+	if len(cases) == 0 {
+		return res, nil
+	}
+	// Within one statement a row may be upserted once: keep the last
+	// version of a record that appears twice in the batch.
+	last := make(map[[2]string]int, len(cases))
+	for i, c := range cases {
+		last[[2]string{c.Source, c.SourceID}] = i
+	}
+	res.Unchanged = len(cases) - len(last)
+
+	if _, err := w.tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS case_stage (
+			source text, source_id text, kind text, category_code text, source_category_code text,
+			source_category_name text, title text, description text, status text, source_status text,
+			tier text, grid_code text, lat float8, lng float8, orig_lat float8, orig_lng float8,
+			orig_datum text, address text, reported_at timestamptz, updated_at timestamptz,
+			due_at timestamptz, closed_at timestamptz, assignee_dept text, source_updated_at timestamptz,
+			fetched_at timestamptz, payload_hash bytea, timeline jsonb) ON COMMIT DELETE ROWS`); err != nil {
+		return res, fmt.Errorf("create case staging table: %w", err)
+	}
+	rows := make([][]any, 0, len(last))
+	for i, c := range cases {
+		if last[[2]string{c.Source, c.SourceID}] != i {
+			continue
+		}
+		steps := make([]timelineStep, len(c.Timeline))
+		for j, e := range c.Timeline {
+			steps[j] = timelineStep{At: e.At, Status: string(e.Status), Tier: string(e.Tier),
+				SourceStatus: e.SourceStatus, Actor: e.Actor, Note: e.Note}
+		}
+		tl, err := json.Marshal(steps)
+		if err != nil {
+			return res, fmt.Errorf("encode timeline of %s/%s: %w", c.Source, c.SourceID, err)
+		}
+		var lat, lng, olat, olng *float64
+		var datum *string
+		if l := c.Location; l != nil {
+			lat, lng, olat, olng = &l.Lat, &l.Lng, &l.Orig.Lat, &l.Orig.Lng
+			d := string(l.OrigDatum)
+			datum = &d
+		}
+		rows = append(rows, []any{c.Source, c.SourceID, string(c.Kind), nullable(c.CategoryCode),
+			c.SourceCategory.Code, c.SourceCategory.Name, c.Title, c.Description, string(c.Status),
+			c.SourceStatus, string(c.Tier), nullable(c.GridCode), lat, lng, olat, olng, datum, c.Address,
+			c.ReportedAt, c.UpdatedAt, c.DueAt, c.ClosedAt, c.AssigneeDept, nullTime(c.SourceUpdatedAt),
+			c.FetchedAt, c.PayloadHash, tl})
+	}
+	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"case_stage"}, caseStageColumns, pgx.CopyFromRows(rows)); err != nil {
+		return res, fmt.Errorf("copy cases to staging: %w", err)
+	}
+	changed, err := w.tx.Query(ctx, `INSERT INTO "case" (kind, category_code, source_category_code,
+			source_category_name, title, description, status, source_status, tier, grid_id, region_path,
+			lat, lng, orig_lat, orig_lng, orig_datum, address, reported_at, updated_at, due_at, closed_at,
+			assignee_dept, source, source_id, source_updated_at, fetched_at, payload_hash)
+		SELECT s.kind, s.category_code, s.source_category_code, s.source_category_name, s.title,
+			s.description, s.status, s.source_status, s.tier, g.id, g.path, s.lat, s.lng, s.orig_lat,
+			s.orig_lng, s.orig_datum, s.address, s.reported_at, s.updated_at, s.due_at, s.closed_at,
+			s.assignee_dept, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
+		FROM case_stage s LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
+		ON CONFLICT (source, source_id) DO UPDATE SET kind = EXCLUDED.kind,
+			category_code = EXCLUDED.category_code, source_category_code = EXCLUDED.source_category_code,
+			source_category_name = EXCLUDED.source_category_name, title = EXCLUDED.title,
+			description = EXCLUDED.description, status = EXCLUDED.status,
+			source_status = EXCLUDED.source_status, tier = EXCLUDED.tier, grid_id = EXCLUDED.grid_id,
+			region_path = EXCLUDED.region_path, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
+			orig_lat = EXCLUDED.orig_lat, orig_lng = EXCLUDED.orig_lng, orig_datum = EXCLUDED.orig_datum,
+			address = EXCLUDED.address, reported_at = EXCLUDED.reported_at,
+			updated_at = EXCLUDED.updated_at, due_at = EXCLUDED.due_at, closed_at = EXCLUDED.closed_at,
+			assignee_dept = EXCLUDED.assignee_dept, source_updated_at = EXCLUDED.source_updated_at,
+			fetched_at = EXCLUDED.fetched_at, payload_hash = EXCLUDED.payload_hash
+		WHERE ("case".payload_hash, "case".grid_id) IS DISTINCT FROM (EXCLUDED.payload_hash, EXCLUDED.grid_id)
+		RETURNING id`)
+	if err != nil {
+		return res, fmt.Errorf("upsert cases: %w", err)
+	}
+	ids, err := pgx.CollectRows(changed, pgx.RowTo[int64])
+	if err != nil {
+		return res, fmt.Errorf("upsert cases: %w", err)
+	}
+	res.Written = len(ids)
+	res.Unchanged += len(rows) - len(ids)
+	if len(ids) > 0 {
+		if _, err := w.tx.Exec(ctx, `DELETE FROM case_event WHERE case_id = ANY($1)`, ids); err != nil {
+			return res, fmt.Errorf("replace timelines: %w", err)
+		}
+		if _, err := w.tx.Exec(ctx, `INSERT INTO case_event (case_id, seq, at, status, tier, source_status, actor, note)
+			SELECT c.id, e.ord, (e.step->>'at')::timestamptz, e.step->>'status', e.step->>'tier',
+				coalesce(e.step->>'source_status', ''), coalesce(e.step->>'actor', ''), coalesce(e.step->>'note', '')
+			FROM "case" c JOIN case_stage s ON s.source = c.source AND s.source_id = c.source_id
+			CROSS JOIN LATERAL jsonb_array_elements(s.timeline) WITH ORDINALITY AS e(step, ord)
+			WHERE c.id = ANY($1)`, ids); err != nil {
+			return res, fmt.Errorf("write timelines: %w", err)
+		}
+	}
+	if _, err := w.tx.Exec(ctx, `TRUNCATE case_stage`); err != nil {
+		return res, fmt.Errorf("clear case staging: %w", err)
+	}
+	return res, nil
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// envVar documents one environment variable; the table drives --help.
+type envVar struct {
+	name, def, help string
+}
+
+var envVars = []envVar{
+	{"DATABASE_URL", "", "PostgreSQL URL of the hub store. Unset: an embedded PostgreSQL in $HUB_DATA_DIR/pg."},
+	{"HUB_ADDR", "127.0.0.1:8080", "Listen address of the HTTP server (port 0 picks a free port)."},
+	{"HUB_DATA_DIR", "./.hub", "Embedded PostgreSQL data and other local state."},
+	{"HUB_SOURCES", "", "Path to the sources configuration (YAML). Unset: the built-in demo sources."},
+	{"HUB_DEMO_SCALE", "small", "Size of the demo city: small, medium or city."},
+	{"HUB_SEED", "1", "Seed of the demo city; same seed, same data."},
+	{"HUB_LOG_LEVEL", "info", "Log level: debug, info, warn or error. Logs are JSON lines on stderr."},
+	{"HUB_MAX_BODY_BYTES", "1048576", "Largest accepted GraphQL request body, in bytes."},
+	{"HUB_SHUTDOWN_TIMEOUT", "20s", "How long a graceful shutdown waits for in-flight requests."},
+}
+
+// config is the validated runtime configuration.
+type config struct {
+	DatabaseURL     string
+	Addr            string
+	DataDir         string
+	Sources         string
+	DemoScale       string
+	Seed            int64
+	LogLevel        slog.Level
+	MaxBodyBytes    int64
+	ShutdownTimeout time.Duration
+}
+
+// loadConfig reads and validates the environment; every problem is
+// reported, not just the first.
+func loadConfig(getenv func(string) string) (config, error) {
+	get := func(name string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		for _, e := range envVars {
+			if e.name == name {
+				return e.def
+			}
+		}
+		return ""
+	}
+	var errs []error
+	c := config{
+		DatabaseURL: get("DATABASE_URL"),
+		Addr:        get("HUB_ADDR"),
+		DataDir:     get("HUB_DATA_DIR"),
+		Sources:     get("HUB_SOURCES"),
+		DemoScale:   get("HUB_DEMO_SCALE"),
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			if !strings.Contains(c.DatabaseURL, "=") { // key=value DSNs are fine too
+				errs = append(errs, errors.New("DATABASE_URL: not a postgres:// URL or key=value DSN"))
+			}
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("HUB_ADDR %q: want host:port", c.Addr))
+	}
+	switch c.DemoScale {
+	case "small", "medium", "city":
+	default:
+		errs = append(errs, fmt.Errorf("HUB_DEMO_SCALE %q: want small, medium or city", c.DemoScale))
+	}
+	var err error
+	if c.Seed, err = strconv.ParseInt(get("HUB_SEED"), 10, 64); err != nil {
+		errs = append(errs, fmt.Errorf("HUB_SEED %q: want an integer", get("HUB_SEED")))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("HUB_LOG_LEVEL"))); err != nil {
+		errs = append(errs, fmt.Errorf("HUB_LOG_LEVEL %q: want debug, info, warn or error", get("HUB_LOG_LEVEL")))
+	}
+	if c.MaxBodyBytes, err = strconv.ParseInt(get("HUB_MAX_BODY_BYTES"), 10, 64); err != nil || c.MaxBodyBytes < 1024 {
+		errs = append(errs, fmt.Errorf("HUB_MAX_BODY_BYTES %q: want an integer of at least 1024", get("HUB_MAX_BODY_BYTES")))
+	}
+	if c.ShutdownTimeout, err = time.ParseDuration(get("HUB_SHUTDOWN_TIMEOUT")); err != nil || c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("HUB_SHUTDOWN_TIMEOUT %q: want a positive duration such as 20s", get("HUB_SHUTDOWN_TIMEOUT")))
+	}
+	return c, errors.Join(errs...)
+}
+
+// LogValue shows the configuration with secrets masked.
+func (c config) LogValue() slog.Value {
+	db := "embedded"
+	if c.DatabaseURL != "" {
+		db = redactURL(c.DatabaseURL)
+	}
+	return slog.GroupValue(
+		slog.String("database", db), slog.String("addr", c.Addr), slog.String("data_dir", c.DataDir),
+		slog.String("sources", c.Sources), slog.String("demo_scale", c.DemoScale), slog.Int64("seed", c.Seed),
+		slog.String("log_level", c.LogLevel.String()))
+}
+
+// redactURL hides the password of a database URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return "(key=value DSN, not shown)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,51 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/graph/model"
+	"github.com/ywtg/hub/store"
+)
+
+// caseFilter converts the GraphQL filter into the store's.
+func caseFilter(in *model.CaseFilter) (store.CaseFilter, error) {
+	var f store.CaseFilter
+	if in == nil {
+		return f, nil
+	}
+	if in.Region != nil {
+		id, err := idOf(*in.Region, typeRegion)
+		if err != nil {
+			return f, err
+		}
+		f.RegionID = &id
+	}
+	if in.ReportedFrom != nil && in.ReportedTo != nil && !in.ReportedFrom.Before(*in.ReportedTo) {
+		return f, canon.Errorf(canon.BadUserInput, "reportedFrom must be before reportedTo")
+	}
+	f.Status, f.Tier, f.Source, f.Category, f.Kind = in.Status, in.Tier, in.Source, in.Category, in.Kind
+	f.ReportedFrom, f.ReportedTo, f.Overdue = in.ReportedFrom, in.ReportedTo, in.Overdue
+	if in.Text != nil {
+		f.Text = *in.Text
+	}
+	return f, nil
+}
+
+// caseOrder converts the GraphQL order; the default is newest report first.
+func caseOrder(in *model.CaseOrder) store.CaseOrder {
+	if in == nil {
+		return store.CaseOrder{Field: store.OrderReportedAt, Desc: true}
+	}
+	return store.CaseOrder{Field: store.CaseOrderField(in.Field), Desc: in.Direction == model.OrderDirectionDesc}
+}
+
+// loadSource loads a source by name; a row that vanished is an internal
+// inconsistency, not a null.
+func (r *Resolver) loadSource(ctx context.Context, name string) (*store.Source, error) {
+	s, err := r.loaders(ctx).Source.Load(ctx, name)()
+	if err == nil && s == nil {
+		return &store.Source{Name: name, Status: store.SourceNeverSynced}, nil
+	}
+	return s, err
+}

@@ -1,0 +1,48 @@
+package graph
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/ywtg/hub/graph/generated"
+	"github.com/ywtg/hub/store"
+)
+
+// Config tunes the GraphQL handler.
+type Config struct {
+	Store    *store.Store
+	Log      *slog.Logger
+	Registry prometheus.Registerer // operation metrics; nil for none
+}
+
+// NewHandler returns the /graphql handler: GET and POST, websocket
+// subscriptions (graphql-transport-ws), introspection, a parsed-query cache,
+// consistent error codes, and per-request dataloaders.
+func NewHandler(c Config) (http.Handler, error) {
+	res := &Resolver{Store: c.Store, Log: c.Log}
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}))
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 15 * time.Second})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.SetErrorPresenter(errorPresenter(c.Log))
+	srv.SetRecoverFunc(recoverFunc(c.Log))
+	if c.Registry != nil {
+		m, err := newMetrics(c.Registry)
+		if err != nil {
+			return nil, err
+		}
+		srv.Use(m)
+	}
+	return WithLoaders(c.Store, srv), nil
+}

@@ -1,0 +1,58 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+)
+
+// cst is China Standard Time; China has had no daylight saving since 1991,
+// so a fixed zone is exact and needs no tzdata.
+var cst = time.FixedZone("CST", 8*3600)
+
+// MarshalTime writes RFC 3339 with the +08:00 offset.
+func MarshalTime(t time.Time) graphql.Marshaler {
+	return graphql.WriterFunc(func(w io.Writer) {
+		io.WriteString(w, strconv.Quote(t.In(cst).Format(time.RFC3339Nano)))
+	})
+}
+
+// UnmarshalTime reads RFC 3339 and insists on an explicit offset.
+func UnmarshalTime(v any) (time.Time, error) {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, fmt.Errorf("Time must be an RFC 3339 string, got %T", v)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("Time %q is not RFC 3339 with an offset (e.g. 2026-10-01T09:00:00+08:00)", s)
+	}
+	return t, nil
+}
+
+// MarshalGeoJSON writes a stored GeoJSON geometry as is.
+func MarshalGeoJSON(g json.RawMessage) graphql.Marshaler {
+	return graphql.WriterFunc(func(w io.Writer) {
+		if len(g) == 0 {
+			io.WriteString(w, "null")
+			return
+		}
+		w.Write(g)
+	})
+}
+
+// UnmarshalGeoJSON accepts a geometry object as input.
+func UnmarshalGeoJSON(v any) (json.RawMessage, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("GeoJSON must be a geometry object, got %T", v)
+	}
+	if _, ok := m["type"].(string); !ok {
+		return nil, fmt.Errorf("GeoJSON geometry needs a type")
+	}
+	return json.Marshal(m)
+}

@@ -1,0 +1,18 @@
+// Package graph is the GraphQL layer: gqlgen resolvers over the store's read
+// API, per-request dataloaders for every relation, global IDs, and the error
+// presenter that maps application errors onto extensions.code.
+//
+// graph imports the store and the canonical model, never the connectors.
+package graph
+
+import (
+	"log/slog"
+
+	"github.com/ywtg/hub/store"
+)
+
+// Resolver holds the dependencies of every resolver.
+type Resolver struct {
+	Store *store.Store
+	Log   *slog.Logger
+}

@@ -1,0 +1,213 @@
+// Command hub is the 一网统管 data hub: it pulls the city's siloed party
+// building, grid governance and city management systems into one canonical
+// PostgreSQL model and serves it as one GraphQL schema.
+//
+// server.go is the only place that knows every package: configuration,
+// wiring, subcommands, the HTTP server and graceful shutdown.
+package main
+
+//go:generate go tool gqlgen generate
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ywtg/hub/embedpg"
+	"github.com/ywtg/hub/graph"
+	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "hub:", err)
+		}
+		stop()
+		os.Exit(1)
+	}
+}
+
+// command is a subcommand of the hub binary.
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, e *env, args []string) error
+}
+
+// env is what every subcommand gets from main.
+type env struct {
+	cfg    config
+	log    *slog.Logger
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the hub: store, sources, GraphQL API (default)", serve},
+		{"migrate", "apply database migrations and exit", migrateCmd},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: hub [command] [flags]\n\nThe 一网统管 data hub: one GraphQL schema over the city's party-building,\ngrid-governance and city-management systems.\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nEnvironment:\n")
+	for _, e := range envVars {
+		def := e.def
+		if def == "" {
+			def = "unset"
+		}
+		fmt.Fprintf(w, "  %-22s %s (default: %s)\n", e.name, e.help, def)
+	}
+	fmt.Fprintf(w, "\nRun 'hub COMMAND --help' for a command's flags.\n")
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	name := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		name, args = args[0], args[1:]
+	} else if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		usage(stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name != name {
+			continue
+		}
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		fs.Usage = func() {
+			fmt.Fprintf(stdout, "Usage: hub %s\n\n%s.\n\n", c.name, c.summary)
+			usage(stdout)
+		}
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+		cfg, err := loadConfig(getenv)
+		if err != nil {
+			return fmt.Errorf("configuration: %w", err)
+		}
+		log := slog.New(web.LogHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
+		return c.run(ctx, &env{cfg: cfg, log: log, stdout: stdout, stderr: stderr}, fs.Args())
+	}
+	usage(stderr)
+	return fmt.Errorf("unknown command %q", name)
+}
+
+// database resolves the store's DSN: DATABASE_URL, or the embedded cluster.
+// The returned stop function shuts the embedded cluster down (if owned).
+func database(ctx context.Context, e *env) (string, func(), error) {
+	if e.cfg.DatabaseURL != "" {
+		return e.cfg.DatabaseURL, func() {}, nil
+	}
+	cluster, err := embedpg.Start(ctx, embedpg.Options{Dir: filepath.Join(e.cfg.DataDir, "pg"), Logger: e.log})
+	if err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := cluster.Stop(sctx); err != nil {
+			e.log.Error("stop embedded postgres", "err", err)
+		}
+	}
+	return cluster.DSN(), stop, nil
+}
+
+func migrateCmd(ctx context.Context, e *env, _ []string) error {
+	dsn, stopDB, err := database(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+	st, err := store.Open(ctx, dsn, store.Options{Logger: e.log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "migrations applied")
+	return nil
+}
+
+func serve(ctx context.Context, e *env, _ []string) error {
+	log := e.log
+	log.Info("starting hub", "config", e.cfg)
+	started := time.Now()
+	ready := web.NewReadiness()
+	ready.Block("store", "migrations not applied yet")
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	dsn, stopDB, err := database(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+	st, err := store.Open(ctx, dsn, store.Options{Logger: log, Registry: reg})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	ready.Clear("store")
+
+	gql, err := graph.NewHandler(graph.Config{Store: st, Log: log, Registry: reg})
+	if err != nil {
+		return fmt.Errorf("graphql handler: %w", err)
+	}
+	h, err := web.NewHandler(web.Options{GraphQL: gql, Readiness: ready, Registry: reg, Log: log, MaxBodyBytes: e.cfg.MaxBodyBytes})
+	if err != nil {
+		return fmt.Errorf("http handler: %w", err)
+	}
+	ln, err := net.Listen("tcp", e.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", e.cfg.Addr, err)
+	}
+	srv := web.NewServer(h, log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	log.Info("hub listening", "url", url, "startup", time.Since(started).String())
+	fmt.Fprintf(e.stdout, "hub listening on %s (GraphiQL at %s/, GraphQL at %s/graphql)\n", url, url, url)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("http shutdown", "err", err)
+	}
+	return nil
+}

@@ -87,7 +87,13 @@ func (r *queryResolver) Cases(ctx context.Context, filter *model.CaseFilter, ord
 	if err != nil {
 		return nil, err
 	}
-	return model.NewCaseConnection(page, f), nil
+	conn := model.NewCaseConnection(page, f)
+	nodes := make([]*store.Case, len(conn.Edges))
+	for i, e := range conn.Edges {
+		nodes[i] = e.Node
+	}
+	r.prefetchCases(ctx, nodes, true)
+	return conn, nil
 }
 
 // Case returns generated.CaseResolver implementation.

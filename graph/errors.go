@@ -27,8 +27,6 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case gqlErr.Extensions["code"] != nil:
 			// Parser and validation errors already carry a code
 			// (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED).
-		case isInputError(err):
-			setCode(gqlErr, canon.BadUserInput)
 		default:
 			log.ErrorContext(ctx, "graphql resolver failed", "path", gqlErr.Path.String(), "err", err)
 			gqlErr.Message = "internal error"
@@ -37,18 +35,6 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		return gqlErr
 	}
 }
-
-// isInputError recognises gqlgen's argument coercion errors (a scalar that
-// failed to unmarshal), which are the caller's fault.
-func isInputError(err error) bool {
-	var gqlErr *gqlerror.Error
-	if errors.As(err, &gqlErr) && gqlErr.Rule != "" {
-		return true
-	}
-	return errors.Is(err, errInput)
-}
-
-var errInput = errors.New("invalid input")
 
 func setCode(e *gqlerror.Error, c canon.Code) {
 	if e.Extensions == nil {

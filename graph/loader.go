@@ -12,7 +12,7 @@ import (
 
 // loaderWait is how long a loader collects keys before it runs its batch.
 // gqlgen resolves sibling fields concurrently, so a short window suffices.
-const loaderWait = time.Millisecond
+const loaderWait = 5 * time.Millisecond
 
 // Loaders batch every relation of one request into one statement per kind.
 // They live for one request only, so their caches never serve stale data

@@ -67,11 +67,9 @@ func (r *regionResolver) Parent(ctx context.Context, obj *store.Region) (*store.
 
 // Ancestors is the resolver for the ancestors field.
 func (r *regionResolver) Ancestors(ctx context.Context, obj *store.Region) ([]*store.Region, error) {
-	regions, errs := r.loaders(ctx).Region.LoadMany(ctx, obj.AncestorIDs())()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	regions, err := loadAll(ctx, r.loaders(ctx).Region, obj.AncestorIDs())
+	if err != nil {
+		return nil, err
 	}
 	out := regions[:0]
 	for _, reg := range regions {

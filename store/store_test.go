@@ -8,6 +8,7 @@ import (
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/store/storetest"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -15,7 +16,7 @@ func ptr[T any](v T) *T { return &v }
 func TestRegionsTreeAndPaging(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.NewStore(t)
-	seedRegions(t, st)
+	storetest.SeedRegions(t, st)
 
 	grid := canon.LevelGrid
 	n, err := st.CountRegions(ctx, store.RegionQuery{Level: &grid})
@@ -85,21 +86,21 @@ func TestRegionWithUnknownParentIsRefused(t *testing.T) {
 func TestUpsertCasesIsIdempotentAndDetectsChanges(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.NewStore(t)
-	seedRegions(t, st)
-	cases := makeCases(40)
+	storetest.SeedRegions(t, st)
+	cases := storetest.MakeCases(40)
 	// A record twice in one batch is stored once.
-	res := seedCases(t, st, append(cases, cases[0]))
+	res := storetest.SeedCases(t, st, append(cases, cases[0]))
 	if res.Written != 40 || res.Unchanged != 1 {
 		t.Fatalf("first load = %+v, want 40 written, 1 unchanged", res)
 	}
-	res = seedCases(t, st, cases)
+	res = storetest.SeedCases(t, st, cases)
 	if res.Written != 0 || res.Unchanged != 40 {
 		t.Fatalf("reload = %+v, want 0 written, 40 unchanged", res)
 	}
 	cases[5].Title = "已更新"
 	cases[5].PayloadHash = []byte("changed")
 	cases[5].Timeline = cases[5].Timeline[:1]
-	res = seedCases(t, st, cases)
+	res = storetest.SeedCases(t, st, cases)
 	if res.Written != 1 || res.Unchanged != 39 {
 		t.Fatalf("update = %+v, want 1 written", res)
 	}
@@ -123,8 +124,8 @@ func TestUpsertCasesIsIdempotentAndDetectsChanges(t *testing.T) {
 func TestCaseFiltersAndKeysetPaging(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.NewStore(t)
-	seedRegions(t, st)
-	seedCases(t, st, makeCases(120))
+	storetest.SeedRegions(t, st)
+	storetest.SeedCases(t, st, storetest.MakeCases(120))
 	community, err := st.RegionByCode(ctx, "420606001002")
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +141,7 @@ func TestCaseFiltersAndKeysetPaging(t *testing.T) {
 		{"major category covers minor", store.CaseFilter{Category: []string{"SJ02"}}, 40},
 		{"minor category", store.CaseFilter{Category: []string{"SJ0501"}}, 80},
 		{"source", store.CaseFilter{Source: []string{"governance"}}, 0},
-		{"reported window", store.CaseFilter{ReportedFrom: ptr(base), ReportedTo: ptr(base.Add(10 * 3600e9))}, 10},
+		{"reported window", store.CaseFilter{ReportedFrom: ptr(storetest.Base), ReportedTo: ptr(storetest.Base.Add(10 * 3600e9))}, 10},
 		{"overdue", store.CaseFilter{Overdue: ptr(true)}, 60},
 		{"not overdue", store.CaseFilter{Overdue: ptr(false)}, 60},
 		{"text", store.CaseFilter{Text: "流动摊贩"}, 120},
@@ -202,8 +203,8 @@ func TestPageArgumentsAreValidated(t *testing.T) {
 		t.Fatalf("bad cursor: %v, want BAD_USER_INPUT", err)
 	}
 	// A cursor of one order is refused by another.
-	seedRegions(t, st)
-	seedCases(t, st, makeCases(3))
+	storetest.SeedRegions(t, st)
+	storetest.SeedCases(t, st, storetest.MakeCases(3))
 	p, err := st.Cases(ctx, store.CaseQuery{Page: store.PageArgs{First: ptr(1)}})
 	if err != nil {
 		t.Fatal(err)

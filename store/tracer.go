@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,10 +13,34 @@ import (
 
 // StatementCounter counts the SQL statements run with a context, for tests
 // that bound the work of a GraphQL request.
-type StatementCounter struct{ n atomic.Int64 }
+type StatementCounter struct {
+	n   atomic.Int64
+	mu  sync.Mutex
+	sql []string
+}
 
 // Count is the number of statements seen so far.
 func (c *StatementCounter) Count() int64 { return c.n.Load() }
+
+// Statements returns the first line of each statement seen (at most 100),
+// for test failure messages.
+func (c *StatementCounter) Statements() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.sql...)
+}
+
+func (c *StatementCounter) add(sql string) {
+	c.n.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.sql) < 100 {
+		if i := strings.IndexByte(sql, '\n'); i > 0 {
+			sql = sql[:i]
+		}
+		c.sql = append(c.sql, sql)
+	}
+}
 
 type counterKey struct{}
 
@@ -47,9 +73,9 @@ func newTracer(reg prometheus.Registerer) (*tracer, error) {
 	return t, nil
 }
 
-func (t *tracer) start(ctx context.Context) context.Context {
+func (t *tracer) start(ctx context.Context, sql string) context.Context {
 	if c, ok := ctx.Value(counterKey{}).(*StatementCounter); ok {
-		c.n.Add(1)
+		c.add(sql)
 	}
 	if t.duration == nil {
 		return ctx
@@ -72,8 +98,8 @@ func (t *tracer) end(ctx context.Context, kind string, err error) {
 	t.duration.WithLabelValues(kind, outcome).Observe(time.Since(start).Seconds())
 }
 
-func (t *tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	return t.start(ctx)
+func (t *tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	return t.start(ctx, d.SQL)
 }
 
 func (t *tracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
@@ -81,7 +107,7 @@ func (t *tracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceQuer
 }
 
 func (t *tracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	return t.start(ctx)
+	return t.start(ctx, "batch")
 }
 
 func (t *tracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
@@ -90,8 +116,8 @@ func (t *tracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatc
 	t.end(ctx, "batch", d.Err)
 }
 
-func (t *tracer) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
-	return t.start(ctx)
+func (t *tracer) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceCopyFromStartData) context.Context {
+	return t.start(ctx, "COPY "+d.TableName.Sanitize())
 }
 
 func (t *tracer) TraceCopyFromEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceCopyFromEndData) {

@@ -2,12 +2,13 @@ package model
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/ywtg/hub/canon"
 )
 
 // cst is China Standard Time; China has had no daylight saving since 1991,
@@ -25,11 +26,11 @@ func MarshalTime(t time.Time) graphql.Marshaler {
 func UnmarshalTime(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {
-		return time.Time{}, fmt.Errorf("Time must be an RFC 3339 string, got %T", v)
+		return time.Time{}, canon.Errorf(canon.BadUserInput, "Time must be an RFC 3339 string, got %T", v)
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("Time %q is not RFC 3339 with an offset (e.g. 2026-10-01T09:00:00+08:00)", s)
+		return time.Time{}, canon.Errorf(canon.BadUserInput, "Time %q is not RFC 3339 with an offset (e.g. 2026-10-01T09:00:00+08:00)", s)
 	}
 	return t, nil
 }
@@ -49,10 +50,10 @@ func MarshalGeoJSON(g json.RawMessage) graphql.Marshaler {
 func UnmarshalGeoJSON(v any) (json.RawMessage, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("GeoJSON must be a geometry object, got %T", v)
+		return nil, canon.Errorf(canon.BadUserInput, "GeoJSON must be a geometry object, got %T", v)
 	}
 	if _, ok := m["type"].(string); !ok {
-		return nil, fmt.Errorf("GeoJSON geometry needs a type")
+		return nil, canon.Errorf(canon.BadUserInput, "GeoJSON geometry needs a type")
 	}
 	return json.Marshal(m)
 }

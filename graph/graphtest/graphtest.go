@@ -1,0 +1,101 @@
+// Package graphtest runs the hub's GraphQL handler on a real HTTP server on
+// 127.0.0.1 for tests, and counts the SQL statements each request runs.
+package graphtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ywtg/hub/graph"
+	"github.com/ywtg/hub/store"
+)
+
+// Server is a GraphQL endpoint under test.
+type Server struct {
+	URL  string // of the /graphql endpoint
+	last atomic.Pointer[store.StatementCounter]
+}
+
+// New starts the GraphQL handler over st; it stops at test end.
+func New(tb testing.TB, st *store.Store) *Server {
+	tb.Helper()
+	h, err := graph.NewHandler(graph.Config{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := &Server{}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, c := store.WithStatementCounter(r.Context())
+		s.last.Store(c)
+		h.ServeHTTP(w, r.WithContext(ctx))
+	}))
+	tb.Cleanup(ts.Close)
+	s.URL = ts.URL + "/graphql"
+	return s
+}
+
+// Error is a GraphQL error as served.
+type Error struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// Code is the error's extensions.code.
+func (e Error) Code() string { s, _ := e.Extensions["code"].(string); return s }
+
+// Response is a decoded GraphQL response with what it cost.
+type Response struct {
+	Status     int
+	Data       json.RawMessage `json:"data"`
+	Errors     []Error         `json:"errors"`
+	Statements int64           // SQL statements the request ran
+	SQL        []string        // their first lines
+}
+
+// Do posts a query with variables and decodes the response.
+func (s *Server) Do(tb testing.TB, query string, vars map[string]any) Response {
+	tb.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp, err := http.Post(s.URL, "application/json", bytes.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var r Response
+	if err := json.Unmarshal(raw, &r); err != nil {
+		tb.Fatalf("decode response %q: %v", raw, err)
+	}
+	r.Status = resp.StatusCode
+	if c := s.last.Load(); c != nil {
+		r.Statements = c.Count()
+		r.SQL = c.Statements()
+	}
+	return r
+}
+
+// MustData runs a query that must succeed and decodes its data into out.
+func (s *Server) MustData(tb testing.TB, query string, vars map[string]any, out any) Response {
+	tb.Helper()
+	r := s.Do(tb, query, vars)
+	if len(r.Errors) > 0 {
+		tb.Fatalf("query failed: %+v", r.Errors)
+	}
+	if err := json.Unmarshal(r.Data, out); err != nil {
+		tb.Fatalf("decode data %s: %v", r.Data, err)
+	}
+	return r
+}

@@ -104,5 +104,7 @@ func (r *Resolver) CaseConnection() generated.CaseConnectionResolver {
 	return &caseConnectionResolver{r}
 }
 
-type caseResolver struct{ *Resolver }
-type caseConnectionResolver struct{ *Resolver }
+type (
+	caseResolver           struct{ *Resolver }
+	caseConnectionResolver struct{ *Resolver }
+)

@@ -111,5 +111,7 @@ func (r *Resolver) RegionConnection() generated.RegionConnectionResolver {
 	return &regionConnectionResolver{r}
 }
 
-type regionResolver struct{ *Resolver }
-type regionConnectionResolver struct{ *Resolver }
+type (
+	regionResolver           struct{ *Resolver }
+	regionConnectionResolver struct{ *Resolver }
+)

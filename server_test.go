@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildHub compiles the hub binary once per test run.
+func buildHub(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "hub")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type hubProc struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *strings.Builder
+}
+
+var listening = regexp.MustCompile(`hub listening on (http://\S+) `)
+
+// startHub runs the binary with the embedded PostgreSQL in dataDir and
+// waits until it prints where it listens.
+func startHub(t *testing.T, bin, dataDir string) *hubProc {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append(filteredEnv(), "HUB_DATA_DIR="+dataDir, "HUB_ADDR=127.0.0.1:0", "HUB_LOG_LEVEL=warn")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &strings.Builder{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = cmd.Wait()
+		}
+	})
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case url := <-found:
+		return &hubProc{cmd: cmd, url: url, logs: logs}
+	case <-time.After(90 * time.Second):
+		t.Fatalf("hub did not start within 90s; logs:\n%s", logs)
+	}
+	return nil
+}
+
+// filteredEnv is the test's environment without DATABASE_URL, so the hub
+// uses its embedded PostgreSQL.
+func filteredEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DATABASE_URL=") && !strings.HasPrefix(kv, "HUB_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func waitReady(t *testing.T, h *hubProc) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < 60*time.Second {
+		if code, _ := get(t, h.url+"/readyz"); code == http.StatusOK {
+			return time.Since(start)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("not ready after 60s; logs:\n%s", h.logs)
+	return 0
+}
+
+func graphql(t *testing.T, h *hubProc, query string) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	resp, err := http.Post(h.url+"/graphql", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out["errors"] != nil {
+		t.Fatalf("graphql errors: %v", out["errors"])
+	}
+	return out
+}
+
+// TestHubSurvivesKill9 runs the real binary on an embedded PostgreSQL,
+// kills it with SIGKILL, starts it again on the same data directory, and
+// finally stops it with SIGTERM, which must also stop the database server.
+func TestHubSurvivesKill9(t *testing.T) {
+	bin := buildHub(t)
+	dataDir, err := os.MkdirTemp("", "hub-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dataDir)
+	if err := os.Chmod(dataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	h := startHub(t, bin, dataDir)
+	t.Logf("first start ready in %s", waitReady(t, h))
+	if code, _ := get(t, h.url+"/healthz"); code != http.StatusOK {
+		t.Fatalf("healthz = %d", code)
+	}
+	if code, page := get(t, h.url+"/"); code != http.StatusOK || !strings.Contains(page, "graphiql") {
+		t.Fatalf("playground = %d", code)
+	}
+	d := graphql(t, h, `{ regions(first: 5) { totalCount } sources { name } }`)
+	if d["data"] == nil {
+		t.Fatalf("no data: %v", d)
+	}
+	if _, metrics := get(t, h.url+"/metrics"); !strings.Contains(metrics, "hub_http_requests_total") || !strings.Contains(metrics, "hub_sql_statement_duration_seconds") {
+		t.Fatal("metrics lack the hub's series")
+	}
+
+	if err := h.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = h.cmd.Wait()
+
+	h = startHub(t, bin, dataDir)
+	t.Logf("restart after kill -9 ready in %s", waitReady(t, h))
+	graphql(t, h, `{ regions(first: 5) { totalCount } }`)
+
+	if err := h.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.cmd.Wait() }()
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			t.Fatalf("hub exited with %v; logs:\n%s", err, h.logs)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("hub did not stop within 60s of SIGTERM")
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "pg", "postmaster.pid")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("embedded PostgreSQL still running after SIGTERM (postmaster.pid: %v)", err)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	env := map[string]string{"HUB_ADDR": "nope", "HUB_DEMO_SCALE": "huge", "HUB_SEED": "x", "HUB_LOG_LEVEL": "loud"}
+	_, err := loadConfig(func(k string) string { return env[k] })
+	for _, want := range []string{"HUB_ADDR", "HUB_DEMO_SCALE", "HUB_SEED", "HUB_LOG_LEVEL"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v should mention %s", err, want)
+		}
+	}
+	c, err := loadConfig(func(k string) string {
+		return map[string]string{"DATABASE_URL": "postgres://hub:s3cret@db:5432/hub"}[k]
+	})
+	if err != nil || c.Addr != "127.0.0.1:8080" || c.DataDir != "./.hub" || c.Seed != 1 || c.DemoScale != "small" {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	if v := c.LogValue().String(); strings.Contains(v, "s3cret") {
+		t.Fatalf("logged config leaks the password: %s", v)
+	}
+}
+
+func TestHelpListsEveryVariable(t *testing.T) {
+	var out strings.Builder
+	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range envVars {
+		if !strings.Contains(out.String(), e.name) {
+			t.Errorf("--help lacks %s", e.name)
+		}
+	}
+	if err := run(context.Background(), []string{"bogus"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}

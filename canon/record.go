@@ -90,5 +90,6 @@ type Case struct {
 	DueAt          *time.Time
 	ClosedAt       *time.Time
 	AssigneeDept   string
+	Reporter       *PersonRef // nil when anonymous or unknown
 	Timeline       []CaseEvent
 }

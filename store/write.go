@@ -161,41 +161,62 @@ type timelineStep struct {
 	Note         string    `json:"note"`
 }
 
-var caseStageColumns = []string{"source", "source_id", "kind", "category_code", "source_category_code",
-	"source_category_name", "title", "description", "status", "source_status", "tier", "grid_code",
-	"lat", "lng", "orig_lat", "orig_lng", "orig_datum", "address", "reported_at", "updated_at",
-	"due_at", "closed_at", "assignee_dept", "source_updated_at", "fetched_at", "payload_hash", "timeline"}
+var caseSpec = &stagedUpsert{
+	stage: "case_stage",
+	columns: append(append([]column{{"kind", "text"}, {"category_code", "text"}, {"source_category_code", "text"},
+		{"source_category_name", "text"}, {"title", "text"}, {"description", "text"}, {"status", "text"},
+		{"source_status", "text"}, {"tier", "text"}, {"grid_code", "text"}, {"lat", "float8"}, {"lng", "float8"},
+		{"orig_lat", "float8"}, {"orig_lng", "float8"}, {"orig_datum", "text"}, {"address", "text"},
+		{"reported_at", "timestamptz"}, {"updated_at", "timestamptz"}, {"due_at", "timestamptz"},
+		{"closed_at", "timestamptz"}, {"assignee_dept", "text"}, {"timeline", "jsonb"}}, personColumns...),
+		provenanceColumns...),
+	steps: []string{
+		`CREATE TEMP TABLE IF NOT EXISTS case_changed (id bigint) ON COMMIT DELETE ROWS`,
+		upsertPersonsSQL("case_stage"),
+		personLinkSQL("case_stage", "REPORTER"),
+		`WITH up AS (
+			INSERT INTO "case" (kind, category_code, source_category_code, source_category_name, title, description,
+				status, source_status, tier, grid_id, region_path, lat, lng, orig_lat, orig_lng, orig_datum, address,
+				reported_at, updated_at, due_at, closed_at, assignee_dept, reporter_person_id,
+				source, source_id, source_updated_at, fetched_at, payload_hash)
+			SELECT s.kind, s.category_code, s.source_category_code, s.source_category_name, s.title,
+				s.description, s.status, s.source_status, s.tier, g.id, g.path, s.lat, s.lng, s.orig_lat,
+				s.orig_lng, s.orig_datum, s.address, s.reported_at, s.updated_at, s.due_at, s.closed_at,
+				s.assignee_dept, p.id, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
+			FROM case_stage s LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
+			LEFT JOIN person p ON p.id_hash = s.id_hash
+			ON CONFLICT (source, source_id) DO UPDATE SET kind = EXCLUDED.kind,
+				category_code = EXCLUDED.category_code, source_category_code = EXCLUDED.source_category_code,
+				source_category_name = EXCLUDED.source_category_name, title = EXCLUDED.title,
+				description = EXCLUDED.description, status = EXCLUDED.status,
+				source_status = EXCLUDED.source_status, tier = EXCLUDED.tier, grid_id = EXCLUDED.grid_id,
+				region_path = EXCLUDED.region_path, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
+				orig_lat = EXCLUDED.orig_lat, orig_lng = EXCLUDED.orig_lng, orig_datum = EXCLUDED.orig_datum,
+				address = EXCLUDED.address, reported_at = EXCLUDED.reported_at,
+				updated_at = EXCLUDED.updated_at, due_at = EXCLUDED.due_at, closed_at = EXCLUDED.closed_at,
+				assignee_dept = EXCLUDED.assignee_dept, reporter_person_id = EXCLUDED.reporter_person_id, ` + provenanceSet + `
+			WHERE ("case".payload_hash, "case".grid_id) IS DISTINCT FROM (EXCLUDED.payload_hash, EXCLUDED.grid_id)
+			RETURNING id)
+		INSERT INTO case_changed (id) SELECT id FROM up`,
+		`DELETE FROM case_event WHERE case_id IN (SELECT id FROM case_changed)`,
+		`INSERT INTO case_event (case_id, seq, at, status, tier, source_status, actor, note)
+			SELECT c.id, e.ord, (e.step->>'at')::timestamptz, e.step->>'status', e.step->>'tier',
+				coalesce(e.step->>'source_status', ''), coalesce(e.step->>'actor', ''), coalesce(e.step->>'note', '')
+			FROM case_changed ch JOIN "case" c ON c.id = ch.id
+			JOIN case_stage s ON s.source = c.source AND s.source_id = c.source_id
+			CROSS JOIN LATERAL jsonb_array_elements(s.timeline) WITH ORDINALITY AS e(step, ord)`,
+		`TRUNCATE case_changed`,
+	},
+	counted: 3,
+}
 
-// UpsertCases bulk-loads cases: COPY into a staging table, then one
-// INSERT … ON CONFLICT that rewrites only rows whose payload changed, then
-// the timelines of the rows written.
+// UpsertCases bulk-loads cases with their timelines and reporters: only
+// rows whose payload (or grid) changed are rewritten, and only their
+// timelines are replaced.
 func (w *Writer) UpsertCases(ctx context.Context, cases []canon.Case) (UpsertResult, error) {
-	var res UpsertResult
-	if len(cases) == 0 {
-		return res, nil
-	}
-	// Within one statement a row may be upserted once: keep the last
-	// version of a record that appears twice in the batch.
-	last := make(map[[2]string]int, len(cases))
-	for i, c := range cases {
-		last[[2]string{c.Source, c.SourceID}] = i
-	}
-	res.Unchanged = len(cases) - len(last)
-
-	if _, err := w.tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS case_stage (
-			source text, source_id text, kind text, category_code text, source_category_code text,
-			source_category_name text, title text, description text, status text, source_status text,
-			tier text, grid_code text, lat float8, lng float8, orig_lat float8, orig_lng float8,
-			orig_datum text, address text, reported_at timestamptz, updated_at timestamptz,
-			due_at timestamptz, closed_at timestamptz, assignee_dept text, source_updated_at timestamptz,
-			fetched_at timestamptz, payload_hash bytea, timeline jsonb) ON COMMIT DELETE ROWS`); err != nil {
-		return res, fmt.Errorf("create case staging table: %w", err)
-	}
-	rows := make([][]any, 0, len(last))
-	for i, c := range cases {
-		if last[[2]string{c.Source, c.SourceID}] != i {
-			continue
-		}
+	list, dups := dedupe(cases, func(c *canon.Case) canon.Provenance { return c.Provenance })
+	rows := make([][]any, len(list))
+	for i, c := range list {
 		steps := make([]timelineStep, len(c.Timeline))
 		for j, e := range c.Timeline {
 			steps[j] = timelineStep{At: e.At, Status: string(e.Status), Tier: string(e.Tier),
@@ -203,72 +224,18 @@ func (w *Writer) UpsertCases(ctx context.Context, cases []canon.Case) (UpsertRes
 		}
 		tl, err := json.Marshal(steps)
 		if err != nil {
-			return res, fmt.Errorf("encode timeline of %s/%s: %w", c.Source, c.SourceID, err)
+			return UpsertResult{}, fmt.Errorf("encode timeline of %s/%s: %w", c.Source, c.SourceID, err)
 		}
-		var lat, lng, olat, olng *float64
-		var datum *string
-		if l := c.Location; l != nil {
-			lat, lng, olat, olng = &l.Lat, &l.Lng, &l.Orig.Lat, &l.Orig.Lng
-			d := string(l.OrigDatum)
-			datum = &d
-		}
-		rows = append(rows, []any{c.Source, c.SourceID, string(c.Kind), nullable(c.CategoryCode),
-			c.SourceCategory.Code, c.SourceCategory.Name, c.Title, c.Description, string(c.Status),
-			c.SourceStatus, string(c.Tier), nullable(c.GridCode), lat, lng, olat, olng, datum, c.Address,
-			c.ReportedAt, c.UpdatedAt, c.DueAt, c.ClosedAt, c.AssigneeDept, nullTime(c.SourceUpdatedAt),
-			c.FetchedAt, c.PayloadHash, tl})
+		row := append([]any{string(c.Kind), nullable(c.CategoryCode), c.SourceCategory.Code, c.SourceCategory.Name,
+			c.Title, c.Description, string(c.Status), c.SourceStatus, string(c.Tier), nullable(c.GridCode)},
+			locationValues(c.Location)...)
+		row = append(row, c.Address, c.ReportedAt, c.UpdatedAt, c.DueAt, c.ClosedAt, c.AssigneeDept, tl)
+		row = append(row, personValues(c.Reporter)...)
+		rows[i] = append(row, provenanceValues(c.Provenance)...)
 	}
-	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"case_stage"}, caseStageColumns, pgx.CopyFromRows(rows)); err != nil {
-		return res, fmt.Errorf("copy cases to staging: %w", err)
-	}
-	changed, err := w.tx.Query(ctx, `INSERT INTO "case" (kind, category_code, source_category_code,
-			source_category_name, title, description, status, source_status, tier, grid_id, region_path,
-			lat, lng, orig_lat, orig_lng, orig_datum, address, reported_at, updated_at, due_at, closed_at,
-			assignee_dept, source, source_id, source_updated_at, fetched_at, payload_hash)
-		SELECT s.kind, s.category_code, s.source_category_code, s.source_category_name, s.title,
-			s.description, s.status, s.source_status, s.tier, g.id, g.path, s.lat, s.lng, s.orig_lat,
-			s.orig_lng, s.orig_datum, s.address, s.reported_at, s.updated_at, s.due_at, s.closed_at,
-			s.assignee_dept, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-		FROM case_stage s LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
-		ON CONFLICT (source, source_id) DO UPDATE SET kind = EXCLUDED.kind,
-			category_code = EXCLUDED.category_code, source_category_code = EXCLUDED.source_category_code,
-			source_category_name = EXCLUDED.source_category_name, title = EXCLUDED.title,
-			description = EXCLUDED.description, status = EXCLUDED.status,
-			source_status = EXCLUDED.source_status, tier = EXCLUDED.tier, grid_id = EXCLUDED.grid_id,
-			region_path = EXCLUDED.region_path, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
-			orig_lat = EXCLUDED.orig_lat, orig_lng = EXCLUDED.orig_lng, orig_datum = EXCLUDED.orig_datum,
-			address = EXCLUDED.address, reported_at = EXCLUDED.reported_at,
-			updated_at = EXCLUDED.updated_at, due_at = EXCLUDED.due_at, closed_at = EXCLUDED.closed_at,
-			assignee_dept = EXCLUDED.assignee_dept, source_updated_at = EXCLUDED.source_updated_at,
-			fetched_at = EXCLUDED.fetched_at, payload_hash = EXCLUDED.payload_hash
-		WHERE ("case".payload_hash, "case".grid_id) IS DISTINCT FROM (EXCLUDED.payload_hash, EXCLUDED.grid_id)
-		RETURNING id`)
-	if err != nil {
-		return res, fmt.Errorf("upsert cases: %w", err)
-	}
-	ids, err := pgx.CollectRows(changed, pgx.RowTo[int64])
-	if err != nil {
-		return res, fmt.Errorf("upsert cases: %w", err)
-	}
-	res.Written = len(ids)
-	res.Unchanged += len(rows) - len(ids)
-	if len(ids) > 0 {
-		if _, err := w.tx.Exec(ctx, `DELETE FROM case_event WHERE case_id = ANY($1)`, ids); err != nil {
-			return res, fmt.Errorf("replace timelines: %w", err)
-		}
-		if _, err := w.tx.Exec(ctx, `INSERT INTO case_event (case_id, seq, at, status, tier, source_status, actor, note)
-			SELECT c.id, e.ord, (e.step->>'at')::timestamptz, e.step->>'status', e.step->>'tier',
-				coalesce(e.step->>'source_status', ''), coalesce(e.step->>'actor', ''), coalesce(e.step->>'note', '')
-			FROM "case" c JOIN case_stage s ON s.source = c.source AND s.source_id = c.source_id
-			CROSS JOIN LATERAL jsonb_array_elements(s.timeline) WITH ORDINALITY AS e(step, ord)
-			WHERE c.id = ANY($1)`, ids); err != nil {
-			return res, fmt.Errorf("write timelines: %w", err)
-		}
-	}
-	if _, err := w.tx.Exec(ctx, `TRUNCATE case_stage`); err != nil {
-		return res, fmt.Errorf("clear case staging: %w", err)
-	}
-	return res, nil
+	res, err := w.run(ctx, caseSpec, rows)
+	res.Unchanged += dups
+	return res, err
 }
 
 func nullable(s string) *string {

@@ -127,7 +127,7 @@ CREATE INDEX compound_name_idx ON compound (name);
 
 CREATE TABLE building (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    compound_id       bigint REFERENCES compound (id),
+    compound_id       bigint REFERENCES compound (id) ON DELETE SET NULL,
     number            text NOT NULL,
     grid_id           bigint REFERENCES region (id),
     lat               double precision,
@@ -166,12 +166,16 @@ CREATE INDEX address_grid_idx ON address (grid_id);
 
 CREATE TABLE household (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    building_id       bigint REFERENCES building (id),
+    building_id       bigint REFERENCES building (id) ON DELETE SET NULL,
     address_id        bigint REFERENCES address (id),
     grid_id           bigint REFERENCES region (id),
+    compound_name     text NOT NULL DEFAULT '',
+    building_no       text NOT NULL DEFAULT '',
     unit              text NOT NULL DEFAULT '',
     room              text NOT NULL DEFAULT '',
     address_raw       text NOT NULL DEFAULT '',
+    lat               double precision,
+    lng               double precision,
     source            text NOT NULL REFERENCES source (name),
     source_id         text NOT NULL,
     source_updated_at timestamptz,
@@ -183,6 +187,13 @@ CREATE INDEX household_grid_idx ON household (grid_id);
 CREATE INDEX household_building_idx ON household (building_id);
 
 -- People: one golden record, many per-source records ----------------------
+
+-- Masked display form of a name: the first character, then one * per
+-- further character (张三 → 张*, 欧阳娜娜 → 欧***).
+CREATE FUNCTION mask_name(name text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE WHEN char_length(name) <= 1 THEN name
+                ELSE left(name, 1) || repeat('*', char_length(name) - 1) END
+$$;
 
 CREATE TABLE person (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -198,7 +209,7 @@ CREATE TABLE person (
     phone_hash    bytea,
     phone_masked  text,
     phone_sealed  bytea,
-    household_id  bigint REFERENCES household (id),
+    household_id  bigint REFERENCES household (id) ON DELETE SET NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now()
 );
@@ -226,8 +237,9 @@ CREATE INDEX person_link_person_idx ON person_link (person_id);
 CREATE TABLE resident (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     person_id         bigint NOT NULL REFERENCES person (id),
-    household_id      bigint REFERENCES household (id),
+    household_id      bigint REFERENCES household (id) ON DELETE SET NULL,
     grid_id           bigint REFERENCES region (id),
+    household_source_id text NOT NULL DEFAULT '',
     residence         text NOT NULL CHECK (residence IN ('REGISTERED', 'FLOATING')),
     relation          text NOT NULL DEFAULT '',
     source            text NOT NULL REFERENCES source (name),
@@ -239,6 +251,7 @@ CREATE TABLE resident (
 );
 CREATE INDEX resident_person_idx ON resident (person_id);
 CREATE INDEX resident_grid_idx ON resident (grid_id);
+CREATE INDEX resident_unresolved_idx ON resident (source, household_source_id) WHERE household_id IS NULL;
 
 -- Party building (党建) ---------------------------------------------------------
 
@@ -246,10 +259,11 @@ CREATE TABLE party_org (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     name              text NOT NULL,
     kind              text NOT NULL CHECK (kind IN ('WORKING_COMMITTEE', 'COMMITTEE', 'GENERAL_BRANCH', 'BRANCH', 'GROUP')),
-    parent_id         bigint REFERENCES party_org (id),
+    parent_id         bigint REFERENCES party_org (id) ON DELETE SET NULL,
     parent_source_id  text,
+    community_name    text NOT NULL DEFAULT '',
     region_id         bigint REFERENCES region (id),
-    building_id       bigint REFERENCES building (id),
+    building_id       bigint REFERENCES building (id) ON DELETE SET NULL,
     source            text NOT NULL REFERENCES source (name),
     source_id         text NOT NULL,
     source_updated_at timestamptz,
@@ -259,11 +273,12 @@ CREATE TABLE party_org (
 );
 CREATE INDEX party_org_parent_idx ON party_org (parent_id);
 CREATE INDEX party_org_region_idx ON party_org (region_id);
+CREATE INDEX party_org_unresolved_idx ON party_org (source, parent_source_id) WHERE parent_id IS NULL AND parent_source_id IS NOT NULL;
 
 CREATE TABLE party_member (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     person_id         bigint NOT NULL REFERENCES person (id),
-    org_id            bigint REFERENCES party_org (id),
+    org_id            bigint REFERENCES party_org (id) ON DELETE SET NULL,
     org_source_id     text,
     joined_on         date,
     central_household boolean NOT NULL DEFAULT false,
@@ -280,15 +295,17 @@ CREATE TABLE party_member (
 CREATE INDEX party_member_person_idx ON party_member (person_id);
 CREATE INDEX party_member_org_idx ON party_member (org_id);
 CREATE INDEX party_member_region_idx ON party_member (region_id);
+CREATE INDEX party_member_unresolved_idx ON party_member (source, org_source_id) WHERE org_id IS NULL;
 
 -- 双报到: an in-service member reporting to a community.
 CREATE TABLE dual_report (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    member_id         bigint REFERENCES party_member (id),
+    member_id         bigint REFERENCES party_member (id) ON DELETE SET NULL,
     member_source_id  text NOT NULL,
     community_id      bigint REFERENCES region (id),
     community_name    text NOT NULL DEFAULT '',
-    branch_org_id     bigint REFERENCES party_org (id),
+    branch_org_id     bigint REFERENCES party_org (id) ON DELETE SET NULL,
+    branch_source_id  text NOT NULL DEFAULT '',
     employer          text NOT NULL DEFAULT '',
     reported_on       date,
     source            text NOT NULL REFERENCES source (name),
@@ -300,6 +317,7 @@ CREATE TABLE dual_report (
 );
 CREATE INDEX dual_report_member_idx ON dual_report (member_id);
 CREATE INDEX dual_report_community_idx ON dual_report (community_id);
+CREATE INDEX dual_report_unresolved_idx ON dual_report (source, member_source_id) WHERE member_id IS NULL;
 
 CREATE TABLE service_station (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -327,9 +345,9 @@ CREATE INDEX service_station_latlng_idx ON service_station (lat, lng);
 CREATE TABLE volunteer_activity (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     title             text NOT NULL DEFAULT '',
-    member_id         bigint REFERENCES party_member (id),
+    member_id         bigint REFERENCES party_member (id) ON DELETE SET NULL,
     member_source_id  text NOT NULL,
-    station_id        bigint REFERENCES service_station (id),
+    station_id        bigint REFERENCES service_station (id) ON DELETE SET NULL,
     station_source_id text,
     held_on           date,
     hours             numeric(6, 2) NOT NULL DEFAULT 0,
@@ -343,6 +361,7 @@ CREATE TABLE volunteer_activity (
 );
 CREATE INDEX volunteer_activity_member_idx ON volunteer_activity (member_id);
 CREATE INDEX volunteer_activity_station_idx ON volunteer_activity (station_id);
+CREATE INDEX volunteer_activity_unresolved_idx ON volunteer_activity (source, member_source_id) WHERE member_id IS NULL OR station_id IS NULL;
 
 -- Grid management (网格化管理) ---------------------------------------------------
 
@@ -407,7 +426,7 @@ CREATE TABLE "case" (
     closed_at            timestamptz,
     assignee_dept        text NOT NULL DEFAULT '',
     reporter_person_id   bigint REFERENCES person (id),
-    incident_id          bigint REFERENCES incident (id),
+    incident_id          bigint REFERENCES incident (id) ON DELETE SET NULL,
     source               text NOT NULL REFERENCES source (name),
     source_id            text NOT NULL,
     source_updated_at    timestamptz,

@@ -1,0 +1,156 @@
+package store_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"testing"
+	"time"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/store/storetest"
+)
+
+func prov(source, id, payload string) canon.Provenance {
+	sum := sha256.Sum256([]byte(payload))
+	return canon.Provenance{Source: source, SourceID: id, SourceUpdatedAt: storetest.Base, FetchedAt: storetest.Base.Add(time.Hour), PayloadHash: sum[:]}
+}
+
+func person(id, name, phone string) canon.PersonRef {
+	h := sha256.Sum256([]byte("id:" + id))
+	p := sha256.Sum256([]byte("phone:" + phone))
+	return canon.PersonRef{IDHash: h[:], IDMasked: id[:6] + "********" + id[14:], Name: name, Gender: canon.Male,
+		BirthDate: time.Date(1980, 5, 1, 0, 0, 0, 0, time.UTC), PhoneHash: p[:], PhoneMasked: phone[:3] + "****" + phone[7:]}
+}
+
+func upsert(t *testing.T, st *store.Store, recs ...any) store.UpsertResult {
+	t.Helper()
+	var res store.UpsertResult
+	err := st.InTx(context.Background(), func(w *store.Writer) error {
+		var err error
+		res, err = w.Upsert(context.Background(), recs)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func count(t *testing.T, st *store.Store, sql string) int {
+	t.Helper()
+	var n int
+	if err := st.Pool().QueryRow(context.Background(), sql).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// TestEveryRecordTypeAndLateReferences writes each record type, with
+// references arriving in the wrong order, and checks that the golden person
+// records merge across sources and roles and every reference resolves.
+func TestEveryRecordTypeAndLateReferences(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	ctx := context.Background()
+	err := st.InTx(ctx, func(w *store.Writer) error {
+		for _, s := range []canon.Source{{Name: "party", Kind: canon.SourceSQL}, {Name: "governance", Kind: canon.SourceREST}} {
+			if err := w.UpsertSource(ctx, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grid := "420606001001001"
+	zhang := person("420606198005011234", "张三", "13800001111")
+
+	// A resident arrives before the household it lives in.
+	upsert(t, st, &canon.Resident{Provenance: prov("governance", "R1", "r1"), Person: zhang, HouseholdSourceID: "H1",
+		GridCode: grid, Residence: canon.Registered, Relation: "户主"})
+	upsert(t, st, &canon.Household{Provenance: prov("governance", "H1", "h1"), GridCode: grid, CompoundName: "幸福小区",
+		BuildingNo: "3", Unit: "2", Room: "301", AddressRaw: "幸福小区3栋2单元301",
+		Location: &canon.Location{Point: canon.Point{Lat: 31.95, Lng: 112.02}}})
+	if n := count(t, st, `SELECT count(*) FROM resident r JOIN household h ON h.id = r.household_id
+		JOIN building b ON b.id = h.building_id JOIN compound c ON c.id = b.compound_id WHERE c.name = '幸福小区' AND b.number = '3'`); n != 1 {
+		t.Fatalf("resident → household → building → compound resolved for %d rows, want 1", n)
+	}
+
+	// A member arrives before its organisation, the branch before its parent.
+	upsert(t, st, &canon.PartyMember{Provenance: prov("party", "D1", "d1"), Person: zhang, OrgSourceID: "ZB1", CentralHousehold: true})
+	upsert(t, st,
+		&canon.PartyOrg{Provenance: prov("party", "ZB1", "zb1"), Name: "第一网格党支部", Kind: canon.OrgBranch, ParentSourceID: "DW1", GridCode: grid},
+		&canon.PartyOrg{Provenance: prov("party", "DW1", "dw1"), Name: "长虹社区党委", Kind: canon.OrgCommittee, CommunityName: "长虹社区"})
+	if n := count(t, st, `SELECT count(*) FROM party_member m JOIN party_org b ON b.id = m.org_id
+		JOIN party_org c ON c.id = b.parent_id JOIN region r ON r.id = c.region_id WHERE r.name = '长虹社区'`); n != 1 {
+		t.Fatalf("member → branch → committee → community resolved for %d rows, want 1", n)
+	}
+	upsert(t, st,
+		&canon.VolunteerActivity{Provenance: prov("party", "A1", "a1"), Title: "义务理发", MemberSourceID: "D1", StationSourceID: "S1", Hours: 2.5, Points: 5},
+		&canon.DualReport{Provenance: prov("party", "B1", "b1"), MemberSourceID: "D1", CommunityCode: "420606001002", Employer: "襄阳市财政局"},
+		&canon.GridWorker{Provenance: prov("governance", "W1", "w1"), Person: zhang, Role: canon.GridWorkerLeader, GridCodes: []string{grid, "420606001001002"}})
+	upsert(t, st, &canon.ServiceStation{Provenance: prov("party", "S1", "s1"), Name: "长虹红色驿站", Kind: canon.StationRedPost,
+		Services: []string{"政策咨询", "爱心理发"}, CommunityCode: "420606001001"})
+	if n := count(t, st, `SELECT count(*) FROM volunteer_activity a JOIN party_member m ON m.id = a.member_id
+		JOIN service_station s ON s.id = a.station_id WHERE a.hours = 2.5`); n != 1 {
+		t.Fatal("activity references did not resolve")
+	}
+	if n := count(t, st, `SELECT count(*) FROM dual_report d JOIN party_member m ON m.id = d.member_id JOIN region r ON r.id = d.community_id`); n != 1 {
+		t.Fatal("dual report references did not resolve")
+	}
+	if n := count(t, st, `SELECT count(*) FROM grid_worker_grid`); n != 2 {
+		t.Fatalf("grid worker serves %d grids, want 2", n)
+	}
+	// One person, three roles, three links.
+	if n := count(t, st, `SELECT count(*) FROM person`); n != 1 {
+		t.Fatalf("%d golden person records, want 1", n)
+	}
+	if n := count(t, st, `SELECT count(DISTINCT role) FROM person_link`); n != 3 {
+		t.Fatalf("%d roles linked, want 3", n)
+	}
+	if n := count(t, st, `SELECT count(*) FROM person WHERE name_masked = '张*' AND id_masked = '420606********1234' AND household_id IS NOT NULL`); n != 1 {
+		t.Fatal("masked forms or household of the golden record wrong")
+	}
+
+	// Re-sending the same records changes nothing.
+	res := upsert(t, st, &canon.PartyOrg{Provenance: prov("party", "ZB1", "zb1"), Name: "第一网格党支部", Kind: canon.OrgBranch, ParentSourceID: "DW1", GridCode: grid})
+	if res.Written != 0 || res.Unchanged != 1 {
+		t.Fatalf("resend = %+v", res)
+	}
+
+	// Tombstones remove records; references to them become NULL.
+	err = st.InTx(ctx, func(w *store.Writer) error {
+		n, err := w.Delete(ctx, "party_member", "party", []string{"D1", "missing"})
+		if n != 1 {
+			t.Errorf("deleted %d members, want 1", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st, `SELECT count(*) FROM volunteer_activity WHERE member_id IS NULL AND member_source_id = 'D1'`); n != 1 {
+		t.Fatal("activity of a deleted member should keep its source reference with a NULL link")
+	}
+	if n := count(t, st, `SELECT count(*) FROM person_link WHERE role = 'PARTY_MEMBER'`); n != 0 {
+		t.Fatal("person link of a deleted member remains")
+	}
+}
+
+func TestCaseReporterLinksPerson(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	cases := storetest.MakeCases(2)
+	li := person("420606199001011235", "李四", "13900002222")
+	cases[0].Reporter = &li
+	storetest.SeedCases(t, st, cases)
+	if n := count(t, st, `SELECT count(*) FROM "case" c JOIN person p ON p.id = c.reporter_person_id WHERE p.name = '李四'`); n != 1 {
+		t.Fatal("reporter not linked")
+	}
+	if n := count(t, st, `SELECT count(*) FROM person_link WHERE role = 'REPORTER'`); n != 1 {
+		t.Fatal("reporter link missing")
+	}
+}

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ywtg/hub/canon"
+)
+
+// A staged upsert: rows are COPYed into a temporary staging table, then one
+// INSERT … SELECT … ON CONFLICT (source, source_id) DO UPDATE … WHERE the
+// payload changed writes them, resolving references (grid codes, persons,
+// parent records) by joins. References to records that have not arrived yet
+// stay NULL with their source id kept, and fixup statements resolve them
+// when the referenced record arrives.
+
+// column is a staging-table column.
+type column struct{ name, typ string }
+
+// stagedUpsert describes how one record type is written.
+type stagedUpsert struct {
+	stage   string
+	columns []column
+	// steps run in order over the staged rows: golden person records,
+	// the INSERT … SELECT … ON CONFLICT of the record itself, person links,
+	// child rows, fixups of references that arrived late.
+	steps []string
+	// counted is the step whose affected rows are the records written.
+	counted int
+}
+
+// provenanceColumns are the staging columns every record type has.
+var provenanceColumns = []column{{"source", "text"}, {"source_id", "text"},
+	{"source_updated_at", "timestamptz"}, {"fetched_at", "timestamptz"}, {"payload_hash", "bytea"}}
+
+func provenanceValues(p canon.Provenance) []any {
+	return []any{p.Source, p.SourceID, nullTime(p.SourceUpdatedAt), p.FetchedAt, p.PayloadHash}
+}
+
+// provenanceSet is the SET list for the provenance columns on conflict.
+const provenanceSet = `source_updated_at = EXCLUDED.source_updated_at, fetched_at = EXCLUDED.fetched_at,
+	payload_hash = EXCLUDED.payload_hash`
+
+// run stages rows and performs the upsert; rows must be unique on
+// (source, source_id).
+func (w *Writer) run(ctx context.Context, spec *stagedUpsert, rows [][]any) (UpsertResult, error) {
+	var res UpsertResult
+	if len(rows) == 0 {
+		return res, nil
+	}
+	defs := make([]string, len(spec.columns))
+	names := make([]string, len(spec.columns))
+	for i, c := range spec.columns {
+		defs[i] = c.name + " " + c.typ
+		names[i] = c.name
+	}
+	if _, err := w.tx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+spec.stage+" ("+strings.Join(defs, ", ")+") ON COMMIT DELETE ROWS"); err != nil {
+		return res, fmt.Errorf("create %s: %w", spec.stage, err)
+	}
+	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{spec.stage}, names, pgx.CopyFromRows(rows)); err != nil {
+		return res, fmt.Errorf("copy into %s: %w", spec.stage, err)
+	}
+	for i, sql := range spec.steps {
+		tag, err := w.tx.Exec(ctx, sql)
+		if err != nil {
+			return res, fmt.Errorf("upsert from %s, step %d: %w", spec.stage, i, err)
+		}
+		if i == spec.counted {
+			res.Written = int(tag.RowsAffected())
+		}
+	}
+	res.Unchanged = len(rows) - res.Written
+	if _, err := w.tx.Exec(ctx, "TRUNCATE "+spec.stage); err != nil {
+		return res, fmt.Errorf("clear %s: %w", spec.stage, err)
+	}
+	return res, nil
+}
+
+// dedupe keeps the last version of each (source, source_id) in a batch:
+// one statement may upsert a row only once.
+func dedupe[T any](recs []T, key func(*T) canon.Provenance) ([]*T, int) {
+	last := make(map[[2]string]int, len(recs))
+	for i := range recs {
+		p := key(&recs[i])
+		last[[2]string{p.Source, p.SourceID}] = i
+	}
+	out := make([]*T, 0, len(last))
+	for i := range recs {
+		p := key(&recs[i])
+		if last[[2]string{p.Source, p.SourceID}] == i {
+			out = append(out, &recs[i])
+		}
+	}
+	return out, len(recs) - len(out)
+}
+
+func nullDate(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Format(time.DateOnly)
+}
+
+func locationValues(l *canon.Location) []any {
+	if l == nil {
+		return []any{nil, nil, nil, nil, nil}
+	}
+	return []any{l.Lat, l.Lng, l.Orig.Lat, l.Orig.Lng, string(l.OrigDatum)}
+}
+
+var locationColumns = []column{{"lat", "float8"}, {"lng", "float8"}, {"orig_lat", "float8"}, {"orig_lng", "float8"}, {"orig_datum", "text"}}
+
+// personColumns stage a PersonRef beside a record.
+var personColumns = []column{{"id_hash", "bytea"}, {"id_masked", "text"}, {"id_sealed", "bytea"},
+	{"name", "text"}, {"gender", "text"}, {"birth_date", "date"}, {"phone_hash", "bytea"},
+	{"phone_masked", "text"}, {"phone_sealed", "bytea"}}
+
+func personValues(p *canon.PersonRef) []any {
+	if p == nil || len(p.IDHash) == 0 {
+		return []any{nil, nil, nil, nil, nil, nil, nil, nil, nil}
+	}
+	var gender any
+	if p.Gender != "" {
+		gender = string(p.Gender)
+	}
+	return []any{p.IDHash, p.IDMasked, p.IDSealed, p.Name, gender, nullDate(p.BirthDate), p.PhoneHash,
+		nullable(p.PhoneMasked), p.PhoneSealed}
+}
+
+// upsertPersonsSQL creates or refreshes the golden person records named by
+// a staging table. The newest source record wins for name and phone; a
+// value a source leaves empty never erases a known one.
+func upsertPersonsSQL(stage string) string {
+	return `INSERT INTO person (id_hash, id_masked, id_sealed, name, name_masked, gender, birth_date,
+			phone_hash, phone_masked, phone_sealed)
+		SELECT DISTINCT ON (id_hash) id_hash, id_masked, id_sealed, coalesce(name, ''), mask_name(coalesce(name, '')),
+			gender, birth_date, phone_hash, phone_masked, phone_sealed
+		FROM ` + stage + ` WHERE id_hash IS NOT NULL
+		ORDER BY id_hash, source_updated_at DESC NULLS LAST
+		ON CONFLICT (id_hash) DO UPDATE SET
+			name = coalesce(nullif(EXCLUDED.name, ''), person.name),
+			name_masked = coalesce(nullif(EXCLUDED.name_masked, ''), person.name_masked),
+			id_sealed = coalesce(EXCLUDED.id_sealed, person.id_sealed),
+			gender = coalesce(EXCLUDED.gender, person.gender),
+			birth_date = coalesce(EXCLUDED.birth_date, person.birth_date),
+			phone_hash = coalesce(EXCLUDED.phone_hash, person.phone_hash),
+			phone_masked = coalesce(EXCLUDED.phone_masked, person.phone_masked),
+			phone_sealed = coalesce(EXCLUDED.phone_sealed, person.phone_sealed),
+			updated_at = now()
+		WHERE (person.name, person.phone_hash, person.id_sealed, person.phone_sealed)
+			IS DISTINCT FROM (coalesce(nullif(EXCLUDED.name, ''), person.name),
+				coalesce(EXCLUDED.phone_hash, person.phone_hash),
+				coalesce(EXCLUDED.id_sealed, person.id_sealed),
+				coalesce(EXCLUDED.phone_sealed, person.phone_sealed))`
+}
+
+// personLinkSQL records which source record stands for which person.
+func personLinkSQL(stage, role string) string {
+	return `INSERT INTO person_link (person_id, role, name, phone_hash, source, source_id, source_updated_at, fetched_at, payload_hash)
+		SELECT p.id, '` + role + `', coalesce(s.name, ''), s.phone_hash, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
+		FROM ` + stage + ` s JOIN person p ON p.id_hash = s.id_hash
+		ON CONFLICT (source, role, source_id) DO UPDATE SET person_id = EXCLUDED.person_id, name = EXCLUDED.name,
+			phone_hash = EXCLUDED.phone_hash, ` + provenanceSet + `
+		WHERE person_link.payload_hash IS DISTINCT FROM EXCLUDED.payload_hash`
+}

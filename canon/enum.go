@@ -180,3 +180,19 @@ const (
 	StationRedPost      StationKind = "RED_POST"      // 红色驿站
 	StationPartyService StationKind = "PARTY_SERVICE" // 党群服务中心
 )
+
+// RecordType names a kind of canonical record, e.g. in tombstones.
+type RecordType string
+
+// Record types, one per canonical table of source-derived records.
+const (
+	RecordHousehold         RecordType = "household"
+	RecordResident          RecordType = "resident"
+	RecordGridWorker        RecordType = "grid_worker"
+	RecordPartyOrg          RecordType = "party_org"
+	RecordPartyMember       RecordType = "party_member"
+	RecordDualReport        RecordType = "dual_report"
+	RecordServiceStation    RecordType = "service_station"
+	RecordVolunteerActivity RecordType = "volunteer_activity"
+	RecordCase              RecordType = "case"
+)

@@ -62,11 +62,9 @@ type Batch struct {
 
 // Tombstone marks a source record as deleted.
 type Tombstone struct {
-	Stream   string
+	Type     canon.RecordType // which canonical record it removes
 	SourceID string
-	Source   string
 	Reason   string // e.g. "sfyx=0", "deleted=1"
-	Hash     []byte
 }
 
 // Reason classifies why a record was quarantined.

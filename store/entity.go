@@ -70,16 +70,21 @@ func (w *Writer) Upsert(ctx context.Context, records []any) (UpsertResult, error
 	return total, nil
 }
 
-// Table names the store table of each record type, for tombstones.
-var tables = map[string]string{
-	"household": "household", "resident": "resident", "grid_worker": "grid_worker",
-	"party_org": "party_org", "party_member": "party_member", "dual_report": "dual_report",
-	"service_station": "service_station", "volunteer_activity": "volunteer_activity", "case": `"case"`,
+// tables names the store table of each record type, for tombstones.
+var tables = map[canon.RecordType]string{
+	canon.RecordHousehold: "household", canon.RecordResident: "resident", canon.RecordGridWorker: "grid_worker",
+	canon.RecordPartyOrg: "party_org", canon.RecordPartyMember: "party_member", canon.RecordDualReport: "dual_report",
+	canon.RecordServiceStation: "service_station", canon.RecordVolunteerActivity: "volunteer_activity", canon.RecordCase: `"case"`,
+}
+
+// personRoles names the person role of record types that stand for a person.
+var personRoles = map[canon.RecordType]canon.PersonRole{
+	canon.RecordResident: canon.RoleResident, canon.RecordPartyMember: canon.RolePartyMember, canon.RecordGridWorker: canon.RoleGridWorker,
 }
 
 // Delete removes records of one type that their source deleted, and
 // reports how many rows existed.
-func (w *Writer) Delete(ctx context.Context, recordType, source string, sourceIDs []string) (int, error) {
+func (w *Writer) Delete(ctx context.Context, recordType canon.RecordType, source string, sourceIDs []string) (int, error) {
 	table, ok := tables[recordType]
 	if !ok {
 		return 0, fmt.Errorf("delete: unknown record type %q", recordType)
@@ -91,9 +96,8 @@ func (w *Writer) Delete(ctx context.Context, recordType, source string, sourceID
 	if err != nil {
 		return 0, fmt.Errorf("delete %s records of %s: %w", recordType, source, err)
 	}
-	if recordType == "resident" || recordType == "party_member" || recordType == "grid_worker" {
-		role := map[string]string{"resident": "RESIDENT", "party_member": "PARTY_MEMBER", "grid_worker": "GRID_WORKER"}[recordType]
-		if _, err := w.tx.Exec(ctx, "DELETE FROM person_link WHERE source = $1 AND role = $2 AND source_id = ANY($3)", source, role, sourceIDs); err != nil {
+	if role, ok := personRoles[recordType]; ok {
+		if _, err := w.tx.Exec(ctx, "DELETE FROM person_link WHERE source = $1 AND role = $2 AND source_id = ANY($3)", source, string(role), sourceIDs); err != nil {
 			return 0, fmt.Errorf("delete %s person links of %s: %w", recordType, source, err)
 		}
 	}

@@ -123,7 +123,7 @@ func TestEveryRecordTypeAndLateReferences(t *testing.T) {
 
 	// Tombstones remove records; references to them become NULL.
 	err = st.InTx(ctx, func(w *store.Writer) error {
-		n, err := w.Delete(ctx, "party_member", "party", []string{"D1", "missing"})
+		n, err := w.Delete(ctx, canon.RecordPartyMember, "party", []string{"D1", "missing"})
 		if n != 1 {
 			t.Errorf("deleted %d members, want 1", n)
 		}

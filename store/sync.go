@@ -1,0 +1,194 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// SourceLock is a session-level advisory lock on one source, held on a
+// dedicated connection: while it is held no other hub replica syncs the
+// source, and it is released by PostgreSQL if the holder dies.
+type SourceLock struct {
+	conn *pgxpool.Conn
+	name string
+}
+
+// TryLockSource takes the source's advisory lock if it is free.
+func (s *Store) TryLockSource(ctx context.Context, name string) (*SourceLock, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock source %s: %w", name, err)
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended('hub.sync.' || $1, 0))", name).Scan(&ok); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("lock source %s: %w", name, err)
+	}
+	if !ok {
+		conn.Release()
+		return nil, nil
+	}
+	return &SourceLock{conn: conn, name: name}, nil
+}
+
+// Release gives the lock up.
+func (l *SourceLock) Release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock(hashtextextended('hub.sync.' || $1, 0))", l.name); err != nil {
+		// The session may be broken; closing it releases the lock.
+		_ = l.conn.Conn().Close(ctx)
+	}
+	l.conn.Release()
+}
+
+// InTx runs fn in a transaction on the lock's own session. Every write of a
+// synchronisation pass goes through here: if the session dies, the lock is
+// gone and so is the transaction, so a holder that lost its lock can never
+// commit alongside the replica that took over.
+func (l *SourceLock) InTx(ctx context.Context, fn func(w *Writer) error) error {
+	return pgx.BeginFunc(ctx, l.conn, func(tx pgx.Tx) error { return fn(&Writer{tx: tx}) })
+}
+
+// StartRun records the start of a synchronisation pass. Runs that a crashed
+// holder left RUNNING are closed as ABORTED first; their committed batches
+// stay, consistent.
+func (l *SourceLock) StartRun(ctx context.Context, full bool) (int64, error) {
+	var id int64
+	source := l.name
+	err := pgx.BeginFunc(ctx, l.conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE sync_run SET status = 'ABORTED', finished_at = now(),
+				error = coalesce(error, 'interrupted: the syncing process stopped during the run')
+			WHERE source = $1 AND status = 'RUNNING'`, source); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE source SET status = 'SYNCING', last_attempt_at = now(), updated_at = now()
+			WHERE name = $1`, source); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `INSERT INTO sync_run (source, full_pull) VALUES ($1, $2) RETURNING id`, source, full).Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("start sync run of %s: %w", source, err)
+	}
+	return id, nil
+}
+
+// Cursor returns the stored cursor of a stream, "" if none.
+func (s *Store) Cursor(ctx context.Context, source, stream string) (string, error) {
+	var c string
+	err := s.pool.QueryRow(ctx, "SELECT cursor FROM sync_cursor WHERE source = $1 AND stream = $2", source, stream).Scan(&c)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read cursor %s/%s: %w", source, stream, err)
+	}
+	return c, nil
+}
+
+// BatchCounts are what one committed batch did.
+type BatchCounts struct {
+	Fetched     int
+	Stored      int // written + unchanged + tombstones applied
+	Quarantined int
+	Unchanged   int
+	Deleted     int
+}
+
+// CommitBatch records a batch's counts and the stream's new cursor; it runs
+// in the transaction that wrote the batch, so counts, rows and cursor move
+// together.
+func (w *Writer) CommitBatch(ctx context.Context, runID int64, source, stream, cursor string, c BatchCounts) error {
+	if c.Fetched != c.Stored+c.Quarantined {
+		return fmt.Errorf("batch of %s/%s: fetched %d != stored %d + quarantined %d", source, stream, c.Fetched, c.Stored, c.Quarantined)
+	}
+	if _, err := w.tx.Exec(ctx, `INSERT INTO sync_cursor (source, stream, cursor, updated_at) VALUES ($1, $2, $3, now())
+		ON CONFLICT (source, stream) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()`, source, stream, cursor); err != nil {
+		return fmt.Errorf("save cursor %s/%s: %w", source, stream, err)
+	}
+	if _, err := w.tx.Exec(ctx, `UPDATE sync_run SET fetched = fetched + $2, stored = stored + $3,
+			quarantined = quarantined + $4, unchanged = unchanged + $5, deleted = deleted + $6 WHERE id = $1`,
+		runID, c.Fetched, c.Stored, c.Quarantined, c.Unchanged, c.Deleted); err != nil {
+		return fmt.Errorf("count batch of run %d: %w", runID, err)
+	}
+	if _, err := w.tx.Exec(ctx, `UPDATE source SET records_fetched = records_fetched + $2,
+			records_stored = records_stored + $3, records_quarantined = records_quarantined + $4 WHERE name = $1`,
+		source, c.Fetched, c.Stored, c.Quarantined); err != nil {
+		return fmt.Errorf("count batch of %s: %w", source, err)
+	}
+	return nil
+}
+
+// QuarantineEntry is a refused source record.
+type QuarantineEntry struct {
+	Stream   string
+	SourceID string
+	Reason   string
+	Field    string
+	Message  string
+	Raw      []byte
+	Hash     []byte
+}
+
+// Quarantine keeps refused records with their reasons. The same payload
+// quarantined again (a retried batch) is kept once.
+func (w *Writer) Quarantine(ctx context.Context, runID int64, source string, entries []QuarantineEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, e := range entries {
+		b.Queue(`INSERT INTO quarantine (source, stream, source_id, reason, field, message, raw, payload_hash, run_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (source, stream, source_id, payload_hash) DO UPDATE SET reason = EXCLUDED.reason,
+				field = EXCLUDED.field, message = EXCLUDED.message, run_id = EXCLUDED.run_id, at = now()`,
+			source, e.Stream, e.SourceID, e.Reason, e.Field, e.Message, e.Raw, e.Hash, runID)
+	}
+	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("quarantine %d records of %s: %w", len(entries), source, err)
+	}
+	return nil
+}
+
+// RunOutcome ends a run.
+type RunOutcome struct {
+	Err error // nil for success
+	// DownAfter is the number of consecutive failures after which the
+	// source is marked DOWN rather than DEGRADED.
+	DownAfter int
+}
+
+// FinishRun closes a run and updates the source's health: OK after a
+// success; DEGRADED after a failure, DOWN after DownAfter in a row.
+func (l *SourceLock) FinishRun(ctx context.Context, runID int64, o RunOutcome) (SourceStatus, error) {
+	var status SourceStatus
+	source := l.name
+	err := pgx.BeginFunc(ctx, l.conn, func(tx pgx.Tx) error {
+		if o.Err == nil {
+			if _, err := tx.Exec(ctx, `UPDATE sync_run SET status = 'OK', finished_at = now() WHERE id = $1`, runID); err != nil {
+				return err
+			}
+			status = SourceOK
+			_, err := tx.Exec(ctx, `UPDATE source SET status = 'OK', last_synced_at = now(), last_error = NULL,
+				consecutive_failures = 0, updated_at = now() WHERE name = $1`, source)
+			return err
+		}
+		msg := o.Err.Error()
+		if _, err := tx.Exec(ctx, `UPDATE sync_run SET status = 'FAILED', finished_at = now(), error = $2 WHERE id = $1`, runID, msg); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `UPDATE source SET consecutive_failures = consecutive_failures + 1, last_error = $2,
+				status = CASE WHEN consecutive_failures + 1 >= $3 THEN 'DOWN' ELSE 'DEGRADED' END, updated_at = now()
+			WHERE name = $1 RETURNING status`, source, msg, o.DownAfter).Scan(&status)
+	})
+	if err != nil {
+		return "", fmt.Errorf("finish sync run %d of %s: %w", runID, source, err)
+	}
+	return status, nil
+}

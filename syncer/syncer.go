@@ -1,0 +1,326 @@
+// Package syncer is the synchronisation engine: it schedules every
+// configured source, pulls pages through its connector from the stored
+// cursor, and writes each page to the store in one transaction together with
+// the new cursor and the page's counts, so that a crash at any instant loses
+// nothing and duplicates nothing. It quarantines refused records, backs off
+// and marks a failing source DEGRADED then DOWN while the others go on, and
+// takes a PostgreSQL advisory lock per source so that several hub replicas
+// never sync one source at once.
+//
+// syncer imports the connector contract, the canonical model and the store.
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/connectors"
+	"github.com/ywtg/hub/store"
+)
+
+// Source is a connector with its schedule.
+type Source struct {
+	Connector connectors.Connector
+	Interval  time.Duration // between incremental passes
+}
+
+// Options tune the engine.
+type Options struct {
+	Log       *slog.Logger
+	Registry  prometheus.Registerer // nil for no metrics
+	PageSize  int                   // preferred page size; default 2000
+	DownAfter int                   // consecutive failures before DOWN; default 3
+	// MaxBackoff caps the wait after failures; default 5 minutes.
+	MaxBackoff time.Duration
+	// Ready is told when a source finished its first pass (or is DOWN).
+	Ready func(source string)
+}
+
+// Engine synchronises sources into the store.
+type Engine struct {
+	store   *store.Store
+	sources []Source
+	opts    Options
+	metrics *metrics
+}
+
+// New returns an engine; it registers every source in the store on Run or
+// SyncOnce.
+func New(st *store.Store, sources []Source, o Options) (*Engine, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = 2000
+	}
+	if o.DownAfter <= 0 {
+		o.DownAfter = 3
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 5 * time.Minute
+	}
+	if o.Ready == nil {
+		o.Ready = func(string) {}
+	}
+	m, err := newMetrics(o.Registry)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, s := range sources {
+		name := s.Connector.Describe().Name
+		if seen[name] {
+			return nil, fmt.Errorf("syncer: source %q configured twice", name)
+		}
+		seen[name] = true
+	}
+	return &Engine{store: st, sources: sources, opts: o, metrics: m}, nil
+}
+
+// Register records every configured source in the store.
+func (e *Engine) Register(ctx context.Context) error {
+	return e.store.InTx(ctx, func(w *store.Writer) error {
+		for _, s := range e.sources {
+			d := s.Connector.Describe()
+			if err := w.UpsertSource(ctx, canon.Source{Name: d.Name, Kind: d.Kind, Description: d.Description}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Run syncs every source on its own schedule until ctx ends. A failing
+// source backs off on its own; the others are unaffected.
+func (e *Engine) Run(ctx context.Context) error {
+	if err := e.Register(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for _, s := range e.sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.loop(ctx, s)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (e *Engine) loop(ctx context.Context, s Source) {
+	name := s.Connector.Describe().Name
+	first := true
+	failures := 0
+	for {
+		res, err := e.Pass(ctx, s.Connector, false)
+		switch {
+		case errors.Is(err, ErrLocked):
+			// Another replica holds the source; try again next interval,
+			// and take over if it dies.
+			if first {
+				e.opts.Ready(name)
+				first = false
+			}
+		case err != nil && ctx.Err() != nil:
+			return
+		case err != nil:
+			failures++
+			e.opts.Log.Warn("sync failed", "source", name, "failures", failures, "status", res.Status, "err", err)
+			if first && res.Status == store.SourceDown {
+				e.opts.Ready(name)
+				first = false
+			}
+		default:
+			failures = 0
+			if first {
+				e.opts.Ready(name)
+				first = false
+			}
+		}
+		wait := s.Interval
+		if failures > 0 {
+			wait = backoff(s.Interval, failures, e.opts.MaxBackoff)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// backoff doubles the wait per consecutive failure, capped, with ±20% jitter
+// so replicas and sources do not retry in step.
+func backoff(base time.Duration, failures int, max time.Duration) time.Duration {
+	d := base
+	for i := 1; i < failures && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// ErrLocked reports that another process is syncing the source.
+var ErrLocked = errors.New("source is being synced by another process")
+
+// Result is what one pass did.
+type Result struct {
+	RunID  int64
+	Counts store.BatchCounts
+	Status store.SourceStatus
+}
+
+// SyncOnce runs one pass of the named source (all sources if name is
+// empty), for cron-style deployments.
+func (e *Engine) SyncOnce(ctx context.Context, name string, full bool) (map[string]Result, error) {
+	if err := e.Register(ctx); err != nil {
+		return nil, err
+	}
+	out := map[string]Result{}
+	var errs []error
+	found := false
+	for _, s := range e.sources {
+		n := s.Connector.Describe().Name
+		if name != "" && n != name {
+			continue
+		}
+		found = true
+		res, err := e.Pass(ctx, s.Connector, full)
+		out[n] = res
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", n, err))
+		}
+	}
+	if !found {
+		return nil, canon.Errorf(canon.NotFound, "no source named %q", name)
+	}
+	return out, errors.Join(errs...)
+}
+
+// Pass synchronises every stream of one source once, under its lock.
+func (e *Engine) Pass(ctx context.Context, c connectors.Connector, full bool) (Result, error) {
+	d := c.Describe()
+	lock, err := e.store.TryLockSource(ctx, d.Name)
+	if err != nil {
+		return Result{}, err
+	}
+	if lock == nil {
+		return Result{}, ErrLocked
+	}
+	defer lock.Release()
+
+	start := time.Now()
+	runID, err := lock.StartRun(ctx, full)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{RunID: runID}
+	passErr := e.pullAll(ctx, lock, c, d, runID, full, &res.Counts)
+	// The run is closed even when ctx ended: a shutdown must not leave it RUNNING.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	status, err := lock.FinishRun(fctx, runID, store.RunOutcome{Err: passErr, DownAfter: e.opts.DownAfter})
+	if err != nil {
+		return res, errors.Join(passErr, err)
+	}
+	res.Status = status
+	e.metrics.run(d.Name, status, time.Since(start))
+	if passErr == nil {
+		e.opts.Log.Info("sync pass done", "source", d.Name, "run", runID, "fetched", res.Counts.Fetched,
+			"stored", res.Counts.Stored, "quarantined", res.Counts.Quarantined, "unchanged", res.Counts.Unchanged,
+			"deleted", res.Counts.Deleted, "duration", time.Since(start).String())
+	}
+	return res, passErr
+}
+
+// pullAll walks every stream from its cursor until the source has no more.
+func (e *Engine) pullAll(ctx context.Context, lock *store.SourceLock, c connectors.Connector, d connectors.Description, runID int64, full bool, total *store.BatchCounts) error {
+	for _, stream := range d.Streams {
+		cursor := ""
+		if !full {
+			var err error
+			if cursor, err = e.store.Cursor(ctx, d.Name, stream); err != nil {
+				return err
+			}
+		}
+		for {
+			b, err := c.Pull(ctx, connectors.Request{Stream: stream, Cursor: cursor, Full: cursor == "", Limit: e.opts.PageSize})
+			if err != nil {
+				return fmt.Errorf("pull %s: %w", stream, err)
+			}
+			counts, err := e.commit(ctx, lock, d.Name, stream, runID, b)
+			if err != nil {
+				return err
+			}
+			e.metrics.batch(d.Name, counts)
+			total.Fetched += counts.Fetched
+			total.Stored += counts.Stored
+			total.Quarantined += counts.Quarantined
+			total.Unchanged += counts.Unchanged
+			total.Deleted += counts.Deleted
+			cursor = b.Next
+			if !b.More {
+				break
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+// commit writes one batch with its cursor in one transaction. A batch whose
+// write has begun is finished even if ctx is cancelled meanwhile (shutdown):
+// it commits or rolls back, never half.
+func (e *Engine) commit(ctx context.Context, lock *store.SourceLock, source, stream string, runID int64, b connectors.Batch) (store.BatchCounts, error) {
+	if n := len(b.Records) + len(b.Tombstones) + len(b.Quarantine); n != b.Fetched {
+		return store.BatchCounts{}, fmt.Errorf("connector %s/%s broke its contract: fetched %d but returned %d outcomes", source, stream, b.Fetched, n)
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	var counts store.BatchCounts
+	err := lock.InTx(wctx, func(w *store.Writer) error {
+		counts = store.BatchCounts{Fetched: b.Fetched}
+		res, err := w.Upsert(wctx, b.Records)
+		if err != nil {
+			return err
+		}
+		counts.Unchanged = res.Unchanged
+		byType := map[canon.RecordType][]string{}
+		for _, t := range b.Tombstones {
+			byType[t.Type] = append(byType[t.Type], t.SourceID)
+		}
+		for typ, ids := range byType {
+			n, err := w.Delete(wctx, typ, source, ids)
+			if err != nil {
+				return err
+			}
+			counts.Deleted += n
+		}
+		q := make([]store.QuarantineEntry, len(b.Quarantine))
+		for i, e := range b.Quarantine {
+			q[i] = store.QuarantineEntry{Stream: e.Stream, SourceID: e.SourceID, Reason: string(e.Reason),
+				Field: e.Field, Message: e.Message, Raw: e.Raw, Hash: connectors.PayloadHash(e.Raw)}
+		}
+		if err := w.Quarantine(wctx, runID, source, q); err != nil {
+			return err
+		}
+		counts.Quarantined = len(b.Quarantine)
+		counts.Stored = len(b.Records) + len(b.Tombstones)
+		return w.CommitBatch(wctx, runID, source, stream, b.Next, counts)
+	})
+	if err != nil {
+		return store.BatchCounts{}, fmt.Errorf("write batch of %s/%s: %w", source, stream, err)
+	}
+	return counts, nil
+}

@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,6 +71,7 @@ func (s *server) start() error {
 			s.admin = dsn
 			return
 		}
+		sweepStale()
 		dir, err := os.MkdirTemp("", "hub-dbtest-")
 		if err != nil {
 			s.err = err
@@ -93,6 +95,35 @@ func (s *server) start() error {
 		s.admin = c.DSN()
 	})
 	return s.err
+}
+
+// sweepStale stops and removes embedded clusters left by test processes
+// that were killed (a timeout, ^C) before Main could stop them. A cluster
+// whose owner still runs is left alone: its ownership lock is held.
+func sweepStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "hub-dbtest-*"))
+	for _, d := range dirs {
+		// A directory just made may belong to a process that has not
+		// taken its lock yet.
+		if fi, err := os.Stat(d); err != nil || time.Since(fi.ModTime()) < 2*time.Minute {
+			continue
+		}
+		lock, err := os.OpenFile(filepath.Join(d, "pg.lock"), os.O_RDWR, 0)
+		if err != nil {
+			continue
+		}
+		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		lock.Close() // releases the probe lock; Start takes its own
+		if err != nil {
+			continue // a live test process owns it
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if c, err := embedpg.Start(ctx, embedpg.Options{Dir: filepath.Join(d, "pg"), Database: "postgres"}); err == nil && c.Owner() {
+			_ = c.Stop(ctx)
+		}
+		cancel()
+		os.RemoveAll(d)
+	}
 }
 
 // AdminDSN returns the DSN of the test server's administrative connection.

@@ -7,9 +7,14 @@ package graph
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/hex"
+	"strconv"
+	"time"
+	"unicode/utf8"
 
 	"github.com/ywtg/hub/graph/generated"
+	"github.com/ywtg/hub/graph/model"
 	"github.com/ywtg/hub/store"
 )
 
@@ -23,12 +28,105 @@ func (r *provenanceResolver) PayloadHash(ctx context.Context, obj *store.Provena
 	return hex.EncodeToString(obj.PayloadHash), nil
 }
 
+// TotalCount is the resolver for the totalCount field.
+func (r *quarantineConnectionResolver) TotalCount(ctx context.Context, obj *model.QuarantineConnection) (int, error) {
+	return r.Store.CountQuarantine(ctx, obj.Query)
+}
+
+// Source is the resolver for the source field.
+func (r *quarantineEntryResolver) Source(ctx context.Context, obj *store.QuarantineRecord) (*store.Source, error) {
+	return r.loadSource(ctx, obj.Source)
+}
+
+// Raw is the resolver for the raw field.
+func (r *quarantineEntryResolver) Raw(ctx context.Context, obj *store.QuarantineRecord) (string, error) {
+	if utf8.Valid(obj.Raw) {
+		return string(obj.Raw), nil
+	}
+	return "base64:" + base64.StdEncoding.EncodeToString(obj.Raw), nil
+}
+
 // Sources is the resolver for the sources field.
 func (r *queryResolver) Sources(ctx context.Context) ([]*store.Source, error) {
 	return r.Store.Sources(ctx)
 }
 
+// SyncRuns is the resolver for the syncRuns field.
+func (r *queryResolver) SyncRuns(ctx context.Context, source *string, first *int, after *string) (*model.SyncRunConnection, error) {
+	q := store.SyncRunQuery{Page: store.PageArgs{First: first, After: after}}
+	if source != nil {
+		q.Source = *source
+	}
+	page, err := r.Store.SyncRuns(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return model.NewSyncRunConnection(page), nil
+}
+
+// Quarantine is the resolver for the quarantine field.
+func (r *queryResolver) Quarantine(ctx context.Context, source *string, reason *string, first *int, after *string) (*model.QuarantineConnection, error) {
+	q := store.QuarantineQuery{Page: store.PageArgs{First: first, After: after}}
+	if source != nil {
+		q.Source = *source
+	}
+	if reason != nil {
+		q.Reason = *reason
+	}
+	page, err := r.Store.QuarantineEntries(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return model.NewQuarantineConnection(page, q), nil
+}
+
+// LagSeconds is the resolver for the lagSeconds field.
+func (r *sourceResolver) LagSeconds(ctx context.Context, obj *store.Source) (*float64, error) {
+	if obj.LastSyncedAt == nil {
+		return nil, nil
+	}
+	lag := time.Since(*obj.LastSyncedAt).Seconds()
+	return &lag, nil
+}
+
+// ID is the resolver for the id field.
+func (r *syncRunResolver) ID(ctx context.Context, obj *store.SyncRun) (string, error) {
+	return strconv.FormatInt(obj.ID, 10), nil
+}
+
+// Source is the resolver for the source field.
+func (r *syncRunResolver) Source(ctx context.Context, obj *store.SyncRun) (*store.Source, error) {
+	return r.loadSource(ctx, obj.Source)
+}
+
+// Status is the resolver for the status field.
+func (r *syncRunResolver) Status(ctx context.Context, obj *store.SyncRun) (model.SyncRunStatus, error) {
+	return model.SyncRunStatus(obj.Status), nil
+}
+
 // Provenance returns generated.ProvenanceResolver implementation.
 func (r *Resolver) Provenance() generated.ProvenanceResolver { return &provenanceResolver{r} }
 
-type provenanceResolver struct{ *Resolver }
+// QuarantineConnection returns generated.QuarantineConnectionResolver implementation.
+func (r *Resolver) QuarantineConnection() generated.QuarantineConnectionResolver {
+	return &quarantineConnectionResolver{r}
+}
+
+// QuarantineEntry returns generated.QuarantineEntryResolver implementation.
+func (r *Resolver) QuarantineEntry() generated.QuarantineEntryResolver {
+	return &quarantineEntryResolver{r}
+}
+
+// Source returns generated.SourceResolver implementation.
+func (r *Resolver) Source() generated.SourceResolver { return &sourceResolver{r} }
+
+// SyncRun returns generated.SyncRunResolver implementation.
+func (r *Resolver) SyncRun() generated.SyncRunResolver { return &syncRunResolver{r} }
+
+type (
+	provenanceResolver           struct{ *Resolver }
+	quarantineConnectionResolver struct{ *Resolver }
+	quarantineEntryResolver      struct{ *Resolver }
+	sourceResolver               struct{ *Resolver }
+	syncRunResolver              struct{ *Resolver }
+)

@@ -24,23 +24,25 @@ const (
 
 // Source is a configured source system with its synchronisation totals.
 type Source struct {
-	Name               string
-	Kind               canon.SourceKind
-	Description        string
-	Status             SourceStatus
-	LastSyncedAt       *time.Time
-	LastError          *string
-	RecordsFetched     int64
-	RecordsStored      int64
-	RecordsQuarantined int64
+	Name                string
+	Kind                canon.SourceKind
+	Description         string
+	Status              SourceStatus
+	LastSyncedAt        *time.Time
+	LastAttemptAt       *time.Time
+	ConsecutiveFailures int
+	LastError           *string
+	RecordsFetched      int64
+	RecordsStored       int64
+	RecordsQuarantined  int64
 }
 
-const sourceColumns = `name, kind, description, status, last_synced_at, last_error,
-	records_fetched, records_stored, records_quarantined`
+const sourceColumns = `name, kind, description, status, last_synced_at, last_attempt_at, consecutive_failures,
+	last_error, records_fetched, records_stored, records_quarantined`
 
 func scanSource(row pgx.Row) (*Source, error) {
 	s := &Source{}
-	err := row.Scan(&s.Name, &s.Kind, &s.Description, &s.Status, &s.LastSyncedAt, &s.LastError,
+	err := row.Scan(&s.Name, &s.Kind, &s.Description, &s.Status, &s.LastSyncedAt, &s.LastAttemptAt, &s.ConsecutiveFailures, &s.LastError,
 		&s.RecordsFetched, &s.RecordsStored, &s.RecordsQuarantined)
 	return s, err
 }

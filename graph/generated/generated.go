@@ -35,9 +35,13 @@ type ResolverRoot interface {
 	Case() CaseResolver
 	CaseConnection() CaseConnectionResolver
 	Provenance() ProvenanceResolver
+	QuarantineConnection() QuarantineConnectionResolver
+	QuarantineEntry() QuarantineEntryResolver
 	Query() QueryResolver
 	Region() RegionResolver
 	RegionConnection() RegionConnectionResolver
+	Source() SourceResolver
+	SyncRun() SyncRunResolver
 }
 
 type DirectiveRoot struct {
@@ -101,13 +105,37 @@ type ComplexityRoot struct {
 		SourceUpdatedAt func(childComplexity int) int
 	}
 
+	QuarantineConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	QuarantineEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	QuarantineEntry struct {
+		At       func(childComplexity int) int
+		Field    func(childComplexity int) int
+		Message  func(childComplexity int) int
+		Raw      func(childComplexity int) int
+		Reason   func(childComplexity int) int
+		Source   func(childComplexity int) int
+		SourceID func(childComplexity int) int
+		Stream   func(childComplexity int) int
+	}
+
 	Query struct {
-		Cases   func(childComplexity int, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) int
-		Node    func(childComplexity int, id string) int
-		Nodes   func(childComplexity int, ids []string) int
-		Region  func(childComplexity int, id *string, code *string) int
-		Regions func(childComplexity int, level *canon.RegionLevel, parent *string, first *int, after *string) int
-		Sources func(childComplexity int) int
+		Cases      func(childComplexity int, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) int
+		Node       func(childComplexity int, id string) int
+		Nodes      func(childComplexity int, ids []string) int
+		Quarantine func(childComplexity int, source *string, reason *string, first *int, after *string) int
+		Region     func(childComplexity int, id *string, code *string) int
+		Regions    func(childComplexity int, level *canon.RegionLevel, parent *string, first *int, after *string) int
+		Sources    func(childComplexity int) int
+		SyncRuns   func(childComplexity int, source *string, first *int, after *string) int
 	}
 
 	Region struct {
@@ -134,15 +162,43 @@ type ComplexityRoot struct {
 	}
 
 	Source struct {
-		Description        func(childComplexity int) int
-		Kind               func(childComplexity int) int
-		LastError          func(childComplexity int) int
-		LastSyncedAt       func(childComplexity int) int
-		Name               func(childComplexity int) int
-		RecordsFetched     func(childComplexity int) int
-		RecordsQuarantined func(childComplexity int) int
-		RecordsStored      func(childComplexity int) int
-		Status             func(childComplexity int) int
+		ConsecutiveFailures func(childComplexity int) int
+		Description         func(childComplexity int) int
+		Kind                func(childComplexity int) int
+		LagSeconds          func(childComplexity int) int
+		LastAttemptAt       func(childComplexity int) int
+		LastError           func(childComplexity int) int
+		LastSyncedAt        func(childComplexity int) int
+		Name                func(childComplexity int) int
+		RecordsFetched      func(childComplexity int) int
+		RecordsQuarantined  func(childComplexity int) int
+		RecordsStored       func(childComplexity int) int
+		Status              func(childComplexity int) int
+	}
+
+	SyncRun struct {
+		Deleted     func(childComplexity int) int
+		Error       func(childComplexity int) int
+		Fetched     func(childComplexity int) int
+		FinishedAt  func(childComplexity int) int
+		Full        func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Quarantined func(childComplexity int) int
+		Source      func(childComplexity int) int
+		StartedAt   func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Stored      func(childComplexity int) int
+		Unchanged   func(childComplexity int) int
+	}
+
+	SyncRunConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	SyncRunEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	TimelineEvent struct {
@@ -179,6 +235,14 @@ type ProvenanceResolver interface {
 
 	PayloadHash(ctx context.Context, obj *store.Provenance) (string, error)
 }
+type QuarantineConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.QuarantineConnection) (int, error)
+}
+type QuarantineEntryResolver interface {
+	Source(ctx context.Context, obj *store.QuarantineRecord) (*store.Source, error)
+
+	Raw(ctx context.Context, obj *store.QuarantineRecord) (string, error)
+}
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
@@ -186,6 +250,8 @@ type QueryResolver interface {
 	Regions(ctx context.Context, level *canon.RegionLevel, parent *string, first *int, after *string) (*model.RegionConnection, error)
 	Region(ctx context.Context, id *string, code *string) (*store.Region, error)
 	Sources(ctx context.Context) ([]*store.Source, error)
+	SyncRuns(ctx context.Context, source *string, first *int, after *string) (*model.SyncRunConnection, error)
+	Quarantine(ctx context.Context, source *string, reason *string, first *int, after *string) (*model.QuarantineConnection, error)
 }
 type RegionResolver interface {
 	ID(ctx context.Context, obj *store.Region) (string, error)
@@ -198,6 +264,15 @@ type RegionResolver interface {
 }
 type RegionConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.RegionConnection) (int, error)
+}
+type SourceResolver interface {
+	LagSeconds(ctx context.Context, obj *store.Source) (*float64, error)
+}
+type SyncRunResolver interface {
+	ID(ctx context.Context, obj *store.SyncRun) (string, error)
+	Source(ctx context.Context, obj *store.SyncRun) (*store.Source, error)
+
+	Status(ctx context.Context, obj *store.SyncRun) (model.SyncRunStatus, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -441,6 +516,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Provenance.SourceUpdatedAt(childComplexity), true
 
+	case "QuarantineConnection.edges":
+		if e.ComplexityRoot.QuarantineConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuarantineConnection.Edges(childComplexity), true
+	case "QuarantineConnection.pageInfo":
+		if e.ComplexityRoot.QuarantineConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuarantineConnection.PageInfo(childComplexity), true
+	case "QuarantineConnection.totalCount":
+		if e.ComplexityRoot.QuarantineConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuarantineConnection.TotalCount(childComplexity), true
+
+	case "QuarantineEdge.cursor":
+		if e.ComplexityRoot.QuarantineEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuarantineEdge.Cursor(childComplexity), true
+	case "QuarantineEdge.node":
+		if e.ComplexityRoot.QuarantineEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuarantineEdge.Node(childComplexity), true
+
+	case "QuarantineEntry.at":
+		if e.ComplexityRoot.QuarantineEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuarantineEntry.At(childComplexity), true
+	case "QuarantineEntry.field":
+		if e.ComplexityRoot.QuarantineEntry.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuarantineEntry.Field(childComplexity), true
+	case "QuarantineEntry.message":
+		if e.ComplexityRoot.QuarantineEntry.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuarantineEntry.Message(childComplexity), true
+	case "QuarantineEntry.raw":
+		if e.ComplexityRoot.QuarantineEntry.Raw == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuarantineEntry.Raw(childComplexity), true
+	case "QuarantineEntry.reason":
+		if e.ComplexityRoot.QuarantineEntry.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuarantineEntry.Reason(childComplexity), true
+	case "QuarantineEntry.source":
+		if e.ComplexityRoot.QuarantineEntry.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuarantineEntry.Source(childComplexity), true
+	case "QuarantineEntry.sourceId":
+		if e.ComplexityRoot.QuarantineEntry.SourceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuarantineEntry.SourceID(childComplexity), true
+	case "QuarantineEntry.stream":
+		if e.ComplexityRoot.QuarantineEntry.Stream == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuarantineEntry.Stream(childComplexity), true
+
 	case "Query.cases":
 		if e.ComplexityRoot.Query.Cases == nil {
 			break
@@ -475,6 +631,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
+	case "Query.quarantine":
+		if e.ComplexityRoot.Query.Quarantine == nil {
+			break
+		}
+
+		args, err := ec.field_Query_quarantine_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Quarantine(childComplexity, args["source"].(*string), args["reason"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.region":
 		if e.ComplexityRoot.Query.Region == nil {
 			break
@@ -503,6 +670,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Sources(childComplexity), true
+	case "Query.syncRuns":
+		if e.ComplexityRoot.Query.SyncRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_syncRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SyncRuns(childComplexity, args["source"].(*string), args["first"].(*int), args["after"].(*string)), true
 
 	case "Region.ancestors":
 		if e.ComplexityRoot.Region.Ancestors == nil {
@@ -596,6 +774,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RegionEdge.Node(childComplexity), true
 
+	case "Source.consecutiveFailures":
+		if e.ComplexityRoot.Source.ConsecutiveFailures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Source.ConsecutiveFailures(childComplexity), true
 	case "Source.description":
 		if e.ComplexityRoot.Source.Description == nil {
 			break
@@ -608,6 +792,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Source.Kind(childComplexity), true
+	case "Source.lagSeconds":
+		if e.ComplexityRoot.Source.LagSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Source.LagSeconds(childComplexity), true
+	case "Source.lastAttemptAt":
+		if e.ComplexityRoot.Source.LastAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Source.LastAttemptAt(childComplexity), true
 	case "Source.lastError":
 		if e.ComplexityRoot.Source.LastError == nil {
 			break
@@ -650,6 +846,105 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Source.Status(childComplexity), true
+
+	case "SyncRun.deleted":
+		if e.ComplexityRoot.SyncRun.Deleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Deleted(childComplexity), true
+	case "SyncRun.error":
+		if e.ComplexityRoot.SyncRun.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Error(childComplexity), true
+	case "SyncRun.fetched":
+		if e.ComplexityRoot.SyncRun.Fetched == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Fetched(childComplexity), true
+	case "SyncRun.finishedAt":
+		if e.ComplexityRoot.SyncRun.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.FinishedAt(childComplexity), true
+	case "SyncRun.full":
+		if e.ComplexityRoot.SyncRun.Full == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Full(childComplexity), true
+	case "SyncRun.id":
+		if e.ComplexityRoot.SyncRun.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.ID(childComplexity), true
+	case "SyncRun.quarantined":
+		if e.ComplexityRoot.SyncRun.Quarantined == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Quarantined(childComplexity), true
+	case "SyncRun.source":
+		if e.ComplexityRoot.SyncRun.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Source(childComplexity), true
+	case "SyncRun.startedAt":
+		if e.ComplexityRoot.SyncRun.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.StartedAt(childComplexity), true
+	case "SyncRun.status":
+		if e.ComplexityRoot.SyncRun.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Status(childComplexity), true
+	case "SyncRun.stored":
+		if e.ComplexityRoot.SyncRun.Stored == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Stored(childComplexity), true
+	case "SyncRun.unchanged":
+		if e.ComplexityRoot.SyncRun.Unchanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Unchanged(childComplexity), true
+
+	case "SyncRunConnection.edges":
+		if e.ComplexityRoot.SyncRunConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRunConnection.Edges(childComplexity), true
+	case "SyncRunConnection.pageInfo":
+		if e.ComplexityRoot.SyncRunConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRunConnection.PageInfo(childComplexity), true
+
+	case "SyncRunEdge.cursor":
+		if e.ComplexityRoot.SyncRunEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRunEdge.Cursor(childComplexity), true
+	case "SyncRunEdge.node":
+		if e.ComplexityRoot.SyncRunEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRunEdge.Node(childComplexity), true
 
 	case "TimelineEvent.actor":
 		if e.ComplexityRoot.TimelineEvent.Actor == nil {
@@ -1130,6 +1425,12 @@ type Source {
   status: SourceStatus!
   "End of the last successful synchronisation. (最近同步成功时间)"
   lastSyncedAt: Time
+  "Start of the last synchronisation attempt, successful or not. (最近同步尝试时间)"
+  lastAttemptAt: Time
+  "Seconds since the last successful synchronisation: how stale this source's data may be; null if never synced. (数据滞后秒数)"
+  lagSeconds: Float
+  "Failed synchronisations in a row. (连续失败次数)"
+  consecutiveFailures: Int!
   "Records read from the source, all time. (累计拉取记录数)"
   recordsFetched: Int!
   "Records accepted into the canonical store, all time. (累计入库记录数)"
@@ -1157,9 +1458,129 @@ type Provenance {
   payloadHash: String!
 }
 
+"Outcome of a synchronisation run. (同步运行结果)"
+enum SyncRunStatus {
+  "Still running. (运行中)"
+  RUNNING
+  "Finished successfully. (成功)"
+  OK
+  "Failed; committed batches are kept. (失败)"
+  FAILED
+  "Interrupted by a stopped process; committed batches are kept. (中断)"
+  ABORTED
+}
+
+"""
+One synchronisation pass of a source. ` + "`" + `fetched = stored + quarantined` + "`" + ` always holds; ` + "`" + `unchanged` + "`" + `
+and ` + "`" + `deleted` + "`" + ` are parts of ` + "`" + `stored` + "`" + `. (同步运行记录)
+"""
+type SyncRun {
+  "Run number. (运行编号)"
+  id: ID!
+  "Source system. (数据源)"
+  source: Source!
+  "Whether it was a full re-pull rather than incremental. (是否全量)"
+  full: Boolean!
+  "Start. (开始时间)"
+  startedAt: Time!
+  "End; null while running. (结束时间)"
+  finishedAt: Time
+  "Outcome. (结果)"
+  status: SyncRunStatus!
+  "Records read from the source. (拉取记录数)"
+  fetched: Int!
+  "Records accepted (written, unchanged or deletions applied). (入库记录数)"
+  stored: Int!
+  "Records quarantined. (隔离记录数)"
+  quarantined: Int!
+  "Accepted records identical to what was stored. (未变化记录数)"
+  unchanged: Int!
+  "Deletions applied. (删除记录数)"
+  deleted: Int!
+  "Error that ended the run. (错误信息)"
+  error: String
+}
+
+"A page of synchronisation runs. (同步运行分页)"
+type SyncRunConnection {
+  "Runs of this page with their cursors. (本页条目)"
+  edges: [SyncRunEdge!]!
+  "Page information. (分页信息)"
+  pageInfo: PageInfo!
+}
+
+"A run with its cursor. (同步运行条目)"
+type SyncRunEdge {
+  "Opaque cursor of this item. (游标)"
+  cursor: String!
+  "The run. (运行记录)"
+  node: SyncRun!
+}
+
+"""
+A source record the hub refused, kept whole with the reason: nothing fetched is ever dropped.
+(隔离记录)
+"""
+type QuarantineEntry {
+  "Source system. (数据源)"
+  source: Source!
+  "Record family within the source, e.g. ` + "`" + `events` + "`" + `. (数据流)"
+  stream: String!
+  "ID of the record in the source system, if it had one. (源系统记录标识)"
+  sourceId: String!
+  "Reason code, e.g. ` + "`" + `BAD_CHECKSUM` + "`" + `, ` + "`" + `UNKNOWN_CODE` + "`" + `. (原因代码)"
+  reason: String!
+  "The offending field, if one. (问题字段)"
+  field: String!
+  "Explanation. (说明)"
+  message: String!
+  "When it was quarantined. (隔离时间)"
+  at: Time!
+  "The original payload as received; bytes that are not UTF-8 are shown as base64 with a ` + "`" + `base64:` + "`" + ` prefix. (原始报文)"
+  raw: String!
+}
+
+"A page of quarantine entries. (隔离记录分页)"
+type QuarantineConnection {
+  "Entries of this page with their cursors. (本页条目)"
+  edges: [QuarantineEdge!]!
+  "Page information. (分页信息)"
+  pageInfo: PageInfo!
+  "Number of entries matching, over all pages. (总数)"
+  totalCount: Int!
+}
+
+"A quarantine entry with its cursor. (隔离记录条目)"
+type QuarantineEdge {
+  "Opaque cursor of this item. (游标)"
+  cursor: String!
+  "The entry. (隔离记录)"
+  node: QuarantineEntry!
+}
+
 extend type Query {
   "Every configured source system with its freshness. (数据源列表)"
   sources: [Source!]!
+  "Synchronisation runs, newest first. (同步运行记录)"
+  syncRuns(
+    "Only runs of this source. (数据源名称)"
+    source: String
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): SyncRunConnection!
+  "Quarantined source records, newest first. (隔离记录)"
+  quarantine(
+    "Only entries of this source. (数据源名称)"
+    source: String
+    "Only entries with this reason code. (原因代码)"
+    reason: String
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): QuarantineConnection!
 }
 `, BuiltIn: false},
 }
@@ -1283,6 +1704,50 @@ func (ec *executionContext) childFields_Provenance(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Provenance", field.Name)
 }
 
+func (ec *executionContext) childFields_QuarantineConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_QuarantineConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_QuarantineConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_QuarantineConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QuarantineConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_QuarantineEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_QuarantineEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_QuarantineEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QuarantineEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_QuarantineEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "source":
+		return ec.fieldContext_QuarantineEntry_source(ctx, field)
+	case "stream":
+		return ec.fieldContext_QuarantineEntry_stream(ctx, field)
+	case "sourceId":
+		return ec.fieldContext_QuarantineEntry_sourceId(ctx, field)
+	case "reason":
+		return ec.fieldContext_QuarantineEntry_reason(ctx, field)
+	case "field":
+		return ec.fieldContext_QuarantineEntry_field(ctx, field)
+	case "message":
+		return ec.fieldContext_QuarantineEntry_message(ctx, field)
+	case "at":
+		return ec.fieldContext_QuarantineEntry_at(ctx, field)
+	case "raw":
+		return ec.fieldContext_QuarantineEntry_raw(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QuarantineEntry", field.Name)
+}
+
 func (ec *executionContext) childFields_Region(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1341,6 +1806,12 @@ func (ec *executionContext) childFields_Source(ctx context.Context, field graphq
 		return ec.fieldContext_Source_status(ctx, field)
 	case "lastSyncedAt":
 		return ec.fieldContext_Source_lastSyncedAt(ctx, field)
+	case "lastAttemptAt":
+		return ec.fieldContext_Source_lastAttemptAt(ctx, field)
+	case "lagSeconds":
+		return ec.fieldContext_Source_lagSeconds(ctx, field)
+	case "consecutiveFailures":
+		return ec.fieldContext_Source_consecutiveFailures(ctx, field)
 	case "recordsFetched":
 		return ec.fieldContext_Source_recordsFetched(ctx, field)
 	case "recordsStored":
@@ -1351,6 +1822,56 @@ func (ec *executionContext) childFields_Source(ctx context.Context, field graphq
 		return ec.fieldContext_Source_lastError(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Source", field.Name)
+}
+
+func (ec *executionContext) childFields_SyncRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SyncRun_id(ctx, field)
+	case "source":
+		return ec.fieldContext_SyncRun_source(ctx, field)
+	case "full":
+		return ec.fieldContext_SyncRun_full(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_SyncRun_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_SyncRun_finishedAt(ctx, field)
+	case "status":
+		return ec.fieldContext_SyncRun_status(ctx, field)
+	case "fetched":
+		return ec.fieldContext_SyncRun_fetched(ctx, field)
+	case "stored":
+		return ec.fieldContext_SyncRun_stored(ctx, field)
+	case "quarantined":
+		return ec.fieldContext_SyncRun_quarantined(ctx, field)
+	case "unchanged":
+		return ec.fieldContext_SyncRun_unchanged(ctx, field)
+	case "deleted":
+		return ec.fieldContext_SyncRun_deleted(ctx, field)
+	case "error":
+		return ec.fieldContext_SyncRun_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SyncRun", field.Name)
+}
+
+func (ec *executionContext) childFields_SyncRunConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SyncRunConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SyncRunConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SyncRunConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SyncRunEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_SyncRunEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_SyncRunEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SyncRunEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_TimelineEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1565,6 +2086,44 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_quarantine_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "source",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["source"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_region_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1622,6 +2181,36 @@ func (ec *executionContext) field_Query_regions_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_syncRuns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "source",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["source"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -2648,6 +3237,341 @@ func (ec *executionContext) fieldContext_Provenance_payloadHash(_ context.Contex
 	return graphql.NewScalarFieldContext("Provenance", field, true, true, "String")
 }
 
+func (ec *executionContext) _QuarantineConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QuarantineConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.QuarantineEdge) graphql.Marshaler {
+			return ec.marshalNQuarantineEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐQuarantineEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QuarantineConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QuarantineConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QuarantineEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QuarantineConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QuarantineConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QuarantineConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QuarantineConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QuarantineConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QuarantineConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.QuarantineConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QuarantineConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QuarantineConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _QuarantineEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QuarantineEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QuarantineEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QuarantineEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _QuarantineEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QuarantineEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.QuarantineRecord) graphql.Marshaler {
+			return ec.marshalNQuarantineEntry2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐQuarantineRecord(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QuarantineEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QuarantineEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QuarantineEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QuarantineEntry_source(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QuarantineEntry_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.QuarantineEntry().Source(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Source) graphql.Marshaler {
+			return ec.marshalNSource2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QuarantineEntry_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QuarantineEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Source(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QuarantineEntry_stream(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QuarantineEntry_stream(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stream, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QuarantineEntry_stream(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QuarantineEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _QuarantineEntry_sourceId(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QuarantineEntry_sourceId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SourceID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QuarantineEntry_sourceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QuarantineEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _QuarantineEntry_reason(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QuarantineEntry_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QuarantineEntry_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QuarantineEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _QuarantineEntry_field(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QuarantineEntry_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QuarantineEntry_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QuarantineEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _QuarantineEntry_message(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QuarantineEntry_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QuarantineEntry_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QuarantineEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _QuarantineEntry_at(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QuarantineEntry_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QuarantineEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QuarantineEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _QuarantineEntry_raw(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QuarantineEntry_raw(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.QuarantineEntry().Raw(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QuarantineEntry_raw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QuarantineEntry", field, true, true, "String")
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2896,6 +3820,94 @@ func (ec *executionContext) fieldContext_Query_sources(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Source(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_syncRuns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_syncRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SyncRuns(ctx, fc.Args["source"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SyncRunConnection) graphql.Marshaler {
+			return ec.marshalNSyncRunConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐSyncRunConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_syncRuns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncRunConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_syncRuns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_quarantine(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_quarantine(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Quarantine(ctx, fc.Args["source"].(*string), fc.Args["reason"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.QuarantineConnection) graphql.Marshaler {
+			return ec.marshalNQuarantineConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐQuarantineConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_quarantine(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QuarantineConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_quarantine_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -3488,6 +4500,75 @@ func (ec *executionContext) fieldContext_Source_lastSyncedAt(_ context.Context, 
 	return graphql.NewScalarFieldContext("Source", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Source_lastAttemptAt(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Source_lastAttemptAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastAttemptAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Source_lastAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Source", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Source_lagSeconds(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Source_lagSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Source().LagSeconds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Source_lagSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Source", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Source_consecutiveFailures(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Source_consecutiveFailures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConsecutiveFailures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Source_consecutiveFailures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Source", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Source_recordsFetched(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3578,6 +4659,410 @@ func (ec *executionContext) _Source_lastError(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Source_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Source", field, false, false, "String")
+}
+
+func (ec *executionContext) _SyncRun_id(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SyncRun().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, true, true, "ID")
+}
+
+func (ec *executionContext) _SyncRun_source(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SyncRun().Source(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Source) graphql.Marshaler {
+			return ec.marshalNSource2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SyncRun",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Source(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SyncRun_full(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_full(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Full, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_full(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SyncRun_startedAt(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SyncRun_finishedAt(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SyncRun_status(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SyncRun().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SyncRunStatus) graphql.Marshaler {
+			return ec.marshalNSyncRunStatus2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐSyncRunStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, true, true, "SyncRunStatus")
+}
+
+func (ec *executionContext) _SyncRun_fetched(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_fetched(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fetched, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_fetched(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_stored(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_stored(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stored, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_stored(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_quarantined(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_quarantined(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quarantined, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_quarantined(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_unchanged(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_unchanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unchanged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_unchanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_deleted(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_deleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_deleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_error(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "String")
+}
+
+func (ec *executionContext) _SyncRunConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRunConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SyncRunEdge) graphql.Marshaler {
+			return ec.marshalNSyncRunEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐSyncRunEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRunConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SyncRunConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncRunEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SyncRunConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRunConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRunConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SyncRunConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SyncRunEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRunEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRunEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRunEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _SyncRunEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRunEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.SyncRun) graphql.Marshaler {
+			return ec.marshalNSyncRun2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSyncRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRunEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SyncRunEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncRun(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _TimelineEvent_at(ctx context.Context, field graphql.CollectedField, obj *store.CaseEvent) (ret graphql.Marshaler) {
@@ -5351,6 +6836,158 @@ func (ec *executionContext) _Provenance(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var quarantineConnectionImplementors = []string{"QuarantineConnection"}
+
+func (ec *executionContext) _QuarantineConnection(ctx context.Context, sel ast.SelectionSet, obj *model.QuarantineConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, quarantineConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QuarantineConnection")
+		case "edges":
+			out.Values[i] = ec._QuarantineConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._QuarantineConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._QuarantineConnection_totalCount(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var quarantineEdgeImplementors = []string{"QuarantineEdge"}
+
+func (ec *executionContext) _QuarantineEdge(ctx context.Context, sel ast.SelectionSet, obj *model.QuarantineEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, quarantineEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QuarantineEdge")
+		case "cursor":
+			out.Values[i] = ec._QuarantineEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._QuarantineEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var quarantineEntryImplementors = []string{"QuarantineEntry"}
+
+func (ec *executionContext) _QuarantineEntry(ctx context.Context, sel ast.SelectionSet, obj *store.QuarantineRecord) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, quarantineEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QuarantineEntry")
+		case "source":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._QuarantineEntry_source(ctx, field, obj)
+				})
+		case "stream":
+			out.Values[i] = ec._QuarantineEntry_stream(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sourceId":
+			out.Values[i] = ec._QuarantineEntry_sourceId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._QuarantineEntry_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "field":
+			out.Values[i] = ec._QuarantineEntry_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.Values[i] = ec._QuarantineEntry_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._QuarantineEntry_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "raw":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._QuarantineEntry_raw(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -5405,6 +7042,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_sources(ctx, field)
+				})
+		case "syncRuns":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_syncRuns(ctx, field)
+				})
+		case "quarantine":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_quarantine(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -5611,46 +7260,229 @@ func (ec *executionContext) _Source(ctx context.Context, sel ast.SelectionSet, o
 		case "name":
 			out.Values[i] = ec._Source_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
 			out.Values[i] = ec._Source_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "description":
 			out.Values[i] = ec._Source_description(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._Source_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastSyncedAt":
 			out.Values[i] = ec._Source_lastSyncedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastAttemptAt":
+			out.Values[i] = ec._Source_lastAttemptAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lagSeconds":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Source_lagSeconds(ctx, field, obj)
+				})
+		case "consecutiveFailures":
+			out.Values[i] = ec._Source_consecutiveFailures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "recordsFetched":
 			out.Values[i] = ec._Source_recordsFetched(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "recordsStored":
 			out.Values[i] = ec._Source_recordsStored(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "recordsQuarantined":
 			out.Values[i] = ec._Source_recordsQuarantined(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastError":
 			out.Values[i] = ec._Source_lastError(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var syncRunImplementors = []string{"SyncRun"}
+
+func (ec *executionContext) _SyncRun(ctx context.Context, sel ast.SelectionSet, obj *store.SyncRun) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, syncRunImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SyncRun")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SyncRun_id(ctx, field, obj)
+				})
+		case "source":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SyncRun_source(ctx, field, obj)
+				})
+		case "full":
+			out.Values[i] = ec._SyncRun_full(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._SyncRun_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "finishedAt":
+			out.Values[i] = ec._SyncRun_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SyncRun_status(ctx, field, obj)
+				})
+		case "fetched":
+			out.Values[i] = ec._SyncRun_fetched(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stored":
+			out.Values[i] = ec._SyncRun_stored(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "quarantined":
+			out.Values[i] = ec._SyncRun_quarantined(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "unchanged":
+			out.Values[i] = ec._SyncRun_unchanged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deleted":
+			out.Values[i] = ec._SyncRun_deleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.Values[i] = ec._SyncRun_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var syncRunConnectionImplementors = []string{"SyncRunConnection"}
+
+func (ec *executionContext) _SyncRunConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SyncRunConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, syncRunConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SyncRunConnection")
+		case "edges":
+			out.Values[i] = ec._SyncRunConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SyncRunConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var syncRunEdgeImplementors = []string{"SyncRunEdge"}
+
+func (ec *executionContext) _SyncRunEdge(ctx context.Context, sel ast.SelectionSet, obj *model.SyncRunEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, syncRunEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SyncRunEdge")
+		case "cursor":
+			out.Values[i] = ec._SyncRunEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._SyncRunEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -6319,6 +8151,46 @@ func (ec *executionContext) marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstore
 	return ec._Provenance(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNQuarantineConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐQuarantineConnection(ctx context.Context, sel ast.SelectionSet, v *model.QuarantineConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QuarantineConnection!")
+		return graphql.Null
+	}
+	return ec._QuarantineConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQuarantineEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐQuarantineEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.QuarantineEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQuarantineEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐQuarantineEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNQuarantineEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐQuarantineEdge(ctx context.Context, sel ast.SelectionSet, v *model.QuarantineEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QuarantineEdge!")
+		return graphql.Null
+	}
+	return ec._QuarantineEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQuarantineEntry2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐQuarantineRecord(ctx context.Context, sel ast.SelectionSet, v *store.QuarantineRecord) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QuarantineEntry!")
+		return graphql.Null
+	}
+	return ec._QuarantineEntry(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNRegion2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegionᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Region) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -6456,6 +8328,56 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNSyncRun2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSyncRun(ctx context.Context, sel ast.SelectionSet, v *store.SyncRun) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SyncRun!")
+		return graphql.Null
+	}
+	return ec._SyncRun(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSyncRunConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐSyncRunConnection(ctx context.Context, sel ast.SelectionSet, v *model.SyncRunConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SyncRunConnection!")
+		return graphql.Null
+	}
+	return ec._SyncRunConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSyncRunEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐSyncRunEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SyncRunEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSyncRunEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐSyncRunEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSyncRunEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐSyncRunEdge(ctx context.Context, sel ast.SelectionSet, v *model.SyncRunEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SyncRunEdge!")
+		return graphql.Null
+	}
+	return ec._SyncRunEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSyncRunStatus2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐSyncRunStatus(ctx context.Context, v any) (model.SyncRunStatus, error) {
+	var res model.SyncRunStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSyncRunStatus2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐSyncRunStatus(ctx context.Context, sel ast.SelectionSet, v model.SyncRunStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -6797,6 +8719,23 @@ func (ec *executionContext) marshalOCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstor
 		return graphql.Null
 	}
 	return ec._Category(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalOGeoJSON2encodingᚋjsonᚐRawMessage(ctx context.Context, v any) (json.RawMessage, error) {

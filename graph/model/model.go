@@ -55,3 +55,46 @@ func NewCaseConnection(p store.Page[*store.Case], f store.CaseFilter) *CaseConne
 	}
 	return c
 }
+
+// SyncRunConnection is a page of synchronisation runs.
+type SyncRunConnection struct {
+	Edges    []*SyncRunEdge
+	PageInfo *store.PageInfo
+}
+
+// SyncRunEdge is a run with its cursor.
+type SyncRunEdge struct {
+	Cursor string
+	Node   *store.SyncRun
+}
+
+// NewSyncRunConnection wraps a store page.
+func NewSyncRunConnection(p store.Page[*store.SyncRun]) *SyncRunConnection {
+	c := &SyncRunConnection{Edges: make([]*SyncRunEdge, len(p.Edges)), PageInfo: &p.PageInfo}
+	for i, e := range p.Edges {
+		c.Edges[i] = &SyncRunEdge{Cursor: e.Cursor, Node: e.Node}
+	}
+	return c
+}
+
+// QuarantineConnection is a page of quarantine entries and its query.
+type QuarantineConnection struct {
+	Edges    []*QuarantineEdge
+	PageInfo *store.PageInfo
+	Query    store.QuarantineQuery
+}
+
+// QuarantineEdge is a quarantine entry with its cursor.
+type QuarantineEdge struct {
+	Cursor string
+	Node   *store.QuarantineRecord
+}
+
+// NewQuarantineConnection wraps a store page.
+func NewQuarantineConnection(p store.Page[*store.QuarantineRecord], q store.QuarantineQuery) *QuarantineConnection {
+	c := &QuarantineConnection{Edges: make([]*QuarantineEdge, len(p.Edges)), PageInfo: &p.PageInfo, Query: q}
+	for i, e := range p.Edges {
+		c.Edges[i] = &QuarantineEdge{Cursor: e.Cursor, Node: e.Node}
+	}
+	return c
+}

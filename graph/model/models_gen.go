@@ -167,3 +167,67 @@ func (e OrderDirection) MarshalJSON() ([]byte, error) {
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
 }
+
+// Outcome of a synchronisation run. (同步运行结果)
+type SyncRunStatus string
+
+const (
+	// Still running. (运行中)
+	SyncRunStatusRunning SyncRunStatus = "RUNNING"
+	// Finished successfully. (成功)
+	SyncRunStatusOk SyncRunStatus = "OK"
+	// Failed; committed batches are kept. (失败)
+	SyncRunStatusFailed SyncRunStatus = "FAILED"
+	// Interrupted by a stopped process; committed batches are kept. (中断)
+	SyncRunStatusAborted SyncRunStatus = "ABORTED"
+)
+
+var AllSyncRunStatus = []SyncRunStatus{
+	SyncRunStatusRunning,
+	SyncRunStatusOk,
+	SyncRunStatusFailed,
+	SyncRunStatusAborted,
+}
+
+func (e SyncRunStatus) IsValid() bool {
+	switch e {
+	case SyncRunStatusRunning, SyncRunStatusOk, SyncRunStatusFailed, SyncRunStatusAborted:
+		return true
+	}
+	return false
+}
+
+func (e SyncRunStatus) String() string {
+	return string(e)
+}
+
+func (e *SyncRunStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SyncRunStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SyncRunStatus", str)
+	}
+	return nil
+}
+
+func (e SyncRunStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SyncRunStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SyncRunStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}

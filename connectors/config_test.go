@@ -1,0 +1,63 @@
+package connectors_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/connectors"
+)
+
+func TestExampleConfigIsValid(t *testing.T) {
+	env := map[string]string{"PARTY_DSN": "postgres://x", "GOVERNANCE_SECRET": "s"}
+	c, err := connectors.LoadConfig("../sources.example.yaml", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sources) != 4 {
+		t.Fatalf("%d sources", len(c.Sources))
+	}
+	gov := c.Sources[1]
+	if gov.Type != "governance" || gov.Datum != canon.BD09 || time.Duration(gov.Interval) != 15*time.Second {
+		t.Fatalf("governance = %+v", gov)
+	}
+}
+
+func TestConfigErrorsAreAllReported(t *testing.T) {
+	raw := `
+sources:
+  - name: Party
+    type: party
+    dsn_env: MISSING_DSN
+  - name: gov
+    type: governance
+    interval: soon
+`
+	_, err := connectors.ParseConfig([]byte(raw), func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "soon") {
+		t.Fatalf("err = %v", err)
+	}
+	raw = `
+sources:
+  - name: Party
+    type: party
+    dsn_env: MISSING_DSN
+  - name: gov
+    type: governance
+  - name: gov
+    type: ftp
+    datum: MARS
+`
+	_, err = connectors.ParseConfig([]byte(raw), func(string) string { return "" })
+	for _, want := range []string{"name must be", "MISSING_DSN, which is not set", "endpoint and client_id", "name used twice", `type "ftp"`, `datum "MARS"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error should mention %q: %v", want, err)
+		}
+	}
+	_, err = connectors.ParseConfig([]byte("sources:\n  - name: a\n    type: party\n    password: inline\n"), os.Getenv)
+	if err == nil || !strings.Contains(err.Error(), "password") {
+		t.Fatalf("unknown (inline secret) field accepted: %v", err)
+	}
+}

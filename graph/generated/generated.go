@@ -48,6 +48,12 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	BucketKey struct {
+		Dimension func(childComplexity int) int
+		Label     func(childComplexity int) int
+		Value     func(childComplexity int) int
+	}
+
 	Case struct {
 		Address        func(childComplexity int) int
 		Category       func(childComplexity int) int
@@ -69,6 +75,15 @@ type ComplexityRoot struct {
 		Timeline       func(childComplexity int) int
 		Title          func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
+	}
+
+	CaseBucket struct {
+		AvgHoursToClose func(childComplexity int) int
+		Closed          func(childComplexity int) int
+		Count           func(childComplexity int) int
+		Key             func(childComplexity int) int
+		Open            func(childComplexity int) int
+		Overdue         func(childComplexity int) int
 	}
 
 	CaseConnection struct {
@@ -128,6 +143,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		CaseStats  func(childComplexity int, filter *model.CaseFilter, groupBy []store.Dimension) int
 		Cases      func(childComplexity int, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) int
 		Node       func(childComplexity int, id string) int
 		Nodes      func(childComplexity int, ids []string) int
@@ -252,6 +268,7 @@ type QueryResolver interface {
 	Sources(ctx context.Context) ([]*store.Source, error)
 	SyncRuns(ctx context.Context, source *string, first *int, after *string) (*model.SyncRunConnection, error)
 	Quarantine(ctx context.Context, source *string, reason *string, first *int, after *string) (*model.QuarantineConnection, error)
+	CaseStats(ctx context.Context, filter *model.CaseFilter, groupBy []store.Dimension) ([]*model.CaseBucket, error)
 }
 type RegionResolver interface {
 	ID(ctx context.Context, obj *store.Region) (string, error)
@@ -292,6 +309,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "BucketKey.dimension":
+		if e.ComplexityRoot.BucketKey.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BucketKey.Dimension(childComplexity), true
+	case "BucketKey.label":
+		if e.ComplexityRoot.BucketKey.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BucketKey.Label(childComplexity), true
+	case "BucketKey.value":
+		if e.ComplexityRoot.BucketKey.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BucketKey.Value(childComplexity), true
 
 	case "Case.address":
 		if e.ComplexityRoot.Case.Address == nil {
@@ -413,6 +449,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.UpdatedAt(childComplexity), true
+
+	case "CaseBucket.avgHoursToClose":
+		if e.ComplexityRoot.CaseBucket.AvgHoursToClose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseBucket.AvgHoursToClose(childComplexity), true
+	case "CaseBucket.closed":
+		if e.ComplexityRoot.CaseBucket.Closed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseBucket.Closed(childComplexity), true
+	case "CaseBucket.count":
+		if e.ComplexityRoot.CaseBucket.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseBucket.Count(childComplexity), true
+	case "CaseBucket.key":
+		if e.ComplexityRoot.CaseBucket.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseBucket.Key(childComplexity), true
+	case "CaseBucket.open":
+		if e.ComplexityRoot.CaseBucket.Open == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseBucket.Open(childComplexity), true
+	case "CaseBucket.overdue":
+		if e.ComplexityRoot.CaseBucket.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseBucket.Overdue(childComplexity), true
 
 	case "CaseConnection.edges":
 		if e.ComplexityRoot.CaseConnection.Edges == nil {
@@ -597,6 +670,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.QuarantineEntry.Stream(childComplexity), true
 
+	case "Query.caseStats":
+		if e.ComplexityRoot.Query.CaseStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_caseStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CaseStats(childComplexity, args["filter"].(*model.CaseFilter), args["groupBy"].([]store.Dimension)), true
 	case "Query.cases":
 		if e.ComplexityRoot.Query.Cases == nil {
 			break
@@ -1583,12 +1667,96 @@ extend type Query {
   ): QuarantineConnection!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/stats.graphqls", Input: `"A dimension to group case statistics by. (统计维度)"
+enum CaseDimension {
+  "Unified status. (状态)"
+  STATUS
+  "Tier handling the case. (处置层级)"
+  TIER
+  "Source system. (来源系统)"
+  SOURCE
+  "Case kind. (类别)"
+  KIND
+  "Major class of the unified category. (大类)"
+  CATEGORY_MAJOR
+  "Unified category. (小类)"
+  CATEGORY
+  "District of the case's grid. (区县)"
+  DISTRICT
+  "Street of the case's grid. (街道)"
+  STREET
+  "Community of the case's grid. (社区)"
+  COMMUNITY
+  "Grid. (网格)"
+  GRID
+  "Report day, China time, ` + "`" + `YYYY-MM-DD` + "`" + `. (上报日期)"
+  DAY
+  "Report ISO week, China time, ` + "`" + `YYYY-Www` + "`" + `. (上报周)"
+  WEEK
+  "Report month, China time, ` + "`" + `YYYY-MM` + "`" + `. (上报月份)"
+  MONTH
+}
+
+"One coordinate of a bucket: the value of one dimension. (分组键)"
+type BucketKey {
+  "The dimension. (维度)"
+  dimension: CaseDimension!
+  "Value: a code, a region code, a date; null when cases have none (e.g. no grid). (取值)"
+  value: String
+  "Human label, Chinese where the value is a code. (名称)"
+  label: String
+}
+
+"""
+Case counts for one combination of dimension values. The counts of all buckets of one answer add
+up to ` + "`" + `cases(filter).totalCount` + "`" + `. (案件统计分组)
+"""
+type CaseBucket {
+  "Dimension values, in the order of ` + "`" + `groupBy` + "`" + `. (分组键)"
+  key: [BucketKey!]!
+  "Cases. (案件数)"
+  count: Int!
+  "Cases not yet closed or rejected. (未办结数)"
+  open: Int!
+  "Closed cases. (已结案数)"
+  closed: Int!
+  "Overdue cases. (超期数)"
+  overdue: Int!
+  "Average hours from report to closing, over closed cases. (平均办结时长，小时)"
+  avgHoursToClose: Float
+}
+
+extend type Query {
+  """
+  Case statistics grouped by any combination of up to four dimensions; no dimension gives one
+  total bucket. (案件统计)
+  """
+  caseStats(
+    "Filter, as for ` + "`" + `cases` + "`" + `. (筛选)"
+    filter: CaseFilter
+    "Dimensions to group by. (分组维度)"
+    groupBy: [CaseDimension!]!
+  ): [CaseBucket!]!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_BucketKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dimension":
+		return ec.fieldContext_BucketKey_dimension(ctx, field)
+	case "value":
+		return ec.fieldContext_BucketKey_value(ctx, field)
+	case "label":
+		return ec.fieldContext_BucketKey_label(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BucketKey", field.Name)
+}
 
 func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -1634,6 +1802,24 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_provenance(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
+}
+
+func (ec *executionContext) childFields_CaseBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_CaseBucket_key(ctx, field)
+	case "count":
+		return ec.fieldContext_CaseBucket_count(ctx, field)
+	case "open":
+		return ec.fieldContext_CaseBucket_open(ctx, field)
+	case "closed":
+		return ec.fieldContext_CaseBucket_closed(ctx, field)
+	case "overdue":
+		return ec.fieldContext_CaseBucket_overdue(ctx, field)
+	case "avgHoursToClose":
+		return ec.fieldContext_CaseBucket_avgHoursToClose(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaseBucket", field.Name)
 }
 
 func (ec *executionContext) childFields_CaseConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2020,6 +2206,28 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_caseStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.CaseFilter, error) {
+			return ec.unmarshalOCaseFilter2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) ([]store.Dimension, error) {
+			return ec.unmarshalNCaseDimension2ᚕgithubᚗcomᚋywtgᚋhubᚋstoreᚐDimensionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_cases_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2309,6 +2517,75 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _BucketKey_dimension(ctx context.Context, field graphql.CollectedField, obj *model.BucketKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BucketKey_dimension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.Dimension) graphql.Marshaler {
+			return ec.marshalNCaseDimension2githubᚗcomᚋywtgᚋhubᚋstoreᚐDimension(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BucketKey_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BucketKey", field, false, false, "CaseDimension")
+}
+
+func (ec *executionContext) _BucketKey_value(ctx context.Context, field graphql.CollectedField, obj *model.BucketKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BucketKey_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BucketKey_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BucketKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _BucketKey_label(ctx context.Context, field graphql.CollectedField, obj *model.BucketKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BucketKey_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BucketKey_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BucketKey", field, false, false, "String")
+}
 
 func (ec *executionContext) _Case_id(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -2831,6 +3108,153 @@ func (ec *executionContext) fieldContext_Case_provenance(_ context.Context, fiel
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CaseBucket_key(ctx context.Context, field graphql.CollectedField, obj *model.CaseBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseBucket_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BucketKey) graphql.Marshaler {
+			return ec.marshalNBucketKey2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBucketKeyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseBucket_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaseBucket",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BucketKey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaseBucket_count(ctx context.Context, field graphql.CollectedField, obj *model.CaseBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseBucket_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseBucket_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CaseBucket_open(ctx context.Context, field graphql.CollectedField, obj *model.CaseBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseBucket_open(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Open, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseBucket_open(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CaseBucket_closed(ctx context.Context, field graphql.CollectedField, obj *model.CaseBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseBucket_closed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Closed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseBucket_closed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CaseBucket_overdue(ctx context.Context, field graphql.CollectedField, obj *model.CaseBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseBucket_overdue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overdue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseBucket_overdue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CaseBucket_avgHoursToClose(ctx context.Context, field graphql.CollectedField, obj *model.CaseBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseBucket_avgHoursToClose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvgHoursToClose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CaseBucket_avgHoursToClose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseBucket", field, false, false, "Float")
 }
 
 func (ec *executionContext) _CaseConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
@@ -3906,6 +4330,50 @@ func (ec *executionContext) fieldContext_Query_quarantine(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_quarantine_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_caseStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_caseStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CaseStats(ctx, fc.Args["filter"].(*model.CaseFilter), fc.Args["groupBy"].([]store.Dimension))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CaseBucket) graphql.Marshaler {
+			return ec.marshalNCaseBucket2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseBucketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_caseStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseBucket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_caseStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6449,6 +6917,49 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var bucketKeyImplementors = []string{"BucketKey"}
+
+func (ec *executionContext) _BucketKey(ctx context.Context, sel ast.SelectionSet, obj *model.BucketKey) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bucketKeyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BucketKey")
+		case "dimension":
+			out.Values[i] = ec._BucketKey_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._BucketKey_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._BucketKey_label(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var caseImplementors = []string{"Case", "Node"}
 
 func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj *store.Case) graphql.Marshaler {
@@ -6567,6 +7078,64 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 			out.Values[i] = ec._Case_provenance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var caseBucketImplementors = []string{"CaseBucket"}
+
+func (ec *executionContext) _CaseBucket(ctx context.Context, sel ast.SelectionSet, obj *model.CaseBucket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, caseBucketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaseBucket")
+		case "key":
+			out.Values[i] = ec._CaseBucket_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._CaseBucket_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "open":
+			out.Values[i] = ec._CaseBucket_open(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closed":
+			out.Values[i] = ec._CaseBucket_closed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overdue":
+			out.Values[i] = ec._CaseBucket_overdue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "avgHoursToClose":
+			out.Values[i] = ec._CaseBucket_avgHoursToClose(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -7054,6 +7623,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_quarantine(ctx, field)
+				})
+		case "caseStats":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_caseStats(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -7931,6 +8506,30 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNBucketKey2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBucketKeyᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BucketKey) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBucketKey2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBucketKey(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBucketKey2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBucketKey(ctx context.Context, sel ast.SelectionSet, v *model.BucketKey) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BucketKey!")
+		return graphql.Null
+	}
+	return ec._BucketKey(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx context.Context, sel ast.SelectionSet, v *store.Case) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Case!")
@@ -7939,12 +8538,81 @@ func (ec *executionContext) marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐ
 	return ec._Case(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCaseBucket2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CaseBucket) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCaseBucket2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseBucket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCaseBucket2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseBucket(ctx context.Context, sel ast.SelectionSet, v *model.CaseBucket) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CaseBucket!")
+		return graphql.Null
+	}
+	return ec._CaseBucket(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCaseConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseConnection(ctx context.Context, sel ast.SelectionSet, v *model.CaseConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CaseConnection!")
 		return graphql.Null
 	}
 	return ec._CaseConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCaseDimension2githubᚗcomᚋywtgᚋhubᚋstoreᚐDimension(ctx context.Context, v any) (store.Dimension, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := store.Dimension(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCaseDimension2githubᚗcomᚋywtgᚋhubᚋstoreᚐDimension(ctx context.Context, sel ast.SelectionSet, v store.Dimension) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "CaseDimension!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNCaseDimension2ᚕgithubᚗcomᚋywtgᚋhubᚋstoreᚐDimensionᚄ(ctx context.Context, v any) ([]store.Dimension, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]store.Dimension, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCaseDimension2githubᚗcomᚋywtgᚋhubᚋstoreᚐDimension(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNCaseDimension2ᚕgithubᚗcomᚋywtgᚋhubᚋstoreᚐDimensionᚄ(ctx context.Context, sel ast.SelectionSet, v []store.Dimension) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCaseDimension2githubᚗcomᚋywtgᚋhubᚋstoreᚐDimension(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNCaseEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CaseEdge) graphql.Marshaler {

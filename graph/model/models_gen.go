@@ -10,7 +10,35 @@ import (
 	"time"
 
 	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/store"
 )
+
+// One coordinate of a bucket: the value of one dimension. (分组键)
+type BucketKey struct {
+	// The dimension. (维度)
+	Dimension store.Dimension `json:"dimension"`
+	// Value: a code, a region code, a date; null when cases have none (e.g. no grid). (取值)
+	Value *string `json:"value,omitempty"`
+	// Human label, Chinese where the value is a code. (名称)
+	Label *string `json:"label,omitempty"`
+}
+
+// Case counts for one combination of dimension values. The counts of all buckets of one answer add
+// up to `cases(filter).totalCount`. (案件统计分组)
+type CaseBucket struct {
+	// Dimension values, in the order of `groupBy`. (分组键)
+	Key []*BucketKey `json:"key"`
+	// Cases. (案件数)
+	Count int `json:"count"`
+	// Cases not yet closed or rejected. (未办结数)
+	Open int `json:"open"`
+	// Closed cases. (已结案数)
+	Closed int `json:"closed"`
+	// Overdue cases. (超期数)
+	Overdue int `json:"overdue"`
+	// Average hours from report to closing, over closed cases. (平均办结时长，小时)
+	AvgHoursToClose *float64 `json:"avgHoursToClose,omitempty"`
+}
 
 // Filter of case lists; all given conditions must hold. (案件筛选条件)
 type CaseFilter struct {

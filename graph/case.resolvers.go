@@ -71,9 +71,74 @@ func (r *caseResolver) Timeline(ctx context.Context, obj *store.Case) ([]*store.
 	return out, nil
 }
 
+// Incident is the resolver for the incident field.
+func (r *caseResolver) Incident(ctx context.Context, obj *store.Case) (*store.Incident, error) {
+	return loadOpt(ctx, r.loaders(ctx).Incident, obj.IncidentID)
+}
+
+// Reporter is the resolver for the reporter field.
+func (r *caseResolver) Reporter(ctx context.Context, obj *store.Case) (*store.Person, error) {
+	return loadOpt(ctx, r.loaders(ctx).Person, obj.ReporterID)
+}
+
+// Assignee is the resolver for the assignee field.
+func (r *caseResolver) Assignee(ctx context.Context, obj *store.Case) (*string, error) {
+	if obj.AssigneeDept == "" {
+		return nil, nil
+	}
+	return &obj.AssigneeDept, nil
+}
+
 // TotalCount is the resolver for the totalCount field.
 func (r *caseConnectionResolver) TotalCount(ctx context.Context, obj *model.CaseConnection) (int, error) {
 	return r.Store.CountCases(ctx, obj.Filter)
+}
+
+// Parent is the resolver for the parent field.
+func (r *categoryResolver) Parent(ctx context.Context, obj *store.Category) (*store.Category, error) {
+	if obj.ParentCode == nil {
+		return nil, nil
+	}
+	return r.loaders(ctx).Category.Load(ctx, *obj.ParentCode)()
+}
+
+// SourceMappings is the resolver for the sourceMappings field.
+func (r *categoryResolver) SourceMappings(ctx context.Context, obj *store.Category) ([]*store.CategoryMapping, error) {
+	if obj.Level == 0 { // a source system's own code
+		return []*store.CategoryMapping{}, nil
+	}
+	return r.loaders(ctx).CategoryMappings.Load(ctx, obj.Code)()
+}
+
+// ID is the resolver for the id field.
+func (r *incidentResolver) ID(ctx context.Context, obj *store.Incident) (string, error) {
+	return globalID(typeIncident, obj.ID), nil
+}
+
+// Case is the resolver for the case field.
+func (r *queryResolver) Case(ctx context.Context, id *string, source *string, sourceID *string) (*store.Case, error) {
+	switch {
+	case id != nil && (source != nil || sourceID != nil):
+		return nil, canon.Errorf(canon.BadUserInput, "give either id or source and sourceId, not both")
+	case id != nil:
+		cid, err := idOf(*id, typeCase)
+		if err != nil {
+			return nil, err
+		}
+		return r.loaders(ctx).Case.Load(ctx, cid)()
+	case source != nil && sourceID != nil:
+		c, err := r.Store.CaseBySourceID(ctx, *source, *sourceID)
+		if canon.ErrorCode(err) == canon.NotFound {
+			return nil, nil
+		}
+		return c, err
+	}
+	return nil, canon.Errorf(canon.BadUserInput, "give id, or source and sourceId")
+}
+
+// Categories is the resolver for the categories field.
+func (r *queryResolver) Categories(ctx context.Context) ([]*store.Category, error) {
+	return r.Store.Categories(ctx)
 }
 
 // Cases is the resolver for the cases field.
@@ -87,13 +152,8 @@ func (r *queryResolver) Cases(ctx context.Context, filter *model.CaseFilter, ord
 	if err != nil {
 		return nil, err
 	}
-	conn := model.NewCaseConnection(page, f)
-	nodes := make([]*store.Case, len(conn.Edges))
-	for i, e := range conn.Edges {
-		nodes[i] = e.Node
-	}
-	r.prefetchCases(ctx, nodes, true)
-	return conn, nil
+	r.prefetchCases(ctx, page.Nodes(), true)
+	return model.NewCaseConnection(page, f), nil
 }
 
 // Case returns generated.CaseResolver implementation.
@@ -104,7 +164,15 @@ func (r *Resolver) CaseConnection() generated.CaseConnectionResolver {
 	return &caseConnectionResolver{r}
 }
 
+// Category returns generated.CategoryResolver implementation.
+func (r *Resolver) Category() generated.CategoryResolver { return &categoryResolver{r} }
+
+// Incident returns generated.IncidentResolver implementation.
+func (r *Resolver) Incident() generated.IncidentResolver { return &incidentResolver{r} }
+
 type (
 	caseResolver           struct{ *Resolver }
 	caseConnectionResolver struct{ *Resolver }
+	categoryResolver       struct{ *Resolver }
+	incidentResolver       struct{ *Resolver }
 )

@@ -2,7 +2,9 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -18,22 +20,53 @@ const loaderWait = 5 * time.Millisecond
 // They live for one request only, so their caches never serve stale data
 // across requests.
 type Loaders struct {
-	Region   *dataloader.Loader[int64, *store.Region]
-	Case     *dataloader.Loader[int64, *store.Case]
-	Source   *dataloader.Loader[string, *store.Source]
-	Category *dataloader.Loader[string, *store.Category]
-	Timeline *dataloader.Loader[int64, []store.CaseEvent]
+	Region           *dataloader.Loader[int64, *store.Region]
+	RegionStats      *dataloader.Loader[int64, *store.RegionStats]
+	RegionCases      *dataloader.Loader[regionCasesKey, store.Page[*store.Case]]
+	Case             *dataloader.Loader[int64, *store.Case]
+	Source           *dataloader.Loader[string, *store.Source]
+	Category         *dataloader.Loader[string, *store.Category]
+	CategoryMappings *dataloader.Loader[string, []*store.CategoryMapping]
+	Timeline         *dataloader.Loader[int64, []store.CaseEvent]
+	Incident         *dataloader.Loader[int64, *store.Incident]
+	Person           *dataloader.Loader[int64, *store.Person]
+	PersonRecords    *dataloader.Loader[int64, []*store.PersonRecord]
+	Household        *dataloader.Loader[int64, *store.Household]
+	GridWorker       *dataloader.Loader[int64, *store.GridWorker]
+	GridWorkersOf    *dataloader.Loader[int64, []*store.GridWorker]
+	PartyOrg         *dataloader.Loader[int64, *store.PartyOrg]
+	PartyMember      *dataloader.Loader[int64, *store.PartyMember]
+	MembershipsOf    *dataloader.Loader[int64, []*store.PartyMember]
+	DualReports      *dataloader.Loader[int64, []*store.DualReport]
+	Activities       *dataloader.Loader[int64, []*store.VolunteerActivity]
+	Station          *dataloader.Loader[int64, *store.ServiceStation]
 }
 
 // NewLoaders builds the loaders of one request.
 func NewLoaders(st *store.Store) *Loaders {
-	return &Loaders{
-		Region:   newLoader(st.RegionsByID),
-		Case:     newLoader(st.CasesByID),
-		Source:   newLoader(st.SourcesByName),
-		Category: newLoader(st.CategoriesByCode),
-		Timeline: newLoader(st.CaseTimelines),
+	l := &Loaders{
+		Region:           newLoader(st.RegionsByID),
+		RegionStats:      newLoader(st.RegionStatsByID),
+		Case:             newLoader(st.CasesByID),
+		Source:           newLoader(st.SourcesByName),
+		Category:         newLoader(st.CategoriesByCode),
+		CategoryMappings: newLoader(st.CategoryMappings),
+		Timeline:         newLoader(st.CaseTimelines),
+		Incident:         newLoader(st.IncidentsByID),
+		Person:           newLoader(st.PeopleByID),
+		PersonRecords:    newLoader(st.PersonRecords),
+		Household:        newLoader(st.HouseholdsByID),
+		GridWorker:       newLoader(st.GridWorkersByID),
+		GridWorkersOf:    newLoader(st.GridWorkersByPerson),
+		PartyOrg:         newLoader(st.PartyOrgsByID),
+		PartyMember:      newLoader(st.PartyMembersByID),
+		MembershipsOf:    newLoader(st.PartyMembersByPerson),
+		DualReports:      newLoader(st.DualReportsByMember),
+		Activities:       newLoader(st.ActivitiesByMember),
+		Station:          newLoader(st.ServiceStationsByID),
 	}
+	l.RegionCases = newLoader(regionCasesBatch(st, l))
+	return l
 }
 
 // newLoader adapts a store batch query (results in key order) to a loader.
@@ -70,4 +103,59 @@ func (r *Resolver) loaders(ctx context.Context) *Loaders {
 		return l
 	}
 	return NewLoaders(r.Store)
+}
+
+// regionCasesKey asks for one page of cases of one region; Args is the
+// canonical encoding of the rest of the query, so keys with equal Args run
+// as one statement.
+type regionCasesKey struct {
+	Region int64
+	Args   string
+	// Sel lists the selected relations of the cases (see caseSelection),
+	// which the batch queues for all regions at once.
+	Sel string
+}
+
+// regionCasesBatch groups keys by their query and runs one lateral query
+// per distinct query: Region.cases on a page of 100 grids is one statement.
+func regionCasesBatch(st *store.Store, l *Loaders) func(context.Context, []regionCasesKey) ([]store.Page[*store.Case], error) {
+	return func(ctx context.Context, keys []regionCasesKey) ([]store.Page[*store.Case], error) {
+		out := make([]store.Page[*store.Case], len(keys))
+		type group struct{ args, sel string }
+		groups := map[group][]int{}
+		var order []group
+		for i, k := range keys {
+			g := group{k.Args, k.Sel}
+			if _, ok := groups[g]; !ok {
+				order = append(order, g)
+			}
+			groups[g] = append(groups[g], i)
+		}
+		for _, g := range order {
+			var q store.CaseQuery
+			if err := json.Unmarshal([]byte(g.args), &q); err != nil {
+				return nil, err
+			}
+			idx := groups[g]
+			ids := make([]int64, len(idx))
+			for j, i := range idx {
+				ids[j] = keys[i].Region
+			}
+			pages, err := st.CasesInRegions(ctx, ids, q)
+			if err != nil {
+				return nil, err
+			}
+			sel := map[string]bool{}
+			for _, f := range strings.Split(g.sel, ",") {
+				sel[f] = true
+			}
+			var all []*store.Case
+			for j, i := range idx {
+				out[i] = pages[j]
+				all = append(all, pages[j].Nodes()...)
+			}
+			primeCaseRelations(ctx, l, all, sel)
+		}
+		return out, nil
+	}
 }

@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 
+	"github.com/graph-gophers/dataloader/v7"
+
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/graph/model"
 )
@@ -28,14 +30,30 @@ func (r *Resolver) resolveNodes(ctx context.Context, ids []string) ([]model.Node
 		if err != nil {
 			return nil, err
 		}
+		var th func() (model.Node, error)
 		switch typ {
 		case typeRegion:
-			th := l.Region.Load(ctx, id)
-			waits = append(waits, pending{i, func() (model.Node, error) { return nilIfEmpty(th()) }})
+			th = node(ctx, l.Region, id)
 		case typeCase:
-			th := l.Case.Load(ctx, id)
-			waits = append(waits, pending{i, func() (model.Node, error) { return nilIfEmpty(th()) }})
+			th = node(ctx, l.Case, id)
+		case typePerson:
+			th = node(ctx, l.Person, id)
+		case typeHousehold:
+			th = node(ctx, l.Household, id)
+		case typeGridWorker:
+			th = node(ctx, l.GridWorker, id)
+		case typePartyOrg:
+			th = node(ctx, l.PartyOrg, id)
+		case typePartyMember:
+			th = node(ctx, l.PartyMember, id)
+		case typeStation:
+			th = node(ctx, l.Station, id)
+		case typeIncident:
+			th = node(ctx, l.Incident, id)
+		default:
+			continue // an ID of a type that no longer exists: null
 		}
+		waits = append(waits, pending{i, th})
 	}
 	out := make([]model.Node, len(ids))
 	for _, p := range waits {
@@ -46,6 +64,12 @@ func (r *Resolver) resolveNodes(ctx context.Context, ids []string) ([]model.Node
 		out[p.i] = n
 	}
 	return out, nil
+}
+
+// node queues a load and returns its thunk as a Node thunk.
+func node[V any](ctx context.Context, l *dataloader.Loader[int64, *V], id int64) func() (model.Node, error) {
+	th := l.Load(ctx, id)
+	return func() (model.Node, error) { return nilIfEmpty(th()) }
 }
 
 // nilIfEmpty turns a typed nil pointer into an untyped nil Node, so that a

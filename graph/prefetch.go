@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/graph-gophers/dataloader/v7"
@@ -46,8 +47,24 @@ func (r *Resolver) prefetchCases(ctx context.Context, cases []*store.Case, conne
 	if connection {
 		path, types = []string{"edges", "node"}, [][]string{{"CaseConnection"}, {"CaseEdge"}, {"Case", "Node"}}
 	}
-	sel := selectedFields(ctx, path, types)
-	l := r.loaders(ctx)
+	primeCaseRelations(ctx, r.loaders(ctx), cases, selectedFields(ctx, path, types))
+}
+
+// caseSelection names the relations of Case selected under the current
+// field, in a stable string form usable as part of a loader key.
+func caseSelection(ctx context.Context) string {
+	sel := selectedFields(ctx, []string{"edges", "node"}, [][]string{{"CaseConnection"}, {"CaseEdge"}, {"Case", "Node"}})
+	var out []string
+	for _, f := range []string{"grid", "category", "source", "provenance", "timeline"} {
+		if sel[f] {
+			out = append(out, f)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// primeCaseRelations queues the selected relations of many cases.
+func primeCaseRelations(ctx context.Context, l *Loaders, cases []*store.Case, sel map[string]bool) {
 	var grids, ids []int64
 	var cats, sources []string
 	for _, c := range cases {

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/graph/generated"
@@ -98,9 +99,94 @@ func (r *regionResolver) Centroid(ctx context.Context, obj *store.Region) (*cano
 	return &canon.Point{Lat: *obj.CentroidLat, Lng: *obj.CentroidLng}, nil
 }
 
+// Stats is the resolver for the stats field.
+func (r *regionResolver) Stats(ctx context.Context, obj *store.Region) (*store.RegionStats, error) {
+	return r.loaders(ctx).RegionStats.Load(ctx, obj.ID)()
+}
+
+// Cases is the resolver for the cases field.
+func (r *regionResolver) Cases(ctx context.Context, obj *store.Region, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) (*model.CaseConnection, error) {
+	f, err := caseFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	q := store.CaseQuery{Filter: f, Order: caseOrder(orderBy), Page: store.PageArgs{First: first, After: after}}
+	args, err := json.Marshal(q)
+	if err != nil {
+		return nil, err
+	}
+	key := regionCasesKey{Region: obj.ID, Args: string(args), Sel: caseSelection(ctx)}
+	page, err := r.loaders(ctx).RegionCases.Load(ctx, key)()
+	if err != nil {
+		return nil, err
+	}
+	f.Within = append(f.Within, obj.ID)
+	return model.NewCaseConnection(page, f), nil
+}
+
+// CaseStats is the resolver for the caseStats field.
+func (r *regionResolver) CaseStats(ctx context.Context, obj *store.Region, filter *model.CaseFilter, groupBy []store.Dimension) ([]*model.CaseBucket, error) {
+	f, err := caseFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	f.Within = append(f.Within, obj.ID)
+	buckets, err := r.Store.CaseStats(ctx, f, groupBy)
+	if err != nil {
+		return nil, err
+	}
+	return r.caseBuckets(ctx, groupBy, buckets)
+}
+
+// PartyOrgs is the resolver for the partyOrgs field.
+func (r *regionResolver) PartyOrgs(ctx context.Context, obj *store.Region, first *int, after *string) (*model.PartyOrgConnection, error) {
+	page, err := r.Store.PartyOrgs(ctx, store.PartyOrgQuery{RegionID: &obj.ID}, store.PageArgs{First: first, After: after})
+	if err != nil {
+		return nil, err
+	}
+	return model.NewPartyOrgConnection(page), nil
+}
+
+// GridWorkers is the resolver for the gridWorkers field.
+func (r *regionResolver) GridWorkers(ctx context.Context, obj *store.Region, first *int, after *string) (*model.GridWorkerConnection, error) {
+	page, err := r.Store.GridWorkers(ctx, obj.ID, store.PageArgs{First: first, After: after})
+	if err != nil {
+		return nil, err
+	}
+	return model.NewGridWorkerConnection(page), nil
+}
+
+// ServiceStations is the resolver for the serviceStations field.
+func (r *regionResolver) ServiceStations(ctx context.Context, obj *store.Region, first *int, after *string) (*model.ServiceStationConnection, error) {
+	page, err := r.Store.ServiceStations(ctx, &obj.ID, nil, store.PageArgs{First: first, After: after})
+	if err != nil {
+		return nil, err
+	}
+	return model.NewServiceStationConnection(page), nil
+}
+
+// Buildings is the resolver for the buildings field.
+func (r *regionResolver) Buildings(ctx context.Context, obj *store.Region, first *int, after *string) (*model.BuildingConnection, error) {
+	page, err := r.Store.Buildings(ctx, obj.ID, store.PageArgs{First: first, After: after})
+	if err != nil {
+		return nil, err
+	}
+	return model.NewBuildingConnection(page), nil
+}
+
 // TotalCount is the resolver for the totalCount field.
 func (r *regionConnectionResolver) TotalCount(ctx context.Context, obj *model.RegionConnection) (int, error) {
 	return r.Store.CountRegions(ctx, obj.Query)
+}
+
+// DualReportMembers is the resolver for the dualReportMembers field.
+func (r *regionStatsResolver) DualReportMembers(ctx context.Context, obj *store.RegionStats) (int, error) {
+	return obj.DualReports, nil
+}
+
+// ServiceStations is the resolver for the serviceStations field.
+func (r *regionStatsResolver) ServiceStations(ctx context.Context, obj *store.RegionStats) (int, error) {
+	return obj.Stations, nil
 }
 
 // Region returns generated.RegionResolver implementation.
@@ -111,7 +197,11 @@ func (r *Resolver) RegionConnection() generated.RegionConnectionResolver {
 	return &regionConnectionResolver{r}
 }
 
+// RegionStats returns generated.RegionStatsResolver implementation.
+func (r *Resolver) RegionStats() generated.RegionStatsResolver { return &regionStatsResolver{r} }
+
 type (
 	regionResolver           struct{ *Resolver }
 	regionConnectionResolver struct{ *Resolver }
+	regionStatsResolver      struct{ *Resolver }
 )

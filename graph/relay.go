@@ -10,8 +10,15 @@ import (
 
 // Global IDs are opaque to clients: base64url of "Type:id".
 const (
-	typeRegion = "Region"
-	typeCase   = "Case"
+	typeRegion      = "Region"
+	typeCase        = "Case"
+	typePerson      = "Person"
+	typeHousehold   = "Household"
+	typeGridWorker  = "GridWorker"
+	typePartyOrg    = "PartyOrg"
+	typePartyMember = "PartyMember"
+	typeStation     = "ServiceStation"
+	typeIncident    = "Incident"
 )
 
 func globalID(typ string, id int64) string {

@@ -34,6 +34,7 @@ type Case struct {
 	ClosedAt           *time.Time
 	Overdue            bool
 	AssigneeDept       string
+	ReporterID         *int64
 	IncidentID         *int64
 	Provenance         Provenance
 }
@@ -54,17 +55,18 @@ const overdueSQL = `(c.due_at IS NOT NULL AND c.due_at < coalesce(c.closed_at, n
 const caseColumns = `c.id, c.kind, c.category_code, c.source_category_code, c.source_category_name,
 	c.title, c.description, c.status, c.source_status, c.tier, c.grid_id, c.lat, c.lng,
 	c.orig_lat, c.orig_lng, c.orig_datum, c.address, c.reported_at, c.updated_at, c.due_at,
-	c.closed_at, ` + overdueSQL + `, c.assignee_dept, c.incident_id,
+	c.closed_at, ` + overdueSQL + `, c.assignee_dept, c.reporter_person_id, c.incident_id,
 	c.source, c.source_id, c.source_updated_at, c.fetched_at, c.payload_hash`
 
-func scanCase(row pgx.Row) (*Case, error) {
+// scanCase reads the caseColumns, after any leading columns given.
+func scanCase(row pgx.Row, lead ...any) (*Case, error) {
 	c := &Case{}
 	p := &c.Provenance
-	err := row.Scan(&c.ID, &c.Kind, &c.CategoryCode, &c.SourceCategoryCode, &c.SourceCategoryName,
+	err := row.Scan(append(lead, &c.ID, &c.Kind, &c.CategoryCode, &c.SourceCategoryCode, &c.SourceCategoryName,
 		&c.Title, &c.Description, &c.Status, &c.SourceStatus, &c.Tier, &c.GridID, &c.Lat, &c.Lng,
 		&c.OrigLat, &c.OrigLng, &c.OrigDatum, &c.Address, &c.ReportedAt, &c.UpdatedAt, &c.DueAt,
-		&c.ClosedAt, &c.Overdue, &c.AssigneeDept, &c.IncidentID,
-		&p.Source, &p.SourceID, &p.SourceUpdatedAt, &p.FetchedAt, &p.PayloadHash)
+		&c.ClosedAt, &c.Overdue, &c.AssigneeDept, &c.ReporterID, &c.IncidentID,
+		&p.Source, &p.SourceID, &p.SourceUpdatedAt, &p.FetchedAt, &p.PayloadHash)...)
 	return c, err
 }
 
@@ -80,12 +82,22 @@ type CaseFilter struct {
 	ReportedTo   *time.Time // exclusive
 	Overdue      *bool
 	Text         string // substring of title or description
+	// Within adds region subtrees the cases must also lie in (a field's
+	// own region under a filter that names another).
+	Within     []int64
+	ReporterID *int64
 }
 
 func (f CaseFilter) where(a *sqlArgs) string {
 	conds := []string{"TRUE"}
 	if f.RegionID != nil {
 		conds = append(conds, "c.region_path <@ (SELECT path FROM region WHERE id = "+a.add(*f.RegionID)+")")
+	}
+	for _, id := range f.Within {
+		conds = append(conds, "c.region_path <@ (SELECT path FROM region WHERE id = "+a.add(id)+")")
+	}
+	if f.ReporterID != nil {
+		conds = append(conds, "c.reporter_person_id = "+a.add(*f.ReporterID))
 	}
 	if len(f.Status) > 0 {
 		conds = append(conds, "c.status = ANY("+a.add(strs(f.Status))+")")
@@ -198,22 +210,21 @@ type CaseQuery struct {
 	Page   PageArgs
 }
 
-// Cases lists cases with keyset pagination on (sort key, id).
-func (s *Store) Cases(ctx context.Context, q CaseQuery) (Page[*Case], error) {
-	limit, err := q.Page.limit()
+// pageSQL builds the condition, order and limit of a keyset page of cases.
+func (q CaseQuery) pageSQL(a *sqlArgs) (where, tail string, limit int, err error) {
+	limit, err = q.Page.limit()
 	if err != nil {
-		return Page[*Case]{}, err
+		return "", "", 0, err
 	}
 	expr, err := q.Order.sortExpr()
 	if err != nil {
-		return Page[*Case]{}, err
+		return "", "", 0, err
 	}
 	after, err := decodeCursor(q.Page.After, q.Order.key())
 	if err != nil {
-		return Page[*Case]{}, err
+		return "", "", 0, err
 	}
-	var a sqlArgs
-	sql := "SELECT " + caseColumns + ` FROM "case" c WHERE ` + q.Filter.where(&a)
+	where = q.Filter.where(a)
 	dir, cmp := "ASC", ">"
 	if q.Order.Desc {
 		dir, cmp = "DESC", "<"
@@ -221,12 +232,27 @@ func (s *Store) Cases(ctx context.Context, q CaseQuery) (Page[*Case], error) {
 	if after != nil {
 		key, err := cursorTime(after.key)
 		if err != nil {
-			return Page[*Case]{}, err
+			return "", "", 0, err
 		}
-		sql += fmt.Sprintf(" AND (%s, c.id) %s (%s::timestamptz, %s)", expr, cmp, a.add(key), a.add(after.id))
+		where += fmt.Sprintf(" AND (%s, c.id) %s (%s::timestamptz, %s)", expr, cmp, a.add(key), a.add(after.id))
 	}
-	sql += fmt.Sprintf(" ORDER BY %s %s, c.id %s LIMIT %s", expr, dir, dir, a.add(limit+1))
-	rows, err := s.pool.Query(ctx, sql, a...)
+	tail = fmt.Sprintf(" ORDER BY %s %s, c.id %s LIMIT %s", expr, dir, dir, a.add(limit+1))
+	return where, tail, limit, nil
+}
+
+func (q CaseQuery) page(list []*Case, limit int) Page[*Case] {
+	order := q.Order.key()
+	return newPage(list, limit, func(c *Case) cursor { return cursor{order: order, key: q.Order.keyOf(c), id: c.ID} })
+}
+
+// Cases lists cases with keyset pagination on (sort key, id).
+func (s *Store) Cases(ctx context.Context, q CaseQuery) (Page[*Case], error) {
+	var a sqlArgs
+	where, tail, limit, err := q.pageSQL(&a)
+	if err != nil {
+		return Page[*Case]{}, err
+	}
+	rows, err := s.pool.Query(ctx, "SELECT "+caseColumns+` FROM "case" c WHERE `+where+tail, a...)
 	if err != nil {
 		return Page[*Case]{}, fmt.Errorf("list cases: %w", err)
 	}
@@ -234,8 +260,41 @@ func (s *Store) Cases(ctx context.Context, q CaseQuery) (Page[*Case], error) {
 	if err != nil {
 		return Page[*Case]{}, fmt.Errorf("list cases: %w", err)
 	}
-	order := q.Order.key()
-	return newPage(list, limit, func(c *Case) cursor { return cursor{order: order, key: q.Order.keyOf(c), id: c.ID} }), nil
+	return q.page(list, limit), nil
+}
+
+// CasesInRegions runs one case query for each of a batch of regions (each
+// region's subtree, on top of the query's own filter) in one statement,
+// returning the pages in key order.
+func (s *Store) CasesInRegions(ctx context.Context, regionIDs []int64, q CaseQuery) ([]Page[*Case], error) {
+	a := sqlArgs{regionIDs}
+	where, tail, limit, err := q.pageSQL(&a)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT r.id, x.* FROM unnest($1::bigint[]) AS k(id) JOIN region r ON r.id = k.id
+		CROSS JOIN LATERAL (SELECT `+caseColumns+` FROM "case" c WHERE c.region_path <@ r.path AND `+where+tail+`) x`, a...)
+	if err != nil {
+		return nil, fmt.Errorf("list cases of regions: %w", err)
+	}
+	defer rows.Close()
+	by := make(map[int64][]*Case, len(regionIDs))
+	for rows.Next() {
+		var rid int64
+		c, err := scanCase(rows, &rid)
+		if err != nil {
+			return nil, fmt.Errorf("list cases of regions: %w", err)
+		}
+		by[rid] = append(by[rid], c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list cases of regions: %w", err)
+	}
+	out := make([]Page[*Case], len(regionIDs))
+	for i, id := range regionIDs {
+		out[i] = q.page(by[id], limit)
+	}
+	return out, nil
 }
 
 func cursorTime(key string) (string, error) {
@@ -307,4 +366,27 @@ func (s *Store) CaseTimelines(ctx context.Context, caseIDs []int64) ([][]CaseEve
 		out[i] = byCase[id]
 	}
 	return out, nil
+}
+
+// Incident groups cases about one real-world problem.
+type Incident struct {
+	ID    int64
+	Title string
+}
+
+// IncidentsByID loads incidents in key order.
+func (s *Store) IncidentsByID(ctx context.Context, ids []int64) ([]*Incident, error) {
+	rows, err := s.pool.Query(ctx, "SELECT id, title FROM incident WHERE id = ANY($1)", ids)
+	if err != nil {
+		return nil, fmt.Errorf("load incidents: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Incident, error) {
+		i := &Incident{}
+		err := r.Scan(&i.ID, &i.Title)
+		return i, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load incidents: %w", err)
+	}
+	return inKeyOrder(ids, list, func(i *Incident) int64 { return i.ID }), nil
 }

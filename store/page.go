@@ -86,6 +86,15 @@ type Page[T any] struct {
 	PageInfo PageInfo
 }
 
+// Nodes returns the rows of the page.
+func (p Page[T]) Nodes() []T {
+	out := make([]T, len(p.Edges))
+	for i, e := range p.Edges {
+		out[i] = e.Node
+	}
+	return out
+}
+
 // newPage trims the extra row fetched to learn whether more follow.
 func newPage[T any](rows []T, limit int, cursorOf func(T) cursor) Page[T] {
 	p := Page[T]{}

@@ -32,16 +32,28 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Building() BuildingResolver
 	Case() CaseResolver
 	CaseConnection() CaseConnectionResolver
+	Category() CategoryResolver
+	DualReport() DualReportResolver
+	GridWorker() GridWorkerResolver
+	Household() HouseholdResolver
+	Incident() IncidentResolver
+	PartyMember() PartyMemberResolver
+	PartyOrg() PartyOrgResolver
+	Person() PersonResolver
 	Provenance() ProvenanceResolver
 	QuarantineConnection() QuarantineConnectionResolver
 	QuarantineEntry() QuarantineEntryResolver
 	Query() QueryResolver
 	Region() RegionResolver
 	RegionConnection() RegionConnectionResolver
+	RegionStats() RegionStatsResolver
+	ServiceStation() ServiceStationResolver
 	Source() SourceResolver
 	SyncRun() SyncRunResolver
+	VolunteerActivity() VolunteerActivityResolver
 }
 
 type DirectiveRoot struct {
@@ -54,19 +66,40 @@ type ComplexityRoot struct {
 		Value     func(childComplexity int) int
 	}
 
+	Building struct {
+		Compound       func(childComplexity int) int
+		Grid           func(childComplexity int) int
+		HouseholdCount func(childComplexity int) int
+		Location       func(childComplexity int) int
+		Number         func(childComplexity int) int
+	}
+
+	BuildingConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	BuildingEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Case struct {
 		Address        func(childComplexity int) int
+		Assignee       func(childComplexity int) int
 		Category       func(childComplexity int) int
 		ClosedAt       func(childComplexity int) int
 		Description    func(childComplexity int) int
 		DueAt          func(childComplexity int) int
 		Grid           func(childComplexity int) int
 		ID             func(childComplexity int) int
+		Incident       func(childComplexity int) int
 		Kind           func(childComplexity int) int
 		Location       func(childComplexity int) int
 		Overdue        func(childComplexity int) int
 		Provenance     func(childComplexity int) int
 		ReportedAt     func(childComplexity int) int
+		Reporter       func(childComplexity int) int
 		Source         func(childComplexity int) int
 		SourceCategory func(childComplexity int) int
 		SourceID       func(childComplexity int) int
@@ -98,8 +131,61 @@ type ComplexityRoot struct {
 	}
 
 	Category struct {
-		Code func(childComplexity int) int
-		Name func(childComplexity int) int
+		Code           func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		Level          func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Parent         func(childComplexity int) int
+		SourceMappings func(childComplexity int) int
+	}
+
+	CategoryMapping struct {
+		SourceCode func(childComplexity int) int
+		SourceName func(childComplexity int) int
+		System     func(childComplexity int) int
+	}
+
+	DualReport struct {
+		Branch        func(childComplexity int) int
+		Community     func(childComplexity int) int
+		CommunityName func(childComplexity int) int
+		Employer      func(childComplexity int) int
+		ReportedOn    func(childComplexity int) int
+	}
+
+	GridWorker struct {
+		Grids      func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Person     func(childComplexity int) int
+		Provenance func(childComplexity int) int
+		Role       func(childComplexity int) int
+	}
+
+	GridWorkerConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	GridWorkerEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	Household struct {
+		Address       func(childComplexity int) int
+		Building      func(childComplexity int) int
+		Compound      func(childComplexity int) int
+		Grid          func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Provenance    func(childComplexity int) int
+		ResidentCount func(childComplexity int) int
+		Room          func(childComplexity int) int
+		Unit          func(childComplexity int) int
+	}
+
+	Incident struct {
+		ID    func(childComplexity int) int
+		Title func(childComplexity int) int
 	}
 
 	LatLng struct {
@@ -110,6 +196,82 @@ type ComplexityRoot struct {
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
+	}
+
+	PartyMember struct {
+		Activities       func(childComplexity int) int
+		CentralHousehold func(childComplexity int) int
+		DualReports      func(childComplexity int) int
+		ID               func(childComplexity int) int
+		JoinedOn         func(childComplexity int) int
+		Org              func(childComplexity int) int
+		Person           func(childComplexity int) int
+		Points           func(childComplexity int) int
+		Provenance       func(childComplexity int) int
+		ServiceHours     func(childComplexity int) int
+	}
+
+	PartyMemberConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	PartyMemberEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	PartyOrg struct {
+		CentralHouseholdCount func(childComplexity int) int
+		Children              func(childComplexity int, first *int, after *string) int
+		ID                    func(childComplexity int) int
+		Kind                  func(childComplexity int) int
+		MemberCount           func(childComplexity int) int
+		Members               func(childComplexity int, first *int, after *string) int
+		Name                  func(childComplexity int) int
+		Parent                func(childComplexity int) int
+		Provenance            func(childComplexity int) int
+		Region                func(childComplexity int) int
+	}
+
+	PartyOrgConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	PartyOrgEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	Person struct {
+		BirthYear       func(childComplexity int) int
+		Gender          func(childComplexity int) int
+		GridWorker      func(childComplexity int) int
+		Household       func(childComplexity int) int
+		ID              func(childComplexity int) int
+		IDNumber        func(childComplexity int) int
+		Name            func(childComplexity int) int
+		PartyMembership func(childComplexity int) int
+		Phone           func(childComplexity int) int
+		ReportedCases   func(childComplexity int, first *int, after *string) int
+		Roles           func(childComplexity int) int
+		SourceRecords   func(childComplexity int) int
+	}
+
+	PersonConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	PersonEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	PersonSourceRecord struct {
+		Provenance func(childComplexity int) int
+		Role       func(childComplexity int) int
 	}
 
 	Provenance struct {
@@ -143,27 +305,39 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		CaseStats  func(childComplexity int, filter *model.CaseFilter, groupBy []store.Dimension) int
-		Cases      func(childComplexity int, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) int
-		Node       func(childComplexity int, id string) int
-		Nodes      func(childComplexity int, ids []string) int
-		Quarantine func(childComplexity int, source *string, reason *string, first *int, after *string) int
-		Region     func(childComplexity int, id *string, code *string) int
-		Regions    func(childComplexity int, level *canon.RegionLevel, parent *string, first *int, after *string) int
-		Sources    func(childComplexity int) int
-		SyncRuns   func(childComplexity int, source *string, first *int, after *string) int
+		Case            func(childComplexity int, id *string, source *string, sourceID *string) int
+		CaseStats       func(childComplexity int, filter *model.CaseFilter, groupBy []store.Dimension) int
+		Cases           func(childComplexity int, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) int
+		Categories      func(childComplexity int) int
+		Node            func(childComplexity int, id string) int
+		Nodes           func(childComplexity int, ids []string) int
+		PartyOrgs       func(childComplexity int, region *string, kind []canon.PartyOrgKind, first *int, after *string) int
+		People          func(childComplexity int, filter *model.PersonFilter, first *int, after *string) int
+		Quarantine      func(childComplexity int, source *string, reason *string, first *int, after *string) int
+		Region          func(childComplexity int, id *string, code *string) int
+		Regions         func(childComplexity int, level *canon.RegionLevel, parent *string, first *int, after *string) int
+		ServiceStations func(childComplexity int, near *model.NearInput, region *string, first *int, after *string) int
+		Sources         func(childComplexity int) int
+		SyncRuns        func(childComplexity int, source *string, first *int, after *string) int
 	}
 
 	Region struct {
-		Ancestors func(childComplexity int) int
-		Boundary  func(childComplexity int) int
-		Centroid  func(childComplexity int) int
-		Children  func(childComplexity int, first *int, after *string) int
-		Code      func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Level     func(childComplexity int) int
-		Name      func(childComplexity int) int
-		Parent    func(childComplexity int) int
+		Ancestors       func(childComplexity int) int
+		Boundary        func(childComplexity int) int
+		Buildings       func(childComplexity int, first *int, after *string) int
+		CaseStats       func(childComplexity int, filter *model.CaseFilter, groupBy []store.Dimension) int
+		Cases           func(childComplexity int, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) int
+		Centroid        func(childComplexity int) int
+		Children        func(childComplexity int, first *int, after *string) int
+		Code            func(childComplexity int) int
+		GridWorkers     func(childComplexity int, first *int, after *string) int
+		ID              func(childComplexity int) int
+		Level           func(childComplexity int) int
+		Name            func(childComplexity int) int
+		Parent          func(childComplexity int) int
+		PartyOrgs       func(childComplexity int, first *int, after *string) int
+		ServiceStations func(childComplexity int, first *int, after *string) int
+		Stats           func(childComplexity int) int
 	}
 
 	RegionConnection struct {
@@ -173,6 +347,42 @@ type ComplexityRoot struct {
 	}
 
 	RegionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	RegionStats struct {
+		ClosedCases       func(childComplexity int) int
+		DualReportMembers func(childComplexity int) int
+		GridWorkers       func(childComplexity int) int
+		Grids             func(childComplexity int) int
+		Households        func(childComplexity int) int
+		OpenCases         func(childComplexity int) int
+		OverdueCases      func(childComplexity int) int
+		PartyMembers      func(childComplexity int) int
+		Population        func(childComplexity int) int
+		ServiceStations   func(childComplexity int) int
+	}
+
+	ServiceStation struct {
+		Address        func(childComplexity int) int
+		DistanceMeters func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		Location       func(childComplexity int) int
+		Name           func(childComplexity int) int
+		OpeningHours   func(childComplexity int) int
+		Provenance     func(childComplexity int) int
+		Region         func(childComplexity int) int
+		Services       func(childComplexity int) int
+	}
+
+	ServiceStationConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ServiceStationEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
@@ -224,12 +434,25 @@ type ComplexityRoot struct {
 		Status func(childComplexity int) int
 		Tier   func(childComplexity int) int
 	}
+
+	VolunteerActivity struct {
+		HeldOn  func(childComplexity int) int
+		Hours   func(childComplexity int) int
+		Points  func(childComplexity int) int
+		Station func(childComplexity int) int
+		Title   func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
 
 // region    ************************** generated!.gotpl **************************
 
+type BuildingResolver interface {
+	Grid(ctx context.Context, obj *store.Building) (*store.Region, error)
+	Location(ctx context.Context, obj *store.Building) (*canon.Point, error)
+	HouseholdCount(ctx context.Context, obj *store.Building) (int, error)
+}
 type CaseResolver interface {
 	ID(ctx context.Context, obj *store.Case) (string, error)
 	Source(ctx context.Context, obj *store.Case) (*store.Source, error)
@@ -242,9 +465,76 @@ type CaseResolver interface {
 	Location(ctx context.Context, obj *store.Case) (*canon.Point, error)
 
 	Timeline(ctx context.Context, obj *store.Case) ([]*store.CaseEvent, error)
+	Incident(ctx context.Context, obj *store.Case) (*store.Incident, error)
+	Reporter(ctx context.Context, obj *store.Case) (*store.Person, error)
+	Assignee(ctx context.Context, obj *store.Case) (*string, error)
 }
 type CaseConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.CaseConnection) (int, error)
+}
+type CategoryResolver interface {
+	Parent(ctx context.Context, obj *store.Category) (*store.Category, error)
+
+	SourceMappings(ctx context.Context, obj *store.Category) ([]*store.CategoryMapping, error)
+}
+type DualReportResolver interface {
+	Community(ctx context.Context, obj *store.DualReport) (*store.Region, error)
+	CommunityName(ctx context.Context, obj *store.DualReport) (string, error)
+	Branch(ctx context.Context, obj *store.DualReport) (*store.PartyOrg, error)
+
+	ReportedOn(ctx context.Context, obj *store.DualReport) (*string, error)
+}
+type GridWorkerResolver interface {
+	ID(ctx context.Context, obj *store.GridWorker) (string, error)
+	Person(ctx context.Context, obj *store.GridWorker) (*store.Person, error)
+
+	Grids(ctx context.Context, obj *store.GridWorker) ([]*store.Region, error)
+}
+type HouseholdResolver interface {
+	ID(ctx context.Context, obj *store.Household) (string, error)
+	Grid(ctx context.Context, obj *store.Household) (*store.Region, error)
+
+	Building(ctx context.Context, obj *store.Household) (string, error)
+
+	Address(ctx context.Context, obj *store.Household) (string, error)
+	ResidentCount(ctx context.Context, obj *store.Household) (int, error)
+}
+type IncidentResolver interface {
+	ID(ctx context.Context, obj *store.Incident) (string, error)
+}
+type PartyMemberResolver interface {
+	ID(ctx context.Context, obj *store.PartyMember) (string, error)
+	Person(ctx context.Context, obj *store.PartyMember) (*store.Person, error)
+	Org(ctx context.Context, obj *store.PartyMember) (*store.PartyOrg, error)
+	JoinedOn(ctx context.Context, obj *store.PartyMember) (*string, error)
+
+	DualReports(ctx context.Context, obj *store.PartyMember) ([]*store.DualReport, error)
+
+	Activities(ctx context.Context, obj *store.PartyMember) ([]*store.VolunteerActivity, error)
+}
+type PartyOrgResolver interface {
+	ID(ctx context.Context, obj *store.PartyOrg) (string, error)
+
+	Parent(ctx context.Context, obj *store.PartyOrg) (*store.PartyOrg, error)
+	Children(ctx context.Context, obj *store.PartyOrg, first *int, after *string) (*model.PartyOrgConnection, error)
+	Region(ctx context.Context, obj *store.PartyOrg) (*store.Region, error)
+	Members(ctx context.Context, obj *store.PartyOrg, first *int, after *string) (*model.PartyMemberConnection, error)
+	MemberCount(ctx context.Context, obj *store.PartyOrg) (int, error)
+	CentralHouseholdCount(ctx context.Context, obj *store.PartyOrg) (int, error)
+}
+type PersonResolver interface {
+	ID(ctx context.Context, obj *store.Person) (string, error)
+	Name(ctx context.Context, obj *store.Person) (string, error)
+	IDNumber(ctx context.Context, obj *store.Person) (string, error)
+	Phone(ctx context.Context, obj *store.Person) (*string, error)
+
+	BirthYear(ctx context.Context, obj *store.Person) (*int, error)
+
+	Household(ctx context.Context, obj *store.Person) (*store.Household, error)
+	PartyMembership(ctx context.Context, obj *store.Person) (*store.PartyMember, error)
+	GridWorker(ctx context.Context, obj *store.Person) (*store.GridWorker, error)
+	ReportedCases(ctx context.Context, obj *store.Person, first *int, after *string) (*model.CaseConnection, error)
+	SourceRecords(ctx context.Context, obj *store.Person) ([]*store.PersonRecord, error)
 }
 type ProvenanceResolver interface {
 	Source(ctx context.Context, obj *store.Provenance) (*store.Source, error)
@@ -262,7 +552,12 @@ type QuarantineEntryResolver interface {
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
+	Case(ctx context.Context, id *string, source *string, sourceID *string) (*store.Case, error)
+	Categories(ctx context.Context) ([]*store.Category, error)
 	Cases(ctx context.Context, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) (*model.CaseConnection, error)
+	ServiceStations(ctx context.Context, near *model.NearInput, region *string, first *int, after *string) (*model.ServiceStationConnection, error)
+	PartyOrgs(ctx context.Context, region *string, kind []canon.PartyOrgKind, first *int, after *string) (*model.PartyOrgConnection, error)
+	People(ctx context.Context, filter *model.PersonFilter, first *int, after *string) (*model.PersonConnection, error)
 	Regions(ctx context.Context, level *canon.RegionLevel, parent *string, first *int, after *string) (*model.RegionConnection, error)
 	Region(ctx context.Context, id *string, code *string) (*store.Region, error)
 	Sources(ctx context.Context) ([]*store.Source, error)
@@ -278,9 +573,29 @@ type RegionResolver interface {
 	Children(ctx context.Context, obj *store.Region, first *int, after *string) (*model.RegionConnection, error)
 
 	Centroid(ctx context.Context, obj *store.Region) (*canon.Point, error)
+	Stats(ctx context.Context, obj *store.Region) (*store.RegionStats, error)
+	Cases(ctx context.Context, obj *store.Region, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) (*model.CaseConnection, error)
+	CaseStats(ctx context.Context, obj *store.Region, filter *model.CaseFilter, groupBy []store.Dimension) ([]*model.CaseBucket, error)
+	PartyOrgs(ctx context.Context, obj *store.Region, first *int, after *string) (*model.PartyOrgConnection, error)
+	GridWorkers(ctx context.Context, obj *store.Region, first *int, after *string) (*model.GridWorkerConnection, error)
+	ServiceStations(ctx context.Context, obj *store.Region, first *int, after *string) (*model.ServiceStationConnection, error)
+	Buildings(ctx context.Context, obj *store.Region, first *int, after *string) (*model.BuildingConnection, error)
 }
 type RegionConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.RegionConnection) (int, error)
+}
+type RegionStatsResolver interface {
+	DualReportMembers(ctx context.Context, obj *store.RegionStats) (int, error)
+
+	ServiceStations(ctx context.Context, obj *store.RegionStats) (int, error)
+}
+type ServiceStationResolver interface {
+	ID(ctx context.Context, obj *store.ServiceStation) (string, error)
+
+	Location(ctx context.Context, obj *store.ServiceStation) (*canon.Point, error)
+
+	Region(ctx context.Context, obj *store.ServiceStation) (*store.Region, error)
+	DistanceMeters(ctx context.Context, obj *store.ServiceStation) (*float64, error)
 }
 type SourceResolver interface {
 	LagSeconds(ctx context.Context, obj *store.Source) (*float64, error)
@@ -290,6 +605,10 @@ type SyncRunResolver interface {
 	Source(ctx context.Context, obj *store.SyncRun) (*store.Source, error)
 
 	Status(ctx context.Context, obj *store.SyncRun) (model.SyncRunStatus, error)
+}
+type VolunteerActivityResolver interface {
+	Station(ctx context.Context, obj *store.VolunteerActivity) (*store.ServiceStation, error)
+	HeldOn(ctx context.Context, obj *store.VolunteerActivity) (*string, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -329,12 +648,75 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BucketKey.Value(childComplexity), true
 
+	case "Building.compound":
+		if e.ComplexityRoot.Building.Compound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Building.Compound(childComplexity), true
+	case "Building.grid":
+		if e.ComplexityRoot.Building.Grid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Building.Grid(childComplexity), true
+	case "Building.householdCount":
+		if e.ComplexityRoot.Building.HouseholdCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Building.HouseholdCount(childComplexity), true
+	case "Building.location":
+		if e.ComplexityRoot.Building.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Building.Location(childComplexity), true
+	case "Building.number":
+		if e.ComplexityRoot.Building.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Building.Number(childComplexity), true
+
+	case "BuildingConnection.edges":
+		if e.ComplexityRoot.BuildingConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuildingConnection.Edges(childComplexity), true
+	case "BuildingConnection.pageInfo":
+		if e.ComplexityRoot.BuildingConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuildingConnection.PageInfo(childComplexity), true
+
+	case "BuildingEdge.cursor":
+		if e.ComplexityRoot.BuildingEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuildingEdge.Cursor(childComplexity), true
+	case "BuildingEdge.node":
+		if e.ComplexityRoot.BuildingEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuildingEdge.Node(childComplexity), true
+
 	case "Case.address":
 		if e.ComplexityRoot.Case.Address == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Case.Address(childComplexity), true
+	case "Case.assignee":
+		if e.ComplexityRoot.Case.Assignee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Assignee(childComplexity), true
 	case "Case.category":
 		if e.ComplexityRoot.Case.Category == nil {
 			break
@@ -371,6 +753,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.ID(childComplexity), true
+	case "Case.incident":
+		if e.ComplexityRoot.Case.Incident == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Incident(childComplexity), true
 	case "Case.kind":
 		if e.ComplexityRoot.Case.Kind == nil {
 			break
@@ -401,6 +789,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.ReportedAt(childComplexity), true
+	case "Case.reporter":
+		if e.ComplexityRoot.Case.Reporter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Reporter(childComplexity), true
 	case "Case.source":
 		if e.ComplexityRoot.Case.Source == nil {
 			break
@@ -525,12 +919,211 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Category.Code(childComplexity), true
+	case "Category.kind":
+		if e.ComplexityRoot.Category.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Category.Kind(childComplexity), true
+	case "Category.level":
+		if e.ComplexityRoot.Category.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Category.Level(childComplexity), true
 	case "Category.name":
 		if e.ComplexityRoot.Category.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Category.Name(childComplexity), true
+	case "Category.parent":
+		if e.ComplexityRoot.Category.Parent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Category.Parent(childComplexity), true
+	case "Category.sourceMappings":
+		if e.ComplexityRoot.Category.SourceMappings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Category.SourceMappings(childComplexity), true
+
+	case "CategoryMapping.sourceCode":
+		if e.ComplexityRoot.CategoryMapping.SourceCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryMapping.SourceCode(childComplexity), true
+	case "CategoryMapping.sourceName":
+		if e.ComplexityRoot.CategoryMapping.SourceName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryMapping.SourceName(childComplexity), true
+	case "CategoryMapping.system":
+		if e.ComplexityRoot.CategoryMapping.System == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryMapping.System(childComplexity), true
+
+	case "DualReport.branch":
+		if e.ComplexityRoot.DualReport.Branch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DualReport.Branch(childComplexity), true
+	case "DualReport.community":
+		if e.ComplexityRoot.DualReport.Community == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DualReport.Community(childComplexity), true
+	case "DualReport.communityName":
+		if e.ComplexityRoot.DualReport.CommunityName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DualReport.CommunityName(childComplexity), true
+	case "DualReport.employer":
+		if e.ComplexityRoot.DualReport.Employer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DualReport.Employer(childComplexity), true
+	case "DualReport.reportedOn":
+		if e.ComplexityRoot.DualReport.ReportedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DualReport.ReportedOn(childComplexity), true
+
+	case "GridWorker.grids":
+		if e.ComplexityRoot.GridWorker.Grids == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GridWorker.Grids(childComplexity), true
+	case "GridWorker.id":
+		if e.ComplexityRoot.GridWorker.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GridWorker.ID(childComplexity), true
+	case "GridWorker.person":
+		if e.ComplexityRoot.GridWorker.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GridWorker.Person(childComplexity), true
+	case "GridWorker.provenance":
+		if e.ComplexityRoot.GridWorker.Provenance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GridWorker.Provenance(childComplexity), true
+	case "GridWorker.role":
+		if e.ComplexityRoot.GridWorker.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GridWorker.Role(childComplexity), true
+
+	case "GridWorkerConnection.edges":
+		if e.ComplexityRoot.GridWorkerConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GridWorkerConnection.Edges(childComplexity), true
+	case "GridWorkerConnection.pageInfo":
+		if e.ComplexityRoot.GridWorkerConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GridWorkerConnection.PageInfo(childComplexity), true
+
+	case "GridWorkerEdge.cursor":
+		if e.ComplexityRoot.GridWorkerEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GridWorkerEdge.Cursor(childComplexity), true
+	case "GridWorkerEdge.node":
+		if e.ComplexityRoot.GridWorkerEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GridWorkerEdge.Node(childComplexity), true
+
+	case "Household.address":
+		if e.ComplexityRoot.Household.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Household.Address(childComplexity), true
+	case "Household.building":
+		if e.ComplexityRoot.Household.Building == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Household.Building(childComplexity), true
+	case "Household.compound":
+		if e.ComplexityRoot.Household.Compound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Household.Compound(childComplexity), true
+	case "Household.grid":
+		if e.ComplexityRoot.Household.Grid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Household.Grid(childComplexity), true
+	case "Household.id":
+		if e.ComplexityRoot.Household.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Household.ID(childComplexity), true
+	case "Household.provenance":
+		if e.ComplexityRoot.Household.Provenance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Household.Provenance(childComplexity), true
+	case "Household.residentCount":
+		if e.ComplexityRoot.Household.ResidentCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Household.ResidentCount(childComplexity), true
+	case "Household.room":
+		if e.ComplexityRoot.Household.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Household.Room(childComplexity), true
+	case "Household.unit":
+		if e.ComplexityRoot.Household.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Household.Unit(childComplexity), true
+
+	case "Incident.id":
+		if e.ComplexityRoot.Incident.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.ID(childComplexity), true
+	case "Incident.title":
+		if e.ComplexityRoot.Incident.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Title(childComplexity), true
 
 	case "LatLng.lat":
 		if e.ComplexityRoot.LatLng.Lat == nil {
@@ -557,6 +1150,307 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
+	case "PartyMember.activities":
+		if e.ComplexityRoot.PartyMember.Activities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMember.Activities(childComplexity), true
+	case "PartyMember.centralHousehold":
+		if e.ComplexityRoot.PartyMember.CentralHousehold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMember.CentralHousehold(childComplexity), true
+	case "PartyMember.dualReports":
+		if e.ComplexityRoot.PartyMember.DualReports == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMember.DualReports(childComplexity), true
+	case "PartyMember.id":
+		if e.ComplexityRoot.PartyMember.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMember.ID(childComplexity), true
+	case "PartyMember.joinedOn":
+		if e.ComplexityRoot.PartyMember.JoinedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMember.JoinedOn(childComplexity), true
+	case "PartyMember.org":
+		if e.ComplexityRoot.PartyMember.Org == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMember.Org(childComplexity), true
+	case "PartyMember.person":
+		if e.ComplexityRoot.PartyMember.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMember.Person(childComplexity), true
+	case "PartyMember.points":
+		if e.ComplexityRoot.PartyMember.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMember.Points(childComplexity), true
+	case "PartyMember.provenance":
+		if e.ComplexityRoot.PartyMember.Provenance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMember.Provenance(childComplexity), true
+	case "PartyMember.serviceHours":
+		if e.ComplexityRoot.PartyMember.ServiceHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMember.ServiceHours(childComplexity), true
+
+	case "PartyMemberConnection.edges":
+		if e.ComplexityRoot.PartyMemberConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMemberConnection.Edges(childComplexity), true
+	case "PartyMemberConnection.pageInfo":
+		if e.ComplexityRoot.PartyMemberConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMemberConnection.PageInfo(childComplexity), true
+
+	case "PartyMemberEdge.cursor":
+		if e.ComplexityRoot.PartyMemberEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMemberEdge.Cursor(childComplexity), true
+	case "PartyMemberEdge.node":
+		if e.ComplexityRoot.PartyMemberEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMemberEdge.Node(childComplexity), true
+
+	case "PartyOrg.centralHouseholdCount":
+		if e.ComplexityRoot.PartyOrg.CentralHouseholdCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyOrg.CentralHouseholdCount(childComplexity), true
+	case "PartyOrg.children":
+		if e.ComplexityRoot.PartyOrg.Children == nil {
+			break
+		}
+
+		args, err := ec.field_PartyOrg_children_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.PartyOrg.Children(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "PartyOrg.id":
+		if e.ComplexityRoot.PartyOrg.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyOrg.ID(childComplexity), true
+	case "PartyOrg.kind":
+		if e.ComplexityRoot.PartyOrg.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyOrg.Kind(childComplexity), true
+	case "PartyOrg.memberCount":
+		if e.ComplexityRoot.PartyOrg.MemberCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyOrg.MemberCount(childComplexity), true
+	case "PartyOrg.members":
+		if e.ComplexityRoot.PartyOrg.Members == nil {
+			break
+		}
+
+		args, err := ec.field_PartyOrg_members_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.PartyOrg.Members(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "PartyOrg.name":
+		if e.ComplexityRoot.PartyOrg.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyOrg.Name(childComplexity), true
+	case "PartyOrg.parent":
+		if e.ComplexityRoot.PartyOrg.Parent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyOrg.Parent(childComplexity), true
+	case "PartyOrg.provenance":
+		if e.ComplexityRoot.PartyOrg.Provenance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyOrg.Provenance(childComplexity), true
+	case "PartyOrg.region":
+		if e.ComplexityRoot.PartyOrg.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyOrg.Region(childComplexity), true
+
+	case "PartyOrgConnection.edges":
+		if e.ComplexityRoot.PartyOrgConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyOrgConnection.Edges(childComplexity), true
+	case "PartyOrgConnection.pageInfo":
+		if e.ComplexityRoot.PartyOrgConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyOrgConnection.PageInfo(childComplexity), true
+
+	case "PartyOrgEdge.cursor":
+		if e.ComplexityRoot.PartyOrgEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyOrgEdge.Cursor(childComplexity), true
+	case "PartyOrgEdge.node":
+		if e.ComplexityRoot.PartyOrgEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyOrgEdge.Node(childComplexity), true
+
+	case "Person.birthYear":
+		if e.ComplexityRoot.Person.BirthYear == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.BirthYear(childComplexity), true
+	case "Person.gender":
+		if e.ComplexityRoot.Person.Gender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.Gender(childComplexity), true
+	case "Person.gridWorker":
+		if e.ComplexityRoot.Person.GridWorker == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.GridWorker(childComplexity), true
+	case "Person.household":
+		if e.ComplexityRoot.Person.Household == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.Household(childComplexity), true
+	case "Person.id":
+		if e.ComplexityRoot.Person.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.ID(childComplexity), true
+	case "Person.idNumber":
+		if e.ComplexityRoot.Person.IDNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.IDNumber(childComplexity), true
+	case "Person.name":
+		if e.ComplexityRoot.Person.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.Name(childComplexity), true
+	case "Person.partyMembership":
+		if e.ComplexityRoot.Person.PartyMembership == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.PartyMembership(childComplexity), true
+	case "Person.phone":
+		if e.ComplexityRoot.Person.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.Phone(childComplexity), true
+	case "Person.reportedCases":
+		if e.ComplexityRoot.Person.ReportedCases == nil {
+			break
+		}
+
+		args, err := ec.field_Person_reportedCases_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Person.ReportedCases(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Person.roles":
+		if e.ComplexityRoot.Person.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.Roles(childComplexity), true
+	case "Person.sourceRecords":
+		if e.ComplexityRoot.Person.SourceRecords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.SourceRecords(childComplexity), true
+
+	case "PersonConnection.edges":
+		if e.ComplexityRoot.PersonConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonConnection.Edges(childComplexity), true
+	case "PersonConnection.pageInfo":
+		if e.ComplexityRoot.PersonConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonConnection.PageInfo(childComplexity), true
+
+	case "PersonEdge.cursor":
+		if e.ComplexityRoot.PersonEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonEdge.Cursor(childComplexity), true
+	case "PersonEdge.node":
+		if e.ComplexityRoot.PersonEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonEdge.Node(childComplexity), true
+
+	case "PersonSourceRecord.provenance":
+		if e.ComplexityRoot.PersonSourceRecord.Provenance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonSourceRecord.Provenance(childComplexity), true
+	case "PersonSourceRecord.role":
+		if e.ComplexityRoot.PersonSourceRecord.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonSourceRecord.Role(childComplexity), true
 
 	case "Provenance.fetchedAt":
 		if e.ComplexityRoot.Provenance.FetchedAt == nil {
@@ -670,6 +1564,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.QuarantineEntry.Stream(childComplexity), true
 
+	case "Query.case":
+		if e.ComplexityRoot.Query.Case == nil {
+			break
+		}
+
+		args, err := ec.field_Query_case_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Case(childComplexity, args["id"].(*string), args["source"].(*string), args["sourceId"].(*string)), true
 	case "Query.caseStats":
 		if e.ComplexityRoot.Query.CaseStats == nil {
 			break
@@ -692,6 +1597,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Cases(childComplexity, args["filter"].(*model.CaseFilter), args["orderBy"].(*model.CaseOrder), args["first"].(*int), args["after"].(*string)), true
+	case "Query.categories":
+		if e.ComplexityRoot.Query.Categories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Categories(childComplexity), true
 
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
@@ -715,6 +1626,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
+	case "Query.partyOrgs":
+		if e.ComplexityRoot.Query.PartyOrgs == nil {
+			break
+		}
+
+		args, err := ec.field_Query_partyOrgs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PartyOrgs(childComplexity, args["region"].(*string), args["kind"].([]canon.PartyOrgKind), args["first"].(*int), args["after"].(*string)), true
+	case "Query.people":
+		if e.ComplexityRoot.Query.People == nil {
+			break
+		}
+
+		args, err := ec.field_Query_people_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.People(childComplexity, args["filter"].(*model.PersonFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.quarantine":
 		if e.ComplexityRoot.Query.Quarantine == nil {
 			break
@@ -748,6 +1681,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Regions(childComplexity, args["level"].(*canon.RegionLevel), args["parent"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.serviceStations":
+		if e.ComplexityRoot.Query.ServiceStations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_serviceStations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ServiceStations(childComplexity, args["near"].(*model.NearInput), args["region"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.sources":
 		if e.ComplexityRoot.Query.Sources == nil {
 			break
@@ -778,6 +1722,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Region.Boundary(childComplexity), true
+	case "Region.buildings":
+		if e.ComplexityRoot.Region.Buildings == nil {
+			break
+		}
+
+		args, err := ec.field_Region_buildings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Region.Buildings(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Region.caseStats":
+		if e.ComplexityRoot.Region.CaseStats == nil {
+			break
+		}
+
+		args, err := ec.field_Region_caseStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Region.CaseStats(childComplexity, args["filter"].(*model.CaseFilter), args["groupBy"].([]store.Dimension)), true
+	case "Region.cases":
+		if e.ComplexityRoot.Region.Cases == nil {
+			break
+		}
+
+		args, err := ec.field_Region_cases_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Region.Cases(childComplexity, args["filter"].(*model.CaseFilter), args["orderBy"].(*model.CaseOrder), args["first"].(*int), args["after"].(*string)), true
 	case "Region.centroid":
 		if e.ComplexityRoot.Region.Centroid == nil {
 			break
@@ -801,6 +1778,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Region.Code(childComplexity), true
+	case "Region.gridWorkers":
+		if e.ComplexityRoot.Region.GridWorkers == nil {
+			break
+		}
+
+		args, err := ec.field_Region_gridWorkers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Region.GridWorkers(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Region.id":
 		if e.ComplexityRoot.Region.ID == nil {
 			break
@@ -825,6 +1813,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Region.Parent(childComplexity), true
+	case "Region.partyOrgs":
+		if e.ComplexityRoot.Region.PartyOrgs == nil {
+			break
+		}
+
+		args, err := ec.field_Region_partyOrgs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Region.PartyOrgs(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Region.serviceStations":
+		if e.ComplexityRoot.Region.ServiceStations == nil {
+			break
+		}
+
+		args, err := ec.field_Region_serviceStations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Region.ServiceStations(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Region.stats":
+		if e.ComplexityRoot.Region.Stats == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Region.Stats(childComplexity), true
 
 	case "RegionConnection.edges":
 		if e.ComplexityRoot.RegionConnection.Edges == nil {
@@ -857,6 +1873,154 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RegionEdge.Node(childComplexity), true
+
+	case "RegionStats.closedCases":
+		if e.ComplexityRoot.RegionStats.ClosedCases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionStats.ClosedCases(childComplexity), true
+	case "RegionStats.dualReportMembers":
+		if e.ComplexityRoot.RegionStats.DualReportMembers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionStats.DualReportMembers(childComplexity), true
+	case "RegionStats.gridWorkers":
+		if e.ComplexityRoot.RegionStats.GridWorkers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionStats.GridWorkers(childComplexity), true
+	case "RegionStats.grids":
+		if e.ComplexityRoot.RegionStats.Grids == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionStats.Grids(childComplexity), true
+	case "RegionStats.households":
+		if e.ComplexityRoot.RegionStats.Households == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionStats.Households(childComplexity), true
+	case "RegionStats.openCases":
+		if e.ComplexityRoot.RegionStats.OpenCases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionStats.OpenCases(childComplexity), true
+	case "RegionStats.overdueCases":
+		if e.ComplexityRoot.RegionStats.OverdueCases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionStats.OverdueCases(childComplexity), true
+	case "RegionStats.partyMembers":
+		if e.ComplexityRoot.RegionStats.PartyMembers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionStats.PartyMembers(childComplexity), true
+	case "RegionStats.population":
+		if e.ComplexityRoot.RegionStats.Population == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionStats.Population(childComplexity), true
+	case "RegionStats.serviceStations":
+		if e.ComplexityRoot.RegionStats.ServiceStations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionStats.ServiceStations(childComplexity), true
+
+	case "ServiceStation.address":
+		if e.ComplexityRoot.ServiceStation.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStation.Address(childComplexity), true
+	case "ServiceStation.distanceMeters":
+		if e.ComplexityRoot.ServiceStation.DistanceMeters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStation.DistanceMeters(childComplexity), true
+	case "ServiceStation.id":
+		if e.ComplexityRoot.ServiceStation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStation.ID(childComplexity), true
+	case "ServiceStation.kind":
+		if e.ComplexityRoot.ServiceStation.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStation.Kind(childComplexity), true
+	case "ServiceStation.location":
+		if e.ComplexityRoot.ServiceStation.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStation.Location(childComplexity), true
+	case "ServiceStation.name":
+		if e.ComplexityRoot.ServiceStation.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStation.Name(childComplexity), true
+	case "ServiceStation.openingHours":
+		if e.ComplexityRoot.ServiceStation.OpeningHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStation.OpeningHours(childComplexity), true
+	case "ServiceStation.provenance":
+		if e.ComplexityRoot.ServiceStation.Provenance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStation.Provenance(childComplexity), true
+	case "ServiceStation.region":
+		if e.ComplexityRoot.ServiceStation.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStation.Region(childComplexity), true
+	case "ServiceStation.services":
+		if e.ComplexityRoot.ServiceStation.Services == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStation.Services(childComplexity), true
+
+	case "ServiceStationConnection.edges":
+		if e.ComplexityRoot.ServiceStationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStationConnection.Edges(childComplexity), true
+	case "ServiceStationConnection.pageInfo":
+		if e.ComplexityRoot.ServiceStationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStationConnection.PageInfo(childComplexity), true
+
+	case "ServiceStationEdge.cursor":
+		if e.ComplexityRoot.ServiceStationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStationEdge.Cursor(childComplexity), true
+	case "ServiceStationEdge.node":
+		if e.ComplexityRoot.ServiceStationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStationEdge.Node(childComplexity), true
 
 	case "Source.consecutiveFailures":
 		if e.ComplexityRoot.Source.ConsecutiveFailures == nil {
@@ -1061,6 +2225,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TimelineEvent.Tier(childComplexity), true
 
+	case "VolunteerActivity.heldOn":
+		if e.ComplexityRoot.VolunteerActivity.HeldOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VolunteerActivity.HeldOn(childComplexity), true
+	case "VolunteerActivity.hours":
+		if e.ComplexityRoot.VolunteerActivity.Hours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VolunteerActivity.Hours(childComplexity), true
+	case "VolunteerActivity.points":
+		if e.ComplexityRoot.VolunteerActivity.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VolunteerActivity.Points(childComplexity), true
+	case "VolunteerActivity.station":
+		if e.ComplexityRoot.VolunteerActivity.Station == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VolunteerActivity.Station(childComplexity), true
+	case "VolunteerActivity.title":
+		if e.ComplexityRoot.VolunteerActivity.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VolunteerActivity.Title(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1072,6 +2267,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("CaseFilter", ec.unmarshalInputCaseFilter),
 			graphql.NewInputUnmarshaler("CaseOrder", ec.unmarshalInputCaseOrder),
+			graphql.NewInputUnmarshaler("NearInput", ec.unmarshalInputNearInput),
+			graphql.NewInputUnmarshaler("PersonFilter", ec.unmarshalInputPersonFilter),
 		)
 	}
 	first := true
@@ -1193,12 +2390,41 @@ enum CaseKind {
   HOTLINE
 }
 
-"A category code with its name. (分类编码)"
+"""
+A category: a node of the unified taxonomy, or a source system's own code (then without parent
+and mappings). (分类)
+"""
 type Category {
   "Code. (编码)"
   code: String!
   "Name. (名称)"
   name: String!
+  "Case kind of the category. (案件类别)"
+  kind: CaseKind!
+  "Major class of a minor class. (所属大类)"
+  parent: Category
+  "Level: 1 major class, 2 minor class. (层级)"
+  level: Int!
+  "Source codes mapped onto this category. (源系统编码映射)"
+  sourceMappings: [CategoryMapping!]!
+}
+
+"A source system's code mapped onto the unified taxonomy. (编码映射)"
+type CategoryMapping {
+  "Source system family, e.g. ` + "`" + `citymgmt` + "`" + `, ` + "`" + `governance` + "`" + `. (源系统)"
+  system: String!
+  "The source's code. (源编码)"
+  sourceCode: String!
+  "The source's name for it. (源名称)"
+  sourceName: String!
+}
+
+"An incident: cases from different sources about the same real-world problem. (事件合并)"
+type Incident implements Node {
+  "Globally unique opaque ID. (全局唯一标识)"
+  id: ID!
+  "Title. (标题)"
+  title: String!
 }
 
 "One step of a case's workflow. (办理环节)"
@@ -1258,6 +2484,12 @@ type Case implements Node {
   overdue: Boolean!
   "Workflow steps, oldest first. (办理过程)"
   timeline: [TimelineEvent!]!
+  "Incident grouping this case with reports of the same problem from other sources. (关联事件)"
+  incident: Incident
+  "Who reported it, masked; null when anonymous. (上报人)"
+  reporter: Person
+  "Department handling it. (承办部门)"
+  assignee: String
   "Where the record came from. (数据来源)"
   provenance: Provenance!
 }
@@ -1331,6 +2563,10 @@ input CaseOrder {
 }
 
 extend type Query {
+  "One case by global ID, or by source name and source ID; null if none. (查询案件)"
+  case("Global ID. (全局标识)" id: ID, "Source name. (来源系统)" source: String, "ID in the source. (源系统编号)" sourceId: String): Case
+  "The unified category taxonomy, major classes first then their minor classes. (统一分类)"
+  categories: [Category!]!
   "Cases from every source, filtered and ordered; newest report first by default. (案件列表)"
   cases(
     "Filter. (筛选)"
@@ -1342,6 +2578,417 @@ extend type Query {
     "Cursor after which to start. (起始游标)"
     after: String
   ): CaseConnection!
+}
+`, BuiltIn: false},
+	{Name: "../../schema/party.graphqls", Input: `"Kind of a party organisation. (党组织类别)"
+enum PartyOrgKind {
+  "Street working committee. (党工委)"
+  WORKING_COMMITTEE
+  "Committee. (党委)"
+  COMMITTEE
+  "General branch. (党总支)"
+  GENERAL_BRANCH
+  "Branch. (党支部)"
+  BRANCH
+  "Group. (党小组)"
+  GROUP
+}
+
+"A party organisation in the hierarchy 党工委 → 党委 → 党支部 → 党小组. (党组织)"
+type PartyOrg implements Node {
+  "Globally unique opaque ID. (全局唯一标识)"
+  id: ID!
+  "Name. (名称)"
+  name: String!
+  "Kind. (类别)"
+  kind: PartyOrgKind!
+  "Parent organisation. (上级党组织)"
+  parent: PartyOrg
+  "Child organisations. (下级党组织)"
+  children(
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): PartyOrgConnection!
+  "Region it is anchored to. (所在区划)"
+  region: Region
+  "Direct members. (党员)"
+  members(
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): PartyMemberConnection!
+  "Number of direct members. (党员数)"
+  memberCount: Int!
+  "Number of 党员中心户 among the direct members. (党员中心户数)"
+  centralHouseholdCount: Int!
+  "Where the record came from. (数据来源)"
+  provenance: Provenance!
+}
+
+"A page of party organisations. (党组织分页)"
+type PartyOrgConnection {
+  "Organisations of this page with their cursors. (本页条目)"
+  edges: [PartyOrgEdge!]!
+  "Page information. (分页信息)"
+  pageInfo: PageInfo!
+}
+
+"A party organisation with its cursor. (党组织条目)"
+type PartyOrgEdge {
+  "Opaque cursor of this item. (游标)"
+  cursor: String!
+  "The organisation. (党组织)"
+  node: PartyOrg!
+}
+
+"A party member. (党员)"
+type PartyMember implements Node {
+  "Globally unique opaque ID. (全局唯一标识)"
+  id: ID!
+  "The person. (人员)"
+  person: Person!
+  "Organisation. (所在党组织)"
+  org: PartyOrg
+  "Date of joining. (入党日期)"
+  joinedOn: String
+  "Whether the member's home is a 党员中心户. (是否党员中心户)"
+  centralHousehold: Boolean!
+  "In-service reporting to communities (双报到). (双报到)"
+  dualReports: [DualReport!]!
+  "Volunteer service hours in total. (志愿服务时长)"
+  serviceHours: Float!
+  "Volunteer points in total. (积分)"
+  points: Int!
+  "Volunteer activities, newest first. (志愿服务活动)"
+  activities: [VolunteerActivity!]!
+  "Where the record came from. (数据来源)"
+  provenance: Provenance!
+}
+
+"A page of party members. (党员分页)"
+type PartyMemberConnection {
+  "Members of this page with their cursors. (本页条目)"
+  edges: [PartyMemberEdge!]!
+  "Page information. (分页信息)"
+  pageInfo: PageInfo!
+}
+
+"A party member with their cursor. (党员条目)"
+type PartyMemberEdge {
+  "Opaque cursor of this item. (游标)"
+  cursor: String!
+  "The member. (党员)"
+  node: PartyMember!
+}
+
+"An in-service member reporting to a community (双报到). (双报到登记)"
+type DualReport {
+  "Community reported to. (报到社区)"
+  community: Region
+  "Community name as the source wrote it. (报到社区名称)"
+  communityName: String!
+  "Branch joined in the community. (报到党支部)"
+  branch: PartyOrg
+  "Employer. (工作单位)"
+  employer: String!
+  "Date of reporting. (报到日期)"
+  reportedOn: String
+}
+
+"Kind of a service station. (阵地类别)"
+enum StationKind {
+  "Red post. (红色驿站)"
+  RED_POST
+  "Party and public service centre. (党群服务中心)"
+  PARTY_SERVICE
+}
+
+"A party service station: 红色驿站 or 党群服务中心. (党群服务阵地)"
+type ServiceStation implements Node {
+  "Globally unique opaque ID. (全局唯一标识)"
+  id: ID!
+  "Name. (名称)"
+  name: String!
+  "Kind. (类别)"
+  kind: StationKind!
+  "Address. (地址)"
+  address: String!
+  "Position in WGS-84. (位置)"
+  location: LatLng
+  "Services offered. (服务项目)"
+  services: [String!]!
+  "Opening hours. (开放时间)"
+  openingHours: String!
+  "Community it serves. (所在区划)"
+  region: Region
+  "Distance in metres from the point of a ` + "`" + `near` + "`" + ` query. (距离，米)"
+  distanceMeters: Float
+  "Where the record came from. (数据来源)"
+  provenance: Provenance!
+}
+
+"A page of service stations. (服务阵地分页)"
+type ServiceStationConnection {
+  "Stations of this page with their cursors. (本页条目)"
+  edges: [ServiceStationEdge!]!
+  "Page information. (分页信息)"
+  pageInfo: PageInfo!
+}
+
+"A station with its cursor. (服务阵地条目)"
+type ServiceStationEdge {
+  "Opaque cursor of this item. (游标)"
+  cursor: String!
+  "The station. (服务阵地)"
+  node: ServiceStation!
+}
+
+"A volunteer service record. (志愿服务活动)"
+type VolunteerActivity {
+  "Title. (活动名称)"
+  title: String!
+  "Station where it took place. (服务阵地)"
+  station: ServiceStation
+  "Date. (日期)"
+  heldOn: String
+  "Hours served. (服务时长)"
+  hours: Float!
+  "Points earned. (积分)"
+  points: Int!
+}
+
+"A circle on the map in WGS-84. (范围)"
+input NearInput {
+  "Latitude. (纬度)"
+  lat: Float!
+  "Longitude. (经度)"
+  lng: Float!
+  "Radius in metres, 1 to 50000. (半径，米)"
+  radiusMeters: Float!
+}
+
+extend type Query {
+  "Service stations, optionally near a point and/or in a region's subtree. (党群服务阵地)"
+  serviceStations(
+    "Within this circle; results carry their distance. (范围)"
+    near: NearInput
+    "In this region's subtree (global ID). (区划)"
+    region: ID
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): ServiceStationConnection!
+  "Party organisations, optionally of some kinds in a region's subtree. (党组织)"
+  partyOrgs(
+    "In this region's subtree (global ID). (区划)"
+    region: ID
+    "Of these kinds. (类别)"
+    kind: [PartyOrgKind!]
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): PartyOrgConnection!
+}
+`, BuiltIn: false},
+	{Name: "../../schema/people.graphqls", Input: `"Gender derived from the citizen ID. (性别)"
+enum Gender {
+  "Male. (男)"
+  MALE
+  "Female. (女)"
+  FEMALE
+}
+
+"A role a person plays in one of the source systems. (人员角色)"
+enum PersonRole {
+  "Resident. (实有人口)"
+  RESIDENT
+  "Party member. (党员)"
+  PARTY_MEMBER
+  "Grid worker. (网格员)"
+  GRID_WORKER
+  "Volunteer. (志愿者)"
+  VOLUNTEER
+  "Reporter of a case. (上报人)"
+  REPORTER
+}
+
+"""
+A person as one golden record across the silos, matched on a keyed hash of the citizen ID.
+Identifiers are masked. (人员)
+"""
+type Person implements Node {
+  "Globally unique opaque ID. (全局唯一标识)"
+  id: ID!
+  "Name, masked (` + "`" + `张*` + "`" + `). (姓名)"
+  name: String!
+  "Citizen ID number, masked (` + "`" + `420606********1239` + "`" + `). (身份证号)"
+  idNumber: String!
+  "Mobile phone, masked (` + "`" + `138****0000` + "`" + `). (手机号)"
+  phone: String
+  "Gender from the citizen ID. (性别)"
+  gender: Gender
+  "Birth year from the citizen ID. (出生年份)"
+  birthYear: Int
+  "Roles in the source systems. (角色)"
+  roles: [PersonRole!]!
+  "Household the person lives in. (所在户)"
+  household: Household
+  "Party membership, if a member. (党员信息)"
+  partyMembership: PartyMember
+  "Grid-worker post, if a grid worker. (网格员信息)"
+  gridWorker: GridWorker
+  "Cases the person reported, newest first. (上报的案件)"
+  reportedCases(
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): CaseConnection!
+  "The source records matched to this person. (来源记录)"
+  sourceRecords: [PersonSourceRecord!]!
+}
+
+"One source system's record of a person. (人员来源记录)"
+type PersonSourceRecord {
+  "Role the record stands for. (角色)"
+  role: PersonRole!
+  "Where the record came from. (数据来源)"
+  provenance: Provenance!
+}
+
+"A page of people. (人员分页)"
+type PersonConnection {
+  "People of this page with their cursors. (本页条目)"
+  edges: [PersonEdge!]!
+  "Page information. (分页信息)"
+  pageInfo: PageInfo!
+}
+
+"A person with their cursor. (人员条目)"
+type PersonEdge {
+  "Opaque cursor of this item. (游标)"
+  cursor: String!
+  "The person. (人员)"
+  node: Person!
+}
+
+"Filter of people. (人员筛选条件)"
+input PersonFilter {
+  "Living, serving or a member in this region's subtree (global ID). (区划)"
+  region: ID
+  "Having any of these roles. (角色)"
+  role: [PersonRole!]
+  "Name starting with this text. (姓名前缀)"
+  namePrefix: String
+}
+
+"A household (户). (住户)"
+type Household implements Node {
+  "Globally unique opaque ID. (全局唯一标识)"
+  id: ID!
+  "Grid. (所属网格)"
+  grid: Region
+  "Compound name. (小区)"
+  compound: String!
+  "Building number. (楼栋)"
+  building: String!
+  "Unit. (单元)"
+  unit: String!
+  "Room. (房号)"
+  room: String!
+  "Address as the source wrote it. (地址)"
+  address: String!
+  "Number of residents. (人数)"
+  residentCount: Int!
+  "Where the record came from. (数据来源)"
+  provenance: Provenance!
+}
+
+"A building (楼栋) with its compound. (楼栋)"
+type Building {
+  "Compound. (小区)"
+  compound: String!
+  "Building number. (楼栋号)"
+  number: String!
+  "Grid. (所属网格)"
+  grid: Region
+  "Position in WGS-84. (位置)"
+  location: LatLng
+  "Number of households. (户数)"
+  householdCount: Int!
+}
+
+"A page of buildings. (楼栋分页)"
+type BuildingConnection {
+  "Buildings of this page with their cursors. (本页条目)"
+  edges: [BuildingEdge!]!
+  "Page information. (分页信息)"
+  pageInfo: PageInfo!
+}
+
+"A building with its cursor. (楼栋条目)"
+type BuildingEdge {
+  "Opaque cursor of this item. (游标)"
+  cursor: String!
+  "The building. (楼栋)"
+  node: Building!
+}
+
+"Post of a grid worker. (网格员岗位)"
+enum GridWorkerRole {
+  "Full-time grid worker. (专职网格员)"
+  FULL_TIME
+  "Part-time grid worker. (兼职网格员)"
+  PART_TIME
+  "Grid leader. (网格长)"
+  LEADER
+}
+
+"A grid worker and the grids they serve. (网格员)"
+type GridWorker implements Node {
+  "Globally unique opaque ID. (全局唯一标识)"
+  id: ID!
+  "The person. (人员)"
+  person: Person!
+  "Post. (岗位)"
+  role: GridWorkerRole!
+  "Grids served. (负责网格)"
+  grids: [Region!]!
+  "Where the record came from. (数据来源)"
+  provenance: Provenance!
+}
+
+"A page of grid workers. (网格员分页)"
+type GridWorkerConnection {
+  "Grid workers of this page with their cursors. (本页条目)"
+  edges: [GridWorkerEdge!]!
+  "Page information. (分页信息)"
+  pageInfo: PageInfo!
+}
+
+"A grid worker with their cursor. (网格员条目)"
+type GridWorkerEdge {
+  "Opaque cursor of this item. (游标)"
+  cursor: String!
+  "The grid worker. (网格员)"
+  node: GridWorker!
+}
+
+extend type Query {
+  "People across all sources, masked. (人员列表)"
+  people(
+    "Filter. (筛选)"
+    filter: PersonFilter
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): PersonConnection!
 }
 `, BuiltIn: false},
 	{Name: "../../schema/region.graphqls", Input: `"Level of a region in the administrative and grid tree. (区划层级)"
@@ -1386,6 +3033,78 @@ type Region implements Node {
   boundary: GeoJSON
   "Centroid in WGS-84. (中心点)"
   centroid: LatLng
+  "Cross-silo summary of the whole subtree (一张图). (综合统计)"
+  stats: RegionStats!
+  "Cases in the subtree. (辖区案件)"
+  cases(
+    "Further filter; its region, if given, must lie in this one. (筛选)"
+    filter: CaseFilter
+    "Order. (排序)"
+    orderBy: CaseOrder
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): CaseConnection!
+  "Case statistics of the subtree. (辖区案件统计)"
+  caseStats(
+    "Further filter. (筛选)"
+    filter: CaseFilter
+    "Dimensions to group by. (分组维度)"
+    groupBy: [CaseDimension!]!
+  ): [CaseBucket!]!
+  "Party organisations anchored in the subtree. (辖区党组织)"
+  partyOrgs(
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): PartyOrgConnection!
+  "Grid workers serving the subtree. (辖区网格员)"
+  gridWorkers(
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): GridWorkerConnection!
+  "Service stations in the subtree. (辖区服务阵地)"
+  serviceStations(
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): ServiceStationConnection!
+  "Buildings in the subtree. (辖区楼栋)"
+  buildings(
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): BuildingConnection!
+}
+
+"Cross-silo figures of a region's subtree. (区划综合统计)"
+type RegionStats {
+  "Residents. (实有人口)"
+  population: Int!
+  "Households. (户数)"
+  households: Int!
+  "Party members. (党员数)"
+  partyMembers: Int!
+  "In-service members reporting to communities here (双报到). (双报到党员数)"
+  dualReportMembers: Int!
+  "Grid workers serving here. (网格员数)"
+  gridWorkers: Int!
+  "Service stations. (服务阵地数)"
+  serviceStations: Int!
+  "Grids. (网格数)"
+  grids: Int!
+  "Open cases. (未办结案件)"
+  openCases: Int!
+  "Overdue cases. (超期案件)"
+  overdueCases: Int!
+  "Closed cases. (已结案件)"
+  closedCases: Int!
 }
 
 "A page of regions. (区划分页)"
@@ -1758,6 +3477,42 @@ func (ec *executionContext) childFields_BucketKey(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type BucketKey", field.Name)
 }
 
+func (ec *executionContext) childFields_Building(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "compound":
+		return ec.fieldContext_Building_compound(ctx, field)
+	case "number":
+		return ec.fieldContext_Building_number(ctx, field)
+	case "grid":
+		return ec.fieldContext_Building_grid(ctx, field)
+	case "location":
+		return ec.fieldContext_Building_location(ctx, field)
+	case "householdCount":
+		return ec.fieldContext_Building_householdCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Building", field.Name)
+}
+
+func (ec *executionContext) childFields_BuildingConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_BuildingConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_BuildingConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BuildingConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_BuildingEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_BuildingEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_BuildingEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BuildingEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1798,6 +3553,12 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_overdue(ctx, field)
 	case "timeline":
 		return ec.fieldContext_Case_timeline(ctx, field)
+	case "incident":
+		return ec.fieldContext_Case_incident(ctx, field)
+	case "reporter":
+		return ec.fieldContext_Case_reporter(ctx, field)
+	case "assignee":
+		return ec.fieldContext_Case_assignee(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Case_provenance(ctx, field)
 	}
@@ -1850,8 +3611,114 @@ func (ec *executionContext) childFields_Category(ctx context.Context, field grap
 		return ec.fieldContext_Category_code(ctx, field)
 	case "name":
 		return ec.fieldContext_Category_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_Category_kind(ctx, field)
+	case "parent":
+		return ec.fieldContext_Category_parent(ctx, field)
+	case "level":
+		return ec.fieldContext_Category_level(ctx, field)
+	case "sourceMappings":
+		return ec.fieldContext_Category_sourceMappings(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Category", field.Name)
+}
+
+func (ec *executionContext) childFields_CategoryMapping(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "system":
+		return ec.fieldContext_CategoryMapping_system(ctx, field)
+	case "sourceCode":
+		return ec.fieldContext_CategoryMapping_sourceCode(ctx, field)
+	case "sourceName":
+		return ec.fieldContext_CategoryMapping_sourceName(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CategoryMapping", field.Name)
+}
+
+func (ec *executionContext) childFields_DualReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "community":
+		return ec.fieldContext_DualReport_community(ctx, field)
+	case "communityName":
+		return ec.fieldContext_DualReport_communityName(ctx, field)
+	case "branch":
+		return ec.fieldContext_DualReport_branch(ctx, field)
+	case "employer":
+		return ec.fieldContext_DualReport_employer(ctx, field)
+	case "reportedOn":
+		return ec.fieldContext_DualReport_reportedOn(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DualReport", field.Name)
+}
+
+func (ec *executionContext) childFields_GridWorker(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GridWorker_id(ctx, field)
+	case "person":
+		return ec.fieldContext_GridWorker_person(ctx, field)
+	case "role":
+		return ec.fieldContext_GridWorker_role(ctx, field)
+	case "grids":
+		return ec.fieldContext_GridWorker_grids(ctx, field)
+	case "provenance":
+		return ec.fieldContext_GridWorker_provenance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GridWorker", field.Name)
+}
+
+func (ec *executionContext) childFields_GridWorkerConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_GridWorkerConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_GridWorkerConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GridWorkerConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_GridWorkerEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_GridWorkerEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_GridWorkerEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GridWorkerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Household(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Household_id(ctx, field)
+	case "grid":
+		return ec.fieldContext_Household_grid(ctx, field)
+	case "compound":
+		return ec.fieldContext_Household_compound(ctx, field)
+	case "building":
+		return ec.fieldContext_Household_building(ctx, field)
+	case "unit":
+		return ec.fieldContext_Household_unit(ctx, field)
+	case "room":
+		return ec.fieldContext_Household_room(ctx, field)
+	case "address":
+		return ec.fieldContext_Household_address(ctx, field)
+	case "residentCount":
+		return ec.fieldContext_Household_residentCount(ctx, field)
+	case "provenance":
+		return ec.fieldContext_Household_provenance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Household", field.Name)
+}
+
+func (ec *executionContext) childFields_Incident(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Incident_id(ctx, field)
+	case "title":
+		return ec.fieldContext_Incident_title(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Incident", field.Name)
 }
 
 func (ec *executionContext) childFields_LatLng(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1872,6 +3739,158 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PartyMember(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PartyMember_id(ctx, field)
+	case "person":
+		return ec.fieldContext_PartyMember_person(ctx, field)
+	case "org":
+		return ec.fieldContext_PartyMember_org(ctx, field)
+	case "joinedOn":
+		return ec.fieldContext_PartyMember_joinedOn(ctx, field)
+	case "centralHousehold":
+		return ec.fieldContext_PartyMember_centralHousehold(ctx, field)
+	case "dualReports":
+		return ec.fieldContext_PartyMember_dualReports(ctx, field)
+	case "serviceHours":
+		return ec.fieldContext_PartyMember_serviceHours(ctx, field)
+	case "points":
+		return ec.fieldContext_PartyMember_points(ctx, field)
+	case "activities":
+		return ec.fieldContext_PartyMember_activities(ctx, field)
+	case "provenance":
+		return ec.fieldContext_PartyMember_provenance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartyMember", field.Name)
+}
+
+func (ec *executionContext) childFields_PartyMemberConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PartyMemberConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PartyMemberConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartyMemberConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PartyMemberEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PartyMemberEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PartyMemberEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartyMemberEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PartyOrg(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PartyOrg_id(ctx, field)
+	case "name":
+		return ec.fieldContext_PartyOrg_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_PartyOrg_kind(ctx, field)
+	case "parent":
+		return ec.fieldContext_PartyOrg_parent(ctx, field)
+	case "children":
+		return ec.fieldContext_PartyOrg_children(ctx, field)
+	case "region":
+		return ec.fieldContext_PartyOrg_region(ctx, field)
+	case "members":
+		return ec.fieldContext_PartyOrg_members(ctx, field)
+	case "memberCount":
+		return ec.fieldContext_PartyOrg_memberCount(ctx, field)
+	case "centralHouseholdCount":
+		return ec.fieldContext_PartyOrg_centralHouseholdCount(ctx, field)
+	case "provenance":
+		return ec.fieldContext_PartyOrg_provenance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartyOrg", field.Name)
+}
+
+func (ec *executionContext) childFields_PartyOrgConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PartyOrgConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PartyOrgConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartyOrgConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PartyOrgEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PartyOrgEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PartyOrgEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartyOrgEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Person(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Person_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Person_name(ctx, field)
+	case "idNumber":
+		return ec.fieldContext_Person_idNumber(ctx, field)
+	case "phone":
+		return ec.fieldContext_Person_phone(ctx, field)
+	case "gender":
+		return ec.fieldContext_Person_gender(ctx, field)
+	case "birthYear":
+		return ec.fieldContext_Person_birthYear(ctx, field)
+	case "roles":
+		return ec.fieldContext_Person_roles(ctx, field)
+	case "household":
+		return ec.fieldContext_Person_household(ctx, field)
+	case "partyMembership":
+		return ec.fieldContext_Person_partyMembership(ctx, field)
+	case "gridWorker":
+		return ec.fieldContext_Person_gridWorker(ctx, field)
+	case "reportedCases":
+		return ec.fieldContext_Person_reportedCases(ctx, field)
+	case "sourceRecords":
+		return ec.fieldContext_Person_sourceRecords(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Person", field.Name)
+}
+
+func (ec *executionContext) childFields_PersonConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PersonConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PersonConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PersonConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PersonEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PersonEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PersonEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PersonEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PersonSourceRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "role":
+		return ec.fieldContext_PersonSourceRecord_role(ctx, field)
+	case "provenance":
+		return ec.fieldContext_PersonSourceRecord_provenance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PersonSourceRecord", field.Name)
 }
 
 func (ec *executionContext) childFields_Provenance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1954,6 +3973,20 @@ func (ec *executionContext) childFields_Region(ctx context.Context, field graphq
 		return ec.fieldContext_Region_boundary(ctx, field)
 	case "centroid":
 		return ec.fieldContext_Region_centroid(ctx, field)
+	case "stats":
+		return ec.fieldContext_Region_stats(ctx, field)
+	case "cases":
+		return ec.fieldContext_Region_cases(ctx, field)
+	case "caseStats":
+		return ec.fieldContext_Region_caseStats(ctx, field)
+	case "partyOrgs":
+		return ec.fieldContext_Region_partyOrgs(ctx, field)
+	case "gridWorkers":
+		return ec.fieldContext_Region_gridWorkers(ctx, field)
+	case "serviceStations":
+		return ec.fieldContext_Region_serviceStations(ctx, field)
+	case "buildings":
+		return ec.fieldContext_Region_buildings(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Region", field.Name)
 }
@@ -1978,6 +4011,78 @@ func (ec *executionContext) childFields_RegionEdge(ctx context.Context, field gr
 		return ec.fieldContext_RegionEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RegionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RegionStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "population":
+		return ec.fieldContext_RegionStats_population(ctx, field)
+	case "households":
+		return ec.fieldContext_RegionStats_households(ctx, field)
+	case "partyMembers":
+		return ec.fieldContext_RegionStats_partyMembers(ctx, field)
+	case "dualReportMembers":
+		return ec.fieldContext_RegionStats_dualReportMembers(ctx, field)
+	case "gridWorkers":
+		return ec.fieldContext_RegionStats_gridWorkers(ctx, field)
+	case "serviceStations":
+		return ec.fieldContext_RegionStats_serviceStations(ctx, field)
+	case "grids":
+		return ec.fieldContext_RegionStats_grids(ctx, field)
+	case "openCases":
+		return ec.fieldContext_RegionStats_openCases(ctx, field)
+	case "overdueCases":
+		return ec.fieldContext_RegionStats_overdueCases(ctx, field)
+	case "closedCases":
+		return ec.fieldContext_RegionStats_closedCases(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegionStats", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceStation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ServiceStation_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ServiceStation_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_ServiceStation_kind(ctx, field)
+	case "address":
+		return ec.fieldContext_ServiceStation_address(ctx, field)
+	case "location":
+		return ec.fieldContext_ServiceStation_location(ctx, field)
+	case "services":
+		return ec.fieldContext_ServiceStation_services(ctx, field)
+	case "openingHours":
+		return ec.fieldContext_ServiceStation_openingHours(ctx, field)
+	case "region":
+		return ec.fieldContext_ServiceStation_region(ctx, field)
+	case "distanceMeters":
+		return ec.fieldContext_ServiceStation_distanceMeters(ctx, field)
+	case "provenance":
+		return ec.fieldContext_ServiceStation_provenance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceStation", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceStationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ServiceStationConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ServiceStationConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceStationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceStationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ServiceStationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ServiceStationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceStationEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Source(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2074,6 +4179,22 @@ func (ec *executionContext) childFields_TimelineEvent(ctx context.Context, field
 		return ec.fieldContext_TimelineEvent_note(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TimelineEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_VolunteerActivity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "title":
+		return ec.fieldContext_VolunteerActivity_title(ctx, field)
+	case "station":
+		return ec.fieldContext_VolunteerActivity_station(ctx, field)
+	case "heldOn":
+		return ec.fieldContext_VolunteerActivity_heldOn(ctx, field)
+	case "hours":
+		return ec.fieldContext_VolunteerActivity_hours(ctx, field)
+	case "points":
+		return ec.fieldContext_VolunteerActivity_points(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VolunteerActivity", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2192,6 +4313,72 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_PartyOrg_children_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_PartyOrg_members_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Person_reportedCases_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2225,6 +4412,36 @@ func (ec *executionContext) field_Query_caseStats_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["groupBy"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_case_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "source",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["source"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "sourceId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sourceId"] = arg2
 	return args, nil
 }
 
@@ -2291,6 +4508,74 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_partyOrgs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "region",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["region"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) ([]canon.PartyOrgKind, error) {
+			return ec.unmarshalOPartyOrgKind2ᚕgithubᚗcomᚋywtgᚋhubᚋcanonᚐPartyOrgKindᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_people_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.PersonFilter, error) {
+			return ec.unmarshalOPersonFilter2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPersonFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -2392,6 +4677,44 @@ func (ec *executionContext) field_Query_regions_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_serviceStations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "near",
+		func(ctx context.Context, v any) (*model.NearInput, error) {
+			return ec.unmarshalONearInput2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐNearInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["near"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "region",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["region"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_syncRuns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2422,7 +4745,155 @@ func (ec *executionContext) field_Query_syncRuns_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Region_buildings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Region_caseStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.CaseFilter, error) {
+			return ec.unmarshalOCaseFilter2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) ([]store.Dimension, error) {
+			return ec.unmarshalNCaseDimension2ᚕgithubᚗcomᚋywtgᚋhubᚋstoreᚐDimensionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Region_cases_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.CaseFilter, error) {
+			return ec.unmarshalOCaseFilter2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.CaseOrder, error) {
+			return ec.unmarshalOCaseOrder2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Region_children_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Region_gridWorkers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Region_partyOrgs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Region_serviceStations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
@@ -2585,6 +5056,258 @@ func (ec *executionContext) _BucketKey_label(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_BucketKey_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BucketKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _Building_compound(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Building_compound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Compound, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Building_compound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Building", field, false, false, "String")
+}
+
+func (ec *executionContext) _Building_number(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Building_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Building_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Building", field, false, false, "String")
+}
+
+func (ec *executionContext) _Building_grid(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Building_grid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Building().Grid(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Building_grid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Building",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Building_location(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Building_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Building().Location(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *canon.Point) graphql.Marshaler {
+			return ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Building_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Building",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LatLng(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Building_householdCount(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Building_householdCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Building().HouseholdCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Building_householdCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Building", field, true, true, "Int")
+}
+
+func (ec *executionContext) _BuildingConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BuildingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuildingConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BuildingEdge) graphql.Marshaler {
+			return ec.marshalNBuildingEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBuildingEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuildingConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BuildingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuildingEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BuildingConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.BuildingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuildingConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuildingConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BuildingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BuildingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.BuildingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuildingEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuildingEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuildingEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _BuildingEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.BuildingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuildingEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Building) graphql.Marshaler {
+			return ec.marshalNBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuildingEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BuildingEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Building(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Case_id(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
@@ -3078,6 +5801,93 @@ func (ec *executionContext) fieldContext_Case_timeline(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Case_incident(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_incident(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Incident(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Incident) graphql.Marshaler {
+			return ec.marshalOIncident2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIncident(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_incident(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Incident(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_reporter(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_reporter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Reporter(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_reporter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_assignee(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_assignee(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Assignee(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_assignee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, true, true, "String")
+}
+
 func (ec *executionContext) _Case_provenance(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3445,6 +6255,850 @@ func (ec *executionContext) fieldContext_Category_name(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Category", field, false, false, "String")
 }
 
+func (ec *executionContext) _Category_kind(ctx context.Context, field graphql.CollectedField, obj *store.Category) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Category_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v canon.CaseKind) graphql.Marshaler {
+			return ec.marshalNCaseKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Category_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Category", field, false, false, "CaseKind")
+}
+
+func (ec *executionContext) _Category_parent(ctx context.Context, field graphql.CollectedField, obj *store.Category) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Category_parent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Category().Parent(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Category) graphql.Marshaler {
+			return ec.marshalOCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Category_parent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Category",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Category(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Category_level(ctx context.Context, field graphql.CollectedField, obj *store.Category) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Category_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Category_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Category", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Category_sourceMappings(ctx context.Context, field graphql.CollectedField, obj *store.Category) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Category_sourceMappings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Category().SourceMappings(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.CategoryMapping) graphql.Marshaler {
+			return ec.marshalNCategoryMapping2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategoryMappingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Category_sourceMappings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Category",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CategoryMapping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CategoryMapping_system(ctx context.Context, field graphql.CollectedField, obj *store.CategoryMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CategoryMapping_system(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.System, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CategoryMapping_system(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CategoryMapping", field, false, false, "String")
+}
+
+func (ec *executionContext) _CategoryMapping_sourceCode(ctx context.Context, field graphql.CollectedField, obj *store.CategoryMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CategoryMapping_sourceCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SourceCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CategoryMapping_sourceCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CategoryMapping", field, false, false, "String")
+}
+
+func (ec *executionContext) _CategoryMapping_sourceName(ctx context.Context, field graphql.CollectedField, obj *store.CategoryMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CategoryMapping_sourceName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SourceName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CategoryMapping_sourceName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CategoryMapping", field, false, false, "String")
+}
+
+func (ec *executionContext) _DualReport_community(ctx context.Context, field graphql.CollectedField, obj *store.DualReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DualReport_community(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DualReport().Community(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DualReport_community(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DualReport",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DualReport_communityName(ctx context.Context, field graphql.CollectedField, obj *store.DualReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DualReport_communityName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DualReport().CommunityName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DualReport_communityName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DualReport", field, true, true, "String")
+}
+
+func (ec *executionContext) _DualReport_branch(ctx context.Context, field graphql.CollectedField, obj *store.DualReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DualReport_branch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DualReport().Branch(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PartyOrg) graphql.Marshaler {
+			return ec.marshalOPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DualReport_branch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DualReport",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartyOrg(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DualReport_employer(ctx context.Context, field graphql.CollectedField, obj *store.DualReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DualReport_employer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Employer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DualReport_employer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DualReport", field, false, false, "String")
+}
+
+func (ec *executionContext) _DualReport_reportedOn(ctx context.Context, field graphql.CollectedField, obj *store.DualReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DualReport_reportedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DualReport().ReportedOn(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DualReport_reportedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DualReport", field, true, true, "String")
+}
+
+func (ec *executionContext) _GridWorker_id(ctx context.Context, field graphql.CollectedField, obj *store.GridWorker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GridWorker_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GridWorker().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GridWorker_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GridWorker", field, true, true, "ID")
+}
+
+func (ec *executionContext) _GridWorker_person(ctx context.Context, field graphql.CollectedField, obj *store.GridWorker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GridWorker_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GridWorker().Person(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GridWorker_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GridWorker",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GridWorker_role(ctx context.Context, field graphql.CollectedField, obj *store.GridWorker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GridWorker_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v canon.GridWorkerRole) graphql.Marshaler {
+			return ec.marshalNGridWorkerRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐGridWorkerRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GridWorker_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GridWorker", field, false, false, "GridWorkerRole")
+}
+
+func (ec *executionContext) _GridWorker_grids(ctx context.Context, field graphql.CollectedField, obj *store.GridWorker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GridWorker_grids(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GridWorker().Grids(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.Region) graphql.Marshaler {
+			return ec.marshalNRegion2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GridWorker_grids(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GridWorker",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GridWorker_provenance(ctx context.Context, field graphql.CollectedField, obj *store.GridWorker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GridWorker_provenance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provenance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.Provenance) graphql.Marshaler {
+			return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GridWorker_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GridWorker",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Provenance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GridWorkerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GridWorkerConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.GridWorkerEdge) graphql.Marshaler {
+			return ec.marshalNGridWorkerEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐGridWorkerEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GridWorkerConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GridWorkerConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GridWorkerEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GridWorkerConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GridWorkerConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GridWorkerConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GridWorkerConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GridWorkerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GridWorkerEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GridWorkerEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GridWorkerEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _GridWorkerEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GridWorkerEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.GridWorker) graphql.Marshaler {
+			return ec.marshalNGridWorker2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐGridWorker(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GridWorkerEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GridWorkerEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GridWorker(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Household_id(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Household_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Household().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Household_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Household", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Household_grid(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Household_grid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Household().Grid(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Household_grid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Household",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Household_compound(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Household_compound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Compound, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Household_compound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Household", field, false, false, "String")
+}
+
+func (ec *executionContext) _Household_building(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Household_building(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Household().Building(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Household_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Household", field, true, true, "String")
+}
+
+func (ec *executionContext) _Household_unit(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Household_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Household_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Household", field, false, false, "String")
+}
+
+func (ec *executionContext) _Household_room(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Household_room(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Room, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Household_room(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Household", field, false, false, "String")
+}
+
+func (ec *executionContext) _Household_address(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Household_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Household().Address(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Household_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Household", field, true, true, "String")
+}
+
+func (ec *executionContext) _Household_residentCount(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Household_residentCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Household().ResidentCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Household_residentCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Household", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Household_provenance(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Household_provenance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provenance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.Provenance) graphql.Marshaler {
+			return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Household_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Household",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Provenance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Incident_id(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Incident().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Incident_title(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "String")
+}
+
 func (ec *executionContext) _LatLng_lat(ctx context.Context, field graphql.CollectedField, obj *canon.Point) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3535,6 +7189,1325 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartyMember_id(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMember_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartyMember().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMember_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartyMember", field, true, true, "ID")
+}
+
+func (ec *executionContext) _PartyMember_person(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMember_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartyMember().Person(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMember_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyMember",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyMember_org(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMember_org(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartyMember().Org(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PartyOrg) graphql.Marshaler {
+			return ec.marshalOPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMember_org(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyMember",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartyOrg(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyMember_joinedOn(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMember_joinedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartyMember().JoinedOn(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMember_joinedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartyMember", field, true, true, "String")
+}
+
+func (ec *executionContext) _PartyMember_centralHousehold(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMember_centralHousehold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CentralHousehold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMember_centralHousehold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartyMember", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PartyMember_dualReports(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMember_dualReports(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartyMember().DualReports(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.DualReport) graphql.Marshaler {
+			return ec.marshalNDualReport2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐDualReportᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMember_dualReports(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyMember",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DualReport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyMember_serviceHours(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMember_serviceHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMember_serviceHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartyMember", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PartyMember_points(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMember_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMember_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartyMember", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PartyMember_activities(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMember_activities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartyMember().Activities(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.VolunteerActivity) graphql.Marshaler {
+			return ec.marshalNVolunteerActivity2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐVolunteerActivityᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMember_activities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyMember",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VolunteerActivity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyMember_provenance(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMember_provenance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provenance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.Provenance) graphql.Marshaler {
+			return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMember_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyMember",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Provenance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyMemberConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMemberConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PartyMemberEdge) graphql.Marshaler {
+			return ec.marshalNPartyMemberEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyMemberEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMemberConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyMemberConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartyMemberEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyMemberConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMemberConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMemberConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyMemberConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyMemberEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMemberEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMemberEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartyMemberEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartyMemberEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMemberEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PartyMember) graphql.Marshaler {
+			return ec.marshalNPartyMember2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMemberEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyMemberEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartyMember(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyOrg_id(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrg_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartyOrg().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrg_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartyOrg", field, true, true, "ID")
+}
+
+func (ec *executionContext) _PartyOrg_name(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrg_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrg_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartyOrg", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartyOrg_kind(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrg_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v canon.PartyOrgKind) graphql.Marshaler {
+			return ec.marshalNPartyOrgKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐPartyOrgKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrg_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartyOrg", field, false, false, "PartyOrgKind")
+}
+
+func (ec *executionContext) _PartyOrg_parent(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrg_parent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartyOrg().Parent(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PartyOrg) graphql.Marshaler {
+			return ec.marshalOPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrg_parent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyOrg",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartyOrg(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyOrg_children(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrg_children(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.PartyOrg().Children(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartyOrgConnection) graphql.Marshaler {
+			return ec.marshalNPartyOrgConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyOrgConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrg_children(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyOrg",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartyOrgConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_PartyOrg_children_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyOrg_region(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrg_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartyOrg().Region(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrg_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyOrg",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyOrg_members(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrg_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.PartyOrg().Members(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartyMemberConnection) graphql.Marshaler {
+			return ec.marshalNPartyMemberConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyMemberConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrg_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyOrg",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartyMemberConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_PartyOrg_members_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyOrg_memberCount(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrg_memberCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartyOrg().MemberCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrg_memberCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartyOrg", field, true, true, "Int")
+}
+
+func (ec *executionContext) _PartyOrg_centralHouseholdCount(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrg_centralHouseholdCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartyOrg().CentralHouseholdCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrg_centralHouseholdCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartyOrg", field, true, true, "Int")
+}
+
+func (ec *executionContext) _PartyOrg_provenance(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrg_provenance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provenance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.Provenance) graphql.Marshaler {
+			return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrg_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyOrg",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Provenance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyOrgConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrgConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PartyOrgEdge) graphql.Marshaler {
+			return ec.marshalNPartyOrgEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyOrgEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrgConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyOrgConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartyOrgEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyOrgConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrgConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrgConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyOrgConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartyOrgEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrgEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrgEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartyOrgEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartyOrgEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrgEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PartyOrg) graphql.Marshaler {
+			return ec.marshalNPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrgEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyOrgEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartyOrg(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Person_id(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Person_name(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().Name(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, true, true, "String")
+}
+
+func (ec *executionContext) _Person_idNumber(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_idNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().IDNumber(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_idNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, true, true, "String")
+}
+
+func (ec *executionContext) _Person_phone(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().Phone(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, true, true, "String")
+}
+
+func (ec *executionContext) _Person_gender(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_gender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gender, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *canon.Gender) graphql.Marshaler {
+			return ec.marshalOGender2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐGender(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_gender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, "Gender")
+}
+
+func (ec *executionContext) _Person_birthYear(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_birthYear(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().BirthYear(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_birthYear(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Person_roles(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_roles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Roles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []canon.PersonRole) graphql.Marshaler {
+			return ec.marshalNPersonRole2ᚕgithubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRoleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_roles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, "PersonRole")
+}
+
+func (ec *executionContext) _Person_household(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_household(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().Household(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Household) graphql.Marshaler {
+			return ec.marshalOHousehold2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐHousehold(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_household(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Household(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Person_partyMembership(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_partyMembership(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().PartyMembership(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PartyMember) graphql.Marshaler {
+			return ec.marshalOPartyMember2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyMember(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_partyMembership(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartyMember(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Person_gridWorker(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_gridWorker(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().GridWorker(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.GridWorker) graphql.Marshaler {
+			return ec.marshalOGridWorker2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐGridWorker(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_gridWorker(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GridWorker(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Person_reportedCases(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_reportedCases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Person().ReportedCases(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CaseConnection) graphql.Marshaler {
+			return ec.marshalNCaseConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_reportedCases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Person_reportedCases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Person_sourceRecords(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_sourceRecords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().SourceRecords(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.PersonRecord) graphql.Marshaler {
+			return ec.marshalNPersonSourceRecord2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecordᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_sourceRecords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonSourceRecord(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PersonConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PersonEdge) graphql.Marshaler {
+			return ec.marshalNPersonEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPersonEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PersonConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PersonEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _PersonEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PersonEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonSourceRecord_role(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonSourceRecord_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v canon.PersonRole) graphql.Marshaler {
+			return ec.marshalNPersonRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonSourceRecord_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonSourceRecord", field, false, false, "PersonRole")
+}
+
+func (ec *executionContext) _PersonSourceRecord_provenance(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonSourceRecord_provenance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provenance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.Provenance) graphql.Marshaler {
+			return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonSourceRecord_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonSourceRecord",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Provenance(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Provenance_source(ctx context.Context, field graphql.CollectedField, obj *store.Provenance) (ret graphql.Marshaler) {
@@ -4084,6 +9057,82 @@ func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_case(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_case(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Case(ctx, fc.Args["id"].(*string), fc.Args["source"].(*string), fc.Args["sourceId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Case) graphql.Marshaler {
+			return ec.marshalOCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_case(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_case_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_categories(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_categories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Categories(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.Category) graphql.Marshaler {
+			return ec.marshalNCategory2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategoryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_categories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Category(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_cases(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4122,6 +9171,138 @@ func (ec *executionContext) fieldContext_Query_cases(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_cases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_serviceStations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_serviceStations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ServiceStations(ctx, fc.Args["near"].(*model.NearInput), fc.Args["region"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServiceStationConnection) graphql.Marshaler {
+			return ec.marshalNServiceStationConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐServiceStationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_serviceStations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceStationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_serviceStations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_partyOrgs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_partyOrgs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PartyOrgs(ctx, fc.Args["region"].(*string), fc.Args["kind"].([]canon.PartyOrgKind), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartyOrgConnection) graphql.Marshaler {
+			return ec.marshalNPartyOrgConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyOrgConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_partyOrgs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartyOrgConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_partyOrgs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_people(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_people(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().People(ctx, fc.Args["filter"].(*model.PersonFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PersonConnection) graphql.Marshaler {
+			return ec.marshalNPersonConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPersonConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_people(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_people_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -4711,6 +9892,302 @@ func (ec *executionContext) fieldContext_Region_centroid(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Region_stats(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Region_stats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Region().Stats(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.RegionStats) graphql.Marshaler {
+			return ec.marshalNRegionStats2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegionStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Region_stats(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Region",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegionStats(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Region_cases(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Region_cases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Region().Cases(ctx, obj, fc.Args["filter"].(*model.CaseFilter), fc.Args["orderBy"].(*model.CaseOrder), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CaseConnection) graphql.Marshaler {
+			return ec.marshalNCaseConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Region_cases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Region",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Region_cases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Region_caseStats(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Region_caseStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Region().CaseStats(ctx, obj, fc.Args["filter"].(*model.CaseFilter), fc.Args["groupBy"].([]store.Dimension))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CaseBucket) graphql.Marshaler {
+			return ec.marshalNCaseBucket2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseBucketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Region_caseStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Region",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseBucket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Region_caseStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Region_partyOrgs(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Region_partyOrgs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Region().PartyOrgs(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartyOrgConnection) graphql.Marshaler {
+			return ec.marshalNPartyOrgConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyOrgConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Region_partyOrgs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Region",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartyOrgConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Region_partyOrgs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Region_gridWorkers(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Region_gridWorkers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Region().GridWorkers(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GridWorkerConnection) graphql.Marshaler {
+			return ec.marshalNGridWorkerConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐGridWorkerConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Region_gridWorkers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Region",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GridWorkerConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Region_gridWorkers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Region_serviceStations(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Region_serviceStations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Region().ServiceStations(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServiceStationConnection) graphql.Marshaler {
+			return ec.marshalNServiceStationConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐServiceStationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Region_serviceStations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Region",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceStationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Region_serviceStations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Region_buildings(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Region_buildings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Region().Buildings(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BuildingConnection) graphql.Marshaler {
+			return ec.marshalNBuildingConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBuildingConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Region_buildings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Region",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuildingConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Region_buildings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RegionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RegionConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4848,6 +10325,612 @@ func (ec *executionContext) fieldContext_RegionEdge_node(_ context.Context, fiel
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegionStats_population(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionStats_population(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Population, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionStats_population(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegionStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RegionStats_households(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionStats_households(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Households, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionStats_households(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegionStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RegionStats_partyMembers(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionStats_partyMembers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartyMembers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionStats_partyMembers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegionStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RegionStats_dualReportMembers(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionStats_dualReportMembers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RegionStats().DualReportMembers(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionStats_dualReportMembers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegionStats", field, true, true, "Int")
+}
+
+func (ec *executionContext) _RegionStats_gridWorkers(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionStats_gridWorkers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GridWorkers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionStats_gridWorkers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegionStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RegionStats_serviceStations(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionStats_serviceStations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RegionStats().ServiceStations(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionStats_serviceStations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegionStats", field, true, true, "Int")
+}
+
+func (ec *executionContext) _RegionStats_grids(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionStats_grids(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grids, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionStats_grids(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegionStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RegionStats_openCases(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionStats_openCases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenCases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionStats_openCases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegionStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RegionStats_overdueCases(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionStats_overdueCases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OverdueCases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionStats_overdueCases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegionStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RegionStats_closedCases(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionStats_closedCases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedCases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionStats_closedCases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegionStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceStation_id(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceStation().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStation", field, true, true, "ID")
+}
+
+func (ec *executionContext) _ServiceStation_name(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStation_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStation_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStation", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceStation_kind(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStation_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v canon.StationKind) graphql.Marshaler {
+			return ec.marshalNStationKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐStationKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStation_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStation", field, false, false, "StationKind")
+}
+
+func (ec *executionContext) _ServiceStation_address(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStation_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStation_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStation", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceStation_location(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStation_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceStation().Location(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *canon.Point) graphql.Marshaler {
+			return ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStation_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceStation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LatLng(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceStation_services(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStation_services(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Services, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStation_services(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStation", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceStation_openingHours(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStation_openingHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpeningHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStation_openingHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStation", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceStation_region(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStation_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceStation().Region(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStation_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceStation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceStation_distanceMeters(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStation_distanceMeters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceStation().DistanceMeters(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStation_distanceMeters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStation", field, true, true, "Float")
+}
+
+func (ec *executionContext) _ServiceStation_provenance(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStation_provenance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provenance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.Provenance) graphql.Marshaler {
+			return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStation_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceStation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Provenance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceStationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ServiceStationEdge) graphql.Marshaler {
+			return ec.marshalNServiceStationEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐServiceStationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceStationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceStationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceStationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceStationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceStationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStationEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceStationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.ServiceStation) graphql.Marshaler {
+			return ec.marshalNServiceStation2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐServiceStation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceStationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceStation(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5646,6 +11729,130 @@ func (ec *executionContext) _TimelineEvent_note(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_TimelineEvent_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TimelineEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _VolunteerActivity_title(ctx context.Context, field graphql.CollectedField, obj *store.VolunteerActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VolunteerActivity_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VolunteerActivity_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VolunteerActivity", field, false, false, "String")
+}
+
+func (ec *executionContext) _VolunteerActivity_station(ctx context.Context, field graphql.CollectedField, obj *store.VolunteerActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VolunteerActivity_station(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.VolunteerActivity().Station(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.ServiceStation) graphql.Marshaler {
+			return ec.marshalOServiceStation2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐServiceStation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VolunteerActivity_station(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VolunteerActivity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceStation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VolunteerActivity_heldOn(ctx context.Context, field graphql.CollectedField, obj *store.VolunteerActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VolunteerActivity_heldOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.VolunteerActivity().HeldOn(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VolunteerActivity_heldOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VolunteerActivity", field, true, true, "String")
+}
+
+func (ec *executionContext) _VolunteerActivity_hours(ctx context.Context, field graphql.CollectedField, obj *store.VolunteerActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VolunteerActivity_hours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VolunteerActivity_hours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VolunteerActivity", field, false, false, "Float")
+}
+
+func (ec *executionContext) _VolunteerActivity_points(ctx context.Context, field graphql.CollectedField, obj *store.VolunteerActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VolunteerActivity_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VolunteerActivity_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VolunteerActivity", field, false, false, "Int")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -6882,6 +13089,118 @@ func UnmarshalCaseOrder(ctx context.Context, raw any) (model.CaseOrder, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputNearInput(ctx context.Context, obj any) (model.NearInput, error) {
+	var it model.NearInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"lat", "lng", "radiusMeters"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "lat":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lat"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lat = data
+		case "lng":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lng"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lng = data
+		case "radiusMeters":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("radiusMeters"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RadiusMeters = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalNearInput unmarshals raw into the NearInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalNearInput(ctx context.Context, raw any) (model.NearInput, error) {
+	var out model.NearInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "NearInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPersonFilter(ctx context.Context, obj any) (model.PersonFilter, error) {
+	var it model.PersonFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"region", "role", "namePrefix"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalOPersonRole2ᚕgithubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRoleᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		case "namePrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("namePrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NamePrefix = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPersonFilter unmarshals raw into the PersonFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPersonFilter(ctx context.Context, raw any) (model.PersonFilter, error) {
+	var out model.PersonFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PersonFilter", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -6890,6 +13209,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case store.ServiceStation:
+		return ec._ServiceStation(ctx, sel, &obj)
+	case *store.ServiceStation:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ServiceStation(ctx, sel, obj)
 	case store.Region:
 		return ec._Region(ctx, sel, &obj)
 	case *store.Region:
@@ -6897,6 +13223,48 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Region(ctx, sel, obj)
+	case store.Person:
+		return ec._Person(ctx, sel, &obj)
+	case *store.Person:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Person(ctx, sel, obj)
+	case store.PartyOrg:
+		return ec._PartyOrg(ctx, sel, &obj)
+	case *store.PartyOrg:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._PartyOrg(ctx, sel, obj)
+	case store.PartyMember:
+		return ec._PartyMember(ctx, sel, &obj)
+	case *store.PartyMember:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._PartyMember(ctx, sel, obj)
+	case store.Incident:
+		return ec._Incident(ctx, sel, &obj)
+	case *store.Incident:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Incident(ctx, sel, obj)
+	case store.Household:
+		return ec._Household(ctx, sel, &obj)
+	case *store.Household:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Household(ctx, sel, obj)
+	case store.GridWorker:
+		return ec._GridWorker(ctx, sel, &obj)
+	case *store.GridWorker:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._GridWorker(ctx, sel, obj)
 	case store.Case:
 		return ec._Case(ctx, sel, &obj)
 	case *store.Case:
@@ -6941,6 +13309,138 @@ func (ec *executionContext) _BucketKey(ctx context.Context, sel ast.SelectionSet
 		case "label":
 			out.Values[i] = ec._BucketKey_label(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var buildingImplementors = []string{"Building"}
+
+func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet, obj *store.Building) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, buildingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Building")
+		case "compound":
+			out.Values[i] = ec._Building_compound(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "number":
+			out.Values[i] = ec._Building_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "grid":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Building_grid(ctx, field, obj)
+				})
+		case "location":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Building_location(ctx, field, obj)
+				})
+		case "householdCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Building_householdCount(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var buildingConnectionImplementors = []string{"BuildingConnection"}
+
+func (ec *executionContext) _BuildingConnection(ctx context.Context, sel ast.SelectionSet, obj *model.BuildingConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, buildingConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BuildingConnection")
+		case "edges":
+			out.Values[i] = ec._BuildingConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._BuildingConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var buildingEdgeImplementors = []string{"BuildingEdge"}
+
+func (ec *executionContext) _BuildingEdge(ctx context.Context, sel ast.SelectionSet, obj *model.BuildingEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, buildingEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BuildingEdge")
+		case "cursor":
+			out.Values[i] = ec._BuildingEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._BuildingEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -7073,6 +13573,24 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_timeline(ctx, field, obj)
+				})
+		case "incident":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_incident(ctx, field, obj)
+				})
+		case "reporter":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_reporter(ctx, field, obj)
+				})
+		case "assignee":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_assignee(ctx, field, obj)
 				})
 		case "provenance":
 			out.Values[i] = ec._Case_provenance(ctx, field, obj)
@@ -7250,12 +13768,383 @@ func (ec *executionContext) _Category(ctx context.Context, sel ast.SelectionSet,
 		case "code":
 			out.Values[i] = ec._Category_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Category_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Category_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "parent":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Category_parent(ctx, field, obj)
+				})
+		case "level":
+			out.Values[i] = ec._Category_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sourceMappings":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Category_sourceMappings(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var categoryMappingImplementors = []string{"CategoryMapping"}
+
+func (ec *executionContext) _CategoryMapping(ctx context.Context, sel ast.SelectionSet, obj *store.CategoryMapping) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, categoryMappingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CategoryMapping")
+		case "system":
+			out.Values[i] = ec._CategoryMapping_system(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		case "sourceCode":
+			out.Values[i] = ec._CategoryMapping_sourceCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sourceName":
+			out.Values[i] = ec._CategoryMapping_sourceName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dualReportImplementors = []string{"DualReport"}
+
+func (ec *executionContext) _DualReport(ctx context.Context, sel ast.SelectionSet, obj *store.DualReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dualReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DualReport")
+		case "community":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DualReport_community(ctx, field, obj)
+				})
+		case "communityName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DualReport_communityName(ctx, field, obj)
+				})
+		case "branch":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DualReport_branch(ctx, field, obj)
+				})
+		case "employer":
+			out.Values[i] = ec._DualReport_employer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reportedOn":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DualReport_reportedOn(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var gridWorkerImplementors = []string{"GridWorker", "Node"}
+
+func (ec *executionContext) _GridWorker(ctx context.Context, sel ast.SelectionSet, obj *store.GridWorker) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, gridWorkerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GridWorker")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._GridWorker_id(ctx, field, obj)
+				})
+		case "person":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._GridWorker_person(ctx, field, obj)
+				})
+		case "role":
+			out.Values[i] = ec._GridWorker_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "grids":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._GridWorker_grids(ctx, field, obj)
+				})
+		case "provenance":
+			out.Values[i] = ec._GridWorker_provenance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var gridWorkerConnectionImplementors = []string{"GridWorkerConnection"}
+
+func (ec *executionContext) _GridWorkerConnection(ctx context.Context, sel ast.SelectionSet, obj *model.GridWorkerConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, gridWorkerConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GridWorkerConnection")
+		case "edges":
+			out.Values[i] = ec._GridWorkerConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._GridWorkerConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var gridWorkerEdgeImplementors = []string{"GridWorkerEdge"}
+
+func (ec *executionContext) _GridWorkerEdge(ctx context.Context, sel ast.SelectionSet, obj *model.GridWorkerEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, gridWorkerEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GridWorkerEdge")
+		case "cursor":
+			out.Values[i] = ec._GridWorkerEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._GridWorkerEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var householdImplementors = []string{"Household", "Node"}
+
+func (ec *executionContext) _Household(ctx context.Context, sel ast.SelectionSet, obj *store.Household) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, householdImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Household")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Household_id(ctx, field, obj)
+				})
+		case "grid":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Household_grid(ctx, field, obj)
+				})
+		case "compound":
+			out.Values[i] = ec._Household_compound(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "building":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Household_building(ctx, field, obj)
+				})
+		case "unit":
+			out.Values[i] = ec._Household_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "room":
+			out.Values[i] = ec._Household_room(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "address":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Household_address(ctx, field, obj)
+				})
+		case "residentCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Household_residentCount(ctx, field, obj)
+				})
+		case "provenance":
+			out.Values[i] = ec._Household_provenance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var incidentImplementors = []string{"Incident", "Node"}
+
+func (ec *executionContext) _Incident(ctx context.Context, sel ast.SelectionSet, obj *store.Incident) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, incidentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Incident")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Incident_id(ctx, field, obj)
+				})
+		case "title":
+			out.Values[i] = ec._Incident_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -7331,6 +14220,539 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partyMemberImplementors = []string{"PartyMember", "Node"}
+
+func (ec *executionContext) _PartyMember(ctx context.Context, sel ast.SelectionSet, obj *store.PartyMember) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partyMemberImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartyMember")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyMember_id(ctx, field, obj)
+				})
+		case "person":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyMember_person(ctx, field, obj)
+				})
+		case "org":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyMember_org(ctx, field, obj)
+				})
+		case "joinedOn":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyMember_joinedOn(ctx, field, obj)
+				})
+		case "centralHousehold":
+			out.Values[i] = ec._PartyMember_centralHousehold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dualReports":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyMember_dualReports(ctx, field, obj)
+				})
+		case "serviceHours":
+			out.Values[i] = ec._PartyMember_serviceHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "points":
+			out.Values[i] = ec._PartyMember_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "activities":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyMember_activities(ctx, field, obj)
+				})
+		case "provenance":
+			out.Values[i] = ec._PartyMember_provenance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partyMemberConnectionImplementors = []string{"PartyMemberConnection"}
+
+func (ec *executionContext) _PartyMemberConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PartyMemberConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partyMemberConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartyMemberConnection")
+		case "edges":
+			out.Values[i] = ec._PartyMemberConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PartyMemberConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partyMemberEdgeImplementors = []string{"PartyMemberEdge"}
+
+func (ec *executionContext) _PartyMemberEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PartyMemberEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partyMemberEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartyMemberEdge")
+		case "cursor":
+			out.Values[i] = ec._PartyMemberEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._PartyMemberEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partyOrgImplementors = []string{"PartyOrg", "Node"}
+
+func (ec *executionContext) _PartyOrg(ctx context.Context, sel ast.SelectionSet, obj *store.PartyOrg) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partyOrgImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartyOrg")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyOrg_id(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._PartyOrg_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._PartyOrg_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "parent":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyOrg_parent(ctx, field, obj)
+				})
+		case "children":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyOrg_children(ctx, field, obj)
+				})
+		case "region":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyOrg_region(ctx, field, obj)
+				})
+		case "members":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyOrg_members(ctx, field, obj)
+				})
+		case "memberCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyOrg_memberCount(ctx, field, obj)
+				})
+		case "centralHouseholdCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyOrg_centralHouseholdCount(ctx, field, obj)
+				})
+		case "provenance":
+			out.Values[i] = ec._PartyOrg_provenance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partyOrgConnectionImplementors = []string{"PartyOrgConnection"}
+
+func (ec *executionContext) _PartyOrgConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PartyOrgConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partyOrgConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartyOrgConnection")
+		case "edges":
+			out.Values[i] = ec._PartyOrgConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PartyOrgConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partyOrgEdgeImplementors = []string{"PartyOrgEdge"}
+
+func (ec *executionContext) _PartyOrgEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PartyOrgEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partyOrgEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartyOrgEdge")
+		case "cursor":
+			out.Values[i] = ec._PartyOrgEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._PartyOrgEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var personImplementors = []string{"Person", "Node"}
+
+func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, obj *store.Person) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, personImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Person")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_id(ctx, field, obj)
+				})
+		case "name":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_name(ctx, field, obj)
+				})
+		case "idNumber":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_idNumber(ctx, field, obj)
+				})
+		case "phone":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_phone(ctx, field, obj)
+				})
+		case "gender":
+			out.Values[i] = ec._Person_gender(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "birthYear":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_birthYear(ctx, field, obj)
+				})
+		case "roles":
+			out.Values[i] = ec._Person_roles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "household":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_household(ctx, field, obj)
+				})
+		case "partyMembership":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_partyMembership(ctx, field, obj)
+				})
+		case "gridWorker":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_gridWorker(ctx, field, obj)
+				})
+		case "reportedCases":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_reportedCases(ctx, field, obj)
+				})
+		case "sourceRecords":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_sourceRecords(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var personConnectionImplementors = []string{"PersonConnection"}
+
+func (ec *executionContext) _PersonConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PersonConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, personConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PersonConnection")
+		case "edges":
+			out.Values[i] = ec._PersonConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PersonConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var personEdgeImplementors = []string{"PersonEdge"}
+
+func (ec *executionContext) _PersonEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PersonEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, personEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PersonEdge")
+		case "cursor":
+			out.Values[i] = ec._PersonEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._PersonEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var personSourceRecordImplementors = []string{"PersonSourceRecord"}
+
+func (ec *executionContext) _PersonSourceRecord(ctx context.Context, sel ast.SelectionSet, obj *store.PersonRecord) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, personSourceRecordImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PersonSourceRecord")
+		case "role":
+			out.Values[i] = ec._PersonSourceRecord_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provenance":
+			out.Values[i] = ec._PersonSourceRecord_provenance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -7588,11 +15010,41 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_nodes(ctx, field)
 				})
+		case "case":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_case(ctx, field)
+				})
+		case "categories":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_categories(ctx, field)
+				})
 		case "cases":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_cases(ctx, field)
+				})
+		case "serviceStations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_serviceStations(ctx, field)
+				})
+		case "partyOrgs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_partyOrgs(ctx, field)
+				})
+		case "people":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_people(ctx, field)
 				})
 		case "regions":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -7722,6 +15174,48 @@ func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Region_centroid(ctx, field, obj)
 				})
+		case "stats":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Region_stats(ctx, field, obj)
+				})
+		case "cases":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Region_cases(ctx, field, obj)
+				})
+		case "caseStats":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Region_caseStats(ctx, field, obj)
+				})
+		case "partyOrgs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Region_partyOrgs(ctx, field, obj)
+				})
+		case "gridWorkers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Region_gridWorkers(ctx, field, obj)
+				})
+		case "serviceStations":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Region_serviceStations(ctx, field, obj)
+				})
+		case "buildings":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Region_buildings(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7801,6 +15295,244 @@ func (ec *executionContext) _RegionEdge(ctx context.Context, sel ast.SelectionSe
 			}
 		case "node":
 			out.Values[i] = ec._RegionEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var regionStatsImplementors = []string{"RegionStats"}
+
+func (ec *executionContext) _RegionStats(ctx context.Context, sel ast.SelectionSet, obj *store.RegionStats) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, regionStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RegionStats")
+		case "population":
+			out.Values[i] = ec._RegionStats_population(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "households":
+			out.Values[i] = ec._RegionStats_households(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "partyMembers":
+			out.Values[i] = ec._RegionStats_partyMembers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dualReportMembers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RegionStats_dualReportMembers(ctx, field, obj)
+				})
+		case "gridWorkers":
+			out.Values[i] = ec._RegionStats_gridWorkers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "serviceStations":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RegionStats_serviceStations(ctx, field, obj)
+				})
+		case "grids":
+			out.Values[i] = ec._RegionStats_grids(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "openCases":
+			out.Values[i] = ec._RegionStats_openCases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "overdueCases":
+			out.Values[i] = ec._RegionStats_overdueCases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closedCases":
+			out.Values[i] = ec._RegionStats_closedCases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceStationImplementors = []string{"ServiceStation", "Node"}
+
+func (ec *executionContext) _ServiceStation(ctx context.Context, sel ast.SelectionSet, obj *store.ServiceStation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceStationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceStation")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceStation_id(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._ServiceStation_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._ServiceStation_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "address":
+			out.Values[i] = ec._ServiceStation_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "location":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceStation_location(ctx, field, obj)
+				})
+		case "services":
+			out.Values[i] = ec._ServiceStation_services(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "openingHours":
+			out.Values[i] = ec._ServiceStation_openingHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "region":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceStation_region(ctx, field, obj)
+				})
+		case "distanceMeters":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceStation_distanceMeters(ctx, field, obj)
+				})
+		case "provenance":
+			out.Values[i] = ec._ServiceStation_provenance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceStationConnectionImplementors = []string{"ServiceStationConnection"}
+
+func (ec *executionContext) _ServiceStationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceStationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceStationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceStationConnection")
+		case "edges":
+			out.Values[i] = ec._ServiceStationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ServiceStationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceStationEdgeImplementors = []string{"ServiceStationEdge"}
+
+func (ec *executionContext) _ServiceStationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceStationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceStationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceStationEdge")
+		case "cursor":
+			out.Values[i] = ec._ServiceStationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ServiceStationEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -8112,6 +15844,61 @@ func (ec *executionContext) _TimelineEvent(ctx context.Context, sel ast.Selectio
 			out.Values[i] = ec._TimelineEvent_note(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var volunteerActivityImplementors = []string{"VolunteerActivity"}
+
+func (ec *executionContext) _VolunteerActivity(ctx context.Context, sel ast.SelectionSet, obj *store.VolunteerActivity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, volunteerActivityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VolunteerActivity")
+		case "title":
+			out.Values[i] = ec._VolunteerActivity_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "station":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._VolunteerActivity_station(ctx, field, obj)
+				})
+		case "heldOn":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._VolunteerActivity_heldOn(ctx, field, obj)
+				})
+		case "hours":
+			out.Values[i] = ec._VolunteerActivity_hours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "points":
+			out.Values[i] = ec._VolunteerActivity_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -8530,6 +16317,46 @@ func (ec *executionContext) marshalNBucketKey2ᚖgithubᚗcomᚋywtgᚋhubᚋgra
 	return ec._BucketKey(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(ctx context.Context, sel ast.SelectionSet, v *store.Building) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Building!")
+		return graphql.Null
+	}
+	return ec._Building(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBuildingConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBuildingConnection(ctx context.Context, sel ast.SelectionSet, v *model.BuildingConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BuildingConnection!")
+		return graphql.Null
+	}
+	return ec._BuildingConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBuildingEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBuildingEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BuildingEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBuildingEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBuildingEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBuildingEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBuildingEdge(ctx context.Context, sel ast.SelectionSet, v *model.BuildingEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BuildingEdge!")
+		return graphql.Null
+	}
+	return ec._BuildingEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx context.Context, sel ast.SelectionSet, v *store.Case) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Case!")
@@ -8694,12 +16521,76 @@ func (ec *executionContext) marshalNCaseTier2githubᚗcomᚋywtgᚋhubᚋcanon�
 	return res
 }
 
+func (ec *executionContext) marshalNCategory2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategoryᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Category) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory(ctx context.Context, sel ast.SelectionSet, v *store.Category) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Category!")
 		return graphql.Null
 	}
 	return ec._Category(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCategoryMapping2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategoryMappingᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.CategoryMapping) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCategoryMapping2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategoryMapping(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCategoryMapping2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategoryMapping(ctx context.Context, sel ast.SelectionSet, v *store.CategoryMapping) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CategoryMapping!")
+		return graphql.Null
+	}
+	return ec._CategoryMapping(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDualReport2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐDualReportᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.DualReport) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDualReport2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐDualReport(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDualReport2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐDualReport(ctx context.Context, sel ast.SelectionSet, v *store.DualReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DualReport!")
+		return graphql.Null
+	}
+	return ec._DualReport(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
@@ -8714,6 +16605,61 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNGridWorker2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐGridWorker(ctx context.Context, sel ast.SelectionSet, v *store.GridWorker) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GridWorker!")
+		return graphql.Null
+	}
+	return ec._GridWorker(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGridWorkerConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐGridWorkerConnection(ctx context.Context, sel ast.SelectionSet, v *model.GridWorkerConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GridWorkerConnection!")
+		return graphql.Null
+	}
+	return ec._GridWorkerConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGridWorkerEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐGridWorkerEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GridWorkerEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGridWorkerEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐGridWorkerEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGridWorkerEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐGridWorkerEdge(ctx context.Context, sel ast.SelectionSet, v *model.GridWorkerEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GridWorkerEdge!")
+		return graphql.Null
+	}
+	return ec._GridWorkerEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGridWorkerRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐGridWorkerRole(ctx context.Context, v any) (canon.GridWorkerRole, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := canon.GridWorkerRole(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGridWorkerRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐGridWorkerRole(ctx context.Context, sel ast.SelectionSet, v canon.GridWorkerRole) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "GridWorkerRole!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -8813,6 +16759,210 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋstor
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPartyMember2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyMember(ctx context.Context, sel ast.SelectionSet, v *store.PartyMember) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartyMember!")
+		return graphql.Null
+	}
+	return ec._PartyMember(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPartyMemberConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyMemberConnection(ctx context.Context, sel ast.SelectionSet, v *model.PartyMemberConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartyMemberConnection!")
+		return graphql.Null
+	}
+	return ec._PartyMemberConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPartyMemberEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyMemberEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PartyMemberEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPartyMemberEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyMemberEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPartyMemberEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyMemberEdge(ctx context.Context, sel ast.SelectionSet, v *model.PartyMemberEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartyMemberEdge!")
+		return graphql.Null
+	}
+	return ec._PartyMemberEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg(ctx context.Context, sel ast.SelectionSet, v *store.PartyOrg) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartyOrg!")
+		return graphql.Null
+	}
+	return ec._PartyOrg(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPartyOrgConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyOrgConnection(ctx context.Context, sel ast.SelectionSet, v *model.PartyOrgConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartyOrgConnection!")
+		return graphql.Null
+	}
+	return ec._PartyOrgConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPartyOrgEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyOrgEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PartyOrgEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPartyOrgEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyOrgEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPartyOrgEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyOrgEdge(ctx context.Context, sel ast.SelectionSet, v *model.PartyOrgEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartyOrgEdge!")
+		return graphql.Null
+	}
+	return ec._PartyOrgEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPartyOrgKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐPartyOrgKind(ctx context.Context, v any) (canon.PartyOrgKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := canon.PartyOrgKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPartyOrgKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐPartyOrgKind(ctx context.Context, sel ast.SelectionSet, v canon.PartyOrgKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PartyOrgKind!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson(ctx context.Context, sel ast.SelectionSet, v *store.Person) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Person!")
+		return graphql.Null
+	}
+	return ec._Person(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPersonConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPersonConnection(ctx context.Context, sel ast.SelectionSet, v *model.PersonConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PersonConnection!")
+		return graphql.Null
+	}
+	return ec._PersonConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPersonEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPersonEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PersonEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPersonEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPersonEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPersonEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPersonEdge(ctx context.Context, sel ast.SelectionSet, v *model.PersonEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PersonEdge!")
+		return graphql.Null
+	}
+	return ec._PersonEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPersonRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRole(ctx context.Context, v any) (canon.PersonRole, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := canon.PersonRole(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPersonRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRole(ctx context.Context, sel ast.SelectionSet, v canon.PersonRole) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PersonRole!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNPersonRole2ᚕgithubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRoleᚄ(ctx context.Context, v any) ([]canon.PersonRole, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]canon.PersonRole, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPersonRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRole(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNPersonRole2ᚕgithubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []canon.PersonRole) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPersonRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRole(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPersonSourceRecord2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecordᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.PersonRecord) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(ctx context.Context, sel ast.SelectionSet, v *store.PersonRecord) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PersonSourceRecord!")
+		return graphql.Null
+	}
+	return ec._PersonSourceRecord(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(ctx context.Context, sel ast.SelectionSet, v store.Provenance) graphql.Marshaler {
@@ -8930,6 +17080,54 @@ func (ec *executionContext) marshalNRegionLevel2githubᚗcomᚋywtgᚋhubᚋcano
 	return res
 }
 
+func (ec *executionContext) marshalNRegionStats2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegionStats(ctx context.Context, sel ast.SelectionSet, v *store.RegionStats) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RegionStats!")
+		return graphql.Null
+	}
+	return ec._RegionStats(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServiceStation2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐServiceStation(ctx context.Context, sel ast.SelectionSet, v *store.ServiceStation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceStation!")
+		return graphql.Null
+	}
+	return ec._ServiceStation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServiceStationConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐServiceStationConnection(ctx context.Context, sel ast.SelectionSet, v *model.ServiceStationConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceStationConnection!")
+		return graphql.Null
+	}
+	return ec._ServiceStationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServiceStationEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐServiceStationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ServiceStationEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceStationEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐServiceStationEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNServiceStationEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐServiceStationEdge(ctx context.Context, sel ast.SelectionSet, v *model.ServiceStationEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceStationEdge!")
+		return graphql.Null
+	}
+	return ec._ServiceStationEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSource2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSourceᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Source) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -8984,6 +17182,21 @@ func (ec *executionContext) marshalNSourceStatus2githubᚗcomᚋywtgᚋhubᚋsto
 	return res
 }
 
+func (ec *executionContext) unmarshalNStationKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐStationKind(ctx context.Context, v any) (canon.StationKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := canon.StationKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStationKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐStationKind(ctx context.Context, sel ast.SelectionSet, v canon.StationKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "StationKind!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8996,6 +17209,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNSyncRun2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSyncRun(ctx context.Context, sel ast.SelectionSet, v *store.SyncRun) graphql.Marshaler {
@@ -9084,6 +17326,30 @@ func (ec *executionContext) marshalNTimelineEvent2ᚖgithubᚗcomᚋywtgᚋhub�
 		return graphql.Null
 	}
 	return ec._TimelineEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVolunteerActivity2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐVolunteerActivityᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.VolunteerActivity) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVolunteerActivity2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐVolunteerActivity(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNVolunteerActivity2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐVolunteerActivity(ctx context.Context, sel ast.SelectionSet, v *store.VolunteerActivity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VolunteerActivity!")
+		return graphql.Null
+	}
+	return ec._VolunteerActivity(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -9258,6 +17524,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx context.Context, sel ast.SelectionSet, v *store.Case) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Case(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOCaseFilter2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseFilter(ctx context.Context, v any) (*model.CaseFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -9406,6 +17679,25 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
+func (ec *executionContext) unmarshalOGender2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐGender(ctx context.Context, v any) (*canon.Gender, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := canon.Gender(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGender2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐGender(ctx context.Context, sel ast.SelectionSet, v *canon.Gender) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOGeoJSON2encodingᚋjsonᚐRawMessage(ctx context.Context, v any) (json.RawMessage, error) {
 	if v == nil {
 		return nil, nil
@@ -9424,6 +17716,20 @@ func (ec *executionContext) marshalOGeoJSON2encodingᚋjsonᚐRawMessage(ctx con
 	return res
 }
 
+func (ec *executionContext) marshalOGridWorker2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐGridWorker(ctx context.Context, sel ast.SelectionSet, v *store.GridWorker) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._GridWorker(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOHousehold2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐHousehold(ctx context.Context, sel ast.SelectionSet, v *store.Household) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Household(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -9440,6 +17746,13 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	_ = ctx
 	res := graphql.MarshalID(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOIncident2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIncident(ctx context.Context, sel ast.SelectionSet, v *store.Incident) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Incident(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
@@ -9467,11 +17780,120 @@ func (ec *executionContext) marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanon�
 	return ec._LatLng(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalONearInput2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐNearInput(ctx context.Context, v any) (*model.NearInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputNearInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalONode2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v model.Node) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPartyMember2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyMember(ctx context.Context, sel ast.SelectionSet, v *store.PartyMember) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PartyMember(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg(ctx context.Context, sel ast.SelectionSet, v *store.PartyOrg) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PartyOrg(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPartyOrgKind2ᚕgithubᚗcomᚋywtgᚋhubᚋcanonᚐPartyOrgKindᚄ(ctx context.Context, v any) ([]canon.PartyOrgKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]canon.PartyOrgKind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPartyOrgKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐPartyOrgKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOPartyOrgKind2ᚕgithubᚗcomᚋywtgᚋhubᚋcanonᚐPartyOrgKindᚄ(ctx context.Context, sel ast.SelectionSet, v []canon.PartyOrgKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPartyOrgKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐPartyOrgKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson(ctx context.Context, sel ast.SelectionSet, v *store.Person) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Person(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPersonFilter2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPersonFilter(ctx context.Context, v any) (*model.PersonFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPersonFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOPersonRole2ᚕgithubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRoleᚄ(ctx context.Context, v any) ([]canon.PersonRole, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]canon.PersonRole, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPersonRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRole(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOPersonRole2ᚕgithubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []canon.PersonRole) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPersonRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRole(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(ctx context.Context, sel ast.SelectionSet, v *store.Region) graphql.Marshaler {
@@ -9498,6 +17920,13 @@ func (ec *executionContext) marshalORegionLevel2ᚖgithubᚗcomᚋywtgᚋhubᚋc
 	_ = ctx
 	res := graphql.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) marshalOServiceStation2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐServiceStation(ctx context.Context, sel ast.SelectionSet, v *store.ServiceStation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ServiceStation(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

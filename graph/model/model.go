@@ -98,3 +98,129 @@ func NewQuarantineConnection(p store.Page[*store.QuarantineRecord], q store.Quar
 	}
 	return c
 }
+
+// PersonConnection is a page of Person records.
+type PersonConnection struct {
+	Edges    []*PersonEdge
+	PageInfo *store.PageInfo
+}
+
+// PersonEdge is a Person with its cursor.
+type PersonEdge struct {
+	Cursor string
+	Node   *store.Person
+}
+
+// NewPersonConnection wraps a store page.
+func NewPersonConnection(p store.Page[*store.Person]) *PersonConnection {
+	c := &PersonConnection{Edges: make([]*PersonEdge, len(p.Edges)), PageInfo: &p.PageInfo}
+	for i, e := range p.Edges {
+		c.Edges[i] = &PersonEdge{Cursor: e.Cursor, Node: e.Node}
+	}
+	return c
+}
+
+// BuildingConnection is a page of Building records.
+type BuildingConnection struct {
+	Edges    []*BuildingEdge
+	PageInfo *store.PageInfo
+}
+
+// BuildingEdge is a Building with its cursor.
+type BuildingEdge struct {
+	Cursor string
+	Node   *store.Building
+}
+
+// NewBuildingConnection wraps a store page.
+func NewBuildingConnection(p store.Page[*store.Building]) *BuildingConnection {
+	c := &BuildingConnection{Edges: make([]*BuildingEdge, len(p.Edges)), PageInfo: &p.PageInfo}
+	for i, e := range p.Edges {
+		c.Edges[i] = &BuildingEdge{Cursor: e.Cursor, Node: e.Node}
+	}
+	return c
+}
+
+// GridWorkerConnection is a page of GridWorker records.
+type GridWorkerConnection struct {
+	Edges    []*GridWorkerEdge
+	PageInfo *store.PageInfo
+}
+
+// GridWorkerEdge is a GridWorker with its cursor.
+type GridWorkerEdge struct {
+	Cursor string
+	Node   *store.GridWorker
+}
+
+// NewGridWorkerConnection wraps a store page.
+func NewGridWorkerConnection(p store.Page[*store.GridWorker]) *GridWorkerConnection {
+	c := &GridWorkerConnection{Edges: make([]*GridWorkerEdge, len(p.Edges)), PageInfo: &p.PageInfo}
+	for i, e := range p.Edges {
+		c.Edges[i] = &GridWorkerEdge{Cursor: e.Cursor, Node: e.Node}
+	}
+	return c
+}
+
+// PartyOrgConnection is a page of PartyOrg records.
+type PartyOrgConnection struct {
+	Edges    []*PartyOrgEdge
+	PageInfo *store.PageInfo
+}
+
+// PartyOrgEdge is a PartyOrg with its cursor.
+type PartyOrgEdge struct {
+	Cursor string
+	Node   *store.PartyOrg
+}
+
+// NewPartyOrgConnection wraps a store page.
+func NewPartyOrgConnection(p store.Page[*store.PartyOrg]) *PartyOrgConnection {
+	c := &PartyOrgConnection{Edges: make([]*PartyOrgEdge, len(p.Edges)), PageInfo: &p.PageInfo}
+	for i, e := range p.Edges {
+		c.Edges[i] = &PartyOrgEdge{Cursor: e.Cursor, Node: e.Node}
+	}
+	return c
+}
+
+// PartyMemberConnection is a page of PartyMember records.
+type PartyMemberConnection struct {
+	Edges    []*PartyMemberEdge
+	PageInfo *store.PageInfo
+}
+
+// PartyMemberEdge is a PartyMember with its cursor.
+type PartyMemberEdge struct {
+	Cursor string
+	Node   *store.PartyMember
+}
+
+// NewPartyMemberConnection wraps a store page.
+func NewPartyMemberConnection(p store.Page[*store.PartyMember]) *PartyMemberConnection {
+	c := &PartyMemberConnection{Edges: make([]*PartyMemberEdge, len(p.Edges)), PageInfo: &p.PageInfo}
+	for i, e := range p.Edges {
+		c.Edges[i] = &PartyMemberEdge{Cursor: e.Cursor, Node: e.Node}
+	}
+	return c
+}
+
+// ServiceStationConnection is a page of ServiceStation records.
+type ServiceStationConnection struct {
+	Edges    []*ServiceStationEdge
+	PageInfo *store.PageInfo
+}
+
+// ServiceStationEdge is a ServiceStation with its cursor.
+type ServiceStationEdge struct {
+	Cursor string
+	Node   *store.ServiceStation
+}
+
+// NewServiceStationConnection wraps a store page.
+func NewServiceStationConnection(p store.Page[*store.ServiceStation]) *ServiceStationConnection {
+	c := &ServiceStationConnection{Edges: make([]*ServiceStationEdge, len(p.Edges)), PageInfo: &p.PageInfo}
+	for i, e := range p.Edges {
+		c.Edges[i] = &ServiceStationEdge{Cursor: e.Cursor, Node: e.Node}
+	}
+	return c
+}

@@ -72,6 +72,26 @@ type CaseOrder struct {
 	Direction OrderDirection `json:"direction"`
 }
 
+// A circle on the map in WGS-84. (范围)
+type NearInput struct {
+	// Latitude. (纬度)
+	Lat float64 `json:"lat"`
+	// Longitude. (经度)
+	Lng float64 `json:"lng"`
+	// Radius in metres, 1 to 50000. (半径，米)
+	RadiusMeters float64 `json:"radiusMeters"`
+}
+
+// Filter of people. (人员筛选条件)
+type PersonFilter struct {
+	// Living, serving or a member in this region's subtree (global ID). (区划)
+	Region *string `json:"region,omitempty"`
+	// Having any of these roles. (角色)
+	Role []canon.PersonRole `json:"role,omitempty"`
+	// Name starting with this text. (姓名前缀)
+	NamePrefix *string `json:"namePrefix,omitempty"`
+}
+
 // The hub's read API: one schema over party building, grid governance and city management.
 // (一网统管数据枢纽查询入口)
 type Query struct {

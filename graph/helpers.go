@@ -1,0 +1,46 @@
+package graph
+
+import (
+	"context"
+	"time"
+
+	"github.com/graph-gophers/dataloader/v7"
+
+	"github.com/ywtg/hub/canon"
+)
+
+// loadOpt loads an optional reference: nil id, nil result.
+func loadOpt[V any](ctx context.Context, l *dataloader.Loader[int64, *V], id *int64) (*V, error) {
+	if id == nil {
+		return nil, nil
+	}
+	return l.Load(ctx, *id)()
+}
+
+// dateString formats a date-only value as YYYY-MM-DD.
+func dateString(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := t.Format(time.DateOnly)
+	return &s
+}
+
+// point builds a position from nullable coordinates.
+func point(lat, lng *float64) *canon.Point {
+	if lat == nil || lng == nil {
+		return nil
+	}
+	return &canon.Point{Lat: *lat, Lng: *lng}
+}
+
+// nonNil drops missing rows from a loaded list.
+func nonNil[T any](in []*T) []*T {
+	out := make([]*T, 0, len(in))
+	for _, v := range in {
+		if v != nil {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -31,13 +31,39 @@ func TestRegionIsTheCrossSiloView(t *testing.T) {
 				Population, Households, PartyMembers, DualReportMembers, GridWorkers, ServiceStations, Grids int
 				OpenCases, OverdueCases, ClosedCases                                                         int
 			}
-			PartyOrgs       struct{ Edges []struct{ Node struct{ Name string } } }
-			GridWorkers     struct{ Edges []struct{ Node struct{ Role string; Person struct{ Name string }; Grids []struct{ Code string } } } }
-			ServiceStations struct{ Edges []struct{ Node struct{ Name string; Services []string } } }
-			Buildings       struct{ Edges []struct{ Node struct{ Compound, Number string; HouseholdCount int } } }
-			Cases           struct {
+			PartyOrgs struct {
+				Edges []struct{ Node struct{ Name string } }
+			}
+			GridWorkers struct {
+				Edges []struct {
+					Node struct {
+						Role   string
+						Person struct{ Name string }
+						Grids  []struct{ Code string }
+					}
+				}
+			}
+			ServiceStations struct {
+				Edges []struct {
+					Node struct {
+						Name     string
+						Services []string
+					}
+				}
+			}
+			Buildings struct {
+				Edges []struct {
+					Node struct {
+						Compound, Number string
+						HouseholdCount   int
+					}
+				}
+			}
+			Cases struct {
 				TotalCount int
-				Edges      []struct{ Node struct{ Grid struct{ Code string } } }
+				Edges      []struct {
+					Node struct{ Grid struct{ Code string } }
+				}
 			}
 			CaseStats []struct{ Count int }
 		}
@@ -98,15 +124,31 @@ func TestPeopleAreMaskedAndLinkedAcrossSilos(t *testing.T) {
 						ServiceHours     float64
 						Points           int
 						JoinedOn         string
-						Org              struct{ Name string; Parent struct{ Name string; Parent struct{ Kind string } } }
-						DualReports      []struct{ Employer string; Community struct{ Name string }; Branch struct{ Name string } }
-						Activities       []struct{ Title string; Station struct{ Name string } }
+						Org              struct {
+							Name   string
+							Parent struct {
+								Name   string
+								Parent struct{ Kind string }
+							}
+						}
+						DualReports []struct {
+							Employer  string
+							Community struct{ Name string }
+							Branch    struct{ Name string }
+						}
+						Activities []struct {
+							Title   string
+							Station struct{ Name string }
+						}
 					}
 					GridWorker    *struct{ Role string }
 					ReportedCases struct{ TotalCount int }
 					SourceRecords []struct {
 						Role       string
-						Provenance struct{ Source struct{ Name string }; SourceId string }
+						Provenance struct {
+							Source   struct{ Name string }
+							SourceId string
+						}
 					}
 				}
 			}
@@ -151,8 +193,17 @@ func TestPeopleAreMaskedAndLinkedAcrossSilos(t *testing.T) {
 func TestServiceStationsNear(t *testing.T) {
 	srv := newCityServer(t, 0)
 	var d struct {
-		Near struct{ Edges []struct{ Node struct{ Name string; DistanceMeters float64 } } }
-		Far  struct{ Edges []struct{ Node struct{ Name string } } }
+		Near struct {
+			Edges []struct {
+				Node struct {
+					Name           string
+					DistanceMeters float64
+				}
+			}
+		}
+		Far struct {
+			Edges []struct{ Node struct{ Name string } }
+		}
 	}
 	srv.MustData(t, `{ near: serviceStations(near: {lat: 31.95, lng: 112.02, radiusMeters: 500}) { edges { node { name distanceMeters } } }
 		far: serviceStations(near: {lat: 31.90, lng: 112.02, radiusMeters: 500}) { edges { node { name } } } }`, nil, &d)
@@ -193,7 +244,11 @@ func TestRegionCasesAreBatched(t *testing.T) {
 	q := `query($n: Int) { regions(level: GRID, first: $n) { edges { node { code stats { openCases }
 		cases(first: 10) { edges { node { category { name } grid { code } } } } } } } }`
 	var a, b struct {
-		Regions struct{ Edges []struct{ Node struct{ Cases struct{ Edges []any } } } }
+		Regions struct {
+			Edges []struct {
+				Node struct{ Cases struct{ Edges []any } }
+			}
+		}
 	}
 	ra := srv.MustData(t, q, map[string]any{"n": 2}, &a)
 	rb := srv.MustData(t, q, map[string]any{"n": 4}, &b)

@@ -26,6 +26,9 @@ var envVars = []envVar{
 	{"HUB_LOG_LEVEL", "info", "Log level: debug, info, warn or error. Logs are JSON lines on stderr."},
 	{"HUB_MAX_BODY_BYTES", "1048576", "Largest accepted GraphQL request body, in bytes."},
 	{"HUB_SHUTDOWN_TIMEOUT", "20s", "How long a graceful shutdown waits for in-flight requests."},
+	{"HUB_MAX_DEPTH", "12", "Deepest selection nesting a GraphQL operation may have."},
+	{"HUB_MAX_COMPLEXITY", "100000", "Highest estimated cost of a GraphQL operation (list fields multiply by their page size)."},
+	{"HUB_MAX_ALIASES", "30", "Most aliased fields in one GraphQL operation."},
 }
 
 // config is the validated runtime configuration.
@@ -39,6 +42,9 @@ type config struct {
 	LogLevel        slog.Level
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
+	MaxDepth        int
+	MaxComplexity   int
+	MaxAliases      int
 }
 
 // loadConfig reads and validates the environment; every problem is
@@ -91,6 +97,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.ShutdownTimeout, err = time.ParseDuration(get("HUB_SHUTDOWN_TIMEOUT")); err != nil || c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("HUB_SHUTDOWN_TIMEOUT %q: want a positive duration such as 20s", get("HUB_SHUTDOWN_TIMEOUT")))
 	}
+	positive := func(name string, dst *int) {
+		n, err := strconv.Atoi(get(name))
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("%s %q: want a positive integer", name, get(name)))
+		}
+		*dst = n
+	}
+	positive("HUB_MAX_DEPTH", &c.MaxDepth)
+	positive("HUB_MAX_COMPLEXITY", &c.MaxComplexity)
+	positive("HUB_MAX_ALIASES", &c.MaxAliases)
 	return c, errors.Join(errs...)
 }
 

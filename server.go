@@ -179,7 +179,8 @@ func serve(ctx context.Context, e *env, _ []string) error {
 	}
 	ready.Clear("store")
 
-	gql, err := graph.NewHandler(graph.Config{Store: st, Log: log, Registry: reg})
+	limits := graph.Limits{MaxDepth: e.cfg.MaxDepth, MaxComplexity: e.cfg.MaxComplexity, MaxAliases: e.cfg.MaxAliases}
+	gql, err := graph.NewHandler(graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits})
 	if err != nil {
 		return fmt.Errorf("graphql handler: %w", err)
 	}

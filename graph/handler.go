@@ -21,6 +21,7 @@ type Config struct {
 	Store    *store.Store
 	Log      *slog.Logger
 	Registry prometheus.Registerer // operation metrics; nil for none
+	Limits   *Limits               // nil for DefaultLimits
 }
 
 // NewHandler returns the /graphql handler: GET and POST, websocket
@@ -28,13 +29,18 @@ type Config struct {
 // consistent error codes, and per-request dataloaders.
 func NewHandler(c Config) (http.Handler, error) {
 	res := &Resolver{Store: c.Store, Log: c.Log}
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}))
+	limits := DefaultLimits
+	if c.Limits != nil {
+		limits = *c.Limits
+	}
+	srv := handler.New(costedSchema{generated.NewExecutableSchema(generated.Config{Resolvers: res})})
 	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 15 * time.Second})
-	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(&limiter{limits: limits})
 	srv.SetErrorPresenter(errorPresenter(c.Log))
 	srv.SetRecoverFunc(recoverFunc(c.Log))
 	if c.Registry != nil {
@@ -44,5 +50,5 @@ func NewHandler(c Config) (http.Handler, error) {
 		}
 		srv.Use(m)
 	}
-	return WithLoaders(c.Store, srv), nil
+	return graphqlOverHTTP(WithLoaders(c.Store, srv)), nil
 }

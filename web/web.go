@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/klauspost/compress/gzhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -40,7 +41,11 @@ func NewHandler(o Options) (http.Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	gql := limitBody(o.GraphQL, o.MaxBodyBytes)
+	gzip, err := gzhttp.NewWrapper(gzhttp.MinSize(1024))
+	if err != nil {
+		return nil, err
+	}
+	gql := compressUnlessUpgrade(gzip, limitBody(o.GraphQL, o.MaxBodyBytes))
 	mux.Handle("/graphql", m.instrument("graphql", gql))
 	mux.Handle("GET /{$}", m.instrument("playground", playground.Handler("一网统管 data hub", "/graphql")))
 	mux.Handle("GET /healthz", m.instrument("healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -136,6 +141,19 @@ func limitBody(h http.Handler, max int64) http.Handler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, max)
 		h.ServeHTTP(w, r)
+	})
+}
+
+// compressUnlessUpgrade gzips responses for clients that accept it, but
+// leaves websocket upgrades alone.
+func compressUnlessUpgrade(gzip func(http.Handler) http.HandlerFunc, h http.Handler) http.Handler {
+	zipped := gzip(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		zipped.ServeHTTP(w, r)
 	})
 }
 

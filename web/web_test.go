@@ -131,3 +131,24 @@ func TestPanicsBecomeInternal(t *testing.T) {
 		t.Fatal("panic not logged")
 	}
 }
+
+func TestResponsesAreCompressed(t *testing.T) {
+	big := strings.Repeat(`{"name":"长虹社区"},`, 500)
+	gql := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"data":[` + big + `{}]}`))
+	})
+	ts := newServer(t, gql, web.NewReadiness(), io.Discard)
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/graphql", strings.NewReader(`{"query":"{a}"}`))
+	req.Header.Set("Accept-Encoding", "gzip")
+	tr := &http.Transport{DisableCompression: true}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.Header.Get("Content-Encoding") != "gzip" || len(raw) >= len(big) {
+		t.Fatalf("encoding %q, %d bytes for a %d-byte body", resp.Header.Get("Content-Encoding"), len(raw), len(big))
+	}
+}

@@ -152,7 +152,9 @@ func (r *queryResolver) Cases(ctx context.Context, filter *model.CaseFilter, ord
 	if err != nil {
 		return nil, err
 	}
-	r.prefetchCases(ctx, page.Nodes(), true)
+	if err := r.prefetchCases(ctx, page.Nodes(), true); err != nil {
+		return nil, err
+	}
 	return model.NewCaseConnection(page, f), nil
 }
 

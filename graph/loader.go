@@ -14,7 +14,7 @@ import (
 
 // loaderWait is how long a loader collects keys before it runs its batch.
 // gqlgen resolves sibling fields concurrently, so a short window suffices.
-const loaderWait = 5 * time.Millisecond
+const loaderWait = 2 * time.Millisecond
 
 // Loaders batch every relation of one request into one statement per kind.
 // They live for one request only, so their caches never serve stale data
@@ -154,7 +154,9 @@ func regionCasesBatch(st *store.Store, l *Loaders) func(context.Context, []regio
 				out[i] = pages[j]
 				all = append(all, pages[j].Nodes()...)
 			}
-			primeCaseRelations(ctx, l, all, sel)
+			if err := primeCaseRelations(ctx, st, l, all, sel); err != nil {
+				return nil, err
+			}
 		}
 		return out, nil
 	}

@@ -33,21 +33,21 @@ func selectedFields(ctx context.Context, path []string, types [][]string) map[st
 	return out
 }
 
-// prefetchCases queues, from one goroutine, the loads that the selected
-// relations of a page of cases will make. gqlgen resolves list items
-// concurrently, so without this the loads of a wide page would trickle in
-// over more than one loader window and split into several batches; queued
-// here they form one batch per relation, whatever the page size. The child
-// resolvers then find their values in the loaders' caches.
-func (r *Resolver) prefetchCases(ctx context.Context, cases []*store.Case, connection bool) {
+// prefetchCases loads, in one statement per relation and before the
+// child resolvers ask, the selected relations of a page of cases, and primes
+// the request's loaders with them. gqlgen resolves list items concurrently;
+// left to the loaders, a wide page's loads would trickle in over more than
+// one loader window (splitting batches) and every level would wait out the
+// window. Fetched up front, the children find their values in the cache.
+func (r *Resolver) prefetchCases(ctx context.Context, cases []*store.Case, connection bool) error {
 	if len(cases) == 0 {
-		return
+		return nil
 	}
 	path, types := []string{}, [][]string{{"Case", "Node"}}
 	if connection {
 		path, types = []string{"edges", "node"}, [][]string{{"CaseConnection"}, {"CaseEdge"}, {"Case", "Node"}}
 	}
-	primeCaseRelations(ctx, r.loaders(ctx), cases, selectedFields(ctx, path, types))
+	return primeCaseRelations(ctx, r.Store, r.loaders(ctx), cases, selectedFields(ctx, path, types))
 }
 
 // caseSelection names the relations of Case selected under the current
@@ -63,8 +63,9 @@ func caseSelection(ctx context.Context) string {
 	return strings.Join(out, ",")
 }
 
-// primeCaseRelations queues the selected relations of many cases.
-func primeCaseRelations(ctx context.Context, l *Loaders, cases []*store.Case, sel map[string]bool) {
+// primeCaseRelations fetches the selected relations of many cases and
+// primes the loaders.
+func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases []*store.Case, sel map[string]bool) error {
 	var grids, ids []int64
 	var cats, sources []string
 	for _, c := range cases {
@@ -78,22 +79,55 @@ func primeCaseRelations(ctx context.Context, l *Loaders, cases []*store.Case, se
 		ids = append(ids, c.ID)
 	}
 	if sel["grid"] {
-		queue(ctx, l.Region, grids)
+		if err := prime(ctx, l.Region, st.RegionsByID, grids); err != nil {
+			return err
+		}
 	}
 	if sel["category"] {
-		queue(ctx, l.Category, cats)
+		if err := prime(ctx, l.Category, st.CategoriesByCode, cats); err != nil {
+			return err
+		}
 	}
 	if sel["source"] || sel["provenance"] {
-		queue(ctx, l.Source, sources)
+		if err := prime(ctx, l.Source, st.SourcesByName, sources); err != nil {
+			return err
+		}
 	}
 	if sel["timeline"] {
-		queue(ctx, l.Timeline, ids)
+		if err := prime(ctx, l.Timeline, st.CaseTimelines, ids); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// prime fetches the distinct keys with the store's batch query and puts the
+// results in the loader's cache.
+func prime[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V], batch func(context.Context, []K) ([]V, error), keys []K) error {
+	seen := make(map[K]bool, len(keys))
+	uniq := keys[:0:0]
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			uniq = append(uniq, k)
+		}
+	}
+	if len(uniq) == 0 {
+		return nil
+	}
+	vals, err := batch(ctx, uniq)
+	if err != nil {
+		return err
+	}
+	for i, k := range uniq {
+		l.Prime(ctx, k, vals[i])
+	}
+	return nil
 }
 
 // queue puts keys into a loader's current batch without waiting for them.
-// (Loader.LoadMany would start a goroutine per key, which is exactly the
-// trickle this avoids.)
+// (Loader.LoadMany would start a goroutine per key: the trickle that splits
+// batches.)
 func queue[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V], keys []K) []dataloader.Thunk[V] {
 	thunks := make([]dataloader.Thunk[V], len(keys))
 	for i, k := range keys {

@@ -109,6 +109,9 @@ func locationValues(l *canon.Location) []any {
 	if l == nil {
 		return []any{nil, nil, nil, nil, nil}
 	}
+	if l.OrigDatum == "" { // no original kept: the point was WGS-84 already
+		return []any{l.Lat, l.Lng, nil, nil, nil}
+	}
 	return []any{l.Lat, l.Lng, l.Orig.Lat, l.Orig.Lng, string(l.OrigDatum)}
 }
 

@@ -1,0 +1,208 @@
+// Command api benchmarks the hub's GraphQL API against the raw-SQL floor.
+//
+// It seeds a synthetic canonical city of the chosen scale into a fresh
+// database (DATABASE_URL, or the embedded launcher in a temporary
+// directory), serves the hub's real HTTP handler on 127.0.0.1, and for each
+// benchmark query runs a fixed number of requests from concurrent clients,
+// reporting throughput, p50 and p99 latency, and the ratio to the floor: the
+// same JSON built by one hand-written pgx query and encoding/json, run the
+// same way. Hub RSS is read from /proc.
+//
+//	go run ./bench/api -scale medium -clients 32 -requests 2000
+//
+// Queries: (A) 100 grids × first 10 cases with category and location;
+// (B) one street's drill-down: communities → grids → caseStats by STATUS;
+// (C) a filtered case search page of 50.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ywtg/hub/embedpg"
+	"github.com/ywtg/hub/graph"
+	"github.com/ywtg/hub/store"
+)
+
+func main() {
+	scale := flag.String("scale", "medium", "synthetic city: small (30 grids, 10k cases), medium (300 grids, 100k cases), city (2500 grids, 1M cases)")
+	clients := flag.Int("clients", 32, "concurrent clients")
+	requests := flag.Int("requests", 2000, "requests per query and side")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the hub side to this file")
+	flag.Parse()
+	profile = *cpuprofile
+	if err := run(*scale, *clients, *requests); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(scale string, clients, requests int) error {
+	ctx := context.Background()
+	sz, ok := scales[scale]
+	if !ok {
+		return fmt.Errorf("unknown scale %q", scale)
+	}
+	dsn := os.Getenv("DATABASE_URL")
+	if dsn == "" {
+		dir, err := os.MkdirTemp("", "hub-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		os.Chmod(dir, 0o755)
+		c, err := embedpg.Start(ctx, embedpg.Options{Dir: filepath.Join(dir, "pg")})
+		if err != nil {
+			return err
+		}
+		defer c.Stop(context.Background())
+		dsn = c.DSN()
+	} else {
+		var err error
+		if dsn, err = freshDatabase(ctx, dsn); err != nil {
+			return err
+		}
+	}
+	st, err := store.Open(ctx, dsn, store.Options{MaxConns: int32(clients + 4)})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	street, err := seed(ctx, st, sz)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("seeded %s: %d grids, %d cases in %s\n", scale, sz.grids(), sz.cases, time.Since(t0).Round(time.Millisecond))
+	if _, err := st.Pool().Exec(ctx, "ANALYZE"); err != nil {
+		return err
+	}
+
+	h, err := graph.NewHandler(graph.Config{Store: st, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	// The floor is served over the same HTTP stack, so both sides pay for
+	// HTTP and the client alike.
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", h)
+	for _, q := range queries(street) {
+		mux.HandleFunc("/floor/"+q.name, func(w http.ResponseWriter, r *http.Request) {
+			body, err := q.floor(r.Context(), st)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(body)
+		})
+	}
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+	url := base + "/graphql"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2}}
+
+	fmt.Printf("\n%-4s %-6s %10s %9s %9s %8s\n", "q", "side", "req/s", "p50", "p99", "ratio")
+	for _, q := range queries(street) {
+		stop := startProfile(q.name)
+		hub := load(clients, requests, func() error { return postGraphQL(ctx, client, url, q.graphql) })
+		stop()
+		floor := load(clients, requests, func() error { return getFloor(ctx, client, base+"/floor/"+q.name) })
+		if hub.err != nil || floor.err != nil {
+			return fmt.Errorf("query %s: hub %v, floor %v", q.name, hub.err, floor.err)
+		}
+		fmt.Printf("%-4s %-6s %10.0f %9s %9s\n", q.name, "floor", floor.rps, floor.p50, floor.p99)
+		fmt.Printf("%-4s %-6s %10.0f %9s %9s %7.2fx\n", q.name, "hub", hub.rps, hub.p50, hub.p99, floor.rps/hub.rps)
+	}
+	fmt.Printf("\nhub process RSS: %s (peak %s)\n", rss("VmRSS"), rss("VmHWM"))
+	return nil
+}
+
+var profile string
+
+// startProfile profiles the hub side of one query when -cpuprofile is set.
+func startProfile(name string) func() {
+	if profile == "" {
+		return func() {}
+	}
+	f, err := os.Create(profile + "." + name)
+	if err != nil {
+		return func() {}
+	}
+	pprof.StartCPUProfile(f)
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+	err      error
+}
+
+// load runs n calls of fn from c concurrent clients and measures them.
+func load(c, n int, fn func() error) result {
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < c; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= n {
+					return
+				}
+				t := time.Now()
+				if err := fn(); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
+				lat[k] = time.Since(t)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	r := result{rps: float64(n) / elapsed.Seconds(), p50: lat[n/2].Round(10 * time.Microsecond), p99: lat[n*99/100].Round(10 * time.Microsecond)}
+	if e, ok := firstErr.Load().(error); ok {
+		r.err = e
+	}
+	return r
+}
+
+func rss(field string) string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, field+":") {
+			return strings.TrimSpace(strings.TrimPrefix(l, field+":"))
+		}
+	}
+	return "?"
+}

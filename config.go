@@ -21,6 +21,7 @@ var envVars = []envVar{
 	{"HUB_ADDR", "127.0.0.1:8080", "Listen address of the HTTP server (port 0 picks a free port)."},
 	{"HUB_DATA_DIR", "./.hub", "Embedded PostgreSQL data and other local state."},
 	{"HUB_SOURCES", "", "Path to the sources configuration (YAML). Unset: the built-in demo sources."},
+	{"HUB_REGIONS", "", "Path to the region and grid layer (GeoJSON FeatureCollection, WGS-84), loaded at start. Unset: the demo city's layer in demo mode, else none."},
 	{"HUB_DEMO_SCALE", "small", "Size of the demo city: small, medium or city."},
 	{"HUB_SEED", "1", "Seed of the demo city; same seed, same data."},
 	{"HUB_LOG_LEVEL", "info", "Log level: debug, info, warn or error. Logs are JSON lines on stderr."},
@@ -37,6 +38,7 @@ type config struct {
 	Addr            string
 	DataDir         string
 	Sources         string
+	Regions         string
 	DemoScale       string
 	Seed            int64
 	LogLevel        slog.Level
@@ -67,6 +69,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Addr:        get("HUB_ADDR"),
 		DataDir:     get("HUB_DATA_DIR"),
 		Sources:     get("HUB_SOURCES"),
+		Regions:     get("HUB_REGIONS"),
 		DemoScale:   get("HUB_DEMO_SCALE"),
 	}
 	if c.DatabaseURL != "" {

@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/embedpg"
 	"github.com/ywtg/hub/graph"
 	"github.com/ywtg/hub/store"
@@ -136,6 +137,19 @@ func database(ctx context.Context, e *env) (string, func(), error) {
 	return cluster.DSN(), stop, nil
 }
 
+// loadRegions reads the reference layer and stores it, parents first.
+func loadRegions(ctx context.Context, st *store.Store, path string, log *slog.Logger) (*places.Layer, error) {
+	layer, err := places.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.InTx(ctx, func(w *store.Writer) error { return w.UpsertRegions(ctx, layer.Regions()) }); err != nil {
+		return nil, fmt.Errorf("store region layer: %w", err)
+	}
+	log.Info("region layer loaded", "path", path, "regions", len(layer.Regions()))
+	return layer, nil
+}
+
 func migrateCmd(ctx context.Context, e *env, _ []string) error {
 	dsn, stopDB, err := database(ctx, e)
 	if err != nil {
@@ -178,6 +192,11 @@ func serve(ctx context.Context, e *env, _ []string) error {
 		return err
 	}
 	ready.Clear("store")
+	if e.cfg.Regions != "" {
+		if _, err := loadRegions(ctx, st, e.cfg.Regions, log); err != nil {
+			return err
+		}
+	}
 
 	limits := graph.Limits{MaxDepth: e.cfg.MaxDepth, MaxComplexity: e.cfg.MaxComplexity, MaxAliases: e.cfg.MaxAliases}
 	gql, err := graph.NewHandler(graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits})

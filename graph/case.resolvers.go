@@ -14,79 +14,116 @@ import (
 	"github.com/ywtg/hub/store"
 )
 
-// ID is the resolver for the id field.
-func (r *caseResolver) ID(ctx context.Context, obj *store.Case) (string, error) {
-	return globalID(typeCase, obj.ID), nil
-}
-
-// Source is the resolver for the source field.
-func (r *caseResolver) Source(ctx context.Context, obj *store.Case) (*store.Source, error) {
-	return r.loadSource(ctx, obj.Provenance.Source)
-}
-
-// SourceID is the resolver for the sourceId field.
-func (r *caseResolver) SourceID(ctx context.Context, obj *store.Case) (string, error) {
-	return obj.Provenance.SourceID, nil
-}
-
-// Category is the resolver for the category field.
-func (r *caseResolver) Category(ctx context.Context, obj *store.Case) (*store.Category, error) {
-	if obj.CategoryCode == nil {
-		return nil, nil
-	}
-	return r.loaders(ctx).Category.Load(ctx, *obj.CategoryCode)()
-}
-
-// SourceCategory is the resolver for the sourceCategory field.
-func (r *caseResolver) SourceCategory(ctx context.Context, obj *store.Case) (*store.Category, error) {
-	return &store.Category{Code: obj.SourceCategoryCode, Name: obj.SourceCategoryName, Kind: obj.Kind}, nil
-}
-
-// Grid is the resolver for the grid field.
-func (r *caseResolver) Grid(ctx context.Context, obj *store.Case) (*store.Region, error) {
-	if obj.GridID == nil {
-		return nil, nil
-	}
-	return r.loaders(ctx).Region.Load(ctx, *obj.GridID)()
-}
-
-// Location is the resolver for the location field.
-func (r *caseResolver) Location(ctx context.Context, obj *store.Case) (*canon.Point, error) {
-	if obj.Lat == nil || obj.Lng == nil {
-		return nil, nil
-	}
-	return &canon.Point{Lat: *obj.Lat, Lng: *obj.Lng}, nil
-}
-
-// Timeline is the resolver for the timeline field.
-func (r *caseResolver) Timeline(ctx context.Context, obj *store.Case) ([]*store.CaseEvent, error) {
-	events, err := r.loaders(ctx).Timeline.Load(ctx, obj.ID)()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*store.CaseEvent, len(events))
-	for i := range events {
-		out[i] = &events[i]
+// ID is the batch resolver for the id field.
+func (r *caseResolver) ID(ctx context.Context, objs []*store.Case) ([]string, error) {
+	out := make([]string, len(objs))
+	for i, c := range objs {
+		out[i] = globalID(typeCase, c.ID)
 	}
 	return out, nil
 }
 
-// Incident is the resolver for the incident field.
-func (r *caseResolver) Incident(ctx context.Context, obj *store.Case) (*store.Incident, error) {
-	return loadOpt(ctx, r.loaders(ctx).Incident, obj.IncidentID)
-}
-
-// Reporter is the resolver for the reporter field.
-func (r *caseResolver) Reporter(ctx context.Context, obj *store.Case) (*store.Person, error) {
-	return loadOpt(ctx, r.loaders(ctx).Person, obj.ReporterID)
-}
-
-// Assignee is the resolver for the assignee field.
-func (r *caseResolver) Assignee(ctx context.Context, obj *store.Case) (*string, error) {
-	if obj.AssigneeDept == "" {
-		return nil, nil
+// Source is the batch resolver for the source field.
+func (r *caseResolver) Source(ctx context.Context, objs []*store.Case) ([]*store.Source, error) {
+	names := make([]string, len(objs))
+	for i, c := range objs {
+		names[i] = c.Provenance.Source
 	}
-	return &obj.AssigneeDept, nil
+	return r.loadSources(ctx, names)
+}
+
+// SourceID is the batch resolver for the sourceId field.
+func (r *caseResolver) SourceID(ctx context.Context, objs []*store.Case) ([]string, error) {
+	out := make([]string, len(objs))
+	for i, c := range objs {
+		out[i] = c.Provenance.SourceID
+	}
+	return out, nil
+}
+
+// Category is the batch resolver for the category field.
+func (r *caseResolver) Category(ctx context.Context, objs []*store.Case) ([]*store.Category, error) {
+	codes := make([]*string, len(objs))
+	for i, c := range objs {
+		codes[i] = c.CategoryCode
+	}
+	return loadOpts(ctx, r.loaders(ctx).Category, codes)
+}
+
+// SourceCategory is the batch resolver for the sourceCategory field.
+func (r *caseResolver) SourceCategory(ctx context.Context, objs []*store.Case) ([]*store.Category, error) {
+	out := make([]*store.Category, len(objs))
+	for i, c := range objs {
+		out[i] = &store.Category{Code: c.SourceCategoryCode, Name: c.SourceCategoryName, Kind: c.Kind}
+	}
+	return out, nil
+}
+
+// Grid is the batch resolver for the grid field.
+func (r *caseResolver) Grid(ctx context.Context, objs []*store.Case) ([]*store.Region, error) {
+	ids := make([]*int64, len(objs))
+	for i, c := range objs {
+		ids[i] = c.GridID
+	}
+	return loadOpts(ctx, r.loaders(ctx).Region, ids)
+}
+
+// Location is the batch resolver for the location field.
+func (r *caseResolver) Location(ctx context.Context, objs []*store.Case) ([]*canon.Point, error) {
+	out := make([]*canon.Point, len(objs))
+	for i, c := range objs {
+		out[i] = point(c.Lat, c.Lng)
+	}
+	return out, nil
+}
+
+// Timeline is the batch resolver for the timeline field.
+func (r *caseResolver) Timeline(ctx context.Context, objs []*store.Case) ([][]*store.CaseEvent, error) {
+	ids := make([]int64, len(objs))
+	for i, c := range objs {
+		ids[i] = c.ID
+	}
+	lists, err := loadAll(ctx, r.loaders(ctx).Timeline, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]*store.CaseEvent, len(objs))
+	for i, events := range lists {
+		out[i] = make([]*store.CaseEvent, len(events))
+		for j := range events {
+			out[i][j] = &events[j]
+		}
+	}
+	return out, nil
+}
+
+// Incident is the batch resolver for the incident field.
+func (r *caseResolver) Incident(ctx context.Context, objs []*store.Case) ([]*store.Incident, error) {
+	ids := make([]*int64, len(objs))
+	for i, c := range objs {
+		ids[i] = c.IncidentID
+	}
+	return loadOpts(ctx, r.loaders(ctx).Incident, ids)
+}
+
+// Reporter is the batch resolver for the reporter field.
+func (r *caseResolver) Reporter(ctx context.Context, objs []*store.Case) ([]*store.Person, error) {
+	ids := make([]*int64, len(objs))
+	for i, c := range objs {
+		ids[i] = c.ReporterID
+	}
+	return loadOpts(ctx, r.loaders(ctx).Person, ids)
+}
+
+// Assignee is the batch resolver for the assignee field.
+func (r *caseResolver) Assignee(ctx context.Context, objs []*store.Case) ([]*string, error) {
+	out := make([]*string, len(objs))
+	for i, c := range objs {
+		if c.AssigneeDept != "" {
+			out[i] = &c.AssigneeDept
+		}
+	}
+	return out, nil
 }
 
 // TotalCount is the resolver for the totalCount field.

@@ -49,3 +49,17 @@ func (r *Resolver) loadSource(ctx context.Context, name string) (*store.Source, 
 	}
 	return s, err
 }
+
+// loadSources loads the sources of many parents.
+func (r *Resolver) loadSources(ctx context.Context, names []string) ([]*store.Source, error) {
+	srcs, err := loadAll(ctx, r.loaders(ctx).Source, names)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range srcs {
+		if s == nil {
+			srcs[i] = &store.Source{Name: names[i], Status: store.SourceNeverSynced}
+		}
+	}
+	return srcs, nil
+}

@@ -44,3 +44,26 @@ func nonNil[T any](in []*T) []*T {
 	}
 	return out
 }
+
+// loadOpts loads optional references of many parents in one batch; nil keys
+// give nil results.
+func loadOpts[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, *V], keys []*K) ([]*V, error) {
+	thunks := make([]dataloader.Thunk[*V], len(keys))
+	for i, k := range keys {
+		if k != nil {
+			thunks[i] = l.Load(ctx, *k)
+		}
+	}
+	out := make([]*V, len(keys))
+	for i, th := range thunks {
+		if th == nil {
+			continue
+		}
+		v, err := th()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}

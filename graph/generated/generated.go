@@ -454,20 +454,20 @@ type BuildingResolver interface {
 	HouseholdCount(ctx context.Context, obj *store.Building) (int, error)
 }
 type CaseResolver interface {
-	ID(ctx context.Context, obj *store.Case) (string, error)
-	Source(ctx context.Context, obj *store.Case) (*store.Source, error)
-	SourceID(ctx context.Context, obj *store.Case) (string, error)
+	ID(ctx context.Context, objs []*store.Case) ([]string, error)
+	Source(ctx context.Context, objs []*store.Case) ([]*store.Source, error)
+	SourceID(ctx context.Context, objs []*store.Case) ([]string, error)
 
-	Category(ctx context.Context, obj *store.Case) (*store.Category, error)
-	SourceCategory(ctx context.Context, obj *store.Case) (*store.Category, error)
+	Category(ctx context.Context, objs []*store.Case) ([]*store.Category, error)
+	SourceCategory(ctx context.Context, objs []*store.Case) ([]*store.Category, error)
 
-	Grid(ctx context.Context, obj *store.Case) (*store.Region, error)
-	Location(ctx context.Context, obj *store.Case) (*canon.Point, error)
+	Grid(ctx context.Context, objs []*store.Case) ([]*store.Region, error)
+	Location(ctx context.Context, objs []*store.Case) ([]*canon.Point, error)
 
-	Timeline(ctx context.Context, obj *store.Case) ([]*store.CaseEvent, error)
-	Incident(ctx context.Context, obj *store.Case) (*store.Incident, error)
-	Reporter(ctx context.Context, obj *store.Case) (*store.Person, error)
-	Assignee(ctx context.Context, obj *store.Case) (*string, error)
+	Timeline(ctx context.Context, objs []*store.Case) ([][]*store.CaseEvent, error)
+	Incident(ctx context.Context, objs []*store.Case) ([]*store.Incident, error)
+	Reporter(ctx context.Context, objs []*store.Case) ([]*store.Person, error)
+	Assignee(ctx context.Context, objs []*store.Case) ([]*string, error)
 }
 type CaseConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.CaseConnection) (int, error)
@@ -5319,7 +5319,7 @@ func (ec *executionContext) _Case_id(ctx context.Context, field graphql.Collecte
 			return ec.fieldContext_Case_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Case().ID(ctx, obj)
+			return ec.resolveBatch_Case_id(ctx, field, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5332,6 +5332,29 @@ func (ec *executionContext) _Case_id(ctx context.Context, field graphql.Collecte
 func (ec *executionContext) fieldContext_Case_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, true, true, "ID")
 }
+func (ec *executionContext) resolveBatch_Case_id(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+	resolver := ec.Resolvers.Case()
+	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.ID(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[string](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Case.id",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.ID(ctx, []*store.Case{obj})
+	return graphql.ResolveBatchSingleResult[string](
+		ctx,
+		results,
+		err,
+		"Case.id",
+	)
+}
 
 func (ec *executionContext) _Case_source(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -5342,7 +5365,7 @@ func (ec *executionContext) _Case_source(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Case_source(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Case().Source(ctx, obj)
+			return ec.resolveBatch_Case_source(ctx, field, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Source) graphql.Marshaler {
@@ -5364,6 +5387,29 @@ func (ec *executionContext) fieldContext_Case_source(_ context.Context, field gr
 	}
 	return fc, nil
 }
+func (ec *executionContext) resolveBatch_Case_source(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+	resolver := ec.Resolvers.Case()
+	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Source(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[*store.Source](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Case.source",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Source(ctx, []*store.Case{obj})
+	return graphql.ResolveBatchSingleResult[*store.Source](
+		ctx,
+		results,
+		err,
+		"Case.source",
+	)
+}
 
 func (ec *executionContext) _Case_sourceId(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -5374,7 +5420,7 @@ func (ec *executionContext) _Case_sourceId(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Case_sourceId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Case().SourceID(ctx, obj)
+			return ec.resolveBatch_Case_sourceId(ctx, field, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5386,6 +5432,29 @@ func (ec *executionContext) _Case_sourceId(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Case_sourceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, true, true, "String")
+}
+func (ec *executionContext) resolveBatch_Case_sourceId(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+	resolver := ec.Resolvers.Case()
+	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.SourceID(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[string](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Case.sourceId",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.SourceID(ctx, []*store.Case{obj})
+	return graphql.ResolveBatchSingleResult[string](
+		ctx,
+		results,
+		err,
+		"Case.sourceId",
+	)
 }
 
 func (ec *executionContext) _Case_kind(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
@@ -5420,7 +5489,7 @@ func (ec *executionContext) _Case_category(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Case_category(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Case().Category(ctx, obj)
+			return ec.resolveBatch_Case_category(ctx, field, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Category) graphql.Marshaler {
@@ -5442,6 +5511,29 @@ func (ec *executionContext) fieldContext_Case_category(_ context.Context, field 
 	}
 	return fc, nil
 }
+func (ec *executionContext) resolveBatch_Case_category(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+	resolver := ec.Resolvers.Case()
+	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Category(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[*store.Category](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Case.category",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Category(ctx, []*store.Case{obj})
+	return graphql.ResolveBatchSingleResult[*store.Category](
+		ctx,
+		results,
+		err,
+		"Case.category",
+	)
+}
 
 func (ec *executionContext) _Case_sourceCategory(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -5452,7 +5544,7 @@ func (ec *executionContext) _Case_sourceCategory(ctx context.Context, field grap
 			return ec.fieldContext_Case_sourceCategory(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Case().SourceCategory(ctx, obj)
+			return ec.resolveBatch_Case_sourceCategory(ctx, field, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Category) graphql.Marshaler {
@@ -5473,6 +5565,29 @@ func (ec *executionContext) fieldContext_Case_sourceCategory(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+func (ec *executionContext) resolveBatch_Case_sourceCategory(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+	resolver := ec.Resolvers.Case()
+	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.SourceCategory(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[*store.Category](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Case.sourceCategory",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.SourceCategory(ctx, []*store.Case{obj})
+	return graphql.ResolveBatchSingleResult[*store.Category](
+		ctx,
+		results,
+		err,
+		"Case.sourceCategory",
+	)
 }
 
 func (ec *executionContext) _Case_title(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
@@ -5576,7 +5691,7 @@ func (ec *executionContext) _Case_grid(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_Case_grid(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Case().Grid(ctx, obj)
+			return ec.resolveBatch_Case_grid(ctx, field, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Region) graphql.Marshaler {
@@ -5598,6 +5713,29 @@ func (ec *executionContext) fieldContext_Case_grid(_ context.Context, field grap
 	}
 	return fc, nil
 }
+func (ec *executionContext) resolveBatch_Case_grid(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+	resolver := ec.Resolvers.Case()
+	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Grid(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[*store.Region](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Case.grid",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Grid(ctx, []*store.Case{obj})
+	return graphql.ResolveBatchSingleResult[*store.Region](
+		ctx,
+		results,
+		err,
+		"Case.grid",
+	)
+}
 
 func (ec *executionContext) _Case_location(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -5608,7 +5746,7 @@ func (ec *executionContext) _Case_location(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Case_location(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Case().Location(ctx, obj)
+			return ec.resolveBatch_Case_location(ctx, field, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *canon.Point) graphql.Marshaler {
@@ -5629,6 +5767,29 @@ func (ec *executionContext) fieldContext_Case_location(_ context.Context, field 
 		},
 	}
 	return fc, nil
+}
+func (ec *executionContext) resolveBatch_Case_location(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+	resolver := ec.Resolvers.Case()
+	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Location(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[*canon.Point](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Case.location",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Location(ctx, []*store.Case{obj})
+	return graphql.ResolveBatchSingleResult[*canon.Point](
+		ctx,
+		results,
+		err,
+		"Case.location",
+	)
 }
 
 func (ec *executionContext) _Case_address(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
@@ -5778,7 +5939,7 @@ func (ec *executionContext) _Case_timeline(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Case_timeline(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Case().Timeline(ctx, obj)
+			return ec.resolveBatch_Case_timeline(ctx, field, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.CaseEvent) graphql.Marshaler {
@@ -5800,6 +5961,29 @@ func (ec *executionContext) fieldContext_Case_timeline(_ context.Context, field 
 	}
 	return fc, nil
 }
+func (ec *executionContext) resolveBatch_Case_timeline(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+	resolver := ec.Resolvers.Case()
+	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Timeline(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[[]*store.CaseEvent](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Case.timeline",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Timeline(ctx, []*store.Case{obj})
+	return graphql.ResolveBatchSingleResult[[]*store.CaseEvent](
+		ctx,
+		results,
+		err,
+		"Case.timeline",
+	)
+}
 
 func (ec *executionContext) _Case_incident(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -5810,7 +5994,7 @@ func (ec *executionContext) _Case_incident(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Case_incident(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Case().Incident(ctx, obj)
+			return ec.resolveBatch_Case_incident(ctx, field, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Incident) graphql.Marshaler {
@@ -5832,6 +6016,29 @@ func (ec *executionContext) fieldContext_Case_incident(_ context.Context, field 
 	}
 	return fc, nil
 }
+func (ec *executionContext) resolveBatch_Case_incident(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+	resolver := ec.Resolvers.Case()
+	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Incident(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[*store.Incident](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Case.incident",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Incident(ctx, []*store.Case{obj})
+	return graphql.ResolveBatchSingleResult[*store.Incident](
+		ctx,
+		results,
+		err,
+		"Case.incident",
+	)
+}
 
 func (ec *executionContext) _Case_reporter(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -5842,7 +6049,7 @@ func (ec *executionContext) _Case_reporter(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Case_reporter(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Case().Reporter(ctx, obj)
+			return ec.resolveBatch_Case_reporter(ctx, field, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Person) graphql.Marshaler {
@@ -5864,6 +6071,29 @@ func (ec *executionContext) fieldContext_Case_reporter(_ context.Context, field 
 	}
 	return fc, nil
 }
+func (ec *executionContext) resolveBatch_Case_reporter(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+	resolver := ec.Resolvers.Case()
+	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Reporter(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[*store.Person](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Case.reporter",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Reporter(ctx, []*store.Case{obj})
+	return graphql.ResolveBatchSingleResult[*store.Person](
+		ctx,
+		results,
+		err,
+		"Case.reporter",
+	)
+}
 
 func (ec *executionContext) _Case_assignee(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -5874,7 +6104,7 @@ func (ec *executionContext) _Case_assignee(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Case_assignee(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Case().Assignee(ctx, obj)
+			return ec.resolveBatch_Case_assignee(ctx, field, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -5886,6 +6116,29 @@ func (ec *executionContext) _Case_assignee(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Case_assignee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, true, true, "String")
+}
+func (ec *executionContext) resolveBatch_Case_assignee(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+	resolver := ec.Resolvers.Case()
+	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Assignee(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[*string](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Case.assignee",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Assignee(ctx, []*store.Case{obj})
+	return graphql.ResolveBatchSingleResult[*string](
+		ctx,
+		results,
+		err,
+		"Case.assignee",
+	)
 }
 
 func (ec *executionContext) _Case_provenance(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
@@ -16734,6 +16987,23 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
+	{
+		var batchItemsCase []*store.Case
+		batchIdxMapCase := map[int]int{}
+		for i, item := range v {
+			switch concrete := item.(type) {
+			case store.Case:
+				batchIdxMapCase[i] = len(batchItemsCase)
+				batchItemsCase = append(batchItemsCase, &concrete)
+			case *store.Case:
+				batchIdxMapCase[i] = len(batchItemsCase)
+				batchItemsCase = append(batchItemsCase, concrete)
+			}
+		}
+		if len(batchItemsCase) > 0 {
+			ctx = graphql.WithBatchParents(ctx, "Case", batchItemsCase, batchIdxMapCase)
+		}
+	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]

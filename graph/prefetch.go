@@ -149,3 +149,32 @@ func loadAll[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V
 	}
 	return out, nil
 }
+
+// prefetchRegions loads, up front, the selected per-region relations of a
+// page of regions (see prefetchCases for why).
+func (r *Resolver) prefetchRegions(ctx context.Context, regions []*store.Region) error {
+	if len(regions) == 0 {
+		return nil
+	}
+	sel := selectedFields(ctx, []string{"edges", "node"}, [][]string{{"RegionConnection"}, {"RegionEdge"}, {"Region", "Node"}})
+	l := r.loaders(ctx)
+	ids := make([]int64, 0, len(regions))
+	var parents []int64
+	for _, reg := range regions {
+		ids = append(ids, reg.ID)
+		if reg.ParentID != nil {
+			parents = append(parents, *reg.ParentID)
+		}
+	}
+	if sel["stats"] {
+		if err := prime(ctx, l.RegionStats, r.Store.RegionStatsByID, ids); err != nil {
+			return err
+		}
+	}
+	if sel["parent"] {
+		if err := prime(ctx, l.Region, r.Store.RegionsByID, parents); err != nil {
+			return err
+		}
+	}
+	return nil
+}

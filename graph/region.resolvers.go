@@ -29,6 +29,9 @@ func (r *queryResolver) Regions(ctx context.Context, level *canon.RegionLevel, p
 	if err != nil {
 		return nil, err
 	}
+	if err := r.prefetchRegions(ctx, page.Nodes()); err != nil {
+		return nil, err
+	}
 	return model.NewRegionConnection(page, q), nil
 }
 
@@ -86,6 +89,9 @@ func (r *regionResolver) Children(ctx context.Context, obj *store.Region, first 
 	q := store.RegionQuery{ParentID: &obj.ID, Page: store.PageArgs{First: first, After: after}}
 	page, err := r.Store.Regions(ctx, q)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.prefetchRegions(ctx, page.Nodes()); err != nil {
 		return nil, err
 	}
 	return model.NewRegionConnection(page, q), nil

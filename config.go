@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ywtg/hub/auth"
 )
 
 // envVar documents one environment variable; the table drives --help.
@@ -27,6 +29,8 @@ var envVars = []envVar{
 	{"HUB_LOG_LEVEL", "info", "Log level: debug, info, warn or error. Logs are JSON lines on stderr."},
 	{"HUB_MAX_BODY_BYTES", "1048576", "Largest accepted GraphQL request body, in bytes."},
 	{"HUB_SHUTDOWN_TIMEOUT", "20s", "How long a graceful shutdown waits for in-flight requests."},
+	{"HUB_ANONYMOUS_ROLE", "viewer in demo mode, else none", "Role of requests without credentials: admin, analyst, staff, partner, viewer or none (401)."},
+	{"HUB_RATE_LIMIT", "50", "Requests per second per principal (token bucket, burst twice that); 0 disables."},
 	{"HUB_MAX_DEPTH", "12", "Deepest selection nesting a GraphQL operation may have."},
 	{"HUB_MAX_COMPLEXITY", "100000", "Highest estimated cost of a GraphQL operation (list fields multiply by their page size)."},
 	{"HUB_MAX_ALIASES", "30", "Most aliased fields in one GraphQL operation."},
@@ -44,6 +48,8 @@ type config struct {
 	LogLevel        slog.Level
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
+	AnonymousRole   auth.Role
+	RateLimit       float64
 	MaxDepth        int
 	MaxComplexity   int
 	MaxAliases      int
@@ -107,6 +113,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		*dst = n
 	}
+	anon := getenv("HUB_ANONYMOUS_ROLE")
+	if strings.TrimSpace(anon) == "" {
+		anon = string(auth.None)
+		if c.Sources == "" {
+			anon = string(auth.Viewer) // demo mode: the playground works out of the box
+		}
+	}
+	if c.AnonymousRole, err = auth.ParseRole(anon); err != nil {
+		errs = append(errs, fmt.Errorf("HUB_ANONYMOUS_ROLE: %w", err))
+	}
+	if c.RateLimit, err = strconv.ParseFloat(get("HUB_RATE_LIMIT"), 64); err != nil || c.RateLimit < 0 {
+		errs = append(errs, fmt.Errorf("HUB_RATE_LIMIT %q: want a number of requests per second, 0 for none", get("HUB_RATE_LIMIT")))
+	}
 	positive("HUB_MAX_DEPTH", &c.MaxDepth)
 	positive("HUB_MAX_COMPLEXITY", &c.MaxComplexity)
 	positive("HUB_MAX_ALIASES", &c.MaxAliases)
@@ -122,7 +141,8 @@ func (c config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("database", db), slog.String("addr", c.Addr), slog.String("data_dir", c.DataDir),
 		slog.String("sources", c.Sources), slog.String("demo_scale", c.DemoScale), slog.Int64("seed", c.Seed),
-		slog.String("log_level", c.LogLevel.String()))
+		slog.String("log_level", c.LogLevel.String()), slog.String("anonymous_role", string(c.AnonymousRole)),
+		slog.Float64("rate_limit", c.RateLimit))
 }
 
 // redactURL hides the password of a database URL.

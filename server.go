@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/embedpg"
 	"github.com/ywtg/hub/graph"
@@ -37,9 +38,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "hub:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return
 		}
+		fmt.Fprintln(os.Stderr, "hub:", err)
 		stop()
 		os.Exit(1)
 	}
@@ -57,12 +59,35 @@ type env struct {
 	log    *slog.Logger
 	stdout io.Writer
 	stderr io.Writer
+	getenv func(string) string
+}
+
+// flags parses a command's flags; --help prints its usage and the
+// environment table.
+func (e *env) flags(name, summary string, args []string, define func(fs *flag.FlagSet)) (*flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	if define != nil {
+		define(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(e.stdout, "Usage: hub %s\n\n%s.\n\nFlags:\n", name, summary)
+		fs.SetOutput(e.stdout)
+		fs.PrintDefaults()
+		fmt.Fprintln(e.stdout)
+		usage(e.stdout)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return fs, nil
 }
 
 func commands() []command {
 	return []command{
 		{"serve", "run the hub: store, sources, GraphQL API (default)", serve},
 		{"migrate", "apply database migrations and exit", migrateCmd},
+		{"apikey", "create, list or revoke API keys", apikeyCmd},
 	}
 }
 
@@ -94,24 +119,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if c.name != name {
 			continue
 		}
-		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-		fs.SetOutput(stderr)
-		fs.Usage = func() {
-			fmt.Fprintf(stdout, "Usage: hub %s\n\n%s.\n\n", c.name, c.summary)
-			usage(stdout)
-		}
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil
-			}
-			return err
-		}
 		cfg, err := loadConfig(getenv)
 		if err != nil {
 			return fmt.Errorf("configuration: %w", err)
 		}
 		log := slog.New(web.LogHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
-		return c.run(ctx, &env{cfg: cfg, log: log, stdout: stdout, stderr: stderr}, fs.Args())
+		return c.run(ctx, &env{cfg: cfg, log: log, stdout: stdout, stderr: stderr, getenv: getenv}, args)
 	}
 	usage(stderr)
 	return fmt.Errorf("unknown command %q", name)
@@ -137,6 +150,42 @@ func database(ctx context.Context, e *env) (string, func(), error) {
 	return cluster.DSN(), stop, nil
 }
 
+// keyLookup resolves API keys through the store.
+func keyLookup(st *store.Store) auth.KeyLookup {
+	return func(ctx context.Context, hash []byte) (*auth.Principal, error) {
+		k, err := st.APIKeyByHash(ctx, hash)
+		if err != nil {
+			return nil, err
+		}
+		return &auth.Principal{ID: fmt.Sprintf("key:%d", k.ID), Name: k.Name, Role: auth.Role(k.Role),
+			RegionCode: deref(k.RegionCode, ""), Scopes: k.Scopes}, nil
+	}
+}
+
+// demoAdminKey creates and prints an admin key on the first start of a
+// demo hub, so the operator can try every part of the API.
+func demoAdminKey(ctx context.Context, st *store.Store, e *env) error {
+	keys, err := st.APIKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.Role == string(auth.Admin) && k.Name == "demo admin" {
+			return nil
+		}
+	}
+	key, hash, err := auth.NewKey()
+	if err != nil {
+		return err
+	}
+	if _, err := st.CreateAPIKey(ctx, store.APIKey{Name: "demo admin", Prefix: key[:len(auth.KeyPrefix)+6], Role: string(auth.Admin),
+		Scopes: []string{"pii:read"}}, hash); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "demo admin API key (shown once; send as Authorization: Bearer <key>):\n%s\n", key)
+	return nil
+}
+
 // loadRegions reads the reference layer and stores it, parents first.
 func loadRegions(ctx context.Context, st *store.Store, path string, log *slog.Logger) (*places.Layer, error) {
 	layer, err := places.Load(path)
@@ -150,7 +199,10 @@ func loadRegions(ctx context.Context, st *store.Store, path string, log *slog.Lo
 	return layer, nil
 }
 
-func migrateCmd(ctx context.Context, e *env, _ []string) error {
+func migrateCmd(ctx context.Context, e *env, args []string) error {
+	if _, err := e.flags("migrate", "apply database migrations and exit", args, nil); err != nil {
+		return err
+	}
 	dsn, stopDB, err := database(ctx, e)
 	if err != nil {
 		return err
@@ -168,7 +220,10 @@ func migrateCmd(ctx context.Context, e *env, _ []string) error {
 	return nil
 }
 
-func serve(ctx context.Context, e *env, _ []string) error {
+func serve(ctx context.Context, e *env, args []string) error {
+	if _, err := e.flags("serve", "run the hub: store, sources, GraphQL API", args, nil); err != nil {
+		return err
+	}
 	log := e.log
 	log.Info("starting hub", "config", e.cfg)
 	started := time.Now()
@@ -203,7 +258,13 @@ func serve(ctx context.Context, e *env, _ []string) error {
 	if err != nil {
 		return fmt.Errorf("graphql handler: %w", err)
 	}
-	h, err := web.NewHandler(web.Options{GraphQL: gql, Readiness: ready, Registry: reg, Log: log, MaxBodyBytes: e.cfg.MaxBodyBytes})
+	authn := auth.New(auth.Options{Keys: keyLookup(st), Anonymous: e.cfg.AnonymousRole, Rate: e.cfg.RateLimit})
+	if e.cfg.Sources == "" {
+		if err := demoAdminKey(ctx, st, e); err != nil {
+			return err
+		}
+	}
+	h, err := web.NewHandler(web.Options{GraphQL: authn.Wrap(gql), Readiness: ready, Registry: reg, Log: log, MaxBodyBytes: e.cfg.MaxBodyBytes})
 	if err != nil {
 		return fmt.Errorf("http handler: %w", err)
 	}

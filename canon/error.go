@@ -17,6 +17,7 @@ const (
 	NotFound          Code = "NOT_FOUND"
 	QueryTooComplex   Code = "QUERY_TOO_COMPLEX"
 	SourceUnavailable Code = "SOURCE_UNAVAILABLE"
+	RateLimited       Code = "RATE_LIMITED"
 	Internal          Code = "INTERNAL"
 )
 

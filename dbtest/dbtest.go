@@ -158,14 +158,23 @@ func NewDSN(tb testing.TB) string {
 // NewStore opens a store on a fresh migrated database.
 func NewStore(tb testing.TB) *store.Store {
 	tb.Helper()
+	st, _ := NewStoreDSN(tb)
+	return st
+}
+
+// NewStoreDSN opens a store on a fresh migrated database and returns the
+// database's DSN too, for code under test that connects by itself.
+func NewStoreDSN(tb testing.TB) (*store.Store, string) {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := store.Open(ctx, NewDSN(tb), store.Options{})
+	dsn := NewDSN(tb)
+	st, err := store.Open(ctx, dsn, store.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(st.Close)
-	return st
+	return st, dsn
 }
 
 // Pool opens a pgx pool on dsn, closed at test end.

@@ -16,8 +16,8 @@ func newCityServer(t *testing.T, cases int) *graphtest.Server {
 	if cases > 0 {
 		c := storetest.MakeCases(cases)
 		li := storetest.Person("420606199001011245", "李四", "13900002222")
-		c[0].Reporter = &li
-		c[0].AssigneeDept = "樊城区城管局"
+		c[2].Reporter = &li // a case in 新华社区, where 李四 lives
+		c[2].AssigneeDept = "樊城区城管局"
 		storetest.SeedCases(t, st, c)
 	}
 	return graphtest.New(t, st)
@@ -230,7 +230,7 @@ func TestCaseLookupAndExtras(t *testing.T) {
 		}
 		Missing *struct{ SourceID string }
 	}
-	srv.MustData(t, `{ case(source: "citymgmt", sourceId: "C00000") { sourceId assignee reporter { name } incident { id } }
+	srv.MustData(t, `{ case(source: "citymgmt", sourceId: "C00002") { sourceId assignee reporter { name } incident { id } }
 		missing: case(source: "citymgmt", sourceId: "nope") { sourceId } }`, nil, &d)
 	if d.Case == nil || *d.Case.Assignee != "樊城区城管局" || d.Case.Reporter.Name != "李*" || d.Case.Incident != nil || d.Missing != nil {
 		t.Fatalf("case = %+v", d)

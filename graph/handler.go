@@ -41,6 +41,7 @@ func NewHandler(c Config) (http.Handler, error) {
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(&limiter{limits: limits})
+	srv.AroundFields(authorize)
 	srv.SetErrorPresenter(errorPresenter(c.Log))
 	srv.SetRecoverFunc(recoverFunc(c.Log))
 	if c.Registry != nil {
@@ -50,5 +51,5 @@ func NewHandler(c Config) (http.Handler, error) {
 		}
 		srv.Use(m)
 	}
-	return graphqlOverHTTP(WithLoaders(c.Store, srv)), nil
+	return graphqlOverHTTP(withScope(WithLoaders(c.Store, srv))), nil
 }

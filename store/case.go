@@ -88,8 +88,8 @@ type CaseFilter struct {
 	ReporterID *int64
 }
 
-func (f CaseFilter) where(a *sqlArgs) string {
-	conds := []string{"TRUE"}
+func (f CaseFilter) where(ctx context.Context, a *sqlArgs) string {
+	conds := []string{scopePath(ctx, "c.region_path", a)}
 	if f.RegionID != nil {
 		conds = append(conds, "c.region_path <@ (SELECT path FROM region WHERE id = "+a.add(*f.RegionID)+")")
 	}
@@ -211,7 +211,7 @@ type CaseQuery struct {
 }
 
 // pageSQL builds the condition, order and limit of a keyset page of cases.
-func (q CaseQuery) pageSQL(a *sqlArgs) (where, tail string, limit int, err error) {
+func (q CaseQuery) pageSQL(ctx context.Context, a *sqlArgs) (where, tail string, limit int, err error) {
 	limit, err = q.Page.limit()
 	if err != nil {
 		return "", "", 0, err
@@ -224,7 +224,7 @@ func (q CaseQuery) pageSQL(a *sqlArgs) (where, tail string, limit int, err error
 	if err != nil {
 		return "", "", 0, err
 	}
-	where = q.Filter.where(a)
+	where = q.Filter.where(ctx, a)
 	dir, cmp := "ASC", ">"
 	if q.Order.Desc {
 		dir, cmp = "DESC", "<"
@@ -248,7 +248,7 @@ func (q CaseQuery) page(list []*Case, limit int) Page[*Case] {
 // Cases lists cases with keyset pagination on (sort key, id).
 func (s *Store) Cases(ctx context.Context, q CaseQuery) (Page[*Case], error) {
 	var a sqlArgs
-	where, tail, limit, err := q.pageSQL(&a)
+	where, tail, limit, err := q.pageSQL(ctx, &a)
 	if err != nil {
 		return Page[*Case]{}, err
 	}
@@ -268,7 +268,7 @@ func (s *Store) Cases(ctx context.Context, q CaseQuery) (Page[*Case], error) {
 // returning the pages in key order.
 func (s *Store) CasesInRegions(ctx context.Context, regionIDs []int64, q CaseQuery) ([]Page[*Case], error) {
 	a := sqlArgs{regionIDs}
-	where, tail, limit, err := q.pageSQL(&a)
+	where, tail, limit, err := q.pageSQL(ctx, &a)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +311,7 @@ func cursorTime(key string) (string, error) {
 func (s *Store) CountCases(ctx context.Context, f CaseFilter) (int, error) {
 	var a sqlArgs
 	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM "case" c WHERE `+f.where(&a), a...).Scan(&n); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM "case" c WHERE `+f.where(ctx, &a), a...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count cases: %w", err)
 	}
 	return n, nil
@@ -319,7 +319,8 @@ func (s *Store) CountCases(ctx context.Context, f CaseFilter) (int, error) {
 
 // CasesByID loads cases for a batch of ids, in key order.
 func (s *Store) CasesByID(ctx context.Context, ids []int64) ([]*Case, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+caseColumns+` FROM "case" c WHERE c.id = ANY($1)`, ids)
+	a := sqlArgs{ids}
+	rows, err := s.pool.Query(ctx, "SELECT "+caseColumns+` FROM "case" c WHERE c.id = ANY($1) AND `+scopePath(ctx, "c.region_path", &a), a...)
 	if err != nil {
 		return nil, fmt.Errorf("load cases: %w", err)
 	}

@@ -41,9 +41,10 @@ func listByID[T any](ctx context.Context, s *Store, what, base string, a sqlArgs
 }
 
 // byIDs loads rows for a batch of ids in key order.
-func byIDs[T any](ctx context.Context, s *Store, what, base string, ids []int64,
+func byIDs[T any](ctx context.Context, s *Store, what, base string, ids []int64, scope func(*sqlArgs) string,
 	scan func(pgx.CollectableRow) (T, error), idOf func(T) int64) ([]T, error) {
-	rows, err := s.pool.Query(ctx, base+" WHERE x.id = ANY($1)", ids)
+	a := sqlArgs{ids}
+	rows, err := s.pool.Query(ctx, base+" WHERE x.id = ANY($1) AND "+scope(&a), a...)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", what, err)
 	}
@@ -54,11 +55,11 @@ func byIDs[T any](ctx context.Context, s *Store, what, base string, ids []int64,
 	return inKeyOrder(ids, list, idOf), nil
 }
 
-// groupedBy loads rows for a batch of parent keys and groups them in key
-// order; base must select the parent key first.
-func groupedBy[T any](ctx context.Context, s *Store, what, sql string, keys []int64,
+// groupedBy loads rows for a batch of parent keys ($1) and groups them in
+// key order; sql selects the parent key first; extra are arguments $2….
+func groupedBy[T any](ctx context.Context, s *Store, what, sql string, keys []int64, extra sqlArgs,
 	scan func(pgx.CollectableRow) (int64, T, error)) ([][]T, error) {
-	rows, err := s.pool.Query(ctx, sql, keys)
+	rows, err := s.pool.Query(ctx, sql, append(sqlArgs{keys}, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", what, err)
 	}

@@ -48,7 +48,7 @@ type PartyOrgQuery struct {
 // PartyOrgs lists party organisations.
 func (s *Store) PartyOrgs(ctx context.Context, q PartyOrgQuery, p PageArgs) (Page[*PartyOrg], error) {
 	var a sqlArgs
-	conds := []string{"TRUE"}
+	conds := []string{scopeRegion(ctx, "x.region_id", &a)}
 	if q.RegionID != nil {
 		conds = append(conds, subtree("x.region_id", a.add(*q.RegionID)))
 	}
@@ -63,7 +63,7 @@ func (s *Store) PartyOrgs(ctx context.Context, q PartyOrgQuery, p PageArgs) (Pag
 
 // PartyOrgsByID loads organisations in key order.
 func (s *Store) PartyOrgsByID(ctx context.Context, ids []int64) ([]*PartyOrg, error) {
-	return byIDs(ctx, s, "party orgs", partyOrgSelect, ids, scanPartyOrg, partyOrgID)
+	return byIDs(ctx, s, "party orgs", partyOrgSelect, ids, inScope(ctx, "x.region_id"), scanPartyOrg, partyOrgID)
 }
 
 // PartyMember is a stored party member with service totals.
@@ -97,18 +97,19 @@ func partyMemberID(m *PartyMember) int64 { return m.ID }
 // PartyMembers lists the members of an organisation.
 func (s *Store) PartyMembers(ctx context.Context, orgID int64, p PageArgs) (Page[*PartyMember], error) {
 	var a sqlArgs
-	return listByID(ctx, s, "PARTY_MEMBER", partyMemberSelect+" WHERE x.org_id = "+a.add(orgID), a, p, scanPartyMember, partyMemberID)
+	return listByID(ctx, s, "PARTY_MEMBER", partyMemberSelect+" WHERE x.org_id = "+a.add(orgID)+" AND "+scopeRegion(ctx, "x.region_id", &a),
+		a, p, scanPartyMember, partyMemberID)
 }
 
 // PartyMembersByID loads members in key order.
 func (s *Store) PartyMembersByID(ctx context.Context, ids []int64) ([]*PartyMember, error) {
-	return byIDs(ctx, s, "party members", partyMemberSelect, ids, scanPartyMember, partyMemberID)
+	return byIDs(ctx, s, "party members", partyMemberSelect, ids, inScope(ctx, "x.region_id"), scanPartyMember, partyMemberID)
 }
 
 // PartyMembersByPerson loads the member records of a batch of persons.
 func (s *Store) PartyMembersByPerson(ctx context.Context, personIDs []int64) ([][]*PartyMember, error) {
 	return groupedBy(ctx, s, "party members", `SELECT x.person_id, `+strings.TrimPrefix(partyMemberSelect, "SELECT ")+
-		` WHERE x.person_id = ANY($1) ORDER BY x.id`, personIDs,
+		` WHERE x.person_id = ANY($1) AND `+scopeRegion(ctx, "x.region_id", &sqlArgs{nil})+` ORDER BY x.id`, personIDs, scopeArgs(ctx),
 		func(r pgx.CollectableRow) (int64, *PartyMember, error) {
 			var pid int64
 			m := &PartyMember{}
@@ -135,7 +136,7 @@ type DualReport struct {
 func (s *Store) DualReportsByMember(ctx context.Context, memberIDs []int64) ([][]*DualReport, error) {
 	return groupedBy(ctx, s, "dual reports", `SELECT x.member_id, x.id, x.member_id, x.community_id, x.community_name,
 			x.branch_org_id, x.employer, x.reported_on, x.source, x.source_id, x.source_updated_at, x.fetched_at, x.payload_hash
-		FROM dual_report x WHERE x.member_id = ANY($1) ORDER BY x.id`, memberIDs,
+		FROM dual_report x WHERE x.member_id = ANY($1) ORDER BY x.id`, memberIDs, nil,
 		func(r pgx.CollectableRow) (int64, *DualReport, error) {
 			var mid int64
 			d := &DualReport{}
@@ -189,7 +190,7 @@ func haversineSQL(lat, lng string) string {
 // radius of a point (then with their distance).
 func (s *Store) ServiceStations(ctx context.Context, regionID *int64, near *Near, p PageArgs) (Page[*ServiceStation], error) {
 	var a sqlArgs
-	conds := []string{"TRUE"}
+	conds := []string{scopeRegion(ctx, "x.region_id", &a)}
 	dist := "NULL::float8"
 	if regionID != nil {
 		conds = append(conds, subtree("x.region_id", a.add(*regionID)))
@@ -211,7 +212,7 @@ func (s *Store) ServiceStations(ctx context.Context, regionID *int64, near *Near
 
 // ServiceStationsByID loads stations in key order.
 func (s *Store) ServiceStationsByID(ctx context.Context, ids []int64) ([]*ServiceStation, error) {
-	return byIDs(ctx, s, "stations", "SELECT "+stationColumns+", NULL::float8, "+stationProvenance+" FROM service_station x", ids, scanStation, stationID)
+	return byIDs(ctx, s, "stations", "SELECT "+stationColumns+", NULL::float8, "+stationProvenance+" FROM service_station x", ids, inScope(ctx, "x.region_id"), scanStation, stationID)
 }
 
 // VolunteerActivity is a stored volunteer service record.
@@ -230,7 +231,7 @@ type VolunteerActivity struct {
 func (s *Store) ActivitiesByMember(ctx context.Context, memberIDs []int64) ([][]*VolunteerActivity, error) {
 	return groupedBy(ctx, s, "volunteer activities", `SELECT x.member_id, x.id, x.title, x.member_id, x.station_id, x.held_on,
 			x.hours::float8, x.points, x.source, x.source_id, x.source_updated_at, x.fetched_at, x.payload_hash
-		FROM volunteer_activity x WHERE x.member_id = ANY($1) ORDER BY x.held_on DESC NULLS LAST, x.id`, memberIDs,
+		FROM volunteer_activity x WHERE x.member_id = ANY($1) ORDER BY x.held_on DESC NULLS LAST, x.id`, memberIDs, nil,
 		func(r pgx.CollectableRow) (int64, *VolunteerActivity, error) {
 			var mid int64
 			v := &VolunteerActivity{}

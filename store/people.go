@@ -52,7 +52,7 @@ type PersonFilter struct {
 // People lists golden person records.
 func (s *Store) People(ctx context.Context, f PersonFilter, p PageArgs) (Page[*Person], error) {
 	var a sqlArgs
-	conds := []string{"TRUE"}
+	conds := []string{personVisible(ctx, &a)}
 	if f.RegionID != nil {
 		ph := a.add(*f.RegionID)
 		conds = append(conds, `(x.id IN (SELECT r.person_id FROM resident r WHERE `+subtree("r.grid_id", ph)+`)
@@ -73,7 +73,7 @@ func (s *Store) People(ctx context.Context, f PersonFilter, p PageArgs) (Page[*P
 
 // PeopleByID loads persons in key order.
 func (s *Store) PeopleByID(ctx context.Context, ids []int64) ([]*Person, error) {
-	return byIDs(ctx, s, "people", personSelect, ids, scanPerson, personID)
+	return byIDs(ctx, s, "people", personSelect, ids, func(a *sqlArgs) string { return personVisible(ctx, a) }, scanPerson, personID)
 }
 
 // PersonRecord is one source system's record of a person.
@@ -87,7 +87,7 @@ type PersonRecord struct {
 func (s *Store) PersonRecords(ctx context.Context, personIDs []int64) ([][]*PersonRecord, error) {
 	return groupedBy(ctx, s, "person records", `SELECT person_id, role, source, source_id, source_updated_at,
 			fetched_at, payload_hash FROM person_link WHERE person_id = ANY($1) ORDER BY person_id, source, role, source_id`,
-		personIDs, func(r pgx.CollectableRow) (int64, *PersonRecord, error) {
+		personIDs, nil, func(r pgx.CollectableRow) (int64, *PersonRecord, error) {
 			x := &PersonRecord{}
 			p := &x.Provenance
 			err := r.Scan(&x.PersonID, &x.Role, &p.Source, &p.SourceID, &p.SourceUpdatedAt, &p.FetchedAt, &p.PayloadHash)
@@ -123,7 +123,7 @@ func scanHousehold(r pgx.CollectableRow) (*Household, error) {
 
 // HouseholdsByID loads households in key order.
 func (s *Store) HouseholdsByID(ctx context.Context, ids []int64) ([]*Household, error) {
-	return byIDs(ctx, s, "households", householdSelect, ids, scanHousehold, func(h *Household) int64 { return h.ID })
+	return byIDs(ctx, s, "households", householdSelect, ids, inScope(ctx, "x.grid_id"), scanHousehold, func(h *Household) int64 { return h.ID })
 }
 
 // Building is a stored building with its compound.
@@ -142,7 +142,7 @@ const buildingSelect = `SELECT x.id, coalesce(c.name, ''), x.number, x.grid_id, 
 // Buildings lists the buildings in a region's subtree.
 func (s *Store) Buildings(ctx context.Context, regionID int64, p PageArgs) (Page[*Building], error) {
 	var a sqlArgs
-	return listByID(ctx, s, "BUILDING", buildingSelect+" WHERE "+subtree("x.grid_id", a.add(regionID)), a, p,
+	return listByID(ctx, s, "BUILDING", buildingSelect+" WHERE "+subtree("x.grid_id", a.add(regionID))+" AND "+scopeRegion(ctx, "x.grid_id", &a), a, p,
 		func(r pgx.CollectableRow) (*Building, error) {
 			b := &Building{}
 			err := r.Scan(&b.ID, &b.Compound, &b.Number, &b.GridID, &b.Lat, &b.Lng, &b.Households)
@@ -174,13 +174,13 @@ func scanGridWorker(r pgx.CollectableRow) (*GridWorker, error) {
 func (s *Store) GridWorkers(ctx context.Context, regionID int64, p PageArgs) (Page[*GridWorker], error) {
 	var a sqlArgs
 	return listByID(ctx, s, "GRID_WORKER", gridWorkerSelect+" WHERE x.id IN (SELECT g.worker_id FROM grid_worker_grid g WHERE "+
-		subtree("g.grid_id", a.add(regionID))+")", a, p, scanGridWorker, func(w *GridWorker) int64 { return w.ID })
+		subtree("g.grid_id", a.add(regionID))+") AND "+gridWorkerVisible(ctx, &a), a, p, scanGridWorker, func(w *GridWorker) int64 { return w.ID })
 }
 
 // GridWorkersByPerson loads the grid-worker records of a batch of persons.
 func (s *Store) GridWorkersByPerson(ctx context.Context, personIDs []int64) ([][]*GridWorker, error) {
 	return groupedBy(ctx, s, "grid workers", `SELECT x.person_id, `+strings.TrimPrefix(gridWorkerSelect, "SELECT ")+
-		` WHERE x.person_id = ANY($1) ORDER BY x.id`, personIDs,
+		` WHERE x.person_id = ANY($1) AND `+gridWorkerVisible(ctx, &sqlArgs{nil})+` ORDER BY x.id`, personIDs, scopeArgs(ctx),
 		func(r pgx.CollectableRow) (int64, *GridWorker, error) {
 			var pid int64
 			w := &GridWorker{}
@@ -194,11 +194,11 @@ func (s *Store) GridWorkersByPerson(ctx context.Context, personIDs []int64) ([][
 func (s *Store) CasesReportedBy(ctx context.Context, personID int64, p PageArgs) (Page[*Case], error) {
 	var a sqlArgs
 	return listByID(ctx, s, "REPORTED_CASE", "SELECT "+strings.ReplaceAll(caseColumns, "c.", "x.")+
-		` FROM "case" x WHERE x.reporter_person_id = `+a.add(personID), a, p,
+		` FROM "case" x WHERE x.reporter_person_id = `+a.add(personID)+" AND "+scopePath(ctx, "x.region_path", &a), a, p,
 		func(r pgx.CollectableRow) (*Case, error) { return scanCase(r) }, func(c *Case) int64 { return c.ID })
 }
 
 // GridWorkersByID loads grid workers in key order.
 func (s *Store) GridWorkersByID(ctx context.Context, ids []int64) ([]*GridWorker, error) {
-	return byIDs(ctx, s, "grid workers", gridWorkerSelect, ids, scanGridWorker, func(w *GridWorker) int64 { return w.ID })
+	return byIDs(ctx, s, "grid workers", gridWorkerSelect, ids, func(a *sqlArgs) string { return gridWorkerVisible(ctx, a) }, scanGridWorker, func(w *GridWorker) int64 { return w.ID })
 }

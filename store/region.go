@@ -56,16 +56,13 @@ type RegionQuery struct {
 	Page     PageArgs
 }
 
-func (q RegionQuery) where(a *sqlArgs) string {
-	var conds []string
+func (q RegionQuery) where(ctx context.Context, a *sqlArgs) string {
+	conds := []string{scopePath(ctx, "r.path", a)}
 	if q.Level != nil {
 		conds = append(conds, "r.level = "+a.add(string(*q.Level)))
 	}
 	if q.ParentID != nil {
 		conds = append(conds, "r.parent_id = "+a.add(*q.ParentID))
-	}
-	if len(conds) == 0 {
-		return "TRUE"
 	}
 	return strings.Join(conds, " AND ")
 }
@@ -83,7 +80,7 @@ func (s *Store) Regions(ctx context.Context, q RegionQuery) (Page[*Region], erro
 		return Page[*Region]{}, err
 	}
 	var a sqlArgs
-	sql := "SELECT " + regionColumns + " FROM region r WHERE " + q.where(&a)
+	sql := "SELECT " + regionColumns + " FROM region r WHERE " + q.where(ctx, &a)
 	if after != nil {
 		sql += fmt.Sprintf(" AND (r.code, r.id) > (%s, %s)", a.add(after.key), a.add(after.id))
 	}
@@ -103,7 +100,7 @@ func (s *Store) Regions(ctx context.Context, q RegionQuery) (Page[*Region], erro
 func (s *Store) CountRegions(ctx context.Context, q RegionQuery) (int, error) {
 	var a sqlArgs
 	var n int
-	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM region r WHERE "+q.where(&a), a...).Scan(&n); err != nil {
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM region r WHERE "+q.where(ctx, &a), a...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count regions: %w", err)
 	}
 	return n, nil
@@ -112,7 +109,8 @@ func (s *Store) CountRegions(ctx context.Context, q RegionQuery) (int, error) {
 // RegionsByID loads regions for a batch of ids, in key order; a missing id
 // yields a nil region.
 func (s *Store) RegionsByID(ctx context.Context, ids []int64) ([]*Region, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+regionColumns+" FROM region r WHERE r.id = ANY($1)", ids)
+	a := sqlArgs{ids}
+	rows, err := s.pool.Query(ctx, "SELECT "+regionColumns+" FROM region r WHERE r.id = ANY($1) AND "+scopePath(ctx, "r.path", &a), a...)
 	if err != nil {
 		return nil, fmt.Errorf("load regions: %w", err)
 	}
@@ -125,7 +123,8 @@ func (s *Store) RegionsByID(ctx context.Context, ids []int64) ([]*Region, error)
 
 // RegionByCode finds a region by its code.
 func (s *Store) RegionByCode(ctx context.Context, code string) (*Region, error) {
-	r, err := scanRegion(s.pool.QueryRow(ctx, "SELECT "+regionColumns+" FROM region r WHERE r.code = $1", code))
+	a := sqlArgs{code}
+	r, err := scanRegion(s.pool.QueryRow(ctx, "SELECT "+regionColumns+" FROM region r WHERE r.code = $1 AND "+scopePath(ctx, "r.path", &a), a...))
 	if err != nil {
 		return nil, notFound(err, "region "+code)
 	}

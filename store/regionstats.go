@@ -26,7 +26,8 @@ type RegionStats struct {
 // RegionStatsByID computes the summaries of a batch of regions in one
 // statement: each figure counts the rows whose region lies in the subtree.
 func (s *Store) RegionStatsByID(ctx context.Context, ids []int64) ([]*RegionStats, error) {
-	rows, err := s.pool.Query(ctx, `WITH r AS (SELECT id, path FROM region WHERE id = ANY($1)),
+	a := sqlArgs{ids}
+	rows, err := s.pool.Query(ctx, `WITH r AS (SELECT id, path FROM region WHERE id = ANY($1) AND `+scopePath(ctx, "path", &a)+`),
 		sub AS (SELECT r.id AS root, g.id FROM r JOIN region g ON g.path <@ r.path)
 		SELECT r.id,
 			(SELECT count(*) FROM resident x JOIN sub ON sub.id = x.grid_id WHERE sub.root = r.id),
@@ -41,7 +42,7 @@ func (s *Store) RegionStatsByID(ctx context.Context, ids []int64) ([]*RegionStat
 			SELECT count(*) FILTER (WHERE c.status NOT IN ('CLOSED', 'REJECTED')) AS open,
 				count(*) FILTER (WHERE `+overdueSQL+`) AS overdue,
 				count(*) FILTER (WHERE c.status = 'CLOSED') AS closed, count(*) AS total
-			FROM "case" c WHERE c.region_path <@ r.path) c`, ids)
+			FROM "case" c WHERE c.region_path <@ r.path) c`, a...)
 	if err != nil {
 		return nil, fmt.Errorf("region stats: %w", err)
 	}
@@ -106,7 +107,9 @@ func (s *Store) CategoryMappings(ctx context.Context, codes []string) ([][]*Cate
 
 // CaseBySourceID finds a case by its source and source id.
 func (s *Store) CaseBySourceID(ctx context.Context, source, sourceID string) (*Case, error) {
-	c, err := scanCase(s.pool.QueryRow(ctx, "SELECT "+caseColumns+` FROM "case" c WHERE c.source = $1 AND c.source_id = $2`, source, sourceID))
+	a := sqlArgs{source, sourceID}
+	c, err := scanCase(s.pool.QueryRow(ctx, "SELECT "+caseColumns+` FROM "case" c WHERE c.source = $1 AND c.source_id = $2 AND `+
+		scopePath(ctx, "c.region_path", &a), a...))
 	if err != nil {
 		return nil, notFound(err, "case")
 	}

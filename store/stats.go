@@ -101,7 +101,7 @@ func (s *Store) CaseStats(ctx context.Context, f CaseFilter, dims []Dimension) (
 		`count(*) FILTER (WHERE c.status = 'CLOSED')`,
 		`count(*) FILTER (WHERE `+overdueSQL+`)`,
 		`avg(extract(epoch FROM c.closed_at - c.reported_at) / 3600) FILTER (WHERE c.closed_at IS NOT NULL)`), ", ")
-	sql := "SELECT " + sel + " FROM " + from + " WHERE " + f.where(&a)
+	sql := "SELECT " + sel + " FROM " + from + " WHERE " + f.where(ctx, &a)
 	if len(groups) > 0 {
 		sql += " GROUP BY " + strings.Join(groups, ", ") + " ORDER BY " + strings.Join(groups, ", ")
 	}

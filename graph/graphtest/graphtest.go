@@ -12,15 +12,20 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/graph"
 	"github.com/ywtg/hub/store"
 )
 
 // Server is a GraphQL endpoint under test.
 type Server struct {
-	URL  string // of the /graphql endpoint
-	last atomic.Pointer[store.StatementCounter]
+	URL       string // of the /graphql endpoint
+	last      atomic.Pointer[store.StatementCounter]
+	principal atomic.Pointer[auth.Principal]
 }
+
+// As makes the following requests come from p (nil: no principal).
+func (s *Server) As(p *auth.Principal) { s.principal.Store(p) }
 
 // New starts the GraphQL handler over st; it stops at test end.
 func New(tb testing.TB, st *store.Store) *Server {
@@ -33,6 +38,9 @@ func New(tb testing.TB, st *store.Store) *Server {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, c := store.WithStatementCounter(r.Context())
 		s.last.Store(c)
+		if p := s.principal.Load(); p != nil {
+			ctx = auth.With(ctx, p)
+		}
 		h.ServeHTTP(w, r.WithContext(ctx))
 	}))
 	tb.Cleanup(ts.Close)

@@ -88,6 +88,7 @@ func commands() []command {
 		{"serve", "run the hub: store, sources, GraphQL API (default)", serve},
 		{"migrate", "apply database migrations and exit", migrateCmd},
 		{"apikey", "create, list or revoke API keys", apikeyCmd},
+		{"audit", "verify the hash chain of the audit log", auditCmd},
 	}
 }
 
@@ -254,7 +255,11 @@ func serve(ctx context.Context, e *env, args []string) error {
 	}
 
 	limits := graph.Limits{MaxDepth: e.cfg.MaxDepth, MaxComplexity: e.cfg.MaxComplexity, MaxAliases: e.cfg.MaxAliases}
-	gql, err := graph.NewHandler(graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits})
+	keys, err := piiKeys(e)
+	if err != nil {
+		return err
+	}
+	gql, err := graph.NewHandler(graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits, PII: keys, RequestID: web.RequestID})
 	if err != nil {
 		return fmt.Errorf("graphql handler: %w", err)
 	}

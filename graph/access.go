@@ -39,7 +39,7 @@ var typeScopes = map[string]string{
 }
 
 // adminOnly names root fields only admins may use.
-var adminOnly = map[string]bool{"quarantine": true}
+var adminOnly = map[string]bool{"quarantine": true, "auditLog": true}
 
 // authorize is a field middleware: it refuses a field whose type the
 // principal's role or scopes do not allow, with FORBIDDEN, before the

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/ywtg/hub/graph/generated"
+	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/store"
 )
 
@@ -22,13 +24,16 @@ type Config struct {
 	Log      *slog.Logger
 	Registry prometheus.Registerer // operation metrics; nil for none
 	Limits   *Limits               // nil for DefaultLimits
+	PII      *pii.Keys             // for audited unmasking; nil disables it
+	// RequestID names the request in audit entries; nil for none.
+	RequestID func(context.Context) string
 }
 
 // NewHandler returns the /graphql handler: GET and POST, websocket
 // subscriptions (graphql-transport-ws), introspection, a parsed-query cache,
 // consistent error codes, and per-request dataloaders.
 func NewHandler(c Config) (http.Handler, error) {
-	res := &Resolver{Store: c.Store, Log: c.Log}
+	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII}
 	limits := DefaultLimits
 	if c.Limits != nil {
 		limits = *c.Limits
@@ -41,6 +46,7 @@ func NewHandler(c Config) (http.Handler, error) {
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(&limiter{limits: limits})
+	srv.Use(&auditor{store: c.Store, requestID: c.RequestID})
 	srv.AroundFields(authorize)
 	srv.SetErrorPresenter(errorPresenter(c.Log))
 	srv.SetRecoverFunc(recoverFunc(c.Log))

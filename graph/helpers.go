@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -66,4 +67,13 @@ func loadOpts[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, 
 		out[i] = v
 	}
 	return out, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -79,17 +79,27 @@ func (r *personResolver) ID(ctx context.Context, obj *store.Person) (string, err
 }
 
 // Name is the resolver for the name field.
-func (r *personResolver) Name(ctx context.Context, obj *store.Person) (string, error) {
+func (r *personResolver) Name(ctx context.Context, obj *store.Person, unmask *bool) (string, error) {
+	if unmask != nil && *unmask {
+		return r.unmask(ctx, obj, "name", func() (string, error) { return obj.Name, nil })
+	}
 	return obj.NameMasked, nil
 }
 
 // IDNumber is the resolver for the idNumber field.
-func (r *personResolver) IDNumber(ctx context.Context, obj *store.Person) (string, error) {
+func (r *personResolver) IDNumber(ctx context.Context, obj *store.Person, unmask *bool) (string, error) {
+	if unmask != nil && *unmask {
+		return r.unmask(ctx, obj, "idNumber", r.sealed(obj.IDSealed))
+	}
 	return obj.IDMasked, nil
 }
 
 // Phone is the resolver for the phone field.
-func (r *personResolver) Phone(ctx context.Context, obj *store.Person) (*string, error) {
+func (r *personResolver) Phone(ctx context.Context, obj *store.Person, unmask *bool) (*string, error) {
+	if unmask != nil && *unmask && obj.PhoneMasked != nil {
+		v, err := r.unmask(ctx, obj, "phone", r.sealed(obj.PhoneSealed))
+		return &v, err
+	}
 	return obj.PhoneMasked, nil
 }
 

@@ -8,6 +8,7 @@ package graph
 import (
 	"log/slog"
 
+	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/store"
 )
 
@@ -15,4 +16,5 @@ import (
 type Resolver struct {
 	Store *store.Store
 	Log   *slog.Logger
+	PII   *pii.Keys // opens sealed values for audited unmasking; nil disables it
 }

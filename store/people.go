@@ -23,16 +23,19 @@ type Person struct {
 	HouseholdID *int64
 	Roles       []canon.PersonRole
 	IDHash      []byte
+	IDSealed    []byte // for audited unmasking only
+	PhoneSealed []byte
 }
 
 const personSelect = `SELECT x.id, x.id_masked, x.name_masked, x.name, x.gender, x.birth_date, x.phone_masked,
 	x.household_id, coalesce((SELECT array_agg(DISTINCT l.role ORDER BY l.role) FROM person_link l WHERE l.person_id = x.id), '{}'),
-	x.id_hash FROM person x`
+	x.id_hash, x.id_sealed, x.phone_sealed FROM person x`
 
 func scanPerson(r pgx.CollectableRow) (*Person, error) {
 	p := &Person{}
 	var roles []string
-	err := r.Scan(&p.ID, &p.IDMasked, &p.NameMasked, &p.Name, &p.Gender, &p.BirthDate, &p.PhoneMasked, &p.HouseholdID, &roles, &p.IDHash)
+	err := r.Scan(&p.ID, &p.IDMasked, &p.NameMasked, &p.Name, &p.Gender, &p.BirthDate, &p.PhoneMasked, &p.HouseholdID, &roles,
+		&p.IDHash, &p.IDSealed, &p.PhoneSealed)
 	for _, role := range roles {
 		p.Roles = append(p.Roles, canon.PersonRole(role))
 	}

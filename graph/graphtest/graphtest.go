@@ -30,7 +30,16 @@ func (s *Server) As(p *auth.Principal) { s.principal.Store(p) }
 // New starts the GraphQL handler over st; it stops at test end.
 func New(tb testing.TB, st *store.Store) *Server {
 	tb.Helper()
-	h, err := graph.NewHandler(graph.Config{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return NewWith(tb, graph.Config{Store: st})
+}
+
+// NewWith starts the GraphQL handler with a configuration of its own.
+func NewWith(tb testing.TB, cfg graph.Config) *Server {
+	tb.Helper()
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	h, err := graph.NewHandler(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -70,11 +79,25 @@ type Response struct {
 // Do posts a query with variables and decodes the response.
 func (s *Server) Do(tb testing.TB, query string, vars map[string]any) Response {
 	tb.Helper()
+	return s.DoWithHeaders(tb, query, vars, nil)
+}
+
+// DoWithHeaders is Do with extra request headers.
+func (s *Server) DoWithHeaders(tb testing.TB, query string, vars map[string]any, headers map[string]string) Response {
+	tb.Helper()
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	resp, err := http.Post(s.URL, "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, s.URL, bytes.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
 	}

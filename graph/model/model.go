@@ -224,3 +224,24 @@ func NewServiceStationConnection(p store.Page[*store.ServiceStation]) *ServiceSt
 	}
 	return c
 }
+
+// AuditEntryConnection is a page of audit entries.
+type AuditEntryConnection struct {
+	Edges    []*AuditEntryEdge
+	PageInfo *store.PageInfo
+}
+
+// AuditEntryEdge is an audit entry with its cursor.
+type AuditEntryEdge struct {
+	Cursor string
+	Node   *store.AuditEntry
+}
+
+// NewAuditEntryConnection wraps a store page.
+func NewAuditEntryConnection(p store.Page[*store.AuditEntry]) *AuditEntryConnection {
+	c := &AuditEntryConnection{Edges: make([]*AuditEntryEdge, len(p.Edges)), PageInfo: &p.PageInfo}
+	for i, e := range p.Edges {
+		c.Edges[i] = &AuditEntryEdge{Cursor: e.Cursor, Node: e.Node}
+	}
+	return c
+}

@@ -1,0 +1,56 @@
+package pii_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/ywtg/hub/pii"
+)
+
+func TestHashSealMask(t *testing.T) {
+	k, err := pii.NewKeys([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "420606198005011234"
+	if !bytes.Equal(k.Hash("id", id), k.Hash("id", id)) || bytes.Equal(k.Hash("id", id), k.Hash("phone", id)) {
+		t.Fatal("hash must be stable and domain-separated")
+	}
+	other, _ := pii.NewKeys([]byte("another master key of 32 bytes!!"))
+	if bytes.Equal(k.Hash("id", id), other.Hash("id", id)) {
+		t.Fatal("hash must depend on the key")
+	}
+	sealed := k.Seal(id)
+	if bytes.Contains(sealed, []byte(id)) || bytes.Equal(sealed, k.Seal(id)) {
+		t.Fatal("sealing must hide the value and use fresh nonces")
+	}
+	if got, err := k.Open(sealed); err != nil || got != id {
+		t.Fatalf("open = %q, %v", got, err)
+	}
+	if _, err := other.Open(sealed); err == nil {
+		t.Fatal("opened with the wrong key")
+	}
+	sealed[len(sealed)-1] ^= 1
+	if _, err := k.Open(sealed); err == nil {
+		t.Fatal("opened a tampered value")
+	}
+	if _, err := pii.NewKeys([]byte("short")); err == nil {
+		t.Fatal("short master key accepted")
+	}
+	for in, want := range map[string]string{"420606198005011239": "420606********1239", "13800001111": "138****1111"} {
+		var got string
+		if len(in) == 18 {
+			got = pii.MaskID(in)
+		} else {
+			got = pii.MaskPhone(in)
+		}
+		if got != want {
+			t.Errorf("mask(%s) = %s, want %s", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"张三": "张*", "欧阳娜娜": "欧***", "李": "李", "": ""} {
+		if got := pii.MaskName(in); got != want {
+			t.Errorf("MaskName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -30,6 +30,8 @@ var envVars = []envVar{
 	{"HUB_MAX_BODY_BYTES", "1048576", "Largest accepted GraphQL request body, in bytes."},
 	{"HUB_SHUTDOWN_TIMEOUT", "20s", "How long a graceful shutdown waits for in-flight requests."},
 	{"HUB_PII_KEY", "", "Master key (hex, 32+ bytes) for hashing and sealing personal data; required with HUB_SOURCES. Demo mode generates one in HUB_DATA_DIR."},
+	{"HUB_JWT_SECRET", "", "Secret (32+ characters) to accept HS256 bearer JWTs; claims sub, role, region, scope. Never logged."},
+	{"HUB_JWKS_FILE", "", "Path to a JSON Web Key Set to accept RS256/ES256 bearer JWTs."},
 	{"HUB_ANONYMOUS_ROLE", "viewer in demo mode, else none", "Role of requests without credentials: admin, analyst, staff, partner, viewer or none (401)."},
 	{"HUB_RATE_LIMIT", "50", "Requests per second per principal (token bucket, burst twice that); 0 disables."},
 	{"HUB_MAX_DEPTH", "12", "Deepest selection nesting a GraphQL operation may have."},

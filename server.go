@@ -151,6 +151,25 @@ func database(ctx context.Context, e *env) (string, func(), error) {
 	return cluster.DSN(), stop, nil
 }
 
+// jwtVerifier builds the JWT verifier from HUB_JWT_SECRET and
+// HUB_JWKS_FILE; nil when neither is set.
+func jwtVerifier(e *env) (*auth.JWTVerifier, error) {
+	secret := e.getenv("HUB_JWT_SECRET")
+	path := e.getenv("HUB_JWKS_FILE")
+	if secret == "" && path == "" {
+		return nil, nil
+	}
+	o := auth.JWTOptions{Secret: []byte(secret), Leeway: 30 * time.Second}
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("HUB_JWKS_FILE: %w", err)
+		}
+		o.JWKS = raw
+	}
+	return auth.NewJWTVerifier(o)
+}
+
 // keyLookup resolves API keys through the store.
 func keyLookup(st *store.Store) auth.KeyLookup {
 	return func(ctx context.Context, hash []byte) (*auth.Principal, error) {
@@ -263,7 +282,11 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("graphql handler: %w", err)
 	}
-	authn := auth.New(auth.Options{Keys: keyLookup(st), Anonymous: e.cfg.AnonymousRole, Rate: e.cfg.RateLimit})
+	jwtv, err := jwtVerifier(e)
+	if err != nil {
+		return err
+	}
+	authn := auth.New(auth.Options{Keys: keyLookup(st), JWT: jwtv, Anonymous: e.cfg.AnonymousRole, Rate: e.cfg.RateLimit})
 	if e.cfg.Sources == "" {
 		if err := demoAdminKey(ctx, st, e); err != nil {
 			return err

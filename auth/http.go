@@ -24,6 +24,7 @@ type KeyLookup func(ctx context.Context, hash []byte) (*Principal, error)
 // Options configure the middleware.
 type Options struct {
 	Keys      KeyLookup
+	JWT       *JWTVerifier  // nil: bearer JWTs are not accepted
 	Anonymous Role          // role of requests without credentials; None refuses them
 	Rate      float64       // requests per second per principal; 0 for no limit
 	Burst     int           // bucket size; default 2 × Rate
@@ -94,7 +95,17 @@ func (m *Middleware) authenticate(r *http.Request) (*Principal, error) {
 		return nil, errors.New("authorization header must be 'Bearer <token>'")
 	}
 	token = strings.TrimSpace(token)
-	if !strings.HasPrefix(token, KeyPrefix) || m.o.Keys == nil {
+	if !strings.HasPrefix(token, KeyPrefix) {
+		if m.o.JWT == nil {
+			return nil, errBadCredentials
+		}
+		p, err := m.o.JWT.Verify(token)
+		if err != nil {
+			return nil, errBadCredentials
+		}
+		return p, nil
+	}
+	if m.o.Keys == nil {
 		return nil, errBadCredentials
 	}
 	hash := HashKey(token)

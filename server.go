@@ -151,6 +151,33 @@ func database(ctx context.Context, e *env) (string, func(), error) {
 	return cluster.DSN(), stop, nil
 }
 
+// operationPolicy applies HUB_TRUSTED_DOCUMENTS and HUB_INTROSPECTION_ROLES.
+func operationPolicy(e *env, c *graph.Config) error {
+	switch mode := e.getenv("HUB_TRUSTED_DOCUMENTS"); mode {
+	case "", "off":
+	case "only":
+		dir := e.getenv("HUB_TRUSTED_DOCUMENTS_DIR")
+		if dir == "" {
+			return errors.New("HUB_TRUSTED_DOCUMENTS=only needs HUB_TRUSTED_DOCUMENTS_DIR")
+		}
+		docs, err := graph.LoadTrustedDocuments(dir)
+		if err != nil {
+			return err
+		}
+		c.Trusted = docs
+	default:
+		return fmt.Errorf("HUB_TRUSTED_DOCUMENTS %q: want off or only", mode)
+	}
+	for _, r := range splitList(e.getenv("HUB_INTROSPECTION_ROLES")) {
+		role, err := auth.ParseRole(r)
+		if err != nil {
+			return fmt.Errorf("HUB_INTROSPECTION_ROLES: %w", err)
+		}
+		c.IntrospectionRoles = append(c.IntrospectionRoles, role)
+	}
+	return nil
+}
+
 // jwtVerifier builds the JWT verifier from HUB_JWT_SECRET and
 // HUB_JWKS_FILE; nil when neither is set.
 func jwtVerifier(e *env) (*auth.JWTVerifier, error) {
@@ -278,7 +305,11 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	gql, err := graph.NewHandler(graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits, PII: keys, RequestID: web.RequestID})
+	gcfg := graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits, PII: keys, RequestID: web.RequestID}
+	if err := operationPolicy(e, &gcfg); err != nil {
+		return err
+	}
+	gql, err := graph.NewHandler(gcfg)
 	if err != nil {
 		return fmt.Errorf("graphql handler: %w", err)
 	}

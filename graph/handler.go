@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/store"
@@ -27,6 +28,10 @@ type Config struct {
 	PII      *pii.Keys             // for audited unmasking; nil disables it
 	// RequestID names the request in audit entries; nil for none.
 	RequestID func(context.Context) string
+	// Trusted, when set, is the only operations non-admins may run.
+	Trusted TrustedDocuments
+	// IntrospectionRoles may introspect the schema; nil for every role.
+	IntrospectionRoles []auth.Role
 }
 
 // NewHandler returns the /graphql handler: GET and POST, websocket
@@ -44,6 +49,7 @@ func NewHandler(c Config) (http.Handler, error) {
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
+	srv.Use(&policy{trusted: c.Trusted, introspection: c.IntrospectionRoles})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(&limiter{limits: limits})
 	srv.Use(&auditor{store: c.Store, requestID: c.RequestID})

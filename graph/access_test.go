@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/ywtg/hub/auth"
@@ -118,6 +119,76 @@ func TestPartnerScopes(t *testing.T) {
 		r := srv.Do(t, q, nil)
 		if len(r.Errors) == 0 || r.Errors[0].Code() != "FORBIDDEN" {
 			t.Fatalf("%s: %+v", q, r.Errors)
+		}
+	}
+}
+
+// TestRoleMatrix runs every read path as every role and checks what each
+// may see: staff and region-bound partners their subtree, the rest the
+// city; partners only their types; quarantine and audit for admins.
+func TestRoleMatrix(t *testing.T) {
+	srv := newCityServer(t, 40)
+	paths := map[string]string{
+		"cases":      `{ x: cases { totalCount } }`,
+		"caseStats":  `{ x: caseStats(groupBy: []) { count } }`,
+		"regions":    `{ x: regions(first: 100) { totalCount } }`,
+		"people":     `{ x: people { edges { cursor } } }`,
+		"party":      `{ x: partyOrgs { edges { cursor } } }`,
+		"stations":   `{ x: serviceStations { edges { cursor } } }`,
+		"sources":    `{ x: sources { name } }`,
+		"quarantine": `{ x: quarantine { totalCount } }`,
+		"audit":      `{ x: auditLog { edges { cursor } } }`,
+	}
+	// count is what the path shows: a number for counted paths, the length
+	// of a list otherwise; -1 for FORBIDDEN.
+	count := func(p *auth.Principal, q string) int {
+		srv.As(p)
+		r := srv.Do(t, q, nil)
+		if len(r.Errors) > 0 {
+			if r.Errors[0].Code() == "FORBIDDEN" {
+				return -1
+			}
+			t.Fatalf("%+v on %s: %+v", p, q, r.Errors)
+		}
+		var d struct{ X json.RawMessage }
+		json.Unmarshal(r.Data, &d)
+		var n struct {
+			TotalCount *int
+			Edges      []any
+		}
+		var list []struct{ Count *int }
+		if json.Unmarshal(d.X, &list) == nil {
+			if len(list) == 1 && list[0].Count != nil {
+				return *list[0].Count
+			}
+			return len(list)
+		}
+		json.Unmarshal(d.X, &n)
+		if n.TotalCount != nil {
+			return *n.TotalCount
+		}
+		return len(n.Edges)
+	}
+	roles := map[string]*auth.Principal{
+		"admin":   {ID: "a", Role: auth.Admin},
+		"analyst": {ID: "b", Role: auth.Analyst},
+		"viewer":  {ID: "c", Role: auth.Viewer},
+		"staff":   {ID: "d", Role: auth.Staff, RegionCode: "420606001001"},
+		"partner": {ID: "e", Role: auth.Partner, RegionCode: "420606001002", Scopes: []string{"cases:read", "regions:read"}},
+	}
+	want := map[string]map[string]int{
+		//          cases caseStats regions people party stations sources quarantine audit
+		"admin":   {"cases": 40, "caseStats": 40, "regions": 9, "people": 2, "party": 3, "stations": 1, "sources": 3, "quarantine": 0, "audit": 0},
+		"analyst": {"cases": 40, "caseStats": 40, "regions": 9, "people": 2, "party": 3, "stations": 1, "sources": 3, "quarantine": -1, "audit": -1},
+		"viewer":  {"cases": 40, "caseStats": 40, "regions": 9, "people": 2, "party": 3, "stations": 1, "sources": 3, "quarantine": -1, "audit": -1},
+		"staff":   {"cases": 20, "caseStats": 20, "regions": 3, "people": 1, "party": 2, "stations": 1, "sources": 3, "quarantine": -1, "audit": -1},
+		"partner": {"cases": 20, "caseStats": 20, "regions": 3, "people": -1, "party": -1, "stations": -1, "sources": 3, "quarantine": -1, "audit": -1},
+	}
+	for role, p := range roles {
+		for path, q := range paths {
+			if got := count(p, q); got != want[role][path] {
+				t.Errorf("%s × %s: %d, want %d", role, path, got, want[role][path])
+			}
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,6 +89,19 @@ func filteredEnv() []string {
 	return env
 }
 
+func authed(t *testing.T, url, authz string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", authz)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -155,6 +169,24 @@ func TestHubSurvivesKill9(t *testing.T) {
 	d := graphql(t, h, `{ regions(first: 5) { totalCount } sources { name } }`)
 	if d["data"] == nil {
 		t.Fatalf("no data: %v", d)
+	}
+	// A second process on the same data directory joins the running
+	// embedded PostgreSQL to create a key, which the running hub accepts.
+	cmd := exec.Command(bin, "apikey", "create", "--role", "analyst", "--name", "e2e")
+	cmd.Env = append(filteredEnv(), "HUB_DATA_DIR="+dataDir, "HUB_LOG_LEVEL=warn")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("apikey create beside a running hub: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	key := lines[len(lines)-1]
+	if code, _ := authed(t, h.url+"/graphql?query="+url.QueryEscape("{ sources { name } }"), "Bearer "+key); code != http.StatusOK {
+		t.Fatalf("new key refused: %d", code)
+	}
+	if code, _ := authed(t, h.url+"/graphql?query="+url.QueryEscape("{ sources { name } }"), "Bearer hub_forged"); code != http.StatusUnauthorized {
+		t.Fatalf("forged key: %d", code)
 	}
 	if _, metrics := get(t, h.url+"/metrics"); !strings.Contains(metrics, "hub_http_requests_total") || !strings.Contains(metrics, "hub_sql_statement_duration_seconds") {
 		t.Fatal("metrics lack the hub's series")

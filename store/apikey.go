@@ -25,6 +25,9 @@ type APIKey struct {
 
 // CreateAPIKey stores a new key's hash and attributes.
 func (s *Store) CreateAPIKey(ctx context.Context, k APIKey, hash []byte) (int64, error) {
+	if k.Scopes == nil {
+		k.Scopes = []string{}
+	}
 	var id int64
 	err := s.pool.QueryRow(ctx, `INSERT INTO api_key (name, key_hash, prefix, role, region_code, scopes, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, k.Name, hash, k.Prefix, k.Role, k.RegionCode, k.Scopes, k.ExpiresAt).Scan(&id)

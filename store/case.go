@@ -272,8 +272,20 @@ func (s *Store) CasesInRegions(ctx context.Context, regionIDs []int64, q CaseQue
 	if err != nil {
 		return nil, err
 	}
+	// A grid's cases are found through the (grid_id, reported_at) index;
+	// PostgreSQL cannot estimate ltree containment well enough to choose it
+	// for a path condition, and would scan the whole time index instead.
+	// Larger regions use the region-path index.
+	var grids bool
+	if err := s.pool.QueryRow(ctx, `SELECT bool_and(level = 'GRID') FROM region WHERE id = ANY($1)`, regionIDs).Scan(&grids); err != nil {
+		return nil, fmt.Errorf("list cases of regions: %w", err)
+	}
+	in := "c.region_path <@ r.path"
+	if grids {
+		in = "c.grid_id = r.id"
+	}
 	rows, err := s.pool.Query(ctx, `SELECT r.id, x.* FROM unnest($1::bigint[]) AS k(id) JOIN region r ON r.id = k.id
-		CROSS JOIN LATERAL (SELECT `+caseColumns+` FROM "case" c WHERE c.region_path <@ r.path AND `+where+tail+`) x`, a...)
+		CROSS JOIN LATERAL (SELECT `+caseColumns+` FROM "case" c WHERE `+in+` AND `+where+tail+`) x`, a...)
 	if err != nil {
 		return nil, fmt.Errorf("list cases of regions: %w", err)
 	}

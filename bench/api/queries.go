@@ -69,7 +69,7 @@ func postGraphQL(ctx context.Context, c *http.Client, url, q string) error {
 func floorA(ctx context.Context, st *store.Store) ([]byte, error) {
 	rows, err := st.Pool().Query(ctx, `SELECT g.code, g.name, c.id, c.title, c.status, c.reported_at, cat.name, c.lat, c.lng
 		FROM (SELECT id, code, name, path FROM region WHERE level = 'GRID' ORDER BY code, id LIMIT 100) g
-		LEFT JOIN LATERAL (SELECT * FROM "case" c WHERE c.region_path <@ g.path ORDER BY reported_at DESC, id DESC LIMIT 10) c ON true
+		LEFT JOIN LATERAL (SELECT * FROM "case" c WHERE c.grid_id = g.id ORDER BY reported_at DESC, id DESC LIMIT 10) c ON true
 		LEFT JOIN category cat ON cat.code = c.category_code ORDER BY g.code, c.reported_at DESC, c.id DESC`)
 	if err != nil {
 		return nil, err

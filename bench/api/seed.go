@@ -111,8 +111,11 @@ func seed(ctx context.Context, st *store.Store, s size) (string, error) {
 			return "", err
 		}
 	}
-	return "420602001", nil
+	return firstStreet, nil
 }
+
+// firstStreet is the street of query B in every seeded city.
+const firstStreet = "420602001"
 
 // freshDatabase creates a new database on the server of dsn.
 func freshDatabase(ctx context.Context, dsn string) (string, error) {

@@ -93,3 +93,11 @@ type Case struct {
 	Reporter       *PersonRef // nil when anonymous or unknown
 	Timeline       []CaseEvent
 }
+
+// CategoryMapping maps one source system's code onto the unified taxonomy.
+type CategoryMapping struct {
+	System       string // e.g. "citymgmt", "governance"
+	SourceCode   string
+	SourceName   string
+	CategoryCode string
+}

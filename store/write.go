@@ -251,3 +251,17 @@ func nullTime(t time.Time) *time.Time {
 	}
 	return &t
 }
+
+// UpsertCategoryMappings records how source codes map onto the taxonomy.
+func (w *Writer) UpsertCategoryMappings(ctx context.Context, ms []canon.CategoryMapping) error {
+	b := &pgx.Batch{}
+	for _, m := range ms {
+		b.Queue(`INSERT INTO category_mapping (system, source_code, source_name, category_code) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (system, source_code) DO UPDATE SET source_name = EXCLUDED.source_name, category_code = EXCLUDED.category_code`,
+			m.System, m.SourceCode, m.SourceName, m.CategoryCode)
+	}
+	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("upsert category mappings: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+// Package governance connects the comprehensive-governance grid platform
+// (综治网格化服务管理平台): a REST JSON API with expiring bearer tokens,
+// pageNum/pageSize paging, updatedAfter filtering, errors inside an HTTP 200
+// envelope, BD-09 coordinates and numeric status codes (docs/sources.md §2).
+// It maps grid workers, houses, residents and events onto the canonical
+// model and quarantines what it cannot map.
+//
+// governance imports the connector contract, the shared normalisers, the
+// reference layer, the HTTP client and canon.
+package governance
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/connectors/fetch"
+)
+
+// envelope is the platform's response wrapper.
+type envelope struct {
+	Code int             `json:"code"`
+	Msg  string          `json:"msg"`
+	Data json.RawMessage `json:"data"`
+}
+
+type page struct {
+	Total   int               `json:"total"`
+	Records []json.RawMessage `json:"records"`
+}
+
+// client talks to the API: tokens, envelopes, retries.
+type client struct {
+	base         string
+	clientID     string
+	clientSecret string
+	http         *fetch.Client
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+	now     func() time.Time
+}
+
+// envelope error codes.
+const (
+	codeOK           = 0
+	codeUnauthorized = 401
+	codeBusy         = 429
+	codeInternal     = 500
+)
+
+// errTokenRejected reports a token the platform no longer accepts.
+var errTokenRejected = errors.New("token rejected")
+
+func (c *client) getToken(ctx context.Context, refresh bool) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !refresh && c.token != "" && c.now().Before(c.expires) {
+		return c.token, nil
+	}
+	body, _ := json.Marshal(map[string]string{"clientId": c.clientID, "clientSecret": c.clientSecret})
+	resp, err := c.http.Do(ctx, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/auth/token", bytes.NewReader(body))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		return req, err
+	})
+	if err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	var env envelope
+	if err := json.Unmarshal(resp.Body, &env); err != nil {
+		return "", fmt.Errorf("token: undecodable response: %w", err)
+	}
+	if env.Code != codeOK {
+		return "", fmt.Errorf("token: platform refused the credentials (code %d: %s)", env.Code, env.Msg)
+	}
+	var tok struct {
+		AccessToken string `json:"accessToken"`
+		ExpiresIn   int    `json:"expiresIn"`
+	}
+	if err := json.Unmarshal(env.Data, &tok); err != nil || tok.AccessToken == "" {
+		return "", fmt.Errorf("token: response has no accessToken")
+	}
+	c.token = tok.AccessToken
+	// Renew a little before the platform would refuse it.
+	life := time.Duration(tok.ExpiresIn) * time.Second
+	c.expires = c.now().Add(life - min(life/10, 30*time.Second))
+	return c.token, nil
+}
+
+// list fetches one page of a resource. Envelope errors: 401 refreshes the
+// token once; 429 and 500 are retried like their HTTP twins.
+func (c *client) list(ctx context.Context, resource string, q url.Values) (*page, error) {
+	const attempts = 5
+	refreshed := false
+	for attempt := 1; ; attempt++ {
+		tok, err := c.getToken(ctx, false)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.http.Do(ctx, func(ctx context.Context) (*http.Request, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/api/v1/"+resource+"?"+q.Encode(), nil)
+			if err == nil {
+				req.Header.Set("Authorization", "Bearer "+tok)
+			}
+			return req, err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", resource, err)
+		}
+		var env envelope
+		if err := json.Unmarshal(resp.Body, &env); err != nil {
+			return nil, fmt.Errorf("%s: undecodable envelope: %w", resource, err)
+		}
+		switch env.Code {
+		case codeOK:
+			var p page
+			if err := json.Unmarshal(env.Data, &p); err != nil {
+				return nil, fmt.Errorf("%s: undecodable page: %w", resource, err)
+			}
+			return &p, nil
+		case codeUnauthorized:
+			if refreshed {
+				return nil, fmt.Errorf("%s: %w even after a fresh token: %s", resource, errTokenRejected, env.Msg)
+			}
+			refreshed = true
+			if _, err := c.getToken(ctx, true); err != nil {
+				return nil, err
+			}
+			continue
+		case codeBusy, codeInternal:
+			if attempt >= attempts {
+				return nil, fetch.Unavailable("governance", attempts, fmt.Errorf("envelope code %d: %s", env.Code, env.Msg))
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+			}
+			continue
+		default:
+			return nil, canon.Errorf(canon.SourceUnavailable, "governance %s: platform error %d: %s", resource, env.Code, env.Msg)
+		}
+	}
+}
+
+// parseInt reads a JSON number or numeric string.
+func parseInt(raw json.RawMessage) (int64, bool) {
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err == nil {
+		v, err := n.Int64()
+		return v, err == nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		v, err := strconv.ParseInt(s, 10, 64)
+		return v, err == nil
+	}
+	return 0, false
+}

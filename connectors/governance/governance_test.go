@@ -1,0 +1,116 @@
+package governance_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/connectors"
+	"github.com/ywtg/hub/connectors/governance"
+	"github.com/ywtg/hub/connectors/normalize"
+	"github.com/ywtg/hub/connectors/places"
+	"github.com/ywtg/hub/pii"
+	"github.com/ywtg/hub/sim"
+)
+
+func start(t *testing.T) (*sim.Systems, *governance.Connector) {
+	t.Helper()
+	sys, err := sim.Start(context.Background(), sim.Options{Seed: 1, DataDir: t.TempDir(), LiveRate: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sys.Close() })
+	layer, err := places.Load(sys.LayerPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := pii.NewKeys([]byte("governance test key of 32 bytes!"))
+	m := &governance.Mapper{Source: "governance", Keys: keys, Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now}
+	c := governance.New(governance.Config{Name: "governance", Endpoint: sys.GovURL, ClientID: sys.ClientID, ClientSecret: sys.ClientSecret, Mapper: m})
+	return sys, c
+}
+
+// pullAll walks a stream from a cursor to its end.
+func pullAll(t *testing.T, c *governance.Connector, stream, cur string) (connectors.Batch, string) {
+	t.Helper()
+	var all connectors.Batch
+	for {
+		b, err := c.Pull(context.Background(), connectors.Request{Stream: stream, Cursor: cur, Limit: 200})
+		if err != nil {
+			t.Fatalf("%s: %v", stream, err)
+		}
+		if n := len(b.Records) + len(b.Tombstones) + len(b.Quarantine); n != b.Fetched {
+			t.Fatalf("%s: fetched %d, accounted %d", stream, b.Fetched, n)
+		}
+		all.Fetched += b.Fetched
+		all.Records = append(all.Records, b.Records...)
+		all.Tombstones = append(all.Tombstones, b.Tombstones...)
+		all.Quarantine = append(all.Quarantine, b.Quarantine...)
+		cur = b.Next
+		if !b.More {
+			return all, cur
+		}
+	}
+}
+
+func TestPullsEveryStreamOnceAndMapsEvents(t *testing.T) {
+	sys, c := start(t)
+	counts := map[string]int{}
+	var cursors = map[string]string{}
+	for _, s := range c.Describe().Streams {
+		b, cur := pullAll(t, c, s, "")
+		counts[s] = b.Fetched
+		cursors[s] = cur
+		if b.Fetched == 0 {
+			t.Fatalf("stream %s is empty", s)
+		}
+		if s == "events" {
+			reasons := map[connectors.Reason]int{}
+			for _, q := range b.Quarantine {
+				reasons[q.Reason]++
+			}
+			inGrid := 0
+			layer, _ := places.Load(sys.LayerPath)
+			for _, r := range b.Records {
+				ev := r.(*canon.Case)
+				if g, ok := layer.GridAt(ev.Location.Point); ok && g == ev.GridCode {
+					inGrid++
+				}
+				if ev.CategoryCode == "" || ev.Status == "" || ev.Tier == "" || len(ev.Timeline) == 0 {
+					t.Fatalf("event %s incompletely mapped: %+v", ev.SourceID, ev)
+				}
+			}
+			if len(b.Records) == 0 || float64(inGrid) < 0.9*float64(len(b.Records)) {
+				t.Fatalf("%d of %d events lie in their own grid after BD-09 conversion", inGrid, len(b.Records))
+			}
+			t.Logf("events: %d stored, %d quarantined by reason %v", len(b.Records), len(b.Quarantine), reasons)
+		}
+	}
+	// Nothing changed: an incremental pull from the end reads nothing new.
+	for s, cur := range cursors {
+		b, _ := pullAll(t, c, s, cur)
+		if len(b.Records) != 0 {
+			t.Fatalf("stream %s: %d records again after the cursor", s, len(b.Records))
+		}
+	}
+	t.Logf("fetched per stream: %v", counts)
+}
+
+func TestSurvivesFaults(t *testing.T) {
+	sys, c := start(t)
+	sys.Gov.Faults().SetRateLimit(0.3, time.Second)
+	sys.Gov.Faults().SetServerErrors(0.2)
+	sys.Gov.ExpireTokens()
+	b, _ := pullAll(t, c, "gridWorkers", "")
+	sys.Gov.Faults().Reset()
+	clean, _ := pullAll(t, c, "gridWorkers", "")
+	if b.Fetched != clean.Fetched {
+		t.Fatalf("with faults %d records, without %d", b.Fetched, clean.Fetched)
+	}
+	sys.Gov.Faults().SetDown(true)
+	_, err := c.Pull(context.Background(), connectors.Request{Stream: "events", Limit: 100})
+	if canon.ErrorCode(err) != canon.SourceUnavailable {
+		t.Fatalf("down: %v", err)
+	}
+}

@@ -1,0 +1,133 @@
+package sim_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/sim"
+	"github.com/ywtg/hub/sim/city"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+func TestStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	clock := city.NewManualClock(city.DefaultReference)
+	dir := t.TempDir()
+	dsn := dbtest.EmptyDB(t)
+	s, err := sim.Start(ctx, sim.Options{Seed: 1, DataDir: dir, PartyDSN: dsn, LiveRate: -1, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	desc := s.Describe()
+	for _, want := range []string{s.GovURL, s.Open311URL, s.ClientID, s.ClientSecret, s.LayerPath, s.TruthPath} {
+		if !strings.Contains(desc, want) {
+			t.Errorf("Describe lacks %q:\n%s", want, desc)
+		}
+	}
+	for _, p := range []string{s.LayerPath, s.TruthPath} {
+		if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(s.CSVDir, "cases_*.csv")); len(files) == 0 {
+		t.Error("no CSV export")
+	}
+	var truth city.Truth
+	raw, _ := os.ReadFile(s.TruthPath)
+	if err := json.Unmarshal(raw, &truth); err != nil || len(truth.Persons) == 0 {
+		t.Fatalf("truth: %v", err)
+	}
+
+	// The servers answer on loopback.
+	for _, u := range []string{s.GovURL, s.Open311URL} {
+		host := strings.TrimPrefix(u, "http://")
+		if h, _, _ := net.SplitHostPort(host); h != "127.0.0.1" {
+			t.Errorf("%s not on loopback", u)
+		}
+	}
+	resp, err := http.Get(s.Open311URL + "/open311/v2/requests.json")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("open311: %v", err)
+	}
+	resp.Body.Close()
+	resp, err = http.Post(s.GovURL+"/api/auth/token", "application/json",
+		strings.NewReader(`{"clientId":"`+s.ClientID+`","clientSecret":"`+s.ClientSecret+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "accessToken") {
+		t.Fatalf("token: %s", b)
+	}
+
+	// Live changes reach the party database.
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var before int
+	conn.QueryRow(ctx, `SELECT count(*) FROM t_fwhd`).Scan(&before)
+	created := 0
+	for range 20 {
+		clock.Advance(time.Second)
+		chs, err := s.Step(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range chs {
+			if ch.Entity == city.PartyActivities && ch.Op == city.OpCreate {
+				created++
+			}
+		}
+	}
+	var after int
+	conn.QueryRow(ctx, `SELECT count(*) FROM t_fwhd`).Scan(&after)
+	if after-before != created || created == 0 {
+		t.Errorf("t_fwhd grew by %d, %d activities created", after-before, created)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get(s.GovURL + "/api/v1/grids"); err == nil {
+		t.Error("governance API still answers after Close")
+	}
+}
+
+func TestLiveLoop(t *testing.T) {
+	ctx := context.Background()
+	s, err := sim.Start(ctx, sim.Options{Seed: 3, LiveRate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := s.DataDir
+	deadline := time.Now().Add(10 * time.Second)
+	for s.City.Changes() < 20 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := s.City.Changes(); n < 20 {
+		t.Errorf("%d live changes in the loop", n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("temporary data dir %s left behind", dir)
+	}
+}

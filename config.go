@@ -24,6 +24,7 @@ var envVars = []envVar{
 	{"HUB_DATA_DIR", "./.hub", "Embedded PostgreSQL data and other local state."},
 	{"HUB_SOURCES", "", "Path to the sources configuration (YAML). Unset: the built-in demo sources."},
 	{"HUB_REGIONS", "", "Path to the region and grid layer (GeoJSON FeatureCollection, WGS-84), loaded at start. Unset: the demo city's layer in demo mode, else none."},
+	{"HUB_SYNC_INTERVAL", "15s", "Pause between incremental passes of each demo source (configured sources set their own interval)."},
 	{"HUB_DEMO_SCALE", "small", "Size of the demo city: small, medium or city."},
 	{"HUB_SEED", "1", "Seed of the demo city; same seed, same data."},
 	{"HUB_LOG_LEVEL", "info", "Log level: debug, info, warn or error. Logs are JSON lines on stderr."},
@@ -54,6 +55,7 @@ type config struct {
 	LogLevel        slog.Level
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
+	SyncInterval    time.Duration
 	AnonymousRole   auth.Role
 	RateLimit       float64
 	MaxDepth        int
@@ -108,6 +110,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.MaxBodyBytes, err = strconv.ParseInt(get("HUB_MAX_BODY_BYTES"), 10, 64); err != nil || c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("HUB_MAX_BODY_BYTES %q: want an integer of at least 1024", get("HUB_MAX_BODY_BYTES")))
+	}
+	if c.SyncInterval, err = time.ParseDuration(get("HUB_SYNC_INTERVAL")); err != nil || c.SyncInterval < time.Second {
+		errs = append(errs, fmt.Errorf("HUB_SYNC_INTERVAL %q: want a duration of at least 1s", get("HUB_SYNC_INTERVAL")))
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(get("HUB_SHUTDOWN_TIMEOUT")); err != nil || c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("HUB_SHUTDOWN_TIMEOUT %q: want a positive duration such as 20s", get("HUB_SHUTDOWN_TIMEOUT")))

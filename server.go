@@ -30,7 +30,10 @@ import (
 	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/embedpg"
 	"github.com/ywtg/hub/graph"
+	"github.com/ywtg/hub/sim"
+	"github.com/ywtg/hub/sim/city"
 	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/syncer"
 	"github.com/ywtg/hub/web"
 )
 
@@ -89,6 +92,8 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", migrateCmd},
 		{"apikey", "create, list or revoke API keys", apikeyCmd},
 		{"audit", "verify the hash chain of the audit log", auditCmd},
+		{"sync", "run one synchronisation pass and exit (--source NAME, --full)", syncCmd},
+		{"simulate", "run the simulated source systems standalone", simulateCmd},
 	}
 }
 
@@ -294,17 +299,36 @@ func serve(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	ready.Clear("store")
-	if e.cfg.Regions != "" {
-		if _, err := loadRegions(ctx, st, e.cfg.Regions, log); err != nil {
-			return err
-		}
-	}
 
 	limits := graph.Limits{MaxDepth: e.cfg.MaxDepth, MaxComplexity: e.cfg.MaxComplexity, MaxAliases: e.cfg.MaxAliases}
 	keys, err := piiKeys(e)
 	if err != nil {
 		return err
 	}
+	srcs, err := buildSources(ctx, e, st, keys)
+	if err != nil {
+		return err
+	}
+	defer srcs.close()
+	engine, err := syncer.New(st, srcs.sources, syncer.Options{Log: log, Registry: reg,
+		Ready: func(name string) { ready.Clear("sync:" + name) }})
+	if err != nil {
+		return err
+	}
+	for _, s := range srcs.sources {
+		ready.Block("sync:"+s.Connector.Describe().Name, "first synchronisation not finished")
+	}
+	syncCtx, stopSync := context.WithCancel(ctx)
+	syncDone := make(chan struct{})
+	go func() {
+		defer close(syncDone)
+		if err := engine.Run(syncCtx); err != nil {
+			log.Error("sync engine stopped", "err", err)
+		}
+	}()
+	// On shutdown the engine stops first: a batch being written commits or
+	// rolls back before the store closes.
+	defer func() { stopSync(); <-syncDone }()
 	gcfg := graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits, PII: keys, RequestID: web.RequestID}
 	if err := operationPolicy(e, &gcfg); err != nil {
 		return err
@@ -349,5 +373,67 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)
 	}
+	return nil
+}
+
+// syncCmd runs one synchronisation pass and exits, for cron-style
+// deployments: `hub sync [--source NAME] [--full]`.
+func syncCmd(ctx context.Context, e *env, args []string) error {
+	var source string
+	var full bool
+	if _, err := e.flags("sync", "run one synchronisation pass of every source (or one) and exit", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&source, "source", "", "sync only this source")
+		fs.BoolVar(&full, "full", false, "re-pull everything instead of the changes since the stored cursor")
+	}); err != nil {
+		return err
+	}
+	st, closeDB, err := openStore(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	keys, err := piiKeys(e)
+	if err != nil {
+		return err
+	}
+	srcs, err := buildSources(ctx, e, st, keys)
+	if err != nil {
+		return err
+	}
+	defer srcs.close()
+	engine, err := syncer.New(st, srcs.sources, syncer.Options{Log: e.log})
+	if err != nil {
+		return err
+	}
+	results, err := engine.SyncOnce(ctx, source, full)
+	for name, r := range results {
+		fmt.Fprintf(e.stdout, "%s: %s, fetched %d, stored %d (unchanged %d, deleted %d), quarantined %d\n",
+			name, r.Status, r.Counts.Fetched, r.Counts.Stored, r.Counts.Unchanged, r.Counts.Deleted, r.Counts.Quarantined)
+	}
+	return err
+}
+
+// simulateCmd runs the demo source systems standalone until interrupted,
+// printing their addresses and credentials.
+func simulateCmd(ctx context.Context, e *env, args []string) error {
+	var govAddr, o311Addr string
+	if _, err := e.flags("simulate", "run the simulated source systems standalone until interrupted", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&govAddr, "gov-addr", "127.0.0.1:18081", "listen address of the governance API")
+		fs.StringVar(&o311Addr, "open311-addr", "127.0.0.1:18082", "listen address of the Open311 server")
+	}); err != nil {
+		return err
+	}
+	scale, err := city.ParseScale(e.cfg.DemoScale)
+	if err != nil {
+		return err
+	}
+	sys, err := sim.Start(ctx, sim.Options{Seed: uint64(e.cfg.Seed), Scale: scale, DataDir: filepath.Join(e.cfg.DataDir, "simulate"),
+		GovAddr: govAddr, Open311Addr: o311Addr, Logger: e.log})
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	fmt.Fprint(e.stdout, sys.Describe())
+	<-ctx.Done()
 	return nil
 }

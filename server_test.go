@@ -166,9 +166,16 @@ func TestHubSurvivesKill9(t *testing.T) {
 	if code, page := get(t, h.url+"/"); code != http.StatusOK || !strings.Contains(page, "graphiql") {
 		t.Fatalf("playground = %d", code)
 	}
-	d := graphql(t, h, `{ regions(first: 5) { totalCount } sources { name } }`)
-	if d["data"] == nil {
-		t.Fatalf("no data: %v", d)
+	// Demo mode: the in-process source systems were synced before ready.
+	d := graphql(t, h, `{ regions(level: GRID) { totalCount } sources { name status recordsFetched recordsStored recordsQuarantined } cases { totalCount } }`)
+	data := d["data"].(map[string]any)
+	src := data["sources"].([]any)[0].(map[string]any)
+	cases := data["cases"].(map[string]any)["totalCount"].(float64)
+	if src["status"] != "OK" || cases < 1000 || data["regions"].(map[string]any)["totalCount"].(float64) < 20 {
+		t.Fatalf("demo data after ready: %v", data)
+	}
+	if src["recordsFetched"].(float64) != src["recordsStored"].(float64)+src["recordsQuarantined"].(float64) {
+		t.Fatalf("fetched != stored + quarantined: %v", src)
 	}
 	// A second process on the same data directory joins the running
 	// embedded PostgreSQL to create a key, which the running hub accepts.
@@ -199,7 +206,10 @@ func TestHubSurvivesKill9(t *testing.T) {
 
 	h = startHub(t, bin, dataDir)
 	t.Logf("restart after kill -9 ready in %s", waitReady(t, h))
-	graphql(t, h, `{ regions(first: 5) { totalCount } }`)
+	d = graphql(t, h, `{ cases { totalCount } }`)
+	if again := d["data"].(map[string]any)["cases"].(map[string]any)["totalCount"].(float64); again < cases {
+		t.Fatalf("cases after restart: %v, before: %v", again, cases)
+	}
 
 	if err := h.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -97,6 +97,9 @@ func Mappings() []canon.CategoryMapping { return append([]canon.CategoryMapping(
 
 // GovernanceEventType maps a governance event type and subtype.
 func GovernanceEventType(field, typ, sub string) (canon.Category, error) {
+	if typ == "" || sub == "" {
+		return canon.Category{}, defect(MissingField, field, "event type or subtype missing")
+	}
 	if len(sub) != 4 || sub[:2] != typ {
 		return canon.Category{}, defect(UnknownCode, field, "event subtype %q does not belong to type %q", sub, typ)
 	}

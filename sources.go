@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/connectors"
+	"github.com/ywtg/hub/connectors/governance"
+	"github.com/ywtg/hub/connectors/normalize"
+	"github.com/ywtg/hub/connectors/places"
+	"github.com/ywtg/hub/pii"
+	"github.com/ywtg/hub/sim"
+	"github.com/ywtg/hub/sim/city"
+	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/syncer"
+)
+
+// hubSources is what the hub syncs: the connectors, the reference layer
+// they place records on, and the demo systems when it runs them.
+type hubSources struct {
+	sources []syncer.Source
+	layer   *places.Layer
+	demo    *sim.Systems
+}
+
+func (h *hubSources) close() {
+	if h.demo != nil {
+		h.demo.Close()
+	}
+}
+
+// buildSources reads HUB_SOURCES, or in demo mode starts the simulated
+// source systems in-process and configures the same connectors for them.
+// The reference layer and the unified taxonomy are loaded into the store.
+func buildSources(ctx context.Context, e *env, st *store.Store, keys *pii.Keys) (*hubSources, error) {
+	h := &hubSources{}
+	var cfg *connectors.Config
+	regions := e.cfg.Regions
+	if e.cfg.Sources == "" {
+		scale, err := city.ParseScale(e.cfg.DemoScale)
+		if err != nil {
+			return nil, err
+		}
+		dir := filepath.Join(e.cfg.DataDir, "demo")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("demo data directory: %w", err)
+		}
+		h.demo, err = sim.Start(ctx, sim.Options{Seed: uint64(e.cfg.Seed), Scale: scale, DataDir: dir, Logger: e.log})
+		if err != nil {
+			return nil, fmt.Errorf("demo source systems: %w", err)
+		}
+		e.log.Info("demo source systems running", "governance", h.demo.GovURL, "open311", h.demo.Open311URL)
+		if regions == "" {
+			regions = h.demo.LayerPath
+		}
+		cfg = &connectors.Config{Sources: []connectors.SourceConfig{{
+			Name: "governance", Type: "governance", Description: "综治网格化服务管理平台（演示）",
+			Endpoint: h.demo.GovURL, ClientID: h.demo.ClientID, Datum: canon.BD09, RateLimit: 50,
+			Interval: connectors.Duration(e.cfg.SyncInterval), Timeout: connectors.Duration(30 * time.Second),
+		}}}
+	} else {
+		var err error
+		if cfg, err = connectors.LoadConfig(e.cfg.Sources, e.getenv); err != nil {
+			return nil, err
+		}
+	}
+	if regions == "" {
+		h.close()
+		return nil, fmt.Errorf("HUB_REGIONS is required with HUB_SOURCES: the region and grid layer records are placed on")
+	}
+	layer, err := loadRegions(ctx, st, regions, e.log)
+	if err != nil {
+		h.close()
+		return nil, err
+	}
+	h.layer = layer
+	if err := st.InTx(ctx, func(w *store.Writer) error {
+		if err := w.UpsertCategories(ctx, normalize.Categories()); err != nil {
+			return err
+		}
+		return w.UpsertCategoryMappings(ctx, normalize.Mappings())
+	}); err != nil {
+		h.close()
+		return nil, fmt.Errorf("load taxonomy: %w", err)
+	}
+	for _, sc := range cfg.Sources {
+		secret := e.getenv(sc.ClientSecretEnv)
+		if h.demo != nil {
+			secret = h.demo.ClientSecret
+		}
+		c, err := newConnector(e, sc, secret, layer, keys)
+		if err != nil {
+			h.close()
+			return nil, err
+		}
+		h.sources = append(h.sources, syncer.Source{Connector: c, Interval: time.Duration(sc.Interval)})
+	}
+	return h, nil
+}
+
+// newConnector builds the connector of one configured source.
+func newConnector(e *env, sc connectors.SourceConfig, secret string, layer *places.Layer, keys *pii.Keys) (connectors.Connector, error) {
+	switch sc.Type {
+	case "governance":
+		m := &governance.Mapper{Source: sc.Name, Keys: keys, Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now}
+		return governance.New(governance.Config{Name: sc.Name, Description: sc.Description, Endpoint: sc.Endpoint,
+			ClientID: sc.ClientID, ClientSecret: secret, RateLimit: sc.RateLimit, Timeout: time.Duration(sc.Timeout),
+			Log: e.log, Mapper: m}), nil
+	}
+	return nil, fmt.Errorf("source %s: connector type %q is not available in this build (available: governance)", sc.Name, sc.Type)
+}

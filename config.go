@@ -25,6 +25,7 @@ var envVars = []envVar{
 	{"HUB_SOURCES", "", "Path to the sources configuration (YAML). Unset: the built-in demo sources."},
 	{"HUB_REGIONS", "", "Path to the region and grid layer (GeoJSON FeatureCollection, WGS-84), loaded at start. Unset: the demo city's layer in demo mode, else none."},
 	{"HUB_SYNC_INTERVAL", "15s", "Pause between incremental passes of each demo source (configured sources set their own interval)."},
+	{"HUB_DEMO_LIVE_RATE", "3", "Live changes per second made by the demo source systems; 0 for none."},
 	{"HUB_DEMO_SCALE", "small", "Size of the demo city: small, medium or city."},
 	{"HUB_SEED", "1", "Seed of the demo city; same seed, same data."},
 	{"HUB_LOG_LEVEL", "info", "Log level: debug, info, warn or error. Logs are JSON lines on stderr."},
@@ -56,6 +57,7 @@ type config struct {
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
 	SyncInterval    time.Duration
+	DemoLiveRate    float64
 	AnonymousRole   auth.Role
 	RateLimit       float64
 	MaxDepth        int
@@ -110,6 +112,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.MaxBodyBytes, err = strconv.ParseInt(get("HUB_MAX_BODY_BYTES"), 10, 64); err != nil || c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("HUB_MAX_BODY_BYTES %q: want an integer of at least 1024", get("HUB_MAX_BODY_BYTES")))
+	}
+	if c.DemoLiveRate, err = strconv.ParseFloat(get("HUB_DEMO_LIVE_RATE"), 64); err != nil || c.DemoLiveRate < 0 {
+		errs = append(errs, fmt.Errorf("HUB_DEMO_LIVE_RATE %q: want changes per second, 0 for none", get("HUB_DEMO_LIVE_RATE")))
 	}
 	if c.SyncInterval, err = time.ParseDuration(get("HUB_SYNC_INTERVAL")); err != nil || c.SyncInterval < time.Second {
 		errs = append(errs, fmt.Errorf("HUB_SYNC_INTERVAL %q: want a duration of at least 1s", get("HUB_SYNC_INTERVAL")))

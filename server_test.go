@@ -41,8 +41,14 @@ var listening = regexp.MustCompile(`hub listening on (http://\S+) `)
 // waits until it prints where it listens.
 func startHub(t *testing.T, bin, dataDir string) *hubProc {
 	t.Helper()
+	return startHubEnv(t, bin, dataDir, nil)
+}
+
+// startHubEnv is startHub with extra environment variables.
+func startHubEnv(t *testing.T, bin, dataDir string, env []string) *hubProc {
+	t.Helper()
 	cmd := exec.Command(bin)
-	cmd.Env = append(filteredEnv(), "HUB_DATA_DIR="+dataDir, "HUB_ADDR=127.0.0.1:0", "HUB_LOG_LEVEL=warn")
+	cmd.Env = append(append(filteredEnv(), "HUB_DATA_DIR="+dataDir, "HUB_ADDR=127.0.0.1:0", "HUB_LOG_LEVEL=warn"), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -211,6 +217,15 @@ func TestHubSurvivesKill9(t *testing.T) {
 		t.Fatalf("cases after restart: %v, before: %v", again, cases)
 	}
 
+	stopHub(t, h)
+	if _, err := os.Stat(filepath.Join(dataDir, "pg", "postmaster.pid")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("embedded PostgreSQL still running after SIGTERM (postmaster.pid: %v)", err)
+	}
+}
+
+// stopHub sends SIGTERM and waits for a clean exit.
+func stopHub(t *testing.T, h *hubProc) {
+	t.Helper()
 	if err := h.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -224,9 +239,6 @@ func TestHubSurvivesKill9(t *testing.T) {
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("hub did not stop within 60s of SIGTERM")
-	}
-	if _, err := os.Stat(filepath.Join(dataDir, "pg", "postmaster.pid")); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("embedded PostgreSQL still running after SIGTERM (postmaster.pid: %v)", err)
 	}
 }
 

@@ -49,7 +49,11 @@ func buildSources(ctx context.Context, e *env, st *store.Store, keys *pii.Keys) 
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("demo data directory: %w", err)
 		}
-		h.demo, err = sim.Start(ctx, sim.Options{Seed: uint64(e.cfg.Seed), Scale: scale, DataDir: dir, Logger: e.log})
+		live := e.cfg.DemoLiveRate
+		if live == 0 {
+			live = -1 // the simulator's "none"
+		}
+		h.demo, err = sim.Start(ctx, sim.Options{Seed: uint64(e.cfg.Seed), Scale: scale, DataDir: dir, LiveRate: live, Logger: e.log})
 		if err != nil {
 			return nil, fmt.Errorf("demo source systems: %w", err)
 		}

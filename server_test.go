@@ -175,13 +175,15 @@ func TestHubSurvivesKill9(t *testing.T) {
 	// Demo mode: the in-process source systems were synced before ready.
 	d := graphql(t, h, `{ regions(level: GRID) { totalCount } sources { name status recordsFetched recordsStored recordsQuarantined } cases { totalCount } }`)
 	data := d["data"].(map[string]any)
-	src := data["sources"].([]any)[0].(map[string]any)
 	cases := data["cases"].(map[string]any)["totalCount"].(float64)
-	if src["status"] != "OK" || cases < 1000 || data["regions"].(map[string]any)["totalCount"].(float64) < 20 {
+	if cases < 4000 || data["regions"].(map[string]any)["totalCount"].(float64) < 20 {
 		t.Fatalf("demo data after ready: %v", data)
 	}
-	if src["recordsFetched"].(float64) != src["recordsStored"].(float64)+src["recordsQuarantined"].(float64) {
-		t.Fatalf("fetched != stored + quarantined: %v", src)
+	for _, s := range data["sources"].([]any) {
+		src := s.(map[string]any)
+		if src["status"] != "OK" || src["recordsFetched"].(float64) != src["recordsStored"].(float64)+src["recordsQuarantined"].(float64) {
+			t.Fatalf("source after the first sync: %v", src)
+		}
 	}
 	// A second process on the same data directory joins the running
 	// embedded PostgreSQL to create a key, which the running hub accepts.

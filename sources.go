@@ -9,6 +9,7 @@ import (
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
+	"github.com/ywtg/hub/connectors/citymgmt"
 	"github.com/ywtg/hub/connectors/governance"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/connectors/places"
@@ -61,10 +62,13 @@ func buildSources(ctx context.Context, e *env, st *store.Store, keys *pii.Keys) 
 		if regions == "" {
 			regions = h.demo.LayerPath
 		}
+		every, timeout := connectors.Duration(e.cfg.SyncInterval), connectors.Duration(30*time.Second)
 		cfg = &connectors.Config{Sources: []connectors.SourceConfig{{
 			Name: "governance", Type: "governance", Description: "综治网格化服务管理平台（演示）",
-			Endpoint: h.demo.GovURL, ClientID: h.demo.ClientID, Datum: canon.BD09, RateLimit: 50,
-			Interval: connectors.Duration(e.cfg.SyncInterval), Timeout: connectors.Duration(30 * time.Second),
+			Endpoint: h.demo.GovURL, ClientID: h.demo.ClientID, Datum: canon.BD09, RateLimit: 50, Interval: every, Timeout: timeout,
+		}, {
+			Name: "citymgmt", Type: "open311", Description: "数字化城市管理信息系统（演示）",
+			Endpoint: h.demo.Open311URL + "/open311/v2", Format: "json", Datum: canon.GCJ02, RateLimit: 50, Interval: every, Timeout: timeout,
 		}}}
 	} else {
 		var err error
@@ -114,6 +118,12 @@ func newConnector(e *env, sc connectors.SourceConfig, secret string, layer *plac
 		return governance.New(governance.Config{Name: sc.Name, Description: sc.Description, Endpoint: sc.Endpoint,
 			ClientID: sc.ClientID, ClientSecret: secret, RateLimit: sc.RateLimit, Timeout: time.Duration(sc.Timeout),
 			Log: e.log, Mapper: m}), nil
+	case "open311":
+		if sc.Format != "json" {
+			return nil, fmt.Errorf("source %s: Open311 format %q is not available in this build (available: json)", sc.Name, sc.Format)
+		}
+		return citymgmt.New(citymgmt.Config{Name: sc.Name, Description: sc.Description, Endpoint: sc.Endpoint, Datum: sc.Datum,
+			RateLimit: sc.RateLimit, Timeout: time.Duration(sc.Timeout), Log: e.log, Layer: layer, Times: normalize.DefaultTimes()}), nil
 	}
-	return nil, fmt.Errorf("source %s: connector type %q is not available in this build (available: governance)", sc.Name, sc.Type)
+	return nil, fmt.Errorf("source %s: connector type %q is not available in this build (available: governance, open311)", sc.Name, sc.Type)
 }

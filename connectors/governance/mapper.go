@@ -3,12 +3,9 @@ package governance
 import (
 	"encoding/json"
 	"fmt"
-	"html"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
@@ -114,7 +111,7 @@ func (m *Mapper) person(prefix, name, idCard, mobile string) (canon.PersonRef, e
 	if err != nil {
 		return canon.PersonRef{}, err
 	}
-	n, err := cleanText(prefix+"Name", name, 64)
+	n, err := normalize.Text(prefix+"Name", name, 64)
 	if err != nil {
 		return canon.PersonRef{}, err
 	}
@@ -170,7 +167,7 @@ func (m *Mapper) house(sid string, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr, err := cleanText("address", r.Address, 500)
+	addr, err := normalize.Text("address", r.Address, 500)
 	if err != nil {
 		return nil, err
 	}
@@ -287,18 +284,18 @@ func (m *Mapper) event(sid string, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	title, err := cleanText("title", r.Title, 200)
+	title, err := normalize.Text("title", r.Title, 200)
 	if err != nil {
 		return nil, err
 	}
-	content, err := cleanText("content", r.Content, 4000)
+	content, err := normalize.Text("content", r.Content, 4000)
 	if err != nil {
 		return nil, err
 	}
 	if title == "" {
 		return nil, &normalize.Defect{Reason: normalize.MissingField, Field: "title", Message: "event has no title"}
 	}
-	addr, err := cleanText("address", r.Address, 500)
+	addr, err := normalize.Text("address", r.Address, 500)
 	if err != nil {
 		return nil, err
 	}
@@ -341,22 +338,4 @@ func numString(raw json.RawMessage) string {
 		return strconv.FormatInt(n, 10)
 	}
 	return strings.Trim(string(raw), `"`)
-}
-
-var tags = regexp.MustCompile(`<[^>]*>`)
-
-// cleanText strips HTML, unescapes entities and trims; text that is not
-// UTF-8 or longer than max runes is a defect.
-func cleanText(field, s string, max int) (string, error) {
-	if !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError) {
-		return "", &normalize.Defect{Reason: normalize.BadEncoding, Field: field, Message: "text is not valid UTF-8 (GBK bytes?)"}
-	}
-	if strings.ContainsRune(s, '<') {
-		s = tags.ReplaceAllString(s, "")
-	}
-	s = strings.TrimSpace(html.UnescapeString(s))
-	if n := utf8.RuneCountInString(s); n > max {
-		return "", &normalize.Defect{Reason: normalize.TextTooLong, Field: field, Message: fmt.Sprintf("%d characters, at most %d", n, max)}
-	}
-	return s, nil
 }

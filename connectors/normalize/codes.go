@@ -199,3 +199,60 @@ func ResidenceType(field, code string) (canon.ResidenceKind, error) {
 	}
 	return "", defect(UnknownCode, field, "unknown resident type %q", code)
 }
+
+var cityStates = map[string]canon.CaseStatus{
+	"上报": canon.StatusReported, "受理": canon.StatusAccepted, "立案": canon.StatusFiled, "派遣": canon.StatusDispatched,
+	"处置": canon.StatusInProgress, "处置反馈": canon.StatusResolved, "核查": canon.StatusVerifying, "结案": canon.StatusClosed,
+	"回退": canon.StatusReturned, "延期": canon.StatusDeferred, "挂账": canon.StatusSuspended, "返工": canon.StatusReopened,
+	"作废": canon.StatusRejected,
+}
+
+// CityWorkflowState maps a city-management workflow step name.
+func CityWorkflowState(field, name string) (canon.CaseStatus, error) {
+	s, ok := cityStates[name]
+	if !ok {
+		return "", defect(UnknownCode, field, "unknown workflow step %q", name)
+	}
+	return s, nil
+}
+
+// Open311Status maps the spec's open/closed with the finer workflow step
+// when the endpoint provides it: closed is CLOSED (or REJECTED when the
+// step says 作废); open is the step's status, or ACCEPTED without one.
+func Open311Status(field, status, step string) (canon.CaseStatus, error) {
+	var fine canon.CaseStatus
+	if step != "" {
+		var err error
+		if fine, err = CityWorkflowState(field, step); err != nil {
+			return "", err
+		}
+	}
+	switch status {
+	case "closed":
+		if fine == canon.StatusRejected {
+			return fine, nil
+		}
+		return canon.StatusClosed, nil
+	case "open":
+		if fine != "" && !fine.Terminal() {
+			return fine, nil
+		}
+		return canon.StatusAccepted, nil
+	}
+	return "", defect(UnknownCode, "status", "status %q is neither open nor closed", status)
+}
+
+var cityTiers = map[string]canon.CaseTier{"网格": canon.TierGrid, "社区": canon.TierCommunity, "街道": canon.TierStreet, "区": canon.TierDistrict, "市": canon.TierCity}
+
+// CityTier maps a tier name; empty means the street, where 数字城管 cases
+// are handled by default.
+func CityTier(field, name string) (canon.CaseTier, error) {
+	if name == "" {
+		return canon.TierStreet, nil
+	}
+	t, ok := cityTiers[name]
+	if !ok {
+		return "", defect(UnknownCode, field, "unknown tier %q", name)
+	}
+	return t, nil
+}

@@ -362,7 +362,7 @@ func (g *gen) govTimeline(rng *rand.Rand, cs *Case, s []Step) []Step {
 	return append(s, Step{at(t), 80, lvl})
 }
 
-// Open reports whether a case is still open (its last step is not a
+// caseOpen reports whether a case is still open (its last step is not a
 // closing one).
 func (c *City) caseOpen(gov bool, cs *Case) bool {
 	last := cs.Steps[len(cs.Steps)-1].State

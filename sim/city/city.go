@@ -338,9 +338,7 @@ func (g *gen) regions(rng *rand.Rand) {
 			}
 		}
 	}
-	// Regions are appended depth-first; reorder to parents-before-children
-	// by level is not needed for the layer (parents always precede
-	// children), so keep the depth-first order, which is deterministic.
+	// Regions are appended depth first: parents precede their children.
 	c.gridOrdinal = make([]int32, len(c.Regions))
 	for i := range c.gridOrdinal {
 		c.gridOrdinal[i] = -1
@@ -382,9 +380,6 @@ func (c *City) ancestor(r int32, l Level) int32 {
 	}
 	return r
 }
-
-// GridOf returns the grid region index of a region index, or -1.
-func (c *City) gridOrd(region int32) int32 { return c.gridOrdinal[region] }
 
 // Reference returns the reference instant of the city.
 func (c *City) Reference() time.Time { return c.cfg.Reference }

@@ -162,7 +162,7 @@ func (c *City) Tick(now time.Time) Change {
 		case x < 90:
 			h := int32(rng.IntN(len(c.Households)))
 			p := Person{Household: h, Rel: 2, Rec: Rec{Updated: t}}
-			// a newborn: surname of a household member if any
+			// a newborn (or a newcomer registered as a child) in a random household
 			sTotal := 0
 			for _, s := range surnames {
 				sTotal += s.w

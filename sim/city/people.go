@@ -98,8 +98,7 @@ func (g *gen) population(rng *rand.Rand) {
 		// 1–3 compounds per grid, each with buildings created on demand.
 		nComp := 1 + rng.IntN(3)
 		comp0 := int32(len(c.Compounds))
-		for k := range nComp {
-			_ = k
+		for range nComp {
 			c.Compounds = append(c.Compounds, Compound{
 				Name: compoundStems[rng.IntN(len(compoundStems))] + compoundSuffixes[rng.IntN(len(compoundSuffixes))],
 				Grid: gr,
@@ -235,8 +234,7 @@ func (g *gen) workers(rng *rand.Rand) {
 		}
 		return -1
 	}
-	for ci, comm := range c.Communities {
-		_ = ci
+	for _, comm := range c.Communities {
 		var grids []int32
 		first := -1
 		for ord, gr := range c.Grids {

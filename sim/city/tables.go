@@ -130,8 +130,9 @@ var govTypes = []govType{
 // govTypeWeights: share of each event type among governance events.
 var govTypeWeights = []int{25, 12, 18, 10, 35}
 
-// Governance status codes.
-var govStatusNames = map[int]string{10: "网格员上报", 11: "自行处置", 20: "社区受理", 30: "上报街道", 35: "回退", 40: "一网统管调度", 50: "办理", 55: "延期", 60: "办结", 70: "核查评价", 80: "归档", 90: "作废"}
+// Governance status codes (Step.State of governance events): 10 网格员上报,
+// 11 自行处置, 20 社区受理, 30 上报街道, 35 回退, 40 一网统管调度, 50 办理,
+// 55 延期, 60 办结, 70 核查评价, 80 归档, 90 作废.
 
 // Tier names by level code 1..5.
 var tierNames = []string{"", "网格", "社区", "街道", "区", "市"}

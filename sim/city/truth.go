@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // TruthFormat is the value of the ground truth's "format" member.
@@ -233,7 +232,3 @@ func (c *City) WriteTruth(w io.Writer) error {
 	}
 	return nil
 }
-
-// ValidUTF8 reports whether s is valid UTF-8 (helper for servers deciding
-// how to encode text carrying a GBK defect).
-func ValidUTF8(s string) bool { return utf8.ValidString(s) }

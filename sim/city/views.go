@@ -381,7 +381,7 @@ type CityRequestRec struct {
 	History       []CityStep
 }
 
-// ServiceCodeOf returns a city case's service code and names.
+// cityService returns the service code and name of a minor class.
 func cityService(sub citySubRef) (code, name string) {
 	cl := cityClasses[sub.class]
 	return fmt.Sprintf("%02d%s%02d", cl.kind, cl.major, sub.minor+1), cl.minors[sub.minor]

@@ -181,6 +181,9 @@ func (s *Server) ExpireTokens() {
 // ServeHTTP applies the fault knobs, then routes the request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	v := s.faults.roll()
+	if v.down || v.status != 0 || v.envelope {
+		s.opts.Logger.Debug("govapi: injected fault", "path", r.URL.Path, "down", v.down, "status", v.status, "envelopeError", v.envelope)
+	}
 	if v.delay > 0 {
 		select {
 		case <-time.After(v.delay):

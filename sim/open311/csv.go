@@ -17,8 +17,10 @@ import (
 	"github.com/ywtg/hub/sim/city"
 )
 
-// CSVHeader is the header row of the daily export (docs/sources.md §3).
-var CSVHeader = []string{"案件编号", "案件类型", "大类代码", "小类代码", "问题描述", "地址", "经度", "纬度", "上报时间", "结案时间", "状态", "网格编码"}
+var csvHeader = []string{"案件编号", "案件类型", "大类代码", "小类代码", "问题描述", "地址", "经度", "纬度", "上报时间", "结案时间", "状态", "网格编码"}
+
+// CSVHeader returns the header row of the daily export (docs/sources.md §3).
+func CSVHeader() []string { return append([]string(nil), csvHeader...) }
 
 // WriteCSV writes the daily export files cases_YYYYMMDD.csv into dir for
 // every day (China Standard Time) before the day of before that has cases:
@@ -69,7 +71,7 @@ func writeDay(c *city.City, dir, day string, lo, hi int) (string, error) {
 	tw := transform.NewWriter(bw, encoding.ReplaceUnsupported(simplifiedchinese.GBK.NewEncoder()))
 	cw := csv.NewWriter(tw)
 	cw.UseCRLF = true
-	cw.Write(CSVHeader)
+	cw.Write(csvHeader)
 	for i := lo; i < hi; i++ {
 		r := c.CityRequest(i)
 		reported := time.Unix(r.Requested, 0).In(city.CST).Format(time.DateTime)

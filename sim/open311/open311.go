@@ -17,6 +17,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -304,7 +305,25 @@ func (s *Server) requests(w http.ResponseWriter, r *http.Request, format string)
 		}
 		return codes == nil || slices.Contains(codes, rec.ServiceCode)
 	}
-	var out []RequestJSON
+	out, status, msg := s.selectRequests(q, ext, match)
+	if status != 0 {
+		writeError(w, format, status, msg)
+		return
+	}
+	if format == "xml" {
+		writeXML(w, http.StatusOK, requestsXML{Requests: out})
+		return
+	}
+	if out == nil {
+		out = []RequestJSON{}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// selectRequests picks the requests a query asks for under the city's read
+// lock (released before the response is written, so a slow client never
+// holds up live changes). A non-zero status reports a bad parameter.
+func (s *Server) selectRequests(q url.Values, ext bool, match func(*city.CityRequestRec) bool) (out []RequestJSON, status int, msg string) {
 	s.c.RLock()
 	defer s.c.RUnlock()
 	emit := func(i int32) bool {
@@ -324,15 +343,13 @@ func (s *Server) requests(w http.ResponseWriter, r *http.Request, format string)
 	case q.Get("updated_after") != "":
 		t, err := ParseDate(q.Get("updated_after"))
 		if err != nil {
-			writeError(w, format, http.StatusBadRequest, "updated_after: "+err.Error())
-			return
+			return nil, http.StatusBadRequest, "updated_after: " + err.Error()
 		}
 		afterIdx := int32(-1)
 		if v := q.Get("after_id"); v != "" {
 			i := s.c.CityIndex(v)
 			if i < 0 {
-				writeError(w, format, http.StatusBadRequest, "after_id: unknown service_request_id")
-				return
+				return nil, http.StatusBadRequest, "after_id: unknown service_request_id"
 			}
 			afterIdx = int32(i)
 		}
@@ -348,15 +365,13 @@ func (s *Server) requests(w http.ResponseWriter, r *http.Request, format string)
 		var err error
 		if v := q.Get("end_date"); v != "" {
 			if end, err = ParseDate(v); err != nil {
-				writeError(w, format, http.StatusBadRequest, "end_date: "+err.Error())
-				return
+				return nil, http.StatusBadRequest, "end_date: " + err.Error()
 			}
 			start = end.Add(-s.opts.Window)
 		}
 		if v := q.Get("start_date"); v != "" {
 			if start, err = ParseDate(v); err != nil {
-				writeError(w, format, http.StatusBadRequest, "start_date: "+err.Error())
-				return
+				return nil, http.StatusBadRequest, "start_date: " + err.Error()
 			}
 			if q.Get("end_date") == "" {
 				end = now
@@ -376,14 +391,7 @@ func (s *Server) requests(w http.ResponseWriter, r *http.Request, format string)
 			}
 		}
 	}
-	if format == "xml" {
-		writeXML(w, http.StatusOK, requestsXML{Requests: out})
-		return
-	}
-	if out == nil {
-		out = []RequestJSON{}
-	}
-	writeJSON(w, http.StatusOK, out)
+	return out, 0, ""
 }
 
 func (s *Server) request(w http.ResponseWriter, r *http.Request) {

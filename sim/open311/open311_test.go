@@ -368,7 +368,7 @@ func TestCSVExport(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if !reflect.DeepEqual(recs[0], open311.CSVHeader) {
+		if !reflect.DeepEqual(recs[0], open311.CSVHeader()) {
 			t.Fatalf("%s: header %v", name, recs[0])
 		}
 		day := strings.TrimSuffix(strings.TrimPrefix(name, "cases_"), ".csv")
@@ -414,6 +414,26 @@ func TestDeterministicResponses(t *testing.T) {
 		_, y := b.get(t, "/open311/v2/"+q)
 		if !bytes.Equal(x, y) || len(x) < 100 {
 			t.Errorf("%s: responses differ between two cities of the same seed", q)
+		}
+	}
+	before := a.clock.Now().Add(-open311.DefaultWindow)
+	da, db := t.TempDir(), t.TempDir()
+	pa, err := open311.WriteCSV(context.Background(), a.c, da, before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := open311.WriteCSV(context.Background(), b.c, db, before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pa) != len(pb) {
+		t.Fatalf("%d and %d CSV files", len(pa), len(pb))
+	}
+	for i := range pa {
+		x, _ := os.ReadFile(pa[i])
+		y, _ := os.ReadFile(pb[i])
+		if filepath.Base(pa[i]) != filepath.Base(pb[i]) || !bytes.Equal(x, y) {
+			t.Fatalf("CSV %s differs", filepath.Base(pa[i]))
 		}
 	}
 }

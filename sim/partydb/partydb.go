@@ -88,8 +88,8 @@ CREATE INDEX IF NOT EXISTS t_hyzz_gxsj ON t_hyzz (gxsj, zzid);
 CREATE INDEX IF NOT EXISTS t_fwhd_gxsj ON t_fwhd (gxsj, hdid);
 `
 
-// Columns lists each table's columns in order.
-var Columns = map[string][]string{
+// columns lists each table's columns in order.
+var columns = map[string][]string{
 	"t_dzz":  {"dzzid", "dzzmc", "dzzlb", "sjdzzid", "szsq", "wgbm", "gxsj", "sfyx"},
 	"t_dy":   {"dyid", "xm", "xb", "sfzh", "lxdh", "dzzid", "rdrq", "sfzxhz", "jzdz", "gxsj", "sfyx"},
 	"t_sbd":  {"sbdid", "dyid", "bdsq", "bdsqbm", "bddzzid", "gzdw", "bdrq", "gxsj", "sfyx"},
@@ -99,6 +99,12 @@ var Columns = map[string][]string{
 
 // tables in load order.
 var tables = []string{"t_dzz", "t_dy", "t_sbd", "t_hyzz", "t_fwhd"}
+
+// Tables returns the legacy tables in load order.
+func Tables() []string { return append([]string(nil), tables...) }
+
+// Columns returns a table's columns in order (nil for an unknown table).
+func Columns(table string) []string { return append([]string(nil), columns[table]...) }
 
 // DB is a connection to the party database.
 type DB struct {
@@ -199,7 +205,7 @@ func (d *DB) Load(ctx context.Context, c *city.City) error {
 		c.RLock()
 		rs := rows(c, t)
 		c.RUnlock()
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t}, Columns[t], pgx.CopyFromRows(rs)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t}, columns[t], pgx.CopyFromRows(rs)); err != nil {
 			return fmt.Errorf("load %s: %w", t, err)
 		}
 	}
@@ -210,7 +216,7 @@ func (d *DB) Load(ctx context.Context, c *city.City) error {
 }
 
 func upsertSQL(table string) string {
-	cols := Columns[table]
+	cols := columns[table]
 	ph := make([]string, len(cols))
 	set := make([]string, 0, len(cols)-1)
 	for i, col := range cols {

@@ -30,8 +30,8 @@ func TestLoadAndApply(t *testing.T) {
 	pool := db.Pool()
 
 	t.Run("legacy columns", func(t *testing.T) {
-		for table, cols := range partydb.Columns {
-			for _, col := range cols {
+		for _, table := range partydb.Tables() {
+			for _, col := range partydb.Columns(table) {
 				var typ string
 				err := pool.QueryRow(ctx, `SELECT data_type FROM information_schema.columns WHERE table_name = $1 AND column_name = $2`, table, col).Scan(&typ)
 				if err != nil {

@@ -39,7 +39,7 @@ func apikeyCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, closeDB, err := openStore(ctx, e)
+	st, _, closeDB, err := openStore(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -140,20 +140,20 @@ func timeOr(t *time.Time, def string) string {
 
 // openStore opens the store (joining a running embedded cluster if there
 // is one) and applies migrations.
-func openStore(ctx context.Context, e *env) (*store.Store, func(), error) {
+func openStore(ctx context.Context, e *env) (*store.Store, string, func(), error) {
 	dsn, stopDB, err := database(ctx, e)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	st, err := store.Open(ctx, dsn, store.Options{Logger: e.log})
 	if err != nil {
 		stopDB()
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
 		stopDB()
-		return nil, nil, err
+		return nil, "", nil, err
 	}
-	return st, func() { st.Close(); stopDB() }, nil
+	return st, dsn, func() { st.Close(); stopDB() }, nil
 }

@@ -26,7 +26,7 @@ func auditCmd(ctx context.Context, e *env, args []string) error {
 	if _, err := e.flags("audit verify", summary, args[1:], nil); err != nil {
 		return err
 	}
-	st, closeDB, err := openStore(ctx, e)
+	st, _, closeDB, err := openStore(ctx, e)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func TestSyncSurvivesKill9(t *testing.T) {
 		t.Fatalf("sync --full: %v\n%s", err, out)
 	}
 	lines := regexp.MustCompile(`(\w+): OK, fetched (\d+), stored (\d+) \(unchanged (\d+), deleted (\d+)\), quarantined (\d+)`).FindAllStringSubmatch(string(out), -1)
-	if len(lines) != 2 {
+	if len(lines) != 3 {
 		t.Fatalf("sync output: %s", out)
 	}
 	for _, m := range lines {

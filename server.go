@@ -305,7 +305,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	srcs, err := buildSources(ctx, e, st, keys)
+	srcs, err := buildSources(ctx, e, st, dsn, keys)
 	if err != nil {
 		return err
 	}
@@ -387,7 +387,7 @@ func syncCmd(ctx context.Context, e *env, args []string) error {
 	}); err != nil {
 		return err
 	}
-	st, closeDB, err := openStore(ctx, e)
+	st, dsn, closeDB, err := openStore(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -396,7 +396,7 @@ func syncCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	srcs, err := buildSources(ctx, e, st, keys)
+	srcs, err := buildSources(ctx, e, st, dsn, keys)
 	if err != nil {
 		return err
 	}

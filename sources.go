@@ -3,15 +3,22 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/citymgmt"
 	"github.com/ywtg/hub/connectors/governance"
 	"github.com/ywtg/hub/connectors/normalize"
+	"github.com/ywtg/hub/connectors/party"
 	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
@@ -26,18 +33,49 @@ type hubSources struct {
 	sources []syncer.Source
 	layer   *places.Layer
 	demo    *sim.Systems
+	pools   []*pgxpool.Pool
 }
 
 func (h *hubSources) close() {
+	for _, p := range h.pools {
+		p.Close()
+	}
 	if h.demo != nil {
 		h.demo.Close()
 	}
 }
 
+// demoPartyDatabase creates the demo party-building database (party_src)
+// beside the hub's own, on the same server, and returns its URL.
+func demoPartyDatabase(ctx context.Context, hubDSN string) (string, error) {
+	conn, err := pgx.Connect(ctx, hubDSN)
+	if err != nil {
+		return "", fmt.Errorf("demo party database: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'party_src')").Scan(&exists); err != nil {
+		return "", fmt.Errorf("demo party database: %w", err)
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE party_src"); err != nil {
+			return "", fmt.Errorf("demo party database: %w", err)
+		}
+	}
+	cfg := conn.Config()
+	u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), Path: "/party_src", RawQuery: "sslmode=disable"}
+	if cfg.Password != "" {
+		u.User = url.UserPassword(cfg.User, cfg.Password)
+	} else {
+		u.User = url.User(cfg.User)
+	}
+	return u.String(), nil
+}
+
 // buildSources reads HUB_SOURCES, or in demo mode starts the simulated
 // source systems in-process and configures the same connectors for them.
 // The reference layer and the unified taxonomy are loaded into the store.
-func buildSources(ctx context.Context, e *env, st *store.Store, keys *pii.Keys) (*hubSources, error) {
+func buildSources(ctx context.Context, e *env, st *store.Store, hubDSN string, keys *pii.Keys) (*hubSources, error) {
 	h := &hubSources{}
 	var cfg *connectors.Config
 	regions := e.cfg.Regions
@@ -50,11 +88,15 @@ func buildSources(ctx context.Context, e *env, st *store.Store, keys *pii.Keys) 
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("demo data directory: %w", err)
 		}
+		partyDSN, err := demoPartyDatabase(ctx, hubDSN)
+		if err != nil {
+			return nil, err
+		}
 		live := e.cfg.DemoLiveRate
 		if live == 0 {
 			live = -1 // the simulator's "none"
 		}
-		h.demo, err = sim.Start(ctx, sim.Options{Seed: uint64(e.cfg.Seed), Scale: scale, DataDir: dir, LiveRate: live, Logger: e.log})
+		h.demo, err = sim.Start(ctx, sim.Options{Seed: uint64(e.cfg.Seed), Scale: scale, DataDir: dir, LiveRate: live, PartyDSN: partyDSN, Logger: e.log})
 		if err != nil {
 			return nil, fmt.Errorf("demo source systems: %w", err)
 		}
@@ -64,6 +106,8 @@ func buildSources(ctx context.Context, e *env, st *store.Store, keys *pii.Keys) 
 		}
 		every, timeout := connectors.Duration(e.cfg.SyncInterval), connectors.Duration(30*time.Second)
 		cfg = &connectors.Config{Sources: []connectors.SourceConfig{{
+			Name: "party", Type: "party", Description: "党建信息系统（演示）", DSNEnv: "", Datum: canon.BD09, Interval: every,
+		}, {
 			Name: "governance", Type: "governance", Description: "综治网格化服务管理平台（演示）",
 			Endpoint: h.demo.GovURL, ClientID: h.demo.ClientID, Datum: canon.BD09, RateLimit: 50, Interval: every, Timeout: timeout,
 		}, {
@@ -96,11 +140,11 @@ func buildSources(ctx context.Context, e *env, st *store.Store, keys *pii.Keys) 
 		return nil, fmt.Errorf("load taxonomy: %w", err)
 	}
 	for _, sc := range cfg.Sources {
-		secret := e.getenv(sc.ClientSecretEnv)
+		secret, dsn := e.getenv(sc.ClientSecretEnv), e.getenv(sc.DSNEnv)
 		if h.demo != nil {
-			secret = h.demo.ClientSecret
+			secret, dsn = h.demo.ClientSecret, h.demo.PartyDSN
 		}
-		c, err := newConnector(e, sc, secret, layer, keys)
+		c, err := h.newConnector(ctx, e, sc, secret, dsn, layer, keys)
 		if err != nil {
 			h.close()
 			return nil, err
@@ -111,8 +155,16 @@ func buildSources(ctx context.Context, e *env, st *store.Store, keys *pii.Keys) 
 }
 
 // newConnector builds the connector of one configured source.
-func newConnector(e *env, sc connectors.SourceConfig, secret string, layer *places.Layer, keys *pii.Keys) (connectors.Connector, error) {
+func (h *hubSources) newConnector(ctx context.Context, e *env, sc connectors.SourceConfig, secret, dsn string, layer *places.Layer, keys *pii.Keys) (connectors.Connector, error) {
 	switch sc.Type {
+	case "party":
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: invalid database URL in %s", sc.Name, sc.DSNEnv)
+		}
+		h.pools = append(h.pools, pool)
+		return party.New(party.Config{Name: sc.Name, Description: sc.Description, Pool: pool, Datum: sc.Datum, Keys: keys,
+			Layer: layer, Times: normalize.DefaultTimes()}), nil
 	case "governance":
 		m := &governance.Mapper{Source: sc.Name, Keys: keys, Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now}
 		return governance.New(governance.Config{Name: sc.Name, Description: sc.Description, Endpoint: sc.Endpoint,
@@ -125,5 +177,5 @@ func newConnector(e *env, sc connectors.SourceConfig, secret string, layer *plac
 		return citymgmt.New(citymgmt.Config{Name: sc.Name, Description: sc.Description, Endpoint: sc.Endpoint, Datum: sc.Datum,
 			RateLimit: sc.RateLimit, Timeout: time.Duration(sc.Timeout), Log: e.log, Layer: layer, Times: normalize.DefaultTimes()}), nil
 	}
-	return nil, fmt.Errorf("source %s: connector type %q is not available in this build (available: governance, open311)", sc.Name, sc.Type)
+	return nil, fmt.Errorf("source %s: connector type %q is not available in this build (available: party, governance, open311)", sc.Name, sc.Type)
 }

@@ -256,3 +256,26 @@ func CityTier(field, name string) (canon.CaseTier, error) {
 	}
 	return t, nil
 }
+
+var orgKinds = map[string]canon.PartyOrgKind{"党工委": canon.OrgWorkingCommittee, "党委": canon.OrgCommittee,
+	"党总支": canon.OrgGeneralBranch, "党支部": canon.OrgBranch, "党小组": canon.OrgGroup}
+
+// PartyOrgKind maps 党工委/党委/党总支/党支部/党小组.
+func PartyOrgKind(field, name string) (canon.PartyOrgKind, error) {
+	k, ok := orgKinds[name]
+	if !ok {
+		return "", defect(UnknownCode, field, "unknown organisation kind %q", name)
+	}
+	return k, nil
+}
+
+// StationKind maps 红色驿站/党群服务中心.
+func StationKind(field, name string) (canon.StationKind, error) {
+	switch name {
+	case "红色驿站":
+		return canon.StationRedPost, nil
+	case "党群服务中心":
+		return canon.StationPartyService, nil
+	}
+	return "", defect(UnknownCode, field, "unknown station kind %q", name)
+}

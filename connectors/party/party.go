@@ -1,0 +1,118 @@
+// Package party connects the party-building system (党建信息系统): its own
+// PostgreSQL database with a legacy schema (docs/sources.md §1) — pinyin
+// table and column names, varchar local-time update stamps, soft deletes
+// (sfyx = 0), BD-09 station coordinates. It reads each table incrementally
+// on (gxsj, primary key), a total order, so no row is skipped when many
+// share one update time, and maps organisations, members, 双报到, stations
+// and volunteer activities onto the canonical model.
+//
+// party imports the connector contract, the shared normalisers, the
+// reference layer, pii and canon.
+package party
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/connectors"
+	"github.com/ywtg/hub/connectors/normalize"
+	"github.com/ywtg/hub/connectors/places"
+	"github.com/ywtg/hub/pii"
+)
+
+// Config configures the connector.
+type Config struct {
+	Name        string
+	Description string
+	Pool        *pgxpool.Pool // the party database
+	Datum       canon.Datum   // of station coordinates; BD-09 by default
+	Keys        *pii.Keys
+	Layer       *places.Layer
+	Times       normalize.Times
+	Now         func() time.Time
+}
+
+// Connector pulls the party database.
+type Connector struct{ cfg Config }
+
+// New returns a connector.
+func New(cfg Config) *Connector {
+	if cfg.Datum == "" {
+		cfg.Datum = canon.BD09
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Connector{cfg: cfg}
+}
+
+// tables in reference order, with their primary keys.
+var tables = []struct{ name, pk string }{
+	{"t_dzz", "dzzid"}, {"t_hyzz", "zzid"}, {"t_dy", "dyid"}, {"t_sbd", "sbdid"}, {"t_fwhd", "hdid"},
+}
+
+// Describe implements connectors.Connector.
+func (c *Connector) Describe() connectors.Description {
+	d := connectors.Description{Name: c.cfg.Name, Kind: canon.SourceSQL, Description: c.cfg.Description}
+	for _, t := range tables {
+		d.Streams = append(d.Streams, t.name)
+	}
+	return d
+}
+
+type cursor struct {
+	T  string `json:"t"`
+	ID string `json:"id"`
+}
+
+// Pull implements connectors.Connector.
+func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
+	pk := ""
+	for _, t := range tables {
+		if t.name == req.Stream {
+			pk = t.pk
+		}
+	}
+	if pk == "" {
+		return connectors.Batch{}, fmt.Errorf("party: unknown table %q", req.Stream)
+	}
+	var cur cursor
+	if req.Cursor != "" && !req.Full {
+		if err := json.Unmarshal([]byte(req.Cursor), &cur); err != nil {
+			return connectors.Batch{}, fmt.Errorf("party: bad cursor %q: %w", req.Cursor, err)
+		}
+	}
+	limit := min(max(req.Limit, 1), 5000)
+	rows, err := c.cfg.Pool.Query(ctx, fmt.Sprintf(`SELECT row_to_json(t)::text, coalesce(t.gxsj, ''), t.%[2]s FROM %[1]s t
+		WHERE (coalesce(t.gxsj, ''), t.%[2]s) > ($1, $2) ORDER BY coalesce(t.gxsj, ''), t.%[2]s LIMIT $3`, req.Stream, pk), cur.T, cur.ID, limit)
+	if err != nil {
+		return connectors.Batch{}, canon.Errorf(canon.SourceUnavailable, "party database: %v", err)
+	}
+	defer rows.Close()
+	b := connectors.Batch{Next: req.Cursor}
+	var last cursor
+	n := 0
+	for rows.Next() {
+		var raw, t, id string
+		if err := rows.Scan(&raw, &t, &id); err != nil {
+			return connectors.Batch{}, fmt.Errorf("party %s: %w", req.Stream, err)
+		}
+		n++
+		last = cursor{T: t, ID: id}
+		c.mapRow(req.Stream, id, json.RawMessage(raw), &b)
+	}
+	if err := rows.Err(); err != nil {
+		return connectors.Batch{}, canon.Errorf(canon.SourceUnavailable, "party database: %v", err)
+	}
+	if n > 0 {
+		next, _ := json.Marshal(last)
+		b.Next = string(next)
+	}
+	b.More = n == limit
+	return b, nil
+}

@@ -427,8 +427,19 @@ func simulateCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The party system is a database: party_src on the hub's server (the
+	// embedded one, or DATABASE_URL's).
+	dsn, stopDB, err := database(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+	partyDSN, err := demoPartyDatabase(ctx, dsn)
+	if err != nil {
+		return err
+	}
 	sys, err := sim.Start(ctx, sim.Options{Seed: uint64(e.cfg.Seed), Scale: scale, DataDir: filepath.Join(e.cfg.DataDir, "simulate"),
-		GovAddr: govAddr, Open311Addr: o311Addr, Logger: e.log})
+		GovAddr: govAddr, Open311Addr: o311Addr, PartyDSN: partyDSN, Logger: e.log})
 	if err != nil {
 		return err
 	}

@@ -305,9 +305,24 @@ func (c *Cluster) initdb(ctx context.Context) error {
 	defer os.Remove(tmp)
 	ictx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	err := c.run(ictx, filepath.Join(c.binDir, "initdb"),
-		"-D", c.dir, "-U", superuser, "--pwfile", tmp, "--auth", "scram-sha-256",
-		"--encoding", "UTF8", "--locale", "C", "--no-instructions")
+	// Byte-order collation (fast, the same everywhere) with UTF-8 character
+	// classes, so that trigram search works on Chinese text; plain C where
+	// the C.UTF-8 locale is missing.
+	args := []string{"-D", c.dir, "-U", superuser, "--pwfile", tmp, "--auth", "scram-sha-256", "--encoding", "UTF8", "--no-instructions"}
+	err := c.run(ictx, filepath.Join(c.binDir, "initdb"), append(args, "--lc-collate", "C", "--lc-ctype", "C.UTF-8")...)
+	if err != nil {
+		c.log.Warn("embedded postgres: initdb with C.UTF-8 failed, using the C locale", "err", err)
+		if rmErr := os.RemoveAll(c.dir); rmErr != nil {
+			return fmt.Errorf("embedded postgres: initdb: %w", err)
+		}
+		if err := os.MkdirAll(c.dir, 0o700); err != nil {
+			return fmt.Errorf("embedded postgres: create %s: %w", c.dir, err)
+		}
+		if err := c.chown(c.dir); err != nil {
+			return err
+		}
+		err = c.run(ictx, filepath.Join(c.binDir, "initdb"), append(args, "--locale", "C")...)
+	}
 	if err != nil {
 		return fmt.Errorf("embedded postgres: initdb: %w", err)
 	}

@@ -247,3 +247,13 @@ func waitGone(t *testing.T, pid int) {
 	}
 	t.Fatalf("process %d did not exit", pid)
 }
+
+func TestChineseTextClassification(t *testing.T) {
+	c := start(t, stateDir(t))
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	execSQL(t, c.DSN(), "CREATE EXTENSION IF NOT EXISTS pg_trgm")
+	// Trigrams of Chinese text exist only with UTF-8 character classes.
+	if got := query(t, c.DSN(), "SELECT array_length(show_trgm('占道经营'), 1)::text"); got == "" || got == "0" {
+		t.Fatalf("no trigrams for Chinese text (%q): search indexes would not work", got)
+	}
+}

@@ -36,7 +36,8 @@ type Source struct {
 type Options struct {
 	Log       *slog.Logger
 	Registry  prometheus.Registerer // nil for no metrics
-	PageSize  int                   // preferred page size; default 2000
+	PageSize  int                   // preferred page size asked of connectors; default 2000
+	BatchSize int                   // records per transaction, gathered over pages; default 5000
 	DownAfter int                   // consecutive failures before DOWN; default 3
 	// MaxBackoff caps the wait after failures; default 5 minutes.
 	MaxBackoff time.Duration
@@ -60,6 +61,9 @@ func New(st *store.Store, sources []Source, o Options) (*Engine, error) {
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = 2000
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 5000
 	}
 	if o.DownAfter <= 0 {
 		o.DownAfter = 3
@@ -252,31 +256,65 @@ func (e *Engine) pullAll(ctx context.Context, lock *store.SourceLock, c connecto
 				return err
 			}
 		}
+		// Pages are gathered into transactions of about BatchSize records:
+		// sources page in hundreds, and a transaction per page would spend
+		// most of its time on per-statement overhead.
+		var acc connectors.Batch
 		for {
 			b, err := c.Pull(ctx, connectors.Request{Stream: stream, Cursor: cursor, Full: cursor == "", Limit: e.opts.PageSize})
 			if err != nil {
+				if acc.Fetched > 0 {
+					// Keep what was read before the failure.
+					if _, cerr := e.commitCounted(ctx, lock, d.Name, stream, runID, acc, total); cerr != nil {
+						return errors.Join(err, cerr)
+					}
+				}
 				return fmt.Errorf("pull %s: %w", stream, err)
 			}
-			counts, err := e.commit(ctx, lock, d.Name, stream, runID, b)
-			if err != nil {
-				return err
+			if n := len(b.Records) + len(b.Tombstones) + len(b.Quarantine); n != b.Fetched {
+				return fmt.Errorf("connector %s/%s broke its contract: fetched %d but returned %d outcomes", d.Name, stream, b.Fetched, n)
 			}
-			e.metrics.batch(d.Name, counts)
-			total.Fetched += counts.Fetched
-			total.Stored += counts.Stored
-			total.Quarantined += counts.Quarantined
-			total.Unchanged += counts.Unchanged
-			total.Deleted += counts.Deleted
+			acc.Records = append(acc.Records, b.Records...)
+			acc.Tombstones = append(acc.Tombstones, b.Tombstones...)
+			acc.Quarantine = append(acc.Quarantine, b.Quarantine...)
+			acc.Fetched += b.Fetched
+			acc.Next = b.Next
 			cursor = b.Next
+			if acc.Fetched >= e.opts.BatchSize || !b.More {
+				if _, err := e.commitCounted(ctx, lock, d.Name, stream, runID, acc, total); err != nil {
+					return err
+				}
+				acc = connectors.Batch{}
+			}
 			if !b.More {
 				break
 			}
 			if ctx.Err() != nil {
+				if acc.Fetched > 0 {
+					if _, err := e.commitCounted(ctx, lock, d.Name, stream, runID, acc, total); err != nil {
+						return err
+					}
+				}
 				return ctx.Err()
 			}
 		}
 	}
 	return nil
+}
+
+// commitCounted commits a batch and adds its counts to the run's.
+func (e *Engine) commitCounted(ctx context.Context, lock *store.SourceLock, source, stream string, runID int64, b connectors.Batch, total *store.BatchCounts) (store.BatchCounts, error) {
+	counts, err := e.commit(ctx, lock, source, stream, runID, b)
+	if err != nil {
+		return counts, err
+	}
+	e.metrics.batch(source, counts)
+	total.Fetched += counts.Fetched
+	total.Stored += counts.Stored
+	total.Quarantined += counts.Quarantined
+	total.Unchanged += counts.Unchanged
+	total.Deleted += counts.Deleted
+	return counts, nil
 }
 
 // commit writes one batch with its cursor in one transaction. A batch whose

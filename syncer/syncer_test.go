@@ -99,7 +99,7 @@ func newEngine(t *testing.T, st *store.Store, pageSize int, sources ...*listSour
 	for _, s := range sources {
 		list = append(list, syncer.Source{Connector: s, Interval: 20 * time.Millisecond})
 	}
-	e, err := syncer.New(st, list, syncer.Options{PageSize: pageSize, DownAfter: 3, MaxBackoff: 50 * time.Millisecond})
+	e, err := syncer.New(st, list, syncer.Options{PageSize: pageSize, BatchSize: 1, DownAfter: 3, MaxBackoff: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

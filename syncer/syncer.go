@@ -191,19 +191,29 @@ func (e *Engine) SyncOnce(ctx context.Context, name string, full bool) (map[stri
 	}
 	out := map[string]Result{}
 	var errs []error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	found := false
+	// Sources are independent: their passes run side by side.
 	for _, s := range e.sources {
 		n := s.Connector.Describe().Name
 		if name != "" && n != name {
 			continue
 		}
 		found = true
-		res, err := e.Pass(ctx, s.Connector, full)
-		out[n] = res
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", n, err))
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := e.Pass(ctx, s.Connector, full)
+			mu.Lock()
+			defer mu.Unlock()
+			out[n] = res
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", n, err))
+			}
+		}()
 	}
+	wg.Wait()
 	if !found {
 		return nil, canon.Errorf(canon.NotFound, "no source named %q", name)
 	}

@@ -2,41 +2,13 @@ package store_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"testing"
-	"time"
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/store"
 	"github.com/ywtg/hub/store/storetest"
 )
-
-func prov(source, id, payload string) canon.Provenance {
-	sum := sha256.Sum256([]byte(payload))
-	return canon.Provenance{Source: source, SourceID: id, SourceUpdatedAt: storetest.Base, FetchedAt: storetest.Base.Add(time.Hour), PayloadHash: sum[:]}
-}
-
-func person(id, name, phone string) canon.PersonRef {
-	h := sha256.Sum256([]byte("id:" + id))
-	p := sha256.Sum256([]byte("phone:" + phone))
-	return canon.PersonRef{IDHash: h[:], IDMasked: id[:6] + "********" + id[14:], Name: name, Gender: canon.Male,
-		BirthDate: time.Date(1980, 5, 1, 0, 0, 0, 0, time.UTC), PhoneHash: p[:], PhoneMasked: phone[:3] + "****" + phone[7:]}
-}
-
-func upsert(t *testing.T, st *store.Store, recs ...any) store.UpsertResult {
-	t.Helper()
-	var res store.UpsertResult
-	err := st.InTx(context.Background(), func(w *store.Writer) error {
-		var err error
-		res, err = w.Upsert(context.Background(), recs)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
 
 func count(t *testing.T, st *store.Store, sql string) int {
 	t.Helper()
@@ -66,12 +38,12 @@ func TestEveryRecordTypeAndLateReferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	grid := "420606001001001"
-	zhang := person("420606198005011234", "张三", "13800001111")
+	zhang := storetest.Person("420606198005011234", "张三", "13800001111")
 
 	// A resident arrives before the household it lives in.
-	upsert(t, st, &canon.Resident{Provenance: prov("governance", "R1", "r1"), Person: zhang, HouseholdSourceID: "H1",
+	storetest.Upsert(t, st, &canon.Resident{Provenance: storetest.Prov("governance", "R1", "r1"), Person: zhang, HouseholdSourceID: "H1",
 		GridCode: grid, Residence: canon.Registered, Relation: "户主"})
-	upsert(t, st, &canon.Household{Provenance: prov("governance", "H1", "h1"), GridCode: grid, CompoundName: "幸福小区",
+	storetest.Upsert(t, st, &canon.Household{Provenance: storetest.Prov("governance", "H1", "h1"), GridCode: grid, CompoundName: "幸福小区",
 		BuildingNo: "3", Unit: "2", Room: "301", AddressRaw: "幸福小区3栋2单元301",
 		Location: &canon.Location{Point: canon.Point{Lat: 31.95, Lng: 112.02}}})
 	if n := count(t, st, `SELECT count(*) FROM resident r JOIN household h ON h.id = r.household_id
@@ -80,19 +52,19 @@ func TestEveryRecordTypeAndLateReferences(t *testing.T) {
 	}
 
 	// A member arrives before its organisation, the branch before its parent.
-	upsert(t, st, &canon.PartyMember{Provenance: prov("party", "D1", "d1"), Person: zhang, OrgSourceID: "ZB1", CentralHousehold: true})
-	upsert(t, st,
-		&canon.PartyOrg{Provenance: prov("party", "ZB1", "zb1"), Name: "第一网格党支部", Kind: canon.OrgBranch, ParentSourceID: "DW1", GridCode: grid},
-		&canon.PartyOrg{Provenance: prov("party", "DW1", "dw1"), Name: "长虹社区党委", Kind: canon.OrgCommittee, CommunityName: "长虹社区"})
+	storetest.Upsert(t, st, &canon.PartyMember{Provenance: storetest.Prov("party", "D1", "d1"), Person: zhang, OrgSourceID: "ZB1", CentralHousehold: true})
+	storetest.Upsert(t, st,
+		&canon.PartyOrg{Provenance: storetest.Prov("party", "ZB1", "zb1"), Name: "第一网格党支部", Kind: canon.OrgBranch, ParentSourceID: "DW1", GridCode: grid},
+		&canon.PartyOrg{Provenance: storetest.Prov("party", "DW1", "dw1"), Name: "长虹社区党委", Kind: canon.OrgCommittee, CommunityName: "长虹社区"})
 	if n := count(t, st, `SELECT count(*) FROM party_member m JOIN party_org b ON b.id = m.org_id
 		JOIN party_org c ON c.id = b.parent_id JOIN region r ON r.id = c.region_id WHERE r.name = '长虹社区'`); n != 1 {
 		t.Fatalf("member → branch → committee → community resolved for %d rows, want 1", n)
 	}
-	upsert(t, st,
-		&canon.VolunteerActivity{Provenance: prov("party", "A1", "a1"), Title: "义务理发", MemberSourceID: "D1", StationSourceID: "S1", Hours: 2.5, Points: 5},
-		&canon.DualReport{Provenance: prov("party", "B1", "b1"), MemberSourceID: "D1", CommunityCode: "420606001002", Employer: "襄阳市财政局"},
-		&canon.GridWorker{Provenance: prov("governance", "W1", "w1"), Person: zhang, Role: canon.GridWorkerLeader, GridCodes: []string{grid, "420606001001002"}})
-	upsert(t, st, &canon.ServiceStation{Provenance: prov("party", "S1", "s1"), Name: "长虹红色驿站", Kind: canon.StationRedPost,
+	storetest.Upsert(t, st,
+		&canon.VolunteerActivity{Provenance: storetest.Prov("party", "A1", "a1"), Title: "义务理发", MemberSourceID: "D1", StationSourceID: "S1", Hours: 2.5, Points: 5},
+		&canon.DualReport{Provenance: storetest.Prov("party", "B1", "b1"), MemberSourceID: "D1", CommunityCode: "420606001002", Employer: "襄阳市财政局"},
+		&canon.GridWorker{Provenance: storetest.Prov("governance", "W1", "w1"), Person: zhang, Role: canon.GridWorkerLeader, GridCodes: []string{grid, "420606001001002"}})
+	storetest.Upsert(t, st, &canon.ServiceStation{Provenance: storetest.Prov("party", "S1", "s1"), Name: "长虹红色驿站", Kind: canon.StationRedPost,
 		Services: []string{"政策咨询", "爱心理发"}, CommunityCode: "420606001001"})
 	if n := count(t, st, `SELECT count(*) FROM volunteer_activity a JOIN party_member m ON m.id = a.member_id
 		JOIN service_station s ON s.id = a.station_id WHERE a.hours = 2.5`); n != 1 {
@@ -116,7 +88,7 @@ func TestEveryRecordTypeAndLateReferences(t *testing.T) {
 	}
 
 	// Re-sending the same records changes nothing.
-	res := upsert(t, st, &canon.PartyOrg{Provenance: prov("party", "ZB1", "zb1"), Name: "第一网格党支部", Kind: canon.OrgBranch, ParentSourceID: "DW1", GridCode: grid})
+	res := storetest.Upsert(t, st, &canon.PartyOrg{Provenance: storetest.Prov("party", "ZB1", "zb1"), Name: "第一网格党支部", Kind: canon.OrgBranch, ParentSourceID: "DW1", GridCode: grid})
 	if res.Written != 0 || res.Unchanged != 1 {
 		t.Fatalf("resend = %+v", res)
 	}
@@ -144,7 +116,7 @@ func TestCaseReporterLinksPerson(t *testing.T) {
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 	cases := storetest.MakeCases(2)
-	li := person("420606199001011235", "李四", "13900002222")
+	li := storetest.Person("420606199001011235", "李四", "13900002222")
 	cases[0].Reporter = &li
 	storetest.SeedCases(t, st, cases)
 	if n := count(t, st, `SELECT count(*) FROM "case" c JOIN person p ON p.id = c.reporter_person_id WHERE p.name = '李四'`); n != 1 {

@@ -132,11 +132,7 @@ func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connector
 		}
 		cs, err := c.mapRequest(r, raw)
 		if err != nil {
-			q := connectors.Quarantine{Stream: req.Stream, SourceID: r.ServiceRequestID, Reason: "MALFORMED", Message: err.Error(), Raw: raw}
-			if d, ok := normalize.AsDefect(err); ok {
-				q.Reason, q.Field, q.Message = connectors.Reason(d.Reason), d.Field, d.Message
-			}
-			b.Quarantine = append(b.Quarantine, q)
+			b.Quarantine = append(b.Quarantine, connectors.QuarantineFor(req.Stream, r.ServiceRequestID, raw, err))
 			continue
 		}
 		b.Records = append(b.Records, cs)

@@ -83,11 +83,7 @@ func (m *Mapper) Map(stream string, raw json.RawMessage, b *connectors.Batch) {
 		err = fmt.Errorf("unknown stream %q", stream)
 	}
 	if err != nil {
-		q := connectors.Quarantine{Stream: stream, SourceID: sid, Reason: "MALFORMED", Message: err.Error(), Raw: raw}
-		if d, ok := normalize.AsDefect(err); ok {
-			q.Reason, q.Field, q.Message = connectors.Reason(d.Reason), d.Field, d.Message
-		}
-		b.Quarantine = append(b.Quarantine, q)
+		b.Quarantine = append(b.Quarantine, connectors.QuarantineFor(stream, sid, raw, err))
 		return
 	}
 	b.Records = append(b.Records, rec)
@@ -107,27 +103,7 @@ func (m *Mapper) prov(sid string, raw json.RawMessage, updated json.RawMessage) 
 
 // person normalises the identity fields of a record.
 func (m *Mapper) person(prefix, name, idCard, mobile string) (canon.PersonRef, error) {
-	id, _, err := normalize.ParseCitizenID(prefix+"IdCard", idCard)
-	if err != nil {
-		return canon.PersonRef{}, err
-	}
-	n, err := normalize.Text(prefix+"Name", name, 64)
-	if err != nil {
-		return canon.PersonRef{}, err
-	}
-	if n == "" {
-		return canon.PersonRef{}, &normalize.Defect{Reason: normalize.MissingField, Field: prefix + "Name", Message: "no name"}
-	}
-	p := canon.PersonRef{IDHash: m.Keys.Hash("id", id.Number), IDMasked: pii.MaskID(id.Number), IDSealed: m.Keys.Seal(id.Number),
-		Name: n, Gender: id.Gender, BirthDate: id.Birth}
-	if strings.TrimSpace(mobile) != "" {
-		ph, _, err := normalize.ParsePhone(prefix+"Mobile", mobile)
-		if err != nil {
-			return canon.PersonRef{}, err
-		}
-		p.PhoneHash, p.PhoneMasked, p.PhoneSealed = m.Keys.Hash("phone", ph.Number), pii.MaskPhone(ph.Number), m.Keys.Seal(ph.Number)
-	}
-	return p, nil
+	return normalize.Person(m.Keys, prefix, name, idCard, mobile)
 }
 
 func (m *Mapper) grid(field, code string, loc *canon.Location) (string, error) {

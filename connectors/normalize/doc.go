@@ -68,3 +68,8 @@ const (
 	EpochMillis     Repair = "EPOCH_MILLIS"
 	HTMLStripped    Repair = "HTML_STRIPPED"
 )
+
+// DefectReason lets connectors read a defect without importing this package.
+func (d *Defect) DefectReason() (reason, field, message string) {
+	return string(d.Reason), d.Field, d.Message
+}

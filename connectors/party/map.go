@@ -9,7 +9,6 @@ import (
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/normalize"
-	"github.com/ywtg/hub/pii"
 )
 
 // row holds the columns of every table; a table uses its own.
@@ -65,11 +64,7 @@ func (c *Connector) mapRow(table, id string, raw json.RawMessage, b *connectors.
 	}
 	rec, err := c.record(table, id, raw, &r)
 	if err != nil {
-		q := connectors.Quarantine{Stream: table, SourceID: id, Reason: "MALFORMED", Message: err.Error(), Raw: raw}
-		if d, ok := normalize.AsDefect(err); ok {
-			q.Reason, q.Field, q.Message = connectors.Reason(d.Reason), d.Field, d.Message
-		}
-		b.Quarantine = append(b.Quarantine, q)
+		b.Quarantine = append(b.Quarantine, connectors.QuarantineFor(table, id, raw, err))
 		return
 	}
 	b.Records = append(b.Records, rec)
@@ -168,25 +163,7 @@ func (c *Connector) date(field, s string) (time.Time, error) {
 }
 
 func (c *Connector) person(name, idCard, phone string) (canon.PersonRef, error) {
-	id, _, err := normalize.ParseCitizenID("sfzh", idCard)
-	if err != nil {
-		return canon.PersonRef{}, err
-	}
-	n, err := normalize.Text("xm", name, 64)
-	if err != nil || n == "" {
-		return canon.PersonRef{}, missing(err, "xm")
-	}
-	n = strings.Join(strings.Fields(n), "")
-	p := canon.PersonRef{IDHash: c.cfg.Keys.Hash("id", id.Number), IDMasked: pii.MaskID(id.Number), IDSealed: c.cfg.Keys.Seal(id.Number),
-		Name: n, Gender: id.Gender, BirthDate: id.Birth}
-	if strings.TrimSpace(phone) != "" {
-		ph, _, err := normalize.ParsePhone("lxdh", phone)
-		if err != nil {
-			return canon.PersonRef{}, err
-		}
-		p.PhoneHash, p.PhoneMasked, p.PhoneSealed = c.cfg.Keys.Hash("phone", ph.Number), pii.MaskPhone(ph.Number), c.cfg.Keys.Seal(ph.Number)
-	}
-	return p, nil
+	return normalize.Person(c.cfg.Keys, "", name, idCard, phone)
 }
 
 func missing(err error, field string) error {

@@ -1,0 +1,38 @@
+package normalize
+
+import (
+	"strings"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/pii"
+)
+
+// Person builds the person reference of a source record: the ID validated
+// and reduced to its keyed hash, masked and sealed forms; the name cleaned
+// (inner spaces removed, as sources write 张 三); the phone, if any,
+// normalised the same way. prefix names the fields in defects (e.g.
+// "reporter").
+func Person(keys *pii.Keys, prefix, name, idCard, phone string) (canon.PersonRef, error) {
+	id, _, err := ParseCitizenID(prefix+"IdCard", idCard)
+	if err != nil {
+		return canon.PersonRef{}, err
+	}
+	n, err := Text(prefix+"Name", name, 64)
+	if err != nil {
+		return canon.PersonRef{}, err
+	}
+	n = strings.Join(strings.Fields(n), "")
+	if n == "" {
+		return canon.PersonRef{}, defect(MissingField, prefix+"Name", "no name")
+	}
+	p := canon.PersonRef{IDHash: keys.Hash("id", id.Number), IDMasked: pii.MaskID(id.Number), IDSealed: keys.Seal(id.Number),
+		Name: n, Gender: id.Gender, BirthDate: id.Birth}
+	if strings.TrimSpace(phone) != "" {
+		ph, _, err := ParsePhone(prefix+"Mobile", phone)
+		if err != nil {
+			return canon.PersonRef{}, err
+		}
+		p.PhoneHash, p.PhoneMasked, p.PhoneSealed = keys.Hash("phone", ph.Number), pii.MaskPhone(ph.Number), keys.Seal(ph.Number)
+	}
+	return p, nil
+}

@@ -263,3 +263,24 @@ func TestSources(t *testing.T) {
 		t.Fatalf("sources = %+v", d.Sources)
 	}
 }
+
+func TestConvertCoordinates(t *testing.T) {
+	srv, _ := newServer(t, 0)
+	var d struct {
+		Gcj, Back struct{ Lat, Lng float64 }
+	}
+	srv.MustData(t, `{ gcj: convertCoordinates(lat: 32.0, lng: 112.1, from: WGS84, to: GCJ02) { lat lng }
+		back: convertCoordinates(lat: 32.0, lng: 112.1, from: WGS84, to: BD09) { lat lng } }`, nil, &d)
+	if d.Gcj.Lat == 32.0 || d.Gcj.Lng == 112.1 || d.Back.Lat <= d.Gcj.Lat {
+		t.Fatalf("conversions = %+v", d)
+	}
+	var r struct{ R struct{ Lat, Lng float64 } }
+	srv.MustData(t, `query($lat: Float!, $lng: Float!) { r: convertCoordinates(lat: $lat, lng: $lng, from: GCJ02, to: WGS84) { lat lng } }`,
+		map[string]any{"lat": d.Gcj.Lat, "lng": d.Gcj.Lng}, &r)
+	if dLat, dLng := r.R.Lat-32.0, r.R.Lng-112.1; dLat*dLat+dLng*dLng > 1e-12 {
+		t.Fatalf("round trip = %+v", r.R)
+	}
+	if e := srv.Do(t, `{ convertCoordinates(lat: 48.85, lng: 2.35, from: WGS84, to: GCJ02) { lat } }`, nil); len(e.Errors) == 0 || e.Errors[0].Code() != "BAD_USER_INPUT" {
+		t.Fatalf("outside China: %+v", e.Errors)
+	}
+}

@@ -47,15 +47,23 @@ func (r *Resolver) prefetchCases(ctx context.Context, cases []*store.Case, conne
 	if connection {
 		path, types = []string{"edges", "node"}, [][]string{{"CaseConnection"}, {"CaseEdge"}, {"Case", "Node"}}
 	}
-	return primeCaseRelations(ctx, r.Store, r.loaders(ctx), cases, selectedFields(ctx, path, types))
+	sel := selectedFields(ctx, path, types)
+	if sel["grid"] && selectedFields(ctx, append(path, "grid"), append(types, []string{"Region", "Node"}))["parent"] {
+		sel["grid.parent"] = true
+	}
+	return primeCaseRelations(ctx, r.Store, r.loaders(ctx), cases, sel)
 }
 
 // caseSelection names the relations of Case selected under the current
 // field, in a stable string form usable as part of a loader key.
 func caseSelection(ctx context.Context) string {
-	sel := selectedFields(ctx, []string{"edges", "node"}, [][]string{{"CaseConnection"}, {"CaseEdge"}, {"Case", "Node"}})
+	path, types := []string{"edges", "node"}, [][]string{{"CaseConnection"}, {"CaseEdge"}, {"Case", "Node"}}
+	sel := selectedFields(ctx, path, types)
+	if sel["grid"] && selectedFields(ctx, append(path, "grid"), append(types, []string{"Region", "Node"}))["parent"] {
+		sel["grid.parent"] = true
+	}
 	var out []string
-	for _, f := range []string{"grid", "category", "source", "provenance", "timeline"} {
+	for _, f := range []string{"grid", "grid.parent", "category", "source", "provenance", "timeline"} {
 		if sel[f] {
 			out = append(out, f)
 		}
@@ -81,6 +89,18 @@ func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases 
 	if sel["grid"] {
 		if err := prime(ctx, l.Region, st.RegionsByID, grids); err != nil {
 			return err
+		}
+		if sel["grid.parent"] {
+			// The grids are in the cache now; their parents follow in one more batch.
+			var parents []int64
+			for _, id := range grids {
+				if g, err := l.Region.Load(ctx, id)(); err == nil && g != nil && g.ParentID != nil {
+					parents = append(parents, *g.ParentID)
+				}
+			}
+			if err := prime(ctx, l.Region, st.RegionsByID, parents); err != nil {
+				return err
+			}
 		}
 	}
 	if sel["category"] {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors/normalize"
+	"github.com/ywtg/hub/datum"
 )
 
 func TestCitizenID(t *testing.T) {
@@ -86,7 +87,7 @@ func TestDatumRoundTrips(t *testing.T) {
 		for lng := 80.0; lng <= 130; lng += 2.5 {
 			w := canon.Point{Lat: lat, Lng: lng}
 			for _, d := range []canon.Datum{canon.GCJ02, canon.BD09} {
-				oLat, oLng := normalize.Convert(lat, lng, canon.WGS84, d)
+				oLat, oLng := datum.Convert(lat, lng, canon.WGS84, d)
 				if haversine(w, canon.Point{Lat: oLat, Lng: oLng}) < 1 {
 					t.Fatalf("%v: %s transform did nothing", w, d)
 				}

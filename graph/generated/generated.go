@@ -325,21 +325,22 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AuditLog        func(childComplexity int, first *int, after *string, principal *string, from *time.Time, to *time.Time) int
-		Case            func(childComplexity int, id *string, source *string, sourceID *string) int
-		CaseStats       func(childComplexity int, filter *model.CaseFilter, groupBy []store.Dimension) int
-		Cases           func(childComplexity int, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) int
-		Categories      func(childComplexity int) int
-		Node            func(childComplexity int, id string) int
-		Nodes           func(childComplexity int, ids []string) int
-		PartyOrgs       func(childComplexity int, region *string, kind []canon.PartyOrgKind, first *int, after *string) int
-		People          func(childComplexity int, filter *model.PersonFilter, first *int, after *string) int
-		Quarantine      func(childComplexity int, source *string, reason *string, first *int, after *string) int
-		Region          func(childComplexity int, id *string, code *string) int
-		Regions         func(childComplexity int, level *canon.RegionLevel, parent *string, first *int, after *string) int
-		ServiceStations func(childComplexity int, near *model.NearInput, region *string, first *int, after *string) int
-		Sources         func(childComplexity int) int
-		SyncRuns        func(childComplexity int, source *string, first *int, after *string) int
+		AuditLog           func(childComplexity int, first *int, after *string, principal *string, from *time.Time, to *time.Time) int
+		Case               func(childComplexity int, id *string, source *string, sourceID *string) int
+		CaseStats          func(childComplexity int, filter *model.CaseFilter, groupBy []store.Dimension) int
+		Cases              func(childComplexity int, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) int
+		Categories         func(childComplexity int) int
+		ConvertCoordinates func(childComplexity int, lat float64, lng float64, from canon.Datum, to canon.Datum) int
+		Node               func(childComplexity int, id string) int
+		Nodes              func(childComplexity int, ids []string) int
+		PartyOrgs          func(childComplexity int, region *string, kind []canon.PartyOrgKind, first *int, after *string) int
+		People             func(childComplexity int, filter *model.PersonFilter, first *int, after *string) int
+		Quarantine         func(childComplexity int, source *string, reason *string, first *int, after *string) int
+		Region             func(childComplexity int, id *string, code *string) int
+		Regions            func(childComplexity int, level *canon.RegionLevel, parent *string, first *int, after *string) int
+		ServiceStations    func(childComplexity int, near *model.NearInput, region *string, first *int, after *string) int
+		Sources            func(childComplexity int) int
+		SyncRuns           func(childComplexity int, source *string, first *int, after *string) int
 	}
 
 	Region struct {
@@ -577,6 +578,7 @@ type QueryResolver interface {
 	Case(ctx context.Context, id *string, source *string, sourceID *string) (*store.Case, error)
 	Categories(ctx context.Context) ([]*store.Category, error)
 	Cases(ctx context.Context, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) (*model.CaseConnection, error)
+	ConvertCoordinates(ctx context.Context, lat float64, lng float64, from canon.Datum, to canon.Datum) (*canon.Point, error)
 	ServiceStations(ctx context.Context, near *model.NearInput, region *string, first *int, after *string) (*model.ServiceStationConnection, error)
 	PartyOrgs(ctx context.Context, region *string, kind []canon.PartyOrgKind, first *int, after *string) (*model.PartyOrgConnection, error)
 	People(ctx context.Context, filter *model.PersonFilter, first *int, after *string) (*model.PersonConnection, error)
@@ -1720,6 +1722,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Categories(childComplexity), true
+	case "Query.convertCoordinates":
+		if e.ComplexityRoot.Query.ConvertCoordinates == nil {
+			break
+		}
+
+		args, err := ec.field_Query_convertCoordinates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ConvertCoordinates(childComplexity, args["lat"].(float64), args["lng"].(float64), args["from"].(canon.Datum), args["to"].(canon.Datum)), true
 
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
@@ -2748,6 +2761,33 @@ extend type Query {
     "Cursor after which to start. (起始游标)"
     after: String
   ): CaseConnection!
+}
+`, BuiltIn: false},
+	{Name: "../../schema/geo.graphqls", Input: `"A geodetic datum of coordinates. (坐标系)"
+enum Datum {
+  "WGS-84, the GPS datum the hub stores. (WGS-84 坐标系)"
+  WGS84
+  "GCJ-02, the national datum of AMap and Tencent maps. (国测局坐标系)"
+  GCJ02
+  "BD-09, Baidu's datum. (百度坐标系)"
+  BD09
+}
+
+extend type Query {
+  """
+  Convert a position between datums (GCJ-02 applies inside China only; the inverse is iterative,
+  error far below 0.5 m). Positions outside China are refused. (坐标转换)
+  """
+  convertCoordinates(
+    "Latitude. (纬度)"
+    lat: Float!
+    "Longitude. (经度)"
+    lng: Float!
+    "Datum of the input. (输入坐标系)"
+    from: Datum!
+    "Datum wanted. (目标坐标系)"
+    to: Datum!
+  ): LatLng!
 }
 `, BuiltIn: false},
 	{Name: "../../schema/party.graphqls", Input: `"Kind of a party organisation. (党组织类别)"
@@ -4781,6 +4821,44 @@ func (ec *executionContext) field_Query_cases_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_convertCoordinates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "lat",
+		func(ctx context.Context, v any) (float64, error) {
+			return ec.unmarshalNFloat2float64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["lat"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "lng",
+		func(ctx context.Context, v any) (float64, error) {
+			return ec.unmarshalNFloat2float64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["lng"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (canon.Datum, error) {
+			return ec.unmarshalNDatum2githubᚗcomᚋywtgᚋhubᚋcanonᚐDatum(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (canon.Datum, error) {
+			return ec.unmarshalNDatum2githubᚗcomᚋywtgᚋhubᚋcanonᚐDatum(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg3
 	return args, nil
 }
 
@@ -10112,6 +10190,50 @@ func (ec *executionContext) fieldContext_Query_cases(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_cases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_convertCoordinates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_convertCoordinates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ConvertCoordinates(ctx, fc.Args["lat"].(float64), fc.Args["lng"].(float64), fc.Args["from"].(canon.Datum), fc.Args["to"].(canon.Datum))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *canon.Point) graphql.Marshaler {
+			return ec.marshalNLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_convertCoordinates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LatLng(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_convertCoordinates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16114,6 +16236,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_cases(ctx, field)
 				})
+		case "convertCoordinates":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_convertCoordinates(ctx, field)
+				})
 		case "serviceStations":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -17695,6 +17823,21 @@ func (ec *executionContext) marshalNCategoryMapping2ᚖgithubᚗcomᚋywtgᚋhub
 	return ec._CategoryMapping(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNDatum2githubᚗcomᚋywtgᚋhubᚋcanonᚐDatum(ctx context.Context, v any) (canon.Datum, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := canon.Datum(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDatum2githubᚗcomᚋywtgᚋhubᚋcanonᚐDatum(ctx context.Context, sel ast.SelectionSet, v canon.Datum) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Datum!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNDualReport2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐDualReportᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.DualReport) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -17857,6 +18000,14 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint(ctx context.Context, sel ast.SelectionSet, v *canon.Point) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LatLng!")
+		return graphql.Null
+	}
+	return ec._LatLng(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {

@@ -102,6 +102,25 @@ func TestOutageAndLiveChangesAgainstSimulators(t *testing.T) {
 	if deletedEvents > 0 && scalar(t, st, `SELECT count(*) FROM sync_run WHERE deleted > 0`) == 0 {
 		t.Fatalf("%d events were deleted in the source but no run applied a deletion", deletedEvents)
 	}
+	// The store now matches the sources: a full re-pull changes nothing.
+	fingerprint := func() string {
+		var fp string
+		if err := st.Pool().QueryRow(ctx, `SELECT md5(string_agg(t || source || source_id || encode(payload_hash, 'hex'), ',' ORDER BY t, source, source_id))
+			FROM (SELECT 'c' AS t, source, source_id, payload_hash FROM "case"
+				UNION ALL SELECT 'r', source, source_id, payload_hash FROM resident
+				UNION ALL SELECT 'h', source, source_id, payload_hash FROM household
+				UNION ALL SELECT 'w', source, source_id, payload_hash FROM grid_worker) x`).Scan(&fp); err != nil {
+			t.Fatal(err)
+		}
+		return fp
+	}
+	fp := fingerprint()
+	if _, err := e.SyncOnce(ctx, "", true); err != nil {
+		t.Fatal(err)
+	}
+	if fingerprint() != fp {
+		t.Fatal("a full re-pull after the incremental passes changed the store: the incremental passes missed something")
+	}
 	if n := scalar(t, st, `SELECT count(*) FROM source WHERE records_fetched <> records_stored + records_quarantined`); n != 0 {
 		t.Fatal("ledger broken")
 	}

@@ -200,7 +200,7 @@ func (c *Connector) mapRequest(r request, raw json.RawMessage) (*canon.Case, err
 		Address: strings.TrimSpace(r.Address), ReportedAt: reported, UpdatedAt: updated, AssigneeDept: r.AgencyResponsible,
 	}
 	if deadline != "" {
-		d, _, err := c.cfg.Times.ParseString("expected_datetime", deadline)
+		d, _, err := c.cfg.Times.ParseDeadlineString("expected_datetime", deadline)
 		if err != nil {
 			return nil, err
 		}

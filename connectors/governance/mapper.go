@@ -246,7 +246,7 @@ func (m *Mapper) event(sid string, raw json.RawMessage) (any, error) {
 	}
 	var due *time.Time
 	if len(r.Deadline) > 0 && string(r.Deadline) != "null" {
-		d, _, err := m.Times.Parse("deadline", r.Deadline)
+		d, _, err := m.Times.ParseDeadline("deadline", r.Deadline)
 		if err != nil {
 			return nil, err
 		}

@@ -127,6 +127,13 @@ func TestTimes(t *testing.T) {
 			t.Errorf("%s accepted", raw)
 		}
 	}
+	// A deadline may lie ahead, within reason.
+	if _, _, err := tp.ParseDeadline("due", json.RawMessage(`"2027-03-01 18:00:00"`)); err != nil {
+		t.Errorf("future deadline refused: %v", err)
+	}
+	if _, _, err := tp.ParseDeadline("due", json.RawMessage(`"2035-01-01 00:00:00"`)); err == nil {
+		t.Error("deadline nine years ahead accepted")
+	}
 }
 
 func TestCodeTables(t *testing.T) {

@@ -50,6 +50,22 @@ func (p Times) Parse(field string, raw json.RawMessage) (time.Time, []Repair, er
 	return p.ParseString(field, s)
 }
 
+// ParseDeadline reads a due time: like Parse, but a deadline may lie in
+// the future (up to two years ahead).
+func (p Times) ParseDeadline(field string, raw json.RawMessage) (time.Time, []Repair, error) {
+	return p.future().Parse(field, raw)
+}
+
+// ParseDeadlineString is ParseDeadline for a string.
+func (p Times) ParseDeadlineString(field, s string) (time.Time, []Repair, error) {
+	return p.future().ParseString(field, s)
+}
+
+func (p Times) future() Times {
+	now := p.Now
+	return Times{Now: func() time.Time { return now().AddDate(2, 0, 0) }, Min: p.Min}
+}
+
 // ParseString reads a time string.
 func (p Times) ParseString(field, s string) (time.Time, []Repair, error) {
 	s = strings.TrimSpace(s)

@@ -1,6 +1,6 @@
 // Package citymgmt connects the digital city-management system (数字城管)
 // through Open311 GeoReport v2 (docs/sources.md §3): service requests in
-// JSON with the extended attributes (workflow step, tier, grid, deadline,
+// JSON or XML with the extended attributes (workflow step, tier, grid, deadline,
 // history) when the endpoint offers them, read incrementally with the
 // updated_after/after_id extension, GCJ-02 coordinates converted to WGS-84.
 //
@@ -11,6 +11,7 @@ package citymgmt
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -30,6 +31,7 @@ type Config struct {
 	Name        string
 	Description string
 	Endpoint    string // base URL ending in /open311/v2
+	Format      string // json (default) or xml
 	Datum       canon.Datum
 	RateLimit   float64
 	Timeout     time.Duration
@@ -69,29 +71,72 @@ type cursor struct {
 	ID      string `json:"id"`
 }
 
+// request is a GeoReport v2 service request, in either format.
 type request struct {
-	ServiceRequestID  string  `json:"service_request_id"`
-	Status            string  `json:"status"`
-	StatusNotes       string  `json:"status_notes"`
-	ServiceName       string  `json:"service_name"`
-	ServiceCode       string  `json:"service_code"`
-	Description       string  `json:"description"`
-	AgencyResponsible string  `json:"agency_responsible"`
-	RequestedDatetime string  `json:"requested_datetime"`
-	UpdatedDatetime   string  `json:"updated_datetime"`
-	ExpectedDatetime  string  `json:"expected_datetime"`
-	Address           string  `json:"address"`
-	Lat               float64 `json:"lat"`
-	Long              float64 `json:"long"`
+	ServiceRequestID  string  `json:"service_request_id" xml:"service_request_id"`
+	Status            string  `json:"status" xml:"status"`
+	StatusNotes       string  `json:"status_notes" xml:"status_notes"`
+	ServiceName       string  `json:"service_name" xml:"service_name"`
+	ServiceCode       string  `json:"service_code" xml:"service_code"`
+	Description       string  `json:"description" xml:"description"`
+	AgencyResponsible string  `json:"agency_responsible" xml:"agency_responsible"`
+	RequestedDatetime string  `json:"requested_datetime" xml:"requested_datetime"`
+	UpdatedDatetime   string  `json:"updated_datetime" xml:"updated_datetime"`
+	ExpectedDatetime  string  `json:"expected_datetime" xml:"expected_datetime"`
+	Address           string  `json:"address" xml:"address"`
+	Lat               float64 `json:"lat" xml:"lat"`
+	Long              float64 `json:"long" xml:"long"`
 	Extended          *struct {
-		WorkflowState string `json:"workflow_state"`
-		Tier          string `json:"tier"`
-		GridCode      string `json:"grid_code"`
-		Deadline      string `json:"deadline"`
+		WorkflowState string `json:"workflow_state" xml:"workflow_state"`
+		Tier          string `json:"tier" xml:"tier"`
+		GridCode      string `json:"grid_code" xml:"grid_code"`
+		Deadline      string `json:"deadline" xml:"deadline"`
 		History       []struct {
-			State, At, Actor, Note string
-		} `json:"history"`
-	} `json:"extended_attributes"`
+			State string `json:"state" xml:"state"`
+			At    string `json:"at" xml:"at"`
+			Actor string `json:"actor" xml:"actor"`
+			Note  string `json:"note" xml:"note"`
+		} `json:"history" xml:"history>step"`
+	} `json:"extended_attributes" xml:"extended_attributes"`
+}
+
+// rawRequest is one request as received, with its decoded form.
+type rawRequest struct {
+	raw []byte
+	req request
+	err error
+}
+
+// decode splits a response into requests, keeping each one's own bytes.
+func decode(format string, body []byte) ([]rawRequest, error) {
+	var out []rawRequest
+	if format == "xml" {
+		var doc struct {
+			Requests []struct {
+				Inner []byte `xml:",innerxml"`
+			} `xml:"request"`
+		}
+		if err := xml.Unmarshal(body, &doc); err != nil {
+			return nil, err
+		}
+		for _, r := range doc.Requests {
+			raw := append(append([]byte("<request>"), r.Inner...), "</request>"...)
+			var req request
+			err := xml.Unmarshal(raw, &req)
+			out = append(out, rawRequest{raw: raw, req: req, err: err})
+		}
+		return out, nil
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(body, &raws); err != nil {
+		return nil, err
+	}
+	for _, raw := range raws {
+		var req request
+		err := json.Unmarshal(raw, &req)
+		out = append(out, rawRequest{raw: raw, req: req, err: err})
+	}
+	return out, nil
 }
 
 // Pull implements connectors.Connector: one page of requests updated after
@@ -107,23 +152,27 @@ func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connector
 	if cur.ID != "" {
 		q.Set("after_id", cur.ID)
 	}
-	u := strings.TrimRight(c.cfg.Endpoint, "/") + "/requests.json?" + q.Encode()
+	format := c.cfg.Format
+	if format == "" {
+		format = "json"
+	}
+	u := strings.TrimRight(c.cfg.Endpoint, "/") + "/requests." + format + "?" + q.Encode()
 	resp, err := c.http.Do(ctx, func(ctx context.Context) (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	})
 	if err != nil {
 		return connectors.Batch{}, fmt.Errorf("open311 requests: %w", err)
 	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(resp.Body, &raws); err != nil {
-		return connectors.Batch{}, fmt.Errorf("open311 requests: undecodable response: %w", err)
+	raws, err := decode(format, resp.Body)
+	if err != nil {
+		return connectors.Batch{}, fmt.Errorf("open311 requests: undecodable %s response: %w", format, err)
 	}
 	b := connectors.Batch{Next: req.Cursor}
 	last := cur
-	for _, raw := range raws {
+	for _, rr := range raws {
 		b.Fetched++
-		var r request
-		if err := json.Unmarshal(raw, &r); err != nil || r.ServiceRequestID == "" {
+		raw, r := rr.raw, rr.req
+		if rr.err != nil || r.ServiceRequestID == "" {
 			b.Quarantine = append(b.Quarantine, connectors.Quarantine{Stream: req.Stream, Reason: "MALFORMED", Message: "request without service_request_id", Raw: raw})
 			continue
 		}

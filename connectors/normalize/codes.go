@@ -2,26 +2,64 @@ package normalize
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/ywtg/hub/canon"
 )
 
-// The unified taxonomy: city-management classes keep their CJ/T 214
-// identity (BJ = 部件, SJ = 事件, two digits of major class, two of minor);
-// governance event types sit under ZZ. Where a governance subtype is the
-// same real-world problem as a city-management class it maps onto that
-// class, so statistics and incident grouping see one category:
-//   0501 环境卫生 → SJ0102 暴露垃圾 (both: rubbish left in public space)
-//   0502 设施报修 → BJ01 公用设施 (a report about a public facility)
-// Every other governance subtype keeps a ZZ category of its own.
+// Category is a node of the unified case taxonomy (canon.Category): Level 1
+// is a major class (BJ01, SJ05, ZZ01), Level 2 a minor class under it.
+type Category = canon.Category
 
-type class struct {
-	code, name string
+// SourceMapping maps one source system's code onto the unified taxonomy
+// (canon.CategoryMapping): System is "citymgmt" or "governance".
+type SourceMapping = canon.CategoryMapping
+
+// Source system names in SourceMapping.System.
+const (
+	SystemCityMgmt   = "citymgmt"
+	SystemGovernance = "governance"
+)
+
+// The code tables below are docs/sources.md as data; a code missing from
+// them is UNKNOWN_CODE, never guessed.
+//
+// The unified taxonomy: city-management classes keep their CJ/T 214
+// identity (BJ = 部件 components, SJ = 事件 events, then two digits of
+// major and two of minor class); governance event types sit under ZZ with
+// their own two-plus-two digits (ZZ01 矛盾纠纷, ZZ0101 邻里纠纷).
+//
+// Cross mappings. A governance subtype maps onto a city-management category
+// only where it is the same real-world problem, so statistics and incident
+// grouping see one category:
+//
+//	0501 环境卫生 → SJ01 市容环境 (the major class, not a minor): grid
+//	     workers report rubbish left out, overflowing bins, dirty roads and
+//	     water — CJ/T 214 事件 01's minors 暴露垃圾, 积存垃圾渣土, 道路不洁,
+//	     水域不洁. Which minor is not known from the governance code, so the
+//	     report lands on the class; a grouping rule matching a category with
+//	     its ancestors joins it with the city-management minors.
+//
+// Kept under ZZ on purpose:
+//
+//	0502 设施报修 spans components (路灯, 井盖: BJ01) and events (下水道堵塞或破损:
+//	     SJ04) and in-compound facilities no CJ/T 214 class covers: ZZ0502.
+//	0401 违规经营 is a work-safety violation, not the street-order problems
+//	     无照经营游商/店外经营; 0303 燃气隐患 is a hazard, not the rupture
+//	     燃气管道破裂; 0302 房屋安全隐患 is structural safety, not 私搭乱建.
+//	     They may describe the same spot, but they are different problems.
+//
+// Kinds: 部件 → COMPONENT, 事件 → EVENT, 矛盾纠纷 → DISPUTE, 治安问题 →
+// PUBLIC_SECURITY, 风险隐患 and 安全生产 → RISK, 民生服务 → EVENT.
+
+// cityClass is a CJ/T 214 major class with its minors.
+type cityClass struct {
+	code, name string // unified code (BJ01), name
 	kind       canon.CaseKind
-	minors     [][2]string
+	minors     [][2]string // minor code, name
 }
 
-var cityClasses = []class{
+var cityClasses = []cityClass{
 	{"BJ01", "公用设施", canon.KindComponent, [][2]string{{"01", "上水井盖"}, {"02", "污水井盖"}, {"03", "雨水井盖"}, {"04", "电力井盖"}, {"05", "通信井盖"}, {"06", "路灯"}, {"07", "消防栓"}}},
 	{"BJ02", "道路交通", canon.KindComponent, [][2]string{{"01", "停车场"}, {"02", "公交站亭"}, {"03", "交通信号灯"}, {"04", "交通标志牌"}, {"05", "护栏"}}},
 	{"BJ03", "市容环境", canon.KindComponent, [][2]string{{"01", "公共厕所"}, {"02", "垃圾箱"}, {"03", "果皮箱"}, {"04", "广告牌匾"}}},
@@ -36,111 +74,166 @@ var cityClasses = []class{
 	{"SJ06", "其他事件", canon.KindEvent, [][2]string{{"01", "其他"}}},
 }
 
-var govClasses = []class{
-	{"ZZ01", "矛盾纠纷", canon.KindDispute, [][2]string{{"01", "邻里纠纷"}, {"02", "婚姻家庭纠纷"}, {"03", "物业纠纷"}, {"04", "劳资纠纷"}, {"05", "土地山林纠纷"}}},
-	{"ZZ02", "治安问题", canon.KindPublicSecurity, [][2]string{{"01", "盗窃"}, {"02", "打架斗殴"}, {"03", "黄赌毒线索"}, {"04", "可疑人员"}}},
-	{"ZZ03", "风险隐患", canon.KindRisk, [][2]string{{"01", "消防隐患"}, {"02", "房屋安全隐患"}, {"03", "燃气隐患"}, {"04", "地质灾害隐患"}}},
-	{"ZZ04", "安全生产", canon.KindRisk, [][2]string{{"01", "违规经营"}, {"02", "危化品隐患"}, {"03", "建筑工地安全"}}},
-	{"ZZ05", "民生服务", canon.KindEvent, [][2]string{{"03", "政策咨询"}, {"04", "帮扶救助"}}},
+// govType is a governance event type (eventType) with its subtypes.
+type govType struct {
+	code, name string // source code (01), name
+	kind       canon.CaseKind
+	subs       []govSub
 }
 
-// govShared maps governance subtypes onto a city-management category.
-var govShared = map[string]string{"0501": "SJ0102", "0502": "BJ01"}
+// govSub is a governance subtype; shared names the city-management
+// category it maps onto, or is empty for its own ZZ category.
+type govSub struct {
+	code, name, shared string
+}
 
-var govSubNames = map[string]string{"0501": "环境卫生", "0502": "设施报修"}
+var govTypes = []govType{
+	{"01", "矛盾纠纷", canon.KindDispute, []govSub{{"0101", "邻里纠纷", ""}, {"0102", "婚姻家庭纠纷", ""}, {"0103", "物业纠纷", ""}, {"0104", "劳资纠纷", ""}, {"0105", "土地山林纠纷", ""}}},
+	{"02", "治安问题", canon.KindPublicSecurity, []govSub{{"0201", "盗窃", ""}, {"0202", "打架斗殴", ""}, {"0203", "黄赌毒线索", ""}, {"0204", "可疑人员", ""}}},
+	{"03", "风险隐患", canon.KindRisk, []govSub{{"0301", "消防隐患", ""}, {"0302", "房屋安全隐患", ""}, {"0303", "燃气隐患", ""}, {"0304", "地质灾害隐患", ""}}},
+	{"04", "安全生产", canon.KindRisk, []govSub{{"0401", "违规经营", ""}, {"0402", "危化品隐患", ""}, {"0403", "建筑工地安全", ""}}},
+	{"05", "民生服务", canon.KindEvent, []govSub{{"0501", "环境卫生", "SJ01"}, {"0502", "设施报修", ""}, {"0503", "政策咨询", ""}, {"0504", "帮扶救助", ""}}},
+}
 
-var (
-	categories []canon.Category
-	byCode     = map[string]canon.Category{}
-	mappings   []canon.CategoryMapping
-)
+// codeTables holds the lookup structures built once from the tables above.
+type codeTables struct {
+	categories []Category
+	byCode     map[string]Category
+	mappings   []SourceMapping
+	govSub     map[string]string // governance subtype → unified code
+}
 
-func init() {
-	add := func(c canon.Category) { categories = append(categories, c); byCode[c.Code] = c }
-	for _, list := range [][]class{cityClasses, govClasses} {
-		for _, cl := range list {
-			add(canon.Category{Code: cl.code, Name: cl.name, Kind: cl.kind, Level: 1})
-			for _, m := range cl.minors {
-				add(canon.Category{Code: cl.code + m[0], Name: m[1], ParentCode: cl.code, Kind: cl.kind, Level: 2})
-			}
-		}
+var tables = buildTables()
+
+func buildTables() codeTables {
+	t := codeTables{byCode: map[string]Category{}, govSub: map[string]string{}}
+	add := func(c Category) {
+		t.categories = append(t.categories, c)
+		t.byCode[c.Code] = c
 	}
-	sort.Slice(categories, func(i, j int) bool { return categories[i].Code < categories[j].Code })
 	for _, cl := range cityClasses {
-		typ := "01"
-		if cl.code[:2] == "SJ" {
-			typ = "02"
+		add(Category{Code: cl.code, Name: cl.name, Kind: cl.kind, Level: 1})
+		typ := "01" // 部件
+		if strings.HasPrefix(cl.code, "SJ") {
+			typ = "02" // 事件
 		}
 		for _, m := range cl.minors {
-			mappings = append(mappings, canon.CategoryMapping{System: "citymgmt", SourceCode: typ + cl.code[2:] + m[0], SourceName: m[1], CategoryCode: cl.code + m[0]})
+			add(Category{Code: cl.code + m[0], Name: m[1], ParentCode: cl.code, Kind: cl.kind, Level: 2})
+			t.mappings = append(t.mappings, SourceMapping{System: SystemCityMgmt, SourceCode: typ + cl.code[2:] + m[0], SourceName: m[1], CategoryCode: cl.code + m[0]})
 		}
 	}
-	for _, cl := range govClasses {
-		for _, m := range cl.minors {
-			sub := cl.code[2:] + m[0]
-			mappings = append(mappings, canon.CategoryMapping{System: "governance", SourceCode: sub, SourceName: m[1], CategoryCode: cl.code + m[0]})
+	for _, gt := range govTypes {
+		add(Category{Code: "ZZ" + gt.code, Name: gt.name, Kind: gt.kind, Level: 1})
+		for _, s := range gt.subs {
+			code := s.shared
+			if code == "" {
+				code = "ZZ" + s.code
+				add(Category{Code: code, Name: s.name, ParentCode: "ZZ" + gt.code, Kind: gt.kind, Level: 2})
+			}
+			t.govSub[s.code] = code
+			t.mappings = append(t.mappings, SourceMapping{System: SystemGovernance, SourceCode: s.code, SourceName: s.name, CategoryCode: code})
 		}
 	}
-	for sub, code := range govShared {
-		mappings = append(mappings, canon.CategoryMapping{System: "governance", SourceCode: sub, SourceName: govSubNames[sub], CategoryCode: code})
-	}
-	sort.Slice(mappings, func(i, j int) bool {
-		return mappings[i].System+mappings[i].SourceCode < mappings[j].System+mappings[j].SourceCode
+	sort.Slice(t.categories, func(i, j int) bool { return t.categories[i].Code < t.categories[j].Code })
+	sort.Slice(t.mappings, func(i, j int) bool {
+		a, b := t.mappings[i], t.mappings[j]
+		if a.System != b.System {
+			return a.System < b.System
+		}
+		return a.SourceCode < b.SourceCode
 	})
+	return t
 }
 
-// Categories returns the unified taxonomy in code order.
-func Categories() []canon.Category { return append([]canon.Category(nil), categories...) }
+// Categories returns the unified taxonomy in code order (a parent before
+// its children).
+func Categories() []Category { return append([]Category(nil), tables.categories...) }
 
-// Mappings returns every source code's unified category.
-func Mappings() []canon.CategoryMapping { return append([]canon.CategoryMapping(nil), mappings...) }
+// CategoryByCode looks up a unified category.
+func CategoryByCode(code string) (Category, bool) {
+	c, ok := tables.byCode[code]
+	return c, ok
+}
 
-// GovernanceEventType maps a governance event type and subtype.
-func GovernanceEventType(field, typ, sub string) (canon.Category, error) {
+// Mappings returns every source code's unified category, by system and
+// source code.
+func Mappings() []SourceMapping { return append([]SourceMapping(nil), tables.mappings...) }
+
+// GovernanceEventType maps a governance event type (2 digits) and subtype
+// (4 digits, starting with the type).
+func GovernanceEventType(field, typ, sub string) (Category, error) {
+	typ, sub = strings.TrimSpace(typ), strings.TrimSpace(sub)
 	if typ == "" || sub == "" {
-		return canon.Category{}, defect(MissingField, field, "event type or subtype missing")
+		return Category{}, defect(MissingField, field, "event type or subtype missing")
 	}
 	if len(sub) != 4 || sub[:2] != typ {
-		return canon.Category{}, defect(UnknownCode, field, "event subtype %q does not belong to type %q", sub, typ)
+		return Category{}, defect(UnknownCode, field, "event subtype %q does not belong to type %q", sub, typ)
 	}
-	code, ok := govShared[sub]
+	code, ok := tables.govSub[sub]
 	if !ok {
-		code = "ZZ" + sub
+		return Category{}, defect(UnknownCode, field, "unknown event subtype %q", sub)
 	}
-	c, ok := byCode[code]
-	if !ok {
-		return canon.Category{}, defect(UnknownCode, field, "unknown event subtype %q", sub)
-	}
-	if _, shared := govShared[sub]; shared {
-		c.Kind = canon.KindEvent // 民生服务 reports stay events
-	}
-	return c, nil
+	return tables.byCode[code], nil
 }
 
-// CityServiceCode maps a 6-digit Open311 service code (01 部件 / 02 事件,
-// major, minor).
-func CityServiceCode(field, code string) (canon.Category, error) {
-	if len(code) != 6 || (code[:2] != "01" && code[:2] != "02") {
-		return canon.Category{}, defect(UnknownCode, field, "service code %q is not 01/02 + major + minor", code)
+// CityServiceCode maps a 6-digit Open311 service code: 01 部件 or 02 事件,
+// then the CJ/T 214 major and minor class.
+func CityServiceCode(field, code string) (Category, error) {
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return Category{}, defect(MissingField, field, "no service code")
+	}
+	if len(code) != 6 || !allDigits(code) || (code[:2] != "01" && code[:2] != "02") {
+		return Category{}, defect(UnknownCode, field, "service code %q is not 01/02 + major + minor", code)
 	}
 	prefix := "BJ"
 	if code[:2] == "02" {
 		prefix = "SJ"
 	}
-	c, ok := byCode[prefix+code[2:]]
-	if !ok {
-		return canon.Category{}, defect(UnknownCode, field, "unknown service code %q", code)
+	c, ok := tables.byCode[prefix+code[2:]]
+	if !ok || c.Level != 2 {
+		return Category{}, defect(UnknownCode, field, "unknown service code %q", code)
 	}
 	return c, nil
 }
 
-// govStatus maps governance status codes onto the lifecycle; tier is set
-// where the step implies one.
-var govStatus = map[string]struct {
+// CityClass maps the CSV export's 案件类型 (部件/事件), 大类代码 and 小类代码.
+// A one-digit code ("1", as a spreadsheet leaves "01") is read with its
+// leading zero.
+func CityClass(field, kind, major, minor string) (Category, error) {
+	kind, major, minor = strings.TrimSpace(kind), pad2(major), pad2(minor)
+	if kind == "" || major == "" || minor == "" {
+		return Category{}, defect(MissingField, field, "案件类型, 大类代码 or 小类代码 missing")
+	}
+	var typ string
+	switch kind {
+	case "部件":
+		typ = "01"
+	case "事件":
+		typ = "02"
+	default:
+		return Category{}, defect(UnknownCode, field, "案件类型 %q is neither 部件 nor 事件", kind)
+	}
+	return CityServiceCode(field, typ+major+minor)
+}
+
+func pad2(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) == 1 && s[0] >= '0' && s[0] <= '9' {
+		return "0" + s
+	}
+	return s
+}
+
+// govStep is a governance status code's place in the lifecycle; tier is
+// set where the step implies one.
+type govStep struct {
 	status canon.CaseStatus
 	tier   canon.CaseTier
 	name   string
-}{
+}
+
+var govStatus = map[string]govStep{
 	"10": {canon.StatusReported, canon.TierGrid, "网格员上报"},
 	"11": {canon.StatusResolved, canon.TierGrid, "自行处置"},
 	"20": {canon.StatusAccepted, canon.TierCommunity, "社区受理"},
@@ -155,9 +248,14 @@ var govStatus = map[string]struct {
 	"90": {canon.StatusRejected, "", "作废"},
 }
 
-// GovernanceStatus maps a status code; the tier is empty when the step
-// does not imply one.
+// GovernanceStatus maps a governance status code onto the lifecycle
+// (DESIGN §4): the status, the tier the step implies (empty when it implies
+// none: the case stays at its current tier) and the step's name.
 func GovernanceStatus(field, code string) (canon.CaseStatus, canon.CaseTier, string, error) {
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return "", "", "", defect(MissingField, field, "no status code")
+	}
 	s, ok := govStatus[code]
 	if !ok {
 		return "", "", "", defect(UnknownCode, field, "unknown status code %q", code)
@@ -167,18 +265,18 @@ func GovernanceStatus(field, code string) (canon.CaseStatus, canon.CaseTier, str
 
 var govTiers = map[string]canon.CaseTier{"1": canon.TierGrid, "2": canon.TierCommunity, "3": canon.TierStreet, "4": canon.TierDistrict, "5": canon.TierCity}
 
-// GovernanceTier maps a level code 1–5.
+// GovernanceTier maps a level code: 1 网格, 2 社区, 3 街道, 4 区, 5 市.
 func GovernanceTier(field, code string) (canon.CaseTier, error) {
-	t, ok := govTiers[code]
+	t, ok := govTiers[strings.TrimSpace(code)]
 	if !ok {
 		return "", defect(UnknownCode, field, "unknown level %q", code)
 	}
 	return t, nil
 }
 
-// GridWorkerPost maps a post code.
+// GridWorkerPost maps a post code: 1 专职, 2 兼职, 3 网格长.
 func GridWorkerPost(field, code string) (canon.GridWorkerRole, error) {
-	switch code {
+	switch strings.TrimSpace(code) {
 	case "1":
 		return canon.GridWorkerFullTime, nil
 	case "2":
@@ -189,9 +287,9 @@ func GridWorkerPost(field, code string) (canon.GridWorkerRole, error) {
 	return "", defect(UnknownCode, field, "unknown post %q", code)
 }
 
-// ResidenceType maps 1 户籍 / 2 流动.
+// ResidenceType maps 1 户籍 (registered) / 2 流动 (floating).
 func ResidenceType(field, code string) (canon.ResidenceKind, error) {
-	switch code {
+	switch strings.TrimSpace(code) {
 	case "1":
 		return canon.Registered, nil
 	case "2":
@@ -207,9 +305,10 @@ var cityStates = map[string]canon.CaseStatus{
 	"作废": canon.StatusRejected,
 }
 
-// CityWorkflowState maps a city-management workflow step name.
+// CityWorkflowState maps a city-management workflow step name (上报 … 结案,
+// 回退, 延期, 挂账, 返工, 作废).
 func CityWorkflowState(field, name string) (canon.CaseStatus, error) {
-	s, ok := cityStates[name]
+	s, ok := cityStates[strings.TrimSpace(name)]
 	if !ok {
 		return "", defect(UnknownCode, field, "unknown workflow step %q", name)
 	}
@@ -217,17 +316,18 @@ func CityWorkflowState(field, name string) (canon.CaseStatus, error) {
 }
 
 // Open311Status maps the spec's open/closed with the finer workflow step
-// when the endpoint provides it: closed is CLOSED (or REJECTED when the
-// step says 作废); open is the step's status, or ACCEPTED without one.
+// when the endpoint provides it: closed is CLOSED (REJECTED when the step
+// says 作废); open is the step's status, or ACCEPTED without one (or with a
+// terminal step, which contradicts open).
 func Open311Status(field, status, step string) (canon.CaseStatus, error) {
 	var fine canon.CaseStatus
-	if step != "" {
+	if strings.TrimSpace(step) != "" {
 		var err error
 		if fine, err = CityWorkflowState(field, step); err != nil {
 			return "", err
 		}
 	}
-	switch status {
+	switch strings.ToLower(strings.TrimSpace(status)) {
 	case "closed":
 		if fine == canon.StatusRejected {
 			return fine, nil
@@ -238,15 +338,18 @@ func Open311Status(field, status, step string) (canon.CaseStatus, error) {
 			return fine, nil
 		}
 		return canon.StatusAccepted, nil
+	case "":
+		return "", defect(MissingField, "status", "no status")
 	}
 	return "", defect(UnknownCode, "status", "status %q is neither open nor closed", status)
 }
 
 var cityTiers = map[string]canon.CaseTier{"网格": canon.TierGrid, "社区": canon.TierCommunity, "街道": canon.TierStreet, "区": canon.TierDistrict, "市": canon.TierCity}
 
-// CityTier maps a tier name; empty means the street, where 数字城管 cases
-// are handled by default.
+// CityTier maps a tier name (网格/社区/街道/区/市); empty means the street,
+// where 数字城管 cases are handled by default.
 func CityTier(field, name string) (canon.CaseTier, error) {
+	name = strings.TrimSpace(name)
 	if name == "" {
 		return canon.TierStreet, nil
 	}
@@ -262,7 +365,7 @@ var orgKinds = map[string]canon.PartyOrgKind{"党工委": canon.OrgWorkingCommit
 
 // PartyOrgKind maps 党工委/党委/党总支/党支部/党小组.
 func PartyOrgKind(field, name string) (canon.PartyOrgKind, error) {
-	k, ok := orgKinds[name]
+	k, ok := orgKinds[strings.TrimSpace(name)]
 	if !ok {
 		return "", defect(UnknownCode, field, "unknown organisation kind %q", name)
 	}
@@ -271,11 +374,26 @@ func PartyOrgKind(field, name string) (canon.PartyOrgKind, error) {
 
 // StationKind maps 红色驿站/党群服务中心.
 func StationKind(field, name string) (canon.StationKind, error) {
-	switch name {
+	switch strings.TrimSpace(name) {
 	case "红色驿站":
 		return canon.StationRedPost, nil
 	case "党群服务中心":
 		return canon.StationPartyService, nil
 	}
 	return "", defect(UnknownCode, field, "unknown station kind %q", name)
+}
+
+// GenderText maps the party system's gender text 男/女. It may disagree
+// with the citizen ID, which is not a defect (docs/sources.md); the ID's
+// gender is the one the hub keeps.
+func GenderText(field, s string) (canon.Gender, error) {
+	switch strings.TrimSpace(s) {
+	case "男":
+		return canon.Male, nil
+	case "女":
+		return canon.Female, nil
+	case "":
+		return "", defect(MissingField, field, "no gender")
+	}
+	return "", defect(UnknownCode, field, "unknown gender %q", s)
 }

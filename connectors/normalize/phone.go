@@ -1,43 +1,140 @@
 package normalize
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
-// Phone is a normalised mainland mobile number (11 digits).
+// PhoneKind says whether a number is a mobile or a landline.
+type PhoneKind string
+
+// Phone kinds.
+const (
+	Mobile   PhoneKind = "MOBILE"   // 11 digits, 1[3-9]…
+	Landline PhoneKind = "LANDLINE" // area code, dash, 7–8 digit local number
+)
+
+// Phone is a normalised mainland phone number. Number is the canonical
+// form that matching hashes: 11 digits for a mobile (13800001111), area
+// code, dash and local number for a landline (0710-3456789).
 type Phone struct {
 	Number string
+	Kind   PhoneKind
 }
 
-// ParsePhone normalises +86/0086 prefixes, dashes, spaces, dots, brackets
-// and full-width digits, and validates an 11-digit mobile number.
+// Masked hides the middle: 138****0000 for a mobile, the area code and the
+// last 4 digits for a landline (0710-***6789).
+func (p Phone) Masked() string {
+	switch p.Kind {
+	case Mobile:
+		if len(p.Number) == 11 {
+			return p.Number[:3] + "****" + p.Number[7:]
+		}
+	case Landline:
+		if i := strings.IndexByte(p.Number, '-'); i > 0 && len(p.Number)-i-1 > 4 {
+			local := p.Number[i+1:]
+			return p.Number[:i+1] + strings.Repeat("*", len(local)-4) + local[len(local)-4:]
+		}
+	}
+	return strings.Repeat("*", len(p.Number))
+}
+
+// ParsePhone normalises a mainland phone number. It removes the country
+// code (+86, 0086, or 86 before a full number), spaces, dashes, dots and
+// brackets, and folds full-width digits; then it accepts an 11-digit
+// mobile (1[3-9] and 9 digits) or a landline: area code (010, 02x, or four
+// digits 03xx–09xx) and a 7–8 digit local number not starting with 0 or 1.
+// A foreign country code, letters, an extension or any other length is a
+// BAD_PHONE defect.
 func ParsePhone(field, raw string) (Phone, []Repair, error) {
-	s, fw := halfWidth(raw)
+	s, fw := foldWidth(raw)
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Phone{}, nil, defect(MissingField, field, "no phone number")
+	}
+	digits := make([]byte, 0, 16)
+	plus := false
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits = append(digits, byte(r))
+		case r == '+' && i == 0:
+			plus = true
+		case r == '-' || r == '.' || r == '(' || r == ')' || r == '\u2014' || r == '\u2013' || r == '\uff0d' ||
+			r == '\uff08' || r == '\uff09' || unicode.IsSpace(r):
+		default:
+			return Phone{}, nil, defect(BadPhone, field, "phone number has a character %q that is no digit or separator", r)
+		}
+	}
+	d := string(digits)
+	cc := ""
+	switch {
+	case plus && strings.HasPrefix(d, "86"):
+		cc = "86"
+	case plus:
+		return Phone{}, nil, defect(BadPhone, field, "not a mainland number (foreign country code)")
+	case strings.HasPrefix(d, "0086"):
+		cc = "0086"
+	case strings.HasPrefix(d, "86") && (len(d) == 13 || len(d) == 12) && d[2] != '0':
+		cc = "86"
+	}
+	d = d[len(cc):]
+	if cc != "" && d != "" && d[0] != '0' && !(len(d) == 11 && d[0] == '1') {
+		d = "0" + d // a landline after a country code drops its trunk 0 (+86 10 …, +86 710 …)
+	}
+	p, ok := classify(d)
+	if !ok {
+		return Phone{}, nil, defect(BadPhone, field, "%d digits are neither a mainland mobile (11 digits, 1[3-9]…) nor a landline with area code", len(d))
+	}
 	var repairs []Repair
 	if fw {
 		repairs = append(repairs, FullWidthDigits)
 	}
-	clean := strings.Map(func(r rune) rune {
-		switch r {
-		case '-', '.', '(', ')', ' ':
-			return -1
-		}
-		return r
-	}, s)
-	switch {
-	case strings.HasPrefix(clean, "+86"):
-		clean = clean[3:]
-	case strings.HasPrefix(clean, "0086"):
-		clean = clean[4:]
-	case len(clean) == 13 && strings.HasPrefix(clean, "86"):
-		clean = clean[2:]
+	if cc != "" {
+		repairs = append(repairs, CountryCodeStripped)
 	}
-	if clean == "" {
-		return Phone{}, nil, defect(MissingField, field, "no phone number")
-	}
-	if clean != s {
+	if p.Number != stripCountryCode(s, cc) {
 		repairs = append(repairs, PhoneFormatting)
 	}
-	if len(clean) != 11 || !allDigits(clean) || clean[0] != '1' || clean[1] < '3' {
-		return Phone{}, nil, defect(BadPhone, field, "%q is not an 11-digit mainland mobile number", raw)
+	return p, repairs, nil
+}
+
+// classify validates a digit string as a mobile or a landline.
+func classify(d string) (Phone, bool) {
+	if len(d) == 11 && d[0] == '1' && d[1] >= '3' && d[1] <= '9' {
+		return Phone{Number: d, Kind: Mobile}, true
 	}
-	return Phone{Number: clean}, repairs, nil
+	if len(d) < 10 || len(d) > 12 || d[0] != '0' {
+		return Phone{}, false
+	}
+	area := 4
+	switch d[1] {
+	case '0':
+		return Phone{}, false
+	case '1':
+		if d[2] != '0' { // 010 is the only area code in 01x
+			return Phone{}, false
+		}
+		area = 3
+	case '2':
+		area = 3
+	}
+	local := d[area:]
+	if len(local) < 7 || len(local) > 8 || local[0] < '2' {
+		return Phone{}, false
+	}
+	return Phone{Number: d[:area] + "-" + local, Kind: Landline}, true
+}
+
+// stripCountryCode removes the written country code and the separators
+// after it, to tell formatting repairs from a bare country code.
+func stripCountryCode(s, cc string) string {
+	if cc == "" {
+		return s
+	}
+	s = strings.TrimPrefix(s, "+")
+	s = strings.TrimPrefix(s, cc)
+	return strings.TrimLeftFunc(s, func(r rune) bool {
+		return r == '-' || r == ' ' || r == '(' || r == ')' || unicode.IsSpace(r)
+	})
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 	"github.com/prometheus/client_golang/prometheus"
@@ -114,10 +113,4 @@ func notFound(err error, what string) error {
 		return canon.Errorf(canon.NotFound, "%s not found", what)
 	}
 	return err
-}
-
-// isUniqueViolation reports a PostgreSQL unique_violation (23505).
-func isUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }

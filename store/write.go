@@ -26,10 +26,6 @@ func (s *Store) InTx(ctx context.Context, fn func(w *Writer) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(&Writer{tx: tx}) })
 }
 
-// Tx exposes the transaction for writers in other packages that extend the
-// canonical write path.
-func (w *Writer) Tx() pgx.Tx { return w.tx }
-
 // UpsertSource registers a source system or updates its description.
 func (w *Writer) UpsertSource(ctx context.Context, src canon.Source) error {
 	_, err := w.tx.Exec(ctx, `INSERT INTO source (name, kind, description) VALUES ($1, $2, $3)

@@ -10,20 +10,17 @@ import (
 // Person builds the person reference of a source record: the ID validated
 // and reduced to its keyed hash, masked and sealed forms; the name cleaned
 // (inner spaces removed, as sources write 张 三); the phone, if any,
-// normalised the same way. prefix names the fields in defects (e.g.
+// normalised the same way (PersonName: spaces inside a Chinese name go,
+// a latin name keeps its single spaces). prefix names the fields in defects (e.g.
 // "reporter").
 func Person(keys *pii.Keys, prefix, name, idCard, phone string) (canon.PersonRef, error) {
 	id, _, err := ParseCitizenID(prefix+"IdCard", idCard)
 	if err != nil {
 		return canon.PersonRef{}, err
 	}
-	n, err := Text(prefix+"Name", name, 64)
+	n, _, err := PersonName(prefix+"Name", name)
 	if err != nil {
 		return canon.PersonRef{}, err
-	}
-	n = strings.Join(strings.Fields(n), "")
-	if n == "" {
-		return canon.PersonRef{}, defect(MissingField, prefix+"Name", "no name")
 	}
 	p := canon.PersonRef{IDHash: keys.Hash("id", id.Number), IDMasked: pii.MaskID(id.Number), IDSealed: keys.Seal(id.Number),
 		Name: n, Gender: id.Gender, BirthDate: id.Birth}

@@ -1,9 +1,10 @@
 // Package normalize holds the shared normalisers every connector uses to
 // turn a source system's native values into canonical ones: citizen IDs
 // (GB 11643-1999), phone numbers, personal names, free text, coordinates
-// (BD-09, GCJ-02, WGS-84), times and dates, addresses with their matching
-// against the region tree and the known compounds, and the code tables of
-// the three source systems mapped onto the unified lifecycle and taxonomy.
+// (BD-09, GCJ-02, WGS-84), times and dates, and the code tables of the
+// three source systems mapped onto the unified lifecycle and taxonomy.
+// Addresses are parsed and matched against the region tree and the known
+// compounds by package address, which the API serves too.
 //
 // # Defects
 //

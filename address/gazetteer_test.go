@@ -1,4 +1,4 @@
-package normalize_test
+package address_test
 
 import (
 	"fmt"
@@ -6,15 +6,15 @@ import (
 	"testing"
 
 	"github.com/ywtg/hub/canon"
-	"github.com/ywtg/hub/connectors/normalize"
+	"github.com/ywtg/hub/address"
 )
 
-func testGazetteer(t testing.TB) *normalize.Gazetteer {
+func testGazetteer(t testing.TB) *address.Gazetteer {
 	t.Helper()
-	r := func(code, name string, level canon.RegionLevel, parent string) normalize.GazRegion {
-		return normalize.GazRegion{Code: code, Name: name, Level: level, ParentCode: parent}
+	r := func(code, name string, level canon.RegionLevel, parent string) address.Region {
+		return address.Region{Code: code, Name: name, Level: level, ParentCode: parent}
 	}
-	regions := []normalize.GazRegion{
+	regions := []address.Region{
 		r("420600", "襄阳市", canon.LevelCity, ""),
 		r("420606", "樊城区", canon.LevelDistrict, "420600"),
 		r("420602", "襄城区", canon.LevelDistrict, "420600"),
@@ -34,22 +34,22 @@ func testGazetteer(t testing.TB) *normalize.Gazetteer {
 		r("420606002001001", "米公长虹一网格", canon.LevelGrid, "420606002001"),
 		r("420602001001001", "古城一网格", canon.LevelGrid, "420602001001"),
 	}
-	var c1 []normalize.GazBuilding
+	var c1 []address.Building
 	for i := 1; i <= 12; i++ {
-		b := normalize.GazBuilding{ID: fmt.Sprintf("C1-B%d", i), Number: fmt.Sprint(i)}
+		b := address.Building{ID: fmt.Sprintf("C1-B%d", i), Number: fmt.Sprint(i)}
 		if i == 3 {
 			b.GridCode = "420606001001002"
 		}
 		c1 = append(c1, b)
 	}
-	compounds := []normalize.GazCompound{
+	compounds := []address.Compound{
 		{ID: "C1", Name: "幸福小区", GridCode: "420606001001001", CommunityCode: "420606001001", Buildings: c1},
-		{ID: "C2", Name: "幸福小区", GridCode: "420602001001001", CommunityCode: "420602001001", Buildings: []normalize.GazBuilding{{ID: "C2-B5", Number: "5栋"}}},
-		{ID: "C3", Name: "铁路新村", GridCode: "420606002001001", CommunityCode: "420606002001", Buildings: []normalize.GazBuilding{{ID: "C3-B12", Number: "十二号楼"}}},
+		{ID: "C2", Name: "幸福小区", GridCode: "420602001001001", CommunityCode: "420602001001", Buildings: []address.Building{{ID: "C2-B5", Number: "5栋"}}},
+		{ID: "C3", Name: "铁路新村", GridCode: "420606002001001", CommunityCode: "420606002001", Buildings: []address.Building{{ID: "C3-B12", Number: "十二号楼"}}},
 		{ID: "C4", Name: "幸福花园小区", CommunityCode: "420606001002"},
-		{ID: "C5", Name: "万达广场", GridCode: "420606001001002", Buildings: []normalize.GazBuilding{{ID: "C5-A", Number: "A座"}, {ID: "C5-B", Number: "B座"}}},
+		{ID: "C5", Name: "万达广场", GridCode: "420606001001002", Buildings: []address.Building{{ID: "C5-A", Number: "A座"}, {ID: "C5-B", Number: "B座"}}},
 	}
-	g, err := normalize.NewGazetteer(regions, compounds)
+	g, err := address.NewGazetteer(regions, compounds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestGazetteerMatch(t *testing.T) {
 	g := testGazetteer(t)
 	tests := []struct {
 		name     string
-		addr     normalize.Address
+		addr     address.Address
 		district string
 		street   string
 		comm     string
@@ -71,59 +71,59 @@ func TestGazetteerMatch(t *testing.T) {
 		explain  string // a fragment of the explanation
 	}{
 		{name: "full address, building with its own grid",
-			addr:     normalize.ParseAddress("樊城区汉江街道长虹社区幸福小区3栋2单元301"),
+			addr:     address.Parse("樊城区汉江街道长虹社区幸福小区3栋2单元301"),
 			district: "420606", street: "420606001", comm: "420606001001", grid: "420606001001002", compound: "C1", building: "C1-B3", conf: 0.95},
 		{name: "building on the compound's grid",
-			addr:     normalize.ParseAddress("樊城区幸福小区12栋"),
+			addr:     address.Parse("樊城区幸福小区12栋"),
 			district: "420606", street: "420606001", comm: "420606001001", grid: "420606001001001", compound: "C1", building: "C1-B12", conf: 0.95},
 		{name: "same compound name in another district",
-			addr:     normalize.ParseAddress("襄城区幸福小区五栋"),
+			addr:     address.Parse("襄城区幸福小区五栋"),
 			district: "420602", street: "420602001", comm: "420602001001", grid: "420602001001001", compound: "C2", building: "C2-B5", conf: 0.95},
 		{name: "compound name ambiguous without a region",
-			addr: normalize.ParseAddress("幸福小区3栋"), explain: "ambiguous (2 candidates)"},
+			addr: address.Parse("幸福小区3栋"), explain: "ambiguous (2 candidates)"},
 		{name: "unknown building: the compound's grid",
-			addr:     normalize.ParseAddress("樊城区幸福小区99栋"),
+			addr:     address.Parse("樊城区幸福小区99栋"),
 			district: "420606", street: "420606001", comm: "420606001001", grid: "420606001001001", compound: "C1", conf: 0.75, explain: "building 99 unknown"},
 		{name: "legacy building number and numerals",
-			addr:     normalize.ParseAddress("铁路新村十二号楼一千零一室"),
+			addr:     address.Parse("铁路新村十二号楼一千零一室"),
 			district: "420606", street: "420606002", comm: "420606002001", grid: "420606002001001", compound: "C3", building: "C3-B12", conf: 0.95},
 		{name: "community from the compound's grid",
-			addr:     normalize.ParseAddress("万达广场B座1203"),
+			addr:     address.Parse("万达广场B座1203"),
 			district: "420606", street: "420606001", comm: "420606001001", grid: "420606001001002", compound: "C5", building: "C5-B", conf: 0.95},
 		{name: "community only",
-			addr:     normalize.ParseAddress("汉江街道长虹社区"),
+			addr:     address.Parse("汉江街道长虹社区"),
 			district: "420606", street: "420606001", comm: "420606001001", conf: 0.45},
 		{name: "community ambiguous within the district",
-			addr:     normalize.ParseAddress("樊城区长虹社区"),
+			addr:     address.Parse("樊城区长虹社区"),
 			district: "420606", conf: 0.1, explain: "community 长虹社区 ambiguous"},
 		{name: "suffixes differ",
-			addr:     normalize.Address{District: "樊城", Street: "汉江街道办事处", Community: "长虹社区居委会"},
+			addr:     address.Address{District: "樊城", Street: "汉江街道办事处", Community: "长虹社区居委会"},
 			district: "420606", street: "420606001", comm: "420606001001", conf: 0.4, explain: "name without suffix"},
 		{name: "compound by stripped name within its community",
-			addr:     normalize.Address{Community: "幸福社区", Compound: "幸福花园"},
+			addr:     address.Address{Community: "幸福社区", Compound: "幸福花园"},
 			district: "420606", street: "420606001", comm: "420606001002", compound: "C4", conf: 0.7},
 		{name: "compound by exact name",
-			addr:     normalize.Address{Compound: "幸福花园小区"},
+			addr:     address.Address{Compound: "幸福花园小区"},
 			district: "420606", street: "420606001", comm: "420606001002", compound: "C4", conf: 0.75},
 		{name: "known name is a prefix of the address's",
-			addr:     normalize.ParseAddress("樊城区幸福小区二期3栋"),
+			addr:     address.Parse("樊城区幸福小区二期3栋"),
 			district: "420606", street: "420606001", comm: "420606001001", grid: "420606001001002", compound: "C1", building: "C1-B3", conf: 0.85},
 		{name: "compound outside the address's district",
-			addr:     normalize.ParseAddress("襄城区铁路新村12栋"),
+			addr:     address.Parse("襄城区铁路新村12栋"),
 			district: "420606", street: "420606002", comm: "420606002001", grid: "420606002001001", compound: "C3", building: "C3-B12", conf: 0.57,
 			explain: "outside"},
 		{name: "county-level city without district",
-			addr:     normalize.ParseAddress("枣阳市南城街道七里村"),
+			addr:     address.Parse("枣阳市南城街道七里村"),
 			district: "420683", street: "420683001", comm: "420683001001", conf: 0.45},
 		{name: "unknown compound",
-			addr:     normalize.ParseAddress("樊城区未知小区3栋"),
+			addr:     address.Parse("樊城区未知小区3栋"),
 			district: "420606", conf: 0.1, explain: "compound 未知小区 unknown"},
-		{name: "nothing", addr: normalize.ParseAddress("不详"), explain: "nothing matched"},
+		{name: "nothing", addr: address.Parse("不详"), explain: "nothing matched"},
 		// Found by fuzzing: a region name is never matched by the known
 		// name being its prefix (樊城 in 樊城匏区).
-		{name: "no reverse prefix for regions", addr: normalize.ParseAddress("樊城匏区"), explain: "nothing matched"},
+		{name: "no reverse prefix for regions", addr: address.Parse("樊城匏区"), explain: "nothing matched"},
 		{name: "district without suffix: half the base at least",
-			addr:     normalize.Address{District: "枣阳"},
+			addr:     address.Address{District: "枣阳"},
 			district: "420683", conf: 0.05, explain: "name without suffix"},
 	}
 	for _, tc := range tests {
@@ -143,38 +143,38 @@ func TestGazetteerMatch(t *testing.T) {
 }
 
 func TestNewGazetteerRefusesInconsistentData(t *testing.T) {
-	city := normalize.GazRegion{Code: "420600", Name: "襄阳市", Level: canon.LevelCity}
-	comm := normalize.GazRegion{Code: "420606001001", Name: "长虹社区", Level: canon.LevelCommunity, ParentCode: "420600"}
-	grid := normalize.GazRegion{Code: "420606001001001", Name: "一网格", Level: canon.LevelGrid, ParentCode: "420606001001"}
-	ok := []normalize.GazRegion{city, comm, grid}
+	city := address.Region{Code: "420600", Name: "襄阳市", Level: canon.LevelCity}
+	comm := address.Region{Code: "420606001001", Name: "长虹社区", Level: canon.LevelCommunity, ParentCode: "420600"}
+	grid := address.Region{Code: "420606001001001", Name: "一网格", Level: canon.LevelGrid, ParentCode: "420606001001"}
+	ok := []address.Region{city, comm, grid}
 	tests := []struct {
 		name      string
-		regions   []normalize.GazRegion
-		compounds []normalize.GazCompound
+		regions   []address.Region
+		compounds []address.Compound
 		want      string
 	}{
-		{"duplicate region", []normalize.GazRegion{city, city}, nil, "appears twice"},
-		{"no code", []normalize.GazRegion{{Name: "x", Level: canon.LevelCity}}, nil, "no code"},
-		{"bad level", []normalize.GazRegion{{Code: "1", Name: "x", Level: "PROVINCE"}}, nil, "unknown level"},
-		{"unknown parent", []normalize.GazRegion{{Code: "1", Name: "x", Level: canon.LevelDistrict, ParentCode: "9"}}, nil, "unknown parent"},
-		{"compound without id", ok, []normalize.GazCompound{{Name: "幸福小区"}}, "needs an id"},
-		{"duplicate compound", ok, []normalize.GazCompound{{ID: "C", Name: "a"}, {ID: "C", Name: "b"}}, "appears twice"},
-		{"unknown community", ok, []normalize.GazCompound{{ID: "C", Name: "a", CommunityCode: "420606001009"}}, "not a known community"},
-		{"community code of a grid", ok, []normalize.GazCompound{{ID: "C", Name: "a", CommunityCode: "420606001001001"}}, "not a known community"},
-		{"grid code of a community", ok, []normalize.GazCompound{{ID: "C", Name: "a", GridCode: "420606001001"}}, "not a known grid"},
-		{"building grid unknown", ok, []normalize.GazCompound{{ID: "C", Name: "a", Buildings: []normalize.GazBuilding{{ID: "B", Number: "1", GridCode: "x"}}}}, "not a known grid"},
-		{"same building twice", ok, []normalize.GazCompound{{ID: "C", Name: "a", Buildings: []normalize.GazBuilding{{ID: "B1", Number: "12"}, {ID: "B2", Number: "十二栋"}}}}, "two buildings numbered 12"},
+		{"duplicate region", []address.Region{city, city}, nil, "appears twice"},
+		{"no code", []address.Region{{Name: "x", Level: canon.LevelCity}}, nil, "no code"},
+		{"bad level", []address.Region{{Code: "1", Name: "x", Level: "PROVINCE"}}, nil, "unknown level"},
+		{"unknown parent", []address.Region{{Code: "1", Name: "x", Level: canon.LevelDistrict, ParentCode: "9"}}, nil, "unknown parent"},
+		{"compound without id", ok, []address.Compound{{Name: "幸福小区"}}, "needs an id"},
+		{"duplicate compound", ok, []address.Compound{{ID: "C", Name: "a"}, {ID: "C", Name: "b"}}, "appears twice"},
+		{"unknown community", ok, []address.Compound{{ID: "C", Name: "a", CommunityCode: "420606001009"}}, "not a known community"},
+		{"community code of a grid", ok, []address.Compound{{ID: "C", Name: "a", CommunityCode: "420606001001001"}}, "not a known community"},
+		{"grid code of a community", ok, []address.Compound{{ID: "C", Name: "a", GridCode: "420606001001"}}, "not a known grid"},
+		{"building grid unknown", ok, []address.Compound{{ID: "C", Name: "a", Buildings: []address.Building{{ID: "B", Number: "1", GridCode: "x"}}}}, "not a known grid"},
+		{"same building twice", ok, []address.Compound{{ID: "C", Name: "a", Buildings: []address.Building{{ID: "B1", Number: "12"}, {ID: "B2", Number: "十二栋"}}}}, "two buildings numbered 12"},
 	}
 	for _, tc := range tests {
-		_, err := normalize.NewGazetteer(tc.regions, tc.compounds)
+		_, err := address.NewGazetteer(tc.regions, tc.compounds)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err %v, want %q", tc.name, err, tc.want)
 		}
 	}
-	if _, err := normalize.NewGazetteer(ok, []normalize.GazCompound{{ID: "C", Name: "幸福小区", GridCode: grid.Code}}); err != nil {
+	if _, err := address.NewGazetteer(ok, []address.Compound{{ID: "C", Name: "幸福小区", GridCode: grid.Code}}); err != nil {
 		t.Fatal(err)
 	}
-	if g, err := normalize.NewGazetteer(nil, nil); err != nil || g.Match(normalize.ParseAddress("幸福小区3栋")).Confidence != 0 {
+	if g, err := address.NewGazetteer(nil, nil); err != nil || g.Match(address.Parse("幸福小区3栋")).Confidence != 0 {
 		t.Fatalf("empty gazetteer: %v", err)
 	}
 }
@@ -182,36 +182,36 @@ func TestNewGazetteerRefusesInconsistentData(t *testing.T) {
 // cityGazetteer is a synthetic city at full scale: 5 districts, 50 streets,
 // 500 communities, 2,500 grids and 10,000 compounds of 10 buildings, with
 // compound names repeating across communities as they do in real cities.
-func cityGazetteer(tb testing.TB) (*normalize.Gazetteer, []string) {
+func cityGazetteer(tb testing.TB) (*address.Gazetteer, []string) {
 	tb.Helper()
-	regions := []normalize.GazRegion{{Code: "420600", Name: "襄阳市", Level: canon.LevelCity}}
-	var compounds []normalize.GazCompound
+	regions := []address.Region{{Code: "420600", Name: "襄阳市", Level: canon.LevelCity}}
+	var compounds []address.Compound
 	var addrs []string
 	words := []string{"幸福", "长虹", "汉江", "明珠", "阳光", "翡翠", "金色", "锦绣", "春华", "秋实", "东方", "华府", "滨江", "御景", "丽都", "绿洲", "书香", "和谐", "盛世", "银河"}
 	suffixes := []string{"小区", "花园", "家园", "新村", "公寓"}
 	districts := []string{"樊城区", "襄城区", "襄州区", "高新区", "东津新区"}
 	for d, dn := range districts {
 		dc := fmt.Sprintf("4206%02d", d+1)
-		regions = append(regions, normalize.GazRegion{Code: dc, Name: dn, Level: canon.LevelDistrict, ParentCode: "420600"})
+		regions = append(regions, address.Region{Code: dc, Name: dn, Level: canon.LevelDistrict, ParentCode: "420600"})
 		for s := 0; s < 10; s++ {
 			sc := fmt.Sprintf("%s%03d", dc, s+1)
 			sn := words[(d*10+s)%len(words)] + words[(s*3+d)%len(words)] + "街道"
-			regions = append(regions, normalize.GazRegion{Code: sc, Name: sn, Level: canon.LevelStreet, ParentCode: dc})
+			regions = append(regions, address.Region{Code: sc, Name: sn, Level: canon.LevelStreet, ParentCode: dc})
 			for c := 0; c < 10; c++ {
 				cc := fmt.Sprintf("%s%03d", sc, c+1)
 				cn := words[(s+c)%len(words)] + words[(c*7+s)%len(words)] + "社区"
-				regions = append(regions, normalize.GazRegion{Code: cc, Name: cn, Level: canon.LevelCommunity, ParentCode: sc})
+				regions = append(regions, address.Region{Code: cc, Name: cn, Level: canon.LevelCommunity, ParentCode: sc})
 				for gi := 0; gi < 5; gi++ {
-					regions = append(regions, normalize.GazRegion{Code: fmt.Sprintf("%s%03d", cc, gi+1), Name: fmt.Sprintf("%d网格", gi+1), Level: canon.LevelGrid, ParentCode: cc})
+					regions = append(regions, address.Region{Code: fmt.Sprintf("%s%03d", cc, gi+1), Name: fmt.Sprintf("%d网格", gi+1), Level: canon.LevelGrid, ParentCode: cc})
 				}
 				for k := 0; k < 20; k++ {
 					name := words[(k+c)%len(words)] + words[(k*3+s+d)%len(words)] + suffixes[k%len(suffixes)]
 					id := fmt.Sprintf("%s-%02d", cc, k)
-					var bs []normalize.GazBuilding
+					var bs []address.Building
 					for b := 1; b <= 10; b++ {
-						bs = append(bs, normalize.GazBuilding{ID: fmt.Sprintf("%s-%d", id, b), Number: fmt.Sprintf("%d栋", b)})
+						bs = append(bs, address.Building{ID: fmt.Sprintf("%s-%d", id, b), Number: fmt.Sprintf("%d栋", b)})
 					}
-					compounds = append(compounds, normalize.GazCompound{ID: id, Name: name, GridCode: fmt.Sprintf("%s%03d", cc, k%5+1), CommunityCode: cc, Buildings: bs})
+					compounds = append(compounds, address.Compound{ID: id, Name: name, GridCode: fmt.Sprintf("%s%03d", cc, k%5+1), CommunityCode: cc, Buildings: bs})
 					if k%7 == 0 {
 						addrs = append(addrs, fmt.Sprintf("湖北省襄阳市%s%s%s%s%d栋2单元301室", dn, sn, cn, name, k%10+1))
 					}
@@ -219,7 +219,7 @@ func cityGazetteer(tb testing.TB) (*normalize.Gazetteer, []string) {
 			}
 		}
 	}
-	g, err := normalize.NewGazetteer(regions, compounds)
+	g, err := address.NewGazetteer(regions, compounds)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestCityScaleGazetteer(t *testing.T) {
 	g, addrs := cityGazetteer(t)
 	matched := 0
 	for _, s := range addrs {
-		m := g.Match(normalize.ParseAddress(s))
+		m := g.Match(address.Parse(s))
 		if m.BuildingID != "" && m.Confidence >= 0.8 {
 			matched++
 		}
@@ -251,9 +251,9 @@ func BenchmarkNewGazetteer(b *testing.B) {
 
 func BenchmarkGazetteerMatch(b *testing.B) {
 	g, addrs := cityGazetteer(b)
-	parsed := make([]normalize.Address, len(addrs))
+	parsed := make([]address.Address, len(addrs))
 	for i, s := range addrs {
-		parsed[i] = normalize.ParseAddress(s)
+		parsed[i] = address.Parse(s)
 	}
 	b.Run("full", func(b *testing.B) {
 		b.ReportAllocs()
@@ -264,7 +264,7 @@ func BenchmarkGazetteerMatch(b *testing.B) {
 		}
 	})
 	b.Run("compound_only", func(b *testing.B) {
-		a := normalize.Address{Compound: "幸福长虹小区", Building: "3"}
+		a := address.Address{Compound: "幸福长虹小区", Building: "3"}
 		b.ReportAllocs()
 		for b.Loop() {
 			g.Match(a)
@@ -274,7 +274,7 @@ func BenchmarkGazetteerMatch(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			g.Match(normalize.ParseAddress(addrs[i%len(addrs)]))
+			g.Match(address.Parse(addrs[i%len(addrs)]))
 			i++
 		}
 	})
@@ -286,7 +286,7 @@ func FuzzGazetteerMatch(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		m := g.Match(normalize.ParseAddress(s))
+		m := g.Match(address.Parse(s))
 		if m.Confidence < 0 || m.Confidence > 1 || m.Explanation == "" {
 			t.Fatalf("%q → %+v", s, m)
 		}

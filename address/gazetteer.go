@@ -1,4 +1,4 @@
-package normalize
+package address
 
 import (
 	"fmt"
@@ -9,25 +9,25 @@ import (
 	"github.com/ywtg/hub/canon"
 )
 
-// GazRegion is a node of the region tree as the gazetteer knows it.
-type GazRegion struct {
+// Region is a node of the region tree as the gazetteer knows it.
+type Region struct {
 	Code       string
 	Name       string
 	Level      canon.RegionLevel
 	ParentCode string // empty for a root
 }
 
-// GazCompound is a known compound (小区) with its buildings.
-type GazCompound struct {
+// Compound is a known compound (小区) with its buildings.
+type Compound struct {
 	ID            string
 	Name          string
 	GridCode      string // the grid the compound lies in (or most of it); may be empty
 	CommunityCode string // may be empty when GridCode is given
-	Buildings     []GazBuilding
+	Buildings     []Building
 }
 
-// GazBuilding is a building (楼栋) of a compound.
-type GazBuilding struct {
+// Building is a building (楼栋) of a compound.
+type Building struct {
 	ID       string
 	Number   string // as written: "12", "12栋", "A座", "三号楼"
 	GridCode string // may be empty: the compound's grid applies
@@ -55,15 +55,15 @@ type Match struct {
 // compounds. It is built once and only read: safe for concurrent use. Every
 // lookup is a few map accesses, whatever the size of the city.
 type Gazetteer struct {
-	regions     map[string]GazRegion
+	regions     map[string]Region
 	regionCodes []string // name-index ids → region codes
 	levels      map[canon.RegionLevel]*nameIndex
-	compounds   []gazCompound
+	compounds   []indexedCompound
 	byName      *nameIndex // compound names
 }
 
-type gazCompound struct {
-	GazCompound
+type indexedCompound struct {
+	Compound
 	community string         // resolved community code (from the grid when not given)
 	buildings map[string]int // normalised number → index in Buildings
 }
@@ -247,8 +247,8 @@ func BuildingNumber(s string) string {
 // consistent: duplicate or empty codes and ids, a parent, community or grid
 // code that is not in regions, or two buildings of one compound with the
 // same number are errors.
-func NewGazetteer(regions []GazRegion, compounds []GazCompound) (*Gazetteer, error) {
-	g := &Gazetteer{regions: make(map[string]GazRegion, len(regions)), levels: map[canon.RegionLevel]*nameIndex{
+func NewGazetteer(regions []Region, compounds []Compound) (*Gazetteer, error) {
+	g := &Gazetteer{regions: make(map[string]Region, len(regions)), levels: map[canon.RegionLevel]*nameIndex{
 		canon.LevelDistrict:  newNameIndex(districtNameSuffixes),
 		canon.LevelStreet:    newNameIndex(streetNameSuffixes),
 		canon.LevelCommunity: newNameIndex(communityNameSuffixes),
@@ -289,7 +289,7 @@ func NewGazetteer(regions []GazRegion, compounds []GazCompound) (*Gazetteer, err
 			return nil, fmt.Errorf("gazetteer: compound id %s appears twice", c.ID)
 		}
 		seen[c.ID] = true
-		gc := gazCompound{GazCompound: c, community: c.CommunityCode, buildings: make(map[string]int, len(c.Buildings))}
+		gc := indexedCompound{Compound: c, community: c.CommunityCode, buildings: make(map[string]int, len(c.Buildings))}
 		if c.GridCode != "" {
 			grid, ok := g.regions[c.GridCode]
 			if !ok || grid.Level != canon.LevelGrid {

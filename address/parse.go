@@ -1,4 +1,4 @@
-package normalize
+package address
 
 import (
 	"strconv"
@@ -28,7 +28,7 @@ type Address struct {
 	Repairs    []Repair // FULL_WIDTH_DIGITS, CHINESE_NUMERALS
 }
 
-// ParseAddress splits a free-text address. It never fails: what it cannot
+// Parse splits a free-text address. It never fails: what it cannot
 // place stays in Rest, and Normalized falls back to the cleaned text when
 // no component was found. The steps:
 //   - full-width characters are folded, spaces and list punctuation
@@ -44,7 +44,7 @@ type Address struct {
 //   - the text before the house part is the compound; the house part reads
 //     12栋/12幢/12号楼/12座/12#, 3单元, 10层 (or 10楼 after a building),
 //     1001室/1001号/1001, or the short forms 12-3-1001 and 12-1001.
-func ParseAddress(raw string) Address {
+func Parse(raw string) Address {
 	var a Address
 	r, repairs := prepareAddress(raw)
 	a.Repairs = repairs

@@ -1,17 +1,17 @@
-package normalize_test
+package address_test
 
 import (
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/ywtg/hub/connectors/normalize"
+	"github.com/ywtg/hub/address"
 )
 
 // parts is the expected components, as "District|Street|Community|Road|RoadNo|Compound|Building|Unit|Floor|Room".
 type parts string
 
-func partsOf(a normalize.Address) parts {
+func partsOf(a address.Address) parts {
 	return parts(strings.Join([]string{a.District, a.Street, a.Community, a.Road, a.RoadNo, a.Compound, a.Building, a.Unit, a.Floor, a.Room}, "|"))
 }
 
@@ -96,7 +96,7 @@ func TestParseAddress(t *testing.T) {
 		{in: "不详", want: "|||||||||", normalized: "不详", rest: "不详"},
 	}
 	for _, tc := range tests {
-		a := normalize.ParseAddress(tc.in)
+		a := address.Parse(tc.in)
 		if got := partsOf(a); got != tc.want {
 			t.Errorf("%q:\n got %s\nwant %s", tc.in, got, tc.want)
 			continue
@@ -109,30 +109,30 @@ func TestParseAddress(t *testing.T) {
 		if a.Rest != tc.rest {
 			t.Errorf("%q: rest %q, want %q", tc.in, a.Rest, tc.rest)
 		}
-		if hasRepair(a.Repairs, normalize.ChineseNumerals) != tc.numerals {
+		if hasRepair(a.Repairs, address.ChineseNumerals) != tc.numerals {
 			t.Errorf("%q: repairs %v", tc.in, a.Repairs)
 		}
 	}
 }
 
 func TestParseAddressPrefixes(t *testing.T) {
-	a := normalize.ParseAddress("湖北省襄阳市樊城区长虹路12号")
+	a := address.Parse("湖北省襄阳市樊城区长虹路12号")
 	if a.Province != "湖北省" || a.City != "襄阳市" || a.District != "樊城区" {
 		t.Fatalf("%+v", a)
 	}
-	a = normalize.ParseAddress("ＸＸ小区１２栋")
-	if !hasRepair(a.Repairs, normalize.FullWidthDigits) {
+	a = address.Parse("ＸＸ小区１２栋")
+	if !hasRepair(a.Repairs, address.FullWidthDigits) {
 		t.Fatalf("repairs %v", a.Repairs)
 	}
 	// A canonical line parses to itself.
 	for _, s := range []string{"樊城区汉江街道长虹社区长虹路12号幸福小区12栋3单元10层1001室", "幸福小区3栋2单元301室", "长虹北路12-3号万达广场B栋1203室"} {
-		if got := normalize.ParseAddress(s).Normalized; got != s {
+		if got := address.Parse(s).Normalized; got != s {
 			t.Errorf("%q → %q", s, got)
 		}
 	}
 	// An overlong text keeps its tail in Rest.
 	long := "幸福小区3栋" + strings.Repeat("备注", 300)
-	if a := normalize.ParseAddress(long); a.Building != "3" || utf8.RuneCountInString(a.Rest) != 600 {
+	if a := address.Parse(long); a.Building != "3" || utf8.RuneCountInString(a.Rest) != 600 {
 		t.Fatalf("long: building %q, rest %d runes", a.Building, utf8.RuneCountInString(a.Rest))
 	}
 }
@@ -140,7 +140,7 @@ func TestParseAddressPrefixes(t *testing.T) {
 func TestBuildingNumber(t *testing.T) {
 	for in, want := range map[string]string{"12": "12", "12栋": "12", "12号楼": "12", "012": "12", "１２": "12", "十二": "12",
 		"十二栋": "12", "A座": "A", "a": "A", "3#": "3", "0": "0", "": "", "B2": "B2"} {
-		if got := normalize.BuildingNumber(in); got != want {
+		if got := address.BuildingNumber(in); got != want {
 			t.Errorf("BuildingNumber(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -152,7 +152,7 @@ func FuzzParseAddress(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		a := normalize.ParseAddress(s)
+		a := address.Parse(s)
 		for _, v := range []string{a.Province, a.City, a.District, a.Street, a.Community, a.Road, a.RoadNo, a.Compound,
 			a.Building, a.Unit, a.Floor, a.Room, a.Normalized, a.Rest} {
 			if !utf8.ValidString(v) {
@@ -179,8 +179,17 @@ func BenchmarkParseAddress(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				normalize.ParseAddress(in)
+				address.Parse(in)
 			}
 		})
 	}
+}
+
+func hasRepair(rs []address.Repair, r address.Repair) bool {
+	for _, x := range rs {
+		if x == r {
+			return true
+		}
+	}
+	return false
 }

@@ -171,8 +171,9 @@ func (h *hubSources) newConnector(ctx context.Context, e *env, sc connectors.Sou
 			ClientID: sc.ClientID, ClientSecret: secret, RateLimit: sc.RateLimit, Timeout: time.Duration(sc.Timeout),
 			Log: e.log, Mapper: m}), nil
 	case "open311":
-		return citymgmt.New(citymgmt.Config{Name: sc.Name, Description: sc.Description, Endpoint: sc.Endpoint, Format: sc.Format, Datum: sc.Datum,
-			RateLimit: sc.RateLimit, Timeout: time.Duration(sc.Timeout), Log: e.log, Layer: layer, Times: normalize.DefaultTimes()}), nil
+		return citymgmt.New(citymgmt.Config{Name: sc.Name, Description: sc.Description, Endpoint: sc.Endpoint, Format: sc.Format,
+			Paging: sc.Paging, Overlap: time.Duration(sc.Overlap), Datum: sc.Datum, RateLimit: sc.RateLimit, Timeout: time.Duration(sc.Timeout),
+			Log: e.log, Layer: layer, Times: normalize.DefaultTimes()}), nil
 	}
 	return nil, fmt.Errorf("source %s: connector type %q is not available in this build (available: party, governance, open311)", sc.Name, sc.Type)
 }

@@ -41,8 +41,17 @@ type SourceConfig struct {
 	ClientSecretEnv string `yaml:"client_secret_env"`
 	// Datum the source publishes coordinates in: WGS84, GCJ02 or BD09.
 	Datum canon.Datum `yaml:"datum"`
-	// Format of an Open311 endpoint: json or xml (default json).
+	// Format of an Open311 endpoint: json, xml or auto (default json; auto
+	// asks services.json once and falls back to XML, the spec's mandatory
+	// format).
 	Format string `yaml:"format"`
+	// Paging of an Open311 endpoint: extension (the updated_after/after_id
+	// extension), window (start_date/end_date windows, for any GeoReport v2
+	// endpoint) or auto (default: probe once whether updated_after is
+	// honoured).
+	Paging string `yaml:"paging"`
+	// Overlap re-read by window paging once caught up (default 24h).
+	Overlap Duration `yaml:"overlap"`
 	// Dir is the directory of a file-drop source.
 	Dir string `yaml:"dir"`
 	// RateLimit caps requests per second to an HTTP source (default 10).
@@ -148,8 +157,17 @@ func ParseConfig(raw []byte, getenv func(string) string) (*Config, error) {
 			if s.Format == "" {
 				s.Format = "json"
 			}
-			if s.Format != "json" && s.Format != "xml" {
-				bad(i, *s, "format must be json or xml")
+			if s.Format != "json" && s.Format != "xml" && s.Format != "auto" {
+				bad(i, *s, "format must be json, xml or auto")
+			}
+			if s.Paging == "" {
+				s.Paging = "auto"
+			}
+			if s.Paging != "auto" && s.Paging != "extension" && s.Paging != "window" {
+				bad(i, *s, "paging must be auto, extension or window")
+			}
+			if s.Overlap < 0 {
+				bad(i, *s, "overlap must not be negative")
 			}
 			if s.Datum == "" {
 				s.Datum = canon.GCJ02

@@ -1,8 +1,23 @@
 // Package citymgmt connects the digital city-management system (数字城管)
-// through Open311 GeoReport v2 (docs/sources.md §3): service requests in
-// JSON or XML with the extended attributes (workflow step, tier, grid, deadline,
-// history) when the endpoint offers them, read incrementally with the
-// updated_after/after_id extension, GCJ-02 coordinates converted to WGS-84.
+// (docs/sources.md §3) through its two channels: the Open311 GeoReport v2
+// endpoint (this package's Connector) and the daily GBK CSV export
+// (package csvdrop below this one). Both deliver a Record that Mapper maps
+// to the same canonical case, GCJ-02 coordinates converted to WGS-84.
+//
+// The Open311 connector reads JSON or XML (or discovers which the endpoint
+// serves) and pages one of two ways:
+//
+//   - extension: the system's updated_after/after_id extension, oldest
+//     update first, with the extended attributes (workflow step, tier,
+//     grid, deadline, history);
+//   - window: the portable path for any conformant GeoReport v2 endpoint,
+//     start_date/end_date windows over requested_datetime, halved while a
+//     response holds the spec's 1000-request cap, the cursor the end of the
+//     last complete window, re-read with an overlap once caught up; status
+//     is plain open/closed where the extension is absent.
+//
+// With paging "auto" the connector probes once whether the endpoint honours
+// updated_after and remembers the answer in its cursor.
 //
 // citymgmt imports the connector contract, the shared normalisers, the
 // reference layer, the HTTP client and canon.
@@ -17,6 +32,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ywtg/hub/canon"
@@ -26,12 +42,20 @@ import (
 	"github.com/ywtg/hub/connectors/places"
 )
 
+// Paging modes.
+const (
+	PagingAuto      = "auto"      // probe the endpoint once (default)
+	PagingExtension = "extension" // updated_after/after_id
+	PagingWindow    = "window"    // start_date/end_date windows
+)
+
 // Config configures the connector.
 type Config struct {
 	Name        string
 	Description string
 	Endpoint    string // base URL ending in /open311/v2
-	Format      string // json (default) or xml
+	Format      string // json (default), xml or auto
+	Paging      string // auto (default), extension or window
 	Datum       canon.Datum
 	RateLimit   float64
 	Timeout     time.Duration
@@ -39,12 +63,28 @@ type Config struct {
 	Layer       *places.Layer
 	Times       normalize.Times
 	Now         func() time.Time
+	// Since is where window paging starts reading history (default
+	// 2000-01-01 China Standard Time); windows over empty years grow fast.
+	Since time.Time
+	// Overlap is re-read before the cursor once window paging has caught
+	// up (default 24h): requests that became visible late, and status
+	// changes of recent requests. Changes to older requests are seen by a
+	// full re-pull.
+	Overlap time.Duration
+	// Cap is the most requests the endpoint returns at once (default the
+	// spec's 1000); a window that returns Cap is split.
+	Cap int
 }
 
 // Connector pulls service requests.
 type Connector struct {
-	cfg  Config
-	http *fetch.Client
+	cfg    Config
+	http   *fetch.Client
+	mapper Mapper
+
+	mu     sync.Mutex
+	format string // resolved format
+	paging string // resolved paging
 }
 
 // New returns a connector.
@@ -55,7 +95,31 @@ func New(cfg Config) *Connector {
 	if cfg.Datum == "" {
 		cfg.Datum = canon.GCJ02
 	}
-	return &Connector{cfg: cfg, http: fetch.New(fetch.Options{Source: cfg.Name, RateLimit: cfg.RateLimit, Timeout: cfg.Timeout, Log: cfg.Log})}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Since.IsZero() {
+		cfg.Since = time.Date(2000, 1, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	}
+	if cfg.Overlap <= 0 {
+		cfg.Overlap = 24 * time.Hour
+	}
+	if cfg.Cap <= 0 {
+		cfg.Cap = maxPage
+	}
+	c := &Connector{cfg: cfg, http: fetch.New(fetch.Options{Source: cfg.Name, RateLimit: cfg.RateLimit, Timeout: cfg.Timeout, Log: cfg.Log}),
+		mapper: Mapper{Source: cfg.Name, Datum: cfg.Datum, Layer: cfg.Layer, Times: cfg.Times, Now: cfg.Now, Fields: Open311Fields}}
+	switch cfg.Format {
+	case "", "json":
+		c.format = "json"
+	case "xml":
+		c.format = "xml"
+	}
+	switch cfg.Paging {
+	case PagingExtension, PagingWindow:
+		c.paging = cfg.Paging
+	}
+	return c
 }
 
 // Describe implements connectors.Connector.
@@ -66,9 +130,16 @@ func (c *Connector) Describe() connectors.Description {
 // maxPage is the spec's cap on one response.
 const maxPage = 1000
 
+// cursor is the position in the stream. Mode is empty for the extension
+// (cursors written before window paging existed), "window" otherwise.
 type cursor struct {
-	Updated string `json:"u"`
-	ID      string `json:"id"`
+	Mode    string `json:"m,omitempty"`
+	Updated string `json:"u,omitempty"`  // extension: last updated_datetime
+	ID      string `json:"id,omitempty"` // extension: last service_request_id
+	End     string `json:"t,omitempty"`  // window: end of the last complete window
+	Span    int64  `json:"s,omitempty"`  // window: seconds of the next window
+	Caught  bool   `json:"c,omitempty"`  // window: the last window reached the present
+	Newest  string `json:"n,omitempty"`  // window: newest requested_datetime seen
 }
 
 // request is a GeoReport v2 service request, in either format.
@@ -98,6 +169,23 @@ type request struct {
 			Note  string `json:"note" xml:"note"`
 		} `json:"history" xml:"history>step"`
 	} `json:"extended_attributes" xml:"extended_attributes"`
+}
+
+// record converts a request to the channel-neutral Record.
+func (r request) record() Record {
+	out := Record{ID: r.ServiceRequestID, Status: r.Status, ServiceCode: r.ServiceCode, ServiceName: r.ServiceName,
+		Description: r.Description, Agency: r.AgencyResponsible, Address: r.Address, Requested: r.RequestedDatetime,
+		Updated: r.UpdatedDatetime, Deadline: r.ExpectedDatetime, Lat: r.Lat, Long: r.Long}
+	if e := r.Extended; e != nil {
+		out.Step, out.Tier, out.GridCode = e.WorkflowState, e.Tier, e.GridCode
+		if e.Deadline != "" {
+			out.Deadline = e.Deadline
+		}
+		for _, h := range e.History {
+			out.History = append(out.History, Step{State: h.State, At: h.At, Actor: h.Actor, Note: h.Note})
+		}
+	}
+	return out
 }
 
 // rawRequest is one request as received, with its decoded form.
@@ -139,149 +227,182 @@ func decode(format string, body []byte) ([]rawRequest, error) {
 	return out, nil
 }
 
-// Pull implements connectors.Connector: one page of requests updated after
-// the cursor, oldest update first.
-func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
-	cur := cursor{Updated: "1970-01-01T08:00:00+08:00"}
-	if req.Cursor != "" && !req.Full {
-		if err := json.Unmarshal([]byte(req.Cursor), &cur); err != nil {
-			return connectors.Batch{}, fmt.Errorf("open311: bad cursor %q: %w", req.Cursor, err)
-		}
-	}
-	q := url.Values{"updated_after": {cur.Updated}, "extensions": {"true"}}
-	if cur.ID != "" {
-		q.Set("after_id", cur.ID)
-	}
-	format := c.cfg.Format
-	if format == "" {
-		format = "json"
-	}
+// get fetches and decodes requests.{format}?q.
+func (c *Connector) get(ctx context.Context, format string, q url.Values) ([]rawRequest, error) {
 	u := strings.TrimRight(c.cfg.Endpoint, "/") + "/requests." + format + "?" + q.Encode()
 	resp, err := c.http.Do(ctx, func(ctx context.Context) (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	})
 	if err != nil {
-		return connectors.Batch{}, fmt.Errorf("open311 requests: %w", err)
+		return nil, fmt.Errorf("open311 requests: %w", err)
 	}
 	raws, err := decode(format, resp.Body)
 	if err != nil {
-		return connectors.Batch{}, fmt.Errorf("open311 requests: undecodable %s response: %w", format, err)
+		return nil, fmt.Errorf("open311 requests: undecodable %s response: %w", format, err)
+	}
+	return raws, nil
+}
+
+// Pull implements connectors.Connector: one page of requests from the
+// cursor, in the paging mode the cursor was written in (a full re-pull
+// and an empty cursor use the configured or discovered mode).
+func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
+	var cur cursor
+	if req.Cursor != "" && !req.Full {
+		if err := json.Unmarshal([]byte(req.Cursor), &cur); err != nil {
+			return connectors.Batch{}, fmt.Errorf("open311: bad cursor %q: %w", req.Cursor, err)
+		}
+	}
+	format, err := c.resolveFormat(ctx)
+	if err != nil {
+		return connectors.Batch{}, err
+	}
+	mode := PagingExtension
+	switch {
+	case cur.Mode == PagingWindow:
+		mode = PagingWindow
+	case cur.Updated != "":
+	default:
+		if mode, err = c.resolvePaging(ctx, format); err != nil {
+			return connectors.Batch{}, err
+		}
+	}
+	if mode == PagingWindow {
+		return c.pullWindow(ctx, req, format, cur)
+	}
+	return c.pullExtension(ctx, req, format, cur)
+}
+
+// pullExtension reads the page after (updated, id), oldest update first.
+func (c *Connector) pullExtension(ctx context.Context, req connectors.Request, format string, cur cursor) (connectors.Batch, error) {
+	if cur.Updated == "" {
+		cur.Updated = "1970-01-01T08:00:00+08:00"
+	}
+	q := url.Values{"updated_after": {cur.Updated}, "extensions": {"true"}}
+	if cur.ID != "" {
+		q.Set("after_id", cur.ID)
+	}
+	raws, err := c.get(ctx, format, q)
+	if err != nil {
+		return connectors.Batch{}, err
 	}
 	b := connectors.Batch{Next: req.Cursor}
+	if req.Full {
+		b.Next = ""
+	}
 	last := cur
 	for _, rr := range raws {
-		b.Fetched++
-		raw, r := rr.raw, rr.req
-		if rr.err != nil || r.ServiceRequestID == "" {
-			b.Quarantine = append(b.Quarantine, connectors.Quarantine{Stream: req.Stream, Reason: "MALFORMED", Message: "request without service_request_id", Raw: raw})
-			continue
+		if rr.err == nil && rr.req.ServiceRequestID != "" && rr.req.UpdatedDatetime != "" {
+			last = cursor{Updated: rr.req.UpdatedDatetime, ID: rr.req.ServiceRequestID}
 		}
-		if r.UpdatedDatetime != "" {
-			last = cursor{Updated: r.UpdatedDatetime, ID: r.ServiceRequestID}
-		}
-		cs, err := c.mapRequest(r, raw)
-		if err != nil {
-			b.Quarantine = append(b.Quarantine, connectors.QuarantineFor(req.Stream, r.ServiceRequestID, raw, err))
-			continue
-		}
-		b.Records = append(b.Records, cs)
+		c.add(&b, req.Stream, rr)
 	}
 	if b.Fetched > 0 {
 		next, _ := json.Marshal(last)
 		b.Next = string(next)
 	}
-	b.More = len(raws) >= maxPage
+	b.More = len(raws) >= c.cfg.Cap
 	return b, nil
 }
 
-func (c *Connector) mapRequest(r request, raw json.RawMessage) (*canon.Case, error) {
-	updated, _, err := c.cfg.Times.ParseString("updated_datetime", r.UpdatedDatetime)
+// add maps one received request into the batch.
+func (c *Connector) add(b *connectors.Batch, stream string, rr rawRequest) {
+	b.Fetched++
+	if rr.err != nil || rr.req.ServiceRequestID == "" {
+		b.Quarantine = append(b.Quarantine, connectors.Quarantine{Stream: stream, Reason: "MALFORMED", Message: "request without service_request_id", Raw: rr.raw})
+		return
+	}
+	cs, err := c.mapper.Case(rr.req.record(), rr.raw)
 	if err != nil {
-		return nil, err
+		b.Quarantine = append(b.Quarantine, connectors.QuarantineFor(stream, rr.req.ServiceRequestID, rr.raw, err))
+		return
 	}
-	reported, _, err := c.cfg.Times.ParseString("requested_datetime", r.RequestedDatetime)
-	if err != nil {
-		return nil, err
-	}
-	cat, err := normalize.CityServiceCode("service_code", r.ServiceCode)
-	if err != nil {
-		return nil, err
-	}
-	step, tierName, gridCode, deadline := "", "", "", r.ExpectedDatetime
-	if e := r.Extended; e != nil {
-		step, tierName, gridCode = e.WorkflowState, e.Tier, e.GridCode
-		if e.Deadline != "" {
-			deadline = e.Deadline
-		}
-	}
-	status, err := normalize.Open311Status("extended_attributes.workflow_state", r.Status, step)
-	if err != nil {
-		return nil, err
-	}
-	tier, err := normalize.CityTier("extended_attributes.tier", tierName)
-	if err != nil {
-		return nil, err
-	}
-	loc, _, err := normalize.NormalizePoint("lat/long", r.Lat, r.Long, c.cfg.Datum)
-	if err != nil {
-		return nil, err
-	}
-	grid := gridCode
-	if !c.cfg.Layer.IsGrid(grid) {
-		g, ok := c.cfg.Layer.GridAt(loc.Point)
-		if !ok {
-			return nil, &normalize.Defect{Reason: normalize.UnknownGrid, Field: "grid_code", Message: fmt.Sprintf("grid %q unknown and the position lies in no grid", gridCode)}
-		}
-		grid = g
-	}
-	desc, err := normalize.Text("description", r.Description, 4000)
-	if err != nil {
-		return nil, err
-	}
-	title := cat.Name
-	if desc != "" {
-		title = cat.Name + "：" + truncate(desc, 40)
-	}
-	cs := &canon.Case{
-		Provenance: canon.Provenance{Source: c.cfg.Name, SourceID: r.ServiceRequestID, SourceUpdatedAt: updated, FetchedAt: c.cfg.Now(), PayloadHash: connectors.PayloadHash(raw)},
-		Kind:       cat.Kind, CategoryCode: cat.Code, SourceCategory: canon.CodeName{Code: r.ServiceCode, Name: r.ServiceName},
-		Title: title, Description: desc, Status: status, SourceStatus: step, Tier: tier, GridCode: grid, Location: &loc,
-		Address: strings.TrimSpace(r.Address), ReportedAt: reported, UpdatedAt: updated, AssigneeDept: r.AgencyResponsible,
-	}
-	if deadline != "" {
-		d, _, err := c.cfg.Times.ParseDeadlineString("expected_datetime", deadline)
-		if err != nil {
-			return nil, err
-		}
-		cs.DueAt = &d
-	}
-	if e := r.Extended; e != nil {
-		for i, h := range e.History {
-			st, err := normalize.CityWorkflowState(fmt.Sprintf("history[%d].state", i), h.State)
-			if err != nil {
-				return nil, err
-			}
-			at, _, err := c.cfg.Times.ParseString(fmt.Sprintf("history[%d].at", i), h.At)
-			if err != nil {
-				return nil, err
-			}
-			cs.Timeline = append(cs.Timeline, canon.CaseEvent{At: at, Status: st, Tier: tier, SourceStatus: h.State, Actor: h.Actor, Note: h.Note})
-			if st == canon.StatusClosed {
-				closed := at
-				cs.ClosedAt = &closed
-			}
-		}
-	}
-	if cs.Status == canon.StatusClosed && cs.ClosedAt == nil {
-		cs.ClosedAt = &updated
-	}
-	return cs, nil
+	b.Records = append(b.Records, cs)
 }
 
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// resolveFormat returns the configured format, discovering it once for
+// "auto": JSON when services.json answers with a JSON list, else XML (the
+// format every GeoReport v2 endpoint must serve).
+func (c *Connector) resolveFormat(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.format != "" {
+		return c.format, nil
 	}
-	return string(r[:n]) + "…"
+	u := strings.TrimRight(c.cfg.Endpoint, "/") + "/services.json"
+	resp, err := c.http.Do(ctx, func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	})
+	var list []json.RawMessage
+	switch {
+	case err == nil && json.Unmarshal(resp.Body, &list) == nil:
+		c.format = "json"
+	case err == nil || isClientError(err):
+		c.format = "xml"
+	default:
+		return "", fmt.Errorf("open311 format discovery: %w", err)
+	}
+	c.cfg.Log.Info("open311 format discovered", "source", c.cfg.Name, "format", c.format)
+	return c.format, nil
+}
+
+func isClientError(err error) bool {
+	for e := err; e != nil; {
+		if se, ok := e.(*fetch.StatusError); ok {
+			return se.Status >= 400 && se.Status < 500
+		}
+		u, ok := e.(interface{ Unwrap() error })
+		if !ok {
+			return false
+		}
+		e = u.Unwrap()
+	}
+	return false
+}
+
+// resolvePaging returns the configured paging mode, probing once for
+// "auto". An endpoint honours updated_after when a time in the future
+// yields nothing while the epoch yields requests in ascending update
+// order; one that ignores the parameter answers both with its default
+// window (the last 90 days, newest first). An endpoint with nothing to
+// show proves nothing: window paging, which works everywhere, is used and
+// the probe repeated next time.
+func (c *Connector) resolvePaging(ctx context.Context, format string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.paging != "" {
+		return c.paging, nil
+	}
+	future, err := c.get(ctx, format, url.Values{"updated_after": {c.cfg.Now().AddDate(10, 0, 0).Format(time.RFC3339)}})
+	if err != nil {
+		return "", fmt.Errorf("open311 paging discovery: %w", err)
+	}
+	if len(future) > 0 {
+		c.paging = PagingWindow
+		c.cfg.Log.Info("open311 endpoint ignores updated_after: paging by date windows", "source", c.cfg.Name)
+		return c.paging, nil
+	}
+	past, err := c.get(ctx, format, url.Values{"updated_after": {"1970-01-01T00:00:00Z"}})
+	if err != nil {
+		return "", fmt.Errorf("open311 paging discovery: %w", err)
+	}
+	if len(past) == 0 {
+		return PagingWindow, nil
+	}
+	prev := time.Time{}
+	for _, rr := range past {
+		t, _, err := c.cfg.Times.ParseString("updated_datetime", rr.req.UpdatedDatetime)
+		if err != nil {
+			continue
+		}
+		if t.Before(prev) {
+			c.paging = PagingWindow
+			c.cfg.Log.Info("open311 endpoint ignores updated_after: paging by date windows", "source", c.cfg.Name)
+			return c.paging, nil
+		}
+		prev = t
+	}
+	c.paging = PagingExtension
+	c.cfg.Log.Info("open311 endpoint honours updated_after: paging by update time", "source", c.cfg.Name)
+	return c.paging, nil
 }

@@ -5,7 +5,8 @@
 // simulator clock, at most 1000 requests, newest first), the hub-side
 // updated_after/after_id extension for incremental reads, and the
 // extended_attributes (workflow_state, tier, grid_code, deadline, history)
-// returned with extensions=true. Coordinates are GCJ-02, as the real system
+// returned with extensions=true; SetPlain turns the extensions off.
+// Coordinates are GCJ-02, as the real system
 // publishes them.
 //
 // The package also writes the system's daily GBK CSV export (csv.go).
@@ -42,10 +43,11 @@ type Options struct {
 
 // Server is the Open311 endpoint as an http.Handler.
 type Server struct {
-	c    *city.City
-	opts Options
-	mux  *http.ServeMux
-	down atomic.Bool
+	c     *city.City
+	opts  Options
+	mux   *http.ServeMux
+	down  atomic.Bool
+	plain atomic.Bool
 }
 
 // New returns a server over the city.
@@ -68,6 +70,23 @@ func New(c *city.City, opts Options) *Server {
 
 // SetDown makes every request answer HTTP 503 while down is true.
 func (s *Server) SetDown(down bool) { s.down.Store(down) }
+
+// SetPlain makes the server a plain GeoReport v2 endpoint while plain is
+// true: the updated_after/after_id and extensions parameters are ignored,
+// as a server without the extension ignores unknown parameters, so
+// requests are read by start_date/end_date and carry no
+// extended_attributes.
+func (s *Server) SetPlain(plain bool) { s.plain.Store(plain) }
+
+// plainQuery drops the extension parameters when the server is plain.
+func (s *Server) plainQuery(q url.Values) url.Values {
+	if s.plain.Load() {
+		q.Del("updated_after")
+		q.Del("after_id")
+		q.Del("extensions")
+	}
+	return q
+}
 
 // ServeHTTP routes the request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -278,7 +297,7 @@ func ParseDate(v string) (time.Time, error) {
 }
 
 func (s *Server) requests(w http.ResponseWriter, r *http.Request, format string) {
-	q := r.URL.Query()
+	q := s.plainQuery(r.URL.Query())
 	ext := q.Get("extensions") == "true"
 	var statuses, codes []string
 	if v := q.Get("status"); v != "" {
@@ -411,7 +430,7 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request) {
 		writeError(w, format, http.StatusNotFound, "service_request_id "+id+" not found")
 		return
 	}
-	out := []RequestJSON{toJSON(rec, r.URL.Query().Get("extensions") == "true")}
+	out := []RequestJSON{toJSON(rec, s.plainQuery(r.URL.Query()).Get("extensions") == "true")}
 	if format == "xml" {
 		writeXML(w, http.StatusOK, requestsXML{Requests: out})
 		return

@@ -1,0 +1,205 @@
+package citymgmt
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/connectors"
+	"github.com/ywtg/hub/connectors/normalize"
+	"github.com/ywtg/hub/connectors/places"
+)
+
+// Record is one city-management case as a channel of the system delivers
+// it (an Open311 service request, a row of the CSV export), before any
+// normalisation. Both channels map through Mapper.Case, so a case reads
+// the same whichever way it arrived.
+type Record struct {
+	ID string
+	// Status is GeoReport's open/closed; empty when the channel gives the
+	// workflow step only (the CSV export).
+	Status string
+	// Step is the finer workflow step (受理, 立案 … 结案); empty when the
+	// endpoint does not offer the extension.
+	Step string
+	// ServiceCode and ServiceName are the Open311 service (01/02 + major +
+	// minor); the CSV export gives KindName (部件/事件), MajorCode and
+	// MinorCode instead.
+	ServiceCode, ServiceName       string
+	KindName, MajorCode, MinorCode string
+	Description                    string
+	Agency                         string
+	Address                        string
+	Requested, Updated             string // times as written by the source
+	Deadline                       string
+	Closed                         string
+	Lat, Long                      float64
+	Tier, GridCode                 string
+	History                        []Step
+}
+
+// Step is one entry of a case's workflow history.
+type Step struct {
+	State, At, Actor, Note string
+}
+
+// Fields names a channel's source fields, for defect reports.
+type Fields struct {
+	// Updated is empty for a channel without an update time: the case's
+	// update time is then its closing (or reporting) time.
+	Requested, Updated, Deadline, Closed, Category, Step, Tier, Position, Grid, Description string
+	// History formats the field of the i-th history entry's state or time.
+	History func(i int, part string) string
+}
+
+// Open311Fields are the GeoReport v2 field names.
+var Open311Fields = Fields{Requested: "requested_datetime", Updated: "updated_datetime", Deadline: "expected_datetime",
+	Closed: "updated_datetime", Category: "service_code", Step: "extended_attributes.workflow_state",
+	Tier: "extended_attributes.tier", Position: "lat/long", Grid: "grid_code", Description: "description",
+	History: func(i int, part string) string { return fmt.Sprintf("history[%d].%s", i, part) }}
+
+// Mapper turns Records into canonical cases.
+type Mapper struct {
+	Source string      // the hub's source name, written into provenance
+	Datum  canon.Datum // datum of Lat/Long
+	Layer  *places.Layer
+	Times  normalize.Times
+	Now    func() time.Time
+	Fields Fields
+}
+
+// descriptionLimit is the longest description accepted; longer text comes
+// from a broken source and is quarantined (docs/sources.md).
+const descriptionLimit = 4000
+
+// Case maps one record; raw is its payload as received, for provenance.
+// A value the normalisers refuse is returned as their *normalize.Defect.
+func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
+	f := m.Fields
+	var updated time.Time
+	var err error
+	if f.Updated != "" { // the channel has an update time: it is required
+		if updated, _, err = m.Times.ParseString(f.Updated, r.Updated); err != nil {
+			return nil, err
+		}
+	}
+	reported, _, err := m.Times.ParseString(f.Requested, r.Requested)
+	if err != nil {
+		return nil, err
+	}
+	var closedAt *time.Time
+	if r.Closed != "" {
+		t, _, err := m.Times.ParseString(f.Closed, r.Closed)
+		if err != nil {
+			return nil, err
+		}
+		closedAt = &t
+	}
+	if f.Updated == "" { // the last thing known to have happened
+		updated = reported
+		if closedAt != nil && closedAt.After(updated) {
+			updated = *closedAt
+		}
+	}
+	cat, sourceCat, err := m.category(r)
+	if err != nil {
+		return nil, err
+	}
+	var status canon.CaseStatus
+	if r.Status != "" || r.Step == "" {
+		status, err = normalize.Open311Status(f.Step, r.Status, r.Step)
+	} else {
+		status, err = normalize.CityWorkflowState(f.Step, r.Step)
+	}
+	if err != nil {
+		return nil, err
+	}
+	tier, err := normalize.CityTier(f.Tier, r.Tier)
+	if err != nil {
+		return nil, err
+	}
+	loc, _, err := normalize.NormalizePoint(f.Position, r.Lat, r.Long, m.Datum)
+	if err != nil {
+		return nil, err
+	}
+	grid := strings.TrimSpace(r.GridCode)
+	if !m.Layer.IsGrid(grid) {
+		g, ok := m.Layer.GridAt(loc.Point)
+		if !ok {
+			return nil, &normalize.Defect{Reason: normalize.UnknownGrid, Field: f.Grid, Message: fmt.Sprintf("grid %q unknown and the position lies in no grid", r.GridCode)}
+		}
+		grid = g
+	}
+	desc, err := normalize.Text(f.Description, r.Description, descriptionLimit)
+	if err != nil {
+		return nil, err
+	}
+	title := cat.Name
+	if desc != "" {
+		title = cat.Name + "：" + truncate(desc, 40)
+	}
+	now := time.Now
+	if m.Now != nil {
+		now = m.Now
+	}
+	cs := &canon.Case{
+		Provenance: canon.Provenance{Source: m.Source, SourceID: r.ID, SourceUpdatedAt: updated, FetchedAt: now(), PayloadHash: connectors.PayloadHash(raw)},
+		Kind:       cat.Kind, CategoryCode: cat.Code, SourceCategory: sourceCat,
+		Title: title, Description: desc, Status: status, SourceStatus: r.Step, Tier: tier, GridCode: grid, Location: &loc,
+		Address: strings.TrimSpace(r.Address), ReportedAt: reported, UpdatedAt: updated, AssigneeDept: r.Agency, ClosedAt: closedAt,
+	}
+	if r.Deadline != "" {
+		d, _, err := m.Times.ParseDeadlineString(f.Deadline, r.Deadline)
+		if err != nil {
+			return nil, err
+		}
+		cs.DueAt = &d
+	}
+	for i, h := range r.History {
+		st, err := normalize.CityWorkflowState(f.History(i, "state"), h.State)
+		if err != nil {
+			return nil, err
+		}
+		at, _, err := m.Times.ParseString(f.History(i, "at"), h.At)
+		if err != nil {
+			return nil, err
+		}
+		cs.Timeline = append(cs.Timeline, canon.CaseEvent{At: at, Status: st, Tier: tier, SourceStatus: h.State, Actor: h.Actor, Note: h.Note})
+		if st == canon.StatusClosed {
+			closed := at
+			cs.ClosedAt = &closed
+		}
+	}
+	if cs.Status == canon.StatusClosed && cs.ClosedAt == nil {
+		cs.ClosedAt = &updated
+	}
+	return cs, nil
+}
+
+// category maps the service code, or the CSV's class columns, onto the
+// unified taxonomy; the source's own code is kept in the Open311 form
+// (01/02 + major + minor) whichever channel gave it.
+func (m *Mapper) category(r Record) (normalize.Category, canon.CodeName, error) {
+	if r.ServiceCode != "" || r.KindName == "" && r.MajorCode == "" && r.MinorCode == "" {
+		cat, err := normalize.CityServiceCode(m.Fields.Category, r.ServiceCode)
+		return cat, canon.CodeName{Code: r.ServiceCode, Name: r.ServiceName}, err
+	}
+	cat, err := normalize.CityClass(m.Fields.Category, r.KindName, r.MajorCode, r.MinorCode)
+	if err != nil {
+		return cat, canon.CodeName{}, err
+	}
+	typ := "01"
+	if strings.TrimSpace(r.KindName) == "事件" {
+		typ = "02"
+	}
+	return cat, canon.CodeName{Code: typ + cat.Code[2:], Name: cat.Name}, nil
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

@@ -48,14 +48,14 @@ type Step struct {
 type Fields struct {
 	// Updated is empty for a channel without an update time: the case's
 	// update time is then its closing (or reporting) time.
-	Requested, Updated, Deadline, Closed, Category, Step, Tier, Position, Grid, Description string
+	Requested, Updated, Deadline, Closed, Category, Status, Step, Tier, Position, Grid, Description string
 	// History formats the field of the i-th history entry's state or time.
 	History func(i int, part string) string
 }
 
 // Open311Fields are the GeoReport v2 field names.
 var Open311Fields = Fields{Requested: "requested_datetime", Updated: "updated_datetime", Deadline: "expected_datetime",
-	Closed: "updated_datetime", Category: "service_code", Step: "extended_attributes.workflow_state",
+	Closed: "updated_datetime", Category: "service_code", Status: "status", Step: "extended_attributes.workflow_state",
 	Tier: "extended_attributes.tier", Position: "lat/long", Grid: "grid_code", Description: "description",
 	History: func(i int, part string) string { return fmt.Sprintf("history[%d].%s", i, part) }}
 
@@ -107,9 +107,12 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 		return nil, err
 	}
 	var status canon.CaseStatus
-	if r.Status != "" || r.Step == "" {
+	switch {
+	case strings.TrimSpace(r.Status) == "" && strings.TrimSpace(r.Step) == "":
+		err = &normalize.Defect{Reason: normalize.MissingField, Field: f.Status, Message: "no status"}
+	case r.Status != "":
 		status, err = normalize.Open311Status(f.Step, r.Status, r.Step)
-	} else {
+	default: // the channel gives the workflow step only
 		status, err = normalize.CityWorkflowState(f.Step, r.Step)
 	}
 	if err != nil {
@@ -166,12 +169,12 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 			return nil, err
 		}
 		cs.Timeline = append(cs.Timeline, canon.CaseEvent{At: at, Status: st, Tier: tier, SourceStatus: h.State, Actor: h.Actor, Note: h.Note})
-		if st == canon.StatusClosed {
+		if st.Terminal() { // closed, or rejected (作废): the case has ended
 			closed := at
 			cs.ClosedAt = &closed
 		}
 	}
-	if cs.Status == canon.StatusClosed && cs.ClosedAt == nil {
+	if cs.Status.Terminal() && cs.ClosedAt == nil {
 		cs.ClosedAt = &updated
 	}
 	return cs, nil

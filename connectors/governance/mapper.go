@@ -294,7 +294,7 @@ func (m *Mapper) event(sid string, raw json.RawMessage) (any, error) {
 			return nil, err
 		}
 		c.Timeline = append(c.Timeline, canon.CaseEvent{At: at, Status: st, Tier: ft, SourceStatus: name, Actor: f.Operator, Note: f.Opinion})
-		if st == canon.StatusClosed {
+		if st.Terminal() { // archived, or rejected (作废): the case has ended
 			closed := at
 			c.ClosedAt = &closed
 		}

@@ -41,6 +41,7 @@ type Match struct {
 	CommunityCode string
 	GridCode      string // the building's grid, else the compound's
 	CompoundID    string
+	CompoundName  string // the known compound's name, as the reference writes it
 	BuildingID    string
 	// Confidence is 0..1: 0.95 for compound and building, 0.75 for the
 	// compound only, 0.45 for the community only, 0.25 the street, 0.1 the
@@ -411,7 +412,7 @@ func (g *Gazetteer) Match(a Address) Match {
 		switch {
 		case id >= 0:
 			c := &g.compounds[id]
-			m.CompoundID, m.GridCode = c.ID, c.GridCode
+			m.CompoundID, m.CompoundName, m.GridCode = c.ID, c.Name, c.GridCode
 			note("compound", a.Compound, tier)
 			if conflict {
 				notes = append(notes, "outside the address's region")

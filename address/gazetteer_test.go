@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/address"
+	"github.com/ywtg/hub/canon"
 )
 
 func testGazetteer(t testing.TB) *address.Gazetteer {

@@ -146,11 +146,7 @@ const buildingSelect = `SELECT x.id, coalesce(c.name, ''), x.number, x.grid_id, 
 func (s *Store) Buildings(ctx context.Context, regionID int64, p PageArgs) (Page[*Building], error) {
 	var a sqlArgs
 	return listByID(ctx, s, "BUILDING", buildingSelect+" WHERE "+subtree("x.grid_id", a.add(regionID))+" AND "+scopeRegion(ctx, "x.grid_id", &a), a, p,
-		func(r pgx.CollectableRow) (*Building, error) {
-			b := &Building{}
-			err := r.Scan(&b.ID, &b.Compound, &b.Number, &b.GridID, &b.Lat, &b.Lng, &b.Households)
-			return b, err
-		}, func(b *Building) int64 { return b.ID })
+		scanBuilding, func(b *Building) int64 { return b.ID })
 }
 
 // GridWorker is a stored grid worker.

@@ -143,3 +143,18 @@ func inKeyOrder[K comparable, T any](keys []K, rows []T, keyOf func(T) K) []T {
 	}
 	return out
 }
+
+// RegionsByCode loads regions for a batch of codes, in key order; a code
+// unknown or out of scope yields a nil region.
+func (s *Store) RegionsByCode(ctx context.Context, codes []string) ([]*Region, error) {
+	a := sqlArgs{codes}
+	rows, err := s.pool.Query(ctx, "SELECT "+regionColumns+" FROM region r WHERE r.code = ANY($1) AND "+scopePath(ctx, "r.path", &a), a...)
+	if err != nil {
+		return nil, fmt.Errorf("load regions by code: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Region, error) { return scanRegion(r) })
+	if err != nil {
+		return nil, fmt.Errorf("load regions by code: %w", err)
+	}
+	return inKeyOrder(codes, list, func(r *Region) string { return r.Code }), nil
+}

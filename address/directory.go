@@ -1,0 +1,101 @@
+package address
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Reference is the reference data a gazetteer is built from.
+type Reference struct {
+	Regions   []Region
+	Compounds []Compound
+}
+
+// Source provides reference data. AddressVersion is a cheap fingerprint of
+// it (row counts and the newest change, say), so that an unchanged
+// reference is not reloaded.
+type Source interface {
+	AddressVersion(ctx context.Context) (string, error)
+	AddressReference(ctx context.Context) (Reference, error)
+}
+
+// Directory keeps the gazetteer of a changing reference current (compounds
+// and buildings arrive with every sync): it looks at the source's version
+// at most once per TTL and rebuilds when it changed. Callers get the
+// current gazetteer at once while a rebuild runs; only the first callers
+// wait. Safe for concurrent use.
+type Directory struct {
+	src Source
+	ttl time.Duration
+	log *slog.Logger
+
+	load sync.Mutex // one load at a time
+
+	mu      sync.Mutex // guards the fields below
+	g       *Gazetteer
+	version string
+	checked time.Time
+	loading bool
+}
+
+// NewDirectory serves gazetteers of src, checking for changes at most once
+// per ttl; failed background refreshes are logged to log.
+func NewDirectory(src Source, ttl time.Duration, log *slog.Logger) *Directory {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Directory{src: src, ttl: ttl, log: log}
+}
+
+// Gazetteer returns the current gazetteer, building it on first use.
+func (d *Directory) Gazetteer(ctx context.Context) (*Gazetteer, error) {
+	d.mu.Lock()
+	g := d.g
+	if g != nil && !d.loading && time.Since(d.checked) >= d.ttl {
+		d.loading = true
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			if _, err := d.refresh(ctx); err != nil {
+				d.log.Warn("address reference refresh failed; the previous one stays in use", "err", err)
+			}
+		}()
+	}
+	d.mu.Unlock()
+	if g != nil {
+		return g, nil
+	}
+	return d.refresh(ctx)
+}
+
+// refresh rebuilds the gazetteer if the reference changed since the last
+// build, and returns the gazetteer in use.
+func (d *Directory) refresh(ctx context.Context) (*Gazetteer, error) {
+	d.load.Lock()
+	defer d.load.Unlock()
+	d.mu.Lock()
+	g, version := d.g, d.version
+	d.mu.Unlock()
+
+	v, err := d.src.AddressVersion(ctx)
+	if err == nil && (g == nil || v != version) {
+		var ref Reference
+		if ref, err = d.src.AddressReference(ctx); err == nil {
+			var built *Gazetteer
+			if built, err = NewGazetteer(ref.Regions, ref.Compounds); err == nil {
+				g, version = built, v
+			}
+		}
+	}
+	d.mu.Lock()
+	d.g, d.version = g, version
+	d.checked, d.loading = time.Now(), false
+	d.mu.Unlock()
+	if err != nil {
+		return g, fmt.Errorf("address reference: %w", err)
+	}
+	return g, nil
+}

@@ -1,0 +1,144 @@
+package address_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ywtg/hub/address"
+	"github.com/ywtg/hub/canon"
+)
+
+// reference is an in-memory address.Source whose content and version the
+// test changes.
+type reference struct {
+	mu      sync.Mutex
+	version string
+	ref     address.Reference
+	fail    error
+	loads   atomic.Int32
+}
+
+func (r *reference) AddressVersion(context.Context) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.version, r.fail
+}
+
+func (r *reference) AddressReference(context.Context) (address.Reference, error) {
+	r.loads.Add(1)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ref, r.fail
+}
+
+func (r *reference) set(version string, compounds ...address.Compound) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.version = version
+	r.ref = address.Reference{Regions: []address.Region{
+		{Code: "420606", Name: "樊城区", Level: canon.LevelDistrict},
+		{Code: "420606001", Name: "汉江街道", Level: canon.LevelStreet, ParentCode: "420606"},
+		{Code: "420606001001", Name: "长虹社区", Level: canon.LevelCommunity, ParentCode: "420606001"},
+		{Code: "420606001001001", Name: "第一网格", Level: canon.LevelGrid, ParentCode: "420606001001"},
+	}, Compounds: compounds}
+}
+
+func compoundOf(t *testing.T, d *address.Directory, raw string) string {
+	t.Helper()
+	g, err := d.Gazetteer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g.Match(address.Parse(raw)).CompoundID
+}
+
+// eventually polls until f holds or a few seconds passed.
+func eventually(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if f() {
+			return
+		}
+	}
+	t.Fatalf("%s: not within 5 s", what)
+}
+
+func TestDirectoryFollowsTheReference(t *testing.T) {
+	src := &reference{}
+	src.set("v1", address.Compound{ID: "1", Name: "幸福小区", GridCode: "420606001001001"})
+	d := address.NewDirectory(src, 20*time.Millisecond, nil)
+
+	if got := compoundOf(t, d, "幸福小区3栋"); got != "1" {
+		t.Fatalf("compound %q, want 1", got)
+	}
+	if compoundOf(t, d, "铁路新村1栋") != "" {
+		t.Fatal("unknown compound matched")
+	}
+
+	// Unchanged version: no reload, however often it is checked.
+	time.Sleep(30 * time.Millisecond)
+	compoundOf(t, d, "幸福小区")
+	time.Sleep(30 * time.Millisecond)
+	compoundOf(t, d, "幸福小区")
+	if n := src.loads.Load(); n != 1 {
+		t.Fatalf("%d loads of an unchanged reference, want 1", n)
+	}
+
+	// A new compound arrives: a stale directory still answers at once with
+	// the old gazetteer and picks the new one up in the background.
+	src.set("v2", address.Compound{ID: "1", Name: "幸福小区", GridCode: "420606001001001"},
+		address.Compound{ID: "2", Name: "铁路新村", GridCode: "420606001001001"})
+	eventually(t, "new compound matched", func() bool { return compoundOf(t, d, "铁路新村1栋") == "2" })
+
+	// A failing source keeps the last good gazetteer in use.
+	src.mu.Lock()
+	src.fail = errors.New("database down")
+	src.mu.Unlock()
+	time.Sleep(30 * time.Millisecond)
+	for range 3 {
+		if got := compoundOf(t, d, "铁路新村"); got != "2" {
+			t.Fatalf("compound %q after a failed refresh, want the last good match 2", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestDirectoryFirstLoadFailsClearly(t *testing.T) {
+	src := &reference{fail: errors.New("database down")}
+	d := address.NewDirectory(src, time.Minute, nil)
+	if _, err := d.Gazetteer(context.Background()); err == nil {
+		t.Fatal("no error without a reference")
+	}
+	src.mu.Lock()
+	src.fail = nil
+	src.mu.Unlock()
+	src.set("v1")
+	// The failure is not cached: the next call loads.
+	if _, err := d.Gazetteer(context.Background()); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
+
+func TestDirectoryLoadsOnceForConcurrentFirstCalls(t *testing.T) {
+	src := &reference{}
+	src.set("v1")
+	d := address.NewDirectory(src, time.Minute, nil)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := d.Gazetteer(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := src.loads.Load(); n != 1 {
+		t.Fatalf("%d loads for concurrent first calls, want 1", n)
+	}
+}

@@ -52,9 +52,28 @@ func NewDirectory(src Source, ttl time.Duration, log *slog.Logger) *Directory {
 
 // Gazetteer returns the current gazetteer, building it on first use.
 func (d *Directory) Gazetteer(ctx context.Context) (*Gazetteer, error) {
+	if g := d.current(ctx, false); g != nil {
+		return g, nil
+	}
+	return d.refresh(ctx)
+}
+
+// Current returns the gazetteer in use without waiting: nil before the
+// first build (which it starts) or on a nil Directory. Mapping code that
+// must not block uses it; a caller that needs an answer calls Gazetteer.
+func (d *Directory) Current() *Gazetteer {
+	if d == nil {
+		return nil
+	}
+	return d.current(context.Background(), true)
+}
+
+// current returns the gazetteer in use and starts a background refresh
+// when it is stale, or with first when there is none yet.
+func (d *Directory) current(ctx context.Context, first bool) *Gazetteer {
 	d.mu.Lock()
-	g := d.g
-	if g != nil && !d.loading && time.Since(d.checked) >= d.ttl {
+	defer d.mu.Unlock()
+	if !d.loading && (d.g == nil && first || d.g != nil && time.Since(d.checked) >= d.ttl) {
 		d.loading = true
 		go func() {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -64,11 +83,7 @@ func (d *Directory) Gazetteer(ctx context.Context) (*Gazetteer, error) {
 			}
 		}()
 	}
-	d.mu.Unlock()
-	if g != nil {
-		return g, nil
-	}
-	return d.refresh(ctx)
+	return d.g
 }
 
 // refresh rebuilds the gazetteer if the reference changed since the last

@@ -142,3 +142,22 @@ func TestDirectoryLoadsOnceForConcurrentFirstCalls(t *testing.T) {
 		t.Fatalf("%d loads for concurrent first calls, want 1", n)
 	}
 }
+
+func TestDirectoryCurrentNeverWaits(t *testing.T) {
+	var none *address.Directory
+	if none.Current() != nil {
+		t.Fatal("a nil directory has a gazetteer")
+	}
+	src := &reference{}
+	src.set("v1", address.Compound{ID: "1", Name: "幸福小区", GridCode: "420606001001001"})
+	d := address.NewDirectory(src, time.Minute, nil)
+	// The first call starts the build and answers nil; a later one has it.
+	d.Current()
+	eventually(t, "first build", func() bool { return d.Current() != nil })
+	if m := d.Current().Match(address.Parse("幸福小区1栋")); m.GridCode != "420606001001001" {
+		t.Fatalf("match %+v", m)
+	}
+	if n := src.loads.Load(); n != 1 {
+		t.Fatalf("%d loads, want 1", n)
+	}
+}

@@ -1,14 +1,14 @@
 // Package places holds the city's reference region and grid layer (多网合一):
 // it reads the layer from a GeoJSON FeatureCollection, checks it, and answers
 // the questions connectors ask of it — is this a known grid code, which grid
-// contains this WGS-84 point.
+// contains this WGS-84 point, and (Place) which grid a record belongs to.
 //
 // The layer format: a FeatureCollection of Polygon or MultiPolygon features
 // in WGS-84 ([lng, lat]), each with the properties code (string, unique),
 // name, level (CITY, DISTRICT, STREET, COMMUNITY, GRID) and parent (the
 // parent's code; absent for the one CITY feature).
 //
-// places imports canon only.
+// places imports canon and address only.
 package places
 
 import (
@@ -23,6 +23,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/planar"
 
+	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/canon"
 )
 
@@ -178,6 +179,43 @@ func (l *Layer) GridAt(p canon.Point) (string, bool) {
 		}
 	}
 	return best, best != ""
+}
+
+// Placement says how a record was placed on its grid.
+type Placement string
+
+// Placements, in the order Place tries them.
+const (
+	ByGridCode Placement = "GRID_CODE" // the grid the source names
+	ByPosition Placement = "POSITION"  // the grid containing the position
+	ByAddress  Placement = "ADDRESS"   // the grid of the matched compound or building
+)
+
+// minAddressConfidence is the least gazetteer confidence that places a
+// record: a compound or building matched, not one contradicting the
+// region the address names.
+const minAddressConfidence = 0.5
+
+// Place returns the grid a record belongs to: the grid the source names
+// when the layer has it; otherwise the grid containing the WGS-84 position
+// (nil when the record has none); otherwise the grid of the address text as
+// g matches it to a known compound or building (g may be nil: no address
+// fallback). It reports false when none applies.
+func (l *Layer) Place(code string, pos *canon.Point, addr string, g *address.Gazetteer) (string, Placement, bool) {
+	if l.IsGrid(code) {
+		return code, ByGridCode, true
+	}
+	if pos != nil {
+		if grid, ok := l.GridAt(*pos); ok {
+			return grid, ByPosition, true
+		}
+	}
+	if g != nil && addr != "" {
+		if m := g.Match(address.Parse(addr)); m.GridCode != "" && m.Confidence >= minAddressConfidence && l.IsGrid(m.GridCode) {
+			return m.GridCode, ByAddress, true
+		}
+	}
+	return "", "", false
 }
 
 func (l *Layer) cell2(p orb.Point) [2]int32 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors/places"
 )
@@ -70,6 +71,43 @@ func TestLayerErrors(t *testing.T) {
 	for _, want := range []string{"Polygon or MultiPolygon", `parent "9"`, `level "TOWN"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error should mention %q: %v", want, err)
+		}
+	}
+}
+
+func TestPlace(t *testing.T) {
+	l := layer(t)
+	var regions []address.Region
+	for _, r := range l.Regions() {
+		regions = append(regions, address.Region{Code: r.Code, Name: r.Name, Level: r.Level, ParentCode: r.ParentCode})
+	}
+	g, err := address.NewGazetteer(regions, []address.Compound{
+		{ID: "1", Name: "幸福小区", GridCode: "420606001001002", Buildings: []address.Building{{ID: "7", Number: "3", GridCode: "420606001001001"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inFirst := &canon.Point{Lat: 32.002, Lng: 112.002}
+	outside := &canon.Point{Lat: 30, Lng: 110}
+	for _, tc := range []struct {
+		name, code string
+		pos        *canon.Point
+		addr       string
+		g          *address.Gazetteer
+		want       string
+		how        places.Placement
+	}{
+		{"the source's grid wins over position and address", "420606001001002", inFirst, "幸福小区3栋", g, "420606001001002", places.ByGridCode},
+		{"unknown code: the position's grid", "999", inFirst, "幸福小区3栋", g, "420606001001001", places.ByPosition},
+		{"no position: the building's grid", "", nil, "长虹社区幸福小区三栋2单元", g, "420606001001001", places.ByAddress},
+		{"position in no grid: the compound's grid", "", outside, "樊城区幸福小区12栋", g, "420606001001002", places.ByAddress},
+		{"community only is not a grid", "", nil, "樊城区长虹社区", g, "", ""},
+		{"unknown compound", "", nil, "铁路新村1栋", g, "", ""},
+		{"no gazetteer: no address fallback", "", nil, "幸福小区3栋", nil, "", ""},
+	} {
+		grid, how, ok := l.Place(tc.code, tc.pos, tc.addr, tc.g)
+		if grid != tc.want || how != tc.how || ok != (tc.want != "") {
+			t.Errorf("%s: (%q, %q, %v), want (%q, %q)", tc.name, grid, how, ok, tc.want, tc.how)
 		}
 	}
 }

@@ -48,7 +48,7 @@ type Step struct {
 type Fields struct {
 	// Updated is empty for a channel without an update time: the case's
 	// update time is then its closing (or reporting) time.
-	Requested, Updated, Deadline, Closed, Category, Status, Step, Tier, Position, Grid, Description string
+	Requested, Updated, Deadline, Closed, Category, Status, Step, Tier, Position, Grid, Description, Address string
 	// History formats the field of the i-th history entry's state or time.
 	History func(i int, part string) string
 }
@@ -56,7 +56,7 @@ type Fields struct {
 // Open311Fields are the GeoReport v2 field names.
 var Open311Fields = Fields{Requested: "requested_datetime", Updated: "updated_datetime", Deadline: "expected_datetime",
 	Closed: "updated_datetime", Category: "service_code", Status: "status", Step: "extended_attributes.workflow_state",
-	Tier: "extended_attributes.tier", Position: "lat/long", Grid: "grid_code", Description: "description",
+	Tier: "extended_attributes.tier", Position: "lat/long", Grid: "grid_code", Description: "description", Address: "address",
 	History: func(i int, part string) string { return fmt.Sprintf("history[%d].%s", i, part) }}
 
 // Mapper turns Records into canonical cases.
@@ -72,6 +72,9 @@ type Mapper struct {
 // descriptionLimit is the longest description accepted; longer text comes
 // from a broken source and is quarantined (docs/sources.md).
 const descriptionLimit = 4000
+
+// addressLimit is the longest address accepted.
+const addressLimit = 500
 
 // Case maps one record; raw is its payload as received, for provenance.
 // A value the normalisers refuse is returned as their *normalize.Defect.
@@ -138,6 +141,10 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 	if err != nil {
 		return nil, err
 	}
+	addr, _, err := normalize.Address(f.Address, r.Address, addressLimit)
+	if err != nil {
+		return nil, err
+	}
 	title := cat.Name
 	if desc != "" {
 		title = cat.Name + "：" + truncate(desc, 40)
@@ -150,7 +157,7 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 		Provenance: canon.Provenance{Source: m.Source, SourceID: r.ID, SourceUpdatedAt: updated, FetchedAt: now(), PayloadHash: connectors.PayloadHash(raw)},
 		Kind:       cat.Kind, CategoryCode: cat.Code, SourceCategory: sourceCat,
 		Title: title, Description: desc, Status: status, SourceStatus: r.Step, Tier: tier, GridCode: grid, Location: &loc,
-		Address: strings.TrimSpace(r.Address), ReportedAt: reported, UpdatedAt: updated, AssigneeDept: r.Agency, ClosedAt: closedAt,
+		Address: addr, ReportedAt: reported, UpdatedAt: updated, AssigneeDept: r.Agency, ClosedAt: closedAt,
 	}
 	if r.Deadline != "" {
 		d, _, err := m.Times.ParseDeadlineString(f.Deadline, r.Deadline)

@@ -103,7 +103,11 @@ func (m *Mapper) prov(sid string, raw json.RawMessage, updated json.RawMessage) 
 
 // person normalises the identity fields of a record.
 func (m *Mapper) person(prefix, name, idCard, mobile string) (canon.PersonRef, error) {
-	return normalize.Person(m.Keys, prefix, name, idCard, mobile)
+	f := normalize.PersonFields{Name: "name", IDCard: "idCard", Phone: "mobile"}
+	if prefix != "" { // reporterName, reporterIdCard, reporterMobile
+		f = normalize.PersonFields{Name: prefix + "Name", IDCard: prefix + "IdCard", Phone: prefix + "Mobile"}
+	}
+	return normalize.Person(m.Keys, f, name, idCard, mobile)
 }
 
 func (m *Mapper) grid(field, code string, loc *canon.Location) (string, error) {
@@ -227,7 +231,7 @@ func (m *Mapper) event(sid string, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat, err := normalize.GovernanceEventType("eventSubType", r.EventType, r.EventSubType)
+	cat, err := normalize.GovernanceEventType("eventType", "eventSubType", r.EventType, r.EventSubType)
 	if err != nil {
 		return nil, err
 	}

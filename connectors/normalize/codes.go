@@ -160,11 +160,14 @@ func CategoryByCode(code string) (Category, bool) {
 func Mappings() []SourceMapping { return append([]SourceMapping(nil), tables.mappings...) }
 
 // GovernanceEventType maps a governance event type (2 digits) and subtype
-// (4 digits, starting with the type).
-func GovernanceEventType(field, typ, sub string) (Category, error) {
+// (4 digits, starting with the type); typeField and field name them.
+func GovernanceEventType(typeField, field, typ, sub string) (Category, error) {
 	typ, sub = strings.TrimSpace(typ), strings.TrimSpace(sub)
-	if typ == "" || sub == "" {
-		return Category{}, defect(MissingField, field, "event type or subtype missing")
+	if typ == "" {
+		return Category{}, defect(MissingField, typeField, "no event type")
+	}
+	if sub == "" {
+		return Category{}, defect(MissingField, field, "no event subtype")
 	}
 	if len(sub) != 4 || sub[:2] != typ {
 		return Category{}, defect(UnknownCode, field, "event subtype %q does not belong to type %q", sub, typ)

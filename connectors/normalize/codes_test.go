@@ -55,7 +55,7 @@ func TestEveryDocumentedCodeMaps(t *testing.T) {
 		}
 		for _, p := range codeNames.FindAllStringSubmatch(m[3], -1) {
 			n++
-			c, err := normalize.GovernanceEventType("t", m[1], p[1])
+			c, err := normalize.GovernanceEventType("tt", "t", m[1], p[1])
 			if err != nil {
 				t.Errorf("governance %s/%s %s: %v", m[1], p[1], p[2], err)
 				continue
@@ -230,12 +230,12 @@ func TestTaxonomyIsATree(t *testing.T) {
 func TestCrossMappings(t *testing.T) {
 	// 环境卫生 lands on the city-management class 市容环境 (events); the other
 	// governance subtypes keep their own categories.
-	c, err := normalize.GovernanceEventType("t", "05", "0501")
+	c, err := normalize.GovernanceEventType("tt", "t", "05", "0501")
 	if err != nil || c.Code != "SJ01" || c.Kind != canon.KindEvent {
 		t.Fatalf("0501 → %+v %v", c, err)
 	}
 	for sub, want := range map[string]string{"0502": "ZZ0502", "0401": "ZZ0401", "0303": "ZZ0303", "0101": "ZZ0101"} {
-		if c, err := normalize.GovernanceEventType("t", sub[:2], sub); err != nil || c.Code != want {
+		if c, err := normalize.GovernanceEventType("tt", "t", sub[:2], sub); err != nil || c.Code != want {
 			t.Errorf("%s → %+v %v, want %s", sub, c, err, want)
 		}
 	}
@@ -244,13 +244,13 @@ func TestCrossMappings(t *testing.T) {
 func TestUnknownCodes(t *testing.T) {
 	unknown := map[string]error{}
 	try := func(name string, err error) { unknown[name] = err }
-	_, err := normalize.GovernanceEventType("t", "01", "0199")
+	_, err := normalize.GovernanceEventType("tt", "t", "01", "0199")
 	try("subtype xx99", err)
-	_, err = normalize.GovernanceEventType("t", "09", "0901")
+	_, err = normalize.GovernanceEventType("tt", "t", "09", "0901")
 	try("type 09", err)
-	_, err = normalize.GovernanceEventType("t", "01", "0201")
+	_, err = normalize.GovernanceEventType("tt", "t", "01", "0201")
 	try("subtype of another type", err)
-	_, err = normalize.GovernanceEventType("t", "01", "01")
+	_, err = normalize.GovernanceEventType("tt", "t", "01", "01")
 	try("short subtype", err)
 	_, err = normalize.CityServiceCode("s", "020599")
 	try("service code xxxx99", err)
@@ -290,7 +290,7 @@ func TestUnknownCodes(t *testing.T) {
 		wantDefect(t, name, err, normalize.UnknownCode)
 	}
 
-	_, err = normalize.GovernanceEventType("t", "", "0101")
+	_, err = normalize.GovernanceEventType("tt", "t", "", "0101")
 	wantDefect(t, "empty type", err, normalize.MissingField)
 	_, err = normalize.CityServiceCode("s", "")
 	wantDefect(t, "empty service code", err, normalize.MissingField)
@@ -383,7 +383,7 @@ func FuzzCodes(f *testing.F) {
 				t.Fatalf("category %+v not in the taxonomy", c)
 			}
 		}
-		check(normalize.GovernanceEventType("t", typ, sub))
+		check(normalize.GovernanceEventType("tt", "t", typ, sub))
 		check(normalize.CityServiceCode("s", service))
 		check(normalize.CityClass("c", typ, sub, service))
 		_, _, _, _ = normalize.GovernanceStatus("s", typ)
@@ -396,7 +396,7 @@ func BenchmarkCodes(b *testing.B) {
 	b.Run("GovernanceEventType", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := normalize.GovernanceEventType("t", "01", "0103"); err != nil {
+			if _, err := normalize.GovernanceEventType("tt", "t", "01", "0103"); err != nil {
 				b.Fatal(err)
 			}
 		}

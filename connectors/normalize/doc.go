@@ -52,8 +52,8 @@
 // Nothing here panics on any input, and there is no mutable package state:
 // the lookup tables are built once at initialisation and only read.
 //
-// normalize imports canon, datum and pii of the hub, the standard library
-// and golang.org/x/text.
+// normalize imports canon, datum, pii and address of the hub, the standard
+// library and golang.org/x/text.
 package normalize
 
 import (

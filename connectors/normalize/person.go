@@ -11,21 +11,21 @@ import (
 // and reduced to its keyed hash, masked and sealed forms; the name cleaned
 // (inner spaces removed, as sources write 张 三); the phone, if any,
 // normalised the same way (PersonName: spaces inside a Chinese name go,
-// a latin name keeps its single spaces). prefix names the fields in defects (e.g.
-// "reporter").
-func Person(keys *pii.Keys, prefix, name, idCard, phone string) (canon.PersonRef, error) {
-	id, _, err := ParseCitizenID(prefix+"IdCard", idCard)
+// a latin name keeps its single spaces). f names the source's fields in
+// defects.
+func Person(keys *pii.Keys, f PersonFields, name, idCard, phone string) (canon.PersonRef, error) {
+	id, _, err := ParseCitizenID(f.IDCard, idCard)
 	if err != nil {
 		return canon.PersonRef{}, err
 	}
-	n, _, err := PersonName(prefix+"Name", name)
+	n, _, err := PersonName(f.Name, name)
 	if err != nil {
 		return canon.PersonRef{}, err
 	}
 	p := canon.PersonRef{IDHash: keys.Hash("id", id.Number), IDMasked: pii.MaskID(id.Number), IDSealed: keys.Seal(id.Number),
 		Name: n, Gender: id.Gender, BirthDate: id.Birth}
 	if strings.TrimSpace(phone) != "" {
-		ph, _, err := ParsePhone(prefix+"Mobile", phone)
+		ph, _, err := ParsePhone(f.Phone, phone)
 		if err != nil {
 			return canon.PersonRef{}, err
 		}
@@ -33,3 +33,6 @@ func Person(keys *pii.Keys, prefix, name, idCard, phone string) (canon.PersonRef
 	}
 	return p, nil
 }
+
+// PersonFields are a source's names of the person fields of a record.
+type PersonFields struct{ Name, IDCard, Phone string }

@@ -55,8 +55,8 @@ var zonedLayouts = []string{
 var dateLayouts = []string{"2006-1-2", "2006/1/2", "2006.1.2", "2006年1月2日", "20060102"}
 
 // Times parses source times: zone-less strings are China time (Shanghai),
-// numbers and numeric strings of 13 digits are epoch milliseconds, of 10
-// digits epoch seconds. A time before Min or more than a day after Now is
+// numbers and numeric strings of 12 or 13 digits are epoch milliseconds
+// (negative before 1970), of 10 digits epoch seconds. A time before Min or more than a day after Now is
 // IMPLAUSIBLE_TIME. ParseDate reads date-only fields with DateMin as the
 // lower bound.
 type Times struct {
@@ -190,15 +190,20 @@ func parseTimeValue(field string, v any) (time.Time, []Repair, error) {
 	return time.Time{}, nil, defect(BadTime, field, "a %T is not a time", v)
 }
 
-// epoch reads 13-digit milliseconds or 10-digit seconds.
+// epoch reads milliseconds of 12 or 13 digits (1973-03 to 2286, negative
+// for 1653 to 1966: join and birth dates reach before 1970) or seconds of
+// 10 digits (2001 to 2286). Milliseconds before 2001-09-09 have only 12
+// digits, so "13 digits" alone would refuse every older date; 11 digits
+// are refused, as a 13-digit value that lost digits more likely than a
+// time in 1970–1973.
 func epoch(field string, n int64) (time.Time, []Repair, error) {
 	switch {
-	case n >= 1e12 && n < 1e13:
+	case n >= 1e11 && n < 1e13, n <= -1e11 && n > -1e13:
 		return time.UnixMilli(n), []Repair{EpochMillis}, nil
 	case n >= 1e9 && n < 1e10:
 		return time.Unix(n, 0), []Repair{EpochSeconds}, nil
 	}
-	return time.Time{}, nil, defect(BadTime, field, "number %d is neither epoch milliseconds (13 digits) nor seconds (10)", n)
+	return time.Time{}, nil, defect(BadTime, field, "number %d is neither epoch milliseconds (12 or 13 digits) nor seconds (10)", n)
 }
 
 func parseTimeString(field, s string) (time.Time, []Repair, error) {
@@ -206,7 +211,7 @@ func parseTimeString(field, s string) (time.Time, []Repair, error) {
 	if s == "" {
 		return time.Time{}, nil, defect(MissingField, field, "no time")
 	}
-	if allDigits(s) && (len(s) == 13 || len(s) == 10) {
+	if digits := strings.TrimPrefix(s, "-"); allDigits(digits) && (len(digits) == 12 || len(digits) == 13 || len(digits) == 10 && digits == s) {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return time.Time{}, nil, defect(BadTime, field, "%q is not a time", s)

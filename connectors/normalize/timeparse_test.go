@@ -55,8 +55,9 @@ func TestParseTime(t *testing.T) {
 		{raw: `"2024-02-30 10:00:00"`, reason: normalize.BadTime},
 		{raw: `"2024-13-01"`, reason: normalize.BadTime},
 		{raw: `"24-02-24 20:10"`, reason: normalize.BadTime},
-		{raw: `17087766050`, reason: normalize.BadTime}, // 11 digits
-		{raw: `-1708776605000`, reason: normalize.BadTime},
+		{raw: `17087766050`, reason: normalize.BadTime},        // 11 digits
+		{raw: `-1708776605000`, reason: normalize.Implausible}, // 1915: epoch milliseconds, before Min
+		{raw: `"-17087766050"`, reason: normalize.BadTime},     // 11 digits
 		{raw: `1.5`, reason: normalize.BadTime},
 		{raw: `"\u0000"`, reason: normalize.BadTime},
 		{raw: `"1900-01-01 00:00:00"`, reason: normalize.Implausible},
@@ -151,6 +152,9 @@ func TestParseDate(t *testing.T) {
 		{in: float64(1625068800000), want: "2021-07-01", repairs: []normalize.Repair{normalize.EpochMillis}},
 		// 23:30 UTC on 30 June is already 1 July in China.
 		{in: "2021-06-30T23:30:00Z", want: "2021-07-01", repairs: []normalize.Repair{normalize.TimeOfDayDropped}},
+		// Before 2001-09-09 milliseconds have 12 digits; before 1970 they are negative.
+		{in: "398777721000", want: "1982-08-21", repairs: []normalize.Repair{normalize.EpochMillis, normalize.TimeOfDayDropped}},
+		{in: "-362563200000", want: "1958-07-07", repairs: []normalize.Repair{normalize.EpochMillis}},
 		{in: "1921-07-23", want: "1921-07-23"}, // before 1949: fine for dates
 		{in: "2026-11-02", want: "2026-11-02"}, // tomorrow: allowed slack
 

@@ -137,6 +137,9 @@ func (c *Connector) record(table, id string, raw json.RawMessage, r *row) (any, 
 		return &canon.ServiceStation{Provenance: p, Name: r.Zzmc, Kind: kind, Address: r.Dz, Location: loc, Services: services,
 			OpeningHours: r.Kfsj, CommunityCode: r.Sqbm}, nil
 	case "t_fwhd":
+		if strings.TrimSpace(r.Dyid) == "" { // an activity is a member's service
+			return nil, &normalize.Defect{Reason: normalize.MissingField, Field: "dyid", Message: "activity names no member"}
+		}
 		on, err := c.date("hdrq", r.Hdrq)
 		if err != nil {
 			return nil, err
@@ -158,12 +161,12 @@ func (c *Connector) date(field, s string) (time.Time, error) {
 	if strings.TrimSpace(s) == "" {
 		return time.Time{}, nil
 	}
-	t, _, err := c.cfg.Times.ParseString(field, s)
+	t, _, err := c.cfg.Times.ParseDate(field, s)
 	return t, err
 }
 
 func (c *Connector) person(name, idCard, phone string) (canon.PersonRef, error) {
-	return normalize.Person(c.cfg.Keys, "", name, idCard, phone)
+	return normalize.Person(c.cfg.Keys, normalize.PersonFields{Name: "xm", IDCard: "sfzh", Phone: "lxdh"}, name, idCard, phone)
 }
 
 func missing(err error, field string) error {

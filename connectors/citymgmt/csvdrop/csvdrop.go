@@ -68,7 +68,7 @@ type Connector struct {
 
 // Fields are the export's column names, as the quarantine reports them.
 var Fields = citymgmt.Fields{Requested: "上报时间", Closed: "结案时间", Category: "案件类型/大类代码/小类代码", Status: "状态", Step: "状态",
-	Tier: "层级", Position: "经度/纬度", Grid: "网格编码", Description: "问题描述",
+	Tier: "层级", Position: "经度/纬度", Grid: "网格编码", Description: "问题描述", Address: "地址",
 	History: func(i int, part string) string { return fmt.Sprintf("历史[%d].%s", i, part) }}
 
 // columns are the export's columns (docs/sources.md).

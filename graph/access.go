@@ -44,10 +44,24 @@ var adminOnly = map[string]bool{"quarantine": true, "auditLog": true}
 // authorize is a field middleware: it refuses a field whose type the
 // principal's role or scopes do not allow, with FORBIDDEN, before the
 // resolver runs.
+//
+// It runs around every field of every object, so it decides cheaply which
+// fields need a look at the principal: root fields (where an anonymous
+// caller is refused, so nothing beneath them runs) and fields whose type a
+// scope guards. Every other field — the scalars and plain objects of a
+// page — passes straight through.
 func authorize(ctx context.Context, next graphql.Resolver) (any, error) {
 	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Field == nil || fc.Field.Definition == nil {
+		return next(ctx)
+	}
+	root := fc.Object == "Query" || fc.Object == "Mutation" || fc.Object == "Subscription"
+	need, scoped := typeScopes[fc.Field.Definition.Type.Name()]
+	if !root && !scoped {
+		return next(ctx)
+	}
 	p := auth.From(ctx)
-	if p == nil || fc == nil || fc.Field.Field == nil || fc.Field.Definition == nil {
+	if p == nil {
 		return next(ctx)
 	}
 	if p.Role == auth.None {
@@ -56,10 +70,8 @@ func authorize(ctx context.Context, next graphql.Resolver) (any, error) {
 	if fc.Object == "Query" && adminOnly[fc.Field.Name] && p.Role != auth.Admin {
 		return nil, canon.Errorf(canon.Forbidden, "%s is for administrators", fc.Field.Name)
 	}
-	if p.Role == auth.Partner {
-		if need, ok := typeScopes[fc.Field.Definition.Type.Name()]; ok && !p.HasScope(need) {
-			return nil, canon.Errorf(canon.Forbidden, "this key lacks the scope %s", need)
-		}
+	if p.Role == auth.Partner && scoped && !p.HasScope(need) {
+		return nil, canon.Errorf(canon.Forbidden, "this key lacks the scope %s", need)
 	}
 	return next(ctx)
 }

@@ -14,15 +14,6 @@ import (
 	"github.com/ywtg/hub/store"
 )
 
-// ID is the batch resolver for the id field.
-func (r *caseResolver) ID(ctx context.Context, objs []*store.Case) ([]string, error) {
-	out := make([]string, len(objs))
-	for i, c := range objs {
-		out[i] = globalID(typeCase, c.ID)
-	}
-	return out, nil
-}
-
 // Source is the batch resolver for the source field.
 func (r *caseResolver) Source(ctx context.Context, objs []*store.Case) ([]*store.Source, error) {
 	names := make([]string, len(objs))
@@ -30,15 +21,6 @@ func (r *caseResolver) Source(ctx context.Context, objs []*store.Case) ([]*store
 		names[i] = c.Provenance.Source
 	}
 	return r.loadSources(ctx, names)
-}
-
-// SourceID is the batch resolver for the sourceId field.
-func (r *caseResolver) SourceID(ctx context.Context, objs []*store.Case) ([]string, error) {
-	out := make([]string, len(objs))
-	for i, c := range objs {
-		out[i] = c.Provenance.SourceID
-	}
-	return out, nil
 }
 
 // Category is the batch resolver for the category field.
@@ -50,15 +32,6 @@ func (r *caseResolver) Category(ctx context.Context, objs []*store.Case) ([]*sto
 	return loadOpts(ctx, r.loaders(ctx).Category, codes)
 }
 
-// SourceCategory is the batch resolver for the sourceCategory field.
-func (r *caseResolver) SourceCategory(ctx context.Context, objs []*store.Case) ([]*store.Category, error) {
-	out := make([]*store.Category, len(objs))
-	for i, c := range objs {
-		out[i] = &store.Category{Code: c.SourceCategoryCode, Name: c.SourceCategoryName, Kind: c.Kind}
-	}
-	return out, nil
-}
-
 // Grid is the batch resolver for the grid field.
 func (r *caseResolver) Grid(ctx context.Context, objs []*store.Case) ([]*store.Region, error) {
 	ids := make([]*int64, len(objs))
@@ -66,15 +39,6 @@ func (r *caseResolver) Grid(ctx context.Context, objs []*store.Case) ([]*store.R
 		ids[i] = c.GridID
 	}
 	return loadOpts(ctx, r.loaders(ctx).Region, ids)
-}
-
-// Location is the batch resolver for the location field.
-func (r *caseResolver) Location(ctx context.Context, objs []*store.Case) ([]*canon.Point, error) {
-	out := make([]*canon.Point, len(objs))
-	for i, c := range objs {
-		out[i] = point(c.Lat, c.Lng)
-	}
-	return out, nil
 }
 
 // Timeline is the batch resolver for the timeline field.
@@ -113,17 +77,6 @@ func (r *caseResolver) Reporter(ctx context.Context, objs []*store.Case) ([]*sto
 		ids[i] = c.ReporterID
 	}
 	return loadOpts(ctx, r.loaders(ctx).Person, ids)
-}
-
-// Assignee is the batch resolver for the assignee field.
-func (r *caseResolver) Assignee(ctx context.Context, objs []*store.Case) ([]*string, error) {
-	out := make([]*string, len(objs))
-	for i, c := range objs {
-		if c.AssigneeDept != "" {
-			out[i] = &c.AssigneeDept
-		}
-	}
-	return out, nil
 }
 
 // TotalCount is the resolver for the totalCount field.

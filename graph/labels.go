@@ -102,3 +102,10 @@ func label(m map[string]string, v string) *string {
 	}
 	return &v
 }
+
+// selectedMeasures names the aggregates selected on the buckets of the
+// current caseStats field, so only those are computed.
+func selectedMeasures(ctx context.Context) store.Measures {
+	sel := selectedFields(ctx, nil, [][]string{{"CaseBucket"}})
+	return store.Measures{Open: sel["open"], Closed: sel["closed"], Overdue: sel["overdue"], AvgHoursToClose: sel["avgHoursToClose"]}
+}

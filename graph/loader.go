@@ -23,6 +23,7 @@ type Loaders struct {
 	Region           *dataloader.Loader[int64, *store.Region]
 	RegionStats      *dataloader.Loader[int64, *store.RegionStats]
 	RegionCases      *dataloader.Loader[regionCasesKey, store.Page[*store.Case]]
+	RegionCaseStats  *dataloader.Loader[regionStatsKey, []store.Bucket]
 	Case             *dataloader.Loader[int64, *store.Case]
 	Source           *dataloader.Loader[string, *store.Source]
 	Category         *dataloader.Loader[string, *store.Category]
@@ -66,6 +67,7 @@ func NewLoaders(st *store.Store) *Loaders {
 		Station:          newLoader(st.ServiceStationsByID),
 	}
 	l.RegionCases = newLoader(regionCasesBatch(st, l))
+	l.RegionCaseStats = newLoader(regionStatsBatch(st))
 	return l
 }
 
@@ -156,6 +158,55 @@ func regionCasesBatch(st *store.Store, l *Loaders) func(context.Context, []regio
 			}
 			if err := primeCaseRelations(ctx, st, l, all, sel); err != nil {
 				return nil, err
+			}
+		}
+		return out, nil
+	}
+}
+
+// regionStatsKey asks for the statistics of one region; Args is the
+// canonical encoding of the filter and dimensions (a statsArgs), so keys
+// with equal Args run as one statement.
+type regionStatsKey struct {
+	Region int64
+	Args   string
+}
+
+type statsArgs struct {
+	Filter   store.CaseFilter
+	Dims     []store.Dimension
+	Measures store.Measures
+}
+
+// regionStatsBatch runs one statement per distinct filter and grouping:
+// Region.caseStats on a page of grids is one statement.
+func regionStatsBatch(st *store.Store) func(context.Context, []regionStatsKey) ([][]store.Bucket, error) {
+	return func(ctx context.Context, keys []regionStatsKey) ([][]store.Bucket, error) {
+		out := make([][]store.Bucket, len(keys))
+		groups := map[string][]int{}
+		var order []string
+		for i, k := range keys {
+			if _, ok := groups[k.Args]; !ok {
+				order = append(order, k.Args)
+			}
+			groups[k.Args] = append(groups[k.Args], i)
+		}
+		for _, args := range order {
+			var q statsArgs
+			if err := json.Unmarshal([]byte(args), &q); err != nil {
+				return nil, err
+			}
+			idx := groups[args]
+			ids := make([]int64, len(idx))
+			for j, i := range idx {
+				ids[j] = keys[i].Region
+			}
+			buckets, err := st.CaseStatsInRegions(ctx, ids, q.Filter, q.Dims, q.Measures)
+			if err != nil {
+				return nil, err
+			}
+			for j, i := range idx {
+				out[i] = buckets[j]
 			}
 		}
 		return out, nil

@@ -136,8 +136,11 @@ func (r *regionResolver) CaseStats(ctx context.Context, obj *store.Region, filte
 	if err != nil {
 		return nil, err
 	}
-	f.Within = append(f.Within, obj.ID)
-	buckets, err := r.Store.CaseStats(ctx, f, groupBy)
+	args, err := json.Marshal(statsArgs{Filter: f, Dims: groupBy, Measures: selectedMeasures(ctx)})
+	if err != nil {
+		return nil, err
+	}
+	buckets, err := r.loaders(ctx).RegionCaseStats.Load(ctx, regionStatsKey{Region: obj.ID, Args: string(args)})()
 	if err != nil {
 		return nil, err
 	}

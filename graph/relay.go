@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/store"
 )
 
 // Global IDs are opaque to clients: base64url of "Type:id".
@@ -21,9 +22,7 @@ const (
 	typeIncident    = "Incident"
 )
 
-func globalID(typ string, id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + strconv.FormatInt(id, 10)))
-}
+func globalID(typ string, id int64) string { return store.NodeID(typ, id) }
 
 // parseGlobalID decodes a global ID into its type and row id.
 func parseGlobalID(s string) (string, int64, error) {

@@ -72,8 +72,117 @@ type Bucket struct {
 // CaseStats groups the cases a filter selects. The counts of all buckets
 // add up to CountCases of the same filter: every case is in exactly one.
 func (s *Store) CaseStats(ctx context.Context, f CaseFilter, dims []Dimension) ([]Bucket, error) {
+	q, err := statsQuery(dims, AllMeasures)
+	if err != nil {
+		return nil, err
+	}
+	var a sqlArgs
+	sql := "SELECT " + q.sel + ` FROM "case" c` + q.join + " WHERE " + f.where(ctx, &a)
+	if len(q.groups) > 0 {
+		sql += " GROUP BY " + strings.Join(q.groups, ", ") + " ORDER BY " + strings.Join(q.groups, ", ")
+	}
+	sql += " LIMIT " + a.add(MaxBuckets+1)
+	rows, err := s.pool.Query(ctx, sql, a...)
+	if err != nil {
+		return nil, fmt.Errorf("case stats: %w", err)
+	}
+	buckets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Bucket, error) { return scanBucket(r, len(dims)) })
+	if err != nil {
+		return nil, fmt.Errorf("case stats: %w", err)
+	}
+	if len(buckets) > MaxBuckets {
+		return nil, tooManyBuckets()
+	}
+	// Without dimensions there is one bucket, even over no cases.
+	return buckets, nil
+}
+
+// CaseStatsInRegions runs CaseStats for each of a batch of regions (each
+// region's subtree, on top of the filter) in one statement, returning the
+// buckets in key order: a street's grids with their statistics cost one
+// statement, not one per grid. Only the measures asked for are computed.
+func (s *Store) CaseStatsInRegions(ctx context.Context, regionIDs []int64, f CaseFilter, dims []Dimension, m Measures) ([][]Bucket, error) {
+	q, err := statsQuery(dims, m)
+	if err != nil {
+		return nil, err
+	}
+	a := sqlArgs{regionIDs}
+	// As in CasesInRegions: grids through the grid index, larger regions
+	// through the region path.
+	var grids bool
+	if err := s.pool.QueryRow(ctx, `SELECT bool_and(level = 'GRID') FROM region WHERE id = ANY($1)`, regionIDs).Scan(&grids); err != nil {
+		return nil, fmt.Errorf("case stats of regions: %w", err)
+	}
+	in := "c.region_path <@ r.path"
+	if grids {
+		in = "c.grid_id = r.id"
+	}
+	groups := append([]string{"k.id"}, q.groups...)
+	sql := "SELECT k.id, " + q.sel + ` FROM unnest($1::bigint[]) AS k(id) JOIN region r ON r.id = k.id JOIN "case" c ON ` + in + q.join +
+		" WHERE " + f.where(ctx, &a) + " GROUP BY " + strings.Join(groups, ", ") + " ORDER BY " + strings.Join(groups, ", ")
+	// More rows than every region's limit means one region is over it.
+	limit := len(regionIDs) * (MaxBuckets + 1)
+	sql += " LIMIT " + a.add(limit)
+	rows, err := s.pool.Query(ctx, sql, a...)
+	if err != nil {
+		return nil, fmt.Errorf("case stats of regions: %w", err)
+	}
+	defer rows.Close()
+	by := make(map[int64][]Bucket, len(regionIDs))
+	n := 0
+	for rows.Next() {
+		var id int64
+		b, err := scanBucket(rows, len(dims), &id)
+		if err != nil {
+			return nil, fmt.Errorf("case stats of regions: %w", err)
+		}
+		by[id] = append(by[id], b)
+		if n++; len(by[id]) > MaxBuckets || n == limit {
+			return nil, tooManyBuckets()
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("case stats of regions: %w", err)
+	}
+	out := make([][]Bucket, len(regionIDs))
+	for i, id := range regionIDs {
+		out[i] = by[id]
+		if out[i] == nil {
+			out[i] = []Bucket{}
+		}
+		if len(dims) == 0 && len(out[i]) == 0 {
+			// Without dimensions there is one bucket, even over no cases.
+			out[i] = []Bucket{{Values: []*string{}}}
+		}
+	}
+	return out, nil
+}
+
+// statsSQL is the grouped part of a statistics statement over "case" c.
+type statsSQL struct {
+	sel, join string // join: what the dimensions need beside the cases
+	groups    []string
+}
+
+// Measures name the aggregates of a bucket computed beside its count; the
+// others are zero (nil for AvgHoursToClose).
+type Measures struct {
+	Open, Closed, Overdue, AvgHoursToClose bool
+}
+
+// AllMeasures computes every aggregate.
+var AllMeasures = Measures{Open: true, Closed: true, Overdue: true, AvgHoursToClose: true}
+
+func (Measures) sql(on bool, expr, off string) string {
+	if on {
+		return expr
+	}
+	return off
+}
+
+func statsQuery(dims []Dimension, m Measures) (statsSQL, error) {
 	if len(dims) > 4 {
-		return nil, canon.Errorf(canon.BadUserInput, "group by at most 4 dimensions, got %d", len(dims))
+		return statsSQL{}, canon.Errorf(canon.BadUserInput, "group by at most 4 dimensions, got %d", len(dims))
 	}
 	var exprs, groups []string
 	joinCategory := false
@@ -81,51 +190,43 @@ func (s *Store) CaseStats(ctx context.Context, f CaseFilter, dims []Dimension) (
 	for i, d := range dims {
 		e, ok := dimensionSQL[d]
 		if !ok {
-			return nil, canon.Errorf(canon.BadUserInput, "unknown dimension %q", d)
+			return statsSQL{}, canon.Errorf(canon.BadUserInput, "unknown dimension %q", d)
 		}
 		if seen[d] {
-			return nil, canon.Errorf(canon.BadUserInput, "dimension %s given twice", d)
+			return statsSQL{}, canon.Errorf(canon.BadUserInput, "dimension %s given twice", d)
 		}
 		seen[d] = true
 		joinCategory = joinCategory || d == DimCategoryMajor
 		exprs = append(exprs, fmt.Sprintf("%s AS d%d", e, i))
 		groups = append(groups, fmt.Sprintf("d%d", i))
 	}
-	var a sqlArgs
-	from := `"case" c`
+	join := ""
 	if joinCategory {
-		from += " LEFT JOIN category cat ON cat.code = c.category_code"
+		join = " LEFT JOIN category cat ON cat.code = c.category_code"
 	}
-	sel := strings.Join(append(exprs, `count(*)`,
-		`count(*) FILTER (WHERE c.status NOT IN ('CLOSED', 'REJECTED'))`,
-		`count(*) FILTER (WHERE c.status = 'CLOSED')`,
-		`count(*) FILTER (WHERE `+overdueSQL+`)`,
-		`avg(extract(epoch FROM c.closed_at - c.reported_at) / 3600) FILTER (WHERE c.closed_at IS NOT NULL)`), ", ")
-	sql := "SELECT " + sel + " FROM " + from + " WHERE " + f.where(ctx, &a)
-	if len(groups) > 0 {
-		sql += " GROUP BY " + strings.Join(groups, ", ") + " ORDER BY " + strings.Join(groups, ", ")
+	exprs = append(exprs, `count(*)`,
+		m.sql(m.Open, `count(*) FILTER (WHERE c.status NOT IN ('CLOSED', 'REJECTED'))`, "0"),
+		m.sql(m.Closed, `count(*) FILTER (WHERE c.status = 'CLOSED')`, "0"),
+		m.sql(m.Overdue, `count(*) FILTER (WHERE `+overdueSQL+`)`, "0"),
+		// date_part, not extract: double precision, not numeric arithmetic.
+		m.sql(m.AvgHoursToClose, `avg(date_part('epoch', c.closed_at - c.reported_at) / 3600) FILTER (WHERE c.closed_at IS NOT NULL)`, "NULL::float8"))
+	sel := strings.Join(exprs, ", ")
+	return statsSQL{sel: sel, join: join, groups: groups}, nil
+}
+
+// scanBucket reads a bucket of n dimensions, after any leading columns.
+func scanBucket(r pgx.Row, n int, lead ...any) (Bucket, error) {
+	b := Bucket{Values: make([]*string, n)}
+	dest := make([]any, 0, len(lead)+n+5)
+	dest = append(dest, lead...)
+	for i := range b.Values {
+		dest = append(dest, &b.Values[i])
 	}
-	sql += " LIMIT " + a.add(MaxBuckets+1)
-	rows, err := s.pool.Query(ctx, sql, a...)
-	if err != nil {
-		return nil, fmt.Errorf("case stats: %w", err)
-	}
-	buckets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Bucket, error) {
-		b := Bucket{Values: make([]*string, len(dims))}
-		dest := make([]any, 0, len(dims)+5)
-		for i := range b.Values {
-			dest = append(dest, &b.Values[i])
-		}
-		dest = append(dest, &b.Count, &b.Open, &b.Closed, &b.Overdue, &b.AvgHoursToClose)
-		err := r.Scan(dest...)
-		return b, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("case stats: %w", err)
-	}
-	if len(buckets) > MaxBuckets {
-		return nil, canon.Errorf(canon.BadUserInput, "more than %d buckets: narrow the filter or group by fewer dimensions", MaxBuckets)
-	}
-	// Without dimensions there is one bucket, even over no cases.
-	return buckets, nil
+	dest = append(dest, &b.Count, &b.Open, &b.Closed, &b.Overdue, &b.AvgHoursToClose)
+	err := r.Scan(dest...)
+	return b, err
+}
+
+func tooManyBuckets() error {
+	return canon.Errorf(canon.BadUserInput, "more than %d buckets: narrow the filter or group by fewer dimensions", MaxBuckets)
 }

@@ -16,6 +16,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -40,10 +42,11 @@ func main() {
 	scale := flag.String("scale", "medium", "synthetic city: small (30 grids, 10k cases), medium (300 grids, 100k cases), city (2500 grids, 1M cases)")
 	clients := flag.Int("clients", 32, "concurrent clients")
 	requests := flag.Int("requests", 2000, "requests per query and side")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the hub side to this file")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the hub side of each query to this file name plus .A, .B, .C")
+	memprofile := flag.String("memprofile", "", "write an allocation profile of the hub side of each query to this file name plus .A, .B, .C")
 	reuse := flag.String("db", "", "benchmark an already seeded database (a DSN printed by an earlier run) instead of seeding a new one")
 	flag.Parse()
-	profile = *cpuprofile
+	profile, allocProfile = *cpuprofile, *memprofile
 	reuseDSN = *reuse
 	if err := run(*scale, *clients, *requests); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -98,7 +101,9 @@ func run(scale string, clients, requests int) error {
 		fmt.Printf("seeded %s: %d grids, %d cases in %s (%.0f cases/s through the canonical write path)\n", scale, sz.grids(), sz.cases,
 			time.Since(t0).Round(time.Millisecond), float64(sz.cases)/time.Since(t0).Seconds())
 	}
-	if _, err := st.Pool().Exec(ctx, "ANALYZE"); err != nil {
+	// A settled database, as autovacuum leaves it after a bulk load:
+	// statistics for the planner and a visibility map for index-only scans.
+	if _, err := st.Pool().Exec(ctx, "VACUUM ANALYZE"); err != nil {
 		return err
 	}
 
@@ -148,19 +153,42 @@ func run(scale string, clients, requests int) error {
 	return nil
 }
 
-var profile string
+var profile, allocProfile string
 
-// startProfile profiles the hub side of one query when -cpuprofile is set.
+// startProfile profiles the hub side of one query when -cpuprofile or
+// -memprofile is set; the allocation profile holds that query's
+// allocations only.
 func startProfile(name string) func() {
-	if profile == "" {
-		return func() {}
+	var stops []func()
+	if profile != "" {
+		if f, err := os.Create(profile + "." + name); err == nil {
+			pprof.StartCPUProfile(f)
+			stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
+		}
 	}
-	f, err := os.Create(profile + "." + name)
-	if err != nil {
-		return func() {}
+	if allocProfile != "" {
+		runtime.MemProfileRate = 64 * 1024
+		runtime.GC()
+		before := pprof.Lookup("allocs")
+		var base bytes.Buffer
+		before.WriteTo(&base, 0)
+		stops = append(stops, func() {
+			runtime.GC()
+			if f, err := os.Create(allocProfile + "." + name); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+			if f, err := os.Create(allocProfile + "." + name + ".base"); err == nil {
+				f.Write(base.Bytes())
+				f.Close()
+			}
+		})
 	}
-	pprof.StartCPUProfile(f)
-	return func() { pprof.StopCPUProfile(); f.Close() }
+	return func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}
 }
 
 type result struct {

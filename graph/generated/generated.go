@@ -112,10 +112,10 @@ type ComplexityRoot struct {
 		Description    func(childComplexity int) int
 		DueAt          func(childComplexity int) int
 		Grid           func(childComplexity int) int
-		ID             func(childComplexity int) int
 		Incident       func(childComplexity int) int
 		Kind           func(childComplexity int) int
 		Location       func(childComplexity int) int
+		NodeID         func(childComplexity int) int
 		Overdue        func(childComplexity int) int
 		Provenance     func(childComplexity int) int
 		ReportedAt     func(childComplexity int) int
@@ -476,20 +476,15 @@ type BuildingResolver interface {
 	HouseholdCount(ctx context.Context, obj *store.Building) (int, error)
 }
 type CaseResolver interface {
-	ID(ctx context.Context, objs []*store.Case) ([]string, error)
 	Source(ctx context.Context, objs []*store.Case) ([]*store.Source, error)
-	SourceID(ctx context.Context, objs []*store.Case) ([]string, error)
 
 	Category(ctx context.Context, objs []*store.Case) ([]*store.Category, error)
-	SourceCategory(ctx context.Context, objs []*store.Case) ([]*store.Category, error)
 
 	Grid(ctx context.Context, objs []*store.Case) ([]*store.Region, error)
-	Location(ctx context.Context, objs []*store.Case) ([]*canon.Point, error)
 
 	Timeline(ctx context.Context, objs []*store.Case) ([][]*store.CaseEvent, error)
 	Incident(ctx context.Context, objs []*store.Case) ([]*store.Incident, error)
 	Reporter(ctx context.Context, objs []*store.Case) ([]*store.Person, error)
-	Assignee(ctx context.Context, objs []*store.Case) ([]*string, error)
 }
 type CaseConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.CaseConnection) (int, error)
@@ -840,12 +835,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Grid(childComplexity), true
-	case "Case.id":
-		if e.ComplexityRoot.Case.ID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Case.ID(childComplexity), true
 	case "Case.incident":
 		if e.ComplexityRoot.Case.Incident == nil {
 			break
@@ -864,6 +853,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Location(childComplexity), true
+	case "Case.id":
+		if e.ComplexityRoot.Case.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.NodeID(childComplexity), true
 	case "Case.overdue":
 		if e.ComplexityRoot.Case.Overdue == nil {
 			break
@@ -5978,7 +5973,7 @@ func (ec *executionContext) _Case_id(ctx context.Context, field graphql.Collecte
 			return ec.fieldContext_Case_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.resolveBatch_Case_id(ctx, field, obj)
+			return obj.NodeID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5989,30 +5984,7 @@ func (ec *executionContext) _Case_id(ctx context.Context, field graphql.Collecte
 	)
 }
 func (ec *executionContext) fieldContext_Case_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Case", field, true, true, "ID")
-}
-func (ec *executionContext) resolveBatch_Case_id(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
-	resolver := ec.Resolvers.Case()
-	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
-		result := batch.FieldResult(field, func() (any, error) {
-			return resolver.ID(ctx, batch.Parents)
-		})
-		return graphql.ResolveBatchGroupResult[string](
-			ctx,
-			batch.Index,
-			len(batch.Parents),
-			result,
-			"Case.id",
-			batch.IndexMap,
-		)
-	}
-	results, err := resolver.ID(ctx, []*store.Case{obj})
-	return graphql.ResolveBatchSingleResult[string](
-		ctx,
-		results,
-		err,
-		"Case.id",
-	)
+	return graphql.NewScalarFieldContext("Case", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Case_source(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
@@ -6079,7 +6051,7 @@ func (ec *executionContext) _Case_sourceId(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Case_sourceId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.resolveBatch_Case_sourceId(ctx, field, obj)
+			return obj.SourceID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -6090,30 +6062,7 @@ func (ec *executionContext) _Case_sourceId(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Case_sourceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Case", field, true, true, "String")
-}
-func (ec *executionContext) resolveBatch_Case_sourceId(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
-	resolver := ec.Resolvers.Case()
-	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
-		result := batch.FieldResult(field, func() (any, error) {
-			return resolver.SourceID(ctx, batch.Parents)
-		})
-		return graphql.ResolveBatchGroupResult[string](
-			ctx,
-			batch.Index,
-			len(batch.Parents),
-			result,
-			"Case.sourceId",
-			batch.IndexMap,
-		)
-	}
-	results, err := resolver.SourceID(ctx, []*store.Case{obj})
-	return graphql.ResolveBatchSingleResult[string](
-		ctx,
-		results,
-		err,
-		"Case.sourceId",
-	)
+	return graphql.NewScalarFieldContext("Case", field, true, false, "String")
 }
 
 func (ec *executionContext) _Case_kind(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
@@ -6203,7 +6152,7 @@ func (ec *executionContext) _Case_sourceCategory(ctx context.Context, field grap
 			return ec.fieldContext_Case_sourceCategory(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.resolveBatch_Case_sourceCategory(ctx, field, obj)
+			return obj.SourceCategory(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Category) graphql.Marshaler {
@@ -6218,35 +6167,12 @@ func (ec *executionContext) fieldContext_Case_sourceCategory(_ context.Context, 
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Category(ctx, field)
 		},
 	}
 	return fc, nil
-}
-func (ec *executionContext) resolveBatch_Case_sourceCategory(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
-	resolver := ec.Resolvers.Case()
-	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
-		result := batch.FieldResult(field, func() (any, error) {
-			return resolver.SourceCategory(ctx, batch.Parents)
-		})
-		return graphql.ResolveBatchGroupResult[*store.Category](
-			ctx,
-			batch.Index,
-			len(batch.Parents),
-			result,
-			"Case.sourceCategory",
-			batch.IndexMap,
-		)
-	}
-	results, err := resolver.SourceCategory(ctx, []*store.Case{obj})
-	return graphql.ResolveBatchSingleResult[*store.Category](
-		ctx,
-		results,
-		err,
-		"Case.sourceCategory",
-	)
 }
 
 func (ec *executionContext) _Case_title(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
@@ -6405,7 +6331,7 @@ func (ec *executionContext) _Case_location(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Case_location(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.resolveBatch_Case_location(ctx, field, obj)
+			return obj.Location(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *canon.Point) graphql.Marshaler {
@@ -6420,35 +6346,12 @@ func (ec *executionContext) fieldContext_Case_location(_ context.Context, field 
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LatLng(ctx, field)
 		},
 	}
 	return fc, nil
-}
-func (ec *executionContext) resolveBatch_Case_location(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
-	resolver := ec.Resolvers.Case()
-	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
-		result := batch.FieldResult(field, func() (any, error) {
-			return resolver.Location(ctx, batch.Parents)
-		})
-		return graphql.ResolveBatchGroupResult[*canon.Point](
-			ctx,
-			batch.Index,
-			len(batch.Parents),
-			result,
-			"Case.location",
-			batch.IndexMap,
-		)
-	}
-	results, err := resolver.Location(ctx, []*store.Case{obj})
-	return graphql.ResolveBatchSingleResult[*canon.Point](
-		ctx,
-		results,
-		err,
-		"Case.location",
-	)
 }
 
 func (ec *executionContext) _Case_address(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
@@ -6763,7 +6666,7 @@ func (ec *executionContext) _Case_assignee(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Case_assignee(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.resolveBatch_Case_assignee(ctx, field, obj)
+			return obj.Assignee(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -6774,30 +6677,7 @@ func (ec *executionContext) _Case_assignee(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Case_assignee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Case", field, true, true, "String")
-}
-func (ec *executionContext) resolveBatch_Case_assignee(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
-	resolver := ec.Resolvers.Case()
-	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
-		result := batch.FieldResult(field, func() (any, error) {
-			return resolver.Assignee(ctx, batch.Parents)
-		})
-		return graphql.ResolveBatchGroupResult[*string](
-			ctx,
-			batch.Index,
-			len(batch.Parents),
-			result,
-			"Case.assignee",
-			batch.IndexMap,
-		)
-	}
-	results, err := resolver.Assignee(ctx, []*store.Case{obj})
-	return graphql.ResolveBatchSingleResult[*string](
-		ctx,
-		results,
-		err,
-		"Case.assignee",
-	)
+	return graphql.NewScalarFieldContext("Case", field, true, false, "String")
 }
 
 func (ec *executionContext) _Case_provenance(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
@@ -14674,11 +14554,10 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Case")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Case_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._Case_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "source":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -14686,11 +14565,10 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 					return ec._Case_source(ctx, field, obj)
 				})
 		case "sourceId":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Case_sourceId(ctx, field, obj)
-				})
+			out.Values[i] = ec._Case_sourceId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "kind":
 			out.Values[i] = ec._Case_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14703,11 +14581,10 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 					return ec._Case_category(ctx, field, obj)
 				})
 		case "sourceCategory":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Case_sourceCategory(ctx, field, obj)
-				})
+			out.Values[i] = ec._Case_sourceCategory(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "title":
 			out.Values[i] = ec._Case_title(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14735,11 +14612,10 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 					return ec._Case_grid(ctx, field, obj)
 				})
 		case "location":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Case_location(ctx, field, obj)
-				})
+			out.Values[i] = ec._Case_location(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "address":
 			out.Values[i] = ec._Case_address(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14789,11 +14665,10 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 					return ec._Case_reporter(ctx, field, obj)
 				})
 		case "assignee":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Case_assignee(ctx, field, obj)
-				})
+			out.Values[i] = ec._Case_assignee(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "provenance":
 			out.Values[i] = ec._Case_provenance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -31,7 +31,7 @@ func withScope(next http.Handler) http.Handler {
 // typeScopes names the scope a partner needs to read each type.
 var typeScopes = map[string]string{
 	"Case": "cases:read", "CaseConnection": "cases:read", "CaseBucket": "cases:read", "TimelineEvent": "cases:read", "Incident": "cases:read",
-	"Region": "regions:read", "RegionConnection": "regions:read", "RegionStats": "regions:read",
+	"Region": "regions:read", "RegionConnection": "regions:read", "RegionStats": "regions:read", "StandardAddress": "regions:read",
 	"Person": "people:read", "PersonConnection": "people:read", "Household": "people:read", "Building": "people:read",
 	"BuildingConnection": "people:read", "GridWorker": "people:read", "GridWorkerConnection": "people:read",
 	"PartyOrg": "party:read", "PartyOrgConnection": "party:read", "PartyMember": "party:read", "PartyMemberConnection": "party:read",

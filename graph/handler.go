@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/pii"
@@ -32,13 +33,19 @@ type Config struct {
 	Trusted TrustedDocuments
 	// IntrospectionRoles may introspect the schema; nil for every role.
 	IntrospectionRoles []auth.Role
+	// Addresses serves Query.standardizeAddress; nil builds one over Store
+	// that looks for reference changes once a minute.
+	Addresses *address.Directory
 }
 
 // NewHandler returns the /graphql handler: GET and POST, websocket
 // subscriptions (graphql-transport-ws), introspection, a parsed-query cache,
 // consistent error codes, and per-request dataloaders.
 func NewHandler(c Config) (http.Handler, error) {
-	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII}
+	if c.Addresses == nil {
+		c.Addresses = address.NewDirectory(c.Store, time.Minute, c.Log)
+	}
+	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses}
 	limits := DefaultLimits
 	if c.Limits != nil {
 		limits = *c.Limits

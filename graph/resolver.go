@@ -8,6 +8,7 @@ package graph
 import (
 	"log/slog"
 
+	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/store"
 )
@@ -17,4 +18,6 @@ type Resolver struct {
 	Store *store.Store
 	Log   *slog.Logger
 	PII   *pii.Keys // opens sealed values for audited unmasking; nil disables it
+	// Addresses is the gazetteer of Query.standardizeAddress.
+	Addresses *address.Directory
 }

@@ -60,6 +60,22 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AddressComponents struct {
+		Building   func(childComplexity int) int
+		City       func(childComplexity int) int
+		Community  func(childComplexity int) int
+		Compound   func(childComplexity int) int
+		District   func(childComplexity int) int
+		Floor      func(childComplexity int) int
+		Province   func(childComplexity int) int
+		Rest       func(childComplexity int) int
+		Road       func(childComplexity int) int
+		RoadNumber func(childComplexity int) int
+		Room       func(childComplexity int) int
+		Street     func(childComplexity int) int
+		Unit       func(childComplexity int) int
+	}
+
 	AuditEntry struct {
 		Action    func(childComplexity int) int
 		At        func(childComplexity int) int
@@ -340,6 +356,7 @@ type ComplexityRoot struct {
 		Regions            func(childComplexity int, level *canon.RegionLevel, parent *string, first *int, after *string) int
 		ServiceStations    func(childComplexity int, near *model.NearInput, region *string, first *int, after *string) int
 		Sources            func(childComplexity int) int
+		StandardizeAddress func(childComplexity int, raw string) int
 		SyncRuns           func(childComplexity int, source *string, first *int, after *string) int
 	}
 
@@ -422,6 +439,21 @@ type ComplexityRoot struct {
 		RecordsQuarantined  func(childComplexity int) int
 		RecordsStored       func(childComplexity int) int
 		Status              func(childComplexity int) int
+	}
+
+	StandardAddress struct {
+		Building    func(childComplexity int) int
+		Community   func(childComplexity int) int
+		Components  func(childComplexity int) int
+		Compound    func(childComplexity int) int
+		Confidence  func(childComplexity int) int
+		District    func(childComplexity int) int
+		Explanation func(childComplexity int) int
+		Grid        func(childComplexity int) int
+		Normalized  func(childComplexity int) int
+		Raw         func(childComplexity int) int
+		Repairs     func(childComplexity int) int
+		Street      func(childComplexity int) int
 	}
 
 	SyncRun struct {
@@ -569,6 +601,7 @@ type QuarantineEntryResolver interface {
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
+	StandardizeAddress(ctx context.Context, raw string) (*model.StandardAddress, error)
 	AuditLog(ctx context.Context, first *int, after *string, principal *string, from *time.Time, to *time.Time) (*model.AuditEntryConnection, error)
 	Case(ctx context.Context, id *string, source *string, sourceID *string) (*store.Case, error)
 	Categories(ctx context.Context) ([]*store.Category, error)
@@ -647,6 +680,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AddressComponents.building":
+		if e.ComplexityRoot.AddressComponents.Building == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressComponents.Building(childComplexity), true
+	case "AddressComponents.city":
+		if e.ComplexityRoot.AddressComponents.City == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressComponents.City(childComplexity), true
+	case "AddressComponents.community":
+		if e.ComplexityRoot.AddressComponents.Community == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressComponents.Community(childComplexity), true
+	case "AddressComponents.compound":
+		if e.ComplexityRoot.AddressComponents.Compound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressComponents.Compound(childComplexity), true
+	case "AddressComponents.district":
+		if e.ComplexityRoot.AddressComponents.District == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressComponents.District(childComplexity), true
+	case "AddressComponents.floor":
+		if e.ComplexityRoot.AddressComponents.Floor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressComponents.Floor(childComplexity), true
+	case "AddressComponents.province":
+		if e.ComplexityRoot.AddressComponents.Province == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressComponents.Province(childComplexity), true
+	case "AddressComponents.rest":
+		if e.ComplexityRoot.AddressComponents.Rest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressComponents.Rest(childComplexity), true
+	case "AddressComponents.road":
+		if e.ComplexityRoot.AddressComponents.Road == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressComponents.Road(childComplexity), true
+	case "AddressComponents.roadNumber":
+		if e.ComplexityRoot.AddressComponents.RoadNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressComponents.RoadNumber(childComplexity), true
+	case "AddressComponents.room":
+		if e.ComplexityRoot.AddressComponents.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressComponents.Room(childComplexity), true
+	case "AddressComponents.street":
+		if e.ComplexityRoot.AddressComponents.Street == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressComponents.Street(childComplexity), true
+	case "AddressComponents.unit":
+		if e.ComplexityRoot.AddressComponents.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressComponents.Unit(childComplexity), true
 
 	case "AuditEntry.action":
 		if e.ComplexityRoot.AuditEntry.Action == nil {
@@ -1823,6 +1935,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Sources(childComplexity), true
+	case "Query.standardizeAddress":
+		if e.ComplexityRoot.Query.StandardizeAddress == nil {
+			break
+		}
+
+		args, err := ec.field_Query_standardizeAddress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.StandardizeAddress(childComplexity, args["raw"].(string)), true
 	case "Query.syncRuns":
 		if e.ComplexityRoot.Query.SyncRuns == nil {
 			break
@@ -2220,6 +2343,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Source.Status(childComplexity), true
 
+	case "StandardAddress.building":
+		if e.ComplexityRoot.StandardAddress.Building == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StandardAddress.Building(childComplexity), true
+	case "StandardAddress.community":
+		if e.ComplexityRoot.StandardAddress.Community == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StandardAddress.Community(childComplexity), true
+	case "StandardAddress.components":
+		if e.ComplexityRoot.StandardAddress.Components == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StandardAddress.Components(childComplexity), true
+	case "StandardAddress.compound":
+		if e.ComplexityRoot.StandardAddress.Compound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StandardAddress.Compound(childComplexity), true
+	case "StandardAddress.confidence":
+		if e.ComplexityRoot.StandardAddress.Confidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StandardAddress.Confidence(childComplexity), true
+	case "StandardAddress.district":
+		if e.ComplexityRoot.StandardAddress.District == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StandardAddress.District(childComplexity), true
+	case "StandardAddress.explanation":
+		if e.ComplexityRoot.StandardAddress.Explanation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StandardAddress.Explanation(childComplexity), true
+	case "StandardAddress.grid":
+		if e.ComplexityRoot.StandardAddress.Grid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StandardAddress.Grid(childComplexity), true
+	case "StandardAddress.normalized":
+		if e.ComplexityRoot.StandardAddress.Normalized == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StandardAddress.Normalized(childComplexity), true
+	case "StandardAddress.raw":
+		if e.ComplexityRoot.StandardAddress.Raw == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StandardAddress.Raw(childComplexity), true
+	case "StandardAddress.repairs":
+		if e.ComplexityRoot.StandardAddress.Repairs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StandardAddress.Repairs(childComplexity), true
+	case "StandardAddress.street":
+		if e.ComplexityRoot.StandardAddress.Street == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StandardAddress.Street(childComplexity), true
+
 	case "SyncRun.deleted":
 		if e.ComplexityRoot.SyncRun.Deleted == nil {
 			break
@@ -2455,6 +2651,86 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../../schema/address.graphqls", Input: `"""
+A free-text address split into its standard components; every component is null when the
+address does not name it. Numbers are ASCII digits (三栋 → 3). (地址要素)
+"""
+type AddressComponents {
+  "Province, stripped from the standard form. (省)"
+  province: String
+  "City, stripped from the standard form unless it is county-level. (市)"
+  city: String
+  "District or county. (区县)"
+  district: String
+  "Street or town. (街道/乡镇)"
+  street: String
+  "Community or village. (社区/村)"
+  community: String
+  "Road. (道路)"
+  road: String
+  "House number on the road, without 号. (门牌号)"
+  roadNumber: String
+  "Compound, phase kept. (小区)"
+  compound: String
+  "Building number. (楼栋号)"
+  building: String
+  "Unit. (单元)"
+  unit: String
+  "Floor. (楼层)"
+  floor: String
+  "Room. (房号)"
+  room: String
+  "What no component took, in order. (未识别部分)"
+  rest: String
+}
+
+"""
+An address standardised against the region tree and the known compounds and buildings: the
+city's unified place-name and address service. (标准地址)
+"""
+type StandardAddress {
+  "The address as given. (原始地址)"
+  raw: String!
+  "The canonical single-line form built from the components. (标准地址文本)"
+  normalized: String!
+  "The components read from the text. (地址要素)"
+  components: AddressComponents!
+  "Corrections made while reading it, e.g. FULL_WIDTH_DIGITS, CHINESE_NUMERALS. (修正项)"
+  repairs: [String!]!
+  "District matched. (匹配区县)"
+  district: Region
+  "Street matched. (匹配街道)"
+  street: Region
+  "Community matched. (匹配社区)"
+  community: Region
+  "Grid of the matched building, else of the matched compound. (匹配网格)"
+  grid: Region
+  "Name of the matched compound. (匹配小区)"
+  compound: String
+  "The matched building. (匹配楼栋)"
+  building: Building
+  """
+  How sure the match is, 0 to 1: about 0.95 with a building, 0.75 a compound only, 0.45 the
+  community, 0.25 the street, 0.1 the district, 0 nothing; lower when a name matched only
+  without its suffix or by prefix, or a compound lies outside the region the text names. (匹配置信度)
+  """
+  confidence: Float!
+  "How the match was reached, step by step. (匹配说明)"
+  explanation: String!
+}
+
+extend type Query {
+  """
+  Standardise a free-text address: full-width forms and Chinese numerals of the house part
+  folded, province and city prefixes stripped, components split, and the result matched to
+  the region tree, the known compounds and their buildings. (地址标准化)
+  """
+  standardizeAddress(
+    "The address, up to 1000 characters. (原始地址)"
+    raw: String!
+  ): StandardAddress!
+}
+`, BuiltIn: false},
 	{Name: "../../schema/audit.graphqls", Input: `"""
 An accountable read of personal data. The log is append-only and hash-chained: each entry carries
 the hash of the one before, so a removed or altered entry breaks the chain. (审计记录)
@@ -3673,6 +3949,38 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AddressComponents(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "province":
+		return ec.fieldContext_AddressComponents_province(ctx, field)
+	case "city":
+		return ec.fieldContext_AddressComponents_city(ctx, field)
+	case "district":
+		return ec.fieldContext_AddressComponents_district(ctx, field)
+	case "street":
+		return ec.fieldContext_AddressComponents_street(ctx, field)
+	case "community":
+		return ec.fieldContext_AddressComponents_community(ctx, field)
+	case "road":
+		return ec.fieldContext_AddressComponents_road(ctx, field)
+	case "roadNumber":
+		return ec.fieldContext_AddressComponents_roadNumber(ctx, field)
+	case "compound":
+		return ec.fieldContext_AddressComponents_compound(ctx, field)
+	case "building":
+		return ec.fieldContext_AddressComponents_building(ctx, field)
+	case "unit":
+		return ec.fieldContext_AddressComponents_unit(ctx, field)
+	case "floor":
+		return ec.fieldContext_AddressComponents_floor(ctx, field)
+	case "room":
+		return ec.fieldContext_AddressComponents_room(ctx, field)
+	case "rest":
+		return ec.fieldContext_AddressComponents_rest(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AddressComponents", field.Name)
+}
+
 func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "at":
@@ -4361,6 +4669,36 @@ func (ec *executionContext) childFields_Source(ctx context.Context, field graphq
 		return ec.fieldContext_Source_lastError(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Source", field.Name)
+}
+
+func (ec *executionContext) childFields_StandardAddress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "raw":
+		return ec.fieldContext_StandardAddress_raw(ctx, field)
+	case "normalized":
+		return ec.fieldContext_StandardAddress_normalized(ctx, field)
+	case "components":
+		return ec.fieldContext_StandardAddress_components(ctx, field)
+	case "repairs":
+		return ec.fieldContext_StandardAddress_repairs(ctx, field)
+	case "district":
+		return ec.fieldContext_StandardAddress_district(ctx, field)
+	case "street":
+		return ec.fieldContext_StandardAddress_street(ctx, field)
+	case "community":
+		return ec.fieldContext_StandardAddress_community(ctx, field)
+	case "grid":
+		return ec.fieldContext_StandardAddress_grid(ctx, field)
+	case "compound":
+		return ec.fieldContext_StandardAddress_compound(ctx, field)
+	case "building":
+		return ec.fieldContext_StandardAddress_building(ctx, field)
+	case "confidence":
+		return ec.fieldContext_StandardAddress_confidence(ctx, field)
+	case "explanation":
+		return ec.fieldContext_StandardAddress_explanation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StandardAddress", field.Name)
 }
 
 func (ec *executionContext) childFields_SyncRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5089,6 +5427,20 @@ func (ec *executionContext) field_Query_serviceStations_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_standardizeAddress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "raw",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["raw"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_syncRuns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5362,6 +5714,305 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AddressComponents_province(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressComponents_province(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Province, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressComponents_province(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressComponents", field, false, false, "String")
+}
+
+func (ec *executionContext) _AddressComponents_city(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressComponents_city(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.City, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressComponents_city(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressComponents", field, false, false, "String")
+}
+
+func (ec *executionContext) _AddressComponents_district(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressComponents_district(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.District, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressComponents_district(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressComponents", field, false, false, "String")
+}
+
+func (ec *executionContext) _AddressComponents_street(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressComponents_street(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Street, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressComponents_street(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressComponents", field, false, false, "String")
+}
+
+func (ec *executionContext) _AddressComponents_community(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressComponents_community(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Community, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressComponents_community(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressComponents", field, false, false, "String")
+}
+
+func (ec *executionContext) _AddressComponents_road(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressComponents_road(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Road, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressComponents_road(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressComponents", field, false, false, "String")
+}
+
+func (ec *executionContext) _AddressComponents_roadNumber(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressComponents_roadNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RoadNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressComponents_roadNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressComponents", field, false, false, "String")
+}
+
+func (ec *executionContext) _AddressComponents_compound(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressComponents_compound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Compound, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressComponents_compound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressComponents", field, false, false, "String")
+}
+
+func (ec *executionContext) _AddressComponents_building(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressComponents_building(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Building, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressComponents_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressComponents", field, false, false, "String")
+}
+
+func (ec *executionContext) _AddressComponents_unit(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressComponents_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressComponents_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressComponents", field, false, false, "String")
+}
+
+func (ec *executionContext) _AddressComponents_floor(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressComponents_floor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Floor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressComponents_floor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressComponents", field, false, false, "String")
+}
+
+func (ec *executionContext) _AddressComponents_room(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressComponents_room(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Room, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressComponents_room(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressComponents", field, false, false, "String")
+}
+
+func (ec *executionContext) _AddressComponents_rest(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressComponents_rest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressComponents_rest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressComponents", field, false, false, "String")
+}
 
 func (ec *executionContext) _AuditEntry_at(ctx context.Context, field graphql.CollectedField, obj *store.AuditEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -9912,6 +10563,50 @@ func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_standardizeAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_standardizeAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().StandardizeAddress(ctx, fc.Args["raw"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StandardAddress) graphql.Marshaler {
+			return ec.marshalNStandardAddress2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐStandardAddress(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_standardizeAddress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StandardAddress(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_standardizeAddress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_auditLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12155,6 +12850,336 @@ func (ec *executionContext) fieldContext_Source_lastError(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Source", field, false, false, "String")
 }
 
+func (ec *executionContext) _StandardAddress_raw(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StandardAddress_raw(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Raw, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StandardAddress_raw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StandardAddress", field, false, false, "String")
+}
+
+func (ec *executionContext) _StandardAddress_normalized(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StandardAddress_normalized(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Normalized, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StandardAddress_normalized(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StandardAddress", field, false, false, "String")
+}
+
+func (ec *executionContext) _StandardAddress_components(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StandardAddress_components(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Components, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddressComponents) graphql.Marshaler {
+			return ec.marshalNAddressComponents2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐAddressComponents(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StandardAddress_components(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StandardAddress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddressComponents(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StandardAddress_repairs(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StandardAddress_repairs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Repairs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StandardAddress_repairs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StandardAddress", field, false, false, "String")
+}
+
+func (ec *executionContext) _StandardAddress_district(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StandardAddress_district(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.District, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StandardAddress_district(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StandardAddress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StandardAddress_street(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StandardAddress_street(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Street, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StandardAddress_street(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StandardAddress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StandardAddress_community(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StandardAddress_community(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Community, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StandardAddress_community(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StandardAddress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StandardAddress_grid(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StandardAddress_grid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StandardAddress_grid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StandardAddress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StandardAddress_compound(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StandardAddress_compound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Compound, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StandardAddress_compound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StandardAddress", field, false, false, "String")
+}
+
+func (ec *executionContext) _StandardAddress_building(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StandardAddress_building(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Building, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Building) graphql.Marshaler {
+			return ec.marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StandardAddress_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StandardAddress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Building(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StandardAddress_confidence(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StandardAddress_confidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StandardAddress_confidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StandardAddress", field, false, false, "Float")
+}
+
+func (ec *executionContext) _StandardAddress_explanation(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StandardAddress_explanation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Explanation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StandardAddress_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StandardAddress", field, false, false, "String")
+}
+
 func (ec *executionContext) _SyncRun_id(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14228,6 +15253,99 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var addressComponentsImplementors = []string{"AddressComponents"}
+
+func (ec *executionContext) _AddressComponents(ctx context.Context, sel ast.SelectionSet, obj *model.AddressComponents) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, addressComponentsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AddressComponents")
+		case "province":
+			out.Values[i] = ec._AddressComponents_province(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "city":
+			out.Values[i] = ec._AddressComponents_city(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "district":
+			out.Values[i] = ec._AddressComponents_district(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "street":
+			out.Values[i] = ec._AddressComponents_street(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "community":
+			out.Values[i] = ec._AddressComponents_community(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "road":
+			out.Values[i] = ec._AddressComponents_road(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "roadNumber":
+			out.Values[i] = ec._AddressComponents_roadNumber(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "compound":
+			out.Values[i] = ec._AddressComponents_compound(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "building":
+			out.Values[i] = ec._AddressComponents_building(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._AddressComponents_unit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "floor":
+			out.Values[i] = ec._AddressComponents_floor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "room":
+			out.Values[i] = ec._AddressComponents_room(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "rest":
+			out.Values[i] = ec._AddressComponents_rest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var auditEntryImplementors = []string{"AuditEntry"}
 
 func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSet, obj *store.AuditEntry) graphql.Marshaler {
@@ -16087,6 +17205,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_nodes(ctx, field)
 				})
+		case "standardizeAddress":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_standardizeAddress(ctx, field)
+				})
 		case "auditLog":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -16713,6 +17837,94 @@ func (ec *executionContext) _Source(ctx context.Context, sel ast.SelectionSet, o
 			out.Values[i] = ec._Source_lastError(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var standardAddressImplementors = []string{"StandardAddress"}
+
+func (ec *executionContext) _StandardAddress(ctx context.Context, sel ast.SelectionSet, obj *model.StandardAddress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, standardAddressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StandardAddress")
+		case "raw":
+			out.Values[i] = ec._StandardAddress_raw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "normalized":
+			out.Values[i] = ec._StandardAddress_normalized(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "components":
+			out.Values[i] = ec._StandardAddress_components(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "repairs":
+			out.Values[i] = ec._StandardAddress_repairs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "district":
+			out.Values[i] = ec._StandardAddress_district(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "street":
+			out.Values[i] = ec._StandardAddress_street(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "community":
+			out.Values[i] = ec._StandardAddress_community(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "grid":
+			out.Values[i] = ec._StandardAddress_grid(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "compound":
+			out.Values[i] = ec._StandardAddress_compound(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "building":
+			out.Values[i] = ec._StandardAddress_building(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "confidence":
+			out.Values[i] = ec._StandardAddress_confidence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "explanation":
+			out.Values[i] = ec._StandardAddress_explanation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -17367,6 +18579,14 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
+
+func (ec *executionContext) marshalNAddressComponents2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐAddressComponents(ctx context.Context, sel ast.SelectionSet, v *model.AddressComponents) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AddressComponents!")
+		return graphql.Null
+	}
+	return ec._AddressComponents(ctx, sel, v)
+}
 
 func (ec *executionContext) marshalNAuditEntry2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐAuditEntry(ctx context.Context, sel ast.SelectionSet, v *store.AuditEntry) graphql.Marshaler {
 	if v == nil {
@@ -18351,6 +19571,14 @@ func (ec *executionContext) marshalNSourceStatus2githubᚗcomᚋywtgᚋhubᚋsto
 	return res
 }
 
+func (ec *executionContext) marshalNStandardAddress2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐStandardAddress(ctx context.Context, sel ast.SelectionSet, v *model.StandardAddress) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StandardAddress!")
+		return graphql.Null
+	}
+	return ec._StandardAddress(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNStationKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐStationKind(ctx context.Context, v any) (canon.StationKind, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := canon.StationKind(tmp)
@@ -18691,6 +19919,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(ctx context.Context, sel ast.SelectionSet, v *store.Building) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Building(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx context.Context, sel ast.SelectionSet, v *store.Case) graphql.Marshaler {

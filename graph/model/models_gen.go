@@ -13,6 +13,37 @@ import (
 	"github.com/ywtg/hub/store"
 )
 
+// A free-text address split into its standard components; every component is null when the
+// address does not name it. Numbers are ASCII digits (三栋 → 3). (地址要素)
+type AddressComponents struct {
+	// Province, stripped from the standard form. (省)
+	Province *string `json:"province,omitempty"`
+	// City, stripped from the standard form unless it is county-level. (市)
+	City *string `json:"city,omitempty"`
+	// District or county. (区县)
+	District *string `json:"district,omitempty"`
+	// Street or town. (街道/乡镇)
+	Street *string `json:"street,omitempty"`
+	// Community or village. (社区/村)
+	Community *string `json:"community,omitempty"`
+	// Road. (道路)
+	Road *string `json:"road,omitempty"`
+	// House number on the road, without 号. (门牌号)
+	RoadNumber *string `json:"roadNumber,omitempty"`
+	// Compound, phase kept. (小区)
+	Compound *string `json:"compound,omitempty"`
+	// Building number. (楼栋号)
+	Building *string `json:"building,omitempty"`
+	// Unit. (单元)
+	Unit *string `json:"unit,omitempty"`
+	// Floor. (楼层)
+	Floor *string `json:"floor,omitempty"`
+	// Room. (房号)
+	Room *string `json:"room,omitempty"`
+	// What no component took, in order. (未识别部分)
+	Rest *string `json:"rest,omitempty"`
+}
+
 // One coordinate of a bucket: the value of one dimension. (分组键)
 type BucketKey struct {
 	// The dimension. (维度)

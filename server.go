@@ -329,7 +329,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 	// On shutdown the engine stops first: a batch being written commits or
 	// rolls back before the store closes.
 	defer func() { stopSync(); <-syncDone }()
-	gcfg := graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits, PII: keys, RequestID: web.RequestID}
+	gcfg := graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits, PII: keys, RequestID: web.RequestID, Addresses: srcs.addresses}
 	if err := operationPolicy(e, &gcfg); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/citymgmt"
@@ -35,6 +36,10 @@ type hubSources struct {
 	layer   *places.Layer
 	demo    *sim.Systems
 	pools   []*pgxpool.Pool
+	// addresses is the gazetteer of the store's regions, compounds and
+	// buildings, shared by the connectors (grid placement by address) and
+	// the API (Query.standardizeAddress).
+	addresses *address.Directory
 }
 
 func (h *hubSources) close() {
@@ -77,7 +82,7 @@ func demoPartyDatabase(ctx context.Context, hubDSN string) (string, error) {
 // source systems in-process and configures the same connectors for them.
 // The reference layer and the unified taxonomy are loaded into the store.
 func buildSources(ctx context.Context, e *env, st *store.Store, hubDSN string, keys *pii.Keys) (*hubSources, error) {
-	h := &hubSources{}
+	h := &hubSources{addresses: address.NewDirectory(st, time.Minute, e.log)}
 	var cfg *connectors.Config
 	regions := e.cfg.Regions
 	if e.cfg.Sources == "" {
@@ -171,16 +176,16 @@ func (h *hubSources) newConnector(ctx context.Context, e *env, sc connectors.Sou
 		return party.New(party.Config{Name: sc.Name, Description: sc.Description, Pool: pool, Datum: sc.Datum, Keys: keys,
 			Layer: layer, Times: normalize.DefaultTimes()}), nil
 	case "governance":
-		m := &governance.Mapper{Source: sc.Name, Keys: keys, Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now}
+		m := &governance.Mapper{Source: sc.Name, Keys: keys, Layer: layer, Addresses: h.addresses, Times: normalize.DefaultTimes(), Now: time.Now}
 		return governance.New(governance.Config{Name: sc.Name, Description: sc.Description, Endpoint: sc.Endpoint,
 			ClientID: sc.ClientID, ClientSecret: secret, RateLimit: sc.RateLimit, Timeout: time.Duration(sc.Timeout),
 			Log: e.log, Mapper: m}), nil
 	case "open311":
 		return citymgmt.New(citymgmt.Config{Name: sc.Name, Description: sc.Description, Endpoint: sc.Endpoint, Format: sc.Format,
 			Paging: sc.Paging, Overlap: time.Duration(sc.Overlap), Datum: sc.Datum, RateLimit: sc.RateLimit, Timeout: time.Duration(sc.Timeout),
-			Log: e.log, Layer: layer, Times: normalize.DefaultTimes()}), nil
+			Log: e.log, Layer: layer, Addresses: h.addresses, Times: normalize.DefaultTimes()}), nil
 	case "csvdrop":
-		return csvdrop.New(csvdrop.Config{Name: sc.Name, Description: sc.Description, Dir: sc.Dir, Datum: sc.Datum, Layer: layer,
+		return csvdrop.New(csvdrop.Config{Name: sc.Name, Description: sc.Description, Dir: sc.Dir, Datum: sc.Datum, Layer: layer, Addresses: h.addresses,
 			Times: normalize.DefaultTimes(), Log: e.log}), nil
 	}
 	return nil, fmt.Errorf("source %s: connector type %q is not available in this build (available: party, governance, open311, csvdrop)", sc.Name, sc.Type)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/normalize"
@@ -64,9 +65,12 @@ type Mapper struct {
 	Source string      // the hub's source name, written into provenance
 	Datum  canon.Datum // datum of Lat/Long
 	Layer  *places.Layer
-	Times  normalize.Times
-	Now    func() time.Time
-	Fields Fields
+	// Addresses places cases whose grid code is unknown and whose position
+	// lies in no grid by their address; nil: no address fallback.
+	Addresses *address.Directory
+	Times     normalize.Times
+	Now       func() time.Time
+	Fields    Fields
 }
 
 // descriptionLimit is the longest description accepted; longer text comes
@@ -129,14 +133,6 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	grid := strings.TrimSpace(r.GridCode)
-	if !m.Layer.IsGrid(grid) {
-		g, ok := m.Layer.GridAt(loc.Point)
-		if !ok {
-			return nil, &normalize.Defect{Reason: normalize.UnknownGrid, Field: f.Grid, Message: fmt.Sprintf("grid %q unknown and the position lies in no grid", r.GridCode)}
-		}
-		grid = g
-	}
 	desc, err := normalize.Text(f.Description, r.Description, descriptionLimit)
 	if err != nil {
 		return nil, err
@@ -144,6 +140,11 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 	addr, _, err := normalize.Address(f.Address, r.Address, addressLimit)
 	if err != nil {
 		return nil, err
+	}
+	grid, _, ok := m.Layer.Place(strings.TrimSpace(r.GridCode), &loc.Point, addr, m.Addresses.Current())
+	if !ok {
+		return nil, &normalize.Defect{Reason: normalize.UnknownGrid, Field: f.Grid,
+			Message: fmt.Sprintf("grid %q unknown, and neither the position nor the address lies in a known grid", r.GridCode)}
 	}
 	title := cat.Name
 	if desc != "" {

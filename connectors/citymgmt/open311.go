@@ -35,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/fetch"
@@ -61,6 +62,7 @@ type Config struct {
 	Timeout     time.Duration
 	Log         *slog.Logger
 	Layer       *places.Layer
+	Addresses   *address.Directory // address fallback of grid placement; nil for none
 	Times       normalize.Times
 	Now         func() time.Time
 	// Since is where window paging starts reading history (default
@@ -108,7 +110,7 @@ func New(cfg Config) *Connector {
 		cfg.Cap = maxPage
 	}
 	c := &Connector{cfg: cfg, http: fetch.New(fetch.Options{Source: cfg.Name, RateLimit: cfg.RateLimit, Timeout: cfg.Timeout, Log: cfg.Log}),
-		mapper: Mapper{Source: cfg.Name, Datum: cfg.Datum, Layer: cfg.Layer, Times: cfg.Times, Now: cfg.Now, Fields: Open311Fields}}
+		mapper: Mapper{Source: cfg.Name, Datum: cfg.Datum, Layer: cfg.Layer, Addresses: cfg.Addresses, Times: cfg.Times, Now: cfg.Now, Fields: Open311Fields}}
 	switch cfg.Format {
 	case "", "json":
 		c.format = "json"

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/normalize"
@@ -19,8 +20,11 @@ type Mapper struct {
 	Source string
 	Keys   *pii.Keys
 	Layer  *places.Layer
-	Times  normalize.Times
-	Now    func() time.Time
+	// Addresses places records without a usable grid code or position by
+	// their address; nil: no address fallback.
+	Addresses *address.Directory
+	Times     normalize.Times
+	Now       func() time.Time
 }
 
 // recordKey is the (updateTime, id) of a raw record, for the cursor.
@@ -110,16 +114,18 @@ func (m *Mapper) person(prefix, name, idCard, mobile string) (canon.PersonRef, e
 	return normalize.Person(m.Keys, f, name, idCard, mobile)
 }
 
-func (m *Mapper) grid(field, code string, loc *canon.Location) (string, error) {
-	if m.Layer.IsGrid(code) {
-		return code, nil
-	}
+// grid places a record (places.Layer.Place): its grid code, else its
+// position, else its address.
+func (m *Mapper) grid(field, code string, loc *canon.Location, addr string) (string, error) {
+	var pos *canon.Point
 	if loc != nil {
-		if g, ok := m.Layer.GridAt(loc.Point); ok {
-			return g, nil
-		}
+		pos = &loc.Point
 	}
-	return "", &normalize.Defect{Reason: normalize.UnknownGrid, Field: field, Message: fmt.Sprintf("grid %q is not in the reference layer and the position lies in no grid", code)}
+	if g, _, ok := m.Layer.Place(code, pos, addr, m.Addresses.Current()); ok {
+		return g, nil
+	}
+	return "", &normalize.Defect{Reason: normalize.UnknownGrid, Field: field,
+		Message: fmt.Sprintf("grid %q is not in the reference layer, and neither the position nor the address lies in a known grid", code)}
 }
 
 func (m *Mapper) house(sid string, raw json.RawMessage) (any, error) {
@@ -143,11 +149,11 @@ func (m *Mapper) house(sid string, raw json.RawMessage) (any, error) {
 		}
 		loc = &l
 	}
-	g, err := m.grid("gridCode", r.GridCode, loc)
+	addr, err := normalize.Text("address", r.Address, 500)
 	if err != nil {
 		return nil, err
 	}
-	addr, err := normalize.Text("address", r.Address, 500)
+	g, err := m.grid("gridCode", r.GridCode, loc, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -260,10 +266,6 @@ func (m *Mapper) event(sid string, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := m.grid("gridCode", r.GridCode, &loc)
-	if err != nil {
-		return nil, err
-	}
 	title, err := normalize.Text("title", r.Title, 200)
 	if err != nil {
 		return nil, err
@@ -276,6 +278,10 @@ func (m *Mapper) event(sid string, raw json.RawMessage) (any, error) {
 		return nil, &normalize.Defect{Reason: normalize.MissingField, Field: "title", Message: "event has no title"}
 	}
 	addr, err := normalize.Text("address", r.Address, 500)
+	if err != nil {
+		return nil, err
+	}
+	g, err := m.grid("gridCode", r.GridCode, &loc, addr)
 	if err != nil {
 		return nil, err
 	}

@@ -20,10 +20,9 @@ func Rect(minLng, minLat, maxLng, maxLat float64) orb.Polygon {
 	return orb.Polygon{{{minLng, minLat}, {maxLng, minLat}, {maxLng, maxLat}, {minLng, maxLat}, {minLng, minLat}}}
 }
 
-// SeedRegions stores a city with one district, one street, two communities
-// and two grids in each.
-func SeedRegions(t testing.TB, st *store.Store) {
-	t.Helper()
+// Regions is a city with one district, one street, two communities and two
+// grids in each.
+func Regions() []canon.Region {
 	regions := []canon.Region{
 		{Code: "420600", Name: "襄阳市", Level: canon.LevelCity, Boundary: Rect(112.0, 31.9, 112.4, 32.2)},
 		{Code: "420606", Name: "樊城区", Level: canon.LevelDistrict, ParentCode: "420600", Boundary: Rect(112.0, 31.9, 112.2, 32.1)},
@@ -39,6 +38,13 @@ func SeedRegions(t testing.TB, st *store.Store) {
 			canon.Region{Code: c.code + "001", Name: "第一网格", Level: canon.LevelGrid, ParentCode: c.code, Boundary: Rect(c.lng, 31.9, c.lng+0.05, 32.0)},
 			canon.Region{Code: c.code + "002", Name: "第二网格", Level: canon.LevelGrid, ParentCode: c.code, Boundary: Rect(c.lng+0.05, 31.9, c.lng+0.1, 32.0)})
 	}
+	return regions
+}
+
+// SeedRegions stores the Regions fixture.
+func SeedRegions(t testing.TB, st *store.Store) {
+	t.Helper()
+	regions := Regions()
 	err := st.InTx(context.Background(), func(w *store.Writer) error {
 		if err := w.UpsertSource(context.Background(), canon.Source{Name: "citymgmt", Kind: canon.SourceOpen311}); err != nil {
 			return err

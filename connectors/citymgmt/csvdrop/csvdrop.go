@@ -38,6 +38,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/citymgmt"
@@ -55,6 +56,7 @@ type Config struct {
 	Dir         string      // the drop directory
 	Datum       canon.Datum // datum of 经度/纬度; default GCJ-02
 	Layer       *places.Layer
+	Addresses   *address.Directory // address fallback of grid placement; nil for none
 	Times       normalize.Times
 	Now         func() time.Time
 	Log         *slog.Logger
@@ -102,7 +104,7 @@ func New(cfg Config) *Connector {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Connector{cfg: cfg, mapper: citymgmt.Mapper{Source: cfg.Name, Datum: cfg.Datum, Layer: cfg.Layer, Times: cfg.Times, Now: cfg.Now, Fields: Fields}}
+	return &Connector{cfg: cfg, mapper: citymgmt.Mapper{Source: cfg.Name, Datum: cfg.Datum, Layer: cfg.Layer, Addresses: cfg.Addresses, Times: cfg.Times, Now: cfg.Now, Fields: Fields}}
 }
 
 // Describe implements connectors.Connector.

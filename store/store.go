@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,11 +29,14 @@ func Migrations() fs.FS {
 	return sub
 }
 
+// minConns is the smallest pool Open makes unless told otherwise.
+const minConns = 16
+
 // Options tune Open.
 type Options struct {
 	Logger   *slog.Logger
 	Registry prometheus.Registerer // SQL metrics; nil for none
-	MaxConns int32                 // 0 keeps pgx's default
+	MaxConns int32                 // 0: pool_max_conns of the URL, else pgx's default but at least 16
 }
 
 // Store is the hub's PostgreSQL store.
@@ -48,8 +52,15 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		// pgx quotes the DSN in parse errors; never echo it (passwords).
 		return nil, errors.New("store: invalid database URL")
 	}
-	if o.MaxConns > 0 {
+	switch {
+	case o.MaxConns > 0:
 		cfg.MaxConns = o.MaxConns
+	case !strings.Contains(dsn, "pool_max_conns") && cfg.MaxConns < minConns:
+		// pgx's default is max(4, CPUs): a syncing source holds one
+		// connection for its advisory lock and needs another for its work,
+		// so four sources passing side by side on a 2-core machine would
+		// wait on each other for ever.
+		cfg.MaxConns = minConns
 	}
 	tr, err := newTracer(o.Registry)
 	if err != nil {

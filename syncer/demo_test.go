@@ -1,0 +1,174 @@
+package syncer_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/connectors/citymgmt"
+	"github.com/ywtg/hub/connectors/citymgmt/csvdrop"
+	"github.com/ywtg/hub/connectors/governance"
+	"github.com/ywtg/hub/connectors/normalize"
+	"github.com/ywtg/hub/connectors/party"
+	"github.com/ywtg/hub/connectors/places"
+	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/pii"
+	"github.com/ywtg/hub/sim"
+	"github.com/ywtg/hub/sim/city"
+	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/syncer"
+)
+
+// TestDemoSourcesSyncIntoTheStore syncs the four demo sources — party
+// database, governance API, Open311 and the CSV export — as demo mode
+// configures them, into PostgreSQL, and checks what the store holds:
+// every governance case lies inside its own grid's reference boundary
+// (WGS-84, after the BD-09 conversion), every case keeps its source's own
+// category code, the quarantine holds exactly the records the ground truth
+// marks for quarantine, under several distinct reasons, and every source's
+// ledger balances.
+func TestDemoSourcesSyncIntoTheStore(t *testing.T) {
+	ctx := context.Background()
+	partyDSN := dbtest.EmptyDB(t)
+	sys, err := sim.Start(ctx, sim.Options{Seed: 1, DataDir: t.TempDir(), LiveRate: -1, PartyDSN: partyDSN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close()
+	layer, err := places.Load(sys.LayerPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := dbtest.NewStore(t)
+	if err := st.InTx(ctx, func(w *store.Writer) error {
+		if err := w.UpsertRegions(ctx, layer.Regions()); err != nil {
+			return err
+		}
+		if err := w.UpsertCategories(ctx, normalize.Categories()); err != nil {
+			return err
+		}
+		return w.UpsertCategoryMappings(ctx, normalize.Mappings())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := pii.NewKeys([]byte("demo sources sync test key 32 by"))
+	times := normalize.DefaultTimes()
+	sources := []syncer.Source{
+		{Connector: party.New(party.Config{Name: "party", Pool: dbtest.Pool(t, partyDSN), Datum: canon.BD09, Keys: keys, Layer: layer, Times: times})},
+		{Connector: governance.New(governance.Config{Name: "governance", Endpoint: sys.GovURL, ClientID: sys.ClientID, ClientSecret: sys.ClientSecret,
+			RateLimit: 50, Mapper: &governance.Mapper{Source: "governance", Keys: keys, Layer: layer, Times: times, Now: time.Now}})},
+		{Connector: citymgmt.New(citymgmt.Config{Name: "citymgmt", Endpoint: sys.Open311URL + "/open311/v2", Format: "json", Paging: citymgmt.PagingAuto,
+			Datum: canon.GCJ02, RateLimit: 50, Layer: layer, Times: times})},
+		{Connector: csvdrop.New(csvdrop.Config{Name: "citymgmt-archive", Dir: sys.CSVDir, Datum: canon.GCJ02, Layer: layer, Times: times})},
+	}
+	for i := range sources {
+		sources[i].Interval = time.Second
+	}
+	e, err := syncer.New(st, sources, syncer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.SyncOnce(ctx, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range res {
+		if r.Status != store.SourceOK || r.Counts.Fetched == 0 {
+			t.Fatalf("source %s after the first pass: %+v", name, r)
+		}
+	}
+	list, err := st.Sources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list {
+		if s.RecordsFetched != s.RecordsStored+s.RecordsQuarantined {
+			t.Errorf("source %s: fetched %d ≠ stored %d + quarantined %d", s.Name, s.RecordsFetched, s.RecordsStored, s.RecordsQuarantined)
+		}
+	}
+
+	// Governance cases inside their own grid.
+	rows, err := st.Pool().Query(ctx, `SELECT c.source_id, c.lat, c.lng, g.code FROM "case" c JOIN region g ON g.id = c.grid_id WHERE c.source = 'governance'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	govCases, outside := 0, 0
+	for rows.Next() {
+		var id, grid string
+		var lat, lng float64
+		if err := rows.Scan(&id, &lat, &lng, &grid); err != nil {
+			t.Fatal(err)
+		}
+		govCases++
+		if g, ok := layer.GridAt(canon.Point{Lat: lat, Lng: lng}); !ok || g != grid {
+			outside++
+			if outside <= 5 {
+				t.Errorf("governance case %s at %.6f,%.6f lies in grid %q, not in its own %s", id, lat, lng, g, grid)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if govCases < 1000 || outside > 0 {
+		t.Fatalf("%d of %d governance cases outside their grid", outside, govCases)
+	}
+	if n := scalar(t, st, `SELECT count(*) FROM "case" WHERE grid_id IS NULL`); n > 0 {
+		t.Errorf("%d cases without a grid", n)
+	}
+
+	// Every case keeps its source's own code, mapped onto the taxonomy.
+	if n := scalar(t, st, `SELECT count(*) FROM "case" WHERE source_category_code = '' OR category_code IS NULL`); n > 0 {
+		t.Errorf("%d cases lost their source code or category", n)
+	}
+	for _, src := range []string{"governance", "citymgmt", "citymgmt-archive"} {
+		if n := scalar(t, st, `SELECT count(*) FROM "case" WHERE source = $1 AND source_status <> ''`, src); n == 0 {
+			t.Errorf("no case of %s keeps its source status", src)
+		}
+	}
+
+	// The quarantine holds what the ground truth marks, no more, no less.
+	raw, err := os.ReadFile(sys.TruthPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var truth city.Truth
+	if err := json.Unmarshal(raw, &truth); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{}
+	sourceOf := map[string]string{"party": "party", "gov": "governance", "city": "citymgmt"}
+	for _, d := range truth.Defects {
+		if d.Action == "QUARANTINE" {
+			want[sourceOf[d.System]]++
+		}
+	}
+	for src, n := range want {
+		if got := scalar(t, st, `SELECT count(DISTINCT (stream, source_id)) FROM quarantine WHERE source = $1`, src); got != n {
+			t.Errorf("source %s: %d records quarantined, the ground truth marks %d", src, got, n)
+		}
+	}
+	reasons := scalar(t, st, `SELECT count(DISTINCT reason) FROM quarantine`)
+	if reasons < 5 {
+		t.Errorf("quarantine shows %d distinct reasons", reasons)
+	}
+	q, err := st.Pool().Query(ctx, `SELECT source, reason, count(*) FROM quarantine GROUP BY 1, 2 ORDER BY 1, 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q.Next() {
+		var src, reason string
+		var n int
+		if err := q.Scan(&src, &reason, &n); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("quarantine %-17s %-16s %d", src, reason, n)
+	}
+	if err := q.Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d governance cases, all in their grid; %d distinct quarantine reasons", govCases, reasons)
+}

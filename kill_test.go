@@ -62,8 +62,8 @@ func TestSyncSurvivesKill9(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sync --full: %v\n%s", err, out)
 	}
-	lines := regexp.MustCompile(`(\w+): OK, fetched (\d+), stored (\d+) \(unchanged (\d+), deleted (\d+)\), quarantined (\d+)`).FindAllStringSubmatch(string(out), -1)
-	if len(lines) != 3 {
+	lines := regexp.MustCompile(`([\w-]+): OK, fetched (\d+), stored (\d+) \(unchanged (\d+), deleted (\d+)\), quarantined (\d+)`).FindAllStringSubmatch(string(out), -1)
+	if len(lines) != 4 { // party, governance, citymgmt, citymgmt-archive
 		t.Fatalf("sync output: %s", out)
 	}
 	for _, m := range lines {

@@ -78,11 +78,15 @@ func demoPartyDatabase(ctx context.Context, hubDSN string) (string, error) {
 	return u.String(), nil
 }
 
+// addressRefresh is how often the address directory looks for new
+// compounds and buildings (one cheap fingerprint query).
+const addressRefresh = 15 * time.Second
+
 // buildSources reads HUB_SOURCES, or in demo mode starts the simulated
 // source systems in-process and configures the same connectors for them.
 // The reference layer and the unified taxonomy are loaded into the store.
 func buildSources(ctx context.Context, e *env, st *store.Store, hubDSN string, keys *pii.Keys) (*hubSources, error) {
-	h := &hubSources{addresses: address.NewDirectory(st, time.Minute, e.log)}
+	h := &hubSources{addresses: address.NewDirectory(st, addressRefresh, e.log)}
 	var cfg *connectors.Config
 	regions := e.cfg.Regions
 	if e.cfg.Sources == "" {

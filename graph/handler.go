@@ -34,7 +34,7 @@ type Config struct {
 	// IntrospectionRoles may introspect the schema; nil for every role.
 	IntrospectionRoles []auth.Role
 	// Addresses serves Query.standardizeAddress; nil builds one over Store
-	// that looks for reference changes once a minute.
+	// that looks for reference changes every 15 s.
 	Addresses *address.Directory
 }
 
@@ -43,7 +43,7 @@ type Config struct {
 // consistent error codes, and per-request dataloaders.
 func NewHandler(c Config) (http.Handler, error) {
 	if c.Addresses == nil {
-		c.Addresses = address.NewDirectory(c.Store, time.Minute, c.Log)
+		c.Addresses = address.NewDirectory(c.Store, 15*time.Second, c.Log)
 	}
 	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses}
 	limits := DefaultLimits

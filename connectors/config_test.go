@@ -61,3 +61,35 @@ sources:
 		t.Fatalf("unknown (inline secret) field accepted: %v", err)
 	}
 }
+
+func TestOpen311PagingAndFormat(t *testing.T) {
+	tests := []struct {
+		name, extra string
+		paging      string
+		err         string
+	}{
+		{name: "defaults", paging: "auto"},
+		{name: "window with overlap", extra: "    paging: window\n    overlap: 2h\n", paging: "window"},
+		{name: "extension, format auto", extra: "    paging: extension\n    format: auto\n", paging: "extension"},
+		{name: "unknown paging", extra: "    paging: cursor\n", err: "paging must be auto, extension or window"},
+		{name: "unknown format", extra: "    format: csv\n", err: "format must be json, xml or auto"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := "sources:\n  - name: citymgmt\n    type: open311\n    endpoint: http://x/open311/v2\n" + tc.extra
+			c, err := connectors.ParseConfig([]byte(raw), os.Getenv)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := c.Sources[0]; s.Paging != tc.paging || s.Datum != canon.GCJ02 {
+				t.Fatalf("paging %q datum %q, want %q GCJ02", s.Paging, s.Datum, tc.paging)
+			}
+		})
+	}
+}

@@ -3,7 +3,11 @@ package syncer_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,14 +26,17 @@ import (
 	"github.com/ywtg/hub/syncer"
 )
 
+// houseNumeral is a Chinese numeral left in the house part of an address.
+var houseNumeral = regexp.MustCompile(`[〇零一二三四五六七八九十百千两]+(栋|幢|单元|号楼|号|室|层|楼)`)
+
 // TestDemoSourcesSyncIntoTheStore syncs the four demo sources — party
 // database, governance API, Open311 and the CSV export — as demo mode
 // configures them, into PostgreSQL, and checks what the store holds:
 // every governance case lies inside its own grid's reference boundary
 // (WGS-84, after the BD-09 conversion), every case keeps its source's own
 // category code, the quarantine holds exactly the records the ground truth
-// marks for quarantine, under several distinct reasons, and every source's
-// ledger balances.
+// marks for quarantine, under several distinct reasons, repaired cases are
+// stored with the repaired values, and every source's ledger balances.
 func TestDemoSourcesSyncIntoTheStore(t *testing.T) {
 	ctx := context.Background()
 	partyDSN := dbtest.EmptyDB(t)
@@ -171,4 +178,65 @@ func TestDemoSourcesSyncIntoTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d governance cases, all in their grid; %d distinct quarantine reasons", govCases, reasons)
+
+	// Repaired cases are stored with the repaired values.
+	checked := 0
+	for _, d := range truth.Defects {
+		if d.Action != "REPAIR" || (d.Entity != "events" && d.Entity != "requests") {
+			continue
+		}
+		src := sourceOf[d.System]
+		var lat, lng float64
+		var reported time.Time
+		var desc, addr string
+		var n int
+		if err := st.Pool().QueryRow(ctx, `SELECT count(*) OVER (), lat, lng, reported_at, description, address FROM "case" WHERE source = $1 AND source_id = $2`,
+			src, d.ID).Scan(&n, &lat, &lng, &reported, &desc, &addr); err != nil {
+			t.Errorf("%s %s (%s): not stored: %v", src, d.ID, d.Kind, err)
+			continue
+		}
+		sys.City.RLock()
+		var truthCase city.Case
+		if d.Entity == "events" {
+			var i int
+			fmt.Sscan(d.ID, &i)
+			truthCase = sys.City.GovEvents[i-1]
+		} else {
+			truthCase = sys.City.CityCases[sys.City.CityIndex(d.ID)]
+		}
+		sys.City.RUnlock()
+		var bad string
+		switch d.Kind {
+		case "coord_swapped":
+			if dlat, dlng := math.Abs(lat-truthCase.Lat), math.Abs(lng-truthCase.Lng); dlat > 1e-5 || dlng > 1e-5 {
+				bad = fmt.Sprintf("stored at %.6f,%.6f, truly %.6f,%.6f", lat, lng, truthCase.Lat, truthCase.Lng)
+			}
+		case "time_no_zone", "time_epoch_ms":
+			if reported.Unix() != truthCase.Reported {
+				bad = fmt.Sprintf("reported %s, truly %s", reported, time.Unix(truthCase.Reported, 0))
+			}
+		case "html":
+			if strings.ContainsAny(desc, "<>") {
+				bad = fmt.Sprintf("markup stored: %.60q", desc)
+			}
+		case "full_width", "chinese_numeral":
+			if strings.ContainsAny(addr, "０１２３４５６７８９") || houseNumeral.MatchString(addr) {
+				bad = fmt.Sprintf("address stored as %q", addr)
+			}
+		case "duplicate":
+			if n != 1 {
+				bad = fmt.Sprintf("%d rows", n)
+			}
+		default:
+			continue
+		}
+		checked++
+		if bad != "" {
+			t.Errorf("%s %s %s (%s): %s", src, d.ID, d.Kind, d.Field, bad)
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d repaired cases checked in the store", checked)
+	}
+	t.Logf("%d repaired cases checked in the store", checked)
 }

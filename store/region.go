@@ -42,10 +42,11 @@ func (r *Region) AncestorIDs() []int64 {
 const regionColumns = `r.id, r.code, r.name, r.level, r.parent_id, r.path::text, r.boundary,
 	r.centroid_lat, r.centroid_lng, r.updated_at`
 
-func scanRegion(row pgx.Row) (*Region, error) {
+// scanRegion reads the regionColumns, after any leading columns given.
+func scanRegion(row pgx.Row, lead ...any) (*Region, error) {
 	r := &Region{}
-	err := row.Scan(&r.ID, &r.Code, &r.Name, &r.Level, &r.ParentID, &r.Path, &r.Boundary,
-		&r.CentroidLat, &r.CentroidLng, &r.UpdatedAt)
+	err := row.Scan(append(lead, &r.ID, &r.Code, &r.Name, &r.Level, &r.ParentID, &r.Path, &r.Boundary,
+		&r.CentroidLat, &r.CentroidLng, &r.UpdatedAt)...)
 	return r, err
 }
 
@@ -96,6 +97,48 @@ func (s *Store) Regions(ctx context.Context, q RegionQuery) (Page[*Region], erro
 	return newPage(list, limit, func(r *Region) cursor { return cursor{order: regionOrder, key: r.Code, id: r.ID} }), nil
 }
 
+// RegionChildren lists one page of the children of each of a batch of
+// regions (Regions with ParentID, for many parents) in one statement,
+// returning the pages in key order.
+func (s *Store) RegionChildren(ctx context.Context, parentIDs []int64, p PageArgs) ([]Page[*Region], error) {
+	limit, err := p.limit()
+	if err != nil {
+		return nil, err
+	}
+	after, err := decodeCursor(p.After, regionOrder)
+	if err != nil {
+		return nil, err
+	}
+	a := sqlArgs{parentIDs}
+	where := "r.parent_id = k.id AND " + scopePath(ctx, "r.path", &a)
+	if after != nil {
+		where += fmt.Sprintf(" AND (r.code, r.id) > (%s, %s)", a.add(after.key), a.add(after.id))
+	}
+	rows, err := s.pool.Query(ctx, "SELECT k.id, "+regionColumns+` FROM unnest($1::bigint[]) AS k(id)
+		CROSS JOIN LATERAL (SELECT r.* FROM region r WHERE `+where+" ORDER BY r.code, r.id LIMIT "+a.add(limit+1)+") r", a...)
+	if err != nil {
+		return nil, fmt.Errorf("list child regions: %w", err)
+	}
+	defer rows.Close()
+	by := make(map[int64][]*Region, len(parentIDs))
+	for rows.Next() {
+		var parent int64
+		r, err := scanRegion(rows, &parent)
+		if err != nil {
+			return nil, fmt.Errorf("list child regions: %w", err)
+		}
+		by[parent] = append(by[parent], r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list child regions: %w", err)
+	}
+	out := make([]Page[*Region], len(parentIDs))
+	for i, id := range parentIDs {
+		out[i] = newPage(by[id], limit, func(r *Region) cursor { return cursor{order: regionOrder, key: r.Code, id: r.ID} })
+	}
+	return out, nil
+}
+
 // CountRegions counts the regions a query selects, ignoring paging.
 func (s *Store) CountRegions(ctx context.Context, q RegionQuery) (int, error) {
 	var a sqlArgs
@@ -109,16 +152,28 @@ func (s *Store) CountRegions(ctx context.Context, q RegionQuery) (int, error) {
 // RegionsByID loads regions for a batch of ids, in key order; a missing id
 // yields a nil region.
 func (s *Store) RegionsByID(ctx context.Context, ids []int64) ([]*Region, error) {
-	a := sqlArgs{ids}
-	rows, err := s.pool.Query(ctx, "SELECT "+regionColumns+" FROM region r WHERE r.id = ANY($1) AND "+scopePath(ctx, "r.path", &a), a...)
+	return regionsBy(ctx, s, "r.id", ids, func(r *Region) int64 { return r.ID })
+}
+
+// RegionsByCode loads regions for a batch of codes, in key order; a code
+// unknown or out of scope yields a nil region.
+func (s *Store) RegionsByCode(ctx context.Context, codes []string) ([]*Region, error) {
+	return regionsBy(ctx, s, "r.code", codes, func(r *Region) string { return r.Code })
+}
+
+// regionsBy loads the regions in scope whose column is one of keys, in key
+// order.
+func regionsBy[K comparable](ctx context.Context, s *Store, column string, keys []K, keyOf func(*Region) K) ([]*Region, error) {
+	a := sqlArgs{keys}
+	rows, err := s.pool.Query(ctx, "SELECT "+regionColumns+" FROM region r WHERE "+column+" = ANY($1) AND "+scopePath(ctx, "r.path", &a), a...)
 	if err != nil {
-		return nil, fmt.Errorf("load regions: %w", err)
+		return nil, fmt.Errorf("load regions by %s: %w", column, err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Region, error) { return scanRegion(r) })
 	if err != nil {
-		return nil, fmt.Errorf("load regions: %w", err)
+		return nil, fmt.Errorf("load regions by %s: %w", column, err)
 	}
-	return inKeyOrder(ids, list, func(r *Region) int64 { return r.ID }), nil
+	return inKeyOrder(keys, list, keyOf), nil
 }
 
 // RegionByCode finds a region by its code.
@@ -142,19 +197,4 @@ func inKeyOrder[K comparable, T any](keys []K, rows []T, keyOf func(T) K) []T {
 		out[i] = byKey[k]
 	}
 	return out
-}
-
-// RegionsByCode loads regions for a batch of codes, in key order; a code
-// unknown or out of scope yields a nil region.
-func (s *Store) RegionsByCode(ctx context.Context, codes []string) ([]*Region, error) {
-	a := sqlArgs{codes}
-	rows, err := s.pool.Query(ctx, "SELECT "+regionColumns+" FROM region r WHERE r.code = ANY($1) AND "+scopePath(ctx, "r.path", &a), a...)
-	if err != nil {
-		return nil, fmt.Errorf("load regions by code: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Region, error) { return scanRegion(r) })
-	if err != nil {
-		return nil, fmt.Errorf("load regions by code: %w", err)
-	}
-	return inKeyOrder(codes, list, func(r *Region) string { return r.Code }), nil
 }

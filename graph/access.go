@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/canon"
@@ -41,37 +42,58 @@ var typeScopes = map[string]string{
 // adminOnly names root fields only admins may use.
 var adminOnly = map[string]bool{"quarantine": true, "auditLog": true}
 
-// authorize is a field middleware: it refuses a field whose type the
-// principal's role or scopes do not allow, with FORBIDDEN, before the
-// resolver runs.
-//
-// It runs around every field of every object, so it decides cheaply which
-// fields need a look at the principal: root fields (where an anonymous
-// caller is refused, so nothing beneath them runs) and fields whose type a
-// scope guards. Every other field — the scalars and plain objects of a
-// page — passes straight through.
-func authorize(ctx context.Context, next graphql.Resolver) (any, error) {
-	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || fc.Field.Field == nil || fc.Field.Definition == nil {
+// access makes authorize the field middleware of each operation, with the
+// operation's principal looked up once. (Registered with AroundFields,
+// gqlgen would wrap every field of every operation in closures of its
+// extension chain, and each field would search the context for the
+// principal; here it is one direct call per field.) It is the handler's
+// only field middleware.
+type access struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = access{}
+
+func (access) ExtensionName() string                   { return "Access" }
+func (access) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (access) MutateOperationContext(ctx context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+	p := auth.From(ctx)
+	if p == nil {
+		return nil // in-process callers are not checked
+	}
+	opCtx.ResolverMiddleware = func(ctx context.Context, next graphql.Resolver) (any, error) {
+		if err := authorize(graphql.GetFieldContext(ctx), p); err != nil {
+			return nil, err
+		}
 		return next(ctx)
+	}
+	return nil
+}
+
+// authorize refuses a field whose type the principal's role or scopes do
+// not allow, with FORBIDDEN, before the resolver runs. Only root fields
+// (where an anonymous caller is refused, so nothing beneath them runs) and
+// fields whose type a scope guards need a look; the scalars and plain
+// objects of a page pass straight through.
+func authorize(fc *graphql.FieldContext, p *auth.Principal) error {
+	if fc == nil || fc.Field.Field == nil || fc.Field.Definition == nil {
+		return nil
 	}
 	root := fc.Object == "Query" || fc.Object == "Mutation" || fc.Object == "Subscription"
 	need, scoped := typeScopes[fc.Field.Definition.Type.Name()]
 	if !root && !scoped {
-		return next(ctx)
-	}
-	p := auth.From(ctx)
-	if p == nil {
-		return next(ctx)
+		return nil
 	}
 	if p.Role == auth.None {
-		return nil, canon.Errorf(canon.Unauthenticated, "authentication required")
+		return canon.Errorf(canon.Unauthenticated, "authentication required")
 	}
 	if fc.Object == "Query" && adminOnly[fc.Field.Name] && p.Role != auth.Admin {
-		return nil, canon.Errorf(canon.Forbidden, "%s is for administrators", fc.Field.Name)
+		return canon.Errorf(canon.Forbidden, "%s is for administrators", fc.Field.Name)
 	}
 	if p.Role == auth.Partner && scoped && !p.HasScope(need) {
-		return nil, canon.Errorf(canon.Forbidden, "this key lacks the scope %s", need)
+		return canon.Errorf(canon.Forbidden, "this key lacks the scope %s", need)
 	}
-	return next(ctx)
+	return nil
 }

@@ -34,7 +34,7 @@ type Config struct {
 	// IntrospectionRoles may introspect the schema; nil for every role.
 	IntrospectionRoles []auth.Role
 	// Addresses serves Query.standardizeAddress; nil builds one over Store
-	// that looks for reference changes every 15 s.
+	// that looks for reference changes once a minute.
 	Addresses *address.Directory
 }
 
@@ -43,7 +43,7 @@ type Config struct {
 // consistent error codes, and per-request dataloaders.
 func NewHandler(c Config) (http.Handler, error) {
 	if c.Addresses == nil {
-		c.Addresses = address.NewDirectory(c.Store, 15*time.Second, c.Log)
+		c.Addresses = address.NewDirectory(c.Store, time.Minute, c.Log)
 	}
 	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses}
 	limits := DefaultLimits
@@ -60,7 +60,7 @@ func NewHandler(c Config) (http.Handler, error) {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(&limiter{limits: limits})
 	srv.Use(&auditor{store: c.Store, requestID: c.RequestID})
-	srv.AroundFields(authorize)
+	srv.Use(access{})
 	srv.SetErrorPresenter(errorPresenter(c.Log))
 	srv.SetRecoverFunc(recoverFunc(c.Log))
 	if c.Registry != nil {

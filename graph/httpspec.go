@@ -36,17 +36,13 @@ func graphqlOverHTTP(next http.Handler) http.Handler {
 			writeRequestError(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed on /graphql; use GET for queries or POST")
 			return
 		}
-		buf := &bufferedResponse{header: w.Header()}
+		buf := &checkedResponse{w: w, get: r.Method == http.MethodGet}
 		next.ServeHTTP(buf, r)
-		status, body := buf.status, buf.body.Bytes()
-		if status == 0 {
-			status = http.StatusOK
+		if buf.passed {
+			return
 		}
-		if r.Method == http.MethodGet && status == http.StatusNotAcceptable {
-			w.Header().Set("Allow", "POST")
-			status = http.StatusMethodNotAllowed
-		}
-		if bytes.HasPrefix(body, []byte(`{"errors"`)) {
+		status, body := buf.statusCode(), buf.body.Bytes()
+		if bytes.HasPrefix(body, requestErrorPrefix) {
 			status, body = fixRequestError(w.Header().Get("Content-Type"), status, body)
 		}
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -54,6 +50,8 @@ func graphqlOverHTTP(next http.Handler) http.Handler {
 		w.Write(body)
 	})
 }
+
+var requestErrorPrefix = []byte(`{"errors"`)
 
 // fixRequestError drops "data" from a request error and sets its status.
 func fixRequestError(contentType string, status int, body []byte) (int, []byte) {
@@ -99,17 +97,56 @@ func writeRequestError(w http.ResponseWriter, status int, msg string) {
 		"message": msg, "extensions": map[string]string{"code": string(canon.BadUserInput)}}}})
 }
 
-// bufferedResponse holds a response until it has been checked.
-type bufferedResponse struct {
-	header http.Header
+// checkedResponse holds a response until its first bytes show whether it
+// is a request error. One that is not — every executed operation, whose
+// body gqlgen writes in one piece — passes straight through, unbuffered;
+// a request error is held and fixed.
+type checkedResponse struct {
+	w      http.ResponseWriter
+	get    bool
 	status int
 	body   bytes.Buffer
+	passed bool
 }
 
-func (b *bufferedResponse) Header() http.Header         { return b.header }
-func (b *bufferedResponse) Write(p []byte) (int, error) { return b.body.Write(p) }
-func (b *bufferedResponse) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
+func (c *checkedResponse) Header() http.Header { return c.w.Header() }
+
+func (c *checkedResponse) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
 	}
+}
+
+func (c *checkedResponse) statusCode() int {
+	switch {
+	case c.status == 0:
+		return http.StatusOK
+	case c.get && c.status == http.StatusNotAcceptable:
+		c.w.Header().Set("Allow", "POST")
+		return http.StatusMethodNotAllowed
+	}
+	return c.status
+}
+
+func (c *checkedResponse) Write(p []byte) (int, error) {
+	if c.passed {
+		return c.w.Write(p)
+	}
+	n := len(p)
+	if c.body.Len() > 0 {
+		c.body.Write(p)
+		p = c.body.Bytes()
+	}
+	if len(p) < len(requestErrorPrefix) && bytes.HasPrefix(requestErrorPrefix, p) || bytes.HasPrefix(p, requestErrorPrefix) {
+		if c.body.Len() == 0 {
+			c.body.Write(p)
+		}
+		return n, nil // (possibly) a request error: hold it
+	}
+	c.passed = true
+	c.w.WriteHeader(c.statusCode())
+	if _, err := c.w.Write(p); err != nil {
+		return 0, err
+	}
+	return n, nil
 }

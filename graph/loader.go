@@ -24,6 +24,7 @@ type Loaders struct {
 	RegionStats      *dataloader.Loader[int64, *store.RegionStats]
 	RegionCases      *dataloader.Loader[regionCasesKey, store.Page[*store.Case]]
 	RegionCaseStats  *dataloader.Loader[regionStatsKey, []store.Bucket]
+	RegionChildren   *dataloader.Loader[regionChildrenKey, store.Page[*store.Region]]
 	Case             *dataloader.Loader[int64, *store.Case]
 	Source           *dataloader.Loader[string, *store.Source]
 	Category         *dataloader.Loader[string, *store.Category]
@@ -68,6 +69,7 @@ func NewLoaders(st *store.Store) *Loaders {
 	}
 	l.RegionCases = newLoader(regionCasesBatch(st, l))
 	l.RegionCaseStats = newLoader(regionStatsBatch(st))
+	l.RegionChildren = newLoader(regionChildrenBatch(st))
 	return l
 }
 
@@ -207,6 +209,49 @@ func regionStatsBatch(st *store.Store) func(context.Context, []regionStatsKey) (
 			}
 			for j, i := range idx {
 				out[i] = buckets[j]
+			}
+		}
+		return out, nil
+	}
+}
+
+// regionChildrenKey asks for one page of a region's children; Args is the
+// canonical encoding of the page arguments (a store.PageArgs).
+type regionChildrenKey struct {
+	Parent int64
+	Args   string
+}
+
+// regionChildrenBatch runs one statement per distinct page: the children of
+// every community of a street are one statement, and arrive together, so
+// that what their own fields load is batched across the street too.
+func regionChildrenBatch(st *store.Store) func(context.Context, []regionChildrenKey) ([]store.Page[*store.Region], error) {
+	return func(ctx context.Context, keys []regionChildrenKey) ([]store.Page[*store.Region], error) {
+		out := make([]store.Page[*store.Region], len(keys))
+		groups := map[string][]int{}
+		var order []string
+		for i, k := range keys {
+			if _, ok := groups[k.Args]; !ok {
+				order = append(order, k.Args)
+			}
+			groups[k.Args] = append(groups[k.Args], i)
+		}
+		for _, args := range order {
+			var p store.PageArgs
+			if err := json.Unmarshal([]byte(args), &p); err != nil {
+				return nil, err
+			}
+			idx := groups[args]
+			ids := make([]int64, len(idx))
+			for j, i := range idx {
+				ids[j] = keys[i].Parent
+			}
+			pages, err := st.RegionChildren(ctx, ids, p)
+			if err != nil {
+				return nil, err
+			}
+			for j, i := range idx {
+				out[i] = pages[j]
 			}
 		}
 		return out, nil

@@ -87,7 +87,11 @@ func (r *regionResolver) Ancestors(ctx context.Context, obj *store.Region) ([]*s
 // Children is the resolver for the children field.
 func (r *regionResolver) Children(ctx context.Context, obj *store.Region, first *int, after *string) (*model.RegionConnection, error) {
 	q := store.RegionQuery{ParentID: &obj.ID, Page: store.PageArgs{First: first, After: after}}
-	page, err := r.Store.Regions(ctx, q)
+	args, err := json.Marshal(q.Page)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.loaders(ctx).RegionChildren.Load(ctx, regionChildrenKey{Parent: obj.ID, Args: string(args)})()
 	if err != nil {
 		return nil, err
 	}

@@ -44,9 +44,10 @@ func main() {
 	requests := flag.Int("requests", 2000, "requests per query and side")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the hub side of each query to this file name plus .A, .B, .C")
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the hub side of each query to this file name plus .A, .B, .C")
+	statements := flag.Bool("statements", false, "print the SQL statements one request of each query runs on the hub side, then measure")
 	reuse := flag.String("db", "", "benchmark an already seeded database (a DSN printed by an earlier run) instead of seeding a new one")
 	flag.Parse()
-	profile, allocProfile = *cpuprofile, *memprofile
+	profile, allocProfile, listStatements = *cpuprofile, *memprofile, *statements
 	reuseDSN = *reuse
 	if err := run(*scale, *clients, *requests); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -118,6 +119,15 @@ func run(scale string, clients, requests int) error {
 	// The floor is served over the same HTTP stack, so both sides pay for
 	// HTTP and the client alike.
 	mux := http.NewServeMux()
+	var last atomic.Pointer[store.StatementCounter]
+	if listStatements {
+		hub := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, c := store.WithStatementCounter(r.Context())
+			last.Store(c)
+			hub.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
 	mux.Handle("/graphql", h)
 	for _, q := range queries(street) {
 		mux.HandleFunc("/floor/"+q.name, func(w http.ResponseWriter, r *http.Request) {
@@ -137,6 +147,19 @@ func run(scale string, clients, requests int) error {
 	url := base + "/graphql"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2}}
 
+	if listStatements {
+		for _, q := range queries(street) {
+			if err := postGraphQL(ctx, client, url, q.graphql); err != nil {
+				return fmt.Errorf("query %s: %w", q.name, err)
+			}
+			c := last.Load()
+			fmt.Printf("%s: %d statements\n", q.name, c.Count())
+			for _, s := range c.Statements() {
+				fmt.Printf("\t%.160s\n", s)
+			}
+		}
+	}
+
 	fmt.Printf("\n%-4s %-6s %10s %9s %9s %8s\n", "q", "side", "req/s", "p50", "p99", "ratio")
 	for _, q := range queries(street) {
 		stop := startProfile(q.name)
@@ -153,7 +176,10 @@ func run(scale string, clients, requests int) error {
 	return nil
 }
 
-var profile, allocProfile string
+var (
+	profile, allocProfile string
+	listStatements        bool
+)
 
 // startProfile profiles the hub side of one query when -cpuprofile or
 // -memprofile is set; the allocation profile holds that query's

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,12 +16,29 @@ import (
 // dedicated connection: while it is held no other hub replica syncs the
 // source, and it is released by PostgreSQL if the holder dies.
 type SourceLock struct {
-	conn *pgxpool.Conn
-	name string
+	conn   *pgxpool.Conn
+	name   string
+	holder string
 }
 
-// TryLockSource takes the source's advisory lock if it is free.
+// DefaultHolder names this process as a lock holder: host name and pid.
+func DefaultHolder() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	return host + ":" + strconv.Itoa(os.Getpid())
+}
+
+// TryLockSource takes the source's advisory lock if it is free; runs are
+// recorded with DefaultHolder.
 func (s *Store) TryLockSource(ctx context.Context, name string) (*SourceLock, error) {
+	return s.TryLockSourceAs(ctx, name, DefaultHolder())
+}
+
+// TryLockSourceAs is TryLockSource for a named holder, recorded with every
+// run the lock starts.
+func (s *Store) TryLockSourceAs(ctx context.Context, name, holder string) (*SourceLock, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lock source %s: %w", name, err)
@@ -33,7 +52,7 @@ func (s *Store) TryLockSource(ctx context.Context, name string) (*SourceLock, er
 		conn.Release()
 		return nil, nil
 	}
-	return &SourceLock{conn: conn, name: name}, nil
+	return &SourceLock{conn: conn, name: name, holder: holder}, nil
 }
 
 // Release gives the lock up.
@@ -71,7 +90,8 @@ func (l *SourceLock) StartRun(ctx context.Context, full bool) (int64, error) {
 			WHERE name = $1`, source); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `INSERT INTO sync_run (source, full_pull) VALUES ($1, $2) RETURNING id`, source, full).Scan(&id)
+		return tx.QueryRow(ctx, `INSERT INTO sync_run (source, full_pull, holder) VALUES ($1, $2, $3) RETURNING id`,
+			source, full, l.holder).Scan(&id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("start sync run of %s: %w", source, err)

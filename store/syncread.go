@@ -23,6 +23,7 @@ type SyncRun struct {
 	Unchanged   int64
 	Deleted     int64
 	Error       *string
+	Holder      string // the process that ran it (see TryLockSourceAs)
 }
 
 // SyncRunQuery selects runs, newest first.
@@ -45,7 +46,7 @@ func (s *Store) SyncRuns(ctx context.Context, q SyncRunQuery) (Page[*SyncRun], e
 	}
 	var a sqlArgs
 	sql := `SELECT id, source, full_pull, started_at, finished_at, status, fetched, stored, quarantined, unchanged,
-		deleted, error FROM sync_run WHERE TRUE`
+		deleted, error, holder FROM sync_run WHERE TRUE`
 	if q.Source != "" {
 		sql += " AND source = " + a.add(q.Source)
 	}
@@ -60,7 +61,7 @@ func (s *Store) SyncRuns(ctx context.Context, q SyncRunQuery) (Page[*SyncRun], e
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*SyncRun, error) {
 		x := &SyncRun{}
 		err := r.Scan(&x.ID, &x.Source, &x.Full, &x.StartedAt, &x.FinishedAt, &x.Status, &x.Fetched, &x.Stored,
-			&x.Quarantined, &x.Unchanged, &x.Deleted, &x.Error)
+			&x.Quarantined, &x.Unchanged, &x.Deleted, &x.Error, &x.Holder)
 		return x, err
 	})
 	if err != nil {

@@ -43,6 +43,8 @@ type Options struct {
 	MaxBackoff time.Duration
 	// Ready is told when a source finished its first pass (or is DOWN).
 	Ready func(source string)
+	// Holder names this process in the runs it records; default host:pid.
+	Holder string
 }
 
 // Engine synchronises sources into the store.
@@ -73,6 +75,9 @@ func New(st *store.Store, sources []Source, o Options) (*Engine, error) {
 	}
 	if o.Ready == nil {
 		o.Ready = func(string) {}
+	}
+	if o.Holder == "" {
+		o.Holder = store.DefaultHolder()
 	}
 	m, err := newMetrics(o.Registry)
 	if err != nil {
@@ -223,7 +228,7 @@ func (e *Engine) SyncOnce(ctx context.Context, name string, full bool) (map[stri
 // Pass synchronises every stream of one source once, under its lock.
 func (e *Engine) Pass(ctx context.Context, c connectors.Connector, full bool) (Result, error) {
 	d := c.Describe()
-	lock, err := e.store.TryLockSource(ctx, d.Name)
+	lock, err := e.store.TryLockSourceAs(ctx, d.Name, e.opts.Holder)
 	if err != nil {
 		return Result{}, err
 	}

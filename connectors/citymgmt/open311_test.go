@@ -168,9 +168,11 @@ func TestWindowPagingOnAPlainEndpoint(t *testing.T) {
 		name   string
 		cap    int
 		paging string
+		format string
 	}{
-		{"discovered on the simulator's plain mode", 0, citymgmt.PagingAuto},
-		{"configured, cap 40", capN, citymgmt.PagingWindow},
+		{"discovered on the simulator's plain mode", 0, citymgmt.PagingAuto, "auto"},
+		{"configured, cap 40", capN, citymgmt.PagingWindow, "json"},
+		{"configured, cap 40, XML", capN, citymgmt.PagingWindow, "xml"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sys, err := sim.Start(context.Background(), sim.Options{Seed: 3, DataDir: t.TempDir(), LiveRate: -1})
@@ -191,7 +193,7 @@ func TestWindowPagingOnAPlainEndpoint(t *testing.T) {
 				defer srv.Close()
 				endpoint = srv.URL + "/open311/v2"
 			}
-			c := citymgmt.New(citymgmt.Config{Name: "citymgmt", Endpoint: endpoint, Format: "auto", Paging: tc.paging, Cap: tc.cap,
+			c := citymgmt.New(citymgmt.Config{Name: "citymgmt", Endpoint: endpoint, Format: tc.format, Paging: tc.paging, Cap: tc.cap,
 				Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now})
 			cases, quarantined, cur := pullEvery(t, c, "")
 			if !strings.Contains(cur, `"m":"window"`) {

@@ -145,25 +145,37 @@ func regionCasesBatch(st *store.Store, l *Loaders) func(context.Context, []regio
 			for j, i := range idx {
 				ids[j] = keys[i].Region
 			}
-			pages, err := st.CasesInRegions(ctx, ids, q)
+			pages, err := regionCases(ctx, st, l, ids, q, g.sel)
 			if err != nil {
 				return nil, err
 			}
-			sel := map[string]bool{}
-			for _, f := range strings.Split(g.sel, ",") {
-				sel[f] = true
-			}
-			var all []*store.Case
 			for j, i := range idx {
 				out[i] = pages[j]
-				all = append(all, pages[j].Nodes()...)
-			}
-			if err := primeCaseRelations(ctx, st, l, all, sel); err != nil {
-				return nil, err
 			}
 		}
 		return out, nil
 	}
+}
+
+// regionCases runs one case query for many regions and primes the selected
+// relations (sel, see caseSelection) of all their cases at once.
+func regionCases(ctx context.Context, st *store.Store, l *Loaders, ids []int64, q store.CaseQuery, sel string) ([]store.Page[*store.Case], error) {
+	pages, err := st.CasesInRegions(ctx, ids, q)
+	if err != nil {
+		return nil, err
+	}
+	selected := map[string]bool{}
+	for _, f := range strings.Split(sel, ",") {
+		selected[f] = true
+	}
+	var all []*store.Case
+	for _, p := range pages {
+		all = append(all, p.Nodes()...)
+	}
+	if err := primeCaseRelations(ctx, st, l, all, selected); err != nil {
+		return nil, err
+	}
+	return pages, nil
 }
 
 // regionStatsKey asks for the statistics of one region; Args is the

@@ -2,11 +2,13 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/graph-gophers/dataloader/v7"
 
+	"github.com/ywtg/hub/graph/model"
 	"github.com/ywtg/hub/store"
 )
 
@@ -15,8 +17,17 @@ import (
 // connection. types lists the type conditions that apply at each step (the
 // last one includes the object type and its interfaces).
 func selectedFields(ctx context.Context, path []string, types [][]string) map[string]bool {
-	opCtx := graphql.GetOperationContext(ctx)
-	fields := graphql.CollectFieldsCtx(ctx, types[0])
+	fields := collectedAt(graphql.GetOperationContext(ctx), graphql.CollectFieldsCtx(ctx, types[0]), path, types)
+	out := make(map[string]bool, len(fields))
+	for _, f := range fields {
+		out[f.Name] = true
+	}
+	return out
+}
+
+// collectedAt follows a path of child fields down from fields, collected
+// with the type conditions of each step.
+func collectedAt(opCtx *graphql.OperationContext, fields []graphql.CollectedField, path []string, types [][]string) []graphql.CollectedField {
 	for i, name := range path {
 		var next []graphql.CollectedField
 		for _, f := range fields {
@@ -26,11 +37,7 @@ func selectedFields(ctx context.Context, path []string, types [][]string) map[st
 		}
 		fields = next
 	}
-	out := make(map[string]bool, len(fields))
-	for _, f := range fields {
-		out[f.Name] = true
-	}
-	return out
+	return fields
 }
 
 // prefetchCases loads, in one statement per relation and before the
@@ -55,12 +62,26 @@ func (r *Resolver) prefetchCases(ctx context.Context, cases []*store.Case, conne
 }
 
 // caseSelection names the relations of Case selected under the current
-// field, in a stable string form usable as part of a loader key.
+// field (a case connection), in a stable string form usable as part of a
+// loader key.
 func caseSelection(ctx context.Context) string {
+	return caseSelectionOf(graphql.GetOperationContext(ctx), graphql.CollectFieldsCtx(ctx, []string{"CaseConnection"}))
+}
+
+// caseSelectionOf is caseSelection for the collected fields of a case
+// connection.
+func caseSelectionOf(opCtx *graphql.OperationContext, conn []graphql.CollectedField) string {
 	path, types := []string{"edges", "node"}, [][]string{{"CaseConnection"}, {"CaseEdge"}, {"Case", "Node"}}
-	sel := selectedFields(ctx, path, types)
-	if sel["grid"] && selectedFields(ctx, append(path, "grid"), append(types, []string{"Region", "Node"}))["parent"] {
-		sel["grid.parent"] = true
+	sel := map[string]bool{}
+	for _, f := range collectedAt(opCtx, conn, path, types) {
+		sel[f.Name] = true
+		if f.Name == "grid" {
+			for _, g := range graphql.CollectFields(opCtx, f.Selections, []string{"Region", "Node"}) {
+				if g.Name == "parent" {
+					sel["grid.parent"] = true
+				}
+			}
+		}
 	}
 	var out []string
 	for _, f := range []string{"grid", "grid.parent", "category", "source", "provenance", "timeline"} {
@@ -196,5 +217,75 @@ func (r *Resolver) prefetchRegions(ctx context.Context, regions []*store.Region)
 			return err
 		}
 	}
+	if sel["cases"] {
+		return r.prefetchRegionCases(ctx, ids)
+	}
 	return nil
+}
+
+// prefetchRegionCases runs Region.cases for a page of regions up front, one
+// statement per cases field of the selection, and primes the loader with
+// the pages under the keys the resolvers will ask for. Left to the
+// resolvers, a hundred regions' loads trickle into the loader over more
+// than one window and split the batch. An argument this cannot read the way
+// the resolver does leaves that field to the resolver (which then reports
+// any error): a key either matches exactly or is not primed.
+func (r *Resolver) prefetchRegionCases(ctx context.Context, ids []int64) error {
+	opCtx := graphql.GetOperationContext(ctx)
+	path, types := []string{"edges", "node"}, [][]string{{"RegionConnection"}, {"RegionEdge"}, {"Region", "Node"}}
+	l := r.loaders(ctx)
+	done := map[regionCasesKey]bool{}
+	for _, f := range collectedAt(opCtx, graphql.CollectFieldsCtx(ctx, types[0]), path, types) {
+		if f.Name != "cases" {
+			continue
+		}
+		q, ok := caseQueryOf(f.ArgumentMap(opCtx.Variables))
+		if !ok {
+			continue
+		}
+		args, err := json.Marshal(q)
+		if err != nil {
+			continue
+		}
+		group := regionCasesKey{Args: string(args), Sel: caseSelectionOf(opCtx, graphql.CollectFields(opCtx, f.Selections, []string{"CaseConnection"}))}
+		if done[group] {
+			continue
+		}
+		done[group] = true
+		pages, err := regionCases(ctx, r.Store, l, ids, q, group.Sel)
+		if err != nil {
+			continue // the resolvers ask again and report it
+		}
+		for i, id := range ids {
+			key := group
+			key.Region = id
+			l.RegionCases.Prime(ctx, key, pages[i])
+		}
+	}
+	return nil
+}
+
+// caseQueryOf reads the arguments of a cases field as the resolver does.
+func caseQueryOf(raw map[string]any) (store.CaseQuery, bool) {
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return store.CaseQuery{}, false
+	}
+	var args struct {
+		Filter  *model.CaseFilter `json:"filter"`
+		OrderBy *model.CaseOrder  `json:"orderBy"`
+		First   *int              `json:"first"`
+		After   *string           `json:"after"`
+	}
+	if err := json.Unmarshal(b, &args); err != nil {
+		return store.CaseQuery{}, false
+	}
+	if args.OrderBy != nil && (!args.OrderBy.Field.IsValid() || !args.OrderBy.Direction.IsValid()) {
+		return store.CaseQuery{}, false
+	}
+	f, err := caseFilter(args.Filter)
+	if err != nil {
+		return store.CaseQuery{}, false
+	}
+	return store.CaseQuery{Filter: f, Order: caseOrder(args.OrderBy), Page: store.PageArgs{First: args.First, After: args.After}}, true
 }

@@ -24,10 +24,11 @@ const (
 	ChineseNumerals Repair = "CHINESE_NUMERALS"
 )
 
-// foldWidth folds full-width and other wide forms to their narrow
+// FoldWidth folds full-width and other wide forms to their narrow
 // counterparts (Ｂ → B, the ideographic space → a space) and reports
-// whether anything changed. Han characters are untouched.
-func foldWidth(s string) (string, bool) {
+// whether anything changed. Han characters are untouched. The connectors'
+// normalisers fold identifiers and names the same way.
+func FoldWidth(s string) (string, bool) {
 	wide := false
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0xe3 { // U+3000 and U+FF01–U+FF5E encode from 0xE3 / 0xEF

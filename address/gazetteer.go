@@ -181,7 +181,7 @@ func (ix *nameIndex) find(name string, in func(int32) bool) (id int32, tier int,
 
 // cleanName folds width, drops spaces and upper-cases latin letters.
 func cleanName(s string) string {
-	s, _ = foldWidth(strings.ToValidUTF8(s, ""))
+	s, _ = FoldWidth(strings.ToValidUTF8(s, ""))
 	return strings.Map(func(r rune) rune {
 		switch {
 		case unicode.IsSpace(r) || invisible(r):

@@ -95,7 +95,7 @@ func (a *Address) build() string {
 func prepareAddress(raw string) ([]rune, []Repair) {
 	var repairs []Repair
 	s := strings.ToValidUTF8(raw, "")
-	if t, fw := foldWidth(s); fw {
+	if t, fw := FoldWidth(s); fw {
 		s = t
 		repairs = append(repairs, FullWidthDigits)
 	}

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/ywtg/hub/address"
 )
 
 // Text cleans a text field with a hard length limit: HTML tags are
@@ -351,33 +353,9 @@ func plainText(s string) bool {
 	return true
 }
 
-// foldWidth folds the full-width forms of ASCII (U+FF01–U+FF5E) to ASCII
-// and the ideographic space to a space; it reports whether it did.
-func foldWidth(s string) (string, bool) {
-	wide := false
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0xe3 { // U+3000 and U+FF01–U+FF5E encode from 0xE3 / 0xEF
-			wide = true
-			break
-		}
-	}
-	if !wide {
-		return s, false
-	}
-	folded := false
-	out := strings.Map(func(r rune) rune {
-		switch {
-		case r >= 0xFF01 && r <= 0xFF5E:
-			folded = true
-			return r - 0xFEE0
-		case r == '\u3000':
-			folded = true
-			return ' '
-		}
-		return r
-	}, s)
-	return out, folded
-}
+// foldWidth folds full-width forms to ASCII and reports whether it did
+// (the same folding as addresses get).
+func foldWidth(s string) (string, bool) { return address.FoldWidth(s) }
 
 // compact folds width and removes every space (including ideographic and
 // zero-width ones), for identifiers that have no inner spaces.

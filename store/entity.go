@@ -147,7 +147,8 @@ const householdUpsert = `INSERT INTO household (building_id, grid_id, compound_n
 	SELECT b.id, g.id, s.compound_name, s.building_no, s.unit, s.room, s.address_raw, s.lat, s.lng,
 		s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
 	FROM household_stage s LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
-	LEFT JOIN building b ON b.source = s.source AND b.source_id = g.code || '/' || s.compound_name || '/' || s.building_no
+	LEFT JOIN LATERAL (SELECT id FROM building WHERE source = s.source
+		AND source_id = g.code || '/' || s.compound_name || '/' || s.building_no LIMIT 1) b ON true
 	ON CONFLICT (source, source_id) DO UPDATE SET building_id = EXCLUDED.building_id, grid_id = EXCLUDED.grid_id,
 		compound_name = EXCLUDED.compound_name, building_no = EXCLUDED.building_no, unit = EXCLUDED.unit,
 		room = EXCLUDED.room, address_raw = EXCLUDED.address_raw, lat = EXCLUDED.lat, lng = EXCLUDED.lng, ` + provenanceSet + `
@@ -177,16 +178,22 @@ var residentSpec = &stagedUpsert{
 				source, source_id, source_updated_at, fetched_at, payload_hash)
 			SELECT p.id, h.id, s.household_source_id, coalesce(g.id, h.grid_id), s.residence, s.relation,
 				s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-			FROM resident_stage s JOIN person p ON p.id_hash = s.id_hash
-			LEFT JOIN household h ON h.source = s.source AND h.source_id = s.household_source_id
+			FROM resident_stage s ` + personOf + `
+			LEFT JOIN LATERAL (SELECT id, grid_id FROM household
+				WHERE source = s.source AND source_id = s.household_source_id LIMIT 1) h ON true
 			LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
 			ON CONFLICT (source, source_id) DO UPDATE SET person_id = EXCLUDED.person_id,
 				household_id = EXCLUDED.household_id, household_source_id = EXCLUDED.household_source_id,
 				grid_id = EXCLUDED.grid_id, residence = EXCLUDED.residence, relation = EXCLUDED.relation, ` + provenanceSet + `
 			WHERE resident.payload_hash IS DISTINCT FROM EXCLUDED.payload_hash`,
-		`UPDATE person p SET household_id = r.household_id FROM resident_stage s JOIN resident r
-			ON r.source = s.source AND r.source_id = s.source_id
-			WHERE p.id = r.person_id AND r.household_id IS NOT NULL AND p.household_id IS DISTINCT FROM r.household_id`,
+		// p.id = ANY(…) makes person an index scan of the batch's people.
+		`WITH r AS MATERIALIZED (SELECT r.person_id, r.household_id FROM resident_stage s
+				CROSS JOIN LATERAL (SELECT person_id, household_id FROM resident
+					WHERE source = s.source AND source_id = s.source_id LIMIT 1) r
+				WHERE r.household_id IS NOT NULL)
+			UPDATE person p SET household_id = r.household_id FROM r
+			WHERE p.id = r.person_id AND p.id = ANY (ARRAY(SELECT person_id FROM r))
+				AND p.household_id IS DISTINCT FROM r.household_id`,
 	},
 	counted: 2,
 }
@@ -212,7 +219,7 @@ var gridWorkerSpec = &stagedUpsert{
 		personLinkSQL("grid_worker_stage", "GRID_WORKER"),
 		`INSERT INTO grid_worker (person_id, role, source, source_id, source_updated_at, fetched_at, payload_hash)
 			SELECT p.id, s.role, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-			FROM grid_worker_stage s JOIN person p ON p.id_hash = s.id_hash
+			FROM grid_worker_stage s ` + personOf + `
 			ON CONFLICT (source, source_id) DO UPDATE SET person_id = EXCLUDED.person_id, role = EXCLUDED.role, ` + provenanceSet + `
 			WHERE grid_worker.payload_hash IS DISTINCT FROM EXCLUDED.payload_hash`,
 		`DELETE FROM grid_worker_grid gg USING grid_worker gw, grid_worker_stage s
@@ -289,7 +296,7 @@ var partyMemberSpec = &stagedUpsert{
 				source, source_id, source_updated_at, fetched_at, payload_hash)
 			SELECT p.id, o.id, s.org_source_id, s.joined_on, s.central_household, s.address_raw, coalesce(g.id, o.region_id),
 				s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-			FROM party_member_stage s JOIN person p ON p.id_hash = s.id_hash
+			FROM party_member_stage s ` + personOf + `
 			LEFT JOIN party_org o ON o.source = s.source AND o.source_id = s.org_source_id
 			LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
 			ON CONFLICT (source, source_id) DO UPDATE SET person_id = EXCLUDED.person_id, org_id = EXCLUDED.org_id,

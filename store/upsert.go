@@ -161,11 +161,24 @@ func upsertPersonsSQL(stage string) string {
 				coalesce(EXCLUDED.phone_sealed, person.phone_sealed))`
 }
 
+// Lookups of the records a staged row references, one index probe per
+// staged row. A LATERAL subquery with LIMIT is never flattened into a join,
+// so the plan cannot turn into a hash join over the whole referenced table:
+// during a load those tables grow far faster than their statistics, and a
+// plan that scans person or household once per batch makes a load
+// quadratic in its size.
+const (
+	// personOf joins the golden person of a staged row (s.id_hash) as p.
+	personOf = `CROSS JOIN LATERAL (SELECT id FROM person WHERE id_hash = s.id_hash LIMIT 1) p`
+	// personOfOptional is personOf for rows that may name nobody.
+	personOfOptional = `LEFT JOIN LATERAL (SELECT id FROM person WHERE id_hash = s.id_hash LIMIT 1) p ON true`
+)
+
 // personLinkSQL records which source record stands for which person.
 func personLinkSQL(stage, role string) string {
 	return `INSERT INTO person_link (person_id, role, name, phone_hash, source, source_id, source_updated_at, fetched_at, payload_hash)
 		SELECT p.id, '` + role + `', coalesce(s.name, ''), s.phone_hash, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-		FROM ` + stage + ` s JOIN person p ON p.id_hash = s.id_hash
+		FROM ` + stage + ` s ` + personOf + `
 		ON CONFLICT (source, role, source_id) DO UPDATE SET person_id = EXCLUDED.person_id, name = EXCLUDED.name,
 			phone_hash = EXCLUDED.phone_hash, ` + provenanceSet + `
 		WHERE person_link.payload_hash IS DISTINCT FROM EXCLUDED.payload_hash`

@@ -167,7 +167,7 @@ var caseSpec = &stagedUpsert{
 		{"closed_at", "timestamptz"}, {"assignee_dept", "text"}, {"timeline", "jsonb"}}, personColumns...),
 		provenanceColumns...),
 	steps: []string{
-		`CREATE TEMP TABLE IF NOT EXISTS case_changed (id bigint) ON COMMIT DELETE ROWS`,
+		`CREATE TEMP TABLE IF NOT EXISTS case_written (id bigint, source text, source_id text) ON COMMIT DELETE ROWS`,
 		upsertPersonsSQL("case_stage"),
 		personLinkSQL("case_stage", "REPORTER"),
 		`WITH up AS (
@@ -180,7 +180,7 @@ var caseSpec = &stagedUpsert{
 				s.orig_lng, s.orig_datum, s.address, s.reported_at, s.updated_at, s.due_at, s.closed_at,
 				s.assignee_dept, p.id, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
 			FROM case_stage s LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
-			LEFT JOIN person p ON p.id_hash = s.id_hash
+			` + personOfOptional + `
 			ON CONFLICT (source, source_id) DO UPDATE SET kind = EXCLUDED.kind,
 				category_code = EXCLUDED.category_code, source_category_code = EXCLUDED.source_category_code,
 				source_category_name = EXCLUDED.source_category_name, title = EXCLUDED.title,
@@ -192,16 +192,19 @@ var caseSpec = &stagedUpsert{
 				updated_at = EXCLUDED.updated_at, due_at = EXCLUDED.due_at, closed_at = EXCLUDED.closed_at,
 				assignee_dept = EXCLUDED.assignee_dept, reporter_person_id = EXCLUDED.reporter_person_id, ` + provenanceSet + `
 			WHERE ("case".payload_hash, "case".grid_id) IS DISTINCT FROM (EXCLUDED.payload_hash, EXCLUDED.grid_id)
-			RETURNING id)
-		INSERT INTO case_changed (id) SELECT id FROM up`,
-		`DELETE FROM case_event WHERE case_id IN (SELECT id FROM case_changed)`,
+			RETURNING id, source, source_id)
+		INSERT INTO case_written (id, source, source_id) SELECT id, source, source_id FROM up`,
+		// An index probe per written case: new cases have no timeline yet,
+		// and a join could scan all of case_event once per batch.
+		`DELETE FROM case_event WHERE case_id = ANY (ARRAY(SELECT id FROM case_written))`,
+		// Written cases meet their staged timelines by source id: both
+		// sides are the batch, the case table is not read again.
 		`INSERT INTO case_event (case_id, seq, at, status, tier, source_status, actor, note)
-			SELECT c.id, e.ord, (e.step->>'at')::timestamptz, e.step->>'status', e.step->>'tier',
+			SELECT ch.id, e.ord, (e.step->>'at')::timestamptz, e.step->>'status', e.step->>'tier',
 				coalesce(e.step->>'source_status', ''), coalesce(e.step->>'actor', ''), coalesce(e.step->>'note', '')
-			FROM case_changed ch JOIN "case" c ON c.id = ch.id
-			JOIN case_stage s ON s.source = c.source AND s.source_id = c.source_id
+			FROM case_written ch JOIN case_stage s ON s.source = ch.source AND s.source_id = ch.source_id
 			CROSS JOIN LATERAL jsonb_array_elements(s.timeline) WITH ORDINALITY AS e(step, ord)`,
-		`TRUNCATE case_changed`,
+		`TRUNCATE case_written`,
 	},
 	counted: 3,
 }

@@ -53,7 +53,7 @@ func NewHandler(c Config) (http.Handler, error) {
 	srv := handler.New(costedSchema{generated.NewExecutableSchema(generated.Config{Resolvers: res})})
 	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 15 * time.Second})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(post{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(&policy{trusted: c.Trusted, introspection: c.IntrospectionRoles})

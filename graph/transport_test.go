@@ -1,0 +1,87 @@
+package graph_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/99designs/gqlgen/graphql"
+)
+
+// TestResponsesEncodeLikeJSONMarshal checks that the POST transport, which
+// copies the executor's data document instead of re-encoding it, writes
+// what json.Marshal of the same response would: compact JSON, the same
+// members in the same order, the same values.
+func TestResponsesEncodeLikeJSONMarshal(t *testing.T) {
+	srv, _ := newServer(t, 3)
+	for _, tc := range []struct{ name, body string }{
+		{"data", `{"query":"{ sources { name } cases(first: 3) { edges { cursor node { id title reportedAt location { lat lng } } } } }"}`},
+		{"field error beside data", `{"query":"{ cases(first: 501) { totalCount } sources { name } }"}`},
+		{"request error", `{"query":"{ nope }"}`},
+		{"malformed body", `{"query":`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.Post(srv.URL, "application/json", strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			raw, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, raw); err != nil || !bytes.Equal(compact.Bytes(), raw) {
+				t.Fatalf("not compact JSON (%v): %s", err, raw)
+			}
+			var r graphql.Response
+			if err := json.Unmarshal(raw, &r); err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.Marshal(&r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got, marshalled map[string]any
+			json.Unmarshal(raw, &got)
+			json.Unmarshal(want, &marshalled)
+			wantKeys := keys(t, want)
+			if _, ok := got["data"]; !ok { // a request error: the transport's "data" is dropped later
+				delete(marshalled, "data")
+				wantKeys = strings.Replace(wantKeys, ",data", "", 1)
+			}
+			if keys(t, raw) != wantKeys {
+				t.Fatalf("members %s, json.Marshal gives %s", keys(t, raw), wantKeys)
+			}
+			if !reflect.DeepEqual(got, marshalled) {
+				t.Fatalf("body %s\njson.Marshal %s", raw, want)
+			}
+		})
+	}
+}
+
+// keys lists the top-level members of a JSON object in order.
+func keys(t *testing.T, doc []byte) string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, k.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return strings.Join(out, ",")
+}

@@ -31,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ywtg/hub/embedpg"
@@ -160,7 +161,10 @@ func run(scale string, clients, requests int) error {
 		}
 	}
 
-	fmt.Printf("\n%-4s %-6s %10s %9s %9s %8s\n", "q", "side", "req/s", "p50", "p99", "ratio")
+	// cpu/req is this process's CPU time per request (the served side and
+	// the clients; PostgreSQL's not included): steadier than req/s on a
+	// machine shared with other work.
+	fmt.Printf("\n%-4s %-6s %10s %9s %9s %9s %8s\n", "q", "side", "req/s", "p50", "p99", "cpu/req", "ratio")
 	for _, q := range queries(street) {
 		stop := startProfile(q.name)
 		hub := load(clients, requests, func() error { return postGraphQL(ctx, client, url, q.graphql) })
@@ -169,8 +173,8 @@ func run(scale string, clients, requests int) error {
 		if hub.err != nil || floor.err != nil {
 			return fmt.Errorf("query %s: hub %v, floor %v", q.name, hub.err, floor.err)
 		}
-		fmt.Printf("%-4s %-6s %10.0f %9s %9s\n", q.name, "floor", floor.rps, floor.p50, floor.p99)
-		fmt.Printf("%-4s %-6s %10.0f %9s %9s %7.2fx\n", q.name, "hub", hub.rps, hub.p50, hub.p99, floor.rps/hub.rps)
+		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s\n", q.name, "floor", floor.rps, floor.p50, floor.p99, floor.cpu)
+		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s %7.2fx\n", q.name, "hub", hub.rps, hub.p50, hub.p99, hub.cpu, floor.rps/hub.rps)
 	}
 	fmt.Printf("\nhub process RSS: %s (peak %s)\n", rss("VmRSS"), rss("VmHWM"))
 	return nil
@@ -218,9 +222,9 @@ func startProfile(name string) func() {
 }
 
 type result struct {
-	rps      float64
-	p50, p99 time.Duration
-	err      error
+	rps           float64
+	p50, p99, cpu time.Duration
+	err           error
 }
 
 // load runs n calls of fn from c concurrent clients and measures them.
@@ -229,6 +233,7 @@ func load(c, n int, fn func() error) result {
 	var next atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
+	cpu0 := processCPU()
 	start := time.Now()
 	for i := 0; i < c; i++ {
 		wg.Add(1)
@@ -250,11 +255,21 @@ func load(c, n int, fn func() error) result {
 	wg.Wait()
 	elapsed := time.Since(start)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	r := result{rps: float64(n) / elapsed.Seconds(), p50: lat[n/2].Round(10 * time.Microsecond), p99: lat[n*99/100].Round(10 * time.Microsecond)}
+	r := result{rps: float64(n) / elapsed.Seconds(), p50: lat[n/2].Round(10 * time.Microsecond), p99: lat[n*99/100].Round(10 * time.Microsecond),
+		cpu: ((processCPU() - cpu0) / time.Duration(n)).Round(10 * time.Microsecond)}
 	if e, ok := firstErr.Load().(error); ok {
 		r.err = e
 	}
 	return r
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 func rss(field string) string {

@@ -271,50 +271,90 @@ func (e *Engine) pullAll(ctx context.Context, lock *store.SourceLock, c connecto
 				return err
 			}
 		}
-		// Pages are gathered into transactions of about BatchSize records:
-		// sources page in hundreds, and a transaction per page would spend
-		// most of its time on per-statement overhead.
-		var acc connectors.Batch
-		for {
-			b, err := c.Pull(ctx, connectors.Request{Stream: stream, Cursor: cursor, Full: cursor == "", Limit: e.opts.PageSize})
-			if err != nil {
-				if acc.Fetched > 0 {
-					// Keep what was read before the failure.
-					if _, cerr := e.commitCounted(ctx, lock, d.Name, stream, runID, acc, total); cerr != nil {
-						return errors.Join(err, cerr)
-					}
-				}
-				return fmt.Errorf("pull %s: %w", stream, err)
-			}
-			if n := len(b.Records) + len(b.Tombstones) + len(b.Quarantine); n != b.Fetched {
-				return fmt.Errorf("connector %s/%s broke its contract: fetched %d but returned %d outcomes", d.Name, stream, b.Fetched, n)
-			}
-			acc.Records = append(acc.Records, b.Records...)
-			acc.Tombstones = append(acc.Tombstones, b.Tombstones...)
-			acc.Quarantine = append(acc.Quarantine, b.Quarantine...)
-			acc.Fetched += b.Fetched
-			acc.Next = b.Next
-			cursor = b.Next
-			if acc.Fetched >= e.opts.BatchSize || !b.More {
-				if _, err := e.commitCounted(ctx, lock, d.Name, stream, runID, acc, total); err != nil {
-					return err
-				}
-				acc = connectors.Batch{}
-			}
-			if !b.More {
-				break
-			}
-			if ctx.Err() != nil {
-				if acc.Fetched > 0 {
-					if _, err := e.commitCounted(ctx, lock, d.Name, stream, runID, acc, total); err != nil {
-						return err
-					}
-				}
-				return ctx.Err()
-			}
+		if err := e.pullStream(ctx, lock, c, d.Name, stream, cursor, runID, total); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// gathered is a batch read from a source, with the error that ended the
+// reading after it, if one did.
+type gathered struct {
+	batch connectors.Batch
+	last  bool // the stream's end: committed even if empty, for its cursor
+	err   error
+}
+
+// pullStream reads one stream and writes it, the two side by side: while a
+// batch is committed the next one is fetched and mapped, so neither the
+// source nor the store waits for the other. Batches are committed in the
+// order read, each with its own cursor, so a crash at any point leaves the
+// stream at the cursor of the last committed batch, as without the overlap.
+func (e *Engine) pullStream(ctx context.Context, lock *store.SourceLock, c connectors.Connector, source, stream, cursor string, runID int64, total *store.BatchCounts) error {
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	batches := make(chan gathered, 1)
+	go func() {
+		defer close(batches)
+		e.gather(rctx, c, source, stream, cursor, batches)
+	}()
+	var failed error
+	for g := range batches {
+		if failed != nil {
+			continue // drain: the reader stops at its next page
+		}
+		if g.batch.Fetched > 0 || g.last {
+			// Keep what was read, even before a failure.
+			if _, err := e.commitCounted(ctx, lock, source, stream, runID, g.batch, total); err != nil {
+				failed = errors.Join(g.err, err)
+				stop()
+				continue
+			}
+		}
+		if g.err != nil {
+			failed = g.err
+			stop()
+		}
+	}
+	return failed
+}
+
+// gather pulls pages of a stream from cursor and sends them gathered into
+// batches of about BatchSize records: sources page in hundreds, and a
+// transaction per page would spend most of its time on per-statement
+// overhead. The last value sent carries the error that stopped it, if any.
+func (e *Engine) gather(ctx context.Context, c connectors.Connector, source, stream, cursor string, out chan<- gathered) {
+	var acc connectors.Batch
+	for {
+		b, err := c.Pull(ctx, connectors.Request{Stream: stream, Cursor: cursor, Full: cursor == "", Limit: e.opts.PageSize})
+		if err != nil {
+			out <- gathered{batch: acc, err: fmt.Errorf("pull %s: %w", stream, err)}
+			return
+		}
+		if n := len(b.Records) + len(b.Tombstones) + len(b.Quarantine); n != b.Fetched {
+			out <- gathered{err: fmt.Errorf("connector %s/%s broke its contract: fetched %d but returned %d outcomes", source, stream, b.Fetched, n)}
+			return
+		}
+		acc.Records = append(acc.Records, b.Records...)
+		acc.Tombstones = append(acc.Tombstones, b.Tombstones...)
+		acc.Quarantine = append(acc.Quarantine, b.Quarantine...)
+		acc.Fetched += b.Fetched
+		acc.Next = b.Next
+		cursor = b.Next
+		if !b.More {
+			out <- gathered{batch: acc, last: true}
+			return
+		}
+		if err := ctx.Err(); err != nil {
+			out <- gathered{batch: acc, err: err}
+			return
+		}
+		if acc.Fetched >= e.opts.BatchSize {
+			out <- gathered{batch: acc}
+			acc = connectors.Batch{}
+		}
+	}
 }
 
 // commitCounted commits a batch and adds its counts to the run's.

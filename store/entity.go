@@ -121,7 +121,8 @@ var householdSpec = &stagedUpsert{
 				g.code || '/' || s.compound_name || '/' || s.building_no, s.fetched_at,
 				sha256(convert_to(g.code || '/' || s.compound_name || '/' || s.building_no, 'UTF8'))
 			FROM household_stage s JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
-			LEFT JOIN compound cp ON cp.source = s.source AND cp.source_id = g.code || '/' || s.compound_name
+			LEFT JOIN LATERAL (SELECT id FROM compound WHERE source = s.source
+				AND source_id = g.code || '/' || s.compound_name LIMIT 1) cp ON true
 			WHERE s.building_no <> ''
 			ON CONFLICT (source, source_id) DO NOTHING RETURNING id)
 		SELECT (SELECT count(*) FROM c) + (SELECT count(*) FROM b)`,

@@ -70,5 +70,5 @@ func NewHandler(c Config) (http.Handler, error) {
 		}
 		srv.Use(m)
 	}
-	return graphqlOverHTTP(withScope(WithLoaders(c.Store, srv))), nil
+	return graphqlOverHTTP(withScope(withLoaders(res, srv))), nil
 }

@@ -106,6 +106,10 @@ func label(m map[string]string, v string) *string {
 // selectedMeasures names the aggregates selected on the buckets of the
 // current caseStats field, so only those are computed.
 func selectedMeasures(ctx context.Context) store.Measures {
-	sel := selectedFields(ctx, nil, [][]string{{"CaseBucket"}})
+	return measuresOf(selectedFields(ctx, nil, [][]string{{"CaseBucket"}}))
+}
+
+// measuresOf names the measures among the selected fields of a bucket.
+func measuresOf(sel map[string]bool) store.Measures {
 	return store.Measures{Open: sel["open"], Closed: sel["closed"], Overdue: sel["overdue"], AvgHoursToClose: sel["avgHoursToClose"]}
 }

@@ -44,8 +44,11 @@ type Loaders struct {
 	Station          *dataloader.Loader[int64, *store.ServiceStation]
 }
 
-// NewLoaders builds the loaders of one request.
-func NewLoaders(st *store.Store) *Loaders {
+// NewLoaders builds the loaders of one request. prefetch, when set, runs
+// once per batch of region children with every child of the batch (see
+// Resolver.prefetchRegions), so that what the children's own fields load
+// is one statement across all parents, however the resolvers are timed.
+func NewLoaders(st *store.Store, prefetch func(context.Context, []*store.Region) error) *Loaders {
 	l := &Loaders{
 		Region:           newLoader(st.RegionsByID),
 		RegionStats:      newLoader(st.RegionStatsByID),
@@ -69,7 +72,7 @@ func NewLoaders(st *store.Store) *Loaders {
 	}
 	l.RegionCases = newLoader(regionCasesBatch(st, l))
 	l.RegionCaseStats = newLoader(regionStatsBatch(st))
-	l.RegionChildren = newLoader(regionChildrenBatch(st))
+	l.RegionChildren = newLoader(regionChildrenBatch(st, prefetch))
 	return l
 }
 
@@ -92,10 +95,10 @@ func newLoader[K comparable, V any](batch func(context.Context, []K) ([]V, error
 
 type loadersKey struct{}
 
-// WithLoaders attaches fresh loaders to each request.
-func WithLoaders(st *store.Store, next http.Handler) http.Handler {
+// withLoaders attaches fresh loaders to each request.
+func withLoaders(res *Resolver, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), loadersKey{}, NewLoaders(st))
+		ctx := context.WithValue(r.Context(), loadersKey{}, NewLoaders(res.Store, res.prefetchRegions))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -106,7 +109,7 @@ func (r *Resolver) loaders(ctx context.Context) *Loaders {
 	if l, ok := ctx.Value(loadersKey{}).(*Loaders); ok {
 		return l
 	}
-	return NewLoaders(r.Store)
+	return NewLoaders(r.Store, r.prefetchRegions)
 }
 
 // regionCasesKey asks for one page of cases of one region; Args is the
@@ -237,7 +240,7 @@ type regionChildrenKey struct {
 // regionChildrenBatch runs one statement per distinct page: the children of
 // every community of a street are one statement, and arrive together, so
 // that what their own fields load is batched across the street too.
-func regionChildrenBatch(st *store.Store) func(context.Context, []regionChildrenKey) ([]store.Page[*store.Region], error) {
+func regionChildrenBatch(st *store.Store, prefetch func(context.Context, []*store.Region) error) func(context.Context, []regionChildrenKey) ([]store.Page[*store.Region], error) {
 	return func(ctx context.Context, keys []regionChildrenKey) ([]store.Page[*store.Region], error) {
 		out := make([]store.Page[*store.Region], len(keys))
 		groups := map[string][]int{}
@@ -264,6 +267,17 @@ func regionChildrenBatch(st *store.Store) func(context.Context, []regionChildren
 			}
 			for j, i := range idx {
 				out[i] = pages[j]
+			}
+		}
+		if prefetch != nil {
+			var children []*store.Region
+			for _, p := range out {
+				children = append(children, p.Nodes()...)
+			}
+			// The batch runs in the first caller's field context, whose
+			// selection is every caller's: the same field of the query.
+			if err := prefetch(ctx, children); err != nil {
+				return nil, err
 			}
 		}
 		return out, nil

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -217,10 +218,81 @@ func (r *Resolver) prefetchRegions(ctx context.Context, regions []*store.Region)
 			return err
 		}
 	}
+	if sel["caseStats"] {
+		r.prefetchRegionStats(ctx, ids)
+	}
 	if sel["cases"] {
 		return r.prefetchRegionCases(ctx, ids)
 	}
 	return nil
+}
+
+// prefetchRegionStats runs Region.caseStats for a page of regions up front,
+// one statement per caseStats field of the selection, and primes the loader
+// under the keys the resolvers will ask for (as prefetchRegionCases does for
+// cases).
+func (r *Resolver) prefetchRegionStats(ctx context.Context, ids []int64) {
+	opCtx := graphql.GetOperationContext(ctx)
+	path, types := []string{"edges", "node"}, [][]string{{"RegionConnection"}, {"RegionEdge"}, {"Region", "Node"}}
+	l := r.loaders(ctx)
+	done := map[string]bool{}
+	for _, f := range collectedAt(opCtx, graphql.CollectFieldsCtx(ctx, types[0]), path, types) {
+		if f.Name != "caseStats" {
+			continue
+		}
+		q, args, ok := statsArgsOf(opCtx, f)
+		if !ok || done[args] {
+			continue
+		}
+		done[args] = true
+		buckets, err := r.Store.CaseStatsInRegions(ctx, ids, q.Filter, q.Dims, q.Measures)
+		if err != nil {
+			continue // the resolvers ask again and report it
+		}
+		for i, id := range ids {
+			l.RegionCaseStats.Prime(ctx, regionStatsKey{Region: id, Args: args}, buckets[i])
+		}
+	}
+}
+
+// statsArgsOf reads the arguments and measures of a caseStats field as
+// the resolver does.
+func statsArgsOf(opCtx *graphql.OperationContext, f graphql.CollectedField) (statsArgs, string, bool) {
+	b, err := json.Marshal(f.ArgumentMap(opCtx.Variables))
+	if err != nil {
+		return statsArgs{}, "", false
+	}
+	var args struct {
+		Filter  *model.CaseFilter `json:"filter"`
+		GroupBy []store.Dimension `json:"groupBy"`
+	}
+	if err := json.Unmarshal(b, &args); err != nil {
+		return statsArgs{}, "", false
+	}
+	sel := map[string]bool{}
+	for _, m := range graphql.CollectFields(opCtx, f.Selections, []string{"CaseBucket"}) {
+		sel[m.Name] = true
+	}
+	q, key, err := regionStatsArgs(args.Filter, args.GroupBy, measuresOf(sel))
+	return q, key, err == nil
+}
+
+// regionStatsArgs is the query of a Region.caseStats field and its loader
+// key, the same however the arguments arrived (an empty groupBy is none).
+func regionStatsArgs(filter *model.CaseFilter, groupBy []store.Dimension, m store.Measures) (statsArgs, string, error) {
+	f, err := caseFilter(filter)
+	if err != nil {
+		return statsArgs{}, "", err
+	}
+	if len(groupBy) == 0 {
+		groupBy = nil
+	}
+	q := statsArgs{Filter: f, Dims: groupBy, Measures: m}
+	key, err := json.Marshal(q)
+	if err != nil {
+		return statsArgs{}, "", fmt.Errorf("region statistics key: %w", err)
+	}
+	return q, string(key), nil
 }
 
 // prefetchRegionCases runs Region.cases for a page of regions up front, one

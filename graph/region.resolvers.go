@@ -91,11 +91,9 @@ func (r *regionResolver) Children(ctx context.Context, obj *store.Region, first 
 	if err != nil {
 		return nil, err
 	}
+	// The batch prefetches the children's relations (NewLoaders).
 	page, err := r.loaders(ctx).RegionChildren.Load(ctx, regionChildrenKey{Parent: obj.ID, Args: string(args)})()
 	if err != nil {
-		return nil, err
-	}
-	if err := r.prefetchRegions(ctx, page.Nodes()); err != nil {
 		return nil, err
 	}
 	return model.NewRegionConnection(page, q), nil
@@ -136,15 +134,11 @@ func (r *regionResolver) Cases(ctx context.Context, obj *store.Region, filter *m
 
 // CaseStats is the resolver for the caseStats field.
 func (r *regionResolver) CaseStats(ctx context.Context, obj *store.Region, filter *model.CaseFilter, groupBy []store.Dimension) ([]*model.CaseBucket, error) {
-	f, err := caseFilter(filter)
+	_, args, err := regionStatsArgs(filter, groupBy, selectedMeasures(ctx))
 	if err != nil {
 		return nil, err
 	}
-	args, err := json.Marshal(statsArgs{Filter: f, Dims: groupBy, Measures: selectedMeasures(ctx)})
-	if err != nil {
-		return nil, err
-	}
-	buckets, err := r.loaders(ctx).RegionCaseStats.Load(ctx, regionStatsKey{Region: obj.ID, Args: string(args)})()
+	buckets, err := r.loaders(ctx).RegionCaseStats.Load(ctx, regionStatsKey{Region: obj.ID, Args: args})()
 	if err != nil {
 		return nil, err
 	}

@@ -111,8 +111,7 @@ func floorA(ctx context.Context, st *store.Store) ([]byte, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	_, err = json.Marshal(map[string]any{"data": grids})
-	return nil, err
+	return json.Marshal(map[string]any{"data": grids})
 }
 
 func floorB(ctx context.Context, st *store.Store, street string) ([]byte, error) {
@@ -145,8 +144,7 @@ func floorB(ctx context.Context, st *store.Store, street string) ([]byte, error)
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	_, err = json.Marshal(map[string]any{"data": out})
-	return nil, err
+	return json.Marshal(map[string]any{"data": out})
 }
 
 func floorC(ctx context.Context, st *store.Store) ([]byte, error) {
@@ -175,8 +173,7 @@ func floorC(ctx context.Context, st *store.Store) ([]byte, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	_, err = json.Marshal(map[string]any{"data": list})
-	return nil, err
+	return json.Marshal(map[string]any{"data": list})
 }
 
 func getFloor(ctx context.Context, c *http.Client, url string) error {

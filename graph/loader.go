@@ -126,38 +126,50 @@ type regionCasesKey struct {
 // regionCasesBatch groups keys by their query and runs one lateral query
 // per distinct query: Region.cases on a page of 100 grids is one statement.
 func regionCasesBatch(st *store.Store, l *Loaders) func(context.Context, []regionCasesKey) ([]store.Page[*store.Case], error) {
+	type group struct{ args, sel string }
 	return func(ctx context.Context, keys []regionCasesKey) ([]store.Page[*store.Case], error) {
-		out := make([]store.Page[*store.Case], len(keys))
-		type group struct{ args, sel string }
-		groups := map[group][]int{}
-		var order []group
-		for i, k := range keys {
-			g := group{k.Args, k.Sel}
-			if _, ok := groups[g]; !ok {
-				order = append(order, g)
-			}
-			groups[g] = append(groups[g], i)
-		}
-		for _, g := range order {
-			var q store.CaseQuery
-			if err := json.Unmarshal([]byte(g.args), &q); err != nil {
-				return nil, err
-			}
-			idx := groups[g]
-			ids := make([]int64, len(idx))
-			for j, i := range idx {
-				ids[j] = keys[i].Region
-			}
-			pages, err := regionCases(ctx, st, l, ids, q, g.sel)
-			if err != nil {
-				return nil, err
-			}
-			for j, i := range idx {
-				out[i] = pages[j]
-			}
-		}
-		return out, nil
+		return byGroup(keys, func(k regionCasesKey) (group, int64) { return group{k.Args, k.Sel}, k.Region },
+			func(g group, ids []int64) ([]store.Page[*store.Case], error) {
+				var q store.CaseQuery
+				if err := json.Unmarshal([]byte(g.args), &q); err != nil {
+					return nil, err
+				}
+				return regionCases(ctx, st, l, ids, q, g.sel)
+			})
 	}
+}
+
+// byGroup runs a batch of per-region keys as one call per distinct group
+// (the rest of the query, in first-seen order), each with the regions of
+// its keys, and returns the values in key order.
+func byGroup[K any, G comparable, V any](keys []K, split func(K) (G, int64), run func(G, []int64) ([]V, error)) ([]V, error) {
+	out := make([]V, len(keys))
+	groups := map[G][]int{}
+	var order []G
+	ids := make([]int64, len(keys))
+	for i, k := range keys {
+		g, id := split(k)
+		if _, ok := groups[g]; !ok {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], i)
+		ids[i] = id
+	}
+	for _, g := range order {
+		idx := groups[g]
+		in := make([]int64, len(idx))
+		for j, i := range idx {
+			in[j] = ids[i]
+		}
+		vals, err := run(g, in)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range idx {
+			out[i] = vals[j]
+		}
+	}
+	return out, nil
 }
 
 // regionCases runs one case query for many regions and primes the selected
@@ -199,34 +211,14 @@ type statsArgs struct {
 // Region.caseStats on a page of grids is one statement.
 func regionStatsBatch(st *store.Store) func(context.Context, []regionStatsKey) ([][]store.Bucket, error) {
 	return func(ctx context.Context, keys []regionStatsKey) ([][]store.Bucket, error) {
-		out := make([][]store.Bucket, len(keys))
-		groups := map[string][]int{}
-		var order []string
-		for i, k := range keys {
-			if _, ok := groups[k.Args]; !ok {
-				order = append(order, k.Args)
-			}
-			groups[k.Args] = append(groups[k.Args], i)
-		}
-		for _, args := range order {
-			var q statsArgs
-			if err := json.Unmarshal([]byte(args), &q); err != nil {
-				return nil, err
-			}
-			idx := groups[args]
-			ids := make([]int64, len(idx))
-			for j, i := range idx {
-				ids[j] = keys[i].Region
-			}
-			buckets, err := st.CaseStatsInRegions(ctx, ids, q.Filter, q.Dims, q.Measures)
-			if err != nil {
-				return nil, err
-			}
-			for j, i := range idx {
-				out[i] = buckets[j]
-			}
-		}
-		return out, nil
+		return byGroup(keys, func(k regionStatsKey) (string, int64) { return k.Args, k.Region },
+			func(args string, ids []int64) ([][]store.Bucket, error) {
+				var q statsArgs
+				if err := json.Unmarshal([]byte(args), &q); err != nil {
+					return nil, err
+				}
+				return st.CaseStatsInRegions(ctx, ids, q.Filter, q.Dims, q.Measures)
+			})
 	}
 }
 
@@ -242,43 +234,25 @@ type regionChildrenKey struct {
 // that what their own fields load is batched across the street too.
 func regionChildrenBatch(st *store.Store, prefetch func(context.Context, []*store.Region) error) func(context.Context, []regionChildrenKey) ([]store.Page[*store.Region], error) {
 	return func(ctx context.Context, keys []regionChildrenKey) ([]store.Page[*store.Region], error) {
-		out := make([]store.Page[*store.Region], len(keys))
-		groups := map[string][]int{}
-		var order []string
-		for i, k := range keys {
-			if _, ok := groups[k.Args]; !ok {
-				order = append(order, k.Args)
-			}
-			groups[k.Args] = append(groups[k.Args], i)
+		out, err := byGroup(keys, func(k regionChildrenKey) (string, int64) { return k.Args, k.Parent },
+			func(args string, parents []int64) ([]store.Page[*store.Region], error) {
+				var p store.PageArgs
+				if err := json.Unmarshal([]byte(args), &p); err != nil {
+					return nil, err
+				}
+				return st.RegionChildren(ctx, parents, p)
+			})
+		if err != nil || prefetch == nil {
+			return out, err
 		}
-		for _, args := range order {
-			var p store.PageArgs
-			if err := json.Unmarshal([]byte(args), &p); err != nil {
-				return nil, err
-			}
-			idx := groups[args]
-			ids := make([]int64, len(idx))
-			for j, i := range idx {
-				ids[j] = keys[i].Parent
-			}
-			pages, err := st.RegionChildren(ctx, ids, p)
-			if err != nil {
-				return nil, err
-			}
-			for j, i := range idx {
-				out[i] = pages[j]
-			}
+		var children []*store.Region
+		for _, p := range out {
+			children = append(children, p.Nodes()...)
 		}
-		if prefetch != nil {
-			var children []*store.Region
-			for _, p := range out {
-				children = append(children, p.Nodes()...)
-			}
-			// The batch runs in the first caller's field context, whose
-			// selection is every caller's: the same field of the query.
-			if err := prefetch(ctx, children); err != nil {
-				return nil, err
-			}
+		// The batch runs in the first caller's field context, whose
+		// selection is every caller's: the same field of the query.
+		if err := prefetch(ctx, children); err != nil {
+			return nil, err
 		}
 		return out, nil
 	}

@@ -49,18 +49,7 @@ func TestDemoSourcesSyncIntoTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := dbtest.NewStore(t)
-	if err := st.InTx(ctx, func(w *store.Writer) error {
-		if err := w.UpsertRegions(ctx, layer.Regions()); err != nil {
-			return err
-		}
-		if err := w.UpsertCategories(ctx, normalize.Categories()); err != nil {
-			return err
-		}
-		return w.UpsertCategoryMappings(ctx, normalize.Mappings())
-	}); err != nil {
-		t.Fatal(err)
-	}
+	st := referenceStore(t, layer)
 	keys, _ := pii.NewKeys([]byte("demo sources sync test key 32 by"))
 	times := normalize.DefaultTimes()
 	sources := []syncer.Source{

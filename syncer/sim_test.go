@@ -35,15 +35,7 @@ func TestOutageAndLiveChangesAgainstSimulators(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := dbtest.NewStore(t)
-	if err := st.InTx(ctx, func(w *store.Writer) error {
-		if err := w.UpsertRegions(ctx, layer.Regions()); err != nil {
-			return err
-		}
-		return w.UpsertCategories(ctx, normalize.Categories())
-	}); err != nil {
-		t.Fatal(err)
-	}
+	st := referenceStore(t, layer)
 	keys, _ := pii.NewKeys([]byte("sync integration test key 32 byt"))
 	times := normalize.Times{Now: func() time.Time { return clock.Now().Add(time.Hour) }, Min: time.Date(1949, 10, 1, 0, 0, 0, 0, time.UTC)}
 	gov := governance.New(governance.Config{Name: "governance", Endpoint: sys.GovURL, ClientID: sys.ClientID, ClientSecret: sys.ClientSecret,
@@ -124,4 +116,24 @@ func TestOutageAndLiveChangesAgainstSimulators(t *testing.T) {
 	if n := scalar(t, st, `SELECT count(*) FROM source WHERE records_fetched <> records_stored + records_quarantined`); n != 0 {
 		t.Fatal("ledger broken")
 	}
+}
+
+// referenceStore is a fresh store holding the layer's regions and the
+// unified taxonomy with its source mappings, as the hub loads them at start.
+func referenceStore(t *testing.T, layer *places.Layer) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	if err := st.InTx(ctx, func(w *store.Writer) error {
+		if err := w.UpsertRegions(ctx, layer.Regions()); err != nil {
+			return err
+		}
+		if err := w.UpsertCategories(ctx, normalize.Categories()); err != nil {
+			return err
+		}
+		return w.UpsertCategoryMappings(ctx, normalize.Mappings())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -124,9 +124,11 @@ func buildSources(ctx context.Context, e *env, st *store.Store, hubDSN string, k
 			Name: "citymgmt", Type: "open311", Description: "数字化城市管理信息系统（演示）",
 			Endpoint: h.demo.Open311URL + "/open311/v2", Format: "json", Paging: "auto", Datum: canon.GCJ02, RateLimit: 50, Interval: every, Timeout: timeout,
 		}, {
-			// The export's history under a source of its own: see
-			// docs/sources.md on cases both channels describe.
+			// The export fills in the Open311 source's history: a case
+			// both channels describe is stored once, as Open311 has it
+			// (docs/sources.md).
 			Name: "citymgmt-archive", Type: "csvdrop", Description: "数字城管历史案件导出（演示）", Dir: h.demo.CSVDir, Datum: canon.GCJ02, Interval: every,
+			Backfills: "citymgmt",
 		}}}
 	} else {
 		var err error
@@ -189,7 +191,7 @@ func (h *hubSources) newConnector(ctx context.Context, e *env, sc connectors.Sou
 			Paging: sc.Paging, Overlap: time.Duration(sc.Overlap), Datum: sc.Datum, RateLimit: sc.RateLimit, Timeout: time.Duration(sc.Timeout),
 			Log: e.log, Layer: layer, Addresses: h.addresses, Times: normalize.DefaultTimes()}), nil
 	case "csvdrop":
-		return csvdrop.New(csvdrop.Config{Name: sc.Name, Description: sc.Description, Dir: sc.Dir, Datum: sc.Datum, Layer: layer, Addresses: h.addresses,
+		return csvdrop.New(csvdrop.Config{Name: sc.Name, Description: sc.Description, Dir: sc.Dir, Datum: sc.Datum, Layer: layer, Addresses: h.addresses, Backfills: sc.Backfills,
 			Times: normalize.DefaultTimes(), Log: e.log}), nil
 	}
 	return nil, fmt.Errorf("source %s: connector type %q is not available in this build (available: party, governance, open311, csvdrop)", sc.Name, sc.Type)

@@ -54,6 +54,10 @@ type SourceConfig struct {
 	Overlap Duration `yaml:"overlap"`
 	// Dir is the directory of a file-drop source.
 	Dir string `yaml:"dir"`
+	// Backfills, on a csvdrop source, names the open311 source of the same
+	// system: the export's cases fill in that source's history and never
+	// overwrite what it delivered. Unset: the export is a source of its own.
+	Backfills string `yaml:"backfills"`
 	// RateLimit caps requests per second to an HTTP source (default 10).
 	RateLimit float64 `yaml:"rate_limit"`
 	// Timeout bounds one request (default 30s).
@@ -186,6 +190,18 @@ func ParseConfig(raw []byte, getenv func(string) string) (*Config, error) {
 		case canon.WGS84, canon.GCJ02, canon.BD09:
 		default:
 			bad(i, *s, "datum %q is not WGS84, GCJ02 or BD09", s.Datum)
+		}
+		if s.Backfills != "" && s.Type != "csvdrop" {
+			bad(i, *s, "backfills applies to csvdrop sources only")
+		}
+	}
+	types := map[string]string{}
+	for _, s := range c.Sources {
+		types[s.Name] = s.Type
+	}
+	for i, s := range c.Sources {
+		if s.Backfills != "" && s.Type == "csvdrop" && types[s.Backfills] != "open311" {
+			bad(i, s, "backfills names %q, which is not an open311 source of this configuration", s.Backfills)
 		}
 	}
 	if len(errs) > 0 {

@@ -93,3 +93,27 @@ func TestOpen311PagingAndFormat(t *testing.T) {
 		})
 	}
 }
+
+func TestBackfills(t *testing.T) {
+	const live = "sources:\n  - name: citymgmt\n    type: open311\n    endpoint: http://x/open311/v2\n"
+	const archive = "  - name: archive\n    type: csvdrop\n    dir: /tmp/x\n"
+	for _, tc := range []struct{ name, raw, err string }{
+		{"the export backfills the Open311 source", live + archive + "    backfills: citymgmt\n", ""},
+		{"an unknown source", live + archive + "    backfills: citymgm\n", `backfills names "citymgm", which is not an open311 source`},
+		{"not an Open311 source", live + archive + "    backfills: archive\n", `backfills names "archive", which is not an open311 source`},
+		{"on another type", live + "    backfills: citymgmt\n" + archive, "backfills applies to csvdrop sources only"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := connectors.ParseConfig([]byte(tc.raw), os.Getenv)
+			if tc.err == "" {
+				if err != nil || c.Sources[1].Backfills != "citymgmt" {
+					t.Fatalf("err %v, config %+v", err, c)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("err = %v, want %q", err, tc.err)
+			}
+		})
+	}
+}

@@ -26,6 +26,13 @@ type Description struct {
 	// must be synchronised (referenced records first: grids before
 	// residents, organisations before members).
 	Streams []string
+	// Backfills names the source whose history this one fills in: a second
+	// channel of the same system (a CSV export of the city-management
+	// system's Open311 cases, say). Its records carry that source's name and
+	// ids and are stored only where the store holds no record of that
+	// source under the id: the live channel's record always wins. Empty
+	// for an ordinary source.
+	Backfills string
 }
 
 // Request asks a connector for the next page of one stream.

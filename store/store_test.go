@@ -214,3 +214,82 @@ func TestPageArgumentsAreValidated(t *testing.T) {
 		t.Fatalf("cursor of other order: %v, want BAD_USER_INPUT", err)
 	}
 }
+
+// A backfilling channel fills in only what the live channel has not
+// stored, and never overwrites it; the live channel overwrites backfilled
+// history as any change.
+func TestBackfillNeverOverwritesTheLiveChannel(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	live := storetest.MakeCases(4) // C00000…C00003
+	storetest.SeedCases(t, st, live[:2])
+
+	archive := storetest.MakeCases(4)
+	for i := range archive {
+		archive[i].Title, archive[i].Status = "档案 "+archive[i].Title, canon.StatusClosed
+		archive[i].Timeline = archive[i].Timeline[:1]
+		archive[i].PayloadHash = []byte("archive " + archive[i].SourceID)
+	}
+	backfill := func(cases []canon.Case) store.UpsertResult {
+		t.Helper()
+		var res store.UpsertResult
+		if err := st.InTx(ctx, func(w *store.Writer) error {
+			recs := make([]any, len(cases))
+			for i := range cases {
+				recs[i] = &cases[i]
+			}
+			var err error
+			res, err = w.Backfill(ctx, recs)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := backfill(archive); res.Written != 2 || res.Unchanged != 2 {
+		t.Fatalf("backfill wrote %d, left %d; want 2 new, 2 held by the live channel", res.Written, res.Unchanged)
+	}
+	title := func(id string) (string, int) {
+		var s string
+		var steps int
+		if err := st.Pool().QueryRow(ctx, `SELECT c.title, (SELECT count(*) FROM case_event e WHERE e.case_id = c.id)
+			FROM "case" c WHERE c.source = 'citymgmt' AND c.source_id = $1`, id).Scan(&s, &steps); err != nil {
+			t.Fatal(err)
+		}
+		return s, steps
+	}
+	for i, c := range live {
+		got, steps := title(c.SourceID)
+		want, wantSteps := c.Title, 2 // the live record, untouched
+		if i >= 2 {
+			want, wantSteps = archive[i].Title, 1 // history filled in
+		}
+		if got != want || steps != wantSteps {
+			t.Errorf("%s: %q with %d steps, want %q with %d", c.SourceID, got, steps, want, wantSteps)
+		}
+	}
+	// Backfilling again writes nothing; the live channel then replaces
+	// backfilled history with its own record.
+	if res := backfill(archive); res.Written != 0 || res.Unchanged != 4 {
+		t.Fatalf("second backfill wrote %d, left %d; want 0 and 4", res.Written, res.Unchanged)
+	}
+	if res := storetest.SeedCases(t, st, live[2:]); res.Written != 2 {
+		t.Fatalf("live channel wrote %d over backfilled history, want 2", res.Written)
+	}
+	if got, steps := title(live[3].SourceID); got != live[3].Title || steps != 2 {
+		t.Errorf("after the live channel: %q with %d steps, want %q with 2", got, steps, live[3].Title)
+	}
+	var n int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM "case"`).Scan(&n); err != nil || n != 4 {
+		t.Fatalf("%d cases stored (%v), want 4: one per case, whichever channel", n, err)
+	}
+	// Only cases are backfilled.
+	err := st.InTx(ctx, func(w *store.Writer) error {
+		_, err := w.Backfill(ctx, []any{&canon.Household{}})
+		return err
+	})
+	if err == nil {
+		t.Fatal("a household was backfilled")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -170,30 +171,7 @@ var caseSpec = &stagedUpsert{
 		`CREATE TEMP TABLE IF NOT EXISTS case_written (id bigint, source text, source_id text) ON COMMIT DELETE ROWS`,
 		upsertPersonsSQL("case_stage"),
 		personLinkSQL("case_stage", "REPORTER"),
-		`WITH up AS (
-			INSERT INTO "case" (kind, category_code, source_category_code, source_category_name, title, description,
-				status, source_status, tier, grid_id, region_path, lat, lng, orig_lat, orig_lng, orig_datum, address,
-				reported_at, updated_at, due_at, closed_at, assignee_dept, reporter_person_id,
-				source, source_id, source_updated_at, fetched_at, payload_hash)
-			SELECT s.kind, s.category_code, s.source_category_code, s.source_category_name, s.title,
-				s.description, s.status, s.source_status, s.tier, g.id, g.path, s.lat, s.lng, s.orig_lat,
-				s.orig_lng, s.orig_datum, s.address, s.reported_at, s.updated_at, s.due_at, s.closed_at,
-				s.assignee_dept, p.id, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-			FROM case_stage s LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
-			` + personOfOptional + `
-			ON CONFLICT (source, source_id) DO UPDATE SET kind = EXCLUDED.kind,
-				category_code = EXCLUDED.category_code, source_category_code = EXCLUDED.source_category_code,
-				source_category_name = EXCLUDED.source_category_name, title = EXCLUDED.title,
-				description = EXCLUDED.description, status = EXCLUDED.status,
-				source_status = EXCLUDED.source_status, tier = EXCLUDED.tier, grid_id = EXCLUDED.grid_id,
-				region_path = EXCLUDED.region_path, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
-				orig_lat = EXCLUDED.orig_lat, orig_lng = EXCLUDED.orig_lng, orig_datum = EXCLUDED.orig_datum,
-				address = EXCLUDED.address, reported_at = EXCLUDED.reported_at,
-				updated_at = EXCLUDED.updated_at, due_at = EXCLUDED.due_at, closed_at = EXCLUDED.closed_at,
-				assignee_dept = EXCLUDED.assignee_dept, reporter_person_id = EXCLUDED.reporter_person_id, ` + provenanceSet + `
-			WHERE ("case".payload_hash, "case".grid_id) IS DISTINCT FROM (EXCLUDED.payload_hash, EXCLUDED.grid_id)
-			RETURNING id, source, source_id)
-		INSERT INTO case_written (id, source, source_id) SELECT id, source, source_id FROM up`,
+		caseWriteSQL(caseUpdate),
 		// An index probe per written case: new cases have no timeline yet,
 		// and a join could scan all of case_event once per batch.
 		`DELETE FROM case_event WHERE case_id = ANY (ARRAY(SELECT id FROM case_written))`,
@@ -209,10 +187,78 @@ var caseSpec = &stagedUpsert{
 	counted: 3,
 }
 
+// caseWriteSQL is the statement writing the staged cases into "case", with
+// onConflict saying what becomes of a case the store already holds; the
+// ids written go to case_written for their timelines.
+func caseWriteSQL(onConflict string) string {
+	return `WITH up AS (
+			INSERT INTO "case" (kind, category_code, source_category_code, source_category_name, title, description,
+				status, source_status, tier, grid_id, region_path, lat, lng, orig_lat, orig_lng, orig_datum, address,
+				reported_at, updated_at, due_at, closed_at, assignee_dept, reporter_person_id,
+				source, source_id, source_updated_at, fetched_at, payload_hash)
+			SELECT s.kind, s.category_code, s.source_category_code, s.source_category_name, s.title,
+				s.description, s.status, s.source_status, s.tier, g.id, g.path, s.lat, s.lng, s.orig_lat,
+				s.orig_lng, s.orig_datum, s.address, s.reported_at, s.updated_at, s.due_at, s.closed_at,
+				s.assignee_dept, p.id, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
+			FROM case_stage s LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
+			` + personOfOptional + `
+			` + onConflict + `
+			RETURNING id, source, source_id)
+		INSERT INTO case_written (id, source, source_id) SELECT id, source, source_id FROM up`
+}
+
+// caseUpdate rewrites a held case whose payload (or grid) changed.
+const caseUpdate = `ON CONFLICT (source, source_id) DO UPDATE SET kind = EXCLUDED.kind,
+				category_code = EXCLUDED.category_code, source_category_code = EXCLUDED.source_category_code,
+				source_category_name = EXCLUDED.source_category_name, title = EXCLUDED.title,
+				description = EXCLUDED.description, status = EXCLUDED.status,
+				source_status = EXCLUDED.source_status, tier = EXCLUDED.tier, grid_id = EXCLUDED.grid_id,
+				region_path = EXCLUDED.region_path, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
+				orig_lat = EXCLUDED.orig_lat, orig_lng = EXCLUDED.orig_lng, orig_datum = EXCLUDED.orig_datum,
+				address = EXCLUDED.address, reported_at = EXCLUDED.reported_at,
+				updated_at = EXCLUDED.updated_at, due_at = EXCLUDED.due_at, closed_at = EXCLUDED.closed_at,
+				assignee_dept = EXCLUDED.assignee_dept, reporter_person_id = EXCLUDED.reporter_person_id, ` + provenanceSet + `
+			WHERE ("case".payload_hash, "case".grid_id) IS DISTINCT FROM (EXCLUDED.payload_hash, EXCLUDED.grid_id)`
+
+// caseBackfillSpec is caseSpec for a backfilling channel: a case the store
+// holds is left as it is.
+var caseBackfillSpec = func() *stagedUpsert {
+	spec := *caseSpec
+	spec.steps = slices.Clone(caseSpec.steps)
+	spec.steps[spec.counted] = caseWriteSQL(`ON CONFLICT (source, source_id) DO NOTHING`)
+	return &spec
+}()
+
 // UpsertCases bulk-loads cases with their timelines and reporters: only
 // rows whose payload (or grid) changed are rewritten, and only their
 // timelines are replaced.
 func (w *Writer) UpsertCases(ctx context.Context, cases []canon.Case) (UpsertResult, error) {
+	return w.writeCases(ctx, caseSpec, cases)
+}
+
+// BackfillCases stores cases a second channel of their source delivers
+// (connectors.Description.Backfills): a case is written only where the
+// store holds none under its (source, source_id), so what the live channel
+// stored is never overwritten; the others count as unchanged.
+func (w *Writer) BackfillCases(ctx context.Context, cases []canon.Case) (UpsertResult, error) {
+	return w.writeCases(ctx, caseBackfillSpec, cases)
+}
+
+// Backfill is BackfillCases for a batch of records, which must all be
+// cases: backfilling channels deliver cases only.
+func (w *Writer) Backfill(ctx context.Context, records []any) (UpsertResult, error) {
+	cases := make([]canon.Case, 0, len(records))
+	for _, r := range records {
+		c, ok := r.(*canon.Case)
+		if !ok {
+			return UpsertResult{}, fmt.Errorf("backfill: unsupported record type %T (cases only)", r)
+		}
+		cases = append(cases, *c)
+	}
+	return w.BackfillCases(ctx, cases)
+}
+
+func (w *Writer) writeCases(ctx context.Context, spec *stagedUpsert, cases []canon.Case) (UpsertResult, error) {
 	list, dups := dedupe(cases, func(c *canon.Case) canon.Provenance { return c.Provenance })
 	rows := make([][]any, len(list))
 	for i, c := range list {
@@ -232,7 +278,7 @@ func (w *Writer) UpsertCases(ctx context.Context, cases []canon.Case) (UpsertRes
 		row = append(row, personValues(c.Reporter)...)
 		rows[i] = append(row, provenanceValues(c.Provenance)...)
 	}
-	res, err := w.run(ctx, caseSpec, rows)
+	res, err := w.run(ctx, spec, rows)
 	res.Unchanged += dups
 	return res, err
 }

@@ -58,7 +58,8 @@ func TestDemoSourcesSyncIntoTheStore(t *testing.T) {
 			RateLimit: 50, Mapper: &governance.Mapper{Source: "governance", Keys: keys, Layer: layer, Times: times, Now: time.Now}})},
 		{Connector: citymgmt.New(citymgmt.Config{Name: "citymgmt", Endpoint: sys.Open311URL + "/open311/v2", Format: "json", Paging: citymgmt.PagingAuto,
 			Datum: canon.GCJ02, RateLimit: 50, Layer: layer, Times: times})},
-		{Connector: csvdrop.New(csvdrop.Config{Name: "citymgmt-archive", Dir: sys.CSVDir, Datum: canon.GCJ02, Layer: layer, Times: times})},
+		{Connector: csvdrop.New(csvdrop.Config{Name: "citymgmt-archive", Dir: sys.CSVDir, Datum: canon.GCJ02, Layer: layer, Times: times,
+			Backfills: "citymgmt"})},
 	}
 	for i := range sources {
 		sources[i].Interval = time.Second
@@ -120,10 +121,18 @@ func TestDemoSourcesSyncIntoTheStore(t *testing.T) {
 	if n := scalar(t, st, `SELECT count(*) FROM "case" WHERE source_category_code = '' OR category_code IS NULL`); n > 0 {
 		t.Errorf("%d cases lost their source code or category", n)
 	}
-	for _, src := range []string{"governance", "citymgmt", "citymgmt-archive"} {
+	for _, src := range []string{"governance", "citymgmt"} {
 		if n := scalar(t, st, `SELECT count(*) FROM "case" WHERE source = $1 AND source_status <> ''`, src); n == 0 {
 			t.Errorf("no case of %s keeps its source status", src)
 		}
+	}
+	// The export fills in the Open311 source's history: each case once,
+	// as Open311 delivered it where it did.
+	if n := scalar(t, st, `SELECT count(*) FROM "case" WHERE source = 'citymgmt-archive'`); n != 0 {
+		t.Errorf("%d cases stored under the export's own name; it backfills citymgmt", n)
+	}
+	if n := scalar(t, st, `SELECT count(*) FROM sync_run WHERE source = 'citymgmt-archive' AND fetched > 0`); n == 0 {
+		t.Error("the export was not read")
 	}
 
 	// The quarantine holds what the ground truth marks, no more, no less.

@@ -53,6 +53,9 @@ type Engine struct {
 	sources []Source
 	opts    Options
 	metrics *metrics
+	// backfills are the sources that fill in another's history
+	// (connectors.Description.Backfills): their records are only inserted.
+	backfills map[string]bool
 }
 
 // New returns an engine; it registers every source in the store on Run or
@@ -83,15 +86,16 @@ func New(st *store.Store, sources []Source, o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
+	seen, backfills := map[string]bool{}, map[string]bool{}
 	for _, s := range sources {
-		name := s.Connector.Describe().Name
-		if seen[name] {
-			return nil, fmt.Errorf("syncer: source %q configured twice", name)
+		d := s.Connector.Describe()
+		if seen[d.Name] {
+			return nil, fmt.Errorf("syncer: source %q configured twice", d.Name)
 		}
-		seen[name] = true
+		seen[d.Name] = true
+		backfills[d.Name] = d.Backfills != ""
 	}
-	return &Engine{store: st, sources: sources, opts: o, metrics: m}, nil
+	return &Engine{store: st, sources: sources, opts: o, metrics: m, backfills: backfills}, nil
 }
 
 // Register records every configured source in the store.
@@ -384,7 +388,11 @@ func (e *Engine) commit(ctx context.Context, lock *store.SourceLock, source, str
 	var counts store.BatchCounts
 	err := lock.InTx(wctx, func(w *store.Writer) error {
 		counts = store.BatchCounts{Fetched: b.Fetched}
-		res, err := w.Upsert(wctx, b.Records)
+		write := w.Upsert
+		if e.backfills[source] {
+			write = w.Backfill
+		}
+		res, err := write(wctx, b.Records)
 		if err != nil {
 			return err
 		}

@@ -60,6 +60,12 @@ type Config struct {
 	Times       normalize.Times
 	Now         func() time.Time
 	Log         *slog.Logger
+	// Backfills names the live source of the same system (its Open311
+	// channel): the export's cases are then keyed and stored as that
+	// source's history, never overwriting what it delivered
+	// (connectors.Description.Backfills). Empty: the export is a source of
+	// its own.
+	Backfills string
 }
 
 // Connector reads the export files.
@@ -104,12 +110,17 @@ func New(cfg Config) *Connector {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Connector{cfg: cfg, mapper: citymgmt.Mapper{Source: cfg.Name, Datum: cfg.Datum, Layer: cfg.Layer, Addresses: cfg.Addresses, Times: cfg.Times, Now: cfg.Now, Fields: Fields}}
+	keyedAs := cfg.Name
+	if cfg.Backfills != "" {
+		keyedAs = cfg.Backfills
+	}
+	return &Connector{cfg: cfg, mapper: citymgmt.Mapper{Source: keyedAs, Datum: cfg.Datum, Layer: cfg.Layer, Addresses: cfg.Addresses, Times: cfg.Times, Now: cfg.Now, Fields: Fields}}
 }
 
 // Describe implements connectors.Connector.
 func (c *Connector) Describe() connectors.Description {
-	return connectors.Description{Name: c.cfg.Name, Kind: canon.SourceFile, Description: c.cfg.Description, Streams: []string{Stream}}
+	return connectors.Description{Name: c.cfg.Name, Kind: canon.SourceFile, Description: c.cfg.Description, Streams: []string{Stream},
+		Backfills: c.cfg.Backfills}
 }
 
 // done is a file already read.

@@ -288,3 +288,23 @@ func TestBadRowsAreQuarantined(t *testing.T) {
 		})
 	}
 }
+
+// An export configured to backfill the Open311 source keys its cases as
+// that source's and says so, so the sync engine stores them insert-only.
+func TestBackfillsAnotherSource(t *testing.T) {
+	sys, layer := start(t)
+	c := csvdrop.New(csvdrop.Config{Name: "citymgmt-archive", Dir: sys.CSVDir, Layer: layer, Times: normalize.DefaultTimes(),
+		Now: func() time.Time { return fetched }, Backfills: "citymgmt"})
+	if d := c.Describe(); d.Name != "citymgmt-archive" || d.Backfills != "citymgmt" {
+		t.Fatalf("description %+v", d)
+	}
+	all, _ := pullAll(t, c, "")
+	if len(all.Records) == 0 {
+		t.Fatal("nothing read")
+	}
+	for _, r := range all.Records {
+		if src := r.(*canon.Case).Source; src != "citymgmt" {
+			t.Fatalf("case %s keyed under %q, want citymgmt", r.(*canon.Case).SourceID, src)
+		}
+	}
+}

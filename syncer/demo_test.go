@@ -17,7 +17,6 @@ import (
 	"github.com/ywtg/hub/connectors/governance"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/connectors/party"
-	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
@@ -40,15 +39,7 @@ var houseNumeral = regexp.MustCompile(`[〇零一二三四五六七八九十百�
 func TestDemoSourcesSyncIntoTheStore(t *testing.T) {
 	ctx := context.Background()
 	partyDSN := dbtest.EmptyDB(t)
-	sys, err := sim.Start(ctx, sim.Options{Seed: 1, DataDir: t.TempDir(), LiveRate: -1, PartyDSN: partyDSN})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sys.Close()
-	layer, err := places.Load(sys.LayerPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sys, layer := startSystems(t, sim.Options{Seed: 1, PartyDSN: partyDSN})
 	st := referenceStore(t, layer)
 	keys, _ := pii.NewKeys([]byte("demo sources sync test key 32 by"))
 	times := normalize.DefaultTimes()

@@ -26,15 +26,7 @@ import (
 func TestOutageAndLiveChangesAgainstSimulators(t *testing.T) {
 	ctx := context.Background()
 	clock := city.NewManualClock(city.DefaultReference)
-	sys, err := sim.Start(ctx, sim.Options{Seed: 3, DataDir: t.TempDir(), LiveRate: -1, Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sys.Close()
-	layer, err := places.Load(sys.LayerPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sys, layer := startSystems(t, sim.Options{Seed: 3, Clock: clock})
 	st := referenceStore(t, layer)
 	keys, _ := pii.NewKeys([]byte("sync integration test key 32 byt"))
 	times := normalize.Times{Now: func() time.Time { return clock.Now().Add(time.Hour) }, Min: time.Date(1949, 10, 1, 0, 0, 0, 0, time.UTC)}
@@ -136,4 +128,24 @@ func referenceStore(t *testing.T, layer *places.Layer) *store.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// startSystems runs the simulated source systems (without live changes
+// unless o asks for them, in a temporary directory) and loads their layer.
+func startSystems(t *testing.T, o sim.Options) (*sim.Systems, *places.Layer) {
+	t.Helper()
+	if o.LiveRate == 0 {
+		o.LiveRate = -1
+	}
+	o.DataDir = t.TempDir()
+	sys, err := sim.Start(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sys.Close() })
+	layer, err := places.Load(sys.LayerPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sys, layer
 }

@@ -42,6 +42,8 @@ var envVars = []envVar{
 	{"HUB_MAX_DEPTH", "12", "Deepest selection nesting a GraphQL operation may have."},
 	{"HUB_MAX_COMPLEXITY", "100000", "Highest estimated cost of a GraphQL operation (list fields multiply by their page size)."},
 	{"HUB_MAX_ALIASES", "30", "Most aliased fields in one GraphQL operation."},
+	{"HUB_RESPONSE_CACHE_MB", "64", "Memory for kept query answers, served again until the data changes; 0 disables the cache."},
+	{"HUB_RESPONSE_CACHE_TTL", "5s", "Longest a kept answer is served (bounds what depends on the clock, such as overdue)."},
 }
 
 // config is the validated runtime configuration.
@@ -63,6 +65,8 @@ type config struct {
 	MaxDepth        int
 	MaxComplexity   int
 	MaxAliases      int
+	CacheBytes      int64
+	CacheTTL        time.Duration
 }
 
 // loadConfig reads and validates the environment; every problem is
@@ -145,6 +149,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	positive("HUB_MAX_DEPTH", &c.MaxDepth)
 	positive("HUB_MAX_COMPLEXITY", &c.MaxComplexity)
 	positive("HUB_MAX_ALIASES", &c.MaxAliases)
+	if mb, err := strconv.ParseInt(get("HUB_RESPONSE_CACHE_MB"), 10, 64); err != nil || mb < 0 || mb > 1<<20 {
+		errs = append(errs, fmt.Errorf("HUB_RESPONSE_CACHE_MB %q: want megabytes, 0 to disable", get("HUB_RESPONSE_CACHE_MB")))
+	} else {
+		c.CacheBytes = mb << 20
+	}
+	if c.CacheTTL, err = time.ParseDuration(get("HUB_RESPONSE_CACHE_TTL")); err != nil || c.CacheTTL <= 0 {
+		errs = append(errs, fmt.Errorf("HUB_RESPONSE_CACHE_TTL %q: want a positive duration such as 5s", get("HUB_RESPONSE_CACHE_TTL")))
+	}
 	return c, errors.Join(errs...)
 }
 

@@ -330,6 +330,11 @@ func serve(ctx context.Context, e *env, args []string) error {
 	// rolls back before the store closes.
 	defer func() { stopSync(); <-syncDone }()
 	gcfg := graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits, PII: keys, RequestID: web.RequestID, Addresses: srcs.addresses}
+	if e.cfg.CacheBytes > 0 {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		gcfg.Cache = graph.CacheConfig{Changes: st.WatchChanges(watchCtx), MaxBytes: e.cfg.CacheBytes, TTL: e.cfg.CacheTTL}
+	}
 	if err := operationPolicy(e, &gcfg); err != nil {
 		return err
 	}

@@ -36,6 +36,9 @@ type Config struct {
 	// Addresses serves Query.standardizeAddress; nil builds one over Store
 	// that looks for reference changes once a minute.
 	Addresses *address.Directory
+	// Cache keeps query answers until the data changes; its zero value (no
+	// Changes) disables it.
+	Cache CacheConfig
 }
 
 // NewHandler returns the /graphql handler: GET and POST, websocket
@@ -69,6 +72,13 @@ func NewHandler(c Config) (http.Handler, error) {
 			return nil, err
 		}
 		srv.Use(m)
+	}
+	if c.Cache.Changes != nil {
+		rc, err := newResponseCache(c.Cache, c.Registry)
+		if err != nil {
+			return nil, err
+		}
+		srv.Use(rc)
 	}
 	return graphqlOverHTTP(withScope(withLoaders(res, srv))), nil
 }

@@ -49,6 +49,7 @@ func (r *Resolver) unmask(ctx context.Context, p *store.Person, field string, va
 		return "", err
 	}
 	trail.add(hex.EncodeToString(p.IDHash), field)
+	markVolatile(ctx)
 	return v, nil
 }
 

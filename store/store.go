@@ -43,6 +43,9 @@ type Options struct {
 type Store struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
+	// connConfig connects the connections that are not the pool's (the
+	// change listener's).
+	connConfig *pgx.ConnConfig
 }
 
 // Open connects to the database at dsn and verifies the connection.
@@ -79,7 +82,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{pool: pool, log: log}, nil
+	return &Store{pool: pool, log: log, connConfig: cfg.ConnConfig.Copy()}, nil
 }
 
 // Close closes every connection.

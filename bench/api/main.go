@@ -47,6 +47,7 @@ func main() {
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the hub side of each query to this file name plus .A, .B, .C")
 	statements := flag.Bool("statements", false, "print the SQL statements one request of each query runs on the hub side, then measure")
 	reuse := flag.String("db", "", "benchmark an already seeded database (a DSN printed by an earlier run) instead of seeding a new one")
+	flag.DurationVar(&churn, "churn", 100*time.Millisecond, "while the cached side runs, commit a write this often (as sync batches land), so that its answers are dropped and run again; 0 for none")
 	flag.Parse()
 	profile, allocProfile, listStatements = *cpuprofile, *memprofile, *statements
 	reuseDSN = *reuse
@@ -56,7 +57,10 @@ func main() {
 	}
 }
 
-var reuseDSN string
+var (
+	reuseDSN string
+	churn    time.Duration
+)
 
 func run(scale string, clients, requests int) error {
 	ctx := context.Background()
@@ -113,6 +117,17 @@ func run(scale string, clients, requests int) error {
 	if err != nil {
 		return err
 	}
+	// The same handler with the response cache, as the hub serves by
+	// default.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	changes := st.WatchChanges(watchCtx)
+	<-changes.Listening()
+	cached, err := graph.NewHandler(graph.Config{Store: st, Log: slog.New(slog.DiscardHandler),
+		Cache: graph.CacheConfig{Changes: changes}})
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -130,6 +145,7 @@ func run(scale string, clients, requests int) error {
 		})
 	}
 	mux.Handle("/graphql", h)
+	mux.Handle("/cached/graphql", cached)
 	for _, q := range queries(street) {
 		mux.HandleFunc("/floor/"+q.name, func(w http.ResponseWriter, r *http.Request) {
 			body, err := q.floor(r.Context(), st)
@@ -169,15 +185,46 @@ func run(scale string, clients, requests int) error {
 		stop := startProfile(q.name)
 		hub := load(clients, requests, func() error { return postGraphQL(ctx, client, url, q.graphql) })
 		stop()
+		stopChurn, writes := startChurn(ctx, st)
+		hit := load(clients, requests, func() error { return postGraphQL(ctx, client, base+"/cached/graphql", q.graphql) })
+		stopChurn()
 		floor := load(clients, requests, func() error { return getFloor(ctx, client, base+"/floor/"+q.name) })
-		if hub.err != nil || floor.err != nil {
-			return fmt.Errorf("query %s: hub %v, floor %v", q.name, hub.err, floor.err)
+		if hub.err != nil || hit.err != nil || floor.err != nil {
+			return fmt.Errorf("query %s: hub %v, cached %v, floor %v", q.name, hub.err, hit.err, floor.err)
 		}
 		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s\n", q.name, "floor", floor.rps, floor.p50, floor.p99, floor.cpu)
 		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s %7.2fx\n", q.name, "hub", hub.rps, hub.p50, hub.p99, hub.cpu, floor.rps/hub.rps)
+		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s %7.2fx  (response cache; %d writes committed meanwhile)\n", q.name, "cached", hit.rps, hit.p50, hit.p99, hit.cpu, floor.rps/hit.rps, writes())
 	}
 	fmt.Printf("\nhub process RSS: %s (peak %s)\n", rss("VmRSS"), rss("VmHWM"))
 	return nil
+}
+
+// startChurn commits a write every churn interval until stopped; writes
+// tells how many it made.
+func startChurn(ctx context.Context, st *store.Store) (stop func(), writes func() int64) {
+	var n atomic.Int64
+	if churn <= 0 {
+		return func() {}, n.Load
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(churn)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := st.Pool().Exec(ctx, `UPDATE "case" SET updated_at = updated_at WHERE id = (SELECT min(id) FROM "case")`); err == nil {
+					n.Add(1)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }, n.Load
 }
 
 var (

@@ -186,7 +186,9 @@ func run(scale string, clients, requests int) error {
 		hub := load(clients, requests, func() error { return postGraphQL(ctx, client, url, q.graphql) })
 		stop()
 		stopChurn, writes := startChurn(ctx, st)
-		hit := load(clients, requests, func() error { return postGraphQL(ctx, client, base+"/cached/graphql", q.graphql) })
+		// Ten times the requests, so that the run spans a number of the
+		// churn's commits.
+		hit := load(clients, 10*requests, func() error { return postGraphQL(ctx, client, base+"/cached/graphql", q.graphql) })
 		stopChurn()
 		floor := load(clients, requests, func() error { return getFloor(ctx, client, base+"/floor/"+q.name) })
 		if hub.err != nil || hit.err != nil || floor.err != nil {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/canon"
@@ -247,5 +250,45 @@ func TestResponseCacheSurvivesALostListener(t *testing.T) {
 	r := srv.Do(t, cachedQuery, nil)
 	if r.Statements == 0 || bytes.Equal(r.Data, first.Data) {
 		t.Fatalf("after a lost listener: %d statements, same answer %v", r.Statements, bytes.Equal(r.Data, first.Data))
+	}
+}
+
+func TestResponseCacheRunsIdenticalQueriesOnce(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedCases(t, st, storetest.MakeCases(50))
+	reg := prometheus.NewRegistry()
+	srv, _ := cachedServer(t, st, graph.Config{Registry: reg})
+	const n = 16
+	answers := make([]graphtest.Response, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = srv.Do(t, cachedQuery, nil)
+		}()
+	}
+	wg.Wait()
+	for i, a := range answers {
+		if len(a.Errors) > 0 || !bytes.Equal(a.Data, answers[0].Data) {
+			t.Fatalf("answer %d differs: %s, errors %+v", i, a.Data, a.Errors)
+		}
+	}
+	served := map[string]float64{}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "hub_graphql_response_cache_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			served[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+		}
+	}
+	if served["miss"] != 1 || served["hit"] != n-1 || served["bypass"] != 0 {
+		t.Fatalf("%d identical queries served as %v, want one miss and the rest hits", n, served)
 	}
 }

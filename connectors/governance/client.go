@@ -119,17 +119,13 @@ func (c *client) list(ctx context.Context, resource string, q url.Values) (*page
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", resource, err)
 		}
-		var env envelope
-		if err := json.Unmarshal(resp.Body, &env); err != nil {
-			return nil, fmt.Errorf("%s: undecodable envelope: %w", resource, err)
+		env, p, err := decodeList(resource, resp.Body)
+		if err != nil {
+			return nil, err
 		}
 		switch env.Code {
 		case codeOK:
-			var p page
-			if err := json.Unmarshal(env.Data, &p); err != nil {
-				return nil, fmt.Errorf("%s: undecodable page: %w", resource, err)
-			}
-			return &p, nil
+			return p, nil
 		case codeUnauthorized:
 			if refreshed {
 				return nil, fmt.Errorf("%s: %w even after a fresh token: %s", resource, errTokenRejected, env.Msg)
@@ -153,6 +149,23 @@ func (c *client) list(ctx context.Context, resource string, q url.Values) (*page
 			return nil, canon.Errorf(canon.SourceUnavailable, "governance %s: platform error %d: %s", resource, env.Code, env.Msg)
 		}
 	}
+}
+
+// decodeList reads a list response: its envelope and, when the code is
+// OK, the page it carries.
+func decodeList(resource string, body []byte) (envelope, *page, error) {
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return env, nil, fmt.Errorf("%s: undecodable envelope: %w", resource, err)
+	}
+	if env.Code != codeOK {
+		return env, nil, nil
+	}
+	var p page
+	if err := json.Unmarshal(env.Data, &p); err != nil {
+		return env, nil, fmt.Errorf("%s: undecodable page: %w", resource, err)
+	}
+	return env, &p, nil
 }
 
 // parseInt reads a JSON number or numeric string.

@@ -82,6 +82,24 @@ func lessID(a, b string) bool {
 	return a < b
 }
 
+// mapPage maps the records of p that lie after cur (all of them when cur
+// is nil) into b, and returns the key of the last record that has one, or
+// cur when none has.
+func (m *Mapper) mapPage(stream string, p *page, cur *cursor, b *connectors.Batch) *cursor {
+	last := cur
+	for _, raw := range p.Records {
+		key, ok := m.key(raw)
+		if ok && cur != nil && !cur.before(key.T, key.ID) {
+			continue // already delivered
+		}
+		m.Map(stream, raw, b)
+		if ok {
+			last = &key
+		}
+	}
+	return last
+}
+
 var cst = time.FixedZone("CST", 8*3600)
 
 // maxSkipPages bounds the pages a Pull walks past records it already has
@@ -109,17 +127,7 @@ func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connector
 			return connectors.Batch{}, err
 		}
 		b := connectors.Batch{Next: req.Cursor}
-		last := cur
-		for _, raw := range p.Records {
-			key, ok := c.cfg.Mapper.key(raw)
-			if ok && cur != nil && !cur.before(key.T, key.ID) {
-				continue // already delivered
-			}
-			c.cfg.Mapper.Map(req.Stream, raw, &b)
-			if ok {
-				last = &key
-			}
-		}
+		last := c.cfg.Mapper.mapPage(req.Stream, p, cur, &b)
 		full := len(p.Records) >= size
 		if b.Fetched > 0 || !full {
 			if last != nil {

@@ -58,7 +58,28 @@ type Fields struct {
 var Open311Fields = Fields{Requested: "requested_datetime", Updated: "updated_datetime", Deadline: "expected_datetime",
 	Closed: "updated_datetime", Category: "service_code", Status: "status", Step: "extended_attributes.workflow_state",
 	Tier: "extended_attributes.tier", Position: "lat/long", Grid: "grid_code", Description: "description", Address: "address",
-	History: func(i int, part string) string { return fmt.Sprintf("history[%d].%s", i, part) }}
+	History: open311History}
+
+// open311HistoryFields are the names of the state and time of the first
+// history entries, made once: every entry of every request names them.
+var open311HistoryFields = func() (names [32][2]string) {
+	for i := range names {
+		names[i] = [2]string{fmt.Sprintf("history[%d].state", i), fmt.Sprintf("history[%d].at", i)}
+	}
+	return names
+}()
+
+func open311History(i int, part string) string {
+	if i >= 0 && i < len(open311HistoryFields) {
+		switch part {
+		case "state":
+			return open311HistoryFields[i][0]
+		case "at":
+			return open311HistoryFields[i][1]
+		}
+	}
+	return fmt.Sprintf("history[%d].%s", i, part)
+}
 
 // Mapper turns Records into canonical cases.
 type Mapper struct {

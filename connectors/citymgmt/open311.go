@@ -24,6 +24,7 @@
 package citymgmt
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -217,16 +218,138 @@ func decode(format string, body []byte) ([]rawRequest, error) {
 		}
 		return out, nil
 	}
+	if out := decodeJSONOnce(body); out != nil {
+		return out, nil
+	}
+	return decodeJSONInTurn(body)
+}
+
+// decodeJSONInTurn decodes a JSON response as an array of raw requests,
+// then each request.
+func decodeJSONInTurn(body []byte) ([]rawRequest, error) {
 	var raws []json.RawMessage
 	if err := json.Unmarshal(body, &raws); err != nil {
 		return nil, err
 	}
+	var out []rawRequest
 	for _, raw := range raws {
 		var req request
 		err := json.Unmarshal(raw, &req)
 		out = append(out, rawRequest{raw: raw, req: req, err: err})
 	}
 	return out, nil
+}
+
+// decodeJSONOnce decodes a JSON response, an array of requests, in one
+// pass instead of the array, then each request: nil unless the body is an
+// array of at least one element and every request decodes, when the pass
+// reads what the decodes of each request read. Each request's payload is
+// then its bytes in body.
+func decodeJSONOnce(body []byte) []rawRequest {
+	raws, ok := arrayElements(body)
+	if !ok || len(raws) == 0 {
+		return nil
+	}
+	reqs := make([]request, 0, len(raws))
+	if json.Unmarshal(body, &reqs) != nil || len(reqs) != len(raws) {
+		return nil
+	}
+	out := make([]rawRequest, len(raws))
+	for i, raw := range raws {
+		out[i] = rawRequest{raw: raw, req: reqs[i]}
+	}
+	return out
+}
+
+// arrayElements finds the elements of the JSON array body, each as its
+// bytes in body; false when body is not an array, or is malformed JSON
+// where it notices (encoding/json checks the rest).
+func arrayElements(b []byte) ([][]byte, bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return nil, false
+	}
+	var out [][]byte
+	if i = skipSpace(b, i+1); i < len(b) && b[i] == ']' {
+		return out, skipSpace(b, i+1) == len(b)
+	}
+	for {
+		end, ok := skipValue(b, i)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, b[i:end:end])
+		i = skipSpace(b, end)
+		switch {
+		case i < len(b) && b[i] == ',':
+			i = skipSpace(b, i+1)
+		case i < len(b) && b[i] == ']':
+			return out, skipSpace(b, i+1) == len(b)
+		default:
+			return nil, false
+		}
+	}
+}
+
+// skipValue returns the offset after the JSON value starting at b[i].
+func skipValue(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				end, ok := skipString(b, i)
+				if !ok {
+					return 0, false
+				}
+				i = end
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1, true
+				}
+			}
+			i++
+		}
+		return 0, false
+	}
+	start := i // a number, true, false or null
+	for i < len(b) && !isDelim(b[i]) {
+		i++
+	}
+	return i, i > start
+}
+
+func isDelim(c byte) bool {
+	return c == ',' || c == '}' || c == ']' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '{' || c == '['
+}
+
+// skipString returns the offset after the JSON string starting at b[i].
+func skipString(b []byte, i int) (int, bool) {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, true
+		}
+	}
+	return 0, false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // get fetches and decodes requests.{format}?q.
@@ -310,13 +433,15 @@ func (c *Connector) pullExtension(ctx context.Context, req connectors.Request, f
 // add maps one received request into the batch.
 func (c *Connector) add(b *connectors.Batch, stream string, rr rawRequest) {
 	b.Fetched++
+	// A quarantine entry keeps a copy of the payload, which may lie in the
+	// response body, not the whole body.
 	if rr.err != nil || rr.req.ServiceRequestID == "" {
-		b.Quarantine = append(b.Quarantine, connectors.Quarantine{Stream: stream, Reason: "MALFORMED", Message: "request without service_request_id", Raw: rr.raw})
+		b.Quarantine = append(b.Quarantine, connectors.Quarantine{Stream: stream, Reason: "MALFORMED", Message: "request without service_request_id", Raw: bytes.Clone(rr.raw)})
 		return
 	}
 	cs, err := c.mapper.Case(rr.req.record(), rr.raw)
 	if err != nil {
-		b.Quarantine = append(b.Quarantine, connectors.QuarantineFor(stream, rr.req.ServiceRequestID, rr.raw, err))
+		b.Quarantine = append(b.Quarantine, connectors.QuarantineFor(stream, rr.req.ServiceRequestID, bytes.Clone(rr.raw), err))
 		return
 	}
 	b.Records = append(b.Records, cs)

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors/fetch"
@@ -35,6 +36,9 @@ type envelope struct {
 type page struct {
 	Total   int               `json:"total"`
 	Records []json.RawMessage `json:"records"`
+	// decoded, when not nil, holds the records decoded, one for each of
+	// Records, which then lie in the response body (see decodeList).
+	decoded []wireRecord
 }
 
 // client talks to the API: tokens, envelopes, retries.
@@ -153,7 +157,19 @@ func (c *client) list(ctx context.Context, resource string, q url.Values) (*page
 
 // decodeList reads a list response: its envelope and, when the code is
 // OK, the page it carries.
+//
+// A page is read in one pass, records included, when that reads what the
+// envelope, the page and each record decoded in turn would (decodePage);
+// otherwise, or when the one pass fails, they are decoded in turn.
 func decodeList(resource string, body []byte) (envelope, *page, error) {
+	if p := decodePage(body); p != nil {
+		return envelope{Code: codeOK}, p, nil
+	}
+	return decodeInTurn(resource, body)
+}
+
+// decodeInTurn is decodeList decoding the envelope, then the page.
+func decodeInTurn(resource string, body []byte) (envelope, *page, error) {
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return env, nil, fmt.Errorf("%s: undecodable envelope: %w", resource, err)
@@ -168,8 +184,205 @@ func decodeList(resource string, body []byte) (envelope, *page, error) {
 	return env, &p, nil
 }
 
+// listResponse is a list response decoded in one pass.
+type listResponse struct {
+	Code int    `json:"code"`
+	Msg  string `json:"msg"`
+	Data struct {
+		Total   int          `json:"total"`
+		Records []wireRecord `json:"records"`
+	} `json:"data"`
+}
+
+// decodePage decodes a successful list response, records included, in one
+// pass; nil when it is not one, or when the pass would not read what the
+// envelope, the page and each record decoded in turn read. That holds when
+// the response is an object with code 0 and one data member, an object,
+// with one records member, an array, and no name at either level is
+// escaped or non-ASCII (encoding/json matches names case-insensitively,
+// and a repeated member would be decoded twice into the same record).
+// Each record's payload is then its bytes in body.
+func decodePage(body []byte) *page {
+	raws, ok := listRecords(body)
+	if !ok {
+		return nil
+	}
+	var resp listResponse
+	resp.Data.Records = make([]wireRecord, 0, len(raws))
+	if json.Unmarshal(body, &resp) != nil || resp.Code != codeOK || len(resp.Data.Records) != len(raws) {
+		return nil
+	}
+	return &page{Total: resp.Data.Total, Records: raws, decoded: resp.Data.Records}
+}
+
+// listRecords finds the records of a list response: the elements of
+// data.records, each as its bytes in body. It reports false for a body
+// that is not an object with exactly one member named data (in any case),
+// an object with exactly one member named records, an array; for a name
+// at either level that is escaped or not ASCII; and for malformed JSON it
+// notices (encoding/json checks the rest).
+func listRecords(body []byte) ([]json.RawMessage, bool) {
+	var records []json.RawMessage
+	datas := 0
+	i, ok := members(body, skipSpace(body, 0), func(name []byte, i int) (int, bool) {
+		if !bytes.EqualFold(name, []byte("data")) {
+			return skipValue(body, i)
+		}
+		if datas++; datas > 1 {
+			return 0, false
+		}
+		recs := 0
+		return members(body, i, func(name []byte, i int) (int, bool) {
+			if !bytes.EqualFold(name, []byte("records")) {
+				return skipValue(body, i)
+			}
+			if recs++; recs > 1 || i >= len(body) || body[i] != '[' {
+				return 0, false
+			}
+			i = skipSpace(body, i+1)
+			if i < len(body) && body[i] == ']' {
+				records = []json.RawMessage{}
+				return i + 1, true
+			}
+			for {
+				end, ok := skipValue(body, i)
+				if !ok {
+					return 0, false
+				}
+				records = append(records, body[i:end:end])
+				i = skipSpace(body, end)
+				switch {
+				case i < len(body) && body[i] == ',':
+					i = skipSpace(body, i+1)
+				case i < len(body) && body[i] == ']':
+					return i + 1, true
+				default:
+					return 0, false
+				}
+			}
+		})
+	})
+	if !ok || datas != 1 || records == nil || skipSpace(body, i) != len(body) {
+		return nil, false
+	}
+	return records, true
+}
+
+// members walks the object starting at b[i], calling member with each
+// name and the offset of its value; member returns the offset after the
+// value. members returns the offset after the object.
+func members(b []byte, i int, member func(name []byte, i int) (int, bool)) (int, bool) {
+	if i >= len(b) || b[i] != '{' {
+		return 0, false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return 0, false
+		}
+		end, ok := skipString(b, i)
+		if !ok {
+			return 0, false
+		}
+		name := b[i+1 : end-1]
+		for _, c := range name {
+			if c == '\\' || c >= utf8.RuneSelf {
+				return 0, false
+			}
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return 0, false
+		}
+		if i, ok = member(name, skipSpace(b, i+1)); !ok {
+			return 0, false
+		}
+		i = skipSpace(b, i)
+		switch {
+		case i < len(b) && b[i] == ',':
+			i = skipSpace(b, i+1)
+		case i < len(b) && b[i] == '}':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// skipValue returns the offset after the JSON value starting at b[i].
+func skipValue(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				end, ok := skipString(b, i)
+				if !ok {
+					return 0, false
+				}
+				i = end
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1, true
+				}
+			}
+			i++
+		}
+		return 0, false
+	}
+	start := i // a number, true, false or null
+	for i < len(b) && !isDelim(b[i]) {
+		i++
+	}
+	return i, i > start
+}
+
+// skipString returns the offset after the JSON string starting at b[i].
+func skipString(b []byte, i int) (int, bool) {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, true
+		}
+	}
+	return 0, false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func isDelim(c byte) bool {
+	return c == ',' || c == '}' || c == ']' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '{' || c == '['
+}
+
 // parseInt reads a JSON number or numeric string.
-func parseInt(raw json.RawMessage) (int64, bool) {
+func parseInt(raw []byte) (int64, bool) {
+	if v, ok := plainInt(raw); ok {
+		return v, true
+	}
+	return decodeInt(raw)
+}
+
+// decodeInt is parseInt decoding raw.
+func decodeInt(raw []byte) (int64, bool) {
 	var n json.Number
 	if err := json.Unmarshal(raw, &n); err == nil {
 		v, err := n.Int64()
@@ -181,4 +394,28 @@ func parseInt(raw json.RawMessage) (int64, bool) {
 		return v, err == nil
 	}
 	return 0, false
+}
+
+// plainInt reads a JSON integer literal without fraction or exponent (the
+// common id and code), as parseInt would; false for anything else, which
+// parseInt then decodes.
+func plainInt(raw []byte) (int64, bool) {
+	digits := raw
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 || digits[0] == '0' && len(digits) > 1 {
+		return 0, false
+	}
+	var v int64 // 18 digits do not overflow
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if len(digits) < len(raw) {
+		v = -v
+	}
+	return v, true
 }

@@ -1,6 +1,7 @@
 package governance
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -87,12 +88,36 @@ func lessID(a, b string) bool {
 // cur when none has.
 func (m *Mapper) mapPage(stream string, p *page, cur *cursor, b *connectors.Batch) *cursor {
 	last := cur
-	for _, raw := range p.Records {
-		key, ok := m.key(raw)
+	for i, raw := range p.Records {
+		var r *wireRecord
+		if p.decoded != nil {
+			r = &p.decoded[i]
+		} else {
+			r = decodeWire(raw)
+		}
+		var key cursor
+		var ok bool
+		if r != nil {
+			key, ok = m.keyOf(r)
+		} else {
+			key, ok = m.key(raw)
+		}
 		if ok && cur != nil && !cur.before(key.T, key.ID) {
 			continue // already delivered
 		}
-		m.Map(stream, raw, b)
+		quarantined := len(b.Quarantine)
+		if r != nil {
+			m.mapWire(stream, raw, r, b)
+		} else {
+			m.mapRaw(stream, raw, b)
+		}
+		if p.decoded != nil {
+			// The payload lies in the response body: a quarantine entry
+			// keeps a copy, not the whole body.
+			for j := quarantined; j < len(b.Quarantine); j++ {
+				b.Quarantine[j].Raw = bytes.Clone(b.Quarantine[j].Raw)
+			}
+		}
 		if ok {
 			last = &key
 		}

@@ -33,25 +33,123 @@ type recordKey struct {
 	UpdateTime json.RawMessage `json:"updateTime"`
 }
 
+// key reads the cursor key of a record that did not decode as a
+// wireRecord.
 func (m *Mapper) key(raw json.RawMessage) (cursor, bool) {
 	var k recordKey
 	if json.Unmarshal(raw, &k) != nil {
 		return cursor{}, false
 	}
-	id, ok := parseInt(k.ID)
+	return m.cursorKey(k.ID, k.UpdateTime)
+}
+
+// keyOf is key for a decoded record.
+func (m *Mapper) keyOf(r *wireRecord) (cursor, bool) {
+	return m.cursorKey(r.ID, r.UpdateTime)
+}
+
+func (m *Mapper) cursorKey(rawID, updated []byte) (cursor, bool) {
+	id, ok := parseInt(rawID)
 	if !ok {
 		return cursor{}, false
 	}
-	t, _, err := m.Times.Parse("updateTime", k.UpdateTime)
+	t, _, err := m.Times.Parse("updateTime", updated)
 	if err != nil {
 		return cursor{}, false
 	}
 	return cursor{T: t, ID: strconv.FormatInt(id, 10)}, true
 }
 
+// wireRecord holds every field the records of any stream carry: the id,
+// deleted flag and update time every record has, and the fields of each
+// stream's kind, which the other streams lack. One decode of a record into
+// it yields what separate decodes into the base fields, the cursor key and
+// the kind's fields would: no two of its fields match the same JSON name
+// (encoding/json matches names case-insensitively), and each kind's fields
+// have the names and types of that kind's own struct in decodeKind
+// (rawValue for json.RawMessage: both are handed the value as written,
+// null included). A record that does not decode into it (a value of the
+// wrong type, even in a field of another kind) takes the path of separate
+// decodes, which reports what it always has.
+type wireRecord struct {
+	ID         rawValue `json:"id"`
+	Deleted    int      `json:"deleted"`
+	UpdateTime rawValue
+
+	// houses and events
+	GridCode, Address string
+	Lng, Lat          float64
+	// houses
+	CompoundName, BuildingNo, UnitNo, RoomNo string
+	// residents and grid workers
+	Name, IDCard, Mobile string
+	// residents
+	ResidentType, Relation string
+	HouseID                rawValue
+	// grid workers
+	Post      string
+	GridCodes []string
+	// events
+	EventNo, EventType, EventSubType, Title, Content         string
+	ReporterName, ReporterIDCard, ReporterMobile, HandleDept string
+	Status, Level                                            rawValue
+	ReportTime, Deadline                                     rawValue
+	Flows                                                    []wireFlow
+}
+
+// wireFlow is a step of an event's flow.
+type wireFlow struct {
+	Status, Level     rawValue
+	Time              rawValue
+	Operator, Opinion string
+}
+
+// rawValue is a JSON value as it lies in the decoder's input, which it
+// shares instead of copying, as json.RawMessage would: the values it holds
+// (ids, codes and times) are read while their record is mapped and not
+// kept.
+type rawValue []byte
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (v *rawValue) UnmarshalJSON(b []byte) error {
+	*v = b
+	return nil
+}
+
+// decodeWire decodes one record; nil when it does not decode.
+func decodeWire(raw json.RawMessage) *wireRecord {
+	r := new(wireRecord)
+	if json.Unmarshal(raw, r) != nil {
+		return nil
+	}
+	return r
+}
+
 // Map turns one raw record of a stream into a record, a tombstone or a
 // quarantine entry, appended to b.
 func (m *Mapper) Map(stream string, raw json.RawMessage, b *connectors.Batch) {
+	if r := decodeWire(raw); r != nil {
+		m.mapWire(stream, raw, r, b)
+		return
+	}
+	m.mapRaw(stream, raw, b)
+}
+
+// mapWire is Map for a record decoded as r.
+func (m *Mapper) mapWire(stream string, raw json.RawMessage, r *wireRecord, b *connectors.Batch) {
+	b.Fetched++
+	sid, ok := m.head(stream, raw, r.ID, r.Deleted, b)
+	if !ok {
+		return
+	}
+	m.mapKind(stream, sid, raw, r, nil, b)
+}
+
+// mapRaw is Map for a record that does not decode as a wireRecord: the base
+// fields, then the kind's own fields, each decoded apart, so that a record
+// refused for a value of the wrong type is refused with the same message
+// whichever field it is in.
+func (m *Mapper) mapRaw(stream string, raw json.RawMessage, b *connectors.Batch) {
 	b.Fetched++
 	var base struct {
 		ID      json.RawMessage `json:"id"`
@@ -61,30 +159,48 @@ func (m *Mapper) Map(stream string, raw json.RawMessage, b *connectors.Batch) {
 		b.Quarantine = append(b.Quarantine, connectors.Quarantine{Stream: stream, Reason: "MALFORMED", Message: err.Error(), Raw: raw})
 		return
 	}
-	id, ok := parseInt(base.ID)
+	sid, ok := m.head(stream, raw, base.ID, base.Deleted, b)
+	if !ok {
+		return
+	}
+	r, err := decodeKind(stream, raw)
+	m.mapKind(stream, sid, raw, r, err, b)
+}
+
+// head reads the id of a record and appends the tombstone of a deleted
+// one, or the quarantine entry of one without an id, to b; it reports
+// whether the record is left to map, and its source id.
+func (m *Mapper) head(stream string, raw json.RawMessage, rawID []byte, deleted int, b *connectors.Batch) (string, bool) {
+	id, ok := parseInt(rawID)
 	if !ok {
 		b.Quarantine = append(b.Quarantine, connectors.Quarantine{Stream: stream, Reason: connectors.Reason(normalize.MissingField), Field: "id", Message: "record has no id", Raw: raw})
-		return
+		return "", false
 	}
 	sid := strconv.FormatInt(id, 10)
-	typ := recordTypes[stream]
-	if base.Deleted == 1 {
-		b.Tombstones = append(b.Tombstones, connectors.Tombstone{Type: typ, SourceID: sid, Reason: "deleted=1"})
-		return
+	if deleted == 1 {
+		b.Tombstones = append(b.Tombstones, connectors.Tombstone{Type: recordTypes[stream], SourceID: sid, Reason: "deleted=1"})
+		return "", false
 	}
+	return sid, true
+}
+
+// mapKind maps the kind's fields r of a record, or quarantines it for
+// err, the error of decoding them.
+func (m *Mapper) mapKind(stream, sid string, raw json.RawMessage, r *wireRecord, err error, b *connectors.Batch) {
 	var rec any
-	var err error
-	switch stream {
-	case "houses":
-		rec, err = m.house(sid, raw)
-	case "residents":
-		rec, err = m.resident(sid, raw)
-	case "gridWorkers":
-		rec, err = m.worker(sid, raw)
-	case "events":
-		rec, err = m.event(sid, raw)
-	default:
-		err = fmt.Errorf("unknown stream %q", stream)
+	if err == nil {
+		switch stream {
+		case "houses":
+			rec, err = m.house(sid, raw, r)
+		case "residents":
+			rec, err = m.resident(sid, raw, r)
+		case "gridWorkers":
+			rec, err = m.worker(sid, raw, r)
+		case "events":
+			rec, err = m.event(sid, raw, r)
+		default:
+			err = fmt.Errorf("unknown stream %q", stream)
+		}
 	}
 	if err != nil {
 		b.Quarantine = append(b.Quarantine, connectors.QuarantineFor(stream, sid, raw, err))
@@ -93,11 +209,79 @@ func (m *Mapper) Map(stream string, raw json.RawMessage, b *connectors.Batch) {
 	b.Records = append(b.Records, rec)
 }
 
+// decodeKind decodes the fields of a stream's kind alone, each kind into a
+// struct of its own fields. An unknown stream has none: it decodes to an
+// empty record, refused by mapKind.
+func decodeKind(stream string, raw json.RawMessage) (*wireRecord, error) {
+	switch stream {
+	case "houses":
+		var r struct {
+			GridCode, Address, CompoundName, BuildingNo, UnitNo, RoomNo string
+			Lng, Lat                                                    float64
+			UpdateTime                                                  json.RawMessage
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, err
+		}
+		return &wireRecord{GridCode: r.GridCode, Address: r.Address, CompoundName: r.CompoundName, BuildingNo: r.BuildingNo,
+			UnitNo: r.UnitNo, RoomNo: r.RoomNo, Lng: r.Lng, Lat: r.Lat, UpdateTime: rawValue(r.UpdateTime)}, nil
+	case "residents":
+		var r struct {
+			Name, IDCard, Mobile, ResidentType, Relation string
+			HouseID                                      json.RawMessage
+			UpdateTime                                   json.RawMessage
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, err
+		}
+		return &wireRecord{Name: r.Name, IDCard: r.IDCard, Mobile: r.Mobile, ResidentType: r.ResidentType, Relation: r.Relation,
+			HouseID: rawValue(r.HouseID), UpdateTime: rawValue(r.UpdateTime)}, nil
+	case "gridWorkers":
+		var r struct {
+			Name, IDCard, Mobile, Post string
+			GridCodes                  []string
+			UpdateTime                 json.RawMessage
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, err
+		}
+		return &wireRecord{Name: r.Name, IDCard: r.IDCard, Mobile: r.Mobile, Post: r.Post, GridCodes: r.GridCodes, UpdateTime: rawValue(r.UpdateTime)}, nil
+	case "events":
+		var r struct {
+			EventNo, EventType, EventSubType, Title, Content, GridCode, Address string
+			ReporterName, ReporterIDCard, ReporterMobile, HandleDept            string
+			Lng, Lat                                                            float64
+			Status, Level                                                       json.RawMessage
+			ReportTime, Deadline, UpdateTime                                    json.RawMessage
+			Flows                                                               []struct {
+				Status, Level     json.RawMessage
+				Time              json.RawMessage
+				Operator, Opinion string
+			}
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, err
+		}
+		w := &wireRecord{EventNo: r.EventNo, EventType: r.EventType, EventSubType: r.EventSubType, Title: r.Title, Content: r.Content,
+			GridCode: r.GridCode, Address: r.Address, ReporterName: r.ReporterName, ReporterIDCard: r.ReporterIDCard,
+			ReporterMobile: r.ReporterMobile, HandleDept: r.HandleDept, Lng: r.Lng, Lat: r.Lat, Status: rawValue(r.Status),
+			Level: rawValue(r.Level), ReportTime: rawValue(r.ReportTime), Deadline: rawValue(r.Deadline), UpdateTime: rawValue(r.UpdateTime)}
+		if r.Flows != nil {
+			w.Flows = make([]wireFlow, len(r.Flows))
+			for i, f := range r.Flows {
+				w.Flows[i] = wireFlow{Status: rawValue(f.Status), Level: rawValue(f.Level), Time: rawValue(f.Time), Operator: f.Operator, Opinion: f.Opinion}
+			}
+		}
+		return w, nil
+	}
+	return &wireRecord{}, nil
+}
+
 var recordTypes = map[string]canon.RecordType{
 	"houses": canon.RecordHousehold, "residents": canon.RecordResident, "gridWorkers": canon.RecordGridWorker, "events": canon.RecordCase,
 }
 
-func (m *Mapper) prov(sid string, raw json.RawMessage, updated json.RawMessage) (canon.Provenance, error) {
+func (m *Mapper) prov(sid string, raw json.RawMessage, updated []byte) (canon.Provenance, error) {
 	t, _, err := m.Times.Parse("updateTime", updated)
 	if err != nil {
 		return canon.Provenance{}, err
@@ -128,15 +312,7 @@ func (m *Mapper) grid(field, code string, loc *canon.Location, addr string) (str
 		Message: fmt.Sprintf("grid %q is not in the reference layer, and neither the position nor the address lies in a known grid", code)}
 }
 
-func (m *Mapper) house(sid string, raw json.RawMessage) (any, error) {
-	var r struct {
-		GridCode, Address, CompoundName, BuildingNo, UnitNo, RoomNo string
-		Lng, Lat                                                    float64
-		UpdateTime                                                  json.RawMessage
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, err
-	}
+func (m *Mapper) house(sid string, raw json.RawMessage, r *wireRecord) (any, error) {
 	p, err := m.prov(sid, raw, r.UpdateTime)
 	if err != nil {
 		return nil, err
@@ -161,15 +337,7 @@ func (m *Mapper) house(sid string, raw json.RawMessage) (any, error) {
 		Unit: strings.TrimSpace(r.UnitNo), Room: strings.TrimSpace(r.RoomNo), AddressRaw: addr, Location: loc}, nil
 }
 
-func (m *Mapper) resident(sid string, raw json.RawMessage) (any, error) {
-	var r struct {
-		Name, IDCard, Mobile, ResidentType, Relation string
-		HouseID                                      json.RawMessage
-		UpdateTime                                   json.RawMessage
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, err
-	}
+func (m *Mapper) resident(sid string, raw json.RawMessage, r *wireRecord) (any, error) {
 	p, err := m.prov(sid, raw, r.UpdateTime)
 	if err != nil {
 		return nil, err
@@ -186,15 +354,7 @@ func (m *Mapper) resident(sid string, raw json.RawMessage) (any, error) {
 	return &canon.Resident{Provenance: p, Person: person, HouseholdSourceID: strconv.FormatInt(house, 10), Residence: kind, Relation: r.Relation}, nil
 }
 
-func (m *Mapper) worker(sid string, raw json.RawMessage) (any, error) {
-	var r struct {
-		Name, IDCard, Mobile, Post string
-		GridCodes                  []string
-		UpdateTime                 json.RawMessage
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, err
-	}
+func (m *Mapper) worker(sid string, raw json.RawMessage, r *wireRecord) (any, error) {
 	p, err := m.prov(sid, raw, r.UpdateTime)
 	if err != nil {
 		return nil, err
@@ -217,22 +377,7 @@ func (m *Mapper) worker(sid string, raw json.RawMessage) (any, error) {
 	return &canon.GridWorker{Provenance: p, Person: person, Role: role, GridCodes: grids}, nil
 }
 
-func (m *Mapper) event(sid string, raw json.RawMessage) (any, error) {
-	var r struct {
-		EventNo, EventType, EventSubType, Title, Content, GridCode, Address string
-		ReporterName, ReporterIDCard, ReporterMobile, HandleDept            string
-		Lng, Lat                                                            float64
-		Status, Level                                                       json.RawMessage
-		ReportTime, Deadline, UpdateTime                                    json.RawMessage
-		Flows                                                               []struct {
-			Status, Level     json.RawMessage
-			Time              json.RawMessage
-			Operator, Opinion string
-		}
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, err
-	}
+func (m *Mapper) event(sid string, raw json.RawMessage, r *wireRecord) (any, error) {
 	p, err := m.prov(sid, raw, r.UpdateTime)
 	if err != nil {
 		return nil, err
@@ -250,13 +395,13 @@ func (m *Mapper) event(sid string, raw json.RawMessage) (any, error) {
 		return nil, err
 	}
 	_ = stepTier
-	reported, _, err := m.Times.Parse("reportTime", r.ReportTime)
+	reported, _, err := m.Times.Parse("reportTime", json.RawMessage(r.ReportTime))
 	if err != nil {
 		return nil, err
 	}
 	var due *time.Time
 	if len(r.Deadline) > 0 && string(r.Deadline) != "null" {
-		d, _, err := m.Times.ParseDeadline("deadline", r.Deadline)
+		d, _, err := m.Times.ParseDeadline("deadline", json.RawMessage(r.Deadline))
 		if err != nil {
 			return nil, err
 		}
@@ -290,16 +435,17 @@ func (m *Mapper) event(sid string, raw json.RawMessage) (any, error) {
 		Status: status, SourceStatus: stepName, Tier: tier, GridCode: g, Location: &loc, Address: addr,
 		ReportedAt: reported, UpdatedAt: p.SourceUpdatedAt, DueAt: due, AssigneeDept: r.HandleDept}
 	for i, f := range r.Flows {
-		st, ft, name, err := normalize.GovernanceStatus(fmt.Sprintf("flows[%d].status", i), numString(f.Status))
+		field := flowFields(i)
+		st, ft, name, err := normalize.GovernanceStatus(field.status, numString(f.Status))
 		if err != nil {
 			return nil, err
 		}
-		if lt, err := normalize.GovernanceTier(fmt.Sprintf("flows[%d].level", i), numString(f.Level)); err == nil {
+		if lt, err := normalize.GovernanceTier(field.level, numString(f.Level)); err == nil {
 			ft = lt
 		} else if ft == "" {
 			ft = tier
 		}
-		at, _, err := m.Times.Parse(fmt.Sprintf("flows[%d].time", i), f.Time)
+		at, _, err := m.Times.Parse(field.time, json.RawMessage(f.Time))
 		if err != nil {
 			return nil, err
 		}
@@ -319,7 +465,29 @@ func (m *Mapper) event(sid string, raw json.RawMessage) (any, error) {
 	return c, nil
 }
 
-func numString(raw json.RawMessage) string {
+// flowField names the fields of a flow step, for defect reports.
+type flowField struct{ status, level, time string }
+
+// flowFieldNames are those of the first steps, made once.
+var flowFieldNames = func() (names [32]flowField) {
+	for i := range names {
+		names[i] = makeFlowField(i)
+	}
+	return names
+}()
+
+func flowFields(i int) flowField {
+	if i < len(flowFieldNames) {
+		return flowFieldNames[i]
+	}
+	return makeFlowField(i)
+}
+
+func makeFlowField(i int) flowField {
+	return flowField{fmt.Sprintf("flows[%d].status", i), fmt.Sprintf("flows[%d].level", i), fmt.Sprintf("flows[%d].time", i)}
+}
+
+func numString(raw []byte) string {
 	if n, ok := parseInt(raw); ok {
 		return strconv.FormatInt(n, 10)
 	}

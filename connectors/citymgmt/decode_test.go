@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ywtg/hub/connectors"
+	"github.com/ywtg/hub/connectors/jsonscan"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/sim"
@@ -107,24 +108,24 @@ type member struct{ name, value string }
 func objectMembers(t testing.TB, b []byte) []member {
 	t.Helper()
 	var out []member
-	i := skipSpace(b, 0)
+	i := jsonscan.SkipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		t.Fatalf("not an object: %.200s", b)
 	}
-	for i = skipSpace(b, i+1); i < len(b) && b[i] != '}'; {
-		end, ok := skipString(b, i)
+	for i = jsonscan.SkipSpace(b, i+1); i < len(b) && b[i] != '}'; {
+		end, ok := jsonscan.SkipString(b, i)
 		if !ok {
 			t.Fatalf("bad name in %.200s", b)
 		}
 		name := string(b[i:end])
-		i = skipSpace(b, skipSpace(b, end)+1) // past ':'
-		vend, ok := skipValue(b, i)
+		i = jsonscan.SkipSpace(b, jsonscan.SkipSpace(b, end)+1) // past ':'
+		vend, ok := jsonscan.SkipValue(b, i)
 		if !ok {
 			t.Fatalf("bad value in %.200s", b)
 		}
 		out = append(out, member{name, string(b[i:vend])})
-		if i = skipSpace(b, vend); i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
+		if i = jsonscan.SkipSpace(b, vend); i < len(b) && b[i] == ',' {
+			i = jsonscan.SkipSpace(b, i+1)
 		}
 	}
 	return out

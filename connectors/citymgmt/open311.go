@@ -40,6 +40,7 @@ import (
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/fetch"
+	"github.com/ywtg/hub/connectors/jsonscan"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/connectors/places"
 )
@@ -265,91 +266,8 @@ func decodeJSONOnce(body []byte) []rawRequest {
 // bytes in body; false when body is not an array, or is malformed JSON
 // where it notices (encoding/json checks the rest).
 func arrayElements(b []byte) ([][]byte, bool) {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '[' {
-		return nil, false
-	}
-	var out [][]byte
-	if i = skipSpace(b, i+1); i < len(b) && b[i] == ']' {
-		return out, skipSpace(b, i+1) == len(b)
-	}
-	for {
-		end, ok := skipValue(b, i)
-		if !ok {
-			return nil, false
-		}
-		out = append(out, b[i:end:end])
-		i = skipSpace(b, end)
-		switch {
-		case i < len(b) && b[i] == ',':
-			i = skipSpace(b, i+1)
-		case i < len(b) && b[i] == ']':
-			return out, skipSpace(b, i+1) == len(b)
-		default:
-			return nil, false
-		}
-	}
-}
-
-// skipValue returns the offset after the JSON value starting at b[i].
-func skipValue(b []byte, i int) (int, bool) {
-	if i >= len(b) {
-		return 0, false
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				end, ok := skipString(b, i)
-				if !ok {
-					return 0, false
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1, true
-				}
-			}
-			i++
-		}
-		return 0, false
-	}
-	start := i // a number, true, false or null
-	for i < len(b) && !isDelim(b[i]) {
-		i++
-	}
-	return i, i > start
-}
-
-func isDelim(c byte) bool {
-	return c == ',' || c == '}' || c == ']' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '{' || c == '['
-}
-
-// skipString returns the offset after the JSON string starting at b[i].
-func skipString(b []byte, i int) (int, bool) {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1, true
-		}
-	}
-	return 0, false
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
+	els, end, ok := jsonscan.Elements(b, jsonscan.SkipSpace(b, 0))
+	return els, ok && jsonscan.SkipSpace(b, end) == len(b)
 }
 
 // get fetches and decodes requests.{format}?q.

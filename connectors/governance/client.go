@@ -20,10 +20,10 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors/fetch"
+	"github.com/ywtg/hub/connectors/jsonscan"
 )
 
 // envelope is the platform's response wrapper.
@@ -224,153 +224,36 @@ func decodePage(body []byte) *page {
 func listRecords(body []byte) ([]json.RawMessage, bool) {
 	var records []json.RawMessage
 	datas := 0
-	i, ok := members(body, skipSpace(body, 0), func(name []byte, i int) (int, bool) {
+	i, ok := jsonscan.Members(body, jsonscan.SkipSpace(body, 0), func(name []byte, i int) (int, bool) {
 		if !bytes.EqualFold(name, []byte("data")) {
-			return skipValue(body, i)
+			return jsonscan.SkipValue(body, i)
 		}
 		if datas++; datas > 1 {
 			return 0, false
 		}
 		recs := 0
-		return members(body, i, func(name []byte, i int) (int, bool) {
+		return jsonscan.Members(body, i, func(name []byte, i int) (int, bool) {
 			if !bytes.EqualFold(name, []byte("records")) {
-				return skipValue(body, i)
+				return jsonscan.SkipValue(body, i)
 			}
-			if recs++; recs > 1 || i >= len(body) || body[i] != '[' {
+			if recs++; recs > 1 {
 				return 0, false
 			}
-			i = skipSpace(body, i+1)
-			if i < len(body) && body[i] == ']' {
-				records = []json.RawMessage{}
-				return i + 1, true
+			els, end, ok := jsonscan.Elements(body, i)
+			if !ok {
+				return 0, false
 			}
-			for {
-				end, ok := skipValue(body, i)
-				if !ok {
-					return 0, false
-				}
-				records = append(records, body[i:end:end])
-				i = skipSpace(body, end)
-				switch {
-				case i < len(body) && body[i] == ',':
-					i = skipSpace(body, i+1)
-				case i < len(body) && body[i] == ']':
-					return i + 1, true
-				default:
-					return 0, false
-				}
+			records = make([]json.RawMessage, len(els))
+			for k, e := range els {
+				records[k] = e
 			}
+			return end, true
 		})
 	})
-	if !ok || datas != 1 || records == nil || skipSpace(body, i) != len(body) {
+	if !ok || datas != 1 || records == nil || jsonscan.SkipSpace(body, i) != len(body) {
 		return nil, false
 	}
 	return records, true
-}
-
-// members walks the object starting at b[i], calling member with each
-// name and the offset of its value; member returns the offset after the
-// value. members returns the offset after the object.
-func members(b []byte, i int, member func(name []byte, i int) (int, bool)) (int, bool) {
-	if i >= len(b) || b[i] != '{' {
-		return 0, false
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return i + 1, true
-	}
-	for {
-		if i >= len(b) || b[i] != '"' {
-			return 0, false
-		}
-		end, ok := skipString(b, i)
-		if !ok {
-			return 0, false
-		}
-		name := b[i+1 : end-1]
-		for _, c := range name {
-			if c == '\\' || c >= utf8.RuneSelf {
-				return 0, false
-			}
-		}
-		i = skipSpace(b, end)
-		if i >= len(b) || b[i] != ':' {
-			return 0, false
-		}
-		if i, ok = member(name, skipSpace(b, i+1)); !ok {
-			return 0, false
-		}
-		i = skipSpace(b, i)
-		switch {
-		case i < len(b) && b[i] == ',':
-			i = skipSpace(b, i+1)
-		case i < len(b) && b[i] == '}':
-			return i + 1, true
-		default:
-			return 0, false
-		}
-	}
-}
-
-// skipValue returns the offset after the JSON value starting at b[i].
-func skipValue(b []byte, i int) (int, bool) {
-	if i >= len(b) {
-		return 0, false
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				end, ok := skipString(b, i)
-				if !ok {
-					return 0, false
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1, true
-				}
-			}
-			i++
-		}
-		return 0, false
-	}
-	start := i // a number, true, false or null
-	for i < len(b) && !isDelim(b[i]) {
-		i++
-	}
-	return i, i > start
-}
-
-// skipString returns the offset after the JSON string starting at b[i].
-func skipString(b []byte, i int) (int, bool) {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1, true
-		}
-	}
-	return 0, false
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-func isDelim(c byte) bool {
-	return c == ',' || c == '}' || c == ']' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '{' || c == '['
 }
 
 // parseInt reads a JSON number or numeric string.

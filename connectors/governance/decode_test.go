@@ -10,6 +10,7 @@ import (
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
+	"github.com/ywtg/hub/connectors/jsonscan"
 )
 
 // The one-pass decode (decodeList, mapPage) must read exactly what the
@@ -115,8 +116,8 @@ type member struct{ name, value string }
 func objectMembers(t testing.TB, obj []byte) []member {
 	t.Helper()
 	var out []member
-	if _, ok := members(obj, 0, func(name []byte, i int) (int, bool) {
-		end, ok := skipValue(obj, i)
+	if _, ok := jsonscan.Members(obj, 0, func(name []byte, i int) (int, bool) {
+		end, ok := jsonscan.SkipValue(obj, i)
 		if ok {
 			out = append(out, member{`"` + string(name) + `"`, string(obj[i:end])})
 		}

@@ -11,10 +11,10 @@ import (
 	"github.com/ywtg/hub/connectors/governance"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/connectors/party"
-	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
+	"github.com/ywtg/hub/sim/simtest"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -35,17 +35,8 @@ type pulled struct {
 // them. dirty is the generator's defect rate (0: its default).
 func simCity(t *testing.T, seed uint64, dirty float64) (*sim.Systems, *pii.Keys, []connectors.Connector) {
 	t.Helper()
-	ctx := context.Background()
 	dsn := dbtest.EmptyDB(t)
-	sys, err := sim.Start(ctx, sim.Options{Seed: seed, DirtyRate: dirty, DataDir: t.TempDir(), LiveRate: -1, PartyDSN: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sys.Close() })
-	layer, err := places.Load(sys.LayerPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sys, layer := simtest.Start(t, sim.Options{Seed: seed, DirtyRate: dirty, LiveRate: -1, PartyDSN: dsn})
 	keys, err := pii.NewKeys([]byte("ground truth test key, 32 bytes!"))
 	if err != nil {
 		t.Fatal(err)

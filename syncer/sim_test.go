@@ -13,6 +13,7 @@ import (
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
 	"github.com/ywtg/hub/sim/city"
+	"github.com/ywtg/hub/sim/simtest"
 	"github.com/ywtg/hub/store"
 	"github.com/ywtg/hub/syncer"
 )
@@ -138,14 +139,6 @@ func startSystems(t *testing.T, o sim.Options) (*sim.Systems, *places.Layer) {
 		o.LiveRate = -1
 	}
 	o.DataDir = t.TempDir()
-	sys, err := sim.Start(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sys.Close() })
-	layer, err := places.Load(sys.LayerPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sys, layer := simtest.Start(t, o)
 	return sys, layer
 }

@@ -2,7 +2,6 @@ package citymgmt
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"testing"
@@ -10,8 +9,8 @@ import (
 
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/normalize"
-	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/sim"
+	"github.com/ywtg/hub/sim/simtest"
 )
 
 // BenchmarkMapPage decodes and maps one full JSON page (the endpoint's cap
@@ -19,15 +18,7 @@ import (
 // does, from the response body to the batch; ns/record is per request.
 func BenchmarkMapPage(b *testing.B) {
 	ctx := context.Background()
-	sys, err := sim.Start(ctx, sim.Options{Seed: 1, DataDir: b.TempDir(), LiveRate: -1, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sys.Close() })
-	layer, err := places.Load(sys.LayerPath)
-	if err != nil {
-		b.Fatal(err)
-	}
+	sys, layer := simtest.Start(b, sim.Options{Seed: 1, LiveRate: -1})
 	c := New(Config{Name: "citymgmt", Endpoint: sys.Open311URL + "/open311/v2", Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now})
 	q := url.Values{"updated_after": {"1970-01-01T08:00:00+08:00"}, "extensions": {"true"}}
 	resp, err := c.http.Do(ctx, func(ctx context.Context) (*http.Request, error) {

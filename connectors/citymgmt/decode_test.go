@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -16,8 +15,8 @@ import (
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/jsonscan"
 	"github.com/ywtg/hub/connectors/normalize"
-	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/sim"
+	"github.com/ywtg/hub/sim/simtest"
 )
 
 // The one-pass JSON decode must read exactly what decoding the array, then
@@ -30,15 +29,7 @@ import (
 func simRequests(tb testing.TB, n int) (*Connector, []string) {
 	tb.Helper()
 	ctx := context.Background()
-	sys, err := sim.Start(ctx, sim.Options{Seed: 1, DataDir: tb.TempDir(), LiveRate: -1, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { sys.Close() })
-	layer, err := places.Load(sys.LayerPath)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	sys, layer := simtest.Start(tb, sim.Options{Seed: 1, LiveRate: -1})
 	fetched := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	c := New(Config{Name: "citymgmt", Endpoint: sys.Open311URL + "/open311/v2", Layer: layer, Times: normalize.DefaultTimes(),
 		Now: func() time.Time { return fetched }})

@@ -16,6 +16,7 @@ import (
 	"github.com/ywtg/hub/sim"
 	"github.com/ywtg/hub/sim/city"
 	"github.com/ywtg/hub/sim/open311"
+	"github.com/ywtg/hub/sim/simtest"
 )
 
 func TestPullsEveryRequestOnce(t *testing.T) {
@@ -128,15 +129,7 @@ func pullEvery(t *testing.T, c *citymgmt.Connector, cur string) pulled {
 // its region layer.
 func startSystems(t *testing.T, seed uint64) (*sim.Systems, *places.Layer) {
 	t.Helper()
-	sys, err := sim.Start(context.Background(), sim.Options{Seed: seed, DataDir: t.TempDir(), LiveRate: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sys.Close() })
-	layer, err := places.Load(sys.LayerPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sys, layer := simtest.Start(t, sim.Options{Seed: seed, LiveRate: -1})
 	return sys, layer
 }
 

@@ -2,7 +2,6 @@ package governance
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,9 +10,9 @@ import (
 
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/normalize"
-	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
+	"github.com/ywtg/hub/sim/simtest"
 )
 
 // simPages starts the small simulated city and returns a mapper over its
@@ -22,15 +21,7 @@ import (
 func simPages(tb testing.TB, size, pages int) (*Mapper, map[string][][]byte) {
 	tb.Helper()
 	ctx := context.Background()
-	sys, err := sim.Start(ctx, sim.Options{Seed: 1, DataDir: tb.TempDir(), LiveRate: -1, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { sys.Close() })
-	layer, err := places.Load(sys.LayerPath)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	sys, layer := simtest.Start(tb, sim.Options{Seed: 1, LiveRate: -1})
 	keys, err := pii.NewKeys([]byte("governance test key of 32 bytes!"))
 	if err != nil {
 		tb.Fatal(err)

@@ -12,19 +12,12 @@ import (
 	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
+	"github.com/ywtg/hub/sim/simtest"
 )
 
 func start(t *testing.T) (*sim.Systems, *governance.Connector) {
 	t.Helper()
-	sys, err := sim.Start(context.Background(), sim.Options{Seed: 1, DataDir: t.TempDir(), LiveRate: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sys.Close() })
-	layer, err := places.Load(sys.LayerPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sys, layer := simtest.Start(t, sim.Options{Seed: 1, LiveRate: -1})
 	keys, _ := pii.NewKeys([]byte("governance test key of 32 bytes!"))
 	m := &governance.Mapper{Source: "governance", Keys: keys, Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now}
 	c := governance.New(governance.Config{Name: "governance", Endpoint: sys.GovURL, ClientID: sys.ClientID, ClientSecret: sys.ClientSecret, Mapper: m})

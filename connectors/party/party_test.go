@@ -8,25 +8,17 @@ import (
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/connectors/party"
-	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
+	"github.com/ywtg/hub/sim/simtest"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 func TestPullsEveryTableOnce(t *testing.T) {
 	dsn := dbtest.EmptyDB(t)
-	sys, err := sim.Start(context.Background(), sim.Options{Seed: 1, DataDir: t.TempDir(), LiveRate: -1, PartyDSN: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sys.Close()
-	layer, err := places.Load(sys.LayerPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, layer := simtest.Start(t, sim.Options{Seed: 1, LiveRate: -1, PartyDSN: dsn})
 	keys, _ := pii.NewKeys([]byte("party connector test key 32 byte"))
 	c := party.New(party.Config{Name: "party", Pool: dbtest.Pool(t, dsn), Keys: keys, Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now})
 	for _, table := range c.Describe().Streams {

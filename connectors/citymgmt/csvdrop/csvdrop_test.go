@@ -20,19 +20,12 @@ import (
 	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/sim"
 	"github.com/ywtg/hub/sim/city"
+	"github.com/ywtg/hub/sim/simtest"
 )
 
 func start(t *testing.T) (*sim.Systems, *places.Layer) {
 	t.Helper()
-	sys, err := sim.Start(context.Background(), sim.Options{Seed: 1, DataDir: t.TempDir(), LiveRate: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sys.Close() })
-	layer, err := places.Load(sys.LayerPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sys, layer := simtest.Start(t, sim.Options{Seed: 1, LiveRate: -1})
 	return sys, layer
 }
 

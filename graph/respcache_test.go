@@ -11,11 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ywtg/hub/auth"
-	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/graph"
 	"github.com/ywtg/hub/graph/graphtest"
-	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/store"
 	"github.com/ywtg/hub/store/storetest"
 )
@@ -184,17 +182,7 @@ func TestResponseCacheExpires(t *testing.T) {
 }
 
 func TestResponseCacheNeverServesUnmaskedReads(t *testing.T) {
-	keys, err := pii.NewKeys([]byte("test master key, 32 bytes long!!"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := dbtest.NewStore(t)
-	storetest.SeedRegions(t, st)
-	storetest.SeedPeople(t, st)
-	wang := storetest.Person("420606197001011111", "王五", "13700003333")
-	wang.IDSealed = keys.Seal("420606197001011111")
-	storetest.Upsert(t, st, &canon.Resident{Provenance: storetest.Prov("governance", "R9", "r9"), Person: wang,
-		GridCode: "420606001001001", Residence: canon.Registered})
+	keys, st := sealedPeople(t)
 	srv, _ := cachedServer(t, st, graph.Config{PII: keys})
 	srv.As(&auth.Principal{ID: "key:3", Role: auth.Admin, Scopes: []string{"pii:read"}})
 	q := `{ people(filter: {namePrefix: "王"}) { edges { node { idNumber(unmask: true) } } } }`

@@ -12,11 +12,14 @@ import (
 	"github.com/ywtg/hub/graph"
 	"github.com/ywtg/hub/graph/graphtest"
 	"github.com/ywtg/hub/pii"
+	"github.com/ywtg/hub/store"
 	"github.com/ywtg/hub/store/storetest"
 )
 
-func TestUnmaskingIsAuthorisedAndAudited(t *testing.T) {
-	ctx := context.Background()
+// sealedPeople is a store of the seeded people plus 王五, a resident whose
+// ID number and phone are sealed with keys, so they can be unmasked.
+func sealedPeople(t *testing.T) (*pii.Keys, *store.Store) {
+	t.Helper()
 	keys, err := pii.NewKeys([]byte("test master key, 32 bytes long!!"))
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +31,12 @@ func TestUnmaskingIsAuthorisedAndAudited(t *testing.T) {
 	wang.IDSealed, wang.PhoneSealed = keys.Seal("420606197001011111"), keys.Seal("13700003333")
 	storetest.Upsert(t, st, &canon.Resident{Provenance: storetest.Prov("governance", "R9", "r9"), Person: wang,
 		GridCode: "420606001001001", Residence: canon.Registered})
+	return keys, st
+}
+
+func TestUnmaskingIsAuthorisedAndAudited(t *testing.T) {
+	ctx := context.Background()
+	keys, st := sealedPeople(t)
 	srv := graphtest.NewWith(t, graph.Config{Store: st, PII: keys, RequestID: func(context.Context) string { return "req-1" }})
 	q := `{ people(filter: {namePrefix: "王"}) { edges { node { name(unmask: true) idNumber(unmask: true) phone(unmask: true) } } } }`
 

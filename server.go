@@ -7,6 +7,7 @@
 package main
 
 //go:generate go tool gqlgen generate
+//go:generate go run ./graph/internal/execpatch graph/generated/generated.go
 
 import (
 	"context"

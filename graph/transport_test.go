@@ -85,3 +85,21 @@ func keys(t *testing.T, doc []byte) string {
 	}
 	return strings.Join(out, ",")
 }
+
+// An operation that defers a fragment is answered whole (the HTTP
+// transports deliver one response), and the executor's shortcut for
+// operations that cannot defer changes nothing else.
+func TestDeferredFragmentsAreAnsweredInline(t *testing.T) {
+	srv, _ := newServer(t, 5)
+	plain := srv.Do(t, `{ cases(first: 3) { edges { node { sourceId title } } } }`, nil)
+	for _, q := range []string{
+		`{ cases(first: 3) { edges { node { sourceId ... @defer { title } } } } }`,
+		`{ cases(first: 3) { edges { node { sourceId ... @ defer(label: "t") { title } } } } }`,
+		`{ cases(first: 3) { edges { node { sourceId ... on Case { title } } } } }`,
+	} {
+		r := srv.Do(t, q, nil)
+		if len(r.Errors) > 0 || !bytes.Equal(r.Data, plain.Data) {
+			t.Errorf("%s: %s, errors %+v; want %s", q, r.Data, r.Errors, plain.Data)
+		}
+	}
+}

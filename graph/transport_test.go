@@ -103,3 +103,27 @@ func TestDeferredFragmentsAreAnsweredInline(t *testing.T) {
 		}
 	}
 }
+
+// Objects of operations that cannot defer are written by the executor's
+// shortcut (graph/generated/deferred.go); they must be byte for byte what
+// gqlgen's own writer makes, which a query naming defer (here in a
+// comment) still gets.
+func TestObjectsAreWrittenAsGqlgenWritesThem(t *testing.T) {
+	srv, _ := newServer(t, 12)
+	for _, q := range []string{
+		`{ __typename cases(first: 5) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node {
+			__typename id title title t: title ... on Case { title sourceId } status grid { name code parent { name } }
+			category { name parent { name } } location { lat lng } dueAt closedAt timeline { status at } } } } }`,
+		`{ regions(level: COMMUNITY) { edges { node { code children { edges { node { code name
+			caseStats(groupBy: [STATUS, CATEGORY]) { key { dimension value label } count open } } } } } } } }`,
+	} {
+		fast := srv.Do(t, q, nil)
+		full := srv.Do(t, q+"\n# defer: gqlgen's own object writer", nil)
+		if len(fast.Errors) > 0 || len(full.Errors) > 0 {
+			t.Fatalf("errors: %+v / %+v", fast.Errors, full.Errors)
+		}
+		if !bytes.Equal(fast.Data, full.Data) {
+			t.Errorf("the shortcut wrote\n%s\ngqlgen writes\n%s", fast.Data, full.Data)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package generated
 
 import (
 	"context"
+	"io"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -20,3 +21,46 @@ func newDeferredGroup(ctx context.Context) graphql.DeferredGroup {
 	}
 	return graphql.DeferredGroup{}
 }
+
+// objectValue is what the generated objects return (see execpatch). For an
+// operation that cannot defer (an empty group from newDeferredGroup) it is
+// the object's fields written in order, without the set of written names
+// that gqlgen's FieldSet builds for every object to skip repeated ones:
+// CollectFields has merged fields of one response name already, and only
+// deferred fields can come twice. Otherwise it is the FieldSet itself.
+func objectValue(fields []graphql.CollectedField, out *graphql.FieldSet, deferred *graphql.DeferredGroup) graphql.Marshaler {
+	if deferred.Defers != nil {
+		return out
+	}
+	return object{fields: fields, values: out.Values}
+}
+
+// object writes an object's fields, each value under its response name.
+type object struct {
+	fields []graphql.CollectedField
+	values []graphql.Marshaler
+}
+
+func (o object) MarshalGQL(w io.Writer) {
+	w.Write(openBrace)
+	for i := range o.fields {
+		if i > 0 {
+			w.Write(comma)
+		}
+		// A response name is a GraphQL name ([_A-Za-z][_0-9A-Za-z]*):
+		// nothing in it needs escaping.
+		w.Write(quote)
+		io.WriteString(w, o.fields[i].Alias)
+		w.Write(quoteColon)
+		o.values[i].MarshalGQL(w)
+	}
+	w.Write(closeBrace)
+}
+
+var (
+	openBrace  = []byte{'{'}
+	closeBrace = []byte{'}'}
+	comma      = []byte{','}
+	quote      = []byte{'"'}
+	quoteColon = []byte{'"', ':'}
+)

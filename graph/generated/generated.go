@@ -15343,7 +15343,7 @@ func (ec *executionContext) _AddressComponents(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var auditEntryImplementors = []string{"AuditEntry"}
@@ -15406,7 +15406,7 @@ func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var auditEntryConnectionImplementors = []string{"AuditEntryConnection"}
@@ -15444,7 +15444,7 @@ func (ec *executionContext) _AuditEntryConnection(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var auditEntryEdgeImplementors = []string{"AuditEntryEdge"}
@@ -15482,7 +15482,7 @@ func (ec *executionContext) _AuditEntryEdge(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var bucketKeyImplementors = []string{"BucketKey"}
@@ -15525,7 +15525,7 @@ func (ec *executionContext) _BucketKey(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var buildingImplementors = []string{"Building"}
@@ -15581,7 +15581,7 @@ func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var buildingConnectionImplementors = []string{"BuildingConnection"}
@@ -15619,7 +15619,7 @@ func (ec *executionContext) _BuildingConnection(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var buildingEdgeImplementors = []string{"BuildingEdge"}
@@ -15657,7 +15657,7 @@ func (ec *executionContext) _BuildingEdge(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var caseImplementors = []string{"Case", "Node"}
@@ -15806,7 +15806,7 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var caseBucketImplementors = []string{"CaseBucket"}
@@ -15864,7 +15864,7 @@ func (ec *executionContext) _CaseBucket(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var caseConnectionImplementors = []string{"CaseConnection"}
@@ -15908,7 +15908,7 @@ func (ec *executionContext) _CaseConnection(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var caseEdgeImplementors = []string{"CaseEdge"}
@@ -15946,7 +15946,7 @@ func (ec *executionContext) _CaseEdge(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var categoryImplementors = []string{"Category"}
@@ -16006,7 +16006,7 @@ func (ec *executionContext) _Category(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var categoryMappingImplementors = []string{"CategoryMapping"}
@@ -16049,7 +16049,7 @@ func (ec *executionContext) _CategoryMapping(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var dualReportImplementors = []string{"DualReport"}
@@ -16106,7 +16106,7 @@ func (ec *executionContext) _DualReport(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var gridWorkerImplementors = []string{"GridWorker", "Node"}
@@ -16162,7 +16162,7 @@ func (ec *executionContext) _GridWorker(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var gridWorkerConnectionImplementors = []string{"GridWorkerConnection"}
@@ -16200,7 +16200,7 @@ func (ec *executionContext) _GridWorkerConnection(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var gridWorkerEdgeImplementors = []string{"GridWorkerEdge"}
@@ -16238,7 +16238,7 @@ func (ec *executionContext) _GridWorkerEdge(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var householdImplementors = []string{"Household", "Node"}
@@ -16316,7 +16316,7 @@ func (ec *executionContext) _Household(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var incidentImplementors = []string{"Incident", "Node"}
@@ -16355,7 +16355,7 @@ func (ec *executionContext) _Incident(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var latLngImplementors = []string{"LatLng"}
@@ -16393,7 +16393,7 @@ func (ec *executionContext) _LatLng(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var pageInfoImplementors = []string{"PageInfo"}
@@ -16431,7 +16431,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var partyMemberImplementors = []string{"PartyMember", "Node"}
@@ -16515,7 +16515,7 @@ func (ec *executionContext) _PartyMember(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var partyMemberConnectionImplementors = []string{"PartyMemberConnection"}
@@ -16553,7 +16553,7 @@ func (ec *executionContext) _PartyMemberConnection(ctx context.Context, sel ast.
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var partyMemberEdgeImplementors = []string{"PartyMemberEdge"}
@@ -16591,7 +16591,7 @@ func (ec *executionContext) _PartyMemberEdge(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var partyOrgImplementors = []string{"PartyOrg", "Node"}
@@ -16676,7 +16676,7 @@ func (ec *executionContext) _PartyOrg(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var partyOrgConnectionImplementors = []string{"PartyOrgConnection"}
@@ -16714,7 +16714,7 @@ func (ec *executionContext) _PartyOrgConnection(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var partyOrgEdgeImplementors = []string{"PartyOrgEdge"}
@@ -16752,7 +16752,7 @@ func (ec *executionContext) _PartyOrgEdge(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var personImplementors = []string{"Person", "Node"}
@@ -16850,7 +16850,7 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var personConnectionImplementors = []string{"PersonConnection"}
@@ -16888,7 +16888,7 @@ func (ec *executionContext) _PersonConnection(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var personEdgeImplementors = []string{"PersonEdge"}
@@ -16926,7 +16926,7 @@ func (ec *executionContext) _PersonEdge(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var personSourceRecordImplementors = []string{"PersonSourceRecord"}
@@ -16964,7 +16964,7 @@ func (ec *executionContext) _PersonSourceRecord(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var provenanceImplementors = []string{"Provenance"}
@@ -17019,7 +17019,7 @@ func (ec *executionContext) _Provenance(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var quarantineConnectionImplementors = []string{"QuarantineConnection"}
@@ -17063,7 +17063,7 @@ func (ec *executionContext) _QuarantineConnection(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var quarantineEdgeImplementors = []string{"QuarantineEdge"}
@@ -17101,7 +17101,7 @@ func (ec *executionContext) _QuarantineEdge(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var quarantineEntryImplementors = []string{"QuarantineEntry"}
@@ -17171,7 +17171,7 @@ func (ec *executionContext) _QuarantineEntry(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var queryImplementors = []string{"Query"}
@@ -17323,7 +17323,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var regionImplementors = []string{"Region", "Node"}
@@ -17443,7 +17443,7 @@ func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var regionConnectionImplementors = []string{"RegionConnection"}
@@ -17487,7 +17487,7 @@ func (ec *executionContext) _RegionConnection(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var regionEdgeImplementors = []string{"RegionEdge"}
@@ -17525,7 +17525,7 @@ func (ec *executionContext) _RegionEdge(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var regionStatsImplementors = []string{"RegionStats"}
@@ -17605,7 +17605,7 @@ func (ec *executionContext) _RegionStats(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var serviceStationImplementors = []string{"ServiceStation", "Node"}
@@ -17687,7 +17687,7 @@ func (ec *executionContext) _ServiceStation(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var serviceStationConnectionImplementors = []string{"ServiceStationConnection"}
@@ -17725,7 +17725,7 @@ func (ec *executionContext) _ServiceStationConnection(ctx context.Context, sel a
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var serviceStationEdgeImplementors = []string{"ServiceStationEdge"}
@@ -17763,7 +17763,7 @@ func (ec *executionContext) _ServiceStationEdge(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var sourceImplementors = []string{"Source"}
@@ -17852,7 +17852,7 @@ func (ec *executionContext) _Source(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var standardAddressImplementors = []string{"StandardAddress"}
@@ -17940,7 +17940,7 @@ func (ec *executionContext) _StandardAddress(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var syncRunImplementors = []string{"SyncRun"}
@@ -18031,7 +18031,7 @@ func (ec *executionContext) _SyncRun(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var syncRunConnectionImplementors = []string{"SyncRunConnection"}
@@ -18069,7 +18069,7 @@ func (ec *executionContext) _SyncRunConnection(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var syncRunEdgeImplementors = []string{"SyncRunEdge"}
@@ -18107,7 +18107,7 @@ func (ec *executionContext) _SyncRunEdge(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var timelineEventImplementors = []string{"TimelineEvent"}
@@ -18160,7 +18160,7 @@ func (ec *executionContext) _TimelineEvent(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var volunteerActivityImplementors = []string{"VolunteerActivity"}
@@ -18215,7 +18215,7 @@ func (ec *executionContext) _VolunteerActivity(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -18268,7 +18268,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var __EnumValueImplementors = []string{"__EnumValue"}
@@ -18316,7 +18316,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var __FieldImplementors = []string{"__Field"}
@@ -18374,7 +18374,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var __InputValueImplementors = []string{"__InputValue"}
@@ -18432,7 +18432,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var __SchemaImplementors = []string{"__Schema"}
@@ -18490,7 +18490,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 var __TypeImplementors = []string{"__Type"}
@@ -18573,7 +18573,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectValue(fields, out, &deferred)
 }
 
 // endregion **************************** object.gotpl ****************************

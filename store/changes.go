@@ -22,8 +22,10 @@ const ChangeChannel = "hub_changed"
 // reports false), and when it is back the generation moves once more, for
 // the changes that may have passed unseen.
 type Changes struct {
-	gen  atomic.Uint64
-	live atomic.Bool
+	// state is the generation times two, plus one while the notifications
+	// are followed: one word, so that a reader never pairs a generation
+	// with a liveness it did not have.
+	state atomic.Uint64
 	// listening is closed once the first LISTEN is in place.
 	listening chan struct{}
 }
@@ -32,10 +34,8 @@ type Changes struct {
 // notifications are not followed (before the first LISTEN, after a lost
 // connection).
 func (c *Changes) Current() (uint64, bool) {
-	// live is read after gen: a change seen between the two reads makes the
-	// caller's generation stale, never wrong.
-	g := c.gen.Load()
-	return g, c.live.Load()
+	s := c.state.Load()
+	return s >> 1, s&1 == 1
 }
 
 // Listening is closed once the notifications are followed for the first
@@ -43,7 +43,16 @@ func (c *Changes) Current() (uint64, bool) {
 func (c *Changes) Listening() <-chan struct{} { return c.listening }
 
 // bump moves the generation.
-func (c *Changes) bump() { c.gen.Add(1) }
+func (c *Changes) bump() { c.state.Add(2) }
+
+// setLive records whether the notifications are followed.
+func (c *Changes) setLive(live bool) {
+	if live {
+		c.state.Or(1)
+	} else {
+		c.state.And(^uint64(1))
+	}
+}
 
 // WatchChanges follows the change notifications on a connection of its own
 // (not one of the pool's) until ctx ends, reconnecting with backoff when the
@@ -65,7 +74,7 @@ func (s *Store) watchChanges(ctx context.Context, c *Changes) {
 			}
 			backoff = 100 * time.Millisecond
 		})
-		c.live.Store(false)
+		c.setLive(false)
 		c.bump()
 		if ctx.Err() != nil {
 			return
@@ -92,7 +101,7 @@ func (s *Store) listen(ctx context.Context, c *Changes, up func()) error {
 	}
 	// Whatever changed before the LISTEN took effect is behind this bump.
 	c.bump()
-	c.live.Store(true)
+	c.setLive(true)
 	up()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {

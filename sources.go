@@ -147,10 +147,7 @@ func buildSources(ctx context.Context, e *env, st *store.Store, hubDSN string, k
 	}
 	h.layer = layer
 	if err := st.InTx(ctx, func(w *store.Writer) error {
-		if err := w.UpsertCategories(ctx, normalize.Categories()); err != nil {
-			return err
-		}
-		return w.UpsertCategoryMappings(ctx, normalize.Mappings())
+		return w.UpsertTaxonomy(ctx, normalize.Categories(), normalize.Mappings())
 	}); err != nil {
 		h.close()
 		return nil, fmt.Errorf("load taxonomy: %w", err)

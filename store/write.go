@@ -39,6 +39,15 @@ func (w *Writer) UpsertSource(ctx context.Context, src canon.Source) error {
 	return nil
 }
 
+// UpsertTaxonomy loads the unified taxonomy and how source codes map onto
+// it, as the hub does at start.
+func (w *Writer) UpsertTaxonomy(ctx context.Context, cats []canon.Category, ms []canon.CategoryMapping) error {
+	if err := w.UpsertCategories(ctx, cats); err != nil {
+		return err
+	}
+	return w.UpsertCategoryMappings(ctx, ms)
+}
+
 // UpsertCategories loads the unified taxonomy, parents before children.
 func (w *Writer) UpsertCategories(ctx context.Context, cats []canon.Category) error {
 	sorted := append([]canon.Category(nil), cats...)

@@ -121,10 +121,7 @@ func referenceStore(t *testing.T, layer *places.Layer) *store.Store {
 		if err := w.UpsertRegions(ctx, layer.Regions()); err != nil {
 			return err
 		}
-		if err := w.UpsertCategories(ctx, normalize.Categories()); err != nil {
-			return err
-		}
-		return w.UpsertCategoryMappings(ctx, normalize.Mappings())
+		return w.UpsertTaxonomy(ctx, normalize.Categories(), normalize.Mappings())
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -126,10 +126,7 @@ func run(ctx context.Context, o options) error {
 		if err := w.UpsertRegions(ctx, layer.Regions()); err != nil {
 			return err
 		}
-		if err := w.UpsertCategories(ctx, normalize.Categories()); err != nil {
-			return err
-		}
-		return w.UpsertCategoryMappings(ctx, normalize.Mappings())
+		return w.UpsertTaxonomy(ctx, normalize.Categories(), normalize.Mappings())
 	}); err != nil {
 		return fmt.Errorf("reference data: %w", err)
 	}

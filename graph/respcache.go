@@ -100,8 +100,9 @@ var errNotKept = errors.New("response not cacheable")
 func (c *responseCache) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	oc := graphql.GetOperationContext(ctx)
 	gen, known := c.changes.Current()
-	if !known || oc.Operation == nil || oc.Operation.Operation != ast.Query ||
-		strings.Contains(oc.RawQuery, "@defer") || strings.Contains(oc.RawQuery, "@stream") {
+	// Deferred answers come in parts and are never kept (keepable); an
+	// operation that defers is answered whole by the HTTP transports.
+	if !known || oc.Operation == nil || oc.Operation.Operation != ast.Query {
 		c.served.WithLabelValues("bypass").Inc()
 		return next(ctx)
 	}

@@ -280,3 +280,20 @@ func TestResponseCacheRunsIdenticalQueriesOnce(t *testing.T) {
 		t.Fatalf("%d identical queries served as %v, want one miss and the rest hits", n, served)
 	}
 }
+
+// A deferring operation is answered whole over HTTP, so its answer is as
+// complete as any other and kept like one.
+func TestResponseCacheKeepsWholeAnswersOfDeferringOperations(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedCases(t, st, storetest.MakeCases(5))
+	srv, _ := cachedServer(t, st, graph.Config{})
+	plain := srv.Do(t, `{ cases(first: 3) { edges { node { sourceId title } } } }`, nil)
+	q := `{ cases(first: 3) { edges { node { sourceId ... @defer { title } } } } }`
+	for i := range 2 {
+		r := srv.Do(t, q, nil)
+		if len(r.Errors) > 0 || !bytes.Equal(r.Data, plain.Data) || (i == 1) != (r.Statements == 0) {
+			t.Fatalf("run %d: %s (%d statements), want %s", i, r.Data, r.Statements, plain.Data)
+		}
+	}
+}

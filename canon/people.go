@@ -11,6 +11,7 @@ type PersonRef struct {
 	IDMasked    string // 420606********1239
 	IDSealed    []byte // encrypted citizen ID, nil if not kept
 	Name        string
+	NameMasked  string // 张*, pii.MaskName of Name
 	Gender      Gender
 	BirthDate   time.Time // zero if unknown
 	PhoneHash   []byte    // HMAC-SHA256 of the normalised phone, nil if none

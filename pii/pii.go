@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 // Keys hold the secrets of personal-data protection.
@@ -94,12 +93,25 @@ func MaskPhone(p string) string {
 	return p[:3] + strings.Repeat("*", len(p)-7) + p[len(p)-4:]
 }
 
-// MaskName keeps the first character of a name.
+// MaskName keeps the first character of a name and masks every other
+// letter: 张三 → 张*, 欧阳娜娜 → 欧***, John Smith → J*** *****. Spaces
+// and middle dots stay, so the shape of the name is visible. It is the
+// hub's one masking rule for names: connectors store its result beside
+// the name, and every masked output shows that stored form.
 func MaskName(name string) string {
-	n := utf8.RuneCountInString(name)
-	if n <= 1 {
-		return name
+	var b strings.Builder
+	b.Grow(len(name))
+	first := true
+	for _, r := range name {
+		switch {
+		case first:
+			b.WriteRune(r)
+			first = false
+		case r == ' ' || r == '·':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('*')
+		}
 	}
-	_, size := utf8.DecodeRuneInString(name)
-	return name[:size] + strings.Repeat("*", n-1)
+	return b.String()
 }

@@ -48,7 +48,10 @@ func TestHashSealMask(t *testing.T) {
 			t.Errorf("mask(%s) = %s, want %s", in, got, want)
 		}
 	}
-	for in, want := range map[string]string{"张三": "张*", "欧阳娜娜": "欧***", "李": "李", "": ""} {
+	for in, want := range map[string]string{
+		"张三": "张*", "欧阳娜娜": "欧***", "王小明": "王**", "李": "李", "": "",
+		"买买提·艾力": "买**·**", "John Smith": "J*** *****",
+	} {
 		if got := pii.MaskName(in); got != want {
 			t.Errorf("MaskName(%q) = %q, want %q", in, got, want)
 		}

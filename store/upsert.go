@@ -119,18 +119,18 @@ var locationColumns = []column{{"lat", "float8"}, {"lng", "float8"}, {"orig_lat"
 
 // personColumns stage a PersonRef beside a record.
 var personColumns = []column{{"id_hash", "bytea"}, {"id_masked", "text"}, {"id_sealed", "bytea"},
-	{"name", "text"}, {"gender", "text"}, {"birth_date", "date"}, {"phone_hash", "bytea"},
+	{"name", "text"}, {"name_masked", "text"}, {"gender", "text"}, {"birth_date", "date"}, {"phone_hash", "bytea"},
 	{"phone_masked", "text"}, {"phone_sealed", "bytea"}}
 
 func personValues(p *canon.PersonRef) []any {
 	if p == nil || len(p.IDHash) == 0 {
-		return []any{nil, nil, nil, nil, nil, nil, nil, nil, nil}
+		return []any{nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
 	}
 	var gender any
 	if p.Gender != "" {
 		gender = string(p.Gender)
 	}
-	return []any{p.IDHash, p.IDMasked, p.IDSealed, p.Name, gender, nullDate(p.BirthDate), p.PhoneHash,
+	return []any{p.IDHash, p.IDMasked, p.IDSealed, p.Name, p.NameMasked, gender, nullDate(p.BirthDate), p.PhoneHash,
 		nullable(p.PhoneMasked), p.PhoneSealed}
 }
 
@@ -140,7 +140,7 @@ func personValues(p *canon.PersonRef) []any {
 func upsertPersonsSQL(stage string) string {
 	return `INSERT INTO person (id_hash, id_masked, id_sealed, name, name_masked, gender, birth_date,
 			phone_hash, phone_masked, phone_sealed)
-		SELECT DISTINCT ON (id_hash) id_hash, id_masked, id_sealed, coalesce(name, ''), mask_name(coalesce(name, '')),
+		SELECT DISTINCT ON (id_hash) id_hash, id_masked, id_sealed, coalesce(name, ''), coalesce(name_masked, ''),
 			gender, birth_date, phone_hash, phone_masked, phone_sealed
 		FROM ` + stage + ` WHERE id_hash IS NOT NULL
 		ORDER BY id_hash, source_updated_at DESC NULLS LAST

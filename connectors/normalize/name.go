@@ -87,24 +87,3 @@ func isNameDot(r rune) bool {
 }
 
 func isHan(r rune) bool { return unicode.Is(unicode.Han, r) }
-
-// MaskName keeps the first character of a name and masks every other
-// letter: 张三 → 张*, 欧阳娜娜 → 欧***, John Smith → J*** *****. Spaces
-// and middle dots stay, so the shape of the name is visible.
-func MaskName(name string) string {
-	var b strings.Builder
-	b.Grow(len(name))
-	first := true
-	for _, r := range name {
-		switch {
-		case first:
-			b.WriteRune(r)
-			first = false
-		case r == ' ' || r == '·':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('*')
-		}
-	}
-	return b.String()
-}

@@ -23,7 +23,7 @@ func Person(keys *pii.Keys, f PersonFields, name, idCard, phone string) (canon.P
 		return canon.PersonRef{}, err
 	}
 	p := canon.PersonRef{IDHash: keys.Hash("id", id.Number), IDMasked: pii.MaskID(id.Number), IDSealed: keys.Seal(id.Number),
-		Name: n, Gender: id.Gender, BirthDate: id.Birth}
+		Name: n, NameMasked: pii.MaskName(n), Gender: id.Gender, BirthDate: id.Birth}
 	if strings.TrimSpace(phone) != "" {
 		ph, _, err := ParsePhone(f.Phone, phone)
 		if err != nil {

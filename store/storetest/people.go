@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/store"
 )
 
@@ -25,8 +26,8 @@ func Person(id, name, phone string) canon.PersonRef {
 		g = canon.Female
 	}
 	birth, _ := time.Parse("20060102", id[6:14])
-	return canon.PersonRef{IDHash: h[:], IDMasked: id[:6] + "********" + id[14:], Name: name, Gender: g,
-		BirthDate: birth, PhoneHash: p[:], PhoneMasked: phone[:3] + "****" + phone[7:]}
+	return canon.PersonRef{IDHash: h[:], IDMasked: pii.MaskID(id), Name: name, NameMasked: pii.MaskName(name), Gender: g,
+		BirthDate: birth, PhoneHash: p[:], PhoneMasked: pii.MaskPhone(phone)}
 }
 
 // Upsert writes records in one transaction.

@@ -6,13 +6,12 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/ywtg/hub/canon"
 )
 
 // Reference is the reference data a gazetteer is built from.
-type Reference struct {
-	Regions   []Region
-	Compounds []Compound
-}
+type Reference = canon.AddressReference
 
 // Source provides reference data. AddressVersion is a cheap fingerprint of
 // it (row counts and the newest change, say), so that an unchanged
@@ -100,7 +99,7 @@ func (d *Directory) refresh(ctx context.Context) (*Gazetteer, error) {
 		var ref Reference
 		if ref, err = d.src.AddressReference(ctx); err == nil {
 			var built *Gazetteer
-			if built, err = NewGazetteer(ref.Regions, ref.Compounds); err == nil {
+			if built, err = NewGazetteer(ref.Regions, distinctBuildings(ref.Compounds)); err == nil {
 				g, version = built, v
 			}
 		}
@@ -113,4 +112,27 @@ func (d *Directory) refresh(ctx context.Context) (*Gazetteer, error) {
 		return g, fmt.Errorf("address reference: %w", err)
 	}
 	return g, nil
+}
+
+// distinctBuildings keeps, of two buildings of a compound whose numbers
+// normalise alike (3 and 3栋, as two sources write one building), the
+// first: synced data may hold both, and the gazetteer wants each number of
+// a compound once.
+func distinctBuildings(compounds []Compound) []Compound {
+	for i := range compounds {
+		bs := compounds[i].Buildings
+		if len(bs) < 2 {
+			continue
+		}
+		seen := make(map[string]bool, len(bs))
+		kept := make([]Building, 0, len(bs))
+		for _, b := range bs {
+			if n := BuildingNumber(b.Number); !seen[n] {
+				seen[n] = true
+				kept = append(kept, b)
+			}
+		}
+		compounds[i].Buildings = kept
+	}
+	return compounds
 }

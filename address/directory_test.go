@@ -161,3 +161,22 @@ func TestDirectoryCurrentNeverWaits(t *testing.T) {
 		t.Fatalf("%d loads, want 1", n)
 	}
 }
+
+// Synced data may name one building twice (3 and 3栋, from two sources):
+// the directory keeps the first and builds its gazetteer anyway.
+func TestDirectoryKeepsTheFirstOfBuildingsNumberedAlike(t *testing.T) {
+	src := &reference{}
+	src.set("v1", address.Compound{ID: "1", Name: "幸福小区", GridCode: "420606001001001", Buildings: []address.Building{
+		{ID: "10", Number: "3"}, {ID: "11", Number: "3栋"}, {ID: "12", Number: "三号楼"}, {ID: "13", Number: "4"},
+	}})
+	d := address.NewDirectory(src, time.Minute, nil)
+	g, err := d.Gazetteer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for raw, want := range map[string]string{"幸福小区3栋2单元": "10", "幸福小区三幢": "10", "幸福小区4号楼": "13"} {
+		if got := g.Match(address.Parse(raw)).BuildingID; got != want {
+			t.Errorf("%s: building %q, want %q", raw, got, want)
+		}
+	}
+}

@@ -9,29 +9,13 @@ import (
 	"github.com/ywtg/hub/canon"
 )
 
-// Region is a node of the region tree as the gazetteer knows it.
-type Region struct {
-	Code       string
-	Name       string
-	Level      canon.RegionLevel
-	ParentCode string // empty for a root
-}
-
-// Compound is a known compound (小区) with its buildings.
-type Compound struct {
-	ID            string
-	Name          string
-	GridCode      string // the grid the compound lies in (or most of it); may be empty
-	CommunityCode string // may be empty when GridCode is given
-	Buildings     []Building
-}
-
-// Building is a building (楼栋) of a compound.
-type Building struct {
-	ID       string
-	Number   string // as written: "12", "12栋", "A座", "三号楼"
-	GridCode string // may be empty: the compound's grid applies
-}
+// Region, Compound and Building are the reference the gazetteer indexes
+// (see canon.AddressReference).
+type (
+	Region   = canon.RegionRef
+	Compound = canon.CompoundRef
+	Building = canon.BuildingRef
+)
 
 // Match is where an address lies according to the gazetteer. Codes are
 // empty where nothing matched.

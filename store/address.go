@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ywtg/hub/address"
+	"github.com/ywtg/hub/canon"
 )
 
 // AddressVersion fingerprints the address reference (regions, compounds,
@@ -28,17 +28,16 @@ func (s *Store) AddressVersion(ctx context.Context) (string, error) {
 // gazetteer: every region, and every compound with its buildings (ids are
 // the store's, as decimal strings). It is reference data, read unscoped;
 // what a caller may see of a match is decided when the matched rows are
-// loaded. Of two buildings of a compound whose numbers normalise alike
-// (3 and 3栋) the first is kept.
-func (s *Store) AddressReference(ctx context.Context) (address.Reference, error) {
-	var ref address.Reference
+// loaded.
+func (s *Store) AddressReference(ctx context.Context) (canon.AddressReference, error) {
+	var ref canon.AddressReference
 	rows, err := s.pool.Query(ctx, `SELECT r.code, r.name, r.level, coalesce(p.code, '')
 		FROM region r LEFT JOIN region p ON p.id = r.parent_id ORDER BY r.path`)
 	if err != nil {
 		return ref, fmt.Errorf("address reference regions: %w", err)
 	}
-	ref.Regions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (address.Region, error) {
-		var a address.Region
+	ref.Regions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (canon.RegionRef, error) {
+		var a canon.RegionRef
 		err := r.Scan(&a.Code, &a.Name, &a.Level, &a.ParentCode)
 		return a, err
 	})
@@ -53,10 +52,7 @@ func (s *Store) AddressReference(ctx context.Context) (address.Reference, error)
 		return ref, fmt.Errorf("address reference compounds: %w", err)
 	}
 	defer rows.Close()
-	var (
-		cur     *address.Compound
-		numbers map[string]bool
-	)
+	var cur *canon.CompoundRef
 	for rows.Next() {
 		var (
 			cid                   int64
@@ -69,16 +65,13 @@ func (s *Store) AddressReference(ctx context.Context) (address.Reference, error)
 		}
 		id := strconv.FormatInt(cid, 10)
 		if cur == nil || cur.ID != id {
-			ref.Compounds = append(ref.Compounds, address.Compound{ID: id, Name: name, GridCode: grid, CommunityCode: community})
-			cur, numbers = &ref.Compounds[len(ref.Compounds)-1], map[string]bool{}
+			ref.Compounds = append(ref.Compounds, canon.CompoundRef{ID: id, Name: name, GridCode: grid, CommunityCode: community})
+			cur = &ref.Compounds[len(ref.Compounds)-1]
 		}
 		if bid == nil || number == "" {
 			continue
 		}
-		if n := address.BuildingNumber(number); !numbers[n] {
-			numbers[n] = true
-			cur.Buildings = append(cur.Buildings, address.Building{ID: strconv.FormatInt(*bid, 10), Number: number, GridCode: buildingGrid})
-		}
+		cur.Buildings = append(cur.Buildings, canon.BuildingRef{ID: strconv.FormatInt(*bid, 10), Number: number, GridCode: buildingGrid})
 	}
 	if err := rows.Err(); err != nil {
 		return ref, fmt.Errorf("address reference compounds: %w", err)
@@ -97,5 +90,3 @@ func scanBuilding(r pgx.CollectableRow) (*Building, error) {
 	err := r.Scan(&b.ID, &b.Compound, &b.Number, &b.GridID, &b.Lat, &b.Lng, &b.Households)
 	return b, err
 }
-
-var _ address.Source = (*Store)(nil)

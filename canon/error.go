@@ -18,7 +18,13 @@ const (
 	QueryTooComplex   Code = "QUERY_TOO_COMPLEX"
 	SourceUnavailable Code = "SOURCE_UNAVAILABLE"
 	RateLimited       Code = "RATE_LIMITED"
-	Internal          Code = "INTERNAL"
+	// StoreUnavailable: the database cannot be reached or did not answer
+	// in time; the request may succeed when retried (HTTP 503).
+	StoreUnavailable Code = "STORE_UNAVAILABLE"
+	// Overloaded: the hub is running as many operations as it may and
+	// could not admit another in time (HTTP 503).
+	Overloaded Code = "OVERLOADED"
+	Internal   Code = "INTERNAL"
 )
 
 // Error is an error meant for the caller: Message is safe to show.

@@ -8,13 +8,13 @@ import (
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/citymgmt"
 	"github.com/ywtg/hub/connectors/citymgmt/csvdrop"
+	"github.com/ywtg/hub/connectors/connectortest"
 	"github.com/ywtg/hub/connectors/governance"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/connectors/party"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
-	"github.com/ywtg/hub/sim/simtest"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -36,7 +36,7 @@ type pulled struct {
 func simCity(t *testing.T, seed uint64, dirty float64) (*sim.Systems, *pii.Keys, []connectors.Connector) {
 	t.Helper()
 	dsn := dbtest.EmptyDB(t)
-	sys, layer := simtest.Start(t, sim.Options{Seed: seed, DirtyRate: dirty, LiveRate: -1, PartyDSN: dsn})
+	sys, layer := connectortest.StartSim(t, sim.Options{Seed: seed, DirtyRate: dirty, LiveRate: -1, PartyDSN: dsn})
 	keys, err := pii.NewKeys([]byte("ground truth test key, 32 bytes!"))
 	if err != nil {
 		t.Fatal(err)

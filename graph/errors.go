@@ -24,6 +24,9 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.As(err, &appErr):
 			gqlErr.Message = appErr.Message
 			setCode(gqlErr, appErr.Code)
+			if appErr.Code == canon.StoreUnavailable {
+				markStoreUnavailable(ctx) // 503 + Retry-After (httpspec.go)
+			}
 		case gqlErr.Extensions["code"] != nil:
 			// Parser and validation errors already carry a code
 			// (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED).

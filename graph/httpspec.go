@@ -15,6 +15,8 @@ import (
 //   - a request error (the request never executed: unparsable, invalid, over
 //     a limit) has no "data" entry, and its status is 200 for
 //     application/json but 400 for application/graphql-response+json;
+//   - an operation that met STORE_UNAVAILABLE is answered 503 with
+//     Retry-After (the body is the usual response);
 //   - GET may only run queries (405 with Allow: POST otherwise), and methods
 //     other than GET and POST get 405 with an Allow header.
 //
@@ -36,8 +38,9 @@ func graphqlOverHTTP(next http.Handler) http.Handler {
 			writeRequestError(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed on /graphql; use GET for queries or POST")
 			return
 		}
-		buf := &checkedResponse{w: w, get: r.Method == http.MethodGet}
-		next.ServeHTTP(buf, r)
+		ctx, unavailable := withUnavailableMark(r.Context())
+		buf := &checkedResponse{w: w, get: r.Method == http.MethodGet, unavailable: unavailable}
+		next.ServeHTTP(buf, r.WithContext(ctx))
 		if buf.passed {
 			return
 		}
@@ -82,6 +85,8 @@ func fixRequestError(contentType string, status int, body []byte) (int, []byte) 
 	switch {
 	case status == http.StatusBadRequest || status == http.StatusMethodNotAllowed:
 		// not a well-formed request: keep
+	case status == http.StatusServiceUnavailable:
+		// the store could not answer: keep
 	case mt == "application/graphql-response+json":
 		status = http.StatusBadRequest
 	default:
@@ -107,6 +112,9 @@ type checkedResponse struct {
 	status int
 	body   bytes.Buffer
 	passed bool
+	// unavailable is set when an error of the operation was
+	// STORE_UNAVAILABLE: the status becomes 503 with Retry-After.
+	unavailable *unavailableMark
 }
 
 func (c *checkedResponse) Header() http.Header { return c.w.Header() }
@@ -124,6 +132,9 @@ func (c *checkedResponse) statusCode() int {
 	case c.get && c.status == http.StatusNotAcceptable:
 		c.w.Header().Set("Allow", "POST")
 		return http.StatusMethodNotAllowed
+	case c.unavailable != nil && c.unavailable.set.Load():
+		c.w.Header().Set("Retry-After", storeRetryAfter)
+		return http.StatusServiceUnavailable
 	}
 	return c.status
 }

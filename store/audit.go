@@ -53,7 +53,7 @@ func (s *Store) AppendAudit(ctx context.Context, entries []AuditEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return translate(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", auditLock); err != nil {
 			return fmt.Errorf("lock audit log: %w", err)
 		}
@@ -79,7 +79,7 @@ func (s *Store) AppendAudit(ctx context.Context, entries []AuditEntry) error {
 			prev = h
 		}
 		return nil
-	})
+	}))
 }
 
 // AuditQuery selects audit entries, newest first.

@@ -41,7 +41,7 @@ type Options struct {
 
 // Store is the hub's PostgreSQL store.
 type Store struct {
-	pool *pgxpool.Pool
+	pool guardedPool // translates connection failures (unavailable.go)
 	log  *slog.Logger
 	// connConfig connects the connections that are not the pool's (the
 	// change listener's).
@@ -82,7 +82,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{pool: pool, log: log, connConfig: cfg.ConnConfig.Copy()}, nil
+	return &Store{pool: guardedPool{pool}, log: log, connConfig: cfg.ConnConfig.Copy()}, nil
 }
 
 // Close closes every connection.
@@ -90,7 +90,7 @@ func (s *Store) Close() { s.pool.Close() }
 
 // Pool exposes the connection pool to packages that run their own SQL over
 // the canonical schema (the sync engine's writers, tests).
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+func (s *Store) Pool() *pgxpool.Pool { return s.pool.Pool }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }

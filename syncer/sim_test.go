@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ywtg/hub/connectors/citymgmt"
+	"github.com/ywtg/hub/connectors/connectortest"
 	"github.com/ywtg/hub/connectors/governance"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/connectors/places"
@@ -13,7 +14,6 @@ import (
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
 	"github.com/ywtg/hub/sim/city"
-	"github.com/ywtg/hub/sim/simtest"
 	"github.com/ywtg/hub/store"
 	"github.com/ywtg/hub/syncer"
 )
@@ -136,6 +136,6 @@ func startSystems(t *testing.T, o sim.Options) (*sim.Systems, *places.Layer) {
 		o.LiveRate = -1
 	}
 	o.DataDir = t.TempDir()
-	sys, layer := simtest.Start(t, o)
+	sys, layer := connectortest.StartSim(t, o)
 	return sys, layer
 }

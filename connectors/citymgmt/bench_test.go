@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/ywtg/hub/connectors"
+	"github.com/ywtg/hub/connectors/connectortest"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/sim"
-	"github.com/ywtg/hub/sim/simtest"
 )
 
 // BenchmarkMapPage decodes and maps one full JSON page (the endpoint's cap
@@ -18,7 +18,7 @@ import (
 // does, from the response body to the batch; ns/record is per request.
 func BenchmarkMapPage(b *testing.B) {
 	ctx := context.Background()
-	sys, layer := simtest.Start(b, sim.Options{Seed: 1, LiveRate: -1})
+	sys, layer := connectortest.StartSim(b, sim.Options{Seed: 1, LiveRate: -1})
 	c := New(Config{Name: "citymgmt", Endpoint: sys.Open311URL + "/open311/v2", Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now})
 	q := url.Values{"updated_after": {"1970-01-01T08:00:00+08:00"}, "extensions": {"true"}}
 	resp, err := c.http.Do(ctx, func(ctx context.Context) (*http.Request, error) {

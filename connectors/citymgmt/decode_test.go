@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/ywtg/hub/connectors"
+	"github.com/ywtg/hub/connectors/connectortest"
 	"github.com/ywtg/hub/connectors/jsonscan"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/sim"
-	"github.com/ywtg/hub/sim/simtest"
 )
 
 // The one-pass JSON decode must read exactly what decoding the array, then
@@ -29,7 +29,7 @@ import (
 func simRequests(tb testing.TB, n int) (*Connector, []string) {
 	tb.Helper()
 	ctx := context.Background()
-	sys, layer := simtest.Start(tb, sim.Options{Seed: 1, LiveRate: -1})
+	sys, layer := connectortest.StartSim(tb, sim.Options{Seed: 1, LiveRate: -1})
 	fetched := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	c := New(Config{Name: "citymgmt", Endpoint: sys.Open311URL + "/open311/v2", Layer: layer, Times: normalize.DefaultTimes(),
 		Now: func() time.Time { return fetched }})

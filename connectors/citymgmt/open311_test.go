@@ -11,12 +11,12 @@ import (
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/citymgmt"
+	"github.com/ywtg/hub/connectors/connectortest"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/sim"
 	"github.com/ywtg/hub/sim/city"
 	"github.com/ywtg/hub/sim/open311"
-	"github.com/ywtg/hub/sim/simtest"
 )
 
 func TestPullsEveryRequestOnce(t *testing.T) {
@@ -129,7 +129,7 @@ func pullEvery(t *testing.T, c *citymgmt.Connector, cur string) pulled {
 // its region layer.
 func startSystems(t *testing.T, seed uint64) (*sim.Systems, *places.Layer) {
 	t.Helper()
-	sys, layer := simtest.Start(t, sim.Options{Seed: seed, LiveRate: -1})
+	sys, layer := connectortest.StartSim(t, sim.Options{Seed: seed, LiveRate: -1})
 	return sys, layer
 }
 

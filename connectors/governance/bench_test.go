@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/ywtg/hub/connectors"
+	"github.com/ywtg/hub/connectors/connectortest"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
-	"github.com/ywtg/hub/sim/simtest"
 )
 
 // simPages starts the small simulated city and returns a mapper over its
@@ -21,7 +21,7 @@ import (
 func simPages(tb testing.TB, size, pages int) (*Mapper, map[string][][]byte) {
 	tb.Helper()
 	ctx := context.Background()
-	sys, layer := simtest.Start(tb, sim.Options{Seed: 1, LiveRate: -1})
+	sys, layer := connectortest.StartSim(tb, sim.Options{Seed: 1, LiveRate: -1})
 	keys, err := pii.NewKeys([]byte("governance test key of 32 bytes!"))
 	if err != nil {
 		tb.Fatal(err)

@@ -7,17 +7,17 @@ import (
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
+	"github.com/ywtg/hub/connectors/connectortest"
 	"github.com/ywtg/hub/connectors/governance"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
-	"github.com/ywtg/hub/sim/simtest"
 )
 
 func start(t *testing.T) (*sim.Systems, *governance.Connector) {
 	t.Helper()
-	sys, layer := simtest.Start(t, sim.Options{Seed: 1, LiveRate: -1})
+	sys, layer := connectortest.StartSim(t, sim.Options{Seed: 1, LiveRate: -1})
 	keys, _ := pii.NewKeys([]byte("governance test key of 32 bytes!"))
 	m := &governance.Mapper{Source: "governance", Keys: keys, Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now}
 	c := governance.New(governance.Config{Name: "governance", Endpoint: sys.GovURL, ClientID: sys.ClientID, ClientSecret: sys.ClientSecret, Mapper: m})

@@ -6,19 +6,19 @@ import (
 	"time"
 
 	"github.com/ywtg/hub/connectors"
+	"github.com/ywtg/hub/connectors/connectortest"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/connectors/party"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
-	"github.com/ywtg/hub/sim/simtest"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 func TestPullsEveryTableOnce(t *testing.T) {
 	dsn := dbtest.EmptyDB(t)
-	_, layer := simtest.Start(t, sim.Options{Seed: 1, LiveRate: -1, PartyDSN: dsn})
+	_, layer := connectortest.StartSim(t, sim.Options{Seed: 1, LiveRate: -1, PartyDSN: dsn})
 	keys, _ := pii.NewKeys([]byte("party connector test key 32 byte"))
 	c := party.New(party.Config{Name: "party", Pool: dbtest.Pool(t, dsn), Keys: keys, Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now})
 	for _, table := range c.Describe().Streams {

@@ -16,16 +16,16 @@ import (
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/citymgmt"
 	"github.com/ywtg/hub/connectors/citymgmt/csvdrop"
+	"github.com/ywtg/hub/connectors/connectortest"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/sim"
 	"github.com/ywtg/hub/sim/city"
-	"github.com/ywtg/hub/sim/simtest"
 )
 
 func start(t *testing.T) (*sim.Systems, *places.Layer) {
 	t.Helper()
-	sys, layer := simtest.Start(t, sim.Options{Seed: 1, LiveRate: -1})
+	sys, layer := connectortest.StartSim(t, sim.Options{Seed: 1, LiveRate: -1})
 	return sys, layer
 }
 

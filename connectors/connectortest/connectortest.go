@@ -1,6 +1,9 @@
-// Package simtest starts the simulated source systems for tests: the
-// systems, stopped when the test ends, and the region layer they publish.
-package simtest
+// Package connectortest is test support for the connectors and the sync
+// engine: it starts the simulated source systems a connector is tested
+// against (stopped when the test ends) and loads the region layer they
+// publish. Like every test-support package it may import sim; the
+// connectors themselves never do.
+package connectortest
 
 import (
 	"context"
@@ -11,10 +14,10 @@ import (
 	"github.com/ywtg/hub/sim"
 )
 
-// Start starts the simulated systems with o, closes them at the end of the
+// StartSim starts the simulated systems with o, closes them at the end of the
 // test, and loads their region layer. An empty o.DataDir is a directory of
 // the test's own; a nil o.Logger discards the simulators' logs.
-func Start(tb testing.TB, o sim.Options) (*sim.Systems, *places.Layer) {
+func StartSim(tb testing.TB, o sim.Options) (*sim.Systems, *places.Layer) {
 	tb.Helper()
 	if o.DataDir == "" {
 		o.DataDir = tb.TempDir()

@@ -35,8 +35,11 @@ type Options struct {
 	Seed      uint64     // seed of the city; same seed and scale, same data
 	Scale     city.Scale // small (default), medium or city
 	DirtyRate float64    // share of records with an injected defect; 0 means the default 0.02, negative means none
-	// DataDir receives layer.geojson, truth.json and csv/cases_YYYYMMDD.csv.
-	// Empty: a new temporary directory, removed by Close.
+	// DataDir receives layer.geojson, truth.json, csv/cases_YYYYMMDD.csv
+	// and live.log, the live history: a simulator started again on the
+	// same directory (same seed, scale, dirty rate and reference) replays
+	// it and goes on where it was, its wall clock included. Empty: a new
+	// temporary directory, removed by Close.
 	DataDir string
 	// PartyDSN is the party database (created by the caller). Empty: the
 	// party system is not loaded.
@@ -75,6 +78,7 @@ type Systems struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	tempDir  bool
+	live     *liveLog // the live history in DataDir
 	stepMu   sync.Mutex
 	closeOne sync.Once
 }
@@ -108,11 +112,7 @@ func Start(ctx context.Context, opts Options) (_ *Systems, err error) {
 	}
 	log.Info("synthetic city generated", "scale", cfg.Scale, "seed", cfg.Seed, "grids", len(c.Grids), "residents", len(c.People),
 		"partyMembers", len(c.Members), "cases", len(c.GovEvents)+len(c.CityCases), "took", time.Since(t0).Round(time.Millisecond))
-	clock := opts.Clock
-	if clock == nil {
-		clock = city.NewWallClock(cfg.Reference)
-	}
-	s := &Systems{City: c, Clock: clock, log: log, DataDir: opts.DataDir}
+	s := &Systems{City: c, log: log, DataDir: opts.DataDir}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -127,6 +127,26 @@ func Start(ctx context.Context, opts Options) (_ *Systems, err error) {
 	if err := os.MkdirAll(s.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("start simulators: %w", err)
 	}
+	// The live history kept in the data directory is replayed onto the
+	// generated city, and a wall clock goes on from where it was.
+	want := liveHeader{Format: liveLogFormat, Seed: cfg.Seed, Scale: cfg.Scale, DirtyRate: cfg.DirtyRate, Reference: cfg.Reference}
+	if opts.Clock == nil {
+		wall := city.NewWallClock(cfg.Reference)
+		want.ClockStart, want.ClockOrigin = wall.Start, wall.Origin
+	}
+	var steps []liveStep
+	var hdr liveHeader
+	if s.live, hdr, steps, err = openLiveLog(s.DataDir, want); err != nil {
+		return nil, fmt.Errorf("start simulators: %w", err)
+	}
+	s.Clock = opts.Clock
+	if s.Clock == nil {
+		s.Clock = &city.WallClock{Start: hdr.ClockStart, Origin: hdr.ClockOrigin}
+		if hdr.ClockStart.IsZero() { // the state was written on a caller's clock
+			s.Clock = city.NewWallClock(cfg.Reference)
+		}
+	}
+	clock := s.Clock
 	s.LayerPath = filepath.Join(s.DataDir, "layer.geojson")
 	s.TruthPath = filepath.Join(s.DataDir, "truth.json")
 	s.CSVDir = filepath.Join(s.DataDir, "csv")
@@ -135,6 +155,11 @@ func Start(ctx context.Context, opts Options) (_ *Systems, err error) {
 	}
 	if err := writeFileAtomic(s.TruthPath, c.WriteTruth); err != nil {
 		return nil, err
+	}
+	if len(steps) > 0 {
+		t1 := time.Now()
+		n := replay(c, steps)
+		log.Info("simulator state restored", "changes", n, "now", clock.Now().Format(time.RFC3339), "took", time.Since(t1).Round(time.Millisecond))
 	}
 	if _, err := open311.WriteCSV(ctx, c, s.CSVDir, clock.Now().Add(-open311.DefaultWindow)); err != nil {
 		return nil, fmt.Errorf("start simulators: %w", err)
@@ -201,9 +226,14 @@ func (s *Systems) Faults() *govapi.Faults { return s.Gov.Faults() }
 func (s *Systems) Step(ctx context.Context, n int) ([]city.Change, error) {
 	s.stepMu.Lock()
 	defer s.stepMu.Unlock()
+	now := s.Clock.Now()
+	// Logged first: a simulator killed after serving a change replays it.
+	if err := s.live.append(now.Unix(), n); err != nil {
+		return nil, err
+	}
 	changes := make([]city.Change, 0, n)
 	for range n {
-		changes = append(changes, s.City.Tick(s.Clock.Now()))
+		changes = append(changes, s.City.Tick(now))
 	}
 	if s.party != nil {
 		if err := s.party.Apply(ctx, s.City, changes); err != nil {
@@ -251,6 +281,11 @@ func (s *Systems) Close() error {
 		s.wg.Wait()
 		if s.party != nil {
 			s.party.Close()
+		}
+		if s.live != nil {
+			if err := s.live.close(); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		if s.tempDir {
 			if err := os.RemoveAll(s.DataDir); err != nil {

@@ -131,3 +131,115 @@ func TestLiveLoop(t *testing.T) {
 		t.Errorf("temporary data dir %s left behind", dir)
 	}
 }
+
+// TestRestartContinuesLiveHistory restarts the simulators on their data
+// directory and checks that they continue where they were: the same
+// records, change count and party database as before the restart, and the
+// same next changes as simulators that never stopped.
+func TestRestartContinuesLiveHistory(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir, ref := t.TempDir(), t.TempDir()
+	dsn := dbtest.EmptyDB(t)
+	start := func(dir, dsn string) (*sim.Systems, *city.ManualClock) {
+		clock := city.NewManualClock(city.DefaultReference)
+		s, err := sim.Start(ctx, sim.Options{Seed: 5, DataDir: dir, PartyDSN: dsn, LiveRate: -1, Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s, clock
+	}
+	steps := func(s *sim.Systems, clock *city.ManualClock, from, to int) {
+		for i := from; i < to; i++ {
+			clock.Set(city.DefaultReference.Add(time.Duration(i) * time.Minute))
+			if _, err := s.Step(ctx, 7); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	partyRows := func(dsn string) int {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM t_fwhd) + (SELECT count(*) FROM t_dy WHERE sfyx = 0)`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	s, clock := start(dir, dsn)
+	steps(s, clock, 1, 40)
+	counts, changes, party := s.City.Counts(), s.City.Changes(), partyRows(dsn)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A step whose line was cut short by a kill is not replayed.
+	f, err := os.OpenFile(filepath.Join(dir, sim.LiveLogName), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("1798000000 4")
+	f.Close()
+
+	s, clock = start(dir, dsn)
+	if got := s.City.Changes(); got != changes {
+		t.Fatalf("restarted simulators hold %d live changes, want %d", got, changes)
+	}
+	if got := s.City.Counts(); !slicesEqual(got, counts) {
+		t.Fatalf("restarted simulators count %v, want %v", got, counts)
+	}
+	if got := partyRows(dsn); got != party {
+		t.Errorf("party database after restart: %d activity and deleted-member rows, want %d", got, party)
+	}
+	steps(s, clock, 40, 60)
+
+	never, neverClock := start(ref, "")
+	steps(never, neverClock, 1, 60)
+	if got, want := s.City.Counts(), never.City.Counts(); !slicesEqual(got, want) {
+		t.Fatalf("after the restart the simulators diverge: %v, never restarted %v", got, want)
+	}
+	if got, want := s.City.Changes(), never.City.Changes(); got != want || got != 59*7 {
+		t.Fatalf("changes %d, never restarted %d, want %d", got, want, 59*7)
+	}
+}
+
+func slicesEqual(a, b []city.Count) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestRestartKeepsWallClock restarts wall-clock simulators: their time goes
+// on from the first start instead of falling back to the reference instant.
+func TestRestartKeepsWallClock(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sim.Start(ctx, sim.Options{Seed: 2, DataDir: dir, LiveRate: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := s.Clock.(*city.WallClock).Origin
+	s.Close()
+	time.Sleep(20 * time.Millisecond)
+	s, err = sim.Start(ctx, sim.Options{Seed: 2, DataDir: dir, LiveRate: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.Clock.(*city.WallClock).Origin; !got.Equal(first) {
+		t.Fatalf("restarted clock started at %v, want the first start %v", got, first)
+	}
+	if s.Clock.Now().Before(city.DefaultReference.Add(20 * time.Millisecond)) {
+		t.Fatalf("restarted clock reads %v, before the time it had reached", s.Clock.Now())
+	}
+}

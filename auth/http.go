@@ -18,7 +18,9 @@ import (
 )
 
 // KeyLookup resolves the hash of an API key to its principal; it returns
-// an error for unknown, revoked or expired keys.
+// an error for unknown, revoked or expired keys. An error whose canon code
+// is STORE_UNAVAILABLE says the keys cannot be read now: the request is
+// answered 503 with Retry-After, not 401.
 type KeyLookup func(ctx context.Context, hash []byte) (*Principal, error)
 
 // Options configure the middleware.
@@ -66,6 +68,13 @@ func New(o Options) *Middleware {
 func (m *Middleware) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := m.authenticate(r)
+		if canon.ErrorCode(err) == canon.StoreUnavailable {
+			// The key could not be looked up: not bad credentials, which
+			// a client would drop, but a failure to retry.
+			w.Header().Set("Retry-After", "2")
+			writeError(w, http.StatusServiceUnavailable, canon.StoreUnavailable, canon.ErrorMessage(err))
+			return
+		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hub"`)
 			writeError(w, http.StatusUnauthorized, canon.Unauthenticated, err.Error())
@@ -117,6 +126,9 @@ func (m *Middleware) authenticate(r *http.Request) (*Principal, error) {
 		return c.p, nil
 	}
 	p, err := m.o.Keys(r.Context(), hash)
+	if canon.ErrorCode(err) == canon.StoreUnavailable {
+		return nil, err // not cached: the next request looks again
+	}
 	if err != nil || p == nil {
 		return nil, errBadCredentials
 	}

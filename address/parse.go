@@ -7,7 +7,7 @@ import (
 )
 
 // Address is a free-text Chinese address split into its components
-// (DESIGN §4). Every component is "" when absent. Numbers are ASCII digits
+// (docs/design.md §4). Every component is "" when absent. Numbers are ASCII digits
 // (三栋 → Building "3"); names keep their suffix (樊城区, 汉江街道,
 // 长虹社区, 长虹路, 幸福小区).
 type Address struct {

@@ -35,7 +35,7 @@ func (l RegionLevel) Depth() int {
 	return -1
 }
 
-// CaseStatus is the unified case lifecycle (DESIGN §4).
+// CaseStatus is the unified case lifecycle (docs/design.md §4).
 type CaseStatus string
 
 // Main path and side states of the unified lifecycle.
@@ -83,7 +83,7 @@ var CaseTiers = []CaseTier{TierGrid, TierCommunity, TierStreet, TierDistrict, Ti
 // CaseKind classifies a case across the silos.
 type CaseKind string
 
-// Case kinds (DESIGN §4).
+// Case kinds (docs/design.md §4).
 const (
 	KindComponent      CaseKind = "COMPONENT"       // 城管部件
 	KindEvent          CaseKind = "EVENT"           // 城管事件 / 民生服务
@@ -132,7 +132,7 @@ const (
 // PersonRole is a role a person plays in one of the silos.
 type PersonRole string
 
-// Person roles (DESIGN §4).
+// Person roles (docs/design.md §4).
 const (
 	RoleResident    PersonRole = "RESIDENT"
 	RolePartyMember PersonRole = "PARTY_MEMBER"
@@ -151,7 +151,7 @@ const (
 	GridWorkerLeader   GridWorkerRole = "LEADER"    // 网格长
 )
 
-// PartyOrgKind is the kind of a party organisation (DESIGN §3.1).
+// PartyOrgKind is the kind of a party organisation (docs/design.md §4).
 type PartyOrgKind string
 
 // Party organisation kinds, top of the hierarchy first.

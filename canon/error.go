@@ -6,7 +6,7 @@ import (
 )
 
 // Code classifies an application error. Codes map one-to-one onto GraphQL
-// extensions.code (DESIGN §1).
+// extensions.code (docs/design.md §1).
 type Code string
 
 // Error codes.

@@ -252,7 +252,7 @@ var govStatus = map[string]govStep{
 }
 
 // GovernanceStatus maps a governance status code onto the lifecycle
-// (DESIGN §4): the status, the tier the step implies (empty when it implies
+// (docs/design.md §4): the status, the tier the step implies (empty when it implies
 // none: the case stays at its current tier) and the step's name.
 func GovernanceStatus(field, code string) (canon.CaseStatus, canon.CaseTier, string, error) {
 	code = strings.TrimSpace(code)

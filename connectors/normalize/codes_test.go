@@ -299,7 +299,7 @@ func TestUnknownCodes(t *testing.T) {
 }
 
 func TestGovernanceStatus(t *testing.T) {
-	// DESIGN §4: the lifecycle and the tier each step implies.
+	// docs/design.md §4: the lifecycle and the tier each step implies.
 	tests := []struct {
 		code   string
 		status canon.CaseStatus

@@ -9,9 +9,15 @@ import (
 	"context"
 	"time"
 
+	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/graph/model"
 	"github.com/ywtg/hub/store"
 )
+
+// TotalCount is the resolver for the totalCount field.
+func (r *auditEntryConnectionResolver) TotalCount(ctx context.Context, obj *model.AuditEntryConnection) (int, error) {
+	return countList(ctx, obj.Count)
+}
 
 // AuditLog is the resolver for the auditLog field.
 func (r *queryResolver) AuditLog(ctx context.Context, first *int, after *string, principal *string, from *time.Time, to *time.Time) (*model.AuditEntryConnection, error) {
@@ -26,3 +32,10 @@ func (r *queryResolver) AuditLog(ctx context.Context, first *int, after *string,
 	}
 	return model.NewAuditEntryConnection(page), nil
 }
+
+// AuditEntryConnection returns generated.AuditEntryConnectionResolver implementation.
+func (r *Resolver) AuditEntryConnection() generated.AuditEntryConnectionResolver {
+	return &auditEntryConnectionResolver{r}
+}
+
+type auditEntryConnectionResolver struct{ *Resolver }

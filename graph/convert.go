@@ -14,12 +14,9 @@ func caseFilter(in *model.CaseFilter) (store.CaseFilter, error) {
 	if in == nil {
 		return f, nil
 	}
-	if in.Region != nil {
-		id, err := idOf(*in.Region, typeRegion)
-		if err != nil {
-			return f, err
-		}
-		f.RegionID = &id
+	var err error
+	if f.RegionID, f.RegionCode, err = regionArg(in.Region, in.RegionCode); err != nil {
+		return f, err
 	}
 	if in.ReportedFrom != nil && in.ReportedTo != nil && !in.ReportedFrom.Before(*in.ReportedTo) {
 		return f, canon.Errorf(canon.BadUserInput, "reportedFrom must be before reportedTo")

@@ -64,6 +64,11 @@ func (r *partyMemberResolver) Activities(ctx context.Context, obj *store.PartyMe
 	return r.loaders(ctx).Activities.Load(ctx, obj.ID)()
 }
 
+// TotalCount is the resolver for the totalCount field.
+func (r *partyMemberConnectionResolver) TotalCount(ctx context.Context, obj *model.PartyMemberConnection) (int, error) {
+	return countList(ctx, obj.Count)
+}
+
 // ID is the resolver for the id field.
 func (r *partyOrgResolver) ID(ctx context.Context, obj *store.PartyOrg) (string, error) {
 	return globalID(typePartyOrg, obj.ID), nil
@@ -107,21 +112,22 @@ func (r *partyOrgResolver) CentralHouseholdCount(ctx context.Context, obj *store
 	return obj.CentralHouseholds, nil
 }
 
+// TotalCount is the resolver for the totalCount field.
+func (r *partyOrgConnectionResolver) TotalCount(ctx context.Context, obj *model.PartyOrgConnection) (int, error) {
+	return countList(ctx, obj.Count)
+}
+
 // ServiceStations is the resolver for the serviceStations field.
-func (r *queryResolver) ServiceStations(ctx context.Context, near *model.NearInput, region *string, first *int, after *string) (*model.ServiceStationConnection, error) {
-	var regionID *int64
-	if region != nil {
-		id, err := idOf(*region, typeRegion)
-		if err != nil {
-			return nil, err
-		}
-		regionID = &id
+func (r *queryResolver) ServiceStations(ctx context.Context, near *model.NearInput, region *string, regionCode *string, first *int, after *string) (*model.ServiceStationConnection, error) {
+	var q store.StationQuery
+	var err error
+	if q.RegionID, q.RegionCode, err = regionArg(region, regionCode); err != nil {
+		return nil, err
 	}
-	var n *store.Near
 	if near != nil {
-		n = &store.Near{Lat: near.Lat, Lng: near.Lng, RadiusMeters: near.RadiusMeters}
+		q.Near = &store.Near{Lat: near.Lat, Lng: near.Lng, RadiusMeters: near.RadiusMeters}
 	}
-	page, err := r.Store.ServiceStations(ctx, regionID, n, store.PageArgs{First: first, After: after})
+	page, err := r.Store.ServiceStations(ctx, q, store.PageArgs{First: first, After: after})
 	if err != nil {
 		return nil, err
 	}
@@ -129,14 +135,11 @@ func (r *queryResolver) ServiceStations(ctx context.Context, near *model.NearInp
 }
 
 // PartyOrgs is the resolver for the partyOrgs field.
-func (r *queryResolver) PartyOrgs(ctx context.Context, region *string, kind []canon.PartyOrgKind, first *int, after *string) (*model.PartyOrgConnection, error) {
+func (r *queryResolver) PartyOrgs(ctx context.Context, region *string, regionCode *string, kind []canon.PartyOrgKind, first *int, after *string) (*model.PartyOrgConnection, error) {
 	q := store.PartyOrgQuery{Kind: kind}
-	if region != nil {
-		id, err := idOf(*region, typeRegion)
-		if err != nil {
-			return nil, err
-		}
-		q.RegionID = &id
+	var err error
+	if q.RegionID, q.RegionCode, err = regionArg(region, regionCode); err != nil {
+		return nil, err
 	}
 	page, err := r.Store.PartyOrgs(ctx, q, store.PageArgs{First: first, After: after})
 	if err != nil {
@@ -165,6 +168,11 @@ func (r *serviceStationResolver) DistanceMeters(ctx context.Context, obj *store.
 	return obj.DistanceM, nil
 }
 
+// TotalCount is the resolver for the totalCount field.
+func (r *serviceStationConnectionResolver) TotalCount(ctx context.Context, obj *model.ServiceStationConnection) (int, error) {
+	return countList(ctx, obj.Count)
+}
+
 // Station is the resolver for the station field.
 func (r *volunteerActivityResolver) Station(ctx context.Context, obj *store.VolunteerActivity) (*store.ServiceStation, error) {
 	return loadOpt(ctx, r.loaders(ctx).Station, obj.StationID)
@@ -181,12 +189,27 @@ func (r *Resolver) DualReport() generated.DualReportResolver { return &dualRepor
 // PartyMember returns generated.PartyMemberResolver implementation.
 func (r *Resolver) PartyMember() generated.PartyMemberResolver { return &partyMemberResolver{r} }
 
+// PartyMemberConnection returns generated.PartyMemberConnectionResolver implementation.
+func (r *Resolver) PartyMemberConnection() generated.PartyMemberConnectionResolver {
+	return &partyMemberConnectionResolver{r}
+}
+
 // PartyOrg returns generated.PartyOrgResolver implementation.
 func (r *Resolver) PartyOrg() generated.PartyOrgResolver { return &partyOrgResolver{r} }
+
+// PartyOrgConnection returns generated.PartyOrgConnectionResolver implementation.
+func (r *Resolver) PartyOrgConnection() generated.PartyOrgConnectionResolver {
+	return &partyOrgConnectionResolver{r}
+}
 
 // ServiceStation returns generated.ServiceStationResolver implementation.
 func (r *Resolver) ServiceStation() generated.ServiceStationResolver {
 	return &serviceStationResolver{r}
+}
+
+// ServiceStationConnection returns generated.ServiceStationConnectionResolver implementation.
+func (r *Resolver) ServiceStationConnection() generated.ServiceStationConnectionResolver {
+	return &serviceStationConnectionResolver{r}
 }
 
 // VolunteerActivity returns generated.VolunteerActivityResolver implementation.
@@ -195,9 +218,12 @@ func (r *Resolver) VolunteerActivity() generated.VolunteerActivityResolver {
 }
 
 type (
-	dualReportResolver        struct{ *Resolver }
-	partyMemberResolver       struct{ *Resolver }
-	partyOrgResolver          struct{ *Resolver }
-	serviceStationResolver    struct{ *Resolver }
-	volunteerActivityResolver struct{ *Resolver }
+	dualReportResolver               struct{ *Resolver }
+	partyMemberResolver              struct{ *Resolver }
+	partyMemberConnectionResolver    struct{ *Resolver }
+	partyOrgResolver                 struct{ *Resolver }
+	partyOrgConnectionResolver       struct{ *Resolver }
+	serviceStationResolver           struct{ *Resolver }
+	serviceStationConnectionResolver struct{ *Resolver }
+	volunteerActivityResolver        struct{ *Resolver }
 )

@@ -29,6 +29,11 @@ func (r *buildingResolver) HouseholdCount(ctx context.Context, obj *store.Buildi
 	return obj.Households, nil
 }
 
+// TotalCount is the resolver for the totalCount field.
+func (r *buildingConnectionResolver) TotalCount(ctx context.Context, obj *model.BuildingConnection) (int, error) {
+	return countList(ctx, obj.Count)
+}
+
 // ID is the resolver for the id field.
 func (r *gridWorkerResolver) ID(ctx context.Context, obj *store.GridWorker) (string, error) {
 	return globalID(typeGridWorker, obj.ID), nil
@@ -46,6 +51,11 @@ func (r *gridWorkerResolver) Grids(ctx context.Context, obj *store.GridWorker) (
 		return nil, err
 	}
 	return nonNil(regions), nil
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *gridWorkerConnectionResolver) TotalCount(ctx context.Context, obj *model.GridWorkerConnection) (int, error) {
+	return countList(ctx, obj.Count)
 }
 
 // ID is the resolver for the id field.
@@ -149,16 +159,18 @@ func (r *personResolver) SourceRecords(ctx context.Context, obj *store.Person) (
 	return r.loaders(ctx).PersonRecords.Load(ctx, obj.ID)()
 }
 
+// TotalCount is the resolver for the totalCount field.
+func (r *personConnectionResolver) TotalCount(ctx context.Context, obj *model.PersonConnection) (int, error) {
+	return countList(ctx, obj.Count)
+}
+
 // People is the resolver for the people field.
 func (r *queryResolver) People(ctx context.Context, filter *model.PersonFilter, first *int, after *string) (*model.PersonConnection, error) {
 	var f store.PersonFilter
 	if filter != nil {
-		if filter.Region != nil {
-			id, err := idOf(*filter.Region, typeRegion)
-			if err != nil {
-				return nil, err
-			}
-			f.RegionID = &id
+		var err error
+		if f.RegionID, f.RegionCode, err = regionArg(filter.Region, filter.RegionCode); err != nil {
+			return nil, err
 		}
 		f.Role = filter.Role
 		if filter.NamePrefix != nil {
@@ -175,8 +187,18 @@ func (r *queryResolver) People(ctx context.Context, filter *model.PersonFilter, 
 // Building returns generated.BuildingResolver implementation.
 func (r *Resolver) Building() generated.BuildingResolver { return &buildingResolver{r} }
 
+// BuildingConnection returns generated.BuildingConnectionResolver implementation.
+func (r *Resolver) BuildingConnection() generated.BuildingConnectionResolver {
+	return &buildingConnectionResolver{r}
+}
+
 // GridWorker returns generated.GridWorkerResolver implementation.
 func (r *Resolver) GridWorker() generated.GridWorkerResolver { return &gridWorkerResolver{r} }
+
+// GridWorkerConnection returns generated.GridWorkerConnectionResolver implementation.
+func (r *Resolver) GridWorkerConnection() generated.GridWorkerConnectionResolver {
+	return &gridWorkerConnectionResolver{r}
+}
 
 // Household returns generated.HouseholdResolver implementation.
 func (r *Resolver) Household() generated.HouseholdResolver { return &householdResolver{r} }
@@ -184,9 +206,17 @@ func (r *Resolver) Household() generated.HouseholdResolver { return &householdRe
 // Person returns generated.PersonResolver implementation.
 func (r *Resolver) Person() generated.PersonResolver { return &personResolver{r} }
 
+// PersonConnection returns generated.PersonConnectionResolver implementation.
+func (r *Resolver) PersonConnection() generated.PersonConnectionResolver {
+	return &personConnectionResolver{r}
+}
+
 type (
-	buildingResolver   struct{ *Resolver }
-	gridWorkerResolver struct{ *Resolver }
-	householdResolver  struct{ *Resolver }
-	personResolver     struct{ *Resolver }
+	buildingResolver             struct{ *Resolver }
+	buildingConnectionResolver   struct{ *Resolver }
+	gridWorkerResolver           struct{ *Resolver }
+	gridWorkerConnectionResolver struct{ *Resolver }
+	householdResolver            struct{ *Resolver }
+	personResolver               struct{ *Resolver }
+	personConnectionResolver     struct{ *Resolver }
 )

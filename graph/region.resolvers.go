@@ -165,7 +165,7 @@ func (r *regionResolver) GridWorkers(ctx context.Context, obj *store.Region, fir
 
 // ServiceStations is the resolver for the serviceStations field.
 func (r *regionResolver) ServiceStations(ctx context.Context, obj *store.Region, first *int, after *string) (*model.ServiceStationConnection, error) {
-	page, err := r.Store.ServiceStations(ctx, &obj.ID, nil, store.PageArgs{First: first, After: after})
+	page, err := r.Store.ServiceStations(ctx, store.StationQuery{RegionID: &obj.ID}, store.PageArgs{First: first, After: after})
 	if err != nil {
 		return nil, err
 	}

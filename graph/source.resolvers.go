@@ -105,6 +105,11 @@ func (r *syncRunResolver) Status(ctx context.Context, obj *store.SyncRun) (model
 	return model.SyncRunStatus(obj.Status), nil
 }
 
+// TotalCount is the resolver for the totalCount field.
+func (r *syncRunConnectionResolver) TotalCount(ctx context.Context, obj *model.SyncRunConnection) (int, error) {
+	return countList(ctx, obj.Count)
+}
+
 // Provenance returns generated.ProvenanceResolver implementation.
 func (r *Resolver) Provenance() generated.ProvenanceResolver { return &provenanceResolver{r} }
 
@@ -124,10 +129,16 @@ func (r *Resolver) Source() generated.SourceResolver { return &sourceResolver{r}
 // SyncRun returns generated.SyncRunResolver implementation.
 func (r *Resolver) SyncRun() generated.SyncRunResolver { return &syncRunResolver{r} }
 
+// SyncRunConnection returns generated.SyncRunConnectionResolver implementation.
+func (r *Resolver) SyncRunConnection() generated.SyncRunConnectionResolver {
+	return &syncRunConnectionResolver{r}
+}
+
 type (
 	provenanceResolver           struct{ *Resolver }
 	quarantineConnectionResolver struct{ *Resolver }
 	quarantineEntryResolver      struct{ *Resolver }
 	sourceResolver               struct{ *Resolver }
 	syncRunResolver              struct{ *Resolver }
+	syncRunConnectionResolver    struct{ *Resolver }
 )

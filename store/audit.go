@@ -111,6 +111,7 @@ func (s *Store) AuditLog(ctx context.Context, q AuditQuery) (Page[*AuditEntry], 
 	if q.To != nil {
 		conds = append(conds, "at < "+a.add(*q.To))
 	}
+	count := countOf(s, "audit log", "SELECT 1 FROM audit_log WHERE "+strings.Join(conds, " AND "), a)
 	if after != nil {
 		conds = append(conds, "id < "+a.add(after.id))
 	}
@@ -123,7 +124,9 @@ func (s *Store) AuditLog(ctx context.Context, q AuditQuery) (Page[*AuditEntry], 
 	if err != nil {
 		return Page[*AuditEntry]{}, fmt.Errorf("list audit log: %w", err)
 	}
-	return newPage(list, limit, func(e *AuditEntry) cursor { return cursor{order: order, key: "", id: e.ID} }), nil
+	page := newPage(list, limit, func(e *AuditEntry) cursor { return cursor{order: order, key: "", id: e.ID} })
+	page.Count = count
+	return page, nil
 }
 
 func scanAudit(r pgx.CollectableRow) (*AuditEntry, error) {

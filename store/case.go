@@ -102,7 +102,8 @@ func scanCase(row pgx.Row, lead ...any) (*Case, error) {
 
 // CaseFilter narrows a case list. Zero fields do not filter.
 type CaseFilter struct {
-	RegionID     *int64 // the region and its whole subtree
+	RegionID     *int64  // the region and its whole subtree
+	RegionCode   *string // the same, the region named by its code
 	Status       []canon.CaseStatus
 	Tier         []canon.CaseTier
 	Source       []string
@@ -122,6 +123,9 @@ func (f CaseFilter) where(ctx context.Context, a *sqlArgs) string {
 	conds := []string{scopePath(ctx, "c.region_path", a)}
 	if f.RegionID != nil {
 		conds = append(conds, "c.region_path <@ (SELECT path FROM region WHERE id = "+a.add(*f.RegionID)+")")
+	}
+	if f.RegionCode != nil {
+		conds = append(conds, "c.region_path <@ (SELECT path FROM region WHERE code = "+a.add(*f.RegionCode)+")")
 	}
 	for _, id := range f.Within {
 		conds = append(conds, "c.region_path <@ (SELECT path FROM region WHERE id = "+a.add(id)+")")

@@ -10,6 +10,7 @@ import (
 
 // listByID pages any query in id order. base is "SELECT … FROM … WHERE
 // <conds>" with the row alias x; the keyset condition and order are added.
+// The page counts the whole list on demand (Page.Count).
 func listByID[T any](ctx context.Context, s *Store, what, base string, a sqlArgs, p PageArgs,
 	scan func(pgx.CollectableRow) (T, error), idOf func(T) int64) (Page[T], error) {
 	limit, err := p.limit()
@@ -21,6 +22,7 @@ func listByID[T any](ctx context.Context, s *Store, what, base string, a sqlArgs
 	if err != nil {
 		return Page[T]{}, err
 	}
+	count := countOf(s, what, base, a)
 	sql := base
 	if after != nil {
 		sql += " AND x.id > " + a.add(after.id)
@@ -34,10 +36,12 @@ func listByID[T any](ctx context.Context, s *Store, what, base string, a sqlArgs
 	if err != nil {
 		return Page[T]{}, fmt.Errorf("list %s: %w", what, err)
 	}
-	return newPage(list, limit, func(v T) cursor {
+	page := newPage(list, limit, func(v T) cursor {
 		id := idOf(v)
 		return cursor{order: order, key: strconv.FormatInt(id, 10), id: id}
-	}), nil
+	})
+	page.Count = count
+	return page, nil
 }
 
 // byIDs loads rows for a batch of ids in key order.
@@ -86,4 +90,16 @@ func groupedBy[T any](ctx context.Context, s *Store, what, sql string, keys []in
 // region given by the placeholder".
 func subtree(column, placeholder string) string {
 	return column + " IN (SELECT id FROM region WHERE path <@ (SELECT path FROM region WHERE id = " + placeholder + "))"
+}
+
+// regionRef is the SQL of the id of a region given by row id or by code
+// ("" when neither is given); an unknown code names no region.
+func regionRef(id *int64, code *string, a *sqlArgs) string {
+	switch {
+	case id != nil:
+		return a.add(*id)
+	case code != nil:
+		return "(SELECT id FROM region WHERE code = " + a.add(*code) + ")"
+	}
+	return ""
 }

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -92,6 +94,22 @@ type PageInfo struct {
 type Page[T any] struct {
 	Edges    []Edge[T]
 	PageInfo PageInfo
+	// Count, when set, counts the rows of the whole list (every page) with
+	// the same conditions and access scope; it runs only when called.
+	Count func(context.Context) (int, error)
+}
+
+// countOf returns the Count of a list whose rows base selects (without
+// its keyset condition, order and limit) with arguments a.
+func countOf(s *Store, what, base string, a sqlArgs) func(context.Context) (int, error) {
+	args := append(sqlArgs(nil), a...)
+	return func(ctx context.Context) (int, error) {
+		var n int
+		if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM ("+base+") counted", args...).Scan(&n); err != nil {
+			return 0, fmt.Errorf("count %s: %w", what, err)
+		}
+		return n, nil
+	}
 }
 
 // Nodes returns the rows of the page.

@@ -40,17 +40,18 @@ func partyOrgID(o *PartyOrg) int64 { return o.ID }
 // PartyOrgQuery selects organisations: those anchored in a region's
 // subtree, or the children of one organisation.
 type PartyOrgQuery struct {
-	RegionID *int64
-	ParentID *int64
-	Kind     []canon.PartyOrgKind
+	RegionID   *int64
+	RegionCode *string // the region by its code instead of its id
+	ParentID   *int64
+	Kind       []canon.PartyOrgKind
 }
 
 // PartyOrgs lists party organisations.
 func (s *Store) PartyOrgs(ctx context.Context, q PartyOrgQuery, p PageArgs) (Page[*PartyOrg], error) {
 	var a sqlArgs
 	conds := []string{scopeRegion(ctx, "x.region_id", &a)}
-	if q.RegionID != nil {
-		conds = append(conds, subtree("x.region_id", a.add(*q.RegionID)))
+	if ph := regionRef(q.RegionID, q.RegionCode, &a); ph != "" {
+		conds = append(conds, subtree("x.region_id", ph))
 	}
 	if q.ParentID != nil {
 		conds = append(conds, "x.parent_id = "+a.add(*q.ParentID))
@@ -186,15 +187,24 @@ func haversineSQL(lat, lng string) string {
 		cos(radians(` + lat + `)) * cos(radians(x.lat)) * power(sin(radians(x.lng - ` + lng + `) / 2), 2))))`
 }
 
+// StationQuery selects service stations: in a region's subtree (by id or
+// code) and/or within a radius of a point.
+type StationQuery struct {
+	RegionID   *int64
+	RegionCode *string
+	Near       *Near
+}
+
 // ServiceStations lists stations in a region's subtree and/or within a
 // radius of a point (then with their distance).
-func (s *Store) ServiceStations(ctx context.Context, regionID *int64, near *Near, p PageArgs) (Page[*ServiceStation], error) {
+func (s *Store) ServiceStations(ctx context.Context, q StationQuery, p PageArgs) (Page[*ServiceStation], error) {
 	var a sqlArgs
 	conds := []string{scopeRegion(ctx, "x.region_id", &a)}
 	dist := "NULL::float8"
-	if regionID != nil {
-		conds = append(conds, subtree("x.region_id", a.add(*regionID)))
+	if ph := regionRef(q.RegionID, q.RegionCode, &a); ph != "" {
+		conds = append(conds, subtree("x.region_id", ph))
 	}
+	near := q.Near
 	if near != nil {
 		if near.RadiusMeters <= 0 || near.RadiusMeters > 50000 || near.Lat < -90 || near.Lat > 90 || near.Lng < -180 || near.Lng > 180 {
 			return Page[*ServiceStation]{}, canon.Errorf(canon.BadUserInput, "near needs a WGS-84 point and a radius of 1 to 50000 metres")

@@ -46,18 +46,18 @@ func personID(p *Person) int64 { return p.ID }
 
 // PersonFilter narrows Query.people.
 type PersonFilter struct {
-	RegionID *int64 // lives or serves in the region's subtree
-	Role     []canon.PersonRole
-	IDHash   []byte // exact match on the keyed citizen-ID hash
-	Name     string // prefix of the name
+	RegionID   *int64  // lives or serves in the region's subtree
+	RegionCode *string // the same, the region named by its code
+	Role       []canon.PersonRole
+	IDHash     []byte // exact match on the keyed citizen-ID hash
+	Name       string // prefix of the name
 }
 
 // People lists golden person records.
 func (s *Store) People(ctx context.Context, f PersonFilter, p PageArgs) (Page[*Person], error) {
 	var a sqlArgs
 	conds := []string{personVisible(ctx, &a)}
-	if f.RegionID != nil {
-		ph := a.add(*f.RegionID)
+	if ph := regionRef(f.RegionID, f.RegionCode, &a); ph != "" {
 		conds = append(conds, `(x.id IN (SELECT r.person_id FROM resident r WHERE `+subtree("r.grid_id", ph)+`)
 			OR x.id IN (SELECT m.person_id FROM party_member m WHERE `+subtree("m.region_id", ph)+`)
 			OR x.id IN (SELECT w.person_id FROM grid_worker w JOIN grid_worker_grid g ON g.worker_id = w.id WHERE `+subtree("g.grid_id", ph)+`))`)

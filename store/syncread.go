@@ -50,6 +50,7 @@ func (s *Store) SyncRuns(ctx context.Context, q SyncRunQuery) (Page[*SyncRun], e
 	if q.Source != "" {
 		sql += " AND source = " + a.add(q.Source)
 	}
+	count := countOf(s, "sync runs", sql, a)
 	if after != nil {
 		sql += " AND id < " + a.add(after.id)
 	}
@@ -67,9 +68,11 @@ func (s *Store) SyncRuns(ctx context.Context, q SyncRunQuery) (Page[*SyncRun], e
 	if err != nil {
 		return Page[*SyncRun]{}, fmt.Errorf("list sync runs: %w", err)
 	}
-	return newPage(list, limit, func(x *SyncRun) cursor {
+	page := newPage(list, limit, func(x *SyncRun) cursor {
 		return cursor{order: syncRunOrder, key: strconv.FormatInt(x.ID, 10), id: x.ID}
-	}), nil
+	})
+	page.Count = count
+	return page, nil
 }
 
 // QuarantineRecord is a stored quarantine entry.

@@ -32,17 +32,23 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AuditEntryConnection() AuditEntryConnectionResolver
 	Building() BuildingResolver
+	BuildingConnection() BuildingConnectionResolver
 	Case() CaseResolver
 	CaseConnection() CaseConnectionResolver
 	Category() CategoryResolver
 	DualReport() DualReportResolver
 	GridWorker() GridWorkerResolver
+	GridWorkerConnection() GridWorkerConnectionResolver
 	Household() HouseholdResolver
 	Incident() IncidentResolver
 	PartyMember() PartyMemberResolver
+	PartyMemberConnection() PartyMemberConnectionResolver
 	PartyOrg() PartyOrgResolver
+	PartyOrgConnection() PartyOrgConnectionResolver
 	Person() PersonResolver
+	PersonConnection() PersonConnectionResolver
 	Provenance() ProvenanceResolver
 	QuarantineConnection() QuarantineConnectionResolver
 	QuarantineEntry() QuarantineEntryResolver
@@ -51,8 +57,10 @@ type ResolverRoot interface {
 	RegionConnection() RegionConnectionResolver
 	RegionStats() RegionStatsResolver
 	ServiceStation() ServiceStationResolver
+	ServiceStationConnection() ServiceStationConnectionResolver
 	Source() SourceResolver
 	SyncRun() SyncRunResolver
+	SyncRunConnection() SyncRunConnectionResolver
 	VolunteerActivity() VolunteerActivityResolver
 }
 
@@ -87,8 +95,9 @@ type ComplexityRoot struct {
 	}
 
 	AuditEntryConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	AuditEntryEdge struct {
@@ -111,8 +120,9 @@ type ComplexityRoot struct {
 	}
 
 	BuildingConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	BuildingEdge struct {
@@ -198,8 +208,9 @@ type ComplexityRoot struct {
 	}
 
 	GridWorkerConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	GridWorkerEdge struct {
@@ -248,8 +259,9 @@ type ComplexityRoot struct {
 	}
 
 	PartyMemberConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	PartyMemberEdge struct {
@@ -271,8 +283,9 @@ type ComplexityRoot struct {
 	}
 
 	PartyOrgConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	PartyOrgEdge struct {
@@ -296,8 +309,9 @@ type ComplexityRoot struct {
 	}
 
 	PersonConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	PersonEdge struct {
@@ -349,12 +363,12 @@ type ComplexityRoot struct {
 		ConvertCoordinates func(childComplexity int, lat float64, lng float64, from canon.Datum, to canon.Datum) int
 		Node               func(childComplexity int, id string) int
 		Nodes              func(childComplexity int, ids []string) int
-		PartyOrgs          func(childComplexity int, region *string, kind []canon.PartyOrgKind, first *int, after *string) int
+		PartyOrgs          func(childComplexity int, region *string, regionCode *string, kind []canon.PartyOrgKind, first *int, after *string) int
 		People             func(childComplexity int, filter *model.PersonFilter, first *int, after *string) int
 		Quarantine         func(childComplexity int, source *string, reason *string, first *int, after *string) int
 		Region             func(childComplexity int, id *string, code *string) int
 		Regions            func(childComplexity int, level *canon.RegionLevel, parent *string, first *int, after *string) int
-		ServiceStations    func(childComplexity int, near *model.NearInput, region *string, first *int, after *string) int
+		ServiceStations    func(childComplexity int, near *model.NearInput, region *string, regionCode *string, first *int, after *string) int
 		Sources            func(childComplexity int) int
 		StandardizeAddress func(childComplexity int, raw string) int
 		SyncRuns           func(childComplexity int, source *string, first *int, after *string) int
@@ -417,8 +431,9 @@ type ComplexityRoot struct {
 	}
 
 	ServiceStationConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	ServiceStationEdge struct {
@@ -472,8 +487,9 @@ type ComplexityRoot struct {
 	}
 
 	SyncRunConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	SyncRunEdge struct {
@@ -502,10 +518,16 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AuditEntryConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.AuditEntryConnection) (int, error)
+}
 type BuildingResolver interface {
 	Grid(ctx context.Context, obj *store.Building) (*store.Region, error)
 	Location(ctx context.Context, obj *store.Building) (*canon.Point, error)
 	HouseholdCount(ctx context.Context, obj *store.Building) (int, error)
+}
+type BuildingConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.BuildingConnection) (int, error)
 }
 type CaseResolver interface {
 	Source(ctx context.Context, objs []*store.Case) ([]*store.Source, error)
@@ -539,6 +561,9 @@ type GridWorkerResolver interface {
 
 	Grids(ctx context.Context, obj *store.GridWorker) ([]*store.Region, error)
 }
+type GridWorkerConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.GridWorkerConnection) (int, error)
+}
 type HouseholdResolver interface {
 	ID(ctx context.Context, obj *store.Household) (string, error)
 	Grid(ctx context.Context, obj *store.Household) (*store.Region, error)
@@ -561,6 +586,9 @@ type PartyMemberResolver interface {
 
 	Activities(ctx context.Context, obj *store.PartyMember) ([]*store.VolunteerActivity, error)
 }
+type PartyMemberConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.PartyMemberConnection) (int, error)
+}
 type PartyOrgResolver interface {
 	ID(ctx context.Context, obj *store.PartyOrg) (string, error)
 
@@ -570,6 +598,9 @@ type PartyOrgResolver interface {
 	Members(ctx context.Context, obj *store.PartyOrg, first *int, after *string) (*model.PartyMemberConnection, error)
 	MemberCount(ctx context.Context, obj *store.PartyOrg) (int, error)
 	CentralHouseholdCount(ctx context.Context, obj *store.PartyOrg) (int, error)
+}
+type PartyOrgConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.PartyOrgConnection) (int, error)
 }
 type PersonResolver interface {
 	ID(ctx context.Context, obj *store.Person) (string, error)
@@ -584,6 +615,9 @@ type PersonResolver interface {
 	GridWorker(ctx context.Context, obj *store.Person) (*store.GridWorker, error)
 	ReportedCases(ctx context.Context, obj *store.Person, first *int, after *string) (*model.CaseConnection, error)
 	SourceRecords(ctx context.Context, obj *store.Person) ([]*store.PersonRecord, error)
+}
+type PersonConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.PersonConnection) (int, error)
 }
 type ProvenanceResolver interface {
 	Source(ctx context.Context, obj *store.Provenance) (*store.Source, error)
@@ -607,8 +641,8 @@ type QueryResolver interface {
 	Categories(ctx context.Context) ([]*store.Category, error)
 	Cases(ctx context.Context, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) (*model.CaseConnection, error)
 	ConvertCoordinates(ctx context.Context, lat float64, lng float64, from canon.Datum, to canon.Datum) (*canon.Point, error)
-	ServiceStations(ctx context.Context, near *model.NearInput, region *string, first *int, after *string) (*model.ServiceStationConnection, error)
-	PartyOrgs(ctx context.Context, region *string, kind []canon.PartyOrgKind, first *int, after *string) (*model.PartyOrgConnection, error)
+	ServiceStations(ctx context.Context, near *model.NearInput, region *string, regionCode *string, first *int, after *string) (*model.ServiceStationConnection, error)
+	PartyOrgs(ctx context.Context, region *string, regionCode *string, kind []canon.PartyOrgKind, first *int, after *string) (*model.PartyOrgConnection, error)
 	People(ctx context.Context, filter *model.PersonFilter, first *int, after *string) (*model.PersonConnection, error)
 	Regions(ctx context.Context, level *canon.RegionLevel, parent *string, first *int, after *string) (*model.RegionConnection, error)
 	Region(ctx context.Context, id *string, code *string) (*store.Region, error)
@@ -649,6 +683,9 @@ type ServiceStationResolver interface {
 	Region(ctx context.Context, obj *store.ServiceStation) (*store.Region, error)
 	DistanceMeters(ctx context.Context, obj *store.ServiceStation) (*float64, error)
 }
+type ServiceStationConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.ServiceStationConnection) (int, error)
+}
 type SourceResolver interface {
 	LagSeconds(ctx context.Context, obj *store.Source) (*float64, error)
 }
@@ -657,6 +694,9 @@ type SyncRunResolver interface {
 	Source(ctx context.Context, obj *store.SyncRun) (*store.Source, error)
 
 	Status(ctx context.Context, obj *store.SyncRun) (model.SyncRunStatus, error)
+}
+type SyncRunConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.SyncRunConnection) (int, error)
 }
 type VolunteerActivityResolver interface {
 	Station(ctx context.Context, obj *store.VolunteerActivity) (*store.ServiceStation, error)
@@ -815,6 +855,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEntryConnection.PageInfo(childComplexity), true
+	case "AuditEntryConnection.totalCount":
+		if e.ComplexityRoot.AuditEntryConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryConnection.TotalCount(childComplexity), true
 
 	case "AuditEntryEdge.cursor":
 		if e.ComplexityRoot.AuditEntryEdge.Cursor == nil {
@@ -891,6 +937,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BuildingConnection.PageInfo(childComplexity), true
+	case "BuildingConnection.totalCount":
+		if e.ComplexityRoot.BuildingConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuildingConnection.TotalCount(childComplexity), true
 
 	case "BuildingEdge.cursor":
 		if e.ComplexityRoot.BuildingEdge.Cursor == nil {
@@ -1243,6 +1295,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.GridWorkerConnection.PageInfo(childComplexity), true
+	case "GridWorkerConnection.totalCount":
+		if e.ComplexityRoot.GridWorkerConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GridWorkerConnection.TotalCount(childComplexity), true
 
 	case "GridWorkerEdge.cursor":
 		if e.ComplexityRoot.GridWorkerEdge.Cursor == nil {
@@ -1424,6 +1482,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PartyMemberConnection.PageInfo(childComplexity), true
+	case "PartyMemberConnection.totalCount":
+		if e.ComplexityRoot.PartyMemberConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMemberConnection.TotalCount(childComplexity), true
 
 	case "PartyMemberEdge.cursor":
 		if e.ComplexityRoot.PartyMemberEdge.Cursor == nil {
@@ -1521,6 +1585,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PartyOrgConnection.PageInfo(childComplexity), true
+	case "PartyOrgConnection.totalCount":
+		if e.ComplexityRoot.PartyOrgConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyOrgConnection.TotalCount(childComplexity), true
 
 	case "PartyOrgEdge.cursor":
 		if e.ComplexityRoot.PartyOrgEdge.Cursor == nil {
@@ -1640,6 +1710,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PersonConnection.PageInfo(childComplexity), true
+	case "PersonConnection.totalCount":
+		if e.ComplexityRoot.PersonConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonConnection.TotalCount(childComplexity), true
 
 	case "PersonEdge.cursor":
 		if e.ComplexityRoot.PersonEdge.Cursor == nil {
@@ -1873,7 +1949,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.PartyOrgs(childComplexity, args["region"].(*string), args["kind"].([]canon.PartyOrgKind), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.PartyOrgs(childComplexity, args["region"].(*string), args["regionCode"].(*string), args["kind"].([]canon.PartyOrgKind), args["first"].(*int), args["after"].(*string)), true
 	case "Query.people":
 		if e.ComplexityRoot.Query.People == nil {
 			break
@@ -1928,7 +2004,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.ServiceStations(childComplexity, args["near"].(*model.NearInput), args["region"].(*string), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.ServiceStations(childComplexity, args["near"].(*model.NearInput), args["region"].(*string), args["regionCode"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.sources":
 		if e.ComplexityRoot.Query.Sources == nil {
 			break
@@ -2256,6 +2332,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceStationConnection.PageInfo(childComplexity), true
+	case "ServiceStationConnection.totalCount":
+		if e.ComplexityRoot.ServiceStationConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStationConnection.TotalCount(childComplexity), true
 
 	case "ServiceStationEdge.cursor":
 		if e.ComplexityRoot.ServiceStationEdge.Cursor == nil {
@@ -2501,6 +2583,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SyncRunConnection.PageInfo(childComplexity), true
+	case "SyncRunConnection.totalCount":
+		if e.ComplexityRoot.SyncRunConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRunConnection.TotalCount(childComplexity), true
 
 	case "SyncRunEdge.cursor":
 		if e.ComplexityRoot.SyncRunEdge.Cursor == nil {
@@ -2758,6 +2846,8 @@ type AuditEntryConnection {
   edges: [AuditEntryEdge!]!
   "Page information. (分页信息)"
   pageInfo: PageInfo!
+  "Number of entries matching, over all pages; computed only when asked. (总数)"
+  totalCount: Int!
 }
 
 "An audit entry with its cursor. (审计记录条目)"
@@ -2968,8 +3058,10 @@ type CaseEdge {
 
 "Filter of case lists; all given conditions must hold. (案件筛选条件)"
 input CaseFilter {
-  "Region (global ID): the region and its whole subtree. (区划，含全部下级)"
+  "Region (global ID): the region and its whole subtree; give this or regionCode. (区划，含全部下级)"
   region: ID
+  "Region by its code, e.g. ` + "`" + `420606` + "`" + `: the region and its whole subtree; give this or region. (区划编码，含全部下级)"
+  regionCode: String
   "Any of these statuses. (状态)"
   status: [CaseStatus!]
   "Any of these tiers. (处置层级)"
@@ -3115,6 +3207,8 @@ type PartyOrgConnection {
   edges: [PartyOrgEdge!]!
   "Page information. (分页信息)"
   pageInfo: PageInfo!
+  "Number of organisations matching, over all pages; computed only when asked. (总数)"
+  totalCount: Int!
 }
 
 "A party organisation with its cursor. (党组织条目)"
@@ -3155,6 +3249,8 @@ type PartyMemberConnection {
   edges: [PartyMemberEdge!]!
   "Page information. (分页信息)"
   pageInfo: PageInfo!
+  "Number of members matching, over all pages; computed only when asked. (总数)"
+  totalCount: Int!
 }
 
 "A party member with their cursor. (党员条目)"
@@ -3217,6 +3313,8 @@ type ServiceStationConnection {
   edges: [ServiceStationEdge!]!
   "Page information. (分页信息)"
   pageInfo: PageInfo!
+  "Number of stations matching, over all pages; computed only when asked. (总数)"
+  totalCount: Int!
 }
 
 "A station with its cursor. (服务阵地条目)"
@@ -3256,8 +3354,10 @@ extend type Query {
   serviceStations(
     "Within this circle; results carry their distance. (范围)"
     near: NearInput
-    "In this region's subtree (global ID). (区划)"
+    "In this region's subtree (global ID); give this or regionCode. (区划)"
     region: ID
+    "In the subtree of the region with this code, e.g. ` + "`" + `420606` + "`" + `; give this or region. (区划编码)"
+    regionCode: String
     "Page size, at most 500; default 50. (每页条数)"
     first: Int
     "Cursor after which to start. (起始游标)"
@@ -3265,8 +3365,10 @@ extend type Query {
   ): ServiceStationConnection!
   "Party organisations, optionally of some kinds in a region's subtree. (党组织)"
   partyOrgs(
-    "In this region's subtree (global ID). (区划)"
+    "In this region's subtree (global ID); give this or regionCode. (区划)"
     region: ID
+    "In the subtree of the region with this code, e.g. ` + "`" + `420606` + "`" + `; give this or region. (区划编码)"
+    regionCode: String
     "Of these kinds. (类别)"
     kind: [PartyOrgKind!]
     "Page size, at most 500; default 50. (每页条数)"
@@ -3351,6 +3453,8 @@ type PersonConnection {
   edges: [PersonEdge!]!
   "Page information. (分页信息)"
   pageInfo: PageInfo!
+  "Number of people matching, over all pages; computed only when asked. (总数)"
+  totalCount: Int!
 }
 
 "A person with their cursor. (人员条目)"
@@ -3363,8 +3467,10 @@ type PersonEdge {
 
 "Filter of people. (人员筛选条件)"
 input PersonFilter {
-  "Living, serving or a member in this region's subtree (global ID). (区划)"
+  "Living, serving or a member in this region's subtree (global ID); give this or regionCode. (区划)"
   region: ID
+  "The same, the region by its code, e.g. ` + "`" + `420606` + "`" + `; give this or region. (区划编码)"
+  regionCode: String
   "Having any of these roles. (角色)"
   role: [PersonRole!]
   "Name starting with this text. (姓名前缀)"
@@ -3413,6 +3519,8 @@ type BuildingConnection {
   edges: [BuildingEdge!]!
   "Page information. (分页信息)"
   pageInfo: PageInfo!
+  "Number of buildings matching, over all pages; computed only when asked. (总数)"
+  totalCount: Int!
 }
 
 "A building with its cursor. (楼栋条目)"
@@ -3453,6 +3561,8 @@ type GridWorkerConnection {
   edges: [GridWorkerEdge!]!
   "Page information. (分页信息)"
   pageInfo: PageInfo!
+  "Number of grid workers matching, over all pages; computed only when asked. (总数)"
+  totalCount: Int!
 }
 
 "A grid worker with their cursor. (网格员条目)"
@@ -3794,6 +3904,8 @@ type SyncRunConnection {
   edges: [SyncRunEdge!]!
   "Page information. (分页信息)"
   pageInfo: PageInfo!
+  "Number of runs matching, over all pages; computed only when asked. (总数)"
+  totalCount: Int!
 }
 
 "A run with its cursor. (同步运行条目)"
@@ -4007,6 +4119,8 @@ func (ec *executionContext) childFields_AuditEntryConnection(ctx context.Context
 		return ec.fieldContext_AuditEntryConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_AuditEntryConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AuditEntryConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEntryConnection", field.Name)
 }
@@ -4055,6 +4169,8 @@ func (ec *executionContext) childFields_BuildingConnection(ctx context.Context, 
 		return ec.fieldContext_BuildingConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_BuildingConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_BuildingConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BuildingConnection", field.Name)
 }
@@ -4229,6 +4345,8 @@ func (ec *executionContext) childFields_GridWorkerConnection(ctx context.Context
 		return ec.fieldContext_GridWorkerConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_GridWorkerConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_GridWorkerConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type GridWorkerConnection", field.Name)
 }
@@ -4329,6 +4447,8 @@ func (ec *executionContext) childFields_PartyMemberConnection(ctx context.Contex
 		return ec.fieldContext_PartyMemberConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_PartyMemberConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PartyMemberConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PartyMemberConnection", field.Name)
 }
@@ -4375,6 +4495,8 @@ func (ec *executionContext) childFields_PartyOrgConnection(ctx context.Context, 
 		return ec.fieldContext_PartyOrgConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_PartyOrgConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PartyOrgConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PartyOrgConnection", field.Name)
 }
@@ -4425,6 +4547,8 @@ func (ec *executionContext) childFields_PersonConnection(ctx context.Context, fi
 		return ec.fieldContext_PersonConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_PersonConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PersonConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PersonConnection", field.Name)
 }
@@ -4627,6 +4751,8 @@ func (ec *executionContext) childFields_ServiceStationConnection(ctx context.Con
 		return ec.fieldContext_ServiceStationConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_ServiceStationConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ServiceStationConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceStationConnection", field.Name)
 }
@@ -4737,6 +4863,8 @@ func (ec *executionContext) childFields_SyncRunConnection(ctx context.Context, f
 		return ec.fieldContext_SyncRunConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_SyncRunConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SyncRunConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SyncRunConnection", field.Name)
 }
@@ -5234,30 +5362,38 @@ func (ec *executionContext) field_Query_partyOrgs_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["region"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
-		func(ctx context.Context, v any) ([]canon.PartyOrgKind, error) {
-			return ec.unmarshalOPartyOrgKind2ᚕgithubᚗcomᚋywtgᚋhubᚋcanonᚐPartyOrgKindᚄ(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["kind"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (*int, error) {
-			return ec.unmarshalOInt2ᚖint(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["first"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "regionCode",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg3
+	args["regionCode"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) ([]canon.PartyOrgKind, error) {
+			return ec.unmarshalOPartyOrgKind2ᚕgithubᚗcomᚋywtgᚋhubᚋcanonᚐPartyOrgKindᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg4
 	return args, nil
 }
 
@@ -5408,22 +5544,30 @@ func (ec *executionContext) field_Query_serviceStations_args(ctx context.Context
 		return nil, err
 	}
 	args["region"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (*int, error) {
-			return ec.unmarshalOInt2ᚖint(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["first"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "regionCode",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg3
+	args["regionCode"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg4
 	return args, nil
 }
 
@@ -6239,6 +6383,29 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_pageInfo(_ context
 	return fc, nil
 }
 
+func (ec *executionContext) _AuditEntryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntryConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEntryConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntryConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntryConnection", field, true, true, "Int")
+}
+
 func (ec *executionContext) _AuditEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6558,6 +6725,29 @@ func (ec *executionContext) fieldContext_BuildingConnection_pageInfo(_ context.C
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _BuildingConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.BuildingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuildingConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BuildingConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuildingConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuildingConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _BuildingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.BuildingEdge) (ret graphql.Marshaler) {
@@ -8216,6 +8406,29 @@ func (ec *executionContext) fieldContext_GridWorkerConnection_pageInfo(_ context
 	return fc, nil
 }
 
+func (ec *executionContext) _GridWorkerConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GridWorkerConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GridWorkerConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GridWorkerConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GridWorkerConnection", field, true, true, "Int")
+}
+
 func (ec *executionContext) _GridWorkerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8973,6 +9186,29 @@ func (ec *executionContext) fieldContext_PartyMemberConnection_pageInfo(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _PartyMemberConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMemberConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartyMemberConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMemberConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartyMemberConnection", field, true, true, "Int")
+}
+
 func (ec *executionContext) _PartyMemberEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9389,6 +9625,29 @@ func (ec *executionContext) fieldContext_PartyOrgConnection_pageInfo(_ context.C
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PartyOrgConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyOrgConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartyOrgConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartyOrgConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartyOrgConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _PartyOrgEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgEdge) (ret graphql.Marshaler) {
@@ -9904,6 +10163,29 @@ func (ec *executionContext) fieldContext_PersonConnection_pageInfo(_ context.Con
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PersonConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PersonConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PersonConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _PersonEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PersonEdge) (ret graphql.Marshaler) {
@@ -10825,7 +11107,7 @@ func (ec *executionContext) _Query_serviceStations(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().ServiceStations(ctx, fc.Args["near"].(*model.NearInput), fc.Args["region"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().ServiceStations(ctx, fc.Args["near"].(*model.NearInput), fc.Args["region"].(*string), fc.Args["regionCode"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ServiceStationConnection) graphql.Marshaler {
@@ -10869,7 +11151,7 @@ func (ec *executionContext) _Query_partyOrgs(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().PartyOrgs(ctx, fc.Args["region"].(*string), fc.Args["kind"].([]canon.PartyOrgKind), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().PartyOrgs(ctx, fc.Args["region"].(*string), fc.Args["regionCode"].(*string), fc.Args["kind"].([]canon.PartyOrgKind), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PartyOrgConnection) graphql.Marshaler {
@@ -12519,6 +12801,29 @@ func (ec *executionContext) fieldContext_ServiceStationConnection_pageInfo(_ con
 	return fc, nil
 }
 
+func (ec *executionContext) _ServiceStationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStationConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceStationConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceStationConnection", field, true, true, "Int")
+}
+
 func (ec *executionContext) _ServiceStationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13527,6 +13832,29 @@ func (ec *executionContext) fieldContext_SyncRunConnection_pageInfo(_ context.Co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SyncRunConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRunConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SyncRunConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRunConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRunConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _SyncRunEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunEdge) (ret graphql.Marshaler) {
@@ -14907,7 +15235,7 @@ func (ec *executionContext) unmarshalInputCaseFilter(ctx context.Context, obj an
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"region", "status", "tier", "source", "category", "kind", "reportedFrom", "reportedTo", "overdue", "text"}
+	fieldsInOrder := [...]string{"region", "regionCode", "status", "tier", "source", "category", "kind", "reportedFrom", "reportedTo", "overdue", "text"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14921,6 +15249,13 @@ func (ec *executionContext) unmarshalInputCaseFilter(ctx context.Context, obj an
 				return it, err
 			}
 			it.Region = data
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOCaseStatus2ᚕgithubᚗcomᚋywtgᚋhubᚋcanonᚐCaseStatusᚄ(ctx, v)
@@ -15124,7 +15459,7 @@ func (ec *executionContext) unmarshalInputPersonFilter(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"region", "role", "namePrefix"}
+	fieldsInOrder := [...]string{"region", "regionCode", "role", "namePrefix"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15138,6 +15473,13 @@ func (ec *executionContext) unmarshalInputPersonFilter(ctx context.Context, obj 
 				return it, err
 			}
 			it.Region = data
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
 		case "role":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
 			data, err := ec.unmarshalOPersonRole2ᚕgithubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRoleᚄ(ctx, v)
@@ -15423,13 +15765,19 @@ func (ec *executionContext) _AuditEntryConnection(ctx context.Context, sel ast.S
 		case "edges":
 			out.Values[i] = ec._AuditEntryConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._AuditEntryConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEntryConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15598,13 +15946,19 @@ func (ec *executionContext) _BuildingConnection(ctx context.Context, sel ast.Sel
 		case "edges":
 			out.Values[i] = ec._BuildingConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._BuildingConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BuildingConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16179,13 +16533,19 @@ func (ec *executionContext) _GridWorkerConnection(ctx context.Context, sel ast.S
 		case "edges":
 			out.Values[i] = ec._GridWorkerConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._GridWorkerConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._GridWorkerConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16532,13 +16892,19 @@ func (ec *executionContext) _PartyMemberConnection(ctx context.Context, sel ast.
 		case "edges":
 			out.Values[i] = ec._PartyMemberConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._PartyMemberConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyMemberConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16693,13 +17059,19 @@ func (ec *executionContext) _PartyOrgConnection(ctx context.Context, sel ast.Sel
 		case "edges":
 			out.Values[i] = ec._PartyOrgConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._PartyOrgConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyOrgConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16867,13 +17239,19 @@ func (ec *executionContext) _PersonConnection(ctx context.Context, sel ast.Selec
 		case "edges":
 			out.Values[i] = ec._PersonConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._PersonConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PersonConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17704,13 +18082,19 @@ func (ec *executionContext) _ServiceStationConnection(ctx context.Context, sel a
 		case "edges":
 			out.Values[i] = ec._ServiceStationConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._ServiceStationConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceStationConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18048,13 +18432,19 @@ func (ec *executionContext) _SyncRunConnection(ctx context.Context, sel ast.Sele
 		case "edges":
 			out.Values[i] = ec._SyncRunConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._SyncRunConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SyncRunConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

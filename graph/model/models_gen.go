@@ -73,8 +73,10 @@ type CaseBucket struct {
 
 // Filter of case lists; all given conditions must hold. (案件筛选条件)
 type CaseFilter struct {
-	// Region (global ID): the region and its whole subtree. (区划，含全部下级)
+	// Region (global ID): the region and its whole subtree; give this or regionCode. (区划，含全部下级)
 	Region *string `json:"region,omitempty"`
+	// Region by its code, e.g. `420606`: the region and its whole subtree; give this or region. (区划编码，含全部下级)
+	RegionCode *string `json:"regionCode,omitempty"`
 	// Any of these statuses. (状态)
 	Status []canon.CaseStatus `json:"status,omitempty"`
 	// Any of these tiers. (处置层级)
@@ -115,8 +117,10 @@ type NearInput struct {
 
 // Filter of people. (人员筛选条件)
 type PersonFilter struct {
-	// Living, serving or a member in this region's subtree (global ID). (区划)
+	// Living, serving or a member in this region's subtree (global ID); give this or regionCode. (区划)
 	Region *string `json:"region,omitempty"`
+	// The same, the region by its code, e.g. `420606`; give this or region. (区划编码)
+	RegionCode *string `json:"regionCode,omitempty"`
 	// Having any of these roles. (角色)
 	Role []canon.PersonRole `json:"role,omitempty"`
 	// Name starting with this text. (姓名前缀)

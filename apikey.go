@@ -54,6 +54,10 @@ func apikeyCmd(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--region is required for the staff role")
 		}
 		k := store.APIKey{Name: name, Role: string(r), Scopes: splitList(scopes)}
+		// The key must pass what every request's principal passes.
+		if err := auth.Validate(&auth.Principal{ID: "key:new", Role: r, RegionCode: region, Scopes: k.Scopes}); err != nil {
+			return fmt.Errorf("apikey create: %w", err)
+		}
 		if region != "" {
 			if _, err := st.RegionByCode(ctx, region); err != nil {
 				return fmt.Errorf("--region %s: no such region in the loaded layer", region)

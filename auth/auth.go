@@ -1,7 +1,8 @@
 // Package auth identifies who is calling and what they may see: principals
-// from API keys (and the configured anonymous role), their role, the region
-// subtree their jurisdiction covers and their scopes, carried in the request
-// context for the store to enforce.
+// from API keys, JWTs and the configured anonymous role, all held to one
+// Validate, with their role, the region subtree their jurisdiction covers
+// and their scopes, carried in the request context for the store to
+// enforce.
 //
 // auth imports canon only; the store persists keys through its own types.
 package auth
@@ -11,6 +12,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -32,7 +34,14 @@ const (
 // Roles lists the roles a key may have.
 var Roles = []Role{Admin, Analyst, Staff, Partner, Viewer}
 
-// ParseRole validates a role name.
+// Scopes lists the scopes a principal may hold: the read scopes that open
+// the types of the schema to partners, and pii:read, which lets a caller
+// unmask personal data (audited).
+var Scopes = []string{"cases:read", "regions:read", "people:read", "party:read", "pii:read"}
+
+// ParseRole reads a role name as an operator types it (in flags and
+// variables): case and surrounding space do not matter. Credentials are
+// held to the exact name by Validate.
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
 	if slices.Contains(Roles, r) || r == None {
@@ -48,6 +57,50 @@ type Principal struct {
 	Role       Role
 	RegionCode string // jurisdiction: empty for city-wide
 	Scopes     []string
+}
+
+// Validate is the one check every principal passes, however it
+// authenticated (API key, JWT, the anonymous role, an in-process caller):
+// an ID; a role that is exactly one of Roles (lower case); staff bound to a
+// region; a region, when present, that is a region code; and only known
+// scopes. What it refuses never reaches a handler.
+func Validate(p *Principal) error {
+	if p == nil {
+		return errors.New("no principal")
+	}
+	if strings.TrimSpace(p.ID) == "" {
+		return errors.New("principal without an ID")
+	}
+	if !slices.Contains(Roles, p.Role) {
+		return fmt.Errorf("role %q is not one of admin, analyst, staff, partner, viewer", p.Role)
+	}
+	if p.Role == Staff && p.RegionCode == "" {
+		return errors.New("a staff principal needs a region")
+	}
+	if p.RegionCode != "" && !validRegionCode(p.RegionCode) {
+		return fmt.Errorf("region %q is not a region code (6 to 15 digits)", p.RegionCode)
+	}
+	for _, s := range p.Scopes {
+		if !slices.Contains(Scopes, s) {
+			return fmt.Errorf("scope %q is not one of %s", s, strings.Join(Scopes, ", "))
+		}
+	}
+	return nil
+}
+
+// validRegionCode reports whether s looks like a code of the region tree:
+// GB/T 2260 administrative codes and their street, community and grid
+// extensions, 6 to 15 digits.
+func validRegionCode(s string) bool {
+	if len(s) < 6 || len(s) > 15 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // HasScope reports whether the principal holds a scope.

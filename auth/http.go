@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -91,7 +92,20 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 
 var errBadCredentials = errors.New("invalid credentials: the bearer token is unknown, revoked or expired")
 
+// authenticate finds the request's principal and holds it to Validate,
+// whichever way it came: key, JWT or the anonymous role.
 func (m *Middleware) authenticate(r *http.Request) (*Principal, error) {
+	p, err := m.principal(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := Validate(p); err != nil {
+		return nil, fmt.Errorf("%w (%v)", errBadCredentials, err)
+	}
+	return p, nil
+}
+
+func (m *Middleware) principal(r *http.Request) (*Principal, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		if m.o.Anonymous == None || m.o.Anonymous == "" {
@@ -110,7 +124,7 @@ func (m *Middleware) authenticate(r *http.Request) (*Principal, error) {
 		}
 		p, err := m.o.JWT.Verify(token)
 		if err != nil {
-			return nil, errBadCredentials
+			return nil, fmt.Errorf("%w (%v)", errBadCredentials, err)
 		}
 		return p, nil
 	}

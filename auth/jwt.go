@@ -55,19 +55,14 @@ func NewJWTVerifier(o JWTOptions) (*JWTVerifier, error) {
 	return v, nil
 }
 
-type claims struct {
-	jwt.RegisteredClaims
-	Role   string   `json:"role"`
-	Region string   `json:"region"`
-	Scope  string   `json:"scope"`
-	Scopes []string `json:"scopes"`
-	Name   string   `json:"name"`
-}
-
-// Verify checks a token and returns its principal.
+// Verify checks a token and returns its principal, held to Validate like
+// every other principal. Claims are read strictly: exp, nbf and iat must be
+// JSON numbers (a string "exp" is refused, not read as a date), role must
+// be exactly a role's name, and every claim the hub reads must be a string
+// (scopes an array of strings).
 func (v *JWTVerifier) Verify(token string) (*Principal, error) {
-	var c claims
-	_, err := v.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+	c := jwt.MapClaims{}
+	_, err := v.parser.ParseWithClaims(token, c, func(t *jwt.Token) (any, error) {
 		switch t.Method.(type) {
 		case *jwt.SigningMethodHMAC:
 			if v.secret == nil {
@@ -85,14 +80,68 @@ func (v *JWTVerifier) Verify(token string) (*Principal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jwt: %w", err)
 	}
-	role, err := ParseRole(c.Role)
-	if err != nil || role == None {
-		return nil, fmt.Errorf("jwt: claim role: %q is not a role", c.Role)
+	// The parser reads exp and nbf only as numbers; iat it does not check.
+	if _, err := c.GetIssuedAt(); err != nil {
+		return nil, fmt.Errorf("jwt: claim iat: %w", err)
 	}
-	if c.Subject == "" {
-		return nil, errors.New("jwt: no sub claim")
+	sub, err := stringClaim(c, "sub", true)
+	if err != nil {
+		return nil, err
 	}
-	scopes := append([]string{}, c.Scopes...)
-	scopes = append(scopes, strings.Fields(c.Scope)...)
-	return &Principal{ID: "jwt:" + c.Subject, Name: c.Name, Role: role, RegionCode: c.Region, Scopes: scopes}, nil
+	role, err := stringClaim(c, "role", true)
+	if err != nil {
+		return nil, err
+	}
+	region, err := stringClaim(c, "region", false)
+	if err != nil {
+		return nil, err
+	}
+	name, err := stringClaim(c, "name", false)
+	if err != nil {
+		return nil, err
+	}
+	scope, err := stringClaim(c, "scope", false)
+	if err != nil {
+		return nil, err
+	}
+	var scopes []string
+	if raw, ok := c["scopes"]; ok {
+		list, ok := raw.([]any)
+		if !ok {
+			return nil, errors.New("jwt: claim scopes: not an array of strings")
+		}
+		for _, e := range list {
+			s, ok := e.(string)
+			if !ok {
+				return nil, errors.New("jwt: claim scopes: not an array of strings")
+			}
+			scopes = append(scopes, s)
+		}
+	}
+	scopes = append(scopes, strings.Fields(scope)...)
+	p := &Principal{ID: "jwt:" + sub, Name: name, Role: Role(role), RegionCode: region, Scopes: scopes}
+	if err := Validate(p); err != nil {
+		return nil, fmt.Errorf("jwt: %w", err)
+	}
+	return p, nil
+}
+
+// stringClaim returns a claim that must be a string when present, and
+// present and not empty when required.
+func stringClaim(c jwt.MapClaims, name string, required bool) (string, error) {
+	raw, ok := c[name]
+	if !ok {
+		if required {
+			return "", fmt.Errorf("jwt: no %s claim", name)
+		}
+		return "", nil
+	}
+	s, ok := raw.(string)
+	if !ok {
+		return "", fmt.Errorf("jwt: claim %s: not a string", name)
+	}
+	if required && s == "" {
+		return "", fmt.Errorf("jwt: claim %s is empty", name)
+	}
+	return s, nil
 }

@@ -63,6 +63,12 @@ func (access) MutateOperationContext(ctx context.Context, opCtx *graphql.Operati
 	if p == nil {
 		return nil // in-process callers are not checked
 	}
+	if p.Role == auth.None {
+		return operationError(canon.Unauthenticated, "authentication required")
+	}
+	if err := auth.Validate(p); err != nil {
+		return operationError(canon.Unauthenticated, "invalid credentials: "+err.Error())
+	}
 	opCtx.ResolverMiddleware = func(ctx context.Context, next graphql.Resolver) (any, error) {
 		if err := authorize(graphql.GetFieldContext(ctx), p); err != nil {
 			return nil, err
@@ -72,28 +78,41 @@ func (access) MutateOperationContext(ctx context.Context, opCtx *graphql.Operati
 	return nil
 }
 
-// authorize refuses a field whose type the principal's role or scopes do
-// not allow, with FORBIDDEN, before the resolver runs. Only root fields
-// (where an anonymous caller is refused, so nothing beneath them runs) and
-// fields whose type a scope guards need a look; the scalars and plain
-// objects of a page pass straight through.
+// operationError refuses a whole operation with an error code.
+func operationError(code canon.Code, msg string) *gqlerror.Error {
+	return &gqlerror.Error{Message: msg, Err: &canon.Error{Code: code, Message: msg},
+		Extensions: map[string]any{"code": string(code)}}
+}
+
+// authorize refuses a field, with FORBIDDEN before the resolver runs, when
+// the principal may not read the object it belongs to (the concrete type,
+// whatever type the selection named: the fields of a Person reached through
+// node(id) are the fields of a Person) or the type it returns. Only root
+// fields and fields of or to a guarded type need a look; the scalars and
+// plain objects of a page pass straight through.
 func authorize(fc *graphql.FieldContext, p *auth.Principal) error {
 	if fc == nil || fc.Field.Field == nil || fc.Field.Definition == nil {
 		return nil
 	}
-	root := fc.Object == "Query" || fc.Object == "Mutation" || fc.Object == "Subscription"
-	need, scoped := typeScopes[fc.Field.Definition.Type.Name()]
-	if !root && !scoped {
-		return nil
-	}
-	if p.Role == auth.None {
-		return canon.Errorf(canon.Unauthenticated, "authentication required")
-	}
 	if fc.Object == "Query" && adminOnly[fc.Field.Name] && p.Role != auth.Admin {
 		return canon.Errorf(canon.Forbidden, "%s is for administrators", fc.Field.Name)
 	}
-	if p.Role == auth.Partner && scoped && !p.HasScope(need) {
-		return canon.Errorf(canon.Forbidden, "this key lacks the scope %s", need)
+	if p.Role != auth.Partner {
+		return nil
+	}
+	if err := mayRead(p, fc.Object); err != nil {
+		return err
+	}
+	return mayRead(p, fc.Field.Definition.Type.Name())
+}
+
+// mayRead refuses a type the principal's scopes do not open.
+func mayRead(p *auth.Principal, typ string) error {
+	if p == nil || p.Role != auth.Partner {
+		return nil
+	}
+	if need, scoped := typeScopes[typ]; scoped && !p.HasScope(need) {
+		return canon.Errorf(canon.Forbidden, "this key lacks the scope %s to read %s", need, typ)
 	}
 	return nil
 }

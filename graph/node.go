@@ -5,6 +5,7 @@ import (
 
 	"github.com/graph-gophers/dataloader/v7"
 
+	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/graph/model"
 )
@@ -14,12 +15,18 @@ const maxNodes = 500
 
 // resolveNodes loads objects of any type by global ID through the loaders,
 // so a list of IDs costs one statement per type. Unknown or missing IDs
-// resolve to null; malformed IDs are the caller's error.
-func (r *Resolver) resolveNodes(ctx context.Context, ids []string) ([]model.Node, error) {
+// resolve to null (the loaders apply the caller's jurisdiction, so a record
+// outside it is missing); malformed IDs are the caller's error. The type an
+// ID names is checked against the caller's access before anything is
+// loaded: an ID of a type the caller may not read resolves to null with
+// its FORBIDDEN error in denied, at the ID's index.
+func (r *Resolver) resolveNodes(ctx context.Context, ids []string) (out []model.Node, denied []error, err error) {
 	if len(ids) > maxNodes {
-		return nil, canon.Errorf(canon.BadUserInput, "at most %d ids per call, got %d", maxNodes, len(ids))
+		return nil, nil, canon.Errorf(canon.BadUserInput, "at most %d ids per call, got %d", maxNodes, len(ids))
 	}
 	l := r.loaders(ctx)
+	p := auth.From(ctx)
+	denied = make([]error, len(ids))
 	type pending struct {
 		i     int
 		thunk func() (model.Node, error)
@@ -28,7 +35,11 @@ func (r *Resolver) resolveNodes(ctx context.Context, ids []string) ([]model.Node
 	for i, s := range ids {
 		typ, id, err := parseGlobalID(s)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if err := mayRead(p, typ); err != nil {
+			denied[i] = err
+			continue
 		}
 		var th func() (model.Node, error)
 		switch typ {
@@ -55,15 +66,15 @@ func (r *Resolver) resolveNodes(ctx context.Context, ids []string) ([]model.Node
 		}
 		waits = append(waits, pending{i, th})
 	}
-	out := make([]model.Node, len(ids))
-	for _, p := range waits {
-		n, err := p.thunk()
+	out = make([]model.Node, len(ids))
+	for _, w := range waits {
+		n, err := w.thunk()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out[p.i] = n
+		out[w.i] = n
 	}
-	return out, nil
+	return out, denied, nil
 }
 
 // node queues a load and returns its thunk as a Node thunk.

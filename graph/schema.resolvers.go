@@ -8,22 +8,38 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
 	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/graph/model"
 )
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
-	nodes, err := r.Nodes(ctx, []string{id})
+	nodes, denied, err := r.resolveNodes(ctx, []string{id})
 	if err != nil {
 		return nil, err
+	}
+	if denied[0] != nil {
+		return nil, denied[0]
 	}
 	return nodes[0], nil
 }
 
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, error) {
-	return r.resolveNodes(ctx, ids)
+	nodes, denied, err := r.resolveNodes(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, err := range denied {
+		if err != nil {
+			graphql.AddError(ctx, &gqlerror.Error{Message: err.Error(), Err: err, Path: append(graphql.GetPath(ctx), ast.PathIndex(i))})
+		}
+	}
+	return nodes, nil
 }
 
 // Query returns generated.QueryResolver implementation.

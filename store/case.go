@@ -421,19 +421,13 @@ type Incident struct {
 	Title string
 }
 
-// IncidentsByID loads incidents in key order.
+// IncidentsByID loads incidents in key order: those with a case in the
+// scope, when the request has one.
 func (s *Store) IncidentsByID(ctx context.Context, ids []int64) ([]*Incident, error) {
-	rows, err := s.pool.Query(ctx, "SELECT id, title FROM incident WHERE id = ANY($1)", ids)
-	if err != nil {
-		return nil, fmt.Errorf("load incidents: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Incident, error) {
-		i := &Incident{}
-		err := r.Scan(&i.ID, &i.Title)
-		return i, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load incidents: %w", err)
-	}
-	return inKeyOrder(ids, list, func(i *Incident) int64 { return i.ID }), nil
+	return byIDs(ctx, s, "incidents", "SELECT x.id, x.title FROM incident x", ids, func(a *sqlArgs) string { return incidentVisible(ctx, a) },
+		func(r pgx.CollectableRow) (*Incident, error) {
+			i := &Incident{}
+			err := r.Scan(&i.ID, &i.Title)
+			return i, err
+		}, func(i *Incident) int64 { return i.ID })
 }

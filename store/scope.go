@@ -67,6 +67,13 @@ func gridWorkerVisible(ctx context.Context, a *sqlArgs) string {
 	return "x.id IN (SELECT worker_id FROM grid_worker_grid WHERE " + scopeRegion(ctx, "grid_id", a) + ")"
 }
 
+func incidentVisible(ctx context.Context, a *sqlArgs) string {
+	if _, ok := scopeOf(ctx); !ok {
+		return "TRUE"
+	}
+	return `x.id IN (SELECT c.incident_id FROM "case" c WHERE ` + scopePath(ctx, "c.region_path", a) + `)`
+}
+
 // inScope returns a byIDs scope function for a region-id column of x.
 func inScope(ctx context.Context, column string) func(*sqlArgs) string {
 	return func(a *sqlArgs) string { return scopeRegion(ctx, column, a) }

@@ -18,6 +18,9 @@ func (r *queryResolver) ConvertCoordinates(ctx context.Context, lat float64, lng
 	if math.IsNaN(lat) || math.IsNaN(lng) || !datum.InChina(lat, lng) {
 		return nil, canon.Errorf(canon.BadUserInput, "(%v, %v) is not a position inside China", lat, lng)
 	}
-	la, ln := datum.Convert(lat, lng, from, to)
+	la, ln, err := datum.Convert(lat, lng, from, to)
+	if err != nil {
+		return nil, canon.Errorf(canon.BadUserInput, "(%v, %v) in %s: %v", lat, lng, from, err)
+	}
 	return &canon.Point{Lat: la, Lng: ln}, nil
 }

@@ -283,4 +283,9 @@ func TestConvertCoordinates(t *testing.T) {
 	if e := srv.Do(t, `{ convertCoordinates(lat: 48.85, lng: 2.35, from: WGS84, to: GCJ02) { lat } }`, nil); len(e.Errors) == 0 || e.Errors[0].Code() != "BAD_USER_INPUT" {
 		t.Fatalf("outside China: %+v", e.Errors)
 	}
+	// A GCJ-02 position on the edge of China's rectangle that no WGS-84
+	// position maps to is refused, not answered unchanged.
+	if e := srv.Do(t, `{ convertCoordinates(lat: 40.0, lng: 73.661, from: GCJ02, to: WGS84) { lat lng } }`, nil); len(e.Errors) == 0 || e.Errors[0].Code() != "BAD_USER_INPUT" {
+		t.Fatalf("edge of China: %+v", e)
+	}
 }

@@ -7,10 +7,6 @@ import (
 	"github.com/ywtg/hub/datum"
 )
 
-// maxRoundTripDeg bounds the error of a converted point converted back: 4e-6
-// degrees is under half a metre of latitude anywhere.
-const maxRoundTripDeg = 4e-6
-
 // knownDatum reports whether d is one of the datums the hub converts.
 func knownDatum(d canon.Datum) bool {
 	return d == canon.WGS84 || d == canon.GCJ02 || d == canon.BD09
@@ -35,7 +31,10 @@ func Convert(lat, lng float64, from, to canon.Datum) (float64, float64, error) {
 	if !usable(lat, lng) {
 		return 0, 0, defect(BadCoordinates, "lat/lng", "(%v, %v) is not a position", lat, lng)
 	}
-	la, ln := datum.Convert(lat, lng, from, to)
+	la, ln, err := datum.Convert(lat, lng, from, to)
+	if err != nil {
+		return 0, 0, defect(OutOfChina, "lat/lng", "(%v, %v) in %s: %v", lat, lng, from, err)
+	}
 	return la, ln, nil
 }
 
@@ -64,16 +63,13 @@ func NormalizePoint(field string, lat, lng float64, d canon.Datum) (canon.Locati
 	if !datum.InChina(lat, lng) {
 		return canon.Location{}, nil, defect(OutOfChina, field, "position (%.6f, %.6f) lies outside China", lat, lng)
 	}
-	wLat, wLng := datum.Convert(lat, lng, d, canon.WGS84)
-	if d != canon.WGS84 {
+	wLat, wLng, err := datum.Convert(lat, lng, d, canon.WGS84)
+	if err != nil {
 		// GCJ-02 is discontinuous at China's bounds: a source point just
-		// inside them can have its WGS-84 preimage outside, where the
-		// forward transform is the identity, and no inverse exists. Check
-		// the result by converting it back.
-		bLat, bLng := datum.Convert(wLat, wLng, canon.WGS84, d)
-		if math.Abs(bLat-lat) > maxRoundTripDeg || math.Abs(bLng-lng) > maxRoundTripDeg {
-			return canon.Location{}, nil, defect(OutOfChina, field, "position (%.6f, %.6f) lies on the edge of China's bounds, where %s has no inverse", lat, lng, d)
-		}
+		// inside them can be the image of no WGS-84 position.
+		return canon.Location{}, nil, defect(OutOfChina, field, "position (%.6f, %.6f) lies on the edge of China's bounds, where %s has no inverse", lat, lng, d)
+	}
+	if d != canon.WGS84 {
 		repairs = append(repairs, DatumConverted)
 	}
 	return canon.Location{Point: canon.Point{Lat: wLat, Lng: wLng}, Orig: canon.Point{Lat: lat, Lng: lng}, OrigDatum: d}, repairs, nil

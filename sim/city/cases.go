@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/ywtg/hub/canon"
 )
 
 // hourWeights shapes the time of day at which problems are reported.
@@ -250,7 +252,7 @@ func (g *gen) cityTimeline(rng *rand.Rand, cs *Case, s []Step) []Step {
 		lvl = 5
 	}
 	dl := cl.deadlineH
-	cs.Deadline = AddWorkHours(unix(filed), dl).Unix()
+	cs.Deadline = canon.AddWorkHours(unix(filed), dl).Unix()
 	t += 300 + rng.Int64N(3300)
 	s = append(s, Step{at(t), csDispatch, lvl})
 	if rng.IntN(100) < 5 {
@@ -273,13 +275,13 @@ func (g *gen) cityTimeline(rng *rand.Rand, cs *Case, s []Step) []Step {
 		t += 1800 + rng.Int64N(7200)
 		s = append(s, Step{at(t), csDefer, lvl})
 		ext = 2
-		cs.Deadline = AddWorkHours(unix(filed), 2*dl).Unix()
+		cs.Deadline = canon.AddWorkHours(unix(filed), 2*dl).Unix()
 	}
 	frac := 0.1 + 0.85*rng.Float64()
 	if rng.IntN(100) < 8 {
 		frac = 1.05 + 2*rng.Float64()
 	}
-	fb := AddWorkHours(unix(filed), frac*dl*ext).Unix()
+	fb := canon.AddWorkHours(unix(filed), frac*dl*ext).Unix()
 	if fb <= t {
 		fb = t + 600
 	}
@@ -288,7 +290,7 @@ func (g *gen) cityTimeline(rng *rand.Rand, cs *Case, s []Step) []Step {
 	s = append(s, Step{at(t), csVerify, lvl})
 	if rng.IntN(100) < 4 {
 		s = append(s, Step{at(t + 600), csRework, lvl})
-		t = AddWorkHours(unix(t+600), 2+6*rng.Float64()).Unix()
+		t = canon.AddWorkHours(unix(t+600), 2+6*rng.Float64()).Unix()
 		s = append(s, Step{at(t), csFeedback, lvl})
 		t += 1800 + rng.Int64N(7200)
 		s = append(s, Step{at(t), csVerify, lvl})
@@ -306,7 +308,7 @@ func (g *gen) govTimeline(rng *rand.Rand, cs *Case, s []Step) []Step {
 	gt := govTypes[g.c.govSubs[cs.Class].typ]
 	t := cs.Reported
 	dl := gt.deadlineH
-	cs.Deadline = AddWorkHours(unix(t), dl).Unix()
+	cs.Deadline = canon.AddWorkHours(unix(t), dl).Unix()
 	s = append(s, Step{at(t), 10, 1})
 	if rng.IntN(100) < 45 {
 		t += 1800 + rng.Int64N(86400)
@@ -345,13 +347,13 @@ func (g *gen) govTimeline(rng *rand.Rand, cs *Case, s []Step) []Step {
 		t += 3600 + rng.Int64N(24*3600)
 		s = append(s, Step{at(t), 55, lvl})
 		ext = 2
-		cs.Deadline = AddWorkHours(unix(cs.Reported), 2*dl).Unix()
+		cs.Deadline = canon.AddWorkHours(unix(cs.Reported), 2*dl).Unix()
 	}
 	frac := 0.15 + 0.8*rng.Float64()
 	if rng.IntN(100) < 8 {
 		frac = 1.05 + 2*rng.Float64()
 	}
-	done := AddWorkHours(unix(cs.Reported), frac*dl*ext).Unix()
+	done := canon.AddWorkHours(unix(cs.Reported), frac*dl*ext).Unix()
 	if done <= t {
 		done = t + 1800
 	}

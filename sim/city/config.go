@@ -3,6 +3,8 @@ package city
 import (
 	"fmt"
 	"time"
+
+	"github.com/ywtg/hub/canon"
 )
 
 // Scale names a size of synthetic city.
@@ -58,9 +60,9 @@ func (s Scale) params() params {
 // to it and the simulator clock starts there.
 var DefaultReference = time.Date(2026, 11, 1, 0, 0, 0, 0, CST)
 
-// CST is China Standard Time (Asia/Shanghai has had no daylight saving
-// since 1991, so a fixed zone is exact and needs no tzdata).
-var CST = time.FixedZone("CST", 8*3600)
+// CST is China Standard Time, the zone of the working calendar
+// (canon.ChinaTime).
+var CST = canon.ChinaTime
 
 // Config selects the city to generate. The zero value is not useful; use
 // DefaultConfig and adjust.

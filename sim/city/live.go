@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/ywtg/hub/canon"
 )
 
 // Op is the kind of a live change.
@@ -228,7 +230,7 @@ func (c *City) newGovEvent(rng *rand.Rand, t int64, at time.Time) Change {
 			break
 		}
 	}
-	cs.Deadline = AddWorkHours(at, govTypes[c.govSubs[sub].typ].deadlineH).Unix()
+	cs.Deadline = canon.AddWorkHours(at, govTypes[c.govSubs[sub].typ].deadlineH).Unix()
 	cs.Steps = []Step{{uint32(t), 10, 1}}
 	c.GovEvents = append(c.GovEvents, cs)
 	i := int32(len(c.GovEvents) - 1)
@@ -302,7 +304,7 @@ func (c *City) progress(rng *rand.Rand, sys int, t int64, at time.Time) (Change,
 		case csAccept:
 			next.State = csFile
 			dl := cityClasses[c.citySubs[cs.Class].class].deadlineH
-			cs.Deadline = AddWorkHours(at, dl).Unix()
+			cs.Deadline = canon.AddWorkHours(at, dl).Unix()
 		case csFile, csReturn:
 			next.State = csDispatch
 		case csDispatch, csSuspend:

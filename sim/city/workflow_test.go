@@ -8,39 +8,6 @@ import (
 	"github.com/ywtg/hub/sim/city"
 )
 
-func TestAddWorkHours(t *testing.T) {
-	at := func(s string) time.Time {
-		t.Helper()
-		v, err := time.ParseInLocation(time.DateTime, s, city.CST)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	tests := []struct {
-		name  string
-		start string
-		hours float64
-		want  string
-	}{
-		{"inside morning", "2026-10-26 09:00:00", 2, "2026-10-26 11:00:00"},
-		{"across lunch", "2026-10-26 11:00:00", 2, "2026-10-26 15:00:00"},
-		{"before opening", "2026-10-26 07:00:00", 1, "2026-10-26 09:30:00"},
-		{"evening report", "2026-10-26 20:00:00", 4, "2026-10-27 14:30:00"},
-		{"one working day", "2026-10-26 08:30:00", 7.5, "2026-10-26 18:00:00"},
-		{"over the weekend", "2026-10-30 17:00:00", 2, "2026-11-02 09:30:00"},
-		{"saturday", "2026-10-31 10:00:00", 0.5, "2026-11-02 09:00:00"},
-		{"72 working hours", "2026-10-26 08:30:00", 72, "2026-11-06 15:00:00"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := city.AddWorkHours(at(tt.start), tt.hours); !got.Equal(at(tt.want)) {
-				t.Errorf("AddWorkHours(%s, %v) = %s, want %s", tt.start, tt.hours, got.Format(time.DateTime), tt.want)
-			}
-		})
-	}
-}
-
 func TestCaseMixAndTimelines(t *testing.T) {
 	c := gen(t, func() city.Config { cfg := city.DefaultConfig(); cfg.Scale = city.Medium; return cfg }())
 	c.RLock()

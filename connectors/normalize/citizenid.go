@@ -1,7 +1,9 @@
 package normalize
 
 import (
+	_ "embed"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ywtg/hub/canon"
@@ -54,8 +56,11 @@ var earliestBirth = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 // full-width characters are removed, a lower-case x is upper-cased, a
 // 15-digit legacy ID is upgraded (19 inserted, check character computed).
 // A wrong check character is a BAD_CHECKSUM defect: it is never "fixed".
-// The birth date must be a real date from 1900 to today, the region code
-// must start with 1–8 (8 covers Hong Kong, Macao and Taiwan residents).
+// The birth date must be a real date from 1900 to today. The region code
+// is checked against every GB/T 2260 code in use since 1981 (see
+// CheckRegionCode): an unknown province or prefecture is a BAD_CITIZEN_ID
+// defect, an unlisted county under a known prefecture is accepted with the
+// repair warning ID_REGION_UNLISTED.
 func ParseCitizenID(field, raw string) (CitizenID, []Repair, error) {
 	s, fw := compact(raw)
 	var repairs []Repair
@@ -89,8 +94,11 @@ func ParseCitizenID(field, raw string) (CitizenID, []Repair, error) {
 	default:
 		return CitizenID{}, nil, defect(BadCitizenID, field, "ID has %d characters, want 18 (or a legacy 15)", len([]rune(s)))
 	}
-	if s[0] < '1' || s[0] > '8' {
-		return CitizenID{}, nil, defect(BadCitizenID, field, "region code %s is not a Chinese region", s[:6])
+	switch regionCodes().check(s[:6]) {
+	case regionUnlisted:
+		repairs = append(repairs, UnlistedRegion)
+	case regionUnknown:
+		return CitizenID{}, nil, defect(BadCitizenID, field, "region code %s is no GB/T 2260 province and prefecture", s[:6])
 	}
 	birth, err := time.Parse("20060102", s[6:14])
 	if err != nil || birth.Before(earliestBirth) || birth.After(today(time.Now())) {
@@ -101,6 +109,82 @@ func ParseCitizenID(field, raw string) (CitizenID, []Repair, error) {
 		g = canon.Male
 	}
 	return CitizenID{Number: s, Gender: g, Birth: birth, Region: s[:6]}, repairs, nil
+}
+
+// gbt2260 is the table of GB/T 2260 codes, current and historical, with its
+// source (data/gbt2260.txt).
+//
+//go:embed data/gbt2260.txt
+var gbt2260 string
+
+// regionTable is the set of GB/T 2260 codes ever in use.
+type regionTable map[string]bool
+
+// regionCodes parses the embedded table once; it is read-only after.
+var regionCodes = sync.OnceValue(func() regionTable {
+	t := regionTable{}
+	for _, line := range strings.Split(gbt2260, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		pref, counties, ok := strings.Cut(line, ":")
+		if !ok || len(pref) != 4 {
+			panic("normalize: malformed line in data/gbt2260.txt: " + line)
+		}
+		for _, c := range strings.Fields(counties) {
+			t[pref+c] = true
+		}
+	}
+	return t
+})
+
+type regionCheck int
+
+const (
+	regionKnown    regionCheck = iota // a GB/T 2260 code, current or historical
+	regionUnlisted                    // a county code not listed under a known prefecture
+	regionUnknown                     // no known province and prefecture
+)
+
+// check classifies a 6-digit region code of a citizen ID.
+func (t regionTable) check(code string) regionCheck {
+	if len(code) != 6 || !allDigits(code) {
+		return regionUnknown
+	}
+	if t[code] {
+		return regionKnown
+	}
+	// XXXX01 is the "市辖区" (districts of the city) code every
+	// prefecture-level city had; the table lists only named divisions.
+	if code[4:] == "01" && t[code[:4]+"00"] {
+		return regionKnown
+	}
+	// A prefecture is known when any code lies under it (municipalities
+	// have no XXXX00 code for their 01 and 02 groups in every year).
+	if code[4:] == "00" || !t[code[:2]+"0000"] {
+		return regionUnknown
+	}
+	for c := range 100 {
+		if t[code[:4]+string(rune('0'+c/10))+string(rune('0'+c%10))] {
+			return regionUnlisted
+		}
+	}
+	return regionUnknown
+}
+
+// CheckRegionCode reports whether a 6-digit code is a GB/T 2260 code in
+// use at any time since 1981 (known), a county code not in the table under
+// a known province and prefecture (unlisted: plausible, possibly a code
+// older than the table or newer than it), or neither.
+func CheckRegionCode(code string) (known, unlisted bool) {
+	switch regionCodes().check(code) {
+	case regionKnown:
+		return true, false
+	case regionUnlisted:
+		return false, true
+	}
+	return false, false
 }
 
 // ValidCitizenID reports whether s is an already-normal valid 18-character ID.

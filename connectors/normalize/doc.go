@@ -130,6 +130,10 @@ const (
 	GBKDecoded           Repair = "GBK_DECODED"
 	NameCleaned          Repair = "NAME_CLEANED"
 	ChineseNumerals      Repair = "CHINESE_NUMERALS"
+	// UnlistedRegion is a warning, not a change: the region code of a
+	// citizen ID lies under a known prefecture but is not in the GB/T 2260
+	// table.
+	UnlistedRegion Repair = "ID_REGION_UNLISTED"
 )
 
 // addRepair appends r unless it is already listed.

@@ -11,7 +11,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-
 	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/graph/model"
 )

@@ -2743,7 +2743,7 @@ var sources = []*ast.Source{
 A free-text address split into its standard components; every component is null when the
 address does not name it. Numbers are ASCII digits (三栋 → 3). (地址要素)
 """
-type AddressComponents {
+type AddressComponents @scope(name: "regions:read") {
   "Province, stripped from the standard form. (省)"
   province: String
   "City, stripped from the standard form unless it is county-level. (市)"
@@ -2776,7 +2776,7 @@ type AddressComponents {
 An address standardised against the region tree and the known compounds and buildings: the
 city's unified place-name and address service. (标准地址)
 """
-type StandardAddress {
+type StandardAddress @scope(name: "regions:read") {
   "The address as given. (原始地址)"
   raw: String!
   "The canonical single-line form built from the components. (标准地址文本)"
@@ -2816,14 +2816,14 @@ extend type Query {
   standardizeAddress(
     "The address, up to 1000 characters. (原始地址)"
     raw: String!
-  ): StandardAddress!
+  ): StandardAddress! @scope(name: "regions:read")
 }
 `, BuiltIn: false},
 	{Name: "../../schema/audit.graphqls", Input: `"""
 An accountable read of personal data. The log is append-only and hash-chained: each entry carries
 the hash of the one before, so a removed or altered entry breaks the chain. (审计记录)
 """
-type AuditEntry {
+type AuditEntry @admin {
   "When. (时间)"
   at: Time!
   "Who: the principal, e.g. ` + "`" + `key:12` + "`" + `. (操作主体)"
@@ -2841,7 +2841,7 @@ type AuditEntry {
 }
 
 "A page of audit entries. (审计记录分页)"
-type AuditEntryConnection {
+type AuditEntryConnection @admin {
   "Entries of this page with their cursors. (本页条目)"
   edges: [AuditEntryEdge!]!
   "Page information. (分页信息)"
@@ -2851,7 +2851,7 @@ type AuditEntryConnection {
 }
 
 "An audit entry with its cursor. (审计记录条目)"
-type AuditEntryEdge {
+type AuditEntryEdge @admin {
   "Opaque cursor of this item. (游标)"
   cursor: String!
   "The entry. (审计记录)"
@@ -2871,7 +2871,7 @@ extend type Query {
     from: Time
     "Before. (截止时间)"
     to: Time
-  ): AuditEntryConnection!
+  ): AuditEntryConnection! @admin
 }
 `, BuiltIn: false},
 	{Name: "../../schema/case.graphqls", Input: `"Unified case lifecycle across all sources. (统一案件状态)"
@@ -2938,7 +2938,7 @@ enum CaseKind {
 A category: a node of the unified taxonomy, or a source system's own code (then without parent
 and mappings). (分类)
 """
-type Category {
+type Category @public {
   "Code. (编码)"
   code: String!
   "Name. (名称)"
@@ -2954,7 +2954,7 @@ type Category {
 }
 
 "A source system's code mapped onto the unified taxonomy. (编码映射)"
-type CategoryMapping {
+type CategoryMapping @public {
   "Source system family, e.g. ` + "`" + `citymgmt` + "`" + `, ` + "`" + `governance` + "`" + `. (源系统)"
   system: String!
   "The source's code. (源编码)"
@@ -2964,7 +2964,7 @@ type CategoryMapping {
 }
 
 "An incident: cases from different sources about the same real-world problem. (事件合并)"
-type Incident implements Node {
+type Incident implements Node @scope(name: "cases:read") {
   "Globally unique opaque ID. (全局唯一标识)"
   id: ID!
   "Title. (标题)"
@@ -2972,7 +2972,7 @@ type Incident implements Node {
 }
 
 "One step of a case's workflow. (办理环节)"
-type TimelineEvent {
+type TimelineEvent @scope(name: "cases:read") {
   "When the step happened. (时间)"
   at: Time!
   "Unified status after the step. (统一状态)"
@@ -2989,7 +2989,7 @@ type TimelineEvent {
 An event, case or ticket from any source system, normalised into one shape: governance events,
 city-management component and event cases, hotline tickets. (案件/事件)
 """
-type Case implements Node {
+type Case implements Node @scope(name: "cases:read") {
   "Globally unique opaque ID. (全局唯一标识)"
   id: ID!
   "Source system. (来源系统)"
@@ -3039,7 +3039,7 @@ type Case implements Node {
 }
 
 "A page of cases. (案件分页)"
-type CaseConnection {
+type CaseConnection @scope(name: "cases:read") {
   "Cases of this page with their cursors. (本页条目)"
   edges: [CaseEdge!]!
   "Page information. (分页信息)"
@@ -3049,7 +3049,7 @@ type CaseConnection {
 }
 
 "A case with its cursor. (案件条目)"
-type CaseEdge {
+type CaseEdge @scope(name: "cases:read") {
   "Opaque cursor of this item. (游标)"
   cursor: String!
   "The case. (案件)"
@@ -3110,9 +3110,9 @@ input CaseOrder {
 
 extend type Query {
   "One case by global ID, or by source name and source ID; null if none. (查询案件)"
-  case("Global ID. (全局标识)" id: ID, "Source name. (来源系统)" source: String, "ID in the source. (源系统编号)" sourceId: String): Case
+  case("Global ID. (全局标识)" id: ID, "Source name. (来源系统)" source: String, "ID in the source. (源系统编号)" sourceId: String): Case @scope(name: "cases:read")
   "The unified category taxonomy, major classes first then their minor classes. (统一分类)"
-  categories: [Category!]!
+  categories: [Category!]! @public
   "Cases from every source, filtered and ordered; newest report first by default. (案件列表)"
   cases(
     "Filter. (筛选)"
@@ -3123,7 +3123,7 @@ extend type Query {
     first: Int
     "Cursor after which to start. (起始游标)"
     after: String
-  ): CaseConnection!
+  ): CaseConnection! @scope(name: "cases:read")
 }
 `, BuiltIn: false},
 	{Name: "../../schema/geo.graphqls", Input: `"A geodetic datum of coordinates. (坐标系)"
@@ -3150,7 +3150,7 @@ extend type Query {
     from: Datum!
     "Datum wanted. (目标坐标系)"
     to: Datum!
-  ): LatLng!
+  ): LatLng! @public
 }
 `, BuiltIn: false},
 	{Name: "../../schema/party.graphqls", Input: `"Kind of a party organisation. (党组织类别)"
@@ -3168,7 +3168,7 @@ enum PartyOrgKind {
 }
 
 "A party organisation in the hierarchy 党工委 → 党委 → 党支部 → 党小组. (党组织)"
-type PartyOrg implements Node {
+type PartyOrg implements Node @scope(name: "party:read") {
   "Globally unique opaque ID. (全局唯一标识)"
   id: ID!
   "Name. (名称)"
@@ -3202,7 +3202,7 @@ type PartyOrg implements Node {
 }
 
 "A page of party organisations. (党组织分页)"
-type PartyOrgConnection {
+type PartyOrgConnection @scope(name: "party:read") {
   "Organisations of this page with their cursors. (本页条目)"
   edges: [PartyOrgEdge!]!
   "Page information. (分页信息)"
@@ -3212,7 +3212,7 @@ type PartyOrgConnection {
 }
 
 "A party organisation with its cursor. (党组织条目)"
-type PartyOrgEdge {
+type PartyOrgEdge @scope(name: "party:read") {
   "Opaque cursor of this item. (游标)"
   cursor: String!
   "The organisation. (党组织)"
@@ -3220,7 +3220,7 @@ type PartyOrgEdge {
 }
 
 "A party member. (党员)"
-type PartyMember implements Node {
+type PartyMember implements Node @scope(name: "party:read") {
   "Globally unique opaque ID. (全局唯一标识)"
   id: ID!
   "The person. (人员)"
@@ -3244,7 +3244,7 @@ type PartyMember implements Node {
 }
 
 "A page of party members. (党员分页)"
-type PartyMemberConnection {
+type PartyMemberConnection @scope(name: "party:read") {
   "Members of this page with their cursors. (本页条目)"
   edges: [PartyMemberEdge!]!
   "Page information. (分页信息)"
@@ -3254,7 +3254,7 @@ type PartyMemberConnection {
 }
 
 "A party member with their cursor. (党员条目)"
-type PartyMemberEdge {
+type PartyMemberEdge @scope(name: "party:read") {
   "Opaque cursor of this item. (游标)"
   cursor: String!
   "The member. (党员)"
@@ -3262,7 +3262,7 @@ type PartyMemberEdge {
 }
 
 "An in-service member reporting to a community (双报到). (双报到登记)"
-type DualReport {
+type DualReport @scope(name: "party:read") {
   "Community reported to. (报到社区)"
   community: Region
   "Community name as the source wrote it. (报到社区名称)"
@@ -3284,7 +3284,7 @@ enum StationKind {
 }
 
 "A party service station: 红色驿站 or 党群服务中心. (党群服务阵地)"
-type ServiceStation implements Node {
+type ServiceStation implements Node @scope(name: "party:read") {
   "Globally unique opaque ID. (全局唯一标识)"
   id: ID!
   "Name. (名称)"
@@ -3308,7 +3308,7 @@ type ServiceStation implements Node {
 }
 
 "A page of service stations. (服务阵地分页)"
-type ServiceStationConnection {
+type ServiceStationConnection @scope(name: "party:read") {
   "Stations of this page with their cursors. (本页条目)"
   edges: [ServiceStationEdge!]!
   "Page information. (分页信息)"
@@ -3318,7 +3318,7 @@ type ServiceStationConnection {
 }
 
 "A station with its cursor. (服务阵地条目)"
-type ServiceStationEdge {
+type ServiceStationEdge @scope(name: "party:read") {
   "Opaque cursor of this item. (游标)"
   cursor: String!
   "The station. (服务阵地)"
@@ -3326,7 +3326,7 @@ type ServiceStationEdge {
 }
 
 "A volunteer service record. (志愿服务活动)"
-type VolunteerActivity {
+type VolunteerActivity @scope(name: "party:read") {
   "Title. (活动名称)"
   title: String!
   "Station where it took place. (服务阵地)"
@@ -3362,7 +3362,7 @@ extend type Query {
     first: Int
     "Cursor after which to start. (起始游标)"
     after: String
-  ): ServiceStationConnection!
+  ): ServiceStationConnection! @scope(name: "party:read")
   "Party organisations, optionally of some kinds in a region's subtree. (党组织)"
   partyOrgs(
     "In this region's subtree (global ID); give this or regionCode. (区划)"
@@ -3375,7 +3375,7 @@ extend type Query {
     first: Int
     "Cursor after which to start. (起始游标)"
     after: String
-  ): PartyOrgConnection!
+  ): PartyOrgConnection! @scope(name: "party:read")
 }
 `, BuiltIn: false},
 	{Name: "../../schema/people.graphqls", Input: `"Gender derived from the citizen ID. (性别)"
@@ -3404,7 +3404,7 @@ enum PersonRole {
 A person as one golden record across the silos, matched on a keyed hash of the citizen ID.
 Identifiers are masked. (人员)
 """
-type Person implements Node {
+type Person implements Node @scope(name: "people:read") {
   "Globally unique opaque ID. (全局唯一标识)"
   id: ID!
   """
@@ -3440,7 +3440,7 @@ type Person implements Node {
 }
 
 "One source system's record of a person. (人员来源记录)"
-type PersonSourceRecord {
+type PersonSourceRecord @scope(name: "people:read") {
   "Role the record stands for. (角色)"
   role: PersonRole!
   "Where the record came from. (数据来源)"
@@ -3448,7 +3448,7 @@ type PersonSourceRecord {
 }
 
 "A page of people. (人员分页)"
-type PersonConnection {
+type PersonConnection @scope(name: "people:read") {
   "People of this page with their cursors. (本页条目)"
   edges: [PersonEdge!]!
   "Page information. (分页信息)"
@@ -3458,7 +3458,7 @@ type PersonConnection {
 }
 
 "A person with their cursor. (人员条目)"
-type PersonEdge {
+type PersonEdge @scope(name: "people:read") {
   "Opaque cursor of this item. (游标)"
   cursor: String!
   "The person. (人员)"
@@ -3478,7 +3478,7 @@ input PersonFilter {
 }
 
 "A household (户). (住户)"
-type Household implements Node {
+type Household implements Node @scope(name: "people:read") {
   "Globally unique opaque ID. (全局唯一标识)"
   id: ID!
   "Grid. (所属网格)"
@@ -3500,7 +3500,7 @@ type Household implements Node {
 }
 
 "A building (楼栋) with its compound. (楼栋)"
-type Building {
+type Building @scope(name: "people:read") {
   "Compound. (小区)"
   compound: String!
   "Building number. (楼栋号)"
@@ -3514,7 +3514,7 @@ type Building {
 }
 
 "A page of buildings. (楼栋分页)"
-type BuildingConnection {
+type BuildingConnection @scope(name: "people:read") {
   "Buildings of this page with their cursors. (本页条目)"
   edges: [BuildingEdge!]!
   "Page information. (分页信息)"
@@ -3524,7 +3524,7 @@ type BuildingConnection {
 }
 
 "A building with its cursor. (楼栋条目)"
-type BuildingEdge {
+type BuildingEdge @scope(name: "people:read") {
   "Opaque cursor of this item. (游标)"
   cursor: String!
   "The building. (楼栋)"
@@ -3542,7 +3542,7 @@ enum GridWorkerRole {
 }
 
 "A grid worker and the grids they serve. (网格员)"
-type GridWorker implements Node {
+type GridWorker implements Node @scope(name: "people:read") {
   "Globally unique opaque ID. (全局唯一标识)"
   id: ID!
   "The person. (人员)"
@@ -3556,7 +3556,7 @@ type GridWorker implements Node {
 }
 
 "A page of grid workers. (网格员分页)"
-type GridWorkerConnection {
+type GridWorkerConnection @scope(name: "people:read") {
   "Grid workers of this page with their cursors. (本页条目)"
   edges: [GridWorkerEdge!]!
   "Page information. (分页信息)"
@@ -3566,7 +3566,7 @@ type GridWorkerConnection {
 }
 
 "A grid worker with their cursor. (网格员条目)"
-type GridWorkerEdge {
+type GridWorkerEdge @scope(name: "people:read") {
   "Opaque cursor of this item. (游标)"
   cursor: String!
   "The grid worker. (网格员)"
@@ -3582,7 +3582,7 @@ extend type Query {
     first: Int
     "Cursor after which to start. (起始游标)"
     after: String
-  ): PersonConnection!
+  ): PersonConnection! @scope(name: "people:read")
 }
 `, BuiltIn: false},
 	{Name: "../../schema/region.graphqls", Input: `"Level of a region in the administrative and grid tree. (区划层级)"
@@ -3603,7 +3603,7 @@ enum RegionLevel {
 A node of the city's reference region and grid layer (多网合一): city, district, street,
 community or grid. One tree serves all source systems. (区划/网格)
 """
-type Region implements Node {
+type Region implements Node @scope(name: "regions:read") {
   "Globally unique opaque ID. (全局唯一标识)"
   id: ID!
   "Code as issued: GB/T 2260 for districts, 15 digits for grids. (区划/网格编码)"
@@ -3678,7 +3678,7 @@ type Region implements Node {
 }
 
 "Cross-silo figures of a region's subtree. (区划综合统计)"
-type RegionStats {
+type RegionStats @scope(name: "regions:read") {
   "Residents. (实有人口)"
   population: Int!
   "Households. (户数)"
@@ -3702,7 +3702,7 @@ type RegionStats {
 }
 
 "A page of regions. (区划分页)"
-type RegionConnection {
+type RegionConnection @scope(name: "regions:read") {
   "Regions of this page with their cursors. (本页条目)"
   edges: [RegionEdge!]!
   "Page information. (分页信息)"
@@ -3712,7 +3712,7 @@ type RegionConnection {
 }
 
 "A region with its cursor. (区划条目)"
-type RegionEdge {
+type RegionEdge @scope(name: "regions:read") {
   "Opaque cursor of this item. (游标)"
   cursor: String!
   "The region. (区划)"
@@ -3720,7 +3720,7 @@ type RegionEdge {
 }
 
 "A WGS-84 position. (WGS-84 坐标)"
-type LatLng {
+type LatLng @public {
   "Latitude in degrees. (纬度)"
   lat: Float!
   "Longitude in degrees. (经度)"
@@ -3738,9 +3738,9 @@ extend type Query {
     first: Int
     "Cursor after which to start. (起始游标)"
     after: String
-  ): RegionConnection!
+  ): RegionConnection! @scope(name: "regions:read")
   "One region by global ID or by code; null if none. (按标识或编码查区划)"
-  region("Global ID. (全局标识)" id: ID, "Region or grid code. (编码)" code: String): Region
+  region("Global ID. (全局标识)" id: ID, "Region or grid code. (编码)" code: String): Region @scope(name: "regions:read")
 }
 `, BuiltIn: false},
 	{Name: "../../schema/schema.graphqls", Input: `"""
@@ -3755,6 +3755,25 @@ A GeoJSON geometry object (RFC 7946) in WGS-84, positions as ` + "`" + `[lng, la
 scalar GeoJSON
 
 """
+Access: a partner reads this type or field only with the named scope (` + "`" + `cases:read` + "`" + `, ` + "`" + `regions:read` + "`" + `,
+` + "`" + `people:read` + "`" + `, ` + "`" + `party:read` + "`" + `); other roles are not limited by scopes. On a type it guards every field
+of the type and every field that returns it. (访问范围)
+"""
+directive @scope("The scope a partner needs. (所需权限范围)" name: String!) on OBJECT | FIELD_DEFINITION
+
+"""
+Access: administrators only; on a type it guards every field of the type and every field that
+returns it. (仅限管理员)
+"""
+directive @admin on OBJECT | FIELD_DEFINITION
+
+"""
+Access: any authenticated caller may read this type or field; fields that return an interface
+check the type each object really is. (已认证调用方均可读取)
+"""
+directive @public on OBJECT | FIELD_DEFINITION
+
+"""
 An object with a globally unique, opaque ID that ` + "`" + `Query.node` + "`" + ` can fetch again. (节点)
 """
 interface Node {
@@ -3763,7 +3782,7 @@ interface Node {
 }
 
 "Relay page information of a connection. (分页信息)"
-type PageInfo {
+type PageInfo @public {
   "Whether more items follow this page. (是否有下一页)"
   hasNextPage: Boolean!
   "Cursor of the last item of this page; pass it as ` + "`" + `after` + "`" + ` for the next page. (本页末游标)"
@@ -3774,11 +3793,11 @@ type PageInfo {
 The hub's read API: one schema over party building, grid governance and city management.
 (一网统管数据枢纽查询入口)
 """
-type Query {
+type Query @public {
   "Fetch any object by its global ID; null if it does not exist. (按全局标识获取对象)"
-  node("Global ID. (全局标识)" id: ID!): Node
+  node("Global ID. (全局标识)" id: ID!): Node @public
   "Fetch several objects by global ID, in the order given; null for each that does not exist. (批量获取对象)"
-  nodes("Global IDs. (全局标识列表)" ids: [ID!]!): [Node]!
+  nodes("Global IDs. (全局标识列表)" ids: [ID!]!): [Node]! @public
 }
 `, BuiltIn: false},
 	{Name: "../../schema/source.graphqls", Input: `"Protocol family of a source system. (数据源类型)"
@@ -3811,7 +3830,7 @@ enum SourceStatus {
 A source system (silo) the hub pulls from, with its freshness and totals. Every fetched record is
 either stored or quarantined: ` + "`" + `recordsFetched = recordsStored + recordsQuarantined` + "`" + `. (数据源)
 """
-type Source {
+type Source @public {
   "Configured name, e.g. ` + "`" + `governance` + "`" + `. (名称)"
   name: String!
   "Protocol family. (类型)"
@@ -3842,7 +3861,7 @@ type Source {
 Where a record came from: source, its ID there, its update time there, when the hub read it and
 the hash of the raw payload. (数据来源)
 """
-type Provenance {
+type Provenance @public {
   "Source system. (来源系统)"
   source: Source!
   "ID of the record in the source system. (源系统记录标识)"
@@ -3871,7 +3890,7 @@ enum SyncRunStatus {
 One synchronisation pass of a source. ` + "`" + `fetched = stored + quarantined` + "`" + ` always holds; ` + "`" + `unchanged` + "`" + `
 and ` + "`" + `deleted` + "`" + ` are parts of ` + "`" + `stored` + "`" + `. (同步运行记录)
 """
-type SyncRun {
+type SyncRun @public {
   "Run number. (运行编号)"
   id: ID!
   "Source system. (数据源)"
@@ -3899,7 +3918,7 @@ type SyncRun {
 }
 
 "A page of synchronisation runs. (同步运行分页)"
-type SyncRunConnection {
+type SyncRunConnection @public {
   "Runs of this page with their cursors. (本页条目)"
   edges: [SyncRunEdge!]!
   "Page information. (分页信息)"
@@ -3909,7 +3928,7 @@ type SyncRunConnection {
 }
 
 "A run with its cursor. (同步运行条目)"
-type SyncRunEdge {
+type SyncRunEdge @public {
   "Opaque cursor of this item. (游标)"
   cursor: String!
   "The run. (运行记录)"
@@ -3920,7 +3939,7 @@ type SyncRunEdge {
 A source record the hub refused, kept whole with the reason: nothing fetched is ever dropped.
 (隔离记录)
 """
-type QuarantineEntry {
+type QuarantineEntry @admin {
   "Source system. (数据源)"
   source: Source!
   "Record family within the source, e.g. ` + "`" + `events` + "`" + `. (数据流)"
@@ -3940,7 +3959,7 @@ type QuarantineEntry {
 }
 
 "A page of quarantine entries. (隔离记录分页)"
-type QuarantineConnection {
+type QuarantineConnection @admin {
   "Entries of this page with their cursors. (本页条目)"
   edges: [QuarantineEdge!]!
   "Page information. (分页信息)"
@@ -3950,7 +3969,7 @@ type QuarantineConnection {
 }
 
 "A quarantine entry with its cursor. (隔离记录条目)"
-type QuarantineEdge {
+type QuarantineEdge @admin {
   "Opaque cursor of this item. (游标)"
   cursor: String!
   "The entry. (隔离记录)"
@@ -3959,7 +3978,7 @@ type QuarantineEdge {
 
 extend type Query {
   "Every configured source system with its freshness. (数据源列表)"
-  sources: [Source!]!
+  sources: [Source!]! @public
   "Synchronisation runs, newest first. (同步运行记录)"
   syncRuns(
     "Only runs of this source. (数据源名称)"
@@ -3968,7 +3987,7 @@ extend type Query {
     first: Int
     "Cursor after which to start. (起始游标)"
     after: String
-  ): SyncRunConnection!
+  ): SyncRunConnection! @public
   "Quarantined source records, newest first. (隔离记录)"
   quarantine(
     "Only entries of this source. (数据源名称)"
@@ -3979,7 +3998,7 @@ extend type Query {
     first: Int
     "Cursor after which to start. (起始游标)"
     after: String
-  ): QuarantineConnection!
+  ): QuarantineConnection! @admin
 }
 `, BuiltIn: false},
 	{Name: "../../schema/stats.graphqls", Input: `"A dimension to group case statistics by. (统计维度)"
@@ -4013,7 +4032,7 @@ enum CaseDimension {
 }
 
 "One coordinate of a bucket: the value of one dimension. (分组键)"
-type BucketKey {
+type BucketKey @scope(name: "cases:read") {
   "The dimension. (维度)"
   dimension: CaseDimension!
   "Value: a code, a region code, a date; null when cases have none (e.g. no grid). (取值)"
@@ -4026,7 +4045,7 @@ type BucketKey {
 Case counts for one combination of dimension values. The counts of all buckets of one answer add
 up to ` + "`" + `cases(filter).totalCount` + "`" + `. (案件统计分组)
 """
-type CaseBucket {
+type CaseBucket @scope(name: "cases:read") {
   "Dimension values, in the order of ` + "`" + `groupBy` + "`" + `. (分组键)"
   key: [BucketKey!]!
   "Cases. (案件数)"
@@ -4051,7 +4070,7 @@ extend type Query {
     filter: CaseFilter
     "Dimensions to group by. (分组维度)"
     groupBy: [CaseDimension!]!
-  ): [CaseBucket!]!
+  ): [CaseBucket!]! @scope(name: "cases:read")
 }
 `, BuiltIn: false},
 }

@@ -12,11 +12,13 @@ type PhoneKind string
 const (
 	Mobile   PhoneKind = "MOBILE"   // 11 digits, 1[3-9]…
 	Landline PhoneKind = "LANDLINE" // area code, dash, 7–8 digit local number
+	Service  PhoneKind = "SERVICE"  // 400/800 service number, 10 digits written 3-3-4
 )
 
 // Phone is a normalised mainland phone number. Number is the canonical
 // form that matching hashes: 11 digits for a mobile (13800001111), area
-// code, dash and local number for a landline (0710-3456789).
+// code, dash and local number for a landline (0710-3456789), 3-3-4 digits
+// for a service number (400-810-8888).
 type Phone struct {
 	Number string
 	Kind   PhoneKind
@@ -35,6 +37,10 @@ func (p Phone) Masked() string {
 			local := p.Number[i+1:]
 			return p.Number[:i+1] + strings.Repeat("*", len(local)-4) + local[len(local)-4:]
 		}
+	case Service:
+		if len(p.Number) == 12 {
+			return p.Number[:4] + "***" + p.Number[7:]
+		}
 	}
 	return strings.Repeat("*", len(p.Number))
 }
@@ -42,10 +48,12 @@ func (p Phone) Masked() string {
 // ParsePhone normalises a mainland phone number. It removes the country
 // code (+86, 0086, or 86 before a full number), spaces, dashes, dots and
 // brackets, and folds full-width digits; then it accepts an 11-digit
-// mobile (1[3-9] and 9 digits) or a landline: area code (010, 02x, or four
-// digits 03xx–09xx) and a 7–8 digit local number not starting with 0 or 1.
-// A foreign country code, letters, an extension or any other length is a
-// BAD_PHONE defect.
+// mobile (1[3-9] and 9 digits), a landline: area code (010, 02x, or four
+// digits 03xx–09xx) and a 7–8 digit local number not starting with 0 or 1,
+// or a 400/800 service number (10 digits). "86" before a landline that
+// keeps its trunk 0 (86-0710-3456789) is a country code too. A foreign
+// country code, letters, an extension or any other length is a BAD_PHONE
+// defect.
 func ParsePhone(field, raw string) (Phone, []Repair, error) {
 	s, fw := foldWidth(raw)
 	s = strings.TrimSpace(s)
@@ -77,9 +85,15 @@ func ParsePhone(field, raw string) (Phone, []Repair, error) {
 		cc = "0086"
 	case strings.HasPrefix(d, "86") && (len(d) == 13 || len(d) == 12) && d[2] != '0':
 		cc = "86"
+	case strings.HasPrefix(d, "860"):
+		// No mainland number starts with 860: a country code before a
+		// landline written with its trunk 0.
+		if _, ok := classify(d); !ok {
+			cc = "86"
+		}
 	}
 	d = d[len(cc):]
-	if cc != "" && d != "" && d[0] != '0' && !(len(d) == 11 && d[0] == '1') {
+	if cc != "" && d != "" && d[0] != '0' && !(len(d) == 11 && d[0] == '1') && !isService(d) {
 		d = "0" + d // a landline after a country code drops its trunk 0 (+86 10 …, +86 710 …)
 	}
 	p, ok := classify(d)
@@ -104,6 +118,9 @@ func classify(d string) (Phone, bool) {
 	if len(d) == 11 && d[0] == '1' && d[1] >= '3' && d[1] <= '9' {
 		return Phone{Number: d, Kind: Mobile}, true
 	}
+	if isService(d) {
+		return Phone{Number: d[:3] + "-" + d[3:6] + "-" + d[6:], Kind: Service}, true
+	}
 	if len(d) < 10 || len(d) > 12 || d[0] != '0' {
 		return Phone{}, false
 	}
@@ -124,6 +141,11 @@ func classify(d string) (Phone, bool) {
 		return Phone{}, false
 	}
 	return Phone{Number: d[:area] + "-" + local, Kind: Landline}, true
+}
+
+// isService reports whether d is a 400 or 800 service number.
+func isService(d string) bool {
+	return len(d) == 10 && (strings.HasPrefix(d, "400") || strings.HasPrefix(d, "800"))
 }
 
 // stripCountryCode removes the written country code and the separators

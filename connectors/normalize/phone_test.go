@@ -49,6 +49,15 @@ func TestParsePhone(t *testing.T) {
 		{in: "+86 710 3456789", want: "0710-3456789", kind: normalize.Landline, repairs: []normalize.Repair{cc, fmt}},
 		{in: "+86 (0)710 3456789", want: "0710-3456789", kind: normalize.Landline, repairs: []normalize.Repair{cc, fmt}},
 		{in: "0086-10-62345678", want: "010-62345678", kind: normalize.Landline, repairs: []normalize.Repair{cc, fmt}},
+		{in: "86-0710-3456789", want: "0710-3456789", kind: normalize.Landline, repairs: []normalize.Repair{cc}},
+		{in: "8607103456789", want: "0710-3456789", kind: normalize.Landline, repairs: []normalize.Repair{cc, fmt}},
+		{in: "86 010 62345678", want: "010-62345678", kind: normalize.Landline, repairs: []normalize.Repair{cc, fmt}},
+		{in: "400-810-8888", want: "400-810-8888", kind: normalize.Service},
+		{in: "800-820-8820", want: "800-820-8820", kind: normalize.Service},
+		{in: "4008108888", want: "400-810-8888", kind: normalize.Service, repairs: []normalize.Repair{fmt}},
+		{in: "400 810 8888", want: "400-810-8888", kind: normalize.Service, repairs: []normalize.Repair{fmt}},
+		{in: "４００-８１０-８８８８", want: "400-810-8888", kind: normalize.Service, repairs: []normalize.Repair{fw}},
+		{in: "+86 400 810 8888", want: "400-810-8888", kind: normalize.Service, repairs: []normalize.Repair{cc, fmt}},
 
 		{in: "", reason: normalize.MissingField},
 		{in: "  ", reason: normalize.MissingField},
@@ -65,7 +74,8 @@ func TestParsePhone(t *testing.T) {
 		{in: "0710-1456789", reason: normalize.BadPhone},     // or 1
 		{in: "011-62345678", reason: normalize.BadPhone},     // 01x other than 010
 		{in: "0710-345678", reason: normalize.BadPhone},      // 6-digit local number
-		{in: "400-800-1234", reason: normalize.BadPhone},     // service number
+		{in: "400-800-123", reason: normalize.BadPhone},      // 9-digit service number
+		{in: "500-810-8888", reason: normalize.BadPhone},     // no 500 service numbers
 		{in: "0710-3456789转123", reason: normalize.BadPhone}, // extension
 		{in: "无", reason: normalize.BadPhone},
 		{in: "138+0000+1111", reason: normalize.BadPhone},
@@ -94,7 +104,7 @@ func TestParsePhone(t *testing.T) {
 func TestPhoneMasked(t *testing.T) {
 	for in, want := range map[string]string{
 		"13800000000": "138****0000", "+86 139-1234-5678": "139****5678",
-		"0710-3456789": "0710-***6789", "010-62345678": "010-****5678",
+		"0710-3456789": "0710-***6789", "010-62345678": "010-****5678", "4008108888": "400-***-8888",
 	} {
 		p, _, err := normalize.ParsePhone("p", in)
 		if err != nil {
@@ -114,7 +124,7 @@ func TestPhoneMasked(t *testing.T) {
 
 func FuzzPhone(f *testing.F) {
 	for _, s := range []string{"+86 138-0000-1111", "0086 13800001111", "８６１３８０００01111", "0710-3456789", "+86 (0)710 3456789",
-		"010-62345678", "(138) 0000.1111", "+", "86", "0", "\xff"} {
+		"010-62345678", "(138) 0000.1111", "400-810-8888", "86-0710-3456789", "+", "86", "0", "\xff"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -133,6 +143,10 @@ func FuzzPhone(f *testing.F) {
 		case normalize.Landline:
 			if !strings.HasPrefix(p.Number, "0") || strings.Count(p.Number, "-") != 1 {
 				t.Fatalf("%q → landline %q", s, p.Number)
+			}
+		case normalize.Service:
+			if len(p.Number) != 12 || strings.Count(p.Number, "-") != 2 {
+				t.Fatalf("%q → service number %q", s, p.Number)
 			}
 		default:
 			t.Fatalf("%q → kind %q", s, p.Kind)

@@ -28,6 +28,8 @@ const (
 	DimDay           Dimension = "DAY"
 	DimWeek          Dimension = "WEEK"
 	DimMonth         Dimension = "MONTH"
+	DimQuarter       Dimension = "QUARTER"
+	DimAssigneeDept  Dimension = "ASSIGNEE_DEPT"
 )
 
 // MaxBuckets bounds one statistics answer; a finer grouping must be
@@ -51,6 +53,8 @@ var dimensionSQL = map[Dimension]string{
 	DimDay:           "to_char(c.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')",
 	DimWeek:          "to_char(c.reported_at AT TIME ZONE 'Asia/Shanghai', 'IYYY-\"W\"IW')",
 	DimMonth:         "to_char(c.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')",
+	DimQuarter:       "to_char(c.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-\"Q\"Q')",
+	DimAssigneeDept:  "nullif(c.assignee_dept, '')",
 }
 
 // IsRegion reports whether a dimension's values are region ids.

@@ -1,0 +1,242 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ywtg/hub/canon"
+)
+
+// Indicators are the official evaluation figures (绩效评价指标) of a set of
+// cases, each with an explicit numerator and denominator. A case's state is
+// read from its timeline (case_event) up to the evaluation instant asOf, so a
+// past period is evaluated as it stood then; a case without any timeline row
+// is judged by its current status and closing time.
+//
+// The sets, each inside the one before where indented:
+//
+//	上报数 Reported          every case the filter selects, reported by asOf
+//	  立案数 Filed           reached 立案 or a later step of the disposal path
+//	                        (FILED, DISPATCHED, IN_PROGRESS, RESOLVED, VERIFYING,
+//	                        CLOSED, DEFERRED, SUSPENDED, REOPENED, RETURNED)
+//	    作废数 Voided        filed, and its last status is REJECTED (作废)
+//	    准确立案数 AccurateFiled = Filed − Voided
+//	      挂账数 Suspended   last status SUSPENDED; excluded from every
+//	                        disposal and closing figure below
+//	      the evaluated set E = AccurateFiled − Suspended:
+//	      处置数 Disposed    last status RESOLVED, VERIFYING or CLOSED (处置反馈
+//	                        received); its disposal time is its latest RESOLVED
+//	                        step (after a 返工 the later one), else its closing
+//	      按期处置数 DisposedOnTime  disposed at or before the case's deadline
+//	      超期未处置数 OverdueUndisposed  not disposed and the deadline before asOf
+//	      应结案数 DueForClosing  = Disposed + OverdueUndisposed: cases still
+//	                        inside their deadline are excluded
+//	      应处置数 DueForDisposal  the part of DueForClosing that reached 派遣
+//	                        (DISPATCHED or later; a grid's self-disposal counts)
+//	      结案数 Closed      last status CLOSED
+//	      按期结案数 ClosedOnTime  closed, disposed at or before the deadline
+//	      超期结案数 ClosedLate    closed, disposed after the deadline
+//	      未结案数 Unclosed  = DueForClosing − Closed
+//	      返工数 Reworked    cases that came back after 核查 (a REOPENED step),
+//	                        once per case; Reworks counts every return
+//	      延期数 Deferred    cases granted a 延期 (a DEFERRED step)
+//
+// The deadline is the case's due time as its source holds it: the sources
+// move it when they grant a 延期, so a deferred case is judged against the
+// extended deadline. A case without a deadline is on time.
+//
+// Rates (nil when their denominator is zero): 结案率 = Closed/DueForClosing,
+// 按期结案率 = ClosedOnTime/DueForClosing, 超期结案率 = ClosedLate/DueForClosing
+// (so 结案率 = 按期结案率 + 超期结案率), 处置率 = Disposed∩DueForDisposal /
+// DueForDisposal, 按期处置率 = DisposedOnTime∩DueForDisposal / DueForDisposal,
+// 返工率 = Reworked/Disposed, 延期率 = Deferred/DueForDisposal. The handling
+// time is the mean, over closed cases, of the working hours (canon's
+// calendar) from report to closing.
+type Indicators struct {
+	Reported          int
+	Filed             int
+	Voided            int
+	Suspended         int
+	DueForDisposal    int
+	DisposedDue       int // disposed cases among DueForDisposal
+	DisposedDueOnTime int // of those, disposed by the deadline
+	Disposed          int
+	DisposedOnTime    int
+	DueForClosing     int
+	Closed            int
+	ClosedOnTime      int
+	ClosedLate        int
+	Reworked          int
+	Reworks           int
+	Deferred          int
+	OverdueUndisposed int
+	// AvgWorkHoursToClose is nil without closed cases.
+	AvgWorkHoursToClose *float64
+}
+
+// AccurateFiled is 准确立案数: filed and not voided.
+func (x Indicators) AccurateFiled() int { return x.Filed - x.Voided }
+
+// Unclosed is 未结案数: due for closing and not closed.
+func (x Indicators) Unclosed() int { return x.DueForClosing - x.Closed }
+
+func ratio(n, d int) *float64 {
+	if d == 0 {
+		return nil
+	}
+	r := float64(n) / float64(d)
+	return &r
+}
+
+// ClosingRate is 结案率 = 结案数 / 应结案数.
+func (x Indicators) ClosingRate() *float64 { return ratio(x.Closed, x.DueForClosing) }
+
+// OnTimeClosingRate is 按期结案率 = 按期结案数 / 应结案数.
+func (x Indicators) OnTimeClosingRate() *float64 { return ratio(x.ClosedOnTime, x.DueForClosing) }
+
+// LateClosingRate is 超期结案率 = 超期结案数 / 应结案数.
+func (x Indicators) LateClosingRate() *float64 { return ratio(x.ClosedLate, x.DueForClosing) }
+
+// DisposalRate is 处置率 = 处置数 / 应处置数 (over the cases due for disposal).
+func (x Indicators) DisposalRate() *float64 { return ratio(x.DisposedDue, x.DueForDisposal) }
+
+// OnTimeDisposalRate is 按期处置率 = 按期处置数 / 应处置数.
+func (x Indicators) OnTimeDisposalRate() *float64 {
+	return ratio(x.DisposedDueOnTime, x.DueForDisposal)
+}
+
+// ReworkRate is 返工率 = 返工数 / 处置数.
+func (x Indicators) ReworkRate() *float64 { return ratio(x.Reworked, x.Disposed) }
+
+// DeferralRate is 延期率 = 延期数 / 应处置数.
+func (x Indicators) DeferralRate() *float64 { return ratio(x.Deferred, x.DueForDisposal) }
+
+// IndicatorBucket is the indicators of one combination of dimension values.
+type IndicatorBucket struct {
+	Values []*string
+	Indicators
+}
+
+// Statuses of the timeline that mark a case as filed (立案 or a later step of
+// the disposal path), as dispatched (派遣 or later), and as disposed.
+const (
+	filedStatuses      = `'FILED', 'DISPATCHED', 'IN_PROGRESS', 'RESOLVED', 'VERIFYING', 'CLOSED', 'DEFERRED', 'SUSPENDED', 'REOPENED', 'RETURNED'`
+	dispatchedStatuses = `'DISPATCHED', 'IN_PROGRESS', 'RESOLVED', 'VERIFYING', 'CLOSED', 'DEFERRED', 'SUSPENDED', 'REOPENED'`
+	disposedStatuses   = `'RESOLVED', 'VERIFYING', 'CLOSED'`
+)
+
+// caseStateSQL derives each selected case's evaluation state at asOf ($1)
+// from its timeline, one lateral aggregate over its own events (the primary
+// key index), beside the columns the dimensions need.
+const caseStateSQL = `
+	SELECT c.*, e.n,
+		coalesce(e.last, c.status) AS last,
+		CASE WHEN e.n > 0 THEN e.filed ELSE c.status IN (` + filedStatuses + `) END AS filed,
+		CASE WHEN e.n > 0 THEN e.dispatched ELSE c.status IN (` + dispatchedStatuses + `) END AS dispatched,
+		coalesce(e.resolved_at, e.closed_at, c.closed_at) AS disposed_at,
+		coalesce(e.closed_at, c.closed_at) AS closed_at_eval,
+		coalesce(e.reworks, 0) AS reworks,
+		coalesce(e.deferred, c.status = 'DEFERRED') AS deferred`
+
+// caseTimelineSQL is the lateral aggregate of one case's timeline up to $1.
+const caseTimelineSQL = ` LEFT JOIN LATERAL (
+		SELECT count(*) AS n,
+			(array_agg(ev.status ORDER BY ev.seq DESC))[1] AS last,
+			bool_or(ev.status IN (` + filedStatuses + `)) AS filed,
+			bool_or(ev.status IN (` + dispatchedStatuses + `)) AS dispatched,
+			max(ev.at) FILTER (WHERE ev.status = 'RESOLVED') AS resolved_at,
+			max(ev.at) FILTER (WHERE ev.status = 'CLOSED') AS closed_at,
+			count(*) FILTER (WHERE ev.status = 'REOPENED') AS reworks,
+			bool_or(ev.status = 'DEFERRED') AS deferred
+		FROM case_event ev WHERE ev.case_id = c.id AND ev.at <= $1) e ON TRUE`
+
+// CaseIndicators computes the indicators of the cases a filter selects,
+// evaluated at asOf, grouped by up to four dimensions (none: one bucket,
+// even over no cases). Cases reported after asOf are not counted.
+func (s *Store) CaseIndicators(ctx context.Context, f CaseFilter, asOf time.Time, dims []Dimension) ([]IndicatorBucket, error) {
+	if len(dims) > 4 {
+		return nil, canon.Errorf(canon.BadUserInput, "group by at most 4 dimensions, got %d", len(dims))
+	}
+	var exprs, groups []string
+	joinCategory := false
+	seen := map[Dimension]bool{}
+	for i, d := range dims {
+		e, ok := dimensionSQL[d]
+		if !ok {
+			return nil, canon.Errorf(canon.BadUserInput, "unknown dimension %q", d)
+		}
+		if seen[d] {
+			return nil, canon.Errorf(canon.BadUserInput, "dimension %s given twice", d)
+		}
+		seen[d] = true
+		joinCategory = joinCategory || d == DimCategoryMajor
+		exprs = append(exprs, fmt.Sprintf("%s AS d%d", e, i))
+		groups = append(groups, fmt.Sprintf("d%d", i))
+	}
+	join := ""
+	if joinCategory {
+		join = " LEFT JOIN category cat ON cat.code = c.category_code"
+	}
+	a := sqlArgs{asOf}
+	// The inner statement keeps the dimension values; the outer one counts.
+	inner := `SELECT ` + strings.Join(append(exprs, "c.filed, c.last, c.dispatched, c.reworks, c.deferred, c.closed_at_eval, c.reported_at, x.*"), ", ") + ` FROM (` + caseStateSQL + ` FROM "case" c` + caseTimelineSQL +
+		` WHERE c.reported_at <= $1 AND ` + f.where(ctx, &a) + `) c` + join + ` CROSS JOIN LATERAL (SELECT
+			c.filed AND c.last = 'REJECTED' AS voided,
+			c.filed AND c.last <> 'REJECTED' AND c.last <> 'SUSPENDED' AS ev,
+			c.last IN (` + disposedStatuses + `) AS disposed,
+			c.last = 'CLOSED' AS closed,
+			c.due_at IS NULL OR c.disposed_at <= c.due_at AS on_time,
+			c.last NOT IN (` + disposedStatuses + `) AND c.due_at < $1 AS overdue_open) x`
+	sel := []string{
+		"count(*)",
+		"count(*) FILTER (WHERE filed)",
+		"count(*) FILTER (WHERE voided)",
+		"count(*) FILTER (WHERE filed AND last = 'SUSPENDED')",
+		"count(*) FILTER (WHERE ev AND dispatched AND (disposed OR overdue_open))",
+		"count(*) FILTER (WHERE ev AND dispatched AND disposed)",
+		"count(*) FILTER (WHERE ev AND dispatched AND disposed AND on_time)",
+		"count(*) FILTER (WHERE ev AND disposed)",
+		"count(*) FILTER (WHERE ev AND disposed AND on_time)",
+		"count(*) FILTER (WHERE ev AND (disposed OR overdue_open))",
+		"count(*) FILTER (WHERE ev AND closed)",
+		"count(*) FILTER (WHERE ev AND closed AND on_time)",
+		"count(*) FILTER (WHERE ev AND closed AND NOT on_time)",
+		"count(*) FILTER (WHERE ev AND reworks > 0)",
+		"coalesce(sum(reworks) FILTER (WHERE ev), 0)::int",
+		"count(*) FILTER (WHERE ev AND deferred)",
+		"count(*) FILTER (WHERE ev AND overdue_open)",
+		"avg((" + canon.WorkMinutesSQL("closed_at_eval") + " - " + canon.WorkMinutesSQL("reported_at") + ") / 60) FILTER (WHERE ev AND closed)",
+	}
+	sql := "SELECT " + strings.Join(append(groups[:len(groups):len(groups)], sel...), ", ") + " FROM (" + inner + ") c"
+	if len(groups) > 0 {
+		sql += " GROUP BY " + strings.Join(groups, ", ") + " ORDER BY " + strings.Join(groups, ", ")
+	}
+	sql += " LIMIT " + a.add(MaxBuckets+1)
+	rows, err := s.pool.Query(ctx, sql, a...)
+	if err != nil {
+		return nil, fmt.Errorf("case indicators: %w", err)
+	}
+	buckets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (IndicatorBucket, error) {
+		b := IndicatorBucket{Values: make([]*string, len(dims))}
+		dest := make([]any, 0, len(dims)+18)
+		for i := range b.Values {
+			dest = append(dest, &b.Values[i])
+		}
+		x := &b.Indicators
+		dest = append(dest, &x.Reported, &x.Filed, &x.Voided, &x.Suspended, &x.DueForDisposal, &x.DisposedDue,
+			&x.DisposedDueOnTime, &x.Disposed, &x.DisposedOnTime, &x.DueForClosing, &x.Closed, &x.ClosedOnTime,
+			&x.ClosedLate, &x.Reworked, &x.Reworks, &x.Deferred, &x.OverdueUndisposed, &x.AvgWorkHoursToClose)
+		return b, r.Scan(dest...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("case indicators: %w", err)
+	}
+	if len(buckets) > MaxBuckets {
+		return nil, tooManyBuckets()
+	}
+	return buckets, nil
+}

@@ -311,13 +311,22 @@ func serve(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer srcs.close()
+	// Required sources hold readiness until their first sync, and again
+	// while DOWN or re-pulled after a reset; optional ones never do.
 	engine, err := syncer.New(st, srcs.sources, syncer.Options{Log: log, Registry: reg,
-		Ready: func(name string) { ready.Clear("sync:" + name) }})
+		Ready: func(name string) { ready.Clear("sync:" + name) },
+		NotReady: func(name, why string) {
+			if !srcs.optional[name] {
+				ready.Block("sync:"+name, why)
+			}
+		}})
 	if err != nil {
 		return err
 	}
 	for _, s := range srcs.sources {
-		ready.Block("sync:"+s.Connector.Describe().Name, "first synchronisation not finished")
+		if name := s.Connector.Describe().Name; !srcs.optional[name] {
+			ready.Block("sync:"+name, "first synchronisation not finished")
+		}
 	}
 	syncCtx, stopSync := context.WithCancel(ctx)
 	syncDone := make(chan struct{})

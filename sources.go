@@ -40,6 +40,8 @@ type hubSources struct {
 	// buildings, shared by the connectors (grid placement by address) and
 	// the API (Query.standardizeAddress).
 	addresses *address.Directory
+	// optional names the sources that do not hold readiness.
+	optional map[string]bool
 }
 
 func (h *hubSources) close() {
@@ -86,7 +88,7 @@ const addressRefresh = 15 * time.Second
 // source systems in-process and configures the same connectors for them.
 // The reference layer and the unified taxonomy are loaded into the store.
 func buildSources(ctx context.Context, e *env, st *store.Store, hubDSN string, keys *pii.Keys) (*hubSources, error) {
-	h := &hubSources{addresses: address.NewDirectory(st, addressRefresh, e.log)}
+	h := &hubSources{addresses: address.NewDirectory(st, addressRefresh, e.log), optional: map[string]bool{}}
 	var cfg *connectors.Config
 	regions := e.cfg.Regions
 	if e.cfg.Sources == "" {
@@ -163,6 +165,7 @@ func buildSources(ctx context.Context, e *env, st *store.Store, hubDSN string, k
 			return nil, err
 		}
 		h.sources = append(h.sources, syncer.Source{Connector: c, Interval: time.Duration(sc.Interval)})
+		h.optional[sc.Name] = sc.Optional
 	}
 	return h, nil
 }

@@ -62,6 +62,10 @@ type SourceConfig struct {
 	RateLimit float64 `yaml:"rate_limit"`
 	// Timeout bounds one request (default 30s).
 	Timeout Duration `yaml:"timeout"`
+	// Optional sources do not hold the hub's readiness: /readyz waits
+	// for every other source's first sync and reports them while DOWN or
+	// re-pulled after a reset, but not this one. Default false: required.
+	Optional bool `yaml:"optional"`
 }
 
 // Duration is a time.Duration written as "15s" in YAML.

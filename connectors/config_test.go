@@ -23,6 +23,9 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if gov.Type != "governance" || gov.Datum != canon.BD09 || time.Duration(gov.Interval) != 15*time.Second {
 		t.Fatalf("governance = %+v", gov)
 	}
+	if gov.Optional || !c.Sources[3].Optional {
+		t.Fatalf("optional: governance %v, archive %v; want required and optional", gov.Optional, c.Sources[3].Optional)
+	}
 }
 
 func TestConfigErrorsAreAllReported(t *testing.T) {

@@ -13,6 +13,7 @@ package connectors
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 
 	"github.com/ywtg/hub/canon"
 )
@@ -33,7 +34,20 @@ type Description struct {
 	// source under the id: the live channel's record always wins. Empty
 	// for an ordinary source.
 	Backfills string
+	// History reports that the source delivers history rather than the
+	// system's current state (an export whose old files may be
+	// withdrawn): a complete re-pull does not delete the records it no
+	// longer sees.
+	History bool
 }
+
+// ErrCursorRejected reports that the source no longer recognises the
+// stored cursor: it was restored from a backup, renumbered or reset, so
+// its data moved behind the position the hub holds. Connectors wrap it
+// (fmt.Errorf("...: %w", ErrCursorRejected)) wherever their protocol lets
+// them tell; the sync engine answers with a complete re-pull of the source
+// that reconciles the store with what the source holds now.
+var ErrCursorRejected = errors.New("the source rejected the cursor (reset, restored or renumbered)")
 
 // Request asks a connector for the next page of one stream.
 type Request struct {
@@ -93,7 +107,8 @@ type Connector interface {
 	Describe() Description
 	// Pull returns the next page of a stream. A source that cannot be
 	// reached yields an error whose code (canon.ErrorCode) is
-	// SOURCE_UNAVAILABLE once retries are exhausted.
+	// SOURCE_UNAVAILABLE once retries are exhausted; a source that no
+	// longer knows the cursor yields one wrapping ErrCursorRejected.
 	Pull(ctx context.Context, req Request) (Batch, error)
 }
 

@@ -35,15 +35,22 @@ type Source struct {
 	RecordsFetched      int64
 	RecordsStored       int64
 	RecordsQuarantined  int64
+	// ResyncPending: the source rejected the cursor and a complete
+	// re-pull has not finished since.
+	ResyncPending bool
+	// ResetDetectedAt and ResetReason tell the last time the source
+	// rejected the cursor, and how; nil if it never did.
+	ResetDetectedAt *time.Time
+	ResetReason     *string
 }
 
 const sourceColumns = `name, kind, description, status, last_synced_at, last_attempt_at, consecutive_failures,
-	last_error, records_fetched, records_stored, records_quarantined`
+	last_error, records_fetched, records_stored, records_quarantined, resync_pending, reset_detected_at, reset_reason`
 
 func scanSource(row pgx.Row) (*Source, error) {
 	s := &Source{}
 	err := row.Scan(&s.Name, &s.Kind, &s.Description, &s.Status, &s.LastSyncedAt, &s.LastAttemptAt, &s.ConsecutiveFailures, &s.LastError,
-		&s.RecordsFetched, &s.RecordsStored, &s.RecordsQuarantined)
+		&s.RecordsFetched, &s.RecordsStored, &s.RecordsQuarantined, &s.ResyncPending, &s.ResetDetectedAt, &s.ResetReason)
 	return s, err
 }
 

@@ -13,6 +13,7 @@ type metrics struct {
 	runs     *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	last     *prometheus.GaugeVec
+	resets   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -34,11 +35,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hub_sync_last_success_timestamp_seconds",
 			Help: "Unix time of the last successful pass; lag is time() minus this.",
 		}, []string{"source"}),
+		resets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hub_sync_source_resets_total",
+			Help: "Times a source rejected the stored cursor (reset, restored or renumbered) and was re-pulled completely.",
+		}, []string{"source"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.records, m.runs, m.duration, m.last} {
+	for _, c := range []prometheus.Collector{m.records, m.runs, m.duration, m.last, m.resets} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -41,8 +41,14 @@ type Options struct {
 	DownAfter int                   // consecutive failures before DOWN; default 3
 	// MaxBackoff caps the wait after failures; default 5 minutes.
 	MaxBackoff time.Duration
-	// Ready is told when a source finished its first pass (or is DOWN).
+	// Ready is told when a pass of a source succeeded (or, when another
+	// process holds the source, that the store has it synced and not
+	// DOWN).
 	Ready func(source string)
+	// NotReady is told why a source cannot be relied on: its pass left
+	// it DOWN, or it rejected the cursor and is being re-pulled. Ready
+	// follows once a pass succeeds.
+	NotReady func(source, reason string)
 	// Holder names this process in the runs it records; default host:pid.
 	Holder string
 }
@@ -56,6 +62,8 @@ type Engine struct {
 	// backfills are the sources that fill in another's history
 	// (connectors.Description.Backfills): their records are only inserted.
 	backfills map[string]bool
+	// backfilledBy names, per source, the sources that backfill it.
+	backfilledBy map[string][]string
 }
 
 // New returns an engine; it registers every source in the store on Run or
@@ -79,6 +87,9 @@ func New(st *store.Store, sources []Source, o Options) (*Engine, error) {
 	if o.Ready == nil {
 		o.Ready = func(string) {}
 	}
+	if o.NotReady == nil {
+		o.NotReady = func(string, string) {}
+	}
 	if o.Holder == "" {
 		o.Holder = store.DefaultHolder()
 	}
@@ -86,7 +97,7 @@ func New(st *store.Store, sources []Source, o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen, backfills := map[string]bool{}, map[string]bool{}
+	seen, backfills, backfilledBy := map[string]bool{}, map[string]bool{}, map[string][]string{}
 	for _, s := range sources {
 		d := s.Connector.Describe()
 		if seen[d.Name] {
@@ -94,8 +105,11 @@ func New(st *store.Store, sources []Source, o Options) (*Engine, error) {
 		}
 		seen[d.Name] = true
 		backfills[d.Name] = d.Backfills != ""
+		if d.Backfills != "" {
+			backfilledBy[d.Backfills] = append(backfilledBy[d.Backfills], d.Name)
+		}
 	}
-	return &Engine{store: st, sources: sources, opts: o, metrics: m, backfills: backfills}, nil
+	return &Engine{store: st, sources: sources, opts: o, metrics: m, backfills: backfills, backfilledBy: backfilledBy}, nil
 }
 
 // Register records every configured source in the store.
@@ -131,33 +145,26 @@ func (e *Engine) Run(ctx context.Context) error {
 
 func (e *Engine) loop(ctx context.Context, s Source) {
 	name := s.Connector.Describe().Name
-	first := true
 	failures := 0
 	for {
 		res, err := e.Pass(ctx, s.Connector, false)
 		switch {
 		case errors.Is(err, ErrLocked):
 			// Another replica holds the source; try again next interval,
-			// and take over if it dies.
-			if first {
-				e.opts.Ready(name)
-				first = false
-			}
+			// and take over if it dies. Meanwhile the store says how the
+			// source is doing.
+			e.readyFromStore(ctx, name)
 		case err != nil && ctx.Err() != nil:
 			return
 		case err != nil:
 			failures++
 			e.opts.Log.Warn("sync failed", "source", name, "failures", failures, "status", res.Status, "err", err)
-			if first && res.Status == store.SourceDown {
-				e.opts.Ready(name)
-				first = false
+			if res.Status == store.SourceDown {
+				e.opts.NotReady(name, "source DOWN: "+err.Error())
 			}
 		default:
 			failures = 0
-			if first {
-				e.opts.Ready(name)
-				first = false
-			}
+			e.opts.Ready(name)
 		}
 		wait := s.Interval
 		if failures > 0 {
@@ -168,6 +175,25 @@ func (e *Engine) loop(ctx context.Context, s Source) {
 			return
 		case <-time.After(wait):
 		}
+	}
+}
+
+// readyFromStore reports the readiness of a source another process syncs:
+// ready once the store has it synced, not DOWN and owing no re-pull.
+func (e *Engine) readyFromStore(ctx context.Context, name string) {
+	list, err := e.store.SourcesByName(ctx, []string{name})
+	if err != nil || len(list) == 0 || list[0] == nil {
+		return
+	}
+	switch src := list[0]; {
+	case src.LastSyncedAt == nil:
+		e.opts.NotReady(name, "first synchronisation not finished (by another process)")
+	case src.Status == store.SourceDown:
+		e.opts.NotReady(name, "source DOWN (synced by another process)")
+	case src.ResyncPending:
+		e.opts.NotReady(name, "source reset detected: complete re-pull running (by another process)")
+	default:
+		e.opts.Ready(name)
 	}
 }
 
@@ -190,6 +216,13 @@ type Result struct {
 	RunID  int64
 	Counts store.BatchCounts
 	Status store.SourceStatus
+	// Reset reports that the source rejected the cursor during the pass.
+	Reset bool
+	// Repulled reports that the pass was a complete re-pull, and
+	// Reconciled the records it then removed because the source no
+	// longer holds them (by record type).
+	Repulled   bool
+	Reconciled store.Reconciled
 }
 
 // SyncOnce runs one pass of the named source (all sources if name is
@@ -242,12 +275,28 @@ func (e *Engine) Pass(ctx context.Context, c connectors.Connector, full bool) (R
 	defer lock.Release()
 
 	start := time.Now()
-	runID, err := lock.StartRun(ctx, full)
+	// A re-pull owed since a reset (and interrupted) starts again.
+	pending, err := e.store.ResyncPending(ctx, d.Name)
+	if err != nil {
+		return Result{}, err
+	}
+	if pending {
+		e.opts.NotReady(d.Name, "source reset detected: complete re-pull running")
+	}
+	runID, err := lock.StartRun(ctx, full || pending)
 	if err != nil {
 		return Result{}, err
 	}
 	res := Result{RunID: runID}
-	passErr := e.pullAll(ctx, lock, c, d, runID, full, &res.Counts)
+	var passErr error
+	if full || pending {
+		passErr = e.repull(ctx, lock, c, d, runID, &res)
+	} else {
+		passErr = e.pullAll(ctx, lock, c, d, runID, false, &res.Counts, nil)
+		if errors.Is(passErr, connectors.ErrCursorRejected) {
+			passErr = e.recoverReset(ctx, lock, c, d, runID, passErr, &res)
+		}
+	}
 	// The run is closed even when ctx ended: a shutdown must not leave it RUNNING.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -265,8 +314,138 @@ func (e *Engine) Pass(ctx context.Context, c connectors.Connector, full bool) (R
 	return res, passErr
 }
 
-// pullAll walks every stream from its cursor until the source has no more.
-func (e *Engine) pullAll(ctx context.Context, lock *store.SourceLock, c connectors.Connector, d connectors.Description, runID int64, full bool, total *store.BatchCounts) error {
+// recoverReset answers a source that rejected the cursor: the reset is
+// recorded on the source (its status shows it, and the re-pull is owed
+// until one completes, across restarts), the source is not ready, and a
+// complete re-pull runs at once.
+func (e *Engine) recoverReset(ctx context.Context, lock *store.SourceLock, c connectors.Connector, d connectors.Description, runID int64, cause error, res *Result) error {
+	res.Reset = true
+	e.metrics.resets.WithLabelValues(d.Name).Inc()
+	e.opts.Log.Warn("source rejected the cursor: it was reset, restored or renumbered; re-pulling it completely",
+		"source", d.Name, "run", runID, "err", cause)
+	e.opts.NotReady(d.Name, "source reset detected: complete re-pull running")
+	if err := lock.MarkReset(ctx, runID, cause.Error()); err != nil {
+		return errors.Join(cause, err)
+	}
+	return e.repull(ctx, lock, c, d, runID, res)
+}
+
+// repull reads every stream of a source from the beginning and then
+// reconciles: records the store holds from the source that the re-pull
+// did not see are deleted — only once every stream was read to its end,
+// so an interrupted re-pull deletes nothing (and stays owed). Sources of
+// history, and backfilling channels, keep what they no longer deliver.
+// After deletions a source's backfilling channels read their files again,
+// so that history only they hold comes back.
+func (e *Engine) repull(ctx context.Context, lock *store.SourceLock, c connectors.Connector, d connectors.Description, runID int64, res *Result) error {
+	res.Repulled = true
+	start := time.Now()
+	seen := newSeenSet()
+	if err := e.pullAll(ctx, lock, c, d, runID, true, &res.Counts, seen); err != nil {
+		return fmt.Errorf("complete re-pull (nothing reconciled): %w", err)
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer cancel()
+	var rec store.Reconciled
+	err := lock.InTx(wctx, func(w *store.Writer) error {
+		if d.History || d.Backfills != "" {
+			return w.ClearResync(wctx, d.Name)
+		}
+		var err error
+		if rec, err = w.Reconcile(wctx, runID, d.Name, seen.result()); err != nil {
+			return err
+		}
+		if len(rec[canon.RecordCase]) > 0 {
+			for _, b := range e.backfilledBy[d.Name] {
+				if err := w.ResetCursors(wctx, b); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reconcile after complete re-pull: %w", err)
+	}
+	res.Reconciled = rec
+	deleted := 0
+	attrs := []any{"source", d.Name, "run", runID, "fetched", res.Counts.Fetched, "duration", time.Since(start).String()}
+	for typ, ids := range rec {
+		deleted += len(ids)
+		attrs = append(attrs, "deleted_"+string(typ), len(ids))
+	}
+	res.Counts.Deleted += deleted
+	e.metrics.records.WithLabelValues(d.Name, "deleted").Add(float64(deleted))
+	e.opts.Log.Info("complete re-pull reconciled", append(attrs, "deleted", deleted)...)
+	return nil
+}
+
+// seenSet gathers what a complete re-pull read. A quarantined record still
+// exists in the source, so its id counts as seen for the record types its
+// stream delivers (ids are unique per type, not across types); for the
+// types of every stream when its stream delivered nothing else.
+type seenSet struct {
+	mu      sync.Mutex
+	records map[canon.RecordType][]string
+	streams map[string]*seenStream
+}
+
+type seenStream struct {
+	types       map[canon.RecordType]bool
+	quarantined []string
+}
+
+func newSeenSet() *seenSet {
+	return &seenSet{records: map[canon.RecordType][]string{}, streams: map[string]*seenStream{}}
+}
+
+func (s *seenSet) add(stream string, b connectors.Batch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.streams[stream]
+	if st == nil {
+		st = &seenStream{types: map[canon.RecordType]bool{}}
+		s.streams[stream] = st
+	}
+	for _, r := range b.Records {
+		if typ, id, ok := store.RecordKey(r); ok {
+			s.records[typ] = append(s.records[typ], id)
+			st.types[typ] = true
+		}
+	}
+	for _, t := range b.Tombstones {
+		st.types[t.Type] = true
+	}
+	for _, q := range b.Quarantine {
+		if q.SourceID != "" {
+			st.quarantined = append(st.quarantined, q.SourceID)
+		}
+	}
+}
+
+func (s *seenSet) result() store.Seen {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := store.Seen{Records: map[canon.RecordType][]string{}}
+	for typ, ids := range s.records {
+		out.Records[typ] = ids
+	}
+	for _, st := range s.streams {
+		if len(st.types) == 0 {
+			out.Quarantined = append(out.Quarantined, st.quarantined...)
+			continue
+		}
+		for typ := range st.types {
+			out.Records[typ] = append(out.Records[typ], st.quarantined...)
+		}
+	}
+	return out
+}
+
+// pullAll walks every stream from its cursor until the source has no more;
+// a full pull starts every stream from the beginning and tells seen what
+// it committed.
+func (e *Engine) pullAll(ctx context.Context, lock *store.SourceLock, c connectors.Connector, d connectors.Description, runID int64, full bool, total *store.BatchCounts, seen *seenSet) error {
 	for _, stream := range d.Streams {
 		cursor := ""
 		if !full {
@@ -275,7 +454,7 @@ func (e *Engine) pullAll(ctx context.Context, lock *store.SourceLock, c connecto
 				return err
 			}
 		}
-		if err := e.pullStream(ctx, lock, c, d.Name, stream, cursor, runID, total); err != nil {
+		if err := e.pullStream(ctx, lock, c, d.Name, stream, cursor, runID, total, seen); err != nil {
 			return err
 		}
 	}
@@ -295,7 +474,7 @@ type gathered struct {
 // source nor the store waits for the other. Batches are committed in the
 // order read, each with its own cursor, so a crash at any point leaves the
 // stream at the cursor of the last committed batch, as without the overlap.
-func (e *Engine) pullStream(ctx context.Context, lock *store.SourceLock, c connectors.Connector, source, stream, cursor string, runID int64, total *store.BatchCounts) error {
+func (e *Engine) pullStream(ctx context.Context, lock *store.SourceLock, c connectors.Connector, source, stream, cursor string, runID int64, total *store.BatchCounts, seen *seenSet) error {
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	batches := make(chan gathered, 1)
@@ -314,6 +493,9 @@ func (e *Engine) pullStream(ctx context.Context, lock *store.SourceLock, c conne
 				failed = errors.Join(g.err, err)
 				stop()
 				continue
+			}
+			if seen != nil {
+				seen.add(stream, g.batch)
 			}
 		}
 		if g.err != nil {

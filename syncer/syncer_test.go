@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -282,31 +283,60 @@ func TestOneReplicaPerSource(t *testing.T) {
 	checkLedger(t, stB)
 }
 
+// TestRunMarksSourcesReady: a source is ready once a pass succeeds, not
+// ready while DOWN, and ready again once it recovers.
 func TestRunMarksSourcesReady(t *testing.T) {
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 	good := &listSource{name: "citymgmt"}
 	good.add(casesFor("citymgmt", 3, 0)...)
 	down := &listSource{name: "party", fail: fmt.Errorf("connection refused")}
-	ready := make(chan string, 2)
+	ready, notReady := make(chan string, 100), make(chan string, 100)
 	e, err := syncer.New(st, []syncer.Source{{Connector: good, Interval: time.Hour}, {Connector: down, Interval: 10 * time.Millisecond}},
-		syncer.Options{DownAfter: 2, MaxBackoff: 20 * time.Millisecond, Ready: func(s string) { ready <- s }})
+		syncer.Options{DownAfter: 2, MaxBackoff: 20 * time.Millisecond, Ready: func(s string) { ready <- s },
+			NotReady: func(s, why string) { notReady <- s + ": " + why }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go e.Run(ctx)
-	got := map[string]bool{}
-	for len(got) < 2 {
-		select {
-		case s := <-ready:
-			got[s] = true
-		case <-time.After(10 * time.Second):
-			t.Fatalf("ready only for %v", got)
+	select {
+	case s := <-ready:
+		if s != "citymgmt" {
+			t.Fatalf("%s reported ready", s)
 		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the synced source never reported ready")
+	}
+	select {
+	case why := <-notReady:
+		if !strings.HasPrefix(why, "party: source DOWN") {
+			t.Fatalf("not ready: %s", why)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the failing source was never reported not ready")
 	}
 	if n := scalar(t, st, `SELECT count(*) FROM source WHERE name = 'party' AND status = 'DOWN'`); n != 1 {
-		t.Fatal("failing source should be DOWN when it reports ready")
+		t.Fatal("failing source should be DOWN when it reports not ready")
+	}
+	// A DOWN source is never ready; it is once it syncs again.
+	select {
+	case s := <-ready:
+		if s == "party" {
+			t.Fatal("a DOWN source reported ready")
+		}
+	case <-time.After(100 * time.Millisecond):
+	}
+	down.mu.Lock()
+	down.fail = nil
+	down.mu.Unlock()
+	for recovered := false; !recovered; {
+		select {
+		case s := <-ready:
+			recovered = s == "party"
+		case <-time.After(10 * time.Second):
+			t.Fatal("the recovered source never reported ready")
+		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -327,6 +328,12 @@ func (c *Connector) pullExtension(ctx context.Context, req connectors.Request, f
 	}
 	raws, err := c.get(ctx, format, q)
 	if err != nil {
+		if cur.ID != "" && isStatus(err, http.StatusBadRequest) {
+			// The endpoint refuses the position (after_id: unknown
+			// service_request_id): its requests were renumbered or
+			// restored from an older state.
+			return connectors.Batch{}, fmt.Errorf("open311 after_id %s: %w: %w", cur.ID, connectors.ErrCursorRejected, err)
+		}
 		return connectors.Batch{}, err
 	}
 	b := connectors.Batch{Next: req.Cursor}
@@ -389,6 +396,12 @@ func (c *Connector) resolveFormat(ctx context.Context) (string, error) {
 	}
 	c.cfg.Log.Info("open311 format discovered", "source", c.cfg.Name, "format", c.format)
 	return c.format, nil
+}
+
+// isStatus reports whether err is a response with the HTTP status code.
+func isStatus(err error, code int) bool {
+	var se *fetch.StatusError
+	return errors.As(err, &se) && se.Status == code
 }
 
 func isClientError(err error) bool {

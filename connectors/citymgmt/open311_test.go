@@ -2,6 +2,7 @@ package citymgmt_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"reflect"
 	"strings"
@@ -226,5 +227,28 @@ func TestPagingDiscoveryPrefersTheExtension(t *testing.T) {
 	}
 	if cs := b.Records[0].(*canon.Case); cs.SourceStatus == "" || len(cs.Timeline) == 0 {
 		t.Fatalf("case %s has no workflow step or history", cs.SourceID)
+	}
+}
+
+// TestUnknownAfterIDIsACursorRejection: an endpoint that no longer knows
+// the request the cursor names (restored, renumbered) answers 400, which
+// the connector reports as connectors.ErrCursorRejected; an unknown
+// request id without a cursor is an ordinary error.
+func TestUnknownAfterIDIsACursorRejection(t *testing.T) {
+	sys, layer := startSystems(t, 1)
+	c := citymgmt.New(citymgmt.Config{Name: "citymgmt", Endpoint: sys.Open311URL + "/open311/v2", Format: "json", Paging: citymgmt.PagingExtension,
+		Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now})
+	ctx := context.Background()
+	b, err := c.Pull(ctx, connectors.Request{Stream: "requests", Limit: 100})
+	if err != nil || b.Next == "" {
+		t.Fatalf("first page: %v", err)
+	}
+	if _, err := c.Pull(ctx, connectors.Request{Stream: "requests", Cursor: b.Next}); err != nil {
+		t.Fatalf("a known cursor is refused: %v", err)
+	}
+	gone := strings.Replace(b.Next, `"id":"`, `"id":"9`, 1)
+	_, err = c.Pull(ctx, connectors.Request{Stream: "requests", Cursor: gone})
+	if !errors.Is(err, connectors.ErrCursorRejected) || !strings.Contains(err.Error(), "after_id") {
+		t.Fatalf("cursor %s naming no request: %v", gone, err)
 	}
 }

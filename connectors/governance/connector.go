@@ -151,6 +151,15 @@ func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connector
 		if err != nil {
 			return connectors.Batch{}, err
 		}
+		if cur != nil && pageNum == 1 && len(p.Records) == 0 {
+			// The request re-reads the second of the last record
+			// delivered, so that record (or a later version of it) is
+			// always on the page: an empty page means the platform holds
+			// nothing at or after the cursor any more — it was restored
+			// from an older state or reloaded.
+			return connectors.Batch{}, fmt.Errorf("governance %s: nothing at or after the cursor %s/%s: %w",
+				req.Stream, cur.T.In(cst).Format(time.DateTime), cur.ID, connectors.ErrCursorRejected)
+		}
 		b := connectors.Batch{Next: req.Cursor}
 		last := c.cfg.Mapper.mapPage(req.Stream, p, cur, &b)
 		full := len(p.Records) >= size

@@ -2,6 +2,8 @@ package governance_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -105,5 +107,28 @@ func TestSurvivesFaults(t *testing.T) {
 	_, err := c.Pull(context.Background(), connectors.Request{Stream: "events", Limit: 100})
 	if canon.ErrorCode(err) != canon.SourceUnavailable {
 		t.Fatalf("down: %v", err)
+	}
+}
+
+// TestCursorBeyondTheDataIsRejected: a platform restored to an older state
+// holds nothing at or after the cursor — not even the record the cursor
+// names, which every request re-reads — and the connector reports
+// connectors.ErrCursorRejected instead of an empty page.
+func TestCursorBeyondTheDataIsRejected(t *testing.T) {
+	_, c := start(t)
+	_, cur := pullAll(t, c, "residents", "")
+	if b, _ := pullAll(t, c, "residents", cur); b.Fetched != 0 {
+		t.Fatalf("%d residents again after the end", b.Fetched)
+	}
+	var k map[string]any
+	if err := json.Unmarshal([]byte(cur), &k); err != nil {
+		t.Fatal(err)
+	}
+	at, _ := time.Parse(time.RFC3339, k["t"].(string))
+	k["t"] = at.AddDate(0, 1, 0).Format(time.RFC3339)
+	ahead, _ := json.Marshal(k)
+	_, err := c.Pull(context.Background(), connectors.Request{Stream: "residents", Cursor: string(ahead), Limit: 200})
+	if !errors.Is(err, connectors.ErrCursorRejected) {
+		t.Fatalf("cursor a month beyond the newest resident: %v", err)
 	}
 }

@@ -113,6 +113,29 @@ func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connector
 		next, _ := json.Marshal(last)
 		b.Next = string(next)
 	}
+	if n == 0 && cur.ID != "" {
+		if err := c.checkCursor(ctx, req.Stream, pk, cur); err != nil {
+			return connectors.Batch{}, err
+		}
+	}
 	b.More = n == limit
 	return b, nil
+}
+
+// checkCursor verifies, when a table has nothing after the cursor, that
+// the row the cursor names (or a later one) is still there. Rows are never
+// physically deleted and an update moves a row forward, so a table holding
+// nothing at or after the cursor went back: the database was restored from
+// an older backup or reloaded with new ids.
+func (c *Connector) checkCursor(ctx context.Context, table, pk string, cur cursor) error {
+	var ok bool
+	err := c.cfg.Pool.QueryRow(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM %[1]s t
+		WHERE (coalesce(t.gxsj, ''), t.%[2]s) >= ($1, $2))`, table, pk), cur.T, cur.ID).Scan(&ok)
+	if err != nil {
+		return canon.Errorf(canon.SourceUnavailable, "party database: %v", err)
+	}
+	if !ok {
+		return fmt.Errorf("party %s: the cursor (%s, %s) lies beyond the table's last row: %w", table, cur.T, cur.ID, connectors.ErrCursorRejected)
+	}
+	return nil
 }

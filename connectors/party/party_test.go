@@ -2,6 +2,7 @@ package party_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -49,5 +50,39 @@ func TestPullsEveryTableOnce(t *testing.T) {
 			t.Fatalf("%s: nothing stored", table)
 		}
 		t.Logf("%s: %d stored, %d quarantined, %d soft-deleted", table, stored, quarantined, deleted)
+	}
+}
+
+// TestCursorBeyondTheTableIsRejected: rows are never physically deleted
+// and updates move a row forward, so a table holding nothing at or after
+// the cursor was restored or reloaded: connectors.ErrCursorRejected.
+func TestCursorBeyondTheTableIsRejected(t *testing.T) {
+	dsn := dbtest.EmptyDB(t)
+	_, layer := connectortest.StartSim(t, sim.Options{Seed: 1, LiveRate: -1, PartyDSN: dsn})
+	keys, _ := pii.NewKeys([]byte("party connector test key 32 byte"))
+	pool := dbtest.Pool(t, dsn)
+	c := party.New(party.Config{Name: "party", Pool: pool, Keys: keys, Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now})
+	ctx := context.Background()
+	cur := ""
+	for {
+		b, err := c.Pull(ctx, connectors.Request{Stream: "t_dy", Cursor: cur, Limit: 5000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur = b.Next
+		if !b.More {
+			break
+		}
+	}
+	if b, err := c.Pull(ctx, connectors.Request{Stream: "t_dy", Cursor: cur}); err != nil || b.Fetched != 0 {
+		t.Fatalf("at the end: %d fetched, %v", b.Fetched, err)
+	}
+	// The database is restored to a state without its newest members.
+	if _, err := pool.Exec(ctx, `DELETE FROM t_dy WHERE (coalesce(gxsj, ''), dyid) >= (SELECT coalesce(gxsj, ''), dyid FROM t_dy ORDER BY 1 DESC, 2 DESC OFFSET 5 LIMIT 1)`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Pull(ctx, connectors.Request{Stream: "t_dy", Cursor: cur})
+	if !errors.Is(err, connectors.ErrCursorRejected) {
+		t.Fatalf("cursor beyond the restored table: %v", err)
 	}
 }

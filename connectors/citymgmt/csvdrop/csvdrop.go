@@ -120,7 +120,7 @@ func New(cfg Config) *Connector {
 // Describe implements connectors.Connector.
 func (c *Connector) Describe() connectors.Description {
 	return connectors.Description{Name: c.cfg.Name, Kind: canon.SourceFile, Description: c.cfg.Description, Streams: []string{Stream},
-		Backfills: c.cfg.Backfills}
+		Backfills: c.cfg.Backfills, History: true}
 }
 
 // done is a file already read.
@@ -169,6 +169,9 @@ func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connector
 	entries, err := os.ReadDir(c.cfg.Dir)
 	if err != nil {
 		return connectors.Batch{}, fmt.Errorf("csvdrop: read directory %s: %w", c.cfg.Dir, err)
+	}
+	if err := c.checkCursor(&cur, entries); err != nil {
+		return connectors.Batch{}, err
 	}
 	limit := req.Limit
 	if limit <= 0 {
@@ -219,6 +222,33 @@ func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connector
 		b.Next = string(next)
 	}
 	return b, nil
+}
+
+// checkCursor refuses a cursor whose files are gone from the directory
+// other than by retention: files withdrawn from the old end of the export
+// are history trimmed, but a file missing after the oldest one present,
+// or every file gone, means the export was replaced (regenerated or
+// renumbered), and what the cursor says was read no longer describes it.
+func (c *Connector) checkCursor(cur *cursor, entries []os.DirEntry) error {
+	if len(cur.Files) == 0 {
+		return nil
+	}
+	present := map[string]bool{}
+	oldest := ""
+	for _, e := range entries {
+		if e.Type().IsRegular() && fileName.MatchString(e.Name()) {
+			present[e.Name()] = true
+			if oldest == "" || e.Name() < oldest {
+				oldest = e.Name()
+			}
+		}
+	}
+	for _, d := range cur.Files {
+		if !present[d.Name] && (oldest == "" || d.Name > oldest) {
+			return fmt.Errorf("csvdrop: %s was read but is gone from %s: %w", d.Name, c.cfg.Dir, connectors.ErrCursorRejected)
+		}
+	}
+	return nil
 }
 
 // pending reports whether any of entries is a file still to read, judged

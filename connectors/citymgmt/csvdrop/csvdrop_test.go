@@ -3,6 +3,7 @@ package csvdrop_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -299,5 +300,35 @@ func TestBackfillsAnotherSource(t *testing.T) {
 		if src := r.(*canon.Case).Source; src != "citymgmt" {
 			t.Fatalf("case %s keyed under %q, want citymgmt", r.(*canon.Case).SourceID, src)
 		}
+	}
+}
+
+// TestExportReplacedIsACursorRejection: files withdrawn from the old end
+// of the export are retention, but a file the cursor read that is gone
+// from the middle, or every file gone, means the export was replaced:
+// connectors.ErrCursorRejected.
+func TestExportReplacedIsACursorRejection(t *testing.T) {
+	sys, layer := start(t)
+	c := newConnector(sys.CSVDir, layer)
+	_, cur := pullAll(t, c, "")
+	files, _ := filepath.Glob(filepath.Join(sys.CSVDir, "cases_*.csv"))
+	if len(files) < 4 {
+		t.Fatalf("%d export files", len(files))
+	}
+	if err := os.Remove(files[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Pull(context.Background(), connectors.Request{Stream: csvdrop.Stream, Cursor: cur}); err != nil {
+		t.Fatalf("the oldest file withdrawn: %v", err)
+	}
+	if err := os.Remove(files[len(files)/2]); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Pull(context.Background(), connectors.Request{Stream: csvdrop.Stream, Cursor: cur})
+	if !errors.Is(err, connectors.ErrCursorRejected) {
+		t.Fatalf("a file gone from the middle of the export: %v", err)
+	}
+	if !c.Describe().History {
+		t.Fatal("the export is history: a complete re-pull must not delete what it no longer holds")
 	}
 }

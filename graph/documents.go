@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ywtg/hub/auth"
@@ -99,4 +100,28 @@ func (p *policy) MutateOperationContext(ctx context.Context, opCtx *graphql.Oper
 
 func forbidden(msg string) *gqlerror.Error {
 	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": string(canon.Forbidden)}}
+}
+
+// persistedQueries is gqlgen's automatic persisted queries with the codes
+// of the protocol on its refusals: PERSISTED_QUERY_NOT_FOUND for a hash it
+// does not know (the client then sends the text), BAD_USER_INPUT for a
+// malformed extension, an unsupported version or a hash that does not
+// match the text sent with it. gqlgen leaves the latter without a code,
+// which would present them as INTERNAL.
+type persistedQueries struct {
+	extension.AutomaticPersistedQuery
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationParameterMutator
+} = persistedQueries{}
+
+func (p persistedQueries) MutateOperationParameters(ctx context.Context, raw *graphql.RawParams) *gqlerror.Error {
+	err := p.AutomaticPersistedQuery.MutateOperationParameters(ctx, raw)
+	if err != nil && err.Extensions["code"] == nil {
+		err.Message = "persisted query: " + err.Message
+		setCode(err, canon.BadUserInput)
+	}
+	return err
 }

@@ -53,17 +53,24 @@ func NewHandler(c Config) (http.Handler, error) {
 	if c.Limits != nil {
 		limits = *c.Limits
 	}
-	srv := handler.New(costedSchema{generated.NewExecutableSchema(generated.Config{Resolvers: res})})
+	es := generated.NewExecutableSchema(generated.Config{Resolvers: res})
+	acc, err := newAccess(es.Schema())
+	if err != nil {
+		return nil, err
+	}
+	res.access = acc
+	srv := handler.New(costedSchema{es})
 	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 15 * time.Second})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(post{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	parsed := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(parsed)
 	srv.Use(extension.Introspection{})
 	srv.Use(&policy{trusted: c.Trusted, introspection: c.IntrospectionRoles})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(&limiter{limits: limits})
+	srv.Use(persistedQueries{extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)}})
+	srv.Use(&limiter{limits: limits, parsed: parsed})
 	srv.Use(&auditor{store: c.Store, requestID: c.RequestID})
-	srv.Use(access{})
+	srv.Use(acc)
 	srv.SetErrorPresenter(errorPresenter(c.Log))
 	srv.SetRecoverFunc(recoverFunc(c.Log))
 	if c.Registry != nil {

@@ -77,6 +77,9 @@ func fixRequestError(contentType string, status int, body []byte) (int, []byte) 
 		}
 	}
 	delete(resp, "data")
+	if coded, ok := withCodes(resp["errors"]); ok {
+		resp["errors"] = coded
+	}
 	out, err := json.Marshal(resp)
 	if err != nil {
 		return status, body
@@ -93,6 +96,34 @@ func fixRequestError(contentType string, status int, body []byte) (int, []byte) 
 		status = http.StatusOK
 	}
 	return status, out
+}
+
+// withCodes gives the errors of a request error that have no
+// extensions.code BAD_USER_INPUT: gqlgen's GET transport refuses
+// undecodable variables and extensions without one, and a request that
+// never ran failed on what the client sent.
+func withCodes(raw json.RawMessage) (json.RawMessage, bool) {
+	var errs []map[string]any
+	if err := json.Unmarshal(raw, &errs); err != nil {
+		return nil, false
+	}
+	changed := false
+	for _, e := range errs {
+		ext, _ := e["extensions"].(map[string]any)
+		if ext == nil {
+			ext = map[string]any{}
+			e["extensions"] = ext
+		}
+		if _, ok := ext["code"]; !ok {
+			ext["code"] = string(canon.BadUserInput)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil, false
+	}
+	out, err := json.Marshal(errs)
+	return out, err == nil
 }
 
 func writeRequestError(w http.ResponseWriter, status int, msg string) {

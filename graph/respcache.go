@@ -60,6 +60,7 @@ type responseCache struct {
 
 var _ interface {
 	graphql.HandlerExtension
+	graphql.OperationInterceptor
 	graphql.ResponseInterceptor
 } = (*responseCache)(nil)
 
@@ -97,19 +98,64 @@ func (c *responseCache) Validate(graphql.ExecutableSchema) error { return nil }
 // kept.
 var errNotKept = errors.New("response not cacheable")
 
+// InterceptOperation gives each operation the state its response handler
+// needs across calls: a transport calls it until it returns nil (once over
+// HTTP, once per part of a deferred answer, until the end over a
+// websocket).
+func (c *responseCache) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	return next(context.WithValue(ctx, cacheTurnKey{}, &cacheTurn{}))
+}
+
+// cacheTurn is where an operation is in its response stream. The calls of
+// one operation's response handler come one after another.
+type cacheTurn struct {
+	asked  bool // the cache was asked for this operation
+	served bool // and answered it: the stream ends there
+}
+
+type cacheTurnKey struct{}
+
 func (c *responseCache) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	if !graphql.HasOperationContext(ctx) {
+		return next(ctx) // a request refused before it had an operation
+	}
 	oc := graphql.GetOperationContext(ctx)
+	if oc.Operation == nil {
+		return next(ctx)
+	}
+	// An operation asks the cache once. A kept answer is its whole
+	// response; after an executed one, the executor's own stream goes on
+	// (its end, or the later parts of a deferred answer).
+	if turn, ok := ctx.Value(cacheTurnKey{}).(*cacheTurn); ok {
+		if turn.served {
+			return nil
+		}
+		if turn.asked {
+			return next(ctx)
+		}
+		turn.asked = true
+		resp, hit := c.respond(ctx, oc, next)
+		turn.served = hit
+		return resp
+	}
+	resp, _ := c.respond(ctx, oc, next)
+	return resp
+}
+
+// respond answers an operation from the cache or by running it, and says
+// whether the answer came from the cache.
+func (c *responseCache) respond(ctx context.Context, oc *graphql.OperationContext, next graphql.ResponseHandler) (*graphql.Response, bool) {
 	gen, known := c.changes.Current()
 	// Deferred answers come in parts and are never kept (keepable); an
 	// operation that defers is answered whole by the HTTP transports.
-	if !known || oc.Operation == nil || oc.Operation.Operation != ast.Query {
+	if !known || oc.Operation.Operation != ast.Query {
 		c.served.WithLabelValues("bypass").Inc()
-		return next(ctx)
+		return next(ctx), false
 	}
 	key, err := cacheKey(ctx, oc, gen)
 	if err != nil {
 		c.served.WithLabelValues("bypass").Inc()
-		return next(ctx)
+		return next(ctx), false
 	}
 	var own *graphql.Response
 	data, err := c.cache.Get(ctx, key, otter.LoaderFunc[string, json.RawMessage](func(context.Context, string) (json.RawMessage, error) {
@@ -118,9 +164,13 @@ func (c *responseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 		if !keepable(own) || probe.volatile.Load() || len(own.Data) > maxCachedDocument {
 			return nil, errNotKept
 		}
-		// A change committed while the query ran may or may not be in
-		// the answer: it is not kept under the generation it began with.
-		if now, ok := c.changes.Current(); !ok || now != gen {
+		// The answer is the one of generation gen, the generation every
+		// request waiting on this run began in: they take it even when a
+		// change committed meanwhile (it may or may not be in the answer,
+		// as it might in a run of their own). It is kept under gen only,
+		// which no request beginning after the change was heard asks for.
+		// Without the change notifications, nothing is kept.
+		if _, ok := c.changes.Current(); !ok {
 			return nil, errNotKept
 		}
 		return own.Data, nil
@@ -128,17 +178,17 @@ func (c *responseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 	switch {
 	case own != nil && err == nil:
 		c.served.WithLabelValues("miss").Inc()
-		return own
+		return own, false
 	case own != nil:
 		c.served.WithLabelValues("bypass").Inc()
-		return own
+		return own, false
 	case err == nil:
 		c.served.WithLabelValues("hit").Inc()
-		return &graphql.Response{Data: data}
+		return &graphql.Response{Data: data}, true
 	default:
 		// Another request's run of the same query could not be shared.
 		c.served.WithLabelValues("bypass").Inc()
-		return next(ctx)
+		return next(ctx), false
 	}
 }
 

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ywtg/hub/auth"
@@ -295,5 +298,156 @@ func TestResponseCacheKeepsWholeAnswersOfDeferringOperations(t *testing.T) {
 		if len(r.Errors) > 0 || !bytes.Equal(r.Data, plain.Data) || (i == 1) != (r.Statements == 0) {
 			t.Fatalf("run %d: %s (%d statements), want %s", i, r.Data, r.Statements, plain.Data)
 		}
+	}
+}
+
+// wsMessage is a message of the graphql-transport-ws protocol.
+type wsMessage struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// A query over the websocket gets one answer, then the end of its stream,
+// whether the cache answered it or kept what it ran; a kept answer once
+// came back on every call of the response handler, thousands of times.
+func TestResponseCacheAnswersOnceOverAWebsocket(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedCases(t, st, storetest.MakeCases(5))
+	reg := prometheus.NewRegistry()
+	srv, _ := cachedServer(t, st, graph.Config{Registry: reg, Cache: graph.CacheConfig{TTL: time.Second}})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(32 << 20)
+	if err := wsjson.Write(ctx, conn, wsMessage{Type: "connection_init"}); err != nil {
+		t.Fatal(err)
+	}
+	var ack wsMessage
+	if err := wsjson.Read(ctx, conn, &ack); err != nil || ack.Type != "connection_ack" {
+		t.Fatalf("init: %+v, %v", ack, err)
+	}
+	var answers []json.RawMessage
+	for i, id := range []string{"miss", "hit", "hit again"} {
+		payload, _ := json.Marshal(map[string]any{"query": cachedQuery})
+		if err := wsjson.Write(ctx, conn, wsMessage{ID: id, Type: "subscribe", Payload: payload}); err != nil {
+			t.Fatal(err)
+		}
+		next := 0
+		for {
+			var m wsMessage
+			if err := wsjson.Read(ctx, conn, &m); err != nil {
+				t.Fatalf("query %d: after %d next messages: %v", i, next, err)
+			}
+			if m.ID != id || m.Type == "error" {
+				t.Fatalf("query %d: %+v", i, m)
+			}
+			if m.Type == "complete" {
+				break
+			}
+			if m.Type == "next" {
+				next++
+				answers = append(answers, m.Payload)
+			}
+		}
+		if next != 1 {
+			t.Fatalf("query %d: %d next messages before complete, want 1", i, next)
+		}
+	}
+	for i, a := range answers {
+		if !bytes.Equal(a, answers[0]) || !bytes.Contains(a, []byte(`"totalCount":5`)) {
+			t.Fatalf("answer %d: %s", i, a)
+		}
+	}
+	if served := cacheServed(t, reg); served["miss"] != 1 || served["hit"] != 2 {
+		t.Fatalf("served %v, want one miss and two hits", served)
+	}
+}
+
+// cacheServed reads hub_graphql_response_cache_total by result.
+func cacheServed(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	served := map[string]float64{}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "hub_graphql_response_cache_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			served[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+		}
+	}
+	return served
+}
+
+// Requests waiting on a run of their query take its answer even when a
+// change commits while it runs: they began in the generation the run
+// began in, and running again for each of them (as the cache once did)
+// multiplies the load exactly when writes are frequent. A request
+// beginning after the change runs the query anew.
+func TestResponseCacheSharesARunAcrossAChange(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedCases(t, st, storetest.MakeCases(20))
+	reg := prometheus.NewRegistry()
+	srv, ch := cachedServer(t, st, graph.Config{Registry: reg, Cache: graph.CacheConfig{TTL: time.Minute}})
+	gen, _ := ch.Current()
+
+	// Hold the query's first read until a change has committed and been
+	// heard.
+	lock, err := st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx)
+	if _, err := lock.Exec(ctx, `LOCK TABLE "case" IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	answers := make([]graphtest.Response, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { answers[i] = srv.Do(t, cachedQuery, nil) })
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for blocked := 0; blocked == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the query never reached the locked table")
+		}
+		if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&blocked); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // the other requests join the run
+	if _, err := st.Pool().Exec(ctx, `UPDATE region SET name = name || '（改）' WHERE code = '420606001001'`); err != nil {
+		t.Fatal(err)
+	}
+	waitGeneration(t, ch, gen)
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, a := range answers {
+		if len(a.Errors) > 0 || !bytes.Equal(a.Data, answers[0].Data) {
+			t.Fatalf("answer %d differs: %s, errors %+v", i, a.Data, a.Errors)
+		}
+	}
+	if served := cacheServed(t, reg); served["miss"] != 1 || served["hit"] != n-1 || served["bypass"] != 0 {
+		t.Fatalf("%d requests waiting on one run across a change served as %v, want one miss and the rest hits", n, served)
+	}
+	if r := srv.Do(t, cachedQuery, nil); r.Statements == 0 {
+		t.Fatal("a request after the change got the answer of the run before it")
 	}
 }

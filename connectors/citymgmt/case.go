@@ -36,8 +36,13 @@ type Record struct {
 	Deadline                       string
 	Closed                         string
 	Lat, Long                      float64
-	Tier, GridCode                 string
-	History                        []Step
+	// NoPosition is set when the source gave no position (null, empty or
+	// absent coordinates): the case is placed by grid code or address.
+	NoPosition bool
+	// PositionText is the position as written ("lat,long"), for reports.
+	PositionText   string
+	Tier, GridCode string
+	History        []Step
 }
 
 // Step is one entry of a case's workflow history.
@@ -107,7 +112,11 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 	f := m.Fields
 	var updated time.Time
 	var err error
-	if f.Updated != "" { // the channel has an update time: it is required
+	// GeoReport v2 lets an endpoint omit updated_datetime: the case's
+	// update time is then the last thing known to have happened, as for a
+	// channel without one.
+	hasUpdated := f.Updated != "" && strings.TrimSpace(r.Updated) != ""
+	if hasUpdated {
 		if updated, _, err = m.Times.ParseString(f.Updated, r.Updated); err != nil {
 			return nil, err
 		}
@@ -124,7 +133,7 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 		}
 		closedAt = &t
 	}
-	if f.Updated == "" { // the last thing known to have happened
+	if !hasUpdated { // the last thing known to have happened
 		updated = reported
 		if closedAt != nil && closedAt.After(updated) {
 			updated = *closedAt
@@ -150,19 +159,29 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	loc, _, err := normalize.NormalizePoint(f.Position, r.Lat, r.Long, m.Datum)
-	if err != nil {
-		return nil, err
+	var loc *canon.Location
+	if !r.NoPosition {
+		l, _, err := normalize.NormalizePoint(f.Position, r.Lat, r.Long, m.Datum)
+		if err != nil {
+			return nil, err
+		}
+		loc = &l
 	}
 	desc, err := normalize.Text(f.Description, r.Description, descriptionLimit)
 	if err != nil {
 		return nil, err
 	}
-	addr, _, err := normalize.Address(f.Address, r.Address, addressLimit)
+	// The address is kept as reported (whitespace and markup cleaned);
+	// its standardised line and components are the address service's.
+	addr, err := normalize.Text(f.Address, r.Address, addressLimit)
 	if err != nil {
 		return nil, err
 	}
-	grid, _, ok := m.Layer.Place(strings.TrimSpace(r.GridCode), &loc.Point, addr, m.Addresses.Current())
+	var pos *canon.Point
+	if loc != nil {
+		pos = &loc.Point
+	}
+	grid, _, ok := m.Layer.Place(strings.TrimSpace(r.GridCode), pos, addr, m.Addresses.Current())
 	if !ok {
 		return nil, &normalize.Defect{Reason: normalize.UnknownGrid, Field: f.Grid,
 			Message: fmt.Sprintf("grid %q unknown, and neither the position nor the address lies in a known grid", r.GridCode)}
@@ -178,7 +197,7 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 	cs := &canon.Case{
 		Provenance: canon.Provenance{Source: m.Source, SourceID: r.ID, SourceUpdatedAt: updated, FetchedAt: now(), PayloadHash: connectors.PayloadHash(raw)},
 		Kind:       cat.Kind, CategoryCode: cat.Code, SourceCategory: sourceCat,
-		Title: title, Description: desc, Status: status, SourceStatus: r.Step, Tier: tier, GridCode: grid, Location: &loc,
+		Title: title, Description: desc, Status: status, SourceStatus: r.Step, Tier: tier, GridCode: grid, Location: loc,
 		Address: addr, ReportedAt: reported, UpdatedAt: updated, AssigneeDept: r.Agency, ClosedAt: closedAt,
 	}
 	if r.Deadline != "" {

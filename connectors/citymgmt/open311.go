@@ -147,52 +147,6 @@ type cursor struct {
 	Newest  string `json:"n,omitempty"`  // window: newest requested_datetime seen
 }
 
-// request is a GeoReport v2 service request, in either format.
-type request struct {
-	ServiceRequestID  string  `json:"service_request_id" xml:"service_request_id"`
-	Status            string  `json:"status" xml:"status"`
-	StatusNotes       string  `json:"status_notes" xml:"status_notes"`
-	ServiceName       string  `json:"service_name" xml:"service_name"`
-	ServiceCode       string  `json:"service_code" xml:"service_code"`
-	Description       string  `json:"description" xml:"description"`
-	AgencyResponsible string  `json:"agency_responsible" xml:"agency_responsible"`
-	RequestedDatetime string  `json:"requested_datetime" xml:"requested_datetime"`
-	UpdatedDatetime   string  `json:"updated_datetime" xml:"updated_datetime"`
-	ExpectedDatetime  string  `json:"expected_datetime" xml:"expected_datetime"`
-	Address           string  `json:"address" xml:"address"`
-	Lat               float64 `json:"lat" xml:"lat"`
-	Long              float64 `json:"long" xml:"long"`
-	Extended          *struct {
-		WorkflowState string `json:"workflow_state" xml:"workflow_state"`
-		Tier          string `json:"tier" xml:"tier"`
-		GridCode      string `json:"grid_code" xml:"grid_code"`
-		Deadline      string `json:"deadline" xml:"deadline"`
-		History       []struct {
-			State string `json:"state" xml:"state"`
-			At    string `json:"at" xml:"at"`
-			Actor string `json:"actor" xml:"actor"`
-			Note  string `json:"note" xml:"note"`
-		} `json:"history" xml:"history>step"`
-	} `json:"extended_attributes" xml:"extended_attributes"`
-}
-
-// record converts a request to the channel-neutral Record.
-func (r request) record() Record {
-	out := Record{ID: r.ServiceRequestID, Status: r.Status, ServiceCode: r.ServiceCode, ServiceName: r.ServiceName,
-		Description: r.Description, Agency: r.AgencyResponsible, Address: r.Address, Requested: r.RequestedDatetime,
-		Updated: r.UpdatedDatetime, Deadline: r.ExpectedDatetime, Lat: r.Lat, Long: r.Long}
-	if e := r.Extended; e != nil {
-		out.Step, out.Tier, out.GridCode = e.WorkflowState, e.Tier, e.GridCode
-		if e.Deadline != "" {
-			out.Deadline = e.Deadline
-		}
-		for _, h := range e.History {
-			out.History = append(out.History, Step{State: h.State, At: h.At, Actor: h.Actor, Note: h.Note})
-		}
-	}
-	return out
-}
-
 // rawRequest is one request as received, with its decoded form.
 type rawRequest struct {
 	raw []byte
@@ -360,8 +314,14 @@ func (c *Connector) add(b *connectors.Batch, stream string, rr rawRequest) {
 	b.Fetched++
 	// A quarantine entry keeps a copy of the payload, which may lie in the
 	// response body, not the whole body.
-	if rr.err != nil || rr.req.ServiceRequestID == "" {
-		b.Quarantine = append(b.Quarantine, connectors.Quarantine{Stream: stream, Reason: "MALFORMED", Message: "request without service_request_id", Raw: bytes.Clone(rr.raw)})
+	if rr.err != nil {
+		b.Quarantine = append(b.Quarantine, connectors.Quarantine{Stream: stream, SourceID: salvageID(rr.raw), Reason: "MALFORMED",
+			Message: fmt.Sprintf("undecodable request: %v", rr.err), Raw: bytes.Clone(rr.raw)})
+		return
+	}
+	if strings.TrimSpace(rr.req.ServiceRequestID) == "" {
+		b.Quarantine = append(b.Quarantine, connectors.Quarantine{Stream: stream, Reason: "MISSING_FIELD", Field: "service_request_id",
+			Message: "request without service_request_id", Raw: bytes.Clone(rr.raw)})
 		return
 	}
 	cs, err := c.mapper.Case(rr.req.record(), rr.raw)

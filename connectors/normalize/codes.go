@@ -180,9 +180,14 @@ func GovernanceEventType(typeField, field, typ, sub string) (Category, error) {
 }
 
 // CityServiceCode maps a 6-digit Open311 service code: 01 部件 or 02 事件,
-// then the CJ/T 214 major and minor class.
+// then the CJ/T 214 major and minor class. A 5-digit code starting with 1
+// or 2 (the code sent as a JSON number, its leading zero lost) is read
+// with its zero.
 func CityServiceCode(field, code string) (Category, error) {
 	code = strings.TrimSpace(code)
+	if len(code) == 5 && allDigits(code) && (code[0] == '1' || code[0] == '2') {
+		code = "0" + code
+	}
 	if code == "" {
 		return Category{}, defect(MissingField, field, "no service code")
 	}

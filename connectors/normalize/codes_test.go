@@ -252,6 +252,11 @@ func TestUnknownCodes(t *testing.T) {
 	try("subtype of another type", err)
 	_, err = normalize.GovernanceEventType("tt", "t", "01", "01")
 	try("short subtype", err)
+	if c, err := normalize.CityServiceCode("s", "10101"); err != nil || c.Code != "BJ0101" {
+		t.Errorf("service code sent as the number 10101: %+v %v", c, err)
+	}
+	_, err = normalize.CityServiceCode("s", "30101")
+	try("5-digit service kind 3", err)
 	_, err = normalize.CityServiceCode("s", "020599")
 	try("service code xxxx99", err)
 	_, err = normalize.CityServiceCode("s", "030101")

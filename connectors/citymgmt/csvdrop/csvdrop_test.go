@@ -126,7 +126,7 @@ func TestBackfillsTheExportOnce(t *testing.T) {
 		sys.City.RLock()
 		native := sys.City.CityRequest(byID[cs.SourceID])
 		sys.City.RUnlock()
-		if addr, _, _ := normalize.Address("address", native.Address, 500); cs.Address != addr || cs.SourceStatus != native.State {
+		if addr, _ := normalize.Text("address", native.Address, 500); cs.Address != addr || cs.SourceStatus != native.State {
 			t.Fatalf("case %s: address %q status %q, the system has %q %q", cs.SourceID, cs.Address, cs.SourceStatus, native.Address, native.State)
 		}
 		oc, ok := open[cs.SourceID]

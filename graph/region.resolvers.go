@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/graph/generated"
@@ -143,6 +144,11 @@ func (r *regionResolver) CaseStats(ctx context.Context, obj *store.Region, filte
 		return nil, err
 	}
 	return r.caseBuckets(ctx, groupBy, buckets)
+}
+
+// Indicators is the resolver for the indicators field.
+func (r *regionResolver) Indicators(ctx context.Context, obj *store.Region, period model.PeriodUnit, at *time.Time, asOf *time.Time, filter *model.CaseFilter) (*model.RegionIndicators, error) {
+	return r.regionIndicators(ctx, obj.ID, period, at, asOf, filter)
 }
 
 // PartyOrgs is the resolver for the partyOrgs field.

@@ -20,4 +20,10 @@ type Resolver struct {
 	PII   *pii.Keys // opens sealed values for audited unmasking; nil disables it
 	// Addresses is the gazetteer of Query.standardizeAddress.
 	Addresses *address.Directory
+	// ScorePresets are the composite scores of Indicators.score by name;
+	// nil serves the shipped ones (store.ScorePresets).
+	ScorePresets map[string]store.ScorePreset
+	// access is the schema's authorisation (set by NewHandler), for the
+	// resolvers that check a type before loading it.
+	access *access
 }

@@ -7,10 +7,25 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
 
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/graph/model"
 	"github.com/ywtg/hub/store"
 )
+
+// Score is the resolver for the score field.
+func (r *indicatorsResolver) Score(ctx context.Context, obj *store.Indicators, preset *string, weights []*model.ScoreWeightInput) (*float64, error) {
+	terms, err := r.scoreTerms(preset, weights)
+	if err != nil {
+		return nil, err
+	}
+	return store.Score(terms, *obj)
+}
 
 // CaseStats is the resolver for the caseStats field.
 func (r *queryResolver) CaseStats(ctx context.Context, filter *model.CaseFilter, groupBy []store.Dimension) ([]*model.CaseBucket, error) {
@@ -24,3 +39,58 @@ func (r *queryResolver) CaseStats(ctx context.Context, filter *model.CaseFilter,
 	}
 	return r.caseBuckets(ctx, groupBy, buckets)
 }
+
+// CaseIndicators is the resolver for the caseIndicators field.
+func (r *queryResolver) CaseIndicators(ctx context.Context, filter *model.CaseFilter, groupBy []store.Dimension, asOf *time.Time, rankBy *string) ([]*model.IndicatorBucket, error) {
+	f, err := caseFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	at := time.Now()
+	if asOf != nil {
+		at = *asOf
+	}
+	buckets, err := r.Store.CaseIndicators(ctx, f, at, groupBy)
+	if err != nil {
+		return nil, err
+	}
+	return r.indicatorBuckets(ctx, groupBy, buckets, rankBy)
+}
+
+// ScorePresets is the resolver for the scorePresets field.
+func (r *queryResolver) ScorePresets(ctx context.Context) ([]*store.ScorePreset, error) {
+	presets := r.scorePresets()
+	out := make([]*store.ScorePreset, 0, len(presets))
+	for _, p := range presets {
+		out = append(out, &p)
+	}
+	slices.SortFunc(out, func(a, b *store.ScorePreset) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// RegionMap is the resolver for the regionMap field.
+func (r *queryResolver) RegionMap(ctx context.Context, parent *string, level *canon.RegionLevel, period *model.PeriodUnit, at *time.Time) (json.RawMessage, error) {
+	return r.regionMap(ctx, parent, level, period, at)
+}
+
+// Breakdown is the resolver for the breakdown field.
+func (r *regionIndicatorsResolver) Breakdown(ctx context.Context, obj *model.RegionIndicators, by []store.Dimension, rankBy *string) ([]*model.IndicatorBucket, error) {
+	buckets, err := r.Store.CaseIndicators(ctx, obj.Filter, obj.AsOf, by)
+	if err != nil {
+		return nil, err
+	}
+	return r.indicatorBuckets(ctx, by, buckets, rankBy)
+}
+
+// Indicators returns generated.IndicatorsResolver implementation.
+func (r *Resolver) Indicators() generated.IndicatorsResolver { return &indicatorsResolver{r} }
+
+// RegionIndicators returns generated.RegionIndicatorsResolver implementation.
+func (r *Resolver) RegionIndicators() generated.RegionIndicatorsResolver {
+	return &regionIndicatorsResolver{r}
+}
+
+type (
+	indicatorsResolver       struct{ *Resolver }
+	regionIndicatorsResolver struct{ *Resolver }
+)

@@ -14,8 +14,8 @@ import (
 // Indicators are the official evaluation figures (绩效评价指标) of a set of
 // cases, each with an explicit numerator and denominator. A case's state is
 // read from its timeline (case_event) up to the evaluation instant asOf, so a
-// past period is evaluated as it stood then; a case without any timeline row
-// is judged by its current status and closing time.
+// past period is evaluated as it stood then; where the case has not changed
+// since asOf, or has no timeline, its current status and closing time decide.
 //
 // The sets, each inside the one before where indented:
 //
@@ -36,7 +36,8 @@ import (
 //	      应结案数 DueForClosing  = Disposed + OverdueUndisposed: cases still
 //	                        inside their deadline are excluded
 //	      应处置数 DueForDisposal  the part of DueForClosing that reached 派遣
-//	                        (DISPATCHED or later; a grid's self-disposal counts)
+//	                        (DISPATCHED or later; a grid's self-disposal counts,
+//	                        so every disposed case is in it)
 //	      结案数 Closed      last status CLOSED
 //	      按期结案数 ClosedOnTime  closed, disposed at or before the deadline
 //	      超期结案数 ClosedLate    closed, disposed after the deadline
@@ -51,8 +52,8 @@ import (
 //
 // Rates (nil when their denominator is zero): 结案率 = Closed/DueForClosing,
 // 按期结案率 = ClosedOnTime/DueForClosing, 超期结案率 = ClosedLate/DueForClosing
-// (so 结案率 = 按期结案率 + 超期结案率), 处置率 = Disposed∩DueForDisposal /
-// DueForDisposal, 按期处置率 = DisposedOnTime∩DueForDisposal / DueForDisposal,
+// (so 结案率 = 按期结案率 + 超期结案率), 处置率 = Disposed/DueForDisposal,
+// 按期处置率 = DisposedOnTime/DueForDisposal,
 // 返工率 = Reworked/Disposed, 延期率 = Deferred/DueForDisposal. The handling
 // time is the mean, over closed cases, of the working hours (canon's
 // calendar) from report to closing.
@@ -62,8 +63,6 @@ type Indicators struct {
 	Voided            int
 	Suspended         int
 	DueForDisposal    int
-	DisposedDue       int // disposed cases among DueForDisposal
-	DisposedDueOnTime int // of those, disposed by the deadline
 	Disposed          int
 	DisposedOnTime    int
 	DueForClosing     int
@@ -102,12 +101,10 @@ func (x Indicators) OnTimeClosingRate() *float64 { return ratio(x.ClosedOnTime, 
 func (x Indicators) LateClosingRate() *float64 { return ratio(x.ClosedLate, x.DueForClosing) }
 
 // DisposalRate is 处置率 = 处置数 / 应处置数 (over the cases due for disposal).
-func (x Indicators) DisposalRate() *float64 { return ratio(x.DisposedDue, x.DueForDisposal) }
+func (x Indicators) DisposalRate() *float64 { return ratio(x.Disposed, x.DueForDisposal) }
 
 // OnTimeDisposalRate is 按期处置率 = 按期处置数 / 应处置数.
-func (x Indicators) OnTimeDisposalRate() *float64 {
-	return ratio(x.DisposedDueOnTime, x.DueForDisposal)
-}
+func (x Indicators) OnTimeDisposalRate() *float64 { return ratio(x.DisposedOnTime, x.DueForDisposal) }
 
 // ReworkRate is 返工率 = 返工数 / 处置数.
 func (x Indicators) ReworkRate() *float64 { return ratio(x.Reworked, x.Disposed) }
@@ -134,13 +131,18 @@ const (
 // key index), beside the columns the dimensions need.
 const caseStateSQL = `
 	SELECT c.*, e.n,
-		coalesce(e.last, c.status) AS last,
-		CASE WHEN e.n > 0 THEN e.filed ELSE c.status IN (` + filedStatuses + `) END AS filed,
-		CASE WHEN e.n > 0 THEN e.dispatched ELSE c.status IN (` + dispatchedStatuses + `) END AS dispatched,
-		coalesce(e.resolved_at, e.closed_at, c.closed_at) AS disposed_at,
-		coalesce(e.closed_at, c.closed_at) AS closed_at_eval,
+		CASE WHEN ` + currentSQL + ` THEN c.status ELSE e.last END AS last,
+		coalesce(e.filed, FALSE) OR (` + currentSQL + ` AND c.status IN (` + filedStatuses + `)) AS filed,
+		coalesce(e.dispatched, FALSE) OR (` + currentSQL + ` AND c.status IN (` + dispatchedStatuses + `)) AS dispatched,
+		coalesce(e.resolved_at, e.closed_at, CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS disposed_at,
+		coalesce(e.closed_at, CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS closed_at_eval,
 		coalesce(e.reworks, 0) AS reworks,
-		coalesce(e.deferred, c.status = 'DEFERRED') AS deferred`
+		coalesce(e.deferred, FALSE) OR (` + currentSQL + ` AND c.status = 'DEFERRED') AS deferred`
+
+// currentSQL holds when a case's current status is its status at asOf: it
+// has not changed since, or it has no timeline (a status-only source). The
+// current status then wins over a timeline that lags it.
+const currentSQL = `(e.n = 0 OR c.updated_at <= $1)`
 
 // caseTimelineSQL is the lateral aggregate of one case's timeline up to $1.
 const caseTimelineSQL = ` LEFT JOIN LATERAL (
@@ -197,8 +199,6 @@ func (s *Store) CaseIndicators(ctx context.Context, f CaseFilter, asOf time.Time
 		"count(*) FILTER (WHERE voided)",
 		"count(*) FILTER (WHERE filed AND last = 'SUSPENDED')",
 		"count(*) FILTER (WHERE ev AND dispatched AND (disposed OR overdue_open))",
-		"count(*) FILTER (WHERE ev AND dispatched AND disposed)",
-		"count(*) FILTER (WHERE ev AND dispatched AND disposed AND on_time)",
 		"count(*) FILTER (WHERE ev AND disposed)",
 		"count(*) FILTER (WHERE ev AND disposed AND on_time)",
 		"count(*) FILTER (WHERE ev AND (disposed OR overdue_open))",
@@ -222,13 +222,12 @@ func (s *Store) CaseIndicators(ctx context.Context, f CaseFilter, asOf time.Time
 	}
 	buckets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (IndicatorBucket, error) {
 		b := IndicatorBucket{Values: make([]*string, len(dims))}
-		dest := make([]any, 0, len(dims)+18)
+		dest := make([]any, 0, len(dims)+16)
 		for i := range b.Values {
 			dest = append(dest, &b.Values[i])
 		}
 		x := &b.Indicators
-		dest = append(dest, &x.Reported, &x.Filed, &x.Voided, &x.Suspended, &x.DueForDisposal, &x.DisposedDue,
-			&x.DisposedDueOnTime, &x.Disposed, &x.DisposedOnTime, &x.DueForClosing, &x.Closed, &x.ClosedOnTime,
+		dest = append(dest, &x.Reported, &x.Filed, &x.Voided, &x.Suspended, &x.DueForDisposal, &x.Disposed, &x.DisposedOnTime, &x.DueForClosing, &x.Closed, &x.ClosedOnTime,
 			&x.ClosedLate, &x.Reworked, &x.Reworks, &x.Deferred, &x.OverdueUndisposed, &x.AvgWorkHoursToClose)
 		return b, r.Scan(dest...)
 	})

@@ -66,7 +66,7 @@ func near(got *float64, want float64) bool { return got != nil && math.Abs(*got-
 // 按期结案率 75.82%), with cases of other months and cases refused before
 // filing beside them.
 func TestIndicatorsReproduceAPublishedMonth(t *testing.T) {
-	ctx := context.Background()
+	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 	grids := []string{"420606001001001", "420606001001002", "420606001002001", "420606001002002"}
@@ -203,7 +203,7 @@ func TestIndicatorsReproduceAPublishedMonth(t *testing.T) {
 
 // TestIndicatorEdges checks each 口径 rule on hand-computed cases.
 func TestIndicatorEdges(t *testing.T) {
-	ctx := context.Background()
+	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 	g := "420606001001001"
@@ -253,6 +253,10 @@ func TestIndicatorEdges(t *testing.T) {
 			step{cst("2026-10-29 09:00:00"), canon.StatusReported}, step{cst("2026-10-29 09:10:00"), canon.StatusFiled},
 			step{cst("2026-10-29 09:20:00"), canon.StatusDispatched}, step{cst("2026-10-30 09:00:00"), canon.StatusResolved},
 			step{cst("2026-11-02 10:00:00"), canon.StatusClosed}),
+		// A status-only source (no timeline): its status and closing time decide.
+		// Monday 09:00 → 11:00, 2 working hours, disposed (closed) in time.
+		statusOnly(indicatorCase("status-only", g, "城管局", due("2026-10-20 18:00:00"),
+			step{cst("2026-10-19 09:00:00"), canon.StatusReported}, step{cst("2026-10-19 11:00:00"), canon.StatusClosed})),
 		// Reported after asOf: not counted at all.
 		indicatorCase("later", g, "城管局", nil, step{cst("2026-11-02 09:00:00"), canon.StatusReported}),
 	}
@@ -264,18 +268,16 @@ func TestIndicatorEdges(t *testing.T) {
 	}
 	x := got[0].Indicators
 	want := store.Indicators{
-		Reported:          8, // all but "later"
-		Filed:             7, // all but "refused" and "later"
+		Reported:          9, // all but "later"
+		Filed:             8, // all but "refused" and "later"
 		Voided:            1,
 		Suspended:         1,
-		Disposed:          3, // reworked, deferred, closed-later
-		DisposedOnTime:    2, // deferred, closed-later
-		DueForDisposal:    4, // overdue + the three disposed
-		DisposedDue:       3,
-		DisposedDueOnTime: 2,
-		DueForClosing:     4,
-		Closed:            2,
-		ClosedOnTime:      1,
+		Disposed:          4, // reworked, deferred, closed-later, status-only
+		DisposedOnTime:    3, // deferred, closed-later, status-only
+		DueForDisposal:    5, // overdue + the four disposed
+		DueForClosing:     5,
+		Closed:            3,
+		ClosedOnTime:      2,
 		ClosedLate:        1,
 		Reworked:          1,
 		Reworks:           2,
@@ -288,21 +290,21 @@ func TestIndicatorEdges(t *testing.T) {
 		t.Errorf("indicators\n got %+v\nwant %+v", x, want)
 	}
 	// reworked: Mon 10-12 09:00 → Tue 10-13 17:00 = 7 + 6.5 = 13.5 h;
-	// deferred: 25 h.
-	if !near(avg, (13.5+25)/2) {
-		t.Errorf("average working hours to close = %v, want %v", deref(avg), (13.5+25)/2)
+	// deferred: 25 h; status-only: 2 h.
+	if !near(avg, (13.5+25+2)/3) {
+		t.Errorf("average working hours to close = %v, want %v", deref(avg), (13.5+25+2)/3)
 	}
-	if !near(x.ClosingRate(), 0.5) || !near(x.OnTimeClosingRate(), 0.25) || !near(x.LateClosingRate(), 0.25) ||
-		!near(x.ReworkRate(), 1.0/3) || !near(x.DeferralRate(), 0.25) || !near(x.DisposalRate(), 0.75) ||
-		!near(x.OnTimeDisposalRate(), 0.5) {
+	if !near(x.ClosingRate(), 0.6) || !near(x.OnTimeClosingRate(), 0.4) || !near(x.LateClosingRate(), 0.2) ||
+		!near(x.ReworkRate(), 0.25) || !near(x.DeferralRate(), 0.2) || !near(x.DisposalRate(), 0.8) ||
+		!near(x.OnTimeDisposalRate(), 0.6) {
 		t.Errorf("rates: 结案率 %v 按期结案率 %v 超期结案率 %v 返工率 %v 延期率 %v 处置率 %v 按期处置率 %v",
 			deref(x.ClosingRate()), deref(x.OnTimeClosingRate()), deref(x.LateClosingRate()), deref(x.ReworkRate()),
 			deref(x.DeferralRate()), deref(x.DisposalRate()), deref(x.OnTimeDisposalRate()))
 	}
 
-	// The shipped department score: 0.25×50 + 0.5×30 + (1−1/3)×10 + (1−0.25)×10.
+	// The shipped department score: 0.4×50 + 0.6×30 + (1−0.25)×10 + (1−0.2)×10.
 	score, err := store.Score(store.ScorePresets["CITY_MGMT"].Terms, x)
-	if err != nil || !near(score, 12.5+15+20.0/3+7.5) {
+	if err != nil || !near(score, 20+18+7.5+8) {
 		t.Errorf("CITY_MGMT score = %v, %v", deref(score), err)
 	}
 	// A term without a denominator is left out and the rest scaled to the full weight.
@@ -317,7 +319,7 @@ func TestIndicatorEdges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if y := later[0].Indicators; y.Reported != 9 || y.Closed != 3 || y.DueForClosing != 5 || y.OverdueUndisposed != 1+1 {
+	if y := later[0].Indicators; y.Reported != 10 || y.Closed != 4 || y.DueForClosing != 6 || y.OverdueUndisposed != 1+1 {
 		t.Errorf("at 11-05: %+v", y)
 	}
 
@@ -334,6 +336,12 @@ func TestIndicatorEdges(t *testing.T) {
 	if len(byDept) != 3 { // 城管局, 住建局 and no department ("refused")
 		t.Errorf("%d departments, want 3", len(byDept))
 	}
+}
+
+// statusOnly drops a case's timeline, as a status-only source sends it.
+func statusOnly(c canon.Case) canon.Case {
+	c.Timeline = nil
+	return c
 }
 
 func deref(p *float64) any {

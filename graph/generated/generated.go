@@ -43,6 +43,7 @@ type ResolverRoot interface {
 	GridWorkerConnection() GridWorkerConnectionResolver
 	Household() HouseholdResolver
 	Incident() IncidentResolver
+	Indicators() IndicatorsResolver
 	PartyMember() PartyMemberResolver
 	PartyMemberConnection() PartyMemberConnectionResolver
 	PartyOrg() PartyOrgResolver
@@ -55,6 +56,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Region() RegionResolver
 	RegionConnection() RegionConnectionResolver
+	RegionIndicators() RegionIndicatorsResolver
 	RegionStats() RegionStatsResolver
 	ServiceStation() ServiceStationResolver
 	ServiceStationConnection() ServiceStationConnectionResolver
@@ -235,6 +237,48 @@ type ComplexityRoot struct {
 		Title func(childComplexity int) int
 	}
 
+	IndicatorBucket struct {
+		Indicators func(childComplexity int) int
+		Key        func(childComplexity int) int
+		Rank       func(childComplexity int) int
+	}
+
+	IndicatorPeriod struct {
+		From  func(childComplexity int) int
+		Label func(childComplexity int) int
+		To    func(childComplexity int) int
+		Unit  func(childComplexity int) int
+	}
+
+	Indicators struct {
+		AccurateFiled       func(childComplexity int) int
+		AvgWorkHoursToClose func(childComplexity int) int
+		Closed              func(childComplexity int) int
+		ClosedLate          func(childComplexity int) int
+		ClosedOnTime        func(childComplexity int) int
+		ClosingRate         func(childComplexity int) int
+		DeferralRate        func(childComplexity int) int
+		Deferred            func(childComplexity int) int
+		DisposalRate        func(childComplexity int) int
+		Disposed            func(childComplexity int) int
+		DisposedOnTime      func(childComplexity int) int
+		DueForClosing       func(childComplexity int) int
+		DueForDisposal      func(childComplexity int) int
+		Filed               func(childComplexity int) int
+		LateClosingRate     func(childComplexity int) int
+		OnTimeClosingRate   func(childComplexity int) int
+		OnTimeDisposalRate  func(childComplexity int) int
+		OverdueUndisposed   func(childComplexity int) int
+		Reported            func(childComplexity int) int
+		ReworkRate          func(childComplexity int) int
+		Reworked            func(childComplexity int) int
+		Reworks             func(childComplexity int) int
+		Score               func(childComplexity int, preset *string, weights []*model.ScoreWeightInput) int
+		Suspended           func(childComplexity int) int
+		Unclosed            func(childComplexity int) int
+		Voided              func(childComplexity int) int
+	}
+
 	LatLng struct {
 		Lat func(childComplexity int) int
 		Lng func(childComplexity int) int
@@ -357,6 +401,7 @@ type ComplexityRoot struct {
 	Query struct {
 		AuditLog           func(childComplexity int, first *int, after *string, principal *string, from *time.Time, to *time.Time) int
 		Case               func(childComplexity int, id *string, source *string, sourceID *string) int
+		CaseIndicators     func(childComplexity int, filter *model.CaseFilter, groupBy []store.Dimension, asOf *time.Time, rankBy *string) int
 		CaseStats          func(childComplexity int, filter *model.CaseFilter, groupBy []store.Dimension) int
 		Cases              func(childComplexity int, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) int
 		Categories         func(childComplexity int) int
@@ -367,7 +412,9 @@ type ComplexityRoot struct {
 		People             func(childComplexity int, filter *model.PersonFilter, first *int, after *string) int
 		Quarantine         func(childComplexity int, source *string, reason *string, first *int, after *string) int
 		Region             func(childComplexity int, id *string, code *string) int
+		RegionMap          func(childComplexity int, parent *string, level *canon.RegionLevel, period *model.PeriodUnit, at *time.Time) int
 		Regions            func(childComplexity int, level *canon.RegionLevel, parent *string, first *int, after *string) int
+		ScorePresets       func(childComplexity int) int
 		ServiceStations    func(childComplexity int, near *model.NearInput, region *string, regionCode *string, first *int, after *string) int
 		Sources            func(childComplexity int) int
 		StandardizeAddress func(childComplexity int, raw string) int
@@ -385,6 +432,7 @@ type ComplexityRoot struct {
 		Code            func(childComplexity int) int
 		GridWorkers     func(childComplexity int, first *int, after *string) int
 		ID              func(childComplexity int) int
+		Indicators      func(childComplexity int, period model.PeriodUnit, at *time.Time, asOf *time.Time, filter *model.CaseFilter) int
 		Level           func(childComplexity int) int
 		Name            func(childComplexity int) int
 		Parent          func(childComplexity int) int
@@ -404,6 +452,15 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	RegionIndicators struct {
+		AsOf           func(childComplexity int) int
+		Breakdown      func(childComplexity int, by []store.Dimension, rankBy *string) int
+		Current        func(childComplexity int) int
+		Period         func(childComplexity int) int
+		Previous       func(childComplexity int) int
+		PreviousPeriod func(childComplexity int) int
+	}
+
 	RegionStats struct {
 		ClosedCases       func(childComplexity int) int
 		DualReportMembers func(childComplexity int) int
@@ -415,6 +472,18 @@ type ComplexityRoot struct {
 		PartyMembers      func(childComplexity int) int
 		Population        func(childComplexity int) int
 		ServiceStations   func(childComplexity int) int
+	}
+
+	ScorePreset struct {
+		Description func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Terms       func(childComplexity int) int
+	}
+
+	ScoreTerm struct {
+		Inverse func(childComplexity int) int
+		Rate    func(childComplexity int) int
+		Weight  func(childComplexity int) int
 	}
 
 	ServiceStation struct {
@@ -576,6 +645,9 @@ type HouseholdResolver interface {
 type IncidentResolver interface {
 	ID(ctx context.Context, obj *store.Incident) (string, error)
 }
+type IndicatorsResolver interface {
+	Score(ctx context.Context, obj *store.Indicators, preset *string, weights []*model.ScoreWeightInput) (*float64, error)
+}
 type PartyMemberResolver interface {
 	ID(ctx context.Context, obj *store.PartyMember) (string, error)
 	Person(ctx context.Context, obj *store.PartyMember) (*store.Person, error)
@@ -650,6 +722,9 @@ type QueryResolver interface {
 	SyncRuns(ctx context.Context, source *string, first *int, after *string) (*model.SyncRunConnection, error)
 	Quarantine(ctx context.Context, source *string, reason *string, first *int, after *string) (*model.QuarantineConnection, error)
 	CaseStats(ctx context.Context, filter *model.CaseFilter, groupBy []store.Dimension) ([]*model.CaseBucket, error)
+	CaseIndicators(ctx context.Context, filter *model.CaseFilter, groupBy []store.Dimension, asOf *time.Time, rankBy *string) ([]*model.IndicatorBucket, error)
+	ScorePresets(ctx context.Context) ([]*store.ScorePreset, error)
+	RegionMap(ctx context.Context, parent *string, level *canon.RegionLevel, period *model.PeriodUnit, at *time.Time) (json.RawMessage, error)
 }
 type RegionResolver interface {
 	ID(ctx context.Context, obj *store.Region) (string, error)
@@ -662,6 +737,7 @@ type RegionResolver interface {
 	Stats(ctx context.Context, obj *store.Region) (*store.RegionStats, error)
 	Cases(ctx context.Context, obj *store.Region, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) (*model.CaseConnection, error)
 	CaseStats(ctx context.Context, obj *store.Region, filter *model.CaseFilter, groupBy []store.Dimension) ([]*model.CaseBucket, error)
+	Indicators(ctx context.Context, obj *store.Region, period model.PeriodUnit, at *time.Time, asOf *time.Time, filter *model.CaseFilter) (*model.RegionIndicators, error)
 	PartyOrgs(ctx context.Context, obj *store.Region, first *int, after *string) (*model.PartyOrgConnection, error)
 	GridWorkers(ctx context.Context, obj *store.Region, first *int, after *string) (*model.GridWorkerConnection, error)
 	ServiceStations(ctx context.Context, obj *store.Region, first *int, after *string) (*model.ServiceStationConnection, error)
@@ -669,6 +745,9 @@ type RegionResolver interface {
 }
 type RegionConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.RegionConnection) (int, error)
+}
+type RegionIndicatorsResolver interface {
+	Breakdown(ctx context.Context, obj *model.RegionIndicators, by []store.Dimension, rankBy *string) ([]*model.IndicatorBucket, error)
 }
 type RegionStatsResolver interface {
 	DualReportMembers(ctx context.Context, obj *store.RegionStats) (int, error)
@@ -1383,6 +1462,212 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Incident.Title(childComplexity), true
 
+	case "IndicatorBucket.indicators":
+		if e.ComplexityRoot.IndicatorBucket.Indicators == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorBucket.Indicators(childComplexity), true
+	case "IndicatorBucket.key":
+		if e.ComplexityRoot.IndicatorBucket.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorBucket.Key(childComplexity), true
+	case "IndicatorBucket.rank":
+		if e.ComplexityRoot.IndicatorBucket.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorBucket.Rank(childComplexity), true
+
+	case "IndicatorPeriod.from":
+		if e.ComplexityRoot.IndicatorPeriod.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorPeriod.From(childComplexity), true
+	case "IndicatorPeriod.label":
+		if e.ComplexityRoot.IndicatorPeriod.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorPeriod.Label(childComplexity), true
+	case "IndicatorPeriod.to":
+		if e.ComplexityRoot.IndicatorPeriod.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorPeriod.To(childComplexity), true
+	case "IndicatorPeriod.unit":
+		if e.ComplexityRoot.IndicatorPeriod.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorPeriod.Unit(childComplexity), true
+
+	case "Indicators.accurateFiled":
+		if e.ComplexityRoot.Indicators.AccurateFiled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.AccurateFiled(childComplexity), true
+	case "Indicators.avgWorkHoursToClose":
+		if e.ComplexityRoot.Indicators.AvgWorkHoursToClose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.AvgWorkHoursToClose(childComplexity), true
+	case "Indicators.closed":
+		if e.ComplexityRoot.Indicators.Closed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.Closed(childComplexity), true
+	case "Indicators.closedLate":
+		if e.ComplexityRoot.Indicators.ClosedLate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.ClosedLate(childComplexity), true
+	case "Indicators.closedOnTime":
+		if e.ComplexityRoot.Indicators.ClosedOnTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.ClosedOnTime(childComplexity), true
+	case "Indicators.closingRate":
+		if e.ComplexityRoot.Indicators.ClosingRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.ClosingRate(childComplexity), true
+	case "Indicators.deferralRate":
+		if e.ComplexityRoot.Indicators.DeferralRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.DeferralRate(childComplexity), true
+	case "Indicators.deferred":
+		if e.ComplexityRoot.Indicators.Deferred == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.Deferred(childComplexity), true
+	case "Indicators.disposalRate":
+		if e.ComplexityRoot.Indicators.DisposalRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.DisposalRate(childComplexity), true
+	case "Indicators.disposed":
+		if e.ComplexityRoot.Indicators.Disposed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.Disposed(childComplexity), true
+	case "Indicators.disposedOnTime":
+		if e.ComplexityRoot.Indicators.DisposedOnTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.DisposedOnTime(childComplexity), true
+	case "Indicators.dueForClosing":
+		if e.ComplexityRoot.Indicators.DueForClosing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.DueForClosing(childComplexity), true
+	case "Indicators.dueForDisposal":
+		if e.ComplexityRoot.Indicators.DueForDisposal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.DueForDisposal(childComplexity), true
+	case "Indicators.filed":
+		if e.ComplexityRoot.Indicators.Filed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.Filed(childComplexity), true
+	case "Indicators.lateClosingRate":
+		if e.ComplexityRoot.Indicators.LateClosingRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.LateClosingRate(childComplexity), true
+	case "Indicators.onTimeClosingRate":
+		if e.ComplexityRoot.Indicators.OnTimeClosingRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.OnTimeClosingRate(childComplexity), true
+	case "Indicators.onTimeDisposalRate":
+		if e.ComplexityRoot.Indicators.OnTimeDisposalRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.OnTimeDisposalRate(childComplexity), true
+	case "Indicators.overdueUndisposed":
+		if e.ComplexityRoot.Indicators.OverdueUndisposed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.OverdueUndisposed(childComplexity), true
+	case "Indicators.reported":
+		if e.ComplexityRoot.Indicators.Reported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.Reported(childComplexity), true
+	case "Indicators.reworkRate":
+		if e.ComplexityRoot.Indicators.ReworkRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.ReworkRate(childComplexity), true
+	case "Indicators.reworked":
+		if e.ComplexityRoot.Indicators.Reworked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.Reworked(childComplexity), true
+	case "Indicators.reworks":
+		if e.ComplexityRoot.Indicators.Reworks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.Reworks(childComplexity), true
+	case "Indicators.score":
+		if e.ComplexityRoot.Indicators.Score == nil {
+			break
+		}
+
+		args, err := ec.field_Indicators_score_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Indicators.Score(childComplexity, args["preset"].(*string), args["weights"].([]*model.ScoreWeightInput)), true
+	case "Indicators.suspended":
+		if e.ComplexityRoot.Indicators.Suspended == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.Suspended(childComplexity), true
+	case "Indicators.unclosed":
+		if e.ComplexityRoot.Indicators.Unclosed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.Unclosed(childComplexity), true
+	case "Indicators.voided":
+		if e.ComplexityRoot.Indicators.Voided == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicators.Voided(childComplexity), true
+
 	case "LatLng.lat":
 		if e.ComplexityRoot.LatLng.Lat == nil {
 			break
@@ -1877,6 +2162,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Case(childComplexity, args["id"].(*string), args["source"].(*string), args["sourceId"].(*string)), true
+	case "Query.caseIndicators":
+		if e.ComplexityRoot.Query.CaseIndicators == nil {
+			break
+		}
+
+		args, err := ec.field_Query_caseIndicators_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CaseIndicators(childComplexity, args["filter"].(*model.CaseFilter), args["groupBy"].([]store.Dimension), args["asOf"].(*time.Time), args["rankBy"].(*string)), true
 	case "Query.caseStats":
 		if e.ComplexityRoot.Query.CaseStats == nil {
 			break
@@ -1983,6 +2279,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Region(childComplexity, args["id"].(*string), args["code"].(*string)), true
+	case "Query.regionMap":
+		if e.ComplexityRoot.Query.RegionMap == nil {
+			break
+		}
+
+		args, err := ec.field_Query_regionMap_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RegionMap(childComplexity, args["parent"].(*string), args["level"].(*canon.RegionLevel), args["period"].(*model.PeriodUnit), args["at"].(*time.Time)), true
 	case "Query.regions":
 		if e.ComplexityRoot.Query.Regions == nil {
 			break
@@ -1994,6 +2301,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Regions(childComplexity, args["level"].(*canon.RegionLevel), args["parent"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.scorePresets":
+		if e.ComplexityRoot.Query.ScorePresets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ScorePresets(childComplexity), true
 	case "Query.serviceStations":
 		if e.ComplexityRoot.Query.ServiceStations == nil {
 			break
@@ -2119,6 +2432,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Region.ID(childComplexity), true
+	case "Region.indicators":
+		if e.ComplexityRoot.Region.Indicators == nil {
+			break
+		}
+
+		args, err := ec.field_Region_indicators_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Region.Indicators(childComplexity, args["period"].(model.PeriodUnit), args["at"].(*time.Time), args["asOf"].(*time.Time), args["filter"].(*model.CaseFilter)), true
 	case "Region.level":
 		if e.ComplexityRoot.Region.Level == nil {
 			break
@@ -2198,6 +2522,48 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RegionEdge.Node(childComplexity), true
 
+	case "RegionIndicators.asOf":
+		if e.ComplexityRoot.RegionIndicators.AsOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionIndicators.AsOf(childComplexity), true
+	case "RegionIndicators.breakdown":
+		if e.ComplexityRoot.RegionIndicators.Breakdown == nil {
+			break
+		}
+
+		args, err := ec.field_RegionIndicators_breakdown_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.RegionIndicators.Breakdown(childComplexity, args["by"].([]store.Dimension), args["rankBy"].(*string)), true
+	case "RegionIndicators.current":
+		if e.ComplexityRoot.RegionIndicators.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionIndicators.Current(childComplexity), true
+	case "RegionIndicators.period":
+		if e.ComplexityRoot.RegionIndicators.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionIndicators.Period(childComplexity), true
+	case "RegionIndicators.previous":
+		if e.ComplexityRoot.RegionIndicators.Previous == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionIndicators.Previous(childComplexity), true
+	case "RegionIndicators.previousPeriod":
+		if e.ComplexityRoot.RegionIndicators.PreviousPeriod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionIndicators.PreviousPeriod(childComplexity), true
+
 	case "RegionStats.closedCases":
 		if e.ComplexityRoot.RegionStats.ClosedCases == nil {
 			break
@@ -2258,6 +2624,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RegionStats.ServiceStations(childComplexity), true
+
+	case "ScorePreset.description":
+		if e.ComplexityRoot.ScorePreset.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScorePreset.Description(childComplexity), true
+	case "ScorePreset.name":
+		if e.ComplexityRoot.ScorePreset.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScorePreset.Name(childComplexity), true
+	case "ScorePreset.terms":
+		if e.ComplexityRoot.ScorePreset.Terms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScorePreset.Terms(childComplexity), true
+
+	case "ScoreTerm.inverse":
+		if e.ComplexityRoot.ScoreTerm.Inverse == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreTerm.Inverse(childComplexity), true
+	case "ScoreTerm.rate":
+		if e.ComplexityRoot.ScoreTerm.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreTerm.Rate(childComplexity), true
+	case "ScoreTerm.weight":
+		if e.ComplexityRoot.ScoreTerm.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreTerm.Weight(childComplexity), true
 
 	case "ServiceStation.address":
 		if e.ComplexityRoot.ServiceStation.Address == nil {
@@ -2678,6 +3082,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CaseOrder", ec.unmarshalInputCaseOrder),
 			graphql.NewInputUnmarshaler("NearInput", ec.unmarshalInputNearInput),
 			graphql.NewInputUnmarshaler("PersonFilter", ec.unmarshalInputPersonFilter),
+			graphql.NewInputUnmarshaler("ScoreWeightInput", ec.unmarshalInputScoreWeightInput),
 		)
 	}
 	first := true
@@ -3647,6 +4052,17 @@ type Region implements Node @scope(name: "regions:read") {
     "Dimensions to group by. (分组维度)"
     groupBy: [CaseDimension!]!
   ): [CaseBucket!]!
+  "Official evaluation indicators of the subtree's cases for the period containing ` + "`" + `at` + "`" + `, with the period before. (辖区考核指标)"
+  indicators(
+    "Length of the period. (统计周期)"
+    period: PeriodUnit! = MONTH
+    "An instant inside the period; default now. (统计时点)"
+    at: Time
+    "Evaluation instant; default the end of the period or now, whichever is earlier. (评价时点)"
+    asOf: Time
+    "Further filter. (筛选)"
+    filter: CaseFilter
+  ): RegionIndicators! @scope(name: "cases:read")
   "Party organisations anchored in the subtree. (辖区党组织)"
   partyOrgs(
     "Page size, at most 500; default 50. (每页条数)"
@@ -4029,6 +4445,10 @@ enum CaseDimension {
   WEEK
   "Report month, China time, ` + "`" + `YYYY-MM` + "`" + `. (上报月份)"
   MONTH
+  "Report quarter, China time, ` + "`" + `YYYY-Qn` + "`" + `. (上报季度)"
+  QUARTER
+  "Assignee department, as the source names it; null when none. (承办部门)"
+  ASSIGNEE_DEPT
 }
 
 "One coordinate of a bucket: the value of one dimension. (分组键)"
@@ -4071,6 +4491,222 @@ extend type Query {
     "Dimensions to group by. (分组维度)"
     groupBy: [CaseDimension!]!
   ): [CaseBucket!]! @scope(name: "cases:read")
+}
+
+"""
+Official evaluation indicators (绩效评价指标) of a set of cases, evaluated at an instant from each
+case's timeline. Every figure names its numerator and denominator; sets nest as listed. Disposal
+and closing figures count the evaluated cases: accurately filed and not 挂账. The deadline is the
+due time as the source holds it, moved by a granted 延期; cases without one are on time. On time
+means disposed (the latest 处置反馈) at or before the deadline. (考核指标)
+"""
+type Indicators @scope(name: "cases:read") {
+  "Cases reported. (上报数)"
+  reported: Int!
+  "Cases that reached 立案 or a later step of the disposal path. (立案数)"
+  filed: Int!
+  "Filed cases voided afterwards (last status REJECTED). (作废数)"
+  voided: Int!
+  "Filed minus voided. (准确立案数)"
+  accurateFiled: Int!
+  "Filed cases whose last status is SUSPENDED; excluded from every disposal and closing figure. (挂账数)"
+  suspended: Int!
+  "Dispatched cases that are disposed or past their deadline; cases inside it are excluded. (应处置数)"
+  dueForDisposal: Int!
+  "Cases disposed: last status RESOLVED, VERIFYING or CLOSED. (处置数)"
+  disposed: Int!
+  "Disposed cases disposed by their deadline. (按期处置数)"
+  disposedOnTime: Int!
+  "Disposed cases plus cases not disposed and past their deadline; cases inside it are excluded. (应结案数)"
+  dueForClosing: Int!
+  "Closed cases. (结案数)"
+  closed: Int!
+  "Closed cases disposed by their deadline. (按期结案数)"
+  closedOnTime: Int!
+  "Closed cases disposed after their deadline. (超期结案数)"
+  closedLate: Int!
+  "Due for closing minus closed. (未结案数)"
+  unclosed: Int!
+  "Cases that came back after 核查 (REOPENED), once per case. (返工数)"
+  reworked: Int!
+  "Returns after 核查, every one counted. (返工次数)"
+  reworks: Int!
+  "Cases granted a 延期 (DEFERRED). (延期数)"
+  deferred: Int!
+  "Cases not disposed and past their deadline: the red light. (超期未处置数)"
+  overdueUndisposed: Int!
+  "closed / dueForClosing; null without cases due. (结案率)"
+  closingRate: Float
+  "closedOnTime / dueForClosing. (按期结案率)"
+  onTimeClosingRate: Float
+  "closedLate / dueForClosing, so closingRate = onTimeClosingRate + lateClosingRate. (超期结案率)"
+  lateClosingRate: Float
+  "disposed / dueForDisposal. (处置率)"
+  disposalRate: Float
+  "disposedOnTime / dueForDisposal. (按期处置率)"
+  onTimeDisposalRate: Float
+  "reworked / disposed. (返工率)"
+  reworkRate: Float
+  "deferred / dueForDisposal. (延期率)"
+  deferralRate: Float
+  "Mean working hours from report to closing over closed cases (08:30–12:00, 14:00–18:00, Mon–Fri). (平均处置时长，工作小时)"
+  avgWorkHoursToClose: Float
+  """
+  Composite score (综合指标值): a named preset (see ` + "`" + `scorePresets` + "`" + `; default CITY_MGMT) or the weights
+  given. Terms without a denominator are left out and the rest scaled to the full weight; null when
+  none is defined. (综合指标值)
+  """
+  score(
+    "Preset name. (方案名称)"
+    preset: String
+    "Weights instead of a preset. (自定义权重)"
+    weights: [ScoreWeightInput!]
+  ): Float
+}
+
+"A rate that a composite score may weigh. (考核比率)"
+enum IndicatorRate {
+  "结案率. (结案率)"
+  CLOSING_RATE
+  "按期结案率. (按期结案率)"
+  ON_TIME_CLOSING_RATE
+  "超期结案率. (超期结案率)"
+  LATE_CLOSING_RATE
+  "处置率. (处置率)"
+  DISPOSAL_RATE
+  "按期处置率. (按期处置率)"
+  ON_TIME_DISPOSAL_RATE
+  "返工率. (返工率)"
+  REWORK_RATE
+  "延期率. (延期率)"
+  DEFERRAL_RATE
+}
+
+"One weighted term of a composite score. (评分权重)"
+input ScoreWeightInput {
+  "The rate. (比率)"
+  rate: IndicatorRate!
+  "Weight, not negative. (权重)"
+  weight: Float!
+  "Score 1 − rate instead, for rates where less is better. (反向计分)"
+  inverse: Boolean = false
+}
+
+"One weighted term of a score preset. (评分项)"
+type ScoreTerm @public {
+  "The rate. (比率)"
+  rate: IndicatorRate!
+  "Weight. (权重)"
+  weight: Float!
+  "Scored as 1 − rate. (反向计分)"
+  inverse: Boolean!
+}
+
+"A named composite score (综合指标值 方案). (评分方案)"
+type ScorePreset @public {
+  "Name, for ` + "`" + `Indicators.score(preset:)` + "`" + `. (名称)"
+  name: String!
+  "What it weighs and where it comes from. (说明)"
+  description: String!
+  "Its terms. (评分项)"
+  terms: [ScoreTerm!]!
+}
+
+"Indicators of one combination of dimension values. (考核指标分组)"
+type IndicatorBucket @scope(name: "cases:read") {
+  "Dimension values, in the order asked for. (分组键)"
+  key: [BucketKey!]!
+  "The indicators. (指标)"
+  indicators: Indicators!
+  "Position by the ranking score, 1 first; null unless ranked. (排名)"
+  rank: Int
+}
+
+"Length of an evaluation period. (统计周期)"
+enum PeriodUnit {
+  "A day. (日)"
+  DAY
+  "An ISO week, Monday first. (周)"
+  WEEK
+  "A calendar month. (月)"
+  MONTH
+  "A calendar quarter. (季度)"
+  QUARTER
+}
+
+"An evaluation period, China time. (统计期)"
+type IndicatorPeriod @scope(name: "cases:read") {
+  "Unit. (周期)"
+  unit: PeriodUnit!
+  "Label: ` + "`" + `2016-12-05` + "`" + `, ` + "`" + `2016-W49` + "`" + `, ` + "`" + `2016-12` + "`" + `, ` + "`" + `2016-Q4` + "`" + `. (名称)"
+  label: String!
+  "First instant. (开始)"
+  from: Time!
+  "First instant after it. (结束)"
+  to: Time!
+}
+
+"""
+A region's indicators for one period, beside the period before it (环比), by report time.
+(辖区考核指标)
+"""
+type RegionIndicators @scope(name: "cases:read") {
+  "The period. (本期)"
+  period: IndicatorPeriod!
+  "The period before. (上期)"
+  previousPeriod: IndicatorPeriod!
+  "Instant the period is evaluated at. (评价时点)"
+  asOf: Time!
+  "Indicators of the period. (本期指标)"
+  current: Indicators!
+  "Indicators of the period before, evaluated at its own end or at asOf, whichever is earlier. (上期指标)"
+  previous: Indicators!
+  """
+  The period's indicators grouped by up to four dimensions (e.g. [STREET], [CATEGORY],
+  [ASSIGNEE_DEPT]); with rankBy, ordered by that preset's score, best first, and ranked. (分组指标)
+  """
+  breakdown(
+    "Dimensions. (分组维度)"
+    by: [CaseDimension!]!
+    "Score preset to rank by. (排名依据)"
+    rankBy: String
+  ): [IndicatorBucket!]!
+}
+
+extend type Query {
+  """
+  Official evaluation indicators of the cases a filter selects, evaluated at asOf (default now),
+  grouped by up to four dimensions; none gives one total bucket. (考核指标统计)
+  """
+  caseIndicators(
+    "Filter, as for ` + "`" + `cases` + "`" + `. (筛选)"
+    filter: CaseFilter
+    "Dimensions to group by. (分组维度)"
+    groupBy: [CaseDimension!]!
+    "Evaluation instant; default now. (评价时点)"
+    asOf: Time
+    "Score preset to rank the buckets by, best first. (排名依据)"
+    rankBy: String
+  ): [IndicatorBucket!]! @scope(name: "cases:read")
+  "The composite score presets this hub knows. (评分方案)"
+  scorePresets: [ScorePreset!]! @public
+  """
+  A GeoJSON FeatureCollection of regions for a map (ECharts ` + "`" + `registerMap` + "`" + `): the children of
+  ` + "`" + `parent` + "`" + ` (a region code; default the top of the caller's jurisdiction), or every region of
+  ` + "`" + `level` + "`" + ` under it. Each feature's WGS-84 boundary carries the properties ` + "`" + `code` + "`" + `, ` + "`" + `name` + "`" + `, ` + "`" + `level` + "`" + `,
+  ` + "`" + `id` + "`" + ` and, with ` + "`" + `period` + "`" + `, ` + "`" + `indicators` + "`" + ` (the fields of Indicators, for cases reported in the period
+  that contains ` + "`" + `at` + "`" + `). (区划地图)
+  """
+  regionMap(
+    "Parent region code. (上级区划编码)"
+    parent: String
+    "Level wanted under the parent; default the parent's children. (层级)"
+    level: RegionLevel
+    "Attach this period's indicators. (统计周期)"
+    period: PeriodUnit
+    "An instant inside the period; default now. (统计时点)"
+    at: Time
+  ): GeoJSON! @scope(name: "regions:read")
 }
 `, BuiltIn: false},
 }
@@ -4414,6 +5050,90 @@ func (ec *executionContext) childFields_Incident(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Incident", field.Name)
 }
 
+func (ec *executionContext) childFields_IndicatorBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_IndicatorBucket_key(ctx, field)
+	case "indicators":
+		return ec.fieldContext_IndicatorBucket_indicators(ctx, field)
+	case "rank":
+		return ec.fieldContext_IndicatorBucket_rank(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IndicatorBucket", field.Name)
+}
+
+func (ec *executionContext) childFields_IndicatorPeriod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "unit":
+		return ec.fieldContext_IndicatorPeriod_unit(ctx, field)
+	case "label":
+		return ec.fieldContext_IndicatorPeriod_label(ctx, field)
+	case "from":
+		return ec.fieldContext_IndicatorPeriod_from(ctx, field)
+	case "to":
+		return ec.fieldContext_IndicatorPeriod_to(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IndicatorPeriod", field.Name)
+}
+
+func (ec *executionContext) childFields_Indicators(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "reported":
+		return ec.fieldContext_Indicators_reported(ctx, field)
+	case "filed":
+		return ec.fieldContext_Indicators_filed(ctx, field)
+	case "voided":
+		return ec.fieldContext_Indicators_voided(ctx, field)
+	case "accurateFiled":
+		return ec.fieldContext_Indicators_accurateFiled(ctx, field)
+	case "suspended":
+		return ec.fieldContext_Indicators_suspended(ctx, field)
+	case "dueForDisposal":
+		return ec.fieldContext_Indicators_dueForDisposal(ctx, field)
+	case "disposed":
+		return ec.fieldContext_Indicators_disposed(ctx, field)
+	case "disposedOnTime":
+		return ec.fieldContext_Indicators_disposedOnTime(ctx, field)
+	case "dueForClosing":
+		return ec.fieldContext_Indicators_dueForClosing(ctx, field)
+	case "closed":
+		return ec.fieldContext_Indicators_closed(ctx, field)
+	case "closedOnTime":
+		return ec.fieldContext_Indicators_closedOnTime(ctx, field)
+	case "closedLate":
+		return ec.fieldContext_Indicators_closedLate(ctx, field)
+	case "unclosed":
+		return ec.fieldContext_Indicators_unclosed(ctx, field)
+	case "reworked":
+		return ec.fieldContext_Indicators_reworked(ctx, field)
+	case "reworks":
+		return ec.fieldContext_Indicators_reworks(ctx, field)
+	case "deferred":
+		return ec.fieldContext_Indicators_deferred(ctx, field)
+	case "overdueUndisposed":
+		return ec.fieldContext_Indicators_overdueUndisposed(ctx, field)
+	case "closingRate":
+		return ec.fieldContext_Indicators_closingRate(ctx, field)
+	case "onTimeClosingRate":
+		return ec.fieldContext_Indicators_onTimeClosingRate(ctx, field)
+	case "lateClosingRate":
+		return ec.fieldContext_Indicators_lateClosingRate(ctx, field)
+	case "disposalRate":
+		return ec.fieldContext_Indicators_disposalRate(ctx, field)
+	case "onTimeDisposalRate":
+		return ec.fieldContext_Indicators_onTimeDisposalRate(ctx, field)
+	case "reworkRate":
+		return ec.fieldContext_Indicators_reworkRate(ctx, field)
+	case "deferralRate":
+		return ec.fieldContext_Indicators_deferralRate(ctx, field)
+	case "avgWorkHoursToClose":
+		return ec.fieldContext_Indicators_avgWorkHoursToClose(ctx, field)
+	case "score":
+		return ec.fieldContext_Indicators_score(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Indicators", field.Name)
+}
+
 func (ec *executionContext) childFields_LatLng(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "lat":
@@ -4678,6 +5398,8 @@ func (ec *executionContext) childFields_Region(ctx context.Context, field graphq
 		return ec.fieldContext_Region_cases(ctx, field)
 	case "caseStats":
 		return ec.fieldContext_Region_caseStats(ctx, field)
+	case "indicators":
+		return ec.fieldContext_Region_indicators(ctx, field)
 	case "partyOrgs":
 		return ec.fieldContext_Region_partyOrgs(ctx, field)
 	case "gridWorkers":
@@ -4712,6 +5434,24 @@ func (ec *executionContext) childFields_RegionEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type RegionEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_RegionIndicators(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "period":
+		return ec.fieldContext_RegionIndicators_period(ctx, field)
+	case "previousPeriod":
+		return ec.fieldContext_RegionIndicators_previousPeriod(ctx, field)
+	case "asOf":
+		return ec.fieldContext_RegionIndicators_asOf(ctx, field)
+	case "current":
+		return ec.fieldContext_RegionIndicators_current(ctx, field)
+	case "previous":
+		return ec.fieldContext_RegionIndicators_previous(ctx, field)
+	case "breakdown":
+		return ec.fieldContext_RegionIndicators_breakdown(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegionIndicators", field.Name)
+}
+
 func (ec *executionContext) childFields_RegionStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "population":
@@ -4736,6 +5476,30 @@ func (ec *executionContext) childFields_RegionStats(ctx context.Context, field g
 		return ec.fieldContext_RegionStats_closedCases(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RegionStats", field.Name)
+}
+
+func (ec *executionContext) childFields_ScorePreset(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_ScorePreset_name(ctx, field)
+	case "description":
+		return ec.fieldContext_ScorePreset_description(ctx, field)
+	case "terms":
+		return ec.fieldContext_ScorePreset_terms(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScorePreset", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoreTerm(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rate":
+		return ec.fieldContext_ScoreTerm_rate(ctx, field)
+	case "weight":
+		return ec.fieldContext_ScoreTerm_weight(ctx, field)
+	case "inverse":
+		return ec.fieldContext_ScoreTerm_inverse(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoreTerm", field.Name)
 }
 
 func (ec *executionContext) childFields_ServiceStation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5046,6 +5810,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Indicators_score_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "preset",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["preset"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "weights",
+		func(ctx context.Context, v any) ([]*model.ScoreWeightInput, error) {
+			return ec.unmarshalOScoreWeightInput2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐScoreWeightInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["weights"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_PartyOrg_children_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5211,6 +5997,44 @@ func (ec *executionContext) field_Query_auditLog_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["to"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_caseIndicators_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.CaseFilter, error) {
+			return ec.unmarshalOCaseFilter2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) ([]store.Dimension, error) {
+			return ec.unmarshalNCaseDimension2ᚕgithubᚗcomᚋywtgᚋhubᚋstoreᚐDimensionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "rankBy",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rankBy"] = arg3
 	return args, nil
 }
 
@@ -5484,6 +6308,44 @@ func (ec *executionContext) field_Query_quarantine_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_regionMap_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "parent",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["parent"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "level",
+		func(ctx context.Context, v any) (*canon.RegionLevel, error) {
+			return ec.unmarshalORegionLevel2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐRegionLevel(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["level"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (*model.PeriodUnit, error) {
+			return ec.unmarshalOPeriodUnit2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPeriodUnit(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "at",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["at"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_region_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5634,6 +6496,28 @@ func (ec *executionContext) field_Query_syncRuns_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_RegionIndicators_breakdown_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "by",
+		func(ctx context.Context, v any) ([]store.Dimension, error) {
+			return ec.unmarshalNCaseDimension2ᚕgithubᚗcomᚋywtgᚋhubᚋstoreᚐDimensionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["by"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "rankBy",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rankBy"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Region_buildings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5757,6 +6641,44 @@ func (ec *executionContext) field_Region_gridWorkers_args(ctx context.Context, r
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Region_indicators_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (model.PeriodUnit, error) {
+			return ec.unmarshalNPeriodUnit2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPeriodUnit(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "at",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["at"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.CaseFilter, error) {
+			return ec.unmarshalOCaseFilter2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg3
 	return args, nil
 }
 
@@ -8774,6 +9696,804 @@ func (ec *executionContext) fieldContext_Incident_title(_ context.Context, field
 	return graphql.NewScalarFieldContext("Incident", field, false, false, "String")
 }
 
+func (ec *executionContext) _IndicatorBucket_key(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorBucket_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BucketKey) graphql.Marshaler {
+			return ec.marshalNBucketKey2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBucketKeyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorBucket_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorBucket",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BucketKey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorBucket_indicators(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorBucket_indicators(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Indicators, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Indicators) graphql.Marshaler {
+			return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorBucket_indicators(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorBucket",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Indicators(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorBucket_rank(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorBucket_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorBucket_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IndicatorPeriod_unit(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorPeriod_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PeriodUnit) graphql.Marshaler {
+			return ec.marshalNPeriodUnit2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPeriodUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorPeriod_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorPeriod", field, false, false, "PeriodUnit")
+}
+
+func (ec *executionContext) _IndicatorPeriod_label(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorPeriod_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorPeriod_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorPeriod", field, false, false, "String")
+}
+
+func (ec *executionContext) _IndicatorPeriod_from(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorPeriod_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorPeriod_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorPeriod", field, false, false, "Time")
+}
+
+func (ec *executionContext) _IndicatorPeriod_to(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorPeriod_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorPeriod_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorPeriod", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Indicators_reported(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_reported(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reported, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_reported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_filed(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_filed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Filed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_filed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_voided(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_voided(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Voided, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_voided(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_accurateFiled(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_accurateFiled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccurateFiled(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_accurateFiled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, true, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_suspended(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_suspended(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Suspended, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_suspended(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_dueForDisposal(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_dueForDisposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueForDisposal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_dueForDisposal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_disposed(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_disposed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Disposed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_disposed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_disposedOnTime(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_disposedOnTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisposedOnTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_disposedOnTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_dueForClosing(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_dueForClosing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueForClosing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_dueForClosing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_closed(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_closed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Closed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_closed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_closedOnTime(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_closedOnTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedOnTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_closedOnTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_closedLate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_closedLate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedLate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_closedLate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_unclosed(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_unclosed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unclosed(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_unclosed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, true, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_reworked(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_reworked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reworked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_reworked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_reworks(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_reworks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reworks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_reworks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_deferred(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_deferred(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deferred, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_deferred(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_overdueUndisposed(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_overdueUndisposed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OverdueUndisposed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_overdueUndisposed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Indicators_closingRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_closingRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosingRate(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_closingRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Indicators_onTimeClosingRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_onTimeClosingRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OnTimeClosingRate(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_onTimeClosingRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Indicators_lateClosingRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_lateClosingRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LateClosingRate(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_lateClosingRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Indicators_disposalRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_disposalRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisposalRate(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_disposalRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Indicators_onTimeDisposalRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_onTimeDisposalRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OnTimeDisposalRate(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_onTimeDisposalRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Indicators_reworkRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_reworkRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReworkRate(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_reworkRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Indicators_deferralRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_deferralRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeferralRate(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_deferralRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Indicators_avgWorkHoursToClose(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_avgWorkHoursToClose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvgWorkHoursToClose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_avgWorkHoursToClose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicators", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Indicators_score(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicators_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Indicators().Score(ctx, obj, fc.Args["preset"].(*string), fc.Args["weights"].([]*model.ScoreWeightInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Indicators_score(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Indicators",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Float does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Indicators_score_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _LatLng_lat(ctx context.Context, field graphql.CollectedField, obj *canon.Point) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11500,6 +13220,126 @@ func (ec *executionContext) fieldContext_Query_caseStats(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_caseIndicators(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_caseIndicators(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CaseIndicators(ctx, fc.Args["filter"].(*model.CaseFilter), fc.Args["groupBy"].([]store.Dimension), fc.Args["asOf"].(*time.Time), fc.Args["rankBy"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.IndicatorBucket) graphql.Marshaler {
+			return ec.marshalNIndicatorBucket2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorBucketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_caseIndicators(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IndicatorBucket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_caseIndicators_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_scorePresets(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_scorePresets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ScorePresets(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.ScorePreset) graphql.Marshaler {
+			return ec.marshalNScorePreset2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐScorePresetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_scorePresets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScorePreset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_regionMap(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_regionMap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RegionMap(ctx, fc.Args["parent"].(*string), fc.Args["level"].(*canon.RegionLevel), fc.Args["period"].(*model.PeriodUnit), fc.Args["at"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalNGeoJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_regionMap(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type GeoJSON does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_regionMap_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11951,6 +13791,50 @@ func (ec *executionContext) fieldContext_Region_caseStats(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Region_indicators(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Region_indicators(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Region().Indicators(ctx, obj, fc.Args["period"].(model.PeriodUnit), fc.Args["at"].(*time.Time), fc.Args["asOf"].(*time.Time), fc.Args["filter"].(*model.CaseFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RegionIndicators) graphql.Marshaler {
+			return ec.marshalNRegionIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐRegionIndicators(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Region_indicators(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Region",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegionIndicators(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Region_indicators_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Region_partyOrgs(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12269,6 +14153,201 @@ func (ec *executionContext) fieldContext_RegionEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _RegionIndicators_period(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionIndicators_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.IndicatorPeriod) graphql.Marshaler {
+			return ec.marshalNIndicatorPeriod2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionIndicators_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegionIndicators",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IndicatorPeriod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegionIndicators_previousPeriod(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionIndicators_previousPeriod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousPeriod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.IndicatorPeriod) graphql.Marshaler {
+			return ec.marshalNIndicatorPeriod2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionIndicators_previousPeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegionIndicators",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IndicatorPeriod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegionIndicators_asOf(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionIndicators_asOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AsOf, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionIndicators_asOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegionIndicators", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RegionIndicators_current(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionIndicators_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Indicators) graphql.Marshaler {
+			return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionIndicators_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegionIndicators",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Indicators(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegionIndicators_previous(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionIndicators_previous(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Previous, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Indicators) graphql.Marshaler {
+			return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionIndicators_previous(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegionIndicators",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Indicators(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegionIndicators_breakdown(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionIndicators_breakdown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.RegionIndicators().Breakdown(ctx, obj, fc.Args["by"].([]store.Dimension), fc.Args["rankBy"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.IndicatorBucket) graphql.Marshaler {
+			return ec.marshalNIndicatorBucket2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorBucketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionIndicators_breakdown(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegionIndicators",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IndicatorBucket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_RegionIndicators_breakdown_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RegionStats_population(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12497,6 +14576,153 @@ func (ec *executionContext) _RegionStats_closedCases(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_RegionStats_closedCases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RegionStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScorePreset_name(ctx context.Context, field graphql.CollectedField, obj *store.ScorePreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScorePreset_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScorePreset_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScorePreset", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScorePreset_description(ctx context.Context, field graphql.CollectedField, obj *store.ScorePreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScorePreset_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScorePreset_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScorePreset", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScorePreset_terms(ctx context.Context, field graphql.CollectedField, obj *store.ScorePreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScorePreset_terms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Terms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []store.ScoreTerm) graphql.Marshaler {
+			return ec.marshalNScoreTerm2ᚕgithubᚗcomᚋywtgᚋhubᚋstoreᚐScoreTermᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScorePreset_terms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScorePreset",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreTerm(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreTerm_rate(ctx context.Context, field graphql.CollectedField, obj *store.ScoreTerm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreTerm_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.Rate) graphql.Marshaler {
+			return ec.marshalNIndicatorRate2githubᚗcomᚋywtgᚋhubᚋstoreᚐRate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreTerm_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreTerm", field, false, false, "IndicatorRate")
+}
+
+func (ec *executionContext) _ScoreTerm_weight(ctx context.Context, field graphql.CollectedField, obj *store.ScoreTerm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreTerm_weight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreTerm_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreTerm", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScoreTerm_inverse(ctx context.Context, field graphql.CollectedField, obj *store.ScoreTerm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreTerm_inverse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Inverse, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreTerm_inverse(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreTerm", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ServiceStation_id(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
@@ -15530,6 +17756,66 @@ func UnmarshalPersonFilter(ctx context.Context, raw any) (model.PersonFilter, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputScoreWeightInput(ctx context.Context, obj any) (model.ScoreWeightInput, error) {
+	var it model.ScoreWeightInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["inverse"]; !present {
+		asMap["inverse"] = false
+	}
+
+	fieldsInOrder := [...]string{"rate", "weight", "inverse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "rate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rate"))
+			data, err := ec.unmarshalNIndicatorRate2githubᚗcomᚋywtgᚋhubᚋstoreᚐRate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rate = data
+		case "weight":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weight"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Weight = data
+		case "inverse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inverse"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Inverse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalScoreWeightInput unmarshals raw into the ScoreWeightInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalScoreWeightInput(ctx context.Context, raw any) (model.ScoreWeightInput, error) {
+	var out model.ScoreWeightInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ScoreWeightInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -16737,6 +19023,256 @@ func (ec *executionContext) _Incident(ctx context.Context, sel ast.SelectionSet,
 	return objectValue(fields, out, &deferred)
 }
 
+var indicatorBucketImplementors = []string{"IndicatorBucket"}
+
+func (ec *executionContext) _IndicatorBucket(ctx context.Context, sel ast.SelectionSet, obj *model.IndicatorBucket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, indicatorBucketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IndicatorBucket")
+		case "key":
+			out.Values[i] = ec._IndicatorBucket_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "indicators":
+			out.Values[i] = ec._IndicatorBucket_indicators(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rank":
+			out.Values[i] = ec._IndicatorBucket_rank(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectValue(fields, out, &deferred)
+}
+
+var indicatorPeriodImplementors = []string{"IndicatorPeriod"}
+
+func (ec *executionContext) _IndicatorPeriod(ctx context.Context, sel ast.SelectionSet, obj *model.IndicatorPeriod) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, indicatorPeriodImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IndicatorPeriod")
+		case "unit":
+			out.Values[i] = ec._IndicatorPeriod_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._IndicatorPeriod_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._IndicatorPeriod_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._IndicatorPeriod_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectValue(fields, out, &deferred)
+}
+
+var indicatorsImplementors = []string{"Indicators"}
+
+func (ec *executionContext) _Indicators(ctx context.Context, sel ast.SelectionSet, obj *store.Indicators) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, indicatorsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Indicators")
+		case "reported":
+			out.Values[i] = ec._Indicators_reported(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "filed":
+			out.Values[i] = ec._Indicators_filed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "voided":
+			out.Values[i] = ec._Indicators_voided(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "accurateFiled":
+			out.Values[i] = ec._Indicators_accurateFiled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "suspended":
+			out.Values[i] = ec._Indicators_suspended(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dueForDisposal":
+			out.Values[i] = ec._Indicators_dueForDisposal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "disposed":
+			out.Values[i] = ec._Indicators_disposed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "disposedOnTime":
+			out.Values[i] = ec._Indicators_disposedOnTime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dueForClosing":
+			out.Values[i] = ec._Indicators_dueForClosing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closed":
+			out.Values[i] = ec._Indicators_closed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closedOnTime":
+			out.Values[i] = ec._Indicators_closedOnTime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closedLate":
+			out.Values[i] = ec._Indicators_closedLate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "unclosed":
+			out.Values[i] = ec._Indicators_unclosed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reworked":
+			out.Values[i] = ec._Indicators_reworked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reworks":
+			out.Values[i] = ec._Indicators_reworks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deferred":
+			out.Values[i] = ec._Indicators_deferred(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "overdueUndisposed":
+			out.Values[i] = ec._Indicators_overdueUndisposed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closingRate":
+			out.Values[i] = ec._Indicators_closingRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "onTimeClosingRate":
+			out.Values[i] = ec._Indicators_onTimeClosingRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lateClosingRate":
+			out.Values[i] = ec._Indicators_lateClosingRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "disposalRate":
+			out.Values[i] = ec._Indicators_disposalRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "onTimeDisposalRate":
+			out.Values[i] = ec._Indicators_onTimeDisposalRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reworkRate":
+			out.Values[i] = ec._Indicators_reworkRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deferralRate":
+			out.Values[i] = ec._Indicators_deferralRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "avgWorkHoursToClose":
+			out.Values[i] = ec._Indicators_avgWorkHoursToClose(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "score":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Indicators_score(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectValue(fields, out, &deferred)
+}
+
 var latLngImplementors = []string{"LatLng"}
 
 func (ec *executionContext) _LatLng(ctx context.Context, sel ast.SelectionSet, obj *canon.Point) graphql.Marshaler {
@@ -17692,6 +20228,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_caseStats(ctx, field)
 				})
+		case "caseIndicators":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_caseIndicators(ctx, field)
+				})
+		case "scorePresets":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_scorePresets(ctx, field)
+				})
+		case "regionMap":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_regionMap(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -17801,6 +20355,12 @@ func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Region_caseStats(ctx, field, obj)
+				})
+		case "indicators":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Region_indicators(ctx, field, obj)
 				})
 		case "partyOrgs":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -17925,6 +20485,65 @@ func (ec *executionContext) _RegionEdge(ctx context.Context, sel ast.SelectionSe
 	return objectValue(fields, out, &deferred)
 }
 
+var regionIndicatorsImplementors = []string{"RegionIndicators"}
+
+func (ec *executionContext) _RegionIndicators(ctx context.Context, sel ast.SelectionSet, obj *model.RegionIndicators) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, regionIndicatorsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RegionIndicators")
+		case "period":
+			out.Values[i] = ec._RegionIndicators_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "previousPeriod":
+			out.Values[i] = ec._RegionIndicators_previousPeriod(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "asOf":
+			out.Values[i] = ec._RegionIndicators_asOf(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "current":
+			out.Values[i] = ec._RegionIndicators_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "previous":
+			out.Values[i] = ec._RegionIndicators_previous(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "breakdown":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RegionIndicators_breakdown(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectValue(fields, out, &deferred)
+}
+
 var regionStatsImplementors = []string{"RegionStats"}
 
 func (ec *executionContext) _RegionStats(ctx context.Context, sel ast.SelectionSet, obj *store.RegionStats) graphql.Marshaler {
@@ -17987,6 +20606,92 @@ func (ec *executionContext) _RegionStats(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._RegionStats_closedCases(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectValue(fields, out, &deferred)
+}
+
+var scorePresetImplementors = []string{"ScorePreset"}
+
+func (ec *executionContext) _ScorePreset(ctx context.Context, sel ast.SelectionSet, obj *store.ScorePreset) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scorePresetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScorePreset")
+		case "name":
+			out.Values[i] = ec._ScorePreset_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._ScorePreset_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "terms":
+			out.Values[i] = ec._ScorePreset_terms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectValue(fields, out, &deferred)
+}
+
+var scoreTermImplementors = []string{"ScoreTerm"}
+
+func (ec *executionContext) _ScoreTerm(ctx context.Context, sel ast.SelectionSet, obj *store.ScoreTerm) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoreTermImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoreTerm")
+		case "rate":
+			out.Values[i] = ec._ScoreTerm_rate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weight":
+			out.Values[i] = ec._ScoreTerm_weight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inverse":
+			out.Values[i] = ec._ScoreTerm_inverse(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -19380,6 +22085,24 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
+func (ec *executionContext) unmarshalNGeoJSON2encodingᚋjsonᚐRawMessage(ctx context.Context, v any) (json.RawMessage, error) {
+	res, err := model.UnmarshalGeoJSON(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGeoJSON2encodingᚋjsonᚐRawMessage(ctx context.Context, sel ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GeoJSON!")
+		return graphql.Null
+	}
+	_ = sel
+	res := model.MarshalGeoJSON(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "GeoJSON!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNGridWorker2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐGridWorker(ctx context.Context, sel ast.SelectionSet, v *store.GridWorker) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "GridWorker!")
@@ -19476,6 +22199,61 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNIndicatorBucket2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.IndicatorBucket) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIndicatorBucket2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorBucket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNIndicatorBucket2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorBucket(ctx context.Context, sel ast.SelectionSet, v *model.IndicatorBucket) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IndicatorBucket!")
+		return graphql.Null
+	}
+	return ec._IndicatorBucket(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNIndicatorPeriod2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorPeriod(ctx context.Context, sel ast.SelectionSet, v *model.IndicatorPeriod) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IndicatorPeriod!")
+		return graphql.Null
+	}
+	return ec._IndicatorPeriod(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNIndicatorRate2githubᚗcomᚋywtgᚋhubᚋstoreᚐRate(ctx context.Context, v any) (store.Rate, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := store.Rate(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIndicatorRate2githubᚗcomᚋywtgᚋhubᚋstoreᚐRate(ctx context.Context, sel ast.SelectionSet, v store.Rate) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "IndicatorRate!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(ctx context.Context, sel ast.SelectionSet, v *store.Indicators) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Indicators!")
+		return graphql.Null
+	}
+	return ec._Indicators(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
@@ -19652,6 +22430,16 @@ func (ec *executionContext) marshalNPartyOrgKind2githubᚗcomᚋywtgᚋhubᚋcan
 		graphql.AddInvalidNullFromMarshaler(ctx, "PartyOrgKind!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNPeriodUnit2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPeriodUnit(ctx context.Context, v any) (model.PeriodUnit, error) {
+	var res model.PeriodUnit
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPeriodUnit2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPeriodUnit(ctx context.Context, sel ast.SelectionSet, v model.PeriodUnit) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson(ctx context.Context, sel ast.SelectionSet, v *store.Person) graphql.Marshaler {
@@ -19863,6 +22651,14 @@ func (ec *executionContext) marshalNRegionEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgr
 	return ec._RegionEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRegionIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐRegionIndicators(ctx context.Context, sel ast.SelectionSet, v *model.RegionIndicators) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RegionIndicators!")
+		return graphql.Null
+	}
+	return ec._RegionIndicators(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRegionLevel2githubᚗcomᚋywtgᚋhubᚋcanonᚐRegionLevel(ctx context.Context, v any) (canon.RegionLevel, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := canon.RegionLevel(tmp)
@@ -19884,6 +22680,55 @@ func (ec *executionContext) marshalNRegionStats2ᚖgithubᚗcomᚋywtgᚋhubᚋs
 		return graphql.Null
 	}
 	return ec._RegionStats(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNScorePreset2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐScorePresetᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.ScorePreset) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScorePreset2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐScorePreset(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScorePreset2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐScorePreset(ctx context.Context, sel ast.SelectionSet, v *store.ScorePreset) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScorePreset!")
+		return graphql.Null
+	}
+	return ec._ScorePreset(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNScoreTerm2githubᚗcomᚋywtgᚋhubᚋstoreᚐScoreTerm(ctx context.Context, sel ast.SelectionSet, v store.ScoreTerm) graphql.Marshaler {
+	return ec._ScoreTerm(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoreTerm2ᚕgithubᚗcomᚋywtgᚋhubᚋstoreᚐScoreTermᚄ(ctx context.Context, sel ast.SelectionSet, v []store.ScoreTerm) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScoreTerm2githubᚗcomᚋywtgᚋhubᚋstoreᚐScoreTerm(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNScoreWeightInput2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐScoreWeightInput(ctx context.Context, v any) (*model.ScoreWeightInput, error) {
+	res, err := ec.unmarshalInputScoreWeightInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNServiceStation2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐServiceStation(ctx context.Context, sel ast.SelectionSet, v *store.ServiceStation) graphql.Marshaler {
@@ -20658,6 +23503,22 @@ func (ec *executionContext) marshalOPartyOrgKind2ᚕgithubᚗcomᚋywtgᚋhubᚋ
 	return ret
 }
 
+func (ec *executionContext) unmarshalOPeriodUnit2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPeriodUnit(ctx context.Context, v any) (*model.PeriodUnit, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.PeriodUnit)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPeriodUnit2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPeriodUnit(ctx context.Context, sel ast.SelectionSet, v *model.PeriodUnit) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson(ctx context.Context, sel ast.SelectionSet, v *store.Person) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -20733,6 +23594,23 @@ func (ec *executionContext) marshalORegionLevel2ᚖgithubᚗcomᚋywtgᚋhubᚋc
 	_ = ctx
 	res := graphql.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) unmarshalOScoreWeightInput2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐScoreWeightInputᚄ(ctx context.Context, v any) ([]*model.ScoreWeightInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ScoreWeightInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNScoreWeightInput2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐScoreWeightInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOServiceStation2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐServiceStation(ctx context.Context, sel ast.SelectionSet, v *store.ServiceStation) graphql.Marshaler {

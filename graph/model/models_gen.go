@@ -105,6 +105,28 @@ type CaseOrder struct {
 	Direction OrderDirection `json:"direction"`
 }
 
+// Indicators of one combination of dimension values. (考核指标分组)
+type IndicatorBucket struct {
+	// Dimension values, in the order asked for. (分组键)
+	Key []*BucketKey `json:"key"`
+	// The indicators. (指标)
+	Indicators *store.Indicators `json:"indicators"`
+	// Position by the ranking score, 1 first; null unless ranked. (排名)
+	Rank *int `json:"rank,omitempty"`
+}
+
+// An evaluation period, China time. (统计期)
+type IndicatorPeriod struct {
+	// Unit. (周期)
+	Unit PeriodUnit `json:"unit"`
+	// Label: `2016-12-05`, `2016-W49`, `2016-12`, `2016-Q4`. (名称)
+	Label string `json:"label"`
+	// First instant. (开始)
+	From time.Time `json:"from"`
+	// First instant after it. (结束)
+	To time.Time `json:"to"`
+}
+
 // A circle on the map in WGS-84. (范围)
 type NearInput struct {
 	// Latitude. (纬度)
@@ -130,6 +152,16 @@ type PersonFilter struct {
 // The hub's read API: one schema over party building, grid governance and city management.
 // (一网统管数据枢纽查询入口)
 type Query struct {
+}
+
+// One weighted term of a composite score. (评分权重)
+type ScoreWeightInput struct {
+	// The rate. (比率)
+	Rate store.Rate `json:"rate"`
+	// Weight, not negative. (权重)
+	Weight float64 `json:"weight"`
+	// Score 1 − rate instead, for rates where less is better. (反向计分)
+	Inverse *bool `json:"inverse,omitempty"`
 }
 
 // Sort key of case lists. (案件排序字段)
@@ -246,6 +278,70 @@ func (e *OrderDirection) UnmarshalJSON(b []byte) error {
 }
 
 func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Length of an evaluation period. (统计周期)
+type PeriodUnit string
+
+const (
+	// A day. (日)
+	PeriodUnitDay PeriodUnit = "DAY"
+	// An ISO week, Monday first. (周)
+	PeriodUnitWeek PeriodUnit = "WEEK"
+	// A calendar month. (月)
+	PeriodUnitMonth PeriodUnit = "MONTH"
+	// A calendar quarter. (季度)
+	PeriodUnitQuarter PeriodUnit = "QUARTER"
+)
+
+var AllPeriodUnit = []PeriodUnit{
+	PeriodUnitDay,
+	PeriodUnitWeek,
+	PeriodUnitMonth,
+	PeriodUnitQuarter,
+}
+
+func (e PeriodUnit) IsValid() bool {
+	switch e {
+	case PeriodUnitDay, PeriodUnitWeek, PeriodUnitMonth, PeriodUnitQuarter:
+		return true
+	}
+	return false
+}
+
+func (e PeriodUnit) String() string {
+	return string(e)
+}
+
+func (e *PeriodUnit) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PeriodUnit(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PeriodUnit", str)
+	}
+	return nil
+}
+
+func (e PeriodUnit) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PeriodUnit) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PeriodUnit) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -301,7 +301,8 @@ func serve(ctx context.Context, e *env, args []string) error {
 	}
 	ready.Clear("store")
 
-	limits := graph.Limits{MaxDepth: e.cfg.MaxDepth, MaxComplexity: e.cfg.MaxComplexity, MaxAliases: e.cfg.MaxAliases}
+	limits := graph.Limits{MaxDepth: e.cfg.MaxDepth, MaxIntrospectionDepth: e.cfg.MaxIntroDepth, MaxComplexity: e.cfg.MaxComplexity,
+		MaxAliases: e.cfg.MaxAliases, MaxRootFields: e.cfg.MaxRootFields, MaxFields: e.cfg.MaxFields}
 	keys, err := piiKeys(e)
 	if err != nil {
 		return err

@@ -522,6 +522,9 @@ type ComplexityRoot struct {
 		RecordsFetched      func(childComplexity int) int
 		RecordsQuarantined  func(childComplexity int) int
 		RecordsStored       func(childComplexity int) int
+		ResetDetectedAt     func(childComplexity int) int
+		ResetReason         func(childComplexity int) int
+		ResyncPending       func(childComplexity int) int
 		Status              func(childComplexity int) int
 	}
 
@@ -2822,6 +2825,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Source.RecordsStored(childComplexity), true
+	case "Source.resetDetectedAt":
+		if e.ComplexityRoot.Source.ResetDetectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Source.ResetDetectedAt(childComplexity), true
+	case "Source.resetReason":
+		if e.ComplexityRoot.Source.ResetReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Source.ResetReason(childComplexity), true
+	case "Source.resyncPending":
+		if e.ComplexityRoot.Source.ResyncPending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Source.ResyncPending(childComplexity), true
 	case "Source.status":
 		if e.ComplexityRoot.Source.Status == nil {
 			break
@@ -4271,6 +4292,16 @@ type Source @public {
   recordsQuarantined: Int!
   "Error of the last failed synchronisation, if the last one failed. (最近错误)"
   lastError: String
+  """
+  The source rejected the hub's cursor (it was reset, restored or renumbered) and the complete
+  re-pull that reconciles the store with it has not finished yet; the source's records may be
+  stale meanwhile. (待全量重同步)
+  """
+  resyncPending: Boolean!
+  "When the source last rejected the hub's cursor; null if it never did. (最近检测到源系统重置时间)"
+  resetDetectedAt: Time
+  "How the source last rejected the hub's cursor, e.g. ` + "`" + `after_id: unknown service_request_id` + "`" + `. (源系统重置原因)"
+  resetReason: String
 }
 
 """
@@ -5576,6 +5607,12 @@ func (ec *executionContext) childFields_Source(ctx context.Context, field graphq
 		return ec.fieldContext_Source_recordsQuarantined(ctx, field)
 	case "lastError":
 		return ec.fieldContext_Source_lastError(ctx, field)
+	case "resyncPending":
+		return ec.fieldContext_Source_resyncPending(ctx, field)
+	case "resetDetectedAt":
+		return ec.fieldContext_Source_resetDetectedAt(ctx, field)
+	case "resetReason":
+		return ec.fieldContext_Source_resetReason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Source", field.Name)
 }
@@ -15400,6 +15437,75 @@ func (ec *executionContext) fieldContext_Source_lastError(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Source", field, false, false, "String")
 }
 
+func (ec *executionContext) _Source_resyncPending(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Source_resyncPending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResyncPending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Source_resyncPending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Source", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Source_resetDetectedAt(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Source_resetDetectedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetDetectedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Source_resetDetectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Source", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Source_resetReason(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Source_resetReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Source_resetReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Source", field, false, false, "String")
+}
+
 func (ec *executionContext) _StandardAddress_raw(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20943,6 +21049,21 @@ func (ec *executionContext) _Source(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "lastError":
 			out.Values[i] = ec._Source_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resyncPending":
+			out.Values[i] = ec._Source_resyncPending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resetDetectedAt":
+			out.Values[i] = ec._Source_resetDetectedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resetReason":
+			out.Values[i] = ec._Source_resetReason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/ywtg/hub/auth"
@@ -84,8 +83,7 @@ func apikeyCmd(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tPREFIX\tROLE\tREGION\tSCOPES\tNAME\tCREATED\tEXPIRES\tSTATE")
+		rows := [][]string{{"ID", "PREFIX", "ROLE", "REGION", "SCOPES", "NAME", "CREATED", "EXPIRES", "STATE"}}
 		for _, k := range keys {
 			state := "active"
 			if k.RevokedAt != nil {
@@ -93,10 +91,10 @@ func apikeyCmd(ctx context.Context, e *env, args []string) error {
 			} else if k.ExpiresAt != nil && k.ExpiresAt.Before(time.Now()) {
 				state = "expired"
 			}
-			fmt.Fprintf(tw, "%d\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, k.Role, deref(k.RegionCode, "-"),
-				strings.Join(k.Scopes, ","), k.Name, k.CreatedAt.Format(time.DateTime), timeOr(k.ExpiresAt, "never"), state)
+			rows = append(rows, []string{strconv.FormatInt(k.ID, 10), k.Prefix + "…", k.Role, deref(k.RegionCode, "-"),
+				strings.Join(k.Scopes, ","), k.Name, k.CreatedAt.Format(time.DateTime), timeOr(k.ExpiresAt, "never"), state})
 		}
-		return tw.Flush()
+		return printTable(e.stdout, rows)
 	case "revoke":
 		if fs.NArg() != 1 {
 			return fmt.Errorf("apikey revoke takes one key ID")

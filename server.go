@@ -14,9 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -49,92 +47,6 @@ func main() {
 		stop()
 		os.Exit(1)
 	}
-}
-
-// command is a subcommand of the hub binary.
-type command struct {
-	name, summary string
-	run           func(ctx context.Context, e *env, args []string) error
-}
-
-// env is what every subcommand gets from main.
-type env struct {
-	cfg    config
-	log    *slog.Logger
-	stdout io.Writer
-	stderr io.Writer
-	getenv func(string) string
-}
-
-// flags parses a command's flags; --help prints its usage and the
-// environment table.
-func (e *env) flags(name, summary string, args []string, define func(fs *flag.FlagSet)) (*flag.FlagSet, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	if define != nil {
-		define(fs)
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(e.stdout, "Usage: hub %s\n\n%s.\n\nFlags:\n", name, summary)
-		fs.SetOutput(e.stdout)
-		fs.PrintDefaults()
-		fmt.Fprintln(e.stdout)
-		usage(e.stdout)
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	return fs, nil
-}
-
-func commands() []command {
-	return []command{
-		{"serve", "run the hub: store, sources, GraphQL API (default)", serve},
-		{"migrate", "apply database migrations and exit", migrateCmd},
-		{"apikey", "create, list or revoke API keys", apikeyCmd},
-		{"audit", "verify the hash chain of the audit log", auditCmd},
-		{"sync", "run one synchronisation pass and exit (--source NAME, --full)", syncCmd},
-		{"simulate", "run the simulated source systems standalone", simulateCmd},
-	}
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: hub [command] [flags]\n\nThe 一网统管 data hub: one GraphQL schema over the city's party-building,\ngrid-governance and city-management systems.\n\nCommands:\n")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintf(w, "\nEnvironment:\n")
-	for _, e := range envVars {
-		def := e.def
-		if def == "" {
-			def = "unset"
-		}
-		fmt.Fprintf(w, "  %-22s %s (default: %s)\n", e.name, e.help, def)
-	}
-	fmt.Fprintf(w, "\nRun 'hub COMMAND --help' for a command's flags.\n")
-}
-
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	name := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
-		name, args = args[0], args[1:]
-	} else if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-		usage(stdout)
-		return nil
-	}
-	for _, c := range commands() {
-		if c.name != name {
-			continue
-		}
-		cfg, err := loadConfig(getenv)
-		if err != nil {
-			return fmt.Errorf("configuration: %w", err)
-		}
-		log := slog.New(web.LogHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
-		return c.run(ctx, &env{cfg: cfg, log: log, stdout: stdout, stderr: stderr, getenv: getenv}, args)
-	}
-	usage(stderr)
-	return fmt.Errorf("unknown command %q", name)
 }
 
 // database resolves the store's DSN: DATABASE_URL, or the embedded cluster.
@@ -215,30 +127,6 @@ func keyLookup(st *store.Store) auth.KeyLookup {
 	}
 }
 
-// demoAdminKey creates and prints an admin key on the first start of a
-// demo hub, so the operator can try every part of the API.
-func demoAdminKey(ctx context.Context, st *store.Store, e *env) error {
-	keys, err := st.APIKeys(ctx)
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if k.Role == string(auth.Admin) && k.Name == "demo admin" {
-			return nil
-		}
-	}
-	key, hash, err := auth.NewKey()
-	if err != nil {
-		return err
-	}
-	if _, err := st.CreateAPIKey(ctx, store.APIKey{Name: "demo admin", Prefix: key[:len(auth.KeyPrefix)+6], Role: string(auth.Admin),
-		Scopes: []string{"pii:read"}}, hash); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "demo admin API key (shown once; send as Authorization: Bearer <key>):\n%s\n", key)
-	return nil
-}
-
 // loadRegions reads the reference layer and stores it, parents first.
 func loadRegions(ctx context.Context, st *store.Store, path string, log *slog.Logger) (*places.Layer, error) {
 	layer, err := places.Load(path)
@@ -277,6 +165,15 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if _, err := e.flags("serve", "run the hub: store, sources, GraphQL API", args, nil); err != nil {
 		return err
 	}
+	// Everything the configuration names is checked, and the address
+	// bound, before PostgreSQL or any source starts.
+	pre, err := preflight(e, true)
+	if err != nil {
+		return err
+	}
+	e.pre = pre
+	ln := pre.ln
+	defer ln.Close()
 	log := e.log
 	log.Info("starting hub", "config", e.cfg)
 	started := time.Now()
@@ -301,8 +198,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 	}
 	ready.Clear("store")
 
-	limits := graph.Limits{MaxDepth: e.cfg.MaxDepth, MaxIntrospectionDepth: e.cfg.MaxIntroDepth, MaxComplexity: e.cfg.MaxComplexity,
-		MaxAliases: e.cfg.MaxAliases, MaxRootFields: e.cfg.MaxRootFields, MaxFields: e.cfg.MaxFields}
+	limits := graph.Limits{MaxDepth: e.cfg.MaxDepth, MaxComplexity: e.cfg.MaxComplexity, MaxAliases: e.cfg.MaxAliases}
 	keys, err := piiKeys(e)
 	if err != nil {
 		return err
@@ -346,30 +242,15 @@ func serve(ctx context.Context, e *env, args []string) error {
 		defer stopWatch()
 		gcfg.Cache = graph.CacheConfig{Changes: st.WatchChanges(watchCtx), MaxBytes: e.cfg.CacheBytes, TTL: e.cfg.CacheTTL}
 	}
-	if err := operationPolicy(e, &gcfg); err != nil {
-		return err
-	}
+	gcfg.Trusted, gcfg.IntrospectionRoles = pre.policy.Trusted, pre.policy.IntrospectionRoles
 	gql, err := graph.NewHandler(gcfg)
 	if err != nil {
 		return fmt.Errorf("graphql handler: %w", err)
 	}
-	jwtv, err := jwtVerifier(e)
-	if err != nil {
-		return err
-	}
-	authn := auth.New(auth.Options{Keys: keyLookup(st), JWT: jwtv, Anonymous: e.cfg.AnonymousRole, Rate: e.cfg.RateLimit})
-	if e.cfg.Sources == "" {
-		if err := demoAdminKey(ctx, st, e); err != nil {
-			return err
-		}
-	}
+	authn := auth.New(auth.Options{Keys: keyLookup(st), JWT: pre.jwt, Anonymous: e.cfg.AnonymousRole, Rate: e.cfg.RateLimit})
 	h, err := web.NewHandler(web.Options{GraphQL: authn.Wrap(gql), Readiness: ready, Registry: reg, Log: log, MaxBodyBytes: e.cfg.MaxBodyBytes})
 	if err != nil {
 		return fmt.Errorf("http handler: %w", err)
-	}
-	ln, err := net.Listen("tcp", e.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", e.cfg.Addr, err)
 	}
 	srv := web.NewServer(h, log)
 	errc := make(chan error, 1)
@@ -377,6 +258,12 @@ func serve(ctx context.Context, e *env, args []string) error {
 	url := "http://" + ln.Addr().String()
 	log.Info("hub listening", "url", url, "startup", time.Since(started).String())
 	fmt.Fprintf(e.stdout, "hub listening on %s (GraphiQL at %s/, GraphQL at %s/graphql)\n", url, url, url)
+	if e.cfg.Sources == "" {
+		// Only now that the hub can be reached is a key worth handing out.
+		if err := demoAdminKey(ctx, st, e); err != nil {
+			log.Error("demo admin key", "err", err)
+		}
+	}
 
 	select {
 	case err := <-errc:
@@ -403,6 +290,11 @@ func syncCmd(ctx context.Context, e *env, args []string) error {
 	}); err != nil {
 		return err
 	}
+	pre, err := preflight(e, false)
+	if err != nil {
+		return err
+	}
+	e.pre = pre
 	st, dsn, closeDB, err := openStore(ctx, e)
 	if err != nil {
 		return err

@@ -134,7 +134,9 @@ func buildSources(ctx context.Context, e *env, st *store.Store, hubDSN string, k
 		}}}
 	} else {
 		var err error
-		if cfg, err = connectors.LoadConfig(e.cfg.Sources, e.getenv); err != nil {
+		if e.pre != nil && e.pre.sources != nil {
+			cfg = e.pre.sources // read and checked by preflight
+		} else if cfg, err = connectors.LoadConfig(e.cfg.Sources, e.getenv); err != nil {
 			return nil, err
 		}
 	}
@@ -142,7 +144,7 @@ func buildSources(ctx context.Context, e *env, st *store.Store, hubDSN string, k
 		h.close()
 		return nil, fmt.Errorf("HUB_REGIONS is required with HUB_SOURCES: the region and grid layer records are placed on")
 	}
-	layer, err := loadRegions(ctx, st, regions, e.log)
+	layer, err := regionLayer(ctx, st, e, regions)
 	if err != nil {
 		h.close()
 		return nil, err

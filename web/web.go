@@ -18,10 +18,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/klauspost/compress/gzhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ywtg/hub/web/playground"
 )
 
 // Options configure the HTTP handler.
@@ -47,7 +48,12 @@ func NewHandler(o Options) (http.Handler, error) {
 	}
 	gql := compressUnlessUpgrade(gzip, limitBody(o.GraphQL, o.MaxBodyBytes))
 	mux.Handle("/graphql", m.instrument("graphql", gql))
-	mux.Handle("GET /{$}", m.instrument("playground", playground.Handler("一网统管 data hub", "/graphql")))
+	page, err := playground.New()
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("GET /{$}", m.instrument("playground", page))
+	mux.Handle("GET "+playground.AssetPrefix, m.instrument("playground", page))
 	mux.Handle("GET /healthz", m.instrument("healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))

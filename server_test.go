@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +34,32 @@ type hubProc struct {
 	cmd  *exec.Cmd
 	url  string
 	logs *strings.Builder
+	out  *lines // stdout
+}
+
+// lines collects a process's output lines as they come.
+type lines struct {
+	mu  sync.Mutex
+	all []string
+}
+
+func (l *lines) add(s string) { l.mu.Lock(); l.all = append(l.all, s); l.mu.Unlock() }
+
+// find returns the first line containing s, waiting up to d for it.
+func (l *lines) find(s string, d time.Duration) (string, bool) {
+	for deadline := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) {
+		l.mu.Lock()
+		for _, line := range l.all {
+			if strings.Contains(line, s) {
+				l.mu.Unlock()
+				return line, true
+			}
+		}
+		l.mu.Unlock()
+		if time.Now().After(deadline) {
+			return "", false
+		}
+	}
 }
 
 var listening = regexp.MustCompile(`hub listening on (http://\S+) `)
@@ -65,9 +92,11 @@ func startHubEnv(t *testing.T, bin, dataDir string, env []string) *hubProc {
 		}
 	})
 	found := make(chan string, 1)
+	out := &lines{}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			out.add(sc.Text())
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
 			}
@@ -76,7 +105,7 @@ func startHubEnv(t *testing.T, bin, dataDir string, env []string) *hubProc {
 	}()
 	select {
 	case url := <-found:
-		return &hubProc{cmd: cmd, url: url, logs: logs}
+		return &hubProc{cmd: cmd, url: url, logs: logs, out: out}
 	case <-time.After(90 * time.Second):
 		t.Fatalf("hub did not start within 90s; logs:\n%s", logs)
 	}
@@ -203,6 +232,27 @@ func TestHubSurvivesKill9(t *testing.T) {
 	if code, _ := authed(t, h.url+"/graphql?query="+url.QueryEscape("{ sources { name } }"), "Bearer hub_forged"); code != http.StatusUnauthorized {
 		t.Fatalf("forged key: %d", code)
 	}
+	// The demo admin key waits in a file only its owner reads, named on
+	// stdout (the key itself never is).
+	note, ok := h.out.find("demo admin API key in ", 10*time.Second)
+	if !ok {
+		t.Fatalf("no demo admin key note; stdout: %v", h.out.all)
+	}
+	keyFile := demoKeyFile(dataDir)
+	if !strings.Contains(note, keyFile) {
+		t.Fatalf("note %q does not name %s", note, keyFile)
+	}
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("demo key file: %v %v", fi, err)
+	}
+	raw, _ := os.ReadFile(keyFile)
+	adminKey := strings.TrimSpace(string(raw))
+	if strings.Contains(note, adminKey) {
+		t.Fatal("the demo admin key was printed")
+	}
+	if code, body := authed(t, h.url+"/graphql?query="+url.QueryEscape("{ auditLog { totalCount } }"), "Bearer "+adminKey); code != http.StatusOK || strings.Contains(body, "errors") {
+		t.Fatalf("demo admin key: %d %s", code, body)
+	}
 	if _, metrics := get(t, h.url+"/metrics"); !strings.Contains(metrics, "hub_http_requests_total") || !strings.Contains(metrics, "hub_sql_statement_duration_seconds") {
 		t.Fatal("metrics lack the hub's series")
 	}
@@ -214,6 +264,9 @@ func TestHubSurvivesKill9(t *testing.T) {
 
 	h = startHub(t, bin, dataDir)
 	t.Logf("restart after kill -9 ready in %s", waitReady(t, h))
+	if line, printed := h.out.find("demo admin API key", 0); printed {
+		t.Fatalf("the demo key note came again after the key was used: %q", line)
+	}
 	d = graphql(t, h, `{ cases { totalCount } }`)
 	if again := d["data"].(map[string]any)["cases"].(map[string]any)["totalCount"].(float64); again < cases {
 		t.Fatalf("cases after restart: %v, before: %v", again, cases)

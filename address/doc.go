@@ -20,6 +20,8 @@ type Repair string
 const (
 	// FullWidthDigits: full-width forms (１２栋, ＡＢ) folded to ASCII.
 	FullWidthDigits Repair = "FULL_WIDTH_DIGITS"
+	// TraditionalChars: traditional characters made simplified (樊城區 → 樊城区).
+	TraditionalChars Repair = "TRADITIONAL_CHARACTERS"
 	// ChineseNumerals: numerals of the house part made digits (三栋 → 3栋).
 	ChineseNumerals Repair = "CHINESE_NUMERALS"
 )

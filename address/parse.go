@@ -25,13 +25,14 @@ type Address struct {
 	Room       string   // 1001
 	Normalized string   // canonical single line built from the components
 	Rest       string   // what no component took, in order
-	Repairs    []Repair // FULL_WIDTH_DIGITS, CHINESE_NUMERALS
+	Repairs    []Repair // FULL_WIDTH_DIGITS, TRADITIONAL_CHARACTERS, CHINESE_NUMERALS
 }
 
 // Parse splits a free-text address. It never fails: what it cannot
 // place stays in Rest, and Normalized falls back to the cleaned text when
 // no component was found. The steps:
-//   - full-width characters are folded, spaces and list punctuation
+//   - full-width characters are folded, traditional characters made
+//     simplified (襄陽市樊城區 → 襄阳市樊城区), spaces and list punctuation
 //     removed, dash look-alikes made '-', latin letters upper-cased;
 //   - Chinese numerals in the house part become digits: 三栋 → 3栋,
 //     二单元 → 2单元, 十二号楼 → 12号楼, 一千零一室 → 1001室, 二〇三室 → 203室
@@ -98,6 +99,10 @@ func prepareAddress(raw string) ([]rune, []Repair) {
 	if t, fw := FoldWidth(s); fw {
 		s = t
 		repairs = append(repairs, FullWidthDigits)
+	}
+	if t, tc := ToSimplified(s); tc {
+		s = t
+		repairs = append(repairs, TraditionalChars)
 	}
 	r := make([]rune, 0, len(s)/2)
 	for _, c := range s {
@@ -351,7 +356,7 @@ func (p *addrParser) admin(a *Address) {
 		a.District = name + suf
 	}
 	if name, suf, ok := p.level(2, 8, streetSuffixes, func(name string, suf []rune, next rune) bool {
-		return !strings.ContainsAny(name, "号栋幢楼室小区社村")
+		return !strings.ContainsAny(name, "号栋幢室小区社村")
 	}); ok {
 		if suf == "街道办事处" || suf == "街道办" || suf == "办事处" {
 			suf = "街道"
@@ -359,7 +364,7 @@ func (p *addrParser) admin(a *Address) {
 		a.Street = name + suf
 	}
 	if name, suf, ok := p.level(2, 8, communitySuffixes, func(name string, suf []rune, next rune) bool {
-		if strings.ContainsAny(name, "号栋幢楼室") {
+		if strings.ContainsAny(name, "号栋幢室") {
 			return false
 		}
 		if string(suf) == "村" && strings.HasSuffix(name, "新") {
@@ -399,7 +404,9 @@ func (p *addrParser) level(min, max int, suffixes [][]rune, ok func(name string,
 		if after < len(r) {
 			next = r[after]
 		}
-		if _, compound := suffixAt(r, after, compoundFollowers); compound {
+		if _, compound := suffixAt(r, after, compoundFollowers); compound && len(suf) == 1 && !communityFollows(r[after:]) {
+			// 江南水乡花园 is a compound; 南城街道花园新村社区 and
+			// 兴隆镇新村杏花社区 are a street and its community.
 			continue
 		}
 		name := string(r[p.p:end])
@@ -410,6 +417,13 @@ func (p *addrParser) level(min, max int, suffixes [][]rune, ok func(name string,
 		return name, string(suf), true
 	}
 	return "", "", false
+}
+
+// communityFollows reports whether a community suffix (社区, 居委会,
+// 村委会) lies ahead in r.
+func communityFollows(r []rune) bool {
+	s := string(r)
+	return strings.Contains(s, "社区") || strings.Contains(s, "居委会") || strings.Contains(s, "村委会")
 }
 
 // road reads a road name and its number.

@@ -108,9 +108,13 @@ func (e *env) flags(name, summary string, args []string, define func(fs *flag.Fl
 	}
 	fs.Usage = func() {
 		w := e.stdout
-		fmt.Fprintf(w, "Usage: hub %s\n\n%s.\n", name, summary)
 		n := 0
 		fs.VisitAll(func(*flag.Flag) { n++ })
+		synopsis := name
+		if n > 0 {
+			synopsis += " [flags]"
+		}
+		fmt.Fprintf(w, "Usage: hub %s\n\n%s.\n", synopsis, summary)
 		if n > 0 {
 			fmt.Fprintf(w, "\nFlags:\n")
 			fs.SetOutput(w)

@@ -315,3 +315,49 @@ func FuzzGazetteerMatch(f *testing.F) {
 		}
 	})
 }
+
+// TestTypoNeverPicksAnotherDistrict is the regression of 阳光亚苑 for 阳光雅苑
+// and 翡翠华亭 for 翡翠华庭, which matched a different compound in another
+// district at 0.51: the homophone typo finds the compound of the named
+// district, and without a candidate there nothing matches.
+func TestTypoNeverPicksAnotherDistrict(t *testing.T) {
+	r := func(code, name string, level canon.RegionLevel, parent string) address.Region {
+		return address.Region{Code: code, Name: name, Level: level, ParentCode: parent}
+	}
+	regions := []address.Region{
+		r("420600", "襄阳市", canon.LevelCity, ""),
+		r("420606", "樊城区", canon.LevelDistrict, "420600"),
+		r("420602", "襄城区", canon.LevelDistrict, "420600"),
+		r("420606001", "汉江街道", canon.LevelStreet, "420606"),
+		r("420602001", "古城街道", canon.LevelStreet, "420602"),
+		r("420606001001", "胜利社区", canon.LevelCommunity, "420606001"),
+		r("420602001001", "古城社区", canon.LevelCommunity, "420602001"),
+		r("420606001001001", "胜利一网格", canon.LevelGrid, "420606001001"),
+		r("420602001001001", "古城一网格", canon.LevelGrid, "420602001001"),
+	}
+	b := []address.Building{{ID: "b3", Number: "3"}}
+	g, err := address.NewGazetteer(regions, []address.Compound{
+		{ID: "yaYuan", Name: "阳光雅苑", GridCode: "420606001001001", Buildings: b},
+		{ID: "other", Name: "阳光小区", GridCode: "420602001001001", Buildings: []address.Building{{ID: "o3", Number: "3"}}},
+		{ID: "huaTing", Name: "翡翠华庭", GridCode: "420602001001001", Buildings: []address.Building{{ID: "h3", Number: "3"}}},
+		{ID: "feiCui", Name: "翡翠花园", GridCode: "420606001001001"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		text, compound string
+		minConf        float64
+	}{
+		{"樊城区汉江街道阳光亚苑3栋", "yaYuan", 0.8},
+		{"襄城区阳光亚苑3栋", "", 0}, // no candidate in the named district: no guess
+		{"阳光亚苑3栋", "", 0},    // no region named: no guess
+		{"襄城区翡翠华亭3栋", "huaTing", 0.8},
+		{"樊城区翡翠华亭3栋", "", 0}, // 翡翠华庭 lies in another district
+	} {
+		m := g.Match(address.Parse(tc.text))
+		if m.CompoundID != tc.compound || m.Confidence < tc.minConf || (tc.compound == "" && m.CompoundID != "") {
+			t.Errorf("%s → %q at %.2f (%s), want %q", tc.text, m.CompoundID, m.Confidence, m.Explanation, tc.compound)
+		}
+	}
+}

@@ -74,12 +74,15 @@ func WorkHoursBetween(a, b time.Time) float64 {
 }
 
 // WorkMinutesSQL is a PostgreSQL expression computing WorkMinutes of the
-// timestamptz expression t (double precision; NULL when t is NULL).
+// timestamptz expression t (double precision; NULL when t is NULL). It is a
+// plain expression, no subquery, so that it costs no subplan per row.
 func WorkMinutesSQL(t string) string {
 	// l: minutes since 1970-01-01 China time; d: days since Monday
 	// 1970-01-05; m: minute of the day; r: weekday, 0 for Monday.
-	return `(SELECT floor(d / 7) * 5 * 450 + least(d - floor(d / 7) * 7, 5) * 450 +
-		CASE WHEN d - floor(d / 7) * 7 < 5 THEN least(greatest(m - 510, 0), 210) + least(greatest(m - 840, 0), 240) ELSE 0 END
-		FROM (SELECT floor(l / 1440) - 4 AS d, l - floor(l / 1440) * 1440 AS m
-			FROM (SELECT date_part('epoch', ` + t + `) / 60 + 480 AS l) l) x)`
+	l := "(date_part('epoch', " + t + ") / 60 + 480)"
+	d := "(floor(" + l + " / 1440) - 4)"
+	m := "(" + l + " - floor(" + l + " / 1440) * 1440)"
+	r := "(" + d + " - floor(" + d + " / 7) * 7)"
+	return "(floor(" + d + " / 7) * 2250 + least(" + r + ", 5) * 450 + CASE WHEN " + r + " < 5 THEN least(greatest(" + m +
+		" - 510, 0), 210) + least(greatest(" + m + " - 840, 0), 240) ELSE 0 END)"
 }

@@ -127,34 +127,43 @@ const (
 )
 
 // caseStateSQL derives each selected case's evaluation state at asOf ($1)
-// from its timeline, one lateral aggregate over its own events (the primary
-// key index), beside the columns the dimensions need.
+// beside the columns the dimensions need. A case that has not changed since
+// asOf, or has no timeline (a status-only source), is judged by its current
+// status and its timeline summary (case_progress, kept by triggers from
+// case_event); the current status then wins over a timeline that lags it.
+// Only a case changed after asOf has its timeline read up to asOf, one
+// lateral aggregate over its own steps (the primary key index).
 const caseStateSQL = `
-	SELECT c.*, e.n,
-		CASE WHEN ` + currentSQL + ` THEN c.status ELSE e.last END AS last,
-		coalesce(e.filed, FALSE) OR (` + currentSQL + ` AND c.status IN (` + filedStatuses + `)) AS filed,
-		coalesce(e.dispatched, FALSE) OR (` + currentSQL + ` AND c.status IN (` + dispatchedStatuses + `)) AS dispatched,
-		coalesce(e.resolved_at, e.closed_at, CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS disposed_at,
-		coalesce(e.closed_at, CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS closed_at_eval,
-		coalesce(e.reworks, 0) AS reworks,
-		coalesce(e.deferred, FALSE) OR (` + currentSQL + ` AND c.status = 'DEFERRED') AS deferred`
+	SELECT c.*,
+		CASE WHEN ` + currentSQL + ` THEN c.status ELSE coalesce(e.last, 'REPORTED') END AS last,
+		CASE WHEN ` + currentSQL + ` THEN coalesce(p.filed, FALSE) OR c.status IN (` + filedStatuses + `)
+			ELSE coalesce(e.filed, FALSE) END AS filed,
+		CASE WHEN ` + currentSQL + ` THEN coalesce(p.dispatched, FALSE) OR c.status IN (` + dispatchedStatuses + `)
+			ELSE coalesce(e.dispatched, FALSE) END AS dispatched,
+		coalesce(CASE WHEN ` + currentSQL + ` THEN p.resolved_at ELSE e.resolved_at END,
+			CASE WHEN ` + currentSQL + ` THEN p.closed_at ELSE e.closed_at END,
+			CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS disposed_at,
+		coalesce(CASE WHEN ` + currentSQL + ` THEN p.closed_at ELSE e.closed_at END,
+			CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS closed_at_eval,
+		CASE WHEN ` + currentSQL + ` THEN coalesce(p.reworks, 0) ELSE coalesce(e.reworks, 0) END AS reworks,
+		CASE WHEN ` + currentSQL + ` THEN coalesce(p.deferred, FALSE) OR c.status = 'DEFERRED'
+			ELSE coalesce(e.deferred, FALSE) END AS deferred`
 
-// currentSQL holds when a case's current status is its status at asOf: it
-// has not changed since, or it has no timeline (a status-only source). The
-// current status then wins over a timeline that lags it.
-const currentSQL = `(e.n = 0 OR c.updated_at <= $1)`
+// currentSQL holds when a case's current state is its state at asOf.
+const currentSQL = `(c.updated_at <= $1 OR p.case_id IS NULL)`
 
-// caseTimelineSQL is the lateral aggregate of one case's timeline up to $1.
-const caseTimelineSQL = ` LEFT JOIN LATERAL (
-		SELECT count(*) AS n,
-			(array_agg(ev.status ORDER BY ev.seq DESC))[1] AS last,
+// caseTimelineSQL joins the timeline summary and, for the cases changed
+// after asOf only, the aggregate of the timeline up to $1.
+const caseTimelineSQL = ` LEFT JOIN case_progress p ON p.case_id = c.id
+	LEFT JOIN LATERAL (
+		SELECT (array_agg(ev.status ORDER BY ev.seq DESC))[1] AS last,
 			bool_or(ev.status IN (` + filedStatuses + `)) AS filed,
 			bool_or(ev.status IN (` + dispatchedStatuses + `)) AS dispatched,
 			max(ev.at) FILTER (WHERE ev.status = 'RESOLVED') AS resolved_at,
 			max(ev.at) FILTER (WHERE ev.status = 'CLOSED') AS closed_at,
 			count(*) FILTER (WHERE ev.status = 'REOPENED') AS reworks,
 			bool_or(ev.status = 'DEFERRED') AS deferred
-		FROM case_event ev WHERE ev.case_id = c.id AND ev.at <= $1) e ON TRUE`
+		FROM case_event ev WHERE ev.case_id = c.id AND ev.at <= $1 AND NOT ` + currentSQL + `) e ON TRUE`
 
 // CaseIndicators computes the indicators of the cases a filter selects,
 // evaluated at asOf, grouped by up to four dimensions (none: one bucket,

@@ -382,3 +382,43 @@ func TestWorkMinutesSQLMatchesGo(t *testing.T) {
 		t.Fatalf("%d rows, %v", i, err)
 	}
 }
+
+// TestCaseProgressFollowsTheTimeline checks that the timeline summary the
+// indicators read is kept as a source rewrites a case's timeline.
+func TestCaseProgressFollowsTheTimeline(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	g := "420606001001001"
+	due := cst("2026-10-13 18:00:00")
+	r := cst("2026-10-12 09:00:00")
+	reworked := indicatorCase("c1", g, "城管局", &due, step{r, canon.StatusReported}, step{r.Add(time.Minute), canon.StatusFiled},
+		step{r.Add(2 * time.Minute), canon.StatusDispatched}, step{r.Add(time.Hour), canon.StatusResolved},
+		step{r.Add(2 * time.Hour), canon.StatusVerifying}, step{r.Add(3 * time.Hour), canon.StatusReopened})
+	asOf := cst("2026-11-01 00:00:00")
+	check := func(name string, reworks, filed int) {
+		t.Helper()
+		got, err := st.CaseIndicators(ctx, store.CaseFilter{}, asOf, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x := got[0].Indicators; x.Reworks != reworks || x.Filed != filed {
+			t.Errorf("%s: reworks %d, filed %d; want %d, %d", name, x.Reworks, x.Filed, reworks, filed)
+		}
+	}
+	storetest.SeedCases(t, st, []canon.Case{reworked})
+	check("reworked", 1, 1)
+	// The source corrects the timeline: no return after 核查.
+	corrected := indicatorCase("c1", g, "城管局", &due, step{r, canon.StatusReported}, step{r.Add(time.Minute), canon.StatusFiled},
+		step{r.Add(2 * time.Minute), canon.StatusDispatched}, step{r.Add(time.Hour), canon.StatusResolved})
+	storetest.SeedCases(t, st, []canon.Case{corrected})
+	check("corrected", 0, 1)
+	// Sent again without a timeline, as an accepted case: judged by its status.
+	bare := statusOnly(indicatorCase("c1", g, "城管局", &due, step{r, canon.StatusReported}, step{r.Add(time.Minute), canon.StatusAccepted}))
+	storetest.SeedCases(t, st, []canon.Case{bare})
+	check("status only", 0, 0)
+	var n int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM case_progress`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d timeline summaries left, %v", n, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -43,8 +44,14 @@ var envVars = []envVar{
 	{"HUB_MAX_DEPTH", "12", "Deepest selection nesting a GraphQL operation may have."},
 	{"HUB_MAX_COMPLEXITY", "100000", "Highest estimated cost of a GraphQL operation (list fields multiply by their page size)."},
 	{"HUB_MAX_ALIASES", "30", "Most aliased fields in one GraphQL operation."},
+	{"HUB_MAX_ROOT_FIELDS", "30", "Most fields at the top of a GraphQL operation, fragments expanded."},
+	{"HUB_MAX_FIELDS", "500", "Most fields of a GraphQL operation, fragments expanded (and of each fragment)."},
+	{"HUB_MAX_INTROSPECTION_DEPTH", "20", "Deepest selection nesting under __schema and __type, counted from them (the standard introspection query needs 15)."},
 	{"HUB_RESPONSE_CACHE_MB", "64", "Memory for kept query answers, served again until the data changes; 0 disables the cache."},
 	{"HUB_RESPONSE_CACHE_TTL", "5s", "Longest a kept answer is served (bounds what depends on the clock, such as overdue)."},
+	{"HUB_MAX_CONCURRENT_QUERIES", "4 × GOMAXPROCS", "GraphQL requests executed at once; more wait up to HUB_QUEUE_TIMEOUT, then get 503 OVERLOADED. The database pool gets this many connections plus 8 (at least 16)."},
+	{"HUB_QUEUE_TIMEOUT", "250ms", "Longest a GraphQL request waits for an execution slot before 503 OVERLOADED with Retry-After."},
+	{"HUB_QUERY_TIMEOUT", "10s", "Deadline of an admitted GraphQL request; also PostgreSQL's statement_timeout of the API's statements."},
 }
 
 // config is the validated runtime configuration.
@@ -66,8 +73,14 @@ type config struct {
 	MaxDepth        int
 	MaxComplexity   int
 	MaxAliases      int
+	MaxRootFields   int
+	MaxFields       int
+	MaxIntroDepth   int
 	CacheBytes      int64
 	CacheTTL        time.Duration
+	MaxConcurrent   int
+	QueueTimeout    time.Duration
+	QueryTimeout    time.Duration
 }
 
 // loadConfig reads and validates the environment; every problem is
@@ -149,6 +162,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	positive("HUB_MAX_DEPTH", &c.MaxDepth)
 	positive("HUB_MAX_COMPLEXITY", &c.MaxComplexity)
 	positive("HUB_MAX_ALIASES", &c.MaxAliases)
+	positive("HUB_MAX_ROOT_FIELDS", &c.MaxRootFields)
+	positive("HUB_MAX_FIELDS", &c.MaxFields)
+	positive("HUB_MAX_INTROSPECTION_DEPTH", &c.MaxIntroDepth)
 	if mb, err := strconv.ParseInt(get("HUB_RESPONSE_CACHE_MB"), 10, 64); err != nil || mb < 0 || mb > 1<<20 {
 		errs = append(errs, fmt.Errorf("HUB_RESPONSE_CACHE_MB %q: want megabytes, 0 to disable", get("HUB_RESPONSE_CACHE_MB")))
 	} else {
@@ -156,6 +172,20 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.CacheTTL, err = time.ParseDuration(get("HUB_RESPONSE_CACHE_TTL")); err != nil || c.CacheTTL <= 0 {
 		errs = append(errs, fmt.Errorf("HUB_RESPONSE_CACHE_TTL %q: want a positive duration such as 5s", get("HUB_RESPONSE_CACHE_TTL")))
+	}
+	c.MaxConcurrent = 4 * runtime.GOMAXPROCS(0)
+	if v := strings.TrimSpace(getenv("HUB_MAX_CONCURRENT_QUERIES")); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n <= 0 || n > 10000 {
+			errs = append(errs, fmt.Errorf("HUB_MAX_CONCURRENT_QUERIES %q: want a positive integer", v))
+		} else {
+			c.MaxConcurrent = n
+		}
+	}
+	if c.QueueTimeout, err = time.ParseDuration(get("HUB_QUEUE_TIMEOUT")); err != nil || c.QueueTimeout < 0 {
+		errs = append(errs, fmt.Errorf("HUB_QUEUE_TIMEOUT %q: want a duration such as 250ms, 0 to refuse at once", get("HUB_QUEUE_TIMEOUT")))
+	}
+	if c.QueryTimeout, err = time.ParseDuration(get("HUB_QUERY_TIMEOUT")); err != nil || c.QueryTimeout < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("HUB_QUERY_TIMEOUT %q: want a duration of at least 100ms", get("HUB_QUERY_TIMEOUT")))
 	}
 	return c, errors.Join(errs...)
 }
@@ -170,7 +200,8 @@ func (c config) LogValue() slog.Value {
 		slog.String("database", db), slog.String("addr", c.Addr), slog.String("data_dir", c.DataDir),
 		slog.String("sources", c.Sources), slog.String("demo_scale", c.DemoScale), slog.Int64("seed", c.Seed),
 		slog.String("log_level", c.LogLevel.String()), slog.String("anonymous_role", string(c.AnonymousRole)),
-		slog.Float64("rate_limit", c.RateLimit))
+		slog.Float64("rate_limit", c.RateLimit), slog.Int("max_concurrent_queries", c.MaxConcurrent),
+		slog.Duration("queue_timeout", c.QueueTimeout), slog.Duration("query_timeout", c.QueryTimeout))
 }
 
 // redactURL hides the password of a database URL.

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -115,6 +116,43 @@ func jwtVerifier(e *env) (*auth.JWTVerifier, error) {
 	return auth.NewJWTVerifier(o)
 }
 
+// poolSize is the database pool for HUB_MAX_CONCURRENT_QUERIES: a
+// connection per admitted request, 8 for the sync engine (a source holds
+// one for its lock and one for its batch) and the audit log, at least 16;
+// or the URL's pool_max_conns when it sets one (0 here).
+func poolSize(dsn string, maxConcurrent int) int32 {
+	if strings.Contains(dsn, "pool_max_conns") {
+		return 0
+	}
+	return int32(max(16, maxConcurrent+8))
+}
+
+// watchDatabase keeps /readyz at 503 while the database does not answer a
+// ping (on a connection outside the pool, each second, 1 s at most); the
+// returned function stops it.
+func watchDatabase(ctx context.Context, st *store.Store, ready *web.Readiness, log *slog.Logger) (stop func()) {
+	probe := st.NewProbe()
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	var down bool
+	check := func(ctx context.Context) error {
+		err := probe.Ping(ctx)
+		switch {
+		case err != nil && !down && ctx.Err() == nil:
+			log.Error("database unreachable", "err", err)
+		case err == nil && down:
+			log.Info("database reachable again")
+		}
+		down = err != nil
+		return err
+	}
+	go func() {
+		defer close(done)
+		web.WatchReadiness(ctx, ready, "database", "the database does not answer", time.Second, time.Second, check)
+	}()
+	return func() { cancel(); <-done; probe.Close() }
+}
+
 // keyLookup resolves API keys through the store.
 func keyLookup(st *store.Store) auth.KeyLookup {
 	return func(ctx context.Context, hash []byte) (*auth.Principal, error) {
@@ -188,7 +226,8 @@ func serve(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer stopDB()
-	st, err := store.Open(ctx, dsn, store.Options{Logger: log, Registry: reg})
+	st, err := store.Open(ctx, dsn, store.Options{Logger: log, Registry: reg,
+		MaxConns: poolSize(dsn, e.cfg.MaxConcurrent), StatementTimeout: e.cfg.QueryTimeout})
 	if err != nil {
 		return err
 	}
@@ -197,8 +236,10 @@ func serve(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	ready.Clear("store")
+	defer watchDatabase(ctx, st, ready, log)()
 
-	limits := graph.Limits{MaxDepth: e.cfg.MaxDepth, MaxComplexity: e.cfg.MaxComplexity, MaxAliases: e.cfg.MaxAliases}
+	limits := graph.Limits{MaxDepth: e.cfg.MaxDepth, MaxIntrospectionDepth: e.cfg.MaxIntroDepth, MaxComplexity: e.cfg.MaxComplexity,
+		MaxAliases: e.cfg.MaxAliases, MaxRootFields: e.cfg.MaxRootFields, MaxFields: e.cfg.MaxFields}
 	keys, err := piiKeys(e)
 	if err != nil {
 		return err
@@ -248,7 +289,12 @@ func serve(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("graphql handler: %w", err)
 	}
 	authn := auth.New(auth.Options{Keys: keyLookup(st), JWT: pre.jwt, Anonymous: e.cfg.AnonymousRole, Rate: e.cfg.RateLimit})
-	h, err := web.NewHandler(web.Options{GraphQL: authn.Wrap(gql), Readiness: ready, Registry: reg, Log: log, MaxBodyBytes: e.cfg.MaxBodyBytes})
+	admission, err := web.NewAdmission(web.AdmissionOptions{MaxConcurrent: e.cfg.MaxConcurrent,
+		QueueTimeout: e.cfg.QueueTimeout, QueryTimeout: e.cfg.QueryTimeout, Registry: reg})
+	if err != nil {
+		return err
+	}
+	h, err := web.NewHandler(web.Options{GraphQL: admission.Wrap(authn.Wrap(gql)), Readiness: ready, Registry: reg, Log: log, MaxBodyBytes: e.cfg.MaxBodyBytes})
 	if err != nil {
 		return fmt.Errorf("http handler: %w", err)
 	}

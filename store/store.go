@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,12 +41,19 @@ type Options struct {
 	Logger   *slog.Logger
 	Registry prometheus.Registerer // SQL metrics; nil for none
 	MaxConns int32                 // 0: pool_max_conns of the URL, else pgx's default but at least 16
+	// StatementTimeout is PostgreSQL's statement_timeout on the pool's
+	// connections, a server-side bound on every read; writes (InTx) and
+	// migrations are exempt. 0: the server's setting.
+	StatementTimeout time.Duration
 }
 
 // Store is the hub's PostgreSQL store.
 type Store struct {
 	pool guardedPool // translates connection failures (unavailable.go)
 	log  *slog.Logger
+	// writeBegin starts InTx's transactions (exempt from the statement
+	// timeout of reads).
+	writeBegin string
 	// connConfig connects the connections that are not the pool's (the
 	// change listener's).
 	connConfig *pgx.ConnConfig
@@ -70,6 +81,17 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: metrics: %w", err)
 	}
 	cfg.ConnConfig.Tracer = tr
+	writeBegin := ""
+	if o.StatementTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
+		writeBegin = "BEGIN; SET LOCAL statement_timeout = 0"
+	}
+	// A cancelled or expired context cancels the statement on the server
+	// too (a cancel request), instead of only abandoning the connection
+	// while the server goes on working for nobody.
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect: %w", err)
@@ -82,7 +104,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{pool: guardedPool{pool}, log: log, connConfig: cfg.ConnConfig.Copy()}, nil
+	return &Store{pool: guardedPool{pool}, log: log, writeBegin: writeBegin, connConfig: cfg.ConnConfig.Copy()}, nil
 }
 
 // Close closes every connection.
@@ -103,6 +125,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: acquire connection: %w", err)
 	}
 	defer conn.Release()
+	// Migrations may rewrite large tables: no statement timeout.
+	if _, err := conn.Exec(ctx, "SET statement_timeout = 0"); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "RESET statement_timeout")
 	return Migrate(ctx, conn.Conn())
 }
 

@@ -24,7 +24,7 @@ type Writer struct {
 
 // InTx runs fn in a transaction and commits when fn returns nil.
 func (s *Store) InTx(ctx context.Context, fn func(w *Writer) error) error {
-	return translate(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(&Writer{tx: tx}) }))
+	return translate(pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{BeginQuery: s.writeBegin}, func(tx pgx.Tx) error { return fn(&Writer{tx: tx}) }))
 }
 
 // UpsertSource registers a source system or updates its description.

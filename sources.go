@@ -42,9 +42,14 @@ type hubSources struct {
 	addresses *address.Directory
 	// optional names the sources that do not hold readiness.
 	optional map[string]bool
+	// stopFollow ends the directory's following of the store's changes.
+	stopFollow context.CancelFunc
 }
 
 func (h *hubSources) close() {
+	if h.stopFollow != nil {
+		h.stopFollow()
+	}
 	for _, p := range h.pools {
 		p.Close()
 	}
@@ -80,15 +85,16 @@ func demoPartyDatabase(ctx context.Context, hubDSN string) (string, error) {
 	return u.String(), nil
 }
 
-// addressRefresh is how often the address directory looks for new
-// compounds and buildings (one cheap fingerprint query).
-const addressRefresh = 15 * time.Second
+// addressPoll is how often the address directory looks at the store's
+// change generation; it queries the reference's fingerprint only after a
+// committed change (or every poll while the notifications are down).
+const addressPoll = time.Second
 
 // buildSources reads HUB_SOURCES, or in demo mode starts the simulated
 // source systems in-process and configures the same connectors for them.
 // The reference layer and the unified taxonomy are loaded into the store.
 func buildSources(ctx context.Context, e *env, st *store.Store, hubDSN string, keys *pii.Keys) (*hubSources, error) {
-	h := &hubSources{addresses: address.NewDirectory(st, addressRefresh, e.log), optional: map[string]bool{}}
+	h := &hubSources{addresses: address.NewDirectory(st, 0, e.log), optional: map[string]bool{}}
 	var cfg *connectors.Config
 	regions := e.cfg.Regions
 	if e.cfg.Sources == "" {
@@ -169,6 +175,11 @@ func buildSources(ctx context.Context, e *env, st *store.Store, hubDSN string, k
 		h.sources = append(h.sources, syncer.Source{Connector: c, Interval: time.Duration(sc.Interval)})
 		h.optional[sc.Name] = sc.Optional
 	}
+	// The directory follows the store: rebuilt after a committed change
+	// to compounds or buildings, not on a timer.
+	followCtx, stop := context.WithCancel(ctx)
+	h.stopFollow = stop
+	go h.addresses.Follow(followCtx, st.WatchChanges(followCtx).Current, addressPoll)
 	return h, nil
 }
 

@@ -22,10 +22,12 @@ type Source interface {
 }
 
 // Directory keeps the gazetteer of a changing reference current (compounds
-// and buildings arrive with every sync): it looks at the source's version
-// at most once per TTL and rebuilds when it changed. Callers get the
-// current gazetteer at once while a rebuild runs; only the first callers
-// wait. Safe for concurrent use.
+// and buildings arrive with every sync). It rebuilds when the source's
+// version changed: when told to (Refresh, e.g. before a hub reports
+// ready), when the data changed (Follow), or, with a TTL, when a caller
+// finds the last look older than that. Callers get the current gazetteer
+// at once while a rebuild runs; only the first callers wait. Safe for
+// concurrent use.
 type Directory struct {
 	src Source
 	ttl time.Duration
@@ -41,7 +43,8 @@ type Directory struct {
 }
 
 // NewDirectory serves gazetteers of src, checking for changes at most once
-// per ttl; failed background refreshes are logged to log.
+// per ttl when called (ttl ≤ 0: only by Refresh and Follow); failed
+// background refreshes are logged to log.
 func NewDirectory(src Source, ttl time.Duration, log *slog.Logger) *Directory {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -72,7 +75,7 @@ func (d *Directory) Current() *Gazetteer {
 func (d *Directory) current(ctx context.Context, first bool) *Gazetteer {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.loading && (d.g == nil && first || d.g != nil && time.Since(d.checked) >= d.ttl) {
+	if !d.loading && (d.g == nil && first || d.g != nil && d.ttl > 0 && time.Since(d.checked) >= d.ttl) {
 		d.loading = true
 		go func() {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -83,6 +86,43 @@ func (d *Directory) current(ctx context.Context, first bool) *Gazetteer {
 		}()
 	}
 	return d.g
+}
+
+// Refresh rebuilds the gazetteer now if the reference changed since the
+// last build, and returns the gazetteer in use: after it returns, matches
+// see every compound and building committed before it was called.
+func (d *Directory) Refresh(ctx context.Context) (*Gazetteer, error) { return d.refresh(ctx) }
+
+// Follow refreshes the directory whenever the data changed, until ctx
+// ends. generation reports a counter that moves on every committed change
+// and whether it is known (the store's change notifications); it is read
+// every poll, which costs nothing, and the reference's version is only
+// queried after it moved. While the generation is not known the version
+// is queried every poll instead.
+func (d *Directory) Follow(ctx context.Context, generation func() (uint64, bool), poll time.Duration) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	var seen uint64
+	known := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		gen, live := generation()
+		if live && known && gen == seen {
+			continue
+		}
+		if _, err := d.refresh(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			d.log.Warn("address reference refresh failed; the previous one stays in use", "err", err)
+			continue
+		}
+		seen, known = gen, live
+	}
 }
 
 // refresh rebuilds the gazetteer if the reference changed since the last

@@ -180,3 +180,48 @@ func TestDirectoryKeepsTheFirstOfBuildingsNumberedAlike(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshAndFollow: without a TTL the directory does not look for
+// changes by itself; Refresh makes it current at once, and Follow rebuilds
+// after the change generation moved (and only then: an unchanged
+// generation costs no version query), or every poll while it is unknown.
+func TestRefreshAndFollow(t *testing.T) {
+	ref := &reference{}
+	ref.set("1", address.Compound{ID: "C1", Name: "幸福小区", GridCode: "420606001001001"})
+	d := address.NewDirectory(ref, 0, nil)
+	if got := compoundOf(t, d, "幸福小区1栋"); got != "C1" {
+		t.Fatalf("first build: %q", got)
+	}
+	ref.set("2", address.Compound{ID: "C1", Name: "幸福小区", GridCode: "420606001001001"},
+		address.Compound{ID: "C2", Name: "金色佳苑", GridCode: "420606001001001"})
+	time.Sleep(20 * time.Millisecond)
+	if got := compoundOf(t, d, "金色佳苑1栋"); got != "" {
+		t.Fatalf("without a TTL the directory refreshed by itself: %q", got)
+	}
+	if _, err := d.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := compoundOf(t, d, "金色佳苑1栋"); got != "C2" {
+		t.Fatalf("after Refresh: %q", got)
+	}
+
+	var gen atomic.Uint64
+	var live atomic.Bool
+	live.Store(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go d.Follow(ctx, func() (uint64, bool) { return gen.Load(), live.Load() }, 5*time.Millisecond)
+	time.Sleep(30 * time.Millisecond) // the first poll records the generation
+	loads := ref.loads.Load()
+	ref.set("3", address.Compound{ID: "C3", Name: "翡翠华庭", GridCode: "420606001001001"})
+	time.Sleep(30 * time.Millisecond)
+	if got := compoundOf(t, d, "翡翠华庭1栋"); got != "" || ref.loads.Load() != loads {
+		t.Fatalf("rebuilt although the generation did not move: %q, %d loads", got, ref.loads.Load()-loads)
+	}
+	gen.Add(1)
+	eventually(t, "the change is seen", func() bool { return compoundOf(t, d, "翡翠华庭1栋") == "C3" })
+
+	live.Store(false)
+	ref.set("4", address.Compound{ID: "C4", Name: "阳光雅苑", GridCode: "420606001001001"})
+	eventually(t, "polled while the generation is unknown", func() bool { return compoundOf(t, d, "阳光雅苑1栋") == "C4" })
+}

@@ -252,7 +252,14 @@ func serve(ctx context.Context, e *env, args []string) error {
 	// Required sources hold readiness until their first sync, and again
 	// while DOWN or re-pulled after a reset; optional ones never do.
 	engine, err := syncer.New(st, srcs.sources, syncer.Options{Log: log, Registry: reg,
-		Ready: func(name string) { ready.Clear("sync:" + name) },
+		Ready: func(name string) {
+			// Matches against what the first sync brought must not answer
+			// "unknown": the address directory is current before ready.
+			if _, err := srcs.addresses.Refresh(ctx); err != nil {
+				log.Warn("address directory refresh failed", "err", err)
+			}
+			ready.Clear("sync:" + name)
+		},
 		NotReady: func(name, why string) {
 			if !srcs.optional[name] {
 				ready.Block("sync:"+name, why)

@@ -59,6 +59,10 @@ type Options struct {
 	Logger *slog.Logger
 	// StartTimeout bounds initdb and server start. Default 60s.
 	StartTimeout time.Duration
+	// Port the server listens on when this process starts it; 0 picks a
+	// free one. A server stopped and started again on the same Port keeps
+	// its DSN (tests of clients that outlive their database).
+	Port int
 }
 
 // Cluster is a running embedded PostgreSQL server.
@@ -73,6 +77,7 @@ type Cluster struct {
 	cred     *syscall.Credential
 	log      *slog.Logger
 	timeout  time.Duration
+	askPort  int
 }
 
 // Start brings the cluster up: it initialises the data directory on first
@@ -86,7 +91,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded postgres: data directory: %w", err)
 	}
-	c := &Cluster{dir: dir, database: o.Database, log: o.Logger, timeout: o.StartTimeout}
+	c := &Cluster{dir: dir, database: o.Database, log: o.Logger, timeout: o.StartTimeout, askPort: o.Port}
 	if c.database == "" {
 		c.database = "hub"
 	}
@@ -349,7 +354,10 @@ func (c *Cluster) initdb(ctx context.Context) error {
 func (c *Cluster) startServer(ctx context.Context) error {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
+		port, err := c.askPort, error(nil)
+		if port == 0 {
+			port, err = freePort()
+		}
 		if err != nil {
 			return fmt.Errorf("embedded postgres: pick port: %w", err)
 		}

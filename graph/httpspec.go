@@ -158,14 +158,14 @@ func (c *checkedResponse) WriteHeader(code int) {
 
 func (c *checkedResponse) statusCode() int {
 	switch {
+	case c.unavailable != nil && c.unavailable.set.Load():
+		c.w.Header().Set("Retry-After", storeRetryAfter)
+		return http.StatusServiceUnavailable
 	case c.status == 0:
 		return http.StatusOK
 	case c.get && c.status == http.StatusNotAcceptable:
 		c.w.Header().Set("Allow", "POST")
 		return http.StatusMethodNotAllowed
-	case c.unavailable != nil && c.unavailable.set.Load():
-		c.w.Header().Set("Retry-After", storeRetryAfter)
-		return http.StatusServiceUnavailable
 	}
 	return c.status
 }

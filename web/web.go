@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ywtg/hub/web/dashboard"
 	"github.com/ywtg/hub/web/playground"
 )
 
@@ -54,6 +55,12 @@ func NewHandler(o Options) (http.Handler, error) {
 	}
 	mux.Handle("GET /{$}", m.instrument("playground", page))
 	mux.Handle("GET "+playground.AssetPrefix, m.instrument("playground", page))
+	dash, err := dashboard.New()
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("GET /dashboard", m.instrument("dashboard", dash))
+	mux.Handle("GET "+dashboard.Prefix, m.instrument("dashboard", gzip(dash)))
 	mux.Handle("GET /healthz", m.instrument("healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))

@@ -156,14 +156,12 @@ func Start(ctx context.Context, opts Options) (_ *Systems, err error) {
 	if err := writeFileAtomic(s.TruthPath, c.WriteTruth); err != nil {
 		return nil, err
 	}
-	if len(steps) > 0 {
-		t1 := time.Now()
-		n := replay(c, steps)
-		log.Info("simulator state restored", "changes", n, "now", clock.Now().Format(time.RFC3339), "took", time.Since(t1).Round(time.Millisecond))
-	}
-	if _, err := open311.WriteCSV(ctx, c, s.CSVDir, clock.Now().Add(-open311.DefaultWindow)); err != nil {
-		return nil, fmt.Errorf("start simulators: %w", err)
-	}
+	// The party database is loaded with the generated city and then
+	// given the replayed changes as the live steps wrote them: a row
+	// reflects the city when its change was written (a member's address
+	// is not rewritten when the person moves), so reloading it from the
+	// replayed city would change rows behind their update stamps.
+	var pending *partydb.Pending
 	if opts.PartyDSN != "" {
 		if s.party, err = partydb.Open(ctx, opts.PartyDSN); err != nil {
 			return nil, fmt.Errorf("start simulators: %w", err)
@@ -172,6 +170,24 @@ func Start(ctx context.Context, opts Options) (_ *Systems, err error) {
 			return nil, fmt.Errorf("start simulators: %w", err)
 		}
 		s.PartyDSN = opts.PartyDSN
+		pending = s.party.NewPending()
+	}
+	if len(steps) > 0 {
+		t1 := time.Now()
+		var step func([]city.Change)
+		if pending != nil {
+			step = func(ch []city.Change) { pending.Add(c, ch) }
+		}
+		n := replay(c, steps, step)
+		if pending != nil {
+			if err := pending.Write(ctx); err != nil {
+				return nil, fmt.Errorf("start simulators: replay party changes: %w", err)
+			}
+		}
+		log.Info("simulator state restored", "changes", n, "now", clock.Now().Format(time.RFC3339), "took", time.Since(t1).Round(time.Millisecond))
+	}
+	if _, err := open311.WriteCSV(ctx, c, s.CSVDir, clock.Now().Add(-open311.DefaultWindow)); err != nil {
+		return nil, fmt.Errorf("start simulators: %w", err)
 	}
 	s.Gov = govapi.New(c, govapi.Options{Clock: clock, TokenTTL: opts.TokenTTL, Logger: log})
 	s.ClientID, s.ClientSecret = govapi.DefaultClientID, govapi.DefaultClientSecret

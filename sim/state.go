@@ -166,13 +166,19 @@ func (l *liveLog) close() error {
 	return err
 }
 
-// replay applies logged steps to a freshly generated city.
-func replay(c *city.City, steps []liveStep) int {
+// replay applies logged steps to a freshly generated city, handing each
+// step's changes to step (nil for none) before the next is applied.
+func replay(c *city.City, steps []liveStep, step func([]city.Change)) int {
 	n := 0
+	var changes []city.Change
 	for _, s := range steps {
 		at := time.Unix(s.t, 0).In(city.CST)
+		changes = changes[:0]
 		for range s.n {
-			c.Tick(at)
+			changes = append(changes, c.Tick(at))
+		}
+		if step != nil {
+			step(changes)
 		}
 		n += s.n
 	}

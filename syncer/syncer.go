@@ -590,6 +590,10 @@ func (e *Engine) commit(ctx context.Context, lock *store.SourceLock, source, str
 			}
 			counts.Deleted += n
 		}
+		// A tombstone of a record the store no longer holds changes
+		// nothing: it counts as unchanged, so that a pass that wrote
+		// nothing has stored = unchanged + deleted.
+		counts.Unchanged += len(b.Tombstones) - counts.Deleted
 		q := make([]store.QuarantineEntry, len(b.Quarantine))
 		for i, e := range b.Quarantine {
 			q[i] = store.QuarantineEntry{Stream: e.Stream, SourceID: e.SourceID, Reason: string(e.Reason),

@@ -141,10 +141,16 @@ type cursor struct {
 	Mode    string `json:"m,omitempty"`
 	Updated string `json:"u,omitempty"`  // extension: last updated_datetime
 	ID      string `json:"id,omitempty"` // extension: last service_request_id
-	End     string `json:"t,omitempty"`  // window: end of the last complete window
-	Span    int64  `json:"s,omitempty"`  // window: seconds of the next window
-	Caught  bool   `json:"c,omitempty"`  // window: the last window reached the present
-	Newest  string `json:"n,omitempty"`  // window: newest requested_datetime seen
+	// Back (extension): the stream was caught up, so the next pull reads
+	// the second of Updated again. Update times have second resolution:
+	// a request updated later in that second with a lower id sorts before
+	// the cursor and would be missed; reading it again costs the few
+	// requests of one second, which the store finds unchanged.
+	Back   bool   `json:"b,omitempty"`
+	End    string `json:"t,omitempty"` // window: end of the last complete window
+	Span   int64  `json:"s,omitempty"` // window: seconds of the next window
+	Caught bool   `json:"c,omitempty"` // window: the last window reached the present
+	Newest string `json:"n,omitempty"` // window: newest requested_datetime seen
 }
 
 // rawRequest is one request as received, with its decoded form.
@@ -276,8 +282,16 @@ func (c *Connector) pullExtension(ctx context.Context, req connectors.Request, f
 	if cur.Updated == "" {
 		cur.Updated = "1970-01-01T08:00:00+08:00"
 	}
-	q := url.Values{"updated_after": {cur.Updated}, "extensions": {"true"}}
+	after := cur.Updated
+	if cur.Back {
+		if t, err := time.Parse(time.RFC3339, cur.Updated); err == nil {
+			after = t.Add(-time.Second).Format(time.RFC3339)
+		}
+	}
+	q := url.Values{"updated_after": {after}, "extensions": {"true"}}
 	if cur.ID != "" {
+		// Still sent when reading the second again: an endpoint that no
+		// longer knows the request refuses it (ErrCursorRejected below).
 		q.Set("after_id", cur.ID)
 	}
 	raws, err := c.get(ctx, format, q)
@@ -301,11 +315,12 @@ func (c *Connector) pullExtension(ctx context.Context, req connectors.Request, f
 		}
 		c.add(&b, req.Stream, rr)
 	}
+	b.More = len(raws) >= c.cfg.Cap
 	if b.Fetched > 0 {
+		last.Back = !b.More
 		next, _ := json.Marshal(last)
 		b.Next = string(next)
 	}
-	b.More = len(raws) >= c.cfg.Cap
 	return b, nil
 }
 

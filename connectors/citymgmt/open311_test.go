@@ -2,6 +2,7 @@ package citymgmt_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http/httptest"
 	"reflect"
@@ -44,10 +45,22 @@ func TestPullsEveryRequestOnce(t *testing.T) {
 		t.Fatalf("%d of %d requests lie in their grid after GCJ-02 conversion", inGrid, len(got.cases))
 	}
 	t.Logf("requests: %d fetched, %d stored, quarantined by reason %v", got.fetched, len(got.cases), reasons)
+	// From the end, only the requests of the cursor's second are read
+	// again (on purpose: one updated later in that second is not missed).
 	cur := got.cursor
 	b, err := c.Pull(context.Background(), connectors.Request{Stream: "requests", Cursor: cur})
-	if err != nil || b.Fetched != 0 {
+	if err != nil || b.Fetched == 0 || b.Fetched > 20 {
 		t.Fatalf("after the end: %d fetched, %v", b.Fetched, err)
+	}
+	var k struct {
+		U string `json:"u"`
+	}
+	json.Unmarshal([]byte(cur), &k)
+	last, _ := time.Parse(time.RFC3339, k.U)
+	for _, r := range b.Records {
+		if u := r.(*canon.Case).SourceUpdatedAt; !u.Equal(last) {
+			t.Fatalf("after the end: request updated %v read again, the cursor is at %v", u, last)
+		}
 	}
 }
 

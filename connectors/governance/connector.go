@@ -61,16 +61,23 @@ func (c *Connector) Describe() connectors.Description {
 // second resolution), so each request asks from one second earlier and
 // drops the records at or before the cursor, which form a prefix of the
 // (updateTime, id) order.
+//
+// Once a stream is caught up the cursor is marked Back: the next pull
+// delivers the whole second of T again instead of dropping the records at
+// or before the cursor, because a record updated later in that second with
+// a lower id sorts before the cursor and would be missed. The store finds
+// the records it already has unchanged.
 type cursor struct {
-	T  time.Time `json:"t"`
-	ID string    `json:"id"`
+	T    time.Time `json:"t"`
+	ID   string    `json:"id"`
+	Back bool      `json:"b,omitempty"`
 }
 
 func (k cursor) before(t time.Time, id string) bool {
 	if !k.T.Equal(t) {
 		return k.T.Before(t)
 	}
-	return lessID(k.ID, id)
+	return k.Back || lessID(k.ID, id)
 }
 
 // lessID orders ids numerically when both are numbers, else as text.
@@ -165,7 +172,9 @@ func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connector
 		full := len(p.Records) >= size
 		if b.Fetched > 0 || !full {
 			if last != nil {
-				next, _ := json.Marshal(last)
+				k := *last
+				k.Back = !full
+				next, _ := json.Marshal(k)
 				b.Next = string(next)
 			}
 			b.More = full

@@ -65,9 +65,15 @@ func (c *Connector) Describe() connectors.Description {
 	return d
 }
 
+// cursor is the (gxsj, primary key) of the last row delivered. Once a
+// table is caught up it is marked Back: the next pull reads the whole
+// second of T again, because gxsj has second resolution and a row updated
+// later in that second with a lower key sorts before the cursor and would
+// be missed. The store finds the rows it already has unchanged.
 type cursor struct {
-	T  string `json:"t"`
-	ID string `json:"id"`
+	T    string `json:"t"`
+	ID   string `json:"id"`
+	Back bool   `json:"b,omitempty"`
 }
 
 // Pull implements connectors.Connector.
@@ -88,8 +94,12 @@ func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connector
 		}
 	}
 	limit := min(max(req.Limit, 1), 5000)
+	after := cur.ID
+	if cur.Back {
+		after = "" // every key of the second T
+	}
 	rows, err := c.cfg.Pool.Query(ctx, fmt.Sprintf(`SELECT row_to_json(t)::text, coalesce(t.gxsj, ''), t.%[2]s FROM %[1]s t
-		WHERE (coalesce(t.gxsj, ''), t.%[2]s) > ($1, $2) ORDER BY coalesce(t.gxsj, ''), t.%[2]s LIMIT $3`, req.Stream, pk), cur.T, cur.ID, limit)
+		WHERE (coalesce(t.gxsj, ''), t.%[2]s) > ($1, $2) ORDER BY coalesce(t.gxsj, ''), t.%[2]s LIMIT $3`, req.Stream, pk), cur.T, after, limit)
 	if err != nil {
 		return connectors.Batch{}, canon.Errorf(canon.SourceUnavailable, "party database: %v", err)
 	}
@@ -110,6 +120,7 @@ func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connector
 		return connectors.Batch{}, canon.Errorf(canon.SourceUnavailable, "party database: %v", err)
 	}
 	if n > 0 {
+		last.Back = n < limit
 		next, _ := json.Marshal(last)
 		b.Next = string(next)
 	}

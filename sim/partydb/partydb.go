@@ -233,26 +233,49 @@ func upsertSQL(table string) string {
 // ignored): created rows are inserted, updated and soft-deleted ones
 // upserted with their new gxsj and sfyx.
 func (d *DB) Apply(ctx context.Context, c *city.City, changes []city.Change) error {
-	batch := &pgx.Batch{}
+	p := d.NewPending()
+	p.Add(c, changes)
+	return p.Write(ctx)
+}
+
+// Pending are party changes gathered to be written at once: each row is
+// taken from the city when it is added, as Apply would write it then, so
+// replayed changes give the database it had.
+type Pending struct {
+	d     *DB
+	batch pgx.Batch
+}
+
+// NewPending returns an empty set of changes to write.
+func (d *DB) NewPending() *Pending { return &Pending{d: d} }
+
+// Add takes the rows of the party entities among changes from the city's
+// current state.
+func (p *Pending) Add(c *city.City, changes []city.Change) {
 	c.RLock()
+	defer c.RUnlock()
 	for _, ch := range changes {
 		switch ch.Entity {
 		case city.PartyMembers:
-			batch.Queue(upsertSQL("t_dy"), memberRow(c.PartyMember(int(ch.Index), false))...)
+			p.batch.Queue(upsertSQL("t_dy"), memberRow(c.PartyMember(int(ch.Index), false))...)
 		case city.PartyActivities:
-			batch.Queue(upsertSQL("t_fwhd"), activityRow(c.PartyActivity(int(ch.Index)))...)
+			p.batch.Queue(upsertSQL("t_fwhd"), activityRow(c.PartyActivity(int(ch.Index)))...)
 		case city.PartyDualReports:
-			batch.Queue(upsertSQL("t_sbd"), dualRow(c.PartyDualReport(int(ch.Index)))...)
+			p.batch.Queue(upsertSQL("t_sbd"), dualRow(c.PartyDualReport(int(ch.Index)))...)
 		case city.PartyStations:
-			batch.Queue(upsertSQL("t_hyzz"), stationRow(c.PartyStation(int(ch.Index)))...)
+			p.batch.Queue(upsertSQL("t_hyzz"), stationRow(c.PartyStation(int(ch.Index)))...)
 		}
 	}
-	c.RUnlock()
-	if batch.Len() == 0 {
+}
+
+// Write writes the gathered rows in order, in one round trip.
+func (p *Pending) Write(ctx context.Context) error {
+	if p.batch.Len() == 0 {
 		return nil
 	}
-	if err := d.pool.SendBatch(ctx, batch).Close(); err != nil {
+	if err := p.d.pool.SendBatch(ctx, &p.batch).Close(); err != nil {
 		return fmt.Errorf("apply party changes: %w", err)
 	}
+	p.batch = pgx.Batch{}
 	return nil
 }

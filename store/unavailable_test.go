@@ -1,0 +1,129 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/store"
+)
+
+// Connection-level failures are told apart from errors of a statement:
+// the first are STORE_UNAVAILABLE (retry), the others are not.
+func TestIsUnavailable(t *testing.T) {
+	// A real refused connection.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, refused := pgx.Connect(ctx, "postgres://hub@"+addr+"/hub?sslmode=disable&connect_timeout=2")
+	if refused == nil {
+		t.Fatal("connected to a closed port")
+	}
+	expired, cancelExpired := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancelExpired()
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"connection refused", refused, true},
+		{"admin shutdown", &pgconn.PgError{Code: "57P01", Severity: "FATAL"}, true},
+		{"cannot connect now", fmt.Errorf("list cases: %w", &pgconn.PgError{Code: "57P03"}), true},
+		{"connection failure", &pgconn.PgError{Code: "08006"}, true},
+		{"statement timeout", &pgconn.PgError{Code: "57014"}, true},
+		{"deadline waiting for a connection", fmt.Errorf("acquire: %w", expired.Err()), true},
+		{"conn closed", pgconn.ErrConnClosed, true},
+		{"unique violation", &pgconn.PgError{Code: "23505"}, false},
+		{"syntax error", &pgconn.PgError{Code: "42601"}, false},
+		{"no rows", pgx.ErrNoRows, false},
+		{"not found", canon.Errorf(canon.NotFound, "case not found"), false},
+		{"client went away", context.Canceled, false},
+		{"nil", nil, false},
+	} {
+		if got := store.IsUnavailable(c.err); got != c.want {
+			t.Errorf("%s: IsUnavailable = %v, want %v (%v)", c.name, got, c.want, c.err)
+		}
+	}
+}
+
+// The store's reads answer STORE_UNAVAILABLE when their deadline passes
+// before the database answers, and the statement timeout of the pool's
+// connections bounds reads on the server while writes are exempt.
+func TestStatementTimeoutAndDeadlines(t *testing.T) {
+	dsn := dbtest.NewDSN(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, dsn, store.Options{StatementTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	var setting string
+	if err := st.Pool().QueryRow(ctx, "SHOW statement_timeout").Scan(&setting); err != nil || setting != "300ms" {
+		t.Fatalf("statement_timeout of a pool connection: %q, %v", setting, err)
+	}
+	_, err = st.Pool().Exec(ctx, "SELECT pg_sleep(2)")
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "57014" {
+		t.Fatalf("a read past the statement timeout: %v, want 57014", err)
+	}
+	if !store.IsUnavailable(err) {
+		t.Fatalf("statement timeout not classed unavailable: %v", err)
+	}
+
+	// Writes run without it: an upsert that waits 600ms for a row lock
+	// held by another session commits.
+	src := canon.Source{Name: "slow", Kind: canon.SourceREST, Description: "before"}
+	if err := st.InTx(ctx, func(w *store.Writer) error { return w.UpsertSource(ctx, src) }); err != nil {
+		t.Fatal(err)
+	}
+	raw := dbtest.Pool(t, dsn)
+	tx, err := raw.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM source WHERE name = 'slow' FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(600 * time.Millisecond)
+		_ = tx.Commit(ctx)
+	}()
+	start := time.Now()
+	src.Description = "after"
+	if err := st.InTx(ctx, func(w *store.Writer) error { return w.UpsertSource(ctx, src) }); err != nil {
+		t.Fatalf("a write transaction longer than the statement timeout: %v", err)
+	}
+	if waited := time.Since(start); waited < 500*time.Millisecond {
+		t.Fatalf("the write did not wait for the lock (%v)", waited)
+	}
+	if err := st.Pool().QueryRow(ctx, "SHOW statement_timeout").Scan(&setting); err != nil || setting != "300ms" {
+		t.Fatalf("statement_timeout after a write transaction: %q, %v", setting, err)
+	}
+
+	// A read whose context expires (here the key lookup of every request
+	// with an API key): STORE_UNAVAILABLE.
+	dctx, cancel := context.WithTimeout(ctx, time.Nanosecond)
+	defer cancel()
+	time.Sleep(time.Millisecond)
+	_, err = st.APIKeyByHash(dctx, []byte("0123456789abcdef0123456789abcdef"))
+	if canon.ErrorCode(err) != canon.StoreUnavailable {
+		t.Fatalf("read with an expired deadline: %v (code %s), want STORE_UNAVAILABLE", err, canon.ErrorCode(err))
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the translated error lost its cause: %v", err)
+	}
+}

@@ -1,7 +1,8 @@
 // Starts a hub for the tests: builds the binary from this checkout into a
-// temporary directory (or takes HUB_BIN) and runs it in demo mode on a free loopback port, with
-// its own data directory and, when DATABASE_URL is set, a fresh database on
-// that server (dropped afterwards); otherwise the hub's embedded PostgreSQL.
+// temporary directory (or takes HUB_BIN) and runs it in demo mode on a free
+// loopback port, with its own data directory and, when DATABASE_URL is set,
+// a fresh database on that server (dropped afterwards); otherwise the hub's
+// embedded PostgreSQL.
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -81,8 +82,9 @@ export async function startHub() {
   // The embedded PostgreSQL runs as the postgres user when we are root and
   // must reach its cluster inside this directory.
   await chmod(dir, 0o755);
-  // HUB_BIN runs a binary built beforehand instead of building this checkout.
-  const bin = process.env.HUB_BIN || join(dir, 'hub');
+  // HUB_BIN runs a binary built beforehand (npm test builds one for all the
+  // test files) instead of building this checkout here.
+  const bin = process.env.HUB_BIN ? resolve(process.env.HUB_BIN) : join(dir, 'hub');
   if (!process.env.HUB_BIN) {
     await run('go', ['build', '-o', bin, '.'], { cwd: repo, maxBuffer: 16 << 20 });
   }

@@ -71,7 +71,7 @@ export async function browserCheck(url) {
 
 async function useThePlayground(page, url) {
   // ?query= and ?variables= fill the editors; the headers editor starts
-  // with the Authorization placeholder.
+  // with the Authorization placeholder (?headers= is tried at the end).
   const prefill = 'query Prefilled($n: Int) { regions(first: $n) { totalCount } }';
   const vars = '{"n": 1}';
   await page.goto(`${url}/?query=${encodeURIComponent(prefill)}&variables=${encodeURIComponent(vars)}`);
@@ -117,4 +117,11 @@ async function useThePlayground(page, url) {
   assert.equal(response.errors, undefined, JSON.stringify(response.errors));
   assert.equal(response.data.cases.edges.length, 3);
   assert.ok(response.data.cases.totalCount > 0);
+
+  // ?headers= replaces the placeholder.
+  const headers = '{"X-Purpose": "e2e"}';
+  await page.goto(`${url}/?headers=${encodeURIComponent(headers)}`);
+  await page.waitForSelector('.graphiql-query-editor .CodeMirror', { timeout: 20000 });
+  const after = await page.$$eval('.graphiql-editor-tool .CodeMirror', (els) => els.map((el) => el.CodeMirror.getValue()));
+  assert.ok(after.includes(headers), `no editor holds the headers: ${JSON.stringify(after)}`);
 }

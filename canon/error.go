@@ -24,7 +24,10 @@ const (
 	// Overloaded: the hub is running as many operations as it may and
 	// could not admit another in time (HTTP 503).
 	Overloaded Code = "OVERLOADED"
-	Internal   Code = "INTERNAL"
+	// CursorExpired: a change-feed cursor older than the log's retention;
+	// the client must start again from a snapshot.
+	CursorExpired Code = "CURSOR_EXPIRED"
+	Internal      Code = "INTERNAL"
 )
 
 // Error is an error meant for the caller: Message is safe to show.

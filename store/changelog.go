@@ -1,0 +1,195 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ywtg/hub/canon"
+)
+
+// Change types of the change log (migration 011): the canonical tables
+// whose writes are logged.
+const (
+	ChangeCase            = "CASE"
+	ChangePerson          = "PERSON"
+	ChangeHousehold       = "HOUSEHOLD"
+	ChangePartyOrg        = "PARTY_ORG"
+	ChangePartyMember     = "PARTY_MEMBER"
+	ChangeServiceStation  = "SERVICE_STATION"
+	ChangeGridWorker      = "GRID_WORKER"
+	ChangeIncident        = "INCIDENT"
+	ChangeQuarantineEntry = "QUARANTINE_ENTRY"
+)
+
+// Change is one entry of the change log.
+type Change struct {
+	Position    int64
+	CommittedAt time.Time // when the entry got its position
+	At          time.Time // when the write's transaction started
+	Type        string    // one of the Change* constants
+	RecordID    int64
+	Op          string   // CREATE, UPDATE or DELETE
+	Fields      []string // columns an UPDATE changed
+	RunID       *int64   // the sync run that wrote it, if any
+	RegionPath  string   // ltree path of the row's region when written, "" if none
+}
+
+// SequenceChanges gives log positions to the changes whose transactions
+// have committed and returns the highest position given (0: none). Any
+// replica may call it at any time; calls are serialised in the database,
+// so positions become visible strictly in order.
+func (s *Store) SequenceChanges(ctx context.Context) (int64, error) {
+	var top int64
+	err := s.InTx(ctx, func(w *Writer) error {
+		return w.tx.QueryRow(ctx, `SELECT hub_sequence_changes()`).Scan(&top)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sequence changes: %w", err)
+	}
+	return top, nil
+}
+
+// ChangeHead returns the highest position in the log and the position up
+// to which retention has pruned it. A snapshot read in the same
+// transaction as ChangeHead is exactly the state after the head's change.
+func (s *Store) ChangeHead(ctx context.Context) (head, pruned int64, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT coalesce((SELECT max(position) FROM change_log), 0),
+		(SELECT pruned_through FROM change_horizon)`).Scan(&head, &pruned)
+	if err != nil {
+		return 0, 0, fmt.Errorf("change log head: %w", err)
+	}
+	return max(head, pruned), pruned, nil
+}
+
+// ChangesAfter reads up to limit log entries after position after (a
+// negative after: from the oldest retained entry), oldest first, of the
+// given types (all when empty). A position that retention
+// has pruned past is refused with CURSOR_EXPIRED: the reader would miss
+// changes. The caller decides visibility (jurisdiction, types); the log is
+// read unscoped.
+func (s *Store) ChangesAfter(ctx context.Context, after int64, limit int, types []string) ([]Change, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `WITH h AS (SELECT pruned_through,
+				CASE WHEN $1::bigint < 0 THEN pruned_through ELSE $1::bigint END AS after FROM change_horizon)
+		SELECT l.position, l.committed_at, l.at, l.type, l.record_id, l.op, l.fields, l.run_id,
+			coalesce(l.region_path::text, ''), h.pruned_through, h.after
+		FROM h LEFT JOIN LATERAL (
+			SELECT * FROM change_log WHERE position > h.after AND ($3::text[] IS NULL OR type = ANY($3))
+			  AND h.pruned_through <= h.after
+			ORDER BY position LIMIT $2) l ON true`, after, limit, nilIfEmptySlice(types))
+	if err != nil {
+		return nil, fmt.Errorf("read change log: %w", err)
+	}
+	defer rows.Close()
+	out := make([]Change, 0, limit)
+	for rows.Next() {
+		var (
+			c      Change
+			pos    *int64
+			ca, at *time.Time
+			typ    *string
+			rid    *int64
+			op     *string
+			pruned int64
+			from   int64
+		)
+		if err := rows.Scan(&pos, &ca, &at, &typ, &rid, &op, &c.Fields, &c.RunID, &c.RegionPath, &pruned, &from); err != nil {
+			return nil, fmt.Errorf("read change log: %w", err)
+		}
+		if pruned > from {
+			return nil, canon.Errorf(canon.CursorExpired,
+				"the cursor is older than the change log's retention (changes up to %d were pruned): read a snapshot again and follow from its position", pruned)
+		}
+		if pos == nil {
+			continue // nothing after the cursor
+		}
+		c.Position, c.CommittedAt, c.At, c.Type, c.RecordID, c.Op = *pos, *ca, *at, *typ, *rid, *op
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read change log: %w", err)
+	}
+	return out, nil
+}
+
+func nilIfEmptySlice(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// PruneChanges deletes the log entries committed before cutoff and moves
+// the horizon past them; it returns how many it deleted.
+func (s *Store) PruneChanges(ctx context.Context, cutoff time.Time) (int64, error) {
+	var n int64
+	err := s.InTx(ctx, func(w *Writer) error {
+		return w.tx.QueryRow(ctx, `WITH gone AS (DELETE FROM change_log WHERE committed_at < $1 RETURNING position),
+				top AS (SELECT count(*) AS n, max(position) AS p FROM gone),
+				moved AS (UPDATE change_horizon SET pruned_through = top.p FROM top
+					WHERE top.p IS NOT NULL AND top.p > change_horizon.pruned_through)
+			SELECT n FROM top`, cutoff).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune change log: %w", err)
+	}
+	return n, nil
+}
+
+// FollowChangeLog calls wake whenever the hub's data may have changed (the
+// change notifications on a connection of its own) and at least every
+// tick, until ctx ends; it reconnects with backoff when the connection is
+// lost, and wakes once after every (re)connection for what passed unseen.
+// wake may be called from two goroutines at once and must not block.
+func (s *Store) FollowChangeLog(ctx context.Context, tick time.Duration, wake func()) {
+	go func() {
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				wake()
+			}
+		}
+	}()
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.followOnce(ctx, wake, func() { backoff = 100 * time.Millisecond })
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("change log notifications lost; following by polling until they are back", "error", err.Error(), "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+func (s *Store) followOnce(ctx context.Context, wake, up func()) error {
+	conn, err := pgx.ConnectConfig(ctx, s.connConfig.Copy())
+	if err != nil {
+		return fmt.Errorf("change log: connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+ChangeChannel); err != nil {
+		return fmt.Errorf("change log: listen: %w", err)
+	}
+	up()
+	wake()
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return fmt.Errorf("change log: wait: %w", err)
+		}
+		wake()
+	}
+}

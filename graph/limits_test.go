@@ -10,9 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
+	"github.com/vektah/gqlparser/v2/validator/rules"
+
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/graph"
+	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/graph/graphtest"
 	"github.com/ywtg/hub/store/storetest"
 )
@@ -67,6 +73,28 @@ func BenchmarkLimitsOfFragmentFanOut(b *testing.B) {
 				h.ServeHTTP(rec, postJSON(body))
 				if !strings.Contains(rec.Body.String(), "QUERY_TOO_COMPLEX") {
 					b.Fatal(rec.Body.String())
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkValidationOfFragmentFanOut validates a 60-level fan-out with
+// gqlparser's rules (the limiter refuses it before, but validation must not
+// be exponential either: its walker and the overlapping-fields rule visit
+// each fragment once).
+func BenchmarkValidationOfFragmentFanOut(b *testing.B) {
+	schema := generated.NewExecutableSchema(generated.Config{}).Schema()
+	for _, nested := range []bool{false, true} {
+		q := fanOut(60, nested)
+		b.Run(fmt.Sprintf("nested=%v", nested), func(b *testing.B) {
+			for b.Loop() {
+				doc, err := parser.ParseQuery(&ast.Source{Input: q})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if errs := validator.ValidateWithRules(schema, doc, rules.NewDefaultRules()); len(errs) > 0 {
+					b.Fatal(errs)
 				}
 			}
 		})

@@ -58,7 +58,7 @@ func apikeyCmd(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("apikey create: %w", err)
 		}
 		if region != "" {
-			if _, err := st.RegionByCode(ctx, region); err != nil {
+			if _, err := st.RegionByCode(store.Unscoped(ctx), region); err != nil {
 				return fmt.Errorf("--region %s: no such region in the loaded layer", region)
 			}
 			k.RegionCode = &region

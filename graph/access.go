@@ -2,9 +2,15 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ywtg/hub/auth"
@@ -14,8 +20,9 @@ import (
 
 // withScope turns the request's principal into the store scope that every
 // read applies: staff and partners with a region see its subtree only,
-// everyone else the whole city. Requests without a principal (in-process
-// callers) are not scoped.
+// everyone else the whole city. A request without a principal gets no
+// scope, so any store read it reached would fail; the access extension
+// refuses it before that.
 func withScope(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := auth.From(r.Context()); p != nil {
@@ -29,51 +36,194 @@ func withScope(next http.Handler) http.Handler {
 	})
 }
 
-// typeScopes names the scope a partner needs to read each type.
-var typeScopes = map[string]string{
-	"Case": "cases:read", "CaseConnection": "cases:read", "CaseBucket": "cases:read", "TimelineEvent": "cases:read", "Incident": "cases:read",
-	"Region": "regions:read", "RegionConnection": "regions:read", "RegionStats": "regions:read", "StandardAddress": "regions:read",
-	"Person": "people:read", "PersonConnection": "people:read", "Household": "people:read", "Building": "people:read",
-	"BuildingConnection": "people:read", "GridWorker": "people:read", "GridWorkerConnection": "people:read",
-	"PartyOrg": "party:read", "PartyOrgConnection": "party:read", "PartyMember": "party:read", "PartyMemberConnection": "party:read",
-	"DualReport": "party:read", "ServiceStation": "party:read", "ServiceStationConnection": "party:read", "VolunteerActivity": "party:read",
+// The access directives of the schema (schema/schema.graphqls). Every
+// object type carries exactly one; every root field one of its own.
+const (
+	dirScope  = "scope"  // @scope(name:): partners need the scope
+	dirAdmin  = "admin"  // administrators only
+	dirPublic = "public" // any authenticated caller
+)
+
+// rule is what reading one field (or any field of one type) takes.
+type rule struct {
+	admin    bool
+	scopes   []string // a partner needs all of them
+	abstract bool     // the field returns an interface or union: check what it resolves to
 }
 
-// adminOnly names root fields only admins may use.
-var adminOnly = map[string]bool{"quarantine": true, "auditLog": true}
+func (r rule) empty() bool { return !r.admin && len(r.scopes) == 0 && !r.abstract }
 
-// access makes authorize the field middleware of each operation, with the
-// operation's principal looked up once. (Registered with AroundFields,
-// gqlgen would wrap every field of every operation in closures of its
-// extension chain, and each field would search the context for the
-// principal; here it is one direct call per field.) It is the handler's
-// only field middleware.
-type access struct{}
+func (r rule) and(o rule) rule {
+	out := rule{admin: r.admin || o.admin, abstract: r.abstract || o.abstract, scopes: slices.Clone(r.scopes)}
+	for _, s := range o.scopes {
+		if !slices.Contains(out.scopes, s) {
+			out.scopes = append(out.scopes, s)
+		}
+	}
+	return out
+}
+
+// check refuses a principal the rule does not admit, with FORBIDDEN.
+func (r rule) check(p *auth.Principal, what string) error {
+	if r.admin && p.Role != auth.Admin {
+		return canon.Errorf(canon.Forbidden, "%s is for administrators", what)
+	}
+	if p.Role == auth.Partner {
+		for _, s := range r.scopes {
+			if !p.HasScope(s) {
+				return canon.Errorf(canon.Forbidden, "this key lacks the scope %s to read %s", s, what)
+			}
+		}
+	}
+	return nil
+}
+
+type fieldKey struct{ object, field string }
+
+// access is the authorisation the schema declares, read once from the
+// parsed schema, and the handler's one field middleware. Per field it is
+// one map lookup: only fields that need a look are in the map.
+type access struct {
+	types  map[string]rule   // each object type's own rule
+	fields map[fieldKey]rule // fields of or to a guarded type, root fields, abstract fields
+	goType map[reflect.Type]string
+}
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationContextMutator
-} = access{}
+} = (*access)(nil)
 
-func (access) ExtensionName() string                   { return "Access" }
-func (access) Validate(graphql.ExecutableSchema) error { return nil }
-
-func (access) MutateOperationContext(ctx context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
-	p := auth.From(ctx)
-	if p == nil {
-		return nil // in-process callers are not checked
+// newAccess reads the access directives of a schema. It fails on an object
+// type or a root field without one, on two on the same place, and on a
+// scope auth does not know, so a schema that forgets a policy never serves.
+func newAccess(s *ast.Schema) (*access, error) {
+	a := &access{types: map[string]rule{}, fields: map[fieldKey]rule{}, goType: nodeGoTypes()}
+	var problems []string
+	for _, def := range s.Types {
+		if def.Kind != ast.Object || strings.HasPrefix(def.Name, "__") {
+			continue
+		}
+		r, n, err := directiveRule(def.Directives)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("type %s: %v", def.Name, err))
+		}
+		if n == 0 {
+			problems = append(problems, fmt.Sprintf("type %s has no access directive (@scope, @admin or @public)", def.Name))
+		}
+		a.types[def.Name] = r
 	}
-	if p.Role == auth.None {
+	roots := map[string]bool{}
+	for _, d := range []*ast.Definition{s.Query, s.Mutation, s.Subscription} {
+		if d != nil {
+			roots[d.Name] = true
+		}
+	}
+	for _, def := range s.Types {
+		if def.Kind != ast.Object || strings.HasPrefix(def.Name, "__") {
+			continue
+		}
+		for _, f := range def.Fields {
+			if strings.HasPrefix(f.Name, "__") {
+				continue
+			}
+			own, n, err := directiveRule(f.Directives)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("field %s.%s: %v", def.Name, f.Name, err))
+			}
+			if roots[def.Name] && n == 0 {
+				problems = append(problems, fmt.Sprintf("root field %s.%s has no access directive", def.Name, f.Name))
+			}
+			r := a.types[def.Name].and(own)
+			if t := s.Types[f.Type.Name()]; t != nil {
+				switch t.Kind {
+				case ast.Object:
+					r = r.and(a.types[t.Name])
+				case ast.Interface, ast.Union:
+					r.abstract = true
+				}
+			}
+			if !r.empty() || roots[def.Name] {
+				a.fields[fieldKey{def.Name, f.Name}] = r
+			}
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return nil, fmt.Errorf("schema access: %s", strings.Join(problems, "; "))
+	}
+	return a, nil
+}
+
+// directiveRule reads the access directives of a type or field: the rule
+// and how many there are.
+func directiveRule(list ast.DirectiveList) (rule, int, error) {
+	var r rule
+	n := 0
+	for _, d := range list {
+		switch d.Name {
+		case dirPublic:
+		case dirAdmin:
+			r.admin = true
+		case dirScope:
+			arg := d.Arguments.ForName("name")
+			if arg == nil || arg.Value == nil || !slices.Contains(auth.Scopes, arg.Value.Raw) {
+				return r, n + 1, fmt.Errorf("@scope needs the name of a known scope (%s)", strings.Join(auth.Scopes, ", "))
+			}
+			r.scopes = append(r.scopes, arg.Value.Raw)
+		default:
+			continue
+		}
+		n++
+	}
+	if n > 1 {
+		return r, n, fmt.Errorf("%d access directives, want one", n)
+	}
+	return r, n, nil
+}
+
+func (*access) ExtensionName() string                   { return "Access" }
+func (*access) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationContext refuses an operation without a principal (every
+// transport sets one: HTTP and websocket through auth; in-process callers
+// must say who they are), or with one that fails auth.Validate, and makes
+// authorize the field middleware with the principal looked up once.
+// (Registered with AroundFields, gqlgen would wrap every field of every
+// operation in closures of its extension chain, and each field would
+// search the context for the principal; here it is one direct call per
+// field.)
+func (a *access) MutateOperationContext(ctx context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+	p := auth.From(ctx)
+	if p == nil || p.Role == auth.None {
 		return operationError(canon.Unauthenticated, "authentication required")
 	}
 	if err := auth.Validate(p); err != nil {
 		return operationError(canon.Unauthenticated, "invalid credentials: "+err.Error())
 	}
 	opCtx.ResolverMiddleware = func(ctx context.Context, next graphql.Resolver) (any, error) {
-		if err := authorize(graphql.GetFieldContext(ctx), p); err != nil {
+		fc := graphql.GetFieldContext(ctx)
+		if fc == nil || fc.Field.Field == nil {
+			return nil, canon.Errorf(canon.Internal, "field without context")
+		}
+		r, ok := a.fields[fieldKey{fc.Object, fc.Field.Name}]
+		if !ok {
+			return next(ctx)
+		}
+		if err := r.check(p, fc.Object+"."+fc.Field.Name); err != nil {
 			return nil, err
 		}
-		return next(ctx)
+		if !r.abstract {
+			return next(ctx)
+		}
+		res, err := next(ctx)
+		if err != nil {
+			return res, err
+		}
+		if err := a.checkResolved(p, res); err != nil {
+			return nil, err
+		}
+		return res, nil
 	}
 	return nil
 }
@@ -84,35 +234,45 @@ func operationError(code canon.Code, msg string) *gqlerror.Error {
 		Extensions: map[string]any{"code": string(code)}}
 }
 
-// authorize refuses a field, with FORBIDDEN before the resolver runs, when
-// the principal may not read the object it belongs to (the concrete type,
-// whatever type the selection named: the fields of a Person reached through
-// node(id) are the fields of a Person) or the type it returns. Only root
-// fields and fields of or to a guarded type need a look; the scalars and
-// plain objects of a page pass straight through.
-func authorize(fc *graphql.FieldContext, p *auth.Principal) error {
-	if fc == nil || fc.Field.Field == nil || fc.Field.Definition == nil {
-		return nil
+// mayRead refuses a type the principal may not read (FORBIDDEN). A name
+// that is not an object type of the schema is refused too.
+func (a *access) mayRead(p *auth.Principal, typ string) error {
+	r, ok := a.types[typ]
+	if !ok {
+		return canon.Errorf(canon.Forbidden, "no access rule for %s", typ)
 	}
-	if fc.Object == "Query" && adminOnly[fc.Field.Name] && p.Role != auth.Admin {
-		return canon.Errorf(canon.Forbidden, "%s is for administrators", fc.Field.Name)
-	}
-	if p.Role != auth.Partner {
-		return nil
-	}
-	if err := mayRead(p, fc.Object); err != nil {
-		return err
-	}
-	return mayRead(p, fc.Field.Definition.Type.Name())
+	return r.check(p, typ)
 }
 
-// mayRead refuses a type the principal's scopes do not open.
-func mayRead(p *auth.Principal, typ string) error {
-	if p == nil || p.Role != auth.Partner {
+// checkResolved checks what an abstract field resolved to (one object or a
+// list) against the types the objects really are. A value whose type it
+// cannot name is refused.
+func (a *access) checkResolved(p *auth.Principal, res any) error {
+	v := reflect.ValueOf(res)
+	if !v.IsValid() {
 		return nil
 	}
-	if need, scoped := typeScopes[typ]; scoped && !p.HasScope(need) {
-		return canon.Errorf(canon.Forbidden, "this key lacks the scope %s to read %s", need, typ)
+	if v.Kind() == reflect.Slice {
+		for i := range v.Len() {
+			if err := a.checkObject(p, v.Index(i)); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	return nil
+	return a.checkObject(p, v)
+}
+
+func (a *access) checkObject(p *auth.Principal, v reflect.Value) error {
+	for v.Kind() == reflect.Interface {
+		v = v.Elem()
+	}
+	if !v.IsValid() || v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil
+	}
+	typ, ok := a.goType[v.Type()]
+	if !ok {
+		return canon.Errorf(canon.Forbidden, "no access rule for %s", v.Type())
+	}
+	return a.mayRead(p, typ)
 }

@@ -53,7 +53,13 @@ func NewHandler(c Config) (http.Handler, error) {
 	if c.Limits != nil {
 		limits = *c.Limits
 	}
-	srv := handler.New(costedSchema{generated.NewExecutableSchema(generated.Config{Resolvers: res})})
+	es := generated.NewExecutableSchema(generated.Config{Resolvers: res})
+	acc, err := newAccess(es.Schema())
+	if err != nil {
+		return nil, err
+	}
+	res.access = acc
+	srv := handler.New(costedSchema{es})
 	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 15 * time.Second})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(post{})
@@ -64,7 +70,7 @@ func NewHandler(c Config) (http.Handler, error) {
 	srv.Use(persistedQueries{extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)}})
 	srv.Use(&limiter{limits: limits, parsed: parsed})
 	srv.Use(&auditor{store: c.Store, requestID: c.RequestID})
-	srv.Use(access{})
+	srv.Use(acc)
 	srv.SetErrorPresenter(errorPresenter(c.Log))
 	srv.SetRecoverFunc(recoverFunc(c.Log))
 	if c.Registry != nil {

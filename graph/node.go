@@ -2,16 +2,55 @@ package graph
 
 import (
 	"context"
+	"reflect"
 
 	"github.com/graph-gophers/dataloader/v7"
 
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/graph/model"
+	"github.com/ywtg/hub/store"
 )
 
 // maxNodes bounds Query.nodes like a page.
 const maxNodes = 500
+
+// nodeKind is how Query.node finds objects of one type implementing Node.
+type nodeKind struct {
+	goType reflect.Type // what its loader returns
+	load   func(ctx context.Context, l *Loaders, id int64) func() (model.Node, error)
+}
+
+// nodeKinds are the types a global ID can name. The access check of
+// abstract fields names objects by their Go type through it, so a type
+// missing here is refused, never let through.
+var nodeKinds = map[string]nodeKind{
+	typeRegion:      kind(func(l *Loaders) *dataloader.Loader[int64, *store.Region] { return l.Region }),
+	typeCase:        kind(func(l *Loaders) *dataloader.Loader[int64, *store.Case] { return l.Case }),
+	typePerson:      kind(func(l *Loaders) *dataloader.Loader[int64, *store.Person] { return l.Person }),
+	typeHousehold:   kind(func(l *Loaders) *dataloader.Loader[int64, *store.Household] { return l.Household }),
+	typeGridWorker:  kind(func(l *Loaders) *dataloader.Loader[int64, *store.GridWorker] { return l.GridWorker }),
+	typePartyOrg:    kind(func(l *Loaders) *dataloader.Loader[int64, *store.PartyOrg] { return l.PartyOrg }),
+	typePartyMember: kind(func(l *Loaders) *dataloader.Loader[int64, *store.PartyMember] { return l.PartyMember }),
+	typeStation:     kind(func(l *Loaders) *dataloader.Loader[int64, *store.ServiceStation] { return l.Station }),
+	typeIncident:    kind(func(l *Loaders) *dataloader.Loader[int64, *store.Incident] { return l.Incident }),
+}
+
+func kind[V any](loader func(*Loaders) *dataloader.Loader[int64, *V]) nodeKind {
+	return nodeKind{goType: reflect.TypeFor[*V](), load: func(ctx context.Context, l *Loaders, id int64) func() (model.Node, error) {
+		th := loader(l).Load(ctx, id)
+		return func() (model.Node, error) { return nilIfEmpty(th()) }
+	}}
+}
+
+// nodeGoTypes names the Go types of the Node objects.
+func nodeGoTypes() map[reflect.Type]string {
+	m := make(map[reflect.Type]string, len(nodeKinds))
+	for name, k := range nodeKinds {
+		m[k.goType] = name
+	}
+	return m
+}
 
 // resolveNodes loads objects of any type by global ID through the loaders,
 // so a list of IDs costs one statement per type. Unknown or missing IDs
@@ -24,8 +63,11 @@ func (r *Resolver) resolveNodes(ctx context.Context, ids []string) (out []model.
 	if len(ids) > maxNodes {
 		return nil, nil, canon.Errorf(canon.BadUserInput, "at most %d ids per call, got %d", maxNodes, len(ids))
 	}
-	l := r.loaders(ctx)
 	p := auth.From(ctx)
+	if p == nil || r.access == nil {
+		return nil, nil, canon.Errorf(canon.Unauthenticated, "authentication required")
+	}
+	l := r.loaders(ctx)
 	denied = make([]error, len(ids))
 	type pending struct {
 		i     int
@@ -37,34 +79,15 @@ func (r *Resolver) resolveNodes(ctx context.Context, ids []string) (out []model.
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := mayRead(p, typ); err != nil {
+		k, ok := nodeKinds[typ]
+		if !ok {
+			continue // an ID of a type that no longer exists: null
+		}
+		if err := r.access.mayRead(p, typ); err != nil {
 			denied[i] = err
 			continue
 		}
-		var th func() (model.Node, error)
-		switch typ {
-		case typeRegion:
-			th = node(ctx, l.Region, id)
-		case typeCase:
-			th = node(ctx, l.Case, id)
-		case typePerson:
-			th = node(ctx, l.Person, id)
-		case typeHousehold:
-			th = node(ctx, l.Household, id)
-		case typeGridWorker:
-			th = node(ctx, l.GridWorker, id)
-		case typePartyOrg:
-			th = node(ctx, l.PartyOrg, id)
-		case typePartyMember:
-			th = node(ctx, l.PartyMember, id)
-		case typeStation:
-			th = node(ctx, l.Station, id)
-		case typeIncident:
-			th = node(ctx, l.Incident, id)
-		default:
-			continue // an ID of a type that no longer exists: null
-		}
-		waits = append(waits, pending{i, th})
+		waits = append(waits, pending{i, k.load(ctx, l, id)})
 	}
 	out = make([]model.Node, len(ids))
 	for _, w := range waits {
@@ -75,12 +98,6 @@ func (r *Resolver) resolveNodes(ctx context.Context, ids []string) (out []model.
 		out[w.i] = n
 	}
 	return out, denied, nil
-}
-
-// node queues a load and returns its thunk as a Node thunk.
-func node[V any](ctx context.Context, l *dataloader.Loader[int64, *V], id int64) func() (model.Node, error) {
-	th := l.Load(ctx, id)
-	return func() (model.Node, error) { return nilIfEmpty(th()) }
 }
 
 // nilIfEmpty turns a typed nil pointer into an untyped nil Node, so that a

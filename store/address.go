@@ -13,6 +13,7 @@ import (
 // AddressVersion fingerprints the address reference (regions, compounds,
 // buildings): it changes whenever rows are added, removed or updated.
 func (s *Store) AddressVersion(ctx context.Context) (string, error) {
+	ctx = Unscoped(ctx) // reference data of the shared gazetteer
 	var v string
 	err := s.pool.QueryRow(ctx, `SELECT concat_ws('/',
 		(SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') FROM region),
@@ -26,10 +27,13 @@ func (s *Store) AddressVersion(ctx context.Context) (string, error) {
 
 // AddressReference loads the whole city's address reference for the
 // gazetteer: every region, and every compound with its buildings (ids are
-// the store's, as decimal strings). It is reference data, read unscoped;
+// the store's, as decimal strings). It is reference data for the one
+// gazetteer every caller shares, so it is read unscoped whatever the
+// context (like AddressVersion, an exception to the reads' ErrNoScope);
 // what a caller may see of a match is decided when the matched rows are
 // loaded.
 func (s *Store) AddressReference(ctx context.Context) (canon.AddressReference, error) {
+	ctx = Unscoped(ctx) // reference data of the shared gazetteer
 	var ref canon.AddressReference
 	rows, err := s.pool.Query(ctx, `SELECT r.code, r.name, r.level, coalesce(p.code, '')
 		FROM region r LEFT JOIN region p ON p.id = r.parent_id ORDER BY r.path`)

@@ -28,6 +28,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k APIKey, hash []byte) (int64,
 	if k.Scopes == nil {
 		k.Scopes = []string{}
 	}
+	ctx = Unscoped(ctx) // credentials, not the hub's data
 	var id int64
 	err := s.pool.QueryRow(ctx, `INSERT INTO api_key (name, key_hash, prefix, role, region_code, scopes, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, k.Name, hash, k.Prefix, k.Role, k.RegionCode, k.Scopes, k.ExpiresAt).Scan(&id)
@@ -47,6 +48,7 @@ func scanAPIKey(r pgx.Row) (*APIKey, error) {
 
 // APIKeys lists every key, newest first.
 func (s *Store) APIKeys(ctx context.Context) ([]*APIKey, error) {
+	ctx = Unscoped(ctx) // credentials, for the operator's command
 	rows, err := s.pool.Query(ctx, "SELECT "+apiKeyColumns+" FROM api_key ORDER BY id DESC")
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
@@ -60,6 +62,7 @@ var ErrKeyNotUsable = errors.New("api key unknown, revoked or expired")
 
 // APIKeyByHash finds a usable key and records its use.
 func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error) {
+	ctx = Unscoped(ctx) // authentication comes before any principal
 	k, err := scanAPIKey(s.pool.QueryRow(ctx, `UPDATE api_key SET last_used_at = now()
 		WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
 		RETURNING `+apiKeyColumns, hash))

@@ -56,6 +56,7 @@ func (l *SourceLock) MarkReset(ctx context.Context, runID int64, reason string) 
 // ResyncPending reports whether the source owes a complete re-pull.
 func (s *Store) ResyncPending(ctx context.Context, source string) (bool, error) {
 	var pending bool
+	ctx = Unscoped(ctx) // the engine's bookkeeping
 	err := s.pool.QueryRow(ctx, "SELECT coalesce((SELECT resync_pending FROM source WHERE name = $1), false)", source).Scan(&pending)
 	if err != nil {
 		return false, fmt.Errorf("read resync state of %s: %w", source, err)

@@ -1,12 +1,22 @@
 package store
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Scope restricts what the reads of one request may see: the region
 // subtree of a jurisdiction. Every read that can return rows of a place
-// applies it, so no caller can forget to. A context without a Scope is
-// internal work (synchronisation, commands) and sees everything; the HTTP
-// layer always sets one.
+// applies it, so no caller can forget to.
+//
+// Reads fail closed: every statement the store runs through its pool's
+// Query and QueryRow (every read) is refused with ErrNoScope when its
+// context carries no access value (neither WithScope nor Unscoped), so a
+// path that forgot to say who reads never sees everything by default. The
+// HTTP layer sets the request's scope; synchronisation, commands and other
+// in-process work say Unscoped, and so do the store's own reads that are
+// not the hub's data (credentials, sync bookkeeping, the gazetteer's
+// reference), each where it runs.
 type Scope struct {
 	// RegionCode is the root of the visible subtree; empty for city-wide.
 	RegionCode string
@@ -18,6 +28,30 @@ type scopeKey struct{}
 func WithScope(ctx context.Context, s Scope) context.Context {
 	return context.WithValue(ctx, scopeKey{}, s)
 }
+
+// Unscoped returns a context whose reads see everything: internal work
+// (synchronisation, commands, reference data for the address service,
+// tests), never a caller's request.
+func Unscoped(ctx context.Context) context.Context {
+	return context.WithValue(ctx, scopeKey{}, Scope{})
+}
+
+// ErrNoScope refuses a read whose context says neither WithScope nor
+// Unscoped.
+var ErrNoScope = errors.New("store: read without an access scope: the context needs store.WithScope or store.Unscoped")
+
+// checkScope returns ErrNoScope unless the context carries an access value.
+func checkScope(ctx context.Context) error {
+	if _, ok := ctx.Value(scopeKey{}).(Scope); !ok {
+		return ErrNoScope
+	}
+	return nil
+}
+
+// errRow is a row that failed before it was read.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // scopeOf returns the region code reads are restricted to, if any.
 func scopeOf(ctx context.Context) (string, bool) {

@@ -14,7 +14,7 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 func TestRegionsTreeAndPaging(t *testing.T) {
-	ctx := context.Background()
+	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 
@@ -84,7 +84,7 @@ func TestRegionWithUnknownParentIsRefused(t *testing.T) {
 }
 
 func TestUpsertCasesIsIdempotentAndDetectsChanges(t *testing.T) {
-	ctx := context.Background()
+	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 	cases := storetest.MakeCases(40)
@@ -122,7 +122,7 @@ func TestUpsertCasesIsIdempotentAndDetectsChanges(t *testing.T) {
 }
 
 func TestCaseFiltersAndKeysetPaging(t *testing.T) {
-	ctx := context.Background()
+	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 	storetest.SeedCases(t, st, storetest.MakeCases(120))
@@ -187,7 +187,7 @@ func TestCaseFiltersAndKeysetPaging(t *testing.T) {
 }
 
 func TestPageArgumentsAreValidated(t *testing.T) {
-	ctx := context.Background()
+	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
 	_, err := st.Cases(ctx, store.CaseQuery{Page: store.PageArgs{First: ptr(501)}})
 	if canon.ErrorCode(err) != canon.BadUserInput {
@@ -219,7 +219,7 @@ func TestPageArgumentsAreValidated(t *testing.T) {
 // stored, and never overwrites it; the live channel overwrites backfilled
 // history as any change.
 func TestBackfillNeverOverwritesTheLiveChannel(t *testing.T) {
-	ctx := context.Background()
+	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 	live := storetest.MakeCases(4) // C00000…C00003

@@ -102,6 +102,7 @@ func (l *SourceLock) StartRun(ctx context.Context, full bool) (int64, error) {
 // Cursor returns the stored cursor of a stream, "" if none.
 func (s *Store) Cursor(ctx context.Context, source, stream string) (string, error) {
 	var c string
+	ctx = Unscoped(ctx) // the engine's bookkeeping
 	err := s.pool.QueryRow(ctx, "SELECT cursor FROM sync_cursor WHERE source = $1 AND stream = $2", source, stream).Scan(&c)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil

@@ -84,6 +84,9 @@ func translate(err error) error {
 type guardedPool struct{ *pgxpool.Pool }
 
 func (p guardedPool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := checkScope(ctx); err != nil {
+		return nil, err // reads fail closed (scope.go)
+	}
 	rows, err := p.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		return rows, translate(err)
@@ -92,6 +95,9 @@ func (p guardedPool) Query(ctx context.Context, sql string, args ...any) (pgx.Ro
 }
 
 func (p guardedPool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := checkScope(ctx); err != nil {
+		return errRow{err}
+	}
 	return guardedRow{p.Pool.QueryRow(ctx, sql, args...)}
 }
 

@@ -68,7 +68,7 @@ func TestDemoSourcesSyncIntoTheStore(t *testing.T) {
 			t.Fatalf("source %s after the first pass: %+v", name, r)
 		}
 	}
-	list, err := st.Sources(ctx)
+	list, err := st.Sources(store.Unscoped(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -181,7 +181,7 @@ func (e *Engine) loop(ctx context.Context, s Source) {
 // readyFromStore reports the readiness of a source another process syncs:
 // ready once the store has it synced, not DOWN and owing no re-pull.
 func (e *Engine) readyFromStore(ctx context.Context, name string) {
-	list, err := e.store.SourcesByName(ctx, []string{name})
+	list, err := e.store.SourcesByName(store.Unscoped(ctx), []string{name}) // the engine reads unscoped
 	if err != nil || len(list) == 0 || list[0] == nil {
 		return
 	}

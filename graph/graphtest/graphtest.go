@@ -24,7 +24,12 @@ type Server struct {
 	principal atomic.Pointer[auth.Principal]
 }
 
-// As makes the following requests come from p (nil: no principal).
+// Admin is the principal requests come from until As says otherwise: the
+// handler refuses requests without one, as every transport sets one.
+var Admin = &auth.Principal{ID: "test:admin", Name: "test", Role: auth.Admin}
+
+// As makes the following requests come from p (nil: no principal, which
+// the handler refuses).
 func (s *Server) As(p *auth.Principal) { s.principal.Store(p) }
 
 // New starts the GraphQL handler over st; it stops at test end.
@@ -44,6 +49,7 @@ func NewWith(tb testing.TB, cfg graph.Config) *Server {
 		tb.Fatal(err)
 	}
 	s := &Server{}
+	s.principal.Store(Admin)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, c := store.WithStatementCounter(r.Context())
 		s.last.Store(c)

@@ -1,0 +1,116 @@
+package graph
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/ywtg/hub/auth"
+	"github.com/ywtg/hub/graph/model"
+	"github.com/ywtg/hub/store"
+)
+
+const accessSDL = `
+directive @scope(name: String!) on OBJECT | FIELD_DEFINITION
+directive @admin on OBJECT | FIELD_DEFINITION
+directive @public on OBJECT | FIELD_DEFINITION
+interface Node { id: ID! }
+type Person implements Node @scope(name: "people:read") { id: ID! name: String! }
+type Case implements Node @scope(name: "cases:read") { id: ID! reporter: Person }
+type Log @admin { line: String! }
+type Page @public { size: Int! }
+`
+
+func parse(t *testing.T, sdl string) *ast.Schema {
+	t.Helper()
+	s, err := gqlparser.LoadSchema(&ast.Source{Name: "test.graphqls", Input: sdl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// newAccess refuses a schema that leaves a type or a root field without a
+// policy, or names an unknown scope, so such a schema never serves.
+func TestNewAccessRefusesMissingPolicies(t *testing.T) {
+	good := accessSDL + `type Query @public {
+		node(id: ID!): Node @public
+		cases: [Case!]! @scope(name: "cases:read")
+		log: [Log!]! @admin
+	}`
+	if _, err := newAccess(parse(t, good)); err != nil {
+		t.Fatalf("complete schema refused: %v", err)
+	}
+	for name, sdl := range map[string]string{
+		"type without policy":  accessSDL + `type Stray { x: Int } type Query @public { node(id: ID!): Node @public }`,
+		"root without policy":  accessSDL + `type Query @public { node(id: ID!): Node }`,
+		"unknown scope":        accessSDL + `type Query @public { node(id: ID!): Node @scope(name: "cases:write") }`,
+		"two policies":         accessSDL + `type Query @public { node(id: ID!): Node @public @admin }`,
+		"query without policy": accessSDL + `type Query { node(id: ID!): Node @public }`,
+	} {
+		if _, err := newAccess(parse(t, sdl)); err == nil || !strings.Contains(err.Error(), "schema access") {
+			t.Errorf("%s: accepted (%v)", name, err)
+		}
+	}
+}
+
+// The rules: a field takes its type's rule, its own and that of the type
+// it returns; a field returning an interface is checked on what it
+// resolves to, and a value of an unknown Go type is refused.
+func TestAccessRules(t *testing.T) {
+	a, err := newAccess(parse(t, accessSDL+`type Query @public {
+		node(id: ID!): Node @public
+		cases: [Case!]! @scope(name: "cases:read")
+		log: [Log!]! @admin
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	partner := func(scopes ...string) *auth.Principal {
+		return &auth.Principal{ID: "p", Role: auth.Partner, Scopes: scopes}
+	}
+	check := func(obj, field string, p *auth.Principal) error {
+		r, ok := a.fields[fieldKey{obj, field}]
+		if !ok {
+			return nil
+		}
+		return r.check(p, obj+"."+field)
+	}
+	for _, c := range []struct {
+		obj, field string
+		p          *auth.Principal
+		ok         bool
+	}{
+		{"Case", "reporter", partner("cases:read"), false}, // returns a Person
+		{"Case", "reporter", partner("cases:read", "people:read"), true},
+		{"Case", "id", partner("people:read"), false}, // a field of a Case
+		{"Person", "name", partner("people:read"), true},
+		{"Query", "log", &auth.Principal{ID: "a", Role: auth.Analyst}, false},
+		{"Query", "log", &auth.Principal{ID: "a", Role: auth.Admin}, true},
+		{"Log", "line", &auth.Principal{ID: "a", Role: auth.Staff, RegionCode: "420606001001"}, false},
+		{"Page", "size", partner(), true},
+		{"Person", "name", &auth.Principal{ID: "v", Role: auth.Viewer}, true}, // scopes bind partners only
+	} {
+		if err := check(c.obj, c.field, c.p); (err == nil) != c.ok {
+			t.Errorf("%s.%s as %+v: %v", c.obj, c.field, c.p, err)
+		}
+	}
+	if _, ok := a.fields[fieldKey{"Page", "size"}]; ok {
+		t.Error("a public field of a public type is looked at")
+	}
+	if r := a.fields[fieldKey{"Query", "node"}]; !r.abstract {
+		t.Error("Query.node is not checked on what it resolves to")
+	}
+	var person model.Node = &store.Person{}
+	if err := a.checkResolved(partner("cases:read"), person); err == nil {
+		t.Error("a Person resolved through Node passed a cases:read partner")
+	}
+	if err := a.checkResolved(partner("people:read"), []model.Node{person, nil}); err != nil {
+		t.Errorf("people:read partner: %v", err)
+	}
+	if err := a.checkResolved(partner("people:read"), struct{}{}); err == nil {
+		t.Error("a value of an unknown type passed")
+	}
+}

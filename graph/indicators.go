@@ -120,12 +120,12 @@ func (r *Resolver) regionIndicators(ctx context.Context, regionID int64, unit mo
 	go func() {
 		defer wg.Done()
 		var b []store.IndicatorBucket
-		b, perr = r.Store.CaseIndicators(ctx, pf, earlier(eval, prev.To), nil)
+		b, perr = r.Store.CaseIndicators(ctx, pf, earlier(eval, prev.To), nil, indicatorOptions(ctx, "previous"))
 		if perr == nil {
 			out.Previous = &b[0].Indicators
 		}
 	}()
-	b, err := r.Store.CaseIndicators(ctx, cf, eval, nil)
+	b, err := r.Store.CaseIndicators(ctx, cf, eval, nil, indicatorOptions(ctx, "current"))
 	wg.Wait()
 	if err != nil {
 		return nil, err
@@ -136,6 +136,16 @@ func (r *Resolver) regionIndicators(ctx context.Context, regionID int64, unit mo
 	out.Current = &b[0].Indicators
 	out.Filter = cf
 	return out, nil
+}
+
+// indicatorOptions asks for the working hours only where the selection
+// under field (of RegionIndicators or IndicatorBucket) reads them.
+func indicatorOptions(ctx context.Context, field string) store.IndicatorOptions {
+	parent := "RegionIndicators"
+	if field == "indicators" {
+		parent = "IndicatorBucket"
+	}
+	return store.IndicatorOptions{WorkHours: selectedFields(ctx, []string{field}, [][]string{{parent}, {"Indicators"}})["avgWorkHoursToClose"]}
 }
 
 // indicatorBuckets labels indicator buckets like case statistics and, with
@@ -227,7 +237,7 @@ func (r *Resolver) regionMap(ctx context.Context, parent *string, level *canon.R
 		}
 		dim, _ := store.RegionDimension(lvl)
 		buckets, err := r.Store.CaseIndicators(ctx, store.CaseFilter{RegionID: &top.ID, ReportedFrom: &p.From, ReportedTo: &p.To},
-			earlier(time.Now(), p.To), []store.Dimension{dim})
+			earlier(time.Now(), p.To), []store.Dimension{dim}, store.IndicatorOptions{WorkHours: true})
 		if err != nil {
 			return nil, err
 		}

@@ -10,7 +10,7 @@ import (
 type indicatorsJSON struct {
 	Reported, Filed, DueForClosing, Closed, ClosedOnTime, OverdueUndisposed int
 	ClosingRate, OnTimeClosingRate                                          *float64
-	Score                                                                   *float64
+	Score, AvgWorkHoursToClose                                              *float64
 }
 
 // The fixture: 120 cases from 2026-10-01 09:00 one hour apart over four
@@ -27,13 +27,17 @@ func TestCaseIndicatorsAgreeWithCaseStats(t *testing.T) {
 		CaseStats []struct{ Count, Closed int }
 	}
 	srv.MustData(t, `{
-		caseIndicators(groupBy: [], asOf: "2026-12-01T00:00:00+08:00") { key { value } indicators { reported filed dueForClosing closed closedOnTime overdueUndisposed closingRate onTimeClosingRate score } }
+		caseIndicators(groupBy: [], asOf: "2026-12-01T00:00:00+08:00") { key { value } indicators { reported filed dueForClosing closed closedOnTime overdueUndisposed closingRate onTimeClosingRate score avgWorkHoursToClose } }
 		caseStats(groupBy: []) { count closed } }`, nil, &d)
 	x, s := d.CaseIndicators[0].Indicators, d.CaseStats[0]
 	// Every case was dispatched; the open ones are all past their deadline.
 	if x.Reported != s.Count || x.Closed != s.Closed || x.Filed != 120 || x.DueForClosing != 120 ||
 		x.ClosedOnTime != 60 || x.OverdueUndisposed != 60 || x.ClosingRate == nil || *x.ClosingRate != 0.5 {
 		t.Fatalf("indicators %+v, stats %+v", x, s)
+	}
+	// Closed two hours after the report: at most two working hours each.
+	if x.AvgWorkHoursToClose == nil || *x.AvgWorkHoursToClose <= 0 || *x.AvgWorkHoursToClose > 2 {
+		t.Errorf("avgWorkHoursToClose = %v", x.AvgWorkHoursToClose)
 	}
 	// 0.5×50 + 0.5×30 + (1−0)×10 + (1−0)×10
 	if x.Score == nil || *x.Score != 60 {

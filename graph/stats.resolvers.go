@@ -50,7 +50,7 @@ func (r *queryResolver) CaseIndicators(ctx context.Context, filter *model.CaseFi
 	if asOf != nil {
 		at = *asOf
 	}
-	buckets, err := r.Store.CaseIndicators(ctx, f, at, groupBy)
+	buckets, err := r.Store.CaseIndicators(ctx, f, at, groupBy, indicatorOptions(ctx, "indicators"))
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (r *queryResolver) RegionMap(ctx context.Context, parent *string, level *ca
 
 // Breakdown is the resolver for the breakdown field.
 func (r *regionIndicatorsResolver) Breakdown(ctx context.Context, obj *model.RegionIndicators, by []store.Dimension, rankBy *string) ([]*model.IndicatorBucket, error) {
-	buckets, err := r.Store.CaseIndicators(ctx, obj.Filter, obj.AsOf, by)
+	buckets, err := r.Store.CaseIndicators(ctx, obj.Filter, obj.AsOf, by, indicatorOptions(ctx, "indicators"))
 	if err != nil {
 		return nil, err
 	}

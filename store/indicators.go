@@ -165,10 +165,16 @@ const caseTimelineSQL = ` LEFT JOIN case_progress p ON p.case_id = c.id
 			bool_or(ev.status = 'DEFERRED') AS deferred
 		FROM case_event ev WHERE ev.case_id = c.id AND ev.at <= $1 AND NOT ` + currentSQL + `) e ON TRUE`
 
+// IndicatorOptions select the costlier parts of CaseIndicators.
+type IndicatorOptions struct {
+	// WorkHours computes AvgWorkHoursToClose (nil otherwise).
+	WorkHours bool
+}
+
 // CaseIndicators computes the indicators of the cases a filter selects,
 // evaluated at asOf, grouped by up to four dimensions (none: one bucket,
 // even over no cases). Cases reported after asOf are not counted.
-func (s *Store) CaseIndicators(ctx context.Context, f CaseFilter, asOf time.Time, dims []Dimension) ([]IndicatorBucket, error) {
+func (s *Store) CaseIndicators(ctx context.Context, f CaseFilter, asOf time.Time, dims []Dimension, o IndicatorOptions) ([]IndicatorBucket, error) {
 	if len(dims) > 4 {
 		return nil, canon.Errorf(canon.BadUserInput, "group by at most 4 dimensions, got %d", len(dims))
 	}
@@ -193,9 +199,30 @@ func (s *Store) CaseIndicators(ctx context.Context, f CaseFilter, asOf time.Time
 		join = " LEFT JOIN category cat ON cat.code = c.category_code"
 	}
 	a := sqlArgs{asOf}
+	// A region's cases are found through its grids and the grid index
+	// (grid, report time): a street's month reads that month's cases, not
+	// the street's whole history as the region path index would.
+	var within []string
+	grids := func(region string) string {
+		return "c.grid_id = ANY(ARRAY(SELECT g.id FROM region g WHERE g.level = 'GRID' AND g.path <@ (SELECT path FROM region WHERE " + region + ")))"
+	}
+	if f.RegionID != nil {
+		within = append(within, grids("id = "+a.add(*f.RegionID)))
+	}
+	if f.RegionCode != nil {
+		within = append(within, grids("code = "+a.add(*f.RegionCode)))
+	}
+	for _, id := range f.Within {
+		within = append(within, grids("id = "+a.add(id)))
+	}
+	f.RegionID, f.RegionCode, f.Within = nil, nil, nil
+	where := f.where(ctx, &a)
+	if len(within) > 0 {
+		where += " AND " + strings.Join(within, " AND ")
+	}
 	// The inner statement keeps the dimension values; the outer one counts.
 	inner := `SELECT ` + strings.Join(append(exprs, "c.filed, c.last, c.dispatched, c.reworks, c.deferred, c.closed_at_eval, c.reported_at, x.*"), ", ") + ` FROM (` + caseStateSQL + ` FROM "case" c` + caseTimelineSQL +
-		` WHERE c.reported_at <= $1 AND ` + f.where(ctx, &a) + `) c` + join + ` CROSS JOIN LATERAL (SELECT
+		` WHERE c.reported_at <= $1 AND ` + where + `) c` + join + ` CROSS JOIN LATERAL (SELECT
 			c.filed AND c.last = 'REJECTED' AS voided,
 			c.filed AND c.last <> 'REJECTED' AND c.last <> 'SUSPENDED' AS ev,
 			c.last IN (` + disposedStatuses + `) AS disposed,
@@ -218,7 +245,10 @@ func (s *Store) CaseIndicators(ctx context.Context, f CaseFilter, asOf time.Time
 		"coalesce(sum(reworks) FILTER (WHERE ev), 0)::int",
 		"count(*) FILTER (WHERE ev AND deferred)",
 		"count(*) FILTER (WHERE ev AND overdue_open)",
-		"avg((" + canon.WorkMinutesSQL("closed_at_eval") + " - " + canon.WorkMinutesSQL("reported_at") + ") / 60) FILTER (WHERE ev AND closed)",
+		"NULL::float8",
+	}
+	if o.WorkHours {
+		sel[len(sel)-1] = "avg((" + canon.WorkMinutesSQL("closed_at_eval") + " - " + canon.WorkMinutesSQL("reported_at") + ") / 60) FILTER (WHERE ev AND closed)"
 	}
 	sql := "SELECT " + strings.Join(append(groups[:len(groups):len(groups)], sel...), ", ") + " FROM (" + inner + ") c"
 	if len(groups) > 0 {

@@ -159,7 +159,7 @@ func TestIndicatorsReproduceAPublishedMonth(t *testing.T) {
 	storetest.SeedCases(t, st, cases)
 
 	f := store.CaseFilter{ReportedFrom: &monthStart, ReportedTo: &monthEnd}
-	got, err := st.CaseIndicators(ctx, f, monthEnd, nil)
+	got, err := st.CaseIndicators(ctx, f, monthEnd, nil, store.IndicatorOptions{WorkHours: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestIndicatorsReproduceAPublishedMonth(t *testing.T) {
 	}
 
 	// Grouped by department, the buckets add up to the total.
-	byDept, err := st.CaseIndicators(ctx, f, monthEnd, []store.Dimension{store.DimAssigneeDept})
+	byDept, err := st.CaseIndicators(ctx, f, monthEnd, []store.Dimension{store.DimAssigneeDept}, store.IndicatorOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestIndicatorEdges(t *testing.T) {
 	}
 	storetest.SeedCases(t, st, cases)
 
-	got, err := st.CaseIndicators(ctx, store.CaseFilter{}, asOf, nil)
+	got, err := st.CaseIndicators(ctx, store.CaseFilter{}, asOf, nil, store.IndicatorOptions{WorkHours: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +315,7 @@ func TestIndicatorEdges(t *testing.T) {
 	}
 
 	// Evaluated later, "closed-later" is closed and "in-deadline" overdue.
-	later, err := st.CaseIndicators(ctx, store.CaseFilter{}, cst("2026-11-05 00:00:00"), nil)
+	later, err := st.CaseIndicators(ctx, store.CaseFilter{}, cst("2026-11-05 00:00:00"), nil, store.IndicatorOptions{WorkHours: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,8 +323,16 @@ func TestIndicatorEdges(t *testing.T) {
 		t.Errorf("at 11-05: %+v", y)
 	}
 
+	// Through a region: the community holding the grid, and the other one.
+	for code, want := range map[string]int{"420606001001": 9, "420606001002": 0, "420606": 9} {
+		b, err := st.CaseIndicators(ctx, store.CaseFilter{RegionCode: &code}, asOf, nil, store.IndicatorOptions{})
+		if err != nil || b[0].Reported != want || (want > 0 && b[0].Closed != 3) {
+			t.Errorf("region %s: %+v, %v; want %d reported", code, b, err, want)
+		}
+	}
+
 	// Grouped by department: 住建局 holds the reworked and deferred cases.
-	byDept, err := st.CaseIndicators(ctx, store.CaseFilter{}, asOf, []store.Dimension{store.DimAssigneeDept})
+	byDept, err := st.CaseIndicators(ctx, store.CaseFilter{}, asOf, []store.Dimension{store.DimAssigneeDept}, store.IndicatorOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +406,7 @@ func TestCaseProgressFollowsTheTimeline(t *testing.T) {
 	asOf := cst("2026-11-01 00:00:00")
 	check := func(name string, reworks, filed int) {
 		t.Helper()
-		got, err := st.CaseIndicators(ctx, store.CaseFilter{}, asOf, nil)
+		got, err := st.CaseIndicators(ctx, store.CaseFilter{}, asOf, nil, store.IndicatorOptions{WorkHours: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,10 +15,23 @@ const dropFontFaces = {
   },
 };
 
+// A few links in GraphiQL and the explorer point to project sites (the
+// logo, the editor's manual, the explorer's attribution). City networks
+// cannot reach them, and the page must name nothing outside the hub, so
+// they are built as plain text.
+const dropOutsideLinks = {
+  name: 'hub-drop-outside-links',
+  transform(code, id) {
+    if (!id.includes('node_modules') || !/\.m?js$/.test(id)) return null;
+    const out = code.replace(/\bhref:\s*(["'`])https?:\/\/[^"'`]*\1/g, 'href: undefined');
+    return out === code ? null : { code: out, map: null };
+  },
+};
+
 export default defineConfig({
   base: '/',
   logLevel: 'warn',
-  plugins: [dropFontFaces],
+  plugins: [dropFontFaces, dropOutsideLinks],
   build: {
     outDir: '../web/playground/dist',
     emptyOutDir: true,

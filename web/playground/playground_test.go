@@ -48,12 +48,10 @@ func newServer(t *testing.T) *httptest.Server {
 
 var (
 	assetRef = regexp.MustCompile(`(?:src|href)="(/[^"]+)"`)
-	// A reference that would make the browser load something from outside
-	// the hub: src/href attributes, src properties (images, scripts made in
-	// code), CSS url() and @import, and module imports of absolute URLs.
-	// Links the user may follow (GraphiQL's logo, the editor's manual) are
-	// href properties in code and load nothing by themselves.
-	outside = regexp.MustCompile(`(?i)(?:\b(?:src\s*[=:]|href\s*=)\s*["'` + "`" + `]?\s*(?:https?:)?//)|(?:url\(\s*["']?\s*(?:https?:)?//)|(?:@import)|(?:\bimport\s*\(?\s*["'` + "`" + `](?:https?:)?//)`)
+	// A reference to something outside the hub: src/href attributes and
+	// properties (elements made in code, links), CSS url() and @import, and
+	// module imports of absolute URLs.
+	outside = regexp.MustCompile(`(?i)(?:\b(?:src|href)\s*[=:]\s*["'` + "`" + `]?\s*(?:https?:)?//)|(?:url\(\s*["']?\s*(?:https?:)?//)|(?:@import)|(?:\bimport\s*\(?\s*["'` + "`" + `](?:https?:)?//)`)
 )
 
 // TestPageLoadsOnlyItsOwnAssets proves the page works with no network: every
@@ -102,7 +100,7 @@ func TestPageLoadsOnlyItsOwnAssets(t *testing.T) {
 	if !seen[".js"] || !seen[".css"] {
 		t.Errorf("page lacks a script or a stylesheet: %v", seen)
 	}
-	for _, bad := range []string{`<script src="https://cdn.example/x.js">`, `{src:"//cdn.example/a.png"}`, `<link href='http://cdn.example/a.css'>`, "src:`http://x`", `url( 'https://fonts.example/f.woff2')`, `@import "x.css"`, `import("https://esm.example/m.js")`} {
+	for _, bad := range []string{`<script src="https://cdn.example/x.js">`, `{src:"//cdn.example/a.png"}`, "{href:`https://project.example`}", `<link href='http://cdn.example/a.css'>`, "src:`http://x`", `url( 'https://fonts.example/f.woff2')`, `@import "x.css"`, `import("https://esm.example/m.js")`} {
 		if !outside.MatchString(bad) {
 			t.Fatalf("the outside-reference check misses %s", bad)
 		}

@@ -155,6 +155,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.AnonymousRole, err = auth.ParseRole(anon); err != nil {
 		errs = append(errs, fmt.Errorf("HUB_ANONYMOUS_ROLE: %w", err))
+	} else if c.AnonymousRole != auth.None {
+		// The anonymous principal passes auth.Validate like any other: a
+		// role that needs a region (staff) cannot be anonymous.
+		if err := auth.Validate(&auth.Principal{ID: "anonymous", Role: c.AnonymousRole}); err != nil {
+			errs = append(errs, fmt.Errorf("HUB_ANONYMOUS_ROLE %s: %w", c.AnonymousRole, err))
+		}
 	}
 	if c.RateLimit, err = strconv.ParseFloat(get("HUB_RATE_LIMIT"), 64); err != nil || c.RateLimit < 0 {
 		errs = append(errs, fmt.Errorf("HUB_RATE_LIMIT %q: want a number of requests per second, 0 for none", get("HUB_RATE_LIMIT")))

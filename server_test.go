@@ -298,9 +298,9 @@ func stopHub(t *testing.T, h *hubProc) {
 }
 
 func TestConfigValidation(t *testing.T) {
-	env := map[string]string{"HUB_ADDR": "nope", "HUB_DEMO_SCALE": "huge", "HUB_SEED": "x", "HUB_LOG_LEVEL": "loud"}
+	env := map[string]string{"HUB_ADDR": "nope", "HUB_DEMO_SCALE": "huge", "HUB_SEED": "x", "HUB_LOG_LEVEL": "loud", "HUB_ANONYMOUS_ROLE": "staff"}
 	_, err := loadConfig(func(k string) string { return env[k] })
-	for _, want := range []string{"HUB_ADDR", "HUB_DEMO_SCALE", "HUB_SEED", "HUB_LOG_LEVEL"} {
+	for _, want := range []string{"HUB_ADDR", "HUB_DEMO_SCALE", "HUB_SEED", "HUB_LOG_LEVEL", "HUB_ANONYMOUS_ROLE"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v should mention %s", err, want)
 		}

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -192,4 +194,36 @@ func (s *Store) followOnce(ctx context.Context, wake, up func()) error {
 		}
 		wake()
 	}
+}
+
+// ScopePath returns the region path the context's reads are restricted to
+// (ok false: not restricted), for checks of paths kept outside the region
+// table (the change log's).
+func (s *Store) ScopePath(ctx context.Context) (path string, ok bool, err error) {
+	code, ok := scopeOf(ctx)
+	if !ok {
+		return "", false, nil
+	}
+	path, _, err = s.RegionPath(ctx, code)
+	// A scope naming no region sees nothing: its path stays "".
+	return path, true, err
+}
+
+// RegionPath returns the ltree path of the region with the given code
+// (found false: no such region).
+func (s *Store) RegionPath(ctx context.Context, code string) (path string, found bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT path::text FROM region WHERE code = $1`, code).Scan(&path)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("region path of %s: %w", code, err)
+	}
+	return path, true, nil
+}
+
+// PathWithin reports whether the ltree path lies in the subtree rooted at
+// root.
+func PathWithin(path, root string) bool {
+	return root != "" && (path == root || strings.HasPrefix(path, root+"."))
 }

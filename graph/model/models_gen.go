@@ -105,6 +105,56 @@ type CaseOrder struct {
 	Direction OrderDirection `json:"direction"`
 }
 
+// One entry of the hub's durable change log: a record the sync engine created, changed or deleted,
+// at a position that orders every change on every replica. (变更记录)
+type Change struct {
+	// Opaque position of this change in the log; pass it as `after` to continue after it. (变更位置)
+	Position string `json:"position"`
+	// Kind of record. (对象类型)
+	Type ChangeType `json:"type"`
+	// Global ID of the record (of a quarantine entry: its number). (记录标识)
+	RecordID string `json:"recordId"`
+	// What the change did. (操作)
+	Operation ChangeOperation `json:"operation"`
+	// Stored columns an UPDATE changed, e.g. `status`, `tier`; empty otherwise. (变更字段)
+	ChangedFields []string `json:"changedFields"`
+	// When the write's transaction started. (写入时间)
+	At time.Time `json:"at"`
+	// When the change took its position in the log. (入日志时间)
+	CommittedAt time.Time `json:"committedAt"`
+	// Number of the sync run that wrote it, if a sync run did. (同步批次号)
+	SyncRun *int `json:"syncRun,omitempty"`
+	// The record as it is now, read like any other read (masked, within the caller's jurisdiction);
+	// null once deleted. (记录当前状态)
+	Node Node `json:"node,omitempty"`
+}
+
+// A page of the change log. `pageInfo.endCursor` is where to continue, also when a page holds no
+// change the caller may see. (变更分页)
+type ChangeConnection struct {
+	// Changes of this page, oldest first. (本页变更)
+	Edges []*ChangeEdge `json:"edges"`
+	// Page information; `endCursor` is always set. (分页信息)
+	PageInfo *store.PageInfo `json:"pageInfo"`
+}
+
+// A change with its cursor. (变更条目)
+type ChangeEdge struct {
+	// Opaque cursor of this change (its position). (游标)
+	Cursor string `json:"cursor"`
+	// The change. (变更)
+	Node *Change `json:"node"`
+}
+
+// Narrows the change feed. (变更筛选条件)
+type ChangeFilter struct {
+	// Only these operations. (操作类型)
+	Operations []ChangeOperation `json:"operations,omitempty"`
+	// Only records that lay in this region's subtree when written, by region code (e.g. `420606`);
+	// records without a place (persons) are left out. (行政区划代码)
+	RegionCode *string `json:"regionCode,omitempty"`
+}
+
 // Indicators of one combination of dimension values. (考核指标分组)
 type IndicatorBucket struct {
 	// Dimension values, in the order asked for. (分组键)
@@ -220,6 +270,146 @@ func (e *CaseOrderField) UnmarshalJSON(b []byte) error {
 }
 
 func (e CaseOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a change did to its record. (变更操作)
+type ChangeOperation string
+
+const (
+	// The record was created. (新增)
+	ChangeOperationCreate ChangeOperation = "CREATE"
+	// The record was changed. (修改)
+	ChangeOperationUpdate ChangeOperation = "UPDATE"
+	// The record was deleted. (删除)
+	ChangeOperationDelete ChangeOperation = "DELETE"
+)
+
+var AllChangeOperation = []ChangeOperation{
+	ChangeOperationCreate,
+	ChangeOperationUpdate,
+	ChangeOperationDelete,
+}
+
+func (e ChangeOperation) IsValid() bool {
+	switch e {
+	case ChangeOperationCreate, ChangeOperationUpdate, ChangeOperationDelete:
+		return true
+	}
+	return false
+}
+
+func (e ChangeOperation) String() string {
+	return string(e)
+}
+
+func (e *ChangeOperation) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ChangeOperation(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ChangeOperation", str)
+	}
+	return nil
+}
+
+func (e ChangeOperation) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ChangeOperation) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ChangeOperation) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Kind of record a change of the change log is about. (变更对象类型)
+type ChangeType string
+
+const (
+	// A case (`Case`). (案件)
+	ChangeTypeCase ChangeType = "CASE"
+	// A person (`Person`). (人员)
+	ChangeTypePerson ChangeType = "PERSON"
+	// A household (`Household`). (户)
+	ChangeTypeHousehold ChangeType = "HOUSEHOLD"
+	// A party organisation (`PartyOrg`). (党组织)
+	ChangeTypePartyOrg ChangeType = "PARTY_ORG"
+	// A party member (`PartyMember`). (党员)
+	ChangeTypePartyMember ChangeType = "PARTY_MEMBER"
+	// A service station (`ServiceStation`). (服务站点)
+	ChangeTypeServiceStation ChangeType = "SERVICE_STATION"
+	// A grid worker (`GridWorker`). (网格员)
+	ChangeTypeGridWorker ChangeType = "GRID_WORKER"
+	// An incident (`Incident`). (事件)
+	ChangeTypeIncident ChangeType = "INCIDENT"
+	// A quarantined source record; administrators only. (隔离记录)
+	ChangeTypeQuarantineEntry ChangeType = "QUARANTINE_ENTRY"
+)
+
+var AllChangeType = []ChangeType{
+	ChangeTypeCase,
+	ChangeTypePerson,
+	ChangeTypeHousehold,
+	ChangeTypePartyOrg,
+	ChangeTypePartyMember,
+	ChangeTypeServiceStation,
+	ChangeTypeGridWorker,
+	ChangeTypeIncident,
+	ChangeTypeQuarantineEntry,
+}
+
+func (e ChangeType) IsValid() bool {
+	switch e {
+	case ChangeTypeCase, ChangeTypePerson, ChangeTypeHousehold, ChangeTypePartyOrg, ChangeTypePartyMember, ChangeTypeServiceStation, ChangeTypeGridWorker, ChangeTypeIncident, ChangeTypeQuarantineEntry:
+		return true
+	}
+	return false
+}
+
+func (e ChangeType) String() string {
+	return string(e)
+}
+
+func (e *ChangeType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ChangeType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ChangeType", str)
+	}
+	return nil
+}
+
+func (e ChangeType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ChangeType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ChangeType) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,0 +1,257 @@
+package graph
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"github.com/ywtg/hub/auth"
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/graph/model"
+	"github.com/ywtg/hub/store"
+)
+
+// The change feed (Query.changes, the subscriptions): the store's change
+// log read for one caller — the types it may read, its jurisdiction, the
+// record as it is now through the loaders.
+
+const (
+	defaultChangesPage = 100
+	maxChangesPage     = 500
+	// maxChangesScan bounds the log entries one page reads looking for
+	// changes the caller may see, in pages: a caller that sees little of
+	// the log gets shorter pages, never a request that reads all of it.
+	maxChangesScan = 20
+)
+
+// changeTypeNames are the GraphQL object types of the change types.
+var changeTypeNames = map[model.ChangeType]string{
+	model.ChangeTypeCase:            typeCase,
+	model.ChangeTypePerson:          typePerson,
+	model.ChangeTypeHousehold:       typeHousehold,
+	model.ChangeTypePartyOrg:        typePartyOrg,
+	model.ChangeTypePartyMember:     typePartyMember,
+	model.ChangeTypeServiceStation:  typeStation,
+	model.ChangeTypeGridWorker:      typeGridWorker,
+	model.ChangeTypeIncident:        typeIncident,
+	model.ChangeTypeQuarantineEntry: "QuarantineEntry",
+}
+
+const positionPrefix = "position:"
+
+// encodePosition is the opaque cursor of a log position.
+func encodePosition(p int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(positionPrefix + strconv.FormatInt(p, 10)))
+}
+
+// decodePosition reads a cursor of encodePosition; nil is "from the oldest
+// change kept" (-1).
+func decodePosition(s *string) (int64, error) {
+	if s == nil {
+		return -1, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(*s)
+	if err == nil {
+		if num, ok := strings.CutPrefix(string(raw), positionPrefix); ok {
+			if p, err := strconv.ParseInt(num, 10, 64); err == nil && p >= 0 {
+				return p, nil
+			}
+		}
+	}
+	return 0, canon.Errorf(canon.BadUserInput, "invalid change position %q", *s)
+}
+
+// changeQuery is what a caller follows.
+type changeQuery struct {
+	types      []string // store change types
+	operations map[model.ChangeOperation]bool
+	regionPath string // "" for anywhere
+	scoped     bool   // the caller has a jurisdiction
+	scopePath  string
+}
+
+// newChangeQuery checks the types against the caller's access (a type it
+// may not read asked for by name is FORBIDDEN; left unnamed, it is left
+// out) and resolves the region conditions.
+func (r *Resolver) newChangeQuery(ctx context.Context, types []model.ChangeType, filter *model.ChangeFilter) (*changeQuery, error) {
+	p := auth.From(ctx)
+	if p == nil || r.access == nil {
+		return nil, canon.Errorf(canon.Unauthenticated, "authentication required")
+	}
+	q := &changeQuery{}
+	named := len(types) > 0
+	if !named {
+		types = model.AllChangeType
+	}
+	for _, t := range types {
+		if err := r.access.mayRead(p, changeTypeNames[t]); err != nil {
+			if named {
+				return nil, err
+			}
+			continue
+		}
+		q.types = append(q.types, string(t))
+	}
+	if filter != nil {
+		if len(filter.Operations) > 0 {
+			q.operations = make(map[model.ChangeOperation]bool, len(filter.Operations))
+			for _, o := range filter.Operations {
+				q.operations[o] = true
+			}
+		}
+		if filter.RegionCode != nil {
+			path, found, err := r.Store.RegionPath(ctx, *filter.RegionCode)
+			if err != nil {
+				return nil, err
+			}
+			if !found {
+				return nil, canon.Errorf(canon.BadUserInput, "no region with code %q", *filter.RegionCode)
+			}
+			q.regionPath = path
+		}
+	}
+	var err error
+	if q.scopePath, q.scoped, err = r.Store.ScopePath(ctx); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// changesPage reads up to first changes the caller may see after position
+// after; end is where to continue and more whether the log may hold more.
+func (r *Resolver) changesPage(ctx context.Context, l *Loaders, q *changeQuery, after int64, first int) (out []*model.Change, end int64, more bool, err error) {
+	end = after
+	if len(q.types) == 0 {
+		if end < 0 {
+			head, _, err := r.Store.ChangeHead(ctx)
+			return nil, head, false, err
+		}
+		return nil, end, false, nil
+	}
+	for scans := 0; scans < maxChangesScan; scans++ {
+		batch, err := r.Store.ChangesAfter(ctx, end, first, q.types)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		if len(batch) == 0 {
+			if end < 0 {
+				_, pruned, err := r.Store.ChangeHead(ctx)
+				return out, pruned, false, err
+			}
+			return out, end, false, nil
+		}
+		picked := r.visibleChanges(ctx, l, q, batch)
+		for i, c := range batch {
+			if m := picked[i]; m != nil {
+				if len(out) == first {
+					return out, end, true, nil
+				}
+				out = append(out, m)
+			}
+			end = c.Position
+		}
+		if len(batch) < first {
+			return out, end, false, nil
+		}
+		if len(out) == first {
+			return out, end, true, nil
+		}
+	}
+	return out, end, true, nil
+}
+
+// visibleChanges turns the log entries the caller may see into their
+// GraphQL form (nil at the others' index). A change is seen when its
+// record, loaded as the caller, is there, or when its record lay in the
+// caller's jurisdiction when it was written (a deletion, a record since
+// gone); never otherwise, so the caller does not learn that anything
+// happened outside its jurisdiction.
+func (r *Resolver) visibleChanges(ctx context.Context, l *Loaders, q *changeQuery, batch []store.Change) []*model.Change {
+	out := make([]*model.Change, len(batch))
+	thunks := make([]func() (model.Node, error), len(batch))
+	for i, c := range batch {
+		if q.operations != nil && !q.operations[model.ChangeOperation(c.Op)] {
+			continue
+		}
+		if q.regionPath != "" && !store.PathWithin(c.RegionPath, q.regionPath) {
+			continue
+		}
+		name := changeTypeNames[model.ChangeType(c.Type)]
+		m := &model.Change{Position: encodePosition(c.Position), Type: model.ChangeType(c.Type),
+			Operation: model.ChangeOperation(c.Op), ChangedFields: c.Fields, At: c.At, CommittedAt: c.CommittedAt}
+		if m.ChangedFields == nil {
+			m.ChangedFields = []string{}
+		}
+		if c.RunID != nil {
+			run := int(*c.RunID)
+			m.SyncRun = &run
+		}
+		if k, ok := nodeKinds[name]; ok {
+			m.RecordID = globalID(name, c.RecordID)
+			if c.Op != "DELETE" {
+				thunks[i] = k.load(ctx, l, c.RecordID)
+			}
+		} else {
+			m.RecordID = strconv.FormatInt(c.RecordID, 10)
+		}
+		out[i] = m
+	}
+	for i, c := range batch {
+		m := out[i]
+		if m == nil {
+			continue
+		}
+		if thunks[i] != nil {
+			n, err := thunks[i]()
+			if err == nil {
+				m.Node = n
+			}
+		}
+		if q.scoped && m.Node == nil && !store.PathWithin(c.RegionPath, q.scopePath) {
+			out[i] = nil
+		}
+	}
+	return out
+}
+
+// Changes serves Query.changes.
+func (r *Resolver) changes(ctx context.Context, after *string, first *int, types []model.ChangeType, filter *model.ChangeFilter) (*model.ChangeConnection, error) {
+	n := defaultChangesPage
+	if first != nil {
+		n = *first
+	}
+	if n < 0 || n > maxChangesPage {
+		return nil, canon.Errorf(canon.BadUserInput, "first must be between 0 and %d", maxChangesPage)
+	}
+	pos, err := decodePosition(after)
+	if err != nil {
+		return nil, err
+	}
+	q, err := r.newChangeQuery(ctx, types, filter)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		list []*model.Change
+		end  = pos
+		more bool
+	)
+	if n > 0 {
+		list, end, more, err = r.changesPage(ctx, r.loaders(ctx), q, pos, n)
+		if err != nil {
+			return nil, err
+		}
+	} else if end < 0 {
+		if _, end, err = r.Store.ChangeHead(ctx); err != nil {
+			return nil, err
+		}
+	}
+	conn := &model.ChangeConnection{Edges: make([]*model.ChangeEdge, len(list))}
+	for i, c := range list {
+		conn.Edges[i] = &model.ChangeEdge{Cursor: c.Position, Node: c}
+	}
+	cursor := encodePosition(end)
+	conn.PageInfo = &store.PageInfo{HasNextPage: more, EndCursor: &cursor}
+	return conn, nil
+}

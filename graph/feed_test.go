@@ -1,0 +1,203 @@
+package graph_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ywtg/hub/auth"
+	"github.com/ywtg/hub/graph/graphtest"
+	"github.com/ywtg/hub/store"
+)
+
+const changesQuery = `query($after: String, $first: Int, $types: [ChangeType!], $filter: ChangeFilter) {
+  changes(after: $after, first: $first, types: $types, filter: $filter) {
+    edges { cursor node { position type recordId operation changedFields syncRun
+      node { id __typename ... on Case { title status } ... on Person { name } } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`
+
+type changeRow struct {
+	Position      string
+	Type          string
+	RecordID      string
+	Operation     string
+	ChangedFields []string
+	Node          *struct {
+		ID       string
+		Typename string `json:"__typename"`
+		Title    string
+		Status   string
+		Name     string
+	}
+}
+
+type changesPage struct {
+	Changes struct {
+		Edges []struct {
+			Cursor string
+			Node   changeRow
+		}
+		PageInfo struct {
+			HasNextPage bool
+			EndCursor   string
+		}
+	}
+}
+
+// followChanges pages through the feed from after to its end.
+func followChanges(t *testing.T, srv *graphtest.Server, after *string, first int, vars map[string]any) ([]changeRow, string) {
+	t.Helper()
+	var out []changeRow
+	for range 1000 {
+		v := map[string]any{"first": first}
+		for k, x := range vars {
+			v[k] = x
+		}
+		if after != nil {
+			v["after"] = *after
+		}
+		var p changesPage
+		srv.MustData(t, changesQuery, v, &p)
+		for _, e := range p.Changes.Edges {
+			if e.Cursor != e.Node.Position {
+				t.Fatalf("edge cursor %s, position %s", e.Cursor, e.Node.Position)
+			}
+			out = append(out, e.Node)
+		}
+		end := p.Changes.PageInfo.EndCursor
+		if end == "" {
+			t.Fatal("no endCursor")
+		}
+		after = &end
+		if !p.Changes.PageInfo.HasNextPage {
+			return out, end
+		}
+	}
+	t.Fatal("the feed does not end")
+	return nil, ""
+}
+
+func sequence(t *testing.T, st *store.Store) {
+	t.Helper()
+	if _, err := st.SequenceChanges(store.Unscoped(context.Background())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Query.changes pages through the whole log exactly once in order, with
+// each record as it is now, masked; partners see only the types their
+// scopes open, staff only their jurisdiction, also for deletions; a cursor
+// works on another server over the same database, and one pruned past is
+// CURSOR_EXPIRED.
+func TestChangesFeed(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st, srv := newNodeCity(t)
+	sequence(t, st)
+	var logged int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM change_log`).Scan(&logged); err != nil {
+		t.Fatal(err)
+	}
+	all, end := followChanges(t, srv, nil, 7, nil)
+	if len(all) != logged || logged == 0 {
+		t.Fatalf("admin followed %d changes, the log holds %d", len(all), logged)
+	}
+	seen := map[string]bool{}
+	types := map[string]int{}
+	for _, c := range all {
+		if seen[c.Position] {
+			t.Fatalf("position %s twice", c.Position)
+		}
+		seen[c.Position] = true
+		types[c.Type]++
+		if c.Type == "PERSON" && c.Node != nil && c.Node.Name != "" && []rune(c.Node.Name)[1] != '*' {
+			t.Fatalf("person name not masked in the feed: %q", c.Node.Name)
+		}
+	}
+	for _, typ := range []string{"CASE", "PERSON", "PARTY_ORG", "PARTY_MEMBER", "SERVICE_STATION", "GRID_WORKER", "INCIDENT"} {
+		if types[typ] == 0 {
+			t.Errorf("no %s change in %v", typ, types)
+		}
+	}
+
+	// A partner for cases: only cases and incidents; asking for persons is refused.
+	srv.As(&auth.Principal{ID: "p", Role: auth.Partner, Scopes: []string{"cases:read"}})
+	got, _ := followChanges(t, srv, nil, 50, nil)
+	if len(got) != types["CASE"]+types["INCIDENT"] {
+		t.Fatalf("cases partner saw %d changes, want %d", len(got), types["CASE"]+types["INCIDENT"])
+	}
+	if r := srv.Do(t, changesQuery, map[string]any{"types": []string{"PERSON"}}); len(r.Errors) == 0 || r.Errors[0].Code() != "FORBIDDEN" {
+		t.Fatalf("cases partner asking for persons: %+v", r.Errors)
+	}
+
+	// Staff of 长虹社区 see the cases of their community only, and of the
+	// deletions only the one inside.
+	var inside, outside int64
+	if err := st.Pool().QueryRow(ctx, `SELECT
+			(SELECT min(id) FROM "case" WHERE incident_id IS NULL AND region_path <@ (SELECT path FROM region WHERE code = $1)),
+			(SELECT min(id) FROM "case" WHERE incident_id IS NULL AND NOT region_path <@ (SELECT path FROM region WHERE code = $1))`,
+		jurisdiction).Scan(&inside, &outside); err != nil {
+		t.Fatal(err)
+	}
+	staff := &auth.Principal{ID: "s", Role: auth.Staff, RegionCode: jurisdiction}
+	srv.As(staff)
+	caseTypes := map[string]any{"types": []string{"CASE"}}
+	before, staffEnd := followChanges(t, srv, nil, 3, caseTypes)
+	var insideCases int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM change_log l JOIN "case" c ON c.id = l.record_id
+		WHERE l.type = 'CASE' AND c.region_path <@ (SELECT path FROM region WHERE code = $1)`, jurisdiction).Scan(&insideCases); err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != insideCases {
+		t.Fatalf("staff saw %d case changes, %d are of cases in the jurisdiction", len(before), insideCases)
+	}
+	for _, c := range before {
+		if c.Node == nil {
+			t.Fatalf("staff change without its record: %+v", c)
+		}
+	}
+	if _, err := st.Pool().Exec(ctx, `DELETE FROM "case" WHERE id = ANY($1)`, []int64{inside, outside}); err != nil {
+		t.Fatal(err)
+	}
+	sequence(t, st)
+	got, _ = followChanges(t, srv, &staffEnd, 10, caseTypes)
+	if len(got) != 1 || got[0].Operation != "DELETE" || got[0].RecordID != store.NodeID("Case", inside) || got[0].Node != nil {
+		t.Fatalf("staff after two deletions: %+v", got)
+	}
+
+	// Another server over the same database continues from the admin's cursor.
+	other := graphtest.New(t, st)
+	got, end2 := followChanges(t, other, &end, 10, nil)
+	if len(got) != 2 || got[0].Operation != "DELETE" || got[1].Operation != "DELETE" {
+		t.Fatalf("after the cursor on another server: %+v", got)
+	}
+
+	// An update names its changed columns.
+	if _, err := st.Pool().Exec(ctx, `UPDATE "case" SET status = 'IN_PROGRESS', closed_at = NULL WHERE id = (SELECT max(id) FROM "case")`); err != nil {
+		t.Fatal(err)
+	}
+	sequence(t, st)
+	got, _ = followChanges(t, other, &end2, 10, map[string]any{"filter": map[string]any{"operations": []string{"UPDATE"}}})
+	if len(got) != 1 || got[0].Node == nil || got[0].Node.Status != "IN_PROGRESS" || !contains(got[0].ChangedFields, "status") {
+		t.Fatalf("after an update: %+v", got)
+	}
+
+	// Retention passes the first cursor: refused, never a silent gap.
+	if _, err := st.PruneChanges(ctx, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	r := other.Do(t, changesQuery, map[string]any{"after": end})
+	if len(r.Errors) == 0 || r.Errors[0].Code() != "CURSOR_EXPIRED" {
+		t.Fatalf("a pruned cursor: %+v", r.Errors)
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

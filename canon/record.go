@@ -14,6 +14,30 @@ type Provenance struct {
 	SourceUpdatedAt time.Time // the source's own update time, zero if unknown
 	FetchedAt       time.Time // when the hub read it
 	PayloadHash     []byte    // SHA-256 of the raw source payload
+	// FieldDefects are the optional fields the record is stored without:
+	// each value is kept, with its reason, as a field-level quarantine
+	// entry instead of losing the whole record.
+	FieldDefects []FieldDefect
+}
+
+// Prov returns the record's provenance; every record type embeds it.
+func (p *Provenance) Prov() *Provenance { return p }
+
+// FieldDefect is a refused value of one optional field (a phone, an
+// e-mail, a secondary address, the position of a record that has an
+// address): the record is stored without it.
+type FieldDefect struct {
+	Field   string // the source field, e.g. "mobile"
+	Reason  string // the defect code, e.g. "BAD_PHONE"
+	Message string
+	// Raw is the value as received; personal data (phones, e-mails) is
+	// sealed (pii.Keys.Seal) before it is put here, and Sealed says so.
+	Raw    []byte
+	Sealed bool
+	// Key identifies the value for keeping one entry per record, field
+	// and value (a keyed hash of sealed data, whose sealed form differs
+	// each time); nil: the raw bytes identify it.
+	Key []byte
 }
 
 // Point is a WGS-84 position.

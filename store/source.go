@@ -35,6 +35,10 @@ type Source struct {
 	RecordsFetched      int64
 	RecordsStored       int64
 	RecordsQuarantined  int64
+	// FieldDefects counts field-level quarantine entries, all time, and
+	// RecordsWithFieldDefects the stored records they belong to.
+	FieldDefects            int64
+	RecordsWithFieldDefects int64
 	// ResyncPending: the source rejected the cursor and a complete
 	// re-pull has not finished since.
 	ResyncPending bool
@@ -45,12 +49,14 @@ type Source struct {
 }
 
 const sourceColumns = `name, kind, description, status, last_synced_at, last_attempt_at, consecutive_failures,
-	last_error, records_fetched, records_stored, records_quarantined, resync_pending, reset_detected_at, reset_reason`
+	last_error, records_fetched, records_stored, records_quarantined, resync_pending, reset_detected_at, reset_reason,
+	field_defects, records_with_field_defects`
 
 func scanSource(row pgx.Row) (*Source, error) {
 	s := &Source{}
 	err := row.Scan(&s.Name, &s.Kind, &s.Description, &s.Status, &s.LastSyncedAt, &s.LastAttemptAt, &s.ConsecutiveFailures, &s.LastError,
-		&s.RecordsFetched, &s.RecordsStored, &s.RecordsQuarantined, &s.ResyncPending, &s.ResetDetectedAt, &s.ResetReason)
+		&s.RecordsFetched, &s.RecordsStored, &s.RecordsQuarantined, &s.ResyncPending, &s.ResetDetectedAt, &s.ResetReason,
+		&s.FieldDefects, &s.RecordsWithFieldDefects)
 	return s, err
 }
 

@@ -24,6 +24,10 @@ type SyncRun struct {
 	Deleted     int64
 	Error       *string
 	Holder      string // the process that ran it (see TryLockSourceAs)
+	// FieldDefects are the field-level quarantine entries of the run,
+	// RecordsWithFieldDefects the stored records they belong to.
+	FieldDefects            int64
+	RecordsWithFieldDefects int64
 }
 
 // SyncRunQuery selects runs, newest first.
@@ -46,7 +50,7 @@ func (s *Store) SyncRuns(ctx context.Context, q SyncRunQuery) (Page[*SyncRun], e
 	}
 	var a sqlArgs
 	sql := `SELECT id, source, full_pull, started_at, finished_at, status, fetched, stored, quarantined, unchanged,
-		deleted, error, holder FROM sync_run WHERE TRUE`
+		deleted, error, holder, field_defects, records_with_field_defects FROM sync_run WHERE TRUE`
 	if q.Source != "" {
 		sql += " AND source = " + a.add(q.Source)
 	}
@@ -62,7 +66,7 @@ func (s *Store) SyncRuns(ctx context.Context, q SyncRunQuery) (Page[*SyncRun], e
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*SyncRun, error) {
 		x := &SyncRun{}
 		err := r.Scan(&x.ID, &x.Source, &x.Full, &x.StartedAt, &x.FinishedAt, &x.Status, &x.Fetched, &x.Stored,
-			&x.Quarantined, &x.Unchanged, &x.Deleted, &x.Error, &x.Holder)
+			&x.Quarantined, &x.Unchanged, &x.Deleted, &x.Error, &x.Holder, &x.FieldDefects, &x.RecordsWithFieldDefects)
 		return x, err
 	})
 	if err != nil {
@@ -86,6 +90,9 @@ type QuarantineRecord struct {
 	Message  string
 	Raw      []byte
 	At       time.Time
+	// RecordStored: a field-level entry, the record was stored without
+	// the value.
+	RecordStored bool
 }
 
 // QuarantineQuery selects quarantine entries, newest first.
@@ -109,7 +116,7 @@ func (s *Store) QuarantineEntries(ctx context.Context, q QuarantineQuery) (Page[
 	}
 	var a sqlArgs
 	where := q.where(&a)
-	sql := `SELECT id, source, stream, source_id, reason, field, message, raw, at FROM quarantine WHERE ` + where
+	sql := `SELECT id, source, stream, source_id, reason, field, message, raw, at, record_stored FROM quarantine WHERE ` + where
 	if after != nil {
 		sql += " AND id < " + a.add(after.id)
 	}
@@ -120,7 +127,7 @@ func (s *Store) QuarantineEntries(ctx context.Context, q QuarantineQuery) (Page[
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*QuarantineRecord, error) {
 		x := &QuarantineRecord{}
-		err := r.Scan(&x.ID, &x.Source, &x.Stream, &x.SourceID, &x.Reason, &x.Field, &x.Message, &x.Raw, &x.At)
+		err := r.Scan(&x.ID, &x.Source, &x.Stream, &x.SourceID, &x.Reason, &x.Field, &x.Message, &x.Raw, &x.At, &x.RecordStored)
 		return x, err
 	})
 	if err != nil {

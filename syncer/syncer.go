@@ -555,7 +555,36 @@ func (e *Engine) commitCounted(ctx context.Context, lock *store.SourceLock, sour
 	total.Quarantined += counts.Quarantined
 	total.Unchanged += counts.Unchanged
 	total.Deleted += counts.Deleted
+	total.FieldDefects += counts.FieldDefects
+	total.RecordsWithFieldDefects += counts.RecordsWithFieldDefects
 	return counts, nil
+}
+
+// fieldQuarantine turns the field defects of stored records (values of
+// optional fields the records are stored without) into field-level
+// quarantine entries, and counts the records that have any.
+func fieldQuarantine(stream string, records []any) ([]store.QuarantineEntry, int) {
+	var out []store.QuarantineEntry
+	n := 0
+	for _, r := range records {
+		p, ok := r.(interface{ Prov() *canon.Provenance })
+		if !ok || len(p.Prov().FieldDefects) == 0 {
+			continue
+		}
+		n++
+		prov := p.Prov()
+		for _, d := range prov.FieldDefects {
+			// One entry per record, field and value: the key of a
+			// field-level entry hashes the field and value, not the record.
+			key := d.Key
+			if key == nil {
+				key = append(append([]byte(d.Field), 0), d.Raw...)
+			}
+			out = append(out, store.QuarantineEntry{Stream: stream, SourceID: prov.SourceID, Reason: d.Reason, Field: d.Field,
+				Message: d.Message, Raw: d.Raw, Hash: connectors.PayloadHash(key), RecordStored: true})
+		}
+	}
+	return out, n
 }
 
 // commit writes one batch with its cursor in one transaction. A batch whose
@@ -599,10 +628,12 @@ func (e *Engine) commit(ctx context.Context, lock *store.SourceLock, source, str
 			q[i] = store.QuarantineEntry{Stream: e.Stream, SourceID: e.SourceID, Reason: string(e.Reason),
 				Field: e.Field, Message: e.Message, Raw: e.Raw, Hash: connectors.PayloadHash(e.Raw)}
 		}
-		if err := w.Quarantine(wctx, runID, source, q); err != nil {
+		fq, withDefects := fieldQuarantine(stream, b.Records)
+		if err := w.Quarantine(wctx, runID, source, append(q, fq...)); err != nil {
 			return err
 		}
 		counts.Quarantined = len(b.Quarantine)
+		counts.FieldDefects, counts.RecordsWithFieldDefects = len(fq), withDefects
 		counts.Stored = len(b.Records) + len(b.Tombstones)
 		return w.CommitBatch(wctx, runID, source, stream, b.Next, counts)
 	})

@@ -159,14 +159,6 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	var loc *canon.Location
-	if !r.NoPosition {
-		l, _, err := normalize.NormalizePoint(f.Position, r.Lat, r.Long, m.Datum)
-		if err != nil {
-			return nil, err
-		}
-		loc = &l
-	}
 	desc, err := normalize.Text(f.Description, r.Description, descriptionLimit)
 	if err != nil {
 		return nil, err
@@ -176,6 +168,25 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 	addr, err := normalize.Text(f.Address, r.Address, addressLimit)
 	if err != nil {
 		return nil, err
+	}
+	var loc *canon.Location
+	var defects []canon.FieldDefect
+	if !r.NoPosition {
+		l, _, err := normalize.NormalizePoint(f.Position, r.Lat, r.Long, m.Datum)
+		switch {
+		case err == nil:
+			loc = &l
+		case addr != "":
+			// The position is optional beside an address: the case is
+			// kept without it, placed by its address.
+			raw := r.PositionText
+			if raw == "" {
+				raw = fmt.Sprintf("%v,%v", r.Lat, r.Long)
+			}
+			defects = append(defects, normalize.FieldDefect(err, []byte(raw)))
+		default:
+			return nil, err
+		}
 	}
 	var pos *canon.Point
 	if loc != nil {
@@ -195,8 +206,9 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 		now = m.Now
 	}
 	cs := &canon.Case{
-		Provenance: canon.Provenance{Source: m.Source, SourceID: r.ID, SourceUpdatedAt: updated, FetchedAt: now(), PayloadHash: connectors.PayloadHash(raw)},
-		Kind:       cat.Kind, CategoryCode: cat.Code, SourceCategory: sourceCat,
+		Provenance: canon.Provenance{Source: m.Source, SourceID: r.ID, SourceUpdatedAt: updated, FetchedAt: now(), PayloadHash: connectors.PayloadHash(raw),
+			FieldDefects: defects},
+		Kind: cat.Kind, CategoryCode: cat.Code, SourceCategory: sourceCat,
 		Title: title, Description: desc, Status: status, SourceStatus: r.Step, Tier: tier, GridCode: grid, Location: loc,
 		Address: addr, ReportedAt: reported, UpdatedAt: updated, AssigneeDept: r.Agency, ClosedAt: closedAt,
 	}

@@ -271,3 +271,28 @@ func TestAddressIsKeptAsReported(t *testing.T) {
 		}
 	}
 }
+
+// TestBadPositionBesideAnAddressIsAFieldDefect: coordinates that are no
+// position do not lose a request that has an address: it is stored
+// without them, placed by its address, and carries the field defect.
+func TestBadPositionBesideAnAddressIsAFieldDefect(t *testing.T) {
+	l := realWorldLayer(t)
+	d := realWorldDirectory(t, l)
+	for _, pos := range []string{`"lat":0,"long":0`, `"lat":"n/a","long":"112.12"`, `"lat":48.85,"long":2.35`} {
+		body := `[{"service_request_id":"9","status":"open","service_code":"010101","requested_datetime":"2026-10-01T09:30:00+08:00",
+			"address":"樊城区胜利社区金色佳苑1栋",` + pos + `}]`
+		c := citymgmt.New(citymgmt.Config{Name: "citymgmt", Endpoint: serveRequests(t, body, ""), Paging: citymgmt.PagingExtension,
+			Datum: canon.WGS84, Layer: l, Addresses: d, Times: normalize.DefaultTimes()})
+		b, err := c.Pull(context.Background(), connectors.Request{Stream: "requests"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Records) != 1 || len(b.Quarantine) != 0 {
+			t.Fatalf("%s: %d stored, %d quarantined", pos, len(b.Records), len(b.Quarantine))
+		}
+		cs := b.Records[0].(*canon.Case)
+		if cs.Location != nil || cs.GridCode != gridB || len(cs.FieldDefects) != 1 || cs.FieldDefects[0].Field != "lat/long" || len(cs.FieldDefects[0].Raw) == 0 {
+			t.Fatalf("%s: location %v grid %s defects %+v", pos, cs.Location, cs.GridCode, cs.FieldDefects)
+		}
+	}
+}

@@ -76,6 +76,19 @@ func batchText(t *testing.T, m *Mapper, b connectors.Batch, last *cursor) string
 	}
 	var recs []string
 	for _, r := range b.Records {
+		if p, ok := r.(interface{ Prov() *canon.Provenance }); ok {
+			ds := append([]canon.FieldDefect(nil), p.Prov().FieldDefects...)
+			for i := range ds {
+				if ds[i].Sealed {
+					v, err := m.Keys.Open(ds[i].Raw)
+					if err != nil {
+						t.Fatalf("sealed value does not open: %v", err)
+					}
+					ds[i].Raw = []byte(v)
+				}
+			}
+			p.Prov().FieldDefects = ds
+		}
 		switch r := r.(type) {
 		case *canon.Resident:
 			c := *r

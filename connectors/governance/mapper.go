@@ -290,7 +290,7 @@ func (m *Mapper) prov(sid string, raw json.RawMessage, updated []byte) (canon.Pr
 }
 
 // person normalises the identity fields of a record.
-func (m *Mapper) person(prefix, name, idCard, mobile string) (canon.PersonRef, error) {
+func (m *Mapper) person(prefix, name, idCard, mobile string) (canon.PersonRef, []canon.FieldDefect, error) {
 	f := normalize.PersonFields{Name: "name", IDCard: "idCard", Phone: "mobile"}
 	if prefix != "" { // reporterName, reporterIdCard, reporterMobile
 		f = normalize.PersonFields{Name: prefix + "Name", IDCard: prefix + "IdCard", Phone: prefix + "Mobile"}
@@ -317,17 +317,21 @@ func (m *Mapper) house(sid string, raw json.RawMessage, r *wireRecord) (any, err
 	if err != nil {
 		return nil, err
 	}
-	var loc *canon.Location
-	if r.Lat != 0 || r.Lng != 0 {
-		l, _, err := normalize.NormalizePoint("lat/lng", r.Lat, r.Lng, canon.BD09)
-		if err != nil {
-			return nil, err
-		}
-		loc = &l
-	}
 	addr, err := normalize.Text("address", r.Address, 500)
 	if err != nil {
 		return nil, err
+	}
+	var loc *canon.Location
+	if r.Lat != 0 || r.Lng != 0 {
+		l, _, err := normalize.NormalizePoint("lat/lng", r.Lat, r.Lng, canon.BD09)
+		switch {
+		case err == nil:
+			loc = &l
+		case addr != "": // optional beside an address: kept without it
+			p.FieldDefects = append(p.FieldDefects, normalize.FieldDefect(err, fmt.Appendf(nil, "%v,%v", r.Lat, r.Lng)))
+		default:
+			return nil, err
+		}
 	}
 	g, err := m.grid("gridCode", r.GridCode, loc, addr)
 	if err != nil {
@@ -342,10 +346,11 @@ func (m *Mapper) resident(sid string, raw json.RawMessage, r *wireRecord) (any, 
 	if err != nil {
 		return nil, err
 	}
-	person, err := m.person("", r.Name, r.IDCard, r.Mobile)
+	person, defects, err := m.person("", r.Name, r.IDCard, r.Mobile)
 	if err != nil {
 		return nil, err
 	}
+	p.FieldDefects = append(p.FieldDefects, defects...)
 	kind, err := normalize.ResidenceType("residentType", r.ResidentType)
 	if err != nil {
 		return nil, err
@@ -359,10 +364,11 @@ func (m *Mapper) worker(sid string, raw json.RawMessage, r *wireRecord) (any, er
 	if err != nil {
 		return nil, err
 	}
-	person, err := m.person("", r.Name, r.IDCard, r.Mobile)
+	person, defects, err := m.person("", r.Name, r.IDCard, r.Mobile)
 	if err != nil {
 		return nil, err
 	}
+	p.FieldDefects = append(p.FieldDefects, defects...)
 	role, err := normalize.GridWorkerPost("post", r.Post)
 	if err != nil {
 		return nil, err
@@ -407,9 +413,10 @@ func (m *Mapper) event(sid string, raw json.RawMessage, r *wireRecord) (any, err
 		}
 		due = &d
 	}
-	loc, _, err := normalize.NormalizePoint("lat/lng", r.Lat, r.Lng, canon.BD09)
-	if err != nil {
-		return nil, err
+	var loc *canon.Location
+	l, _, posErr := normalize.NormalizePoint("lat/lng", r.Lat, r.Lng, canon.BD09)
+	if posErr == nil {
+		loc = &l
 	}
 	title, err := normalize.Text("title", r.Title, 200)
 	if err != nil {
@@ -426,13 +433,21 @@ func (m *Mapper) event(sid string, raw json.RawMessage, r *wireRecord) (any, err
 	if err != nil {
 		return nil, err
 	}
-	g, err := m.grid("gridCode", r.GridCode, &loc, addr)
+	if posErr != nil {
+		if addr == "" {
+			return nil, posErr
+		}
+		// The position is optional beside an address: the case is kept
+		// without it, placed by its address.
+		p.FieldDefects = append(p.FieldDefects, normalize.FieldDefect(posErr, fmt.Appendf(nil, "%v,%v", r.Lat, r.Lng)))
+	}
+	g, err := m.grid("gridCode", r.GridCode, loc, addr)
 	if err != nil {
 		return nil, err
 	}
 	c := &canon.Case{Provenance: p, Kind: cat.Kind, CategoryCode: cat.Code,
 		SourceCategory: canon.CodeName{Code: r.EventSubType, Name: cat.Name}, Title: title, Description: content,
-		Status: status, SourceStatus: stepName, Tier: tier, GridCode: g, Location: &loc, Address: addr,
+		Status: status, SourceStatus: stepName, Tier: tier, GridCode: g, Location: loc, Address: addr,
 		ReportedAt: reported, UpdatedAt: p.SourceUpdatedAt, DueAt: due, AssigneeDept: r.HandleDept}
 	for i, f := range r.Flows {
 		field := flowFields(i)
@@ -456,10 +471,11 @@ func (m *Mapper) event(sid string, raw json.RawMessage, r *wireRecord) (any, err
 		}
 	}
 	if strings.TrimSpace(r.ReporterIDCard) != "" {
-		rep, err := m.person("reporter", r.ReporterName, r.ReporterIDCard, r.ReporterMobile)
+		rep, defects, err := m.person("reporter", r.ReporterName, r.ReporterIDCard, r.ReporterMobile)
 		if err != nil {
 			return nil, err
 		}
+		c.FieldDefects = append(c.FieldDefects, defects...)
 		c.Reporter = &rep
 	}
 	return c, nil

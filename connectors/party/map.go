@@ -92,10 +92,11 @@ func (c *Connector) record(table, id string, raw json.RawMessage, r *row) (any, 
 		}
 		return &canon.PartyOrg{Provenance: p, Name: name, Kind: kind, ParentSourceID: r.Sjdzzid, CommunityName: r.Szsq, GridCode: grid}, nil
 	case "t_dy":
-		person, err := c.person(r.Xm, r.Sfzh, r.Lxdh)
+		person, defects, err := c.person(r.Xm, r.Sfzh, r.Lxdh)
 		if err != nil {
 			return nil, err
 		}
+		p.FieldDefects = append(p.FieldDefects, defects...)
 		joined, err := c.date("rdrq", r.Rdrq)
 		if err != nil {
 			return nil, err
@@ -123,10 +124,14 @@ func (c *Connector) record(table, id string, raw json.RawMessage, r *row) (any, 
 		var loc *canon.Location
 		if r.Wd != nil && r.Jd != nil {
 			l, _, err := normalize.NormalizePoint("wd/jd", *r.Wd, *r.Jd, c.cfg.Datum)
-			if err != nil {
+			switch {
+			case err == nil:
+				loc = &l
+			case strings.TrimSpace(r.Dz) != "": // optional beside an address: kept without it
+				p.FieldDefects = append(p.FieldDefects, normalize.FieldDefect(err, fmt.Appendf(nil, "%v,%v", *r.Wd, *r.Jd)))
+			default:
 				return nil, err
 			}
-			loc = &l
 		}
 		var services []string
 		for _, s := range strings.Split(r.Fwxm, "、") {
@@ -165,7 +170,7 @@ func (c *Connector) date(field, s string) (time.Time, error) {
 	return t, err
 }
 
-func (c *Connector) person(name, idCard, phone string) (canon.PersonRef, error) {
+func (c *Connector) person(name, idCard, phone string) (canon.PersonRef, []canon.FieldDefect, error) {
 	return normalize.Person(c.cfg.Keys, normalize.PersonFields{Name: "xm", IDCard: "sfzh", Phone: "lxdh"}, name, idCard, phone)
 }
 

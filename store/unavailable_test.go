@@ -114,6 +114,34 @@ func TestStatementTimeoutAndDeadlines(t *testing.T) {
 		t.Fatalf("statement_timeout after a write transaction: %q, %v", setting, err)
 	}
 
+	// So do the writes of a sync pass, on the source lock's session, and
+	// the session goes back to the pool with the timeout of reads.
+	lock, err := st.TryLockSource(ctx, "slow")
+	if err != nil || lock == nil {
+		t.Fatalf("lock: %v", err)
+	}
+	tx, err = raw.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM source WHERE name = 'slow' FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(600 * time.Millisecond)
+		_ = tx.Commit(ctx)
+	}()
+	src.Description = "again"
+	if err := lock.InTx(ctx, func(w *store.Writer) error { return w.UpsertSource(ctx, src) }); err != nil {
+		t.Fatalf("a sync write longer than the statement timeout: %v", err)
+	}
+	lock.Release()
+	for range 4 { // every pooled connection
+		if err := st.Pool().QueryRow(ctx, "SHOW statement_timeout").Scan(&setting); err != nil || setting != "300ms" {
+			t.Fatalf("statement_timeout after a sync pass: %q, %v", setting, err)
+		}
+	}
+
 	// A read whose context expires (here the key lookup of every request
 	// with an API key): STORE_UNAVAILABLE.
 	dctx, cancel := context.WithTimeout(ctx, time.Nanosecond)

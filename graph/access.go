@@ -63,19 +63,27 @@ func (r rule) and(o rule) rule {
 	return out
 }
 
-// check refuses a principal the rule does not admit, with FORBIDDEN.
-func (r rule) check(p *auth.Principal, what string) error {
+// check refuses a principal the rule does not admit, with FORBIDDEN; what
+// names the type or field (object.field) in the message.
+func (r rule) check(p *auth.Principal, object, field string) error {
 	if r.admin && p.Role != auth.Admin {
-		return canon.Errorf(canon.Forbidden, "%s is for administrators", what)
+		return canon.Errorf(canon.Forbidden, "%s is for administrators", name(object, field))
 	}
 	if p.Role == auth.Partner {
 		for _, s := range r.scopes {
 			if !p.HasScope(s) {
-				return canon.Errorf(canon.Forbidden, "this key lacks the scope %s to read %s", s, what)
+				return canon.Errorf(canon.Forbidden, "this key lacks the scope %s to read %s", s, name(object, field))
 			}
 		}
 	}
 	return nil
+}
+
+func name(object, field string) string {
+	if field == "" {
+		return object
+	}
+	return object + "." + field
 }
 
 type fieldKey struct{ object, field string }
@@ -210,7 +218,7 @@ func (a *access) MutateOperationContext(ctx context.Context, opCtx *graphql.Oper
 		if !ok {
 			return next(ctx)
 		}
-		if err := r.check(p, fc.Object+"."+fc.Field.Name); err != nil {
+		if err := r.check(p, fc.Object, fc.Field.Name); err != nil {
 			return nil, err
 		}
 		if !r.abstract {
@@ -241,7 +249,7 @@ func (a *access) mayRead(p *auth.Principal, typ string) error {
 	if !ok {
 		return canon.Errorf(canon.Forbidden, "no access rule for %s", typ)
 	}
-	return r.check(p, typ)
+	return r.check(p, typ, "")
 }
 
 // checkResolved checks what an abstract field resolved to (one object or a

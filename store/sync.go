@@ -136,6 +136,11 @@ type BatchCounts struct {
 	Quarantined int
 	Unchanged   int
 	Deleted     int
+	// FieldDefects counts the field-level quarantine entries of the
+	// batch, RecordsWithFieldDefects the stored records they belong to:
+	// both apart from fetched = stored + quarantined.
+	FieldDefects            int
+	RecordsWithFieldDefects int
 }
 
 // CommitBatch records a batch's counts and the stream's new cursor; it runs
@@ -150,13 +155,15 @@ func (w *Writer) CommitBatch(ctx context.Context, runID int64, source, stream, c
 		return fmt.Errorf("save cursor %s/%s: %w", source, stream, err)
 	}
 	if _, err := w.tx.Exec(ctx, `UPDATE sync_run SET fetched = fetched + $2, stored = stored + $3,
-			quarantined = quarantined + $4, unchanged = unchanged + $5, deleted = deleted + $6 WHERE id = $1`,
-		runID, c.Fetched, c.Stored, c.Quarantined, c.Unchanged, c.Deleted); err != nil {
+			quarantined = quarantined + $4, unchanged = unchanged + $5, deleted = deleted + $6,
+			field_defects = field_defects + $7, records_with_field_defects = records_with_field_defects + $8 WHERE id = $1`,
+		runID, c.Fetched, c.Stored, c.Quarantined, c.Unchanged, c.Deleted, c.FieldDefects, c.RecordsWithFieldDefects); err != nil {
 		return fmt.Errorf("count batch of run %d: %w", runID, err)
 	}
 	if _, err := w.tx.Exec(ctx, `UPDATE source SET records_fetched = records_fetched + $2,
-			records_stored = records_stored + $3, records_quarantined = records_quarantined + $4 WHERE name = $1`,
-		source, c.Fetched, c.Stored, c.Quarantined); err != nil {
+			records_stored = records_stored + $3, records_quarantined = records_quarantined + $4,
+			field_defects = field_defects + $5, records_with_field_defects = records_with_field_defects + $6 WHERE name = $1`,
+		source, c.Fetched, c.Stored, c.Quarantined, c.FieldDefects, c.RecordsWithFieldDefects); err != nil {
 		return fmt.Errorf("count batch of %s: %w", source, err)
 	}
 	return nil
@@ -171,21 +178,26 @@ type QuarantineEntry struct {
 	Message  string
 	Raw      []byte
 	Hash     []byte
+	// RecordStored marks a field-level entry: the record was stored
+	// without the value of Field, which Raw keeps.
+	RecordStored bool
 }
 
-// Quarantine keeps refused records with their reasons. The same payload
-// quarantined again (a retried batch) is kept once.
+// Quarantine keeps refused records, and refused values of stored records,
+// with their reasons. The same payload quarantined again (a retried batch)
+// is kept once.
 func (w *Writer) Quarantine(ctx context.Context, runID int64, source string, entries []QuarantineEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
 	b := &pgx.Batch{}
 	for _, e := range entries {
-		b.Queue(`INSERT INTO quarantine (source, stream, source_id, reason, field, message, raw, payload_hash, run_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		b.Queue(`INSERT INTO quarantine (source, stream, source_id, reason, field, message, raw, payload_hash, run_id, record_stored)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 			ON CONFLICT (source, stream, source_id, payload_hash) DO UPDATE SET reason = EXCLUDED.reason,
-				field = EXCLUDED.field, message = EXCLUDED.message, run_id = EXCLUDED.run_id, at = now()`,
-			source, e.Stream, e.SourceID, e.Reason, e.Field, e.Message, e.Raw, e.Hash, runID)
+				field = EXCLUDED.field, message = EXCLUDED.message, run_id = EXCLUDED.run_id, at = now(),
+				record_stored = EXCLUDED.record_stored`,
+			source, e.Stream, e.SourceID, e.Reason, e.Field, e.Message, e.Raw, e.Hash, runID, e.RecordStored)
 	}
 	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("quarantine %d records of %s: %w", len(entries), source, err)

@@ -29,7 +29,9 @@ const dropOutsideLinks = {
 };
 
 export default defineConfig({
-  base: '/',
+  // Relative asset URLs: the page also works behind a proxy that serves the
+  // hub under a path prefix.
+  base: './',
   logLevel: 'warn',
   plugins: [dropFontFaces, dropOutsideLinks],
   build: {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"regexp"
 	"strings"
 	"testing"
@@ -47,7 +48,7 @@ func newServer(t *testing.T) *httptest.Server {
 }
 
 var (
-	assetRef = regexp.MustCompile(`(?:src|href)="(/[^"]+)"`)
+	assetRef = regexp.MustCompile(`(?:src|href)="([^"]+)"`)
 	// A reference to something outside the hub: src/href attributes and
 	// properties (elements made in code, links), CSS url() and @import, and
 	// module imports of absolute URLs.
@@ -79,7 +80,11 @@ func TestPageLoadsOnlyItsOwnAssets(t *testing.T) {
 	want := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 	seen := map[string]bool{}
 	for _, m := range refs {
-		p := string(m[1])
+		// Relative, so that the page works under a proxy's path prefix.
+		if !strings.HasPrefix(string(m[1]), "./") {
+			t.Errorf("asset %s is not relative to the page", m[1])
+		}
+		p := path.Join("/", string(m[1]))
 		if !strings.HasPrefix(p, playground.AssetPrefix) {
 			t.Errorf("asset %s outside %s", p, playground.AssetPrefix)
 			continue
@@ -136,7 +141,7 @@ func TestLicencesShipWithTheBundle(t *testing.T) {
 func TestGzipAndRevalidation(t *testing.T) {
 	srv := newServer(t)
 	_, page := get(t, srv, "/")
-	js := string(assetRef.FindSubmatch(page)[1])
+	js := path.Join("/", string(assetRef.FindSubmatch(page)[1]))
 	_, plain := get(t, srv, js)
 	resp, zipped := get(t, srv, js, "Accept-Encoding", "br, gzip")
 	if resp.Header.Get("Content-Encoding") != "gzip" || len(zipped) >= len(plain) {

@@ -25,10 +25,12 @@ func TestSyncRunsAndQuarantine(t *testing.T) {
 			if err := w.Quarantine(ctx, run, "citymgmt", []store.QuarantineEntry{
 				{Stream: "requests", SourceID: "R1", Reason: "UNKNOWN_CODE", Field: "service_code", Message: "unknown 999999", Raw: []byte(`{"service_code":"999999"}`), Hash: []byte{byte(i), 1}},
 				{Stream: "archive", SourceID: "R2", Reason: "BAD_ENCODING", Field: "description", Message: "not GBK", Raw: []byte{0xff, 0xfe, 'a'}, Hash: []byte{byte(i), 2}},
+				{Stream: "requests", SourceID: "R3", Reason: "BAD_COORDINATES", Field: "lat/long", Message: "(0, 0)", Raw: []byte("0,0"), Hash: []byte{byte(i), 3}, RecordStored: true},
 			}); err != nil {
 				return err
 			}
-			return w.CommitBatch(ctx, run, "citymgmt", "requests", "c1", store.BatchCounts{Fetched: 5, Stored: 3, Quarantined: 2, Unchanged: 1})
+			return w.CommitBatch(ctx, run, "citymgmt", "requests", "c1", store.BatchCounts{Fetched: 5, Stored: 3, Quarantined: 2, Unchanged: 1,
+				FieldDefects: 1, RecordsWithFieldDefects: 1})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -60,12 +62,29 @@ func TestSyncRunsAndQuarantine(t *testing.T) {
 			ConsecutiveFailures int
 			LagSeconds          *float64
 			RecordsFetched      int
+			FieldDefects        int
 			LastError           *string
+		}
+		Fields struct {
+			Edges []struct {
+				Node struct {
+					SourceID, Field, Raw string
+					RecordStored         bool
+				}
+			}
 		}
 	}
 	srv.MustData(t, `{ syncRuns(source: "citymgmt") { edges { node { status full fetched stored quarantined unchanged deleted error source { name } } } }
 		quarantine(source: "citymgmt", reason: "BAD_ENCODING") { totalCount edges { node { sourceId reason field raw stream } } }
-		sources { status consecutiveFailures lagSeconds recordsFetched lastError } }`, nil, &d)
+		fields: quarantine(source: "citymgmt", reason: "BAD_COORDINATES") { edges { node { sourceId field raw recordStored } } }
+		sources { status consecutiveFailures lagSeconds recordsFetched fieldDefects lastError } }`, nil, &d)
+	// A field-level entry: its record was stored without the value.
+	if f := d.Fields.Edges; len(f) != 2 || !f[0].Node.RecordStored || f[0].Node.Field != "lat/long" || f[0].Node.Raw != "0,0" {
+		t.Fatalf("field-level entries = %+v", f)
+	}
+	if d.Sources[0].FieldDefects != 2 {
+		t.Fatalf("source field defects = %d, want 2", d.Sources[0].FieldDefects)
+	}
 	runs := d.SyncRuns.Edges
 	if len(runs) != 2 || runs[0].Node.Status != "FAILED" || runs[0].Node.Error == nil || runs[1].Node.Status != "OK" || !runs[1].Node.Full {
 		t.Fatalf("runs = %+v", runs)

@@ -410,14 +410,15 @@ type ComplexityRoot struct {
 	}
 
 	QuarantineEntry struct {
-		At       func(childComplexity int) int
-		Field    func(childComplexity int) int
-		Message  func(childComplexity int) int
-		Raw      func(childComplexity int) int
-		Reason   func(childComplexity int) int
-		Source   func(childComplexity int) int
-		SourceID func(childComplexity int) int
-		Stream   func(childComplexity int) int
+		At           func(childComplexity int) int
+		Field        func(childComplexity int) int
+		Message      func(childComplexity int) int
+		Raw          func(childComplexity int) int
+		Reason       func(childComplexity int) int
+		RecordStored func(childComplexity int) int
+		Source       func(childComplexity int) int
+		SourceID     func(childComplexity int) int
+		Stream       func(childComplexity int) int
 	}
 
 	Query struct {
@@ -534,21 +535,23 @@ type ComplexityRoot struct {
 	}
 
 	Source struct {
-		ConsecutiveFailures func(childComplexity int) int
-		Description         func(childComplexity int) int
-		Kind                func(childComplexity int) int
-		LagSeconds          func(childComplexity int) int
-		LastAttemptAt       func(childComplexity int) int
-		LastError           func(childComplexity int) int
-		LastSyncedAt        func(childComplexity int) int
-		Name                func(childComplexity int) int
-		RecordsFetched      func(childComplexity int) int
-		RecordsQuarantined  func(childComplexity int) int
-		RecordsStored       func(childComplexity int) int
-		ResetDetectedAt     func(childComplexity int) int
-		ResetReason         func(childComplexity int) int
-		ResyncPending       func(childComplexity int) int
-		Status              func(childComplexity int) int
+		ConsecutiveFailures     func(childComplexity int) int
+		Description             func(childComplexity int) int
+		FieldDefects            func(childComplexity int) int
+		Kind                    func(childComplexity int) int
+		LagSeconds              func(childComplexity int) int
+		LastAttemptAt           func(childComplexity int) int
+		LastError               func(childComplexity int) int
+		LastSyncedAt            func(childComplexity int) int
+		Name                    func(childComplexity int) int
+		RecordsFetched          func(childComplexity int) int
+		RecordsQuarantined      func(childComplexity int) int
+		RecordsStored           func(childComplexity int) int
+		RecordsWithFieldDefects func(childComplexity int) int
+		ResetDetectedAt         func(childComplexity int) int
+		ResetReason             func(childComplexity int) int
+		ResyncPending           func(childComplexity int) int
+		Status                  func(childComplexity int) int
 	}
 
 	StandardAddress struct {
@@ -567,18 +570,20 @@ type ComplexityRoot struct {
 	}
 
 	SyncRun struct {
-		Deleted     func(childComplexity int) int
-		Error       func(childComplexity int) int
-		Fetched     func(childComplexity int) int
-		FinishedAt  func(childComplexity int) int
-		Full        func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Quarantined func(childComplexity int) int
-		Source      func(childComplexity int) int
-		StartedAt   func(childComplexity int) int
-		Status      func(childComplexity int) int
-		Stored      func(childComplexity int) int
-		Unchanged   func(childComplexity int) int
+		Deleted                 func(childComplexity int) int
+		Error                   func(childComplexity int) int
+		Fetched                 func(childComplexity int) int
+		FieldDefects            func(childComplexity int) int
+		FinishedAt              func(childComplexity int) int
+		Full                    func(childComplexity int) int
+		ID                      func(childComplexity int) int
+		Quarantined             func(childComplexity int) int
+		RecordsWithFieldDefects func(childComplexity int) int
+		Source                  func(childComplexity int) int
+		StartedAt               func(childComplexity int) int
+		Status                  func(childComplexity int) int
+		Stored                  func(childComplexity int) int
+		Unchanged               func(childComplexity int) int
 	}
 
 	SyncRunConnection struct {
@@ -2229,6 +2234,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QuarantineEntry.Reason(childComplexity), true
+	case "QuarantineEntry.recordStored":
+		if e.ComplexityRoot.QuarantineEntry.RecordStored == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuarantineEntry.RecordStored(childComplexity), true
 	case "QuarantineEntry.source":
 		if e.ComplexityRoot.QuarantineEntry.Source == nil {
 			break
@@ -2887,6 +2898,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Source.Description(childComplexity), true
+	case "Source.fieldDefects":
+		if e.ComplexityRoot.Source.FieldDefects == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Source.FieldDefects(childComplexity), true
 	case "Source.kind":
 		if e.ComplexityRoot.Source.Kind == nil {
 			break
@@ -2941,6 +2958,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Source.RecordsStored(childComplexity), true
+	case "Source.recordsWithFieldDefects":
+		if e.ComplexityRoot.Source.RecordsWithFieldDefects == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Source.RecordsWithFieldDefects(childComplexity), true
 	case "Source.resetDetectedAt":
 		if e.ComplexityRoot.Source.ResetDetectedAt == nil {
 			break
@@ -3057,6 +3080,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SyncRun.Fetched(childComplexity), true
+	case "SyncRun.fieldDefects":
+		if e.ComplexityRoot.SyncRun.FieldDefects == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.FieldDefects(childComplexity), true
 	case "SyncRun.finishedAt":
 		if e.ComplexityRoot.SyncRun.FinishedAt == nil {
 			break
@@ -3081,6 +3110,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SyncRun.Quarantined(childComplexity), true
+	case "SyncRun.recordsWithFieldDefects":
+		if e.ComplexityRoot.SyncRun.RecordsWithFieldDefects == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.RecordsWithFieldDefects(childComplexity), true
 	case "SyncRun.source":
 		if e.ComplexityRoot.SyncRun.Source == nil {
 			break
@@ -3326,7 +3361,7 @@ type StandardAddress @scope(name: "regions:read") {
   normalized: String!
   "The components read from the text. (地址要素)"
   components: AddressComponents!
-  "Corrections made while reading it, e.g. FULL_WIDTH_DIGITS, CHINESE_NUMERALS. (修正项)"
+  "Corrections made while reading it, e.g. FULL_WIDTH_DIGITS, TRADITIONAL_CHARACTERS, CHINESE_NUMERALS. (修正项)"
   repairs: [String!]!
   "District matched. (匹配区县)"
   district: Region
@@ -3341,9 +3376,12 @@ type StandardAddress @scope(name: "regions:read") {
   "The matched building. (匹配楼栋)"
   building: Building
   """
-  How sure the match is, 0 to 1: about 0.95 with a building, 0.75 a compound only, 0.45 the
-  community, 0.25 the street, 0.1 the district, 0 nothing; lower when a name matched only
-  without its suffix or by prefix, or a compound lies outside the region the text names. (匹配置信度)
+  How sure the match is, 0 to 1, calibrated so that at least that share of matches like it are
+  right: 0.95 with a building by exact names (0.9 without a suffix, 0.85 by prefix or phase, 0.8
+  with one homophone typo, 0.6 with another one-character typo), 0.75 down to 0.45 alike for a
+  compound only, at most 0.45 when the text names a street or community that is not known; 0.45
+  the community, 0.25 the street, 0.1 the district, 0 nothing. A compound outside the region the
+  text names is never matched. (匹配置信度)
   """
   confidence: Float!
   "How the match was reached, step by step. (匹配说明)"
@@ -3352,8 +3390,8 @@ type StandardAddress @scope(name: "regions:read") {
 
 extend type Query {
   """
-  Standardise a free-text address: full-width forms and Chinese numerals of the house part
-  folded, province and city prefixes stripped, components split, and the result matched to
+  Standardise a free-text address: full-width forms, traditional characters and Chinese
+  numerals of the house part folded, province and city prefixes stripped, components split, and the result matched to
   the region tree, the known compounds and their buildings. (地址标准化)
   """
   standardizeAddress(
@@ -3792,8 +3830,11 @@ enum Datum {
 
 extend type Query {
   """
-  Convert a position between datums (GCJ-02 applies inside China only; the inverse is iterative,
-  error far below 0.5 m). Positions outside China are refused. (坐标转换)
+  Convert a position between datums. The GCJ-02 offset applies to WGS-84 positions inside China's
+  rectangle (longitude 73.66–135.05, latitude 3.86–53.55); inverses are iterative, so converting
+  a result back gives the input within far below 0.5 m. Positions outside China are refused, and
+  so is a GCJ-02 or BD-09 position on the rectangle's edge that no WGS-84 position maps to.
+  (坐标转换)
   """
   convertCoordinates(
     "Latitude. (纬度)"
@@ -4518,6 +4559,14 @@ type Source @public {
   recordsStored: Int!
   "Records quarantined with a reason, all time. (累计隔离记录数)"
   recordsQuarantined: Int!
+  """
+  Field-level quarantine entries, all time: values of optional fields (a phone, the position of a
+  record that has an address, …) refused while their records were stored without them; counted
+  apart from ` + "`" + `recordsFetched = recordsStored + recordsQuarantined` + "`" + `. (累计字段级隔离数)
+  """
+  fieldDefects: Int!
+  "Stored records with at least one field-level quarantine entry, all time. (累计含字段缺陷的入库记录数)"
+  recordsWithFieldDefects: Int!
   "Error of the last failed synchronisation, if the last one failed. (最近错误)"
   lastError: String
   """
@@ -4584,6 +4633,10 @@ type SyncRun @public {
   stored: Int!
   "Records quarantined. (隔离记录数)"
   quarantined: Int!
+  "Field-level quarantine entries: values of optional fields refused while their records were stored. (字段级隔离数)"
+  fieldDefects: Int!
+  "Stored records with at least one field-level quarantine entry. (含字段缺陷的入库记录数)"
+  recordsWithFieldDefects: Int!
   "Accepted records identical to what was stored. (未变化记录数)"
   unchanged: Int!
   "Deletions applied. (删除记录数)"
@@ -4611,7 +4664,8 @@ type SyncRunEdge @public {
 }
 
 """
-A source record the hub refused, kept whole with the reason: nothing fetched is ever dropped.
+A source record the hub refused, kept whole with the reason, or the value of one optional field
+it refused while storing the record without it (` + "`" + `recordStored` + "`" + `): nothing fetched is ever dropped.
 (隔离记录)
 """
 type QuarantineEntry @admin {
@@ -4625,6 +4679,11 @@ type QuarantineEntry @admin {
   reason: String!
   "The offending field, if one. (问题字段)"
   field: String!
+  """
+  Whether the record was stored without the value of ` + "`" + `field` + "`" + ` (a field-level entry; ` + "`" + `raw` + "`" + ` is then
+  that value, sealed when it is personal data) rather than refused whole. (记录已入库)
+  """
+  recordStored: Boolean!
   "Explanation. (说明)"
   message: String!
   "When it was quarantined. (隔离时间)"
@@ -5665,6 +5724,8 @@ func (ec *executionContext) childFields_QuarantineEntry(ctx context.Context, fie
 		return ec.fieldContext_QuarantineEntry_reason(ctx, field)
 	case "field":
 		return ec.fieldContext_QuarantineEntry_field(ctx, field)
+	case "recordStored":
+		return ec.fieldContext_QuarantineEntry_recordStored(ctx, field)
 	case "message":
 		return ec.fieldContext_QuarantineEntry_message(ctx, field)
 	case "at":
@@ -5877,6 +5938,10 @@ func (ec *executionContext) childFields_Source(ctx context.Context, field graphq
 		return ec.fieldContext_Source_recordsStored(ctx, field)
 	case "recordsQuarantined":
 		return ec.fieldContext_Source_recordsQuarantined(ctx, field)
+	case "fieldDefects":
+		return ec.fieldContext_Source_fieldDefects(ctx, field)
+	case "recordsWithFieldDefects":
+		return ec.fieldContext_Source_recordsWithFieldDefects(ctx, field)
 	case "lastError":
 		return ec.fieldContext_Source_lastError(ctx, field)
 	case "resyncPending":
@@ -5939,6 +6004,10 @@ func (ec *executionContext) childFields_SyncRun(ctx context.Context, field graph
 		return ec.fieldContext_SyncRun_stored(ctx, field)
 	case "quarantined":
 		return ec.fieldContext_SyncRun_quarantined(ctx, field)
+	case "fieldDefects":
+		return ec.fieldContext_SyncRun_fieldDefects(ctx, field)
+	case "recordsWithFieldDefects":
+		return ec.fieldContext_SyncRun_recordsWithFieldDefects(ctx, field)
 	case "unchanged":
 		return ec.fieldContext_SyncRun_unchanged(ctx, field)
 	case "deleted":
@@ -13109,6 +13178,29 @@ func (ec *executionContext) fieldContext_QuarantineEntry_field(_ context.Context
 	return graphql.NewScalarFieldContext("QuarantineEntry", field, false, false, "String")
 }
 
+func (ec *executionContext) _QuarantineEntry_recordStored(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QuarantineEntry_recordStored(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordStored, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QuarantineEntry_recordStored(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QuarantineEntry", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _QuarantineEntry_message(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16103,6 +16195,52 @@ func (ec *executionContext) fieldContext_Source_recordsQuarantined(_ context.Con
 	return graphql.NewScalarFieldContext("Source", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Source_fieldDefects(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Source_fieldDefects(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FieldDefects, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Source_fieldDefects(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Source", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Source_recordsWithFieldDefects(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Source_recordsWithFieldDefects(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordsWithFieldDefects, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Source_recordsWithFieldDefects(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Source", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Source_lastError(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16738,6 +16876,52 @@ func (ec *executionContext) _SyncRun_quarantined(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_SyncRun_quarantined(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_fieldDefects(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_fieldDefects(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FieldDefects, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_fieldDefects(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_recordsWithFieldDefects(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_recordsWithFieldDefects(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordsWithFieldDefects, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_recordsWithFieldDefects(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
 }
 
@@ -21067,6 +21251,11 @@ func (ec *executionContext) _QuarantineEntry(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "recordStored":
+			out.Values[i] = ec._QuarantineEntry_recordStored(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "message":
 			out.Values[i] = ec._QuarantineEntry_message(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -21940,6 +22129,16 @@ func (ec *executionContext) _Source(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "fieldDefects":
+			out.Values[i] = ec._Source_fieldDefects(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordsWithFieldDefects":
+			out.Values[i] = ec._Source_recordsWithFieldDefects(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "lastError":
 			out.Values[i] = ec._Source_lastError(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -22121,6 +22320,16 @@ func (ec *executionContext) _SyncRun(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "quarantined":
 			out.Values[i] = ec._SyncRun_quarantined(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fieldDefects":
+			out.Values[i] = ec._SyncRun_fieldDefects(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordsWithFieldDefects":
+			out.Values[i] = ec._SyncRun_recordsWithFieldDefects(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -363,7 +363,7 @@ function renderMap(region) {
     visualMap: { min: metric.rate ? Math.min(...values, 100) : 0, max, calculable: true, left: 8, bottom: 8, text: [metric.rate ? '%' : '', ''], inRange: { color: colors } },
     series: [{
       type: 'map', map: name, nameProperty: 'code', roam: true, selectedMode: false,
-      label: { show: map.features.length <= 40, formatter: (p) => p.data?.label ?? '', fontSize: 11 },
+      label: { show: map.features.length <= 40, formatter: (p) => p.data?.label ?? '', fontSize: 12, color: '#fff', textBorderColor: '#0e1420', textBorderWidth: 2 },
       emphasis: { label: { show: true } },
       data,
     }],

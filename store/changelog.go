@@ -200,6 +200,9 @@ func (s *Store) followOnce(ctx context.Context, wake, up func()) error {
 // (ok false: not restricted), for checks of paths kept outside the region
 // table (the change log's).
 func (s *Store) ScopePath(ctx context.Context) (path string, ok bool, err error) {
+	if err := checkScope(ctx); err != nil {
+		return "", false, err // no access value is not "unrestricted"
+	}
 	code, ok := scopeOf(ctx)
 	if !ok {
 		return "", false, nil

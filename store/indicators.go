@@ -135,18 +135,17 @@ const (
 // lateral aggregate over its own steps (the primary key index).
 const caseStateSQL = `
 	SELECT c.*,
-		CASE WHEN ` + currentSQL + ` THEN c.status ELSE coalesce(e.last, 'REPORTED') END AS last,
-		CASE WHEN ` + currentSQL + ` THEN coalesce(p.filed, FALSE) OR c.status IN (` + filedStatuses + `)
+		CASE WHEN k.cur THEN c.status ELSE coalesce(e.last, 'REPORTED') END AS last,
+		CASE WHEN k.cur THEN coalesce(p.filed, FALSE) OR c.status IN (` + filedStatuses + `)
 			ELSE coalesce(e.filed, FALSE) END AS filed,
-		CASE WHEN ` + currentSQL + ` THEN coalesce(p.dispatched, FALSE) OR c.status IN (` + dispatchedStatuses + `)
+		CASE WHEN k.cur THEN coalesce(p.dispatched, FALSE) OR c.status IN (` + dispatchedStatuses + `)
 			ELSE coalesce(e.dispatched, FALSE) END AS dispatched,
-		coalesce(CASE WHEN ` + currentSQL + ` THEN p.resolved_at ELSE e.resolved_at END,
-			CASE WHEN ` + currentSQL + ` THEN p.closed_at ELSE e.closed_at END,
+		coalesce(CASE WHEN k.cur THEN coalesce(p.resolved_at, p.closed_at) ELSE coalesce(e.resolved_at, e.closed_at) END,
 			CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS disposed_at,
-		coalesce(CASE WHEN ` + currentSQL + ` THEN p.closed_at ELSE e.closed_at END,
+		coalesce(CASE WHEN k.cur THEN p.closed_at ELSE e.closed_at END,
 			CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS closed_at_eval,
-		CASE WHEN ` + currentSQL + ` THEN coalesce(p.reworks, 0) ELSE coalesce(e.reworks, 0) END AS reworks,
-		CASE WHEN ` + currentSQL + ` THEN coalesce(p.deferred, FALSE) OR c.status = 'DEFERRED'
+		CASE WHEN k.cur THEN coalesce(p.reworks, 0) ELSE coalesce(e.reworks, 0) END AS reworks,
+		CASE WHEN k.cur THEN coalesce(p.deferred, FALSE) OR c.status = 'DEFERRED'
 			ELSE coalesce(e.deferred, FALSE) END AS deferred`
 
 // currentSQL holds when a case's current state is its state at asOf.
@@ -155,6 +154,7 @@ const currentSQL = `(c.updated_at <= $1 OR p.case_id IS NULL)`
 // caseTimelineSQL joins the timeline summary and, for the cases changed
 // after asOf only, the aggregate of the timeline up to $1.
 const caseTimelineSQL = ` LEFT JOIN case_progress p ON p.case_id = c.id
+	CROSS JOIN LATERAL (SELECT ` + currentSQL + ` AS cur) k
 	LEFT JOIN LATERAL (
 		SELECT (array_agg(ev.status ORDER BY ev.seq DESC))[1] AS last,
 			bool_or(ev.status IN (` + filedStatuses + `)) AS filed,
@@ -163,7 +163,7 @@ const caseTimelineSQL = ` LEFT JOIN case_progress p ON p.case_id = c.id
 			max(ev.at) FILTER (WHERE ev.status = 'CLOSED') AS closed_at,
 			count(*) FILTER (WHERE ev.status = 'REOPENED') AS reworks,
 			bool_or(ev.status = 'DEFERRED') AS deferred
-		FROM case_event ev WHERE ev.case_id = c.id AND ev.at <= $1 AND NOT ` + currentSQL + `) e ON TRUE`
+		FROM case_event ev WHERE ev.case_id = c.id AND ev.at <= $1 AND NOT k.cur) e ON TRUE`
 
 // IndicatorOptions select the costlier parts of CaseIndicators.
 type IndicatorOptions struct {

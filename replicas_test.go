@@ -192,8 +192,11 @@ func TestReplicasShareSources(t *testing.T) {
 	if n(1) == 0 || n(2) != n(3)+n(4) {
 		t.Fatalf("a full re-pull after the failover still wrote records: %s", m[0])
 	}
-	// The survivor went on from the killed hub's last committed cursor.
-	if got := victimRun.fetched + takeover.fetched; got != int64(n(1)) {
+	// The survivor went on from the killed hub's last committed cursor:
+	// together they read every record, and again only the few of the last
+	// second of a stream the killed hub had caught up with (re-read on
+	// purpose), not the killed run's records.
+	if got := victimRun.fetched + takeover.fetched; got < int64(n(1)) || got > int64(n(1))+20 {
 		t.Fatalf("killed run fetched %d and the takeover %d, together %d, but the source has %d records",
 			victimRun.fetched, takeover.fetched, got, n(1))
 	}

@@ -27,6 +27,7 @@ var importRules = map[string][]string{
 	"connectors/...": {"canon", "datum", "pii", "address", "connectors", "connectors/..."},
 	"store":          {"canon"},
 	"syncer":         {"canon", "connectors", "store"},
+	"resolve":        {"canon", "store"},
 	"auth":           {"canon"},
 	"graph":          {"canon", "store", "auth", "pii", "address", "datum"},
 	"graph/...":      {"canon", "store", "graph/model"},

@@ -1,0 +1,39 @@
+package resolve_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/ywtg/hub/resolve"
+	"github.com/ywtg/hub/sim/city"
+)
+
+// BenchmarkResolve resolves the persons of a whole simulated city
+// (RESOLVE_SCALE: small, medium, city; default small) and reports the
+// quality against its ground truth beside the time.
+func BenchmarkResolve(b *testing.B) {
+	scale := city.Small
+	if s := os.Getenv("RESOLVE_SCALE"); s != "" {
+		sc, err := city.ParseScale(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		scale = sc
+	}
+	co := newCorpus(b, scale)
+	b.ResetTimer()
+	var r *resolve.Result
+	for b.Loop() {
+		var err error
+		if r, err = resolve.Resolve(co.recs, nil, resolve.DefaultConfig()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	q := measure(co, r)
+	b.ReportMetric(float64(len(r.Records)), "records")
+	b.ReportMetric(q.precision(), "precision")
+	b.ReportMetric(q.recall(), "recall")
+	b.ReportMetric(q.review(), "review-share")
+	b.ReportMetric(float64(q.conflicts), "id-conflicts")
+}

@@ -1,0 +1,341 @@
+package resolve_test
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ywtg/hub/connectors/normalize"
+	"github.com/ywtg/hub/pii"
+	"github.com/ywtg/hub/resolve"
+	"github.com/ywtg/hub/sim/city"
+)
+
+// corpus is a simulated city's person mentions as records, with the true
+// person of each record key.
+type corpus struct {
+	recs  []resolve.Record
+	truth map[string]string // record key → true person
+	hard  map[string]string // record key → hard case
+}
+
+func newCorpus(tb testing.TB, scale city.Scale) *corpus {
+	tb.Helper()
+	cfg := city.DefaultConfig()
+	cfg.Scale = scale
+	c, err := city.Generate(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keys, err := pii.NewKeys([]byte(strings.Repeat("k", 32)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := func(kind, v string) string { return hex.EncodeToString(keys.Hash(kind, v)) }
+	ms := c.PersonMentions()
+	co := &corpus{truth: make(map[string]string, len(ms)), hard: make(map[string]string)}
+	for _, m := range ms {
+		r := resolve.Record{Key: m.System + "/" + m.Entity + "/" + m.ID, Source: m.System, Name: m.Name,
+			Updated: time.Unix(m.Updated, 0), Place: m.Address}
+		if m.IDCard != "" {
+			if id, _, err := normalize.ParseCitizenID("id", m.IDCard); err == nil {
+				r.IDHash = h("id", id.Number)
+			}
+			// The birth date and sex digits are kept from an ID that fails
+			// its check digit: the other digits are usually right.
+			if len(m.IDCard) == 18 {
+				if _, err := time.Parse("20060102", m.IDCard[6:14]); err == nil {
+					r.Birth = m.IDCard[6:14]
+				}
+				if (m.IDCard[16]-'0')%2 == 1 {
+					r.Gender = "M"
+				} else {
+					r.Gender = "F"
+				}
+			}
+		}
+		switch m.Gender {
+		case "男":
+			r.Gender = "M"
+		case "女":
+			r.Gender = "F"
+		}
+		if m.Phone != "" {
+			if ph, _, err := normalize.ParsePhone("phone", m.Phone); err == nil {
+				r.PhoneHash = h("phone", ph.Number)
+			}
+		}
+		co.recs = append(co.recs, r)
+		co.truth[r.Key] = m.Person
+		if m.Hard != "" {
+			co.hard[r.Key] = m.Hard
+		}
+	}
+	return co
+}
+
+// quality is a resolution measured against the truth, over record pairs.
+type quality struct {
+	truePairs, predPairs, correct, inReview int
+	conflicts                               int // clusters holding two valid IDs
+	missedByHard                            map[string]int
+}
+
+func (q quality) precision() float64 { return float64(q.correct) / float64(max(q.predPairs, 1)) }
+func (q quality) recall() float64    { return float64(q.correct) / float64(max(q.truePairs, 1)) }
+func (q quality) review() float64    { return float64(q.inReview) / float64(max(q.truePairs, 1)) }
+
+func (q quality) String() string {
+	return fmt.Sprintf("true pairs %d, predicted %d, correct %d: precision %.4f recall %.4f, in review %.4f, ID conflicts %d, missed by hard case %v",
+		q.truePairs, q.predPairs, q.correct, q.precision(), q.recall(), q.review(), q.conflicts, q.missedByHard)
+}
+
+func measure(co *corpus, r *resolve.Result) quality {
+	q := quality{missedByHard: map[string]int{}}
+	byPerson := map[string][]int{}
+	for i, rec := range r.Records {
+		byPerson[co.truth[rec.Key]] = append(byPerson[co.truth[rec.Key]], i)
+	}
+	reviewed := map[[2]int]bool{}
+	for _, p := range r.Review {
+		a, b := r.Cluster[index(r, p.A)], r.Cluster[index(r, p.B)]
+		reviewed[[2]int{min(a, b), max(a, b)}] = true
+	}
+	for _, rs := range byPerson {
+		for x := 0; x < len(rs); x++ {
+			for y := x + 1; y < len(rs); y++ {
+				q.truePairs++
+				a, b := r.Cluster[rs[x]], r.Cluster[rs[y]]
+				if a == b {
+					continue
+				}
+				if reviewed[[2]int{min(a, b), max(a, b)}] {
+					q.inReview++
+				}
+				k := co.hard[r.Records[rs[x]].Key] + "|" + co.hard[r.Records[rs[y]].Key]
+				q.missedByHard[k]++
+			}
+		}
+	}
+	for _, members := range r.Clusters {
+		ids := map[string]bool{}
+		n := map[string]int{}
+		for _, i := range members {
+			if h := r.Records[i].IDHash; h != "" {
+				ids[h] = true
+			}
+			n[co.truth[r.Records[i].Key]]++
+		}
+		if len(ids) > 1 {
+			q.conflicts++
+		}
+		k := len(members)
+		q.predPairs += k * (k - 1) / 2
+		for _, c := range n {
+			q.correct += c * (c - 1) / 2
+		}
+	}
+	return q
+}
+
+func index(r *resolve.Result, key string) int {
+	i, _ := slices.BinarySearchFunc(r.Records, key, func(x resolve.Record, k string) int { return strings.Compare(x.Key, k) })
+	return i
+}
+
+// TestPersonQualitySmall holds person resolution to its targets against
+// the small city's ground truth, hard cases included.
+func TestPersonQualitySmall(t *testing.T) {
+	co := newCorpus(t, city.Small)
+	r, err := resolve.Resolve(co.recs, nil, resolve.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := measure(co, r)
+	t.Logf("%d records, %d clusters, %d compared, %d links, %d in review; %v", len(r.Records), len(r.Clusters), r.Compared, len(r.Links), len(r.Review), q)
+	if q.precision() < 0.995 || q.recall() < 0.98 || q.review() > 0.01 || q.conflicts != 0 {
+		t.Errorf("below target (precision ≥ 0.995, recall ≥ 0.98, review ≤ 0.01, 0 ID conflicts): %v", q)
+	}
+	hard := map[string]int{}
+	for _, h := range co.hard {
+		hard[h]++
+	}
+	for _, h := range []string{city.HardNameSpace, city.HardNameTrad, city.HardNameHomophone, city.HardPhoneChanged, city.HardFamilyPhone,
+		city.HardSecondAddress, city.HardBadID, city.HardNoID, city.HardLookAlike} {
+		if hard[h] == 0 && !anyHard(co.hard, h) {
+			t.Errorf("the small city has no mention of hard case %s", h)
+		}
+	}
+	if os.Getenv("RESOLVE_VERBOSE") != "" {
+		for _, p := range r.Review[:min(len(r.Review), 20)] {
+			t.Logf("review %s (%s) %s (%s) %.1f %v", p.A, co.truth[p.A], p.B, co.truth[p.B], p.Total, p.Fields)
+		}
+	}
+}
+
+// TestResolveIsOrderIndependent shuffles the records: the clusters are the
+// same.
+func TestResolveIsOrderIndependent(t *testing.T) {
+	co := newCorpus(t, city.Small)
+	a, err := resolve.Resolve(co.recs, nil, resolve.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shuffled := slices.Clone(co.recs)
+	rand.New(rand.NewPCG(7, 7)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	b, err := resolve.Resolve(shuffled, nil, resolve.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Cluster, b.Cluster) || len(a.Review) != len(b.Review) {
+		t.Fatalf("shuffled input resolved differently: %d vs %d clusters, %d vs %d in review", len(a.Clusters), len(b.Clusters), len(a.Review), len(b.Review))
+	}
+}
+
+func anyHard(hard map[string]string, h string) bool {
+	for _, v := range hard {
+		if slices.Contains(strings.Split(v, ","), h) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDecisionsHold rejects a probabilistic link and accepts a pair from
+// the review queue: the rejected records are apart and the accepted ones
+// together after a fresh resolution under the same decisions, and the
+// stable IDs follow (the split part gets a new ID, the merged ID names
+// the survivor).
+func TestDecisionsHold(t *testing.T) {
+	co := newCorpus(t, city.Small)
+	cfg := resolve.DefaultConfig()
+	r0, err := resolve.Resolve(co.recs, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r0.Review) == 0 {
+		t.Fatal("no review item to decide")
+	}
+	var link resolve.Pair
+	for _, p := range r0.Links {
+		if p.Outcome == resolve.Linked {
+			link = p
+			break
+		}
+	}
+	if link.A == "" {
+		t.Fatal("no probabilistic link")
+	}
+	rev := r0.Review[0]
+	a0 := r0.Assign(nil)
+	prev := map[string]string{}
+	for i, rec := range r0.Records {
+		prev[rec.Key] = a0.ID[r0.Cluster[i]]
+	}
+	decisions := []resolve.Decision{{A: link.A, B: link.B, Accept: false}, {A: rev.A, B: rev.B, Accept: true}}
+	r1, err := resolve.Resolve(co.recs, decisions, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := func(r *resolve.Result, k string) int { return r.Cluster[index(r, k)] }
+	if c(r1, link.A) == c(r1, link.B) {
+		t.Errorf("rejected pair %s %s still together", link.A, link.B)
+	}
+	if c(r1, rev.A) != c(r1, rev.B) {
+		t.Errorf("accepted pair %s %s apart", rev.A, rev.B)
+	}
+	for _, p := range r1.Review {
+		if (p.A == rev.A && p.B == rev.B) || (p.A == link.A && p.B == link.B) {
+			t.Errorf("decided pair %s %s back in review", p.A, p.B)
+		}
+	}
+	a1 := r1.Assign(prev)
+	idA, idB := a1.ID[c(r1, link.A)], a1.ID[c(r1, link.B)]
+	old := prev[link.A]
+	if idA != old && idB != old {
+		t.Errorf("neither part of the split kept %s (got %s, %s)", old, idA, idB)
+	}
+	split := false
+	for _, s := range a1.Splits {
+		if s.From == old && (s.ID == idA || s.ID == idB) {
+			split = true
+		}
+	}
+	if !split {
+		t.Errorf("no split from %s recorded: %v", old, a1.Splits)
+	}
+	survivor := a1.ID[c(r1, rev.A)]
+	for _, k := range []string{rev.A, rev.B} {
+		if id := prev[k]; id != survivor {
+			found := false
+			for _, m := range a1.Merges {
+				if m.From == id && m.Into == survivor {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("merged ID %s does not name survivor %s: %v", id, survivor, a1.Merges)
+			}
+		}
+	}
+	// The same records and decisions again: the same IDs, no merge or split.
+	r2, err := resolve.Resolve(co.recs, decisions, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev1 := map[string]string{}
+	for i, rec := range r1.Records {
+		prev1[rec.Key] = a1.ID[r1.Cluster[i]]
+	}
+	a2 := r2.Assign(prev1)
+	if !slices.Equal(a1.ID, a2.ID) || len(a2.Merges)+len(a2.Splits) != 0 {
+		t.Errorf("re-resolution changed IDs: %d merges, %d splits", len(a2.Merges), len(a2.Splits))
+	}
+}
+
+// TestNeverTwoValidIDs accepts a pair of records with different valid IDs:
+// the decision cannot merge them.
+func TestNeverTwoValidIDs(t *testing.T) {
+	recs := []resolve.Record{
+		{Key: "a", Source: "gov", IDHash: "h1", Name: "张伟", Birth: "19800101", Gender: "M", PhoneHash: "p1"},
+		{Key: "b", Source: "party", IDHash: "h2", Name: "张伟", Birth: "19800101", Gender: "M", PhoneHash: "p1"},
+		{Key: "c", Source: "city", Name: "张 伟", PhoneHash: "p1"},
+	}
+	r, err := resolve.Resolve(recs, []resolve.Decision{{A: "a", B: "b", Accept: true}}, resolve.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Cluster[0] == r.Cluster[1] {
+		t.Fatal("two valid IDs merged")
+	}
+}
+
+// TestGoldenRecord takes each field from the most trusted source, then the
+// most recent record, and names the record.
+func TestGoldenRecord(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	recs := []resolve.Record{
+		{Key: "gov/residents/1", Source: "gov", IDHash: "h1", Name: "陳偉", Birth: "19800101", PhoneHash: "old", Updated: t0},
+		{Key: "party/t_dy/1", Source: "party", IDHash: "h1", Name: "陈伟", PhoneHash: "new", Place: "b1", Updated: t0.Add(time.Hour)},
+		{Key: "gov/workers/1", Source: "gov", IDHash: "h1", Name: "陈伟", PhoneHash: "newest", Updated: t0.Add(2 * time.Hour)},
+	}
+	r, err := resolve.Resolve(recs, nil, resolve.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Clusters) != 1 {
+		t.Fatalf("%d clusters", len(r.Clusters))
+	}
+	g := r.Golden(0, resolve.DefaultConfig().Trust)
+	if g.Phone.Value != "newest" || g.Phone.Record != "gov/workers/1" {
+		t.Errorf("phone %+v, want the newest of the most trusted source", g.Phone)
+	}
+	if g.Name.Value != "陈伟" || g.Place.Value != "b1" || g.Place.Source != "party" || g.Birth.Record != "gov/residents/1" {
+		t.Errorf("golden %+v", g)
+	}
+}

@@ -3,6 +3,8 @@ package syncer_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -10,14 +12,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/citymgmt"
 	"github.com/ywtg/hub/connectors/governance"
 	"github.com/ywtg/hub/connectors/normalize"
+	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
 	"github.com/ywtg/hub/sim/city"
 	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/store/storetest"
 	"github.com/ywtg/hub/syncer"
 )
 
@@ -252,7 +257,7 @@ func recordKeys(t *testing.T, st *store.Store) map[string]bool {
 
 func sourceRow(t *testing.T, st *store.Store, name string) *store.Source {
 	t.Helper()
-	list, err := st.SourcesByName(store.Unscoped(context.Background()), []string{name})
+	list, err := st.SourcesByName(context.Background(), []string{name})
 	if err != nil || len(list) != 1 || list[0] == nil {
 		t.Fatalf("source %s: %v", name, err)
 	}
@@ -272,4 +277,98 @@ func recordsFingerprint(t *testing.T, st *store.Store) string {
 		t.Fatal(err)
 	}
 	return fp
+}
+
+// caseLog is a source of cases paged by position that refuses a position
+// beyond its end, as a restored system refuses an id it no longer has;
+// backfills, when set, makes it a backfilling channel of that source.
+type caseLog struct {
+	name, backfills string
+	mu              sync.Mutex
+	cases           []*canon.Case
+}
+
+func (s *caseLog) Describe() connectors.Description {
+	return connectors.Description{Name: s.name, Kind: canon.SourceOpen311, Streams: []string{"requests"},
+		Backfills: s.backfills, History: s.backfills != ""}
+}
+
+func (s *caseLog) set(cases []change) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cases = s.cases[:0]
+	for _, c := range cases {
+		s.cases = append(s.cases, c.c)
+	}
+}
+
+func (s *caseLog) Pull(_ context.Context, req connectors.Request) (connectors.Batch, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pos := 0
+	if req.Cursor != "" {
+		pos, _ = strconv.Atoi(req.Cursor)
+	}
+	if pos > len(s.cases) {
+		return connectors.Batch{}, fmt.Errorf("position %d of %d: %w", pos, len(s.cases), connectors.ErrCursorRejected)
+	}
+	end := min(pos+req.Limit, len(s.cases))
+	b := connectors.Batch{Fetched: end - pos, Next: strconv.Itoa(end), More: end < len(s.cases)}
+	for _, c := range s.cases[pos:end] {
+		b.Records = append(b.Records, c)
+	}
+	return b, nil
+}
+
+// TestReconcileGivesBackfilledHistoryBack: the complete re-pull of a reset
+// live source deletes what it no longer holds, including cases only its
+// backfilling export delivered; the export then reads everything again, so
+// those come back, and the cases the live source lost stay gone.
+func TestReconcileGivesBackfilledHistoryBack(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	all := casesFor("citymgmt", 30, 0)
+	live := &caseLog{name: "citymgmt"}
+	live.set(all[:20])
+	archive := &caseLog{name: "citymgmt-archive", backfills: "citymgmt"}
+	archive.set(append(append([]change{}, all[:5]...), all[25:]...)) // five archive-only cases
+	e := newCaseEngine(t, st, live, archive)
+	if _, err := e.SyncOnce(ctx, "", false); err != nil {
+		t.Fatal(err)
+	}
+	ids := func() int { return scalar(t, st, `SELECT count(*) FROM "case" WHERE source = 'citymgmt'`) }
+	if n := ids(); n != 25 {
+		t.Fatalf("%d cases after the first pass, want 25", n)
+	}
+	live.set(all[:15]) // restored: five live cases vanished
+	res, err := e.Pass(ctx, live, false)
+	if err != nil || !res.Reset || len(res.Reconciled[canon.RecordCase]) != 10 {
+		t.Fatalf("pass over the restored source: %+v, %v; want a reset reconciling 10 cases", res, err)
+	}
+	if _, err := e.Pass(ctx, archive, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := ids(); n != 20 {
+		t.Fatalf("%d cases after the export read again, want 15 live and 5 archive-only", n)
+	}
+	for _, c := range all[15:25] {
+		if n := scalar(t, st, `SELECT count(*) FROM "case" WHERE source = 'citymgmt' AND source_id = $1`, c.c.SourceID); n != 0 {
+			t.Fatalf("case %s, gone from the restored source, is back", c.c.SourceID)
+		}
+	}
+	checkLedger(t, st)
+}
+
+func newCaseEngine(t *testing.T, st *store.Store, sources ...*caseLog) *syncer.Engine {
+	t.Helper()
+	var list []syncer.Source
+	for _, s := range sources {
+		list = append(list, syncer.Source{Connector: s, Interval: time.Hour})
+	}
+	e, err := syncer.New(st, list, syncer.Options{PageSize: 7, BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

@@ -257,7 +257,7 @@ func recordKeys(t *testing.T, st *store.Store) map[string]bool {
 
 func sourceRow(t *testing.T, st *store.Store, name string) *store.Source {
 	t.Helper()
-	list, err := st.SourcesByName(context.Background(), []string{name})
+	list, err := st.SourcesByName(store.Unscoped(context.Background()), []string{name})
 	if err != nil || len(list) != 1 || list[0] == nil {
 		t.Fatalf("source %s: %v", name, err)
 	}

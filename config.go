@@ -50,8 +50,10 @@ var envVars = []envVar{
 	{"HUB_RESPONSE_CACHE_MB", "64", "Memory for kept query answers, served again until the data changes; 0 disables the cache."},
 	{"HUB_RESPONSE_CACHE_TTL", "5s", "Longest a kept answer is served (bounds what depends on the clock, such as overdue)."},
 	{"HUB_MAX_CONCURRENT_QUERIES", "4 × GOMAXPROCS", "GraphQL requests executed at once; more wait up to HUB_QUEUE_TIMEOUT, then get 503 OVERLOADED. The database pool gets this many connections plus 8 (at least 16)."},
-	{"HUB_QUEUE_TIMEOUT", "250ms", "Longest a GraphQL request waits for an execution slot before 503 OVERLOADED with Retry-After."},
+	{"HUB_QUEUE_TIMEOUT", "100ms", "Longest a GraphQL request waits for an execution slot before 503 OVERLOADED with Retry-After."},
 	{"HUB_QUERY_TIMEOUT", "10s", "Deadline of an admitted GraphQL request; also PostgreSQL's statement_timeout of the API's statements."},
+	{"HUB_CHANGES_RETENTION", "30d", "How long the change log keeps a change (Query.changes, subscriptions); older cursors get CURSOR_EXPIRED. Days (30d) or a duration (720h)."},
+	{"HUB_MAX_SUBSCRIPTIONS", "100", "Open subscriptions per principal."},
 }
 
 // config is the validated runtime configuration.
@@ -81,6 +83,8 @@ type config struct {
 	MaxConcurrent   int
 	QueueTimeout    time.Duration
 	QueryTimeout    time.Duration
+	ChangesKeep     time.Duration
+	MaxSubs         int
 }
 
 // loadConfig reads and validates the environment; every problem is
@@ -179,6 +183,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.CacheTTL, err = time.ParseDuration(get("HUB_RESPONSE_CACHE_TTL")); err != nil || c.CacheTTL <= 0 {
 		errs = append(errs, fmt.Errorf("HUB_RESPONSE_CACHE_TTL %q: want a positive duration such as 5s", get("HUB_RESPONSE_CACHE_TTL")))
 	}
+	if c.ChangesKeep, err = parseDays(get("HUB_CHANGES_RETENTION")); err != nil || c.ChangesKeep < time.Minute {
+		errs = append(errs, fmt.Errorf("HUB_CHANGES_RETENTION %q: want days such as 30d or a duration of at least 1m such as 720h", get("HUB_CHANGES_RETENTION")))
+	}
+	if c.MaxSubs, err = strconv.Atoi(strings.TrimSpace(get("HUB_MAX_SUBSCRIPTIONS"))); err != nil || c.MaxSubs <= 0 || c.MaxSubs > 100000 {
+		errs = append(errs, fmt.Errorf("HUB_MAX_SUBSCRIPTIONS %q: want a whole number from 1 to 100000", get("HUB_MAX_SUBSCRIPTIONS")))
+	}
 	c.MaxConcurrent = 4 * runtime.GOMAXPROCS(0)
 	if v := strings.TrimSpace(getenv("HUB_MAX_CONCURRENT_QUERIES")); v != "" {
 		if n, err := strconv.Atoi(v); err != nil || n <= 0 || n > 10000 {
@@ -188,7 +198,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	if c.QueueTimeout, err = time.ParseDuration(get("HUB_QUEUE_TIMEOUT")); err != nil || c.QueueTimeout < 0 {
-		errs = append(errs, fmt.Errorf("HUB_QUEUE_TIMEOUT %q: want a duration such as 250ms, 0 to refuse at once", get("HUB_QUEUE_TIMEOUT")))
+		errs = append(errs, fmt.Errorf("HUB_QUEUE_TIMEOUT %q: want a duration such as 100ms, 0 to refuse at once", get("HUB_QUEUE_TIMEOUT")))
 	}
 	if c.QueryTimeout, err = time.ParseDuration(get("HUB_QUERY_TIMEOUT")); err != nil || c.QueryTimeout < 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("HUB_QUERY_TIMEOUT %q: want a duration of at least 100ms", get("HUB_QUERY_TIMEOUT")))
@@ -217,4 +227,17 @@ func redactURL(s string) string {
 		return "(key=value DSN, not shown)"
 	}
 	return u.Redacted()
+}
+
+// parseDays reads a duration that may also be given in days ("30d").
+func parseDays(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if d, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("invalid days %q", v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }

@@ -291,11 +291,15 @@ func serve(ctx context.Context, e *env, args []string) error {
 		gcfg.Cache = graph.CacheConfig{Changes: st.WatchChanges(watchCtx), MaxBytes: e.cfg.CacheBytes, TTL: e.cfg.CacheTTL}
 	}
 	gcfg.Trusted, gcfg.IntrospectionRoles = pre.policy.Trusted, pre.policy.IntrospectionRoles
+	// The change log's follower: positions, retention, subscriptions.
+	feed := graph.NewFeed(st, graph.FeedOptions{Retention: e.cfg.ChangesKeep, MaxPerPrincipal: e.cfg.MaxSubs, Log: log})
+	go feed.Run(ctx)
+	authn := auth.New(auth.Options{Keys: keyLookup(st), JWT: pre.jwt, Anonymous: e.cfg.AnonymousRole, Rate: e.cfg.RateLimit})
+	gcfg.Feed, gcfg.Authenticate = feed, authn.Authenticate
 	gql, err := graph.NewHandler(gcfg)
 	if err != nil {
 		return fmt.Errorf("graphql handler: %w", err)
 	}
-	authn := auth.New(auth.Options{Keys: keyLookup(st), JWT: pre.jwt, Anonymous: e.cfg.AnonymousRole, Rate: e.cfg.RateLimit})
 	admission, err := web.NewAdmission(web.AdmissionOptions{MaxConcurrent: e.cfg.MaxConcurrent,
 		QueueTimeout: e.cfg.QueueTimeout, QueryTimeout: e.cfg.QueryTimeout, Registry: reg})
 	if err != nil {

@@ -68,6 +68,12 @@ func New(o Options) *Middleware {
 // Wrap returns next behind authentication and rate limiting.
 func (m *Middleware) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" && isWebsocketUpgrade(r) {
+			// A browser cannot set headers on a websocket: the GraphQL
+			// handler authenticates its connection_init (Authenticate).
+			next.ServeHTTP(w, r)
+			return
+		}
 		p, err := m.authenticate(r)
 		if canon.ErrorCode(err) == canon.StoreUnavailable {
 			// The key could not be looked up: not bad credentials, which
@@ -92,10 +98,24 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 
 var errBadCredentials = errors.New("invalid credentials: the bearer token is unknown, revoked or expired")
 
+// isWebsocketUpgrade reports whether r asks for a websocket.
+func isWebsocketUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
 // authenticate finds the request's principal and holds it to Validate,
 // whichever way it came: key, JWT or the anonymous role.
 func (m *Middleware) authenticate(r *http.Request) (*Principal, error) {
-	p, err := m.principal(r)
+	return m.Authenticate(r.Context(), r.Header.Get("Authorization"))
+}
+
+// Authenticate finds the principal of an Authorization value ("" for
+// none: the anonymous role, if any) as a request carrying it would get
+// (the websocket's connection_init, and its periodic re-check: a revoked
+// key stops working within CacheTTL). Errors are as for requests:
+// STORE_UNAVAILABLE when the keys cannot be read, else bad credentials.
+func (m *Middleware) Authenticate(ctx context.Context, authorization string) (*Principal, error) {
+	p, err := m.principal(ctx, authorization)
 	if err != nil {
 		return nil, err
 	}
@@ -105,8 +125,7 @@ func (m *Middleware) authenticate(r *http.Request) (*Principal, error) {
 	return p, nil
 }
 
-func (m *Middleware) principal(r *http.Request) (*Principal, error) {
-	h := r.Header.Get("Authorization")
+func (m *Middleware) principal(ctx context.Context, h string) (*Principal, error) {
 	if h == "" {
 		if m.o.Anonymous == None || m.o.Anonymous == "" {
 			return nil, errors.New("authentication required: send Authorization: Bearer <API key>")
@@ -139,7 +158,7 @@ func (m *Middleware) principal(r *http.Request) (*Principal, error) {
 	if hit && now.Before(c.expires) {
 		return c.p, nil
 	}
-	p, err := m.o.Keys(r.Context(), hash)
+	p, err := m.o.Keys(ctx, hash)
 	if canon.ErrorCode(err) == canon.StoreUnavailable {
 		return nil, err // not cached: the next request looks again
 	}

@@ -27,7 +27,10 @@ const (
 	// CursorExpired: a change-feed cursor older than the log's retention;
 	// the client must start again from a snapshot.
 	CursorExpired Code = "CURSOR_EXPIRED"
-	Internal      Code = "INTERNAL"
+	// SlowConsumer: a subscriber left changes unread too long; it resumes
+	// from the position the error carries.
+	SlowConsumer Code = "SLOW_CONSUMER"
+	Internal     Code = "INTERNAL"
 )
 
 // Error is an error meant for the caller: Message is safe to show.

@@ -8,10 +8,32 @@ package graph
 import (
 	"context"
 
+	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/graph/model"
+	"github.com/ywtg/hub/store"
 )
 
 // Changes is the resolver for the changes field.
 func (r *queryResolver) Changes(ctx context.Context, after *string, first *int, types []model.ChangeType, filter *model.ChangeFilter) (*model.ChangeConnection, error) {
 	return r.changes(ctx, after, first, types, filter)
 }
+
+// Changes is the resolver for the changes field.
+func (r *subscriptionResolver) Changes(ctx context.Context, types []model.ChangeType, after *string, filter *model.ChangeFilter) (<-chan *model.Change, error) {
+	return r.subscribe(ctx, types, after, filter, nil)
+}
+
+// CaseChanged is the resolver for the caseChanged field.
+func (r *subscriptionResolver) CaseChanged(ctx context.Context, filter *model.CaseFilter, after *string) (<-chan *model.Change, error) {
+	return r.caseChanged(ctx, filter, after)
+}
+
+// SourceStatusChanged is the resolver for the sourceStatusChanged field.
+func (r *subscriptionResolver) SourceStatusChanged(ctx context.Context) (<-chan *store.Source, error) {
+	return r.sourceStatusChanged(ctx)
+}
+
+// Subscription returns generated.SubscriptionResolver implementation.
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
+type subscriptionResolver struct{ *Resolver }

@@ -36,6 +36,12 @@ type Config struct {
 	// Addresses serves Query.standardizeAddress; nil builds one over Store
 	// that looks for reference changes once a minute.
 	Addresses *address.Directory
+	// Feed drives the subscriptions; nil: subscriptions are refused.
+	Feed *Feed
+	// Authenticate finds the principal of an Authorization value, for the
+	// websocket's connection_init and its re-checks; nil: websockets keep
+	// the principal of their upgrade request.
+	Authenticate func(ctx context.Context, authorization string) (*auth.Principal, error)
 	// Cache keeps query answers until the data changes; its zero value (no
 	// Changes) disables it.
 	Cache CacheConfig
@@ -48,7 +54,7 @@ func NewHandler(c Config) (http.Handler, error) {
 	if c.Addresses == nil {
 		c.Addresses = address.NewDirectory(c.Store, time.Minute, c.Log)
 	}
-	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses}
+	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses, feed: c.Feed}
 	limits := DefaultLimits
 	if c.Limits != nil {
 		limits = *c.Limits
@@ -60,7 +66,7 @@ func NewHandler(c Config) (http.Handler, error) {
 	}
 	res.access = acc
 	srv := handler.New(costedSchema{es})
-	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 15 * time.Second})
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 15 * time.Second, InitFunc: websocketInit(c.Authenticate)})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(post{})
 	parsed := lru.New[*ast.QueryDocument](1000)
@@ -71,6 +77,7 @@ func NewHandler(c Config) (http.Handler, error) {
 	srv.Use(&limiter{limits: limits, parsed: parsed})
 	srv.Use(&auditor{store: c.Store, requestID: c.RequestID})
 	srv.Use(acc)
+	srv.Use(streamErrors{})
 	srv.SetErrorPresenter(errorPresenter(c.Log))
 	srv.SetRecoverFunc(recoverFunc(c.Log))
 	if c.Registry != nil {
@@ -87,5 +94,5 @@ func NewHandler(c Config) (http.Handler, error) {
 		}
 		srv.Use(rc)
 	}
-	return graphqlOverHTTP(withScope(withLoaders(res, srv))), nil
+	return withUpgradeCredentials(graphqlOverHTTP(withScope(withLoaders(res, srv)))), nil
 }

@@ -23,6 +23,8 @@ type Resolver struct {
 	// ScorePresets are the composite scores of Indicators.score by name;
 	// nil serves the shipped ones (store.ScorePresets).
 	ScorePresets map[string]store.ScorePreset
+	// feed drives the subscriptions; nil refuses them.
+	feed *Feed
 	// access is the schema's authorisation (set by NewHandler), for the
 	// resolvers that check a type before loading it.
 	access *access

@@ -230,3 +230,23 @@ func (s *Store) RegionPath(ctx context.Context, code string) (path string, found
 func PathWithin(path, root string) bool {
 	return root != "" && (path == root || strings.HasPrefix(path, root+"."))
 }
+
+// CasesMatching returns which of the given cases match f (in the caller's
+// jurisdiction), for subscriptions that follow the cases of a filter.
+func (s *Store) CasesMatching(ctx context.Context, f CaseFilter, ids []int64) (map[int64]bool, error) {
+	var a sqlArgs
+	where := f.where(ctx, &a)
+	rows, err := s.pool.Query(ctx, `SELECT c.id FROM "case" c WHERE c.id = ANY(`+a.add(ids)+`) AND `+where, a...)
+	if err != nil {
+		return nil, fmt.Errorf("cases matching a filter: %w", err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("cases matching a filter: %w", err)
+	}
+	out := make(map[int64]bool, len(got))
+	for _, id := range got {
+		out[id] = true
+	}
+	return out, nil
+}

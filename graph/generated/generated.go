@@ -61,6 +61,7 @@ type ResolverRoot interface {
 	ServiceStation() ServiceStationResolver
 	ServiceStationConnection() ServiceStationConnectionResolver
 	Source() SourceResolver
+	Subscription() SubscriptionResolver
 	SyncRun() SyncRunResolver
 	SyncRunConnection() SyncRunConnectionResolver
 	VolunteerActivity() VolunteerActivityResolver
@@ -569,6 +570,12 @@ type ComplexityRoot struct {
 		Street      func(childComplexity int) int
 	}
 
+	Subscription struct {
+		CaseChanged         func(childComplexity int, filter *model.CaseFilter, after *string) int
+		Changes             func(childComplexity int, types []model.ChangeType, after *string, filter *model.ChangeFilter) int
+		SourceStatusChanged func(childComplexity int) int
+	}
+
 	SyncRun struct {
 		Deleted                 func(childComplexity int) int
 		Error                   func(childComplexity int) int
@@ -799,6 +806,11 @@ type ServiceStationConnectionResolver interface {
 }
 type SourceResolver interface {
 	LagSeconds(ctx context.Context, obj *store.Source) (*float64, error)
+}
+type SubscriptionResolver interface {
+	Changes(ctx context.Context, types []model.ChangeType, after *string, filter *model.ChangeFilter) (<-chan *model.Change, error)
+	CaseChanged(ctx context.Context, filter *model.CaseFilter, after *string) (<-chan *model.Change, error)
+	SourceStatusChanged(ctx context.Context) (<-chan *store.Source, error)
 }
 type SyncRunResolver interface {
 	ID(ctx context.Context, obj *store.SyncRun) (string, error)
@@ -3062,6 +3074,35 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StandardAddress.Street(childComplexity), true
 
+	case "Subscription.caseChanged":
+		if e.ComplexityRoot.Subscription.CaseChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_caseChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CaseChanged(childComplexity, args["filter"].(*model.CaseFilter), args["after"].(*string)), true
+	case "Subscription.changes":
+		if e.ComplexityRoot.Subscription.Changes == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_changes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Changes(childComplexity, args["types"].([]model.ChangeType), args["after"].(*string), args["filter"].(*model.ChangeFilter)), true
+	case "Subscription.sourceStatusChanged":
+		if e.ComplexityRoot.Subscription.SourceStatusChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.SourceStatusChanged(childComplexity), true
+
 	case "SyncRun.deleted":
 		if e.ComplexityRoot.SyncRun.Deleted == nil {
 			break
@@ -3290,6 +3331,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			}
 
 			return &response
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
 		}
 
 	default:
@@ -3816,6 +3874,42 @@ extend type Query {
     "Further conditions. (筛选条件)"
     filter: ChangeFilter
   ): ChangeConnection! @public
+}
+
+"""
+Live feeds over the websocket (` + "`" + `graphql-transport-ws` + "`" + ` at ` + "`" + `/graphql` + "`" + `). Authenticate in
+` + "`" + `connection_init` + "`" + ` with ` + "`" + `{"Authorization": "Bearer <API key or JWT>"}` + "`" + ` (or on the upgrade request);
+scope, jurisdiction and masking are those of queries. Delivery follows the change log: a subscriber
+that reconnects with ` + "`" + `after` + "`" + ` set to the last position it saw gets every later change exactly once,
+in order, on any replica; one that leaves a change unread too long is ended with the error
+` + "`" + `SLOW_CONSUMER` + "`" + `, whose ` + "`" + `extensions.position` + "`" + ` is where to resume. A cursor retention has passed is
+` + "`" + `CURSOR_EXPIRED` + "`" + `. (实时订阅)
+"""
+type Subscription @public {
+  """
+  Changes of the change log as they commit, like ` + "`" + `Query.changes` + "`" + `; without ` + "`" + `after` + "`" + `, from now.
+  (变更订阅)
+  """
+  changes(
+    "Only these kinds of record. (对象类型)"
+    types: [ChangeType!]
+    "Position after which to start; omitted: from now. (起始位置)"
+    after: String
+    "Further conditions. (筛选条件)"
+    filter: ChangeFilter
+  ): Change! @public
+  """
+  Changes of the cases that match the filter as they are now (status and tier changes among them);
+  deletions of cases in the caller's jurisdiction are sent whatever the filter. (案件变更订阅)
+  """
+  caseChanged(
+    "Cases to follow. (案件筛选)"
+    filter: CaseFilter
+    "Position after which to start; omitted: from now. (起始位置)"
+    after: String
+  ): Change! @scope(name: "cases:read")
+  "A source system each time its synchronisation status changes. (数据源状态订阅)"
+  sourceStatusChanged: Source! @public
 }
 `, BuiltIn: false},
 	{Name: "../../schema/geo.graphqls", Input: `"A geodetic datum of coordinates. (坐标系)"
@@ -7139,6 +7233,58 @@ func (ec *executionContext) field_Region_serviceStations_args(ctx context.Contex
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_caseChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.CaseFilter, error) {
+			return ec.unmarshalOCaseFilter2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_changes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "types",
+		func(ctx context.Context, v any) ([]model.ChangeType, error) {
+			return ec.unmarshalOChangeType2ᚕgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐChangeTypeᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["types"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ChangeFilter, error) {
+			return ec.unmarshalOChangeFilter2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐChangeFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
 	return args, nil
 }
 
@@ -16663,6 +16809,126 @@ func (ec *executionContext) fieldContext_StandardAddress_explanation(_ context.C
 	return graphql.NewScalarFieldContext("StandardAddress", field, false, false, "String")
 }
 
+func (ec *executionContext) _Subscription_changes(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_changes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Changes(ctx, fc.Args["types"].([]model.ChangeType), fc.Args["after"].(*string), fc.Args["filter"].(*model.ChangeFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Change) graphql.Marshaler {
+			return ec.marshalNChange2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_changes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Change(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_changes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_caseChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_caseChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().CaseChanged(ctx, fc.Args["filter"].(*model.CaseFilter), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Change) graphql.Marshaler {
+			return ec.marshalNChange2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_caseChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Change(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_caseChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_sourceStatusChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_sourceStatusChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().SourceStatusChanged(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Source) graphql.Marshaler {
+			return ec.marshalNSource2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_sourceStatusChanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Source(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SyncRun_id(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22262,6 +22528,30 @@ func (ec *executionContext) _StandardAddress(ctx context.Context, sel ast.Select
 	}
 
 	return objectValue(fields, out, &deferred)
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "changes":
+		return ec._Subscription_changes(ctx, fields[0])
+	case "caseChanged":
+		return ec._Subscription_caseChanged(ctx, fields[0])
+	case "sourceStatusChanged":
+		return ec._Subscription_sourceStatusChanged(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var syncRunImplementors = []string{"SyncRun"}

@@ -214,6 +214,16 @@ type ScoreWeightInput struct {
 	Inverse *bool `json:"inverse,omitempty"`
 }
 
+// Live feeds over the websocket (`graphql-transport-ws` at `/graphql`). Authenticate in
+// `connection_init` with `{"Authorization": "Bearer <API key or JWT>"}` (or on the upgrade request);
+// scope, jurisdiction and masking are those of queries. Delivery follows the change log: a subscriber
+// that reconnects with `after` set to the last position it saw gets every later change exactly once,
+// in order, on any replica; one that leaves a change unread too long is ended with the error
+// `SLOW_CONSUMER`, whose `extensions.position` is where to resume. A cursor retention has passed is
+// `CURSOR_EXPIRED`. (实时订阅)
+type Subscription struct {
+}
+
 // Sort key of case lists. (案件排序字段)
 type CaseOrderField string
 

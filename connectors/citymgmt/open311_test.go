@@ -32,6 +32,11 @@ func TestPullsEveryRequestOnce(t *testing.T) {
 	}
 	inGrid := 0
 	for _, cs := range got.cases {
+		// A case stored without its position (a field defect) is placed
+		// by its address.
+		if cs.Location == nil {
+			continue
+		}
 		if g, ok := layer.GridAt(cs.Location.Point); ok && g == cs.GridCode {
 			inGrid++
 		}

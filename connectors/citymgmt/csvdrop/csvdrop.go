@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -382,27 +383,28 @@ func (c *Connector) mapRow(rec []string, index []int, raw []byte) (*canon.Case, 
 	if strings.TrimSpace(v[colID]) == "" {
 		return nil, &normalize.Defect{Reason: normalize.MissingField, Field: "案件编号", Message: "no case number"}
 	}
-	lng, err := coordinate("经度", v[colLong])
-	if err != nil {
-		return nil, err
-	}
-	lat, err := coordinate("纬度", v[colLat])
-	if err != nil {
-		return nil, err
-	}
+	// A row without coordinates is placed by its grid code or address; a
+	// coordinate that is no number is refused by the mapper (the record's
+	// when it has no address, else the field's alone).
+	lng, lngGiven := coordinate(v[colLong])
+	lat, latGiven := coordinate(v[colLat])
 	return c.mapper.Case(citymgmt.Record{ID: strings.TrimSpace(v[colID]), Step: v[colState],
 		KindName: v[colKind], MajorCode: v[colMajor], MinorCode: v[colMinor], Description: v[colDescription],
-		Address: v[colAddress], Requested: v[colReported], Closed: v[colClosed], Lat: lat, Long: lng, GridCode: v[colGrid]}, raw)
+		Address: v[colAddress], Requested: v[colReported], Closed: v[colClosed], Lat: lat, Long: lng,
+		NoPosition: !lngGiven || !latGiven, PositionText: strings.TrimSpace(v[colLat]) + "," + strings.TrimSpace(v[colLong]),
+		GridCode: v[colGrid]}, raw)
 }
 
-func coordinate(field, s string) (float64, error) {
+// coordinate reads a coordinate column: false when it is empty, NaN when
+// it is no number.
+func coordinate(s string) (float64, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return 0, &normalize.Defect{Reason: normalize.MissingField, Field: field, Message: "no coordinate"}
+		return 0, false
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return 0, &normalize.Defect{Reason: normalize.BadCoordinates, Field: field, Message: fmt.Sprintf("%q is not a number", s)}
+		return math.NaN(), true
 	}
-	return f, nil
+	return f, true
 }

@@ -135,7 +135,8 @@ func TestBackfillsTheExportOnce(t *testing.T) {
 		}
 		compared++
 		if cs.Description != oc.Description || cs.Title != oc.Title || cs.CategoryCode != oc.CategoryCode || cs.SourceCategory.Code != oc.SourceCategory.Code ||
-			cs.Status != oc.Status || cs.GridCode != oc.GridCode || *cs.Location != *oc.Location || !cs.ReportedAt.Equal(oc.ReportedAt) ||
+			cs.Status != oc.Status || cs.GridCode != oc.GridCode ||
+			(cs.Location == nil) != (oc.Location == nil) || cs.Location != nil && *cs.Location != *oc.Location || !cs.ReportedAt.Equal(oc.ReportedAt) ||
 			(cs.ClosedAt == nil) != (oc.ClosedAt == nil) || cs.ClosedAt != nil && !cs.ClosedAt.Equal(*oc.ClosedAt) {
 			t.Fatalf("case %s differs between the channels:\ncsv     %+v\nopen311 %+v", cs.SourceID, cs, oc)
 		}
@@ -215,6 +216,9 @@ func TestBadRowsAreQuarantined(t *testing.T) {
 		raw    []byte // bytes written as they are (after line)
 		reason connectors.Reason
 		field  string
+		// kept: the row is stored without the field, which carries the
+		// defect (reason, field): the position of a row with an address.
+		kept bool
 	}{
 		{name: "good", line: row(good("202503010000001"))},
 		{name: "too few fields", line: "202503010000002,事件,05\r\n", reason: "MALFORMED"},
@@ -222,8 +226,8 @@ func TestBadRowsAreQuarantined(t *testing.T) {
 		{name: "unknown class", line: with("202503010000004", 3, "99"), reason: "UNKNOWN_CODE", field: "案件类型/大类代码/小类代码"},
 		{name: "no report time", line: with("202503010000005", 8, ""), reason: "MISSING_FIELD", field: "上报时间"},
 		{name: "bad report time", line: with("202503010000006", 8, "去年三月"), reason: "BAD_TIME", field: "上报时间"},
-		{name: "outside China", line: with("202503010000007", 6, "-74.0060"), reason: "OUT_OF_CHINA", field: "经度/纬度"},
-		{name: "longitude not a number", line: with("202503010000008", 6, "一百一十二"), reason: "BAD_COORDINATES", field: "经度"},
+		{name: "outside China", line: with("202503010000007", 6, "-74.0060"), reason: "OUT_OF_CHINA", field: "经度/纬度", kept: true},
+		{name: "longitude not a number", line: with("202503010000008", 6, "一百一十二"), reason: "BAD_COORDINATES", field: "经度/纬度", kept: true},
 		{name: "unknown step", line: with("202503010000009", 10, "神游"), reason: "UNKNOWN_CODE", field: "状态"},
 		{name: "no case number", line: with("", 0, ""), reason: "MISSING_FIELD", field: "案件编号"},
 		{name: "description too long", line: with("202503010000010", 4, strings.Repeat("垃", 4001)), reason: "TEXT_TOO_LONG", field: "问题描述"},
@@ -253,6 +257,15 @@ func TestBadRowsAreQuarantined(t *testing.T) {
 	qi := 0
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.kept {
+				id := strings.SplitN(tc.line, ",", 2)[0]
+				cs := stored[id]
+				if cs == nil || cs.Location != nil || cs.GridCode != grid || len(cs.FieldDefects) != 1 ||
+					cs.FieldDefects[0].Reason != string(tc.reason) || cs.FieldDefects[0].Field != tc.field {
+					t.Fatalf("row %s: want it stored without its position, with a %s/%s field defect: %+v", id, tc.reason, tc.field, cs)
+				}
+				return
+			}
 			if tc.reason == "" {
 				id := strings.SplitN(tc.line, ",", 2)[0]
 				cs := stored[id]

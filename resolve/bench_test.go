@@ -37,3 +37,32 @@ func BenchmarkResolve(b *testing.B) {
 	b.ReportMetric(q.review(), "review-share")
 	b.ReportMetric(float64(q.conflicts), "id-conflicts")
 }
+
+// BenchmarkIncidents groups the case reports of a whole simulated city
+// (RESOLVE_SCALE) into incidents and reports the quality against its
+// ground truth beside the time.
+func BenchmarkIncidents(b *testing.B) {
+	scale := city.Small
+	if s := os.Getenv("RESOLVE_SCALE"); s != "" {
+		sc, err := city.ParseScale(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		scale = sc
+	}
+	co := newCaseCorpus(b, scale)
+	b.ResetTimer()
+	var r *resolve.IncidentResult
+	for b.Loop() {
+		var err error
+		if r, err = resolve.Incidents(co.cases, resolve.DefaultIncidentConfig()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	q := measureIncidents(co, r)
+	b.ReportMetric(float64(len(r.Cases)), "reports")
+	b.ReportMetric(q.precision(), "precision")
+	b.ReportMetric(q.recall(), "recall")
+	b.ReportMetric(float64(q.componentMerges), "component-merges")
+}

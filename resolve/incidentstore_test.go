@@ -1,0 +1,102 @@
+package resolve_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/resolve"
+	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/store/storetest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// storeCase is a located case of source src reported at at, dx metres east
+// of a fixed point.
+func storeCase(src, id, cat, title string, at time.Time, dx float64) canon.Case {
+	lat, lng := 31.95, 112.02+dx/(111_000*math.Cos(31.95*math.Pi/180))
+	c := canon.Case{
+		Provenance: canon.Provenance{Source: src, SourceID: id, SourceUpdatedAt: at, FetchedAt: at},
+		Kind:       canon.KindEvent, CategoryCode: cat, Title: title, Description: title,
+		Status: canon.StatusDispatched, Tier: canon.TierStreet, GridCode: "420606001001001",
+		Location:   &canon.Location{Point: canon.Point{Lat: lat, Lng: lng}, Orig: canon.Point{Lat: lat, Lng: lng}, OrigDatum: canon.WGS84},
+		ReportedAt: at, UpdatedAt: at,
+	}
+	sum := sha256.Sum256([]byte(src + id + title))
+	c.PayloadHash = sum[:]
+	return c
+}
+
+// TestRegroupIncidentsInStore groups cases of two sources in PostgreSQL:
+// the twins become one incident, the look-alikes stay apart, the cases keep
+// their own status, a second pass writes nothing, and a new report joins
+// the incident under its ID.
+func TestRegroupIncidentsInStore(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	if err := st.InTx(ctx, func(w *store.Writer) error {
+		for _, s := range []canon.Source{{Name: "citymgmt", Kind: canon.SourceREST, Description: "数字城管"},
+			{Name: "governance", Kind: canon.SourceREST, Description: "综治"}} {
+			if err := w.UpsertSource(ctx, s); err != nil {
+				return err
+			}
+		}
+		return w.UpsertCategories(ctx, []canon.Category{{Code: "SJ01", Name: "市容环境", Kind: canon.KindEvent, Level: 1},
+			{Code: "SJ0102", Name: "暴露垃圾", ParentCode: "SJ01", Kind: canon.KindEvent, Level: 2}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t0 := storetest.Base
+	gov := storeCase("governance", "1", "SJ01", "小区垃圾清运不及时，垃圾堆积", t0.Add(time.Hour), 40)
+	gov.Status = canon.StatusResolved
+	storetest.SeedCases(t, st, []canon.Case{
+		storeCase("citymgmt", "c1", "SJ0102", "暴露垃圾 长虹路12号垃圾堆积", t0, 0),
+		gov,
+		storeCase("citymgmt", "c2", "SJ0102", "暴露垃圾 长虹路40号垃圾堆积", t0.Add(2*time.Hour), 220),   // the neighbouring building
+		storeCase("citymgmt", "c3", "SJ0102", "暴露垃圾 长虹路12号垃圾堆积", t0.Add(30*24*time.Hour), 5), // a month later
+	})
+	w, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Created != 1 || w.CasesChanged != 2 {
+		t.Fatalf("first pass %+v, want one incident of two cases", w)
+	}
+	inc := func() map[string]store.IncidentCase {
+		rows, err := st.IncidentCases(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]store.IncidentCase{}
+		for _, r := range rows {
+			m[r.SourceID] = r
+		}
+		return m
+	}
+	got := inc()
+	id := got["c1"].IncidentID
+	if id == 0 || got["1"].IncidentID != id || got["c2"].IncidentID != 0 || got["c3"].IncidentID != 0 {
+		t.Fatalf("incidents %+v", got)
+	}
+	cs, err := st.CasesByID(ctx, []int64{got["1"].ID})
+	if err != nil || len(cs) != 1 || cs[0].Status != canon.StatusResolved {
+		t.Fatalf("the governance case lost its own status: %+v %v", cs, err)
+	}
+	if w, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig()); err != nil || w != (store.IncidentWrite{}) {
+		t.Fatalf("second pass wrote %+v, %v; want nothing", w, err)
+	}
+	storetest.SeedCases(t, st, []canon.Case{storeCase("citymgmt", "h1", "SJ0102", "市民来电反映：长虹路12号垃圾堆积", t0.Add(26*time.Hour), 10)})
+	if _, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig()); err != nil {
+		t.Fatal(err)
+	}
+	got = inc()
+	if got["h1"].IncidentID != id || got["c1"].IncidentID != id {
+		t.Fatalf("the new report did not join incident %d: %+v", id, got)
+	}
+}

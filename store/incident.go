@@ -1,0 +1,115 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// IncidentCase is what incident merging reads of a case.
+type IncidentCase struct {
+	ID         int64
+	Source     string
+	SourceID   string
+	Category   string // unified category code, "" when unmapped
+	Lat, Lng   float64
+	ReportedAt time.Time
+	Title      string
+	Text       string // title and description
+	IncidentID int64  // 0 for none
+}
+
+// IncidentCases returns every case with a location, in id order, for
+// incident merging (internal work: the context must be Unscoped).
+func (s *Store) IncidentCases(ctx context.Context) ([]IncidentCase, error) {
+	if _, scoped := scopeOf(ctx); scoped {
+		return nil, fmt.Errorf("incident cases: a jurisdiction-scoped read cannot regroup the city's incidents")
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, source, source_id, coalesce(category_code, ''), lat, lng, reported_at,
+		title, title || ' ' || description, coalesce(incident_id, 0)
+		FROM "case" WHERE lat IS NOT NULL AND lng IS NOT NULL ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("incident cases: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (IncidentCase, error) {
+		var c IncidentCase
+		err := r.Scan(&c.ID, &c.Source, &c.SourceID, &c.Category, &c.Lat, &c.Lng, &c.ReportedAt, &c.Title, &c.Text, &c.IncidentID)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("incident cases: %w", err)
+	}
+	return out, nil
+}
+
+// IncidentGroup is one incident as incident merging decided it.
+type IncidentGroup struct {
+	ID            int64   // the incident it keeps; 0 for a new one
+	Cases         []int64 // case ids, two or more
+	Title         string
+	Category      string // unified code, "" none
+	Lat, Lng      float64
+	FirstReported time.Time
+}
+
+// IncidentWrite counts what ReplaceIncidents changed.
+type IncidentWrite struct {
+	Created, Updated, Removed, CasesChanged int
+}
+
+// ReplaceIncidents makes groups the incidents of the store: each group's
+// incident is created or updated, its cases point at it, cases in no group
+// point at none, and incidents left without cases are deleted. Cases are
+// only linked, never changed otherwise: each keeps its source, status and
+// deadline. Rows that already say the same are not written, so a
+// regrouping that changes nothing writes nothing.
+func (w *Writer) ReplaceIncidents(ctx context.Context, groups []IncidentGroup) (IncidentWrite, error) {
+	var res IncidentWrite
+	var caseIDs, incIDs []int64
+	for i := range groups {
+		g := &groups[i]
+		cat := any(nil)
+		if g.Category != "" {
+			cat = g.Category
+		}
+		if g.ID == 0 {
+			if err := w.tx.QueryRow(ctx, `INSERT INTO incident (title, category_code, lat, lng, first_reported_at)
+				VALUES ($1, $2, $3, $4, $5) RETURNING id`, g.Title, cat, g.Lat, g.Lng, g.FirstReported).Scan(&g.ID); err != nil {
+				return res, fmt.Errorf("create incident: %w", err)
+			}
+			res.Created++
+		} else {
+			tag, err := w.tx.Exec(ctx, `UPDATE incident SET title = $2, category_code = $3, lat = $4, lng = $5, first_reported_at = $6
+				WHERE id = $1 AND (title, category_code, lat, lng, first_reported_at) IS DISTINCT FROM ($2, $3, $4, $5, $6)`,
+				g.ID, g.Title, cat, g.Lat, g.Lng, g.FirstReported)
+			if err != nil {
+				return res, fmt.Errorf("update incident %d: %w", g.ID, err)
+			}
+			res.Updated += int(tag.RowsAffected())
+		}
+		for _, c := range g.Cases {
+			caseIDs = append(caseIDs, c)
+			incIDs = append(incIDs, g.ID)
+		}
+	}
+	tag, err := w.tx.Exec(ctx, `UPDATE "case" c SET incident_id = v.inc
+		FROM unnest($1::bigint[], $2::bigint[]) AS v(case_id, inc)
+		WHERE c.id = v.case_id AND c.incident_id IS DISTINCT FROM v.inc`, caseIDs, incIDs)
+	if err != nil {
+		return res, fmt.Errorf("link cases to incidents: %w", err)
+	}
+	res.CasesChanged = int(tag.RowsAffected())
+	tag, err = w.tx.Exec(ctx, `UPDATE "case" SET incident_id = NULL WHERE incident_id IS NOT NULL AND id <> ALL($1::bigint[])`, caseIDs)
+	if err != nil {
+		return res, fmt.Errorf("unlink cases from incidents: %w", err)
+	}
+	res.CasesChanged += int(tag.RowsAffected())
+	tag, err = w.tx.Exec(ctx, `DELETE FROM incident x WHERE NOT EXISTS (SELECT 1 FROM "case" c WHERE c.incident_id = x.id)`)
+	if err != nil {
+		return res, fmt.Errorf("delete empty incidents: %w", err)
+	}
+	res.Removed = int(tag.RowsAffected())
+	return res, nil
+}

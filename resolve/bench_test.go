@@ -2,7 +2,9 @@ package resolve_test
 
 import (
 	"os"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/ywtg/hub/resolve"
 	"github.com/ywtg/hub/sim/city"
@@ -65,4 +67,49 @@ func BenchmarkIncidents(b *testing.B) {
 	b.ReportMetric(q.precision(), "precision")
 	b.ReportMetric(q.recall(), "recall")
 	b.ReportMetric(float64(q.componentMerges), "component-merges")
+}
+
+// BenchmarkIndexAdd adds the last 10% of a city's records one by one to an
+// index of the rest and reports the 95th percentile of the time per record.
+func BenchmarkIndexAdd(b *testing.B) {
+	scale := city.Small
+	if s := os.Getenv("RESOLVE_SCALE"); s != "" {
+		sc, err := city.ParseScale(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		scale = sc
+	}
+	co := newCorpus(b, scale)
+	var base, later []resolve.Record
+	for i, r := range co.recs {
+		if i%10 < 9 {
+			base = append(base, r)
+		} else {
+			later = append(later, r)
+		}
+	}
+	cfg := resolve.DefaultConfig()
+	r0, err := resolve.Resolve(base, nil, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var times []time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		x := resolve.NewIndex(r0, nil, cfg)
+		times = times[:0]
+		b.StartTimer()
+		for _, rec := range later {
+			t0 := time.Now()
+			if _, err := x.Add([]resolve.Record{rec}); err != nil {
+				b.Fatal(err)
+			}
+			times = append(times, time.Since(t0))
+		}
+	}
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)*95/100].Microseconds()), "p95-µs/record")
+	b.ReportMetric(float64(len(later)), "records-added")
 }

@@ -339,3 +339,71 @@ func TestGoldenRecord(t *testing.T) {
 		t.Errorf("golden %+v", g)
 	}
 }
+
+// TestIncrementalMatchesFull resolves 70% of the small city in full and
+// adds the rest in batches of 50 as a sync would: the quality targets hold,
+// and the clusters agree with a full resolution of everything on all but a
+// few record pairs.
+func TestIncrementalMatchesFull(t *testing.T) {
+	co := newCorpus(t, city.Small)
+	cfg := resolve.DefaultConfig()
+	var base, later []resolve.Record
+	for i, r := range co.recs {
+		if i%10 < 7 {
+			base = append(base, r)
+		} else {
+			later = append(later, r)
+		}
+	}
+	r0, err := resolve.Resolve(base, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := resolve.NewIndex(r0, nil, cfg)
+	for len(later) > 0 {
+		n := min(50, len(later))
+		if _, err := x.Add(later[:n]); err != nil {
+			t.Fatal(err)
+		}
+		later = later[n:]
+	}
+	inc := x.Result()
+	q := measure(co, inc)
+	t.Logf("incremental: %v", q)
+	if q.precision() < 0.995 || q.recall() < 0.98 || q.review() > 0.01 || q.conflicts != 0 {
+		t.Errorf("incremental below target: %v", q)
+	}
+	full, err := resolve.Resolve(co.recs, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Pairs together in one answer and apart in the other.
+	differ, together := 0, 0
+	pairsOf := func(r *resolve.Result) map[[2]string]bool {
+		m := map[[2]string]bool{}
+		for _, members := range r.Clusters {
+			for x, i := range members {
+				for _, j := range members[x+1:] {
+					m[[2]string{r.Records[i].Key, r.Records[j].Key}] = true
+				}
+			}
+		}
+		return m
+	}
+	a, b := pairsOf(inc), pairsOf(full)
+	for k := range a {
+		together++
+		if !b[k] {
+			differ++
+		}
+	}
+	for k := range b {
+		if !a[k] {
+			differ++
+		}
+	}
+	t.Logf("%d pairs together incrementally, %d differ from the full resolution", together, differ)
+	if float64(differ) > 0.01*float64(together) {
+		t.Errorf("incremental and full resolution differ on %d of %d pairs", differ, together)
+	}
+}

@@ -126,44 +126,50 @@ const (
 	disposedStatuses   = `'RESOLVED', 'VERIFYING', 'CLOSED'`
 )
 
-// caseStateSQL derives each selected case's evaluation state at asOf ($1)
-// beside the columns the dimensions need. A case that has not changed since
-// asOf, or has no timeline (a status-only source), is judged by its current
+// A case's evaluation state at asOf ($1) is read in one of two ways, the
+// two branches of a UNION ALL over the selected cases. Each selects (%s)
+// only the case columns the counting and the dimensions read, so that the
+// covering index (migration 012) serves them without the table.
+//
+// currentStateSQL: a case unchanged since asOf is judged by its current
 // status and its timeline summary (case_progress, kept by triggers from
-// case_event); the current status then wins over a timeline that lags it.
-// Only a case changed after asOf has its timeline read up to asOf, one
-// lateral aggregate over its own steps (the primary key index).
-const caseStateSQL = `
-	SELECT c.*,
-		CASE WHEN k.cur THEN c.status ELSE coalesce(e.last, 'REPORTED') END AS last,
-		CASE WHEN k.cur THEN coalesce(p.filed, FALSE) OR c.status IN (` + filedStatuses + `)
-			ELSE coalesce(e.filed, FALSE) END AS filed,
-		CASE WHEN k.cur THEN coalesce(p.dispatched, FALSE) OR c.status IN (` + dispatchedStatuses + `)
-			ELSE coalesce(e.dispatched, FALSE) END AS dispatched,
-		coalesce(CASE WHEN k.cur THEN coalesce(p.resolved_at, p.closed_at) ELSE coalesce(e.resolved_at, e.closed_at) END,
-			CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS disposed_at,
-		coalesce(CASE WHEN k.cur THEN p.closed_at ELSE e.closed_at END,
-			CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS closed_at_eval,
-		CASE WHEN k.cur THEN coalesce(p.reworks, 0) ELSE coalesce(e.reworks, 0) END AS reworks,
-		CASE WHEN k.cur THEN coalesce(p.deferred, FALSE) OR c.status = 'DEFERRED'
-			ELSE coalesce(e.deferred, FALSE) END AS deferred`
+// case_event), the current status winning over a timeline that lags it.
+// That is nearly every case of a past period.
+const currentStateSQL = `
+	SELECT %s,
+		c.status AS last,
+		coalesce(p.filed, FALSE) OR c.status IN (` + filedStatuses + `) AS filed,
+		coalesce(p.dispatched, FALSE) OR c.status IN (` + dispatchedStatuses + `) AS dispatched,
+		coalesce(p.resolved_at, p.closed_at, CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS disposed_at,
+		coalesce(p.closed_at, CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS closed_at_eval,
+		coalesce(p.reworks, 0) AS reworks,
+		coalesce(p.deferred, FALSE) OR c.status = 'DEFERRED' AS deferred
+	FROM "case" c LEFT JOIN case_progress p ON p.case_id = c.id
+	WHERE c.updated_at <= $1`
 
-// currentSQL holds when a case's current state is its state at asOf.
-const currentSQL = `(c.updated_at <= $1 OR p.case_id IS NULL)`
-
-// caseTimelineSQL joins the timeline summary and, for the cases changed
-// after asOf only, the aggregate of the timeline up to $1.
-const caseTimelineSQL = ` LEFT JOIN case_progress p ON p.case_id = c.id
-	CROSS JOIN LATERAL (SELECT ` + currentSQL + ` AS cur) k
-	LEFT JOIN LATERAL (
-		SELECT (array_agg(ev.status ORDER BY ev.seq DESC))[1] AS last,
-			bool_or(ev.status IN (` + filedStatuses + `)) AS filed,
-			bool_or(ev.status IN (` + dispatchedStatuses + `)) AS dispatched,
-			max(ev.at) FILTER (WHERE ev.status = 'RESOLVED') AS resolved_at,
-			max(ev.at) FILTER (WHERE ev.status = 'CLOSED') AS closed_at,
-			count(*) FILTER (WHERE ev.status = 'REOPENED') AS reworks,
-			bool_or(ev.status = 'DEFERRED') AS deferred
-		FROM case_event ev WHERE ev.case_id = c.id AND ev.at <= $1 AND NOT k.cur) e ON TRUE`
+// pastStateSQL: a case changed after asOf has its timeline read up to asOf,
+// one lateral aggregate over its own steps (the primary key index); one
+// without any timeline (a status-only source) is judged by its status.
+const pastStateSQL = `
+	SELECT %s,
+		CASE WHEN e.n = 0 THEN c.status ELSE coalesce(e.last, 'REPORTED') END AS last,
+		CASE WHEN e.n = 0 THEN c.status IN (` + filedStatuses + `) ELSE coalesce(e.filed, FALSE) END AS filed,
+		CASE WHEN e.n = 0 THEN c.status IN (` + dispatchedStatuses + `) ELSE coalesce(e.dispatched, FALSE) END AS dispatched,
+		coalesce(e.resolved_at, e.closed_at, CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS disposed_at,
+		coalesce(e.closed_at, CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS closed_at_eval,
+		coalesce(e.reworks, 0) AS reworks,
+		CASE WHEN e.n = 0 THEN c.status = 'DEFERRED' ELSE coalesce(e.deferred, FALSE) END AS deferred
+	FROM "case" c CROSS JOIN LATERAL (
+		SELECT count(*) AS n,
+			(array_agg(ev.status ORDER BY ev.seq DESC) FILTER (WHERE ev.at <= $1))[1] AS last,
+			bool_or(ev.status IN (` + filedStatuses + `)) FILTER (WHERE ev.at <= $1) AS filed,
+			bool_or(ev.status IN (` + dispatchedStatuses + `)) FILTER (WHERE ev.at <= $1) AS dispatched,
+			max(ev.at) FILTER (WHERE ev.status = 'RESOLVED' AND ev.at <= $1) AS resolved_at,
+			max(ev.at) FILTER (WHERE ev.status = 'CLOSED' AND ev.at <= $1) AS closed_at,
+			count(*) FILTER (WHERE ev.status = 'REOPENED' AND ev.at <= $1) AS reworks,
+			bool_or(ev.status = 'DEFERRED') FILTER (WHERE ev.at <= $1) AS deferred
+		FROM case_event ev WHERE ev.case_id = c.id) e
+	WHERE c.updated_at > $1`
 
 // IndicatorOptions select the costlier parts of CaseIndicators.
 type IndicatorOptions struct {
@@ -220,9 +226,20 @@ func (s *Store) CaseIndicators(ctx context.Context, f CaseFilter, asOf time.Time
 	if len(within) > 0 {
 		where += " AND " + strings.Join(within, " AND ")
 	}
+	cols := "c.id, c.grid_id, c.reported_at, c.status, c.due_at, c.category_code, c.assignee_dept, c.region_path"
+	for _, d := range dims {
+		switch d {
+		case DimTier:
+			cols += ", c.tier"
+		case DimSource:
+			cols += ", c.source"
+		case DimKind:
+			cols += ", c.kind"
+		}
+	}
 	// The inner statement keeps the dimension values; the outer one counts.
-	inner := `SELECT ` + strings.Join(append(exprs, "c.filed, c.last, c.dispatched, c.reworks, c.deferred, c.closed_at_eval, c.reported_at, x.*"), ", ") + ` FROM (` + caseStateSQL + ` FROM "case" c` + caseTimelineSQL +
-		` WHERE c.reported_at <= $1 AND ` + where + `) c` + join + ` CROSS JOIN LATERAL (SELECT
+	inner := `SELECT ` + strings.Join(append(exprs, "c.filed, c.last, c.dispatched, c.reworks, c.deferred, c.closed_at_eval, c.reported_at, x.*"), ", ") + ` FROM (` + fmt.Sprintf(currentStateSQL, cols) + ` AND c.reported_at <= $1 AND ` + where + ` UNION ALL ` +
+		fmt.Sprintf(pastStateSQL, cols) + ` AND c.reported_at <= $1 AND ` + where + `) c` + join + ` CROSS JOIN LATERAL (SELECT
 			c.filed AND c.last = 'REJECTED' AS voided,
 			c.filed AND c.last <> 'REJECTED' AND c.last <> 'SUSPENDED' AS ev,
 			c.last IN (` + disposedStatuses + `) AS disposed,

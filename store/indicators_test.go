@@ -323,6 +323,22 @@ func TestIndicatorEdges(t *testing.T) {
 		t.Errorf("at 11-05: %+v", y)
 	}
 
+	// Every dimension groups the same cases.
+	for _, dims := range [][]store.Dimension{{store.DimTier, store.DimSource, store.DimKind, store.DimCategoryMajor},
+		{store.DimStatus, store.DimCategory, store.DimDistrict, store.DimGrid}, {store.DimQuarter, store.DimWeek, store.DimDay}} {
+		b, err := st.CaseIndicators(ctx, store.CaseFilter{}, asOf, dims, store.IndicatorOptions{})
+		if err != nil {
+			t.Fatalf("%v: %v", dims, err)
+		}
+		n := 0
+		for _, x := range b {
+			n += x.Reported
+		}
+		if n != 9 {
+			t.Errorf("%v: %d reported, want 9", dims, n)
+		}
+	}
+
 	// Through a region: the community holding the grid, and the other one.
 	for code, want := range map[string]int{"420606001001": 9, "420606001002": 0, "420606": 9} {
 		b, err := st.CaseIndicators(ctx, store.CaseFilter{RegionCode: &code}, asOf, nil, store.IndicatorOptions{})

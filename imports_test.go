@@ -28,6 +28,7 @@ var importRules = map[string][]string{
 	"store":          {"canon"},
 	"syncer":         {"canon", "connectors", "store"},
 	"resolve":        {"canon", "store"},
+	"partner":        {"canon", "store", "auth"},
 	"auth":           {"canon"},
 	"graph":          {"canon", "store", "auth", "pii", "address", "datum"},
 	"graph/...":      {"canon", "store", "graph/model"},

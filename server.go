@@ -30,6 +30,7 @@ import (
 	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/embedpg"
 	"github.com/ywtg/hub/graph"
+	"github.com/ywtg/hub/partner"
 	"github.com/ywtg/hub/sim"
 	"github.com/ywtg/hub/sim/city"
 	"github.com/ywtg/hub/store"
@@ -305,7 +306,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, err := web.NewHandler(web.Options{GraphQL: admission.Wrap(authn.Wrap(gql)), Readiness: ready, Registry: reg, Log: log, MaxBodyBytes: e.cfg.MaxBodyBytes})
+	h, err := web.NewHandler(web.Options{GraphQL: admission.Wrap(authn.Wrap(gql)), Partner: authn.Wrap(partner.NewOpen311(st, log)), Readiness: ready, Registry: reg, Log: log, MaxBodyBytes: e.cfg.MaxBodyBytes})
 	if err != nil {
 		return fmt.Errorf("http handler: %w", err)
 	}

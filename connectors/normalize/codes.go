@@ -191,6 +191,11 @@ func CityServiceCode(field, code string) (Category, error) {
 	if code == "" {
 		return Category{}, defect(MissingField, field, "no service code")
 	}
+	// A class of the unified taxonomy by its own code: what another hub's
+	// Open311 endpoint publishes for the classes of other systems.
+	if c, ok := tables.byCode[code]; ok {
+		return c, nil
+	}
 	if len(code) != 6 || !allDigits(code) || (code[:2] != "01" && code[:2] != "02") {
 		return Category{}, defect(UnknownCode, field, "service code %q is not 01/02 + major + minor", code)
 	}

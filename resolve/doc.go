@@ -55,7 +55,29 @@
 // of it; a split gives the part that lost the ID a new one with the ID it
 // was split from.
 //
+// Index resolves records as they land (a synced batch): it keeps the
+// model and clusters of a full resolution and links each new record under
+// the same rules; a periodic full resolution re-estimates the model.
+//
+// # Incidents
+//
+// Incidents groups case reports of every source (and repeats within one)
+// that are one real-world problem. Two reports are compared only within
+// IncidentConfig.MaxMetres (150 m, WGS-84 after datum conversion) and
+// Window (7 days), when their unified categories are compatible (the
+// same, one the ancestor of the other, or a pair the two taxonomies name
+// differently: Compatible), and never when they are two components (部件)
+// with different component IDs. Evidence, in bits: place ≤ 30 m +6, ≤ 80 m
+// +4.5, farther −4; time ≤ 2 h +4, ≤ 1 day +2.5, ≤ 3 days +1.5, later −3;
+// category the same +3, compatible +2; text (Sørensen–Dice of character
+// bigrams, the unit of similarity for Chinese) ≥ 0.5 +3, ≥ 0.2 +1, else
+// −0.5; the same component +4. Pairs from Threshold (8 bits) are linked
+// strongest first, unless the incidents joined would hold two component
+// IDs or span more than Window. An incident is a link, never a deletion:
+// RegroupIncidents writes the grouping to the store's incident table and
+// each case's incident_id, keeping incident IDs stable.
+//
 // Measured against the simulated city's ground truth (sim/city
-// PersonMentions) in resolve_test.go; the figures per scale are in
-// docs/resolution.md.
+// PersonMentions and CaseMentions) in resolve_test.go and
+// incident_test.go; the figures per scale are in docs/resolution.md.
 package resolve

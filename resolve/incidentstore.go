@@ -5,29 +5,41 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ywtg/hub/store"
 )
 
-// RegroupIncidents groups every located case of the store into incidents
-// and writes the result (store.Writer.ReplaceIncidents). Incident IDs are
+// RegroupIncidents groups the located cases of the store reported at or
+// after from (zero: all) into incidents and writes the result
+// (store.Writer.ReplaceIncidents). The reports of one Window before from
+// are read too, so a new report joins an older incident; groups made only
+// of such older reports are left as they are. After a sync pass, from = the
+// earliest report the pass brought; a full regrouping (zero from) re-reads
+// everything. Incident IDs are
 // stable: a group keeps the incident most of its cases already had (ties:
 // the smaller ID), so a regrouping after a sync moves only the cases it
 // has to. The incident's title, category and first report are its first
 // case's; its location is the mean of its cases'. The context decides the
 // access: internal work, so store.Unscoped.
-func RegroupIncidents(ctx context.Context, st *store.Store, cfg IncidentConfig) (store.IncidentWrite, error) {
-	rows, err := st.IncidentCases(ctx)
+func RegroupIncidents(ctx context.Context, st *store.Store, cfg IncidentConfig, from time.Time) (store.IncidentWrite, error) {
+	read := from
+	if !from.IsZero() {
+		read = from.Add(-cfg.Window)
+	}
+	rows, err := st.IncidentCases(ctx, read)
 	if err != nil {
 		return store.IncidentWrite{}, fmt.Errorf("regroup incidents: %w", err)
 	}
 	cases := make([]Case, len(rows))
 	byKey := make(map[string]*store.IncidentCase, len(rows))
+	byID := make(map[int64]*store.IncidentCase, len(rows))
 	for i := range rows {
 		r := &rows[i]
 		k := r.Source + "/" + r.SourceID
 		cases[i] = Case{Key: k, Source: r.Source, Category: r.Category, Lng: r.Lng, Lat: r.Lat, Reported: r.ReportedAt, Text: r.Text}
 		byKey[k] = r
+		byID[r.ID] = r
 	}
 	res, err := Incidents(cases, cfg)
 	if err != nil {
@@ -37,10 +49,22 @@ func RegroupIncidents(ctx context.Context, st *store.Store, cfg IncidentConfig) 
 		r := byKey[key]
 		return r.ID, r.IncidentID, r.Title
 	})
+	if !from.IsZero() {
+		recent := groups[:0]
+		for _, g := range groups {
+			for _, id := range g.Cases {
+				if byID[id].ReportedAt.Compare(from) >= 0 {
+					recent = append(recent, g)
+					break
+				}
+			}
+		}
+		groups = recent
+	}
 	var out store.IncidentWrite
 	err = st.InTx(ctx, func(w *store.Writer) error {
 		var err error
-		out, err = w.ReplaceIncidents(ctx, groups)
+		out, err = w.ReplaceIncidents(ctx, from, groups)
 		return err
 	})
 	if err != nil {

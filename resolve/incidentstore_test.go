@@ -61,7 +61,7 @@ func TestRegroupIncidentsInStore(t *testing.T) {
 		storeCase("citymgmt", "c2", "SJ0102", "暴露垃圾 长虹路40号垃圾堆积", t0.Add(2*time.Hour), 220),   // the neighbouring building
 		storeCase("citymgmt", "c3", "SJ0102", "暴露垃圾 长虹路12号垃圾堆积", t0.Add(30*24*time.Hour), 5), // a month later
 	})
-	w, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig())
+	w, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig(), time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestRegroupIncidentsInStore(t *testing.T) {
 		t.Fatalf("first pass %+v, want one incident of two cases", w)
 	}
 	inc := func() map[string]store.IncidentCase {
-		rows, err := st.IncidentCases(ctx)
+		rows, err := st.IncidentCases(ctx, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,15 +88,31 @@ func TestRegroupIncidentsInStore(t *testing.T) {
 	if err != nil || len(cs) != 1 || cs[0].Status != canon.StatusResolved {
 		t.Fatalf("the governance case lost its own status: %+v %v", cs, err)
 	}
-	if w, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig()); err != nil || w != (store.IncidentWrite{}) {
+	if w, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig(), time.Time{}); err != nil || w != (store.IncidentWrite{}) {
 		t.Fatalf("second pass wrote %+v, %v; want nothing", w, err)
 	}
 	storetest.SeedCases(t, st, []canon.Case{storeCase("citymgmt", "h1", "SJ0102", "市民来电反映：长虹路12号垃圾堆积", t0.Add(26*time.Hour), 10)})
-	if _, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig()); err != nil {
+	if _, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig(), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	got = inc()
 	if got["h1"].IncidentID != id || got["c1"].IncidentID != id {
 		t.Fatalf("the new report did not join incident %d: %+v", id, got)
+	}
+	// A regrouping of recent reports only (as after an incremental pass)
+	// leaves the links of older cases alone.
+	if _, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig(), t0.Add(25*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got = inc()
+	if got["c1"].IncidentID != id || got["1"].IncidentID != id || got["h1"].IncidentID != id {
+		t.Fatalf("a windowed regrouping changed older links: %+v", got)
+	}
+	// A grouping that finds nothing unlinks every case and removes the
+	// incident.
+	strict := resolve.DefaultIncidentConfig()
+	strict.Threshold = 1000
+	if w, err := resolve.RegroupIncidents(ctx, st, strict, time.Time{}); err != nil || w.Removed != 1 || w.CasesChanged != 3 {
+		t.Fatalf("empty regrouping wrote %+v, %v; want 3 cases unlinked and 1 incident removed", w, err)
 	}
 }

@@ -21,15 +21,16 @@ type IncidentCase struct {
 	IncidentID int64  // 0 for none
 }
 
-// IncidentCases returns every case with a location, in id order, for
-// incident merging (internal work: the context must be Unscoped).
-func (s *Store) IncidentCases(ctx context.Context) ([]IncidentCase, error) {
+// IncidentCases returns the cases with a location reported at or after
+// from (zero: every case), in id order, for incident merging (internal
+// work: the context must be Unscoped).
+func (s *Store) IncidentCases(ctx context.Context, from time.Time) ([]IncidentCase, error) {
 	if _, scoped := scopeOf(ctx); scoped {
 		return nil, fmt.Errorf("incident cases: a jurisdiction-scoped read cannot regroup the city's incidents")
 	}
 	rows, err := s.pool.Query(ctx, `SELECT id, source, source_id, coalesce(category_code, ''), lat, lng, reported_at,
 		title, title || ' ' || description, coalesce(incident_id, 0)
-		FROM "case" WHERE lat IS NOT NULL AND lng IS NOT NULL ORDER BY id`)
+		FROM "case" WHERE lat IS NOT NULL AND lng IS NOT NULL AND ($1::timestamptz IS NULL OR reported_at >= $1) ORDER BY id`, nullTime(from))
 	if err != nil {
 		return nil, fmt.Errorf("incident cases: %w", err)
 	}
@@ -59,15 +60,17 @@ type IncidentWrite struct {
 	Created, Updated, Removed, CasesChanged int
 }
 
-// ReplaceIncidents makes groups the incidents of the store: each group's
-// incident is created or updated, its cases point at it, cases in no group
-// point at none, and incidents left without cases are deleted. Cases are
+// ReplaceIncidents makes groups the incidents of the cases reported at or
+// after from (zero: all cases): each group's incident is created or
+// updated, its cases point at it, those cases in no group point at none,
+// and incidents left without cases are deleted. Cases reported before
+// from keep their links. Cases are
 // only linked, never changed otherwise: each keeps its source, status and
 // deadline. Rows that already say the same are not written, so a
 // regrouping that changes nothing writes nothing.
-func (w *Writer) ReplaceIncidents(ctx context.Context, groups []IncidentGroup) (IncidentWrite, error) {
+func (w *Writer) ReplaceIncidents(ctx context.Context, from time.Time, groups []IncidentGroup) (IncidentWrite, error) {
 	var res IncidentWrite
-	var caseIDs, incIDs []int64
+	caseIDs, incIDs := []int64{}, []int64{} // never NULL arrays: <> ALL(NULL) matches nothing
 	for i := range groups {
 		g := &groups[i]
 		cat := any(nil)
@@ -101,7 +104,8 @@ func (w *Writer) ReplaceIncidents(ctx context.Context, groups []IncidentGroup) (
 		return res, fmt.Errorf("link cases to incidents: %w", err)
 	}
 	res.CasesChanged = int(tag.RowsAffected())
-	tag, err = w.tx.Exec(ctx, `UPDATE "case" SET incident_id = NULL WHERE incident_id IS NOT NULL AND id <> ALL($1::bigint[])`, caseIDs)
+	tag, err = w.tx.Exec(ctx, `UPDATE "case" SET incident_id = NULL WHERE incident_id IS NOT NULL AND id <> ALL($1::bigint[])
+		AND ($2::timestamptz IS NULL OR reported_at >= $2)`, caseIDs, nullTime(from))
 	if err != nil {
 		return res, fmt.Errorf("unlink cases from incidents: %w", err)
 	}
@@ -113,3 +117,4 @@ func (w *Writer) ReplaceIncidents(ctx context.Context, groups []IncidentGroup) (
 	res.Removed = int(tag.RowsAffected())
 	return res, nil
 }
+

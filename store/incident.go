@@ -117,4 +117,3 @@ func (w *Writer) ReplaceIncidents(ctx context.Context, from time.Time, groups []
 	res.Removed = int(tag.RowsAffected())
 	return res, nil
 }
-

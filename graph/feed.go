@@ -121,6 +121,15 @@ func (r *Resolver) newChangeQuery(ctx context.Context, types []model.ChangeType,
 // changesPage reads up to first changes the caller may see after position
 // after; end is where to continue and more whether the log may hold more.
 func (r *Resolver) changesPage(ctx context.Context, l *Loaders, q *changeQuery, after int64, first int) (out []*model.Change, end int64, more bool, err error) {
+	return r.changesPageFrom(ctx, r.Store.ChangesAfter, l, q, after, first)
+}
+
+// logReader reads log entries after a position (store.ChangesAfter, or the
+// feed's recent entries).
+type logReader func(ctx context.Context, after int64, limit int, types []string) ([]store.Change, error)
+
+// changesPageFrom is changesPage reading the log through read.
+func (r *Resolver) changesPageFrom(ctx context.Context, read logReader, l *Loaders, q *changeQuery, after int64, first int) (out []*model.Change, end int64, more bool, err error) {
 	end = after
 	if len(q.types) == 0 {
 		if end < 0 {
@@ -130,7 +139,7 @@ func (r *Resolver) changesPage(ctx context.Context, l *Loaders, q *changeQuery, 
 		return nil, end, false, nil
 	}
 	for scans := 0; scans < maxChangesScan; scans++ {
-		batch, err := r.Store.ChangesAfter(ctx, end, first, q.types)
+		batch, err := read(ctx, end, first, q.types)
 		if err != nil {
 			return nil, 0, false, err
 		}

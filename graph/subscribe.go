@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,8 +44,13 @@ type Feed struct {
 	head    int64
 	moved   chan struct{} // closed when head or sources move
 	sources map[string]*store.Source
-	open    map[string]int // subscriptions per principal
-	live    atomic.Int64
+	// ring holds the log entries after ringFrom that the feed has read,
+	// oldest first (once ringInit).
+	ring     []store.Change
+	ringFrom int64
+	ringInit bool
+	open     map[string]int // subscriptions per principal
+	live     atomic.Int64
 }
 
 // FeedOptions tune NewFeed.
@@ -133,8 +140,10 @@ func (f *Feed) step(ctx context.Context) {
 		f.log.Warn("change log: sources", "error", err.Error())
 		return
 	}
+	top := f.fill(ctx, head)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	head = top
 	moved := head != f.head
 	next := make(map[string]*store.Source, len(srcs))
 	for _, s := range srcs {
@@ -148,6 +157,69 @@ func (f *Feed) step(ctx context.Context) {
 		close(f.moved)
 		f.moved = make(chan struct{})
 	}
+}
+
+// ringCap is how many recent log entries a feed keeps in memory for its
+// subscriptions: a subscription within them reads no SQL to follow the log.
+const ringCap = 50_000
+
+// fill reads the log entries after the ring's last into the ring and
+// returns the position up to which the ring holds the log.
+func (f *Feed) fill(ctx context.Context, head int64) int64 {
+	f.mu.Lock()
+	if !f.ringInit {
+		f.ringInit, f.ringFrom = true, head // follow from now
+	}
+	to := f.ringFrom
+	if n := len(f.ring); n > 0 {
+		to = f.ring[n-1].Position
+	}
+	f.mu.Unlock()
+	for to < head {
+		batch, err := f.store.ChangesAfter(ctx, to, 1000, nil)
+		if err != nil || len(batch) == 0 {
+			if err != nil {
+				f.log.Warn("change log: read", "error", err.Error())
+			}
+			break
+		}
+		f.mu.Lock()
+		f.ring = append(f.ring, batch...)
+		if drop := len(f.ring) - ringCap; drop > 0 {
+			f.ringFrom = f.ring[drop-1].Position
+			f.ring = append(f.ring[:0:0], f.ring[drop:]...)
+		}
+		f.mu.Unlock()
+		to = batch[len(batch)-1].Position
+	}
+	return to
+}
+
+// recent reads up to limit entries after position after of the given types
+// from the ring; false when the ring does not reach back to after.
+func (f *Feed) recent(after int64, limit int, types []string) ([]store.Change, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.ringInit || after < f.ringFrom {
+		return nil, false
+	}
+	i := sort.Search(len(f.ring), func(i int) bool { return f.ring[i].Position > after })
+	var out []store.Change
+	for ; i < len(f.ring) && len(out) < limit; i++ {
+		if len(types) == 0 || slices.Contains(types, f.ring[i].Type) {
+			out = append(out, f.ring[i])
+		}
+	}
+	return out, true
+}
+
+// read is the subscriptions' log reader: the ring when it reaches back far
+// enough, the store otherwise (a subscriber resuming from long ago).
+func (f *Feed) read(ctx context.Context, after int64, limit int, types []string) ([]store.Change, error) {
+	if out, ok := f.recent(after, limit, types); ok {
+		return out, nil
+	}
+	return f.store.ChangesAfter(ctx, after, limit, types)
 }
 
 // state returns the head, the sources and a channel closed when either
@@ -324,7 +396,7 @@ func (s *subscription) run(ctx context.Context) error {
 	defer recheck.Stop()
 	for {
 		_, _, moved := s.r.feed.state()
-		list, end, more, err := s.r.changesPage(ctx, NewLoaders(s.r.Store, s.r.prefetchRegions), s.q, s.pos, defaultChangesPage)
+		list, end, more, err := s.r.changesPageFrom(ctx, s.r.feed.read, NewLoaders(s.r.Store, s.r.prefetchRegions), s.q, s.pos, defaultChangesPage)
 		if err != nil {
 			return &positionError{err: err, position: s.pos}
 		}

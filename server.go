@@ -31,6 +31,7 @@ import (
 	"github.com/ywtg/hub/embedpg"
 	"github.com/ywtg/hub/graph"
 	"github.com/ywtg/hub/partner"
+	"github.com/ywtg/hub/resolve"
 	"github.com/ywtg/hub/sim"
 	"github.com/ywtg/hub/sim/city"
 	"github.com/ywtg/hub/store"
@@ -252,6 +253,13 @@ func serve(ctx context.Context, e *env, args []string) error {
 	defer srcs.close()
 	// Required sources hold readiness until their first sync, and again
 	// while DOWN or re-pulled after a reset; optional ones never do.
+	// Incidents are regrouped beside the engine; it stops before the store
+	// closes.
+	incidents := newIncidentRegrouper(st, log)
+	regroupCtx, stopRegroup := context.WithCancel(ctx)
+	regroupDone := make(chan struct{})
+	go func() { defer close(regroupDone); incidents.run(regroupCtx) }()
+	defer func() { stopRegroup(); <-regroupDone }()
 	engine, err := syncer.New(st, srcs.sources, syncer.Options{Log: log, Registry: reg,
 		Ready: func(name string) {
 			// Matches against what the first sync brought must not answer
@@ -259,6 +267,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 			if _, err := srcs.addresses.Refresh(ctx); err != nil {
 				log.Warn("address directory refresh failed", "err", err)
 			}
+			incidents.passed()
 			ready.Clear("sync:" + name)
 		},
 		NotReady: func(name, why string) {
@@ -376,7 +385,16 @@ func syncCmd(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s: %s, fetched %d, stored %d (unchanged %d, deleted %d), quarantined %d\n",
 			name, r.Status, r.Counts.Fetched, r.Counts.Stored, r.Counts.Unchanged, r.Counts.Deleted, r.Counts.Quarantined)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	inc, err := resolve.RegroupIncidents(store.Unscoped(ctx), st, resolve.DefaultIncidentConfig(), time.Time{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "incidents: %d of %d cases (created %d, updated %d, removed %d, cases relinked %d)\n",
+		inc.Groups, inc.Read, inc.Created, inc.Updated, inc.Removed, inc.CasesChanged)
+	return nil
 }
 
 // simulateCmd runs the demo source systems standalone until interrupted,

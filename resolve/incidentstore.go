@@ -10,6 +10,14 @@ import (
 	"github.com/ywtg/hub/store"
 )
 
+// Regrouped is what RegroupIncidents read and wrote.
+type Regrouped struct {
+	store.IncidentWrite
+	Read   int       // cases read
+	Groups int       // incidents of two or more cases among them
+	Latest time.Time // the latest report read
+}
+
 // RegroupIncidents groups the located cases of the store reported at or
 // after from (zero: all) into incidents and writes the result
 // (store.Writer.ReplaceIncidents). The reports of one Window before from
@@ -22,15 +30,16 @@ import (
 // has to. The incident's title, category and first report are its first
 // case's; its location is the mean of its cases'. The context decides the
 // access: internal work, so store.Unscoped.
-func RegroupIncidents(ctx context.Context, st *store.Store, cfg IncidentConfig, from time.Time) (store.IncidentWrite, error) {
+func RegroupIncidents(ctx context.Context, st *store.Store, cfg IncidentConfig, from time.Time) (Regrouped, error) {
 	read := from
 	if !from.IsZero() {
 		read = from.Add(-cfg.Window)
 	}
 	rows, err := st.IncidentCases(ctx, read)
 	if err != nil {
-		return store.IncidentWrite{}, fmt.Errorf("regroup incidents: %w", err)
+		return Regrouped{}, fmt.Errorf("regroup incidents: %w", err)
 	}
+	out := Regrouped{Read: len(rows)}
 	cases := make([]Case, len(rows))
 	byKey := make(map[string]*store.IncidentCase, len(rows))
 	byID := make(map[int64]*store.IncidentCase, len(rows))
@@ -40,10 +49,13 @@ func RegroupIncidents(ctx context.Context, st *store.Store, cfg IncidentConfig, 
 		cases[i] = Case{Key: k, Source: r.Source, Category: r.Category, Lng: r.Lng, Lat: r.Lat, Reported: r.ReportedAt, Text: r.Text}
 		byKey[k] = r
 		byID[r.ID] = r
+		if r.ReportedAt.After(out.Latest) {
+			out.Latest = r.ReportedAt
+		}
 	}
 	res, err := Incidents(cases, cfg)
 	if err != nil {
-		return store.IncidentWrite{}, fmt.Errorf("regroup incidents: %w", err)
+		return out, fmt.Errorf("regroup incidents: %w", err)
 	}
 	groups := IncidentGroups(res, func(key string) (int64, int64, string) {
 		r := byKey[key]
@@ -61,10 +73,10 @@ func RegroupIncidents(ctx context.Context, st *store.Store, cfg IncidentConfig, 
 		}
 		groups = recent
 	}
-	var out store.IncidentWrite
+	out.Groups = len(groups)
 	err = st.InTx(ctx, func(w *store.Writer) error {
 		var err error
-		out, err = w.ReplaceIncidents(ctx, from, groups)
+		out.IncidentWrite, err = w.ReplaceIncidents(ctx, from, groups)
 		return err
 	})
 	if err != nil {

@@ -65,7 +65,7 @@ func TestRegroupIncidentsInStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.Created != 1 || w.CasesChanged != 2 {
+	if w.Created != 1 || w.CasesChanged != 2 || w.Read != 4 || w.Groups != 1 || !w.Latest.Equal(t0.Add(30*24*time.Hour)) {
 		t.Fatalf("first pass %+v, want one incident of two cases", w)
 	}
 	inc := func() map[string]store.IncidentCase {
@@ -88,7 +88,7 @@ func TestRegroupIncidentsInStore(t *testing.T) {
 	if err != nil || len(cs) != 1 || cs[0].Status != canon.StatusResolved {
 		t.Fatalf("the governance case lost its own status: %+v %v", cs, err)
 	}
-	if w, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig(), time.Time{}); err != nil || w != (store.IncidentWrite{}) {
+	if w, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig(), time.Time{}); err != nil || w.IncidentWrite != (store.IncidentWrite{}) {
 		t.Fatalf("second pass wrote %+v, %v; want nothing", w, err)
 	}
 	storetest.SeedCases(t, st, []canon.Case{storeCase("citymgmt", "h1", "SJ0102", "市民来电反映：长虹路12号垃圾堆积", t0.Add(26*time.Hour), 10)})

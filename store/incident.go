@@ -55,6 +55,11 @@ type IncidentGroup struct {
 	FirstReported time.Time
 }
 
+// incidentLock serialises the writers of incidents (replicas regrouping
+// after their passes), so that one grouping is written whole after the
+// other.
+const incidentLock = 74210010
+
 // IncidentWrite counts what ReplaceIncidents changed.
 type IncidentWrite struct {
 	Created, Updated, Removed, CasesChanged int
@@ -70,6 +75,9 @@ type IncidentWrite struct {
 // regrouping that changes nothing writes nothing.
 func (w *Writer) ReplaceIncidents(ctx context.Context, from time.Time, groups []IncidentGroup) (IncidentWrite, error) {
 	var res IncidentWrite
+	if _, err := w.tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", incidentLock); err != nil {
+		return res, fmt.Errorf("lock incidents: %w", err)
+	}
 	caseIDs, incIDs := []int64{}, []int64{} // never NULL arrays: <> ALL(NULL) matches nothing
 	for i := range groups {
 		g := &groups[i]

@@ -160,17 +160,23 @@ func (t regionTable) check(code string) regionCheck {
 	if code[4:] == "01" && t[code[:4]+"00"] {
 		return regionKnown
 	}
-	// A prefecture is known when any code lies under it (municipalities
-	// have no XXXX00 code for their 01 and 02 groups in every year).
-	if code[4:] == "00" || !t[code[:2]+"0000"] {
+	if !t[code[:2]+"0000"] {
 		return regionUnknown
 	}
-	for c := range 100 {
-		if t[code[:4]+string(rune('0'+c/10))+string(rune('0'+c%10))] {
-			return regionUnlisted
-		}
+	// A prefecture is known when any code lies under it: the groups of
+	// the municipalities (500100 市辖区, 500200 县 of 重庆) are not listed
+	// as divisions, yet IDs carry them.
+	underPrefecture := false
+	for c := 0; c < 100 && !underPrefecture; c++ {
+		underPrefecture = t[code[:4]+string(rune('0'+c/10))+string(rune('0'+c%10))]
 	}
-	return regionUnknown
+	switch {
+	case !underPrefecture:
+		return regionUnknown
+	case code[4:] == "00":
+		return regionKnown // the prefecture-level code itself
+	}
+	return regionUnlisted
 }
 
 // CheckRegionCode reports whether a 6-digit code is a GB/T 2260 code in

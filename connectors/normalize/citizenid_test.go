@@ -48,6 +48,8 @@ func TestParseCitizenID(t *testing.T) {
 			want: checksummed("42060019850101002"), gender: canon.Female, birth: "1985-01-01"},
 		{name: "市辖区 code of a city (420601)", in: checksummed("42060119850101001"),
 			want: checksummed("42060119850101001"), gender: canon.Male, birth: "1985-01-01"},
+		{name: "municipality group (重庆 500100)", in: checksummed("50010019850101001"),
+			want: checksummed("50010019850101001"), gender: canon.Male, birth: "1985-01-01"},
 		{name: "Macao resident (82)", in: checksummed("82000019900101001"),
 			want: checksummed("82000019900101001"), gender: canon.Male, birth: "1990-01-01"},
 		{name: "Taiwan resident permit (83)", in: checksummed("83000019900101001"),

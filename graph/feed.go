@@ -171,7 +171,7 @@ func (r *Resolver) changesPageFrom(ctx context.Context, read logReader, l *Loade
 }
 
 // visibleChanges turns the log entries the caller may see into their
-// GraphQL form (nil at the others' index). A change is seen when its
+// GraphQL form (nil at the others' index); l nil: fresh loaders if needed. A change is seen when its
 // record, loaded as the caller, is there, or when its record lay in the
 // caller's jurisdiction when it was written (a deletion, a record since
 // gone); never otherwise, so the caller does not learn that anything
@@ -199,6 +199,9 @@ func (r *Resolver) visibleChanges(ctx context.Context, l *Loaders, q *changeQuer
 		if k, ok := nodeKinds[name]; ok {
 			m.RecordID = globalID(name, c.RecordID)
 			if c.Op != "DELETE" {
+				if l == nil {
+					l = NewLoaders(r.Store, r.prefetchRegions)
+				}
 				thunks[i] = k.load(ctx, l, c.RecordID)
 			}
 		} else {

@@ -49,8 +49,10 @@ type Feed struct {
 	ring     []store.Change
 	ringFrom int64
 	ringInit bool
-	open     map[string]int // subscriptions per principal
-	live     atomic.Int64
+	// typeMoved are closed when a change of their type enters the ring.
+	typeMoved map[string]chan struct{}
+	open      map[string]int // subscriptions per principal
+	live      atomic.Int64
 }
 
 // FeedOptions tune NewFeed.
@@ -82,7 +84,7 @@ func NewFeed(st *store.Store, o FeedOptions) *Feed {
 		o.Recheck = 10 * time.Second
 	}
 	return &Feed{store: st, log: o.Log, retention: o.Retention, maxPerPrincipal: o.MaxPerPrincipal,
-		sendTimeout: o.SendTimeout, recheck: o.Recheck, poke: make(chan struct{}, 1), moved: make(chan struct{}),
+		sendTimeout: o.SendTimeout, recheck: o.Recheck, poke: make(chan struct{}, 1), moved: make(chan struct{}), typeMoved: map[string]chan struct{}{},
 		open: map[string]int{}}
 }
 
@@ -145,6 +147,16 @@ func (f *Feed) step(ctx context.Context) {
 	defer f.mu.Unlock()
 	head = top
 	moved := head != f.head
+	if moved {
+		// Wake the subscriptions of the types that moved only.
+		i := sort.Search(len(f.ring), func(i int) bool { return f.ring[i].Position > f.head })
+		for ; i < len(f.ring); i++ {
+			if ch, ok := f.typeMoved[f.ring[i].Type]; ok {
+				close(ch)
+				delete(f.typeMoved, f.ring[i].Type)
+			}
+		}
+	}
 	next := make(map[string]*store.Source, len(srcs))
 	for _, s := range srcs {
 		next[s.Name] = s
@@ -220,6 +232,23 @@ func (f *Feed) read(ctx context.Context, after int64, limit int, types []string)
 		return out, nil
 	}
 	return f.store.ChangesAfter(ctx, after, limit, types)
+}
+
+// wait returns a channel closed when the log moves with a change of one of
+// types (any change when there are several or none): a subscription to one
+// type sleeps through the changes of the others.
+func (f *Feed) wait(types []string) <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(types) != 1 {
+		return f.moved
+	}
+	ch, ok := f.typeMoved[types[0]]
+	if !ok {
+		ch = make(chan struct{})
+		f.typeMoved[types[0]] = ch
+	}
+	return ch
 }
 
 // state returns the head, the sources and a channel closed when either
@@ -395,8 +424,10 @@ func (s *subscription) run(ctx context.Context) error {
 	recheck := time.NewTicker(s.r.feed.recheck)
 	defer recheck.Stop()
 	for {
-		_, _, moved := s.r.feed.state()
-		list, end, more, err := s.r.changesPageFrom(ctx, s.r.feed.read, NewLoaders(s.r.Store, s.r.prefetchRegions), s.q, s.pos, defaultChangesPage)
+		moved := s.r.feed.wait(s.q.types)
+		// No loaders: changesPageFrom makes fresh ones when it has a record
+		// to load (the connection's would keep what they loaded for ever).
+		list, end, more, err := s.r.changesPageFrom(ctx, s.r.feed.read, nil, s.q, s.pos, defaultChangesPage)
 		if err != nil {
 			return &positionError{err: err, position: s.pos}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ywtg/hub/auth"
+	"github.com/ywtg/hub/store"
 )
 
 // envVar documents one environment variable; the table drives --help.
@@ -54,6 +56,7 @@ var envVars = []envVar{
 	{"HUB_QUERY_TIMEOUT", "10s", "Deadline of an admitted GraphQL request; also PostgreSQL's statement_timeout of the API's statements."},
 	{"HUB_CHANGES_RETENTION", "30d", "How long the change log keeps a change (Query.changes, subscriptions); older cursors get CURSOR_EXPIRED. Days (30d) or a duration (720h)."},
 	{"HUB_MAX_SUBSCRIPTIONS", "100", "Open subscriptions per principal."},
+	{"HUB_SCORE_PRESETS", "", "Path to composite-score presets (JSON list of {name, description, terms: [{rate, weight, inverse}]}), served beside the shipped CITY_MGMT and GRID_GOV (Indicators.score)."},
 }
 
 // config is the validated runtime configuration.
@@ -85,6 +88,7 @@ type config struct {
 	QueryTimeout    time.Duration
 	ChangesKeep     time.Duration
 	MaxSubs         int
+	ScorePresets    map[string]store.ScorePreset // nil: the shipped ones
 }
 
 // loadConfig reads and validates the environment; every problem is
@@ -185,6 +189,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.ChangesKeep, err = parseDays(get("HUB_CHANGES_RETENTION")); err != nil || c.ChangesKeep < time.Minute {
 		errs = append(errs, fmt.Errorf("HUB_CHANGES_RETENTION %q: want days such as 30d or a duration of at least 1m such as 720h", get("HUB_CHANGES_RETENTION")))
+	}
+	if path := get("HUB_SCORE_PRESETS"); path != "" {
+		if data, err := os.ReadFile(path); err != nil {
+			errs = append(errs, fmt.Errorf("HUB_SCORE_PRESETS: %w", err))
+		} else if c.ScorePresets, err = store.LoadScorePresets(data); err != nil {
+			errs = append(errs, fmt.Errorf("HUB_SCORE_PRESETS %s: %w", path, err))
+		}
 	}
 	if c.MaxSubs, err = strconv.Atoi(strings.TrimSpace(get("HUB_MAX_SUBSCRIPTIONS"))); err != nil || c.MaxSubs <= 0 || c.MaxSubs > 100000 {
 		errs = append(errs, fmt.Errorf("HUB_MAX_SUBSCRIPTIONS %q: want a whole number from 1 to 100000", get("HUB_MAX_SUBSCRIPTIONS")))

@@ -294,7 +294,8 @@ func serve(ctx context.Context, e *env, args []string) error {
 	// On shutdown the engine stops first: a batch being written commits or
 	// rolls back before the store closes.
 	defer func() { stopSync(); <-syncDone }()
-	gcfg := graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits, PII: keys, RequestID: web.RequestID, Addresses: srcs.addresses}
+	gcfg := graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits, PII: keys, RequestID: web.RequestID, Addresses: srcs.addresses,
+		ScorePresets: e.cfg.ScorePresets}
 	if e.cfg.CacheBytes > 0 {
 		watchCtx, stopWatch := context.WithCancel(ctx)
 		defer stopWatch()

@@ -298,9 +298,10 @@ func stopHub(t *testing.T, h *hubProc) {
 }
 
 func TestConfigValidation(t *testing.T) {
-	env := map[string]string{"HUB_ADDR": "nope", "HUB_DEMO_SCALE": "huge", "HUB_SEED": "x", "HUB_LOG_LEVEL": "loud", "HUB_ANONYMOUS_ROLE": "staff"}
+	env := map[string]string{"HUB_ADDR": "nope", "HUB_DEMO_SCALE": "huge", "HUB_SEED": "x", "HUB_LOG_LEVEL": "loud", "HUB_ANONYMOUS_ROLE": "staff",
+		"HUB_SCORE_PRESETS": filepath.Join(t.TempDir(), "missing.json")}
 	_, err := loadConfig(func(k string) string { return env[k] })
-	for _, want := range []string{"HUB_ADDR", "HUB_DEMO_SCALE", "HUB_SEED", "HUB_LOG_LEVEL", "HUB_ANONYMOUS_ROLE"} {
+	for _, want := range []string{"HUB_ADDR", "HUB_DEMO_SCALE", "HUB_SEED", "HUB_LOG_LEVEL", "HUB_ANONYMOUS_ROLE", "HUB_SCORE_PRESETS"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v should mention %s", err, want)
 		}

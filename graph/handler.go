@@ -36,6 +36,9 @@ type Config struct {
 	// Addresses serves Query.standardizeAddress; nil builds one over Store
 	// that looks for reference changes once a minute.
 	Addresses *address.Directory
+	// ScorePresets are the composite scores of Indicators.score by name;
+	// nil serves the shipped ones (store.ScorePresets).
+	ScorePresets map[string]store.ScorePreset
 	// Feed drives the subscriptions; nil: subscriptions are refused.
 	Feed *Feed
 	// Authenticate finds the principal of an Authorization value, for the
@@ -54,7 +57,7 @@ func NewHandler(c Config) (http.Handler, error) {
 	if c.Addresses == nil {
 		c.Addresses = address.NewDirectory(c.Store, time.Minute, c.Log)
 	}
-	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses, feed: c.Feed}
+	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses, feed: c.Feed, ScorePresets: c.ScorePresets}
 	limits := DefaultLimits
 	if c.Limits != nil {
 		limits = *c.Limits

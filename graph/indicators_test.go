@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"github.com/ywtg/hub/auth"
+	"github.com/ywtg/hub/graph"
+	"github.com/ywtg/hub/graph/graphtest"
+	"github.com/ywtg/hub/store"
 )
 
 type indicatorsJSON struct {
@@ -177,5 +180,26 @@ func TestRegionIndicatorsPeriodsAndMap(t *testing.T) {
 	srv.MustData(t, `{ caseIndicators(groupBy: []) { indicators { reported } } }`, nil, &c)
 	if c.CaseIndicators[0].Indicators.Reported != 60 {
 		t.Fatalf("staff sees %d cases, want its community's 60", c.CaseIndicators[0].Indicators.Reported)
+	}
+}
+
+// A hub configured with its own presets lists and scores with them.
+func TestConfiguredScorePresets(t *testing.T) {
+	_, st := newServer(t, 120)
+	presets, err := store.LoadScorePresets([]byte(`[{"name": "STREET", "description": "街道考核", "terms": [{"rate": "CLOSING_RATE", "weight": 100}]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := graphtest.NewWith(t, graph.Config{Store: st, ScorePresets: presets})
+	var d struct {
+		ScorePresets   []struct{ Name string }
+		CaseIndicators []struct{ Indicators indicatorsJSON }
+	}
+	srv.MustData(t, `{ scorePresets { name } caseIndicators(groupBy: [], asOf: "2026-12-01T00:00:00+08:00") { indicators { score(preset: "STREET") } } }`, nil, &d)
+	if len(d.ScorePresets) != 3 || d.ScorePresets[2].Name != "STREET" {
+		t.Fatalf("presets %+v", d.ScorePresets)
+	}
+	if s := d.CaseIndicators[0].Indicators.Score; s == nil || *s != 50 {
+		t.Fatalf("STREET score = %v, want 50 (结案率 0.5 × 100)", s)
 	}
 }

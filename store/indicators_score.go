@@ -1,6 +1,12 @@
 package store
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strings"
+
 	"github.com/ywtg/hub/canon"
 )
 
@@ -106,3 +112,53 @@ var ScorePresets = map[string]ScorePreset{
 
 // DefaultScorePreset is the preset used when none is named.
 const DefaultScorePreset = "CITY_MGMT"
+
+// LoadScorePresets reads presets from JSON — a list of {"name",
+// "description", "terms": [{"rate", "weight", "inverse"}]} — and returns
+// them beside the shipped ones (a preset of the same name replaces the
+// shipped one). Unknown rates, negative or all-zero weights and unnamed or
+// repeated presets are refused.
+func LoadScorePresets(data []byte) (map[string]ScorePreset, error) {
+	var in []struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+		Terms       []struct {
+			Rate    Rate    `json:"rate"`
+			Weight  float64 `json:"weight"`
+			Inverse bool    `json:"inverse"`
+		} `json:"terms"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return nil, fmt.Errorf("score presets: %w", err)
+	}
+	out := maps.Clone(ScorePresets)
+	seen := map[string]bool{}
+	for i, p := range in {
+		if strings.TrimSpace(p.Name) == "" {
+			return nil, fmt.Errorf("score presets: preset %d has no name", i+1)
+		}
+		if seen[p.Name] {
+			return nil, fmt.Errorf("score presets: %s given twice", p.Name)
+		}
+		seen[p.Name] = true
+		sp := ScorePreset{Name: p.Name, Description: p.Description}
+		var total float64
+		for _, t := range p.Terms {
+			if _, err := t.Rate.Of(Indicators{}); err != nil {
+				return nil, fmt.Errorf("score presets: %s: unknown rate %q", p.Name, t.Rate)
+			}
+			if t.Weight < 0 {
+				return nil, fmt.Errorf("score presets: %s: weight of %s is negative", p.Name, t.Rate)
+			}
+			total += t.Weight
+			sp.Terms = append(sp.Terms, ScoreTerm{Rate: t.Rate, Weight: t.Weight, Inverse: t.Inverse})
+		}
+		if total == 0 {
+			return nil, fmt.Errorf("score presets: %s weighs nothing", p.Name)
+		}
+		out[p.Name] = sp
+	}
+	return out, nil
+}

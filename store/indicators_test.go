@@ -446,3 +446,32 @@ func TestCaseProgressFollowsTheTimeline(t *testing.T) {
 		t.Errorf("%d timeline summaries left, %v", n, err)
 	}
 }
+
+func TestLoadScorePresets(t *testing.T) {
+	got, err := store.LoadScorePresets([]byte(`[{"name": "STREET", "description": "街道考核", "terms": [
+		{"rate": "ON_TIME_CLOSING_RATE", "weight": 70}, {"rate": "REWORK_RATE", "weight": 30, "inverse": true}]},
+		{"name": "CITY_MGMT", "terms": [{"rate": "CLOSING_RATE", "weight": 1}]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || len(got["STREET"].Terms) != 2 || !got["STREET"].Terms[1].Inverse || len(got["CITY_MGMT"].Terms) != 1 ||
+		len(got["GRID_GOV"].Terms) != 4 {
+		t.Fatalf("presets %+v", got)
+	}
+	if len(store.ScorePresets["CITY_MGMT"].Terms) != 4 {
+		t.Fatal("loading changed the shipped presets")
+	}
+	for _, bad := range []string{
+		`[{"name": "X", "terms": [{"rate": "HAPPINESS", "weight": 1}]}]`,
+		`[{"name": "X", "terms": [{"rate": "CLOSING_RATE", "weight": -1}]}]`,
+		`[{"name": "X", "terms": []}]`,
+		`[{"name": "", "terms": [{"rate": "CLOSING_RATE", "weight": 1}]}]`,
+		`[{"name": "X", "terms": [{"rate": "CLOSING_RATE", "weight": 1}]}, {"name": "X", "terms": [{"rate": "CLOSING_RATE", "weight": 1}]}]`,
+		`[{"name": "X", "weights": []}]`,
+		`{}`,
+	} {
+		if _, err := store.LoadScorePresets([]byte(bad)); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}

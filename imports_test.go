@@ -30,7 +30,7 @@ var importRules = map[string][]string{
 	"resolve":        {"canon", "store"},
 	"partner":        {"canon", "store", "auth"},
 	"auth":           {"canon"},
-	"graph":          {"canon", "store", "auth", "pii", "address", "datum"},
+	"graph":          {"canon", "store", "auth", "pii", "address", "datum", "resolve"},
 	"graph/...":      {"canon", "store", "graph/model"},
 	"web":            nil,
 	"web/...":        nil,

@@ -105,6 +105,60 @@ func (r *incidentResolver) ID(ctx context.Context, obj *store.Incident) (string,
 	return globalID(typeIncident, obj.ID), nil
 }
 
+// Cases is the batch resolver for the cases field.
+func (r *incidentResolver) Cases(ctx context.Context, objs []*store.Incident) ([][]*store.Case, error) {
+	ids := make([]int64, len(objs))
+	for i, x := range objs {
+		ids[i] = x.ID
+	}
+	return loadAll(ctx, r.loaders(ctx).IncidentCases, ids)
+}
+
+// Sources is the resolver for the sources field.
+func (r *incidentResolver) Sources(ctx context.Context, obj *store.Incident) ([]string, error) {
+	cases, err := r.loaders(ctx).IncidentCases.Load(ctx, obj.ID)()
+	if err != nil {
+		return nil, err
+	}
+	return incidentSources(cases), nil
+}
+
+// Status is the resolver for the status field.
+func (r *incidentResolver) Status(ctx context.Context, obj *store.Incident) (canon.CaseStatus, error) {
+	cases, err := r.loaders(ctx).IncidentCases.Load(ctx, obj.ID)()
+	if err != nil {
+		return "", err
+	}
+	return incidentStatus(cases), nil
+}
+
+// Category is the batch resolver for the category field.
+func (r *incidentResolver) Category(ctx context.Context, objs []*store.Incident) ([]*store.Category, error) {
+	codes := make([]*string, len(objs))
+	for i, x := range objs {
+		codes[i] = x.CategoryCode
+	}
+	return loadOpts(ctx, r.loaders(ctx).Category, codes)
+}
+
+// Grid is the resolver for the grid field.
+func (r *incidentResolver) Grid(ctx context.Context, obj *store.Incident) (*store.Region, error) {
+	cases, err := r.loaders(ctx).IncidentCases.Load(ctx, obj.ID)()
+	if err != nil || len(cases) == 0 || cases[0].GridID == nil {
+		return nil, err
+	}
+	return r.loaders(ctx).Region.Load(ctx, *cases[0].GridID)()
+}
+
+// Evidence is the resolver for the evidence field.
+func (r *incidentResolver) Evidence(ctx context.Context, obj *store.Incident) ([]*model.IncidentEvidence, error) {
+	cases, err := r.loaders(ctx).IncidentCases.Load(ctx, obj.ID)()
+	if err != nil {
+		return nil, err
+	}
+	return incidentEvidence(cases), nil
+}
+
 // Case is the resolver for the case field.
 func (r *queryResolver) Case(ctx context.Context, id *string, source *string, sourceID *string) (*store.Case, error) {
 	switch {

@@ -31,6 +31,7 @@ type Loaders struct {
 	CategoryMappings *dataloader.Loader[string, []*store.CategoryMapping]
 	Timeline         *dataloader.Loader[int64, []store.CaseEvent]
 	Incident         *dataloader.Loader[int64, *store.Incident]
+	IncidentCases    *dataloader.Loader[int64, []*store.Case]
 	Person           *dataloader.Loader[int64, *store.Person]
 	PersonRecords    *dataloader.Loader[int64, []*store.PersonRecord]
 	Household        *dataloader.Loader[int64, *store.Household]
@@ -58,6 +59,7 @@ func NewLoaders(st *store.Store, prefetch func(context.Context, []*store.Region)
 		CategoryMappings: newLoader(st.CategoryMappings),
 		Timeline:         newLoader(st.CaseTimelines),
 		Incident:         newLoader(st.IncidentsByID),
+		IncidentCases:    newLoader(st.CasesOfIncidents),
 		Person:           newLoader(st.PeopleByID),
 		PersonRecords:    newLoader(st.PersonRecords),
 		Household:        newLoader(st.HouseholdsByID),

@@ -275,6 +275,21 @@ func Incidents(cases []Case, cfg IncidentConfig) (*IncidentResult, error) {
 	return r, nil
 }
 
+// CompareCases weighs two reports as Incidents does: the evidence that
+// they are one problem, ok false when they can never be (too far apart in
+// place or time, incompatible categories, two components).
+func CompareCases(a, b Case, cfg IncidentConfig) (Evidence, bool) {
+	if a.Key > b.Key {
+		a, b = b, a
+	}
+	if b.Reported.Sub(a.Reported) > cfg.Window || a.Reported.Sub(b.Reported) > cfg.Window {
+		return Evidence{}, false
+	}
+	e, ok := compareCases(&a, &b, Bigrams(a.Text), Bigrams(b.Text), cfg)
+	e.Linked = ok && e.Total >= cfg.Threshold
+	return e, ok
+}
+
 // compareCases weighs two reports; ok is false when they can never be one
 // incident.
 func compareCases(a, b *Case, ga, gb map[string]bool, cfg IncidentConfig) (Evidence, bool) {

@@ -417,17 +417,29 @@ func (s *Store) CaseTimelines(ctx context.Context, caseIDs []int64) ([][]CaseEve
 
 // Incident groups cases about one real-world problem.
 type Incident struct {
-	ID    int64
-	Title string
+	ID              int64
+	Title           string
+	CategoryCode    *string
+	Lat, Lng        *float64
+	FirstReportedAt *time.Time
+}
+
+// Location is the incident's WGS-84 position, nil when it has none.
+func (i *Incident) Location() *canon.Point {
+	if i.Lat == nil || i.Lng == nil {
+		return nil
+	}
+	return &canon.Point{Lat: *i.Lat, Lng: *i.Lng}
 }
 
 // IncidentsByID loads incidents in key order: those with a case in the
 // scope, when the request has one.
 func (s *Store) IncidentsByID(ctx context.Context, ids []int64) ([]*Incident, error) {
-	return byIDs(ctx, s, "incidents", "SELECT x.id, x.title FROM incident x", ids, func(a *sqlArgs) string { return incidentVisible(ctx, a) },
+	return byIDs(ctx, s, "incidents", "SELECT x.id, x.title, x.category_code, x.lat, x.lng, x.first_reported_at FROM incident x", ids,
+		func(a *sqlArgs) string { return incidentVisible(ctx, a) },
 		func(r pgx.CollectableRow) (*Incident, error) {
 			i := &Incident{}
-			err := r.Scan(&i.ID, &i.Title)
+			err := r.Scan(&i.ID, &i.Title, &i.CategoryCode, &i.Lat, &i.Lng, &i.FirstReportedAt)
 			return i, err
 		}, func(i *Incident) int64 { return i.ID })
 }

@@ -125,3 +125,31 @@ func (w *Writer) ReplaceIncidents(ctx context.Context, from time.Time, groups []
 	res.Removed = int(tag.RowsAffected())
 	return res, nil
 }
+
+// CasesOfIncidents loads the cases of a batch of incidents in key order,
+// each list earliest report first; only the cases in the request's
+// jurisdiction.
+func (s *Store) CasesOfIncidents(ctx context.Context, ids []int64) ([][]*Case, error) {
+	a := sqlArgs{ids}
+	rows, err := s.pool.Query(ctx, "SELECT "+caseColumns+` FROM "case" c WHERE c.incident_id = ANY($1) AND `+
+		scopePath(ctx, "c.region_path", &a)+` ORDER BY c.incident_id, c.reported_at, c.id`, a...)
+	if err != nil {
+		return nil, fmt.Errorf("load incident cases: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Case, error) { return scanCase(r) })
+	if err != nil {
+		return nil, fmt.Errorf("load incident cases: %w", err)
+	}
+	by := make(map[int64][]*Case, len(ids))
+	for _, c := range list {
+		by[*c.IncidentID] = append(by[*c.IncidentID], c)
+	}
+	out := make([][]*Case, len(ids))
+	for i, id := range ids {
+		out[i] = by[id]
+		if out[i] == nil {
+			out[i] = []*Case{}
+		}
+	}
+	return out, nil
+}

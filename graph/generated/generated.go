@@ -256,8 +256,26 @@ type ComplexityRoot struct {
 	}
 
 	Incident struct {
-		ID    func(childComplexity int) int
-		Title func(childComplexity int) int
+		Cases           func(childComplexity int) int
+		Category        func(childComplexity int) int
+		Evidence        func(childComplexity int) int
+		FirstReportedAt func(childComplexity int) int
+		Grid            func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Location        func(childComplexity int) int
+		Sources         func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Title           func(childComplexity int) int
+	}
+
+	IncidentEvidence struct {
+		A      func(childComplexity int) int
+		B      func(childComplexity int) int
+		Fields func(childComplexity int) int
+		Hours  func(childComplexity int) int
+		Linked func(childComplexity int) int
+		Metres func(childComplexity int) int
+		Total  func(childComplexity int) int
 	}
 
 	IndicatorBucket struct {
@@ -305,6 +323,12 @@ type ComplexityRoot struct {
 	LatLng struct {
 		Lat func(childComplexity int) int
 		Lng func(childComplexity int) int
+	}
+
+	MatchField struct {
+		Field  func(childComplexity int) int
+		Level  func(childComplexity int) int
+		Weight func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -682,6 +706,15 @@ type HouseholdResolver interface {
 }
 type IncidentResolver interface {
 	ID(ctx context.Context, obj *store.Incident) (string, error)
+
+	Cases(ctx context.Context, objs []*store.Incident) ([][]*store.Case, error)
+	Sources(ctx context.Context, obj *store.Incident) ([]string, error)
+
+	Status(ctx context.Context, obj *store.Incident) (canon.CaseStatus, error)
+
+	Category(ctx context.Context, objs []*store.Incident) ([]*store.Category, error)
+	Grid(ctx context.Context, obj *store.Incident) (*store.Region, error)
+	Evidence(ctx context.Context, obj *store.Incident) ([]*model.IncidentEvidence, error)
 }
 type IndicatorsResolver interface {
 	Score(ctx context.Context, obj *store.Indicators, preset *string, weights []*model.ScoreWeightInput) (*float64, error)
@@ -1574,18 +1607,109 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Household.Unit(childComplexity), true
 
+	case "Incident.cases":
+		if e.ComplexityRoot.Incident.Cases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Cases(childComplexity), true
+	case "Incident.category":
+		if e.ComplexityRoot.Incident.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Category(childComplexity), true
+	case "Incident.evidence":
+		if e.ComplexityRoot.Incident.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Evidence(childComplexity), true
+	case "Incident.firstReportedAt":
+		if e.ComplexityRoot.Incident.FirstReportedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.FirstReportedAt(childComplexity), true
+	case "Incident.grid":
+		if e.ComplexityRoot.Incident.Grid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Grid(childComplexity), true
 	case "Incident.id":
 		if e.ComplexityRoot.Incident.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Incident.ID(childComplexity), true
+	case "Incident.location":
+		if e.ComplexityRoot.Incident.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Location(childComplexity), true
+	case "Incident.sources":
+		if e.ComplexityRoot.Incident.Sources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Sources(childComplexity), true
+	case "Incident.status":
+		if e.ComplexityRoot.Incident.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Status(childComplexity), true
 	case "Incident.title":
 		if e.ComplexityRoot.Incident.Title == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Incident.Title(childComplexity), true
+
+	case "IncidentEvidence.a":
+		if e.ComplexityRoot.IncidentEvidence.A == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentEvidence.A(childComplexity), true
+	case "IncidentEvidence.b":
+		if e.ComplexityRoot.IncidentEvidence.B == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentEvidence.B(childComplexity), true
+	case "IncidentEvidence.fields":
+		if e.ComplexityRoot.IncidentEvidence.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentEvidence.Fields(childComplexity), true
+	case "IncidentEvidence.hours":
+		if e.ComplexityRoot.IncidentEvidence.Hours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentEvidence.Hours(childComplexity), true
+	case "IncidentEvidence.linked":
+		if e.ComplexityRoot.IncidentEvidence.Linked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentEvidence.Linked(childComplexity), true
+	case "IncidentEvidence.metres":
+		if e.ComplexityRoot.IncidentEvidence.Metres == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentEvidence.Metres(childComplexity), true
+	case "IncidentEvidence.total":
+		if e.ComplexityRoot.IncidentEvidence.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentEvidence.Total(childComplexity), true
 
 	case "IndicatorBucket.indicators":
 		if e.ComplexityRoot.IndicatorBucket.Indicators == nil {
@@ -1805,6 +1929,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LatLng.Lng(childComplexity), true
+
+	case "MatchField.field":
+		if e.ComplexityRoot.MatchField.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchField.Field(childComplexity), true
+	case "MatchField.level":
+		if e.ComplexityRoot.MatchField.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchField.Level(childComplexity), true
+	case "MatchField.weight":
+		if e.ComplexityRoot.MatchField.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchField.Weight(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -3602,12 +3745,60 @@ type CategoryMapping @public {
   sourceName: String!
 }
 
-"An incident: cases from different sources about the same real-world problem. (事件合并)"
+"""
+An incident: the reports of one real-world problem, from different sources or repeated within one,
+grouped by place, time, compatible categories and text. A link, never a deletion: each case keeps
+its own source, status and deadline. (事件合并)
+"""
 type Incident implements Node @scope(name: "cases:read") {
   "Globally unique opaque ID. (全局唯一标识)"
   id: ID!
-  "Title. (标题)"
+  "Title: its first report's. (标题)"
   title: String!
+  "Its reports within the caller's jurisdiction, earliest first. (关联案件)"
+  cases: [Case!]!
+  "Names of the source systems that reported it, sorted. (来源系统)"
+  sources: [String!]!
+  "When any source first reported it. (首次上报时间)"
+  firstReportedAt: Time
+  "Status rolled up over its cases: CLOSED once every case is closed or rejected, else the least advanced status of an open case. (汇总状态)"
+  status: CaseStatus!
+  "Location: the mean of its reports' locations, WGS-84. (位置，WGS-84)"
+  location: LatLng
+  "Unified category of its first report. (统一分类)"
+  category: Category
+  "Grid of its first report. (所属网格)"
+  grid: Region
+  "Why its reports are one problem: the evidence on each pair of them that could be one incident. (合并依据)"
+  evidence: [IncidentEvidence!]!
+}
+
+"The evidence that two reports are one problem: each field's comparison and weight, and the total. (合并依据)"
+type IncidentEvidence @scope(name: "cases:read") {
+  "One report. (案件一)"
+  a: Case!
+  "The other report. (案件二)"
+  b: Case!
+  "Each compared field: place, time, category, text, component. (比对字段)"
+  fields: [MatchField!]!
+  "Sum of the field weights, in bits; pairs from the threshold are linked. (总权重)"
+  total: Float!
+  "Distance between the two reports in metres. (距离，米)"
+  metres: Float!
+  "Time between the two reports in hours. (时间间隔，小时)"
+  hours: Float!
+  "Whether the pair reaches the threshold on its own. (是否直接关联)"
+  linked: Boolean!
+}
+
+"One field's part in a match: the level of agreement reached and its weight. (比对字段)"
+type MatchField @public {
+  "Field compared, e.g. ` + "`" + `place` + "`" + `, ` + "`" + `time` + "`" + `, ` + "`" + `category` + "`" + `, ` + "`" + `text` + "`" + `. (字段)"
+  field: String!
+  "Level of agreement reached, e.g. ` + "`" + `WITHIN_30M` + "`" + `, ` + "`" + `SAME` + "`" + `. (比对结果)"
+  level: String!
+  "Weight of that level in bits: log2 of how much likelier it is for one problem than for two. (权重，比特)"
+  weight: Float!
 }
 
 "One step of a case's workflow. (办理环节)"
@@ -5502,8 +5693,44 @@ func (ec *executionContext) childFields_Incident(ctx context.Context, field grap
 		return ec.fieldContext_Incident_id(ctx, field)
 	case "title":
 		return ec.fieldContext_Incident_title(ctx, field)
+	case "cases":
+		return ec.fieldContext_Incident_cases(ctx, field)
+	case "sources":
+		return ec.fieldContext_Incident_sources(ctx, field)
+	case "firstReportedAt":
+		return ec.fieldContext_Incident_firstReportedAt(ctx, field)
+	case "status":
+		return ec.fieldContext_Incident_status(ctx, field)
+	case "location":
+		return ec.fieldContext_Incident_location(ctx, field)
+	case "category":
+		return ec.fieldContext_Incident_category(ctx, field)
+	case "grid":
+		return ec.fieldContext_Incident_grid(ctx, field)
+	case "evidence":
+		return ec.fieldContext_Incident_evidence(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Incident", field.Name)
+}
+
+func (ec *executionContext) childFields_IncidentEvidence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "a":
+		return ec.fieldContext_IncidentEvidence_a(ctx, field)
+	case "b":
+		return ec.fieldContext_IncidentEvidence_b(ctx, field)
+	case "fields":
+		return ec.fieldContext_IncidentEvidence_fields(ctx, field)
+	case "total":
+		return ec.fieldContext_IncidentEvidence_total(ctx, field)
+	case "metres":
+		return ec.fieldContext_IncidentEvidence_metres(ctx, field)
+	case "hours":
+		return ec.fieldContext_IncidentEvidence_hours(ctx, field)
+	case "linked":
+		return ec.fieldContext_IncidentEvidence_linked(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IncidentEvidence", field.Name)
 }
 
 func (ec *executionContext) childFields_IndicatorBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5598,6 +5825,18 @@ func (ec *executionContext) childFields_LatLng(ctx context.Context, field graphq
 		return ec.fieldContext_LatLng_lng(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LatLng", field.Name)
+}
+
+func (ec *executionContext) childFields_MatchField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_MatchField_field(ctx, field)
+	case "level":
+		return ec.fieldContext_MatchField_level(ctx, field)
+	case "weight":
+		return ec.fieldContext_MatchField_weight(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchField", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10593,6 +10832,469 @@ func (ec *executionContext) fieldContext_Incident_title(_ context.Context, field
 	return graphql.NewScalarFieldContext("Incident", field, false, false, "String")
 }
 
+func (ec *executionContext) _Incident_cases(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_cases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.resolveBatch_Incident_cases(ctx, field, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCaseᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_cases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Incident",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+func (ec *executionContext) resolveBatch_Incident_cases(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (any, error) {
+	resolver := ec.Resolvers.Incident()
+	if batch, ok := graphql.BatchParentsFor[*store.Incident](ctx, "Incident"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Cases(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[[]*store.Case](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Incident.cases",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Cases(ctx, []*store.Incident{obj})
+	return graphql.ResolveBatchSingleResult[[]*store.Case](
+		ctx,
+		results,
+		err,
+		"Incident.cases",
+	)
+}
+
+func (ec *executionContext) _Incident_sources(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_sources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Incident().Sources(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_sources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, true, true, "String")
+}
+
+func (ec *executionContext) _Incident_firstReportedAt(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_firstReportedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstReportedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_firstReportedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Incident_status(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Incident().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v canon.CaseStatus) graphql.Marshaler {
+			return ec.marshalNCaseStatus2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, true, true, "CaseStatus")
+}
+
+func (ec *executionContext) _Incident_location(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Location(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *canon.Point) graphql.Marshaler {
+			return ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Incident",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LatLng(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Incident_category(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.resolveBatch_Incident_category(ctx, field, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Category) graphql.Marshaler {
+			return ec.marshalOCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Incident",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Category(ctx, field)
+		},
+	}
+	return fc, nil
+}
+func (ec *executionContext) resolveBatch_Incident_category(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (any, error) {
+	resolver := ec.Resolvers.Incident()
+	if batch, ok := graphql.BatchParentsFor[*store.Incident](ctx, "Incident"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Category(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[*store.Category](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Incident.category",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Category(ctx, []*store.Incident{obj})
+	return graphql.ResolveBatchSingleResult[*store.Category](
+		ctx,
+		results,
+		err,
+		"Incident.category",
+	)
+}
+
+func (ec *executionContext) _Incident_grid(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_grid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Incident().Grid(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_grid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Incident",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Incident_evidence(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Incident().Evidence(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.IncidentEvidence) graphql.Marshaler {
+			return ec.marshalNIncidentEvidence2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIncidentEvidenceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Incident",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IncidentEvidence(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IncidentEvidence_a(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentEvidence_a(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.A, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentEvidence_a(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IncidentEvidence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IncidentEvidence_b(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentEvidence_b(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.B, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentEvidence_b(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IncidentEvidence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IncidentEvidence_fields(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentEvidence_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MatchField) graphql.Marshaler {
+			return ec.marshalNMatchField2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐMatchFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentEvidence_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IncidentEvidence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IncidentEvidence_total(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentEvidence_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentEvidence_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentEvidence", field, false, false, "Float")
+}
+
+func (ec *executionContext) _IncidentEvidence_metres(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentEvidence_metres(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metres, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentEvidence_metres(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentEvidence", field, false, false, "Float")
+}
+
+func (ec *executionContext) _IncidentEvidence_hours(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentEvidence_hours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentEvidence_hours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentEvidence", field, false, false, "Float")
+}
+
+func (ec *executionContext) _IncidentEvidence_linked(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentEvidence_linked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Linked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentEvidence_linked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentEvidence", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _IndicatorBucket_key(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorBucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11435,6 +12137,75 @@ func (ec *executionContext) _LatLng_lng(ctx context.Context, field graphql.Colle
 }
 func (ec *executionContext) fieldContext_LatLng_lng(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LatLng", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MatchField_field(ctx context.Context, field graphql.CollectedField, obj *model.MatchField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchField_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchField_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchField", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchField_level(ctx context.Context, field graphql.CollectedField, obj *model.MatchField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchField_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchField_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchField", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchField_weight(ctx context.Context, field graphql.CollectedField, obj *model.MatchField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchField_weight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchField_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchField", field, false, false, "Float")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *store.PageInfo) (ret graphql.Marshaler) {
@@ -20449,6 +21220,115 @@ func (ec *executionContext) _Incident(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "cases":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Incident_cases(ctx, field, obj)
+				})
+		case "sources":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Incident_sources(ctx, field, obj)
+				})
+		case "firstReportedAt":
+			out.Values[i] = ec._Incident_firstReportedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Incident_status(ctx, field, obj)
+				})
+		case "location":
+			out.Values[i] = ec._Incident_location(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "category":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Incident_category(ctx, field, obj)
+				})
+		case "grid":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Incident_grid(ctx, field, obj)
+				})
+		case "evidence":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Incident_evidence(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectValue(fields, out, &deferred)
+}
+
+var incidentEvidenceImplementors = []string{"IncidentEvidence"}
+
+func (ec *executionContext) _IncidentEvidence(ctx context.Context, sel ast.SelectionSet, obj *model.IncidentEvidence) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, incidentEvidenceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IncidentEvidence")
+		case "a":
+			out.Values[i] = ec._IncidentEvidence_a(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "b":
+			out.Values[i] = ec._IncidentEvidence_b(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._IncidentEvidence_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._IncidentEvidence_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "metres":
+			out.Values[i] = ec._IncidentEvidence_metres(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hours":
+			out.Values[i] = ec._IncidentEvidence_hours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "linked":
+			out.Values[i] = ec._IncidentEvidence_linked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20734,6 +21614,49 @@ func (ec *executionContext) _LatLng(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "lng":
 			out.Values[i] = ec._LatLng_lng(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectValue(fields, out, &deferred)
+}
+
+var matchFieldImplementors = []string{"MatchField"}
+
+func (ec *executionContext) _MatchField(ctx context.Context, sel ast.SelectionSet, obj *model.MatchField) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchFieldImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchField")
+		case "field":
+			out.Values[i] = ec._MatchField_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._MatchField_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weight":
+			out.Values[i] = ec._MatchField_weight(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -23333,6 +24256,23 @@ func (ec *executionContext) marshalNBuildingEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋ
 	return ec._BuildingEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCase2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCaseᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Case) graphql.Marshaler {
+	ctx = graphql.WithBatchParents(ctx, "Case", v, nil)
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx context.Context, sel ast.SelectionSet, v *store.Case) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Case!")
@@ -23774,6 +24714,30 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
+func (ec *executionContext) marshalNIncidentEvidence2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIncidentEvidenceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.IncidentEvidence) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIncidentEvidence2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIncidentEvidence(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNIncidentEvidence2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIncidentEvidence(ctx context.Context, sel ast.SelectionSet, v *model.IncidentEvidence) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IncidentEvidence!")
+		return graphql.Null
+	}
+	return ec._IncidentEvidence(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNIndicatorBucket2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.IndicatorBucket) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -23865,12 +24829,44 @@ func (ec *executionContext) marshalNLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanon�
 	return ec._LatLng(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNMatchField2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐMatchFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MatchField) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMatchField2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐMatchField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMatchField2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐMatchField(ctx context.Context, sel ast.SelectionSet, v *model.MatchField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchField!")
+		return graphql.Null
+	}
+	return ec._MatchField(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
 	{
+		var batchItemsIncident []*store.Incident
+		batchIdxMapIncident := map[int]int{}
 		var batchItemsCase []*store.Case
 		batchIdxMapCase := map[int]int{}
 		for i, item := range v {
 			switch concrete := item.(type) {
+			case store.Incident:
+				batchIdxMapIncident[i] = len(batchItemsIncident)
+				batchItemsIncident = append(batchItemsIncident, &concrete)
+			case *store.Incident:
+				batchIdxMapIncident[i] = len(batchItemsIncident)
+				batchItemsIncident = append(batchItemsIncident, concrete)
 			case store.Case:
 				batchIdxMapCase[i] = len(batchItemsCase)
 				batchItemsCase = append(batchItemsCase, &concrete)
@@ -23878,6 +24874,9 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋywtgᚋhubᚋgraphᚋ
 				batchIdxMapCase[i] = len(batchItemsCase)
 				batchItemsCase = append(batchItemsCase, concrete)
 			}
+		}
+		if len(batchItemsIncident) > 0 {
+			ctx = graphql.WithBatchParents(ctx, "Incident", batchItemsIncident, batchIdxMapIncident)
 		}
 		if len(batchItemsCase) > 0 {
 			ctx = graphql.WithBatchParents(ctx, "Case", batchItemsCase, batchIdxMapCase)

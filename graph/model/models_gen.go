@@ -155,6 +155,24 @@ type ChangeFilter struct {
 	RegionCode *string `json:"regionCode,omitempty"`
 }
 
+// The evidence that two reports are one problem: each field's comparison and weight, and the total. (合并依据)
+type IncidentEvidence struct {
+	// One report. (案件一)
+	A *store.Case `json:"a"`
+	// The other report. (案件二)
+	B *store.Case `json:"b"`
+	// Each compared field: place, time, category, text, component. (比对字段)
+	Fields []*MatchField `json:"fields"`
+	// Sum of the field weights, in bits; pairs from the threshold are linked. (总权重)
+	Total float64 `json:"total"`
+	// Distance between the two reports in metres. (距离，米)
+	Metres float64 `json:"metres"`
+	// Time between the two reports in hours. (时间间隔，小时)
+	Hours float64 `json:"hours"`
+	// Whether the pair reaches the threshold on its own. (是否直接关联)
+	Linked bool `json:"linked"`
+}
+
 // Indicators of one combination of dimension values. (考核指标分组)
 type IndicatorBucket struct {
 	// Dimension values, in the order asked for. (分组键)
@@ -175,6 +193,16 @@ type IndicatorPeriod struct {
 	From time.Time `json:"from"`
 	// First instant after it. (结束)
 	To time.Time `json:"to"`
+}
+
+// One field's part in a match: the level of agreement reached and its weight. (比对字段)
+type MatchField struct {
+	// Field compared, e.g. `place`, `time`, `category`, `text`. (字段)
+	Field string `json:"field"`
+	// Level of agreement reached, e.g. `WITHIN_30M`, `SAME`. (比对结果)
+	Level string `json:"level"`
+	// Weight of that level in bits: log2 of how much likelier it is for one problem than for two. (权重，比特)
+	Weight float64 `json:"weight"`
 }
 
 // A circle on the map in WGS-84. (范围)

@@ -56,6 +56,7 @@ type indexedCompound struct {
 	Compound
 	community string         // resolved community code (from the grid when not given)
 	buildings map[string]int // normalised number → index in Buildings
+	clean     []rune         // the name as cleanName makes it, for typo matching
 }
 
 // Suffixes stripped for name matching, per level; longest first.
@@ -314,7 +315,7 @@ func NewGazetteer(regions []Region, compounds []Compound) (*Gazetteer, error) {
 			return nil, fmt.Errorf("gazetteer: compound id %s appears twice", c.ID)
 		}
 		seen[c.ID] = true
-		gc := indexedCompound{Compound: c, community: c.CommunityCode, buildings: make(map[string]int, len(c.Buildings))}
+		gc := indexedCompound{Compound: c, community: c.CommunityCode, buildings: make(map[string]int, len(c.Buildings)), clean: []rune(cleanName(c.Name))}
 		if c.GridCode != "" {
 			grid, ok := g.regions[c.GridCode]
 			if !ok || grid.Level != canon.LevelGrid {
@@ -654,7 +655,7 @@ func (g *Gazetteer) fuzzyCompound(name string, in func(int32) bool) (int32, int,
 		if in != nil && !in(id) {
 			continue
 		}
-		k := []rune(cleanName(g.compounds[i].Name))
+		k := g.compounds[i].clean
 		if len(k) != len(r) {
 			continue
 		}

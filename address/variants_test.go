@@ -135,7 +135,7 @@ func TestAddressVariants(t *testing.T) {
 	}
 }
 
-func readReference(t *testing.T) canon.AddressReference {
+func readReference(t testing.TB) canon.AddressReference {
 	t.Helper()
 	raw, err := os.ReadFile(referenceFile)
 	if err != nil {
@@ -148,7 +148,7 @@ func readReference(t *testing.T) canon.AddressReference {
 	return ref
 }
 
-func readVariants(t *testing.T) []variant {
+func readVariants(t testing.TB) []variant {
 	t.Helper()
 	f, err := os.Open(variantsFile)
 	if err != nil {
@@ -389,4 +389,19 @@ func toFullWidth(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// BenchmarkMatchVariants matches the variant set against the reference of
+// the demo city (medium): parse and match per address.
+func BenchmarkMatchVariants(b *testing.B) {
+	ref := readReference(b)
+	g, err := address.NewGazetteer(ref.Regions, ref.Compounds)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vs := readVariants(b)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		g.Match(address.Parse(vs[i%len(vs)].text))
+	}
 }

@@ -213,11 +213,13 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 		Address: addr, ReportedAt: reported, UpdatedAt: updated, AssigneeDept: r.Agency, ClosedAt: closedAt,
 	}
 	if r.Deadline != "" {
-		d, _, err := m.Times.ParseDeadlineString(f.Deadline, r.Deadline)
-		if err != nil {
-			return nil, err
+		// Optional (GeoReport's expected_datetime): a deadline that is no
+		// time is left out and kept as a field defect.
+		if d, _, err := m.Times.ParseDeadlineString(f.Deadline, r.Deadline); err != nil {
+			cs.FieldDefects = append(cs.FieldDefects, normalize.FieldDefect(err, []byte(r.Deadline)))
+		} else {
+			cs.DueAt = &d
 		}
-		cs.DueAt = &d
 	}
 	for i, h := range r.History {
 		st, err := normalize.CityWorkflowState(f.History(i, "state"), h.State)

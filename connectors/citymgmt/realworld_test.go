@@ -206,6 +206,7 @@ func TestRealWorldRequestsReadAlikeInJSONAndXML(t *testing.T) {
 		{"status capitalised", map[string]field{"status": {`"Open"`, `Open`}}, "202610010001", stored(gridA, true, canon.StatusAccepted, updatedUTC)},
 		{"optional fields null", map[string]field{"description": {`null`, ``}, "service_name": {`null`, ``}, "expected_datetime": {`null`, ``}}, "202610010001", stored(gridA, true, canon.StatusAccepted, updatedUTC)},
 		{"unknown extra fields", map[string]field{"media_url": {`"http://example.org/1.jpg"`, `http://example.org/1.jpg`}, "zipcode": {`441000`, `441000`}, "address_id": {`545483`, `545483`}}, "202610010001", stored(gridA, true, canon.StatusAccepted, updatedUTC)},
+		{"expected_datetime no time: kept without it", map[string]field{"expected_datetime": {`"soon"`, `soon`}}, "202610010001", stored(gridA, true, canon.StatusAccepted, updatedUTC)},
 		{"no id", map[string]field{"service_request_id": {drop, drop}}, "", outcome{reason: "MISSING_FIELD", field: "service_request_id"}},
 		{"coordinates no numbers, no address", map[string]field{"lat": {`"n/a"`, `n/a`}, "address": {drop, drop}}, "202610010001", outcome{reason: "BAD_COORDINATES", field: "lat/long"}},
 		{"numeric id, bad time: the entry names the id", map[string]field{"service_request_id": {`638345`, `638345`}, "requested_datetime": {`"yesterday"`, `yesterday`}}, "638345", outcome{reason: "BAD_TIME", field: "requested_datetime"}},

@@ -407,11 +407,13 @@ func (m *Mapper) event(sid string, raw json.RawMessage, r *wireRecord) (any, err
 	}
 	var due *time.Time
 	if len(r.Deadline) > 0 && string(r.Deadline) != "null" {
-		d, _, err := m.Times.ParseDeadline("deadline", json.RawMessage(r.Deadline))
-		if err != nil {
-			return nil, err
+		// Optional: a deadline that is no time is left out and kept as a
+		// field defect.
+		if d, _, err := m.Times.ParseDeadline("deadline", json.RawMessage(r.Deadline)); err != nil {
+			p.FieldDefects = append(p.FieldDefects, normalize.FieldDefect(err, []byte(r.Deadline)))
+		} else {
+			due = &d
 		}
-		due = &d
 	}
 	var loc *canon.Location
 	l, _, posErr := normalize.NormalizePoint("lat/lng", r.Lat, r.Lng, canon.BD09)

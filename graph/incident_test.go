@@ -107,6 +107,15 @@ func TestIncidentExplainsItself(t *testing.T) {
 	if !e.Linked || math.Abs(sum-e.Total) > 1e-9 || math.Abs(e.Metres-25) > 1 || math.Abs(e.Hours-40.0/60) > 1e-6 || len(e.Fields) < 4 {
 		t.Errorf("evidence %+v", e)
 	}
+	// Three reports, two problems.
+	var stats struct {
+		Reports, Problems []struct{ Count, Open, Closed int }
+	}
+	srv.MustData(t, `{ reports: caseStats(groupBy: []) { count open closed }
+		problems: caseStats(groupBy: [], countBy: PROBLEM) { count open closed } }`, nil, &stats)
+	if r, p := stats.Reports[0], stats.Problems[0]; r.Count != 3 || r.Open != 2 || r.Closed != 1 || p.Count != 2 || p.Open != 2 || p.Closed != 1 {
+		t.Errorf("reports %+v, problems %+v; want 3 reports (2 open, 1 closed), 2 problems (both open, 1 with a closed report)", r, p)
+	}
 	// A staff key of 新华社区 sees neither the case nor its incident.
 	srv.As(&auth.Principal{ID: "key:9", Role: auth.Staff, RegionCode: "420606001002"})
 	var s struct {

@@ -28,12 +28,14 @@ func (r *indicatorsResolver) Score(ctx context.Context, obj *store.Indicators, p
 }
 
 // CaseStats is the resolver for the caseStats field.
-func (r *queryResolver) CaseStats(ctx context.Context, filter *model.CaseFilter, groupBy []store.Dimension) ([]*model.CaseBucket, error) {
+func (r *queryResolver) CaseStats(ctx context.Context, filter *model.CaseFilter, groupBy []store.Dimension, countBy *model.CaseCount) ([]*model.CaseBucket, error) {
 	f, err := caseFilter(filter)
 	if err != nil {
 		return nil, err
 	}
-	buckets, err := r.Store.CaseStats(ctx, f, groupBy)
+	m := store.AllMeasures
+	m.Problems = countBy != nil && *countBy == model.CaseCountProblem
+	buckets, err := r.Store.CaseStatsOf(ctx, f, groupBy, m)
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,15 @@ type Bucket struct {
 // CaseStats groups the cases a filter selects. The counts of all buckets
 // add up to CountCases of the same filter: every case is in exactly one.
 func (s *Store) CaseStats(ctx context.Context, f CaseFilter, dims []Dimension) ([]Bucket, error) {
-	q, err := statsQuery(dims, AllMeasures)
+	return s.CaseStatsOf(ctx, f, dims, AllMeasures)
+}
+
+// CaseStatsOf is CaseStats with the measures given (Measures.Problems
+// counts problems instead of reports; then the counts of the buckets add
+// up to at least the problems of the filter, as an incident's cases may
+// fall in different buckets).
+func (s *Store) CaseStatsOf(ctx context.Context, f CaseFilter, dims []Dimension, m Measures) ([]Bucket, error) {
+	q, err := statsQuery(dims, m)
 	if err != nil {
 		return nil, err
 	}
@@ -169,10 +177,16 @@ type statsSQL struct {
 }
 
 // Measures name the aggregates of a bucket computed beside its count; the
-// others are zero (nil for AvgHoursToClose).
+// others are zero (nil for AvgHoursToClose). Problems counts the cases of
+// one incident once (in the count and in each of Open, Closed, Overdue
+// when one of them is); AvgHoursToClose stays per case.
 type Measures struct {
 	Open, Closed, Overdue, AvgHoursToClose bool
+	Problems                               bool
 }
+
+// problemKey names a case's problem: its incident, else the case itself.
+const problemKey = `(CASE WHEN c.incident_id IS NULL THEN c.id ELSE -c.incident_id END)`
 
 // AllMeasures computes every aggregate.
 var AllMeasures = Measures{Open: true, Closed: true, Overdue: true, AvgHoursToClose: true}
@@ -208,10 +222,14 @@ func statsQuery(dims []Dimension, m Measures) (statsSQL, error) {
 	if joinCategory {
 		join = " LEFT JOIN category cat ON cat.code = c.category_code"
 	}
-	exprs = append(exprs, `count(*)`,
-		m.sql(m.Open, `count(*) FILTER (WHERE c.status NOT IN ('CLOSED', 'REJECTED'))`, "0"),
-		m.sql(m.Closed, `count(*) FILTER (WHERE c.status = 'CLOSED')`, "0"),
-		m.sql(m.Overdue, `count(*) FILTER (WHERE `+overdueSQL+`)`, "0"),
+	count := `count(*)`
+	if m.Problems {
+		count = `count(DISTINCT ` + problemKey + `)`
+	}
+	exprs = append(exprs, count,
+		m.sql(m.Open, count+` FILTER (WHERE c.status NOT IN ('CLOSED', 'REJECTED'))`, "0"),
+		m.sql(m.Closed, count+` FILTER (WHERE c.status = 'CLOSED')`, "0"),
+		m.sql(m.Overdue, count+` FILTER (WHERE `+overdueSQL+`)`, "0"),
 		// date_part, not extract: double precision, not numeric arithmetic.
 		m.sql(m.AvgHoursToClose, `avg(date_part('epoch', c.closed_at - c.reported_at) / 3600) FILTER (WHERE c.closed_at IS NOT NULL)`, "NULL::float8"))
 	sel := strings.Join(exprs, ", ")

@@ -450,7 +450,7 @@ type ComplexityRoot struct {
 		AuditLog           func(childComplexity int, first *int, after *string, principal *string, from *time.Time, to *time.Time) int
 		Case               func(childComplexity int, id *string, source *string, sourceID *string) int
 		CaseIndicators     func(childComplexity int, filter *model.CaseFilter, groupBy []store.Dimension, asOf *time.Time, rankBy *string) int
-		CaseStats          func(childComplexity int, filter *model.CaseFilter, groupBy []store.Dimension) int
+		CaseStats          func(childComplexity int, filter *model.CaseFilter, groupBy []store.Dimension, countBy *model.CaseCount) int
 		Cases              func(childComplexity int, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) int
 		Categories         func(childComplexity int) int
 		Changes            func(childComplexity int, after *string, first *int, types []model.ChangeType, filter *model.ChangeFilter) int
@@ -793,7 +793,7 @@ type QueryResolver interface {
 	Sources(ctx context.Context) ([]*store.Source, error)
 	SyncRuns(ctx context.Context, source *string, first *int, after *string) (*model.SyncRunConnection, error)
 	Quarantine(ctx context.Context, source *string, reason *string, first *int, after *string) (*model.QuarantineConnection, error)
-	CaseStats(ctx context.Context, filter *model.CaseFilter, groupBy []store.Dimension) ([]*model.CaseBucket, error)
+	CaseStats(ctx context.Context, filter *model.CaseFilter, groupBy []store.Dimension, countBy *model.CaseCount) ([]*model.CaseBucket, error)
 	CaseIndicators(ctx context.Context, filter *model.CaseFilter, groupBy []store.Dimension, asOf *time.Time, rankBy *string) ([]*model.IndicatorBucket, error)
 	ScorePresets(ctx context.Context) ([]*store.ScorePreset, error)
 	RegionMap(ctx context.Context, parent *string, level *canon.RegionLevel, period *model.PeriodUnit, at *time.Time) (json.RawMessage, error)
@@ -2457,7 +2457,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.CaseStats(childComplexity, args["filter"].(*model.CaseFilter), args["groupBy"].([]store.Dimension)), true
+		return e.ComplexityRoot.Query.CaseStats(childComplexity, args["filter"].(*model.CaseFilter), args["groupBy"].([]store.Dimension), args["countBy"].(*model.CaseCount)), true
 	case "Query.cases":
 		if e.ComplexityRoot.Query.Cases == nil {
 			break
@@ -5093,7 +5093,20 @@ extend type Query {
     filter: CaseFilter
     "Dimensions to group by. (分组维度)"
     groupBy: [CaseDimension!]!
+    "Count reports (every case) or problems (the cases of one incident once). (统计口径)"
+    countBy: CaseCount = REPORT
   ): [CaseBucket!]! @scope(name: "cases:read")
+}
+
+"What case statistics count. (统计口径)"
+enum CaseCount {
+  "Every report: each case once. (按上报数)"
+  REPORT
+  """
+  Every problem: the cases of one incident count once in a bucket, and once in each of ` + "`" + `open` + "`" + `,
+  ` + "`" + `closed` + "`" + `, ` + "`" + `overdue` + "`" + ` when one of them is; the average time to close stays per case. (按问题数)
+  """
+  PROBLEM
 }
 
 """
@@ -6768,6 +6781,14 @@ func (ec *executionContext) field_Query_caseStats_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["groupBy"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "countBy",
+		func(ctx context.Context, v any) (*model.CaseCount, error) {
+			return ec.unmarshalOCaseCount2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseCount(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["countBy"] = arg2
 	return args, nil
 }
 
@@ -14921,7 +14942,7 @@ func (ec *executionContext) _Query_caseStats(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().CaseStats(ctx, fc.Args["filter"].(*model.CaseFilter), fc.Args["groupBy"].([]store.Dimension))
+			return ec.Resolvers.Query().CaseStats(ctx, fc.Args["filter"].(*model.CaseFilter), fc.Args["groupBy"].([]store.Dimension), fc.Args["countBy"].(*model.CaseCount))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.CaseBucket) graphql.Marshaler {
@@ -25759,6 +25780,22 @@ func (ec *executionContext) marshalOCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐ
 		return graphql.Null
 	}
 	return ec._Case(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCaseCount2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseCount(ctx context.Context, v any) (*model.CaseCount, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.CaseCount)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCaseCount2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseCount(ctx context.Context, sel ast.SelectionSet, v *model.CaseCount) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOCaseFilter2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseFilter(ctx context.Context, v any) (*model.CaseFilter, error) {

@@ -252,6 +252,65 @@ type ScoreWeightInput struct {
 type Subscription struct {
 }
 
+// What case statistics count. (统计口径)
+type CaseCount string
+
+const (
+	// Every report: each case once. (按上报数)
+	CaseCountReport CaseCount = "REPORT"
+	// Every problem: the cases of one incident count once in a bucket, and once in each of `open`,
+	// `closed`, `overdue` when one of them is; the average time to close stays per case. (按问题数)
+	CaseCountProblem CaseCount = "PROBLEM"
+)
+
+var AllCaseCount = []CaseCount{
+	CaseCountReport,
+	CaseCountProblem,
+}
+
+func (e CaseCount) IsValid() bool {
+	switch e {
+	case CaseCountReport, CaseCountProblem:
+		return true
+	}
+	return false
+}
+
+func (e CaseCount) String() string {
+	return string(e)
+}
+
+func (e *CaseCount) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CaseCount(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CaseCount", str)
+	}
+	return nil
+}
+
+func (e CaseCount) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CaseCount) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CaseCount) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Sort key of case lists. (案件排序字段)
 type CaseOrderField string
 

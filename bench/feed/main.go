@@ -1,0 +1,295 @@
+// Command feed is the load client of the hub's subscriptions: it opens many
+// idle graphql-transport-ws subscriptions on a running hub and measures the
+// hub's memory per subscription (from its /metrics), then writes changes
+// into the hub's database at a fixed rate while a few subscribers follow
+// them, and reports the time from each change's commit to its delivery
+// (p50, p99, max) and that every active subscriber got every change once,
+// in order. The changes are quarantine entries of a bench stream, which
+// nothing else touches (the subscribers need an administrator's key).
+//
+//	DATABASE_URL=postgres://…/hubbench HUB_MAX_SUBSCRIPTIONS=20000 HUB_RATE_LIMIT=0 HUB_DEMO_LIVE_RATE=0 go run . &
+//	go run ./bench/feed -url http://127.0.0.1:8080 -key "$(cat .hub/demo-admin.key)" -dsn postgres://…/hubbench
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+type message struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+func main() {
+	url := flag.String("url", "http://127.0.0.1:8080", "the hub")
+	key := flag.String("key", "", "API key (admin); empty: anonymous")
+	dsn := flag.String("dsn", os.Getenv("DATABASE_URL"), "the hub's database, written to")
+	idle := flag.Int("idle", 10000, "idle subscriptions")
+	perConn := flag.Int("per-conn", 1, "subscriptions per websocket connection")
+	active := flag.Int("active", 10, "subscribers that follow the changes")
+	rate := flag.Float64("rate", 200, "changes per second")
+	dur := flag.Duration("duration", 30*time.Second, "how long changes are written")
+	flag.Parse()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, *dsn)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+
+	base := hubMemory(*url)
+	fmt.Printf("hub before: heap+stacks %.1f MB, %d goroutines\n", float64(base.bytes)/1e6, base.goroutines)
+	// Idle subscriptions: party organisations, which nothing changes here.
+	var conns []*websocket.Conn
+	start := time.Now()
+	for i := 0; i < *idle; i += *perConn {
+		c := dial(ctx, *url, *key)
+		conns = append(conns, c)
+		for j := 0; j < *perConn && i+j < *idle; j++ {
+			subscribe(ctx, c, strconv.Itoa(j), `subscription { changes(types: [PARTY_ORG]) { position } }`, nil)
+		}
+		go drain(c)
+	}
+	time.Sleep(3 * time.Second)
+	after := hubMemory(*url)
+	per := float64(after.bytes-base.bytes) / float64(*idle)
+	fmt.Printf("%d idle subscriptions over %d connections in %s: hub heap+stacks %.1f MB (+%.1f MB), %d goroutines; %.1f KB per subscription\n",
+		*idle, len(conns), time.Since(start).Round(time.Millisecond), float64(after.bytes)/1e6, float64(after.bytes-base.bytes)/1e6,
+		after.goroutines, per/1024)
+
+	// Active subscribers follow incidents; the writer stamps each with
+	// its commit time.
+	var head string
+	if err := pool.QueryRow(ctx, `SELECT coalesce(max(position), 0)::text FROM change_log`).Scan(&head); err != nil {
+		log.Fatal(err)
+	}
+	type sub struct {
+		mu   sync.Mutex
+		got  []string
+		lat  []time.Duration
+		seen map[string]int
+	}
+	subs := make([]*sub, *active)
+	commits := sync.Map{}
+	for i := range subs {
+		s := &sub{seen: map[string]int{}}
+		subs[i] = s
+		c := dial(ctx, *url, *key)
+		subscribe(ctx, c, "a", `subscription { changes(types: [QUARANTINE_ENTRY], filter: {operations: [CREATE]}) { position recordId } }`, nil)
+		go func() {
+			for {
+				var m message
+				if err := wsjson.Read(ctx, c, &m); err != nil {
+					return
+				}
+				if m.Type != "next" {
+					continue
+				}
+				now := time.Now()
+				var p struct {
+					Data struct {
+						Changes struct {
+							Position string
+							RecordID string
+						}
+					}
+				}
+				if json.Unmarshal(m.Payload, &p) != nil {
+					continue
+				}
+				title := p.Data.Changes.RecordID
+				s.mu.Lock()
+				s.got = append(s.got, p.Data.Changes.Position)
+				s.seen[title]++
+				if t, ok := commits.Load(title); ok {
+					s.lat = append(s.lat, now.Sub(t.(time.Time)))
+				}
+				s.mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(2 * time.Second)
+	_ = head
+
+	tick := time.NewTicker(time.Duration(float64(time.Second) / *rate))
+	defer tick.Stop()
+	stop := time.After(*dur)
+	var written atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+loop:
+	for n := 0; ; n++ {
+		select {
+		case <-stop:
+			break loop
+		case <-tick.C:
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(n int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var id int64
+			if err := pool.QueryRow(ctx, `INSERT INTO quarantine (source, stream, source_id, reason, raw, payload_hash)
+				VALUES ((SELECT min(name) FROM source), 'bench', $1, 'BENCH', '\x00', '\x00') RETURNING id`, fmt.Sprintf("bench-%d-%d", start.UnixNano(), n)).Scan(&id); err != nil {
+				log.Printf("write: %v", err)
+				return
+			}
+			title := strconv.FormatInt(id, 10)
+			commits.Store(title, time.Now())
+			written.Add(1)
+		}(n)
+	}
+	wg.Wait()
+	time.Sleep(5 * time.Second)
+	var lat []time.Duration
+	complete, dup := 0, 0
+	for _, s := range subs {
+		s.mu.Lock()
+		lat = append(lat, s.lat...)
+		if len(s.seen) == int(written.Load()) {
+			complete++
+		}
+		for t, n := range s.seen {
+			if n > 1 {
+				dup++
+				fmt.Printf("  %q received %d times\n", t, n)
+			}
+		}
+		fmt.Printf("  subscriber: %d messages, %d distinct titles, %d written\n", len(s.got), len(s.seen), written.Load())
+		if !slices.IsSorted(positions(s.got)) {
+			fmt.Println("a subscriber received changes out of order")
+		}
+		s.mu.Unlock()
+	}
+	slices.Sort(lat)
+	q := func(f float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(f*float64(len(lat))))].Round(time.Millisecond)
+	}
+	fmt.Printf("%d changes written at %.0f/s over %s; %d of %d subscribers got every one, %d duplicates; commit→delivery p50 %s, p99 %s, max %s\n",
+		written.Load(), *rate, *dur, complete, len(subs), dup, q(0.5), q(0.99), q(1))
+	end := hubMemory(*url)
+	fmt.Printf("hub after: heap+stacks %.1f MB, %d goroutines\n", float64(end.bytes)/1e6, end.goroutines)
+	for _, c := range conns {
+		c.CloseNow()
+	}
+}
+
+func positions(cursors []string) []int64 {
+	out := make([]int64, 0, len(cursors))
+	for _, c := range cursors {
+		b, err := decodeCursor(c)
+		if err == nil {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func decodeCursor(c string) (int64, error) {
+	raw, err := base64URL(c)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(strings.TrimPrefix(string(raw), "position:"), 10, 64)
+}
+
+func dial(ctx context.Context, url, key string) *websocket.Conn {
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		log.Fatalf("dial: %v", err)
+	}
+	c.SetReadLimit(1 << 20)
+	init := map[string]string{}
+	if key != "" {
+		init["Authorization"] = "Bearer " + key
+	}
+	payload, _ := json.Marshal(init)
+	if err := wsjson.Write(ctx, c, message{Type: "connection_init", Payload: payload}); err != nil {
+		log.Fatal(err)
+	}
+	var ack message
+	if err := wsjson.Read(ctx, c, &ack); err != nil || ack.Type != "connection_ack" {
+		log.Fatalf("init: %+v %v", ack, err)
+	}
+	return c
+}
+
+func subscribe(ctx context.Context, c *websocket.Conn, id, query string, vars map[string]any) {
+	payload, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err := wsjson.Write(ctx, c, message{ID: id, Type: "subscribe", Payload: payload}); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// drain reads (and answers pings on) an idle connection.
+func drain(c *websocket.Conn) {
+	ctx := context.Background()
+	for {
+		var m message
+		if err := wsjson.Read(ctx, c, &m); err != nil {
+			return
+		}
+		if m.Type == "ping" {
+			_ = wsjson.Write(ctx, c, message{Type: "pong"})
+		}
+		if m.Type == "next" || m.Type == "error" {
+			log.Printf("idle subscription %s: %s %s", m.ID, m.Type, m.Payload)
+		}
+	}
+}
+
+type memory struct {
+	bytes      int64
+	goroutines int
+}
+
+// hubMemory reads the hub's heap in use and goroutine stacks from /metrics.
+func hubMemory(url string) memory {
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m memory
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes":
+			m.bytes += int64(v)
+		case "go_goroutines":
+			m.goroutines = int(v)
+		}
+	}
+	return m
+}
+
+func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/graph/model"
@@ -69,6 +71,9 @@ type changeQuery struct {
 	regionPath string // "" for anywhere
 	scoped     bool   // the caller has a jurisdiction
 	scopePath  string
+	// skipNodes: the records need not be loaded (the caller has no
+	// jurisdiction to check them against and selects no node).
+	skipNodes bool
 }
 
 // newChangeQuery checks the types against the caller's access (a type it
@@ -198,7 +203,7 @@ func (r *Resolver) visibleChanges(ctx context.Context, l *Loaders, q *changeQuer
 		}
 		if k, ok := nodeKinds[name]; ok {
 			m.RecordID = globalID(name, c.RecordID)
-			if c.Op != "DELETE" {
+			if c.Op != "DELETE" && !q.skipNodes {
 				if l == nil {
 					l = NewLoaders(r.Store, r.prefetchRegions)
 				}
@@ -244,6 +249,7 @@ func (r *Resolver) changes(ctx context.Context, after *string, first *int, types
 	if err != nil {
 		return nil, err
 	}
+	q.skipNodes = !q.scoped && !selectsNode(ctx)
 	var (
 		list []*model.Change
 		end  = pos
@@ -266,4 +272,30 @@ func (r *Resolver) changes(ctx context.Context, after *string, first *int, types
 	cursor := encodePosition(end)
 	conn.PageInfo = &store.PageInfo{HasNextPage: more, EndCursor: &cursor}
 	return conn, nil
+}
+
+// selectsNode reports whether the changes connection being resolved selects
+// edges { node { node } }.
+func selectsNode(ctx context.Context) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || !graphql.HasOperationContext(ctx) {
+		return true
+	}
+	op := graphql.GetOperationContext(ctx)
+	for _, edges := range graphql.CollectFields(op, fc.Field.Selections, nil) {
+		if edges.Name != "edges" {
+			continue
+		}
+		for _, edge := range graphql.CollectFields(op, edges.Selections, nil) {
+			if edge.Name != "node" {
+				continue
+			}
+			for _, f := range graphql.CollectFields(op, edge.Selections, nil) {
+				if f.Name == "node" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

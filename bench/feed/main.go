@@ -48,8 +48,14 @@ func main() {
 	active := flag.Int("active", 10, "subscribers that follow the changes")
 	rate := flag.Float64("rate", 200, "changes per second")
 	dur := flag.Duration("duration", 30*time.Second, "how long changes are written")
+	read := flag.Bool("read", false, "only page through Query.changes from the start, 500 a page, and report changes per second")
+	withNode := flag.Bool("node", true, "with -read: select each change's record (node { id })")
 	flag.Parse()
 	ctx := context.Background()
+	if *read {
+		readLog(*url, *key, *withNode)
+		return
+	}
 	pool, err := pgxpool.New(ctx, *dsn)
 	if err != nil {
 		log.Fatal(err)
@@ -293,3 +299,54 @@ func hubMemory(url string) memory {
 }
 
 func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+// readLog pages through Query.changes from the oldest change kept.
+func readLog(url, key string, withNode bool) {
+	node := ""
+	if withNode {
+		node = "node { id }"
+	}
+	var after *string
+	n, pages := 0, 0
+	start := time.Now()
+	for {
+		body, _ := json.Marshal(map[string]any{"query": `query($after: String) { changes(after: $after, first: 500) {
+			edges { node { position type operation changedFields ` + node + ` } } pageInfo { hasNextPage endCursor } } }`,
+			"variables": map[string]any{"after": after}})
+		req, _ := http.NewRequest(http.MethodPost, url+"/graphql", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		var r struct {
+			Data struct {
+				Changes struct {
+					Edges    []json.RawMessage
+					PageInfo struct {
+						HasNextPage bool
+						EndCursor   string
+					}
+				}
+			}
+			Errors []json.RawMessage
+		}
+		err = json.NewDecoder(resp.Body).Decode(&r)
+		resp.Body.Close()
+		if err != nil || len(r.Errors) > 0 {
+			log.Fatalf("page %d: %v %s", pages, err, r.Errors)
+		}
+		n += len(r.Data.Changes.Edges)
+		pages++
+		end := r.Data.Changes.PageInfo.EndCursor
+		after = &end
+		if !r.Data.Changes.PageInfo.HasNextPage {
+			break
+		}
+	}
+	d := time.Since(start)
+	fmt.Printf("Query.changes: %d changes in %d pages of 500 in %s: %.0f changes/s\n", n, pages, d.Round(time.Millisecond), float64(n)/d.Seconds())
+}

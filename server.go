@@ -316,7 +316,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, err := web.NewHandler(web.Options{GraphQL: admission.Wrap(authn.Wrap(gql)), Partner: authn.Wrap(partner.NewOpen311(st, log)), Readiness: ready, Registry: reg, Log: log, MaxBodyBytes: e.cfg.MaxBodyBytes})
+	h, err := web.NewHandler(web.Options{GraphQL: admission.Wrap(authn.Wrap(gql)), Partner: authn.Wrap(partner.Handler(st, log)), Readiness: ready, Registry: reg, Log: log, MaxBodyBytes: e.cfg.MaxBodyBytes})
 	if err != nil {
 		return fmt.Errorf("http handler: %w", err)
 	}

@@ -29,8 +29,8 @@ import (
 // Options configure the HTTP handler.
 type Options struct {
 	GraphQL http.Handler
-	// Partner serves the Open311 outbound endpoint /open311/ (behind
-	// authentication); nil for none.
+	// Partner serves the Open311 outbound endpoint /open311/ and the bulk
+	// exports /export/ (behind authentication); nil for none.
 	Partner      http.Handler
 	Readiness    *Readiness
 	Registry     *prometheus.Registry
@@ -66,6 +66,7 @@ func NewHandler(o Options) (http.Handler, error) {
 	mux.Handle("GET "+dashboard.Prefix, m.instrument("dashboard", gzip(dash)))
 	if o.Partner != nil {
 		mux.Handle("GET /open311/", m.instrument("open311", o.Partner))
+		mux.Handle("GET /export/", m.instrument("export", o.Partner))
 	}
 	mux.Handle("GET /healthz", m.instrument("healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

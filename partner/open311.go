@@ -1,6 +1,7 @@
 // Package partner serves the hub's data to partner systems outside
 // GraphQL: the Open311 GeoReport v2 outbound endpoint over the unified
-// cases of every source. Requests come through the HTTP layer's
+// cases of every source, and bulk exports (NDJSON, CSV) that carry the
+// change-log position of their snapshot. Requests come through the HTTP layer's
 // authentication; reads carry the caller's jurisdiction, so a partner key
 // sees its region's cases only.
 //

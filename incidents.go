@@ -12,9 +12,10 @@ import (
 // incidentRegrouper groups case reports into incidents after sync passes,
 // one regrouping at a time and beside the sync engine, never inside its
 // batches (resolve.RegroupIncidents). The first regrouping after start
-// reads every case; later ones the reports from a day before the latest
-// report the previous one saw, so late reports of the last day are caught
-// too. `sync` regroups every case after its pass.
+// reads every case; later ones only when cases were stored since the
+// previous one, from the earliest report among them (a source's history
+// arriving late is regrouped with everything it can join). `sync` regroups
+// every case after its pass.
 type incidentRegrouper struct {
 	st   *store.Store
 	log  *slog.Logger
@@ -37,29 +38,41 @@ func (r *incidentRegrouper) passed() {
 
 // run regroups when asked until ctx ends.
 func (r *incidentRegrouper) run(ctx context.Context) {
-	var latest time.Time // zero until a regrouping succeeded: read everything
+	ctx = store.Unscoped(ctx)
+	full := true   // until a regrouping of everything succeeded
+	var seen int64 // the highest case id regrouped
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.kick:
 		}
-		from := time.Time{}
-		if !latest.IsZero() {
-			from = latest.Add(-24 * time.Hour)
-		}
-		t0 := time.Now()
-		res, err := resolve.RegroupIncidents(store.Unscoped(ctx), r.st, r.cfg, from)
+		n, maxID, earliest, err := r.st.NewCases(ctx, seen)
 		if err != nil {
-			if ctx.Err() == nil {
-				r.log.Warn("incident regrouping failed", "err", err)
-			}
+			r.warn(ctx, err)
 			continue
 		}
-		if res.Latest.After(latest) {
-			latest = res.Latest
+		if n == 0 && !full {
+			continue
 		}
-		r.log.Info("incidents regrouped", "read", res.Read, "incidents", res.Groups, "created", res.Created,
+		from := earliest
+		if full {
+			from = time.Time{}
+		}
+		t0 := time.Now()
+		res, err := resolve.RegroupIncidents(ctx, r.st, r.cfg, from)
+		if err != nil {
+			r.warn(ctx, err)
+			continue
+		}
+		full, seen = false, max(seen, maxID)
+		r.log.Info("incidents regrouped", "new_cases", n, "read", res.Read, "incidents", res.Groups, "created", res.Created,
 			"updated", res.Updated, "removed", res.Removed, "cases_relinked", res.CasesChanged, "took", time.Since(t0))
+	}
+}
+
+func (r *incidentRegrouper) warn(ctx context.Context, err error) {
+	if ctx.Err() == nil {
+		r.log.Warn("incident regrouping failed", "err", err)
 	}
 }

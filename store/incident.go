@@ -153,3 +153,23 @@ func (s *Store) CasesOfIncidents(ctx context.Context, ids []int64) ([][]*Case, e
 	}
 	return out, nil
 }
+
+// NewCases reports the cases stored after the case afterID (ids grow as
+// cases are first stored): how many, the highest id and the earliest
+// report among them, so that incident merging regroups only what they can
+// join. Internal work: the context must be Unscoped.
+func (s *Store) NewCases(ctx context.Context, afterID int64) (n int, maxID int64, earliest time.Time, err error) {
+	var first *time.Time
+	var top *int64
+	err = s.pool.QueryRow(ctx, `SELECT count(*), max(id), min(reported_at) FROM "case" WHERE id > $1`, afterID).Scan(&n, &top, &first)
+	if err != nil {
+		return 0, 0, time.Time{}, fmt.Errorf("new cases: %w", err)
+	}
+	if top != nil {
+		maxID = *top
+	}
+	if first != nil {
+		earliest = *first
+	}
+	return n, maxID, earliest, nil
+}

@@ -550,6 +550,10 @@ func (r *Resolver) sourceStatusChanged(ctx context.Context) (<-chan *store.Sourc
 			}
 			var now map[string]*store.Source
 			_, now, moved = r.feed.state()
+			if seen == nil { // the feed's first look: nothing to compare with
+				seen = now
+				continue
+			}
 			for name, s := range now {
 				if old, ok := seen[name]; ok && old.Status == s.Status {
 					continue

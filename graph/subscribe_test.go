@@ -316,3 +316,34 @@ func encodeTestPosition(p int64) string {
 }
 
 func base64URL(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// sourceStatusChanged sends a source when its status changes, and nothing
+// for other changes of it.
+func TestSubscriptionSourceStatusChanged(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	var revoked atomic.Value
+	revoked.Store("")
+	srv := feedServer(t, st, graph.FeedOptions{}, &revoked)
+	c, err := dialWS(t, ctx, srv.URL, "Bearer staff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.conn.CloseNow()
+	c.subscribe(ctx, "s", `subscription { sourceStatusChanged { name status } }`, nil)
+	time.Sleep(1500 * time.Millisecond)
+	uctx := store.Unscoped(ctx)
+	if _, err := st.Pool().Exec(uctx, `UPDATE source SET description = 'x' WHERE name = 'citymgmt'`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if _, err := st.Pool().Exec(uctx, `UPDATE source SET status = 'DOWN' WHERE name = 'citymgmt'`); err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.next(ctx)
+	if err != nil || m.Type != "next" || string(m.Payload) != `{"data":{"sourceStatusChanged":{"name":"citymgmt","status":"DOWN"}}}` {
+		t.Fatalf("%+v %s, %v", m, m.Payload, err)
+	}
+}

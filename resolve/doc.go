@@ -77,6 +77,16 @@
 // RegroupIncidents writes the grouping to the store's incident table and
 // each case's incident_id, keeping incident IDs stable.
 //
+// # Buildings
+//
+// Building resolves a source address to a building with the address
+// service (package address): the text as written first, then, when that
+// finds no building, with the regions the text leaves out taken from the
+// source record (a governance house's grid; a party member's home from the
+// house of the resident the member is by ID hash). The hint never
+// overrides a region the text names, so it cannot move an address to
+// another community.
+//
 // Measured against the simulated city's ground truth (sim/city
 // PersonMentions and CaseMentions) in resolve_test.go and
 // incident_test.go; the figures per scale are in docs/resolution.md.

@@ -141,6 +141,14 @@ const (
 // unless the incidents it joins hold two different component IDs or would
 // span more than Window. The result does not depend on the order of cases.
 func Incidents(cases []Case, cfg IncidentConfig) (*IncidentResult, error) {
+	return IncidentsWith(cases, nil, cfg)
+}
+
+// IncidentsWith is Incidents under review decisions on pairs of case keys:
+// an accepted pair is joined before any evidence is weighed (never two
+// components with different IDs), a rejected pair is never in one
+// incident, whatever its evidence.
+func IncidentsWith(cases []Case, decisions []Decision, cfg IncidentConfig) (*IncidentResult, error) {
 	cases = slices.Clone(cases)
 	slices.SortFunc(cases, func(a, b Case) int { return strings.Compare(a.Key, b.Key) })
 	for i := 1; i < len(cases); i++ {
@@ -225,18 +233,30 @@ func Incidents(cases []Case, cfg IncidentConfig) (*IncidentResult, error) {
 		}
 		return i
 	}
-	for n := range ev {
-		e := &ev[n]
-		if e.Total < cfg.Threshold {
-			continue
+	var rejects [][2]int
+	for _, d := range decisions {
+		a, okA := idx[d.A]
+		b, okB := idx[d.B]
+		if okA && okB && !d.Accept {
+			rejects = append(rejects, [2]int{a, b})
 		}
-		ra, rb := find(idx[e.A]), find(idx[e.B])
+	}
+	// join merges the incidents of a and b unless two components, a
+	// rejected pair or (for evidence, not decisions) the window stand
+	// between them.
+	join := func(a, b int, window bool) bool {
+		ra, rb := find(a), find(b)
 		if ra == rb {
-			e.Linked = true
-			continue
+			return true
 		}
 		if comp[ra] != "" && comp[rb] != "" && comp[ra] != comp[rb] {
-			continue
+			return false
+		}
+		for _, x := range rejects {
+			fx, fy := find(x[0]), find(x[1])
+			if (fx == ra && fy == rb) || (fx == rb && fy == ra) {
+				return false
+			}
 		}
 		f, l := first[ra], last[ra]
 		if first[rb].Before(f) {
@@ -245,8 +265,8 @@ func Incidents(cases []Case, cfg IncidentConfig) (*IncidentResult, error) {
 		if last[rb].After(l) {
 			l = last[rb]
 		}
-		if l.Sub(f) > cfg.Window {
-			continue
+		if window && l.Sub(f) > cfg.Window {
+			return false
 		}
 		if rb < ra {
 			ra, rb = rb, ra
@@ -256,7 +276,20 @@ func Incidents(cases []Case, cfg IncidentConfig) (*IncidentResult, error) {
 			comp[ra] = comp[rb]
 		}
 		first[ra], last[ra] = f, l
-		e.Linked = true
+		return true
+	}
+	for _, d := range decisions {
+		a, okA := idx[d.A]
+		b, okB := idx[d.B]
+		if okA && okB && d.Accept {
+			join(a, b, false)
+		}
+	}
+	for n := range ev {
+		e := &ev[n]
+		if e.Total >= cfg.Threshold && join(idx[e.A], idx[e.B], true) {
+			e.Linked = true
+		}
 	}
 	r.Evidence = ev
 	r.Incident = make([]int, len(cases))

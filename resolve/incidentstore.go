@@ -18,7 +18,8 @@ type Regrouped struct {
 	Latest time.Time // the latest report read
 }
 
-// RegroupIncidents groups the located cases of the store reported at or
+// RegroupIncidents groups, under the analysts' decisions
+// (store.MatchDecisions), the located cases of the store reported at or
 // after from (zero: all) into incidents and writes the result
 // (store.Writer.ReplaceIncidents). The reports of one Window before from
 // are read too, so a new report joins an older incident; groups made only
@@ -53,7 +54,15 @@ func RegroupIncidents(ctx context.Context, st *store.Store, cfg IncidentConfig, 
 			out.Latest = r.ReportedAt
 		}
 	}
-	res, err := Incidents(cases, cfg)
+	stored, err := st.MatchDecisions(ctx, store.MatchIncident)
+	if err != nil {
+		return out, fmt.Errorf("regroup incidents: %w", err)
+	}
+	decisions := make([]Decision, len(stored))
+	for i, d := range stored {
+		decisions[i] = Decision{A: d.A, B: d.B, Accept: d.Accept}
+	}
+	res, err := IncidentsWith(cases, decisions, cfg)
 	if err != nil {
 		return out, fmt.Errorf("regroup incidents: %w", err)
 	}

@@ -108,11 +108,31 @@ func TestRegroupIncidentsInStore(t *testing.T) {
 	if got["c1"].IncidentID != id || got["1"].IncidentID != id || got["h1"].IncidentID != id {
 		t.Fatalf("a windowed regrouping changed older links: %+v", got)
 	}
+	// Review decisions hold across regroupings: a rejected pair is split,
+	// an accepted one joined although its evidence is short.
+	for _, d := range []store.MatchDecision{{Kind: store.MatchIncident, A: "governance/1", B: "citymgmt/c1", DecidedBy: "key:1"},
+		{Kind: store.MatchIncident, A: "citymgmt/c1", B: "citymgmt/c2", Accept: true, DecidedBy: "key:1"}} {
+		if _, err := st.RecordMatchDecision(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if _, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig(), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		got = inc()
+		if got["c1"].IncidentID == 0 || got["c1"].IncidentID != got["c2"].IncidentID || got["1"].IncidentID == got["c1"].IncidentID {
+			t.Fatalf("decisions not kept: %+v", got)
+		}
+	}
 	// A grouping that finds nothing unlinks every case and removes the
 	// incident.
 	strict := resolve.DefaultIncidentConfig()
 	strict.Threshold = 1000
-	if w, err := resolve.RegroupIncidents(ctx, st, strict, time.Time{}); err != nil || w.Removed != 1 || w.CasesChanged != 3 {
-		t.Fatalf("empty regrouping wrote %+v, %v; want 3 cases unlinked and 1 incident removed", w, err)
+	if _, err := st.Pool().Exec(ctx, "DELETE FROM match_decision"); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := resolve.RegroupIncidents(ctx, st, strict, time.Time{}); err != nil || w.Removed == 0 || w.CasesChanged != 3 {
+		t.Fatalf("empty regrouping wrote %+v, %v; want 3 cases unlinked and their incidents removed", w, err)
 	}
 }

@@ -76,45 +76,44 @@ func (s *Store) ChangesAfter(ctx context.Context, after int64, limit int, types 
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `WITH h AS (SELECT pruned_through,
-				CASE WHEN $1::bigint < 0 THEN pruned_through ELSE $1::bigint END AS after FROM change_horizon)
-		SELECT l.position, l.committed_at, l.at, l.type, l.record_id, l.op, l.fields, l.run_id,
-			coalesce(l.region_path::text, ''), h.pruned_through, h.after
-		FROM h LEFT JOIN LATERAL (
-			SELECT * FROM change_log WHERE position > h.after AND ($3::text[] IS NULL OR type = ANY($3))
-			  AND h.pruned_through <= h.after
-			ORDER BY position LIMIT $2) l ON true`, after, limit, nilIfEmptySlice(types))
+	if after < 0 {
+		if err := s.pool.QueryRow(ctx, `SELECT pruned_through FROM change_horizon`).Scan(&after); err != nil {
+			return nil, fmt.Errorf("read change log: %w", err)
+		}
+	}
+	// A plain range of the primary key: a shape the planner prices as
+	// cheap (one with the horizon joined in was priced high enough to be
+	// JIT-compiled, 22 ms of a 0.2 ms read). The horizon is read in the
+	// same statement, so in the same snapshot as the rows.
+	rows, err := s.pool.Query(ctx, `SELECT position, committed_at, at, type, record_id, op, fields, run_id,
+			coalesce(region_path::text, ''), (SELECT pruned_through FROM change_horizon)
+		FROM change_log WHERE position > $1 AND ($3::text[] IS NULL OR type = ANY($3))
+		ORDER BY position LIMIT $2`, after, limit, nilIfEmptySlice(types))
 	if err != nil {
 		return nil, fmt.Errorf("read change log: %w", err)
 	}
 	defer rows.Close()
-	out := make([]Change, 0, limit)
+	out := make([]Change, 0, min(limit, 1000))
+	var pruned int64
 	for rows.Next() {
-		var (
-			c      Change
-			pos    *int64
-			ca, at *time.Time
-			typ    *string
-			rid    *int64
-			op     *string
-			pruned int64
-			from   int64
-		)
-		if err := rows.Scan(&pos, &ca, &at, &typ, &rid, &op, &c.Fields, &c.RunID, &c.RegionPath, &pruned, &from); err != nil {
+		var c Change
+		if err := rows.Scan(&c.Position, &c.CommittedAt, &c.At, &c.Type, &c.RecordID, &c.Op, &c.Fields, &c.RunID,
+			&c.RegionPath, &pruned); err != nil {
 			return nil, fmt.Errorf("read change log: %w", err)
 		}
-		if pruned > from {
-			return nil, canon.Errorf(canon.CursorExpired,
-				"the cursor is older than the change log's retention (changes up to %d were pruned): read a snapshot again and follow from its position", pruned)
-		}
-		if pos == nil {
-			continue // nothing after the cursor
-		}
-		c.Position, c.CommittedAt, c.At, c.Type, c.RecordID, c.Op = *pos, *ca, *at, *typ, *rid, *op
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read change log: %w", err)
+	}
+	if len(out) == 0 {
+		if err := s.pool.QueryRow(ctx, `SELECT pruned_through FROM change_horizon`).Scan(&pruned); err != nil {
+			return nil, fmt.Errorf("read change log: %w", err)
+		}
+	}
+	if pruned > after {
+		return nil, canon.Errorf(canon.CursorExpired,
+			"the cursor is older than the change log's retention (changes up to %d were pruned): read a snapshot again and follow from its position", pruned)
 	}
 	return out, nil
 }

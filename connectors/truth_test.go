@@ -172,6 +172,11 @@ func groundTruth(t *testing.T, seed uint64, dirty float64) {
 			case o == nil:
 				fail("%s %s/%s %s (%s %s): not read at all", src, d.Entity, d.ID, d.Kind, d.Action, d.Field)
 				ok = false
+			case d.Action == "QUARANTINE" && len(o.records) > 0 && fieldDefect(o.records[len(o.records)-1], quarantineReason[d.Kind], src, d.Field):
+				// An optional value refused (the position of a record
+				// that has an address): the record is kept without it,
+				// and the value is quarantined at field level.
+				marked[src][k] = true
 			case d.Action == "QUARANTINE":
 				marked[src][k] = true
 				if len(o.records) > 0 {
@@ -233,6 +238,18 @@ func groundTruth(t *testing.T, seed uint64, dirty float64) {
 	if failures > 0 {
 		t.Errorf("%d failures in all", failures)
 	}
+}
+
+// fieldDefect reports whether a record was stored without the value of
+// field, refused for reason, as a field-level quarantine entry.
+func fieldDefect(rec any, reason connectors.Reason, source, field string) bool {
+	for _, f := range provenanceOf(rec).FieldDefects {
+		if f.Reason == string(reason) && sameField(source, f.Field, field) {
+			// A refused position is not stored at all.
+			return reason != "OUT_OF_CHINA" || locationOf(rec) == nil
+		}
+	}
+	return false
 }
 
 func provenanceOf(r any) canon.Provenance {
@@ -435,15 +452,15 @@ func repairChecks(c *city.City, keys *pii.Keys) func(d city.TruthDefect, rec any
 		}
 		switch d.Kind {
 		case "full_width", "chinese_numeral":
-			// Cases store the canonical address line. Households and
-			// members keep the address as written (AddressRaw); their
-			// repaired value is the building and unit it parses to,
-			// which must be the true ones.
+			// Every record keeps the address as reported. For a case the
+			// repair is its standardised line (the address service's);
+			// for households and members the building and unit it parses
+			// to, which must be the true ones.
 			var h *city.Household
 			switch r := rec.(type) {
 			case *canon.Case:
-				if fullWidth.MatchString(r.Address) || chineseNumeral.MatchString(r.Address) {
-					return fmt.Errorf("address not normalised: %q", r.Address)
+				if line := address.Parse(r.Address).Normalized; fullWidth.MatchString(line) || chineseNumeral.MatchString(line) {
+					return fmt.Errorf("address %q standardised as %q", r.Address, line)
 				}
 				return nil
 			case *canon.Household:

@@ -44,6 +44,8 @@ type ResolverRoot interface {
 	Household() HouseholdResolver
 	Incident() IncidentResolver
 	Indicators() IndicatorsResolver
+	MatchDecision() MatchDecisionResolver
+	Mutation() MutationResolver
 	PartyMember() PartyMemberResolver
 	PartyMemberConnection() PartyMemberConnectionResolver
 	PartyOrg() PartyOrgResolver
@@ -325,10 +327,24 @@ type ComplexityRoot struct {
 		Lng func(childComplexity int) int
 	}
 
+	MatchDecision struct {
+		A         func(childComplexity int) int
+		Accept    func(childComplexity int) int
+		B         func(childComplexity int) int
+		DecidedAt func(childComplexity int) int
+		DecidedBy func(childComplexity int) int
+		Note      func(childComplexity int) int
+	}
+
 	MatchField struct {
 		Field  func(childComplexity int) int
 		Level  func(childComplexity int) int
 		Weight func(childComplexity int) int
+	}
+
+	Mutation struct {
+		AcceptMatch func(childComplexity int, a string, b string, note *string) int
+		RejectMatch func(childComplexity int, a string, b string, note *string) int
 	}
 
 	PageInfo struct {
@@ -718,6 +734,14 @@ type IncidentResolver interface {
 }
 type IndicatorsResolver interface {
 	Score(ctx context.Context, obj *store.Indicators, preset *string, weights []*model.ScoreWeightInput) (*float64, error)
+}
+type MatchDecisionResolver interface {
+	A(ctx context.Context, obj *store.MatchDecision) (*store.Case, error)
+	B(ctx context.Context, obj *store.MatchDecision) (*store.Case, error)
+}
+type MutationResolver interface {
+	AcceptMatch(ctx context.Context, a string, b string, note *string) (*store.MatchDecision, error)
+	RejectMatch(ctx context.Context, a string, b string, note *string) (*store.MatchDecision, error)
 }
 type PartyMemberResolver interface {
 	ID(ctx context.Context, obj *store.PartyMember) (string, error)
@@ -1930,6 +1954,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LatLng.Lng(childComplexity), true
 
+	case "MatchDecision.a":
+		if e.ComplexityRoot.MatchDecision.A == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchDecision.A(childComplexity), true
+	case "MatchDecision.accept":
+		if e.ComplexityRoot.MatchDecision.Accept == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchDecision.Accept(childComplexity), true
+	case "MatchDecision.b":
+		if e.ComplexityRoot.MatchDecision.B == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchDecision.B(childComplexity), true
+	case "MatchDecision.decidedAt":
+		if e.ComplexityRoot.MatchDecision.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchDecision.DecidedAt(childComplexity), true
+	case "MatchDecision.decidedBy":
+		if e.ComplexityRoot.MatchDecision.DecidedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchDecision.DecidedBy(childComplexity), true
+	case "MatchDecision.note":
+		if e.ComplexityRoot.MatchDecision.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchDecision.Note(childComplexity), true
+
 	case "MatchField.field":
 		if e.ComplexityRoot.MatchField.Field == nil {
 			break
@@ -1948,6 +2009,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MatchField.Weight(childComplexity), true
+
+	case "Mutation.acceptMatch":
+		if e.ComplexityRoot.Mutation.AcceptMatch == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptMatch_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptMatch(childComplexity, args["a"].(string), args["b"].(string), args["note"].(*string)), true
+	case "Mutation.rejectMatch":
+		if e.ComplexityRoot.Mutation.RejectMatch == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectMatch_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectMatch(childComplexity, args["a"].(string), args["b"].(string), args["note"].(*string)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -3475,6 +3559,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 			return &response
 		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 	case ast.Subscription:
 		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
 
@@ -3610,13 +3709,13 @@ type AuditEntry @admin {
   at: Time!
   "Who: the principal, e.g. ` + "`" + `key:12` + "`" + `. (操作主体)"
   principal: String!
-  "What, e.g. ` + "`" + `unmask` + "`" + `. (操作)"
+  "What: ` + "`" + `unmask` + "`" + `, ` + "`" + `acceptMatch` + "`" + `, ` + "`" + `rejectMatch` + "`" + `. (操作)"
   action: String!
-  "Why, from the X-Purpose header. (用途)"
+  "Why: the X-Purpose header of a read, the note of a decision. (用途)"
   purpose: String!
   "Request ID. (请求标识)"
   requestId: String!
-  "Persons read, as keyed hashes. (涉及人员)"
+  "Persons read, as keyed hashes; for a review decision, its two records as ` + "`" + `source/sourceId` + "`" + `. (涉及对象)"
   subjects: [String!]!
   "Fields read. (字段)"
   fields: [String!]!
@@ -3641,7 +3740,7 @@ type AuditEntryEdge @admin {
 }
 
 extend type Query {
-  "The audit log of unmasked reads, newest first; administrators only. (审计日志)"
+  "The audit log of unmasked reads and review decisions, newest first; administrators only. (审计日志)"
   auditLog(
     "Page size, at most 500; default 50. (每页条数)"
     first: Int
@@ -4131,6 +4230,56 @@ extend type Query {
     "Datum wanted. (目标坐标系)"
     to: Datum!
   ): LatLng! @public
+}
+`, BuiltIn: false},
+	{Name: "../../schema/match.graphqls", Input: `"""
+An analyst's verdict on two case reports: whether they are one problem. It holds across regrouping
+and re-synchronisation, whatever the evidence says. (人工复核结论)
+"""
+type MatchDecision @scope(name: "cases:read") {
+  "One report. (案件一)"
+  a: Case!
+  "The other report. (案件二)"
+  b: Case!
+  "True: one problem, kept in one incident; false: never in one incident. (是否同一问题)"
+  accept: Boolean!
+  "Why, as the analyst wrote it. (复核说明)"
+  note: String!
+  "The principal that decided. (复核人)"
+  decidedBy: String!
+  "When it was decided. (复核时间)"
+  decidedAt: Time!
+}
+
+"""
+The hub's changes: analysts' and administrators' review decisions, each audited. (一网统管数据枢纽变更入口)
+"""
+type Mutation @public {
+  """
+  Confirm that two case reports are one problem: they are put into one incident now and kept there
+  across regrouping and re-sync (never two components with different IDs). Analysts and
+  administrators only; audited. (确认合并)
+  """
+  acceptMatch(
+    "Global ID of a case. (案件一)"
+    a: ID!
+    "Global ID of another case. (案件二)"
+    b: ID!
+    "Why. (复核说明)"
+    note: String
+  ): MatchDecision! @public
+  """
+  Declare that two case reports are different problems: they are never in one incident again,
+  whatever the evidence. Analysts and administrators only; audited. (拒绝合并)
+  """
+  rejectMatch(
+    "Global ID of a case. (案件一)"
+    a: ID!
+    "Global ID of another case. (案件二)"
+    b: ID!
+    "Why. (复核说明)"
+    note: String
+  ): MatchDecision! @public
 }
 `, BuiltIn: false},
 	{Name: "../../schema/party.graphqls", Input: `"Kind of a party organisation. (党组织类别)"
@@ -5840,6 +5989,24 @@ func (ec *executionContext) childFields_LatLng(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type LatLng", field.Name)
 }
 
+func (ec *executionContext) childFields_MatchDecision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "a":
+		return ec.fieldContext_MatchDecision_a(ctx, field)
+	case "b":
+		return ec.fieldContext_MatchDecision_b(ctx, field)
+	case "accept":
+		return ec.fieldContext_MatchDecision_accept(ctx, field)
+	case "note":
+		return ec.fieldContext_MatchDecision_note(ctx, field)
+	case "decidedBy":
+		return ec.fieldContext_MatchDecision_decidedBy(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_MatchDecision_decidedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchDecision", field.Name)
+}
+
 func (ec *executionContext) childFields_MatchField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "field":
@@ -6553,6 +6720,66 @@ func (ec *executionContext) field_Indicators_score_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["weights"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_acceptMatch_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "a",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["a"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "b",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["b"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rejectMatch_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "a",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["a"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "b",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["b"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg2
 	return args, nil
 }
 
@@ -12160,6 +12387,162 @@ func (ec *executionContext) fieldContext_LatLng_lng(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("LatLng", field, false, false, "Float")
 }
 
+func (ec *executionContext) _MatchDecision_a(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchDecision_a(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchDecision().A(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchDecision_a(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchDecision_b(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchDecision_b(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchDecision().B(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchDecision_b(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchDecision_accept(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchDecision_accept(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Accept, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchDecision_accept(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchDecision", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MatchDecision_note(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchDecision_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchDecision_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchDecision", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchDecision_decidedBy(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchDecision_decidedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchDecision_decidedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchDecision", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchDecision_decidedAt(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchDecision_decidedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchDecision_decidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchDecision", field, false, false, "Time")
+}
+
 func (ec *executionContext) _MatchField_field(ctx context.Context, field graphql.CollectedField, obj *model.MatchField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12227,6 +12610,94 @@ func (ec *executionContext) _MatchField_weight(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_MatchField_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MatchField", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Mutation_acceptMatch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptMatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptMatch(ctx, fc.Args["a"].(string), fc.Args["b"].(string), fc.Args["note"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.MatchDecision) graphql.Marshaler {
+			return ec.marshalNMatchDecision2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐMatchDecision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptMatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchDecision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptMatch_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rejectMatch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rejectMatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RejectMatch(ctx, fc.Args["a"].(string), fc.Args["b"].(string), fc.Args["note"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.MatchDecision) graphql.Marshaler {
+			return ec.marshalNMatchDecision2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐMatchDecision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rejectMatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchDecision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rejectMatch_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *store.PageInfo) (ret graphql.Marshaler) {
@@ -21655,6 +22126,66 @@ func (ec *executionContext) _LatLng(ctx context.Context, sel ast.SelectionSet, o
 	return objectValue(fields, out, &deferred)
 }
 
+var matchDecisionImplementors = []string{"MatchDecision"}
+
+func (ec *executionContext) _MatchDecision(ctx context.Context, sel ast.SelectionSet, obj *store.MatchDecision) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchDecisionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchDecision")
+		case "a":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchDecision_a(ctx, field, obj)
+				})
+		case "b":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchDecision_b(ctx, field, obj)
+				})
+		case "accept":
+			out.Values[i] = ec._MatchDecision_accept(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._MatchDecision_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decidedBy":
+			out.Values[i] = ec._MatchDecision_decidedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decidedAt":
+			out.Values[i] = ec._MatchDecision_decidedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectValue(fields, out, &deferred)
+}
+
 var matchFieldImplementors = []string{"MatchField"}
 
 func (ec *executionContext) _MatchField(ctx context.Context, sel ast.SelectionSet, obj *model.MatchField) graphql.Marshaler {
@@ -21678,6 +22209,56 @@ func (ec *executionContext) _MatchField(ctx context.Context, sel ast.SelectionSe
 			}
 		case "weight":
 			out.Values[i] = ec._MatchField_weight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectValue(fields, out, &deferred)
+}
+
+var mutationImplementors = []string{"Mutation"}
+
+func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Mutation",
+	})
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx)
+	for i, field := range fields {
+		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
+			Object: field.Name,
+			Field:  field,
+		})
+
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Mutation")
+		case "acceptMatch":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptMatch(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejectMatch":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rejectMatch(ctx, field)
+			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -24848,6 +25429,14 @@ func (ec *executionContext) marshalNLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanon�
 		return graphql.Null
 	}
 	return ec._LatLng(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMatchDecision2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐMatchDecision(ctx context.Context, sel ast.SelectionSet, v *store.MatchDecision) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchDecision!")
+		return graphql.Null
+	}
+	return ec._MatchDecision(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNMatchField2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐMatchFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MatchField) graphql.Marshaler {

@@ -205,6 +205,10 @@ type MatchField struct {
 	Weight float64 `json:"weight"`
 }
 
+// The hub's changes: analysts' and administrators' review decisions, each audited. (一网统管数据枢纽变更入口)
+type Mutation struct {
+}
+
 // A circle on the map in WGS-84. (范围)
 type NearInput struct {
 	// Latitude. (纬度)

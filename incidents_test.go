@@ -2,33 +2,76 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ywtg/hub/connectors/connectortest"
+	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/sim"
 	"github.com/ywtg/hub/sim/city"
 	"github.com/ywtg/hub/store"
 )
 
+// syncDemo syncs the small demo city into a fresh store with `hub sync`
+// over a sources file naming the simulated systems, and returns the store
+// and a function that runs `hub sync` again with the given flags.
+func syncDemo(t *testing.T) (*store.Store, func(args ...string) string) {
+	t.Helper()
+	sys, _ := connectortest.StartSim(t, sim.Options{Seed: 1, Scale: city.Small, PartyDSN: dbtest.EmptyDB(t), LiveRate: -1})
+	st, dsn := dbtest.NewStoreDSN(t)
+	sources := filepath.Join(t.TempDir(), "sources.yaml")
+	yaml := fmt.Sprintf(`sources:
+  - {name: party, type: party, dsn_env: PARTY_DSN, datum: BD09}
+  - {name: governance, type: governance, endpoint: %q, client_id: %q, client_secret_env: GOV_SECRET, datum: BD09, rate_limit: 200}
+  - {name: citymgmt, type: open311, endpoint: %q, format: json, paging: auto, datum: GCJ02, rate_limit: 200}
+  - {name: citymgmt-archive, type: csvdrop, dir: %q, datum: GCJ02, backfills: citymgmt}
+`, sys.GovURL, sys.ClientID, sys.Open311URL+"/open311/v2", sys.CSVDir)
+	if err := os.WriteFile(sources, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DATABASE_URL": dsn, "HUB_SOURCES": sources, "HUB_REGIONS": sys.LayerPath,
+		"HUB_PII_KEY": strings.Repeat("ab", 32), "HUB_LOG_LEVEL": "error", "PARTY_DSN": sys.PartyDSN, "GOV_SECRET": sys.ClientSecret}
+	run := func(args ...string) string {
+		out, _, err := hubRun(t, env, append([]string{"sync"}, args...)...)
+		if err != nil {
+			t.Fatalf("hub sync %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	run()
+	return st, run
+}
+
 // TestSyncGroupsIncidents: `hub sync` leaves the demo city's cross-silo
 // incidents grouped in the store — each of the simulator's true incidents
 // is one incident of the hub (a few whose coordinates are injected defects
-// cannot be), and no incident mixes two of them.
+// cannot be), and no incident mixes two of them — and a review decision
+// that splits one of them holds across `hub sync --full`.
 func TestSyncGroupsIncidents(t *testing.T) {
-	_, st := demoCity(t)
+	ctx := store.Unscoped(context.Background())
+	st, sync := syncDemo(t)
 	c, err := city.Generate(city.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := st.IncidentCases(store.Unscoped(context.Background()), time.Time{})
-	if err != nil {
-		t.Fatal(err)
+	incidentOf := func() map[string]int64 {
+		rows, err := st.IncidentCases(ctx, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inc := map[string]int64{}
+		for _, r := range rows {
+			inc[r.Source+"/"+r.SourceID] = r.IncidentID
+		}
+		return inc
 	}
-	inc := map[string]int64{}
-	for _, r := range rows {
-		inc[r.Source+"/"+r.SourceID] = r.IncidentID
-	}
+	inc := incidentOf()
 	whole, owner := 0, map[int64]int{}
+	var split [2]string
 	for k, ti := range c.Incidents {
 		var keys []string
 		for _, i := range ti.Gov {
@@ -50,11 +93,25 @@ func TestSyncGroupsIncidents(t *testing.T) {
 				t.Errorf("incident %d holds true incidents %d and %d", first, o, k)
 			}
 			owner[first] = k
+			if len(keys) == 2 {
+				split = [2]string{keys[0], keys[1]}
+			}
 		}
 	}
 	t.Logf("%d of %d true incidents are one incident of the hub", whole, len(c.Incidents))
 	if len(c.Incidents) == 0 || float64(whole) < 0.9*float64(len(c.Incidents)) {
 		t.Fatalf("%d of %d true incidents grouped", whole, len(c.Incidents))
+	}
+	if split[0] == "" {
+		t.Fatal("no grouped incident of two reports to split")
+	}
+	if _, err := st.RecordMatchDecision(ctx, store.MatchDecision{Kind: store.MatchIncident, A: split[0], B: split[1], DecidedBy: "key:1"}); err != nil {
+		t.Fatal(err)
+	}
+	out := sync("--full")
+	inc = incidentOf()
+	if inc[split[0]] == inc[split[1]] && inc[split[0]] != 0 {
+		t.Fatalf("the rejected pair %s %s is one incident again after sync --full:\n%s", split[0], split[1], out)
 	}
 }
 

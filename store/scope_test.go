@@ -19,7 +19,7 @@ import (
 // gazetteer every caller shares.
 var notReads = map[string]string{
 	"InTx": "writes", "Migrate": "schema", "Ping": "liveness", "WatchChanges": "change notifications",
-	"AppendAudit":  "writes the audit log",
+	"AppendAudit": "writes the audit log", "RecordMatchDecision": "writes a review decision",
 	"APIKeyByHash": "credentials", "APIKeys": "credentials (operator command)", "CreateAPIKey": "credentials", "RevokeAPIKey": "credentials",
 	"Cursor": "sync bookkeeping", "TryLockSource": "sync bookkeeping", "TryLockSourceAs": "sync bookkeeping", "ResyncPending": "sync bookkeeping",
 	"AddressVersion": "gazetteer reference", "AddressReference": "gazetteer reference",

@@ -1,6 +1,8 @@
-// Package resolve finds the records of different source systems that name
-// the same person: entity resolution over the silos (一网统管: one person,
-// whichever system a record came from). It works on the person fields of
+// Package resolve is entity resolution over the silos (一网统管: one person,
+// one building, one problem, whichever system a record came from): the
+// records of different source systems that name the same person, the
+// building a source address names, and the case reports of one problem
+// (incidents). For persons it works on the person fields of
 // source records as the connectors normalise them — keyed hashes of the
 // validated citizen ID and of the phone, the name in clear (compared only
 // inside the process), birth date and gender, the standardised dwelling —
@@ -20,8 +22,12 @@
 //     traditional characters converted to simplified with OpenCC's t2s
 //     tables), PINYIN (the same toneless reading, go-pinyin: a homophone
 //     typed for the right character), else DIFFERENT. Birth date: EXACT,
-//     SAME_YEAR, DIFFERENT. Gender, phone, dwelling: SAME, DIFFERENT. A
-//     field missing on either side is MISSING and weighs nothing.
+//     SAME_YEAR, DIFFERENT. Gender, dwelling: SAME, DIFFERENT. Phone:
+//     SAME, HOUSEHOLD (the other's phone is known at this record's
+//     dwelling: a housemate's, weighs nothing), DIFFERENT. A record
+//     without a dwelling takes the one its phone is known at, when that is
+//     a single one. A field missing on either side is MISSING and weighs
+//     nothing.
 //   - Weights. For each field and level, m = P(level | same person) is
 //     estimated from the deterministic links (pairs of records that share a
 //     valid ID: the data labels itself), u = P(level | different persons)
@@ -35,11 +41,17 @@
 //   - Rules that no weight overrides: two different valid ID hashes are
 //     never one person; a pair whose names are DIFFERENT is never linked
 //     (family members share a phone and a dwelling, never a name).
-//   - Outcomes. A pair whose total reaches Config.Upper is a link; between
-//     Config.Lower and Config.Upper it goes to the review queue; below, no
-//     link. Links are applied strongest first (ties by record key), each
-//     only if the two clusters it joins hold no two different ID hashes
-//     and no rejected pair.
+//   - Outcomes. A pair whose total reaches Config.Upper (2 bits) is a
+//     link; between Config.Lower (−2 bits) and Config.Upper it goes to the
+//     review queue; below, no link. Links are applied strongest first
+//     (ties by record key), each only if the two clusters it joins hold no
+//     two different ID hashes and no rejected pair. A record without an ID
+//     whose two best candidates belong to two different valid IDs within
+//     Config.Margin (4 bits) of each other is ambiguous (two people of one
+//     name in one household): its pairs go to review. The prior is taken
+//     over all record pairs, so totals are conservative; the thresholds
+//     are those at which the simulated cities meet their targets at every
+//     scale (docs/resolution.md).
 //   - Review decisions. An accepted pair is linked before anything else
 //     (still never across two valid IDs); a rejected pair is never in one
 //     cluster, whatever its weight. Decisions name records by their keys,

@@ -271,6 +271,15 @@ func (r *Resolver) changes(ctx context.Context, after *string, first *int, types
 	}
 	cursor := encodePosition(end)
 	conn.PageInfo = &store.PageInfo{HasNextPage: more, EndCursor: &cursor}
+	if selectsField(ctx, "totalCount") && len(q.types) > 0 {
+		ops := make([]string, 0, len(q.operations))
+		for o := range q.operations {
+			ops = append(ops, string(o))
+		}
+		if conn.TotalCount, err = r.Store.CountChanges(ctx, pos, q.types, ops, q.regionPath); err != nil {
+			return nil, err
+		}
+	}
 	return conn, nil
 }
 
@@ -295,6 +304,19 @@ func selectsNode(ctx context.Context) bool {
 					return true
 				}
 			}
+		}
+	}
+	return false
+}
+
+// selectsField reports whether the field being resolved selects name.
+func selectsField(ctx context.Context, name string) bool {
+	if graphql.GetFieldContext(ctx) == nil || !graphql.HasOperationContext(ctx) {
+		return true
+	}
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == name {
+			return true
 		}
 	}
 	return false

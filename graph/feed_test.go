@@ -99,6 +99,11 @@ func TestChangesFeed(t *testing.T) {
 	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM change_log`).Scan(&logged); err != nil {
 		t.Fatal(err)
 	}
+	var counted struct{ Changes struct{ TotalCount int } }
+	srv.MustData(t, `{ changes(first: 1) { totalCount } }`, nil, &counted)
+	if counted.Changes.TotalCount != logged {
+		t.Fatalf("totalCount %d, the log holds %d", counted.Changes.TotalCount, logged)
+	}
 	all, end := followChanges(t, srv, nil, 7, nil)
 	if len(all) != logged || logged == 0 {
 		t.Fatalf("admin followed %d changes, the log holds %d", len(all), logged)

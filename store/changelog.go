@@ -249,3 +249,27 @@ func (s *Store) CasesMatching(ctx context.Context, f CaseFilter, ids []int64) (m
 	}
 	return out, nil
 }
+
+// CountChanges counts the log entries after position after (negative: from
+// the oldest kept) of the given types and operations (all when empty)
+// whose region when written lies under regionPath (any when ""), and under
+// the context's jurisdiction when it has one.
+func (s *Store) CountChanges(ctx context.Context, after int64, types, ops []string, regionPath string) (int, error) {
+	var a sqlArgs
+	conds := []string{"position > greatest(" + a.add(after) + "::bigint, (SELECT pruned_through FROM change_horizon))"}
+	if len(types) > 0 {
+		conds = append(conds, "type = ANY("+a.add(types)+")")
+	}
+	if len(ops) > 0 {
+		conds = append(conds, "op = ANY("+a.add(ops)+")")
+	}
+	if regionPath != "" {
+		conds = append(conds, "region_path <@ "+a.add(regionPath)+"::ltree")
+	}
+	conds = append(conds, scopePath(ctx, "region_path", &a))
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM change_log WHERE `+strings.Join(conds, " AND "), a...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count changes: %w", err)
+	}
+	return n, nil
+}

@@ -43,6 +43,9 @@ func (s *Store) ExportCases(ctx context.Context, f CaseFilter, start func(positi
 	if err := checkScope(ctx); err != nil {
 		return err
 	}
+	if start == nil || row == nil {
+		return fmt.Errorf("export cases: no callbacks")
+	}
 	lockConn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)

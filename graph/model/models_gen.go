@@ -136,6 +136,9 @@ type ChangeConnection struct {
 	Edges []*ChangeEdge `json:"edges"`
 	// Page information; `endCursor` is always set. (分页信息)
 	PageInfo *store.PageInfo `json:"pageInfo"`
+	// Number of changes after the cursor of the types and filter asked for; for a caller with a
+	// jurisdiction, those of records that lay in it when written. Computed only when selected. (变更总数)
+	TotalCount int `json:"totalCount"`
 }
 
 // A change with its cursor. (变更条目)

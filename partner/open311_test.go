@@ -76,11 +76,12 @@ func cases(t *testing.T, st *store.Store, where string) map[string]caseRow {
 }
 
 // The hub's own Open311 connector, pointed at another hub's outbound
-// endpoint (XML, paging discovered), syncs every unified case of it — of
+// endpoint (XML, paging discovered, the extension), syncs every unified
+// case of it — of
 // the city-management and the grid-governance systems alike — completely:
 // nothing quarantined, each case with its status, tier, grid, category,
-// times and timeline; and a staff key's endpoint serves its jurisdiction
-// only.
+// times and timeline; the plain spec path (JSON, date windows) loses none;
+// and a staff key's endpoint serves its jurisdiction only.
 func TestOpen311RoundTrip(t *testing.T) {
 	ctx := context.Background()
 	sys, layer := connectortest.StartSim(t, sim.Options{Seed: 1, LiveRate: -1, DataDir: t.TempDir()})
@@ -146,6 +147,29 @@ func TestOpen311RoundTrip(t *testing.T) {
 	}
 	if bad > 0 {
 		t.Fatalf("%d of %d cases differ", bad, len(want))
+	}
+
+	// The portable path too: JSON, start_date/end_date windows.
+	c := referenceStore(t, layer)
+	ec, err := syncer.New(c, []syncer.Source{{Connector: citymgmt.New(citymgmt.Config{Name: "hub-a", Endpoint: out.URL + "/open311/v2",
+		Format: "json", Paging: citymgmt.PagingWindow, Datum: canon.WGS84, Layer: layer, Times: times}), Interval: time.Hour}}, syncer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec.SyncOnce(ctx, "", false); err != nil {
+		t.Fatal(err)
+	}
+	// Without the extension a request carries no grid code: the few
+	// without a position or a placeable address are quarantined, the rest
+	// are stored, none is lost.
+	var placed, unplaced, other int
+	if err := c.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM "case"),
+			(SELECT count(DISTINCT source_id) FROM quarantine WHERE reason = 'UNKNOWN_GRID'),
+			(SELECT count(*) FROM quarantine WHERE reason <> 'UNKNOWN_GRID')`).Scan(&placed, &unplaced, &other); err != nil {
+		t.Fatal(err)
+	}
+	if placed+unplaced != len(want) || other != 0 || unplaced > len(want)/100 {
+		t.Fatalf("window paging: %d stored, %d unplaced, %d quarantined otherwise, of %d", placed, unplaced, other, len(want))
 	}
 
 	// A second pass finds nothing new.

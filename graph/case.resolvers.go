@@ -196,7 +196,7 @@ func (r *queryResolver) Cases(ctx context.Context, filter *model.CaseFilter, ord
 	if err != nil {
 		return nil, err
 	}
-	if err := r.prefetchCases(ctx, page.Nodes(), true); err != nil {
+	if err := r.prefetchCases(ctx, page.Nodes()); err != nil {
 		return nil, err
 	}
 	return model.NewCaseConnection(page, f), nil

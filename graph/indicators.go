@@ -141,11 +141,7 @@ func (r *Resolver) regionIndicators(ctx context.Context, regionID int64, unit mo
 // indicatorOptions asks for the working hours only where the selection
 // under field (of RegionIndicators or IndicatorBucket) reads them.
 func indicatorOptions(ctx context.Context, field string) store.IndicatorOptions {
-	parent := "RegionIndicators"
-	if field == "indicators" {
-		parent = "IndicatorBucket"
-	}
-	return store.IndicatorOptions{WorkHours: selectedFields(ctx, []string{field}, [][]string{{parent}, {"Indicators"}})["avgWorkHoursToClose"]}
+	return store.IndicatorOptions{WorkHours: selectedFields(ctx, field)["avgWorkHoursToClose"]}
 }
 
 // indicatorBuckets labels indicator buckets like case statistics and, with

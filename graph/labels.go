@@ -106,7 +106,7 @@ func label(m map[string]string, v string) *string {
 // selectedMeasures names the aggregates selected on the buckets of the
 // current caseStats field, so only those are computed.
 func selectedMeasures(ctx context.Context) store.Measures {
-	return measuresOf(selectedFields(ctx, nil, [][]string{{"CaseBucket"}}))
+	return measuresOf(selectedFields(ctx))
 }
 
 // measuresOf names the measures among the selected fields of a bucket.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -120,15 +119,18 @@ func (r *Resolver) loaders(ctx context.Context) *Loaders {
 type regionCasesKey struct {
 	Region int64
 	Args   string
-	// Sel lists the selected relations of the cases (see caseSelection),
-	// which the batch queues for all regions at once.
-	Sel string
+	// Sel are the selected relations of the cases, which the batch
+	// fetches for all regions at once.
+	Sel caseRelations
 }
 
 // regionCasesBatch groups keys by their query and runs one lateral query
 // per distinct query: Region.cases on a page of 100 grids is one statement.
 func regionCasesBatch(st *store.Store, l *Loaders) func(context.Context, []regionCasesKey) ([]store.Page[*store.Case], error) {
-	type group struct{ args, sel string }
+	type group struct {
+		args string
+		sel  caseRelations
+	}
 	return func(ctx context.Context, keys []regionCasesKey) ([]store.Page[*store.Case], error) {
 		return byGroup(keys, func(k regionCasesKey) (group, int64) { return group{k.Args, k.Sel}, k.Region },
 			func(g group, ids []int64) ([]store.Page[*store.Case], error) {
@@ -175,21 +177,17 @@ func byGroup[K any, G comparable, V any](keys []K, split func(K) (G, int64), run
 }
 
 // regionCases runs one case query for many regions and primes the selected
-// relations (sel, see caseSelection) of all their cases at once.
-func regionCases(ctx context.Context, st *store.Store, l *Loaders, ids []int64, q store.CaseQuery, sel string) ([]store.Page[*store.Case], error) {
+// relations (sel) of all their cases at once.
+func regionCases(ctx context.Context, st *store.Store, l *Loaders, ids []int64, q store.CaseQuery, sel caseRelations) ([]store.Page[*store.Case], error) {
 	pages, err := st.CasesInRegions(ctx, ids, q)
 	if err != nil {
 		return nil, err
-	}
-	selected := map[string]bool{}
-	for _, f := range strings.Split(sel, ",") {
-		selected[f] = true
 	}
 	var all []*store.Case
 	for _, p := range pages {
 		all = append(all, p.Nodes()...)
 	}
-	if err := primeCaseRelations(ctx, st, l, all, selected); err != nil {
+	if err := primeCaseRelations(ctx, st, l, all, sel); err != nil {
 		return nil, err
 	}
 	return pages, nil

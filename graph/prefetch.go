@@ -4,36 +4,45 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/graph-gophers/dataloader/v7"
+	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/graph/model"
 	"github.com/ywtg/hub/store"
 )
 
-// selectedFields returns the names of the fields selected under the current
-// field along a path of child fields, e.g. ("edges", "node") under a
-// connection. types lists the type conditions that apply at each step (the
-// last one includes the object type and its interfaces).
-func selectedFields(ctx context.Context, path []string, types [][]string) map[string]bool {
-	fields := collectedAt(graphql.GetOperationContext(ctx), graphql.CollectFieldsCtx(ctx, types[0]), path, types)
-	out := make(map[string]bool, len(fields))
-	for _, f := range fields {
-		out[f.Name] = true
+// typeConditions are the type conditions a selection on each object type
+// matches: the type and the interfaces it implements (what the generated
+// executor's fooImplementors lists hold), read once from the schema. The
+// table is immutable.
+var typeConditions = sync.OnceValue(func() map[string][]string {
+	s := generated.NewExecutableSchema(generated.Config{}).Schema()
+	out := make(map[string][]string, len(s.Types))
+	for name, def := range s.Types {
+		if def.Kind != ast.Object {
+			continue
+		}
+		conds := append([]string{name}, def.Interfaces...)
+		out[name] = conds
 	}
 	return out
-}
+})
 
-// collectedAt follows a path of child fields down from fields, collected
-// with the type conditions of each step.
-func collectedAt(opCtx *graphql.OperationContext, fields []graphql.CollectedField, path []string, types [][]string) []graphql.CollectedField {
-	for i, name := range path {
+// selections are the fields selected under field, collected as the
+// executor collects them for the field's type, then down a path of child
+// fields (e.g. "edges", "node" under a connection), each step with the
+// type conditions of its own type.
+func selections(opCtx *graphql.OperationContext, field graphql.CollectedField, path ...string) []graphql.CollectedField {
+	fields := collect(opCtx, field)
+	for _, name := range path {
 		var next []graphql.CollectedField
 		for _, f := range fields {
 			if f.Name == name {
-				next = append(next, graphql.CollectFields(opCtx, f.Selections, types[i+1])...)
+				next = append(next, collect(opCtx, f)...)
 			}
 		}
 		fields = next
@@ -41,61 +50,76 @@ func collectedAt(opCtx *graphql.OperationContext, fields []graphql.CollectedFiel
 	return fields
 }
 
+// collect collects the fields selected directly under f.
+func collect(opCtx *graphql.OperationContext, f graphql.CollectedField) []graphql.CollectedField {
+	if f.Field == nil || f.Definition == nil || len(f.Selections) == 0 {
+		return nil
+	}
+	return graphql.CollectFields(opCtx, f.Selections, typeConditions()[f.Definition.Type.Name()])
+}
+
+// selectedFields names the fields selected under the current field along
+// a path of child fields.
+func selectedFields(ctx context.Context, path ...string) map[string]bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return nil
+	}
+	fields := selections(graphql.GetOperationContext(ctx), fc.Field, path...)
+	out := make(map[string]bool, len(fields))
+	for _, f := range fields {
+		out[f.Name] = true
+	}
+	return out
+}
+
+// caseRelations are the relations of Case selected under a case
+// connection, which the loaders fetch for a whole page at once; a part of
+// the loader key of Region.cases.
+type caseRelations struct {
+	Grid, GridParent, Category, Source, Timeline bool
+}
+
+// caseRelationsOf reads the relations selected under edges.node of a case
+// connection field.
+func caseRelationsOf(opCtx *graphql.OperationContext, conn graphql.CollectedField) caseRelations {
+	var sel caseRelations
+	for _, f := range selections(opCtx, conn, "edges", "node") {
+		switch f.Name {
+		case "grid":
+			sel.Grid = true
+			for _, g := range collect(opCtx, f) {
+				if g.Name == "parent" {
+					sel.GridParent = true
+				}
+			}
+		case "category":
+			sel.Category = true
+		case "source", "provenance":
+			sel.Source = true
+		case "timeline":
+			sel.Timeline = true
+		}
+	}
+	return sel
+}
+
 // prefetchCases loads, in one statement per relation and before the
-// child resolvers ask, the selected relations of a page of cases, and primes
-// the request's loaders with them. gqlgen resolves list items concurrently;
-// left to the loaders, a wide page's loads would trickle in over more than
-// one loader window (splitting batches) and every level would wait out the
-// window. Fetched up front, the children find their values in the cache.
-func (r *Resolver) prefetchCases(ctx context.Context, cases []*store.Case, connection bool) error {
+// child resolvers ask, the selected relations of the page of cases of the
+// current case connection field, and primes the request's loaders with
+// them: the grids' parents are then in the cache when the grids' own
+// resolvers, one per grid, ask for them.
+func (r *Resolver) prefetchCases(ctx context.Context, cases []*store.Case) error {
 	if len(cases) == 0 {
 		return nil
 	}
-	path, types := []string{}, [][]string{{"Case", "Node"}}
-	if connection {
-		path, types = []string{"edges", "node"}, [][]string{{"CaseConnection"}, {"CaseEdge"}, {"Case", "Node"}}
-	}
-	sel := selectedFields(ctx, path, types)
-	if sel["grid"] && selectedFields(ctx, append(path, "grid"), append(types, []string{"Region", "Node"}))["parent"] {
-		sel["grid.parent"] = true
-	}
+	sel := caseRelationsOf(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field)
 	return primeCaseRelations(ctx, r.Store, r.loaders(ctx), cases, sel)
-}
-
-// caseSelection names the relations of Case selected under the current
-// field (a case connection), in a stable string form usable as part of a
-// loader key.
-func caseSelection(ctx context.Context) string {
-	return caseSelectionOf(graphql.GetOperationContext(ctx), graphql.CollectFieldsCtx(ctx, []string{"CaseConnection"}))
-}
-
-// caseSelectionOf is caseSelection for the collected fields of a case
-// connection.
-func caseSelectionOf(opCtx *graphql.OperationContext, conn []graphql.CollectedField) string {
-	path, types := []string{"edges", "node"}, [][]string{{"CaseConnection"}, {"CaseEdge"}, {"Case", "Node"}}
-	sel := map[string]bool{}
-	for _, f := range collectedAt(opCtx, conn, path, types) {
-		sel[f.Name] = true
-		if f.Name == "grid" {
-			for _, g := range graphql.CollectFields(opCtx, f.Selections, []string{"Region", "Node"}) {
-				if g.Name == "parent" {
-					sel["grid.parent"] = true
-				}
-			}
-		}
-	}
-	var out []string
-	for _, f := range []string{"grid", "grid.parent", "category", "source", "provenance", "timeline"} {
-		if sel[f] {
-			out = append(out, f)
-		}
-	}
-	return strings.Join(out, ",")
 }
 
 // primeCaseRelations fetches the selected relations of many cases and
 // primes the loaders.
-func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases []*store.Case, sel map[string]bool) error {
+func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases []*store.Case, sel caseRelations) error {
 	var grids, ids []int64
 	var cats, sources []string
 	for _, c := range cases {
@@ -108,11 +132,11 @@ func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases 
 		sources = append(sources, c.Provenance.Source)
 		ids = append(ids, c.ID)
 	}
-	if sel["grid"] {
+	if sel.Grid {
 		if err := prime(ctx, l.Region, st.RegionsByID, grids); err != nil {
 			return err
 		}
-		if sel["grid.parent"] {
+		if sel.GridParent {
 			// The grids are in the cache now; their parents follow in one more batch.
 			var parents []int64
 			for _, id := range grids {
@@ -125,17 +149,17 @@ func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases 
 			}
 		}
 	}
-	if sel["category"] {
+	if sel.Category {
 		if err := prime(ctx, l.Category, st.CategoriesByCode, cats); err != nil {
 			return err
 		}
 	}
-	if sel["source"] || sel["provenance"] {
+	if sel.Source {
 		if err := prime(ctx, l.Source, st.SourcesByName, sources); err != nil {
 			return err
 		}
 	}
-	if sel["timeline"] {
+	if sel.Timeline {
 		if err := prime(ctx, l.Timeline, st.CaseTimelines, ids); err != nil {
 			return err
 		}
@@ -193,12 +217,22 @@ func loadAll[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V
 }
 
 // prefetchRegions loads, up front, the selected per-region relations of a
-// page of regions (see prefetchCases for why).
+// page of regions, the current field's edges.node: gqlgen resolves the
+// regions' fields concurrently, and left to the loaders a wide page's
+// loads trickle in over more than one loader window (splitting batches,
+// and every level waits out the window). The keys are built by the same
+// functions as the resolvers' (regionCasesQuery, regionStatsQuery) from
+// the arguments gqlgen parses, so the resolvers find their values primed.
 func (r *Resolver) prefetchRegions(ctx context.Context, regions []*store.Region) error {
 	if len(regions) == 0 {
 		return nil
 	}
-	sel := selectedFields(ctx, []string{"edges", "node"}, [][]string{{"RegionConnection"}, {"RegionEdge"}, {"Region", "Node"}})
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return nil
+	}
+	opCtx := graphql.GetOperationContext(ctx)
+	fields := selections(opCtx, fc.Field, "edges", "node")
 	l := r.loaders(ctx)
 	ids := make([]int64, 0, len(regions))
 	var parents []int64
@@ -208,156 +242,120 @@ func (r *Resolver) prefetchRegions(ctx context.Context, regions []*store.Region)
 			parents = append(parents, *reg.ParentID)
 		}
 	}
-	if sel["stats"] {
+	statsDone, casesDone := map[string]bool{}, map[regionCasesKey]bool{}
+	var stats, parent bool
+	for _, f := range fields {
+		switch f.Name {
+		case "stats":
+			stats = true
+		case "parent":
+			parent = true
+		case "caseStats":
+			r.prefetchRegionStats(ctx, opCtx, f, ids, statsDone)
+		case "cases":
+			r.prefetchRegionCases(ctx, opCtx, f, ids, casesDone)
+		}
+	}
+	if stats {
 		if err := prime(ctx, l.RegionStats, r.Store.RegionStatsByID, ids); err != nil {
 			return err
 		}
 	}
-	if sel["parent"] {
+	if parent {
 		if err := prime(ctx, l.Region, r.Store.RegionsByID, parents); err != nil {
 			return err
 		}
 	}
-	if sel["caseStats"] {
-		r.prefetchRegionStats(ctx, ids)
-	}
-	if sel["cases"] {
-		return r.prefetchRegionCases(ctx, ids)
-	}
 	return nil
 }
 
-// prefetchRegionStats runs Region.caseStats for a page of regions up front,
-// one statement per caseStats field of the selection, and primes the loader
-// under the keys the resolvers will ask for (as prefetchRegionCases does for
-// cases).
-func (r *Resolver) prefetchRegionStats(ctx context.Context, ids []int64) {
-	opCtx := graphql.GetOperationContext(ctx)
-	path, types := []string{"edges", "node"}, [][]string{{"RegionConnection"}, {"RegionEdge"}, {"Region", "Node"}}
-	l := r.loaders(ctx)
-	done := map[string]bool{}
-	for _, f := range collectedAt(opCtx, graphql.CollectFieldsCtx(ctx, types[0]), path, types) {
-		if f.Name != "caseStats" {
-			continue
-		}
-		q, args, ok := statsArgsOf(opCtx, f)
-		if !ok || done[args] {
-			continue
-		}
-		done[args] = true
-		buckets, err := r.Store.CaseStatsInRegions(ctx, ids, q.Filter, q.Dims, q.Measures)
-		if err != nil {
-			continue // the resolvers ask again and report it
-		}
-		for i, id := range ids {
-			l.RegionCaseStats.Prime(ctx, regionStatsKey{Region: id, Args: args}, buckets[i])
-		}
-	}
-}
-
-// statsArgsOf reads the arguments and measures of a caseStats field as
-// the resolver does.
-func statsArgsOf(opCtx *graphql.OperationContext, f graphql.CollectedField) (statsArgs, string, bool) {
-	b, err := json.Marshal(f.ArgumentMap(opCtx.Variables))
+// prefetchRegionStats runs one Region.caseStats field for a page of
+// regions in one statement and primes the loader under the resolvers'
+// keys. Arguments gqlgen refuses, or a failing statement, leave the field
+// to its resolvers, which report the error.
+func (r *Resolver) prefetchRegionStats(ctx context.Context, opCtx *graphql.OperationContext, f graphql.CollectedField, ids []int64, done map[string]bool) {
+	filter, groupBy, err := generated.RegionCaseStatsArgs(ctx, f)
 	if err != nil {
-		return statsArgs{}, "", false
+		return
 	}
-	var args struct {
-		Filter  *model.CaseFilter `json:"filter"`
-		GroupBy []store.Dimension `json:"groupBy"`
+	key, q, err := regionStatsQuery(opCtx, f, 0, filter, groupBy)
+	if err != nil || done[key.Args] {
+		return
 	}
-	if err := json.Unmarshal(b, &args); err != nil {
-		return statsArgs{}, "", false
+	done[key.Args] = true
+	buckets, err := r.Store.CaseStatsInRegions(ctx, ids, q.Filter, q.Dims, q.Measures)
+	if err != nil {
+		return
 	}
-	sel := map[string]bool{}
-	for _, m := range graphql.CollectFields(opCtx, f.Selections, []string{"CaseBucket"}) {
-		sel[m.Name] = true
+	l := r.loaders(ctx)
+	for i, id := range ids {
+		key.Region = id
+		l.RegionCaseStats.Prime(ctx, key, buckets[i])
 	}
-	q, key, err := regionStatsArgs(args.Filter, args.GroupBy, measuresOf(sel))
-	return q, key, err == nil
 }
 
-// regionStatsArgs is the query of a Region.caseStats field and its loader
-// key, the same however the arguments arrived (an empty groupBy is none).
-func regionStatsArgs(filter *model.CaseFilter, groupBy []store.Dimension, m store.Measures) (statsArgs, string, error) {
+// prefetchRegionCases runs one Region.cases field for a page of regions in
+// one statement (with the selected relations of all their cases) and
+// primes the loader with the pages under the resolvers' keys, as
+// prefetchRegionStats does.
+func (r *Resolver) prefetchRegionCases(ctx context.Context, opCtx *graphql.OperationContext, f graphql.CollectedField, ids []int64, done map[regionCasesKey]bool) {
+	filter, orderBy, first, after, err := generated.RegionCasesArgs(ctx, f)
+	if err != nil {
+		return
+	}
+	key, q, err := regionCasesQuery(opCtx, f, 0, filter, orderBy, first, after)
+	if err != nil || done[key] {
+		return
+	}
+	done[key] = true
+	l := r.loaders(ctx)
+	pages, err := regionCases(ctx, r.Store, l, ids, q, key.Sel)
+	if err != nil {
+		return
+	}
+	for i, id := range ids {
+		key.Region = id
+		l.RegionCases.Prime(ctx, key, pages[i])
+	}
+}
+
+// regionCasesQuery is the query of a Region.cases field of a region and
+// its loader key, from the arguments gqlgen parsed and the field's
+// selection. The resolver and the prefetch of a page of regions both build
+// the key here, so a primed key is the one the resolver asks for.
+func regionCasesQuery(opCtx *graphql.OperationContext, field graphql.CollectedField, region int64, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) (regionCasesKey, store.CaseQuery, error) {
 	f, err := caseFilter(filter)
 	if err != nil {
-		return statsArgs{}, "", err
+		return regionCasesKey{}, store.CaseQuery{}, err
+	}
+	q := store.CaseQuery{Filter: f, Order: caseOrder(orderBy), Page: store.PageArgs{First: first, After: after}}
+	args, err := json.Marshal(q)
+	if err != nil {
+		return regionCasesKey{}, store.CaseQuery{}, fmt.Errorf("region cases key: %w", err)
+	}
+	return regionCasesKey{Region: region, Args: string(args), Sel: caseRelationsOf(opCtx, field)}, q, nil
+}
+
+// regionStatsQuery is the query of a Region.caseStats field of a region
+// and its loader key (see regionCasesQuery), the same however the
+// arguments arrived (an empty groupBy is none); only the measures selected
+// on the buckets are computed.
+func regionStatsQuery(opCtx *graphql.OperationContext, field graphql.CollectedField, region int64, filter *model.CaseFilter, groupBy []store.Dimension) (regionStatsKey, statsArgs, error) {
+	f, err := caseFilter(filter)
+	if err != nil {
+		return regionStatsKey{}, statsArgs{}, err
 	}
 	if len(groupBy) == 0 {
 		groupBy = nil
 	}
-	q := statsArgs{Filter: f, Dims: groupBy, Measures: m}
+	sel := map[string]bool{}
+	for _, m := range collect(opCtx, field) {
+		sel[m.Name] = true
+	}
+	q := statsArgs{Filter: f, Dims: groupBy, Measures: measuresOf(sel)}
 	key, err := json.Marshal(q)
 	if err != nil {
-		return statsArgs{}, "", fmt.Errorf("region statistics key: %w", err)
+		return regionStatsKey{}, statsArgs{}, fmt.Errorf("region statistics key: %w", err)
 	}
-	return q, string(key), nil
-}
-
-// prefetchRegionCases runs Region.cases for a page of regions up front, one
-// statement per cases field of the selection, and primes the loader with
-// the pages under the keys the resolvers will ask for. Left to the
-// resolvers, a hundred regions' loads trickle into the loader over more
-// than one window and split the batch. An argument this cannot read the way
-// the resolver does leaves that field to the resolver (which then reports
-// any error): a key either matches exactly or is not primed.
-func (r *Resolver) prefetchRegionCases(ctx context.Context, ids []int64) error {
-	opCtx := graphql.GetOperationContext(ctx)
-	path, types := []string{"edges", "node"}, [][]string{{"RegionConnection"}, {"RegionEdge"}, {"Region", "Node"}}
-	l := r.loaders(ctx)
-	done := map[regionCasesKey]bool{}
-	for _, f := range collectedAt(opCtx, graphql.CollectFieldsCtx(ctx, types[0]), path, types) {
-		if f.Name != "cases" {
-			continue
-		}
-		q, ok := caseQueryOf(f.ArgumentMap(opCtx.Variables))
-		if !ok {
-			continue
-		}
-		args, err := json.Marshal(q)
-		if err != nil {
-			continue
-		}
-		group := regionCasesKey{Args: string(args), Sel: caseSelectionOf(opCtx, graphql.CollectFields(opCtx, f.Selections, []string{"CaseConnection"}))}
-		if done[group] {
-			continue
-		}
-		done[group] = true
-		pages, err := regionCases(ctx, r.Store, l, ids, q, group.Sel)
-		if err != nil {
-			continue // the resolvers ask again and report it
-		}
-		for i, id := range ids {
-			key := group
-			key.Region = id
-			l.RegionCases.Prime(ctx, key, pages[i])
-		}
-	}
-	return nil
-}
-
-// caseQueryOf reads the arguments of a cases field as the resolver does.
-func caseQueryOf(raw map[string]any) (store.CaseQuery, bool) {
-	b, err := json.Marshal(raw)
-	if err != nil {
-		return store.CaseQuery{}, false
-	}
-	var args struct {
-		Filter  *model.CaseFilter `json:"filter"`
-		OrderBy *model.CaseOrder  `json:"orderBy"`
-		First   *int              `json:"first"`
-		After   *string           `json:"after"`
-	}
-	if err := json.Unmarshal(b, &args); err != nil {
-		return store.CaseQuery{}, false
-	}
-	if args.OrderBy != nil && (!args.OrderBy.Field.IsValid() || !args.OrderBy.Direction.IsValid()) {
-		return store.CaseQuery{}, false
-	}
-	f, err := caseFilter(args.Filter)
-	if err != nil {
-		return store.CaseQuery{}, false
-	}
-	return store.CaseQuery{Filter: f, Order: caseOrder(args.OrderBy), Page: store.PageArgs{First: args.First, After: args.After}}, true
+	return regionStatsKey{Region: region, Args: string(key)}, q, nil
 }

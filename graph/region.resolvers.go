@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/graph/model"
@@ -115,31 +116,26 @@ func (r *regionResolver) Stats(ctx context.Context, obj *store.Region) (*store.R
 
 // Cases is the resolver for the cases field.
 func (r *regionResolver) Cases(ctx context.Context, obj *store.Region, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) (*model.CaseConnection, error) {
-	f, err := caseFilter(filter)
+	key, q, err := regionCasesQuery(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field, obj.ID, filter, orderBy, first, after)
 	if err != nil {
 		return nil, err
 	}
-	q := store.CaseQuery{Filter: f, Order: caseOrder(orderBy), Page: store.PageArgs{First: first, After: after}}
-	args, err := json.Marshal(q)
-	if err != nil {
-		return nil, err
-	}
-	key := regionCasesKey{Region: obj.ID, Args: string(args), Sel: caseSelection(ctx)}
 	page, err := r.loaders(ctx).RegionCases.Load(ctx, key)()
 	if err != nil {
 		return nil, err
 	}
+	f := q.Filter
 	f.Within = append(f.Within, obj.ID)
 	return model.NewCaseConnection(page, f), nil
 }
 
 // CaseStats is the resolver for the caseStats field.
 func (r *regionResolver) CaseStats(ctx context.Context, obj *store.Region, filter *model.CaseFilter, groupBy []store.Dimension) ([]*model.CaseBucket, error) {
-	_, args, err := regionStatsArgs(filter, groupBy, selectedMeasures(ctx))
+	key, _, err := regionStatsQuery(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field, obj.ID, filter, groupBy)
 	if err != nil {
 		return nil, err
 	}
-	buckets, err := r.loaders(ctx).RegionCaseStats.Load(ctx, regionStatsKey{Region: obj.ID, Args: args})()
+	buckets, err := r.loaders(ctx).RegionCaseStats.Load(ctx, key)()
 	if err != nil {
 		return nil, err
 	}

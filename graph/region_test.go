@@ -96,7 +96,11 @@ func sameBuckets(a, b []bucketJSON) bool {
 
 // TestRegionPagesCostStatementsByDepth checks that a page of regions with
 // their cases, and a drill-down with statistics, run as many statements for
-// one region as for every region.
+// one region as for every region, also when the arguments come in
+// variables with defaults and the fields in fragments on Node (the
+// prefetch of the page reads them as the resolvers do; 8: the regions,
+// the cases with the grid check, their grids, the grids' parents, the
+// timelines, the statistics with the grid check).
 func TestRegionPagesCostStatementsByDepth(t *testing.T) {
 	srv, _ := newServer(t, 60)
 	for _, tc := range []struct {
@@ -107,11 +111,19 @@ func TestRegionPagesCostStatementsByDepth(t *testing.T) {
 			cases(first: 10) { edges { node { id title status reportedAt category { name } location { lat lng } } } } } } } }`, 4},
 		{"street drill-down", `query($n: Int) { region(code: "420606001") { children(first: $n) { edges { node { code
 			children(first: $n) { edges { node { code caseStats(groupBy: [STATUS]) { key { value label } count } } } } } } } } }`, 5},
+		{"arguments in variables, defaults and fragments", `query($n: Int, $f: CaseFilter, $o: CaseOrder = {direction: DESC}, $g: [CaseDimension!]!) {
+			regions(level: GRID, first: $n) { edges { node { ...onNode } } } }
+			fragment onNode on Node { ... on Region { code cases(first: 5, filter: $f, orderBy: $o) { edges { node { ...c } } }
+				caseStats(filter: $f, groupBy: $g) { count closed } } }
+			fragment c on Node { id ... on Case { status grid { parent { code } } timeline { status } } }`, 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var one, all json.RawMessage
-			a := srv.MustData(t, tc.query, map[string]any{"n": 1}, &one)
-			b := srv.MustData(t, tc.query, map[string]any{"n": 30}, &all)
+			vars := func(n int) map[string]any {
+				return map[string]any{"n": n, "f": map[string]any{"status": []string{"REPORTED", "CLOSED"}}, "g": []string{"TIER"}}
+			}
+			a := srv.MustData(t, tc.query, vars(1), &one)
+			b := srv.MustData(t, tc.query, vars(30), &all)
 			if a.Statements != b.Statements || b.Statements > tc.max {
 				t.Fatalf("statements: %d for one region, %d for all; want equal and at most %d\n%q\n%q", a.Statements, b.Statements, tc.max, a.SQL, b.SQL)
 			}

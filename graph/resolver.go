@@ -2,6 +2,17 @@
 // API, per-request dataloaders for every relation, global IDs, and the error
 // presenter that maps application errors onto extensions.code.
 //
+// One batching story: every relation loads through the request's loaders
+// (loader.go), one statement per kind and batch. A list of objects asks
+// once for the whole list, through gqlgen's batch resolvers (Case.grid,
+// …) or a resolver that queues all keys at once (loadAll). Where one
+// field's objects lie in many lists (a page of regions, each with its
+// cases or statistics), the page's resolver loads its children's values up
+// front and primes the loaders (prefetch.go): it reads the children's
+// arguments with the executor's own parsing (generated.RegionCasesArgs)
+// and builds their keys with the same function as the child resolver
+// (regionCasesQuery, regionStatsQuery), so a primed key is the one asked.
+//
 // graph imports the store and the canonical model, never the connectors.
 package graph
 

@@ -13,7 +13,24 @@ import (
 	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/graph/model"
+	"github.com/ywtg/hub/store"
 )
+
+// StandardAddress is the resolver for the standardAddress field.
+func (r *caseResolver) StandardAddress(ctx context.Context, obj *store.Case) (*string, error) {
+	if obj.Address == "" {
+		return nil, nil
+	}
+	return optional(address.Parse(obj.Address).Normalized), nil
+}
+
+// AddressComponents is the resolver for the addressComponents field.
+func (r *caseResolver) AddressComponents(ctx context.Context, obj *store.Case) (*model.AddressComponents, error) {
+	if obj.Address == "" {
+		return nil, nil
+	}
+	return components(address.Parse(obj.Address)), nil
+}
 
 // StandardizeAddress is the resolver for the standardizeAddress field.
 func (r *queryResolver) StandardizeAddress(ctx context.Context, raw string) (*model.StandardAddress, error) {

@@ -5,7 +5,9 @@ import (
 	"testing"
 
 	"github.com/ywtg/hub/auth"
+	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/graph/graphtest"
+	"github.com/ywtg/hub/store/storetest"
 )
 
 const standardizeQuery = `query($raw: String!) { standardizeAddress(raw: $raw) {
@@ -158,5 +160,46 @@ func TestStandardizeAddressRefusesLongInput(t *testing.T) {
 	resp := srv.Do(t, standardizeQuery, map[string]any{"raw": strings.Repeat("长", 1001)})
 	if len(resp.Errors) != 1 || resp.Errors[0].Code() != "BAD_USER_INPUT" {
 		t.Fatalf("errors %+v, want one BAD_USER_INPUT", resp.Errors)
+	}
+}
+
+// A case keeps its address as reported; its standard line and components
+// are fields of their own, null for a case without an address.
+func TestCaseAddressIsStandardisedBesideTheReportedText(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	c := storetest.MakeCases(2)
+	c[0].Address = "湖北省襄陽市樊城區幸福小区三栋２單元301"
+	c[1].Address = ""
+	storetest.SeedCases(t, st, c)
+	srv := graphtest.New(t, st)
+	var d struct {
+		Cases struct {
+			Edges []struct {
+				Node struct {
+					SourceID, Address string
+					StandardAddress   *string
+					AddressComponents *struct{ District, Compound, Building, Unit, Room *string }
+				}
+			}
+		}
+	}
+	srv.MustData(t, `{ cases(first: 10) { edges { node { sourceId address standardAddress
+		addressComponents { district compound building unit room } } } } }`, nil, &d)
+	byID := map[string]int{}
+	for i, e := range d.Cases.Edges {
+		byID[e.Node.SourceID] = i
+	}
+	with, without := d.Cases.Edges[byID[c[0].SourceID]].Node, d.Cases.Edges[byID[c[1].SourceID]].Node
+	if with.Address != c[0].Address {
+		t.Errorf("address %q, want it as reported: %q", with.Address, c[0].Address)
+	}
+	comp := with.AddressComponents
+	if with.StandardAddress == nil || strings.ContainsAny(*with.StandardAddress, "陽區單２三") || comp == nil ||
+		str(comp.District) != "樊城区" || str(comp.Compound) != "幸福小区" || str(comp.Building) != "3" || str(comp.Unit) != "2" || str(comp.Room) != "301" {
+		t.Errorf("standardised as %v, components %+v", with.StandardAddress, comp)
+	}
+	if without.StandardAddress != nil || without.AddressComponents != nil {
+		t.Errorf("a case without an address: %v %+v, want nulls", without.StandardAddress, without.AddressComponents)
 	}
 }

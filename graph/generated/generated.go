@@ -136,29 +136,31 @@ type ComplexityRoot struct {
 	}
 
 	Case struct {
-		Address        func(childComplexity int) int
-		Assignee       func(childComplexity int) int
-		Category       func(childComplexity int) int
-		ClosedAt       func(childComplexity int) int
-		Description    func(childComplexity int) int
-		DueAt          func(childComplexity int) int
-		Grid           func(childComplexity int) int
-		Incident       func(childComplexity int) int
-		Kind           func(childComplexity int) int
-		Location       func(childComplexity int) int
-		NodeID         func(childComplexity int) int
-		Overdue        func(childComplexity int) int
-		Provenance     func(childComplexity int) int
-		ReportedAt     func(childComplexity int) int
-		Reporter       func(childComplexity int) int
-		Source         func(childComplexity int) int
-		SourceCategory func(childComplexity int) int
-		SourceID       func(childComplexity int) int
-		Status         func(childComplexity int) int
-		Tier           func(childComplexity int) int
-		Timeline       func(childComplexity int) int
-		Title          func(childComplexity int) int
-		UpdatedAt      func(childComplexity int) int
+		Address           func(childComplexity int) int
+		AddressComponents func(childComplexity int) int
+		Assignee          func(childComplexity int) int
+		Category          func(childComplexity int) int
+		ClosedAt          func(childComplexity int) int
+		Description       func(childComplexity int) int
+		DueAt             func(childComplexity int) int
+		Grid              func(childComplexity int) int
+		Incident          func(childComplexity int) int
+		Kind              func(childComplexity int) int
+		Location          func(childComplexity int) int
+		NodeID            func(childComplexity int) int
+		Overdue           func(childComplexity int) int
+		Provenance        func(childComplexity int) int
+		ReportedAt        func(childComplexity int) int
+		Reporter          func(childComplexity int) int
+		Source            func(childComplexity int) int
+		SourceCategory    func(childComplexity int) int
+		SourceID          func(childComplexity int) int
+		StandardAddress   func(childComplexity int) int
+		Status            func(childComplexity int) int
+		Tier              func(childComplexity int) int
+		Timeline          func(childComplexity int) int
+		Title             func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
 	}
 
 	CaseBucket struct {
@@ -687,6 +689,9 @@ type CaseResolver interface {
 	Timeline(ctx context.Context, objs []*store.Case) ([][]*store.CaseEvent, error)
 	Incident(ctx context.Context, objs []*store.Case) ([]*store.Incident, error)
 	Reporter(ctx context.Context, objs []*store.Case) ([]*store.Person, error)
+
+	StandardAddress(ctx context.Context, obj *store.Case) (*string, error)
+	AddressComponents(ctx context.Context, obj *store.Case) (*model.AddressComponents, error)
 }
 type CaseConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.CaseConnection) (int, error)
@@ -1144,6 +1149,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Address(childComplexity), true
+	case "Case.addressComponents":
+		if e.ComplexityRoot.Case.AddressComponents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.AddressComponents(childComplexity), true
 	case "Case.assignee":
 		if e.ComplexityRoot.Case.Assignee == nil {
 			break
@@ -1246,6 +1257,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.SourceID(childComplexity), true
+	case "Case.standardAddress":
+		if e.ComplexityRoot.Case.StandardAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.StandardAddress(childComplexity), true
 	case "Case.status":
 		if e.ComplexityRoot.Case.Status == nil {
 			break
@@ -3706,6 +3723,18 @@ extend type Query {
     raw: String!
   ): StandardAddress! @scope(name: "regions:read")
 }
+
+# A case's address as the address service reads it.
+extend type Case {
+  """
+  The reported address in its standard single-line form (full-width forms, Chinese numerals and
+  traditional characters folded); null when the case has no address. ` + "`" + `address` + "`" + ` keeps the text as
+  reported. (标准地址文本)
+  """
+  standardAddress: String
+  "The components of the reported address; null when the case has no address. (地址要素)"
+  addressComponents: AddressComponents
+}
 `, BuiltIn: false},
 	{Name: "../../schema/audit.graphqls", Input: `"""
 An accountable read of personal data. The log is append-only and hash-chained: each entry carries
@@ -5665,6 +5694,10 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_assignee(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Case_provenance(ctx, field)
+	case "standardAddress":
+		return ec.fieldContext_Case_standardAddress(ctx, field)
+	case "addressComponents":
+		return ec.fieldContext_Case_addressComponents(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
 }
@@ -9552,6 +9585,61 @@ func (ec *executionContext) fieldContext_Case_provenance(_ context.Context, fiel
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Provenance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_standardAddress(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_standardAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().StandardAddress(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_standardAddress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, true, true, "String")
+}
+
+func (ec *executionContext) _Case_addressComponents(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_addressComponents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().AddressComponents(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddressComponents) graphql.Marshaler {
+			return ec.marshalOAddressComponents2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐAddressComponents(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_addressComponents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddressComponents(ctx, field)
 		},
 	}
 	return fc, nil
@@ -21045,6 +21133,18 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "standardAddress":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_standardAddress(ctx, field, obj)
+				})
+		case "addressComponents":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_addressComponents(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -26367,6 +26467,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 		graphql.AddInvalidNullFromMarshaler(ctx, "__TypeKind!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalOAddressComponents2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐAddressComponents(ctx context.Context, sel ast.SelectionSet, v *model.AddressComponents) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AddressComponents(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -13,11 +13,10 @@ import (
 	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/graph/model"
-	"github.com/ywtg/hub/store"
 )
 
 // StandardAddress is the resolver for the standardAddress field.
-func (r *caseResolver) StandardAddress(ctx context.Context, obj *store.Case) (*string, error) {
+func (r *caseResolver) StandardAddress(ctx context.Context, obj *model.Case) (*string, error) {
 	if obj.Address == "" {
 		return nil, nil
 	}
@@ -25,7 +24,7 @@ func (r *caseResolver) StandardAddress(ctx context.Context, obj *store.Case) (*s
 }
 
 // AddressComponents is the resolver for the addressComponents field.
-func (r *caseResolver) AddressComponents(ctx context.Context, obj *store.Case) (*model.AddressComponents, error) {
+func (r *caseResolver) AddressComponents(ctx context.Context, obj *model.Case) (*model.AddressComponents, error) {
 	if obj.Address == "" {
 		return nil, nil
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // Source is the batch resolver for the source field.
-func (r *caseResolver) Source(ctx context.Context, objs []*store.Case) ([]*store.Source, error) {
+func (r *caseResolver) Source(ctx context.Context, objs []*model.Case) ([]*store.Source, error) {
 	names := make([]string, len(objs))
 	for i, c := range objs {
 		names[i] = c.Provenance.Source
@@ -24,7 +24,7 @@ func (r *caseResolver) Source(ctx context.Context, objs []*store.Case) ([]*store
 }
 
 // Category is the batch resolver for the category field.
-func (r *caseResolver) Category(ctx context.Context, objs []*store.Case) ([]*store.Category, error) {
+func (r *caseResolver) Category(ctx context.Context, objs []*model.Case) ([]*store.Category, error) {
 	codes := make([]*string, len(objs))
 	for i, c := range objs {
 		codes[i] = c.CategoryCode
@@ -33,7 +33,7 @@ func (r *caseResolver) Category(ctx context.Context, objs []*store.Case) ([]*sto
 }
 
 // Grid is the batch resolver for the grid field.
-func (r *caseResolver) Grid(ctx context.Context, objs []*store.Case) ([]*store.Region, error) {
+func (r *caseResolver) Grid(ctx context.Context, objs []*model.Case) ([]*store.Region, error) {
 	ids := make([]*int64, len(objs))
 	for i, c := range objs {
 		ids[i] = c.GridID
@@ -42,7 +42,7 @@ func (r *caseResolver) Grid(ctx context.Context, objs []*store.Case) ([]*store.R
 }
 
 // Timeline is the batch resolver for the timeline field.
-func (r *caseResolver) Timeline(ctx context.Context, objs []*store.Case) ([][]*store.CaseEvent, error) {
+func (r *caseResolver) Timeline(ctx context.Context, objs []*model.Case) ([][]*store.CaseEvent, error) {
 	ids := make([]int64, len(objs))
 	for i, c := range objs {
 		ids[i] = c.ID
@@ -62,7 +62,7 @@ func (r *caseResolver) Timeline(ctx context.Context, objs []*store.Case) ([][]*s
 }
 
 // Incident is the batch resolver for the incident field.
-func (r *caseResolver) Incident(ctx context.Context, objs []*store.Case) ([]*store.Incident, error) {
+func (r *caseResolver) Incident(ctx context.Context, objs []*model.Case) ([]*store.Incident, error) {
 	ids := make([]*int64, len(objs))
 	for i, c := range objs {
 		ids[i] = c.IncidentID
@@ -71,7 +71,7 @@ func (r *caseResolver) Incident(ctx context.Context, objs []*store.Case) ([]*sto
 }
 
 // Reporter is the batch resolver for the reporter field.
-func (r *caseResolver) Reporter(ctx context.Context, objs []*store.Case) ([]*store.Person, error) {
+func (r *caseResolver) Reporter(ctx context.Context, objs []*model.Case) ([]*store.Person, error) {
 	ids := make([]*int64, len(objs))
 	for i, c := range objs {
 		ids[i] = c.ReporterID
@@ -106,12 +106,20 @@ func (r *incidentResolver) ID(ctx context.Context, obj *store.Incident) (string,
 }
 
 // Cases is the batch resolver for the cases field.
-func (r *incidentResolver) Cases(ctx context.Context, objs []*store.Incident) ([][]*store.Case, error) {
+func (r *incidentResolver) Cases(ctx context.Context, objs []*store.Incident) ([][]*model.Case, error) {
 	ids := make([]int64, len(objs))
 	for i, x := range objs {
 		ids[i] = x.ID
 	}
-	return loadAll(ctx, r.loaders(ctx).IncidentCases, ids)
+	lists, err := loadAll(ctx, r.loaders(ctx).IncidentCases, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]*model.Case, len(lists))
+	for i, cases := range lists {
+		out[i] = model.CasesOf(cases)
+	}
+	return out, nil
 }
 
 // Sources is the resolver for the sources field.
@@ -160,7 +168,7 @@ func (r *incidentResolver) Evidence(ctx context.Context, obj *store.Incident) ([
 }
 
 // Case is the resolver for the case field.
-func (r *queryResolver) Case(ctx context.Context, id *string, source *string, sourceID *string) (*store.Case, error) {
+func (r *queryResolver) Case(ctx context.Context, id *string, source *string, sourceID *string) (*model.Case, error) {
 	switch {
 	case id != nil && (source != nil || sourceID != nil):
 		return nil, canon.Errorf(canon.BadUserInput, "give either id or source and sourceId, not both")
@@ -169,13 +177,14 @@ func (r *queryResolver) Case(ctx context.Context, id *string, source *string, so
 		if err != nil {
 			return nil, err
 		}
-		return r.loaders(ctx).Case.Load(ctx, cid)()
+		c, err := r.loaders(ctx).Case.Load(ctx, cid)()
+		return model.CaseOf(c), err
 	case source != nil && sourceID != nil:
 		c, err := r.Store.CaseBySourceID(ctx, *source, *sourceID)
 		if canon.ErrorCode(err) == canon.NotFound {
 			return nil, nil
 		}
-		return c, err
+		return model.CaseOf(c), err
 	}
 	return nil, canon.Errorf(canon.BadUserInput, "give id, or source and sourceId")
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/graph/graphtest"
+	"github.com/ywtg/hub/graph/model"
 	"github.com/ywtg/hub/store"
 )
 
@@ -167,7 +168,7 @@ func TestChangesFeed(t *testing.T) {
 	}
 	sequence(t, st)
 	got, _ = followChanges(t, srv, &staffEnd, 10, caseTypes)
-	if len(got) != 1 || got[0].Operation != "DELETE" || got[0].RecordID != store.NodeID("Case", inside) || got[0].Node != nil {
+	if len(got) != 1 || got[0].Operation != "DELETE" || got[0].RecordID != model.GlobalID("Case", inside) || got[0].Node != nil {
 		t.Fatalf("staff after two deletions: %+v", got)
 	}
 

@@ -72,7 +72,7 @@ func incidentEvidence(cases []*store.Case) []*model.IncidentEvidence {
 			if !ok {
 				continue
 			}
-			ev := &model.IncidentEvidence{A: cases[i], B: cases[j], Total: e.Total, Metres: e.Metres, Hours: e.Hours, Linked: e.Linked}
+			ev := &model.IncidentEvidence{A: model.CaseOf(cases[i]), B: model.CaseOf(cases[j]), Total: e.Total, Metres: e.Metres, Hours: e.Hours, Linked: e.Linked}
 			for _, f := range e.Fields {
 				ev.Fields = append(ev.Fields, &model.MatchField{Field: f.Field, Level: f.Level, Weight: f.Weight})
 			}

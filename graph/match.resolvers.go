@@ -9,17 +9,20 @@ import (
 	"context"
 
 	"github.com/ywtg/hub/graph/generated"
+	"github.com/ywtg/hub/graph/model"
 	"github.com/ywtg/hub/store"
 )
 
 // A is the resolver for the a field.
-func (r *matchDecisionResolver) A(ctx context.Context, obj *store.MatchDecision) (*store.Case, error) {
-	return r.caseOfKey(ctx, obj.A)
+func (r *matchDecisionResolver) A(ctx context.Context, obj *store.MatchDecision) (*model.Case, error) {
+	c, err := r.caseOfKey(ctx, obj.A)
+	return model.CaseOf(c), err
 }
 
 // B is the resolver for the b field.
-func (r *matchDecisionResolver) B(ctx context.Context, obj *store.MatchDecision) (*store.Case, error) {
-	return r.caseOfKey(ctx, obj.B)
+func (r *matchDecisionResolver) B(ctx context.Context, obj *store.MatchDecision) (*model.Case, error) {
+	c, err := r.caseOfKey(ctx, obj.B)
+	return model.CaseOf(c), err
 }
 
 // AcceptMatch is the resolver for the acceptMatch field.

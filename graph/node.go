@@ -26,7 +26,7 @@ type nodeKind struct {
 // missing here is refused, never let through.
 var nodeKinds = map[string]nodeKind{
 	typeRegion:      kind(func(l *Loaders) *dataloader.Loader[int64, *store.Region] { return l.Region }),
-	typeCase:        kind(func(l *Loaders) *dataloader.Loader[int64, *store.Case] { return l.Case }),
+	typeCase:        kindAs(func(l *Loaders) *dataloader.Loader[int64, *store.Case] { return l.Case }, model.CaseOf),
 	typePerson:      kind(func(l *Loaders) *dataloader.Loader[int64, *store.Person] { return l.Person }),
 	typeHousehold:   kind(func(l *Loaders) *dataloader.Loader[int64, *store.Household] { return l.Household }),
 	typeGridWorker:  kind(func(l *Loaders) *dataloader.Loader[int64, *store.GridWorker] { return l.GridWorker }),
@@ -37,9 +37,18 @@ var nodeKinds = map[string]nodeKind{
 }
 
 func kind[V any](loader func(*Loaders) *dataloader.Loader[int64, *V]) nodeKind {
-	return nodeKind{goType: reflect.TypeFor[*V](), load: func(ctx context.Context, l *Loaders, id int64) func() (model.Node, error) {
+	return kindAs(loader, func(v *V) *V { return v })
+}
+
+// kindAs is kind for a type whose loader returns a store row that the
+// schema binds through a graph/model type (as converts it).
+func kindAs[V, W any](loader func(*Loaders) *dataloader.Loader[int64, *V], as func(*V) *W) nodeKind {
+	return nodeKind{goType: reflect.TypeFor[*W](), load: func(ctx context.Context, l *Loaders, id int64) func() (model.Node, error) {
 		th := loader(l).Load(ctx, id)
-		return func() (model.Node, error) { return nilIfEmpty(th()) }
+		return func() (model.Node, error) {
+			v, err := th()
+			return nilIfEmpty(as(v), err)
+		}
 	}}
 }
 

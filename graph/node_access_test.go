@@ -14,6 +14,7 @@ import (
 	"github.com/ywtg/hub/graph"
 	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/graph/graphtest"
+	"github.com/ywtg/hub/graph/model"
 	"github.com/ywtg/hub/store"
 	"github.com/ywtg/hub/store/storetest"
 )
@@ -122,7 +123,7 @@ func TestNodeAccess(t *testing.T) {
 			if err := st.Pool().QueryRow(ctx, q+" ORDER BY 1 LIMIT 1", jurisdiction, inside).Scan(&id); err != nil {
 				t.Fatalf("%s (inside %v): %v", typ, inside, err)
 			}
-			rows = append(rows, nodeRow{typ, inside, store.NodeID(typ, id)})
+			rows = append(rows, nodeRow{typ, inside, model.GlobalID(typ, id)})
 		}
 	}
 	if t.Failed() {
@@ -240,7 +241,7 @@ func TestNodeScopeCheckedBeforeLoading(t *testing.T) {
 	for _, typ := range nodeTypes(t) {
 		srv.As(&auth.Principal{ID: "p", Role: auth.Partner})
 		for _, id := range []int64{1, 987654321} {
-			res := srv.Do(t, `query($id: ID!) { node(id: $id) { __typename } }`, map[string]any{"id": store.NodeID(typ, id)})
+			res := srv.Do(t, `query($id: ID!) { node(id: $id) { __typename } }`, map[string]any{"id": model.GlobalID(typ, id)})
 			if len(res.Errors) != 1 || res.Errors[0].Code() != "FORBIDDEN" {
 				t.Errorf("forged %s %d: %s %+v", typ, id, res.Data, res.Errors)
 			}

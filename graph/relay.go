@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/ywtg/hub/canon"
-	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/graph/model"
 )
 
 // Global IDs are opaque to clients: base64url of "Type:id".
@@ -23,7 +23,7 @@ const (
 	typeIncident    = "Incident"
 )
 
-func globalID(typ string, id int64) string { return store.NodeID(typ, id) }
+func globalID(typ string, id int64) string { return model.GlobalID(typ, id) }
 
 // parseGlobalID decodes a global ID into its type and row id.
 func parseGlobalID(s string) (string, int64, error) {

@@ -2,6 +2,7 @@ package partner
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -108,7 +109,7 @@ func (e *Export) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		return nil
 	}, func(c *store.ExportCase) error {
-		x := exportRow{ID: store.NodeID("Case", c.ID), Source: c.Source, SourceID: c.SourceID, Kind: c.Kind, Category: c.Category,
+		x := exportRow{ID: caseID(c.ID), Source: c.Source, SourceID: c.SourceID, Kind: c.Kind, Category: c.Category,
 			Title: c.Title, Description: c.Description, Status: c.Status, SourceStatus: c.SourceStatus, Tier: c.Tier,
 			Grid: c.GridCode, Address: c.Address, AssigneeDept: c.AssigneeDept, Lat: c.Lat, Lng: c.Lng,
 			ReportedAt: c.ReportedAt, UpdatedAt: c.UpdatedAt, DueAt: c.DueAt, ClosedAt: c.ClosedAt}
@@ -203,4 +204,11 @@ func Handler(st *store.Store, log *slog.Logger) http.Handler {
 	mux.Handle("GET /open311/", NewOpen311(st, log))
 	mux.Handle("GET /export/", NewExport(st, log))
 	return mux
+}
+
+// caseID is the case's global ID in the GraphQL API (base64url of
+// "Case:id"), so that an exported case can be fetched there with
+// node(id:). graph owns the format; partner may not import graph.
+func caseID(id int64) string {
+	return base64.RawURLEncoding.EncodeToString(strconv.AppendInt([]byte("Case:"), id, 10))
 }

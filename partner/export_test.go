@@ -147,7 +147,7 @@ func TestExportPositionSplitsTheLog(t *testing.T) {
 			}
 			// The first title update is the seed's, to v0.
 			want := fmt.Sprintf("v%d", k-1)
-			if got := e.titles[store.NodeID("Case", id)]; got != want {
+			if got := e.titles[base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("Case:%d", id)))]; got != want {
 				t.Fatalf("export %d at position %d: case %d has %s, the log says %s", i, e.pos, id, got, want)
 			}
 		}

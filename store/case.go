@@ -39,36 +39,6 @@ type Case struct {
 	Provenance         Provenance
 }
 
-// The accessors below are the fields of the GraphQL Case that need no I/O:
-// bound as methods, they resolve inline instead of as concurrent resolvers.
-
-// NodeID is the case's Relay global ID.
-func (c *Case) NodeID() string { return NodeID("Case", c.ID) }
-
-// SourceID is the case's id in its source system.
-func (c *Case) SourceID() string { return c.Provenance.SourceID }
-
-// SourceCategory is the source system's own category of the case.
-func (c *Case) SourceCategory() *Category {
-	return &Category{Code: c.SourceCategoryCode, Name: c.SourceCategoryName, Kind: c.Kind}
-}
-
-// Location is the case's WGS-84 position, nil when it has none.
-func (c *Case) Location() *canon.Point {
-	if c.Lat == nil || c.Lng == nil {
-		return nil
-	}
-	return &canon.Point{Lat: *c.Lat, Lng: *c.Lng}
-}
-
-// Assignee is the department the case is assigned to, nil when none.
-func (c *Case) Assignee() *string {
-	if c.AssigneeDept == "" {
-		return nil
-	}
-	return &c.AssigneeDept
-}
-
 // Provenance is the stored provenance of a source-derived row.
 type Provenance struct {
 	Source          string

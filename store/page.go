@@ -70,14 +70,6 @@ func decodeCursor(s *string, order string) (*cursor, error) {
 	return &cursor{order: order, key: parts[1], id: id}, nil
 }
 
-// NodeID is the Relay global ID of a row: base64url of "Type:id". Like a
-// cursor it is opaque to clients; the API decodes it.
-func NodeID(typ string, id int64) string {
-	var buf [48]byte
-	b := strconv.AppendInt(append(append(buf[:0], typ...), ':'), id, 10)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 // Edge is a row with its cursor.
 type Edge[T any] struct {
 	Cursor string

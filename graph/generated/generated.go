@@ -680,18 +680,18 @@ type BuildingConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.BuildingConnection) (int, error)
 }
 type CaseResolver interface {
-	Source(ctx context.Context, objs []*store.Case) ([]*store.Source, error)
+	Source(ctx context.Context, objs []*model.Case) ([]*store.Source, error)
 
-	Category(ctx context.Context, objs []*store.Case) ([]*store.Category, error)
+	Category(ctx context.Context, objs []*model.Case) ([]*store.Category, error)
 
-	Grid(ctx context.Context, objs []*store.Case) ([]*store.Region, error)
+	Grid(ctx context.Context, objs []*model.Case) ([]*store.Region, error)
 
-	Timeline(ctx context.Context, objs []*store.Case) ([][]*store.CaseEvent, error)
-	Incident(ctx context.Context, objs []*store.Case) ([]*store.Incident, error)
-	Reporter(ctx context.Context, objs []*store.Case) ([]*store.Person, error)
+	Timeline(ctx context.Context, objs []*model.Case) ([][]*store.CaseEvent, error)
+	Incident(ctx context.Context, objs []*model.Case) ([]*store.Incident, error)
+	Reporter(ctx context.Context, objs []*model.Case) ([]*store.Person, error)
 
-	StandardAddress(ctx context.Context, obj *store.Case) (*string, error)
-	AddressComponents(ctx context.Context, obj *store.Case) (*model.AddressComponents, error)
+	StandardAddress(ctx context.Context, obj *model.Case) (*string, error)
+	AddressComponents(ctx context.Context, obj *model.Case) (*model.AddressComponents, error)
 }
 type CaseConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.CaseConnection) (int, error)
@@ -729,7 +729,7 @@ type HouseholdResolver interface {
 type IncidentResolver interface {
 	ID(ctx context.Context, obj *store.Incident) (string, error)
 
-	Cases(ctx context.Context, objs []*store.Incident) ([][]*store.Case, error)
+	Cases(ctx context.Context, objs []*store.Incident) ([][]*model.Case, error)
 	Sources(ctx context.Context, obj *store.Incident) ([]string, error)
 
 	Status(ctx context.Context, obj *store.Incident) (canon.CaseStatus, error)
@@ -742,8 +742,8 @@ type IndicatorsResolver interface {
 	Score(ctx context.Context, obj *store.Indicators, preset *string, weights []*model.ScoreWeightInput) (*float64, error)
 }
 type MatchDecisionResolver interface {
-	A(ctx context.Context, obj *store.MatchDecision) (*store.Case, error)
-	B(ctx context.Context, obj *store.MatchDecision) (*store.Case, error)
+	A(ctx context.Context, obj *store.MatchDecision) (*model.Case, error)
+	B(ctx context.Context, obj *store.MatchDecision) (*model.Case, error)
 }
 type MutationResolver interface {
 	AcceptMatch(ctx context.Context, a string, b string, note *string) (*store.MatchDecision, error)
@@ -810,7 +810,7 @@ type QueryResolver interface {
 	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
 	StandardizeAddress(ctx context.Context, raw string) (*model.StandardAddress, error)
 	AuditLog(ctx context.Context, first *int, after *string, principal *string, from *time.Time, to *time.Time) (*model.AuditEntryConnection, error)
-	Case(ctx context.Context, id *string, source *string, sourceID *string) (*store.Case, error)
+	Case(ctx context.Context, id *string, source *string, sourceID *string) (*model.Case, error)
 	Categories(ctx context.Context) ([]*store.Category, error)
 	Cases(ctx context.Context, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) (*model.CaseConnection, error)
 	Changes(ctx context.Context, after *string, first *int, types []model.ChangeType, filter *model.ChangeFilter) (*model.ChangeConnection, error)
@@ -8842,7 +8842,7 @@ func (ec *executionContext) fieldContext_BuildingEdge_node(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Case_id(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_id(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8865,7 +8865,7 @@ func (ec *executionContext) fieldContext_Case_id(_ context.Context, field graphq
 	return graphql.NewScalarFieldContext("Case", field, true, false, "ID")
 }
 
-func (ec *executionContext) _Case_source(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_source(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8896,9 +8896,9 @@ func (ec *executionContext) fieldContext_Case_source(_ context.Context, field gr
 	}
 	return fc, nil
 }
-func (ec *executionContext) resolveBatch_Case_source(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+func (ec *executionContext) resolveBatch_Case_source(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
 	resolver := ec.Resolvers.Case()
-	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+	if batch, ok := graphql.BatchParentsFor[*model.Case](ctx, "Case"); ok {
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Source(ctx, batch.Parents)
 		})
@@ -8911,7 +8911,7 @@ func (ec *executionContext) resolveBatch_Case_source(ctx context.Context, field 
 			batch.IndexMap,
 		)
 	}
-	results, err := resolver.Source(ctx, []*store.Case{obj})
+	results, err := resolver.Source(ctx, []*model.Case{obj})
 	return graphql.ResolveBatchSingleResult[*store.Source](
 		ctx,
 		results,
@@ -8920,7 +8920,7 @@ func (ec *executionContext) resolveBatch_Case_source(ctx context.Context, field 
 	)
 }
 
-func (ec *executionContext) _Case_sourceId(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_sourceId(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8943,7 +8943,7 @@ func (ec *executionContext) fieldContext_Case_sourceId(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Case", field, true, false, "String")
 }
 
-func (ec *executionContext) _Case_kind(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_kind(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8966,7 +8966,7 @@ func (ec *executionContext) fieldContext_Case_kind(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Case", field, false, false, "CaseKind")
 }
 
-func (ec *executionContext) _Case_category(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_category(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8997,9 +8997,9 @@ func (ec *executionContext) fieldContext_Case_category(_ context.Context, field 
 	}
 	return fc, nil
 }
-func (ec *executionContext) resolveBatch_Case_category(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+func (ec *executionContext) resolveBatch_Case_category(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
 	resolver := ec.Resolvers.Case()
-	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+	if batch, ok := graphql.BatchParentsFor[*model.Case](ctx, "Case"); ok {
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Category(ctx, batch.Parents)
 		})
@@ -9012,7 +9012,7 @@ func (ec *executionContext) resolveBatch_Case_category(ctx context.Context, fiel
 			batch.IndexMap,
 		)
 	}
-	results, err := resolver.Category(ctx, []*store.Case{obj})
+	results, err := resolver.Category(ctx, []*model.Case{obj})
 	return graphql.ResolveBatchSingleResult[*store.Category](
 		ctx,
 		results,
@@ -9021,7 +9021,7 @@ func (ec *executionContext) resolveBatch_Case_category(ctx context.Context, fiel
 	)
 }
 
-func (ec *executionContext) _Case_sourceCategory(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_sourceCategory(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9053,7 +9053,7 @@ func (ec *executionContext) fieldContext_Case_sourceCategory(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _Case_title(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_title(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9076,7 +9076,7 @@ func (ec *executionContext) fieldContext_Case_title(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
 }
 
-func (ec *executionContext) _Case_description(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_description(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9099,7 +9099,7 @@ func (ec *executionContext) fieldContext_Case_description(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
 }
 
-func (ec *executionContext) _Case_status(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_status(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9122,7 +9122,7 @@ func (ec *executionContext) fieldContext_Case_status(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Case", field, false, false, "CaseStatus")
 }
 
-func (ec *executionContext) _Case_tier(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_tier(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9145,7 +9145,7 @@ func (ec *executionContext) fieldContext_Case_tier(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Case", field, false, false, "CaseTier")
 }
 
-func (ec *executionContext) _Case_grid(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_grid(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9176,9 +9176,9 @@ func (ec *executionContext) fieldContext_Case_grid(_ context.Context, field grap
 	}
 	return fc, nil
 }
-func (ec *executionContext) resolveBatch_Case_grid(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+func (ec *executionContext) resolveBatch_Case_grid(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
 	resolver := ec.Resolvers.Case()
-	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+	if batch, ok := graphql.BatchParentsFor[*model.Case](ctx, "Case"); ok {
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Grid(ctx, batch.Parents)
 		})
@@ -9191,7 +9191,7 @@ func (ec *executionContext) resolveBatch_Case_grid(ctx context.Context, field gr
 			batch.IndexMap,
 		)
 	}
-	results, err := resolver.Grid(ctx, []*store.Case{obj})
+	results, err := resolver.Grid(ctx, []*model.Case{obj})
 	return graphql.ResolveBatchSingleResult[*store.Region](
 		ctx,
 		results,
@@ -9200,7 +9200,7 @@ func (ec *executionContext) resolveBatch_Case_grid(ctx context.Context, field gr
 	)
 }
 
-func (ec *executionContext) _Case_location(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_location(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9232,7 +9232,7 @@ func (ec *executionContext) fieldContext_Case_location(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Case_address(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_address(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9255,7 +9255,7 @@ func (ec *executionContext) fieldContext_Case_address(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
 }
 
-func (ec *executionContext) _Case_reportedAt(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_reportedAt(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9278,7 +9278,7 @@ func (ec *executionContext) fieldContext_Case_reportedAt(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Case_updatedAt(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9301,7 +9301,7 @@ func (ec *executionContext) fieldContext_Case_updatedAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Case_dueAt(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_dueAt(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9324,7 +9324,7 @@ func (ec *executionContext) fieldContext_Case_dueAt(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Case_closedAt(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_closedAt(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9347,7 +9347,7 @@ func (ec *executionContext) fieldContext_Case_closedAt(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Case_overdue(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_overdue(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9370,7 +9370,7 @@ func (ec *executionContext) fieldContext_Case_overdue(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Case", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Case_timeline(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_timeline(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9401,9 +9401,9 @@ func (ec *executionContext) fieldContext_Case_timeline(_ context.Context, field 
 	}
 	return fc, nil
 }
-func (ec *executionContext) resolveBatch_Case_timeline(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+func (ec *executionContext) resolveBatch_Case_timeline(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
 	resolver := ec.Resolvers.Case()
-	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+	if batch, ok := graphql.BatchParentsFor[*model.Case](ctx, "Case"); ok {
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Timeline(ctx, batch.Parents)
 		})
@@ -9416,7 +9416,7 @@ func (ec *executionContext) resolveBatch_Case_timeline(ctx context.Context, fiel
 			batch.IndexMap,
 		)
 	}
-	results, err := resolver.Timeline(ctx, []*store.Case{obj})
+	results, err := resolver.Timeline(ctx, []*model.Case{obj})
 	return graphql.ResolveBatchSingleResult[[]*store.CaseEvent](
 		ctx,
 		results,
@@ -9425,7 +9425,7 @@ func (ec *executionContext) resolveBatch_Case_timeline(ctx context.Context, fiel
 	)
 }
 
-func (ec *executionContext) _Case_incident(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_incident(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9456,9 +9456,9 @@ func (ec *executionContext) fieldContext_Case_incident(_ context.Context, field 
 	}
 	return fc, nil
 }
-func (ec *executionContext) resolveBatch_Case_incident(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+func (ec *executionContext) resolveBatch_Case_incident(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
 	resolver := ec.Resolvers.Case()
-	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+	if batch, ok := graphql.BatchParentsFor[*model.Case](ctx, "Case"); ok {
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Incident(ctx, batch.Parents)
 		})
@@ -9471,7 +9471,7 @@ func (ec *executionContext) resolveBatch_Case_incident(ctx context.Context, fiel
 			batch.IndexMap,
 		)
 	}
-	results, err := resolver.Incident(ctx, []*store.Case{obj})
+	results, err := resolver.Incident(ctx, []*model.Case{obj})
 	return graphql.ResolveBatchSingleResult[*store.Incident](
 		ctx,
 		results,
@@ -9480,7 +9480,7 @@ func (ec *executionContext) resolveBatch_Case_incident(ctx context.Context, fiel
 	)
 }
 
-func (ec *executionContext) _Case_reporter(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_reporter(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9511,9 +9511,9 @@ func (ec *executionContext) fieldContext_Case_reporter(_ context.Context, field 
 	}
 	return fc, nil
 }
-func (ec *executionContext) resolveBatch_Case_reporter(ctx context.Context, field graphql.CollectedField, obj *store.Case) (any, error) {
+func (ec *executionContext) resolveBatch_Case_reporter(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
 	resolver := ec.Resolvers.Case()
-	if batch, ok := graphql.BatchParentsFor[*store.Case](ctx, "Case"); ok {
+	if batch, ok := graphql.BatchParentsFor[*model.Case](ctx, "Case"); ok {
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Reporter(ctx, batch.Parents)
 		})
@@ -9526,7 +9526,7 @@ func (ec *executionContext) resolveBatch_Case_reporter(ctx context.Context, fiel
 			batch.IndexMap,
 		)
 	}
-	results, err := resolver.Reporter(ctx, []*store.Case{obj})
+	results, err := resolver.Reporter(ctx, []*model.Case{obj})
 	return graphql.ResolveBatchSingleResult[*store.Person](
 		ctx,
 		results,
@@ -9535,7 +9535,7 @@ func (ec *executionContext) resolveBatch_Case_reporter(ctx context.Context, fiel
 	)
 }
 
-func (ec *executionContext) _Case_assignee(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_assignee(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9558,7 +9558,7 @@ func (ec *executionContext) fieldContext_Case_assignee(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Case", field, true, false, "String")
 }
 
-func (ec *executionContext) _Case_provenance(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_provenance(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9590,7 +9590,7 @@ func (ec *executionContext) fieldContext_Case_provenance(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Case_standardAddress(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_standardAddress(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9613,7 +9613,7 @@ func (ec *executionContext) fieldContext_Case_standardAddress(_ context.Context,
 	return graphql.NewScalarFieldContext("Case", field, true, true, "String")
 }
 
-func (ec *executionContext) _Case_addressComponents(ctx context.Context, field graphql.CollectedField, obj *store.Case) (ret graphql.Marshaler) {
+func (ec *executionContext) _Case_addressComponents(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9914,8 +9914,8 @@ func (ec *executionContext) _CaseEdge_node(ctx context.Context, field graphql.Co
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *store.Case) graphql.Marshaler {
-			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11217,8 +11217,8 @@ func (ec *executionContext) _Incident_cases(ctx context.Context, field graphql.C
 			return ec.resolveBatch_Incident_cases(ctx, field, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*store.Case) graphql.Marshaler {
-			return ec.marshalNCase2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCaseᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11242,7 +11242,7 @@ func (ec *executionContext) resolveBatch_Incident_cases(ctx context.Context, fie
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Cases(ctx, batch.Parents)
 		})
-		return graphql.ResolveBatchGroupResult[[]*store.Case](
+		return graphql.ResolveBatchGroupResult[[]*model.Case](
 			ctx,
 			batch.Index,
 			len(batch.Parents),
@@ -11252,7 +11252,7 @@ func (ec *executionContext) resolveBatch_Incident_cases(ctx context.Context, fie
 		)
 	}
 	results, err := resolver.Cases(ctx, []*store.Incident{obj})
-	return graphql.ResolveBatchSingleResult[[]*store.Case](
+	return graphql.ResolveBatchSingleResult[[]*model.Case](
 		ctx,
 		results,
 		err,
@@ -11492,8 +11492,8 @@ func (ec *executionContext) _IncidentEvidence_a(ctx context.Context, field graph
 			return obj.A, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *store.Case) graphql.Marshaler {
-			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11524,8 +11524,8 @@ func (ec *executionContext) _IncidentEvidence_b(ctx context.Context, field graph
 			return obj.B, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *store.Case) graphql.Marshaler {
-			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12524,8 +12524,8 @@ func (ec *executionContext) _MatchDecision_a(ctx context.Context, field graphql.
 			return ec.Resolvers.MatchDecision().A(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *store.Case) graphql.Marshaler {
-			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12556,8 +12556,8 @@ func (ec *executionContext) _MatchDecision_b(ctx context.Context, field graphql.
 			return ec.Resolvers.MatchDecision().B(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *store.Case) graphql.Marshaler {
-			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(ctx, selections, v)
 		},
 		true,
 		true,
@@ -14993,8 +14993,8 @@ func (ec *executionContext) _Query_case(ctx context.Context, field graphql.Colle
 			return ec.Resolvers.Query().Case(ctx, fc.Args["id"].(*string), fc.Args["source"].(*string), fc.Args["sourceId"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *store.Case) graphql.Marshaler {
-			return ec.marshalOCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Case) graphql.Marshaler {
+			return ec.marshalOCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(ctx, selections, v)
 		},
 		true,
 		false,
@@ -20562,9 +20562,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._GridWorker(ctx, sel, obj)
-	case store.Case:
+	case model.Case:
 		return ec._Case(ctx, sel, &obj)
-	case *store.Case:
+	case *model.Case:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -21003,7 +21003,7 @@ func (ec *executionContext) _BuildingEdge(ctx context.Context, sel ast.Selection
 
 var caseImplementors = []string{"Case", "Node"}
 
-func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj *store.Case) graphql.Marshaler {
+func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj *model.Case) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, caseImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -25000,12 +25000,12 @@ func (ec *executionContext) marshalNBuildingEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋ
 	return ec._BuildingEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCase2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCaseᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Case) graphql.Marshaler {
+func (ec *executionContext) marshalNCase2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Case) graphql.Marshaler {
 	ctx = graphql.WithBatchParents(ctx, "Case", v, nil)
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx, sel, v[i])
+		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -25017,7 +25017,7 @@ func (ec *executionContext) marshalNCase2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstore
 	return ret
 }
 
-func (ec *executionContext) marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx context.Context, sel ast.SelectionSet, v *store.Case) graphql.Marshaler {
+func (ec *executionContext) marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(ctx context.Context, sel ast.SelectionSet, v *model.Case) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Case!")
 		return graphql.Null
@@ -25609,7 +25609,7 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋywtgᚋhubᚋgraphᚋ
 	{
 		var batchItemsIncident []*store.Incident
 		batchIdxMapIncident := map[int]int{}
-		var batchItemsCase []*store.Case
+		var batchItemsCase []*model.Case
 		batchIdxMapCase := map[int]int{}
 		for i, item := range v {
 			switch concrete := item.(type) {
@@ -25619,10 +25619,10 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋywtgᚋhubᚋgraphᚋ
 			case *store.Incident:
 				batchIdxMapIncident[i] = len(batchItemsIncident)
 				batchItemsIncident = append(batchItemsIncident, concrete)
-			case store.Case:
+			case model.Case:
 				batchIdxMapCase[i] = len(batchItemsCase)
 				batchItemsCase = append(batchItemsCase, &concrete)
-			case *store.Case:
+			case *model.Case:
 				batchIdxMapCase[i] = len(batchItemsCase)
 				batchItemsCase = append(batchItemsCase, concrete)
 			}
@@ -26513,7 +26513,7 @@ func (ec *executionContext) marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstor
 	return ec._Building(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOCase2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCase(ctx context.Context, sel ast.SelectionSet, v *store.Case) graphql.Marshaler {
+func (ec *executionContext) marshalOCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(ctx context.Context, sel ast.SelectionSet, v *model.Case) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

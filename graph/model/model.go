@@ -46,14 +46,14 @@ type CaseConnection struct {
 // CaseEdge is a case with its cursor.
 type CaseEdge struct {
 	Cursor string
-	Node   *store.Case
+	Node   *Case
 }
 
 // NewCaseConnection wraps a store page.
 func NewCaseConnection(p store.Page[*store.Case], f store.CaseFilter) *CaseConnection {
 	c := &CaseConnection{Edges: make([]*CaseEdge, len(p.Edges)), PageInfo: &p.PageInfo, Filter: f}
 	for i, e := range p.Edges {
-		c.Edges[i] = &CaseEdge{Cursor: e.Cursor, Node: e.Node}
+		c.Edges[i] = &CaseEdge{Cursor: e.Cursor, Node: (*Case)(e.Node)}
 	}
 	return c
 }

@@ -161,9 +161,9 @@ type ChangeFilter struct {
 // The evidence that two reports are one problem: each field's comparison and weight, and the total. (合并依据)
 type IncidentEvidence struct {
 	// One report. (案件一)
-	A *store.Case `json:"a"`
+	A *Case `json:"a"`
 	// The other report. (案件二)
-	B *store.Case `json:"b"`
+	B *Case `json:"b"`
 	// Each compared field: place, time, category, text, component. (比对字段)
 	Fields []*MatchField `json:"fields"`
 	// Sum of the field weights, in bits; pairs from the threshold are linked. (总权重)

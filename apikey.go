@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ywtg/hub/app"
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/store"
 )
@@ -38,7 +39,7 @@ func apikeyCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, _, closeDB, err := openStore(ctx, e)
+	st, _, closeDB, err := app.OpenStore(ctx, e.cfg, e.log)
 	if err != nil {
 		return err
 	}
@@ -138,24 +139,4 @@ func timeOr(t *time.Time, def string) string {
 		return def
 	}
 	return t.Format(time.DateTime)
-}
-
-// openStore opens the store (joining a running embedded cluster if there
-// is one) and applies migrations.
-func openStore(ctx context.Context, e *env) (*store.Store, string, func(), error) {
-	dsn, stopDB, err := database(ctx, e)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	st, err := store.Open(ctx, dsn, store.Options{Logger: e.log})
-	if err != nil {
-		stopDB()
-		return nil, "", nil, err
-	}
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		stopDB()
-		return nil, "", nil, err
-	}
-	return st, dsn, func() { st.Close(); stopDB() }, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mattn/go-runewidth"
 
+	"github.com/ywtg/hub/app"
 	"github.com/ywtg/hub/web"
 )
 
@@ -22,23 +23,22 @@ type command struct {
 	// them. Its help shows these, and only their problems stop it.
 	env []string
 	// preflight: the command checks what the configuration names (see
-	// preflight), and reports the problems of single variables with those.
+	// app.Prepare), and reports the problems of single variables with those.
 	preflight bool
 	run       func(ctx context.Context, e *env, args []string) error
 }
 
 // env is what every subcommand gets from main.
 type env struct {
-	cfg    config
+	cfg    app.Config
 	log    *slog.Logger
 	stdout io.Writer
 	stderr io.Writer
+	// getenv resolves the variables a sources file names for its secrets
+	// (app.Prepare); the hub's own variables are all in cfg.
 	getenv func(string) string
-	// pre holds what the preflight checks of serve and sync prepared
-	// (nil for other commands).
-	pre *prepared
-	// cfgErr are the problems of single variables, for preflight to report
-	// with its own.
+	// cfgErr are the problems of single variables, for the preflight
+	// checks (app.Prepare) to report with their own.
 	cfgErr error
 }
 
@@ -86,15 +86,15 @@ func usage(w io.Writer) {
 
 // printEnv lists the variables a command reads, with their defaults.
 func printEnv(w io.Writer, c command) {
-	for _, v := range envVars {
-		if !c.reads(v.name) {
+	for _, v := range app.EnvVars {
+		if !c.reads(v.Name) {
 			continue
 		}
-		def := v.def
+		def := v.Default
 		if def == "" {
 			def = "unset"
 		}
-		fmt.Fprintf(w, "  %-26s %s (default: %s)\n", v.name, v.help, def)
+		fmt.Fprintf(w, "  %-26s %s (default: %s)\n", v.Name, v.Help, def)
 	}
 }
 
@@ -179,7 +179,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return nil
 	}
-	cfg, err := loadConfig(getenv)
+	cfg, err := app.LoadConfig(getenv)
 	if err = c.configProblems(err); err != nil && !c.preflight {
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -217,8 +217,8 @@ func (c command) configProblems(err error) error {
 
 // isEnvVar reports whether name is one of the hub's variables.
 func isEnvVar(name string) bool {
-	for _, v := range envVars {
-		if v.name == name {
+	for _, v := range app.EnvVars {
+		if v.Name == name {
 			return true
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -138,72 +137,6 @@ func assertNothingStarted(t *testing.T, dir string) {
 		if _, err := os.Stat(filepath.Join(dir, p)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s exists after a refused start (%v)", p, err)
 		}
-	}
-}
-
-func TestAddressValidation(t *testing.T) {
-	for addr, ok := range map[string]bool{"127.0.0.1:8080": true, ":0": true, "[::1]:65535": true, "127.0.0.1:65536": false,
-		"127.0.0.1:99999": false, "127.0.0.1:-1": false, "localhost": false, "127.0.0.1:http": false} {
-		if err := checkAddr(addr); (err == nil) != ok {
-			t.Errorf("checkAddr(%q) = %v", addr, err)
-		}
-	}
-}
-
-// TestDemoAdminKeyIsKeptUntilUsed: the demo admin key is written to a file
-// only the owner reads, its path printed on every start until an admin
-// key has been used; a lost or revoked key is replaced.
-func TestDemoAdminKeyIsKeptUntilUsed(t *testing.T) {
-	ctx := context.Background()
-	st := dbtest.NewStore(t)
-	dir := t.TempDir()
-	start := func() string {
-		var out strings.Builder
-		e := &env{cfg: config{DataDir: dir}, stdout: &out, log: slog.New(slog.DiscardHandler)}
-		if err := demoAdminKey(ctx, st, e); err != nil {
-			t.Fatal(err)
-		}
-		return out.String()
-	}
-	file := demoKeyFile(dir)
-	first := start()
-	if !strings.Contains(first, file) {
-		t.Fatalf("first start printed %q, want the path %s", first, file)
-	}
-	fi, err := os.Stat(file)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("key file: %v, mode %v", err, fi.Mode())
-	}
-	raw, _ := os.ReadFile(file)
-	key := strings.TrimSpace(string(raw))
-	if strings.Contains(first, key) {
-		t.Fatal("the key itself was printed")
-	}
-	if again := start(); again != first {
-		t.Fatalf("second start printed %q, want %q", again, first)
-	}
-	if raw2, _ := os.ReadFile(file); string(raw2) != string(raw) {
-		t.Fatal("a second start replaced a good key")
-	}
-	keys, _ := st.APIKeys(ctx)
-	if len(keys) != 1 || keys[0].Role != "admin" {
-		t.Fatalf("keys after two starts: %+v", keys)
-	}
-	// Revoked: a new key replaces it.
-	if _, err := st.RevokeAPIKey(ctx, keys[0].ID); err != nil {
-		t.Fatal(err)
-	}
-	start()
-	raw3, _ := os.ReadFile(file)
-	if string(raw3) == string(raw) {
-		t.Fatal("a revoked key was kept")
-	}
-	key = strings.TrimSpace(string(raw3))
-	if _, err := st.APIKeyByHash(ctx, auth.HashKey(key)); err != nil { // the key is used once
-		t.Fatalf("the key in the file does not work: %v", err)
-	}
-	if out := start(); out != "" {
-		t.Fatalf("after the key was used the start printed %q", out)
 	}
 }
 

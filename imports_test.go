@@ -14,7 +14,8 @@ const module = "github.com/ywtg/hub"
 // importRules are the layering rules of docs/design.md §2: for each package
 // (or package tree, written with a trailing /...), the hub packages it may
 // import. Dependencies point inward to the canonical model; only package
-// main and the benchmarks, which wire the parts together, import anything.
+// main, the wiring (app) and the benchmarks, which put the parts
+// together, import anything.
 // A package the table does not name fails the test, so a new package
 // states its place.
 var importRules = map[string][]string{
@@ -23,7 +24,7 @@ var importRules = map[string][]string{
 	"pii":            {"canon"},
 	"embedpg":        nil,
 	"address":        {"canon", "datum"},
-	"connectors":     {"canon"},
+	"connectors":     {"canon", "pii", "address"},
 	"connectors/...": {"canon", "datum", "pii", "address", "connectors", "connectors/..."},
 	"store":          {"canon"},
 	"syncer":         {"canon", "connectors", "store"},
@@ -37,6 +38,8 @@ var importRules = map[string][]string{
 	"sim":            {"sim/..."},
 	"sim/...":        {"canon", "datum", "pii", "sim/..."},
 	"bench/...":      {"..."},
+	"app":            {"..."}, // the wiring: builds the hub from its configuration
+	"app/demo":       {"canon", "connectors", "connectors/...", "sim", "sim/..."},
 	"":               {"..."}, // package main
 
 	// Test support follows the package it supports and may start the
@@ -98,6 +101,11 @@ func TestImportRulesCatchViolations(t *testing.T) {
 		{"graph/model", "store", true},
 		{"graph/model", "graph", false},
 		{"", "connectors/party", true},
+		{"app", "graph", true},
+		{"app/demo", "connectors/party", true},
+		{"app/demo", "store", false},
+		{"connectors", "connectors/places", true},
+		{"connectors", "store", false},
 		{"bench/api", "graph", true},
 		{"canon", "pii", false},
 	} {

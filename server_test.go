@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ywtg/hub/app"
 )
 
 // buildHub compiles the hub binary once per test run.
@@ -238,7 +240,7 @@ func TestHubSurvivesKill9(t *testing.T) {
 	if !ok {
 		t.Fatalf("no demo admin key note; stdout: %v", h.out.all)
 	}
-	keyFile := demoKeyFile(dataDir)
+	keyFile := app.DemoKeyFile(dataDir)
 	if !strings.Contains(note, keyFile) {
 		t.Fatalf("note %q does not name %s", note, keyFile)
 	}
@@ -297,34 +299,14 @@ func stopHub(t *testing.T, h *hubProc) {
 	}
 }
 
-func TestConfigValidation(t *testing.T) {
-	env := map[string]string{"HUB_ADDR": "nope", "HUB_DEMO_SCALE": "huge", "HUB_SEED": "x", "HUB_LOG_LEVEL": "loud", "HUB_ANONYMOUS_ROLE": "staff",
-		"HUB_SCORE_PRESETS": filepath.Join(t.TempDir(), "missing.json")}
-	_, err := loadConfig(func(k string) string { return env[k] })
-	for _, want := range []string{"HUB_ADDR", "HUB_DEMO_SCALE", "HUB_SEED", "HUB_LOG_LEVEL", "HUB_ANONYMOUS_ROLE", "HUB_SCORE_PRESETS"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("error %v should mention %s", err, want)
-		}
-	}
-	c, err := loadConfig(func(k string) string {
-		return map[string]string{"DATABASE_URL": "postgres://hub:s3cret@db:5432/hub"}[k]
-	})
-	if err != nil || c.Addr != "127.0.0.1:8080" || c.DataDir != "./.hub" || c.Seed != 1 || c.DemoScale != "small" {
-		t.Fatalf("defaults: %+v, %v", c, err)
-	}
-	if v := c.LogValue().String(); strings.Contains(v, "s3cret") {
-		t.Fatalf("logged config leaks the password: %s", v)
-	}
-}
-
 func TestHelpListsEveryVariable(t *testing.T) {
 	var out strings.Builder
 	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range envVars {
-		if !strings.Contains(out.String(), e.name) {
-			t.Errorf("--help lacks %s", e.name)
+	for _, e := range app.EnvVars {
+		if !strings.Contains(out.String(), e.Name) {
+			t.Errorf("--help lacks %s", e.Name)
 		}
 	}
 	if err := run(context.Background(), []string{"bogus"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {

@@ -7,7 +7,9 @@
 //
 // Each source system has a package of its own below this one, and the shared
 // normalisers (citizen ID, phone, address, coordinates, time, code tables)
-// live in connectors/normalize. connectors imports canon only.
+// live in connectors/normalize. The sources configuration (config.go) and
+// the registry of connector types (registry.go) are here too: each connector
+// package registers its type, its settings and its constructor.
 package connectors
 
 import (

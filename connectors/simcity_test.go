@@ -5,13 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ywtg/hub/app/demo"
 	"github.com/ywtg/hub/connectors"
-	"github.com/ywtg/hub/connectors/citymgmt"
-	"github.com/ywtg/hub/connectors/citymgmt/csvdrop"
 	"github.com/ywtg/hub/connectors/connectortest"
-	"github.com/ywtg/hub/connectors/governance"
 	"github.com/ywtg/hub/connectors/normalize"
-	"github.com/ywtg/hub/connectors/party"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
@@ -31,8 +28,8 @@ type pulled struct {
 }
 
 // simCity starts the small simulated city (no live changes) with its
-// party database, and the four connectors over it, as the hub configures
-// them. dirty is the generator's defect rate (0: its default).
+// party database, and the four connectors over it, as the demo hub
+// configures them (app/demo), with a fixed provenance clock. dirty is the generator's defect rate (0: its default).
 func simCity(t *testing.T, seed uint64, dirty float64) (*sim.Systems, *pii.Keys, []connectors.Connector) {
 	t.Helper()
 	dsn := dbtest.EmptyDB(t)
@@ -41,15 +38,17 @@ func simCity(t *testing.T, seed uint64, dirty float64) (*sim.Systems, *pii.Keys,
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := func() time.Time { return fixedNow }
-	times := normalize.DefaultTimes()
-	gm := &governance.Mapper{Source: "governance", Keys: keys, Layer: layer, Times: times, Now: now}
-	return sys, keys, []connectors.Connector{
-		party.New(party.Config{Name: "party", Pool: dbtest.Pool(t, dsn), Keys: keys, Layer: layer, Times: times, Now: now}),
-		governance.New(governance.Config{Name: "governance", Endpoint: sys.GovURL, ClientID: sys.ClientID, ClientSecret: sys.ClientSecret, Mapper: gm}),
-		citymgmt.New(citymgmt.Config{Name: "citymgmt", Endpoint: sys.Open311URL + "/open311/v2", Layer: layer, Times: times, Now: now}),
-		csvdrop.New(csvdrop.Config{Name: "citymgmt-archive", Dir: sys.CSVDir, Layer: layer, Times: times, Now: now}),
+	set, err := demo.Sources(sys, 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
+	list, closeConnectors, err := connectors.NewAll(context.Background(), set, connectors.Deps{Keys: keys, Layer: layer,
+		Times: normalize.DefaultTimes(), Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeConnectors)
+	return sys, keys, list
 }
 
 // pullAll reads every stream of c from the start to its end.

@@ -12,12 +12,10 @@ import (
 	"time"
 
 	"github.com/ywtg/hub/address"
+	"github.com/ywtg/hub/app/demo"
 	"github.com/ywtg/hub/canon"
-	"github.com/ywtg/hub/connectors/citymgmt"
-	"github.com/ywtg/hub/connectors/citymgmt/csvdrop"
-	"github.com/ywtg/hub/connectors/governance"
+	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/normalize"
-	"github.com/ywtg/hub/connectors/party"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/sim"
@@ -31,7 +29,7 @@ var houseNumeral = regexp.MustCompile(`[〇零一二三四五六七八九十百�
 
 // TestDemoSourcesSyncIntoTheStore syncs the four demo sources — party
 // database, governance API, Open311 and the CSV export — as demo mode
-// configures them, into PostgreSQL, and checks what the store holds:
+// configures them (app/demo), into PostgreSQL, and checks what the store holds:
 // every governance case lies inside its own grid's reference boundary
 // (WGS-84, after the BD-09 conversion), every case keeps its source's own
 // category code, the quarantine holds exactly the records the ground truth
@@ -43,18 +41,18 @@ func TestDemoSourcesSyncIntoTheStore(t *testing.T) {
 	sys, layer := startSystems(t, sim.Options{Seed: 1, PartyDSN: partyDSN})
 	st := referenceStore(t, layer)
 	keys, _ := pii.NewKeys([]byte("demo sources sync test key 32 by"))
-	times := normalize.DefaultTimes()
-	sources := []syncer.Source{
-		{Connector: party.New(party.Config{Name: "party", Pool: dbtest.Pool(t, partyDSN), Datum: canon.BD09, Keys: keys, Layer: layer, Times: times})},
-		{Connector: governance.New(governance.Config{Name: "governance", Endpoint: sys.GovURL, ClientID: sys.ClientID, ClientSecret: sys.ClientSecret,
-			RateLimit: 50, Mapper: &governance.Mapper{Source: "governance", Keys: keys, Layer: layer, Times: times, Now: time.Now}})},
-		{Connector: citymgmt.New(citymgmt.Config{Name: "citymgmt", Endpoint: sys.Open311URL + "/open311/v2", Format: "json", Paging: citymgmt.PagingAuto,
-			Datum: canon.GCJ02, RateLimit: 50, Layer: layer, Times: times})},
-		{Connector: csvdrop.New(csvdrop.Config{Name: "citymgmt-archive", Dir: sys.CSVDir, Datum: canon.GCJ02, Layer: layer, Times: times,
-			Backfills: "citymgmt"})},
+	set, err := demo.Sources(sys, time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i := range sources {
-		sources[i].Interval = time.Second
+	conns, closeConnectors, err := connectors.NewAll(ctx, set, connectors.Deps{Keys: keys, Layer: layer, Times: normalize.DefaultTimes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeConnectors)
+	var sources []syncer.Source
+	for i, c := range conns {
+		sources = append(sources, syncer.Source{Connector: c, Interval: time.Duration(set.Sources[i].Interval)})
 	}
 	e, err := syncer.New(st, sources, syncer.Options{})
 	if err != nil {

@@ -1,6 +1,16 @@
-package main
+// Package app builds the hub from its typed configuration: the store, the
+// sources and their connectors (the demo systems' in demo mode), the sync
+// engine, the incident regrouping, the GraphQL handler and the HTTP server.
+// Package main keeps the command line (commands, flags, help) and calls it;
+// benchmarks and tests import it to run what the hub runs.
+//
+// Every environment variable is read here, into Config (LoadConfig); the
+// only other variables the hub reads are those a sources file names for
+// its secrets (*_env), resolved when the file is checked (Prepare).
+package app
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,15 +24,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ywtg/hub/auth"
+	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/store"
 )
 
-// envVar documents one environment variable; the table drives --help.
-type envVar struct {
-	name, def, help string
+// EnvVar documents one environment variable; the table drives --help.
+type EnvVar struct {
+	Name, Default, Help string
 }
 
-var envVars = []envVar{
+// EnvVars are the hub's variables, in the order --help lists them.
+var EnvVars = []EnvVar{
 	{"DATABASE_URL", "", "PostgreSQL URL of the hub store. Unset: an embedded PostgreSQL in $HUB_DATA_DIR/pg."},
 	{"HUB_ADDR", "127.0.0.1:8080", "Listen address of the HTTP server (port 0 picks a free port)."},
 	{"HUB_DATA_DIR", "./.hub", "Embedded PostgreSQL data and other local state."},
@@ -59,8 +71,8 @@ var envVars = []envVar{
 	{"HUB_SCORE_PRESETS", "", "Path to composite-score presets (JSON list of {name, description, terms: [{rate, weight, inverse}]}), served beside the shipped CITY_MGMT and GRID_GOV (Indicators.score)."},
 }
 
-// config is the validated runtime configuration.
-type config struct {
+// Config is the validated runtime configuration.
+type Config struct {
 	DatabaseURL     string
 	Addr            string
 	DataDir         string
@@ -89,24 +101,39 @@ type config struct {
 	ChangesKeep     time.Duration
 	MaxSubs         int
 	ScorePresets    map[string]store.ScorePreset // nil: the shipped ones
+	// PIIKey is HUB_PII_KEY's master key; nil when unset (demo mode
+	// generates one, see PIIKeys).
+	PIIKey []byte
+	// JWTSecret (HUB_JWT_SECRET) and JWKSFile (HUB_JWKS_FILE) enable
+	// bearer JWTs; both empty: none.
+	JWTSecret string
+	JWKSFile  string
+	// TrustedOnly (HUB_TRUSTED_DOCUMENTS=only) lets non-admin principals
+	// run only the operations in TrustedDir (HUB_TRUSTED_DOCUMENTS_DIR).
+	TrustedOnly bool
+	TrustedDir  string
+	// IntrospectionRoles (HUB_INTROSPECTION_ROLES); empty: every role.
+	IntrospectionRoles []auth.Role
+
+	piiKeyGiven bool // HUB_PII_KEY set, valid or not
 }
 
-// loadConfig reads and validates the environment; every problem is
-// reported, not just the first.
-func loadConfig(getenv func(string) string) (config, error) {
+// LoadConfig reads and validates the environment; every problem is
+// reported, not just the first, each starting with its variable's name.
+func LoadConfig(getenv func(string) string) (Config, error) {
 	get := func(name string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v
 		}
-		for _, e := range envVars {
-			if e.name == name {
-				return e.def
+		for _, e := range EnvVars {
+			if e.Name == name {
+				return e.Default
 			}
 		}
 		return ""
 	}
 	var errs []error
-	c := config{
+	c := Config{
 		DatabaseURL: get("DATABASE_URL"),
 		Addr:        get("HUB_ADDR"),
 		DataDir:     get("HUB_DATA_DIR"),
@@ -120,7 +147,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			errs = append(errs, errors.New("DATABASE_URL: not a usable postgres:// URL or key=value DSN (host, port, options)"))
 		}
 	}
-	if err := checkAddr(c.Addr); err != nil {
+	if err := CheckAddr(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("HUB_ADDR %q: %w", c.Addr, err))
 	}
 	switch c.DemoScale {
@@ -214,11 +241,52 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.QueryTimeout, err = time.ParseDuration(get("HUB_QUERY_TIMEOUT")); err != nil || c.QueryTimeout < 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("HUB_QUERY_TIMEOUT %q: want a duration of at least 100ms", get("HUB_QUERY_TIMEOUT")))
 	}
+	if v := strings.TrimSpace(getenv("HUB_PII_KEY")); v != "" {
+		c.piiKeyGiven = true
+		if master, err := hex.DecodeString(v); err != nil {
+			errs = append(errs, errors.New("HUB_PII_KEY: not hex (want 64 or more hex digits, e.g. from `openssl rand -hex 32`)"))
+		} else if _, err := pii.NewKeys(master); err != nil {
+			errs = append(errs, fmt.Errorf("HUB_PII_KEY: %w", err))
+		} else {
+			c.PIIKey = master
+		}
+	}
+	c.JWTSecret, c.JWKSFile = getenv("HUB_JWT_SECRET"), strings.TrimSpace(getenv("HUB_JWKS_FILE"))
+	switch mode := strings.TrimSpace(getenv("HUB_TRUSTED_DOCUMENTS")); mode {
+	case "", "off":
+	case "only":
+		c.TrustedOnly, c.TrustedDir = true, strings.TrimSpace(getenv("HUB_TRUSTED_DOCUMENTS_DIR"))
+		if c.TrustedDir == "" {
+			errs = append(errs, errors.New(`HUB_TRUSTED_DOCUMENTS "only" needs HUB_TRUSTED_DOCUMENTS_DIR`))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("HUB_TRUSTED_DOCUMENTS %q: want off or only", mode))
+	}
+	for _, r := range splitList(getenv("HUB_INTROSPECTION_ROLES")) {
+		role, err := auth.ParseRole(r)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("HUB_INTROSPECTION_ROLES: %w", err))
+			continue
+		}
+		c.IntrospectionRoles = append(c.IntrospectionRoles, role)
+	}
 	return c, errors.Join(errs...)
 }
 
-// LogValue shows the configuration with secrets masked.
-func (c config) LogValue() slog.Value {
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// LogValue shows the configuration with secrets masked (the personal-data
+// key and the JWT secret are never shown).
+func (c Config) LogValue() slog.Value {
 	db := "embedded"
 	if c.DatabaseURL != "" {
 		db = redactURL(c.DatabaseURL)

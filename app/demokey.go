@@ -1,9 +1,11 @@
-package main
+package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,15 +17,15 @@ import (
 // demoKeyName names the admin key a demo hub creates for its operator.
 const demoKeyName = "demo admin"
 
-// demoKeyFile is where a demo hub keeps its admin key.
-func demoKeyFile(dataDir string) string { return filepath.Join(dataDir, "demo-admin.key") }
+// DemoKeyFile is where a demo hub keeps its admin key.
+func DemoKeyFile(dataDir string) string { return filepath.Join(dataDir, "demo-admin.key") }
 
 // demoAdminKey gives the operator of a demo hub an admin key: written to
 // HUB_DATA_DIR/demo-admin.key (mode 0600), never to the terminal or the
 // logs, and its path printed on every start until an admin key has been
 // used, so it cannot be lost. A file whose key is no longer active (or
 // none) is replaced by a new key.
-func demoAdminKey(ctx context.Context, st *store.Store, e *env) error {
+func demoAdminKey(ctx context.Context, st *store.Store, dataDir string, stdout io.Writer, log *slog.Logger) error {
 	keys, err := st.APIKeys(ctx)
 	if err != nil {
 		return err
@@ -33,7 +35,7 @@ func demoAdminKey(ctx context.Context, st *store.Store, e *env) error {
 			return nil // the operator has an admin key in use
 		}
 	}
-	path := demoKeyFile(e.cfg.DataDir)
+	path := DemoKeyFile(dataDir)
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
@@ -42,7 +44,7 @@ func demoAdminKey(ctx context.Context, st *store.Store, e *env) error {
 		for _, k := range keys {
 			if k.Name == demoKeyName && k.Role == string(auth.Admin) && k.RevokedAt == nil &&
 				strings.HasPrefix(key, k.Prefix) && len(key) > len(k.Prefix) {
-				printDemoKey(e, path)
+				printDemoKey(stdout, path)
 				return nil
 			}
 		}
@@ -60,16 +62,16 @@ func demoAdminKey(ctx context.Context, st *store.Store, e *env) error {
 	}
 	if err := writeSecret(path, key+"\n"); err != nil {
 		if _, rerr := st.RevokeAPIKey(ctx, id); rerr != nil {
-			e.log.Error("revoke the unsaved demo admin key", "id", id, "err", rerr)
+			log.Error("revoke the unsaved demo admin key", "id", id, "err", rerr)
 		}
 		return fmt.Errorf("demo admin key: %w", err)
 	}
-	printDemoKey(e, path)
+	printDemoKey(stdout, path)
 	return nil
 }
 
-func printDemoKey(e *env, path string) {
-	fmt.Fprintf(e.stdout, "demo admin API key in %s (send it as Authorization: Bearer <key>; this note repeats until an admin key is used)\n", path)
+func printDemoKey(stdout io.Writer, path string) {
+	fmt.Fprintf(stdout, "demo admin API key in %s (send it as Authorization: Bearer <key>; this note repeats until an admin key is used)\n", path)
 }
 
 // writeSecret replaces the file at path with content, readable by its

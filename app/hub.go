@@ -1,0 +1,333 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ywtg/hub/auth"
+	"github.com/ywtg/hub/embedpg"
+	"github.com/ywtg/hub/graph"
+	"github.com/ywtg/hub/partner"
+	"github.com/ywtg/hub/resolve"
+	"github.com/ywtg/hub/sim"
+	"github.com/ywtg/hub/sim/city"
+	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/syncer"
+	"github.com/ywtg/hub/web"
+)
+
+// Database resolves the store's DSN: DATABASE_URL, or the embedded
+// cluster in HUB_DATA_DIR/pg. The returned stop function shuts the
+// embedded cluster down (if owned).
+func Database(ctx context.Context, cfg Config, log *slog.Logger) (string, func(), error) {
+	if cfg.DatabaseURL != "" {
+		return cfg.DatabaseURL, func() {}, nil
+	}
+	cluster, err := embedpg.Start(ctx, embedpg.Options{Dir: filepath.Join(cfg.DataDir, "pg"), Logger: log})
+	if err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := cluster.Stop(sctx); err != nil {
+			log.Error("stop embedded postgres", "err", err)
+		}
+	}
+	return cluster.DSN(), stop, nil
+}
+
+// OpenStore opens the store (joining a running embedded cluster if there
+// is one) and applies migrations; close closes both.
+func OpenStore(ctx context.Context, cfg Config, log *slog.Logger) (st *store.Store, dsn string, close func(), err error) {
+	dsn, stopDB, err := Database(ctx, cfg, log)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	st, err = store.Open(ctx, dsn, store.Options{Logger: log})
+	if err != nil {
+		stopDB()
+		return nil, "", nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		stopDB()
+		return nil, "", nil, err
+	}
+	return st, dsn, func() { st.Close(); stopDB() }, nil
+}
+
+// poolSize is the database pool for HUB_MAX_CONCURRENT_QUERIES: a
+// connection per admitted request, 8 for the sync engine (a source holds
+// one for its lock and one for its batch) and the audit log, at least 16;
+// or the URL's pool_max_conns when it sets one (0 here).
+func poolSize(dsn string, maxConcurrent int) int32 {
+	if strings.Contains(dsn, "pool_max_conns") {
+		return 0
+	}
+	return int32(max(16, maxConcurrent+8))
+}
+
+// watchDatabase keeps /readyz at 503 while the database does not answer a
+// ping (on a connection outside the pool, each second, 1 s at most); the
+// returned function stops it.
+func watchDatabase(ctx context.Context, st *store.Store, ready *web.Readiness, log *slog.Logger) (stop func()) {
+	probe := st.NewProbe()
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	var down bool
+	check := func(ctx context.Context) error {
+		err := probe.Ping(ctx)
+		switch {
+		case err != nil && !down && ctx.Err() == nil:
+			log.Error("database unreachable", "err", err)
+		case err == nil && down:
+			log.Info("database reachable again")
+		}
+		down = err != nil
+		return err
+	}
+	go func() {
+		defer close(done)
+		web.WatchReadiness(ctx, ready, "database", "the database does not answer", time.Second, time.Second, check)
+	}()
+	return func() { cancel(); <-done; probe.Close() }
+}
+
+// keyLookup resolves API keys through the store.
+func keyLookup(st *store.Store) auth.KeyLookup {
+	return func(ctx context.Context, hash []byte) (*auth.Principal, error) {
+		k, err := st.APIKeyByHash(ctx, hash)
+		if err != nil {
+			return nil, err
+		}
+		region := ""
+		if k.RegionCode != nil {
+			region = *k.RegionCode
+		}
+		return &auth.Principal{ID: fmt.Sprintf("key:%d", k.ID), Name: k.Name, Role: auth.Role(k.Role),
+			RegionCode: region, Scopes: k.Scopes}, nil
+	}
+}
+
+// Serve runs the hub until ctx ends: the store (migrated), the sources
+// and their sync engine, the incident regrouping, the change feed, the
+// GraphQL handler and the HTTP server on the address pre bound, then a
+// graceful shutdown. pre is what Prepare checked and bound (with listen);
+// stdout gets the lines for the operator (where the hub listens, the demo
+// admin key's file).
+func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, stdout io.Writer) error {
+	if pre == nil || pre.ln == nil {
+		return errors.New("serve: the configuration was not prepared with a bound listen address")
+	}
+	ln := pre.ln
+	defer ln.Close()
+	log.Info("starting hub", "config", cfg)
+	started := time.Now()
+	ready := web.NewReadiness()
+	ready.Block("store", "migrations not applied yet")
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	dsn, stopDB, err := Database(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+	st, err := store.Open(ctx, dsn, store.Options{Logger: log, Registry: reg,
+		MaxConns: poolSize(dsn, cfg.MaxConcurrent), StatementTimeout: cfg.QueryTimeout})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	ready.Clear("store")
+	defer watchDatabase(ctx, st, ready, log)()
+
+	limits := graph.Limits{MaxDepth: cfg.MaxDepth, MaxIntrospectionDepth: cfg.MaxIntroDepth, MaxComplexity: cfg.MaxComplexity,
+		MaxAliases: cfg.MaxAliases, MaxRootFields: cfg.MaxRootFields, MaxFields: cfg.MaxFields}
+	keys, err := PIIKeys(cfg, log)
+	if err != nil {
+		return err
+	}
+	srcs, err := buildSources(ctx, cfg, pre, st, dsn, keys, log)
+	if err != nil {
+		return err
+	}
+	defer srcs.close()
+	// Required sources hold readiness until their first sync, and again
+	// while DOWN or re-pulled after a reset; optional ones never do.
+	// Incidents are regrouped beside the engine; it stops before the store
+	// closes.
+	incidents := newIncidentRegrouper(st, log)
+	regroupCtx, stopRegroup := context.WithCancel(ctx)
+	regroupDone := make(chan struct{})
+	go func() { defer close(regroupDone); incidents.run(regroupCtx) }()
+	defer func() { stopRegroup(); <-regroupDone }()
+	engine, err := syncer.New(st, srcs.sources, syncer.Options{Log: log, Registry: reg,
+		Ready: func(name string) {
+			// Matches against what the first sync brought must not answer
+			// "unknown": the address directory is current before ready.
+			if _, err := srcs.addresses.Refresh(ctx); err != nil {
+				log.Warn("address directory refresh failed", "err", err)
+			}
+			incidents.passed()
+			ready.Clear("sync:" + name)
+		},
+		NotReady: func(name, why string) {
+			if !srcs.optional[name] {
+				ready.Block("sync:"+name, why)
+			}
+		}})
+	if err != nil {
+		return err
+	}
+	for _, s := range srcs.sources {
+		if name := s.Connector.Describe().Name; !srcs.optional[name] {
+			ready.Block("sync:"+name, "first synchronisation not finished")
+		}
+	}
+	syncCtx, stopSync := context.WithCancel(ctx)
+	syncDone := make(chan struct{})
+	go func() {
+		defer close(syncDone)
+		if err := engine.Run(syncCtx); err != nil {
+			log.Error("sync engine stopped", "err", err)
+		}
+	}()
+	// On shutdown the engine stops first: a batch being written commits or
+	// rolls back before the store closes.
+	defer func() { stopSync(); <-syncDone }()
+	gcfg := graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits, PII: keys, RequestID: web.RequestID, Addresses: srcs.addresses,
+		ScorePresets: cfg.ScorePresets}
+	if cfg.CacheBytes > 0 {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		gcfg.Cache = graph.CacheConfig{Changes: st.WatchChanges(watchCtx), MaxBytes: cfg.CacheBytes, TTL: cfg.CacheTTL}
+	}
+	gcfg.Trusted, gcfg.IntrospectionRoles = pre.policy.Trusted, pre.policy.IntrospectionRoles
+	// The change log's follower: positions, retention, subscriptions.
+	feed := graph.NewFeed(st, graph.FeedOptions{Retention: cfg.ChangesKeep, MaxPerPrincipal: cfg.MaxSubs, Log: log})
+	go feed.Run(ctx)
+	authn := auth.New(auth.Options{Keys: keyLookup(st), JWT: pre.jwt, Anonymous: cfg.AnonymousRole, Rate: cfg.RateLimit})
+	gcfg.Feed, gcfg.Authenticate = feed, authn.Authenticate
+	gql, err := graph.NewHandler(gcfg)
+	if err != nil {
+		return fmt.Errorf("graphql handler: %w", err)
+	}
+	admission, err := web.NewAdmission(web.AdmissionOptions{MaxConcurrent: cfg.MaxConcurrent,
+		QueueTimeout: cfg.QueueTimeout, QueryTimeout: cfg.QueryTimeout, Registry: reg})
+	if err != nil {
+		return err
+	}
+	h, err := web.NewHandler(web.Options{GraphQL: admission.Wrap(authn.Wrap(gql)), Partner: authn.Wrap(partner.Handler(st, log)), Readiness: ready, Registry: reg, Log: log, MaxBodyBytes: cfg.MaxBodyBytes})
+	if err != nil {
+		return fmt.Errorf("http handler: %w", err)
+	}
+	srv := web.NewServer(h, log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	log.Info("hub listening", "url", url, "startup", time.Since(started).String())
+	fmt.Fprintf(stdout, "hub listening on %s (GraphiQL at %s/, GraphQL at %s/graphql)\n", url, url, url)
+	if cfg.Sources == "" {
+		// Only now that the hub can be reached is a key worth handing out.
+		if err := demoAdminKey(ctx, st, cfg.DataDir, stdout, log); err != nil {
+			log.Error("demo admin key", "err", err)
+		}
+	}
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("http shutdown", "err", err)
+	}
+	return nil
+}
+
+// SyncOnce runs one synchronisation pass of every source (or of the one
+// named source; full re-pulls everything) and regroups the incidents,
+// printing each source's counts and the regrouping to stdout.
+func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, stdout io.Writer, source string, full bool) error {
+	st, dsn, closeDB, err := OpenStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	keys, err := PIIKeys(cfg, log)
+	if err != nil {
+		return err
+	}
+	srcs, err := buildSources(ctx, cfg, pre, st, dsn, keys, log)
+	if err != nil {
+		return err
+	}
+	defer srcs.close()
+	engine, err := syncer.New(st, srcs.sources, syncer.Options{Log: log})
+	if err != nil {
+		return err
+	}
+	results, err := engine.SyncOnce(ctx, source, full)
+	for name, r := range results {
+		fmt.Fprintf(stdout, "%s: %s, fetched %d, stored %d (unchanged %d, deleted %d), quarantined %d\n",
+			name, r.Status, r.Counts.Fetched, r.Counts.Stored, r.Counts.Unchanged, r.Counts.Deleted, r.Counts.Quarantined)
+	}
+	if err != nil {
+		return err
+	}
+	inc, err := resolve.RegroupIncidents(store.Unscoped(ctx), st, resolve.DefaultIncidentConfig(), time.Time{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "incidents: %d of %d cases (created %d, updated %d, removed %d, cases relinked %d)\n",
+		inc.Groups, inc.Read, inc.Created, inc.Updated, inc.Removed, inc.CasesChanged)
+	return nil
+}
+
+// Simulate runs the demo source systems standalone until ctx ends, on the
+// given addresses, printing their addresses and credentials to stdout. The
+// party system is a database: party_src on the hub's server (the embedded
+// one, or DATABASE_URL's).
+func Simulate(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer, govAddr, open311Addr string) error {
+	scale, err := city.ParseScale(cfg.DemoScale)
+	if err != nil {
+		return err
+	}
+	dsn, stopDB, err := Database(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+	partyDSN, err := DemoPartyDatabase(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	sys, err := sim.Start(ctx, sim.Options{Seed: uint64(cfg.Seed), Scale: scale, DataDir: filepath.Join(cfg.DataDir, "simulate"),
+		GovAddr: govAddr, Open311Addr: open311Addr, PartyDSN: partyDSN, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	fmt.Fprint(stdout, sys.Describe())
+	<-ctx.Done()
+	return nil
+}

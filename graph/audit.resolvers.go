@@ -22,7 +22,11 @@ func (r *auditEntryConnectionResolver) TotalCount(ctx context.Context, obj *mode
 // AuditLog is the resolver for the auditLog field.
 func (r *queryResolver) AuditLog(ctx context.Context, first *int, after *string, principal *string, from *time.Time, to *time.Time) (*model.AuditEntryConnection, error) {
 	markVolatile(ctx) // the audit log grows with every unmasked read, and notifies nothing
-	q := store.AuditQuery{From: from, To: to, Page: store.PageArgs{First: first, After: after}}
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	q := store.AuditQuery{From: from, To: to, Page: pa}
 	if principal != nil {
 		q.Principal = *principal
 	}

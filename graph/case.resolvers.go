@@ -200,7 +200,11 @@ func (r *queryResolver) Cases(ctx context.Context, filter *model.CaseFilter, ord
 	if err != nil {
 		return nil, err
 	}
-	q := store.CaseQuery{Filter: f, Order: caseOrder(orderBy), Page: store.PageArgs{First: first, After: after}}
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	q := store.CaseQuery{Filter: f, Order: caseOrder(orderBy), Page: pa}
 	page, err := r.Store.Cases(ctx, q)
 	if err != nil {
 		return nil, err

@@ -270,7 +270,7 @@ func (r *Resolver) changes(ctx context.Context, after *string, first *int, types
 		conn.Edges[i] = &model.ChangeEdge{Cursor: c.Position, Node: c}
 	}
 	cursor := encodePosition(end)
-	conn.PageInfo = &store.PageInfo{HasNextPage: more, EndCursor: &cursor}
+	conn.PageInfo = &model.PageInfo{HasNextPage: more, EndCursor: &cursor}
 	if selectsField(ctx, "totalCount") && len(q.types) > 0 {
 		ops := make([]string, 0, len(q.operations))
 		for o := range q.operations {

@@ -81,7 +81,11 @@ func (r *partyOrgResolver) Parent(ctx context.Context, obj *store.PartyOrg) (*st
 
 // Children is the resolver for the children field.
 func (r *partyOrgResolver) Children(ctx context.Context, obj *store.PartyOrg, first *int, after *string) (*model.PartyOrgConnection, error) {
-	page, err := r.Store.PartyOrgs(ctx, store.PartyOrgQuery{ParentID: &obj.ID}, store.PageArgs{First: first, After: after})
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.Store.PartyOrgs(ctx, store.PartyOrgQuery{ParentID: &obj.ID}, pa)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +99,11 @@ func (r *partyOrgResolver) Region(ctx context.Context, obj *store.PartyOrg) (*st
 
 // Members is the resolver for the members field.
 func (r *partyOrgResolver) Members(ctx context.Context, obj *store.PartyOrg, first *int, after *string) (*model.PartyMemberConnection, error) {
-	page, err := r.Store.PartyMembers(ctx, obj.ID, store.PageArgs{First: first, After: after})
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.Store.PartyMembers(ctx, obj.ID, pa)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +135,11 @@ func (r *queryResolver) ServiceStations(ctx context.Context, near *model.NearInp
 	if near != nil {
 		q.Near = &store.Near{Lat: near.Lat, Lng: near.Lng, RadiusMeters: near.RadiusMeters}
 	}
-	page, err := r.Store.ServiceStations(ctx, q, store.PageArgs{First: first, After: after})
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.Store.ServiceStations(ctx, q, pa)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +153,11 @@ func (r *queryResolver) PartyOrgs(ctx context.Context, region *string, regionCod
 	if q.RegionID, q.RegionCode, err = regionArg(region, regionCode); err != nil {
 		return nil, err
 	}
-	page, err := r.Store.PartyOrgs(ctx, q, store.PageArgs{First: first, After: after})
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.Store.PartyOrgs(ctx, q, pa)
 	if err != nil {
 		return nil, err
 	}

@@ -147,7 +147,11 @@ func (r *personResolver) GridWorker(ctx context.Context, obj *store.Person) (*st
 
 // ReportedCases is the resolver for the reportedCases field.
 func (r *personResolver) ReportedCases(ctx context.Context, obj *store.Person, first *int, after *string) (*model.CaseConnection, error) {
-	page, err := r.Store.CasesReportedBy(ctx, obj.ID, store.PageArgs{First: first, After: after})
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.Store.CasesReportedBy(ctx, obj.ID, pa)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +181,11 @@ func (r *queryResolver) People(ctx context.Context, filter *model.PersonFilter, 
 			f.Name = *filter.NamePrefix
 		}
 	}
-	page, err := r.Store.People(ctx, f, store.PageArgs{First: first, After: after})
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.Store.People(ctx, f, pa)
 	if err != nil {
 		return nil, err
 	}

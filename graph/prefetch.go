@@ -328,7 +328,11 @@ func regionCasesQuery(opCtx *graphql.OperationContext, field graphql.CollectedFi
 	if err != nil {
 		return regionCasesKey{}, store.CaseQuery{}, err
 	}
-	q := store.CaseQuery{Filter: f, Order: caseOrder(orderBy), Page: store.PageArgs{First: first, After: after}}
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return regionCasesKey{}, store.CaseQuery{}, err
+	}
+	q := store.CaseQuery{Filter: f, Order: caseOrder(orderBy), Page: pa}
 	args, err := json.Marshal(q)
 	if err != nil {
 		return regionCasesKey{}, store.CaseQuery{}, fmt.Errorf("region cases key: %w", err)

@@ -19,7 +19,11 @@ import (
 
 // Regions is the resolver for the regions field.
 func (r *queryResolver) Regions(ctx context.Context, level *canon.RegionLevel, parent *string, first *int, after *string) (*model.RegionConnection, error) {
-	q := store.RegionQuery{Level: level, Page: store.PageArgs{First: first, After: after}}
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	q := store.RegionQuery{Level: level, Page: pa}
 	if parent != nil {
 		id, err := idOf(*parent, typeRegion)
 		if err != nil {
@@ -88,7 +92,11 @@ func (r *regionResolver) Ancestors(ctx context.Context, obj *store.Region) ([]*s
 
 // Children is the resolver for the children field.
 func (r *regionResolver) Children(ctx context.Context, obj *store.Region, first *int, after *string) (*model.RegionConnection, error) {
-	q := store.RegionQuery{ParentID: &obj.ID, Page: store.PageArgs{First: first, After: after}}
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	q := store.RegionQuery{ParentID: &obj.ID, Page: pa}
 	args, err := json.Marshal(q.Page)
 	if err != nil {
 		return nil, err
@@ -149,7 +157,11 @@ func (r *regionResolver) Indicators(ctx context.Context, obj *store.Region, peri
 
 // PartyOrgs is the resolver for the partyOrgs field.
 func (r *regionResolver) PartyOrgs(ctx context.Context, obj *store.Region, first *int, after *string) (*model.PartyOrgConnection, error) {
-	page, err := r.Store.PartyOrgs(ctx, store.PartyOrgQuery{RegionID: &obj.ID}, store.PageArgs{First: first, After: after})
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.Store.PartyOrgs(ctx, store.PartyOrgQuery{RegionID: &obj.ID}, pa)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +170,11 @@ func (r *regionResolver) PartyOrgs(ctx context.Context, obj *store.Region, first
 
 // GridWorkers is the resolver for the gridWorkers field.
 func (r *regionResolver) GridWorkers(ctx context.Context, obj *store.Region, first *int, after *string) (*model.GridWorkerConnection, error) {
-	page, err := r.Store.GridWorkers(ctx, obj.ID, store.PageArgs{First: first, After: after})
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.Store.GridWorkers(ctx, obj.ID, pa)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +183,11 @@ func (r *regionResolver) GridWorkers(ctx context.Context, obj *store.Region, fir
 
 // ServiceStations is the resolver for the serviceStations field.
 func (r *regionResolver) ServiceStations(ctx context.Context, obj *store.Region, first *int, after *string) (*model.ServiceStationConnection, error) {
-	page, err := r.Store.ServiceStations(ctx, store.StationQuery{RegionID: &obj.ID}, store.PageArgs{First: first, After: after})
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.Store.ServiceStations(ctx, store.StationQuery{RegionID: &obj.ID}, pa)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +196,11 @@ func (r *regionResolver) ServiceStations(ctx context.Context, obj *store.Region,
 
 // Buildings is the resolver for the buildings field.
 func (r *regionResolver) Buildings(ctx context.Context, obj *store.Region, first *int, after *string) (*model.BuildingConnection, error) {
-	page, err := r.Store.Buildings(ctx, obj.ID, store.PageArgs{First: first, After: after})
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.Store.Buildings(ctx, obj.ID, pa)
 	if err != nil {
 		return nil, err
 	}

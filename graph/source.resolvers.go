@@ -53,7 +53,11 @@ func (r *queryResolver) Sources(ctx context.Context) ([]*store.Source, error) {
 
 // SyncRuns is the resolver for the syncRuns field.
 func (r *queryResolver) SyncRuns(ctx context.Context, source *string, first *int, after *string) (*model.SyncRunConnection, error) {
-	q := store.SyncRunQuery{Page: store.PageArgs{First: first, After: after}}
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	q := store.SyncRunQuery{Page: pa}
 	if source != nil {
 		q.Source = *source
 	}
@@ -66,7 +70,11 @@ func (r *queryResolver) SyncRuns(ctx context.Context, source *string, first *int
 
 // Quarantine is the resolver for the quarantine field.
 func (r *queryResolver) Quarantine(ctx context.Context, source *string, reason *string, first *int, after *string) (*model.QuarantineConnection, error) {
-	q := store.QuarantineQuery{Page: store.PageArgs{First: first, After: after}}
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	q := store.QuarantineQuery{Page: pa}
 	if source != nil {
 		q.Source = *source
 	}

@@ -96,7 +96,7 @@ func (s *Store) AuditLog(ctx context.Context, q AuditQuery) (Page[*AuditEntry], 
 		return Page[*AuditEntry]{}, err
 	}
 	const order = "AUDIT_ID_DESC"
-	after, err := decodeCursor(q.Page.After, order)
+	after, err := afterPosition(q.Page.After, order)
 	if err != nil {
 		return Page[*AuditEntry]{}, err
 	}
@@ -113,7 +113,7 @@ func (s *Store) AuditLog(ctx context.Context, q AuditQuery) (Page[*AuditEntry], 
 	}
 	count := countOf(s, "audit log", "SELECT 1 FROM audit_log WHERE "+strings.Join(conds, " AND "), a)
 	if after != nil {
-		conds = append(conds, "id < "+a.add(after.id))
+		conds = append(conds, "id < "+a.add(after.ID))
 	}
 	rows, err := s.pool.Query(ctx, `SELECT id, at, principal, action, purpose, request_id, subjects, fields, prev_hash, hash
 		FROM audit_log WHERE `+strings.Join(conds, " AND ")+" ORDER BY id DESC LIMIT "+a.add(limit+1), a...)
@@ -124,7 +124,7 @@ func (s *Store) AuditLog(ctx context.Context, q AuditQuery) (Page[*AuditEntry], 
 	if err != nil {
 		return Page[*AuditEntry]{}, fmt.Errorf("list audit log: %w", err)
 	}
-	page := newPage(list, limit, func(e *AuditEntry) cursor { return cursor{order: order, key: "", id: e.ID} })
+	page := newPage(list, limit, func(e *AuditEntry) Position { return Position{Order: order, Key: "", ID: e.ID} })
 	page.Count = count
 	return page, nil
 }

@@ -224,7 +224,7 @@ func (q CaseQuery) pageSQL(ctx context.Context, a *sqlArgs) (where, tail string,
 	if err != nil {
 		return "", "", 0, err
 	}
-	after, err := decodeCursor(q.Page.After, q.Order.key())
+	after, err := afterPosition(q.Page.After, q.Order.key())
 	if err != nil {
 		return "", "", 0, err
 	}
@@ -234,11 +234,11 @@ func (q CaseQuery) pageSQL(ctx context.Context, a *sqlArgs) (where, tail string,
 		dir, cmp = "DESC", "<"
 	}
 	if after != nil {
-		key, err := cursorTime(after.key)
+		key, err := cursorTime(after.Key)
 		if err != nil {
 			return "", "", 0, err
 		}
-		where += fmt.Sprintf(" AND (%s, c.id) %s (%s::timestamptz, %s)", expr, cmp, a.add(key), a.add(after.id))
+		where += fmt.Sprintf(" AND (%s, c.id) %s (%s::timestamptz, %s)", expr, cmp, a.add(key), a.add(after.ID))
 	}
 	tail = fmt.Sprintf(" ORDER BY %s %s, c.id %s LIMIT %s", expr, dir, dir, a.add(limit+1))
 	return where, tail, limit, nil
@@ -246,7 +246,7 @@ func (q CaseQuery) pageSQL(ctx context.Context, a *sqlArgs) (where, tail string,
 
 func (q CaseQuery) page(list []*Case, limit int) Page[*Case] {
 	order := q.Order.key()
-	return newPage(list, limit, func(c *Case) cursor { return cursor{order: order, key: q.Order.keyOf(c), id: c.ID} })
+	return newPage(list, limit, func(c *Case) Position { return Position{Order: order, Key: q.Order.keyOf(c), ID: c.ID} })
 }
 
 // Cases lists cases with keyset pagination on (sort key, id).

@@ -18,14 +18,14 @@ func listByID[T any](ctx context.Context, s *Store, what, base string, a sqlArgs
 		return Page[T]{}, err
 	}
 	order := what + "_ID"
-	after, err := decodeCursor(p.After, order)
+	after, err := afterPosition(p.After, order)
 	if err != nil {
 		return Page[T]{}, err
 	}
 	count := countOf(s, what, base, a)
 	sql := base
 	if after != nil {
-		sql += " AND x.id > " + a.add(after.id)
+		sql += " AND x.id > " + a.add(after.ID)
 	}
 	sql += " ORDER BY x.id LIMIT " + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, sql, a...)
@@ -36,9 +36,9 @@ func listByID[T any](ctx context.Context, s *Store, what, base string, a sqlArgs
 	if err != nil {
 		return Page[T]{}, fmt.Errorf("list %s: %w", what, err)
 	}
-	page := newPage(list, limit, func(v T) cursor {
+	page := newPage(list, limit, func(v T) Position {
 		id := idOf(v)
-		return cursor{order: order, key: strconv.FormatInt(id, 10), id: id}
+		return Position{Order: order, Key: strconv.FormatInt(id, 10), ID: id}
 	})
 	page.Count = count
 	return page, nil

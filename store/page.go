@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/ywtg/hub/canon"
 )
@@ -16,10 +14,11 @@ const (
 	MaxPageSize     = 500
 )
 
-// PageArgs are the Relay arguments of a forward connection.
+// PageArgs are the arguments of a forward keyset page: its size and the
+// position it continues after (nil: from the start).
 type PageArgs struct {
 	First *int
-	After *string
+	After *Position
 }
 
 // limit validates First.
@@ -37,49 +36,41 @@ func (p PageArgs) limit() (int, error) {
 	return n, nil
 }
 
-// cursor is a keyset position: the sort key of the last row seen and its id.
-// Its text form is opaque to clients: base64url of "order|key|id".
-type cursor struct {
-	order string
-	key   string
-	id    int64
+// Position is a keyset position in a list: the list's order, the sort key
+// of the last row seen and its id. Clients see it only as an opaque cursor
+// (graph encodes it); the store checks that it belongs to the order it is
+// given back with.
+type Position struct {
+	Order string
+	Key   string
+	ID    int64
 }
 
-func (c cursor) encode() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(c.order + "|" + c.key + "|" + strconv.FormatInt(c.id, 10)))
-}
+// errInvalidPosition is the error of a position that does not belong to
+// the list it is given to.
+var errInvalidPosition = canon.Errorf(canon.BadUserInput, "invalid cursor: pass an endCursor from a previous page of the same query and order")
 
-// decodeCursor parses an after-cursor produced for the given order.
-func decodeCursor(s *string, order string) (*cursor, error) {
-	if s == nil || *s == "" {
+// afterPosition checks an after-position given for the given order.
+func afterPosition(p *Position, order string) (*Position, error) {
+	if p == nil {
 		return nil, nil
 	}
-	bad := canon.Errorf(canon.BadUserInput, "invalid cursor %q: pass an endCursor from a previous page of the same query and order", *s)
-	raw, err := base64.RawURLEncoding.DecodeString(*s)
-	if err != nil {
-		return nil, bad
+	if p.Order != order {
+		return nil, errInvalidPosition
 	}
-	parts := strings.Split(string(raw), "|")
-	if len(parts) != 3 || parts[0] != order {
-		return nil, bad
-	}
-	id, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil {
-		return nil, bad
-	}
-	return &cursor{order: order, key: parts[1], id: id}, nil
+	return p, nil
 }
 
-// Edge is a row with its cursor.
+// Edge is a row with its position.
 type Edge[T any] struct {
-	Cursor string
-	Node   T
+	Position Position
+	Node     T
 }
 
-// PageInfo is the Relay page information.
+// PageInfo tells whether more rows follow a page.
 type PageInfo struct {
 	HasNextPage bool
-	EndCursor   *string
+	End         *Position // of the page's last row; nil for an empty page
 }
 
 // Page is one page of a keyset-paginated list.
@@ -114,7 +105,7 @@ func (p Page[T]) Nodes() []T {
 }
 
 // newPage trims the extra row fetched to learn whether more follow.
-func newPage[T any](rows []T, limit int, cursorOf func(T) cursor) Page[T] {
+func newPage[T any](rows []T, limit int, positionOf func(T) Position) Page[T] {
 	p := Page[T]{}
 	if len(rows) > limit {
 		rows = rows[:limit]
@@ -122,11 +113,11 @@ func newPage[T any](rows []T, limit int, cursorOf func(T) cursor) Page[T] {
 	}
 	p.Edges = make([]Edge[T], len(rows))
 	for i, r := range rows {
-		p.Edges[i] = Edge[T]{Cursor: cursorOf(r).encode(), Node: r}
+		p.Edges[i] = Edge[T]{Position: positionOf(r), Node: r}
 	}
 	if n := len(p.Edges); n > 0 {
-		end := p.Edges[n-1].Cursor
-		p.PageInfo.EndCursor = &end
+		end := p.Edges[n-1].Position
+		p.PageInfo.End = &end
 	}
 	return p
 }

@@ -76,14 +76,14 @@ func (s *Store) Regions(ctx context.Context, q RegionQuery) (Page[*Region], erro
 	if err != nil {
 		return Page[*Region]{}, err
 	}
-	after, err := decodeCursor(q.Page.After, regionOrder)
+	after, err := afterPosition(q.Page.After, regionOrder)
 	if err != nil {
 		return Page[*Region]{}, err
 	}
 	var a sqlArgs
 	sql := "SELECT " + regionColumns + " FROM region r WHERE " + q.where(ctx, &a)
 	if after != nil {
-		sql += fmt.Sprintf(" AND (r.code, r.id) > (%s, %s)", a.add(after.key), a.add(after.id))
+		sql += fmt.Sprintf(" AND (r.code, r.id) > (%s, %s)", a.add(after.Key), a.add(after.ID))
 	}
 	sql += " ORDER BY r.code, r.id LIMIT " + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, sql, a...)
@@ -94,7 +94,7 @@ func (s *Store) Regions(ctx context.Context, q RegionQuery) (Page[*Region], erro
 	if err != nil {
 		return Page[*Region]{}, fmt.Errorf("list regions: %w", err)
 	}
-	return newPage(list, limit, func(r *Region) cursor { return cursor{order: regionOrder, key: r.Code, id: r.ID} }), nil
+	return newPage(list, limit, func(r *Region) Position { return Position{Order: regionOrder, Key: r.Code, ID: r.ID} }), nil
 }
 
 // RegionChildren lists one page of the children of each of a batch of
@@ -105,14 +105,14 @@ func (s *Store) RegionChildren(ctx context.Context, parentIDs []int64, p PageArg
 	if err != nil {
 		return nil, err
 	}
-	after, err := decodeCursor(p.After, regionOrder)
+	after, err := afterPosition(p.After, regionOrder)
 	if err != nil {
 		return nil, err
 	}
 	a := sqlArgs{parentIDs}
 	where := "r.parent_id = k.id AND " + scopePath(ctx, "r.path", &a)
 	if after != nil {
-		where += fmt.Sprintf(" AND (r.code, r.id) > (%s, %s)", a.add(after.key), a.add(after.id))
+		where += fmt.Sprintf(" AND (r.code, r.id) > (%s, %s)", a.add(after.Key), a.add(after.ID))
 	}
 	rows, err := s.pool.Query(ctx, "SELECT k.id, "+regionColumns+` FROM unnest($1::bigint[]) AS k(id)
 		CROSS JOIN LATERAL (SELECT r.* FROM region r WHERE `+where+" ORDER BY r.code, r.id LIMIT "+a.add(limit+1)+") r", a...)
@@ -134,7 +134,7 @@ func (s *Store) RegionChildren(ctx context.Context, parentIDs []int64, p PageArg
 	}
 	out := make([]Page[*Region], len(parentIDs))
 	for i, id := range parentIDs {
-		out[i] = newPage(by[id], limit, func(r *Region) cursor { return cursor{order: regionOrder, key: r.Code, id: r.ID} })
+		out[i] = newPage(by[id], limit, func(r *Region) Position { return Position{Order: regionOrder, Key: r.Code, ID: r.ID} })
 	}
 	return out, nil
 }

@@ -24,7 +24,7 @@ func TestRegionsTreeAndPaging(t *testing.T) {
 		t.Fatalf("grid count = %d, %v; want 4", n, err)
 	}
 	var codes []string
-	var after *string
+	var after *store.Position
 	for {
 		page, err := st.Regions(ctx, store.RegionQuery{Level: &grid, Page: store.PageArgs{First: ptr(3), After: after}})
 		if err != nil {
@@ -36,7 +36,7 @@ func TestRegionsTreeAndPaging(t *testing.T) {
 		if !page.PageInfo.HasNextPage {
 			break
 		}
-		after = page.PageInfo.EndCursor
+		after = page.PageInfo.End
 	}
 	want := []string{"420606001001001", "420606001001002", "420606001002001", "420606001002002"}
 	if len(codes) != len(want) {
@@ -158,7 +158,7 @@ func TestCaseFiltersAndKeysetPaging(t *testing.T) {
 
 	for _, order := range []store.CaseOrder{{}, {Desc: true}, {Field: store.OrderUpdatedAt}, {Field: store.OrderDueAt, Desc: true}} {
 		seen := map[int64]bool{}
-		var after *string
+		var after *store.Position
 		var prev *store.Case
 		for {
 			page, err := st.Cases(ctx, store.CaseQuery{Order: order, Page: store.PageArgs{First: ptr(7), After: after}})
@@ -178,7 +178,7 @@ func TestCaseFiltersAndKeysetPaging(t *testing.T) {
 			if !page.PageInfo.HasNextPage {
 				break
 			}
-			after = page.PageInfo.EndCursor
+			after = page.PageInfo.End
 		}
 		if len(seen) != 120 {
 			t.Fatalf("order %+v: walked %d cases, want 120", order, len(seen))
@@ -197,10 +197,10 @@ func TestPageArgumentsAreValidated(t *testing.T) {
 	if err != nil || len(page.Edges) != 0 {
 		t.Fatalf("first=500: %v", err)
 	}
-	_, err = st.Cases(ctx, store.CaseQuery{Page: store.PageArgs{After: ptr("bm9wZQ")}})
+	_, err = st.Cases(ctx, store.CaseQuery{Page: store.PageArgs{After: &store.Position{Order: "REPORTED_AT_ASC", Key: "nope", ID: 1}}})
 	var e *canon.Error
 	if !errors.As(err, &e) || e.Code != canon.BadUserInput {
-		t.Fatalf("bad cursor: %v, want BAD_USER_INPUT", err)
+		t.Fatalf("bad position: %v, want BAD_USER_INPUT", err)
 	}
 	// A cursor of one order is refused by another.
 	storetest.SeedRegions(t, st)
@@ -209,7 +209,7 @@ func TestPageArgumentsAreValidated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = st.Cases(ctx, store.CaseQuery{Order: store.CaseOrder{Field: store.OrderDueAt}, Page: store.PageArgs{After: p.PageInfo.EndCursor}})
+	_, err = st.Cases(ctx, store.CaseQuery{Order: store.CaseOrder{Field: store.OrderDueAt}, Page: store.PageArgs{After: p.PageInfo.End}})
 	if canon.ErrorCode(err) != canon.BadUserInput {
 		t.Fatalf("cursor of other order: %v, want BAD_USER_INPUT", err)
 	}

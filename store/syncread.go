@@ -44,7 +44,7 @@ func (s *Store) SyncRuns(ctx context.Context, q SyncRunQuery) (Page[*SyncRun], e
 	if err != nil {
 		return Page[*SyncRun]{}, err
 	}
-	after, err := decodeCursor(q.Page.After, syncRunOrder)
+	after, err := afterPosition(q.Page.After, syncRunOrder)
 	if err != nil {
 		return Page[*SyncRun]{}, err
 	}
@@ -56,7 +56,7 @@ func (s *Store) SyncRuns(ctx context.Context, q SyncRunQuery) (Page[*SyncRun], e
 	}
 	count := countOf(s, "sync runs", sql, a)
 	if after != nil {
-		sql += " AND id < " + a.add(after.id)
+		sql += " AND id < " + a.add(after.ID)
 	}
 	sql += " ORDER BY id DESC LIMIT " + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, sql, a...)
@@ -72,8 +72,8 @@ func (s *Store) SyncRuns(ctx context.Context, q SyncRunQuery) (Page[*SyncRun], e
 	if err != nil {
 		return Page[*SyncRun]{}, fmt.Errorf("list sync runs: %w", err)
 	}
-	page := newPage(list, limit, func(x *SyncRun) cursor {
-		return cursor{order: syncRunOrder, key: strconv.FormatInt(x.ID, 10), id: x.ID}
+	page := newPage(list, limit, func(x *SyncRun) Position {
+		return Position{Order: syncRunOrder, Key: strconv.FormatInt(x.ID, 10), ID: x.ID}
 	})
 	page.Count = count
 	return page, nil
@@ -110,7 +110,7 @@ func (s *Store) QuarantineEntries(ctx context.Context, q QuarantineQuery) (Page[
 	if err != nil {
 		return Page[*QuarantineRecord]{}, err
 	}
-	after, err := decodeCursor(q.Page.After, quarantineOrder)
+	after, err := afterPosition(q.Page.After, quarantineOrder)
 	if err != nil {
 		return Page[*QuarantineRecord]{}, err
 	}
@@ -118,7 +118,7 @@ func (s *Store) QuarantineEntries(ctx context.Context, q QuarantineQuery) (Page[
 	where := q.where(&a)
 	sql := `SELECT id, source, stream, source_id, reason, field, message, raw, at, record_stored FROM quarantine WHERE ` + where
 	if after != nil {
-		sql += " AND id < " + a.add(after.id)
+		sql += " AND id < " + a.add(after.ID)
 	}
 	sql += " ORDER BY id DESC LIMIT " + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, sql, a...)
@@ -133,8 +133,8 @@ func (s *Store) QuarantineEntries(ctx context.Context, q QuarantineQuery) (Page[
 	if err != nil {
 		return Page[*QuarantineRecord]{}, fmt.Errorf("list quarantine: %w", err)
 	}
-	return newPage(list, limit, func(x *QuarantineRecord) cursor {
-		return cursor{order: quarantineOrder, key: strconv.FormatInt(x.ID, 10), id: x.ID}
+	return newPage(list, limit, func(x *QuarantineRecord) Position {
+		return Position{Order: quarantineOrder, Key: strconv.FormatInt(x.ID, 10), ID: x.ID}
 	}), nil
 }
 

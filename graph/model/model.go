@@ -17,7 +17,7 @@ type Node interface{}
 // RegionConnection is a page of regions and the query that produced it.
 type RegionConnection struct {
 	Edges    []*RegionEdge
-	PageInfo *store.PageInfo
+	PageInfo *PageInfo
 	Query    store.RegionQuery
 }
 
@@ -29,17 +29,15 @@ type RegionEdge struct {
 
 // NewRegionConnection wraps a store page.
 func NewRegionConnection(p store.Page[*store.Region], q store.RegionQuery) *RegionConnection {
-	c := &RegionConnection{Edges: make([]*RegionEdge, len(p.Edges)), PageInfo: &p.PageInfo, Query: q}
-	for i, e := range p.Edges {
-		c.Edges[i] = &RegionEdge{Cursor: e.Cursor, Node: e.Node}
-	}
+	c := &RegionConnection{Query: q}
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.Region) *RegionEdge { return &RegionEdge{Cursor: cursor, Node: n} })
 	return c
 }
 
 // CaseConnection is a page of cases and the filter that produced it.
 type CaseConnection struct {
 	Edges    []*CaseEdge
-	PageInfo *store.PageInfo
+	PageInfo *PageInfo
 	Filter   store.CaseFilter
 }
 
@@ -51,17 +49,15 @@ type CaseEdge struct {
 
 // NewCaseConnection wraps a store page.
 func NewCaseConnection(p store.Page[*store.Case], f store.CaseFilter) *CaseConnection {
-	c := &CaseConnection{Edges: make([]*CaseEdge, len(p.Edges)), PageInfo: &p.PageInfo, Filter: f}
-	for i, e := range p.Edges {
-		c.Edges[i] = &CaseEdge{Cursor: e.Cursor, Node: (*Case)(e.Node)}
-	}
+	c := &CaseConnection{Filter: f}
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.Case) *CaseEdge { return &CaseEdge{Cursor: cursor, Node: (*Case)(n)} })
 	return c
 }
 
 // SyncRunConnection is a page of synchronisation runs.
 type SyncRunConnection struct {
 	Edges    []*SyncRunEdge
-	PageInfo *store.PageInfo
+	PageInfo *PageInfo
 	// Count counts the whole list; only totalCount calls it.
 	Count func(context.Context) (int, error)
 }
@@ -74,17 +70,15 @@ type SyncRunEdge struct {
 
 // NewSyncRunConnection wraps a store page.
 func NewSyncRunConnection(p store.Page[*store.SyncRun]) *SyncRunConnection {
-	c := &SyncRunConnection{Edges: make([]*SyncRunEdge, len(p.Edges)), PageInfo: &p.PageInfo, Count: p.Count}
-	for i, e := range p.Edges {
-		c.Edges[i] = &SyncRunEdge{Cursor: e.Cursor, Node: e.Node}
-	}
+	c := &SyncRunConnection{Count: p.Count}
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.SyncRun) *SyncRunEdge { return &SyncRunEdge{Cursor: cursor, Node: n} })
 	return c
 }
 
 // QuarantineConnection is a page of quarantine entries and its query.
 type QuarantineConnection struct {
 	Edges    []*QuarantineEdge
-	PageInfo *store.PageInfo
+	PageInfo *PageInfo
 	Query    store.QuarantineQuery
 }
 
@@ -96,17 +90,15 @@ type QuarantineEdge struct {
 
 // NewQuarantineConnection wraps a store page.
 func NewQuarantineConnection(p store.Page[*store.QuarantineRecord], q store.QuarantineQuery) *QuarantineConnection {
-	c := &QuarantineConnection{Edges: make([]*QuarantineEdge, len(p.Edges)), PageInfo: &p.PageInfo, Query: q}
-	for i, e := range p.Edges {
-		c.Edges[i] = &QuarantineEdge{Cursor: e.Cursor, Node: e.Node}
-	}
+	c := &QuarantineConnection{Query: q}
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.QuarantineRecord) *QuarantineEdge { return &QuarantineEdge{Cursor: cursor, Node: n} })
 	return c
 }
 
 // PersonConnection is a page of Person records.
 type PersonConnection struct {
 	Edges    []*PersonEdge
-	PageInfo *store.PageInfo
+	PageInfo *PageInfo
 	// Count counts the whole list; only totalCount calls it.
 	Count func(context.Context) (int, error)
 }
@@ -119,17 +111,15 @@ type PersonEdge struct {
 
 // NewPersonConnection wraps a store page.
 func NewPersonConnection(p store.Page[*store.Person]) *PersonConnection {
-	c := &PersonConnection{Edges: make([]*PersonEdge, len(p.Edges)), PageInfo: &p.PageInfo, Count: p.Count}
-	for i, e := range p.Edges {
-		c.Edges[i] = &PersonEdge{Cursor: e.Cursor, Node: e.Node}
-	}
+	c := &PersonConnection{Count: p.Count}
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.Person) *PersonEdge { return &PersonEdge{Cursor: cursor, Node: n} })
 	return c
 }
 
 // BuildingConnection is a page of Building records.
 type BuildingConnection struct {
 	Edges    []*BuildingEdge
-	PageInfo *store.PageInfo
+	PageInfo *PageInfo
 	// Count counts the whole list; only totalCount calls it.
 	Count func(context.Context) (int, error)
 }
@@ -142,17 +132,15 @@ type BuildingEdge struct {
 
 // NewBuildingConnection wraps a store page.
 func NewBuildingConnection(p store.Page[*store.Building]) *BuildingConnection {
-	c := &BuildingConnection{Edges: make([]*BuildingEdge, len(p.Edges)), PageInfo: &p.PageInfo, Count: p.Count}
-	for i, e := range p.Edges {
-		c.Edges[i] = &BuildingEdge{Cursor: e.Cursor, Node: e.Node}
-	}
+	c := &BuildingConnection{Count: p.Count}
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.Building) *BuildingEdge { return &BuildingEdge{Cursor: cursor, Node: n} })
 	return c
 }
 
 // GridWorkerConnection is a page of GridWorker records.
 type GridWorkerConnection struct {
 	Edges    []*GridWorkerEdge
-	PageInfo *store.PageInfo
+	PageInfo *PageInfo
 	// Count counts the whole list; only totalCount calls it.
 	Count func(context.Context) (int, error)
 }
@@ -165,17 +153,15 @@ type GridWorkerEdge struct {
 
 // NewGridWorkerConnection wraps a store page.
 func NewGridWorkerConnection(p store.Page[*store.GridWorker]) *GridWorkerConnection {
-	c := &GridWorkerConnection{Edges: make([]*GridWorkerEdge, len(p.Edges)), PageInfo: &p.PageInfo, Count: p.Count}
-	for i, e := range p.Edges {
-		c.Edges[i] = &GridWorkerEdge{Cursor: e.Cursor, Node: e.Node}
-	}
+	c := &GridWorkerConnection{Count: p.Count}
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.GridWorker) *GridWorkerEdge { return &GridWorkerEdge{Cursor: cursor, Node: n} })
 	return c
 }
 
 // PartyOrgConnection is a page of PartyOrg records.
 type PartyOrgConnection struct {
 	Edges    []*PartyOrgEdge
-	PageInfo *store.PageInfo
+	PageInfo *PageInfo
 	// Count counts the whole list; only totalCount calls it.
 	Count func(context.Context) (int, error)
 }
@@ -188,17 +174,15 @@ type PartyOrgEdge struct {
 
 // NewPartyOrgConnection wraps a store page.
 func NewPartyOrgConnection(p store.Page[*store.PartyOrg]) *PartyOrgConnection {
-	c := &PartyOrgConnection{Edges: make([]*PartyOrgEdge, len(p.Edges)), PageInfo: &p.PageInfo, Count: p.Count}
-	for i, e := range p.Edges {
-		c.Edges[i] = &PartyOrgEdge{Cursor: e.Cursor, Node: e.Node}
-	}
+	c := &PartyOrgConnection{Count: p.Count}
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.PartyOrg) *PartyOrgEdge { return &PartyOrgEdge{Cursor: cursor, Node: n} })
 	return c
 }
 
 // PartyMemberConnection is a page of PartyMember records.
 type PartyMemberConnection struct {
 	Edges    []*PartyMemberEdge
-	PageInfo *store.PageInfo
+	PageInfo *PageInfo
 	// Count counts the whole list; only totalCount calls it.
 	Count func(context.Context) (int, error)
 }
@@ -211,17 +195,15 @@ type PartyMemberEdge struct {
 
 // NewPartyMemberConnection wraps a store page.
 func NewPartyMemberConnection(p store.Page[*store.PartyMember]) *PartyMemberConnection {
-	c := &PartyMemberConnection{Edges: make([]*PartyMemberEdge, len(p.Edges)), PageInfo: &p.PageInfo, Count: p.Count}
-	for i, e := range p.Edges {
-		c.Edges[i] = &PartyMemberEdge{Cursor: e.Cursor, Node: e.Node}
-	}
+	c := &PartyMemberConnection{Count: p.Count}
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.PartyMember) *PartyMemberEdge { return &PartyMemberEdge{Cursor: cursor, Node: n} })
 	return c
 }
 
 // ServiceStationConnection is a page of ServiceStation records.
 type ServiceStationConnection struct {
 	Edges    []*ServiceStationEdge
-	PageInfo *store.PageInfo
+	PageInfo *PageInfo
 	// Count counts the whole list; only totalCount calls it.
 	Count func(context.Context) (int, error)
 }
@@ -234,17 +216,15 @@ type ServiceStationEdge struct {
 
 // NewServiceStationConnection wraps a store page.
 func NewServiceStationConnection(p store.Page[*store.ServiceStation]) *ServiceStationConnection {
-	c := &ServiceStationConnection{Edges: make([]*ServiceStationEdge, len(p.Edges)), PageInfo: &p.PageInfo, Count: p.Count}
-	for i, e := range p.Edges {
-		c.Edges[i] = &ServiceStationEdge{Cursor: e.Cursor, Node: e.Node}
-	}
+	c := &ServiceStationConnection{Count: p.Count}
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.ServiceStation) *ServiceStationEdge { return &ServiceStationEdge{Cursor: cursor, Node: n} })
 	return c
 }
 
 // AuditEntryConnection is a page of audit entries.
 type AuditEntryConnection struct {
 	Edges    []*AuditEntryEdge
-	PageInfo *store.PageInfo
+	PageInfo *PageInfo
 	// Count counts the whole list; only totalCount calls it.
 	Count func(context.Context) (int, error)
 }
@@ -257,9 +237,7 @@ type AuditEntryEdge struct {
 
 // NewAuditEntryConnection wraps a store page.
 func NewAuditEntryConnection(p store.Page[*store.AuditEntry]) *AuditEntryConnection {
-	c := &AuditEntryConnection{Edges: make([]*AuditEntryEdge, len(p.Edges)), PageInfo: &p.PageInfo, Count: p.Count}
-	for i, e := range p.Edges {
-		c.Edges[i] = &AuditEntryEdge{Cursor: e.Cursor, Node: e.Node}
-	}
+	c := &AuditEntryConnection{Count: p.Count}
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.AuditEntry) *AuditEntryEdge { return &AuditEntryEdge{Cursor: cursor, Node: n} })
 	return c
 }

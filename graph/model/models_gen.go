@@ -135,7 +135,7 @@ type ChangeConnection struct {
 	// Changes of this page, oldest first. (本页变更)
 	Edges []*ChangeEdge `json:"edges"`
 	// Page information; `endCursor` is always set. (分页信息)
-	PageInfo *store.PageInfo `json:"pageInfo"`
+	PageInfo *PageInfo `json:"pageInfo"`
 	// Number of changes after the cursor of the types and filter asked for; for a caller with a
 	// jurisdiction, those of records that lay in it when written. Computed only when selected. (变更总数)
 	TotalCount int `json:"totalCount"`

@@ -1,0 +1,68 @@
+package model
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/store"
+)
+
+// PageInfo is the Relay page information of a connection.
+type PageInfo struct {
+	HasNextPage bool
+	EndCursor   *string
+}
+
+// Cursor is the Relay cursor of a keyset position, opaque to clients:
+// base64url of "order|key|id".
+func Cursor(p store.Position) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(p.Order + "|" + p.Key + "|" + strconv.FormatInt(p.ID, 10)))
+}
+
+// ParseCursor decodes an after-cursor (nil or empty: none). Whether it
+// belongs to the list it is given to is the store's to check.
+func ParseCursor(s *string) (*store.Position, error) {
+	if s == nil || *s == "" {
+		return nil, nil
+	}
+	bad := canon.Errorf(canon.BadUserInput, "invalid cursor %q: pass an endCursor from a previous page of the same query and order", *s)
+	raw, err := base64.RawURLEncoding.DecodeString(*s)
+	if err != nil {
+		return nil, bad
+	}
+	parts := strings.Split(string(raw), "|")
+	if len(parts) != 3 {
+		return nil, bad
+	}
+	id, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil {
+		return nil, bad
+	}
+	return &store.Position{Order: parts[0], Key: parts[1], ID: id}, nil
+}
+
+// PageArgs are a connection's first and after as a store page.
+func PageArgs(first *int, after *string) (store.PageArgs, error) {
+	p, err := ParseCursor(after)
+	if err != nil {
+		return store.PageArgs{}, err
+	}
+	return store.PageArgs{First: first, After: p}, nil
+}
+
+// edges builds a connection's edges and page information from a store
+// page, each edge with its cursor.
+func edges[T, E any](p store.Page[T], edge func(cursor string, node T) E) ([]E, *PageInfo) {
+	out := make([]E, len(p.Edges))
+	info := &PageInfo{HasNextPage: p.PageInfo.HasNextPage}
+	for i, e := range p.Edges {
+		c := Cursor(e.Position)
+		out[i] = edge(c, e.Node)
+		if i == len(p.Edges)-1 {
+			info.EndCursor = &c
+		}
+	}
+	return out, info
+}

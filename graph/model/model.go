@@ -91,7 +91,9 @@ type QuarantineEdge struct {
 // NewQuarantineConnection wraps a store page.
 func NewQuarantineConnection(p store.Page[*store.QuarantineRecord], q store.QuarantineQuery) *QuarantineConnection {
 	c := &QuarantineConnection{Query: q}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.QuarantineRecord) *QuarantineEdge { return &QuarantineEdge{Cursor: cursor, Node: n} })
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.QuarantineRecord) *QuarantineEdge {
+		return &QuarantineEdge{Cursor: cursor, Node: n}
+	})
 	return c
 }
 
@@ -154,7 +156,9 @@ type GridWorkerEdge struct {
 // NewGridWorkerConnection wraps a store page.
 func NewGridWorkerConnection(p store.Page[*store.GridWorker]) *GridWorkerConnection {
 	c := &GridWorkerConnection{Count: p.Count}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.GridWorker) *GridWorkerEdge { return &GridWorkerEdge{Cursor: cursor, Node: n} })
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.GridWorker) *GridWorkerEdge {
+		return &GridWorkerEdge{Cursor: cursor, Node: n}
+	})
 	return c
 }
 
@@ -196,7 +200,9 @@ type PartyMemberEdge struct {
 // NewPartyMemberConnection wraps a store page.
 func NewPartyMemberConnection(p store.Page[*store.PartyMember]) *PartyMemberConnection {
 	c := &PartyMemberConnection{Count: p.Count}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.PartyMember) *PartyMemberEdge { return &PartyMemberEdge{Cursor: cursor, Node: n} })
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.PartyMember) *PartyMemberEdge {
+		return &PartyMemberEdge{Cursor: cursor, Node: n}
+	})
 	return c
 }
 
@@ -217,7 +223,9 @@ type ServiceStationEdge struct {
 // NewServiceStationConnection wraps a store page.
 func NewServiceStationConnection(p store.Page[*store.ServiceStation]) *ServiceStationConnection {
 	c := &ServiceStationConnection{Count: p.Count}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.ServiceStation) *ServiceStationEdge { return &ServiceStationEdge{Cursor: cursor, Node: n} })
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.ServiceStation) *ServiceStationEdge {
+		return &ServiceStationEdge{Cursor: cursor, Node: n}
+	})
 	return c
 }
 
@@ -238,6 +246,8 @@ type AuditEntryEdge struct {
 // NewAuditEntryConnection wraps a store page.
 func NewAuditEntryConnection(p store.Page[*store.AuditEntry]) *AuditEntryConnection {
 	c := &AuditEntryConnection{Count: p.Count}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.AuditEntry) *AuditEntryEdge { return &AuditEntryEdge{Cursor: cursor, Node: n} })
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.AuditEntry) *AuditEntryEdge {
+		return &AuditEntryEdge{Cursor: cursor, Node: n}
+	})
 	return c
 }

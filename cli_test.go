@@ -90,7 +90,7 @@ func TestHelp(t *testing.T) {
 func TestConfigurationIsCheckedBeforeAnythingStarts(t *testing.T) {
 	dir := t.TempDir()
 	badSources := filepath.Join(dir, "sources.yaml")
-	if err := os.WriteFile(badSources, []byte("sources:\n  - name: gov\n    type: governance\n    endpoint: http://127.0.0.1:1\n    client_id: x\n    client_secret_env: GOV_SECRET_UNSET\n"), 0o644); err != nil {
+	if err := os.WriteFile(badSources, []byte("sources:\n  - name: gov\n    type: governance\n    endpoint: http://127.0.0.1:1\n    client_id: x\n    client_secret_env: GOV_SECRET_UNSET\n    password: inline\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{
@@ -105,7 +105,8 @@ func TestConfigurationIsCheckedBeforeAnythingStarts(t *testing.T) {
 	if err == nil {
 		t.Fatal("a broken configuration started")
 	}
-	for _, want := range []string{"HUB_ADDR", "0 to 65535", "HUB_SOURCES", "GOV_SECRET_UNSET", "HUB_PII_KEY", "HUB_MAX_DEPTH", "HUB_REGIONS", "HUB_TRUSTED_DOCUMENTS"} {
+	for _, want := range []string{"HUB_ADDR", "0 to 65535", "HUB_SOURCES", "GOV_SECRET_UNSET", "HUB_PII_KEY", "HUB_MAX_DEPTH", "HUB_REGIONS", "HUB_TRUSTED_DOCUMENTS",
+		"source 1 (gov): line 7: field password is not a setting of governance sources"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error does not mention %s:\n%v", want, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ywtg/hub/auth"
+	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/dbtest"
 )
 
@@ -122,5 +123,13 @@ func TestSecretsAndPolicyAreTyped(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v should mention %q", err, want)
 		}
+	}
+}
+
+// TestConnectorTypes: the wiring links the four connector types the
+// README names, each registered by its own package.
+func TestConnectorTypes(t *testing.T) {
+	if got := strings.Join(connectors.Types(), " "); got != "csvdrop governance open311 party" {
+		t.Fatalf("registered connector types: %s", got)
 	}
 }

@@ -62,12 +62,13 @@ func (r *caseResolver) Timeline(ctx context.Context, objs []*model.Case) ([][]*s
 }
 
 // Incident is the batch resolver for the incident field.
-func (r *caseResolver) Incident(ctx context.Context, objs []*model.Case) ([]*store.Incident, error) {
+func (r *caseResolver) Incident(ctx context.Context, objs []*model.Case) ([]*model.Incident, error) {
 	ids := make([]*int64, len(objs))
 	for i, c := range objs {
 		ids[i] = c.IncidentID
 	}
-	return loadOpts(ctx, r.loaders(ctx).Incident, ids)
+	xs, err := loadOpts(ctx, r.loaders(ctx).Incident, ids)
+	return model.IncidentsOf(xs), err
 }
 
 // Reporter is the batch resolver for the reporter field.
@@ -101,12 +102,12 @@ func (r *categoryResolver) SourceMappings(ctx context.Context, obj *store.Catego
 }
 
 // ID is the resolver for the id field.
-func (r *incidentResolver) ID(ctx context.Context, obj *store.Incident) (string, error) {
+func (r *incidentResolver) ID(ctx context.Context, obj *model.Incident) (string, error) {
 	return globalID(typeIncident, obj.ID), nil
 }
 
 // Cases is the batch resolver for the cases field.
-func (r *incidentResolver) Cases(ctx context.Context, objs []*store.Incident) ([][]*model.Case, error) {
+func (r *incidentResolver) Cases(ctx context.Context, objs []*model.Incident) ([][]*model.Case, error) {
 	ids := make([]int64, len(objs))
 	for i, x := range objs {
 		ids[i] = x.ID
@@ -123,7 +124,7 @@ func (r *incidentResolver) Cases(ctx context.Context, objs []*store.Incident) ([
 }
 
 // Sources is the resolver for the sources field.
-func (r *incidentResolver) Sources(ctx context.Context, obj *store.Incident) ([]string, error) {
+func (r *incidentResolver) Sources(ctx context.Context, obj *model.Incident) ([]string, error) {
 	cases, err := r.loaders(ctx).IncidentCases.Load(ctx, obj.ID)()
 	if err != nil {
 		return nil, err
@@ -132,7 +133,7 @@ func (r *incidentResolver) Sources(ctx context.Context, obj *store.Incident) ([]
 }
 
 // Status is the resolver for the status field.
-func (r *incidentResolver) Status(ctx context.Context, obj *store.Incident) (canon.CaseStatus, error) {
+func (r *incidentResolver) Status(ctx context.Context, obj *model.Incident) (canon.CaseStatus, error) {
 	cases, err := r.loaders(ctx).IncidentCases.Load(ctx, obj.ID)()
 	if err != nil {
 		return "", err
@@ -141,7 +142,7 @@ func (r *incidentResolver) Status(ctx context.Context, obj *store.Incident) (can
 }
 
 // Category is the batch resolver for the category field.
-func (r *incidentResolver) Category(ctx context.Context, objs []*store.Incident) ([]*store.Category, error) {
+func (r *incidentResolver) Category(ctx context.Context, objs []*model.Incident) ([]*store.Category, error) {
 	codes := make([]*string, len(objs))
 	for i, x := range objs {
 		codes[i] = x.CategoryCode
@@ -150,7 +151,7 @@ func (r *incidentResolver) Category(ctx context.Context, objs []*store.Incident)
 }
 
 // Grid is the resolver for the grid field.
-func (r *incidentResolver) Grid(ctx context.Context, obj *store.Incident) (*store.Region, error) {
+func (r *incidentResolver) Grid(ctx context.Context, obj *model.Incident) (*store.Region, error) {
 	cases, err := r.loaders(ctx).IncidentCases.Load(ctx, obj.ID)()
 	if err != nil || len(cases) == 0 || cases[0].GridID == nil {
 		return nil, err
@@ -159,7 +160,7 @@ func (r *incidentResolver) Grid(ctx context.Context, obj *store.Incident) (*stor
 }
 
 // Evidence is the resolver for the evidence field.
-func (r *incidentResolver) Evidence(ctx context.Context, obj *store.Incident) ([]*model.IncidentEvidence, error) {
+func (r *incidentResolver) Evidence(ctx context.Context, obj *model.Incident) ([]*model.IncidentEvidence, error) {
 	cases, err := r.loaders(ctx).IncidentCases.Load(ctx, obj.ID)()
 	if err != nil {
 		return nil, err

@@ -33,7 +33,7 @@ var nodeKinds = map[string]nodeKind{
 	typePartyOrg:    kind(func(l *Loaders) *dataloader.Loader[int64, *store.PartyOrg] { return l.PartyOrg }),
 	typePartyMember: kind(func(l *Loaders) *dataloader.Loader[int64, *store.PartyMember] { return l.PartyMember }),
 	typeStation:     kind(func(l *Loaders) *dataloader.Loader[int64, *store.ServiceStation] { return l.Station }),
-	typeIncident:    kind(func(l *Loaders) *dataloader.Loader[int64, *store.Incident] { return l.Incident }),
+	typeIncident:    kindAs(func(l *Loaders) *dataloader.Loader[int64, *store.Incident] { return l.Incident }, model.IncidentOf),
 }
 
 func kind[V any](loader func(*Loaders) *dataloader.Loader[int64, *V]) nodeKind {

@@ -394,14 +394,6 @@ type Incident struct {
 	FirstReportedAt *time.Time
 }
 
-// Location is the incident's WGS-84 position, nil when it has none.
-func (i *Incident) Location() *canon.Point {
-	if i.Lat == nil || i.Lng == nil {
-		return nil
-	}
-	return &canon.Point{Lat: *i.Lat, Lng: *i.Lng}
-}
-
 // IncidentsByID loads incidents in key order: those with a case in the
 // scope, when the request has one.
 func (s *Store) IncidentsByID(ctx context.Context, ids []int64) ([]*Incident, error) {

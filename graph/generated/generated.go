@@ -687,7 +687,7 @@ type CaseResolver interface {
 	Grid(ctx context.Context, objs []*model.Case) ([]*store.Region, error)
 
 	Timeline(ctx context.Context, objs []*model.Case) ([][]*store.CaseEvent, error)
-	Incident(ctx context.Context, objs []*model.Case) ([]*store.Incident, error)
+	Incident(ctx context.Context, objs []*model.Case) ([]*model.Incident, error)
 	Reporter(ctx context.Context, objs []*model.Case) ([]*store.Person, error)
 
 	StandardAddress(ctx context.Context, obj *model.Case) (*string, error)
@@ -727,16 +727,16 @@ type HouseholdResolver interface {
 	ResidentCount(ctx context.Context, obj *store.Household) (int, error)
 }
 type IncidentResolver interface {
-	ID(ctx context.Context, obj *store.Incident) (string, error)
+	ID(ctx context.Context, obj *model.Incident) (string, error)
 
-	Cases(ctx context.Context, objs []*store.Incident) ([][]*model.Case, error)
-	Sources(ctx context.Context, obj *store.Incident) ([]string, error)
+	Cases(ctx context.Context, objs []*model.Incident) ([][]*model.Case, error)
+	Sources(ctx context.Context, obj *model.Incident) ([]string, error)
 
-	Status(ctx context.Context, obj *store.Incident) (canon.CaseStatus, error)
+	Status(ctx context.Context, obj *model.Incident) (canon.CaseStatus, error)
 
-	Category(ctx context.Context, objs []*store.Incident) ([]*store.Category, error)
-	Grid(ctx context.Context, obj *store.Incident) (*store.Region, error)
-	Evidence(ctx context.Context, obj *store.Incident) ([]*model.IncidentEvidence, error)
+	Category(ctx context.Context, objs []*model.Incident) ([]*store.Category, error)
+	Grid(ctx context.Context, obj *model.Incident) (*store.Region, error)
+	Evidence(ctx context.Context, obj *model.Incident) ([]*model.IncidentEvidence, error)
 }
 type IndicatorsResolver interface {
 	Score(ctx context.Context, obj *store.Indicators, preset *string, weights []*model.ScoreWeightInput) (*float64, error)
@@ -9437,8 +9437,8 @@ func (ec *executionContext) _Case_incident(ctx context.Context, field graphql.Co
 			return ec.resolveBatch_Case_incident(ctx, field, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *store.Incident) graphql.Marshaler {
-			return ec.marshalOIncident2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIncident(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Incident) graphql.Marshaler {
+			return ec.marshalOIncident2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIncident(ctx, selections, v)
 		},
 		true,
 		false,
@@ -9462,7 +9462,7 @@ func (ec *executionContext) resolveBatch_Case_incident(ctx context.Context, fiel
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Incident(ctx, batch.Parents)
 		})
-		return graphql.ResolveBatchGroupResult[*store.Incident](
+		return graphql.ResolveBatchGroupResult[*model.Incident](
 			ctx,
 			batch.Index,
 			len(batch.Parents),
@@ -9472,7 +9472,7 @@ func (ec *executionContext) resolveBatch_Case_incident(ctx context.Context, fiel
 		)
 	}
 	results, err := resolver.Incident(ctx, []*model.Case{obj})
-	return graphql.ResolveBatchSingleResult[*store.Incident](
+	return graphql.ResolveBatchSingleResult[*model.Incident](
 		ctx,
 		results,
 		err,
@@ -11159,7 +11159,7 @@ func (ec *executionContext) fieldContext_Household_provenance(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _Incident_id(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+func (ec *executionContext) _Incident_id(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11182,7 +11182,7 @@ func (ec *executionContext) fieldContext_Incident_id(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Incident", field, true, true, "ID")
 }
 
-func (ec *executionContext) _Incident_title(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+func (ec *executionContext) _Incident_title(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11205,7 +11205,7 @@ func (ec *executionContext) fieldContext_Incident_title(_ context.Context, field
 	return graphql.NewScalarFieldContext("Incident", field, false, false, "String")
 }
 
-func (ec *executionContext) _Incident_cases(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+func (ec *executionContext) _Incident_cases(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11236,9 +11236,9 @@ func (ec *executionContext) fieldContext_Incident_cases(_ context.Context, field
 	}
 	return fc, nil
 }
-func (ec *executionContext) resolveBatch_Incident_cases(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (any, error) {
+func (ec *executionContext) resolveBatch_Incident_cases(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (any, error) {
 	resolver := ec.Resolvers.Incident()
-	if batch, ok := graphql.BatchParentsFor[*store.Incident](ctx, "Incident"); ok {
+	if batch, ok := graphql.BatchParentsFor[*model.Incident](ctx, "Incident"); ok {
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Cases(ctx, batch.Parents)
 		})
@@ -11251,7 +11251,7 @@ func (ec *executionContext) resolveBatch_Incident_cases(ctx context.Context, fie
 			batch.IndexMap,
 		)
 	}
-	results, err := resolver.Cases(ctx, []*store.Incident{obj})
+	results, err := resolver.Cases(ctx, []*model.Incident{obj})
 	return graphql.ResolveBatchSingleResult[[]*model.Case](
 		ctx,
 		results,
@@ -11260,7 +11260,7 @@ func (ec *executionContext) resolveBatch_Incident_cases(ctx context.Context, fie
 	)
 }
 
-func (ec *executionContext) _Incident_sources(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+func (ec *executionContext) _Incident_sources(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11283,7 +11283,7 @@ func (ec *executionContext) fieldContext_Incident_sources(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Incident", field, true, true, "String")
 }
 
-func (ec *executionContext) _Incident_firstReportedAt(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+func (ec *executionContext) _Incident_firstReportedAt(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11306,7 +11306,7 @@ func (ec *executionContext) fieldContext_Incident_firstReportedAt(_ context.Cont
 	return graphql.NewScalarFieldContext("Incident", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Incident_status(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+func (ec *executionContext) _Incident_status(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11329,7 +11329,7 @@ func (ec *executionContext) fieldContext_Incident_status(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Incident", field, true, true, "CaseStatus")
 }
 
-func (ec *executionContext) _Incident_location(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+func (ec *executionContext) _Incident_location(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11361,7 +11361,7 @@ func (ec *executionContext) fieldContext_Incident_location(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Incident_category(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+func (ec *executionContext) _Incident_category(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11392,9 +11392,9 @@ func (ec *executionContext) fieldContext_Incident_category(_ context.Context, fi
 	}
 	return fc, nil
 }
-func (ec *executionContext) resolveBatch_Incident_category(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (any, error) {
+func (ec *executionContext) resolveBatch_Incident_category(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (any, error) {
 	resolver := ec.Resolvers.Incident()
-	if batch, ok := graphql.BatchParentsFor[*store.Incident](ctx, "Incident"); ok {
+	if batch, ok := graphql.BatchParentsFor[*model.Incident](ctx, "Incident"); ok {
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Category(ctx, batch.Parents)
 		})
@@ -11407,7 +11407,7 @@ func (ec *executionContext) resolveBatch_Incident_category(ctx context.Context, 
 			batch.IndexMap,
 		)
 	}
-	results, err := resolver.Category(ctx, []*store.Incident{obj})
+	results, err := resolver.Category(ctx, []*model.Incident{obj})
 	return graphql.ResolveBatchSingleResult[*store.Category](
 		ctx,
 		results,
@@ -11416,7 +11416,7 @@ func (ec *executionContext) resolveBatch_Incident_category(ctx context.Context, 
 	)
 }
 
-func (ec *executionContext) _Incident_grid(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+func (ec *executionContext) _Incident_grid(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11448,7 +11448,7 @@ func (ec *executionContext) fieldContext_Incident_grid(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Incident_evidence(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+func (ec *executionContext) _Incident_evidence(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20541,9 +20541,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._PartyMember(ctx, sel, obj)
-	case store.Incident:
+	case model.Incident:
 		return ec._Incident(ctx, sel, &obj)
-	case *store.Incident:
+	case *model.Incident:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -21834,7 +21834,7 @@ func (ec *executionContext) _Household(ctx context.Context, sel ast.SelectionSet
 
 var incidentImplementors = []string{"Incident", "Node"}
 
-func (ec *executionContext) _Incident(ctx context.Context, sel ast.SelectionSet, obj *store.Incident) graphql.Marshaler {
+func (ec *executionContext) _Incident(ctx context.Context, sel ast.SelectionSet, obj *model.Incident) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, incidentImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -25607,16 +25607,16 @@ func (ec *executionContext) marshalNMatchField2ᚖgithubᚗcomᚋywtgᚋhubᚋgr
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
 	{
-		var batchItemsIncident []*store.Incident
+		var batchItemsIncident []*model.Incident
 		batchIdxMapIncident := map[int]int{}
 		var batchItemsCase []*model.Case
 		batchIdxMapCase := map[int]int{}
 		for i, item := range v {
 			switch concrete := item.(type) {
-			case store.Incident:
+			case model.Incident:
 				batchIdxMapIncident[i] = len(batchItemsIncident)
 				batchItemsIncident = append(batchItemsIncident, &concrete)
-			case *store.Incident:
+			case *model.Incident:
 				batchIdxMapIncident[i] = len(batchItemsIncident)
 				batchItemsIncident = append(batchItemsIncident, concrete)
 			case model.Case:
@@ -26833,7 +26833,7 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalOIncident2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIncident(ctx context.Context, sel ast.SelectionSet, v *store.Incident) graphql.Marshaler {
+func (ec *executionContext) marshalOIncident2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIncident(ctx context.Context, sel ast.SelectionSet, v *model.Incident) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

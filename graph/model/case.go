@@ -60,3 +60,27 @@ func (c *Case) Assignee() *string {
 	}
 	return &c.AssigneeDept
 }
+
+// Incident is a stored incident as the GraphQL Incident sees it (see
+// Case): its location is a method, resolved inline.
+type Incident store.Incident
+
+// IncidentOf is x as a GraphQL Incident (nil for nil).
+func IncidentOf(x *store.Incident) *Incident { return (*Incident)(x) }
+
+// IncidentsOf is a list of stored incidents as GraphQL Incidents.
+func IncidentsOf(xs []*store.Incident) []*Incident {
+	out := make([]*Incident, len(xs))
+	for i, x := range xs {
+		out[i] = (*Incident)(x)
+	}
+	return out
+}
+
+// Location is the incident's WGS-84 position, nil when it has none.
+func (x *Incident) Location() *canon.Point {
+	if x.Lat == nil || x.Lng == nil {
+		return nil
+	}
+	return &canon.Point{Lat: *x.Lat, Lng: *x.Lng}
+}

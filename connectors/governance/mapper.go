@@ -25,6 +25,17 @@ type Mapper struct {
 	Addresses *address.Directory
 	Times     normalize.Times
 	Now       func() time.Time
+	// Datum the platform publishes coordinates in; empty: BD-09, the
+	// platform's own.
+	Datum canon.Datum
+}
+
+// datum is the datum of the platform's coordinates.
+func (m *Mapper) datum() canon.Datum {
+	if m.Datum == "" {
+		return canon.BD09
+	}
+	return m.Datum
 }
 
 // recordKey is the (updateTime, id) of a raw record, for the cursor.
@@ -323,7 +334,7 @@ func (m *Mapper) house(sid string, raw json.RawMessage, r *wireRecord) (any, err
 	}
 	var loc *canon.Location
 	if r.Lat != 0 || r.Lng != 0 {
-		l, _, err := normalize.NormalizePoint("lat/lng", r.Lat, r.Lng, canon.BD09)
+		l, _, err := normalize.NormalizePoint("lat/lng", r.Lat, r.Lng, m.datum())
 		switch {
 		case err == nil:
 			loc = &l
@@ -416,7 +427,7 @@ func (m *Mapper) event(sid string, raw json.RawMessage, r *wireRecord) (any, err
 		}
 	}
 	var loc *canon.Location
-	l, _, posErr := normalize.NormalizePoint("lat/lng", r.Lat, r.Lng, canon.BD09)
+	l, _, posErr := normalize.NormalizePoint("lat/lng", r.Lat, r.Lng, m.datum())
 	if posErr == nil {
 		loc = &l
 	}

@@ -51,7 +51,7 @@ func (s *Settings) Check(getenv func(string) string) error {
 }
 
 func build(_ context.Context, src connectors.Source, s *Settings, d connectors.Deps) (connectors.Connector, error) {
-	m := &Mapper{Source: src.Name, Keys: d.Keys, Layer: d.Layer, Addresses: d.Addresses, Times: d.Times, Now: d.Now}
+	m := &Mapper{Source: src.Name, Keys: d.Keys, Layer: d.Layer, Addresses: d.Addresses, Times: d.Times, Now: d.Now, Datum: s.Datum}
 	return New(Config{Name: src.Name, Description: src.Description, Endpoint: s.Endpoint, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
 		RateLimit: s.RateLimit, Timeout: time.Duration(s.Timeout), Log: d.Log, Mapper: m}), nil
 }

@@ -34,7 +34,7 @@ var importRules = map[string][]string{
 	"graph":          {"canon", "store", "auth", "pii", "address", "datum", "resolve"},
 	"graph/...":      {"canon", "store", "graph/model"},
 	"web":            nil,
-	"web/...":        nil,
+	"web/...":        {"web/bundle"},
 	"sim":            {"sim/..."},
 	"sim/...":        {"canon", "datum", "pii", "sim/..."},
 	"bench/...":      {"..."},

@@ -63,7 +63,7 @@ func NewHandler(o Options) (http.Handler, error) {
 		return nil, err
 	}
 	mux.Handle("GET /dashboard", m.instrument("dashboard", dash))
-	mux.Handle("GET "+dashboard.Prefix, m.instrument("dashboard", gzip(dash)))
+	mux.Handle("GET "+dashboard.Prefix, m.instrument("dashboard", dash))
 	if o.Partner != nil {
 		mux.Handle("GET /open311/", m.instrument("open311", o.Partner))
 		mux.Handle("GET /export/", m.instrument("export", o.Partner))

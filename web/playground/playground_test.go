@@ -105,7 +105,7 @@ func TestPageLoadsOnlyItsOwnAssets(t *testing.T) {
 	if !seen[".js"] || !seen[".css"] {
 		t.Errorf("page lacks a script or a stylesheet: %v", seen)
 	}
-	for _, bad := range []string{`<script src="https://cdn.example/x.js">`, `{src:"//cdn.example/a.png"}`, "{href:`https://project.example`}", `<link href='http://cdn.example/a.css'>`, "src:`http://x`", `url( 'https://fonts.example/f.woff2')`, `@import "x.css"`, `import("https://esm.example/m.js")`} {
+	for _, bad := range []string{"<script src=\"https://cdn.example/x.js\">", `{src:"//cdn.example/a.png"}`, "{href:`https://project.example`}", "<link href=\x27http://cdn.example/a.css\x27>", "src:`http://x`", `url( 'https://fonts.example/f.woff2')`, `@import "x.css"`, `import("https://esm.example/m.js")`} {
 		if !outside.MatchString(bad) {
 			t.Fatalf("the outside-reference check misses %s", bad)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/ywtg/hub/sim/city"
@@ -27,14 +26,7 @@ func TestAddressesCurrentWhenReady(t *testing.T) {
 	district := c.Regions[street.Parent]
 	addr := fmt.Sprintf("%s%s%s%s%d栋", district.Name, street.Name, comm.Name, c.Compounds[b.Compound].Name, b.No)
 
-	dataDir, err := os.MkdirTemp("", "hub-addr-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dataDir)
-	if err := os.Chmod(dataDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dataDir := serverDataDir(t, "addr")
 	h := startHubEnv(t, buildHub(t), dataDir, []string{"HUB_DEMO_LIVE_RATE=0"})
 	waitReady(t, h)
 	out := graphql(t, h, fmt.Sprintf(`{ standardizeAddress(raw: %q) { compound confidence explanation } }`, addr))

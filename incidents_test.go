@@ -1,11 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,10 +17,11 @@ import (
 	"github.com/ywtg/hub/store"
 )
 
-// syncDemo syncs the small demo city into a fresh store with `hub sync`
-// over a sources file naming the simulated systems, and returns the store
+// syncDemo syncs the small demo city (seed 1) into a fresh store the way a
+// deployment does — `hub sync` over a sources file naming the simulated
+// systems, with the personal-data master key given — and returns the store
 // and a function that runs `hub sync` again with the given flags.
-func syncDemo(t *testing.T) (*store.Store, func(args ...string) string) {
+func syncDemo(t *testing.T, master []byte) (*store.Store, func(args ...string) string) {
 	t.Helper()
 	sys, _ := connectortest.StartSim(t, sim.Options{Seed: 1, Scale: city.Small, PartyDSN: dbtest.EmptyDB(t), LiveRate: -1})
 	st, dsn := dbtest.NewStoreDSN(t)
@@ -34,7 +36,7 @@ func syncDemo(t *testing.T) (*store.Store, func(args ...string) string) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"DATABASE_URL": dsn, "HUB_SOURCES": sources, "HUB_REGIONS": sys.LayerPath,
-		"HUB_PII_KEY": strings.Repeat("ab", 32), "HUB_LOG_LEVEL": "error", "PARTY_DSN": sys.PartyDSN, "GOV_SECRET": sys.ClientSecret}
+		"HUB_PII_KEY": hex.EncodeToString(master), "HUB_LOG_LEVEL": "error", "PARTY_DSN": sys.PartyDSN, "GOV_SECRET": sys.ClientSecret}
 	run := func(args ...string) string {
 		out, _, err := hubRun(t, env, append([]string{"sync"}, args...)...)
 		if err != nil {
@@ -53,7 +55,7 @@ func syncDemo(t *testing.T) (*store.Store, func(args ...string) string) {
 // that splits one of them holds across `hub sync --full`.
 func TestSyncGroupsIncidents(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
-	st, sync := syncDemo(t)
+	st, sync := syncDemo(t, bytes.Repeat([]byte{0xab}, 32))
 	c, err := city.Generate(city.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -133,14 +135,7 @@ func TestServedHubGroupsIncidents(t *testing.T) {
 	for _, inc := range c.Incidents {
 		twins += len(inc.Gov) + len(inc.City) - 1
 	}
-	dataDir, err := os.MkdirTemp("", "hub-inc-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dataDir)
-	if err := os.Chmod(dataDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dataDir := serverDataDir(t, "inc")
 	h := startHubEnv(t, buildHub(t), dataDir, []string{"HUB_DEMO_LIVE_RATE=0"})
 	waitReady(t, h)
 	var reports, problems float64

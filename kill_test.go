@@ -2,7 +2,6 @@ package main
 
 import (
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -45,12 +44,7 @@ func killRuns(t *testing.T, h *hubProc) []killRun {
 // source has it.
 func TestSyncSurvivesKill9(t *testing.T) {
 	bin := buildHub(t)
-	dataDir, err := os.MkdirTemp("", "hub-kill-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dataDir)
-	os.Chmod(dataDir, 0o755)
+	dataDir := serverDataDir(t, "kill")
 	env := []string{"HUB_DEMO_LIVE_RATE=25", "HUB_SYNC_INTERVAL=1s"}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	kill := func(h *hubProc) {

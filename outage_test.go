@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -83,14 +82,7 @@ func freeTCPPort(t *testing.T) int {
 // restart.
 func TestDatabaseOutage(t *testing.T) {
 	bin := buildHub(t)
-	dir, err := os.MkdirTemp("", "hub-outage-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := serverDataDir(t, "outage")
 	ctx := context.Background()
 	port := freeTCPPort(t)
 	pgOpts := embedpg.Options{Dir: filepath.Join(dir, "pg"), Database: "hub", Port: port}

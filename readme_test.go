@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,13 +12,9 @@ import (
 
 	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/auth"
-	"github.com/ywtg/hub/connectors/connectortest"
-	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/graph"
 	"github.com/ywtg/hub/graph/graphtest"
 	"github.com/ywtg/hub/pii"
-	"github.com/ywtg/hub/sim"
-	"github.com/ywtg/hub/sim/city"
 	"github.com/ywtg/hub/store"
 )
 
@@ -49,29 +41,11 @@ func readmeExamples(t *testing.T) (ops []string, addr string) {
 // systems — and serves it to an administrator.
 func demoCity(t *testing.T) (*graphtest.Server, *store.Store) {
 	t.Helper()
-	ctx := context.Background()
-	sys, _ := connectortest.StartSim(t, sim.Options{Seed: 1, Scale: city.Small, PartyDSN: dbtest.EmptyDB(t), LiveRate: -1})
-	st, dsn := dbtest.NewStoreDSN(t)
-	sources := filepath.Join(t.TempDir(), "sources.yaml")
-	yaml := fmt.Sprintf(`sources:
-  - {name: party, type: party, dsn_env: PARTY_DSN, datum: BD09}
-  - {name: governance, type: governance, endpoint: %q, client_id: %q, client_secret_env: GOV_SECRET, datum: BD09, rate_limit: 200}
-  - {name: citymgmt, type: open311, endpoint: %q, format: json, paging: auto, datum: GCJ02, rate_limit: 200}
-  - {name: citymgmt-archive, type: csvdrop, dir: %q, datum: GCJ02, backfills: citymgmt}
-`, sys.GovURL, sys.ClientID, sys.Open311URL+"/open311/v2", sys.CSVDir)
-	if err := os.WriteFile(sources, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	master := make([]byte, 32)
 	if _, err := rand.Read(master); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"DATABASE_URL": dsn, "HUB_SOURCES": sources, "HUB_REGIONS": sys.LayerPath, "HUB_PII_KEY": hex.EncodeToString(master),
-		"HUB_LOG_LEVEL": "error", "PARTY_DSN": sys.PartyDSN, "GOV_SECRET": sys.ClientSecret}
-	out, _, err := hubRun(t, env, "sync")
-	if err != nil {
-		t.Fatalf("hub sync: %v\n%s", err, out)
-	}
+	st, _ := syncDemo(t, master)
 	keys, err := pii.NewKeys(master)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +53,6 @@ func demoCity(t *testing.T) (*graphtest.Server, *store.Store) {
 	dir := address.NewDirectory(st, time.Hour, slog.New(slog.DiscardHandler))
 	srv := graphtest.NewWith(t, graph.Config{Store: st, PII: keys, Addresses: dir})
 	srv.As(&auth.Principal{ID: "key:1", Role: auth.Admin, Scopes: []string{"pii:read"}})
-	_ = ctx
 	return srv, st
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -54,12 +53,7 @@ func syncRuns(t *testing.T, ctx context.Context, conn *pgx.Conn) []runRow {
 func TestReplicasShareSources(t *testing.T) {
 	ctx := context.Background()
 	bin := buildHub(t)
-	dataDir, err := os.MkdirTemp("", "hub-replicas-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dataDir)
-	os.Chmod(dataDir, 0o755)
+	dataDir := serverDataDir(t, "replicas")
 	// The test owns the embedded cluster; both hubs join it, so killing
 	// either leaves the database up, as a shared server would be.
 	cluster, err := embedpg.Start(ctx, embedpg.Options{Dir: filepath.Join(dataDir, "pg")})

@@ -73,6 +73,23 @@ func startHub(t *testing.T, bin, dataDir string) *hubProc {
 	return startHubEnv(t, bin, dataDir, nil)
 }
 
+// serverDataDir makes the data directory of a hub under test, one that the
+// embedded PostgreSQL's server user can reach when the tests run as root
+// (t.TempDir is private to its owner). It is removed when the test ends,
+// after the hubs the test started have stopped.
+func serverDataDir(t *testing.T, name string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "hub-"+name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // startHubEnv is startHub with extra environment variables.
 func startHubEnv(t *testing.T, bin, dataDir string, env []string) *hubProc {
 	t.Helper()
@@ -186,14 +203,7 @@ func graphql(t *testing.T, h *hubProc, query string) map[string]any {
 // finally stops it with SIGTERM, which must also stop the database server.
 func TestHubSurvivesKill9(t *testing.T) {
 	bin := buildHub(t)
-	dataDir, err := os.MkdirTemp("", "hub-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dataDir)
-	if err := os.Chmod(dataDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dataDir := serverDataDir(t, "e2e")
 
 	h := startHub(t, bin, dataDir)
 	t.Logf("first start ready in %s", waitReady(t, h))

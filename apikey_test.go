@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,9 +13,16 @@ import (
 	"github.com/ywtg/hub/store/storetest"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+func TestMain(m *testing.M) {
+	dbtest.Main(m, func() {
+		if hubBinary.dir != "" {
+			os.RemoveAll(hubBinary.dir)
+		}
+	})
+}
 
 func TestAPIKeyCommands(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, dsn := dbtest.NewStoreDSN(t)
 	storetest.SeedRegions(t, st)

@@ -29,6 +29,7 @@ func hubRun(t *testing.T, env map[string]string, args ...string) (stdout, stderr
 }
 
 func TestHelp(t *testing.T) {
+	t.Parallel()
 	none := map[string]string{}
 	out, _, err := hubRun(t, none, "help")
 	if err != nil || !strings.Contains(out, "Commands:") || !strings.Contains(out, "HUB_MAX_DEPTH") {
@@ -88,6 +89,7 @@ func TestHelp(t *testing.T) {
 // configuration with many problems: every one is reported at once, and
 // neither PostgreSQL nor a demo key was started or written.
 func TestConfigurationIsCheckedBeforeAnythingStarts(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	badSources := filepath.Join(dir, "sources.yaml")
 	if err := os.WriteFile(badSources, []byte("sources:\n  - name: gov\n    type: governance\n    endpoint: http://127.0.0.1:1\n    client_id: x\n    client_secret_env: GOV_SECRET_UNSET\n    password: inline\n"), 0o644); err != nil {
@@ -144,6 +146,7 @@ func assertNothingStarted(t *testing.T, dir string) {
 // TestAPIKeyListAlignsWideNames lists keys named in Chinese and in ASCII:
 // every column starts at the same display column on every line.
 func TestAPIKeyListAlignsWideNames(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, dsn := dbtest.NewStoreDSN(t)
 	storetest.SeedRegions(t, st)

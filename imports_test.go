@@ -53,6 +53,7 @@ var importRules = map[string][]string{
 // TestImportRules lists every package's imports with go list and fails on
 // an import the rules above do not allow.
 func TestImportRules(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "./...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
@@ -86,6 +87,7 @@ func TestImportRules(t *testing.T) {
 // TestImportRulesCatchViolations makes sure the matcher refuses what the
 // layering forbids, so that TestImportRules cannot pass by accepting all.
 func TestImportRulesCatchViolations(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		pkg, dep string
 		ok       bool

@@ -54,6 +54,7 @@ func syncDemo(t *testing.T, master []byte) (*store.Store, func(args ...string) s
 // cannot be), and no incident mixes two of them — and a review decision
 // that splits one of them holds across `hub sync --full`.
 func TestSyncGroupsIncidents(t *testing.T) {
+	t.Parallel()
 	ctx := store.Unscoped(context.Background())
 	st, sync := syncDemo(t, bytes.Repeat([]byte{0xab}, 32))
 	c, err := city.Generate(city.DefaultConfig())

@@ -60,6 +60,7 @@ func demoCity(t *testing.T) (*graphtest.Server, *store.Store) {
 // the demo city: none may fail, none may come back empty, and the address
 // example must resolve to the building it names.
 func TestReadmeExamplesRun(t *testing.T) {
+	t.Parallel()
 	ops, addr := readmeExamples(t)
 	srv, _ := demoCity(t)
 	for i, op := range ops {

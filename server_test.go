@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -21,15 +22,29 @@ import (
 	"github.com/ywtg/hub/app"
 )
 
-// buildHub compiles the hub binary once per test run.
+// hubBinary is the hub built once for the tests that run it.
+var hubBinary struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// buildHub compiles the hub binary once per test run (TestMain removes it).
 func buildHub(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "hub")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	hubBinary.once.Do(func() {
+		if hubBinary.dir, hubBinary.err = os.MkdirTemp("", "hub-bin-"); hubBinary.err != nil {
+			return
+		}
+		hubBinary.path = filepath.Join(hubBinary.dir, "hub")
+		if out, err := exec.Command("go", "build", "-o", hubBinary.path, ".").CombinedOutput(); err != nil {
+			hubBinary.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if hubBinary.err != nil {
+		t.Fatal(hubBinary.err)
 	}
-	return bin
+	return hubBinary.path
 }
 
 type hubProc struct {
@@ -310,6 +325,7 @@ func stopHub(t *testing.T, h *hubProc) {
 }
 
 func TestHelpListsEveryVariable(t *testing.T) {
+	t.Parallel()
 	var out strings.Builder
 	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &out, io.Discard); err != nil {
 		t.Fatal(err)

@@ -51,9 +51,13 @@ type server struct {
 
 var srv server // test-process scope; started lazily, stopped by Main
 
-// Main runs the tests and then stops the embedded cluster if one was started.
-func Main(m *testing.M) {
+// Main runs the tests, then the given clean-ups, and stops the embedded
+// cluster if one was started.
+func Main(m *testing.M, after ...func()) {
 	code := m.Run()
+	for _, f := range after {
+		f()
+	}
 	if srv.cluster != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		if err := srv.cluster.Stop(ctx); err != nil {

@@ -23,9 +23,11 @@ import (
 const PositionHeader = "X-Hub-Position"
 
 // Export streams bulk exports (mounted at /export/): GET
-// /export/cases.ndjson or /export/cases.csv (UTF-8 with a BOM, for Excel),
-// filtered like Query.cases (regionCode, status, source, category,
-// reportedFrom, reportedTo), in the caller's jurisdiction.
+// /export/{cases,people,partyMembers}.{ndjson,csv} (CSV is UTF-8 with a
+// BOM, for Excel), in the caller's jurisdiction, personal data masked as
+// the GraphQL API masks it. Cases are filtered like Query.cases
+// (regionCode, status, source, category, reportedFrom, reportedTo), people
+// like Query.people (regionCode, role), party members by regionCode.
 type Export struct {
 	store *store.Store
 	log   *slog.Logger
@@ -65,6 +67,100 @@ type exportRow struct {
 var csvHeader = []string{"id", "source", "sourceId", "kind", "category", "title", "description", "status", "sourceStatus",
 	"tier", "gridCode", "address", "assigneeDept", "lat", "lng", "reportedAt", "updatedAt", "dueAt", "closedAt"}
 
+// exportKinds are the exports: the scope a partner key needs for each
+// and its CSV header.
+var exportKinds = map[string]struct {
+	scope  string
+	header []string
+}{
+	"cases":        {"cases:read", csvHeader},
+	"people":       {"people:read", personHeader},
+	"partyMembers": {"party:read", memberHeader},
+}
+
+// personRow is a person in the export (the GraphQL field names), masked
+// as the API masks it; an export never carries an unmasked value.
+type personRow struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	IDNumber  string   `json:"idNumber"`
+	Phone     *string  `json:"phone"`
+	Gender    *string  `json:"gender"`
+	BirthYear *int     `json:"birthYear"`
+	Roles     []string `json:"roles"`
+}
+
+var personHeader = []string{"id", "name", "idNumber", "phone", "gender", "birthYear", "roles"}
+
+// memberRow is a party member in the export, with the person's global ID
+// and masked name.
+type memberRow struct {
+	ID               string  `json:"id"`
+	PersonID         string  `json:"personId"`
+	Name             string  `json:"name"`
+	OrgID            *string `json:"orgId"`
+	OrgName          *string `json:"orgName"`
+	JoinedOn         *string `json:"joinedOn"`
+	CentralHousehold bool    `json:"centralHousehold"`
+	ServiceHours     float64 `json:"serviceHours"`
+	Points           int     `json:"points"`
+	Source           string  `json:"source"`
+	SourceID         string  `json:"sourceId"`
+}
+
+var memberHeader = []string{"id", "personId", "name", "orgId", "orgName", "joinedOn", "centralHousehold", "serviceHours",
+	"points", "source", "sourceId"}
+
+// stream writes the rows of one export, buffered and flushed every 1000
+// rows: memory does not grow with the export.
+type stream struct {
+	w       http.ResponseWriter
+	name    string
+	format  string
+	header  []string
+	bw      *bufio.Writer
+	cw      *csv.Writer
+	enc     *json.Encoder
+	flusher http.Flusher
+	n       int
+	started bool
+}
+
+func (st *stream) start(pos int64) error {
+	st.started = true
+	st.w.Header().Set(PositionHeader, store.PositionCursor(pos))
+	if st.format == "csv" {
+		st.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		st.w.Header().Set("Content-Disposition", `attachment; filename="`+st.name+`.csv"`)
+		st.bw.WriteString("\ufeff")
+		st.cw = csv.NewWriter(st.bw)
+		return st.cw.Write(st.header)
+	}
+	st.w.Header().Set("Content-Type", "application/x-ndjson")
+	return nil
+}
+
+// write writes one row: v as a JSON line, or record as a CSV record
+// (record is called only for CSV).
+func (st *stream) write(v any, record func() []string) error {
+	var err error
+	if st.cw != nil {
+		err = st.cw.Write(record())
+	} else {
+		err = st.enc.Encode(v)
+	}
+	if st.n++; st.n%1000 == 0 {
+		if st.cw != nil {
+			st.cw.Flush()
+		}
+		st.bw.Flush()
+		if st.flusher != nil {
+			st.flusher.Flush()
+		}
+	}
+	return err
+}
+
 func (e *Export) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := auth.From(r.Context())
 	if p == nil {
@@ -72,17 +168,13 @@ func (e *Export) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, format, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/export/"), ".")
-	if name != "cases" || (format != "ndjson" && format != "csv") {
-		http.Error(w, "unknown export: /export/cases.ndjson or /export/cases.csv", http.StatusNotFound)
+	kind, ok := exportKinds[name]
+	if !ok || (format != "ndjson" && format != "csv") {
+		http.Error(w, "unknown export: /export/{cases,people,partyMembers}.{ndjson,csv}", http.StatusNotFound)
 		return
 	}
-	if p.Role == auth.Partner && !p.HasScope("cases:read") {
-		http.Error(w, "the key needs the scope cases:read", http.StatusForbidden)
-		return
-	}
-	f, err := exportFilter(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	if p.Role == auth.Partner && !p.HasScope(kind.scope) {
+		http.Error(w, "the key needs the scope "+kind.scope, http.StatusForbidden)
 		return
 	}
 	s := store.Scope{}
@@ -91,52 +183,85 @@ func (e *Export) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := store.WithScope(r.Context(), s)
 	bw := bufio.NewWriterSize(w, 64<<10)
-	flusher, _ := w.(http.Flusher)
-	var cw *csv.Writer
-	enc := json.NewEncoder(bw)
-	n := 0
-	started := false
-	err = e.store.ExportCases(ctx, f, func(pos int64) error {
-		started = true
-		w.Header().Set(PositionHeader, store.PositionCursor(pos))
-		if format == "csv" {
-			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-			w.Header().Set("Content-Disposition", `attachment; filename="cases.csv"`)
-			bw.WriteString("\ufeff")
-			cw = csv.NewWriter(bw)
-			return cw.Write(csvHeader)
+	st := &stream{w: w, name: name, format: format, header: kind.header, bw: bw, enc: json.NewEncoder(bw)}
+	st.flusher, _ = w.(http.Flusher)
+	var err error
+	switch name {
+	case "cases":
+		f, ferr := exportFilter(r)
+		if ferr != nil {
+			http.Error(w, ferr.Error(), http.StatusBadRequest)
+			return
 		}
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		return nil
-	}, func(c *store.ExportCase) error {
-		x := exportRow{ID: caseID(c.ID), Source: c.Source, SourceID: c.SourceID, Kind: c.Kind, Category: c.Category,
-			Title: c.Title, Description: c.Description, Status: c.Status, SourceStatus: c.SourceStatus, Tier: c.Tier,
-			Grid: c.GridCode, Address: c.Address, AssigneeDept: c.AssigneeDept, Lat: c.Lat, Lng: c.Lng,
-			ReportedAt: c.ReportedAt, UpdatedAt: c.UpdatedAt, DueAt: c.DueAt, ClosedAt: c.ClosedAt}
-		var err error
-		if cw != nil {
-			err = cw.Write([]string{x.ID, x.Source, x.SourceID, x.Kind, x.Category, x.Title, x.Description, x.Status,
-				x.SourceStatus, x.Tier, x.Grid, x.Address, x.AssigneeDept, float(x.Lat), float(x.Lng), stamp(x.ReportedAt),
-				stamp(x.UpdatedAt), optStamp(x.DueAt), optStamp(x.ClosedAt)})
-		} else {
-			err = enc.Encode(&x)
+		err = e.store.ExportCases(ctx, f, st.start, func(c *store.ExportCase) error {
+			x := exportRow{ID: globalID("Case", c.ID), Source: c.Source, SourceID: c.SourceID, Kind: c.Kind, Category: c.Category,
+				Title: c.Title, Description: c.Description, Status: c.Status, SourceStatus: c.SourceStatus, Tier: c.Tier,
+				Grid: c.GridCode, Address: c.Address, AssigneeDept: c.AssigneeDept, Lat: c.Lat, Lng: c.Lng,
+				ReportedAt: c.ReportedAt, UpdatedAt: c.UpdatedAt, DueAt: c.DueAt, ClosedAt: c.ClosedAt}
+			return st.write(&x, func() []string {
+				return []string{x.ID, x.Source, x.SourceID, x.Kind, x.Category, x.Title, x.Description, x.Status,
+					x.SourceStatus, x.Tier, x.Grid, x.Address, x.AssigneeDept, float(x.Lat), float(x.Lng), stamp(x.ReportedAt),
+					stamp(x.UpdatedAt), optStamp(x.DueAt), optStamp(x.ClosedAt)}
+			})
+		})
+	case "people":
+		var f store.PersonFilter
+		q := r.URL.Query()
+		if v := q.Get("regionCode"); v != "" {
+			f.RegionCode = &v
 		}
-		if n++; n%1000 == 0 {
-			if cw != nil {
-				cw.Flush()
-			}
-			bw.Flush()
-			if flusher != nil {
-				flusher.Flush()
+		if v := q.Get("role"); v != "" {
+			for _, role := range strings.Split(v, ",") {
+				f.Role = append(f.Role, canon.PersonRole(strings.TrimSpace(role)))
 			}
 		}
-		return err
-	})
-	if cw != nil {
-		cw.Flush()
+		err = e.store.ExportPeople(ctx, f, st.start, func(x *store.ExportPerson) error {
+			row := personRow{ID: globalID("Person", x.ID), Name: x.NameMasked, IDNumber: x.IDMasked, Phone: x.PhoneMasked,
+				Gender: x.Gender, BirthYear: x.BirthYear, Roles: x.Roles}
+			if row.Roles == nil {
+				row.Roles = []string{}
+			}
+			return st.write(&row, func() []string {
+				year := ""
+				if row.BirthYear != nil {
+					year = strconv.Itoa(*row.BirthYear)
+				}
+				return []string{row.ID, row.Name, row.IDNumber, deref(row.Phone), deref(row.Gender), year, strings.Join(row.Roles, ";")}
+			})
+		})
+	case "partyMembers":
+		var region *string
+		if v := r.URL.Query().Get("regionCode"); v != "" {
+			region = &v
+		}
+		err = e.store.ExportPartyMembers(ctx, region, st.start, func(x *store.ExportPartyMember) error {
+			row := memberRow{ID: globalID("PartyMember", x.ID), PersonID: globalID("Person", x.PersonID), Name: x.NameMasked,
+				OrgName: x.OrgName, CentralHousehold: x.CentralHousehold, ServiceHours: x.ServiceHours, Points: x.Points,
+				Source: x.Source, SourceID: x.SourceID}
+			if x.OrgID != nil {
+				id := globalID("PartyOrg", *x.OrgID)
+				row.OrgID = &id
+			}
+			if x.JoinedOn != nil {
+				d := x.JoinedOn.Format(time.DateOnly)
+				row.JoinedOn = &d
+			}
+			return st.write(&row, func() []string {
+				oid := ""
+				if row.OrgID != nil {
+					oid = *row.OrgID
+				}
+				return []string{row.ID, row.PersonID, row.Name, oid, deref(row.OrgName), deref(row.JoinedOn),
+					strconv.FormatBool(row.CentralHousehold), strconv.FormatFloat(row.ServiceHours, 'f', -1, 64),
+					strconv.Itoa(row.Points), row.Source, row.SourceID}
+			})
+		})
+	}
+	if st.cw != nil {
+		st.cw.Flush()
 	}
 	if err != nil {
-		if !started {
+		if !st.started {
 			status := http.StatusInternalServerError
 			if canon.ErrorCode(err) == canon.StoreUnavailable {
 				status = http.StatusServiceUnavailable
@@ -146,10 +271,17 @@ func (e *Export) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		// Mid-stream: the body is cut short without its end, which a
 		// client sees as a failed transfer, never as a complete export.
-		e.log.Warn("export cut short", "rows", n, "error", err.Error())
+		e.log.Warn("export cut short", "export", name, "rows", st.n, "error", err.Error())
 		panic(http.ErrAbortHandler)
 	}
 	bw.Flush()
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func float(v *float64) string {
@@ -206,9 +338,9 @@ func Handler(st *store.Store, log *slog.Logger) http.Handler {
 	return mux
 }
 
-// caseID is the case's global ID in the GraphQL API (base64url of
-// "Case:id"), so that an exported case can be fetched there with
+// globalID is a record's global ID in the GraphQL API (base64url of
+// "Type:id"), so that an exported record can be fetched there with
 // node(id:). graph owns the format; partner may not import graph.
-func caseID(id int64) string {
-	return base64.RawURLEncoding.EncodeToString(strconv.AppendInt([]byte("Case:"), id, 10))
+func globalID(typ string, id int64) string {
+	return base64.RawURLEncoding.EncodeToString(strconv.AppendInt([]byte(typ+":"), id, 10))
 }

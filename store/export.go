@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // PositionCursor is the opaque cursor of a change-log position, as
@@ -40,11 +41,44 @@ type ExportCase struct {
 // that snapshot, and shares the snapshot with the connection that reads
 // the rows, releasing the lock at once.
 func (s *Store) ExportCases(ctx context.Context, f CaseFilter, start func(position int64) error, row func(*ExportCase) error) error {
-	if err := checkScope(ctx); err != nil {
-		return err
-	}
 	if start == nil || row == nil {
 		return fmt.Errorf("export cases: no callbacks")
+	}
+	return s.exportSnapshot(ctx, start, func(readConn *pgxpool.Conn) error {
+		var a sqlArgs
+		where := f.where(ctx, &a)
+		rows, err := readConn.Query(ctx, `SELECT c.id, c.source, c.source_id, c.kind, coalesce(c.category_code, ''), c.title,
+			c.description, c.status, c.source_status, c.tier, coalesce(g.code, ''), c.address, c.assignee_dept,
+			c.lat, c.lng, c.reported_at, c.updated_at, c.due_at, c.closed_at
+		FROM "case" c LEFT JOIN region g ON g.id = c.grid_id WHERE `+where+` ORDER BY c.id`, a...)
+		if err != nil {
+			return fmt.Errorf("export cases: %w", translate(err))
+		}
+		defer rows.Close()
+		var x ExportCase
+		for rows.Next() {
+			if err := rows.Scan(&x.ID, &x.Source, &x.SourceID, &x.Kind, &x.Category, &x.Title, &x.Description, &x.Status,
+				&x.SourceStatus, &x.Tier, &x.GridCode, &x.Address, &x.AssigneeDept, &x.Lat, &x.Lng, &x.ReportedAt, &x.UpdatedAt,
+				&x.DueAt, &x.ClosedAt); err != nil {
+				return fmt.Errorf("export cases: %w", err)
+			}
+			if err := row(&x); err != nil {
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("export cases: %w", translate(err))
+		}
+		return nil
+	})
+}
+
+// exportSnapshot opens a read-only transaction on one snapshot, calls
+// start with the snapshot's change-log position and then read with the
+// connection that holds the snapshot (see ExportCases).
+func (s *Store) exportSnapshot(ctx context.Context, start func(position int64) error, read func(*pgxpool.Conn) error) error {
+	if err := checkScope(ctx); err != nil {
+		return err
 	}
 	lockConn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -103,29 +137,113 @@ func (s *Store) ExportCases(ctx context.Context, f CaseFilter, start func(positi
 	if err := start(head); err != nil {
 		return err
 	}
-	var a sqlArgs
-	where := f.where(ctx, &a)
-	rows, err := readConn.Query(ctx, `SELECT c.id, c.source, c.source_id, c.kind, coalesce(c.category_code, ''), c.title,
-			c.description, c.status, c.source_status, c.tier, coalesce(g.code, ''), c.address, c.assignee_dept,
-			c.lat, c.lng, c.reported_at, c.updated_at, c.due_at, c.closed_at
-		FROM "case" c LEFT JOIN region g ON g.id = c.grid_id WHERE `+where+` ORDER BY c.id`, a...)
-	if err != nil {
-		return fmt.Errorf("export cases: %w", translate(err))
+	return read(readConn)
+}
+
+// ExportPerson is a person of the bulk export: the masked forms only
+// (name, citizen ID, phone), as the read API shows them.
+type ExportPerson struct {
+	ID                   int64
+	NameMasked, IDMasked string
+	PhoneMasked          *string
+	Gender               *string
+	BirthYear            *int
+	Roles                []string
+}
+
+// ExportPeople reads the persons that match f (in the context's
+// jurisdiction, as People sees them) from one snapshot, like ExportCases:
+// start with the snapshot's position, then row for each person in id
+// order, streaming. Raw and sealed identifiers are never selected.
+func (s *Store) ExportPeople(ctx context.Context, f PersonFilter, start func(position int64) error, row func(*ExportPerson) error) error {
+	if start == nil || row == nil {
+		return fmt.Errorf("export people: no callbacks")
 	}
-	defer rows.Close()
-	var x ExportCase
-	for rows.Next() {
-		if err := rows.Scan(&x.ID, &x.Source, &x.SourceID, &x.Kind, &x.Category, &x.Title, &x.Description, &x.Status,
-			&x.SourceStatus, &x.Tier, &x.GridCode, &x.Address, &x.AssigneeDept, &x.Lat, &x.Lng, &x.ReportedAt, &x.UpdatedAt,
-			&x.DueAt, &x.ClosedAt); err != nil {
-			return fmt.Errorf("export cases: %w", err)
+	return s.exportSnapshot(ctx, start, func(readConn *pgxpool.Conn) error {
+		var a sqlArgs
+		conds := []string{personVisible(ctx, &a)}
+		if ph := regionRef(f.RegionID, f.RegionCode, &a); ph != "" {
+			conds = append(conds, `(x.id IN (SELECT r.person_id FROM resident r WHERE `+subtree("r.grid_id", ph)+`)
+			OR x.id IN (SELECT m.person_id FROM party_member m WHERE `+subtree("m.region_id", ph)+`)
+			OR x.id IN (SELECT w.person_id FROM grid_worker w JOIN grid_worker_grid g ON g.worker_id = w.id WHERE `+subtree("g.grid_id", ph)+`))`)
 		}
-		if err := row(&x); err != nil {
-			return err
+		if len(f.Role) > 0 {
+			conds = append(conds, "x.id IN (SELECT person_id FROM person_link WHERE role = ANY("+a.add(strs(f.Role))+"))")
 		}
+		rows, err := readConn.Query(ctx, `SELECT x.id, x.name_masked, x.id_masked, x.phone_masked, x.gender::text,
+			extract(year FROM x.birth_date)::int,
+			coalesce((SELECT array_agg(DISTINCT l.role ORDER BY l.role) FROM person_link l WHERE l.person_id = x.id), '{}')
+		FROM person x WHERE `+strings.Join(conds, " AND ")+` ORDER BY x.id`, a...)
+		if err != nil {
+			return fmt.Errorf("export people: %w", translate(err))
+		}
+		defer rows.Close()
+		var x ExportPerson
+		for rows.Next() {
+			if err := rows.Scan(&x.ID, &x.NameMasked, &x.IDMasked, &x.PhoneMasked, &x.Gender, &x.BirthYear, &x.Roles); err != nil {
+				return fmt.Errorf("export people: %w", err)
+			}
+			if err := row(&x); err != nil {
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("export people: %w", translate(err))
+		}
+		return nil
+	})
+}
+
+// ExportPartyMember is a party member of the bulk export, with the
+// person's masked name.
+type ExportPartyMember struct {
+	ID, PersonID     int64
+	NameMasked       string
+	OrgID            *int64
+	OrgName          *string
+	JoinedOn         *time.Time
+	CentralHousehold bool
+	ServiceHours     float64
+	Points           int
+	Source, SourceID string
+}
+
+// ExportPartyMembers reads the party members in the context's
+// jurisdiction (of the region regionCode names, if set) from one snapshot,
+// like ExportCases, in id order, streaming.
+func (s *Store) ExportPartyMembers(ctx context.Context, regionCode *string, start func(position int64) error, row func(*ExportPartyMember) error) error {
+	if start == nil || row == nil {
+		return fmt.Errorf("export party members: no callbacks")
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("export cases: %w", translate(err))
-	}
-	return nil
+	return s.exportSnapshot(ctx, start, func(readConn *pgxpool.Conn) error {
+		var a sqlArgs
+		conds := []string{scopeRegion(ctx, "x.region_id", &a)}
+		if ph := regionRef(nil, regionCode, &a); ph != "" {
+			conds = append(conds, subtree("x.region_id", ph))
+		}
+		rows, err := readConn.Query(ctx, `SELECT x.id, x.person_id, p.name_masked, x.org_id, o.name, x.joined_on, x.central_household,
+			coalesce((SELECT sum(v.hours) FROM volunteer_activity v WHERE v.member_id = x.id), 0)::float8,
+			coalesce((SELECT sum(v.points) FROM volunteer_activity v WHERE v.member_id = x.id), 0)::int,
+			x.source, x.source_id
+		FROM party_member x JOIN person p ON p.id = x.person_id LEFT JOIN party_org o ON o.id = x.org_id
+		WHERE `+strings.Join(conds, " AND ")+` ORDER BY x.id`, a...)
+		if err != nil {
+			return fmt.Errorf("export party members: %w", translate(err))
+		}
+		defer rows.Close()
+		var x ExportPartyMember
+		for rows.Next() {
+			if err := rows.Scan(&x.ID, &x.PersonID, &x.NameMasked, &x.OrgID, &x.OrgName, &x.JoinedOn, &x.CentralHousehold,
+				&x.ServiceHours, &x.Points, &x.Source, &x.SourceID); err != nil {
+				return fmt.Errorf("export party members: %w", err)
+			}
+			if err := row(&x); err != nil {
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("export party members: %w", translate(err))
+		}
+		return nil
+	})
 }

@@ -41,6 +41,9 @@ type ExportCase struct {
 // that snapshot, and shares the snapshot with the connection that reads
 // the rows, releasing the lock at once.
 func (s *Store) ExportCases(ctx context.Context, f CaseFilter, start func(position int64) error, row func(*ExportCase) error) error {
+	if err := checkScope(ctx); err != nil {
+		return err
+	}
 	if start == nil || row == nil {
 		return fmt.Errorf("export cases: no callbacks")
 	}
@@ -156,6 +159,9 @@ type ExportPerson struct {
 // start with the snapshot's position, then row for each person in id
 // order, streaming. Raw and sealed identifiers are never selected.
 func (s *Store) ExportPeople(ctx context.Context, f PersonFilter, start func(position int64) error, row func(*ExportPerson) error) error {
+	if err := checkScope(ctx); err != nil {
+		return err
+	}
 	if start == nil || row == nil {
 		return fmt.Errorf("export people: no callbacks")
 	}
@@ -212,6 +218,9 @@ type ExportPartyMember struct {
 // jurisdiction (of the region regionCode names, if set) from one snapshot,
 // like ExportCases, in id order, streaming.
 func (s *Store) ExportPartyMembers(ctx context.Context, regionCode *string, start func(position int64) error, row func(*ExportPartyMember) error) error {
+	if err := checkScope(ctx); err != nil {
+		return err
+	}
 	if start == nil || row == nil {
 		return fmt.Errorf("export party members: no callbacks")
 	}

@@ -164,17 +164,17 @@ func (st *stream) write(v any, record func() []string) error {
 func (e *Export) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := auth.From(r.Context())
 	if p == nil {
-		http.Error(w, "authentication required", http.StatusUnauthorized)
+		exportError(w, http.StatusUnauthorized, canon.Unauthenticated, "authentication required")
 		return
 	}
 	name, format, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/export/"), ".")
 	kind, ok := exportKinds[name]
 	if !ok || (format != "ndjson" && format != "csv") {
-		http.Error(w, "unknown export: /export/{cases,people,partyMembers}.{ndjson,csv}", http.StatusNotFound)
+		exportError(w, http.StatusNotFound, canon.NotFound, "unknown export: /export/{cases,people,partyMembers}.{ndjson,csv}")
 		return
 	}
 	if p.Role == auth.Partner && !p.HasScope(kind.scope) {
-		http.Error(w, "the key needs the scope "+kind.scope, http.StatusForbidden)
+		exportError(w, http.StatusForbidden, canon.Forbidden, "this key lacks the scope "+kind.scope+" to export "+name)
 		return
 	}
 	s := store.Scope{}
@@ -190,7 +190,7 @@ func (e *Export) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "cases":
 		f, ferr := exportFilter(r)
 		if ferr != nil {
-			http.Error(w, ferr.Error(), http.StatusBadRequest)
+			exportError(w, http.StatusBadRequest, canon.BadUserInput, ferr.Error())
 			return
 		}
 		err = e.store.ExportCases(ctx, f, st.start, func(c *store.ExportCase) error {
@@ -262,11 +262,11 @@ func (e *Export) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if !st.started {
-			status := http.StatusInternalServerError
-			if canon.ErrorCode(err) == canon.StoreUnavailable {
+			status, code := http.StatusInternalServerError, canon.ErrorCode(err)
+			if code == canon.StoreUnavailable {
 				status = http.StatusServiceUnavailable
 			}
-			http.Error(w, canon.ErrorMessage(err), status)
+			exportError(w, status, code, canon.ErrorMessage(err))
 			return
 		}
 		// Mid-stream: the body is cut short without its end, which a
@@ -275,6 +275,15 @@ func (e *Export) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	}
 	bw.Flush()
+}
+
+// exportError answers an export that does not start with the error body
+// of the GraphQL API: {"errors":[{"message", "extensions":{"code"}}]}.
+func exportError(w http.ResponseWriter, status int, code canon.Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{
+		"message": msg, "extensions": map[string]string{"code": string(code)}}}})
 }
 
 func deref(s *string) string {

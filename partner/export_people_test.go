@@ -196,13 +196,27 @@ func TestExportPeopleAndPartyMembers(t *testing.T) {
 	}
 
 	// A partner key needs the scope of what it exports.
-	who.Store(&auth.Principal{ID: "c", Role: auth.Partner, Scopes: []string{"cases:read", "party:read"}})
-	if code, _, _, _ := get(t, srv.URL+"/export/people.ndjson"); code != http.StatusForbidden {
-		t.Fatalf("people export without people:read: %d", code)
-	}
-	who.Store(&auth.Principal{ID: "c", Role: auth.Partner, Scopes: []string{"cases:read", "people:read"}})
-	if code, _, _, _ := get(t, srv.URL+"/export/partyMembers.csv"); code != http.StatusForbidden {
-		t.Fatalf("party member export without party:read: %d", code)
+	for _, c := range []struct{ path, scope, has string }{
+		{"/export/people.ndjson", "people:read", "party:read"},
+		{"/export/partyMembers.csv", "party:read", "people:read"},
+	} {
+		who.Store(&auth.Principal{ID: "c", Role: auth.Partner, Scopes: []string{"cases:read", c.has}})
+		resp, err := http.Get(srv.URL + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Errors []struct {
+				Message    string
+				Extensions struct{ Code string }
+			}
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || err != nil || len(body.Errors) != 1 ||
+			body.Errors[0].Extensions.Code != "FORBIDDEN" || !strings.Contains(body.Errors[0].Message, c.scope) {
+			t.Fatalf("%s without %s: %d %+v (%v)", c.path, c.scope, resp.StatusCode, body, err)
+		}
 	}
 
 	// The position splits the log.

@@ -97,7 +97,7 @@ var personHeader = []string{"id", "name", "idNumber", "phone", "gender", "birthY
 type memberRow struct {
 	ID               string  `json:"id"`
 	PersonID         string  `json:"personId"`
-	Name             string  `json:"name"`
+	Name             *string `json:"name"` // null unless the caller may read people
 	OrgID            *string `json:"orgId"`
 	OrgName          *string `json:"orgName"`
 	JoinedOn         *string `json:"joinedOn"`
@@ -234,10 +234,16 @@ func (e *Export) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if v := r.URL.Query().Get("regionCode"); v != "" {
 			region = &v
 		}
+		// The API shows a member's name only through its person, which
+		// needs people:read; the export shows no more.
+		names := p.Role != auth.Partner || p.HasScope("people:read")
 		err = e.store.ExportPartyMembers(ctx, region, st.start, func(x *store.ExportPartyMember) error {
-			row := memberRow{ID: globalID("PartyMember", x.ID), PersonID: globalID("Person", x.PersonID), Name: x.NameMasked,
+			row := memberRow{ID: globalID("PartyMember", x.ID), PersonID: globalID("Person", x.PersonID),
 				OrgName: x.OrgName, CentralHousehold: x.CentralHousehold, ServiceHours: x.ServiceHours, Points: x.Points,
 				Source: x.Source, SourceID: x.SourceID}
+			if names {
+				row.Name = &x.NameMasked
+			}
 			if x.OrgID != nil {
 				id := globalID("PartyOrg", *x.OrgID)
 				row.OrgID = &id
@@ -251,7 +257,7 @@ func (e *Export) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				if row.OrgID != nil {
 					oid = *row.OrgID
 				}
-				return []string{row.ID, row.PersonID, row.Name, oid, deref(row.OrgName), deref(row.JoinedOn),
+				return []string{row.ID, row.PersonID, deref(row.Name), oid, deref(row.OrgName), deref(row.JoinedOn),
 					strconv.FormatBool(row.CentralHousehold), strconv.FormatFloat(row.ServiceHours, 'f', -1, 64),
 					strconv.Itoa(row.Points), row.Source, row.SourceID}
 			})

@@ -32,12 +32,11 @@ func incidentCase(src, id, cat, title string, status canon.CaseStatus, at time.T
 	return c
 }
 
-// TestIncidentExplainsItself groups a 城管 case and a 综治 event about one
-// street stall and reads the incident back: its cases with their own
-// statuses, its sources, the rolled-up status, first report, place,
-// category, grid and the evidence on the pair; a staff key of another
-// community does not see it.
-func TestIncidentExplainsItself(t *testing.T) {
+// stallReports stores three reports of street stalls on 长虹路 — a 城管
+// case and a 综治 event about one stall 25 m and 40 minutes apart, and a
+// 城管 case 600 m away — and groups them into incidents.
+func stallReports(t *testing.T) (*store.Store, context.Context) {
+	t.Helper()
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
@@ -55,6 +54,16 @@ func TestIncidentExplainsItself(t *testing.T) {
 	if _, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig(), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
+	return st, ctx
+}
+
+// TestIncidentExplainsItself groups a 城管 case and a 综治 event about one
+// street stall and reads the incident back: its cases with their own
+// statuses, its sources, the rolled-up status, first report, place,
+// category, grid and the evidence on the pair; a staff key of another
+// community does not see it.
+func TestIncidentExplainsItself(t *testing.T) {
+	st, _ := stallReports(t)
 	srv := graphtest.New(t, st)
 	const q = `{ case(source: "citymgmt", sourceId: "c1") { incident {
 		title sources status firstReportedAt location { lat lng } category { code } grid { code }
@@ -93,7 +102,7 @@ func TestIncidentExplainsItself(t *testing.T) {
 	if inc.Status != "IN_PROGRESS" || len(inc.Sources) != 2 || inc.Sources[0] != "citymgmt" || inc.Sources[1] != "governance" {
 		t.Errorf("status %s, sources %v", inc.Status, inc.Sources)
 	}
-	if !inc.FirstReportedAt.Equal(t0) || inc.Category.Code != "SJ0501" || inc.Grid.Code != "420606001001001" || math.Abs(inc.Location.Lat-31.95) > 1e-6 {
+	if !inc.FirstReportedAt.Equal(storetest.Base) || inc.Category.Code != "SJ0501" || inc.Grid.Code != "420606001001001" || math.Abs(inc.Location.Lat-31.95) > 1e-6 {
 		t.Errorf("incident %+v", inc)
 	}
 	if len(inc.Evidence) != 1 {

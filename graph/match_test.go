@@ -1,17 +1,12 @@
 package graph_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/ywtg/hub/auth"
-	"github.com/ywtg/hub/canon"
-	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/graph/graphtest"
 	"github.com/ywtg/hub/resolve"
-	"github.com/ywtg/hub/store"
-	"github.com/ywtg/hub/store/storetest"
 )
 
 // TestMatchDecisions: an analyst joins two reports the evidence keeps
@@ -19,23 +14,7 @@ import (
 // decisions are audited and hold across a full regrouping; a viewer may
 // not decide.
 func TestMatchDecisions(t *testing.T) {
-	ctx := store.Unscoped(context.Background())
-	st := dbtest.NewStore(t)
-	storetest.SeedRegions(t, st)
-	if err := st.InTx(ctx, func(w *store.Writer) error {
-		return w.UpsertSource(ctx, canon.Source{Name: "governance", Kind: canon.SourceREST, Description: "综治"})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t0 := storetest.Base
-	storetest.SeedCases(t, st, []canon.Case{
-		incidentCase("citymgmt", "c1", "SJ0501", "长虹路12号流动摊贩占道经营", canon.StatusClosed, t0, 0),
-		incidentCase("governance", "g1", "SJ05", "长虹路12号门前流动摊贩占道经营", canon.StatusInProgress, t0.Add(40*time.Minute), 25),
-		incidentCase("citymgmt", "c2", "SJ0501", "长虹路80号流动摊贩", canon.StatusDispatched, t0, 600),
-	})
-	if _, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig(), time.Time{}); err != nil {
-		t.Fatal(err)
-	}
+	st, ctx := stallReports(t)
 	srv := graphtest.New(t, st)
 	var ids struct{ C1, G1, C2 struct{ ID string } }
 	srv.MustData(t, `{ c1: case(source: "citymgmt", sourceId: "c1") { id } g1: case(source: "governance", sourceId: "g1") { id }

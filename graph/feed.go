@@ -188,7 +188,7 @@ func (r *Resolver) visibleChanges(ctx context.Context, l *Loaders, q *changeQuer
 		if q.operations != nil && !q.operations[model.ChangeOperation(c.Op)] {
 			continue
 		}
-		if q.regionPath != "" && !store.PathWithin(c.RegionPath, q.regionPath) {
+		if q.regionPath != "" && !c.Within(q.regionPath) {
 			continue
 		}
 		name := changeTypeNames[model.ChangeType(c.Type)]
@@ -225,7 +225,7 @@ func (r *Resolver) visibleChanges(ctx context.Context, l *Loaders, q *changeQuer
 				m.Node = n
 			}
 		}
-		if q.scoped && m.Node == nil && !store.PathWithin(c.RegionPath, q.scopePath) {
+		if q.scoped && m.Node == nil && !c.Within(q.scopePath) {
 			out[i] = nil
 		}
 	}

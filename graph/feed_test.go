@@ -2,13 +2,16 @@ package graph_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/ywtg/hub/auth"
+	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/graph/graphtest"
 	"github.com/ywtg/hub/graph/model"
 	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/store/storetest"
 )
 
 const changesQuery = `query($after: String, $first: Int, $types: [ChangeType!], $filter: ChangeFilter) {
@@ -206,4 +209,89 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// Person changes follow where the person is: a partner of 长虹社区 with
+// people:read sees the creation, update and deletion of a person who lives
+// there, and nothing of a person elsewhere (not even that a change
+// happened); an administrator's region filter selects them the same way,
+// and totalCount agrees with the page.
+func TestPersonChangesFollowJurisdiction(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st, srv := newNodeCity(t)
+	sequence(t, st)
+	head, _, err := st.ChangeHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := encodeTestPosition(head)
+	personOf := func(resident string) int64 {
+		t.Helper()
+		var id int64
+		if err := st.Pool().QueryRow(ctx, `SELECT person_id FROM resident WHERE source_id = $1`, resident).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	zhang, li := personOf("R1"), personOf("R2")
+	storetest.Upsert(t, st,
+		&canon.Resident{Provenance: storetest.Prov("governance", "R3", "r3"), Person: storetest.Person("420606199203041236", "王五", "13700003333"),
+			GridCode: "420606001001001", Residence: canon.Registered},
+		&canon.Resident{Provenance: storetest.Prov("governance", "R4", "r4"), Person: storetest.Person("420606199304051230", "赵六", "13600004444"),
+			GridCode: "420606001002001", Residence: canon.Registered})
+	wang, zhao := personOf("R3"), personOf("R4")
+	if _, err := st.Pool().Exec(ctx, `UPDATE person SET birth_date = '1980-05-02' WHERE id = ANY($1)`, []int64{zhang, li}); err != nil {
+		t.Fatal(err)
+	}
+	sequence(t, st)
+	// 王五 and 赵六 leave the hub: their records go, then they.
+	if _, err := st.Pool().Exec(ctx, `DELETE FROM resident WHERE person_id = ANY($1)`, []int64{wang, zhao}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `DELETE FROM person_link WHERE person_id = ANY($1)`, []int64{wang, zhao}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `DELETE FROM person WHERE id = ANY($1)`, []int64{wang, zhao}); err != nil {
+		t.Fatal(err)
+	}
+	sequence(t, st)
+
+	type seen struct {
+		op string
+		id int64
+	}
+	want := []seen{{"CREATE", wang}, {"UPDATE", zhang}, {"DELETE", wang}}
+	check := func(who string, got []changeRow) {
+		t.Helper()
+		var ops []seen
+		for _, c := range got {
+			if c.Type != "PERSON" {
+				t.Fatalf("%s: a %s change in a PERSON feed", who, c.Type)
+			}
+			for _, id := range []int64{zhang, li, wang, zhao} {
+				if c.RecordID == model.GlobalID("Person", id) {
+					ops = append(ops, seen{c.Operation, id})
+				}
+			}
+		}
+		if fmt.Sprint(ops) != fmt.Sprint(want) {
+			t.Fatalf("%s saw %v, want %v (张三 %d, 李四 %d, 王五 %d, 赵六 %d)", who, ops, want, zhang, li, wang, zhao)
+		}
+	}
+	people := map[string]any{"types": []string{"PERSON"}}
+	srv.As(&auth.Principal{ID: "p", Role: auth.Partner, RegionCode: jurisdiction, Scopes: []string{"people:read"}})
+	got, _ := followChanges(t, srv, &start, 2, people)
+	check("a partner of 长虹社区", got)
+	var counted struct{ Changes struct{ TotalCount int } }
+	srv.MustData(t, `query($after: String) { changes(after: $after, first: 0, types: [PERSON]) { totalCount } }`, map[string]any{"after": start}, &counted)
+	if counted.Changes.TotalCount != len(got) {
+		t.Fatalf("the partner's totalCount is %d, its feed %d", counted.Changes.TotalCount, len(got))
+	}
+	srv.As(&auth.Principal{ID: "a", Role: auth.Admin})
+	got, _ = followChanges(t, srv, &start, 50, map[string]any{"types": []string{"PERSON"}, "filter": map[string]any{"regionCode": jurisdiction}})
+	check("an administrator's region filter", got)
+	all, _ := followChanges(t, srv, &start, 50, people)
+	if len(all) != 6 {
+		t.Fatalf("the administrator saw %d person changes, want 6: %+v", len(all), all)
+	}
 }

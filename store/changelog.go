@@ -37,6 +37,25 @@ type Change struct {
 	Fields      []string // columns an UPDATE changed
 	RunID       *int64   // the sync run that wrote it, if any
 	RegionPath  string   // ltree path of the row's region when written, "" if none
+	// Regions are the region paths of a record that has no one region
+	// (a person, a grid worker, an incident) when its change was
+	// positioned; a deletion's are those of the record's latest earlier
+	// change (migration 017).
+	Regions []string
+}
+
+// Within reports whether the change's record lay in the subtree rooted at
+// root when the change was written: its region, or one of its places.
+func (c *Change) Within(root string) bool {
+	if PathWithin(c.RegionPath, root) {
+		return true
+	}
+	for _, p := range c.Regions {
+		if PathWithin(p, root) {
+			return true
+		}
+	}
+	return false
 }
 
 // SequenceChanges gives log positions to the changes whose transactions
@@ -86,7 +105,7 @@ func (s *Store) ChangesAfter(ctx context.Context, after int64, limit int, types 
 	// JIT-compiled, 22 ms of a 0.2 ms read). The horizon is read in the
 	// same statement, so in the same snapshot as the rows.
 	rows, err := s.pool.Query(ctx, `SELECT position, committed_at, at, type, record_id, op, fields, run_id,
-			coalesce(region_path::text, ''), (SELECT pruned_through FROM change_horizon)
+			coalesce(region_path::text, ''), coalesce(regions::text[], '{}'), (SELECT pruned_through FROM change_horizon)
 		FROM change_log WHERE position > $1 AND ($3::text[] IS NULL OR type = ANY($3))
 		ORDER BY position LIMIT $2`, after, limit, nilIfEmptySlice(types))
 	if err != nil {
@@ -98,7 +117,7 @@ func (s *Store) ChangesAfter(ctx context.Context, after int64, limit int, types 
 	for rows.Next() {
 		var c Change
 		if err := rows.Scan(&c.Position, &c.CommittedAt, &c.At, &c.Type, &c.RecordID, &c.Op, &c.Fields, &c.RunID,
-			&c.RegionPath, &pruned); err != nil {
+			&c.RegionPath, &c.Regions, &pruned); err != nil {
 			return nil, fmt.Errorf("read change log: %w", err)
 		}
 		out = append(out, c)
@@ -252,8 +271,8 @@ func (s *Store) CasesMatching(ctx context.Context, f CaseFilter, ids []int64) (m
 
 // CountChanges counts the log entries after position after (negative: from
 // the oldest kept) of the given types and operations (all when empty)
-// whose region when written lies under regionPath (any when ""), and under
-// the context's jurisdiction when it has one.
+// whose region (or one of whose places) when written lies under regionPath
+// (any when ""), and under the context's jurisdiction when it has one.
 func (s *Store) CountChanges(ctx context.Context, after int64, types, ops []string, regionPath string) (int, error) {
 	var a sqlArgs
 	conds := []string{"position > greatest(" + a.add(after) + "::bigint, (SELECT pruned_through FROM change_horizon))"}
@@ -264,9 +283,12 @@ func (s *Store) CountChanges(ctx context.Context, after int64, types, ops []stri
 		conds = append(conds, "op = ANY("+a.add(ops)+")")
 	}
 	if regionPath != "" {
-		conds = append(conds, "region_path <@ "+a.add(regionPath)+"::ltree")
+		p := a.add(regionPath)
+		conds = append(conds, "(region_path <@ "+p+"::ltree OR regions <@ "+p+"::ltree)")
 	}
-	conds = append(conds, scopePath(ctx, "region_path", &a))
+	if _, ok := scopeOf(ctx); ok {
+		conds = append(conds, "("+scopePath(ctx, "region_path", &a)+" OR "+scopePath(ctx, "regions", &a)+")")
+	}
 	var n int
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM change_log WHERE `+strings.Join(conds, " AND "), a...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count changes: %w", err)

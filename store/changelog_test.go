@@ -228,3 +228,44 @@ func TestChangeLogRetention(t *testing.T) {
 		t.Fatalf("head %d pruned %d, %v", head, pruned, err)
 	}
 }
+
+// A TRUNCATE of logged tables, its CASCADE among them, logs the deletion
+// of every row it removed, with the row's region: a follower is never left
+// holding records the hub no longer has.
+func TestChangeLogRecordsTruncate(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedCases(t, st, storetest.MakeCases(5))
+	if _, err := st.Pool().Exec(ctx, `WITH i AS (INSERT INTO incident (title) VALUES ('一起') RETURNING id)
+		UPDATE "case" SET incident_id = (SELECT id FROM i) WHERE id = (SELECT min(id) FROM "case")`); err != nil {
+		t.Fatal(err)
+	}
+	before := readAll(t, st, 0)
+	head := before[len(before)-1].Position
+	var cases, incidents []int64
+	if err := st.Pool().QueryRow(ctx, `SELECT array(SELECT id FROM "case" ORDER BY id), array(SELECT id FROM incident ORDER BY id)`).Scan(&cases, &incidents); err != nil {
+		t.Fatal(err)
+	}
+	// incident is referenced by case: its TRUNCATE empties case too.
+	if _, err := st.Pool().Exec(ctx, `TRUNCATE incident CASCADE`); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]int64{}
+	for _, c := range readAll(t, st, head) {
+		if c.Op != "DELETE" {
+			t.Fatalf("after a TRUNCATE: %+v", c)
+		}
+		if c.Type == store.ChangeCase && c.RegionPath == "" {
+			t.Fatalf("a truncated case without its region: %+v", c)
+		}
+		if c.Type == store.ChangeIncident && len(c.Regions) == 0 {
+			t.Fatalf("a truncated incident without the places of its cases: %+v", c)
+		}
+		got[c.Type] = append(got[c.Type], c.RecordID)
+	}
+	slices.Sort(got[store.ChangeCase])
+	if !slices.Equal(got[store.ChangeCase], cases) || !slices.Equal(got[store.ChangeIncident], incidents) || len(got) != 2 {
+		t.Fatalf("a TRUNCATE logged the deletions %v, want cases %v and incidents %v", got, cases, incidents)
+	}
+}

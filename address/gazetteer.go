@@ -698,3 +698,21 @@ func first(ss ...string) string {
 	}
 	return ""
 }
+
+// RegionNames returns the names of the district, street and community a
+// region code lies in (those of its levels and above that the reference
+// knows; empty for an unknown code): the hint a source record's own region
+// gives an address that leaves them out (resolve.Building).
+func (g *Gazetteer) RegionNames(code string) Address {
+	var a Address
+	if c := g.ancestor(code, canon.LevelDistrict); c != "" {
+		a.District = g.regions[c].Name
+	}
+	if c := g.ancestor(code, canon.LevelStreet); c != "" {
+		a.Street = g.regions[c].Name
+	}
+	if c := g.ancestor(code, canon.LevelCommunity); c != "" {
+		a.Community = g.regions[c].Name
+	}
+	return a
+}

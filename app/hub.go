@@ -177,6 +177,11 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 	regroupDone := make(chan struct{})
 	go func() { defer close(regroupDone); incidents.run(regroupCtx) }()
 	defer func() { stopRegroup(); <-regroupDone }()
+	buildings := newBuildingLinker(st, srcs.addresses, log)
+	linkCtx, stopLink := context.WithCancel(ctx)
+	linkDone := make(chan struct{})
+	go func() { defer close(linkDone); buildings.run(linkCtx) }()
+	defer func() { stopLink(); <-linkDone }()
 	engine, err := syncer.New(st, srcs.sources, syncer.Options{Log: log, Registry: reg,
 		Ready: func(name string) {
 			// Matches against what the first sync brought must not answer
@@ -185,6 +190,7 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 				log.Warn("address directory refresh failed", "err", err)
 			}
 			incidents.passed()
+			buildings.passed()
 			ready.Clear("sync:" + name)
 		},
 		NotReady: func(name, why string) {
@@ -265,8 +271,9 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 }
 
 // SyncOnce runs one synchronisation pass of every source (or of the one
-// named source; full re-pulls everything) and regroups the incidents,
-// printing each source's counts and the regrouping to stdout.
+// named source; full re-pulls everything), regroups the incidents and
+// links addresses to buildings, printing each source's counts, the
+// regrouping and the linking to stdout.
 func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, stdout io.Writer, source string, full bool) error {
 	st, dsn, closeDB, err := OpenStore(ctx, cfg, log)
 	if err != nil {
@@ -300,6 +307,16 @@ func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, 
 	}
 	fmt.Fprintf(stdout, "incidents: %d of %d cases (created %d, updated %d, removed %d, cases relinked %d)\n",
 		inc.Groups, inc.Read, inc.Created, inc.Updated, inc.Removed, inc.CasesChanged)
+	g, err := srcs.addresses.Refresh(ctx)
+	if err != nil {
+		return err
+	}
+	links, _, err := resolve.LinkBuildings(store.Unscoped(ctx), st, g, nil, true)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "building links: %d addresses (%d to a building, %d to a compound only), %d links of removed records dropped\n",
+		links.Read, links.ToBuilding, links.ToCompound, links.Pruned)
 	return nil
 }
 

@@ -17,23 +17,14 @@ import (
 // arriving late is regrouped with everything it can join). `sync` regroups
 // every case after its pass.
 type incidentRegrouper struct {
-	st   *store.Store
-	log  *slog.Logger
-	cfg  resolve.IncidentConfig
-	kick chan struct{}
+	afterPass
+	st  *store.Store
+	log *slog.Logger
+	cfg resolve.IncidentConfig
 }
 
 func newIncidentRegrouper(st *store.Store, log *slog.Logger) *incidentRegrouper {
-	return &incidentRegrouper{st: st, log: log, cfg: resolve.DefaultIncidentConfig(), kick: make(chan struct{}, 1)}
-}
-
-// passed asks for a regrouping; passes that end while one runs share the
-// next.
-func (r *incidentRegrouper) passed() {
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
+	return &incidentRegrouper{afterPass: newAfterPass(), st: st, log: log, cfg: resolve.DefaultIncidentConfig()}
 }
 
 // run regroups when asked until ctx ends.
@@ -41,12 +32,7 @@ func (r *incidentRegrouper) run(ctx context.Context) {
 	ctx = store.Unscoped(ctx)
 	full := true   // until a regrouping of everything succeeded
 	var seen int64 // the highest case id regrouped
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.kick:
-		}
+	for r.wait(ctx) {
 		n, maxID, earliest, err := r.st.NewCases(ctx, seen)
 		if err != nil {
 			r.warn(ctx, err)

@@ -23,6 +23,7 @@ var notReads = map[string]string{
 	"APIKeyByHash": "credentials", "APIKeys": "credentials (operator command)", "CreateAPIKey": "credentials", "RevokeAPIKey": "credentials",
 	"Cursor": "sync bookkeeping", "TryLockSource": "sync bookkeeping", "TryLockSourceAs": "sync bookkeeping", "ResyncPending": "sync bookkeeping",
 	"AddressVersion": "gazetteer reference", "AddressReference": "gazetteer reference",
+	"SaveBuildingLinks": "building resolution (writes)", "PruneBuildingLinks": "building resolution (writes)",
 	"SequenceChanges": "change log bookkeeping (writes)", "PruneChanges": "change log retention (writes)",
 }
 

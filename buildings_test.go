@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ywtg/hub/sim/city"
+	"github.com/ywtg/hub/store"
+)
+
+// TestSyncLinksBuildings: `hub sync` leaves the party members' homes of
+// the demo city linked to the buildings the governance system knows — one
+// building whichever system names it — and holds the links to the
+// targets against the simulator's truth (the building of the member's
+// household): at least 98% to the right building, none to a building of
+// another community. Every service station and case address is resolved
+// too (the simulated ones name roads, not compounds). A member whose home
+// address changes is linked again by the next pass.
+func TestSyncLinksBuildings(t *testing.T) {
+	t.Parallel()
+	ctx := store.Unscoped(context.Background())
+	st, sync := syncDemo(t, bytes.Repeat([]byte{0xcd}, 32))
+	c, err := city.Generate(city.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	regionByCode := map[string]int32{}
+	for i, r := range c.Regions {
+		regionByCode[r.Code] = int32(i)
+	}
+	communityOf := func(buildingKey string) int32 { // "grid code/compound/number"
+		g, ok := regionByCode[strings.SplitN(buildingKey, "/", 2)[0]]
+		if !ok {
+			return -1
+		}
+		return c.Regions[g].Parent
+	}
+	truth := map[string]string{} // member source id → its home's building key
+	for _, m := range c.Members {
+		p := &c.People[m.Person]
+		b := &c.Buildings[c.Households[p.Household].Building]
+		truth[m.ID] = c.Regions[b.Grid].Code + "/" + c.Compounds[b.Compound].Name + "/" + strconv.Itoa(int(b.No))
+	}
+
+	type row struct{ member, building string }
+	var rows []row
+	r, err := st.Pool().Query(ctx, `SELECT m.source_id, coalesce(b.source_id, '') FROM party_member m
+		JOIN building_link l ON l.record_type = 'PARTY_MEMBER' AND l.record_id = m.id
+		LEFT JOIN building b ON b.id = l.building_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var x row
+		if err := r.Scan(&x.member, &x.building); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, x)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var members, unlinked int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM building_link l
+		WHERE l.record_type = 'PARTY_MEMBER' AND l.record_id = m.id)) FROM party_member m WHERE m.address_raw <> ''`).Scan(&members, &unlinked); err != nil {
+		t.Fatal(err)
+	}
+	if members < 100 || unlinked != 0 {
+		t.Fatalf("%d members with a home address, %d of them not looked at", members, unlinked)
+	}
+	var known, right, none, otherCommunity int
+	for _, x := range rows {
+		want, ok := truth[x.member]
+		if !ok {
+			continue
+		}
+		known++
+		switch {
+		case x.building == want:
+			right++
+		case x.building == "":
+			none++
+		case communityOf(x.building) != communityOf(want):
+			otherCommunity++
+			t.Errorf("member %s linked to %s, a building of another community than its home %s", x.member, x.building, want)
+		}
+	}
+	share := float64(right) / float64(known)
+	t.Logf("party members' homes: %d known, %.4f to the right building, %d to none, %d to another community", known, share, none, otherCommunity)
+	if known < 100 || share < 0.98 || otherCommunity != 0 {
+		t.Fatalf("members' homes: %d known, %.4f right (want ≥ 0.98), %d to another community (want 0)", known, share, otherCommunity)
+	}
+	for _, table := range []string{"service_station", `"case"`} {
+		var n, linked int
+		kind := map[string]string{"service_station": "SERVICE_STATION", `"case"`: "CASE"}[table]
+		if err := st.Pool().QueryRow(ctx, `SELECT count(*), count(l.record_id) FROM `+table+` x
+			LEFT JOIN building_link l ON l.record_type = $1 AND l.record_id = x.id WHERE x.address <> ''`, kind).Scan(&n, &linked); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 || linked != n {
+			t.Errorf("%s: %d addresses, %d resolved", table, n, linked)
+		}
+	}
+
+	// A changed home address is resolved again: move one member's home
+	// into another building of the city and sync.
+	var memberID int64
+	var old string
+	if err := st.Pool().QueryRow(ctx, `SELECT l.record_id, l.address FROM building_link l
+		WHERE l.record_type = 'PARTY_MEMBER' AND l.building_id IS NOT NULL ORDER BY l.record_id LIMIT 1`).Scan(&memberID, &old); err != nil {
+		t.Fatal(err)
+	}
+	var other string
+	var otherID int64
+	if err := st.Pool().QueryRow(ctx, `SELECT h.address_raw, h.building_id FROM household h WHERE h.building_id IS NOT NULL AND
+		h.building_id <> (SELECT building_id FROM building_link WHERE record_type = 'PARTY_MEMBER' AND record_id = $1)
+		AND h.address_raw LIKE '%区%' ORDER BY h.id LIMIT 1`, memberID).Scan(&other, &otherID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE party_member SET address_raw = $2 WHERE id = $1`, memberID, other); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	var now int64
+	if err := st.Pool().QueryRow(ctx, `SELECT coalesce(building_id, 0) FROM building_link WHERE record_type = 'PARTY_MEMBER' AND record_id = $1`,
+		memberID).Scan(&now); err != nil {
+		t.Fatal(err)
+	}
+	if now != otherID {
+		t.Fatalf("member %d moved from %q to %q: linked to building %d, want %d", memberID, old, other, now, otherID)
+	}
+}

@@ -6,13 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/dbtest"
@@ -89,6 +93,13 @@ type subChange struct {
 // principals ("Bearer <name>"), and a token in revoked fails.
 func feedServer(t *testing.T, st *store.Store, o graph.FeedOptions, revoked *atomic.Value) *graphtest.Server {
 	t.Helper()
+	srv, _ := feedServerAndFeed(t, st, o, revoked)
+	return srv
+}
+
+// feedServerAndFeed is feedServer that also returns its feed.
+func feedServerAndFeed(t *testing.T, st *store.Store, o graph.FeedOptions, revoked *atomic.Value) (*graphtest.Server, *graph.Feed) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	feed := graph.NewFeed(st, o)
@@ -110,7 +121,7 @@ func feedServer(t *testing.T, st *store.Store, o graph.FeedOptions, revoked *ato
 	}
 	srv := graphtest.NewWith(t, graph.Config{Store: st, Feed: feed, Authenticate: authenticate})
 	srv.As(nil) // principals come from connection_init
-	return srv
+	return srv, feed
 }
 
 const subChangesQuery = `subscription($after: String, $types: [ChangeType!]) {
@@ -345,5 +356,140 @@ func TestSubscriptionSourceStatusChanged(t *testing.T) {
 	m, err := c.next(ctx)
 	if err != nil || m.Type != "next" || string(m.Payload) != `{"data":{"sourceStatusChanged":{"name":"citymgmt","status":"DOWN"}}}` {
 		t.Fatalf("%+v %s, %v", m, m.Payload, err)
+	}
+}
+
+// A subscriber that stops reading is ended with SLOW_CONSUMER once a change
+// has waited for it longer than the send timeout, and the error names the
+// position of the last change it was sent: it receives every change up to
+// that position, in order, then the error, and subscribing again after that
+// position gives the rest, none lost and none twice. The client's receive
+// buffer is a few kilobytes, so the hub's writes stall soon after it stops.
+func TestSlowConsumerEndsWithItsPosition(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	st := dbtest.NewStore(t)
+	var revoked atomic.Value
+	revoked.Store("")
+	srv, feed := feedServerAndFeed(t, st, graph.FeedOptions{SendTimeout: 300 * time.Millisecond}, &revoked)
+	uctx := store.Unscoped(ctx)
+	sequence(t, st)
+	start, _, err := st.ChangeHead(uctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	small := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return errors.Join(err, serr)
+	}}
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), &websocket.DialOptions{
+		Subprotocols: []string{"graphql-transport-ws"},
+		HTTPClient:   &http.Client{Transport: &http.Transport{DialContext: small.DialContext}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(1 << 20)
+	slow := &wsClient{t: t, conn: conn}
+	payload, _ := json.Marshal(map[string]any{"Authorization": "Bearer admin"})
+	if err := wsjson.Write(ctx, conn, wsMessage{Type: "connection_init", Payload: payload}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := slow.next(ctx); err != nil || m.Type != "connection_ack" {
+		t.Fatalf("init: %+v, %v", m, err)
+	}
+	const query = `subscription($after: String) { changes(after: $after, types: [INCIDENT]) { position node { ... on Incident { title } } } }`
+	slow.subscribe(ctx, "slow", query, map[string]any{"after": encodeTestPosition(start)})
+	waitSubscriptions(t, feed, 1)
+
+	// Far more than the socket buffers hold (each change about 3 KB), and
+	// no reading meanwhile.
+	const writes = 5000
+	if _, err := st.Pool().Exec(uctx, `INSERT INTO incident (title) SELECT '第' || i || '起' || repeat('长', 1000) FROM generate_series(1, $1) i`, writes); err != nil {
+		t.Fatal(err)
+	}
+	waitSubscriptions(t, feed, 0)
+
+	var received []string
+	var ended subChange
+	for {
+		m, err := slow.next(ctx)
+		if err != nil {
+			t.Fatalf("after %d changes: %v", len(received), err)
+		}
+		if m.Type == "complete" {
+			break
+		}
+		var p subChange
+		if err := json.Unmarshal(m.Payload, &p); err != nil {
+			t.Fatalf("%+v: %v", m, err)
+		}
+		if p.Data.Changes != nil {
+			received = append(received, p.Data.Changes.Position)
+			continue
+		}
+		ended = p
+	}
+	if len(ended.Errors) != 1 || ended.Errors[0].Extensions["code"] != "SLOW_CONSUMER" {
+		t.Fatalf("after %d changes the stream ended with %+v, want SLOW_CONSUMER", len(received), ended)
+	}
+	if len(received) == 0 || len(received) >= writes {
+		t.Fatalf("%d of %d changes before SLOW_CONSUMER", len(received), writes)
+	}
+	if pos, _ := ended.Errors[0].Extensions["position"].(string); pos != received[len(received)-1] {
+		t.Fatalf("SLOW_CONSUMER at position %q; the last change received is at %s", pos, received[len(received)-1])
+	}
+
+	t.Logf("%d of %d changes before SLOW_CONSUMER", len(received), writes)
+
+	// Resume from the error's position, reading this time.
+	c, err := dialWS(t, ctx, srv.URL, "Bearer admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.conn.CloseNow()
+	c.subscribe(ctx, "again", query, map[string]any{"after": received[len(received)-1]})
+	for len(received) < writes {
+		m, err := c.next(ctx)
+		if err != nil {
+			t.Fatalf("resumed, after %d changes: %v", len(received), err)
+		}
+		var p subChange
+		if err := json.Unmarshal(m.Payload, &p); err != nil || p.Data.Changes == nil {
+			t.Fatalf("resumed: %+v: %v", m, err)
+		}
+		received = append(received, p.Data.Changes.Position)
+	}
+	sequence(t, st)
+	rows, err := st.Pool().Query(uctx, `SELECT position FROM change_log WHERE type = 'INCIDENT' AND position > $1 ORDER BY position`, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != writes {
+		t.Fatalf("the log holds %d incident changes, want %d", len(want), writes)
+	}
+	for i, p := range want {
+		if received[i] != encodeTestPosition(p) {
+			t.Fatalf("change %d: received %s, the log has %s", i, received[i], encodeTestPosition(p))
+		}
+	}
+}
+
+// waitSubscriptions waits until the feed has n open subscriptions.
+func waitSubscriptions(t *testing.T, feed *graph.Feed, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for feed.Subscriptions() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d open subscriptions, want %d", feed.Subscriptions(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -4,7 +4,8 @@
 // into the hub's database at a fixed rate while a few subscribers follow
 // them, and reports the time from each change's commit to its delivery
 // (p50, p99, max) and that every active subscriber got every change once,
-// in order. The changes are quarantine entries of a bench stream, which
+// in order, although their connections are cut again and again meanwhile
+// (-reconnects; each resumes after the last position it received). The changes are quarantine entries of a bench stream, which
 // nothing else touches (the subscribers need an administrator's key).
 //
 //	DATABASE_URL=postgres://…/hubbench HUB_MAX_SUBSCRIPTIONS=20000 HUB_RATE_LIMIT=0 HUB_DEMO_LIVE_RATE=0 go run . &
@@ -19,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
@@ -48,6 +50,8 @@ func main() {
 	active := flag.Int("active", 10, "subscribers that follow the changes")
 	rate := flag.Float64("rate", 200, "changes per second")
 	dur := flag.Duration("duration", 30*time.Second, "how long changes are written")
+	cuts := flag.Int("reconnects", 100, "forced disconnects of the followers while changes are written (each resumes from its last position)")
+	hold := flag.Duration("hold", 0, "keep the idle subscriptions open this long after measuring them (to profile the hub)")
 	read := flag.Bool("read", false, "only page through Query.changes from the start, 500 a page, and report changes per second")
 	withNode := flag.Bool("node", true, "with -read: select each change's record (node { id })")
 	flag.Parse()
@@ -63,7 +67,7 @@ func main() {
 	defer pool.Close()
 
 	base := hubMemory(*url)
-	fmt.Printf("hub before: heap+stacks %.1f MB, %d goroutines\n", float64(base.bytes)/1e6, base.goroutines)
+	fmt.Printf("hub before: heap+stacks %.1f MB, RSS %.1f MB, %d goroutines\n", float64(base.bytes)/1e6, float64(base.rss)/1e6, base.goroutines)
 	// Idle subscriptions: party organisations, which nothing changes here.
 	var conns []*websocket.Conn
 	start := time.Now()
@@ -78,63 +82,75 @@ func main() {
 	time.Sleep(3 * time.Second)
 	after := hubMemory(*url)
 	per := float64(after.bytes-base.bytes) / float64(*idle)
-	fmt.Printf("%d idle subscriptions over %d connections in %s: hub heap+stacks %.1f MB (+%.1f MB), %d goroutines; %.1f KB per subscription\n",
+	fmt.Printf("%d idle subscriptions over %d connections in %s: hub heap+stacks %.1f MB (+%.1f MB), RSS %.1f MB (+%.1f MB), %d goroutines; per subscription %.1f KB heap+stacks, %.1f KB RSS\n",
 		*idle, len(conns), time.Since(start).Round(time.Millisecond), float64(after.bytes)/1e6, float64(after.bytes-base.bytes)/1e6,
-		after.goroutines, per/1024)
+		float64(after.rss)/1e6, float64(after.rss-base.rss)/1e6, after.goroutines, per/1024, float64(after.rss-base.rss)/float64(*idle)/1024)
+	time.Sleep(*hold)
 
-	// Active subscribers follow incidents; the writer stamps each with
-	// its commit time.
-	var head string
-	if err := pool.QueryRow(ctx, `SELECT coalesce(max(position), 0)::text FROM change_log`).Scan(&head); err != nil {
+	// Active subscribers follow quarantine entries; the writer stamps each
+	// with its commit time. A cut connection resumes after the last
+	// position its subscriber received.
+	var head int64
+	if err := pool.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM change_log`).Scan(&head); err != nil {
 		log.Fatal(err)
 	}
 	type sub struct {
-		mu   sync.Mutex
-		got  []string
-		lat  []time.Duration
-		seen map[string]int
+		mu    sync.Mutex
+		conn  *websocket.Conn
+		got   []string
+		lat   []time.Duration
+		seen  map[string]int
+		after string
 	}
 	subs := make([]*sub, *active)
 	commits := sync.Map{}
+	var resumed atomic.Int64
 	for i := range subs {
-		s := &sub{seen: map[string]int{}}
+		s := &sub{seen: map[string]int{}, after: encodeCursor(head)}
 		subs[i] = s
-		c := dial(ctx, *url, *key)
-		subscribe(ctx, c, "a", `subscription { changes(types: [QUARANTINE_ENTRY], filter: {operations: [CREATE]}) { position recordId } }`, nil)
 		go func() {
-			for {
-				var m message
-				if err := wsjson.Read(ctx, c, &m); err != nil {
-					return
-				}
-				if m.Type != "next" {
-					continue
-				}
-				now := time.Now()
-				var p struct {
-					Data struct {
-						Changes struct {
-							Position string
-							RecordID string
-						}
-					}
-				}
-				if json.Unmarshal(m.Payload, &p) != nil {
-					continue
-				}
-				title := p.Data.Changes.RecordID
+			for first := true; ; first = false {
+				c := dial(ctx, *url, *key)
 				s.mu.Lock()
-				s.got = append(s.got, p.Data.Changes.Position)
-				s.seen[title]++
-				if t, ok := commits.Load(title); ok {
-					s.lat = append(s.lat, now.Sub(t.(time.Time)))
+				s.conn = c
+				after := s.after
+				s.mu.Unlock()
+				if !first {
+					resumed.Add(1)
+				}
+				subscribe(ctx, c, "a", `subscription($after: String) { changes(after: $after, types: [QUARANTINE_ENTRY], filter: {operations: [CREATE]}) { position recordId } }`,
+					map[string]any{"after": after})
+				follow(ctx, c, func(position, recordID string) {
+					now := time.Now()
+					s.mu.Lock()
+					defer s.mu.Unlock()
+					s.got = append(s.got, position)
+					s.after = position
+					s.seen[recordID]++
+					if t, ok := commits.Load(recordID); ok {
+						s.lat = append(s.lat, now.Sub(t.(time.Time)))
+					}
+				})
+			}
+		}()
+	}
+	time.Sleep(2 * time.Second)
+	// Forced disconnects, spread over the writing: a random follower's
+	// connection is cut, and it reconnects from its last position.
+	if *cuts > 0 {
+		go func() {
+			every := *dur / time.Duration(*cuts+1)
+			for range *cuts {
+				time.Sleep(every)
+				s := subs[rand.IntN(len(subs))]
+				s.mu.Lock()
+				if s.conn != nil {
+					s.conn.CloseNow()
 				}
 				s.mu.Unlock()
 			}
 		}()
 	}
-	time.Sleep(2 * time.Second)
-	_ = head
 
 	tick := time.NewTicker(time.Duration(float64(time.Second) / *rate))
 	defer tick.Stop()
@@ -168,13 +184,14 @@ loop:
 	wg.Wait()
 	time.Sleep(5 * time.Second)
 	var lat []time.Duration
-	complete, dup := 0, 0
+	complete, dup, lost, unordered := 0, 0, 0, 0
 	for _, s := range subs {
 		s.mu.Lock()
 		lat = append(lat, s.lat...)
 		if len(s.seen) == int(written.Load()) {
 			complete++
 		}
+		lost += int(written.Load()) - len(s.seen)
 		for t, n := range s.seen {
 			if n > 1 {
 				dup++
@@ -183,6 +200,7 @@ loop:
 		}
 		fmt.Printf("  subscriber: %d messages, %d distinct titles, %d written\n", len(s.got), len(s.seen), written.Load())
 		if !slices.IsSorted(positions(s.got)) {
+			unordered++
 			fmt.Println("a subscriber received changes out of order")
 		}
 		s.mu.Unlock()
@@ -194,13 +212,48 @@ loop:
 		}
 		return lat[min(len(lat)-1, int(f*float64(len(lat))))].Round(time.Millisecond)
 	}
-	fmt.Printf("%d changes written at %.0f/s over %s; %d of %d subscribers got every one, %d duplicates; commit→delivery p50 %s, p99 %s, max %s\n",
-		written.Load(), *rate, *dur, complete, len(subs), dup, q(0.5), q(0.99), q(1))
+	fmt.Printf("%d changes written at %.0f/s over %s; %d forced disconnects, %d resumptions; %d of %d subscribers got every one, %d lost, %d duplicates, %d out of order; commit→delivery p50 %s, p99 %s, max %s\n",
+		written.Load(), *rate, *dur, *cuts, resumed.Load(), complete, len(subs), lost, dup, unordered, q(0.5), q(0.99), q(1))
 	end := hubMemory(*url)
 	fmt.Printf("hub after: heap+stacks %.1f MB, %d goroutines\n", float64(end.bytes)/1e6, end.goroutines)
 	for _, c := range conns {
 		c.CloseNow()
 	}
+}
+
+// follow reads a subscription's changes until its connection ends.
+func follow(ctx context.Context, c *websocket.Conn, got func(position, recordID string)) {
+	for {
+		var m message
+		if err := wsjson.Read(ctx, c, &m); err != nil {
+			return
+		}
+		switch m.Type {
+		case "ping":
+			_ = wsjson.Write(ctx, c, message{Type: "pong"})
+		case "next":
+			var p struct {
+				Data struct {
+					Changes struct {
+						Position string
+						RecordID string
+					}
+				}
+				Errors []json.RawMessage
+			}
+			if json.Unmarshal(m.Payload, &p) != nil || len(p.Errors) > 0 {
+				log.Printf("follower: %s", m.Payload)
+				continue
+			}
+			got(p.Data.Changes.Position, p.Data.Changes.RecordID)
+		case "error", "complete":
+			log.Printf("follower: %s %s", m.Type, m.Payload)
+		}
+	}
+}
+
+func encodeCursor(position int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("position:" + strconv.FormatInt(position, 10)))
 }
 
 func positions(cursors []string) []int64 {
@@ -268,11 +321,13 @@ func drain(c *websocket.Conn) {
 }
 
 type memory struct {
-	bytes      int64
+	bytes      int64 // heap in use and goroutine stacks
+	rss        int64
 	goroutines int
 }
 
-// hubMemory reads the hub's heap in use and goroutine stacks from /metrics.
+// hubMemory reads the hub's heap in use, goroutine stacks and resident
+// memory from /metrics (the heap in use includes garbage not yet collected).
 func hubMemory(url string) memory {
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
@@ -291,6 +346,8 @@ func hubMemory(url string) memory {
 		switch f[0] {
 		case "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes":
 			m.bytes += int64(v)
+		case "process_resident_memory_bytes":
+			m.rss = int64(v)
 		case "go_goroutines":
 			m.goroutines = int(v)
 		}

@@ -5,7 +5,10 @@ import "time"
 // PersonRef identifies a person across sources without carrying the raw
 // citizen ID: the matching key is a keyed hash (HMAC) of the validated
 // 18-digit number. Masked forms are what callers see by default; the
-// sealed fields hold the raw values encrypted, for audited unmasking.
+// sealed fields hold the raw values encrypted, for audited unmasking. A
+// record without a valid ID (a hotline reporter known by name and phone,
+// an ID failing its check digit) has no IDHash: entity resolution decides
+// its person from the other fields.
 type PersonRef struct {
 	IDHash      []byte // HMAC-SHA256 of the normalised citizen ID
 	IDMasked    string // 420606********1239
@@ -17,6 +20,9 @@ type PersonRef struct {
 	PhoneHash   []byte    // HMAC-SHA256 of the normalised phone, nil if none
 	PhoneMasked string    // 138****0000
 	PhoneSealed []byte
+	// Address is the dwelling the record states, as written ("" when it
+	// states none): entity resolution compares it.
+	Address string
 }
 
 // Household is a dwelling (户) as a source records it, with its building and

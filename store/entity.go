@@ -174,12 +174,13 @@ var residentSpec = &stagedUpsert{
 		{"relation", "text"}}, personColumns...), provenanceColumns...),
 	steps: []string{
 		upsertPersonsSQL("resident_stage"),
+		upsertRecordPersonsSQL("resident_stage", "RESIDENT"),
 		personLinkSQL("resident_stage", "RESIDENT"),
 		`INSERT INTO resident (person_id, household_id, household_source_id, grid_id, residence, relation,
 				source, source_id, source_updated_at, fetched_at, payload_hash)
 			SELECT p.id, h.id, s.household_source_id, coalesce(g.id, h.grid_id), s.residence, s.relation,
 				s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-			FROM resident_stage s ` + personOf + `
+			FROM resident_stage s ` + personOf("RESIDENT", false) + `
 			LEFT JOIN LATERAL (SELECT id, grid_id FROM household
 				WHERE source = s.source AND source_id = s.household_source_id LIMIT 1) h ON true
 			LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
@@ -196,7 +197,7 @@ var residentSpec = &stagedUpsert{
 			WHERE p.id = r.person_id AND p.id = ANY (ARRAY(SELECT person_id FROM r))
 				AND p.household_id IS DISTINCT FROM r.household_id`,
 	},
-	counted: 2,
+	counted: 3,
 }
 
 // UpsertResidents writes residents and their golden person records.
@@ -217,10 +218,11 @@ var gridWorkerSpec = &stagedUpsert{
 	columns: append(append([]column{{"role", "text"}, {"grid_codes", "text[]"}}, personColumns...), provenanceColumns...),
 	steps: []string{
 		upsertPersonsSQL("grid_worker_stage"),
+		upsertRecordPersonsSQL("grid_worker_stage", "GRID_WORKER"),
 		personLinkSQL("grid_worker_stage", "GRID_WORKER"),
 		`INSERT INTO grid_worker (person_id, role, source, source_id, source_updated_at, fetched_at, payload_hash)
 			SELECT p.id, s.role, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-			FROM grid_worker_stage s ` + personOf + `
+			FROM grid_worker_stage s ` + personOf("GRID_WORKER", false) + `
 			ON CONFLICT (source, source_id) DO UPDATE SET person_id = EXCLUDED.person_id, role = EXCLUDED.role, ` + provenanceSet + `
 			WHERE grid_worker.payload_hash IS DISTINCT FROM EXCLUDED.payload_hash`,
 		`DELETE FROM grid_worker_grid gg USING grid_worker gw, grid_worker_stage s
@@ -231,7 +233,7 @@ var gridWorkerSpec = &stagedUpsert{
 			CROSS JOIN LATERAL unnest(s.grid_codes) AS u(grid_code)
 			JOIN region g ON g.code = u.grid_code AND g.level = 'GRID'`,
 	},
-	counted: 2,
+	counted: 3,
 }
 
 // UpsertGridWorkers writes grid workers and the grids they serve.
@@ -292,12 +294,13 @@ var partyMemberSpec = &stagedUpsert{
 		{"address_raw", "text"}, {"grid_code", "text"}}, personColumns...), provenanceColumns...),
 	steps: []string{
 		upsertPersonsSQL("party_member_stage"),
+		upsertRecordPersonsSQL("party_member_stage", "PARTY_MEMBER"),
 		personLinkSQL("party_member_stage", "PARTY_MEMBER"),
 		`INSERT INTO party_member (person_id, org_id, org_source_id, joined_on, central_household, address_raw, region_id,
 				source, source_id, source_updated_at, fetched_at, payload_hash)
 			SELECT p.id, o.id, s.org_source_id, s.joined_on, s.central_household, s.address_raw, coalesce(g.id, o.region_id),
 				s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-			FROM party_member_stage s ` + personOf + `
+			FROM party_member_stage s ` + personOf("PARTY_MEMBER", false) + `
 			LEFT JOIN party_org o ON o.source = s.source AND o.source_id = s.org_source_id
 			LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
 			ON CONFLICT (source, source_id) DO UPDATE SET person_id = EXCLUDED.person_id, org_id = EXCLUDED.org_id,
@@ -310,7 +313,7 @@ var partyMemberSpec = &stagedUpsert{
 		`UPDATE volunteer_activity a SET member_id = m.id FROM party_member m
 			WHERE a.member_id IS NULL AND m.source = a.source AND m.source_id = a.member_source_id`,
 	},
-	counted: 2,
+	counted: 3,
 }
 
 // UpsertPartyMembers writes party members and their golden person records.

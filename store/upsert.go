@@ -120,23 +120,32 @@ var locationColumns = []column{{"lat", "float8"}, {"lng", "float8"}, {"orig_lat"
 // personColumns stage a PersonRef beside a record.
 var personColumns = []column{{"id_hash", "bytea"}, {"id_masked", "text"}, {"id_sealed", "bytea"},
 	{"name", "text"}, {"name_masked", "text"}, {"gender", "text"}, {"birth_date", "date"}, {"phone_hash", "bytea"},
-	{"phone_masked", "text"}, {"phone_sealed", "bytea"}}
+	{"phone_masked", "text"}, {"phone_sealed", "bytea"}, {"person_address", "text"}}
 
+// personValues stages a PersonRef; nil (a case without a reporter) stages
+// nothing. A reference without a valid ID is staged without its hash: its
+// record gets a person of its own (personOf).
 func personValues(p *canon.PersonRef) []any {
-	if p == nil || len(p.IDHash) == 0 {
-		return []any{nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+	if p == nil || (len(p.IDHash) == 0 && p.Name == "") {
+		return []any{nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
 	}
 	var gender any
 	if p.Gender != "" {
 		gender = string(p.Gender)
 	}
-	return []any{p.IDHash, p.IDMasked, p.IDSealed, p.Name, p.NameMasked, gender, nullDate(p.BirthDate), p.PhoneHash,
-		nullable(p.PhoneMasked), p.PhoneSealed}
+	var idHash, idMasked any
+	if len(p.IDHash) > 0 {
+		idHash, idMasked = p.IDHash, p.IDMasked
+	}
+	return []any{idHash, idMasked, p.IDSealed, p.Name, p.NameMasked, gender, nullDate(p.BirthDate), p.PhoneHash,
+		nullable(p.PhoneMasked), p.PhoneSealed, p.Address}
 }
 
 // upsertPersonsSQL creates or refreshes the golden person records named by
-// a staging table. The newest source record wins for name and phone; a
-// value a source leaves empty never erases a known one.
+// the valid ID hashes of a staging table. The newest source record wins for
+// name and phone; a value a source leaves empty never erases a known one.
+// Entity resolution (package resolve) later rewrites the golden record of
+// a person whose records it linked.
 func upsertPersonsSQL(stage string) string {
 	return `INSERT INTO person (id_hash, id_masked, id_sealed, name, name_masked, gender, birth_date,
 			phone_hash, phone_masked, phone_sealed)
@@ -161,25 +170,58 @@ func upsertPersonsSQL(stage string) string {
 				coalesce(EXCLUDED.phone_sealed, person.phone_sealed))`
 }
 
-// Lookups of the records a staged row references, one index probe per
-// staged row. A LATERAL subquery with LIMIT is never flattened into a join,
-// so the plan cannot turn into a hash join over the whole referenced table:
-// during a load those tables grow far faster than their statistics, and a
-// plan that scans person or household once per batch makes a load
-// quadratic in its size.
-const (
-	// personOf joins the golden person of a staged row (s.id_hash) as p.
-	personOf = `CROSS JOIN LATERAL (SELECT id FROM person WHERE id_hash = s.id_hash LIMIT 1) p`
-	// personOfOptional is personOf for rows that may name nobody.
-	personOfOptional = `LEFT JOIN LATERAL (SELECT id FROM person WHERE id_hash = s.id_hash LIMIT 1) p ON true`
-)
+// upsertRecordPersonsSQL creates or refreshes the person of each staged
+// record without a valid ID (record_key): the record's own person until
+// entity resolution links it to others (it is then merged, and personOf
+// follows merged_into to the survivor).
+func upsertRecordPersonsSQL(stage, role string) string {
+	return `INSERT INTO person (record_key, name, name_masked, gender, birth_date, phone_hash, phone_masked, phone_sealed)
+		SELECT s.source || '/` + role + `/' || s.source_id, s.name, coalesce(s.name_masked, ''), s.gender, s.birth_date,
+			s.phone_hash, s.phone_masked, s.phone_sealed
+		FROM ` + stage + ` s WHERE s.id_hash IS NULL AND s.name IS NOT NULL
+		ON CONFLICT (record_key) DO UPDATE SET name = EXCLUDED.name, name_masked = EXCLUDED.name_masked,
+			gender = EXCLUDED.gender, birth_date = EXCLUDED.birth_date, phone_hash = EXCLUDED.phone_hash,
+			phone_masked = EXCLUDED.phone_masked, phone_sealed = EXCLUDED.phone_sealed, updated_at = now()
+		WHERE (person.name, person.gender, person.birth_date, person.phone_hash, person.phone_sealed)
+			IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.gender, EXCLUDED.birth_date, EXCLUDED.phone_hash, EXCLUDED.phone_sealed)`
+}
 
-// personLinkSQL records which source record stands for which person.
+// personOf joins the golden person of a staged row as p: the person of its
+// valid ID hash, else the person of the record itself (record_key), in
+// both cases the survivor it was merged into, if any. One index probe per
+// staged row: a LATERAL subquery with LIMIT is never flattened into a
+// join, so the plan cannot turn into a hash join over the whole person
+// table (during a load it grows far faster than its statistics, and a plan
+// that scans it once per batch makes a load quadratic in its size).
+// optional: rows that may name nobody (a case without a reporter) are
+// kept with p.id NULL.
+func personOf(role string, optional bool) string {
+	sub := `(SELECT coalesce(merged_into, id) AS id FROM person WHERE id_hash = s.id_hash
+		UNION ALL SELECT coalesce(merged_into, id) FROM person
+			WHERE s.id_hash IS NULL AND record_key = s.source || '/` + role + `/' || s.source_id
+		LIMIT 1) p`
+	if optional {
+		return `LEFT JOIN LATERAL ` + sub + ` ON true`
+	}
+	return `CROSS JOIN LATERAL ` + sub
+}
+
+// personLinkSQL records which source record stands for which person, with
+// the fields entity resolution compares. A record linked by its valid ID
+// is matched by ID_HASH; one without stays with its own person (NONE)
+// until entity resolution links it, and keeps what resolution decided
+// when it changes.
 func personLinkSQL(stage, role string) string {
-	return `INSERT INTO person_link (person_id, role, name, phone_hash, source, source_id, source_updated_at, fetched_at, payload_hash)
-		SELECT p.id, '` + role + `', coalesce(s.name, ''), s.phone_hash, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-		FROM ` + stage + ` s ` + personOf + `
+	return `INSERT INTO person_link (person_id, role, matched_by, name, phone_hash, id_hash, gender, birth_date, address,
+			source, source_id, source_updated_at, fetched_at, payload_hash)
+		SELECT p.id, '` + role + `', CASE WHEN s.id_hash IS NULL THEN 'NONE' ELSE 'ID_HASH' END, coalesce(s.name, ''),
+			s.phone_hash, s.id_hash, s.gender, s.birth_date, coalesce(s.person_address, ''),
+			s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
+		FROM ` + stage + ` s ` + personOf(role, false) + `
 		ON CONFLICT (source, role, source_id) DO UPDATE SET person_id = EXCLUDED.person_id, name = EXCLUDED.name,
-			phone_hash = EXCLUDED.phone_hash, ` + provenanceSet + `
+			phone_hash = EXCLUDED.phone_hash, id_hash = EXCLUDED.id_hash, gender = EXCLUDED.gender,
+			birth_date = EXCLUDED.birth_date, address = EXCLUDED.address,
+			matched_by = CASE WHEN EXCLUDED.id_hash IS NOT NULL THEN 'ID_HASH'
+				WHEN person_link.id_hash IS NOT NULL THEN 'NONE' ELSE person_link.matched_by END, ` + provenanceSet + `
 		WHERE person_link.payload_hash IS DISTINCT FROM EXCLUDED.payload_hash`
 }

@@ -179,6 +179,7 @@ var caseSpec = &stagedUpsert{
 	steps: []string{
 		`CREATE TEMP TABLE IF NOT EXISTS case_written (id bigint, source text, source_id text) ON COMMIT DELETE ROWS`,
 		upsertPersonsSQL("case_stage"),
+		upsertRecordPersonsSQL("case_stage", "REPORTER"),
 		personLinkSQL("case_stage", "REPORTER"),
 		caseWriteSQL(caseUpdate),
 		// An index probe per written case: new cases have no timeline yet,
@@ -193,7 +194,7 @@ var caseSpec = &stagedUpsert{
 			CROSS JOIN LATERAL jsonb_array_elements(s.timeline) WITH ORDINALITY AS e(step, ord)`,
 		`TRUNCATE case_written`,
 	},
-	counted: 3,
+	counted: 4,
 }
 
 // caseWriteSQL is the statement writing the staged cases into "case", with
@@ -210,7 +211,7 @@ func caseWriteSQL(onConflict string) string {
 				s.orig_lng, s.orig_datum, s.address, s.reported_at, s.updated_at, s.due_at, s.closed_at,
 				s.assignee_dept, p.id, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
 			FROM case_stage s LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
-			` + personOfOptional + `
+			` + personOf("REPORTER", true) + `
 			` + onConflict + `
 			RETURNING id, source, source_id)
 		INSERT INTO case_written (id, source, source_id) SELECT id, source, source_id FROM up`

@@ -10,6 +10,7 @@ import (
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/connectors/places"
+	"github.com/ywtg/hub/pii"
 )
 
 // Record is one city-management case as a channel of the system delivers
@@ -43,6 +44,9 @@ type Record struct {
 	PositionText   string
 	Tier, GridCode string
 	History        []Step
+	// The reporter of a 12345 hotline or public report, when the channel
+	// names one: name and phone (no citizen ID), the dwelling as given.
+	ReporterName, ReporterPhone, ReporterAddress string
 }
 
 // Step is one entry of a case's workflow history.
@@ -55,6 +59,8 @@ type Fields struct {
 	// Updated is empty for a channel without an update time: the case's
 	// update time is then its closing (or reporting) time.
 	Requested, Updated, Deadline, Closed, Category, Status, Step, Tier, Position, Grid, Description, Address string
+	// Reporter names the reporter's fields (name, ID, phone).
+	Reporter normalize.PersonFields
 	// History formats the field of the i-th history entry's state or time.
 	History func(i int, part string) string
 }
@@ -63,7 +69,7 @@ type Fields struct {
 var Open311Fields = Fields{Requested: "requested_datetime", Updated: "updated_datetime", Deadline: "expected_datetime",
 	Closed: "updated_datetime", Category: "service_code", Status: "status", Step: "extended_attributes.workflow_state",
 	Tier: "extended_attributes.tier", Position: "lat/long", Grid: "grid_code", Description: "description", Address: "address",
-	History: open311History}
+	History: open311History, Reporter: normalize.PersonFields{Name: "extended_attributes.reporter_name", Phone: "extended_attributes.reporter_phone"}}
 
 // open311HistoryFields are the names of the state and time of the first
 // history entries, made once: every entry of every request names them.
@@ -94,9 +100,12 @@ type Mapper struct {
 	// Addresses places cases whose grid code is unknown and whose position
 	// lies in no grid by their address; nil: no address fallback.
 	Addresses *address.Directory
-	Times     normalize.Times
-	Now       func() time.Time
-	Fields    Fields
+	// Keys hash and seal the reporter's personal data; nil: reporters are
+	// not kept.
+	Keys   *pii.Keys
+	Times  normalize.Times
+	Now    func() time.Time
+	Fields Fields
 }
 
 // descriptionLimit is the longest description accepted; longer text comes
@@ -238,6 +247,19 @@ func (m *Mapper) Case(r Record, raw []byte) (*canon.Case, error) {
 	}
 	if cs.Status.Terminal() && cs.ClosedAt == nil {
 		cs.ClosedAt = &updated
+	}
+	if m.Keys != nil && strings.TrimSpace(r.ReporterName) != "" {
+		// A reporter known by name and phone only: kept for entity
+		// resolution; a defect in their fields loses the reporter, never
+		// the case.
+		rep, pd, err := normalize.Person(m.Keys, f.Reporter, r.ReporterName, "", r.ReporterPhone)
+		if err != nil {
+			cs.FieldDefects = append(cs.FieldDefects, normalize.SealedFieldDefect(err, m.Keys, r.ReporterName))
+		} else {
+			rep.Address = strings.TrimSpace(r.ReporterAddress)
+			cs.FieldDefects = append(cs.FieldDefects, pd...)
+			cs.Reporter = &rep
+		}
 	}
 	return cs, nil
 }

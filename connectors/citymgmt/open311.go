@@ -44,6 +44,7 @@ import (
 	"github.com/ywtg/hub/connectors/jsonscan"
 	"github.com/ywtg/hub/connectors/normalize"
 	"github.com/ywtg/hub/connectors/places"
+	"github.com/ywtg/hub/pii"
 )
 
 // Paging modes.
@@ -66,6 +67,7 @@ type Config struct {
 	Log         *slog.Logger
 	Layer       *places.Layer
 	Addresses   *address.Directory // address fallback of grid placement; nil for none
+	Keys        *pii.Keys          // hash and seal reporters' personal data; nil: reporters are not kept
 	Times       normalize.Times
 	Now         func() time.Time
 	// Since is where window paging starts reading history (default
@@ -113,7 +115,7 @@ func New(cfg Config) *Connector {
 		cfg.Cap = maxPage
 	}
 	c := &Connector{cfg: cfg, http: fetch.New(fetch.Options{Source: cfg.Name, RateLimit: cfg.RateLimit, Timeout: cfg.Timeout, Log: cfg.Log}),
-		mapper: Mapper{Source: cfg.Name, Datum: cfg.Datum, Layer: cfg.Layer, Addresses: cfg.Addresses, Times: cfg.Times, Now: cfg.Now, Fields: Open311Fields}}
+		mapper: Mapper{Source: cfg.Name, Datum: cfg.Datum, Layer: cfg.Layer, Addresses: cfg.Addresses, Keys: cfg.Keys, Times: cfg.Times, Now: cfg.Now, Fields: Open311Fields}}
 	switch cfg.Format {
 	case "", "json":
 		c.format = "json"

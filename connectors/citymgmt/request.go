@@ -40,6 +40,10 @@ type extAttr struct {
 	GridCode      string        `xml:"grid_code"`
 	Deadline      string        `xml:"deadline"`
 	History       []historyStep `xml:"history>step"`
+	// Extension: the reporter of a hotline or public report.
+	ReporterName    string `xml:"reporter_name"`
+	ReporterPhone   string `xml:"reporter_phone"`
+	ReporterAddress string `xml:"reporter_address"`
 }
 
 type historyStep struct {
@@ -65,11 +69,14 @@ type wireRequest struct {
 	Lat               coord `json:"lat"`
 	Long              coord `json:"long"`
 	Extended          *struct {
-		WorkflowState text `json:"workflow_state"`
-		Tier          text `json:"tier"`
-		GridCode      text `json:"grid_code"`
-		Deadline      text `json:"deadline"`
-		History       []struct {
+		WorkflowState   text `json:"workflow_state"`
+		Tier            text `json:"tier"`
+		GridCode        text `json:"grid_code"`
+		Deadline        text `json:"deadline"`
+		ReporterName    text `json:"reporter_name"`
+		ReporterPhone   text `json:"reporter_phone"`
+		ReporterAddress text `json:"reporter_address"`
+		History         []struct {
 			State text `json:"state"`
 			At    text `json:"at"`
 			Actor text `json:"actor"`
@@ -90,7 +97,8 @@ func (r *request) UnmarshalJSON(b []byte) error {
 		UpdatedDatetime: string(w.UpdatedDatetime), ExpectedDatetime: string(w.ExpectedDatetime), Address: string(w.Address),
 		Lat: w.Lat, Long: w.Long}
 	if e := w.Extended; e != nil {
-		r.Extended = &extAttr{WorkflowState: string(e.WorkflowState), Tier: string(e.Tier), GridCode: string(e.GridCode), Deadline: string(e.Deadline)}
+		r.Extended = &extAttr{WorkflowState: string(e.WorkflowState), Tier: string(e.Tier), GridCode: string(e.GridCode), Deadline: string(e.Deadline),
+			ReporterName: string(e.ReporterName), ReporterPhone: string(e.ReporterPhone), ReporterAddress: string(e.ReporterAddress)}
 		for _, h := range e.History {
 			r.Extended.History = append(r.Extended.History, historyStep{State: string(h.State), At: string(h.At), Actor: string(h.Actor), Note: string(h.Note)})
 		}
@@ -113,6 +121,7 @@ func (r request) record() Record {
 	}
 	if e := r.Extended; e != nil {
 		out.Step, out.Tier, out.GridCode = e.WorkflowState, e.Tier, e.GridCode
+		out.ReporterName, out.ReporterPhone, out.ReporterAddress = e.ReporterName, e.ReporterPhone, e.ReporterAddress
 		if e.Deadline != "" {
 			out.Deadline = e.Deadline
 		}

@@ -70,7 +70,7 @@ func (s *Settings) Check(func(string) string) error {
 }
 
 func build(_ context.Context, src connectors.Source, s *Settings, d connectors.Deps) (connectors.Connector, error) {
-	return New(Config{Name: src.Name, Description: src.Description, Endpoint: s.Endpoint, Format: s.Format, Paging: s.Paging,
+	return New(Config{Name: src.Name, Description: src.Description, Keys: d.Keys, Endpoint: s.Endpoint, Format: s.Format, Paging: s.Paging,
 		Overlap: time.Duration(s.Overlap), Datum: s.Datum, RateLimit: s.RateLimit, Timeout: time.Duration(s.Timeout),
 		Log: d.Log, Layer: d.Layer, Addresses: d.Addresses, Times: d.Times, Now: d.Now}), nil
 }

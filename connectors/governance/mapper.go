@@ -302,7 +302,7 @@ func (m *Mapper) prov(sid string, raw json.RawMessage, updated []byte) (canon.Pr
 
 // person normalises the identity fields of a record.
 func (m *Mapper) person(prefix, name, idCard, mobile string) (canon.PersonRef, []canon.FieldDefect, error) {
-	f := normalize.PersonFields{Name: "name", IDCard: "idCard", Phone: "mobile"}
+	f := normalize.PersonFields{Name: "name", IDCard: "idCard", Phone: "mobile", RequireID: true}
 	if prefix != "" { // reporterName, reporterIdCard, reporterMobile
 		f = normalize.PersonFields{Name: prefix + "Name", IDCard: prefix + "IdCard", Phone: prefix + "Mobile"}
 	}
@@ -483,13 +483,17 @@ func (m *Mapper) event(sid string, raw json.RawMessage, r *wireRecord) (any, err
 			c.ClosedAt = &closed
 		}
 	}
-	if strings.TrimSpace(r.ReporterIDCard) != "" {
+	if strings.TrimSpace(r.ReporterName) != "" {
+		// A reporter is kept with whatever identifies them (an ID card, or
+		// name and phone only) for entity resolution; a defect in their
+		// fields loses the reporter, never the event.
 		rep, defects, err := m.person("reporter", r.ReporterName, r.ReporterIDCard, r.ReporterMobile)
 		if err != nil {
-			return nil, err
+			c.FieldDefects = append(c.FieldDefects, normalize.SealedFieldDefect(err, m.Keys, r.ReporterName))
+		} else {
+			c.FieldDefects = append(c.FieldDefects, defects...)
+			c.Reporter = &rep
 		}
-		c.FieldDefects = append(c.FieldDefects, defects...)
-		c.Reporter = &rep
 	}
 	return c, nil
 }

@@ -105,6 +105,7 @@ func (c *Connector) record(table, id string, raw json.RawMessage, r *row) (any, 
 		if err != nil {
 			return nil, err
 		}
+		person.Address = addr
 		return &canon.PartyMember{Provenance: p, Person: person, OrgSourceID: r.Dzzid, JoinedOn: joined, CentralHousehold: r.Sfzxhz == 1, AddressRaw: addr}, nil
 	case "t_sbd":
 		on, err := c.date("bdrq", r.Bdrq)
@@ -171,7 +172,7 @@ func (c *Connector) date(field, s string) (time.Time, error) {
 }
 
 func (c *Connector) person(name, idCard, phone string) (canon.PersonRef, []canon.FieldDefect, error) {
-	return normalize.Person(c.cfg.Keys, normalize.PersonFields{Name: "xm", IDCard: "sfzh", Phone: "lxdh"}, name, idCard, phone)
+	return normalize.Person(c.cfg.Keys, normalize.PersonFields{Name: "xm", IDCard: "sfzh", Phone: "lxdh", RequireID: true}, name, idCard, phone)
 }
 
 func missing(err error, field string) error {

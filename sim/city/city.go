@@ -239,6 +239,13 @@ type City struct {
 	orders [numOrders][]int32
 	open   [2][]int32 // open cases: 0 governance, 1 city
 	live   liveState
+
+	// reporterPool caches the people of each grid (by ordinal), the
+	// candidates for hotline reporters (hotlineReporter); rebuilt when
+	// people were added.
+	reporterMu   sync.Mutex
+	reporterPool [][]int32
+	reporterN    int
 }
 
 // Config returns the configuration the city was generated from.

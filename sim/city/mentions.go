@@ -15,10 +15,10 @@ import (
 // as that record holds them, and the person it truly names. The mentions
 // are the corpus entity resolution is measured on: the records of the
 // served systems that carry a person (residents, grid workers, party
-// members, reporters of governance events) plus the hard cases the served
-// systems do not publish yet: reporters of 12345 hotline and public
-// city-management reports known only by name and phone, and look-alike
-// people (see PersonMentions).
+// members, reporters of governance events, reporters of 12345 hotline and
+// public city-management requests known only by name and phone) plus
+// look-alike people and name, phone, dwelling and ID variants the served
+// systems do not publish (see PersonMentions).
 type Mention struct {
 	System, Entity, ID string // the source record (as in TruthRecord)
 	Role               string
@@ -73,7 +73,7 @@ var toTraditional = sync.OnceValues(func() (*opencc.OpenCC, error) { return open
 
 // PersonMentions returns every mention of a person in a fixed order, with
 // the hard cases injected at fixed rates from a generator of its own (the
-// served records are not changed by it):
+// served records carry the hotline reporters, not the other hard cases):
 //
 //   - residents (gov/residents): 1% with an ID failing its check digit;
 //   - grid workers (gov/workers): 10% with a changed phone, 4% a name variant;
@@ -82,8 +82,9 @@ var toTraditional = sync.OnceValues(func() (*opencc.OpenCC, error) { return open
 //     second dwelling, the gender mistakes the served rows carry;
 //   - reporters of governance events (gov/events): 5% a name variant, 3% a
 //     changed phone;
-//   - reporters of 12345 hotline and public city cases (city/requests):
-//     an adult of the case's grid, by name and phone only, 70% with the
+//   - reporters of 12345 hotline and public city cases (city/requests),
+//     as the city-management system serves them (hotlineReporter): an
+//     adult of the case's grid, by name and phone only, 70% with the
 //     dwelling; 8% a name variant, 10% the phone of another household
 //     member, 8% (only when the dwelling is known) a changed phone;
 //   - look-alikes: for 1.5% of the adults a different person (L…) with the
@@ -95,30 +96,7 @@ func (c *City) PersonMentions() []Mention {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	rng := rand.New(rand.NewPCG(c.cfg.Seed, 0x6d656e74696f6e73))
-	trad, _ := toTraditional()
-	variant := func(name string, k int) (string, string) {
-		rs := []rune(name)
-		switch k % 3 {
-		case 0:
-			if trad != nil {
-				if t, err := trad.Convert(name); err == nil && t != name {
-					return t, HardNameTrad
-				}
-			}
-		case 1:
-			for i := len(rs) - 1; i >= 1; i-- {
-				if s, ok := homophoneSwap[rs[i]]; ok {
-					out := slices.Clone(rs)
-					out[i] = s
-					return string(out), HardNameHomophone
-				}
-			}
-		}
-		if len(rs) < 2 {
-			return name, ""
-		}
-		return string(rs[:1]) + " " + string(rs[1:]), HardNameSpace
-	}
+	variant := nameVariant
 	nVar := 0
 	nameOf := func(p *Person, pct int) (string, string) {
 		if rng.IntN(100) < pct {
@@ -134,12 +112,7 @@ func (c *City) PersonMentions() []Mention {
 		return "女"
 	}
 	key := func(pi int32) string { return fmt.Sprintf("P%07d", pi+1) }
-	addrOfBuilding := func(b int32) string {
-		bd := &c.Buildings[b]
-		cm := c.Regions[bd.Grid].Parent
-		d := c.ancestor(bd.Grid, LevelDistrict)
-		return c.Regions[d].Name + c.Regions[cm].Name + c.Compounds[bd.Compound].Name + strconv.Itoa(int(bd.No)) + "栋"
-	}
+	addrOfBuilding := c.dwelling
 	addrOf := func(pi int32) string { return addrOfBuilding(c.Households[c.People[pi].Household].Building) }
 	var out []Mention
 	add := func(m Mention) { out = append(out, m) }
@@ -215,49 +188,12 @@ func (c *City) PersonMentions() []Mention {
 		}
 		add(m)
 	}
-	// Hotline and public reporters of city cases: an adult with a phone
-	// of the case's grid.
-	byGrid := make([][]int32, len(c.Grids))
-	for pi := range c.People {
-		o := c.gridOrdinal[c.Buildings[c.Households[c.People[pi].Household].Building].Grid]
-		byGrid[o] = append(byGrid[o], int32(pi))
-	}
+	// Hotline and public reporters of city cases, as the city-management
+	// system serves them (hotlineReporter).
 	for i := range c.CityCases {
-		cs := &c.CityCases[i]
-		if cs.Reporter != ReporterHotline && cs.Reporter != ReporterPublic {
-			continue
+		if m, ok := c.hotlineReporter(i); ok {
+			add(m)
 		}
-		span := byGrid[c.gridOrdinal[cs.Grid]]
-		if len(span) == 0 {
-			continue
-		}
-		pi := span[rng.IntN(len(span))]
-		for try := 0; try < 20 && (c.People[pi].Phone == "" || c.age(&c.People[pi]) < 18); try++ {
-			pi = span[rng.IntN(len(span))]
-		}
-		p := &c.People[pi]
-		if p.Phone == "" {
-			continue
-		}
-		m := Mention{System: "city", Entity: "requests", ID: c.SourceID(CityRequests, i), Role: "reporter", Phone: p.Phone,
-			Updated: cs.Reported, Person: key(pi), Hard: HardNoID}
-		name, hard := nameOf(p, 8)
-		m.Name = name
-		m.addHard(hard)
-		if rng.IntN(100) < 70 {
-			m.Address = addrOf(pi)
-		}
-		switch x := rng.IntN(100); {
-		case x < 10:
-			if o := c.housemate(pi); o >= 0 {
-				m.Phone = c.People[o].Phone
-				m.addHard(HardFamilyPhone)
-			}
-		case x < 18 && m.Address != "":
-			m.Phone = mobile(rng)
-			m.addHard(HardPhoneChanged)
-		}
-		add(m)
 	}
 	// Look-alikes.
 	seen := make(map[string]bool, len(c.People))
@@ -298,6 +234,108 @@ func (c *City) PersonMentions() []Mention {
 		}
 	}
 	return out
+}
+
+// nameVariant returns a variant of name (k%3: traditional characters, a
+// homophone, a space after the surname; the next form when one does not
+// apply) and the hard case it is.
+func nameVariant(name string, k int) (string, string) {
+	rs := []rune(name)
+	switch k % 3 {
+	case 0:
+		if trad, _ := toTraditional(); trad != nil {
+			if t, err := trad.Convert(name); err == nil && t != name {
+				return t, HardNameTrad
+			}
+		}
+	case 1:
+		for i := len(rs) - 1; i >= 1; i-- {
+			if s, ok := homophoneSwap[rs[i]]; ok {
+				out := slices.Clone(rs)
+				out[i] = s
+				return string(out), HardNameHomophone
+			}
+		}
+	}
+	if len(rs) < 2 {
+		return name, ""
+	}
+	return string(rs[:1]) + " " + string(rs[1:]), HardNameSpace
+}
+
+// reporterCandidates returns the people of each grid (by ordinal) that may
+// report by hotline, cached until people are added. The caller holds the
+// city's read lock.
+func (c *City) reporterCandidates() [][]int32 {
+	c.reporterMu.Lock()
+	defer c.reporterMu.Unlock()
+	if c.reporterPool != nil && c.reporterN == len(c.People) {
+		return c.reporterPool
+	}
+	byGrid := make([][]int32, len(c.Grids))
+	for pi := range c.People {
+		o := c.gridOrdinal[c.Buildings[c.Households[c.People[pi].Household].Building].Grid]
+		byGrid[o] = append(byGrid[o], int32(pi))
+	}
+	c.reporterPool, c.reporterN = byGrid, len(c.People)
+	return byGrid
+}
+
+// hotlineReporter returns the reporter of city case i when it came by the
+// 12345 hotline or the public app: an adult with a phone of the case's
+// grid, known by name and phone only (no ID), 70% with the dwelling; 8% a
+// name variant, 10% the phone of another member of the household, 8% (only
+// when the dwelling is known) a changed phone. It is a function of the case
+// alone (a generator seeded by the case), so the served request
+// (CityRequest) and PersonMentions agree. The caller holds the read lock.
+func (c *City) hotlineReporter(i int) (Mention, bool) {
+	cs := &c.CityCases[i]
+	if cs.Reporter != ReporterHotline && cs.Reporter != ReporterPublic {
+		return Mention{}, false
+	}
+	span := c.reporterCandidates()[c.gridOrdinal[cs.Grid]]
+	if len(span) == 0 {
+		return Mention{}, false
+	}
+	rng := rand.New(rand.NewPCG(c.cfg.Seed^0x7265706f72746572, uint64(i)))
+	pi := span[rng.IntN(len(span))]
+	for try := 0; try < 20 && (c.People[pi].Phone == "" || c.age(&c.People[pi]) < 18); try++ {
+		pi = span[rng.IntN(len(span))]
+	}
+	p := &c.People[pi]
+	if p.Phone == "" {
+		return Mention{}, false
+	}
+	m := Mention{System: "city", Entity: "requests", ID: c.SourceID(CityRequests, i), Role: "reporter", Name: p.Name, Phone: p.Phone,
+		Updated: cs.Reported, Person: fmt.Sprintf("P%07d", pi+1), Hard: HardNoID}
+	if rng.IntN(100) < 8 {
+		name, hard := nameVariant(p.Name, rng.IntN(3))
+		m.Name = name
+		m.addHard(hard)
+	}
+	if rng.IntN(100) < 70 {
+		m.Address = c.dwelling(c.Households[p.Household].Building)
+	}
+	switch x := rng.IntN(100); {
+	case x < 10:
+		if o := c.housemate(pi); o >= 0 {
+			m.Phone = c.People[o].Phone
+			m.addHard(HardFamilyPhone)
+		}
+	case x < 18 && m.Address != "":
+		m.Phone = mobile(rng)
+		m.addHard(HardPhoneChanged)
+	}
+	return m, true
+}
+
+// dwelling is the address of building b as the address service
+// standardises it: district, community, compound, building.
+func (c *City) dwelling(b int32) string {
+	bd := &c.Buildings[b]
+	cm := c.Regions[bd.Grid].Parent
+	d := c.ancestor(bd.Grid, LevelDistrict)
+	return c.Regions[d].Name + c.Regions[cm].Name + c.Compounds[bd.Compound].Name + strconv.Itoa(int(bd.No)) + "栋"
 }
 
 // housemate returns another adult with a phone in person pi's household,

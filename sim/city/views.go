@@ -379,6 +379,10 @@ type CityRequestRec struct {
 	Tier          string
 	GridCode      string
 	History       []CityStep
+	// The reporter of a 12345 hotline or public report, known by name and
+	// phone only (no ID), with the dwelling they gave when they gave one;
+	// "" for a supervisor's report.
+	ReporterName, ReporterPhone, ReporterAddress string
 }
 
 // cityService returns the service code and name of a minor class.
@@ -467,6 +471,9 @@ func (c *City) CityRequest(i int) CityRequestRec {
 	}
 	for _, st := range cs.Steps {
 		r.History = append(r.History, CityStep{State: cityStateNames[st.State], At: int64(st.At), Actor: c.cityActor(cs, st), Note: cityNotes[st.State+1]})
+	}
+	if m, ok := c.hotlineReporter(i); ok {
+		r.ReporterName, r.ReporterPhone, r.ReporterAddress = m.Name, m.Phone, m.Address
 	}
 	switch cs.Def {
 	case KCoordSwapped:

@@ -236,6 +236,11 @@ type ExtendedJSON struct {
 	GridCode      string     `json:"grid_code" xml:"grid_code"`
 	Deadline      string     `json:"deadline" xml:"deadline"`
 	History       []StepJSON `json:"history" xml:"history>step"`
+	// The reporter of a 12345 hotline or public report (name and phone,
+	// the dwelling when given); absent for a supervisor's report.
+	ReporterName    string `json:"reporter_name,omitempty" xml:"reporter_name,omitempty"`
+	ReporterPhone   string `json:"reporter_phone,omitempty" xml:"reporter_phone,omitempty"`
+	ReporterAddress string `json:"reporter_address,omitempty" xml:"reporter_address,omitempty"`
 }
 
 // StepJSON is one history entry.
@@ -275,7 +280,8 @@ func toJSON(r city.CityRequestRec, ext bool) RequestJSON {
 		out.RequestedDatetime = strconv.FormatInt(r.Requested*1000, 10)
 	}
 	if ext {
-		e := &ExtendedJSON{WorkflowState: r.State, Tier: r.Tier, GridCode: r.GridCode, Deadline: rfc3339(r.Expected)}
+		e := &ExtendedJSON{WorkflowState: r.State, Tier: r.Tier, GridCode: r.GridCode, Deadline: rfc3339(r.Expected),
+			ReporterName: r.ReporterName, ReporterPhone: r.ReporterPhone, ReporterAddress: r.ReporterAddress}
 		e.History = make([]StepJSON, len(r.History))
 		for i, h := range r.History {
 			e.History[i] = StepJSON{State: h.State, At: rfc3339(h.At), Actor: h.Actor, Note: h.Note}

@@ -1,0 +1,74 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/pii"
+	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/store/storetest"
+)
+
+// TestRecordsWithoutAValidIDAreKept: a resident whose ID failed validation
+// and a hotline reporter known by name and phone are stored, each with a
+// person of its own (no ID hash), matched by nothing yet; a later version
+// of the record keeps that person.
+func TestRecordsWithoutAValidIDAreKept(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st, dsn := dbtest.NewStoreDSN(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedPeople(t, st)
+	wang := canon.PersonRef{Name: "王五", NameMasked: pii.MaskName("王五"), Gender: canon.Male,
+		BirthDate: time.Date(1970, 2, 3, 0, 0, 0, 0, time.UTC), PhoneHash: []byte("phone:13700003333"), PhoneMasked: "137****3333"}
+	res := &canon.Resident{Provenance: storetest.Prov("governance", "R3", "r3"), Person: wang, HouseholdSourceID: "H1",
+		GridCode: "420606001001001", Residence: canon.Registered, Relation: "配偶"}
+	if r := storetest.Upsert(t, st, res); r.Written != 1 {
+		t.Fatalf("resident without ID: %+v", r)
+	}
+	reporter := canon.PersonRef{Name: "赵六", NameMasked: pii.MaskName("赵六"), PhoneHash: []byte("phone:13600004444"),
+		PhoneMasked: "136****4444", Address: "樊城区长虹社区幸福小区3栋"}
+	cs := storetest.MakeCases(2)
+	cs[0].Reporter = &reporter
+	storetest.SeedCases(t, st, cs)
+
+	find := func(name string) *store.Person {
+		t.Helper()
+		page, err := st.People(ctx, store.PersonFilter{Name: name}, store.PageArgs{})
+		if err != nil || len(page.Edges) != 1 {
+			t.Fatalf("people named %s: %+v, %v", name, page.Edges, err)
+		}
+		return page.Edges[0].Node
+	}
+	w := find("王五")
+	if w.IDHash != nil || w.IDMasked != "" || len(w.Roles) != 1 || w.Roles[0] != canon.RoleResident {
+		t.Fatalf("resident without ID: %+v", w)
+	}
+	z := find("赵六")
+	if len(z.Roles) != 1 || z.Roles[0] != canon.RoleReporter {
+		t.Fatalf("reporter: %+v", z)
+	}
+	page, err := st.Cases(ctx, store.CaseQuery{Filter: store.CaseFilter{ReporterID: &z.ID}})
+	if err != nil || len(page.Edges) != 1 || page.Edges[0].Node.Provenance.SourceID != cs[0].SourceID {
+		t.Fatalf("cases of the reporter: %+v, %v", page.Edges, err)
+	}
+	pool := dbtest.Pool(t, dsn)
+	var matched, addr string
+	if err := pool.QueryRow(ctx, `SELECT matched_by, address FROM person_link WHERE source = 'citymgmt' AND role = 'REPORTER'
+		AND source_id = $1`, cs[0].SourceID).Scan(&matched, &addr); err != nil || matched != "NONE" || addr != reporter.Address {
+		t.Fatalf("reporter link: %s %q, %v", matched, addr, err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT matched_by FROM person_link WHERE source = 'governance' AND role = 'RESIDENT'
+		AND source_id = 'R1'`).Scan(&matched); err != nil || matched != "ID_HASH" {
+		t.Fatalf("resident with ID: %s, %v", matched, err)
+	}
+	// A new version of the record keeps its person.
+	res.Provenance = storetest.Prov("governance", "R3", "r3 v2")
+	res.Person.PhoneHash, res.Person.PhoneMasked = []byte("phone:13700005555"), "137****5555"
+	storetest.Upsert(t, st, res)
+	if w2 := find("王五"); w2.ID != w.ID || *w2.PhoneMasked != "137****5555" {
+		t.Fatalf("second version: person %d (was %d), phone %v", w2.ID, w.ID, w2.PhoneMasked)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ywtg/hub/graph/graphtest"
+	"github.com/ywtg/hub/graph/model"
 	"github.com/ywtg/hub/sim/city"
 	"github.com/ywtg/hub/store"
 )
@@ -103,6 +105,47 @@ func TestSyncLinksBuildings(t *testing.T) {
 		if n == 0 || linked != n {
 			t.Errorf("%s: %d addresses, %d resolved", table, n, linked)
 		}
+	}
+
+	// The API shows the link both ways: the member's home building, and
+	// the member among the building's party members.
+	var someMember, someBuilding int64
+	if err := st.Pool().QueryRow(ctx, `SELECT l.record_id, l.building_id FROM building_link l
+		WHERE l.record_type = 'PARTY_MEMBER' AND l.building_id IS NOT NULL ORDER BY l.record_id LIMIT 1`).Scan(&someMember, &someBuilding); err != nil {
+		t.Fatal(err)
+	}
+	srv := graphtest.New(t, st)
+	var got struct {
+		Node struct {
+			ID           string
+			HomeBuilding *struct {
+				Compound, Number string
+				Households       struct{ TotalCount int }
+				PartyMembers     struct {
+					Edges []struct{ Node struct{ ID string } }
+				}
+			}
+		}
+	}
+	srv.MustData(t, `query($id: ID!) { node(id: $id) { ... on PartyMember { id homeBuilding { compound number
+		households { totalCount } partyMembers(first: 500) { edges { node { id } } } } } } }`,
+		map[string]any{"id": model.GlobalID("PartyMember", someMember)}, &got)
+	var compound, number string
+	var households int
+	if err := st.Pool().QueryRow(ctx, `SELECT coalesce(c.name, ''), b.number, (SELECT count(*) FROM household h WHERE h.building_id = b.id)
+		FROM building b LEFT JOIN compound c ON c.id = b.compound_id WHERE b.id = $1`, someBuilding).Scan(&compound, &number, &households); err != nil {
+		t.Fatal(err)
+	}
+	hb := got.Node.HomeBuilding
+	if hb == nil || hb.Compound != compound || hb.Number != number || hb.Households.TotalCount != households {
+		t.Fatalf("member %d: homeBuilding %+v, want %s %s with %d households", someMember, hb, compound, number, households)
+	}
+	found := false
+	for _, e := range hb.PartyMembers.Edges {
+		found = found || e.Node.ID == got.Node.ID
+	}
+	if !found {
+		t.Fatalf("building %s %s: its party members %+v miss member %s", compound, number, hb.PartyMembers.Edges, got.Node.ID)
 	}
 
 	// A changed home address is resolved again: move one member's home

@@ -41,6 +41,15 @@ func (r *caseResolver) Grid(ctx context.Context, objs []*model.Case) ([]*store.R
 	return loadOpts(ctx, r.loaders(ctx).Region, ids)
 }
 
+// Building is the batch resolver for the building field.
+func (r *caseResolver) Building(ctx context.Context, objs []*model.Case) ([]*store.Building, error) {
+	ids := make([]int64, len(objs))
+	for i, c := range objs {
+		ids[i] = c.ID
+	}
+	return r.linkedBuildings(ctx, r.loaders(ctx).CaseBuilding, ids)
+}
+
 // Timeline is the batch resolver for the timeline field.
 func (r *caseResolver) Timeline(ctx context.Context, objs []*model.Case) ([][]*store.CaseEvent, error) {
 	ids := make([]int64, len(objs))

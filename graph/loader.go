@@ -42,6 +42,12 @@ type Loaders struct {
 	DualReports      *dataloader.Loader[int64, []*store.DualReport]
 	Activities       *dataloader.Loader[int64, []*store.VolunteerActivity]
 	Station          *dataloader.Loader[int64, *store.ServiceStation]
+	Building         *dataloader.Loader[int64, *store.Building]
+	// The buildings the addresses of members' homes, stations and cases
+	// were resolved to (store.BuildingLinksOf), by record ID.
+	MemberHome      *dataloader.Loader[int64, *store.BuildingLink]
+	StationBuilding *dataloader.Loader[int64, *store.BuildingLink]
+	CaseBuilding    *dataloader.Loader[int64, *store.BuildingLink]
 }
 
 // NewLoaders builds the loaders of one request. prefetch, when set, runs
@@ -70,6 +76,10 @@ func NewLoaders(st *store.Store, prefetch func(context.Context, []*store.Region)
 		DualReports:      newLoader(st.DualReportsByMember),
 		Activities:       newLoader(st.ActivitiesByMember),
 		Station:          newLoader(st.ServiceStationsByID),
+		Building:         newLoader(st.BuildingsByID),
+		MemberHome:       newLoader(buildingLinks(st, store.LinkPartyMember)),
+		StationBuilding:  newLoader(buildingLinks(st, store.LinkServiceStation)),
+		CaseBuilding:     newLoader(buildingLinks(st, store.LinkCase)),
 	}
 	l.RegionCases = newLoader(regionCasesBatch(st, l))
 	l.RegionCaseStats = newLoader(regionStatsBatch(st))
@@ -255,5 +265,12 @@ func regionChildrenBatch(st *store.Store, prefetch func(context.Context, []*stor
 			return nil, err
 		}
 		return out, nil
+	}
+}
+
+// buildingLinks is the batch of the building links of one kind of record.
+func buildingLinks(st *store.Store, kind string) func(context.Context, []int64) ([]*store.BuildingLink, error) {
+	return func(ctx context.Context, ids []int64) ([]*store.BuildingLink, error) {
+		return st.BuildingLinksOf(ctx, kind, ids)
 	}
 }

@@ -54,6 +54,11 @@ func (r *partyMemberResolver) JoinedOn(ctx context.Context, obj *store.PartyMemb
 	return dateString(obj.JoinedOn), nil
 }
 
+// HomeBuilding is the resolver for the homeBuilding field.
+func (r *partyMemberResolver) HomeBuilding(ctx context.Context, obj *store.PartyMember) (*store.Building, error) {
+	return r.linkedBuilding(ctx, r.loaders(ctx).MemberHome, obj.ID)
+}
+
 // DualReports is the resolver for the dualReports field.
 func (r *partyMemberResolver) DualReports(ctx context.Context, obj *store.PartyMember) ([]*store.DualReport, error) {
 	return r.loaders(ctx).DualReports.Load(ctx, obj.ID)()
@@ -177,6 +182,11 @@ func (r *serviceStationResolver) Location(ctx context.Context, obj *store.Servic
 // Region is the resolver for the region field.
 func (r *serviceStationResolver) Region(ctx context.Context, obj *store.ServiceStation) (*store.Region, error) {
 	return loadOpt(ctx, r.loaders(ctx).Region, obj.RegionID)
+}
+
+// Building is the resolver for the building field.
+func (r *serviceStationResolver) Building(ctx context.Context, obj *store.ServiceStation) (*store.Building, error) {
+	return r.linkedBuilding(ctx, r.loaders(ctx).StationBuilding, obj.ID)
 }
 
 // DistanceMeters is the resolver for the distanceMeters field.

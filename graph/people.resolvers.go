@@ -29,6 +29,32 @@ func (r *buildingResolver) HouseholdCount(ctx context.Context, obj *store.Buildi
 	return obj.Households, nil
 }
 
+// Households is the resolver for the households field.
+func (r *buildingResolver) Households(ctx context.Context, obj *store.Building, first *int, after *string) (*model.HouseholdConnection, error) {
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.Store.BuildingHouseholds(ctx, obj.ID, pa)
+	if err != nil {
+		return nil, err
+	}
+	return model.NewHouseholdConnection(page), nil
+}
+
+// PartyMembers is the resolver for the partyMembers field.
+func (r *buildingResolver) PartyMembers(ctx context.Context, obj *store.Building, first *int, after *string) (*model.PartyMemberConnection, error) {
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.Store.BuildingPartyMembers(ctx, obj.ID, pa)
+	if err != nil {
+		return nil, err
+	}
+	return model.NewPartyMemberConnection(page), nil
+}
+
 // TotalCount is the resolver for the totalCount field.
 func (r *buildingConnectionResolver) TotalCount(ctx context.Context, obj *model.BuildingConnection) (int, error) {
 	return countList(ctx, obj.Count)
@@ -81,6 +107,11 @@ func (r *householdResolver) Address(ctx context.Context, obj *store.Household) (
 // ResidentCount is the resolver for the residentCount field.
 func (r *householdResolver) ResidentCount(ctx context.Context, obj *store.Household) (int, error) {
 	return obj.Residents, nil
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *householdConnectionResolver) TotalCount(ctx context.Context, obj *model.HouseholdConnection) (int, error) {
+	return countList(ctx, obj.Count)
 }
 
 // ID is the resolver for the id field.
@@ -211,6 +242,11 @@ func (r *Resolver) GridWorkerConnection() generated.GridWorkerConnectionResolver
 // Household returns generated.HouseholdResolver implementation.
 func (r *Resolver) Household() generated.HouseholdResolver { return &householdResolver{r} }
 
+// HouseholdConnection returns generated.HouseholdConnectionResolver implementation.
+func (r *Resolver) HouseholdConnection() generated.HouseholdConnectionResolver {
+	return &householdConnectionResolver{r}
+}
+
 // Person returns generated.PersonResolver implementation.
 func (r *Resolver) Person() generated.PersonResolver { return &personResolver{r} }
 
@@ -225,6 +261,7 @@ type (
 	gridWorkerResolver           struct{ *Resolver }
 	gridWorkerConnectionResolver struct{ *Resolver }
 	householdResolver            struct{ *Resolver }
+	householdConnectionResolver  struct{ *Resolver }
 	personResolver               struct{ *Resolver }
 	personConnectionResolver     struct{ *Resolver }
 )

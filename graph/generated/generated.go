@@ -42,6 +42,7 @@ type ResolverRoot interface {
 	GridWorker() GridWorkerResolver
 	GridWorkerConnection() GridWorkerConnectionResolver
 	Household() HouseholdResolver
+	HouseholdConnection() HouseholdConnectionResolver
 	Incident() IncidentResolver
 	Indicators() IndicatorsResolver
 	MatchDecision() MatchDecisionResolver
@@ -120,8 +121,10 @@ type ComplexityRoot struct {
 		Compound       func(childComplexity int) int
 		Grid           func(childComplexity int) int
 		HouseholdCount func(childComplexity int) int
+		Households     func(childComplexity int, first *int, after *string) int
 		Location       func(childComplexity int) int
 		Number         func(childComplexity int) int
+		PartyMembers   func(childComplexity int, first *int, after *string) int
 	}
 
 	BuildingConnection struct {
@@ -139,6 +142,7 @@ type ComplexityRoot struct {
 		Address           func(childComplexity int) int
 		AddressComponents func(childComplexity int) int
 		Assignee          func(childComplexity int) int
+		Building          func(childComplexity int) int
 		Category          func(childComplexity int) int
 		ClosedAt          func(childComplexity int) int
 		Description       func(childComplexity int) int
@@ -260,6 +264,17 @@ type ComplexityRoot struct {
 		Unit          func(childComplexity int) int
 	}
 
+	HouseholdConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	HouseholdEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Incident struct {
 		Cases           func(childComplexity int) int
 		Category        func(childComplexity int) int
@@ -359,6 +374,7 @@ type ComplexityRoot struct {
 		Activities       func(childComplexity int) int
 		CentralHousehold func(childComplexity int) int
 		DualReports      func(childComplexity int) int
+		HomeBuilding     func(childComplexity int) int
 		ID               func(childComplexity int) int
 		JoinedOn         func(childComplexity int) int
 		Org              func(childComplexity int) int
@@ -556,6 +572,7 @@ type ComplexityRoot struct {
 
 	ServiceStation struct {
 		Address        func(childComplexity int) int
+		Building       func(childComplexity int) int
 		DistanceMeters func(childComplexity int) int
 		ID             func(childComplexity int) int
 		Kind           func(childComplexity int) int
@@ -675,6 +692,8 @@ type BuildingResolver interface {
 	Grid(ctx context.Context, obj *store.Building) (*store.Region, error)
 	Location(ctx context.Context, obj *store.Building) (*canon.Point, error)
 	HouseholdCount(ctx context.Context, obj *store.Building) (int, error)
+	Households(ctx context.Context, obj *store.Building, first *int, after *string) (*model.HouseholdConnection, error)
+	PartyMembers(ctx context.Context, obj *store.Building, first *int, after *string) (*model.PartyMemberConnection, error)
 }
 type BuildingConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.BuildingConnection) (int, error)
@@ -685,6 +704,8 @@ type CaseResolver interface {
 	Category(ctx context.Context, objs []*model.Case) ([]*store.Category, error)
 
 	Grid(ctx context.Context, objs []*model.Case) ([]*store.Region, error)
+
+	Building(ctx context.Context, objs []*model.Case) ([]*store.Building, error)
 
 	Timeline(ctx context.Context, objs []*model.Case) ([][]*store.CaseEvent, error)
 	Incident(ctx context.Context, objs []*model.Case) ([]*model.Incident, error)
@@ -726,6 +747,9 @@ type HouseholdResolver interface {
 	Address(ctx context.Context, obj *store.Household) (string, error)
 	ResidentCount(ctx context.Context, obj *store.Household) (int, error)
 }
+type HouseholdConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.HouseholdConnection) (int, error)
+}
 type IncidentResolver interface {
 	ID(ctx context.Context, obj *model.Incident) (string, error)
 
@@ -755,6 +779,7 @@ type PartyMemberResolver interface {
 	Org(ctx context.Context, obj *store.PartyMember) (*store.PartyOrg, error)
 	JoinedOn(ctx context.Context, obj *store.PartyMember) (*string, error)
 
+	HomeBuilding(ctx context.Context, obj *store.PartyMember) (*store.Building, error)
 	DualReports(ctx context.Context, obj *store.PartyMember) ([]*store.DualReport, error)
 
 	Activities(ctx context.Context, obj *store.PartyMember) ([]*store.VolunteerActivity, error)
@@ -862,6 +887,7 @@ type ServiceStationResolver interface {
 	Location(ctx context.Context, obj *store.ServiceStation) (*canon.Point, error)
 
 	Region(ctx context.Context, obj *store.ServiceStation) (*store.Region, error)
+	Building(ctx context.Context, obj *store.ServiceStation) (*store.Building, error)
 	DistanceMeters(ctx context.Context, obj *store.ServiceStation) (*float64, error)
 }
 type ServiceStationConnectionResolver interface {
@@ -1098,6 +1124,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Building.HouseholdCount(childComplexity), true
+	case "Building.households":
+		if e.ComplexityRoot.Building.Households == nil {
+			break
+		}
+
+		args, err := ec.field_Building_households_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Building.Households(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Building.location":
 		if e.ComplexityRoot.Building.Location == nil {
 			break
@@ -1110,6 +1147,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Building.Number(childComplexity), true
+	case "Building.partyMembers":
+		if e.ComplexityRoot.Building.PartyMembers == nil {
+			break
+		}
+
+		args, err := ec.field_Building_partyMembers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Building.PartyMembers(childComplexity, args["first"].(*int), args["after"].(*string)), true
 
 	case "BuildingConnection.edges":
 		if e.ComplexityRoot.BuildingConnection.Edges == nil {
@@ -1161,6 +1209,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Assignee(childComplexity), true
+	case "Case.building":
+		if e.ComplexityRoot.Case.Building == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Building(childComplexity), true
 	case "Case.category":
 		if e.ComplexityRoot.Case.Category == nil {
 			break
@@ -1655,6 +1709,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Household.Unit(childComplexity), true
 
+	case "HouseholdConnection.edges":
+		if e.ComplexityRoot.HouseholdConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HouseholdConnection.Edges(childComplexity), true
+	case "HouseholdConnection.pageInfo":
+		if e.ComplexityRoot.HouseholdConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HouseholdConnection.PageInfo(childComplexity), true
+	case "HouseholdConnection.totalCount":
+		if e.ComplexityRoot.HouseholdConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HouseholdConnection.TotalCount(childComplexity), true
+
+	case "HouseholdEdge.cursor":
+		if e.ComplexityRoot.HouseholdEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HouseholdEdge.Cursor(childComplexity), true
+	case "HouseholdEdge.node":
+		if e.ComplexityRoot.HouseholdEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HouseholdEdge.Node(childComplexity), true
+
 	case "Incident.cases":
 		if e.ComplexityRoot.Incident.Cases == nil {
 			break
@@ -2088,6 +2174,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PartyMember.DualReports(childComplexity), true
+	case "PartyMember.homeBuilding":
+		if e.ComplexityRoot.PartyMember.HomeBuilding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartyMember.HomeBuilding(childComplexity), true
 	case "PartyMember.id":
 		if e.ComplexityRoot.PartyMember.ID == nil {
 			break
@@ -3062,6 +3154,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceStation.Address(childComplexity), true
+	case "ServiceStation.building":
+		if e.ComplexityRoot.ServiceStation.Building == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceStation.Building(childComplexity), true
 	case "ServiceStation.distanceMeters":
 		if e.ComplexityRoot.ServiceStation.DistanceMeters == nil {
 			break
@@ -3981,6 +4079,8 @@ type Case implements Node @scope(name: "cases:read") {
   location: LatLng
   "Address as reported. (地址)"
   address: String!
+  "The building the reported address names, resolved by the hub's address service; null when it names none the hub knows (most reports give a street position, not a building). (地址所在楼栋)"
+  building: Building
   "When it was reported. (上报时间)"
   reportedAt: Time!
   "Last update in the source system. (更新时间)"
@@ -4401,6 +4501,8 @@ type PartyMember implements Node @scope(name: "party:read") {
   joinedOn: String
   "Whether the member's home is a 党员中心户. (是否党员中心户)"
   centralHousehold: Boolean!
+  "The building of the member's home: the address the party system records, resolved by the hub's address service; null when it names no building the hub knows. (住址所在楼栋)"
+  homeBuilding: Building
   "In-service reporting to communities (双报到). (双报到)"
   dualReports: [DualReport!]!
   "Volunteer service hours in total. (志愿服务时长)"
@@ -4471,6 +4573,8 @@ type ServiceStation implements Node @scope(name: "party:read") {
   openingHours: String!
   "Community it serves. (所在区划)"
   region: Region
+  "The building at the station's address, resolved by the hub's address service; null when the address names no building the hub knows. (所在楼栋)"
+  building: Building
   "Distance in metres from the point of a ` + "`" + `near` + "`" + ` query. (距离，米)"
   distanceMeters: Float
   "Where the record came from. (数据来源)"
@@ -4669,6 +4773,24 @@ type Household implements Node @scope(name: "people:read") {
   provenance: Provenance!
 }
 
+"A page of households. (户分页)"
+type HouseholdConnection @scope(name: "people:read") {
+  "Households of this page with their cursors. (本页条目)"
+  edges: [HouseholdEdge!]!
+  "Page information. (分页信息)"
+  pageInfo: PageInfo!
+  "Number of households matching, over all pages; computed only when asked. (总数)"
+  totalCount: Int!
+}
+
+"A household with its cursor. (户条目)"
+type HouseholdEdge @scope(name: "people:read") {
+  "Opaque cursor of this item. (游标)"
+  cursor: String!
+  "The household. (户)"
+  node: Household!
+}
+
 "A building (楼栋) with its compound. (楼栋)"
 type Building @scope(name: "people:read") {
   "Compound. (小区)"
@@ -4681,6 +4803,20 @@ type Building @scope(name: "people:read") {
   location: LatLng
   "Number of households. (户数)"
   householdCount: Int!
+  "Households of the building, in the caller's jurisdiction. (楼栋住户)"
+  households(
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): HouseholdConnection!
+  "Party members whose home the hub resolved to this building, from the party system's address of the member. (居住在本楼栋的党员)"
+  partyMembers(
+    "Page size, at most 500; default 50. (每页条数)"
+    first: Int
+    "Cursor after which to start. (起始游标)"
+    after: String
+  ): PartyMemberConnection! @scope(name: "party:read")
 }
 
 "A page of buildings. (楼栋分页)"
@@ -5620,6 +5756,10 @@ func (ec *executionContext) childFields_Building(ctx context.Context, field grap
 		return ec.fieldContext_Building_location(ctx, field)
 	case "householdCount":
 		return ec.fieldContext_Building_householdCount(ctx, field)
+	case "households":
+		return ec.fieldContext_Building_households(ctx, field)
+	case "partyMembers":
+		return ec.fieldContext_Building_partyMembers(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Building", field.Name)
 }
@@ -5674,6 +5814,8 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_location(ctx, field)
 	case "address":
 		return ec.fieldContext_Case_address(ctx, field)
+	case "building":
+		return ec.fieldContext_Case_building(ctx, field)
 	case "reportedAt":
 		return ec.fieldContext_Case_reportedAt(ctx, field)
 	case "updatedAt":
@@ -5896,6 +6038,28 @@ func (ec *executionContext) childFields_Household(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type Household", field.Name)
 }
 
+func (ec *executionContext) childFields_HouseholdConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_HouseholdConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_HouseholdConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_HouseholdConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HouseholdConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_HouseholdEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_HouseholdEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_HouseholdEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HouseholdEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Incident(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6088,6 +6252,8 @@ func (ec *executionContext) childFields_PartyMember(ctx context.Context, field g
 		return ec.fieldContext_PartyMember_joinedOn(ctx, field)
 	case "centralHousehold":
 		return ec.fieldContext_PartyMember_centralHousehold(ctx, field)
+	case "homeBuilding":
+		return ec.fieldContext_PartyMember_homeBuilding(ctx, field)
 	case "dualReports":
 		return ec.fieldContext_PartyMember_dualReports(ctx, field)
 	case "serviceHours":
@@ -6444,6 +6610,8 @@ func (ec *executionContext) childFields_ServiceStation(ctx context.Context, fiel
 		return ec.fieldContext_ServiceStation_openingHours(ctx, field)
 	case "region":
 		return ec.fieldContext_ServiceStation_region(ctx, field)
+	case "building":
+		return ec.fieldContext_ServiceStation_building(ctx, field)
 	case "distanceMeters":
 		return ec.fieldContext_ServiceStation_distanceMeters(ctx, field)
 	case "provenance":
@@ -6747,6 +6915,50 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Building_households_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Building_partyMembers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
 
 func (ec *executionContext) field_Indicators_score_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -8700,6 +8912,94 @@ func (ec *executionContext) fieldContext_Building_householdCount(_ context.Conte
 	return graphql.NewScalarFieldContext("Building", field, true, true, "Int")
 }
 
+func (ec *executionContext) _Building_households(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Building_households(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Building().Households(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HouseholdConnection) graphql.Marshaler {
+			return ec.marshalNHouseholdConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐHouseholdConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Building_households(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Building",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HouseholdConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Building_households_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Building_partyMembers(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Building_partyMembers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Building().PartyMembers(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartyMemberConnection) graphql.Marshaler {
+			return ec.marshalNPartyMemberConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyMemberConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Building_partyMembers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Building",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartyMemberConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Building_partyMembers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BuildingConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BuildingConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9253,6 +9553,61 @@ func (ec *executionContext) _Case_address(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Case_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_building(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_building(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.resolveBatch_Case_building(ctx, field, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Building) graphql.Marshaler {
+			return ec.marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Building(ctx, field)
+		},
+	}
+	return fc, nil
+}
+func (ec *executionContext) resolveBatch_Case_building(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
+	resolver := ec.Resolvers.Case()
+	if batch, ok := graphql.BatchParentsFor[*model.Case](ctx, "Case"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Building(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[*store.Building](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Case.building",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Building(ctx, []*model.Case{obj})
+	return graphql.ResolveBatchSingleResult[*store.Building](
+		ctx,
+		results,
+		err,
+		"Case.building",
+	)
 }
 
 func (ec *executionContext) _Case_reportedAt(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
@@ -11159,6 +11514,148 @@ func (ec *executionContext) fieldContext_Household_provenance(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _HouseholdConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.HouseholdConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HouseholdConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HouseholdEdge) graphql.Marshaler {
+			return ec.marshalNHouseholdEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐHouseholdEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HouseholdConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HouseholdConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HouseholdEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HouseholdConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.HouseholdConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HouseholdConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HouseholdConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HouseholdConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HouseholdConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.HouseholdConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HouseholdConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HouseholdConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HouseholdConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HouseholdConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _HouseholdEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.HouseholdEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HouseholdEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HouseholdEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HouseholdEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _HouseholdEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.HouseholdEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HouseholdEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Household) graphql.Marshaler {
+			return ec.marshalNHousehold2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐHousehold(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HouseholdEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HouseholdEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Household(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Incident_id(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13002,6 +13499,38 @@ func (ec *executionContext) _PartyMember_centralHousehold(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_PartyMember_centralHousehold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PartyMember", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PartyMember_homeBuilding(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartyMember_homeBuilding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartyMember().HomeBuilding(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Building) graphql.Marshaler {
+			return ec.marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PartyMember_homeBuilding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartyMember",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Building(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _PartyMember_dualReports(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
@@ -17279,6 +17808,38 @@ func (ec *executionContext) fieldContext_ServiceStation_region(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _ServiceStation_building(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceStation_building(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceStation().Building(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Building) graphql.Marshaler {
+			return ec.marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceStation_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceStation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Building(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ServiceStation_distanceMeters(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20902,6 +21463,18 @@ func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Building_householdCount(ctx, field, obj)
 				})
+		case "households":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Building_households(ctx, field, obj)
+				})
+		case "partyMembers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Building_partyMembers(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21080,6 +21653,12 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "building":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_building(ctx, field, obj)
+				})
 		case "reportedAt":
 			out.Values[i] = ec._Case_reportedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -21832,6 +22411,88 @@ func (ec *executionContext) _Household(ctx context.Context, sel ast.SelectionSet
 	return objectValue(fields, out, &deferred)
 }
 
+var householdConnectionImplementors = []string{"HouseholdConnection"}
+
+func (ec *executionContext) _HouseholdConnection(ctx context.Context, sel ast.SelectionSet, obj *model.HouseholdConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, householdConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HouseholdConnection")
+		case "edges":
+			out.Values[i] = ec._HouseholdConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._HouseholdConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HouseholdConnection_totalCount(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectValue(fields, out, &deferred)
+}
+
+var householdEdgeImplementors = []string{"HouseholdEdge"}
+
+func (ec *executionContext) _HouseholdEdge(ctx context.Context, sel ast.SelectionSet, obj *model.HouseholdEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, householdEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HouseholdEdge")
+		case "cursor":
+			out.Values[i] = ec._HouseholdEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._HouseholdEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectValue(fields, out, &deferred)
+}
+
 var incidentImplementors = []string{"Incident", "Node"}
 
 func (ec *executionContext) _Incident(ctx context.Context, sel ast.SelectionSet, obj *model.Incident) graphql.Marshaler {
@@ -22499,6 +23160,12 @@ func (ec *executionContext) _PartyMember(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "homeBuilding":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartyMember_homeBuilding(ctx, field, obj)
+				})
 		case "dualReports":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -23884,6 +24551,12 @@ func (ec *executionContext) _ServiceStation(ctx context.Context, sel ast.Selecti
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ServiceStation_region(ctx, field, obj)
+				})
+		case "building":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceStation_building(ctx, field, obj)
 				})
 		case "distanceMeters":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -25413,6 +26086,46 @@ func (ec *executionContext) marshalNGridWorkerRole2githubᚗcomᚋywtgᚋhubᚋc
 		graphql.AddInvalidNullFromMarshaler(ctx, "GridWorkerRole!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNHousehold2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐHousehold(ctx context.Context, sel ast.SelectionSet, v *store.Household) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Household!")
+		return graphql.Null
+	}
+	return ec._Household(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHouseholdConnection2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐHouseholdConnection(ctx context.Context, sel ast.SelectionSet, v *model.HouseholdConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HouseholdConnection!")
+		return graphql.Null
+	}
+	return ec._HouseholdConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHouseholdEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐHouseholdEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HouseholdEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHouseholdEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐHouseholdEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHouseholdEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐHouseholdEdge(ctx context.Context, sel ast.SelectionSet, v *model.HouseholdEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HouseholdEdge!")
+		return graphql.Null
+	}
+	return ec._HouseholdEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {

@@ -141,6 +141,27 @@ func NewBuildingConnection(p store.Page[*store.Building]) *BuildingConnection {
 	return c
 }
 
+// HouseholdConnection is a page of Household records.
+type HouseholdConnection struct {
+	Edges    []*HouseholdEdge
+	PageInfo *PageInfo
+	// Count counts the whole list; only totalCount calls it.
+	Count func(context.Context) (int, error)
+}
+
+// HouseholdEdge is a Household with its cursor.
+type HouseholdEdge struct {
+	Cursor string
+	Node   *store.Household
+}
+
+// NewHouseholdConnection wraps a store page.
+func NewHouseholdConnection(p store.Page[*store.Household]) *HouseholdConnection {
+	c := &HouseholdConnection{Count: p.Count}
+	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.Household) *HouseholdEdge { return &HouseholdEdge{Cursor: cursor, Node: n} })
+	return c
+}
+
 // GridWorkerConnection is a page of GridWorker records.
 type GridWorkerConnection struct {
 	Edges    []*GridWorkerEdge

@@ -54,7 +54,7 @@ func cases(t *testing.T, st *store.Store, where string) map[string]caseRow {
 	t.Helper()
 	rows, err := st.Pool().Query(context.Background(), `SELECT `+where+`, c.status, c.tier, coalesce(g.code, ''),
 			coalesce(c.category_code, ''), c.reported_at, coalesce(c.due_at, 'epoch'),
-			(SELECT count(*) FROM case_event e WHERE e.case_id = c.id)
+			jsonb_array_length(c.timeline)
 		FROM "case" c LEFT JOIN region g ON g.id = c.grid_id`)
 	if err != nil {
 		t.Fatal(err)

@@ -359,10 +359,22 @@ type CaseEvent struct {
 	Note         string
 }
 
+// timelineSteps is a FROM item of the steps of a case's timeline (col, its
+// "case".timeline column) as rows named alias: seq (from 1), at, status,
+// tier, source_status, actor, note.
+func timelineSteps(col, alias string) string {
+	return `(SELECT t.seq::int AS seq, t.at, t.status, t.tier, coalesce(t.source_status, '') AS source_status,
+			coalesce(t.actor, '') AS actor, coalesce(t.note, '') AS note
+		FROM ROWS FROM (jsonb_to_recordset(` + col + `) AS (at timestamptz, status text, tier text,
+			source_status text, actor text, note text)) WITH ORDINALITY
+			AS t(at, status, tier, source_status, actor, note, seq)) ` + alias
+}
+
 // CaseTimelines loads the timelines of a batch of cases, in key order.
 func (s *Store) CaseTimelines(ctx context.Context, caseIDs []int64) ([][]CaseEvent, error) {
-	rows, err := s.pool.Query(ctx, `SELECT case_id, seq, at, status, tier, source_status, actor, note
-		FROM case_event WHERE case_id = ANY($1) ORDER BY case_id, seq`, caseIDs)
+	rows, err := s.pool.Query(ctx, `SELECT c.id, e.seq, e.at, e.status, e.tier, e.source_status, e.actor, e.note
+		FROM "case" c CROSS JOIN LATERAL `+timelineSteps("c.timeline", "e")+`
+		WHERE c.id = ANY($1) ORDER BY c.id, e.seq`, caseIDs)
 	if err != nil {
 		return nil, fmt.Errorf("load timelines: %w", err)
 	}

@@ -13,7 +13,7 @@ import (
 
 // Indicators are the official evaluation figures (绩效评价指标) of a set of
 // cases, each with an explicit numerator and denominator. A case's state is
-// read from its timeline (case_event) up to the evaluation instant asOf, so a
+// read from its timeline ("case".timeline) up to the evaluation instant asOf, so a
 // past period is evaluated as it stood then; where the case has not changed
 // since asOf, or has no timeline, its current status and closing time decide.
 //
@@ -132,8 +132,9 @@ const (
 // covering index (migration 012) serves them without the table.
 //
 // currentStateSQL: a case unchanged since asOf is judged by its current
-// status and its timeline summary (case_progress, kept by triggers from
-// case_event), the current status winning over a timeline that lags it.
+// status and its timeline summary (case_progress, kept by triggers on
+// "case" from its timeline), the current status winning over a timeline
+// that lags it.
 // That is nearly every case of a past period.
 const currentStateSQL = `
 	SELECT %s,
@@ -148,9 +149,9 @@ const currentStateSQL = `
 	WHERE c.updated_at <= $1`
 
 // pastStateSQL: a case changed after asOf has its timeline read up to asOf,
-// one lateral aggregate over its own steps (the primary key index); one
+// one lateral aggregate over its own steps (its timeline column); one
 // without any timeline (a status-only source) is judged by its status.
-const pastStateSQL = `
+var pastStateSQL = `
 	SELECT %s,
 		CASE WHEN e.n = 0 THEN c.status ELSE coalesce(e.last, 'REPORTED') END AS last,
 		CASE WHEN e.n = 0 THEN c.status IN (` + filedStatuses + `) ELSE coalesce(e.filed, FALSE) END AS filed,
@@ -168,7 +169,7 @@ const pastStateSQL = `
 			max(ev.at) FILTER (WHERE ev.status = 'CLOSED' AND ev.at <= $1) AS closed_at,
 			count(*) FILTER (WHERE ev.status = 'REOPENED' AND ev.at <= $1) AS reworks,
 			bool_or(ev.status = 'DEFERRED') FILTER (WHERE ev.at <= $1) AS deferred
-		FROM case_event ev WHERE ev.case_id = c.id) e
+		FROM ` + timelineSteps("c.timeline", "ev") + `) e
 	WHERE c.updated_at > $1`
 
 // IndicatorOptions select the costlier parts of CaseIndicators.

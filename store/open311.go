@@ -85,7 +85,7 @@ func (s *Store) ServiceRequests(ctx context.Context, q ServiceRequestQuery) ([]S
 	sql := `SELECT c.id, c.status, c.tier, coalesce(c.category_code, ''), coalesce(cat.name, ''), c.description,
 			c.assignee_dept, c.address, c.reported_at, c.updated_at, c.due_at, c.lat, c.lng, coalesce(g.code, ''),
 			coalesce((SELECT json_agg(json_build_object('status', e.status, 'at', e.at, 'actor', e.actor, 'note', e.note) ORDER BY e.seq)
-				FROM case_event e WHERE e.case_id = c.id), '[]')
+				FROM ` + timelineSteps("c.timeline", "e") + `), '[]')
 		FROM "case" c LEFT JOIN region g ON g.id = c.grid_id LEFT JOIN category cat ON cat.code = c.category_code
 		WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY ` + order + ` LIMIT ` + a.add(q.Limit) + ` OFFSET ` + a.add(q.Offset)
 	rows, err := s.pool.Query(ctx, sql, a...)

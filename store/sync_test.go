@@ -12,37 +12,68 @@ import (
 )
 
 // TestCaseTimelinesFollowTheirCases: a rewritten case gets its new timeline
-// only, and a deleted case takes its timeline with it.
+// only, with the timeline summary the indicators read (case_progress) kept
+// in step by the triggers on "case"; a deleted case takes its summary with
+// it, and a case sent again without a timeline keeps no summary.
 func TestCaseTimelinesFollowTheirCases(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 	cases := storetest.MakeCases(6)
 	storetest.SeedCases(t, st, cases)
-	events := func() int {
-		var n int
-		if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM case_event`).Scan(&n); err != nil {
+	counts := func() (steps, summaries, orphans int) {
+		if err := st.Pool().QueryRow(ctx, `SELECT (SELECT coalesce(sum(jsonb_array_length(timeline)), 0) FROM "case"),
+				(SELECT count(*) FROM case_progress),
+				(SELECT count(*) FROM case_progress p WHERE NOT EXISTS (SELECT 1 FROM "case" c WHERE c.id = p.case_id))`).
+			Scan(&steps, &summaries, &orphans); err != nil {
 			t.Fatal(err)
 		}
-		return n
+		return steps, summaries, orphans
 	}
-	if got := events(); got != 12 {
-		t.Fatalf("%d timeline rows after seeding 6 cases of 2 steps, want 12", got)
+	if steps, sums, _ := counts(); steps != 12 || sums != 6 {
+		t.Fatalf("%d timeline steps and %d summaries after seeding 6 cases of 2 steps, want 12 and 6", steps, sums)
 	}
 
-	// One case changes and gains a step; one is unchanged.
+	// One case changes and gains a closing step; one is unchanged.
 	changed := cases[0]
-	changed.Timeline = append(changed.Timeline, canon.CaseEvent{At: storetest.Base.Add(5 * time.Hour), Status: canon.StatusClosed, Tier: canon.TierStreet})
+	closedAt := storetest.Base.Add(5 * time.Hour)
+	changed.Timeline = append(changed.Timeline, canon.CaseEvent{At: closedAt, Status: canon.StatusClosed, Tier: canon.TierStreet})
 	changed.PayloadHash = []byte("changed")
 	res := storetest.SeedCases(t, st, []canon.Case{changed, cases[1]})
 	if res.Written != 1 || res.Unchanged != 1 {
 		t.Fatalf("rewrite: %+v, want 1 written and 1 unchanged", res)
 	}
-	if got := events(); got != 13 {
-		t.Fatalf("%d timeline rows after a case gained a step, want 13", got)
+	if steps, sums, _ := counts(); steps != 13 || sums != 6 {
+		t.Fatalf("%d timeline steps and %d summaries after a case gained a step, want 13 and 6", steps, sums)
+	}
+	var got time.Time
+	if err := st.Pool().QueryRow(ctx, `SELECT p.closed_at FROM case_progress p JOIN "case" c ON c.id = p.case_id
+		WHERE c.source_id = $1`, changed.SourceID).Scan(&got); err != nil || !got.Equal(closedAt) {
+		t.Fatalf("summary of the changed case: closed at %v (%v), want %v", got, err, closedAt)
+	}
+	var id int64
+	if err := st.Pool().QueryRow(ctx, `SELECT id FROM "case" WHERE source_id = $1`, changed.SourceID).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	tl, err := st.CaseTimelines(store.Unscoped(ctx), []int64{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tl[0]) != 3 || tl[0][2].Seq != 3 || tl[0][2].Status != canon.StatusClosed || !tl[0][2].At.Equal(closedAt) ||
+		tl[0][2].Tier != canon.TierStreet || tl[0][0].Seq != 1 {
+		t.Fatalf("timeline of the changed case: %+v", tl[0])
 	}
 
-	err := st.InTx(ctx, func(w *store.Writer) error {
+	// Sent again without a timeline: no steps, no summary.
+	bare := cases[3]
+	bare.Timeline = nil
+	bare.PayloadHash = []byte("bare")
+	storetest.SeedCases(t, st, []canon.Case{bare})
+	if steps, sums, _ := counts(); steps != 11 || sums != 5 {
+		t.Fatalf("%d timeline steps and %d summaries after a case lost its timeline, want 11 and 5", steps, sums)
+	}
+
+	err = st.InTx(ctx, func(w *store.Writer) error {
 		n, err := w.Delete(ctx, canon.RecordCase, "citymgmt", []string{cases[0].SourceID, cases[2].SourceID})
 		if n != 2 {
 			t.Errorf("deleted %d cases, want 2", n)
@@ -52,12 +83,7 @@ func TestCaseTimelinesFollowTheirCases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var orphans int
-	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM case_event e
-		WHERE NOT EXISTS (SELECT 1 FROM "case" c WHERE c.id = e.case_id)`).Scan(&orphans); err != nil {
-		t.Fatal(err)
-	}
-	if got := events(); got != 8 || orphans != 0 {
-		t.Fatalf("after deleting two cases: %d timeline rows (want 8), %d orphaned", got, orphans)
+	if steps, sums, orphans := counts(); steps != 6 || sums != 3 || orphans != 0 {
+		t.Fatalf("after deleting two cases: %d timeline steps (want 6), %d summaries (want 3), %d orphaned", steps, sums, orphans)
 	}
 }

@@ -157,7 +157,8 @@ type UpsertResult struct {
 	Unchanged int // same payload as stored (including duplicates in the batch)
 }
 
-// timelineStep is the JSON shape of a timeline step in the staging table.
+// timelineStep is the JSON shape of a timeline step, staged and stored in
+// "case".timeline (an array of steps in order).
 type timelineStep struct {
 	At           time.Time `json:"at"`
 	Status       string    `json:"status"`
@@ -177,44 +178,29 @@ var caseSpec = &stagedUpsert{
 		{"closed_at", "timestamptz"}, {"assignee_dept", "text"}, {"timeline", "jsonb"}}, personColumns...),
 		provenanceColumns...),
 	steps: []string{
-		`CREATE TEMP TABLE IF NOT EXISTS case_written (id bigint, source text, source_id text) ON COMMIT DELETE ROWS`,
 		upsertPersonsSQL("case_stage"),
 		upsertRecordPersonsSQL("case_stage", "REPORTER"),
 		personLinkSQL("case_stage", "REPORTER"),
 		caseWriteSQL(caseUpdate),
-		// An index probe per written case: new cases have no timeline yet,
-		// and a join could scan all of case_event once per batch.
-		`DELETE FROM case_event WHERE case_id = ANY (ARRAY(SELECT id FROM case_written))`,
-		// Written cases meet their staged timelines by source id: both
-		// sides are the batch, the case table is not read again.
-		`INSERT INTO case_event (case_id, seq, at, status, tier, source_status, actor, note)
-			SELECT ch.id, e.ord, (e.step->>'at')::timestamptz, e.step->>'status', e.step->>'tier',
-				coalesce(e.step->>'source_status', ''), coalesce(e.step->>'actor', ''), coalesce(e.step->>'note', '')
-			FROM case_written ch JOIN case_stage s ON s.source = ch.source AND s.source_id = ch.source_id
-			CROSS JOIN LATERAL jsonb_array_elements(s.timeline) WITH ORDINALITY AS e(step, ord)`,
-		`TRUNCATE case_written`,
 	},
-	counted: 4,
+	counted: 3,
 }
 
-// caseWriteSQL is the statement writing the staged cases into "case", with
-// onConflict saying what becomes of a case the store already holds; the
-// ids written go to case_written for their timelines.
+// caseWriteSQL is the statement writing the staged cases, with their
+// timelines, into "case", with onConflict saying what becomes of a case the
+// store already holds.
 func caseWriteSQL(onConflict string) string {
-	return `WITH up AS (
-			INSERT INTO "case" (kind, category_code, source_category_code, source_category_name, title, description,
-				status, source_status, tier, grid_id, region_path, lat, lng, orig_lat, orig_lng, orig_datum, address,
-				reported_at, updated_at, due_at, closed_at, assignee_dept, reporter_person_id,
-				source, source_id, source_updated_at, fetched_at, payload_hash)
-			SELECT s.kind, s.category_code, s.source_category_code, s.source_category_name, s.title,
-				s.description, s.status, s.source_status, s.tier, g.id, g.path, s.lat, s.lng, s.orig_lat,
-				s.orig_lng, s.orig_datum, s.address, s.reported_at, s.updated_at, s.due_at, s.closed_at,
-				s.assignee_dept, p.id, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-			FROM case_stage s LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
-			` + personOf("REPORTER", true) + `
-			` + onConflict + `
-			RETURNING id, source, source_id)
-		INSERT INTO case_written (id, source, source_id) SELECT id, source, source_id FROM up`
+	return `INSERT INTO "case" (kind, category_code, source_category_code, source_category_name, title, description,
+			status, source_status, tier, grid_id, region_path, lat, lng, orig_lat, orig_lng, orig_datum, address,
+			reported_at, updated_at, due_at, closed_at, assignee_dept, timeline, reporter_person_id,
+			source, source_id, source_updated_at, fetched_at, payload_hash)
+		SELECT s.kind, s.category_code, s.source_category_code, s.source_category_name, s.title,
+			s.description, s.status, s.source_status, s.tier, g.id, g.path, s.lat, s.lng, s.orig_lat,
+			s.orig_lng, s.orig_datum, s.address, s.reported_at, s.updated_at, s.due_at, s.closed_at,
+			s.assignee_dept, s.timeline, p.id, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
+		FROM case_stage s LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
+		` + personOf("REPORTER", true) + `
+		` + onConflict
 }
 
 // caseUpdate rewrites a held case whose payload (or grid) changed.
@@ -227,7 +213,8 @@ const caseUpdate = `ON CONFLICT (source, source_id) DO UPDATE SET kind = EXCLUDE
 				orig_lat = EXCLUDED.orig_lat, orig_lng = EXCLUDED.orig_lng, orig_datum = EXCLUDED.orig_datum,
 				address = EXCLUDED.address, reported_at = EXCLUDED.reported_at,
 				updated_at = EXCLUDED.updated_at, due_at = EXCLUDED.due_at, closed_at = EXCLUDED.closed_at,
-				assignee_dept = EXCLUDED.assignee_dept, reporter_person_id = EXCLUDED.reporter_person_id, ` + provenanceSet + `
+				assignee_dept = EXCLUDED.assignee_dept, timeline = EXCLUDED.timeline,
+				reporter_person_id = EXCLUDED.reporter_person_id, ` + provenanceSet + `
 			WHERE ("case".payload_hash, "case".grid_id) IS DISTINCT FROM (EXCLUDED.payload_hash, EXCLUDED.grid_id)`
 
 // caseBackfillSpec is caseSpec for a backfilling channel: a case the store
@@ -240,8 +227,7 @@ var caseBackfillSpec = func() *stagedUpsert {
 }()
 
 // UpsertCases bulk-loads cases with their timelines and reporters: only
-// rows whose payload (or grid) changed are rewritten, and only their
-// timelines are replaced.
+// rows whose payload (or grid) changed are rewritten, timeline included.
 func (w *Writer) UpsertCases(ctx context.Context, cases []canon.Case) (UpsertResult, error) {
 	return w.writeCases(ctx, caseSpec, cases)
 }

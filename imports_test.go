@@ -28,7 +28,7 @@ var importRules = map[string][]string{
 	"connectors/...": {"canon", "datum", "pii", "address", "connectors", "connectors/..."},
 	"store":          {"canon"},
 	"syncer":         {"canon", "connectors", "store"},
-	"resolve":        {"canon", "store", "address"},
+	"resolve":        {"canon", "store", "address", "pii"},
 	"partner":        {"canon", "store", "auth"},
 	"auth":           {"canon"},
 	"graph":          {"canon", "store", "auth", "pii", "address", "datum", "resolve"},

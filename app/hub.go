@@ -121,9 +121,9 @@ func keyLookup(st *store.Store) auth.KeyLookup {
 }
 
 // Serve runs the hub until ctx ends: the store (migrated), the sources
-// and their sync engine, the incident regrouping, the change feed, the
-// GraphQL handler and the HTTP server on the address pre bound, then a
-// graceful shutdown. pre is what Prepare checked and bound (with listen);
+// and their sync engine, the incident regrouping, building links and
+// person resolution, the change feed, the GraphQL handler and the HTTP
+// server on the address pre bound, then a graceful shutdown. pre is what Prepare checked and bound (with listen);
 // stdout gets the lines for the operator (where the hub listens, the demo
 // admin key's file).
 func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, stdout io.Writer) error {
@@ -182,6 +182,11 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 	linkDone := make(chan struct{})
 	go func() { defer close(linkDone); buildings.run(linkCtx) }()
 	defer func() { stopLink(); <-linkDone }()
+	persons := newPersonResolver(st, srcs.addresses, log)
+	personCtx, stopPersons := context.WithCancel(ctx)
+	personDone := make(chan struct{})
+	go func() { defer close(personDone); persons.run(personCtx) }()
+	defer func() { stopPersons(); <-personDone }()
 	engine, err := syncer.New(st, srcs.sources, syncer.Options{Log: log, Registry: reg,
 		Ready: func(name string) {
 			// Matches against what the first sync brought must not answer
@@ -191,6 +196,7 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 			}
 			incidents.passed()
 			buildings.passed()
+			persons.passed()
 			ready.Clear("sync:" + name)
 		},
 		NotReady: func(name, why string) {
@@ -271,9 +277,9 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 }
 
 // SyncOnce runs one synchronisation pass of every source (or of the one
-// named source; full re-pulls everything), regroups the incidents and
-// links addresses to buildings, printing each source's counts, the
-// regrouping and the linking to stdout.
+// named source; full re-pulls everything), regroups the incidents, links
+// addresses to buildings and resolves persons, printing each source's
+// counts, the regrouping, the linking and the resolution to stdout.
 func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, stdout io.Writer, source string, full bool) error {
 	st, dsn, closeDB, err := OpenStore(ctx, cfg, log)
 	if err != nil {
@@ -317,6 +323,14 @@ func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, 
 	}
 	fmt.Fprintf(stdout, "building links: %d addresses (%d to a building, %d to a compound only), %d links of removed records dropped\n",
 		links.Read, links.ToBuilding, links.ToCompound, links.Pruned)
+	pcfg := resolve.DefaultConfig()
+	pcfg.Trust = resolve.PersonTrust
+	pr, err := resolve.ResolvePersons(store.Unscoped(ctx), st, g, pcfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "persons: %d records, %d persons (%d links, %d pairs in review; merged %d, split %d, records relinked %d)\n",
+		pr.Records, pr.Persons, pr.Linked, pr.Review, pr.Merged, pr.Split, pr.Relinked)
 	return nil
 }
 

@@ -167,7 +167,7 @@ func (s *Store) ExportPeople(ctx context.Context, f PersonFilter, start func(pos
 	}
 	return s.exportSnapshot(ctx, start, func(readConn *pgxpool.Conn) error {
 		var a sqlArgs
-		conds := []string{personVisible(ctx, &a)}
+		conds := []string{personVisible(ctx, &a), "x.merged_into IS NULL"}
 		if ph := regionRef(f.RegionID, f.RegionCode, &a); ph != "" {
 			conds = append(conds, `(x.id IN (SELECT r.person_id FROM resident r WHERE `+subtree("r.grid_id", ph)+`)
 			OR x.id IN (SELECT m.person_id FROM party_member m WHERE `+subtree("m.region_id", ph)+`)

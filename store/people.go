@@ -53,10 +53,11 @@ type PersonFilter struct {
 	Name       string // prefix of the name
 }
 
-// People lists golden person records.
+// People lists golden person records (survivors of entity resolution).
 func (s *Store) People(ctx context.Context, f PersonFilter, p PageArgs) (Page[*Person], error) {
 	var a sqlArgs
-	conds := []string{personVisible(ctx, &a)}
+	// A person merged into another is listed as the survivor only.
+	conds := []string{personVisible(ctx, &a), "x.merged_into IS NULL"}
 	if ph := regionRef(f.RegionID, f.RegionCode, &a); ph != "" {
 		conds = append(conds, `(x.id IN (SELECT r.person_id FROM resident r WHERE `+subtree("r.grid_id", ph)+`)
 			OR x.id IN (SELECT m.person_id FROM party_member m WHERE `+subtree("m.region_id", ph)+`)

@@ -1,0 +1,257 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// PersonLink is one source record of a person as entity resolution reads
+// it (person_link with the dwelling its record says).
+type PersonLink struct {
+	Key      string // "source/ROLE/source_id"
+	Role     string
+	PersonID int64 // the person the record stands for now
+	// OwnID is the person of the record's valid ID hash, else the person
+	// made for the record itself: the person it stands for when linked to
+	// nothing.
+	OwnID     int64
+	IDHash    []byte
+	Name      string
+	Gender    string // MALE, FEMALE, "" unknown
+	Birth     *time.Time
+	PhoneHash []byte
+	// BuildingID is the building of the record's dwelling as the store
+	// knows it (a resident's household, a party member's linked home).
+	BuildingID *int64
+	Address    string // the dwelling as the record states it
+	Updated    time.Time
+}
+
+// PersonLinks returns every source record of a person, by key (internal
+// work: a jurisdiction-scoped context is refused).
+func (s *Store) PersonLinks(ctx context.Context) ([]PersonLink, error) {
+	if _, scoped := scopeOf(ctx); scoped {
+		return nil, fmt.Errorf("person links: a jurisdiction-scoped read cannot resolve the city's persons")
+	}
+	rows, err := s.pool.Query(ctx, `SELECT l.source || '/' || l.role || '/' || l.source_id, l.role, l.person_id,
+			coalesce(pi.id, pr.id, l.person_id), l.id_hash, l.name, coalesce(l.gender, ''), l.birth_date, l.phone_hash,
+			CASE l.role
+				WHEN 'RESIDENT' THEN (SELECT h.building_id FROM resident r JOIN household h ON h.id = r.household_id
+					WHERE r.source = l.source AND r.source_id = l.source_id)
+				WHEN 'PARTY_MEMBER' THEN (SELECT b.building_id FROM party_member m
+					JOIN building_link b ON b.record_type = 'PARTY_MEMBER' AND b.record_id = m.id
+					WHERE m.source = l.source AND m.source_id = l.source_id)
+			END,
+			l.address, coalesce(l.source_updated_at, l.fetched_at)
+		FROM person_link l
+		LEFT JOIN person pi ON pi.id_hash = l.id_hash
+		LEFT JOIN person pr ON l.id_hash IS NULL AND pr.record_key = l.source || '/' || l.role || '/' || l.source_id
+		ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("person links: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PersonLink, error) {
+		var l PersonLink
+		err := r.Scan(&l.Key, &l.Role, &l.PersonID, &l.OwnID, &l.IDHash, &l.Name, &l.Gender, &l.Birth, &l.PhoneHash,
+			&l.BuildingID, &l.Address, &l.Updated)
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("person links: %w", err)
+	}
+	return out, nil
+}
+
+// PersonResolution is what entity resolution decided for every person
+// record (Writer.ApplyPersonResolution).
+type PersonResolution struct {
+	// Records: each source record's person and how it was matched.
+	Records []ResolvedRecord
+	// Persons: each person that stands for a cluster of records (the
+	// survivor), with its golden record; every other person named by an
+	// OwnID of the cluster's records is merged into it.
+	Persons []ResolvedPerson
+	// Pairs: the evidence of links made and of the review queue.
+	Pairs []PersonPair
+}
+
+// ResolvedRecord is one source record's place in a resolution.
+type ResolvedRecord struct {
+	Key       string
+	PersonID  int64  // the survivor of its cluster
+	MatchedBy string // ID_HASH, PROBABILISTIC, DECISION, NONE
+}
+
+// ResolvedPerson is a survivor: the persons merged into it and its golden
+// record, each field with the record it came from (Provenance: field →
+// record key).
+type ResolvedPerson struct {
+	ID         int64
+	Merged     []int64 // the other persons of the cluster
+	Name       string
+	NameMasked string
+	Gender     string     // "" unknown
+	Birth      *time.Time // nil unknown
+	// PhoneFrom is the person whose phone (hash, masked, sealed) the golden
+	// record takes, 0 for none: the own person of the record the phone
+	// came from, when it holds that phone.
+	PhoneFrom  int64
+	PhoneHash  []byte
+	Provenance map[string]string
+}
+
+// PersonPair is the evidence on two person records: a link made
+// (LINKED, ACCEPTED) or a pair waiting for review (REVIEW).
+type PersonPair struct {
+	A, B    string // record keys, A < B
+	Outcome string
+	Total   float64
+	Fields  json.RawMessage // [{field, level, weight}]
+}
+
+// PersonsApplied counts what ApplyPersonResolution changed.
+type PersonsApplied struct {
+	Merged, Split, Relinked, Golden int
+}
+
+// ApplyPersonResolution writes a resolution: persons merged into their
+// survivor keep their row with merged_into (their global ID still names the
+// survivor) and a MERGED history entry; a person that was merged and is a
+// survivor again (a review rejected the link) is split off with a SPLIT
+// entry; each source record and the resident, party member, grid worker or
+// case it stands for moves to its survivor; survivors get their golden
+// record; the link evidence and review queue are replaced.
+func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) (PersonsApplied, error) {
+	var out PersonsApplied
+	var ids, into []int64
+	for _, p := range r.Persons {
+		ids = append(ids, p.ID)
+		into = append(into, 0)
+		for _, m := range p.Merged {
+			ids = append(ids, m)
+			into = append(into, p.ID)
+		}
+	}
+	// Splits first: a survivor that was merged comes back, with the person
+	// it was merged into as the one it was split from.
+	tag, err := w.tx.Exec(ctx, `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS t(id, into_id)),
+			split AS (UPDATE person p SET merged_into = NULL, updated_at = now() FROM t, person was
+				WHERE p.id = t.id AND was.id = p.id AND t.into_id = 0 AND p.merged_into IS NOT NULL
+				RETURNING p.id, was.merged_into AS was)
+		INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'SPLIT', was FROM split WHERE was IS NOT NULL`, ids, into)
+	if err != nil {
+		return out, fmt.Errorf("apply person resolution: split: %w", err)
+	}
+	out.Split = int(tag.RowsAffected())
+	tag, err = w.tx.Exec(ctx, `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS t(id, into_id)),
+			merged AS (UPDATE person p SET merged_into = t.into_id, updated_at = now() FROM t
+				WHERE p.id = t.id AND t.into_id <> 0 AND p.merged_into IS DISTINCT FROM t.into_id
+				RETURNING p.id, t.into_id)
+		INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', into_id FROM merged`, ids, into)
+	if err != nil {
+		return out, fmt.Errorf("apply person resolution: merge: %w", err)
+	}
+	out.Merged = int(tag.RowsAffected())
+	// A person merged earlier into one merged now names the survivor too.
+	if _, err := w.tx.Exec(ctx, `UPDATE person p SET merged_into = s.merged_into FROM person s
+		WHERE p.merged_into = s.id AND s.merged_into IS NOT NULL`); err != nil {
+		return out, fmt.Errorf("apply person resolution: merge: %w", err)
+	}
+
+	keys, persons, matched := make([]string, len(r.Records)), make([]int64, len(r.Records)), make([]string, len(r.Records))
+	for i, x := range r.Records {
+		keys[i], persons[i], matched[i] = x.Key, x.PersonID, x.MatchedBy
+	}
+	tag, err = w.tx.Exec(ctx, `UPDATE person_link l SET person_id = t.person_id, matched_by = t.matched
+		FROM unnest($1::text[], $2::bigint[], $3::text[]) AS t(key, person_id, matched)
+		WHERE l.source || '/' || l.role || '/' || l.source_id = t.key
+			AND (l.person_id, l.matched_by) IS DISTINCT FROM (t.person_id, t.matched)`, keys, persons, matched)
+	if err != nil {
+		return out, fmt.Errorf("apply person resolution: links: %w", err)
+	}
+	out.Relinked = int(tag.RowsAffected())
+	if out.Relinked > 0 {
+		// The records the links stand for follow them.
+		for _, q := range []string{
+			`UPDATE resident x SET person_id = l.person_id FROM person_link l
+				WHERE l.role = 'RESIDENT' AND l.source = x.source AND l.source_id = x.source_id AND x.person_id <> l.person_id`,
+			`UPDATE party_member x SET person_id = l.person_id FROM person_link l
+				WHERE l.role = 'PARTY_MEMBER' AND l.source = x.source AND l.source_id = x.source_id AND x.person_id <> l.person_id`,
+			`UPDATE grid_worker x SET person_id = l.person_id FROM person_link l
+				WHERE l.role = 'GRID_WORKER' AND l.source = x.source AND l.source_id = x.source_id AND x.person_id <> l.person_id`,
+			`UPDATE "case" x SET reporter_person_id = l.person_id FROM person_link l
+				WHERE l.role = 'REPORTER' AND l.source = x.source AND l.source_id = x.source_id
+					AND x.reporter_person_id IS DISTINCT FROM l.person_id`,
+			// A survivor lives where the residents it absorbed live.
+			`UPDATE person p SET household_id = r.household_id FROM resident r
+				WHERE r.person_id = p.id AND r.household_id IS NOT NULL AND p.household_id IS NULL`,
+		} {
+			if _, err := w.tx.Exec(ctx, q); err != nil {
+				return out, fmt.Errorf("apply person resolution: records: %w", err)
+			}
+		}
+	}
+
+	n := len(r.Persons)
+	gid, names, masked, genders := make([]int64, n), make([]string, n), make([]string, n), make([]*string, n)
+	births, phoneFrom, phones, prov := make([]*time.Time, n), make([]int64, n), make([][]byte, n), make([]string, n)
+	for i, p := range r.Persons {
+		gid[i], names[i], masked[i], births[i], phoneFrom[i], phones[i] = p.ID, p.Name, p.NameMasked, p.Birth, p.PhoneFrom, p.PhoneHash
+		if p.Gender != "" {
+			genders[i] = &p.Gender
+		}
+		js, err := json.Marshal(p.Provenance)
+		if err != nil {
+			return out, fmt.Errorf("apply person resolution: provenance: %w", err)
+		}
+		prov[i] = string(js)
+	}
+	tag, err = w.tx.Exec(ctx, `UPDATE person p SET name = t.name, name_masked = t.masked, gender = t.gender,
+			birth_date = t.birth, phone_hash = coalesce(o.phone_hash, p.phone_hash),
+			phone_masked = coalesce(o.phone_masked, p.phone_masked), phone_sealed = coalesce(o.phone_sealed, p.phone_sealed),
+			provenance = t.prov::jsonb, updated_at = now()
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::date[], $6::bigint[], $7::bytea[], $8::text[])
+			AS t(id, name, masked, gender, birth, phone_from, phone, prov)
+		LEFT JOIN person o ON o.id = t.phone_from AND o.phone_hash = t.phone
+		WHERE p.id = t.id AND (p.name, p.gender, p.birth_date, p.provenance, p.phone_hash)
+			IS DISTINCT FROM (t.name, t.gender, t.birth, t.prov::jsonb, coalesce(o.phone_hash, p.phone_hash))`,
+		gid, names, masked, genders, births, phoneFrom, phones, prov)
+	if err != nil {
+		return out, fmt.Errorf("apply person resolution: golden records: %w", err)
+	}
+	out.Golden = int(tag.RowsAffected())
+
+	if _, err := w.tx.Exec(ctx, `DELETE FROM person_match`); err != nil {
+		return out, fmt.Errorf("apply person resolution: evidence: %w", err)
+	}
+	as, bs, outcomes, totals, fields := make([]string, len(r.Pairs)), make([]string, len(r.Pairs)), make([]string, len(r.Pairs)),
+		make([]float64, len(r.Pairs)), make([]string, len(r.Pairs))
+	for i, p := range r.Pairs {
+		as[i], bs[i], outcomes[i], totals[i], fields[i] = p.A, p.B, p.Outcome, p.Total, string(p.Fields)
+	}
+	if _, err := w.tx.Exec(ctx, `INSERT INTO person_match (record_a, record_b, outcome, total, fields)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[])`, as, bs, outcomes, totals, fields); err != nil {
+		return out, fmt.Errorf("apply person resolution: evidence: %w", err)
+	}
+	return out, nil
+}
+
+// PersonLinksVersion names the state of everything person resolution reads
+// — the person records, the analysts' person decisions, the buildings
+// party members' homes are linked to — so that a resolution can be skipped
+// when nothing changed since the last.
+func (s *Store) PersonLinksVersion(ctx context.Context) (string, error) {
+	var v string
+	err := s.pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) || '/' || coalesce(max(fetched_at)::text, '') FROM person_link) || '|' ||
+		(SELECT count(*) || '/' || coalesce(max(decided_at)::text, '') FROM match_decision WHERE kind = 'PERSON') || '|' ||
+		(SELECT count(*) || '/' || coalesce(max(resolved_at)::text, '') FROM building_link WHERE record_type = 'PARTY_MEMBER')`).Scan(&v)
+	if err != nil {
+		return "", fmt.Errorf("person links version: %w", err)
+	}
+	return v, nil
+}

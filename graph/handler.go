@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -69,7 +70,14 @@ func NewHandler(c Config) (http.Handler, error) {
 	}
 	res.access = acc
 	srv := handler.New(costedSchema{es})
-	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 15 * time.Second, InitFunc: websocketInit(c.Authenticate)})
+	srv.AddTransport(wsTransport{
+		init: websocketInit(c.Authenticate), initTimeout: 15 * time.Second, ping: 15 * time.Second,
+		operation: func(ctx context.Context) context.Context {
+			return context.WithValue(ctx, loadersKey{}, NewLoaders(res.Store, res.prefetchRegions))
+		},
+		legacy: transport.Websocket{KeepAlivePingInterval: 15 * time.Second, InitFunc: websocketInit(c.Authenticate)},
+		log:    cmp.Or(c.Log, slog.New(slog.DiscardHandler)),
+	})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(post{})
 	parsed := lru.New[*ast.QueryDocument](1000)

@@ -106,9 +106,14 @@ func newLoader[K comparable, V any](batch func(context.Context, []K) ([]V, error
 
 type loadersKey struct{}
 
-// withLoaders attaches fresh loaders to each request.
+// withLoaders attaches fresh loaders to each request; a websocket's
+// operations get theirs from the transport, each its own.
 func withLoaders(res *Resolver, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
 		ctx := context.WithValue(r.Context(), loadersKey{}, NewLoaders(res.Store, res.prefetchRegions))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

@@ -53,6 +53,11 @@ type Feed struct {
 	typeMoved map[string]chan struct{}
 	open      map[string]int // subscriptions per principal
 	live      atomic.Int64
+	// parked are the subscriptions without a goroutine that wait for a
+	// change of their type ("": of any type), woken like typeMoved and
+	// moved; recheckParked checks their credentials.
+	parked   map[string]map[*subscription]struct{}
+	sweeping atomic.Bool // recheckParked runs
 }
 
 // FeedOptions tune NewFeed.
@@ -85,7 +90,7 @@ func NewFeed(st *store.Store, o FeedOptions) *Feed {
 	}
 	return &Feed{store: st, log: o.Log, retention: o.Retention, maxPerPrincipal: o.MaxPerPrincipal,
 		sendTimeout: o.SendTimeout, recheck: o.Recheck, poke: make(chan struct{}, 1), moved: make(chan struct{}), typeMoved: map[string]chan struct{}{},
-		open: map[string]int{}}
+		open: map[string]int{}, parked: map[string]map[*subscription]struct{}{}}
 }
 
 // Run follows the change notifications until ctx ends.
@@ -99,6 +104,8 @@ func (f *Feed) Run(ctx context.Context) {
 	})
 	prune := time.NewTicker(min(f.retention/10, 10*time.Minute))
 	defer prune.Stop()
+	recheck := time.NewTicker(f.recheck)
+	defer recheck.Stop()
 	f.prune(ctx)
 	for {
 		select {
@@ -108,6 +115,10 @@ func (f *Feed) Run(ctx context.Context) {
 			f.prune(ctx)
 		case <-f.poke:
 			f.step(ctx)
+		case <-recheck.C:
+			if !f.sweeping.Swap(true) {
+				go f.recheckParked(ctx)
+			}
 		}
 	}
 }
@@ -143,6 +154,12 @@ func (f *Feed) step(ctx context.Context) {
 		return
 	}
 	top := f.fill(ctx, head)
+	var wake []*subscription
+	defer func() {
+		for _, s := range wake {
+			s.wake()
+		}
+	}()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	head = top
@@ -151,11 +168,14 @@ func (f *Feed) step(ctx context.Context) {
 		// Wake the subscriptions of the types that moved only.
 		i := sort.Search(len(f.ring), func(i int) bool { return f.ring[i].Position > f.head })
 		for ; i < len(f.ring); i++ {
-			if ch, ok := f.typeMoved[f.ring[i].Type]; ok {
+			t := f.ring[i].Type
+			if ch, ok := f.typeMoved[t]; ok {
 				close(ch)
-				delete(f.typeMoved, f.ring[i].Type)
+				delete(f.typeMoved, t)
 			}
+			wake = f.unparkLocked(t, wake)
 		}
+		wake = f.unparkLocked("", wake)
 	}
 	next := make(map[string]*store.Source, len(srcs))
 	for _, s := range srcs {
@@ -249,6 +269,86 @@ func (f *Feed) wait(types []string) <-chan struct{} {
 		f.typeMoved[types[0]] = ch
 	}
 	return ch
+}
+
+// parkKey is the key of the parked subscriptions of types.
+func parkKey(types []string) string {
+	if len(types) != 1 {
+		return ""
+	}
+	return types[0]
+}
+
+// park registers s, whose goroutine is about to end, to be woken by the
+// next change of its types; false if one came since moved was taken (from
+// wait), and s must read again.
+func (f *Feed) park(s *subscription, moved <-chan struct{}) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	select {
+	case <-moved:
+		return false
+	default:
+	}
+	k := parkKey(s.q.types)
+	m := f.parked[k]
+	if m == nil {
+		m = map[*subscription]struct{}{}
+		f.parked[k] = m
+	}
+	m[s] = struct{}{}
+	return true
+}
+
+// unpark forgets a parked subscription.
+func (f *Feed) unpark(s *subscription) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := parkKey(s.q.types)
+	delete(f.parked[k], s)
+	if len(f.parked[k]) == 0 {
+		delete(f.parked, k)
+	}
+}
+
+// unparkLocked appends the subscriptions parked under k to wake and
+// forgets them.
+func (f *Feed) unparkLocked(k string, wake []*subscription) []*subscription {
+	for s := range f.parked[k] {
+		wake = append(wake, s)
+	}
+	delete(f.parked, k)
+	return wake
+}
+
+// recheckParked checks the credentials of the parked subscriptions one
+// after another and wakes those whose credentials no longer hold, to end
+// them: waking them all at once would run thousands of goroutines for
+// nothing every recheck.
+func (f *Feed) recheckParked(ctx context.Context) {
+	defer f.sweeping.Store(false)
+	var all []*subscription
+	f.mu.Lock()
+	for _, m := range f.parked {
+		for s := range m {
+			all = append(all, s)
+		}
+	}
+	f.mu.Unlock()
+	for _, s := range all {
+		if ctx.Err() != nil {
+			return
+		}
+		if s.ctx.Err() != nil {
+			continue
+		}
+		if err := s.check(s.ctx); err != nil {
+			s.checked.Store(0)
+			s.wake() // its stint checks again and ends it
+			continue
+		}
+		s.checked.Store(time.Now().UnixNano())
+	}
 }
 
 // state returns the head, the sources and a channel closed when either
@@ -368,7 +468,11 @@ func asPositionError(err error, out **positionError) bool {
 	return false
 }
 
-// subscription is one follower of the log.
+// subscription is one follower of the log. Over a websocket of this
+// package's transport it has no goroutine while it waits: the feed parks
+// it and wakes it (a stint) when a change of its types arrives, every
+// recheck, and when its context ends; elsewhere it runs in a goroutine of
+// its own (run).
 type subscription struct {
 	r     *Resolver
 	q     *changeQuery
@@ -376,6 +480,16 @@ type subscription struct {
 	keep  func(ctx context.Context, batch []*model.Change) ([]*model.Change, error) // nil: all
 	out   chan *model.Change
 	check func(ctx context.Context) error // re-checks the caller's credentials
+
+	// Parked subscriptions only.
+	ctx     context.Context
+	pump    *streamPump
+	release func()
+	checked atomic.Int64 // when the credentials were last checked (Unix ns)
+	mu      sync.Mutex
+	running bool // a stint runs
+	again   bool // woken while a stint ran
+	ended   bool
 }
 
 // subscribe starts following the log for the caller of ctx from after
@@ -408,7 +522,16 @@ func (r *Resolver) subscribe(ctx context.Context, types []model.ChangeType, afte
 	if err != nil {
 		return nil, err
 	}
-	s := &subscription{r: r, q: q, pos: pos, keep: keep, out: make(chan *model.Change), check: credentialCheck(ctx)}
+	s := &subscription{r: r, q: q, pos: pos, keep: keep, check: credentialCheck(ctx)}
+	if p := pumpOf(ctx); p != nil && p.take() {
+		s.out = make(chan *model.Change, 1) // next takes each item at once
+		s.ctx, s.pump, s.release = ctx, p, release
+		s.checked.Store(time.Now().UnixNano())
+		context.AfterFunc(ctx, s.wake)
+		s.wake()
+		return s.out, nil
+	}
+	s.out = make(chan *model.Change)
 	go func() {
 		defer release()
 		defer close(s.out)
@@ -465,6 +588,99 @@ func (s *subscription) run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// wake starts a stint of a parked subscription, or tells the one that
+// runs to read again before it parks.
+func (s *subscription) wake() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return
+	}
+	if s.running {
+		s.again = true
+		return
+	}
+	s.running = true
+	go s.stint()
+}
+
+// stint delivers what the log holds for a parked subscription, then parks
+// it again or ends it.
+func (s *subscription) stint() {
+	ctx := s.ctx
+	for {
+		s.mu.Lock()
+		s.again = false
+		s.mu.Unlock()
+		if ctx.Err() != nil {
+			s.end(nil)
+			return
+		}
+		if time.Since(time.Unix(0, s.checked.Load())) >= s.r.feed.recheck {
+			if err := s.check(ctx); err != nil {
+				s.end(&positionError{err: err, position: s.pos})
+				return
+			}
+			s.checked.Store(time.Now().UnixNano())
+		}
+		moved := s.r.feed.wait(s.q.types)
+		list, end, more, err := s.r.changesPageFrom(ctx, s.r.feed.read, nil, s.q, s.pos, defaultChangesPage)
+		if err == nil && s.keep != nil && len(list) > 0 {
+			list, err = s.keep(ctx, list)
+		}
+		if err != nil {
+			s.end(&positionError{err: err, position: s.pos})
+			return
+		}
+		for _, c := range list {
+			if ctx.Err() != nil {
+				s.end(nil)
+				return
+			}
+			// A write the client does not take blocks next; one that took
+			// longer than the send timeout ends the subscription after it,
+			// at the position of the change it sent.
+			var late atomic.Bool
+			timer := time.AfterFunc(s.r.feed.sendTimeout, func() { late.Store(true); s.release() })
+			s.out <- c
+			s.pump.next()
+			timer.Stop()
+			p, _ := decodePosition(&c.Position)
+			s.pos = p
+			if late.Load() {
+				s.end(&positionError{err: canon.Errorf(canon.SlowConsumer,
+					"a change went unread for %s; subscribe again with after set to the position in this error", s.r.feed.sendTimeout), position: s.pos})
+				return
+			}
+		}
+		s.pos = end
+		if more {
+			continue
+		}
+		s.mu.Lock()
+		if !s.again && s.r.feed.park(s, moved) {
+			s.running = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+	}
+}
+
+// end ends a parked subscription, with err unless its context ended.
+func (s *subscription) end(err error) {
+	s.mu.Lock()
+	s.ended = true
+	s.mu.Unlock()
+	s.r.feed.unpark(s)
+	if err != nil && s.ctx.Err() == nil {
+		endWith(s.ctx, err)
+	}
+	close(s.out)
+	s.release()
+	s.pump.end()
 }
 
 type credentialKey struct{}

@@ -51,6 +51,7 @@ func main() {
 	rate := flag.Float64("rate", 200, "changes per second")
 	dur := flag.Duration("duration", 30*time.Second, "how long changes are written")
 	cuts := flag.Int("reconnects", 100, "forced disconnects of the followers while changes are written (each resumes from its last position)")
+	settle := flag.Duration("settle", 150*time.Second, "after opening the idle subscriptions, wait up to this long for the hub's next garbage collection and measure again (0: do not)")
 	hold := flag.Duration("hold", 0, "keep the idle subscriptions open this long after measuring them (to profile the hub)")
 	read := flag.Bool("read", false, "only page through Query.changes from the start, 500 a page, and report changes per second")
 	withNode := flag.Bool("node", true, "with -read: select each change's record (node { id })")
@@ -85,6 +86,23 @@ func main() {
 	fmt.Printf("%d idle subscriptions over %d connections in %s: hub heap+stacks %.1f MB (+%.1f MB), RSS %.1f MB (+%.1f MB), %d goroutines; per subscription %.1f KB heap+stacks, %.1f KB RSS\n",
 		*idle, len(conns), time.Since(start).Round(time.Millisecond), float64(after.bytes)/1e6, float64(after.bytes-base.bytes)/1e6,
 		float64(after.rss)/1e6, float64(after.rss-base.rss)/1e6, after.goroutines, per/1024, float64(after.rss-base.rss)/float64(*idle)/1024)
+	if *settle > 0 {
+		// The heap in use holds the garbage of opening the connections
+		// until the hub's next collection (at the latest its forced one,
+		// every two minutes).
+		deadline := time.Now().Add(*settle)
+		for time.Now().Before(deadline) && hubMemory(*url).gcs == after.gcs {
+			time.Sleep(time.Second)
+		}
+		gc := hubMemory(*url)
+		if gc.gcs == after.gcs {
+			fmt.Printf("no collection of the hub's heap within %s\n", *settle)
+		} else {
+			fmt.Printf("after the hub's next collection: heap+stacks %.1f MB (+%.1f MB), RSS %.1f MB (+%.1f MB); per subscription %.1f KB heap+stacks, %.1f KB RSS\n",
+				float64(gc.bytes)/1e6, float64(gc.bytes-base.bytes)/1e6, float64(gc.rss)/1e6, float64(gc.rss-base.rss)/1e6,
+				float64(gc.bytes-base.bytes)/float64(*idle)/1024, float64(gc.rss-base.rss)/float64(*idle)/1024)
+		}
+	}
 	time.Sleep(*hold)
 
 	// Active subscribers follow quarantine entries; the writer stamps each
@@ -324,6 +342,7 @@ type memory struct {
 	bytes      int64 // heap in use and goroutine stacks
 	rss        int64
 	goroutines int
+	gcs        int64 // garbage collections so far
 }
 
 // hubMemory reads the hub's heap in use, goroutine stacks and resident
@@ -346,6 +365,8 @@ func hubMemory(url string) memory {
 		switch f[0] {
 		case "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes":
 			m.bytes += int64(v)
+		case "go_gc_duration_seconds_count":
+			m.gcs = int64(v)
 		case "process_resident_memory_bytes":
 			m.rss = int64(v)
 		case "go_goroutines":

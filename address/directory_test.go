@@ -210,11 +210,16 @@ func TestRefreshAndFollow(t *testing.T) {
 	live.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go d.Follow(ctx, func() (uint64, bool) { return gen.Load(), live.Load() }, 5*time.Millisecond)
-	time.Sleep(30 * time.Millisecond) // the first poll records the generation
+	var polls atomic.Int64
+	go d.Follow(ctx, func() (uint64, bool) { polls.Add(1); return gen.Load(), live.Load() }, 5*time.Millisecond)
+	// The first poll records the generation: once a second one has
+	// begun, the first is done (counted by polls, not by sleeping, which
+	// a loaded machine may outlast).
+	eventually(t, "the first poll", func() bool { return polls.Load() >= 2 })
 	loads := ref.loads.Load()
 	ref.set("3", address.Compound{ID: "C3", Name: "翡翠华庭", GridCode: "420606001001001"})
-	time.Sleep(30 * time.Millisecond)
+	seen := polls.Load()
+	eventually(t, "two more polls", func() bool { return polls.Load() >= seen+2 })
 	if got := compoundOf(t, d, "翡翠华庭1栋"); got != "" || ref.loads.Load() != loads {
 		t.Fatalf("rebuilt although the generation did not move: %q, %d loads", got, ref.loads.Load()-loads)
 	}

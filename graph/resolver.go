@@ -12,6 +12,11 @@
 // arguments with the executor's own parsing (generated.RegionCasesArgs)
 // and builds their keys with the same function as the child resolver
 // (regionCasesQuery, regionStatsQuery), so a primed key is the one asked.
+// The executor marshals a list in place, without a goroutine per element
+// and per resolver, when nothing selected under it waits on I/O
+// (graph/generated/inline.go): its table of primed fields names what
+// prefetchCases, regionCases and prefetchRegions load, and its withoutIO
+// the resolvers here that do no I/O; both must follow the resolvers.
 //
 // graph imports the store and the canonical model, never the connectors.
 package graph

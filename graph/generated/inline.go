@@ -1,0 +1,245 @@
+package generated
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// gqlgen marshals every list of objects with one goroutine per element
+// (graphql.MarshalSliceConcurrently) and every field with a resolver on a
+// goroutine of its own (FieldSet.ResolveConcurrently), so that elements
+// waiting on I/O overlap. A list whose selection waits on nothing gains
+// nothing from them and pays for each: the goroutine, its stack growth
+// and the scheduling. execpatch routes both calls through this file:
+// marshalSlice marshals a list in order, on the caller's goroutine, when
+// no field selected anywhere under its elements can block (noWait), and
+// then every object under it resolves its fields in place (resolveField).
+// A field can block when it runs a resolver that is neither a batch
+// resolver (which runs once for all the list's elements, on the first
+// element's call), nor one of the resolvers without I/O (withoutIO), nor
+// a relation the connection of its page loaded for the page (primed). An
+// operation that may defer keeps gqlgen's own path throughout.
+
+// inlineKey marks a context whose list is being marshalled in place.
+type inlineKey struct{}
+
+// marshalSlice stands in for graphql.MarshalSliceConcurrently in the
+// generated list marshallers; sel is the selection of each element.
+func marshalSlice(ctx context.Context, sel ast.SelectionSet, length int, workerLimit int64, omitPanicHandler bool,
+	marshalElement func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
+	if length <= 1 || !inline(ctx, sel) {
+		return graphql.MarshalSliceConcurrently(ctx, length, workerLimit, omitPanicHandler, marshalElement)
+	}
+	if ctx.Value(inlineKey{}) == nil {
+		ctx = context.WithValue(ctx, inlineKey{}, true)
+	}
+	ret := make(graphql.Array, length)
+	for i := range length {
+		fc := &graphql.FieldContext{Index: &i}
+		childCtx := graphql.WithFieldContext(ctx, fc)
+		if omitPanicHandler {
+			ret[i] = marshalElement(childCtx, i)
+			continue
+		}
+		ret[i] = marshalRecovered(childCtx, i, marshalElement)
+	}
+	return ret
+}
+
+// marshalRecovered marshals one element, reporting a panic as the
+// concurrent path does: an error on the element's path and a null.
+func marshalRecovered(ctx context.Context, i int, marshalElement func(ctx context.Context, i int) graphql.Marshaler) (res graphql.Marshaler) {
+	defer func() {
+		if r := recover(); r != nil {
+			graphql.AddError(ctx, graphql.Recover(ctx, r))
+			res = graphql.Null
+		}
+	}()
+	return marshalElement(ctx, i)
+}
+
+// inline tells whether a list with the element selection sel is marshalled
+// in place: under a list that is, or when nothing selected can block.
+func inline(ctx context.Context, sel ast.SelectionSet) bool {
+	if ctx.Value(inlineKey{}) != nil {
+		return true
+	}
+	oc := graphql.GetOperationContext(ctx)
+	if oc.RawQuery == "" || mayDefer(oc) {
+		return false
+	}
+	return noWait(oc, sel, 0, true, pageOf(ctx))
+}
+
+// A page names what a selection is on when a connection's resolver has
+// loaded relations of its whole page before returning it (graph's
+// prefetchCases, regionCases, prefetchRegions): the edges or the nodes of
+// such a page, or what lies between them. Those relations then wait on
+// nothing: their resolvers find them in the request's loaders.
+type page uint8
+
+const (
+	notPrimed    page = iota
+	caseEdges         // the edges of Query.cases or of Region.cases
+	pageCase          // a case of such a page
+	caseSource        // the provenance of such a case
+	regionEdges       // the edges of Query.regions
+	pageRegion        // a region of its page
+	regionsCases      // a Region.cases connection of such a region
+)
+
+// primed are, for each page, the fields whose resolvers the page's
+// connection has loaded for it, each with what its own selection is on.
+var primed = map[page]map[string]page{
+	caseEdges:    {"CaseEdge.node": pageCase},
+	pageCase:     {"Case.category": notPrimed, "Case.grid": notPrimed, "Case.source": notPrimed, "Case.timeline": notPrimed, "Case.provenance": caseSource},
+	caseSource:   {"Provenance.source": notPrimed},
+	regionEdges:  {"RegionEdge.node": pageRegion},
+	pageRegion:   {"Region.cases": regionsCases, "Region.caseStats": notPrimed, "Region.stats": notPrimed, "Region.parent": notPrimed},
+	regionsCases: {"CaseConnection.edges": caseEdges},
+}
+
+// pageOf tells whether the list is the edges of a connection that loads
+// relations for its page: a case connection (Query.cases, Region.cases:
+// the cases' relations) or Query.regions (the regions' cases and
+// statistics).
+func pageOf(ctx context.Context) page {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Field == nil || fc.Field.Name != "edges" || fc.Parent == nil || fc.Parent.Field.Field == nil {
+		return notPrimed
+	}
+	switch conn := fc.Parent.Object + "." + fc.Parent.Field.Name; {
+	case fc.Object == "CaseConnection" && (conn == "Query.cases" || conn == "Region.cases"):
+		return caseEdges
+	case fc.Object == "RegionConnection" && conn == "Query.regions":
+		return regionEdges
+	}
+	return notPrimed
+}
+
+// mayDefer is newDeferredGroup's test: the operation's text names "defer".
+func mayDefer(oc *graphql.OperationContext) bool {
+	return strings.Contains(oc.RawQuery, "defer")
+}
+
+// maxFragmentDepth bounds the walk through nested fragment spreads (the
+// validator has refused cycles already; this is a guard, not a limit).
+const maxFragmentDepth = 32
+
+// noWait tells whether no field of a selection, at any depth, can block.
+// top is the selection of the list's elements, whose batch resolvers run
+// once for the list; on is the page the selection is on, if any.
+func noWait(oc *graphql.OperationContext, sel ast.SelectionSet, depth int, top bool, on page) bool {
+	if depth > maxFragmentDepth {
+		return false
+	}
+	for _, s := range sel {
+		switch s := s.(type) {
+		case *ast.Field:
+			var next page
+			if s.ObjectDefinition != nil {
+				var loaded bool
+				next, loaded = primed[on][s.ObjectDefinition.Name+"."+s.Name]
+				if !loaded && mayBlock(s.ObjectDefinition, s.Name, top) {
+					return false
+				}
+			}
+			if !noWait(oc, s.SelectionSet, depth, false, next) {
+				return false
+			}
+		case *ast.InlineFragment:
+			if !noWait(oc, s.SelectionSet, depth, top, on) {
+				return false
+			}
+		case *ast.FragmentSpread:
+			if s.Definition == nil || !noWait(oc, s.Definition.SelectionSet, depth+1, top, on) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// mayBlock tells whether the field field of the type def runs a resolver
+// that can wait on I/O; on an interface or a union, whether it does on any
+// object type.
+func mayBlock(def *ast.Definition, field string, top bool) bool {
+	if def.Kind == ast.Object {
+		return blocks(def.Name+"."+field, top)
+	}
+	for key := range concurrentFields {
+		if strings.HasSuffix(key, "."+field) && blocks(key, top) {
+			return true
+		}
+	}
+	return false
+}
+
+// blocks tells whether the field "Type.field" runs a resolver that can wait
+// on I/O. A batch resolver does not on a list's elements: the list's
+// marshaller gives it all of them (graphql.WithBatchParents), and the first
+// element's call loads them all. Elsewhere it resolves one object through
+// the request's loaders, and waits unless its page loaded it (primed).
+func blocks(key string, top bool) bool {
+	batch, resolver := concurrentFields[key]
+	switch {
+	case !resolver || withoutIO[key]:
+		return false
+	case batch && top:
+		return false
+	}
+	return true
+}
+
+// withoutIO are the fields with a resolver in graph that does no I/O and
+// never waits (global IDs, values computed from the object itself).
+var withoutIO = map[string]bool{
+	"Region.id": true, "Region.centroid": true,
+	"RegionStats.dualReportMembers": true, "RegionStats.serviceStations": true,
+	"Incident.id": true, "Person.id": true, "Household.id": true, "GridWorker.id": true,
+	"PartyOrg.id": true, "PartyMember.id": true, "PartyMember.joinedOn": true,
+	"ServiceStation.id": true, "ServiceStation.location": true, "ServiceStation.distanceMeters": true,
+	"Building.location": true, "DualReport.reportedOn": true, "VolunteerActivity.heldOn": true,
+	"Provenance.payloadHash": true, "SyncRun.id": true,
+	"Case.standardAddress": true, "Case.addressComponents": true,
+}
+
+// resolveField stands in for FieldSet.ResolveConcurrently in the generated
+// objects: under a list marshalled in place it resolves the field now,
+// counting its result as Dispatch would; otherwise it schedules it.
+func resolveField(ctx context.Context, out *graphql.FieldSet, oc *graphql.OperationContext, deferred *graphql.DeferredGroup,
+	i int, recoverFromPanic, nonNull bool, resolve func(ctx context.Context) graphql.Marshaler) {
+	if ctx.Value(inlineKey{}) == nil || deferred.Defers != nil {
+		out.ResolveConcurrently(oc, deferred, i, recoverFromPanic, nonNull, resolve)
+		return
+	}
+	v := resolveRecovered(ctx, oc, recoverFromPanic, resolve)
+	out.Values[i] = v
+	invalid := graphql.RequiredNull
+	if nonNull {
+		invalid = graphql.Null
+	}
+	if v == invalid {
+		atomic.AddUint32(&out.Invalids, 1)
+	}
+}
+
+// resolveRecovered runs resolve; with recoverFromPanic a panic is reported
+// through oc and resolves to null, as gqlgen's concurrent path does.
+func resolveRecovered(ctx context.Context, oc *graphql.OperationContext, recoverFromPanic bool, resolve func(ctx context.Context) graphql.Marshaler) (res graphql.Marshaler) {
+	if recoverFromPanic {
+		defer func() {
+			if r := recover(); r != nil {
+				oc.Error(ctx, oc.Recover(ctx, r))
+				res = graphql.Null
+			}
+		}()
+	}
+	return resolve(ctx)
+}

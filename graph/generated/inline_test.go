@@ -1,0 +1,108 @@
+package generated
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// TestInlineLists checks which lists marshalSlice marshals in place: the
+// decision of a list is read as the executor reaches it, under the field
+// contexts of the fields above it.
+func TestInlineLists(t *testing.T) {
+	schema := NewExecutableSchema(Config{}).Schema()
+	const pagesOfCases = `{ regions(level: GRID, first: 100) { edges { node { code name cases(first: 10) { edges { node {
+		id title status reportedAt category { name } location { lat lng } } } } } } } }`
+	const filteredPage = `{ cases(first: 50, filter: {status: [DISPATCHED]}) { edges { cursor node { id sourceId title status dueAt
+		grid { name } category { name } provenance { source { name } } timeline { at status } } } pageInfo { hasNextPage } } }`
+	for _, tc := range []struct {
+		name, query string
+		path        []string
+		want        bool
+	}{
+		{"the cases of a page of regions", pagesOfCases, []string{"regions", "edges", "node", "cases", "edges"}, true},
+		// Query.regions loads its page's cases, and the cases' relations.
+		{"the page of regions", pagesOfCases, []string{"regions", "edges"}, true},
+		{"a page of regions with their children", `{ regions(first: 5) { edges { node { code children(first: 5) { edges { node { code } } } } } } }`,
+			[]string{"regions", "edges"}, false},
+		{"the cases of a case's grid", `{ cases(first: 5) { edges { node { grid { cases(first: 5) { edges { node { id } } } } } } } }`,
+			[]string{"cases", "edges"}, false},
+		{"the grids of a page of cases", `{ cases(first: 5) { edges { node { grid { name } } } } }`,
+			[]string{"cases", "edges"}, true},
+		{"a page of regions with what its resolver loads", `{ regions(first: 5) { edges { node { code parent { name } stats { population } caseStats(groupBy: [STATUS]) { count } } } } }`,
+			[]string{"regions", "edges"}, true},
+		{"a relation of a region its resolver does not load", `{ regions(first: 5) { edges { node { code ancestors { name } } } } }`,
+			[]string{"regions", "edges"}, false},
+		{"a page of cases with the relations its resolver loads", filteredPage, []string{"cases", "edges"}, true},
+		{"a relation the page's resolver does not load", `{ cases(first: 5) { edges { node { id reporter { id } } } } }`,
+			[]string{"cases", "edges"}, false},
+		{"a relation of a relation", `{ cases(first: 5) { edges { node { grid { parent { name } } } } } }`,
+			[]string{"cases", "edges"}, false},
+		{"a relation under a fragment", `{ cases(first: 5) { edges { node { ...c } } } } fragment c on Case { reporter { id } }`,
+			[]string{"cases", "edges"}, false},
+		{"cases of a connection that loads no relations", `{ people(first: 1) { edges { node { reportedCases(first: 5) { edges { node { grid { name } } } } } } } }`,
+			[]string{"people", "edges", "node", "reportedCases", "edges"}, false},
+		{"the same without relations", `{ people(first: 1) { edges { node { reportedCases(first: 5) { edges { node { id title } } } } } } }`,
+			[]string{"people", "edges", "node", "reportedCases", "edges"}, true},
+		{"an operation that may defer", filteredPage + " # defer", []string{"cases", "edges"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc, errs := gqlparser.LoadQuery(schema, tc.query)
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			oc := &graphql.OperationContext{RawQuery: tc.query, Doc: doc, Operation: doc.Operations[0]}
+			ctx := graphql.WithOperationContext(context.Background(), oc)
+			sel := doc.Operations[0].SelectionSet
+			for _, name := range tc.path {
+				f := fieldNamed(sel, name)
+				if f == nil {
+					t.Fatalf("no field %s on the path", name)
+				}
+				ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: f.ObjectDefinition.Name, Field: graphql.CollectedField{Field: f}})
+				sel = f.SelectionSet
+			}
+			if got := inline(ctx, sel); got != tc.want {
+				t.Errorf("inline = %t, want %t", got, tc.want)
+			}
+		})
+	}
+}
+
+func fieldNamed(sel ast.SelectionSet, name string) *ast.Field {
+	for _, s := range sel {
+		if f, ok := s.(*ast.Field); ok && f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// TestInlineTablesNameFields checks that the hand-kept tables of inline.go
+// name fields of the schema, and withoutIO fields with resolvers.
+func TestInlineTablesNameFields(t *testing.T) {
+	schema := NewExecutableSchema(Config{}).Schema()
+	exists := func(key string) bool {
+		typ, field, ok := strings.Cut(key, ".")
+		def := schema.Types[typ]
+		return ok && def != nil && def.Fields.ForName(field) != nil
+	}
+	for _, table := range []map[string]bool{withoutIO} {
+		for key := range table {
+			if _, ok := concurrentFields[key]; !ok {
+				t.Errorf("%s has no resolver", key)
+			}
+		}
+	}
+	for _, fields := range primed {
+		for key := range fields {
+			if !exists(key) {
+				t.Errorf("primed names %s, which is not a field of the schema", key)
+			}
+		}
+	}
+}

@@ -493,3 +493,86 @@ func waitSubscriptions(t *testing.T, feed *graph.Feed, n int64) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The websocket transport keeps graphql-transport-ws: credentials that do
+// not hold close the connection 4403, a subscribe before connection_init
+// 4401, a second operation under an id in use 4409, a second
+// connection_init 4429; a ping is answered with a pong of its payload; and
+// a client of the older graphql-ws protocol is still served.
+func TestWebsocketProtocol(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st := dbtest.NewStore(t)
+	var revoked atomic.Value
+	revoked.Store("")
+	srv := feedServer(t, st, graph.FeedOptions{}, &revoked)
+	dial := func(proto string) *websocket.Conn {
+		t.Helper()
+		conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), &websocket.DialOptions{Subprotocols: []string{proto}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.CloseNow() })
+		return conn
+	}
+	write := func(conn *websocket.Conn, m wsMessage) {
+		t.Helper()
+		if err := wsjson.Write(ctx, conn, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closedWith := func(conn *websocket.Conn, want websocket.StatusCode) {
+		t.Helper()
+		for {
+			var m wsMessage
+			err := wsjson.Read(ctx, conn, &m)
+			if err == nil {
+				continue
+			}
+			if got := websocket.CloseStatus(err); got != want {
+				t.Fatalf("closed with %v (%v), want %d", got, err, want)
+			}
+			return
+		}
+	}
+	initPayload := func(key string) json.RawMessage {
+		b, _ := json.Marshal(map[string]string{"Authorization": "Bearer " + key})
+		return b
+	}
+
+	c := dial("graphql-transport-ws")
+	write(c, wsMessage{Type: "connection_init", Payload: initPayload("nobody")})
+	closedWith(c, 4403)
+
+	c = dial("graphql-transport-ws")
+	write(c, wsMessage{ID: "1", Type: "subscribe", Payload: json.RawMessage(`{"query":"subscription { changes { position } }"}`)})
+	closedWith(c, 4401)
+
+	ws, err := dialWS(t, ctx, srv.URL, "Bearer admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.conn.CloseNow()
+	write(ws.conn, wsMessage{Type: "ping", Payload: json.RawMessage(`{"n":1}`)})
+	var pong wsMessage
+	if err := wsjson.Read(ctx, ws.conn, &pong); err != nil || pong.Type != "pong" || string(pong.Payload) != `{"n":1}` {
+		t.Fatalf("ping answered %+v, %v", pong, err)
+	}
+	ws.subscribe(ctx, "a", subChangesQuery, nil)
+	ws.subscribe(ctx, "a", subChangesQuery, nil)
+	closedWith(ws.conn, 4409)
+
+	ws, err = dialWS(t, ctx, srv.URL, "Bearer admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(ws.conn, wsMessage{Type: "connection_init", Payload: initPayload("admin")})
+	closedWith(ws.conn, 4429)
+
+	legacy := dial("graphql-ws")
+	write(legacy, wsMessage{Type: "connection_init", Payload: initPayload("admin")})
+	var ack wsMessage
+	if err := wsjson.Read(ctx, legacy, &ack); err != nil || ack.Type != "connection_ack" {
+		t.Fatalf("graphql-ws: init answered %+v, %v", ack, err)
+	}
+}

@@ -232,13 +232,14 @@ func (c *wsConn) read(ctx context.Context) (wsMessage, error) {
 
 // initialise waits for connection_init, authenticates it and acknowledges.
 func (c *wsConn) initialise(ctx context.Context) bool {
-	ictx, cancel := context.WithTimeout(ctx, c.t.initTimeout)
-	m, err := c.read(ictx)
-	cancel()
-	switch {
-	case err != nil && ictx.Err() != nil && ctx.Err() == nil:
-		c.close(closeInitTimeout, "Connection initialisation timeout")
+	late := time.AfterFunc(c.t.initTimeout, func() {
+		c.ws.Close(closeInitTimeout, "Connection initialisation timeout")
+	})
+	m, err := c.read(ctx)
+	if !late.Stop() {
 		return false
+	}
+	switch {
 	case err != nil:
 		if errors.Is(err, errBadMessage) {
 			c.close(closeBadRequest, err.Error())

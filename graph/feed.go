@@ -261,7 +261,9 @@ func (r *Resolver) changes(ctx context.Context, after *string, first *int, types
 			return nil, err
 		}
 	} else if end < 0 {
-		if _, end, err = r.Store.ChangeHead(ctx); err != nil {
+		// The head, where a snapshot of the lists read next is followed
+		// from (README, "snapshot, then follow").
+		if end, _, err = r.Store.ChangeHead(ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/graph/graphtest"
 	"github.com/ywtg/hub/graph/model"
 	"github.com/ywtg/hub/store"
@@ -293,5 +294,47 @@ func TestPersonChangesFollowJurisdiction(t *testing.T) {
 	all, _ := followChanges(t, srv, &start, 50, people)
 	if len(all) != 6 {
 		t.Fatalf("the administrator saw %d person changes, want 6: %+v", len(all), all)
+	}
+}
+
+// changes(first: 0) without after is the head of the log, where a reader
+// of the GraphQL lists follows the log from (README's snapshot-then-follow
+// recipe): a change made after it is the first the reader gets, and none
+// made before it comes again (it was where retention had pruned the log to,
+// the start of an unpruned log).
+func TestChangesHeadIsWhereToFollowFrom(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	srv := graphtest.New(t, st)
+	for i := range 3 {
+		if _, err := st.Pool().Exec(ctx, `INSERT INTO incident (title) VALUES ($1)`, fmt.Sprintf("之前%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sequence(t, st)
+	var head struct {
+		Changes struct{ PageInfo struct{ EndCursor string } }
+	}
+	srv.MustData(t, `{ changes(first: 0) { pageInfo { endCursor } } }`, nil, &head)
+	var top int64
+	if err := st.Pool().QueryRow(ctx, `SELECT max(position) FROM change_log`).Scan(&top); err != nil {
+		t.Fatal(err)
+	}
+	if head.Changes.PageInfo.EndCursor != encodeTestPosition(top) {
+		t.Fatalf("changes(first: 0) ends at %s, the log's head is %s", head.Changes.PageInfo.EndCursor, encodeTestPosition(top))
+	}
+	if _, err := st.Pool().Exec(ctx, `INSERT INTO incident (title) VALUES ('之后')`); err != nil {
+		t.Fatal(err)
+	}
+	sequence(t, st)
+	var next struct {
+		Changes struct {
+			Edges []struct{ Node struct{ Node struct{ Title string } } }
+		}
+	}
+	srv.MustData(t, `query($after: String) { changes(after: $after, types: [INCIDENT]) { edges { node { node { ... on Incident { title } } } } } }`,
+		map[string]any{"after": head.Changes.PageInfo.EndCursor}, &next)
+	if len(next.Changes.Edges) != 1 || next.Changes.Edges[0].Node.Node.Title != "之后" {
+		t.Fatalf("after the head: %+v, want the one incident made after it", next.Changes.Edges)
 	}
 }

@@ -329,7 +329,9 @@ func TestChangesHeadIsWhereToFollowFrom(t *testing.T) {
 	sequence(t, st)
 	var next struct {
 		Changes struct {
-			Edges []struct{ Node struct{ Node struct{ Title string } } }
+			Edges []struct {
+				Node struct{ Node struct{ Title string } }
+			}
 		}
 	}
 	srv.MustData(t, `query($after: String) { changes(after: $after, types: [INCIDENT]) { edges { node { node { ... on Incident { title } } } } } }`,

@@ -273,6 +273,14 @@ func TestOneReplicaPerSource(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("A committed after losing its lock")
 	}
+	// pg_terminate_backend only signals: the lock is free once the
+	// backend has exited, which A's error may precede on a loaded machine.
+	for deadline := time.Now().Add(10 * time.Second); scalar(t, stB, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`) != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("A's lock was not freed 10 s after its backend was terminated")
+		}
+	}
 	res, err := b.Pass(ctx, src, false)
 	if err != nil || res.Counts.Stored != 20 {
 		t.Fatalf("B after A died = %+v, %v", res, err)

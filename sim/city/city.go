@@ -240,12 +240,9 @@ type City struct {
 	open   [2][]int32 // open cases: 0 governance, 1 city
 	live   liveState
 
-	// reporterPool caches the people of each grid (by ordinal), the
-	// candidates for hotline reporters (hotlineReporter); rebuilt when
-	// people were added.
-	reporterMu   sync.Mutex
-	reporterPool [][]int32
-	reporterN    int
+	// reporters are the reporters of the hotline and public city cases,
+	// by case, fixed at generation (fixReporters).
+	reporters map[int32]Mention
 }
 
 // Config returns the configuration the city was generated from.
@@ -297,6 +294,7 @@ func Generate(cfg Config) (*City, error) {
 	g.party(stream(cfg.Seed, 4))
 	g.cases(stream(cfg.Seed, 5))
 	g.defects(stream(cfg.Seed, 7))
+	c.fixReporters()
 	c.buildOrders()
 	c.live.init(c)
 	return c, nil

@@ -263,37 +263,46 @@ func nameVariant(name string, k int) (string, string) {
 	return string(rs[:1]) + " " + string(rs[1:]), HardNameSpace
 }
 
-// reporterCandidates returns the people of each grid (by ordinal) that may
-// report by hotline, cached until people are added. The caller holds the
-// city's read lock.
-func (c *City) reporterCandidates() [][]int32 {
-	c.reporterMu.Lock()
-	defer c.reporterMu.Unlock()
-	if c.reporterPool != nil && c.reporterN == len(c.People) {
-		return c.reporterPool
-	}
+// hotlineReporter returns the reporter of city case i when it came by the
+// 12345 hotline or the public app, as fixed when the city was generated
+// (fixReporters). The caller holds the read lock.
+func (c *City) hotlineReporter(i int) (Mention, bool) {
+	m, ok := c.reporters[int32(i)]
+	return m, ok
+}
+
+// fixReporters chooses the reporter of every hotline and public city case,
+// once, when the city is generated: what a report said about its reporter
+// does not change when the reporter later moves house or people are added
+// (a reporter computed from the current population would make the served
+// request change without its update time moving). Only generated cases
+// come by hotline: the live stream adds supervisors' reports.
+func (c *City) fixReporters() {
 	byGrid := make([][]int32, len(c.Grids))
 	for pi := range c.People {
 		o := c.gridOrdinal[c.Buildings[c.Households[c.People[pi].Household].Building].Grid]
 		byGrid[o] = append(byGrid[o], int32(pi))
 	}
-	c.reporterPool, c.reporterN = byGrid, len(c.People)
-	return byGrid
+	c.reporters = map[int32]Mention{}
+	for i := range c.CityCases {
+		if m, ok := c.chooseReporter(byGrid, i); ok {
+			c.reporters[int32(i)] = m
+		}
+	}
 }
 
-// hotlineReporter returns the reporter of city case i when it came by the
+// chooseReporter returns the reporter of city case i when it came by the
 // 12345 hotline or the public app: an adult with a phone of the case's
-// grid, known by name and phone only (no ID), 70% with the dwelling; 8% a
-// name variant, 10% the phone of another member of the household, 8% (only
-// when the dwelling is known) a changed phone. It is a function of the case
-// alone (a generator seeded by the case), so the served request
-// (CityRequest) and PersonMentions agree. The caller holds the read lock.
-func (c *City) hotlineReporter(i int) (Mention, bool) {
+// grid (byGrid: the people of each grid, by ordinal), known by name and
+// phone only (no ID), 70% with the dwelling; 8% a name variant, 10% the
+// phone of another member of the household, 8% (only when the dwelling is
+// known) a changed phone. A generator seeded by the case makes the choice.
+func (c *City) chooseReporter(byGrid [][]int32, i int) (Mention, bool) {
 	cs := &c.CityCases[i]
 	if cs.Reporter != ReporterHotline && cs.Reporter != ReporterPublic {
 		return Mention{}, false
 	}
-	span := c.reporterCandidates()[c.gridOrdinal[cs.Grid]]
+	span := byGrid[c.gridOrdinal[cs.Grid]]
 	if len(span) == 0 {
 		return Mention{}, false
 	}

@@ -2,8 +2,13 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/dbtest"
@@ -85,5 +90,74 @@ func TestCaseTimelinesFollowTheirCases(t *testing.T) {
 	}
 	if steps, sums, orphans := counts(); steps != 6 || sums != 3 || orphans != 0 {
 		t.Fatalf("after deleting two cases: %d timeline steps (want 6), %d summaries (want 3), %d orphaned", steps, sums, orphans)
+	}
+}
+
+// TestCaseReferencesAreChecked: "case" has no foreign keys to its grid,
+// category, reporter and source (migration 023), and keeps their
+// guarantees: a batch naming an unknown category or source fails as a key
+// would have failed it, writing nothing, and a region, category, person or
+// source a case names cannot be deleted or truncated away, while one no
+// case names can.
+func TestCaseReferencesAreChecked(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	cases := storetest.MakeCases(4)
+	cases[1].Reporter = &canon.PersonRef{Name: "张三", PhoneHash: []byte("phone-1")}
+	storetest.SeedCases(t, st, cases[:2])
+	// The violation must be the one of "case", not of another table's key.
+	fkViolation := func(what string, err error, msg string) {
+		t.Helper()
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "23503" || !strings.Contains(pe.Message, msg) {
+			t.Fatalf("%s: %v, want a foreign_key_violation saying %q", what, err, msg)
+		}
+	}
+	count := func() int {
+		var n int
+		if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM "case"`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	unknownCat, unknownSource := cases[2], cases[3]
+	unknownCat.CategoryCode = "XX9999"
+	unknownSource.Source = "nowhere"
+	for _, c := range []canon.Case{unknownCat, unknownSource} {
+		err := st.InTx(ctx, func(w *store.Writer) error {
+			_, err := w.UpsertCases(ctx, []canon.Case{cases[2], c})
+			return err
+		})
+		fkViolation("a batch naming "+c.CategoryCode+" of "+c.Source, err, `on table "case" names`)
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d cases after two refused batches, want 2", n)
+	}
+
+	var reporter int64
+	if err := st.Pool().QueryRow(ctx, `SELECT reporter_person_id FROM "case" WHERE source_id = $1`, cases[1].SourceID).Scan(&reporter); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`DELETE FROM region WHERE code = '420606001001001'`,
+		`DELETE FROM category WHERE code = 'SJ0201'`,
+		`UPDATE category SET code = 'SJ0299' WHERE code = 'SJ0201'`,
+		// Their other referencing rows go first, in the same transaction.
+		fmt.Sprintf(`DELETE FROM person_link WHERE person_id = %d; DELETE FROM person WHERE id = %d`, reporter, reporter),
+		`DELETE FROM person_link WHERE source = 'citymgmt'; DELETE FROM source WHERE name = 'citymgmt'`,
+		`TRUNCATE person CASCADE`,
+	} {
+		_, err := st.Pool().Exec(ctx, stmt)
+		fkViolation(stmt, err, "the reference of case.")
+	}
+	// Referenced by no case: free to go.
+	if _, err := st.Pool().Exec(ctx, `DELETE FROM region WHERE code = '420606001002002'`); err != nil {
+		t.Fatalf("deleting a grid no case names: %v", err)
+	}
+	// A TRUNCATE that empties "case" too is allowed.
+	if _, err := st.Pool().Exec(ctx, `TRUNCATE person, "case" CASCADE`); err != nil {
+		t.Fatalf("truncating persons with the cases: %v", err)
 	}
 }

@@ -181,10 +181,20 @@ var caseSpec = &stagedUpsert{
 		upsertPersonsSQL("case_stage"),
 		upsertRecordPersonsSQL("case_stage", "REPORTER"),
 		personLinkSQL("case_stage", "REPORTER"),
+		caseReferencesSQL,
 		caseWriteSQL(caseUpdate),
 	},
-	counted: 3,
+	counted: 4,
 }
+
+// caseReferencesSQL checks the categories and sources the staged cases
+// name, once for the batch: "case" has no foreign keys to them (migration
+// 023), and a batch naming one that does not exist fails as it did on them.
+// Grids and reporters need no check: the write takes them by joins.
+const caseReferencesSQL = `SELECT hub_refuse_unknown('categories', ARRAY(SELECT DISTINCT s.category_code FROM case_stage s
+		WHERE s.category_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM category c WHERE c.code = s.category_code))),
+	hub_refuse_unknown('sources', ARRAY(SELECT DISTINCT s.source FROM case_stage s
+		WHERE NOT EXISTS (SELECT 1 FROM source x WHERE x.name = s.source)))`
 
 // caseWriteSQL is the statement writing the staged cases, with their
 // timelines, into "case", with onConflict saying what becomes of a case the

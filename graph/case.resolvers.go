@@ -29,7 +29,7 @@ func (r *caseResolver) Category(ctx context.Context, objs []*model.Case) ([]*sto
 	for i, c := range objs {
 		codes[i] = c.CategoryCode
 	}
-	return loadOpts(ctx, r.loaders(ctx).Category, codes)
+	return r.categoriesOf(ctx, codes)
 }
 
 // Grid is the batch resolver for the grid field.
@@ -99,7 +99,11 @@ func (r *categoryResolver) Parent(ctx context.Context, obj *store.Category) (*st
 	if obj.ParentCode == nil {
 		return nil, nil
 	}
-	return r.loaders(ctx).Category.Load(ctx, *obj.ParentCode)()
+	cats, err := r.categories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return cats[*obj.ParentCode], nil
 }
 
 // SourceMappings is the resolver for the sourceMappings field.
@@ -156,7 +160,7 @@ func (r *incidentResolver) Category(ctx context.Context, objs []*model.Incident)
 	for i, x := range objs {
 		codes[i] = x.CategoryCode
 	}
-	return loadOpts(ctx, r.loaders(ctx).Category, codes)
+	return r.categoriesOf(ctx, codes)
 }
 
 // Grid is the resolver for the grid field.

@@ -205,7 +205,7 @@ func (r *Resolver) visibleChanges(ctx context.Context, l *Loaders, q *changeQuer
 			m.RecordID = globalID(name, c.RecordID)
 			if c.Op != "DELETE" && !q.skipNodes {
 				if l == nil {
-					l = NewLoaders(r.Store, r.prefetchRegions)
+					l = r.newLoaders()
 				}
 				thunks[i] = k.load(ctx, l, c.RecordID)
 			}

@@ -49,6 +49,10 @@ type Config struct {
 	// Cache keeps query answers until the data changes; its zero value (no
 	// Changes) disables it.
 	Cache CacheConfig
+	// Changes, when set, lets reference tables (the categories) be held in
+	// memory across requests, read again after any change; nil: each
+	// request reads them once (Cache.Changes stands in when set).
+	Changes *store.Changes
 }
 
 // NewHandler returns the /graphql handler: GET and POST, websocket
@@ -58,7 +62,11 @@ func NewHandler(c Config) (http.Handler, error) {
 	if c.Addresses == nil {
 		c.Addresses = address.NewDirectory(c.Store, time.Minute, c.Log)
 	}
-	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses, feed: c.Feed, ScorePresets: c.ScorePresets}
+	if c.Changes == nil {
+		c.Changes = c.Cache.Changes
+	}
+	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses, feed: c.Feed, ScorePresets: c.ScorePresets,
+		categoryTable: &categoryTable{changes: c.Changes}}
 	limits := DefaultLimits
 	if c.Limits != nil {
 		limits = *c.Limits
@@ -73,7 +81,7 @@ func NewHandler(c Config) (http.Handler, error) {
 	srv.AddTransport(wsTransport{
 		init: websocketInit(c.Authenticate), initTimeout: 15 * time.Second, ping: 15 * time.Second,
 		operation: func(ctx context.Context) context.Context {
-			return context.WithValue(ctx, loadersKey{}, NewLoaders(res.Store, res.prefetchRegions))
+			return context.WithValue(ctx, loadersKey{}, res.newLoaders())
 		},
 		legacy: transport.Websocket{KeepAlivePingInterval: 15 * time.Second, InitFunc: websocketInit(c.Authenticate)},
 		log:    cmp.Or(c.Log, slog.New(slog.DiscardHandler)),

@@ -75,13 +75,15 @@ func (r *Resolver) caseBuckets(ctx context.Context, dims []store.Dimension, buck
 			k.Value, k.Label = &reg.Code, &reg.Name
 		}
 	}
-	cats, err := loadAll(ctx, l.Category, codes)
-	if err != nil {
-		return nil, err
-	}
-	for i, c := range cats {
-		if c != nil {
-			out[codeRefs[i].b].Key[codeRefs[i].d].Label = &c.Name
+	if len(codes) > 0 {
+		cats, err := r.categories(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for i, code := range codes {
+			if c := cats[code]; c != nil {
+				out[codeRefs[i].b].Key[codeRefs[i].d].Label = &c.Name
+			}
 		}
 	}
 	srcs, err := loadAll(ctx, l.Source, sources)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -26,7 +27,6 @@ type Loaders struct {
 	RegionChildren   *dataloader.Loader[regionChildrenKey, store.Page[*store.Region]]
 	Case             *dataloader.Loader[int64, *store.Case]
 	Source           *dataloader.Loader[string, *store.Source]
-	Category         *dataloader.Loader[string, *store.Category]
 	CategoryMappings *dataloader.Loader[string, []*store.CategoryMapping]
 	Timeline         *dataloader.Loader[int64, []store.CaseEvent]
 	Incident         *dataloader.Loader[int64, *store.Incident]
@@ -48,6 +48,20 @@ type Loaders struct {
 	MemberHome      *dataloader.Loader[int64, *store.BuildingLink]
 	StationBuilding *dataloader.Loader[int64, *store.BuildingLink]
 	CaseBuilding    *dataloader.Loader[int64, *store.BuildingLink]
+
+	// The category table, read once for the request (categories).
+	st       *store.Store
+	table    *categoryTable
+	catsOnce sync.Once
+	cats     map[string]*store.Category
+	catsErr  error
+}
+
+// categories returns the request's category table, read at its first use
+// (from table when that is current).
+func (l *Loaders) categories(ctx context.Context) (map[string]*store.Category, error) {
+	l.catsOnce.Do(func() { l.cats, l.catsErr = l.table.read(ctx, l.st) })
+	return l.cats, l.catsErr
 }
 
 // NewLoaders builds the loaders of one request. prefetch, when set, runs
@@ -60,7 +74,6 @@ func NewLoaders(st *store.Store, prefetch func(context.Context, []*store.Region)
 		RegionStats:      newLoader(st.RegionStatsByID),
 		Case:             newLoader(st.CasesByID),
 		Source:           newLoader(st.SourcesByName),
-		Category:         newLoader(st.CategoriesByCode),
 		CategoryMappings: newLoader(st.CategoryMappings),
 		Timeline:         newLoader(st.CaseTimelines),
 		Incident:         newLoader(st.IncidentsByID),
@@ -81,6 +94,7 @@ func NewLoaders(st *store.Store, prefetch func(context.Context, []*store.Region)
 		StationBuilding:  newLoader(buildingLinks(st, store.LinkServiceStation)),
 		CaseBuilding:     newLoader(buildingLinks(st, store.LinkCase)),
 	}
+	l.st = st
 	l.RegionCases = newLoader(regionCasesBatch(st, l))
 	l.RegionCaseStats = newLoader(regionStatsBatch(st))
 	l.RegionChildren = newLoader(regionChildrenBatch(st, prefetch))
@@ -114,7 +128,7 @@ func withLoaders(res *Resolver, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ctx := context.WithValue(r.Context(), loadersKey{}, NewLoaders(res.Store, res.prefetchRegions))
+		ctx := context.WithValue(r.Context(), loadersKey{}, res.newLoaders())
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -125,7 +139,15 @@ func (r *Resolver) loaders(ctx context.Context) *Loaders {
 	if l, ok := ctx.Value(loadersKey{}).(*Loaders); ok {
 		return l
 	}
-	return NewLoaders(r.Store, r.prefetchRegions)
+	return r.newLoaders()
+}
+
+// newLoaders builds the loaders of one request, with the shared category
+// table.
+func (r *Resolver) newLoaders() *Loaders {
+	l := NewLoaders(r.Store, r.prefetchRegions)
+	l.table = r.categoryTable
+	return l
 }
 
 // regionCasesKey asks for one page of cases of one region; Args is the

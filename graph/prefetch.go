@@ -121,13 +121,10 @@ func (r *Resolver) prefetchCases(ctx context.Context, cases []*store.Case) error
 // primes the loaders.
 func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases []*store.Case, sel caseRelations) error {
 	var grids, ids []int64
-	var cats, sources []string
+	var sources []string
 	for _, c := range cases {
 		if c.GridID != nil {
 			grids = append(grids, *c.GridID)
-		}
-		if c.CategoryCode != nil {
-			cats = append(cats, *c.CategoryCode)
 		}
 		sources = append(sources, c.Provenance.Source)
 		ids = append(ids, c.ID)
@@ -147,11 +144,6 @@ func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases 
 			if err := prime(ctx, l.Region, st.RegionsByID, parents); err != nil {
 				return err
 			}
-		}
-	}
-	if sel.Category {
-		if err := prime(ctx, l.Category, st.CategoriesByCode, cats); err != nil {
-			return err
 		}
 	}
 	if sel.Source {

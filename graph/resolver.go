@@ -12,6 +12,9 @@
 // arguments with the executor's own parsing (generated.RegionCasesArgs)
 // and builds their keys with the same function as the child resolver
 // (regionCasesQuery, regionStatsQuery), so a primed key is the one asked.
+// The category table, a few dozen rows every case names, is not loaded
+// per key: a request reads it whole once (categories.go), from memory
+// while the change notifications are followed and nothing has changed.
 // The executor marshals a list in place, without a goroutine per element
 // and per resolver, when nothing selected under it waits on I/O
 // (graph/generated/inline.go): its table of primed fields names what
@@ -44,4 +47,7 @@ type Resolver struct {
 	// access is the schema's authorisation (set by NewHandler), for the
 	// resolvers that check a type before loading it.
 	access *access
+	// categoryTable holds the category table across requests while the
+	// change notifications are followed.
+	categoryTable *categoryTable
 }

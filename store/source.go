@@ -94,20 +94,3 @@ type Category struct {
 	Kind       canon.CaseKind
 	Level      int
 }
-
-// CategoriesByCode loads categories for a batch of codes, in key order.
-func (s *Store) CategoriesByCode(ctx context.Context, codes []string) ([]*Category, error) {
-	rows, err := s.pool.Query(ctx, "SELECT code, name, parent_code, kind, level FROM category WHERE code = ANY($1)", codes)
-	if err != nil {
-		return nil, fmt.Errorf("load categories: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Category, error) {
-		c := &Category{}
-		err := r.Scan(&c.Code, &c.Name, &c.ParentCode, &c.Kind, &c.Level)
-		return c, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load categories: %w", err)
-	}
-	return inKeyOrder(codes, list, func(c *Category) string { return c.Code }), nil
-}

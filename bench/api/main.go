@@ -114,16 +114,18 @@ func run(scale string, clients, requests int) error {
 		return err
 	}
 
-	h, err := graph.NewHandler(graph.Config{Store: st, Log: slog.New(slog.DiscardHandler)})
+	// The change notifications, as the hub follows them: both handlers
+	// hold reference tables in memory while they are current.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	changes := st.WatchChanges(watchCtx)
+	<-changes.Listening()
+	h, err := graph.NewHandler(graph.Config{Store: st, Log: slog.New(slog.DiscardHandler), Changes: changes})
 	if err != nil {
 		return err
 	}
 	// The same handler with the response cache, as the hub serves by
 	// default.
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	changes := st.WatchChanges(watchCtx)
-	<-changes.Listening()
 	cached, err := graph.NewHandler(graph.Config{Store: st, Log: slog.New(slog.DiscardHandler),
 		Cache: graph.CacheConfig{Changes: changes}})
 	if err != nil {

@@ -20,8 +20,9 @@ import (
 // then every object under it resolves its fields in place (resolveField).
 // A field can block when it runs a resolver that is neither a batch
 // resolver (which runs once for all the list's elements, on the first
-// element's call), nor one of the resolvers without I/O (withoutIO), nor
-// a relation the connection of its page loaded for the page (primed). An
+// element's call), nor one of the resolvers without I/O (withoutIO) or
+// with I/O once per request (oncePerRequest), nor a relation the
+// connection of its page loaded for the page (primed). An
 // operation that may defer keeps gqlgen's own path throughout.
 
 // inlineKey marks a context whose list is being marshalled in place.
@@ -96,7 +97,7 @@ const (
 // connection has loaded for it, each with what its own selection is on.
 var primed = map[page]map[string]page{
 	caseEdges:    {"CaseEdge.node": pageCase},
-	pageCase:     {"Case.category": notPrimed, "Case.grid": notPrimed, "Case.source": notPrimed, "Case.timeline": notPrimed, "Case.provenance": caseSource},
+	pageCase:     {"Case.grid": notPrimed, "Case.source": notPrimed, "Case.timeline": notPrimed, "Case.provenance": caseSource},
 	caseSource:   {"Provenance.source": notPrimed},
 	regionEdges:  {"RegionEdge.node": pageRegion},
 	pageRegion:   {"Region.cases": regionsCases, "Region.caseStats": notPrimed, "Region.stats": notPrimed, "Region.parent": notPrimed},
@@ -189,7 +190,7 @@ func mayBlock(def *ast.Definition, field string, top bool) bool {
 func blocks(key string, top bool) bool {
 	batch, resolver := concurrentFields[key]
 	switch {
-	case !resolver || withoutIO[key]:
+	case !resolver || withoutIO[key] || oncePerRequest[key]:
 		return false
 	case batch && top:
 		return false
@@ -209,6 +210,11 @@ var withoutIO = map[string]bool{
 	"Provenance.payloadHash": true, "SyncRun.id": true,
 	"Case.standardAddress": true, "Case.addressComponents": true,
 }
+
+// oncePerRequest are the fields with a resolver in graph that reads a
+// reference table the request holds (graph's categories): the first one
+// reads it, at most once per request, and every other finds it in memory.
+var oncePerRequest = map[string]bool{"Case.category": true, "Incident.category": true, "Category.parent": true}
 
 // resolveField stands in for FieldSet.ResolveConcurrently in the generated
 // objects: under a list marshalled in place it resolves the field now,

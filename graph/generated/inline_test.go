@@ -42,6 +42,8 @@ func TestInlineLists(t *testing.T) {
 			[]string{"cases", "edges"}, false},
 		{"a relation of a relation", `{ cases(first: 5) { edges { node { grid { parent { name } } } } } }`,
 			[]string{"cases", "edges"}, false},
+		{"the categories of cases of a connection that loads no relations", `{ people(first: 1) { edges { node { reportedCases(first: 5) { edges { node { category { name parent { name } } } } } } } } }`,
+			[]string{"people", "edges", "node", "reportedCases", "edges"}, true},
 		{"a relation under a fragment", `{ cases(first: 5) { edges { node { ...c } } } } fragment c on Case { reporter { id } }`,
 			[]string{"cases", "edges"}, false},
 		{"cases of a connection that loads no relations", `{ people(first: 1) { edges { node { reportedCases(first: 5) { edges { node { grid { name } } } } } } } }`,
@@ -91,7 +93,7 @@ func TestInlineTablesNameFields(t *testing.T) {
 		def := schema.Types[typ]
 		return ok && def != nil && def.Fields.ForName(field) != nil
 	}
-	for _, table := range []map[string]bool{withoutIO} {
+	for _, table := range []map[string]bool{withoutIO, oncePerRequest} {
 		for key := range table {
 			if _, ok := concurrentFields[key]; !ok {
 				t.Errorf("%s has no resolver", key)

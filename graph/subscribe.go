@@ -106,6 +106,8 @@ func (f *Feed) Run(ctx context.Context) {
 	defer prune.Stop()
 	recheck := time.NewTicker(f.recheck)
 	defer recheck.Stop()
+	vacuum := time.NewTicker(time.Minute)
+	defer vacuum.Stop()
 	f.prune(ctx)
 	for {
 		select {
@@ -113,6 +115,10 @@ func (f *Feed) Run(ctx context.Context) {
 			return
 		case <-prune.C:
 			f.prune(ctx)
+		case <-vacuum.C:
+			if err := f.store.VacuumChangeQueue(ctx); err != nil {
+				f.log.Warn("change log: vacuum of the queue failed", "error", err.Error())
+			}
 		case <-f.poke:
 			f.step(ctx)
 		case <-recheck.C:

@@ -144,6 +144,18 @@ func nilIfEmptySlice(s []string) []string {
 	return s
 }
 
+// VacuumChangeQueue vacuums change_pending, which every logged write
+// passes through until it is positioned: each sequencing step looks into
+// it, and with autovacuum off or behind, the dead rows of the writes
+// already positioned are scanned again each time (about 2 s a step after
+// 200,000 writes, on the shared test server).
+func (s *Store) VacuumChangeQueue(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, `VACUUM (SKIP_LOCKED) change_pending`); err != nil {
+		return fmt.Errorf("vacuum the change queue: %w", err)
+	}
+	return nil
+}
+
 // PruneChanges deletes the log entries committed before cutoff and moves
 // the horizon past them; it returns how many it deleted.
 func (s *Store) PruneChanges(ctx context.Context, cutoff time.Time) (int64, error) {

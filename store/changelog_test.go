@@ -269,3 +269,34 @@ func TestChangeLogRecordsTruncate(t *testing.T) {
 		t.Fatalf("a TRUNCATE logged the deletions %v, want cases %v and incidents %v", got, cases, incidents)
 	}
 }
+
+// VacuumChangeQueue leaves the queue of writes waiting for a position
+// without the dead rows of those already positioned: its pages, all empty
+// once sequenced, are given back.
+func TestVacuumChangeQueue(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	if _, err := st.Pool().Exec(ctx, `INSERT INTO incident (title) SELECT 'i' || g FROM generate_series(1, 2000) g`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SequenceChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		t.Helper()
+		var n int64
+		if err := st.Pool().QueryRow(ctx, `SELECT pg_relation_size('change_pending')`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if size() == 0 {
+		t.Fatal("the queue holds no pages after 2,000 writes")
+	}
+	if err := st.VacuumChangeQueue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := size(); n != 0 {
+		t.Fatalf("the queue holds %d bytes after its vacuum", n)
+	}
+}

@@ -223,15 +223,15 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 	// On shutdown the engine stops first: a batch being written commits or
 	// rolls back before the store closes.
 	defer func() { stopSync(); <-syncDone }()
-	// The change notifications keep the response cache and the reference
-	// tables held in memory current.
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	changes := st.WatchChanges(watchCtx)
 	gcfg := graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits, PII: keys, RequestID: web.RequestID, Addresses: srcs.addresses,
-		ScorePresets: cfg.ScorePresets, Changes: changes}
+		ScorePresets: cfg.ScorePresets}
+	// The change notifications keep the response cache and the reference
+	// tables held in memory current; without the cache (as where LISTEN is
+	// not delivered) nothing is held across requests.
 	if cfg.CacheBytes > 0 {
-		gcfg.Cache = graph.CacheConfig{Changes: changes, MaxBytes: cfg.CacheBytes, TTL: cfg.CacheTTL}
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		gcfg.Cache = graph.CacheConfig{Changes: st.WatchChanges(watchCtx), MaxBytes: cfg.CacheBytes, TTL: cfg.CacheTTL}
 	}
 	gcfg.Trusted, gcfg.IntrospectionRoles = pre.policy.Trusted, pre.policy.IntrospectionRoles
 	// The change log's follower: positions, retention, subscriptions.

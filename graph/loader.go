@@ -33,6 +33,7 @@ type Loaders struct {
 	IncidentCases    *dataloader.Loader[int64, []*store.Case]
 	Person           *dataloader.Loader[int64, *store.Person]
 	PersonRecords    *dataloader.Loader[int64, []*store.PersonRecord]
+	PersonMatches    *dataloader.Loader[int64, []*store.PersonMatch]
 	Household        *dataloader.Loader[int64, *store.Household]
 	GridWorker       *dataloader.Loader[int64, *store.GridWorker]
 	GridWorkersOf    *dataloader.Loader[int64, []*store.GridWorker]
@@ -80,6 +81,7 @@ func NewLoaders(st *store.Store, prefetch func(context.Context, []*store.Region)
 		IncidentCases:    newLoader(st.CasesOfIncidents),
 		Person:           newLoader(st.PeopleByID),
 		PersonRecords:    newLoader(st.PersonRecords),
+		PersonMatches:    newLoader(st.PersonMatches),
 		Household:        newLoader(st.HouseholdsByID),
 		GridWorker:       newLoader(st.GridWorkersByID),
 		GridWorkersOf:    newLoader(st.GridWorkersByPerson),

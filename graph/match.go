@@ -4,21 +4,40 @@ import (
 	"context"
 	"strings"
 
+	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/resolve"
 	"github.com/ywtg/hub/store"
 )
 
-// decideMatch records an analyst's verdict on two cases: the principal must
-// be an analyst or an administrator; the decision is audited before it is
-// stored, and the incidents of the two cases are regrouped at once under
-// it (resolve.RegroupIncidents reads every decision, so it also holds for
-// every later regrouping and re-sync).
-func (r *Resolver) decideMatch(ctx context.Context, a, b string, note *string, accept bool) (*store.MatchDecision, error) {
+// mayDecide refuses principals other than analysts and administrators:
+// only they review matches.
+func mayDecide(ctx context.Context) error {
 	p := auth.From(ctx)
 	if p == nil || (p.Role != auth.Admin && p.Role != auth.Analyst) {
-		return nil, canon.Errorf(canon.Forbidden, "only analysts and administrators decide matches")
+		return canon.Errorf(canon.Forbidden, "only analysts and administrators review matches")
+	}
+	return nil
+}
+
+// decideMatch records an analyst's verdict on two cases or two person
+// records: the principal must be an analyst or an administrator; the
+// decision is audited before it is stored and applied at once — the
+// incidents of the two cases regrouped (resolve.RegroupIncidents), or the
+// persons resolved again (resolve.ResolvePersons) — under it. Both read
+// every decision, so it also holds for every later run and re-sync.
+func (r *Resolver) decideMatch(ctx context.Context, a, b string, note *string, accept bool) (*store.MatchDecision, error) {
+	if err := mayDecide(ctx); err != nil {
+		return nil, err
+	}
+	p := auth.From(ctx)
+	typ, _, err := parseGlobalID(a)
+	if err != nil {
+		return nil, err
+	}
+	if typ == typePersonRecord {
+		return r.decidePersons(ctx, p, a, b, note, accept)
 	}
 	ia, err := idOf(a, typeCase)
 	if err != nil {
@@ -42,18 +61,7 @@ func (r *Resolver) decideMatch(ctx context.Context, a, b string, note *string, a
 	}
 	key := func(c *store.Case) string { return c.Provenance.Source + "/" + c.Provenance.SourceID }
 	d := store.MatchDecision{Kind: store.MatchIncident, A: key(cases[0]), B: key(cases[1]), Accept: accept, DecidedBy: p.ID}
-	if note != nil {
-		d.Note = *note
-	}
-	action := "rejectMatch"
-	if accept {
-		action = "acceptMatch"
-	}
-	if err := r.Store.AppendAudit(ctx, []store.AuditEntry{{Principal: p.ID, Action: action, Purpose: d.Note,
-		Subjects: []string{d.A, d.B}, Fields: []string{"incident"}}}); err != nil {
-		return nil, canon.Errorf(canon.Internal, "the decision could not be audited, so it is not made")
-	}
-	stored, err := r.Store.RecordMatchDecision(ctx, d)
+	stored, err := r.recordDecision(ctx, d, note, "incident")
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +72,78 @@ func (r *Resolver) decideMatch(ctx context.Context, a, b string, note *string, a
 	if _, err := resolve.RegroupIncidents(store.Unscoped(ctx), r.Store, resolve.DefaultIncidentConfig(), from); err != nil {
 		return nil, err
 	}
+	return stored, nil
+}
+
+// decidePersons is decideMatch on two person records (global IDs of
+// PersonSourceRecord): the principal must see both (its jurisdiction).
+func (r *Resolver) decidePersons(ctx context.Context, p *auth.Principal, a, b string, note *string, accept bool) (*store.MatchDecision, error) {
+	ia, err := idOf(a, typePersonRecord)
+	if err != nil {
+		return nil, err
+	}
+	ib, err := idOf(b, typePersonRecord)
+	if err != nil {
+		return nil, err
+	}
+	if ia == ib {
+		return nil, canon.Errorf(canon.BadUserInput, "a and b name the same person record")
+	}
+	recs, err := r.Store.PersonRecordsByID(ctx, []int64{ia, ib})
+	if err != nil {
+		return nil, err
+	}
+	for i, x := range recs {
+		if x == nil {
+			return nil, canon.Errorf(canon.NotFound, "no person record %s", []string{a, b}[i])
+		}
+	}
+	d := store.MatchDecision{Kind: store.MatchPerson, A: recs[0].Key, B: recs[1].Key, Accept: accept, DecidedBy: p.ID}
+	stored, err := r.recordDecision(ctx, d, note, "person")
+	if err != nil {
+		return nil, err
+	}
+	var g *address.Gazetteer
+	if r.Addresses != nil {
+		if g, err = r.Addresses.Gazetteer(ctx); err != nil {
+			return nil, err
+		}
+	}
+	cfg := resolve.DefaultConfig()
+	cfg.Trust = resolve.PersonTrust
+	if _, err := resolve.ResolvePersons(store.Unscoped(ctx), r.Store, g, cfg); err != nil {
+		return nil, err
+	}
+	return stored, nil
+}
+
+// recordDecision audits a decision, then stores it.
+func (r *Resolver) recordDecision(ctx context.Context, d store.MatchDecision, note *string, field string) (*store.MatchDecision, error) {
+	if note != nil {
+		d.Note = *note
+	}
+	action := "rejectMatch"
+	if d.Accept {
+		action = "acceptMatch"
+	}
+	if err := r.Store.AppendAudit(ctx, []store.AuditEntry{{Principal: d.DecidedBy, Action: action, Purpose: d.Note,
+		Subjects: []string{d.A, d.B}, Fields: []string{field}}}); err != nil {
+		return nil, canon.Errorf(canon.Internal, "the decision could not be audited, so it is not made")
+	}
+	stored, err := r.Store.RecordMatchDecision(ctx, d)
+	if err != nil {
+		return nil, err
+	}
 	return &stored, nil
+}
+
+// personRecordOfDecision loads the person record a PERSON decision names
+// (nil for an INCIDENT decision, or one the principal may not see).
+func (r *Resolver) personRecordOfDecision(ctx context.Context, d *store.MatchDecision, key string) (*store.PersonRecord, error) {
+	if d.Kind != store.MatchPerson {
+		return nil, nil
+	}
+	return r.Store.PersonRecordByKey(ctx, key)
 }
 
 // caseOfKey loads the case a decision names ("source/source_id").

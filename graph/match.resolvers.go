@@ -8,21 +8,43 @@ package graph
 import (
 	"context"
 
+	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/graph/model"
 	"github.com/ywtg/hub/store"
 )
 
+// Kind is the resolver for the kind field.
+func (r *matchDecisionResolver) Kind(ctx context.Context, obj *store.MatchDecision) (model.MatchKind, error) {
+	return model.MatchKind(obj.Kind), nil
+}
+
 // A is the resolver for the a field.
 func (r *matchDecisionResolver) A(ctx context.Context, obj *store.MatchDecision) (*model.Case, error) {
+	if obj.Kind != store.MatchIncident {
+		return nil, nil
+	}
 	c, err := r.caseOfKey(ctx, obj.A)
 	return model.CaseOf(c), err
 }
 
 // B is the resolver for the b field.
 func (r *matchDecisionResolver) B(ctx context.Context, obj *store.MatchDecision) (*model.Case, error) {
+	if obj.Kind != store.MatchIncident {
+		return nil, nil
+	}
 	c, err := r.caseOfKey(ctx, obj.B)
 	return model.CaseOf(c), err
+}
+
+// RecordA is the resolver for the recordA field.
+func (r *matchDecisionResolver) RecordA(ctx context.Context, obj *store.MatchDecision) (*store.PersonRecord, error) {
+	return r.personRecordOfDecision(ctx, obj, obj.A)
+}
+
+// RecordB is the resolver for the recordB field.
+func (r *matchDecisionResolver) RecordB(ctx context.Context, obj *store.MatchDecision) (*store.PersonRecord, error) {
+	return r.personRecordOfDecision(ctx, obj, obj.B)
 }
 
 // AcceptMatch is the resolver for the acceptMatch field.
@@ -35,13 +57,41 @@ func (r *mutationResolver) RejectMatch(ctx context.Context, a string, b string, 
 	return r.decideMatch(ctx, a, b, note, false)
 }
 
+// Fields is the resolver for the fields field.
+func (r *personMatchResolver) Fields(ctx context.Context, obj *store.PersonMatch) ([]*model.MatchField, error) {
+	out := make([]*model.MatchField, len(obj.Fields))
+	for i, f := range obj.Fields {
+		out[i] = &model.MatchField{Field: f.Field, Level: f.Level, Weight: f.Weight}
+	}
+	return out, nil
+}
+
+// MatchReview is the resolver for the matchReview field.
+func (r *queryResolver) MatchReview(ctx context.Context, first *int) ([]*store.PersonMatch, error) {
+	if err := mayDecide(ctx); err != nil {
+		return nil, err
+	}
+	n := 50
+	if first != nil {
+		if *first < 0 || *first > 500 {
+			return nil, canon.Errorf(canon.BadUserInput, "first must lie between 0 and 500")
+		}
+		n = *first
+	}
+	return r.Store.PersonReview(ctx, n)
+}
+
 // MatchDecision returns generated.MatchDecisionResolver implementation.
 func (r *Resolver) MatchDecision() generated.MatchDecisionResolver { return &matchDecisionResolver{r} }
 
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
+// PersonMatch returns generated.PersonMatchResolver implementation.
+func (r *Resolver) PersonMatch() generated.PersonMatchResolver { return &personMatchResolver{r} }
+
 type (
 	matchDecisionResolver struct{ *Resolver }
 	mutationResolver      struct{ *Resolver }
+	personMatchResolver   struct{ *Resolver }
 )

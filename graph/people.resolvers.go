@@ -194,9 +194,19 @@ func (r *personResolver) SourceRecords(ctx context.Context, obj *store.Person) (
 	return r.loaders(ctx).PersonRecords.Load(ctx, obj.ID)()
 }
 
+// MatchEvidence is the resolver for the matchEvidence field.
+func (r *personResolver) MatchEvidence(ctx context.Context, obj *store.Person) ([]*store.PersonMatch, error) {
+	return r.loaders(ctx).PersonMatches.Load(ctx, obj.ID)()
+}
+
 // TotalCount is the resolver for the totalCount field.
 func (r *personConnectionResolver) TotalCount(ctx context.Context, obj *model.PersonConnection) (int, error) {
 	return countList(ctx, obj.Count)
+}
+
+// ID is the resolver for the id field.
+func (r *personSourceRecordResolver) ID(ctx context.Context, obj *store.PersonRecord) (string, error) {
+	return globalID(typePersonRecord, obj.ID), nil
 }
 
 // People is the resolver for the people field.
@@ -255,6 +265,11 @@ func (r *Resolver) PersonConnection() generated.PersonConnectionResolver {
 	return &personConnectionResolver{r}
 }
 
+// PersonSourceRecord returns generated.PersonSourceRecordResolver implementation.
+func (r *Resolver) PersonSourceRecord() generated.PersonSourceRecordResolver {
+	return &personSourceRecordResolver{r}
+}
+
 type (
 	buildingResolver             struct{ *Resolver }
 	buildingConnectionResolver   struct{ *Resolver }
@@ -264,4 +279,5 @@ type (
 	householdConnectionResolver  struct{ *Resolver }
 	personResolver               struct{ *Resolver }
 	personConnectionResolver     struct{ *Resolver }
+	personSourceRecordResolver   struct{ *Resolver }
 )

@@ -21,6 +21,9 @@ const (
 	typePartyMember = "PartyMember"
 	typeStation     = "ServiceStation"
 	typeIncident    = "Incident"
+	// typePersonRecord names a person's source record (person_link) in
+	// match decisions; it is no Node.
+	typePersonRecord = "PersonRecord"
 )
 
 func globalID(typ string, id int64) string { return model.GlobalID(typ, id) }

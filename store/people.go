@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -75,28 +77,179 @@ func (s *Store) People(ctx context.Context, f PersonFilter, p PageArgs) (Page[*P
 	return listByID(ctx, s, "PERSON", personSelect+" WHERE "+strings.Join(conds, " AND "), a, p, scanPerson, personID)
 }
 
-// PeopleByID loads persons in key order.
+// PeopleByID loads persons in key order. The ID of a person merged into
+// another (entity resolution) loads the survivor: a merged ID keeps naming
+// its person.
 func (s *Store) PeopleByID(ctx context.Context, ids []int64) ([]*Person, error) {
-	return byIDs(ctx, s, "people", personSelect, ids, func(a *sqlArgs) string { return personVisible(ctx, a) }, scanPerson, personID)
+	var a sqlArgs
+	a.add(ids)
+	rows, err := s.pool.Query(ctx, strings.Replace(personSelect, "SELECT ", "SELECT q.asked, ", 1)+`
+		JOIN (SELECT p.id AS asked, coalesce(p.merged_into, p.id) AS target FROM person p WHERE p.id = ANY($1)) q ON q.target = x.id
+		WHERE `+personVisible(ctx, &a), a...)
+	if err != nil {
+		return nil, fmt.Errorf("load people: %w", err)
+	}
+	byAsked := map[int64]*Person{}
+	_, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (struct{}, error) {
+		var asked int64
+		p := &Person{}
+		var roles []string
+		err := r.Scan(&asked, &p.ID, &p.IDMasked, &p.NameMasked, &p.Name, &p.Gender, &p.BirthDate, &p.PhoneMasked, &p.HouseholdID, &roles,
+			&p.IDHash, &p.IDSealed, &p.PhoneSealed)
+		for _, role := range roles {
+			p.Roles = append(p.Roles, canon.PersonRole(role))
+		}
+		byAsked[asked] = p
+		return struct{}{}, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load people: %w", err)
+	}
+	out := make([]*Person, len(ids))
+	for i, id := range ids {
+		out[i] = byAsked[id]
+	}
+	return out, nil
 }
 
 // PersonRecord is one source system's record of a person.
 type PersonRecord struct {
-	PersonID   int64
-	Role       canon.PersonRole
+	ID       int64 // the person_link row
+	PersonID int64
+	Role     canon.PersonRole
+	// Key names the record in match decisions: "source/ROLE/source_id".
+	Key string
+	// MatchedBy says how entity resolution linked it to its person:
+	// ID_HASH, PROBABILISTIC, DECISION, NONE (the record's person alone).
+	MatchedBy  string
 	Provenance Provenance
+}
+
+const personRecordSelect = `SELECT l.id, l.person_id, l.role, l.source || '/' || l.role || '/' || l.source_id, l.matched_by,
+	l.source, l.source_id, l.source_updated_at, l.fetched_at, l.payload_hash FROM person_link l`
+
+func scanPersonRecord(r pgx.CollectableRow) (*PersonRecord, error) {
+	x := &PersonRecord{}
+	p := &x.Provenance
+	err := r.Scan(&x.ID, &x.PersonID, &x.Role, &x.Key, &x.MatchedBy, &p.Source, &p.SourceID, &p.SourceUpdatedAt, &p.FetchedAt, &p.PayloadHash)
+	return x, err
 }
 
 // PersonRecords loads the per-source records of a batch of persons.
 func (s *Store) PersonRecords(ctx context.Context, personIDs []int64) ([][]*PersonRecord, error) {
-	return groupedBy(ctx, s, "person records", `SELECT person_id, role, source, source_id, source_updated_at,
-			fetched_at, payload_hash FROM person_link WHERE person_id = ANY($1) ORDER BY person_id, source, role, source_id`,
+	return groupedBy(ctx, s, "person records", personRecordSelect+` WHERE l.person_id = ANY($1) ORDER BY l.person_id, l.source, l.role, l.source_id`,
 		personIDs, nil, func(r pgx.CollectableRow) (int64, *PersonRecord, error) {
-			x := &PersonRecord{}
-			p := &x.Provenance
-			err := r.Scan(&x.PersonID, &x.Role, &p.Source, &p.SourceID, &p.SourceUpdatedAt, &p.FetchedAt, &p.PayloadHash)
+			x, err := scanPersonRecord(r)
 			return x.PersonID, x, err
 		})
+}
+
+// PersonRecordsByID loads person records by their row IDs, in key order
+// (nil where none, or where its person lies outside the jurisdiction).
+func (s *Store) PersonRecordsByID(ctx context.Context, ids []int64) ([]*PersonRecord, error) {
+	var a sqlArgs
+	a.add(ids)
+	rows, err := s.pool.Query(ctx, personRecordSelect+` JOIN person x ON x.id = l.person_id WHERE l.id = ANY($1) AND `+personVisible(ctx, &a), a...)
+	if err != nil {
+		return nil, fmt.Errorf("load person records: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, scanPersonRecord)
+	if err != nil {
+		return nil, fmt.Errorf("load person records: %w", err)
+	}
+	return inKeyOrder(ids, list, func(x *PersonRecord) int64 { return x.ID }), nil
+}
+
+// PersonRecordByKey loads the person record of a key ("source/ROLE/
+// source_id"), nil when none or outside the jurisdiction.
+func (s *Store) PersonRecordByKey(ctx context.Context, key string) (*PersonRecord, error) {
+	var a sqlArgs
+	a.add(key)
+	rows, err := s.pool.Query(ctx, personRecordSelect+` JOIN person x ON x.id = l.person_id
+		WHERE l.source || '/' || l.role || '/' || l.source_id = $1 AND `+personVisible(ctx, &a), a...)
+	if err != nil {
+		return nil, fmt.Errorf("load person record: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, scanPersonRecord)
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	return list[0], nil
+}
+
+// PersonMatch is the evidence entity resolution kept on two person
+// records: a link it made (LINKED, ACCEPTED) or a pair for review (REVIEW).
+type PersonMatch struct {
+	A, B    *PersonRecord
+	Outcome string
+	Total   float64
+	Fields  []MatchFieldWeight
+}
+
+// MatchFieldWeight is one field's comparison level and weight (bits).
+type MatchFieldWeight struct {
+	Field  string  `json:"field"`
+	Level  string  `json:"level"`
+	Weight float64 `json:"weight"`
+}
+
+// personMatchSQL selects person_match rows with both records; cond
+// restricts them (la, lb are the records' links, x the person of la).
+func personMatchSQL(cond string) string {
+	rec := func(l string) string {
+		return l + `.id, ` + l + `.person_id, ` + l + `.role, ` + l + `.source || '/' || ` + l + `.role || '/' || ` + l + `.source_id, ` +
+			l + `.matched_by, ` + l + `.source, ` + l + `.source_id, ` + l + `.source_updated_at, ` + l + `.fetched_at, ` + l + `.payload_hash`
+	}
+	return `SELECT ` + rec("la") + `, ` + rec("lb") + `, m.outcome, m.total, m.fields
+		FROM person_match m
+		JOIN person_link la ON la.source || '/' || la.role || '/' || la.source_id = m.record_a
+		JOIN person_link lb ON lb.source || '/' || lb.role || '/' || lb.source_id = m.record_b
+		JOIN person x ON x.id = la.person_id
+		WHERE ` + cond
+}
+
+func scanPersonMatch(r pgx.CollectableRow) (*PersonMatch, error) {
+	m := &PersonMatch{A: &PersonRecord{}, B: &PersonRecord{}}
+	var fields []byte
+	pa, pb := &m.A.Provenance, &m.B.Provenance
+	err := r.Scan(&m.A.ID, &m.A.PersonID, &m.A.Role, &m.A.Key, &m.A.MatchedBy, &pa.Source, &pa.SourceID, &pa.SourceUpdatedAt, &pa.FetchedAt, &pa.PayloadHash,
+		&m.B.ID, &m.B.PersonID, &m.B.Role, &m.B.Key, &m.B.MatchedBy, &pb.Source, &pb.SourceID, &pb.SourceUpdatedAt, &pb.FetchedAt, &pb.PayloadHash,
+		&m.Outcome, &m.Total, &fields)
+	if err == nil {
+		err = json.Unmarshal(fields, &m.Fields)
+	}
+	return m, err
+}
+
+// PersonMatches loads, for a batch of persons, the links entity resolution
+// made between their records, strongest first.
+func (s *Store) PersonMatches(ctx context.Context, personIDs []int64) ([][]*PersonMatch, error) {
+	var a sqlArgs
+	a.add(personIDs)
+	cond := `m.outcome <> 'REVIEW' AND la.person_id = ANY($1) AND ` + personVisible(ctx, &a)
+	return groupedBy(ctx, s, "person matches", personMatchSQL(cond)+` ORDER BY m.total DESC, m.record_a, m.record_b`, personIDs, a[1:],
+		func(r pgx.CollectableRow) (int64, *PersonMatch, error) {
+			m, err := scanPersonMatch(r)
+			return m.A.PersonID, m, err
+		})
+}
+
+// PersonReview returns the review queue of person resolution: pairs of
+// records whose evidence lies between the thresholds, their persons apart,
+// strongest first, at most limit; a jurisdiction sees the pairs whose first
+// record's person it sees.
+func (s *Store) PersonReview(ctx context.Context, limit int) ([]*PersonMatch, error) {
+	var a sqlArgs
+	cond := `m.outcome = 'REVIEW' AND ` + personVisible(ctx, &a)
+	rows, err := s.pool.Query(ctx, personMatchSQL(cond)+` ORDER BY m.total DESC, m.record_a, m.record_b LIMIT `+a.add(limit), a...)
+	if err != nil {
+		return nil, fmt.Errorf("person review: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanPersonMatch)
+	if err != nil {
+		return nil, fmt.Errorf("person review: %w", err)
+	}
+	return out, nil
 }
 
 // Household is a stored household.

@@ -53,6 +53,8 @@ type ResolverRoot interface {
 	PartyOrgConnection() PartyOrgConnectionResolver
 	Person() PersonResolver
 	PersonConnection() PersonConnectionResolver
+	PersonMatch() PersonMatchResolver
+	PersonSourceRecord() PersonSourceRecordResolver
 	Provenance() ProvenanceResolver
 	QuarantineConnection() QuarantineConnectionResolver
 	QuarantineEntry() QuarantineEntryResolver
@@ -351,7 +353,10 @@ type ComplexityRoot struct {
 		B         func(childComplexity int) int
 		DecidedAt func(childComplexity int) int
 		DecidedBy func(childComplexity int) int
+		Kind      func(childComplexity int) int
 		Note      func(childComplexity int) int
+		RecordA   func(childComplexity int) int
+		RecordB   func(childComplexity int) int
 	}
 
 	MatchField struct {
@@ -426,6 +431,7 @@ type ComplexityRoot struct {
 		Household       func(childComplexity int) int
 		ID              func(childComplexity int) int
 		IDNumber        func(childComplexity int, unmask *bool) int
+		MatchEvidence   func(childComplexity int) int
 		Name            func(childComplexity int, unmask *bool) int
 		PartyMembership func(childComplexity int) int
 		Phone           func(childComplexity int, unmask *bool) int
@@ -445,7 +451,18 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PersonMatch struct {
+		A       func(childComplexity int) int
+		B       func(childComplexity int) int
+		Fields  func(childComplexity int) int
+		Outcome func(childComplexity int) int
+		Total   func(childComplexity int) int
+	}
+
 	PersonSourceRecord struct {
+		ID         func(childComplexity int) int
+		Key        func(childComplexity int) int
+		MatchedBy  func(childComplexity int) int
 		Provenance func(childComplexity int) int
 		Role       func(childComplexity int) int
 	}
@@ -490,6 +507,7 @@ type ComplexityRoot struct {
 		Categories         func(childComplexity int) int
 		Changes            func(childComplexity int, after *string, first *int, types []model.ChangeType, filter *model.ChangeFilter) int
 		ConvertCoordinates func(childComplexity int, lat float64, lng float64, from canon.Datum, to canon.Datum) int
+		MatchReview        func(childComplexity int, first *int) int
 		Node               func(childComplexity int, id string) int
 		Nodes              func(childComplexity int, ids []string) int
 		PartyOrgs          func(childComplexity int, region *string, regionCode *string, kind []canon.PartyOrgKind, first *int, after *string) int
@@ -766,8 +784,11 @@ type IndicatorsResolver interface {
 	Score(ctx context.Context, obj *store.Indicators, preset *string, weights []*model.ScoreWeightInput) (*float64, error)
 }
 type MatchDecisionResolver interface {
+	Kind(ctx context.Context, obj *store.MatchDecision) (model.MatchKind, error)
 	A(ctx context.Context, obj *store.MatchDecision) (*model.Case, error)
 	B(ctx context.Context, obj *store.MatchDecision) (*model.Case, error)
+	RecordA(ctx context.Context, obj *store.MatchDecision) (*store.PersonRecord, error)
+	RecordB(ctx context.Context, obj *store.MatchDecision) (*store.PersonRecord, error)
 }
 type MutationResolver interface {
 	AcceptMatch(ctx context.Context, a string, b string, note *string) (*store.MatchDecision, error)
@@ -813,9 +834,16 @@ type PersonResolver interface {
 	GridWorker(ctx context.Context, obj *store.Person) (*store.GridWorker, error)
 	ReportedCases(ctx context.Context, obj *store.Person, first *int, after *string) (*model.CaseConnection, error)
 	SourceRecords(ctx context.Context, obj *store.Person) ([]*store.PersonRecord, error)
+	MatchEvidence(ctx context.Context, obj *store.Person) ([]*store.PersonMatch, error)
 }
 type PersonConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.PersonConnection) (int, error)
+}
+type PersonMatchResolver interface {
+	Fields(ctx context.Context, obj *store.PersonMatch) ([]*model.MatchField, error)
+}
+type PersonSourceRecordResolver interface {
+	ID(ctx context.Context, obj *store.PersonRecord) (string, error)
 }
 type ProvenanceResolver interface {
 	Source(ctx context.Context, obj *store.Provenance) (*store.Source, error)
@@ -840,6 +868,7 @@ type QueryResolver interface {
 	Cases(ctx context.Context, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) (*model.CaseConnection, error)
 	Changes(ctx context.Context, after *string, first *int, types []model.ChangeType, filter *model.ChangeFilter) (*model.ChangeConnection, error)
 	ConvertCoordinates(ctx context.Context, lat float64, lng float64, from canon.Datum, to canon.Datum) (*canon.Point, error)
+	MatchReview(ctx context.Context, first *int) ([]*store.PersonMatch, error)
 	ServiceStations(ctx context.Context, near *model.NearInput, region *string, regionCode *string, first *int, after *string) (*model.ServiceStationConnection, error)
 	PartyOrgs(ctx context.Context, region *string, regionCode *string, kind []canon.PartyOrgKind, first *int, after *string) (*model.PartyOrgConnection, error)
 	People(ctx context.Context, filter *model.PersonFilter, first *int, after *string) (*model.PersonConnection, error)
@@ -2094,12 +2123,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MatchDecision.DecidedBy(childComplexity), true
+	case "MatchDecision.kind":
+		if e.ComplexityRoot.MatchDecision.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchDecision.Kind(childComplexity), true
 	case "MatchDecision.note":
 		if e.ComplexityRoot.MatchDecision.Note == nil {
 			break
 		}
 
 		return e.ComplexityRoot.MatchDecision.Note(childComplexity), true
+	case "MatchDecision.recordA":
+		if e.ComplexityRoot.MatchDecision.RecordA == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchDecision.RecordA(childComplexity), true
+	case "MatchDecision.recordB":
+		if e.ComplexityRoot.MatchDecision.RecordB == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchDecision.RecordB(childComplexity), true
 
 	case "MatchField.field":
 		if e.ComplexityRoot.MatchField.Field == nil {
@@ -2399,6 +2446,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Person.IDNumber(childComplexity, args["unmask"].(*bool)), true
+	case "Person.matchEvidence":
+		if e.ComplexityRoot.Person.MatchEvidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.MatchEvidence(childComplexity), true
 	case "Person.name":
 		if e.ComplexityRoot.Person.Name == nil {
 			break
@@ -2483,6 +2536,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PersonEdge.Node(childComplexity), true
 
+	case "PersonMatch.a":
+		if e.ComplexityRoot.PersonMatch.A == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonMatch.A(childComplexity), true
+	case "PersonMatch.b":
+		if e.ComplexityRoot.PersonMatch.B == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonMatch.B(childComplexity), true
+	case "PersonMatch.fields":
+		if e.ComplexityRoot.PersonMatch.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonMatch.Fields(childComplexity), true
+	case "PersonMatch.outcome":
+		if e.ComplexityRoot.PersonMatch.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonMatch.Outcome(childComplexity), true
+	case "PersonMatch.total":
+		if e.ComplexityRoot.PersonMatch.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonMatch.Total(childComplexity), true
+
+	case "PersonSourceRecord.id":
+		if e.ComplexityRoot.PersonSourceRecord.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonSourceRecord.ID(childComplexity), true
+	case "PersonSourceRecord.key":
+		if e.ComplexityRoot.PersonSourceRecord.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonSourceRecord.Key(childComplexity), true
+	case "PersonSourceRecord.matchedBy":
+		if e.ComplexityRoot.PersonSourceRecord.MatchedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonSourceRecord.MatchedBy(childComplexity), true
 	case "PersonSourceRecord.provenance":
 		if e.ComplexityRoot.PersonSourceRecord.Provenance == nil {
 			break
@@ -2698,6 +2800,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.ConvertCoordinates(childComplexity, args["lat"].(float64), args["lng"].(float64), args["from"].(canon.Datum), args["to"].(canon.Datum)), true
 
+	case "Query.matchReview":
+		if e.ComplexityRoot.Query.MatchReview == nil {
+			break
+		}
+
+		args, err := ec.field_Query_matchReview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MatchReview(childComplexity, args["first"].(*int)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -4374,15 +4487,22 @@ extend type Query {
 }
 `, BuiltIn: false},
 	{Name: "../../schema/match.graphqls", Input: `"""
-An analyst's verdict on two case reports: whether they are one problem. It holds across regrouping
-and re-synchronisation, whatever the evidence says. (人工复核结论)
+An analyst's verdict on two source records: whether they are one real-world thing — two case reports
+one problem (INCIDENT), two person records one person (PERSON). It holds across regrouping,
+re-resolution and re-synchronisation, whatever the evidence says. (人工复核结论)
 """
 type MatchDecision @scope(name: "cases:read") {
-  "One report. (案件一)"
-  a: Case!
-  "The other report. (案件二)"
-  b: Case!
-  "True: one problem, kept in one incident; false: never in one incident. (是否同一问题)"
+  "What was decided on: INCIDENT (two case reports) or PERSON (two person records). (复核类型)"
+  kind: MatchKind!
+  "One report, for an INCIDENT decision. (案件一)"
+  a: Case
+  "The other report, for an INCIDENT decision. (案件二)"
+  b: Case
+  "One person record, for a PERSON decision (needs the scope ` + "`" + `people:read` + "`" + `). (人员记录一)"
+  recordA: PersonSourceRecord
+  "The other person record, for a PERSON decision. (人员记录二)"
+  recordB: PersonSourceRecord
+  "True: one problem or one person, kept together; false: never together. (是否同一对象)"
   accept: Boolean!
   "Why, as the analyst wrote it. (复核说明)"
   note: String!
@@ -4392,31 +4512,72 @@ type MatchDecision @scope(name: "cases:read") {
   decidedAt: Time!
 }
 
+"What a match decision is about. (复核类型)"
+enum MatchKind {
+  "Two case reports: one problem or not. (事件合并)"
+  INCIDENT
+  "Two person records: one person or not. (人员合并)"
+  PERSON
+}
+
+"""
+The evidence entity resolution weighed on two person records: each field's comparison level and weight,
+the total, and what became of the pair. (人员匹配依据)
+"""
+type PersonMatch @scope(name: "people:read") {
+  "One record. (记录一)"
+  a: PersonSourceRecord!
+  "The other record. (记录二)"
+  b: PersonSourceRecord!
+  """
+  LINKED (above the upper threshold), ACCEPTED (by an analyst) or REVIEW (between the thresholds,
+  waiting for a decision). (匹配结果)
+  """
+  outcome: String!
+  "Each compared field: name, birthDate, gender, phone, address. (比对字段)"
+  fields: [MatchField!]!
+  "Prior log-odds plus the field weights, in bits; links from 2 bits, review from −2 bits. (总权重)"
+  total: Float!
+}
+
+extend type Query {
+  """
+  The review queue of person resolution: pairs of person records whose evidence lies between the
+  thresholds, their persons apart, strongest first; decide them with ` + "`" + `acceptMatch` + "`" + ` / ` + "`" + `rejectMatch` + "`" + `
+  on the records' IDs. Analysts and administrators only. (人员待复核队列)
+  """
+  matchReview(
+    "At most this many pairs, at most 500; default 50. (条数)"
+    first: Int
+  ): [PersonMatch!]! @scope(name: "people:read")
+}
+
 """
 The hub's changes: analysts' and administrators' review decisions, each audited. (一网统管数据枢纽变更入口)
 """
 type Mutation @public {
   """
-  Confirm that two case reports are one problem: they are put into one incident now and kept there
-  across regrouping and re-sync (never two components with different IDs). Analysts and
-  administrators only; audited. (确认合并)
+  Confirm that two case reports are one problem, or two person records one person: they are put
+  together now and kept together across regrouping, re-resolution and re-sync (never two components
+  with different IDs, never two valid citizen IDs). Analysts and administrators only; audited. (确认合并)
   """
   acceptMatch(
-    "Global ID of a case. (案件一)"
+    "Global ID of a case, or of a person source record. (对象一)"
     a: ID!
-    "Global ID of another case. (案件二)"
+    "Global ID of another case, or of another person source record. (对象二)"
     b: ID!
     "Why. (复核说明)"
     note: String
   ): MatchDecision! @public
   """
-  Declare that two case reports are different problems: they are never in one incident again,
-  whatever the evidence. Analysts and administrators only; audited. (拒绝合并)
+  Declare that two case reports are different problems, or two person records different people: they
+  are never together again, whatever the evidence (a person is split, its part getting a new ID with
+  a history). Analysts and administrators only; audited. (拒绝合并)
   """
   rejectMatch(
-    "Global ID of a case. (案件一)"
+    "Global ID of a case, or of a person source record. (对象一)"
     a: ID!
-    "Global ID of another case. (案件二)"
+    "Global ID of another case, or of another person source record. (对象二)"
     b: ID!
     "Why. (复核说明)"
     note: String
@@ -4675,8 +4836,9 @@ enum PersonRole {
 }
 
 """
-A person as one golden record across the silos, matched on a keyed hash of the citizen ID.
-Identifiers are masked. (人员)
+A person as one golden record across the silos: records of one valid citizen ID (by keyed hash), and
+those entity resolution links to them by name, birth date, gender, phone and dwelling. Identifiers
+are masked. The ID of a person merged into another names the survivor. (人员)
 """
 type Person implements Node @scope(name: "people:read") {
   "Globally unique opaque ID. (全局唯一标识)"
@@ -4711,10 +4873,24 @@ type Person implements Node @scope(name: "people:read") {
   ): CaseConnection!
   "The source records matched to this person. (来源记录)"
   sourceRecords: [PersonSourceRecord!]!
+  """
+  Why its records are one person: the links entity resolution made between them (beyond those of one
+  valid citizen ID), each with the fields that agreed, their weights and the total. (匹配依据)
+  """
+  matchEvidence: [PersonMatch!]!
 }
 
 "One source system's record of a person. (人员来源记录)"
 type PersonSourceRecord @scope(name: "people:read") {
+  "Opaque ID of the record, for ` + "`" + `acceptMatch` + "`" + ` / ` + "`" + `rejectMatch` + "`" + `. (记录标识)"
+  id: ID!
+  "The record's key in match decisions: ` + "`" + `source/ROLE/source_id` + "`" + `. (记录键)"
+  key: String!
+  """
+  How it was linked to its person: ID_HASH (its valid citizen ID), PROBABILISTIC (above the upper
+  threshold), DECISION (an analyst accepted it), NONE (the person of this record alone). (匹配方式)
+  """
+  matchedBy: String!
   "Role the record stands for. (角色)"
   role: PersonRole!
   "Where the record came from. (数据来源)"
@@ -6202,10 +6378,16 @@ func (ec *executionContext) childFields_LatLng(ctx context.Context, field graphq
 
 func (ec *executionContext) childFields_MatchDecision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "kind":
+		return ec.fieldContext_MatchDecision_kind(ctx, field)
 	case "a":
 		return ec.fieldContext_MatchDecision_a(ctx, field)
 	case "b":
 		return ec.fieldContext_MatchDecision_b(ctx, field)
+	case "recordA":
+		return ec.fieldContext_MatchDecision_recordA(ctx, field)
+	case "recordB":
+		return ec.fieldContext_MatchDecision_recordB(ctx, field)
 	case "accept":
 		return ec.fieldContext_MatchDecision_accept(ctx, field)
 	case "note":
@@ -6364,6 +6546,8 @@ func (ec *executionContext) childFields_Person(ctx context.Context, field graphq
 		return ec.fieldContext_Person_reportedCases(ctx, field)
 	case "sourceRecords":
 		return ec.fieldContext_Person_sourceRecords(ctx, field)
+	case "matchEvidence":
+		return ec.fieldContext_Person_matchEvidence(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Person", field.Name)
 }
@@ -6390,8 +6574,30 @@ func (ec *executionContext) childFields_PersonEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type PersonEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_PersonMatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "a":
+		return ec.fieldContext_PersonMatch_a(ctx, field)
+	case "b":
+		return ec.fieldContext_PersonMatch_b(ctx, field)
+	case "outcome":
+		return ec.fieldContext_PersonMatch_outcome(ctx, field)
+	case "fields":
+		return ec.fieldContext_PersonMatch_fields(ctx, field)
+	case "total":
+		return ec.fieldContext_PersonMatch_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PersonMatch", field.Name)
+}
+
 func (ec *executionContext) childFields_PersonSourceRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_PersonSourceRecord_id(ctx, field)
+	case "key":
+		return ec.fieldContext_PersonSourceRecord_key(ctx, field)
+	case "matchedBy":
+		return ec.fieldContext_PersonSourceRecord_matchedBy(ctx, field)
 	case "role":
 		return ec.fieldContext_PersonSourceRecord_role(ctx, field)
 	case "provenance":
@@ -7419,6 +7625,20 @@ func (ec *executionContext) field_Query_convertCoordinates_args(ctx context.Cont
 		return nil, err
 	}
 	args["to"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_matchReview_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -13009,6 +13229,29 @@ func (ec *executionContext) fieldContext_LatLng_lng(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("LatLng", field, false, false, "Float")
 }
 
+func (ec *executionContext) _MatchDecision_kind(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchDecision_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchDecision().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.MatchKind) graphql.Marshaler {
+			return ec.marshalNMatchKind2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐMatchKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchDecision_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchDecision", field, true, true, "MatchKind")
+}
+
 func (ec *executionContext) _MatchDecision_a(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13022,10 +13265,10 @@ func (ec *executionContext) _MatchDecision_a(ctx context.Context, field graphql.
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Case) graphql.Marshaler {
-			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(ctx, selections, v)
+			return ec.marshalOCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_MatchDecision_a(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13054,10 +13297,10 @@ func (ec *executionContext) _MatchDecision_b(ctx context.Context, field graphql.
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Case) graphql.Marshaler {
-			return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(ctx, selections, v)
+			return ec.marshalOCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_MatchDecision_b(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13068,6 +13311,70 @@ func (ec *executionContext) fieldContext_MatchDecision_b(_ context.Context, fiel
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchDecision_recordA(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchDecision_recordA(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchDecision().RecordA(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PersonRecord) graphql.Marshaler {
+			return ec.marshalOPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchDecision_recordA(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonSourceRecord(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchDecision_recordB(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchDecision_recordB(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchDecision().RecordB(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PersonRecord) graphql.Marshaler {
+			return ec.marshalOPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchDecision_recordB(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonSourceRecord(ctx, field)
 		},
 	}
 	return fc, nil
@@ -14654,6 +14961,38 @@ func (ec *executionContext) fieldContext_Person_sourceRecords(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Person_matchEvidence(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_matchEvidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().MatchEvidence(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.PersonMatch) graphql.Marshaler {
+			return ec.marshalNPersonMatch2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonMatchᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_matchEvidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonMatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PersonConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PersonConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14794,6 +15133,217 @@ func (ec *executionContext) fieldContext_PersonEdge_node(_ context.Context, fiel
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PersonMatch_a(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonMatch_a(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.A, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PersonRecord) graphql.Marshaler {
+			return ec.marshalNPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonMatch_a(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonMatch",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonSourceRecord(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonMatch_b(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonMatch_b(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.B, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.PersonRecord) graphql.Marshaler {
+			return ec.marshalNPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonMatch_b(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonMatch",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonSourceRecord(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonMatch_outcome(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonMatch_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonMatch_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonMatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _PersonMatch_fields(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonMatch_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PersonMatch().Fields(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MatchField) graphql.Marshaler {
+			return ec.marshalNMatchField2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐMatchFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonMatch_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonMatch",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonMatch_total(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonMatch_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonMatch_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonMatch", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PersonSourceRecord_id(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonSourceRecord_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PersonSourceRecord().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonSourceRecord_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonSourceRecord", field, true, true, "ID")
+}
+
+func (ec *executionContext) _PersonSourceRecord_key(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonSourceRecord_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonSourceRecord_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonSourceRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _PersonSourceRecord_matchedBy(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonSourceRecord_matchedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MatchedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonSourceRecord_matchedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonSourceRecord", field, false, false, "String")
 }
 
 func (ec *executionContext) _PersonSourceRecord_role(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
@@ -15711,6 +16261,50 @@ func (ec *executionContext) fieldContext_Query_convertCoordinates(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_convertCoordinates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_matchReview(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_matchReview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MatchReview(ctx, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.PersonMatch) graphql.Marshaler {
+			return ec.marshalNPersonMatch2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonMatchᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_matchReview(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonMatch(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_matchReview_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22940,17 +23534,35 @@ func (ec *executionContext) _MatchDecision(ctx context.Context, sel ast.Selectio
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("MatchDecision")
-		case "a":
+		case "kind":
 			resolveField(ctx, out, ec.OperationContext, &deferred, i,
 				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchDecision_kind(ctx, field, obj)
+				})
+		case "a":
+			resolveField(ctx, out, ec.OperationContext, &deferred, i,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._MatchDecision_a(ctx, field, obj)
 				})
 		case "b":
 			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._MatchDecision_b(ctx, field, obj)
+				})
+		case "recordA":
+			resolveField(ctx, out, ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchDecision_recordA(ctx, field, obj)
+				})
+		case "recordB":
+			resolveField(ctx, out, ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchDecision_recordB(ctx, field, obj)
 				})
 		case "accept":
 			out.Values[i] = ec._MatchDecision_accept(ctx, field, obj)
@@ -23540,6 +24152,12 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Person_sourceRecords(ctx, field, obj)
 				})
+		case "matchEvidence":
+			resolveField(ctx, out, ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_matchEvidence(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23639,6 +24257,60 @@ func (ec *executionContext) _PersonEdge(ctx context.Context, sel ast.SelectionSe
 	return objectValue(fields, out, &deferred)
 }
 
+var personMatchImplementors = []string{"PersonMatch"}
+
+func (ec *executionContext) _PersonMatch(ctx context.Context, sel ast.SelectionSet, obj *store.PersonMatch) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, personMatchImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PersonMatch")
+		case "a":
+			out.Values[i] = ec._PersonMatch_a(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "b":
+			out.Values[i] = ec._PersonMatch_b(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outcome":
+			out.Values[i] = ec._PersonMatch_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fields":
+			resolveField(ctx, out, ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PersonMatch_fields(ctx, field, obj)
+				})
+		case "total":
+			out.Values[i] = ec._PersonMatch_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectValue(fields, out, &deferred)
+}
+
 var personSourceRecordImplementors = []string{"PersonSourceRecord"}
 
 func (ec *executionContext) _PersonSourceRecord(ctx context.Context, sel ast.SelectionSet, obj *store.PersonRecord) graphql.Marshaler {
@@ -23650,15 +24322,31 @@ func (ec *executionContext) _PersonSourceRecord(ctx context.Context, sel ast.Sel
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("PersonSourceRecord")
+		case "id":
+			resolveField(ctx, out, ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PersonSourceRecord_id(ctx, field, obj)
+				})
+		case "key":
+			out.Values[i] = ec._PersonSourceRecord_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "matchedBy":
+			out.Values[i] = ec._PersonSourceRecord_matchedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "role":
 			out.Values[i] = ec._PersonSourceRecord_role(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "provenance":
 			out.Values[i] = ec._PersonSourceRecord_provenance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -23961,6 +24649,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_convertCoordinates(ctx, field)
+				})
+		case "matchReview":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_matchReview(ctx, field)
 				})
 		case "serviceStations":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -26318,6 +27012,16 @@ func (ec *executionContext) marshalNMatchField2ᚖgithubᚗcomᚋywtgᚋhubᚋgr
 	return ec._MatchField(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNMatchKind2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐMatchKind(ctx context.Context, v any) (model.MatchKind, error) {
+	var res model.MatchKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMatchKind2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐMatchKind(ctx context.Context, sel ast.SelectionSet, v model.MatchKind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
 	{
 		var batchItemsIncident []*model.Incident
@@ -26517,6 +27221,30 @@ func (ec *executionContext) marshalNPersonEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgr
 		return graphql.Null
 	}
 	return ec._PersonEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPersonMatch2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonMatchᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.PersonMatch) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPersonMatch2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonMatch(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPersonMatch2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonMatch(ctx context.Context, sel ast.SelectionSet, v *store.PersonMatch) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PersonMatch!")
+		return graphql.Null
+	}
+	return ec._PersonMatch(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNPersonRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRole(ctx context.Context, v any) (canon.PersonRole, error) {
@@ -27708,6 +28436,13 @@ func (ec *executionContext) marshalOPersonRole2ᚕgithubᚗcomᚋywtgᚋhubᚋca
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(ctx context.Context, sel ast.SelectionSet, v *store.PersonRecord) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PersonSourceRecord(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(ctx context.Context, sel ast.SelectionSet, v *store.Region) graphql.Marshaler {

@@ -519,6 +519,64 @@ func (e ChangeType) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a match decision is about. (复核类型)
+type MatchKind string
+
+const (
+	// Two case reports: one problem or not. (事件合并)
+	MatchKindIncident MatchKind = "INCIDENT"
+	// Two person records: one person or not. (人员合并)
+	MatchKindPerson MatchKind = "PERSON"
+)
+
+var AllMatchKind = []MatchKind{
+	MatchKindIncident,
+	MatchKindPerson,
+}
+
+func (e MatchKind) IsValid() bool {
+	switch e {
+	case MatchKindIncident, MatchKindPerson:
+		return true
+	}
+	return false
+}
+
+func (e MatchKind) String() string {
+	return string(e)
+}
+
+func (e *MatchKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MatchKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MatchKind", str)
+	}
+	return nil
+}
+
+func (e MatchKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MatchKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MatchKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Sort direction. (排序方向)
 type OrderDirection string
 

@@ -176,9 +176,11 @@ func TestSyncResolvesPersons(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := sync("--full")
-	if !strings.Contains(out, "persons: ") {
+	i := strings.Index(out, "persons: ")
+	if i < 0 {
 		t.Fatalf("hub sync prints no resolution:\n%s", out)
 	}
+	t.Logf("after the decision, hub sync --full: %s", strings.TrimSpace(out[i:]))
 	var pa, pb int64
 	if err := st.Pool().QueryRow(ctx, `SELECT
 			(SELECT person_id FROM person_link WHERE source || '/' || role || '/' || source_id = $1),

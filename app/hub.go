@@ -328,12 +328,14 @@ func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, 
 		links.Read, links.ToBuilding, links.ToCompound, links.Pruned)
 	pcfg := resolve.DefaultConfig()
 	pcfg.Trust = resolve.PersonTrust
+	t0 := time.Now()
 	pr, err := resolve.ResolvePersons(store.Unscoped(ctx), st, g, pcfg)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "persons: %d records, %d persons (%d links, %d pairs in review; merged %d, split %d, records relinked %d)\n",
-		pr.Records, pr.Persons, pr.Linked, pr.Review, pr.Merged, pr.Split, pr.Relinked)
+	fmt.Fprintf(stdout, "persons: %d records, %d persons (%d links, %d pairs in review; merged %d, split %d, records relinked %d) in %s (matching %s)\n",
+		pr.Records, pr.Persons, pr.Linked, pr.Review, pr.Merged, pr.Split, pr.Relinked,
+		time.Since(t0).Round(time.Millisecond), pr.Resolved.Round(time.Millisecond))
 	return nil
 }
 

@@ -6,8 +6,10 @@
 // source of the demo hub's set (app/demo) through the real connectors and
 // sync engine, and reports records/s
 // per source and overall, excluding the generation of the city (reported
-// apart). It then applies changes at the sources and times the incremental
-// pass that picks them up, and finally copies the canonical rows the sync
+// apart), then times the entity resolution the hub runs after a pass
+// (incidents regrouped, persons resolved) and reports records/s with it. It
+// then applies changes at the sources and times the incremental pass that
+// picks them up, with its resolution, and finally copies the canonical rows the sync
 // produced into a second, freshly migrated database with raw binary COPY —
 // the floor of the write path: same rows, same tables, same indexes. Peak
 // RSS (VmHWM) is reset before the sync and read after it.
@@ -39,6 +41,7 @@ import (
 	"github.com/ywtg/hub/connectors/places"
 	"github.com/ywtg/hub/embedpg"
 	"github.com/ywtg/hub/pii"
+	"github.com/ywtg/hub/resolve"
 	"github.com/ywtg/hub/sim"
 	"github.com/ywtg/hub/sim/city"
 	"github.com/ywtg/hub/store"
@@ -175,6 +178,10 @@ func run(ctx context.Context, o options) error {
 	syncPeak := procStatus("VmHWM")
 	total := report(initial)
 	fmt.Printf("peak RSS during the sync: %s (the simulators' city is in this process too)\n", syncPeak)
+	res := &resolution{st: st, full: true}
+	if err := res.after(ctx, total); err != nil {
+		return err
+	}
 
 	// Incremental pass after changes at the sources.
 	if o.changes > 0 {
@@ -191,7 +198,9 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		report(inc)
+		if err := res.after(ctx, report(inc)); err != nil {
+			return err
+		}
 	}
 
 	if !o.noFloor {
@@ -274,6 +283,53 @@ func report(list []outcome) totals {
 			c.Quarantined, c.Deleted, o.took.Round(time.Millisecond), float64(c.Fetched)/o.took.Seconds())
 	}
 	return t
+}
+
+// resolution is the entity resolution the hub runs beside the engine after
+// its passes (app): the incidents regrouped from the earliest case stored
+// since the last regrouping (every case the first time), then the persons
+// resolved. Building links are left out: they need the address directory,
+// which the benchmark does not run.
+type resolution struct {
+	st   *store.Store
+	full bool
+	seen int64 // the highest case id regrouped
+}
+
+// after runs the resolution after a pass and reports it, and the pass's
+// records/s with it included.
+func (r *resolution) after(ctx context.Context, pass totals) error {
+	ctx = store.Unscoped(ctx)
+	t0 := time.Now()
+	n, maxID, earliest, err := r.st.NewCases(ctx, r.seen)
+	if err != nil {
+		return err
+	}
+	if n > 0 || r.full {
+		from := earliest
+		if r.full {
+			from = time.Time{}
+		}
+		inc, err := resolve.RegroupIncidents(ctx, r.st, resolve.DefaultIncidentConfig(), from)
+		if err != nil {
+			return fmt.Errorf("regroup incidents: %w", err)
+		}
+		r.full, r.seen = false, max(r.seen, maxID)
+		fmt.Printf("  incidents regrouped in %s: %d cases read (%d new), %d incidents, cases relinked %d\n",
+			time.Since(t0).Round(time.Millisecond), inc.Read, n, inc.Groups, inc.CasesChanged)
+	}
+	t1 := time.Now()
+	cfg := resolve.DefaultConfig()
+	cfg.Trust = resolve.PersonTrust
+	pr, err := resolve.ResolvePersons(ctx, r.st, nil, cfg)
+	if err != nil {
+		return fmt.Errorf("resolve persons: %w", err)
+	}
+	fmt.Printf("  persons resolved in %s: %d records, %d persons (merged %d, split %d, records relinked %d)\n",
+		time.Since(t1).Round(time.Millisecond), pr.Records, pr.Persons, pr.Merged, pr.Split, pr.Relinked)
+	took := pass.took + time.Since(t0)
+	fmt.Printf("  sync with entity resolution: %s, %.0f records/s\n", took.Round(time.Millisecond), float64(pass.fetched)/took.Seconds())
+	return nil
 }
 
 // referenceTables are loaded before a sync, not by it.

@@ -516,6 +516,13 @@ func (r *Resolver) subscribe(ctx context.Context, types []model.ChangeType, afte
 	if pos < 0 {
 		head, _, _ := r.feed.state()
 		if head == 0 {
+			// The feed has not positioned anything yet: position what has
+			// committed first, so that "from now" starts after every
+			// change committed before the subscription (the head alone
+			// would leave them behind it, to be delivered as new).
+			if _, err := r.Store.SequenceChanges(ctx); err != nil {
+				return nil, err
+			}
 			if head, _, err = r.Store.ChangeHead(ctx); err != nil {
 				return nil, err
 			}

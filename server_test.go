@@ -50,8 +50,27 @@ func buildHub(t *testing.T) string {
 type hubProc struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *strings.Builder
-	out  *lines // stdout
+	logs *logBuffer // stderr
+	out  *lines     // stdout
+}
+
+// logBuffer collects a process's output while a test may print it: the
+// copying goroutine of exec writes, the test reads.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // lines collects a process's output lines as they come.
@@ -114,7 +133,7 @@ func startHubEnv(t *testing.T, bin, dataDir string, env []string) *hubProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &strings.Builder{}
+	logs := &logBuffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

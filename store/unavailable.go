@@ -27,6 +27,14 @@ type unavailableError struct{ cause error }
 func (e *unavailableError) Error() string   { return "store unavailable: " + e.cause.Error() }
 func (e *unavailableError) Unwrap() []error { return []error{errUnavailable, e.cause} }
 
+// IsTransient reports whether err is a transaction's failure that running
+// it again may not repeat: PostgreSQL chose it as the victim of a deadlock
+// (40P01) or of a serialization conflict (40001), and rolled it back.
+func IsTransient(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
 // IsUnavailable reports whether err says the database cannot be reached or
 // did not answer in time (as opposed to an error of the statement itself).
 func IsUnavailable(err error) bool {

@@ -587,6 +587,10 @@ func fieldQuarantine(stream string, records []any) ([]store.QuarantineEntry, int
 	return out, n
 }
 
+// batchAttempts is how often a batch rolled back by a deadlock or a
+// serialization conflict is written before its pass fails.
+const batchAttempts = 4
+
 // commit writes one batch with its cursor in one transaction. A batch whose
 // write has begun is finished even if ctx is cancelled meanwhile (shutdown):
 // it commits or rolls back, never half.
@@ -597,46 +601,58 @@ func (e *Engine) commit(ctx context.Context, lock *store.SourceLock, source, str
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	var counts store.BatchCounts
-	err := lock.InTx(wctx, func(w *store.Writer) error {
-		counts = store.BatchCounts{Fetched: b.Fetched}
-		write := w.Upsert
-		if e.backfills[source] {
-			write = w.Backfill
-		}
-		res, err := write(wctx, b.Records)
-		if err != nil {
-			return err
-		}
-		counts.Unchanged = res.Unchanged
-		byType := map[canon.RecordType][]string{}
-		for _, t := range b.Tombstones {
-			byType[t.Type] = append(byType[t.Type], t.SourceID)
-		}
-		for typ, ids := range byType {
-			n, err := w.Delete(wctx, typ, source, ids)
+	write := func() error {
+		return lock.InTx(wctx, func(w *store.Writer) error {
+			counts = store.BatchCounts{Fetched: b.Fetched}
+			write := w.Upsert
+			if e.backfills[source] {
+				write = w.Backfill
+			}
+			res, err := write(wctx, b.Records)
 			if err != nil {
 				return err
 			}
-			counts.Deleted += n
-		}
-		// A tombstone of a record the store no longer holds changes
-		// nothing: it counts as unchanged, so that a pass that wrote
-		// nothing has stored = unchanged + deleted.
-		counts.Unchanged += len(b.Tombstones) - counts.Deleted
-		q := make([]store.QuarantineEntry, len(b.Quarantine))
-		for i, e := range b.Quarantine {
-			q[i] = store.QuarantineEntry{Stream: e.Stream, SourceID: e.SourceID, Reason: string(e.Reason),
-				Field: e.Field, Message: e.Message, Raw: e.Raw, Hash: connectors.PayloadHash(e.Raw)}
-		}
-		fq, withDefects := fieldQuarantine(stream, b.Records)
-		if err := w.Quarantine(wctx, runID, source, append(q, fq...)); err != nil {
-			return err
-		}
-		counts.Quarantined = len(b.Quarantine)
-		counts.FieldDefects, counts.RecordsWithFieldDefects = len(fq), withDefects
-		counts.Stored = len(b.Records) + len(b.Tombstones)
-		return w.CommitBatch(wctx, runID, source, stream, b.Next, counts)
-	})
+			counts.Unchanged = res.Unchanged
+			byType := map[canon.RecordType][]string{}
+			for _, t := range b.Tombstones {
+				byType[t.Type] = append(byType[t.Type], t.SourceID)
+			}
+			for typ, ids := range byType {
+				n, err := w.Delete(wctx, typ, source, ids)
+				if err != nil {
+					return err
+				}
+				counts.Deleted += n
+			}
+			// A tombstone of a record the store no longer holds changes
+			// nothing: it counts as unchanged, so that a pass that wrote
+			// nothing has stored = unchanged + deleted.
+			counts.Unchanged += len(b.Tombstones) - counts.Deleted
+			q := make([]store.QuarantineEntry, len(b.Quarantine))
+			for i, e := range b.Quarantine {
+				q[i] = store.QuarantineEntry{Stream: e.Stream, SourceID: e.SourceID, Reason: string(e.Reason),
+					Field: e.Field, Message: e.Message, Raw: e.Raw, Hash: connectors.PayloadHash(e.Raw)}
+			}
+			fq, withDefects := fieldQuarantine(stream, b.Records)
+			if err := w.Quarantine(wctx, runID, source, append(q, fq...)); err != nil {
+				return err
+			}
+			counts.Quarantined = len(b.Quarantine)
+			counts.FieldDefects, counts.RecordsWithFieldDefects = len(fq), withDefects
+			counts.Stored = len(b.Records) + len(b.Tombstones)
+			return w.CommitBatch(wctx, runID, source, stream, b.Next, counts)
+		})
+	}
+	// A batch chosen as a deadlock's victim (the hub's resolution passes
+	// update persons and cases beside the sync) was rolled back whole:
+	// write it again, a few times, before the pass fails.
+	err := write()
+	for attempt := 1; attempt < batchAttempts && store.IsTransient(err) && wctx.Err() == nil; attempt++ {
+		e.opts.Log.Info("write batch rolled back by the database; writing it again", "source", source, "stream", stream,
+			"attempt", attempt+1, "error", err.Error())
+		time.Sleep(time.Duration(attempt*attempt) * 50 * time.Millisecond)
+		err = write()
+	}
 	if err != nil {
 		return store.BatchCounts{}, fmt.Errorf("write batch of %s/%s: %w", source, stream, err)
 	}

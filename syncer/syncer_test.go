@@ -349,3 +349,44 @@ func TestRunMarksSourcesReady(t *testing.T) {
 		}
 	}
 }
+
+// A batch that PostgreSQL rolls back as a deadlock's victim (the hub's
+// resolution passes update persons and cases beside the sync) is written
+// again, and the pass succeeds with every record stored once. The database
+// itself refuses the first write of cases here, with the deadlock's code.
+func TestBatchRolledBackByADeadlockIsWrittenAgain(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	uctx := store.Unscoped(ctx)
+	// A sequence, not a table: the refused transaction rolls back its
+	// writes, not nextval.
+	if _, err := st.Pool().Exec(uctx, `CREATE SEQUENCE case_writes;
+		CREATE FUNCTION refuse_first_case_write() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF nextval('case_writes') = 1 THEN
+				RAISE EXCEPTION 'deadlock detected' USING ERRCODE = 'deadlock_detected';
+			END IF;
+			RETURN NULL;
+		END $$;
+		CREATE TRIGGER refuse_first_case_write AFTER INSERT ON "case" FOR EACH STATEMENT EXECUTE FUNCTION refuse_first_case_write()`); err != nil {
+		t.Fatal(err)
+	}
+	src := &listSource{name: "citymgmt"}
+	src.add(casesFor("citymgmt", 20, 0)...)
+	e := newEngine(t, st, 100, src)
+	if err := e.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Pass(ctx, src, false)
+	if err != nil || res.Counts.Stored != 20 {
+		t.Fatalf("pass after a deadlock = %+v, %v", res, err)
+	}
+	if n := scalar(t, st, `SELECT count(*) FROM "case"`); n != 20 {
+		t.Fatalf("%d cases stored, want 20", n)
+	}
+	if n := scalar(t, st, `SELECT last_value FROM case_writes`); n < 2 {
+		t.Fatalf("the cases were written %d times: the refusal never happened", n)
+	}
+	checkLedger(t, st)
+}

@@ -445,8 +445,11 @@ func TestSlowConsumerEndsWithItsPosition(t *testing.T) {
 
 	t.Logf("%d of %d changes before SLOW_CONSUMER", len(received), writes)
 
-	// Resume from the error's position, reading this time.
-	c, err := dialWS(t, ctx, srv.URL, "Bearer admin")
+	// Resume from the error's position, reading this time, on a replica
+	// with the default send timeout (300 ms can be outlasted by a reader
+	// that does read, on a loaded machine under the race detector).
+	replica, _ := feedServerAndFeed(t, st, graph.FeedOptions{}, &revoked)
+	c, err := dialWS(t, ctx, replica.URL, "Bearer admin")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -167,15 +167,7 @@ func (s *Store) ExportPeople(ctx context.Context, f PersonFilter, start func(pos
 	}
 	return s.exportSnapshot(ctx, start, func(readConn *pgxpool.Conn) error {
 		var a sqlArgs
-		conds := []string{personVisible(ctx, &a), "x.merged_into IS NULL"}
-		if ph := regionRef(f.RegionID, f.RegionCode, &a); ph != "" {
-			conds = append(conds, `(x.id IN (SELECT r.person_id FROM resident r WHERE `+subtree("r.grid_id", ph)+`)
-			OR x.id IN (SELECT m.person_id FROM party_member m WHERE `+subtree("m.region_id", ph)+`)
-			OR x.id IN (SELECT w.person_id FROM grid_worker w JOIN grid_worker_grid g ON g.worker_id = w.id WHERE `+subtree("g.grid_id", ph)+`))`)
-		}
-		if len(f.Role) > 0 {
-			conds = append(conds, "x.id IN (SELECT person_id FROM person_link WHERE role = ANY("+a.add(strs(f.Role))+"))")
-		}
+		conds := f.conds(ctx, &a)
 		rows, err := readConn.Query(ctx, `SELECT x.id, x.name_masked, x.id_masked, x.phone_masked, x.gender::text,
 			extract(year FROM x.birth_date)::int,
 			coalesce((SELECT array_agg(DISTINCT l.role ORDER BY l.role) FROM person_link l WHERE l.person_id = x.id), '{}')

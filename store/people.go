@@ -58,9 +58,16 @@ type PersonFilter struct {
 // People lists golden person records (survivors of entity resolution).
 func (s *Store) People(ctx context.Context, f PersonFilter, p PageArgs) (Page[*Person], error) {
 	var a sqlArgs
+	conds := f.conds(ctx, &a)
+	return listByID(ctx, s, "PERSON", personSelect+" WHERE "+strings.Join(conds, " AND "), a, p, scanPerson, personID)
+}
+
+// conds are the conditions of the persons f selects in the context's
+// jurisdiction, shared by People and ExportPeople.
+func (f PersonFilter) conds(ctx context.Context, a *sqlArgs) []string {
 	// A person merged into another is listed as the survivor only.
-	conds := []string{personVisible(ctx, &a), "x.merged_into IS NULL"}
-	if ph := regionRef(f.RegionID, f.RegionCode, &a); ph != "" {
+	conds := []string{personVisible(ctx, a), "x.merged_into IS NULL"}
+	if ph := regionRef(f.RegionID, f.RegionCode, a); ph != "" {
 		conds = append(conds, `(x.id IN (SELECT r.person_id FROM resident r WHERE `+subtree("r.grid_id", ph)+`)
 			OR x.id IN (SELECT m.person_id FROM party_member m WHERE `+subtree("m.region_id", ph)+`)
 			OR x.id IN (SELECT w.person_id FROM grid_worker w JOIN grid_worker_grid g ON g.worker_id = w.id WHERE `+subtree("g.grid_id", ph)+`))`)
@@ -74,7 +81,7 @@ func (s *Store) People(ctx context.Context, f PersonFilter, p PageArgs) (Page[*P
 	if n := strings.TrimSpace(f.Name); n != "" {
 		conds = append(conds, "x.name LIKE "+a.add(escapeLike(n)+"%"))
 	}
-	return listByID(ctx, s, "PERSON", personSelect+" WHERE "+strings.Join(conds, " AND "), a, p, scanPerson, personID)
+	return conds
 }
 
 // PeopleByID loads persons in key order. The ID of a person merged into

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ywtg/hub/resolve"
 	"github.com/ywtg/hub/sim/city"
 	"github.com/ywtg/hub/store"
 )
@@ -151,6 +152,60 @@ func TestSyncResolvesPersons(t *testing.T) {
 		t.Errorf("below target (every record known to the truth, precision ≥ 0.995, recall ≥ 0.98, review ≤ 0.01, no two valid IDs in a person)")
 	}
 
+	// Incremental: a resolver holding its state resolves only the records
+	// that changed, and answers what a full resolution of everything does.
+	cfg := resolve.DefaultConfig()
+	cfg.Trust = resolve.PersonTrust
+	held := resolve.NewPersonResolver(st, cfg)
+	if r, err := held.Run(ctx, nil); err != nil || !r.Full {
+		t.Fatalf("first run: %+v, %v", r, err)
+	}
+	// Phones typed otherwise, names typed in traditional characters,
+	// records removed; an INSERT puts one back under a new key.
+	if _, err := st.Pool().Exec(ctx, `UPDATE person_link SET phone_hash = sha256(phone_hash)
+		WHERE id IN (SELECT id FROM person_link WHERE phone_hash IS NOT NULL AND role = 'REPORTER' ORDER BY id LIMIT 20)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE person_link SET name = translate(name, '张刘陈杨赵黄吴', '張劉陳楊趙黃吳')
+		WHERE id IN (SELECT id FROM person_link WHERE role = 'RESIDENT' AND name ~ '[张刘陈杨赵黄吴]' ORDER BY id LIMIT 20)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `WITH gone AS (DELETE FROM person_link WHERE id IN (
+			SELECT id FROM person_link WHERE role = 'REPORTER' ORDER BY id DESC LIMIT 10) RETURNING *)
+		INSERT INTO person_link (person_id, role, matched_by, name, phone_hash, id_hash, gender, birth_date, address,
+			source, source_id, source_updated_at, fetched_at, payload_hash)
+		SELECT person_id, role, 'NONE', name, phone_hash, id_hash, gender, birth_date, address,
+			source, source_id || '-again', source_updated_at, fetched_at, payload_hash FROM gone LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	inc, err := held.Run(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("incremental run: %d records changed, %d resolved again of %d, in %s: %+v", inc.Changed, inc.Records, q.records, inc.Resolved, inc.PersonsApplied)
+	if inc.Full || inc.Changed != 51 || inc.Records == 0 || inc.Records > q.records/4 {
+		t.Fatalf("incremental run: full %v, %d records changed (want 51), %d resolved again", inc.Full, inc.Changed, inc.Records)
+	}
+	if again, err := held.Run(ctx, nil); err != nil || again.Full || again.Changed != 0 || again.Records != 0 {
+		t.Fatalf("a run with nothing changed: %+v, %v", again, err)
+	}
+	before := personsByKey(t, st)
+	full, err := resolve.ResolvePersons(ctx, st, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := personsByKey(t, st)
+	moved := 0
+	for k, p := range after {
+		if before[k] != p {
+			moved++
+		}
+	}
+	t.Logf("a full resolution after it moved %d of %d records: %+v", moved, len(after), full.PersonsApplied)
+	if len(after) != len(before) || moved > len(after)/1000 {
+		t.Errorf("a full resolution moved %d of %d records the incremental run had placed", moved, len(after))
+	}
+
 	// A probabilistic link of a hotline reporter, rejected: the reporter
 	// gets a person of its own again, with the history of the split.
 	var a, b string
@@ -198,4 +253,18 @@ func TestSyncResolvesPersons(t *testing.T) {
 	if q.precision() < 0.995 || q.recall() < 0.98 || q.twoIDs != 0 {
 		t.Errorf("after the decision and sync --full: precision %.4f recall %.4f, two IDs %d", q.precision(), q.recall(), q.twoIDs)
 	}
+}
+
+// personsByKey is the person of every person record, by key.
+func personsByKey(t *testing.T, st *store.Store) map[string]int64 {
+	t.Helper()
+	links, err := st.PersonLinks(store.Unscoped(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := make(map[string]int64, len(links))
+	for _, l := range links {
+		m[l.Key] = l.PersonID
+	}
+	return m
 }

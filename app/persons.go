@@ -11,52 +11,44 @@ import (
 )
 
 // personResolver resolves the person records of every source into persons
-// after sync passes, beside the sync engine (resolve.ResolvePersons): one
-// resolution at a time, of every record, so that the persons are the same
-// whatever order the records landed in. A run is skipped when nothing it
-// reads changed since the last (store.PersonLinksVersion).
+// after sync passes, beside the sync engine (resolve.PersonResolver): the
+// first run resolves every record, later runs the records changed since
+// (and the decisions taken), with the state held between runs.
 type personResolver struct {
 	afterPass
-	st  *store.Store
+	res *resolve.PersonResolver
 	dir *address.Directory
 	log *slog.Logger
-	cfg resolve.Config
 }
 
 func newPersonResolver(st *store.Store, dir *address.Directory, log *slog.Logger) *personResolver {
 	cfg := resolve.DefaultConfig()
 	cfg.Trust = resolve.PersonTrust
-	return &personResolver{afterPass: newAfterPass(), st: st, dir: dir, log: log, cfg: cfg}
+	return &personResolver{afterPass: newAfterPass(), res: resolve.NewPersonResolver(st, cfg), dir: dir, log: log}
 }
 
 // run resolves when asked until ctx ends.
 func (r *personResolver) run(ctx context.Context) {
 	ctx = store.Unscoped(ctx)
-	last := ""
 	for r.wait(ctx) {
 		t0 := time.Now()
-		v, err := r.st.PersonLinksVersion(ctx)
-		if err != nil {
-			r.warn(ctx, err)
-			continue
-		}
-		if v == last {
-			continue
-		}
 		var g *address.Gazetteer
 		if r.dir != nil {
+			var err error
 			if g, err = r.dir.Gazetteer(ctx); err != nil {
 				r.warn(ctx, err)
 			}
 		}
-		res, err := resolve.ResolvePersons(ctx, r.st, g, r.cfg)
+		res, err := r.res.Run(ctx, g)
 		if err != nil {
 			r.warn(ctx, err)
 			continue
 		}
-		last = v
-		r.log.Info("persons resolved", "records", res.Records, "persons", res.Persons, "linked", res.Linked, "review", res.Review,
-			"merged", res.Merged, "split", res.Split, "relinked", res.Relinked, "golden", res.Golden, "took", time.Since(t0))
+		if res.Full || res.Changed > 0 {
+			r.log.Info("persons resolved", "full", res.Full, "changed", res.Changed, "records", res.Records, "persons", res.Persons,
+				"linked", res.Linked, "review", res.Review, "made", res.Made, "merged", res.Merged, "split", res.Split,
+				"relinked", res.Relinked, "golden", res.Golden, "took", time.Since(t0))
+		}
 	}
 }
 

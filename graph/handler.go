@@ -18,6 +18,7 @@ import (
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/pii"
+	"github.com/ywtg/hub/resolve"
 	"github.com/ywtg/hub/store"
 )
 
@@ -42,6 +43,10 @@ type Config struct {
 	ScorePresets map[string]store.ScorePreset
 	// Feed drives the subscriptions; nil: subscriptions are refused.
 	Feed *Feed
+	// Persons resolves persons again after an analyst's decision: the
+	// hub's resolver, which holds the resolution between runs; nil
+	// resolves every record once per decision.
+	Persons *resolve.PersonResolver
 	// Authenticate finds the principal of an Authorization value, for the
 	// websocket's connection_init and its re-checks; nil: websockets keep
 	// the principal of their upgrade request.
@@ -65,7 +70,7 @@ func NewHandler(c Config) (http.Handler, error) {
 	if c.Changes == nil {
 		c.Changes = c.Cache.Changes
 	}
-	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses, feed: c.Feed, ScorePresets: c.ScorePresets,
+	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses, persons: c.Persons, feed: c.Feed, ScorePresets: c.ScorePresets,
 		categoryTable: &categoryTable{changes: c.Changes}}
 	limits := DefaultLimits
 	if c.Limits != nil {

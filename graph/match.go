@@ -25,7 +25,7 @@ func mayDecide(ctx context.Context) error {
 // records: the principal must be an analyst or an administrator; the
 // decision is audited before it is stored and applied at once — the
 // incidents of the two cases regrouped (resolve.RegroupIncidents), or the
-// persons resolved again (resolve.ResolvePersons) — under it. Both read
+// persons resolved again (the hub's resolve.PersonResolver) — under it. Both read
 // every decision, so it also holds for every later run and re-sync.
 func (r *Resolver) decideMatch(ctx context.Context, a, b string, note *string, accept bool) (*store.MatchDecision, error) {
 	if err := mayDecide(ctx); err != nil {
@@ -111,7 +111,12 @@ func (r *Resolver) decidePersons(ctx context.Context, p *auth.Principal, a, b st
 	}
 	cfg := resolve.DefaultConfig()
 	cfg.Trust = resolve.PersonTrust
-	if _, err := resolve.ResolvePersons(store.Unscoped(ctx), r.Store, g, cfg); err != nil {
+	if r.persons != nil {
+		_, err = r.persons.Run(store.Unscoped(ctx), g)
+	} else {
+		_, err = resolve.ResolvePersons(store.Unscoped(ctx), r.Store, g, cfg)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return stored, nil

@@ -2,6 +2,11 @@ package graph_test
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ywtg/hub/auth"
@@ -136,13 +141,44 @@ func TestPersonMatchDecisions(t *testing.T) {
 	var rej struct{ RejectMatch struct{ Accept bool } }
 	srv.MustData(t, `mutation($a: ID!, $b: ID!) { rejectMatch(a: $a, b: $b) { accept } }`, map[string]any{"a": resID, "b": repID}, &rej)
 	byKey = load()
-	if byKey[repKey].ID != reporterPerson || byKey[resKey].ID != z.ID {
-		t.Fatalf("after rejectMatch: reporter %s (want %s back), resident %s", byKey[repKey].ID, reporterPerson, byKey[resKey].ID)
+	// The split gives the reporter a new person, split from 张三; the
+	// person made for the reporter's record follows it, and names it.
+	split := byKey[repKey].ID
+	if split == reporterPerson || split == z.ID || byKey[resKey].ID != z.ID {
+		t.Fatalf("after rejectMatch: reporter %s (want a new person), resident %s (want %s)", split, byKey[resKey].ID, z.ID)
+	}
+	srv.As(graphtest.Admin)
+	srv.MustData(t, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": reporterPerson}, &node)
+	if node.Node.ID != split {
+		t.Fatalf("node(%s) = %s after the split, want the reporter's new person %s", reporterPerson, node.Node.ID, split)
 	}
 	pool := dbtest.Pool(t, dsn)
-	var merged, split int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE kind = 'MERGED'), count(*) FILTER (WHERE kind = 'SPLIT') FROM person_history`).Scan(&merged, &split); err != nil || merged != 1 || split != 1 {
-		t.Fatalf("history: %d merged, %d split, %v", merged, split, err)
+	num := func(id string) int64 {
+		b, err := base64.RawURLEncoding.DecodeString(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := strconv.ParseInt(strings.TrimPrefix(string(b), "Person:"), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var history []string
+	rows, err := pool.Query(ctx, `SELECT person_id || ' ' || kind || ' ' || other_id FROM person_history ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		history = append(history, h)
+	}
+	own, zz, nw := num(reporterPerson), num(z.ID), num(split)
+	if want := []string{fmt.Sprint(own, " MERGED ", zz), fmt.Sprint(nw, " SPLIT ", zz), fmt.Sprint(own, " MERGED ", nw)}; !slices.Equal(history, want) {
+		t.Fatalf("history %q, want %q", history, want)
 	}
 	var audited int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action IN ('acceptMatch', 'rejectMatch') AND $1 = ANY(subjects)`, repKey).Scan(&audited); err != nil || audited != 2 {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/pii"
+	"github.com/ywtg/hub/resolve"
 	"github.com/ywtg/hub/store"
 )
 
@@ -44,6 +45,8 @@ type Resolver struct {
 	ScorePresets map[string]store.ScorePreset
 	// feed drives the subscriptions; nil refuses them.
 	feed *Feed
+	// persons resolves persons after a decision; nil: resolve.ResolvePersons.
+	persons *resolve.PersonResolver
 	// access is the schema's authorisation (set by NewHandler), for the
 	// resolvers that check a type before loading it.
 	access *access

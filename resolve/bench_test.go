@@ -69,9 +69,10 @@ func BenchmarkIncidents(b *testing.B) {
 	b.ReportMetric(float64(q.componentMerges), "component-merges")
 }
 
-// BenchmarkIndexAdd adds the last 10% of a city's records one by one to an
-// index of the rest and reports the 95th percentile of the time per record.
-func BenchmarkIndexAdd(b *testing.B) {
+// BenchmarkPersonsUpdate adds the last 10% of a city's records one by one
+// to a resolution of the rest and reports the 95th percentile of the time
+// per record.
+func BenchmarkPersonsUpdate(b *testing.B) {
 	scale := city.Small
 	if s := os.Getenv("RESOLVE_SCALE"); s != "" {
 		sc, err := city.ParseScale(s)
@@ -90,20 +91,19 @@ func BenchmarkIndexAdd(b *testing.B) {
 		}
 	}
 	cfg := resolve.DefaultConfig()
-	r0, err := resolve.Resolve(base, nil, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
 	b.ResetTimer()
 	var times []time.Duration
 	for b.Loop() {
 		b.StopTimer()
-		x := resolve.NewIndex(r0, nil, cfg)
+		x, _, err := resolve.NewPersons(base, nil, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
 		times = times[:0]
 		b.StartTimer()
 		for _, rec := range later {
 			t0 := time.Now()
-			if _, err := x.Add([]resolve.Record{rec}); err != nil {
+			if _, err := x.Update([]resolve.Record{rec}, nil, nil); err != nil {
 				b.Fatal(err)
 			}
 			times = append(times, time.Since(t0))

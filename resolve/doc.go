@@ -61,15 +61,39 @@
 // records are sorted by key first, so the answer does not depend on the
 // order they arrive in. Each cluster gets a golden record, field by field
 // from the most trusted source, then the most recent record, with the
-// record each value came from (Golden). Assign keeps global person IDs
-// stable across re-resolutions: a merge keeps the survivor's ID (the one
-// most of the cluster's records had) and records the merged IDs as aliases
-// of it; a split gives the part that lost the ID a new one with the ID it
-// was split from.
+// record each value came from (Golden). PersonPlan keeps global person IDs
+// stable across resolutions: a cluster with a valid ID is that ID's
+// person; another keeps the person most of its records stand for, and the
+// other persons of its records are merged into it (their IDs keep naming
+// it); a part that a split (a rejected link) leaves without a person gets
+// a new one, split from the person it was part of.
 //
-// Index resolves records as they land (a synced batch): it keeps the
-// model and clusters of a full resolution and links each new record under
-// the same rules; a periodic full resolution re-estimates the model.
+// # Incremental resolution
+//
+// Persons holds a resolution between sync passes and Update resolves what
+// changed. The pair graph — scored pairs from Config.Lower whose names are
+// not DIFFERENT, records sharing a valid ID hash, decided pairs — falls
+// into parts that clustering never crosses (every join, the review band
+// and the ambiguity rule look only at a record's own pairs). A changed
+// record is blocked and scored again; the records of its old pairs and
+// old cluster, the records whose derived values its phone changes (a
+// dwelling inferred from the phone, a housemate's phone), and the
+// records of a changed decision are the seeds; the parts holding the
+// seeds are clustered again with the held model, and nothing else can
+// change. TestUpdateAnswersOnlyWhatChanged checks, over added, changed
+// and removed records and new decisions, that the clusters Update
+// answers are those a clustering of everything gives. The model and the
+// weights of untouched pairs stay those of the last full resolution;
+// PersonResolver resolves everything again when the records held have
+// doubled or halved since, and a full resolution (`hub sync`) gives the
+// answer the increments converge to.
+//
+// PersonResolver runs it against the store: the store queues each person
+// record whose compared fields change (person_resolve_queue, filled by
+// triggers on person_link and on party members' home links), a run takes
+// the queue, reads those records and the records of the parts resolved
+// again, writes their persons, and removes from the queue exactly the
+// changes it read.
 //
 // # Incidents
 //

@@ -1,12 +1,14 @@
 package resolve
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ywtg/hub/address"
@@ -19,106 +21,264 @@ import (
 // records of their own people, then what a reporter said on the phone.
 var PersonTrust = map[string]int{"RESIDENT": 3, "PARTY_MEMBER": 2, "GRID_WORKER": 2, "REPORTER": 1}
 
-// PersonsResolved is what ResolvePersons read and wrote.
+// PersonsResolved is what a person resolution read and wrote.
 type PersonsResolved struct {
 	store.PersonsApplied
-	Records  int // person records read
-	Persons  int // persons they make
-	Linked   int // probabilistic and accepted links
-	Review   int // pairs waiting for a decision
+	Full     bool // a resolution of every record (else of the changes)
+	Changed  int  // records changed or removed since the last resolution
+	Records  int  // person records read
+	Persons  int  // persons they make
+	Linked   int  // probabilistic and accepted links
+	Review   int  // pairs waiting for a decision
 	Resolved time.Duration
 }
 
-// ResolvePersons resolves every person record of the store (store.PersonLinks)
-// under the analysts' decisions (match_decision, kind PERSON) and writes the
-// result (store.Writer.ApplyPersonResolution): deterministic links by valid
-// ID hash first, then Resolve. Record keys are "source/ROLE/source_id"; a
-// record's source for survivorship is its role (PersonTrust). The dwelling
-// compared is a building: a resident's household's, a party member's linked
-// home, else the building the address service finds for the address the
-// record states (g; nil: only the store's). A cluster's person is the
-// person of its valid ID hash, else the oldest person of its records; the
-// others are merged into it (their IDs keep naming it), and a person that
-// was merged and leads a cluster again is split off with a history entry.
-// The result is a function of the records and decisions, so a full
-// re-resolution (after `hub sync --full`) gives the same persons. The
-// context decides the access: internal work, so store.Unscoped.
+// PersonResolver resolves the store's person records and keeps the
+// resolution between runs (Persons), so that a run after a sync pass
+// resolves only what changed: the records the store queued
+// (person_resolve_queue) and the decisions taken since. The first run, a
+// run after person_link was emptied, and a run once the records held have
+// doubled or halved since the last full resolution (its model would be
+// stale) resolve everything. Runs are serialised.
+type PersonResolver struct {
+	mu        sync.Mutex
+	st        *store.Store
+	cfg       Config
+	eng       *Persons
+	estimated int               // records of the last full resolution
+	places    map[string]string // stated address → building key in gaz
+	gaz       *address.Gazetteer
+}
+
+// NewPersonResolver returns a resolver whose first run resolves every
+// record.
+func NewPersonResolver(st *store.Store, cfg Config) *PersonResolver {
+	return &PersonResolver{st: st, cfg: cfg, places: map[string]string{}}
+}
+
+// ResolvePersons resolves every person record of the store once; see
+// PersonResolver.Full.
 func ResolvePersons(ctx context.Context, st *store.Store, g *address.Gazetteer, cfg Config) (PersonsResolved, error) {
-	var out PersonsResolved
-	links, err := st.PersonLinks(ctx)
+	return NewPersonResolver(st, cfg).Full(ctx, g)
+}
+
+// Run resolves what changed since the last run, or everything when the
+// resolution held cannot answer (see PersonResolver). g finds the building
+// of an address a record states (nil: only the store's). The context
+// decides the access: internal work, so store.Unscoped.
+func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (PersonsResolved, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.eng == nil || r.eng.Len() >= 2*max(r.estimated, 1) || 2*r.eng.Len() < r.estimated {
+		return r.full(ctx, g)
+	}
+	out := PersonsResolved{}
+	q, err := r.st.PersonResolveQueue(ctx, 0)
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
-	out.Records = len(links)
-	byKey := make(map[string]*store.PersonLink, len(links))
-	recs := make([]Record, len(links))
-	places := map[string]string{}
+	if slices.Contains(q.Keys, "*") {
+		return r.full(ctx, g)
+	}
+	decisions, err := r.decisions(ctx)
+	if err != nil {
+		return out, err
+	}
+	links, err := r.st.PersonLinksOf(ctx, q.Keys)
+	if err != nil {
+		return out, fmt.Errorf("resolve persons: %w", err)
+	}
+	changed := make([]Record, len(links))
+	have := make(map[string]bool, len(links))
 	for i := range links {
-		l := &links[i]
-		byKey[l.Key] = l
-		r := Record{Key: l.Key, Source: l.Role, Name: l.Name, Updated: l.Updated}
-		if len(l.IDHash) > 0 {
-			r.IDHash = hex.EncodeToString(l.IDHash)
-		}
-		if len(l.PhoneHash) > 0 {
-			r.PhoneHash = hex.EncodeToString(l.PhoneHash)
-		}
-		if l.Birth != nil {
-			r.Birth = l.Birth.Format("20060102")
-		}
-		switch l.Gender {
-		case "MALE":
-			r.Gender = "M"
-		case "FEMALE":
-			r.Gender = "F"
-		}
-		switch {
-		case l.BuildingID != nil:
-			r.Place = "b" + strconv.FormatInt(*l.BuildingID, 10)
-		case l.Address != "" && g != nil:
-			p, ok := places[l.Address]
-			if !ok {
-				if m := Building(g, l.Address, address.Address{}); m.BuildingID != "" {
-					p = "b" + m.BuildingID
-				}
-				places[l.Address] = p
-			}
-			r.Place = p
-		}
-		recs[i] = r
+		changed[i] = r.record(&links[i], g)
+		have[links[i].Key] = true
 	}
-	stored, err := st.MatchDecisions(ctx, store.MatchPerson)
-	if err != nil {
-		return out, fmt.Errorf("resolve persons: %w", err)
-	}
-	decisions := make([]Decision, len(stored))
-	for i, d := range stored {
-		decisions[i] = Decision{A: d.A, B: d.B, Accept: d.Accept}
+	var removed []string
+	for _, k := range q.Keys {
+		if !have[k] {
+			removed = append(removed, k)
+		}
 	}
 	t0 := time.Now()
-	res, err := Resolve(recs, decisions, cfg)
+	res, err := r.eng.Update(changed, removed, decisions)
 	if err != nil {
+		// The state held may be part-way through the change: start again.
+		r.eng = nil
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	out.Resolved = time.Since(t0)
-	plan := PersonPlan(res, byKey, cfg)
-	out.Persons, out.Linked, out.Review = len(plan.Persons), len(res.Links), len(res.Review)
-	err = st.InTx(ctx, func(w *store.Writer) error {
+	out.Changed = len(q.Keys)
+	if len(res.Records) == 0 && len(removed) == 0 {
+		if err := r.st.InTx(ctx, func(w *store.Writer) error { return w.TakePersonQueue(ctx, q) }); err != nil {
+			r.eng = nil
+			return out, fmt.Errorf("resolve persons: %w", err)
+		}
+		return out, nil
+	}
+	keys := make([]string, len(res.Records))
+	for i := range res.Records {
+		keys[i] = res.Records[i].Key
+	}
+	if links, err = r.st.PersonLinksOf(ctx, keys); err != nil {
+		r.eng = nil
+		return out, fmt.Errorf("resolve persons: %w", err)
+	}
+	byKey := make(map[string]*store.PersonLink, len(links))
+	for i := range links {
+		byKey[links[i].Key] = &links[i]
+	}
+	for i := range res.Records {
+		if byKey[res.Records[i].Key] == nil {
+			// Removed after the queue was read: its removal is queued,
+			// and the next run resolves it. Nothing of this run is kept.
+			r.eng = nil
+			return out, fmt.Errorf("resolve persons: record %s went while it was resolved", res.Records[i].Key)
+		}
+	}
+	plan := PersonPlan(res, byKey, r.cfg)
+	plan.Partial, plan.Removed = true, removed
+	out.Records, out.Persons, out.Linked, out.Review = len(res.Records), len(plan.Persons), len(res.Links), len(res.Review)
+	err = r.st.InTx(ctx, func(w *store.Writer) error {
 		var err error
-		out.PersonsApplied, err = w.ApplyPersonResolution(ctx, plan)
-		return err
+		if out.PersonsApplied, err = w.ApplyPersonResolution(ctx, plan); err != nil {
+			return err
+		}
+		return w.TakePersonQueue(ctx, q)
 	})
 	if err != nil {
+		r.eng = nil
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	return out, nil
 }
 
+// Full resolves every person record of the store under the analysts'
+// decisions (match_decision, kind PERSON) and writes the result
+// (store.Writer.ApplyPersonResolution): deterministic links by valid ID
+// hash first, then Resolve. Record keys are "source/ROLE/source_id"; a
+// record's source for survivorship is its role (PersonTrust). The dwelling
+// compared is a building: a resident's household's, a party member's
+// linked home, else the building the address service finds for the
+// address the record states (g; nil: only the store's). Persons keep
+// their IDs as PersonPlan says. The result is a function of the records
+// and decisions, so a full re-resolution (after `hub sync --full`) gives
+// the same persons. The context decides the access: internal work, so
+// store.Unscoped.
+func (r *PersonResolver) Full(ctx context.Context, g *address.Gazetteer) (PersonsResolved, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.full(ctx, g)
+}
+
+func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer) (PersonsResolved, error) {
+	out := PersonsResolved{Full: true}
+	r.eng = nil
+	// The queue first: what lands after it is read stays queued.
+	q, err := r.st.PersonResolveQueue(ctx, 0)
+	if err != nil {
+		return out, fmt.Errorf("resolve persons: %w", err)
+	}
+	links, err := r.st.PersonLinks(ctx)
+	if err != nil {
+		return out, fmt.Errorf("resolve persons: %w", err)
+	}
+	out.Records, out.Changed = len(links), len(q.Keys)
+	byKey := make(map[string]*store.PersonLink, len(links))
+	recs := make([]Record, len(links))
+	for i := range links {
+		byKey[links[i].Key] = &links[i]
+		recs[i] = r.record(&links[i], g)
+	}
+	decisions, err := r.decisions(ctx)
+	if err != nil {
+		return out, err
+	}
+	t0 := time.Now()
+	eng, res, err := NewPersons(recs, decisions, r.cfg)
+	if err != nil {
+		return out, fmt.Errorf("resolve persons: %w", err)
+	}
+	out.Resolved = time.Since(t0)
+	plan := PersonPlan(res, byKey, r.cfg)
+	out.Persons, out.Linked, out.Review = len(plan.Persons), len(res.Links), len(res.Review)
+	err = r.st.InTx(ctx, func(w *store.Writer) error {
+		var err error
+		if out.PersonsApplied, err = w.ApplyPersonResolution(ctx, plan); err != nil {
+			return err
+		}
+		return w.TakePersonQueue(ctx, q)
+	})
+	if err != nil {
+		return out, fmt.Errorf("resolve persons: %w", err)
+	}
+	r.eng, r.estimated = eng, eng.Len()
+	return out, nil
+}
+
+// decisions reads the analysts' decisions on person records.
+func (r *PersonResolver) decisions(ctx context.Context) ([]Decision, error) {
+	stored, err := r.st.MatchDecisions(ctx, store.MatchPerson)
+	if err != nil {
+		return nil, fmt.Errorf("resolve persons: %w", err)
+	}
+	out := make([]Decision, len(stored))
+	for i, d := range stored {
+		out[i] = Decision{A: d.A, B: d.B, Accept: d.Accept}
+	}
+	return out, nil
+}
+
+// record is a person record as resolution compares it.
+func (r *PersonResolver) record(l *store.PersonLink, g *address.Gazetteer) Record {
+	rec := Record{Key: l.Key, Source: l.Role, Name: l.Name, Updated: l.Updated}
+	if len(l.IDHash) > 0 {
+		rec.IDHash = hex.EncodeToString(l.IDHash)
+	}
+	if len(l.PhoneHash) > 0 {
+		rec.PhoneHash = hex.EncodeToString(l.PhoneHash)
+	}
+	if l.Birth != nil {
+		rec.Birth = l.Birth.Format("20060102")
+	}
+	switch l.Gender {
+	case "MALE":
+		rec.Gender = "M"
+	case "FEMALE":
+		rec.Gender = "F"
+	}
+	switch {
+	case l.BuildingID != nil:
+		rec.Place = "b" + strconv.FormatInt(*l.BuildingID, 10)
+	case l.Address != "" && g != nil:
+		if g != r.gaz {
+			r.places, r.gaz = map[string]string{}, g
+		}
+		p, ok := r.places[l.Address]
+		if !ok {
+			if m := Building(g, l.Address, address.Address{}); m.BuildingID != "" {
+				p = "b" + m.BuildingID
+			}
+			r.places[l.Address] = p
+		}
+		rec.Place = p
+	}
+	return rec
+}
+
 // PersonPlan turns a resolution of the store's person records into what
-// the store writes: each cluster's survivor (the person of its valid ID
-// hash, else the smallest person of its records), the persons merged into
-// it, its golden record with provenance, each record's person and match,
-// and the evidence of the links and of the review queue.
+// the store writes: each cluster's survivor, the persons merged into it,
+// its golden record with provenance, each record's person and match, and
+// the evidence of the links and of the review queue.
+//
+// Survivors keep person IDs stable. A cluster with a valid ID hash is the
+// person of that ID. Another keeps the person most of its records stand
+// for now (ties: the person one of its records was made for, then the
+// smaller ID), unless a cluster with more of them keeps it; the persons
+// its records were made for or stand for now that no cluster kept are
+// merged into its survivor. A cluster left with no person to keep — the part of
+// a person that a split (a rejected link) took away — gets a new person,
+// split from the one most of its records stood for.
 func PersonPlan(res *Result, byKey map[string]*store.PersonLink, cfg Config) store.PersonResolution {
 	var plan store.PersonResolution
 	accepted := map[string]bool{}
@@ -127,30 +287,87 @@ func PersonPlan(res *Result, byKey map[string]*store.PersonLink, cfg Config) sto
 			accepted[p.A], accepted[p.B] = true, true
 		}
 	}
+	link := func(i int) *store.PersonLink { return byKey[res.Records[i].Key] }
+	// Persons of a valid ID: only the cluster of that ID may keep them.
+	idPerson := map[int64]bool{}
+	survivor := make([]int64, len(res.Clusters))
 	for c, members := range res.Clusters {
-		var survivor int64
-		own := map[int64]bool{}
 		for _, i := range members {
-			l := byKey[res.Records[i].Key]
+			if l := link(i); len(l.IDHash) > 0 {
+				idPerson[l.OwnID] = true
+				survivor[c] = l.OwnID
+			}
+		}
+	}
+	type claim struct {
+		cluster int
+		id      int64
+		n       int
+		own     bool
+	}
+	var claims []claim
+	origin := make([]int64, len(res.Clusters)) // the person most of a cluster's records stand for
+	for c, members := range res.Clusters {
+		count, own := map[int64]int{}, map[int64]bool{}
+		for _, i := range members {
+			l := link(i)
+			count[l.PersonID]++
 			own[l.OwnID] = true
-			if len(l.IDHash) > 0 {
-				survivor = l.OwnID
+		}
+		best := 0
+		for id, n := range count {
+			if n > best || (n == best && id < origin[c]) {
+				best, origin[c] = n, id
+			}
+			if survivor[c] == 0 && !idPerson[id] {
+				claims = append(claims, claim{c, id, n, own[id]})
 			}
 		}
-		ids := make([]int64, 0, len(own))
-		for id := range own {
-			ids = append(ids, id)
+	}
+	slices.SortFunc(claims, func(a, b claim) int {
+		if x := cmp.Compare(b.n, a.n); x != 0 {
+			return x
 		}
-		slices.Sort(ids)
-		if survivor == 0 {
-			survivor = ids[0]
+		if a.own != b.own {
+			if a.own {
+				return -1
+			}
+			return 1
 		}
-		p := store.ResolvedPerson{ID: survivor, Provenance: map[string]string{}}
-		for _, id := range ids {
-			if id != survivor {
-				p.Merged = append(p.Merged, id)
+		if x := cmp.Compare(a.id, b.id); x != 0 {
+			return x
+		}
+		return cmp.Compare(a.cluster, b.cluster)
+	})
+	kept := map[int64]bool{}
+	for _, id := range survivor {
+		if id != 0 {
+			kept[id] = true
+		}
+	}
+	for _, cl := range claims {
+		if survivor[cl.cluster] == 0 && !kept[cl.id] {
+			survivor[cl.cluster], kept[cl.id] = cl.id, true
+		}
+	}
+	for c, members := range res.Clusters {
+		p := store.ResolvedPerson{ID: survivor[c], Provenance: map[string]string{}}
+		if p.ID == 0 {
+			p.SplitFrom = origin[c]
+		}
+		merged := map[int64]bool{}
+		for _, i := range members {
+			l := link(i)
+			for _, id := range []int64{l.OwnID, l.PersonID} {
+				if id != p.ID && !idPerson[id] && !kept[id] {
+					merged[id] = true
+				}
 			}
 		}
+		for id := range merged {
+			p.Merged = append(p.Merged, id)
+		}
+		slices.Sort(p.Merged)
 		gold := res.Golden(c, cfg.Trust)
 		p.Name, p.NameMasked = gold.Name.Value, pii.MaskName(gold.Name.Value)
 		switch gold.Gender.Value {
@@ -183,7 +400,7 @@ func PersonPlan(res *Result, byKey map[string]*store.PersonLink, cfg Config) sto
 			case accepted[r.Key]:
 				m = "DECISION"
 			}
-			plan.Records = append(plan.Records, store.ResolvedRecord{Key: r.Key, PersonID: survivor, MatchedBy: m})
+			plan.Records = append(plan.Records, store.ResolvedRecord{Key: r.Key, Person: len(plan.Persons) - 1, MatchedBy: m})
 		}
 	}
 	seen := map[[2]string]bool{}

@@ -2,7 +2,6 @@ package resolve
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -129,8 +128,8 @@ type Result struct {
 // prep is a record with its derived comparison values.
 type prep struct {
 	name, pinyin, surname string
-	place                 string          // the record's dwelling, or the one its phone is known at
-	phonePlaces           map[string]bool // dwellings the record's phone is known at
+	place                 string         // the record's dwelling, or the one its phone is known at
+	phonePlaces           map[string]int // dwellings the record's phone is known at (records)
 }
 
 var t2s = sync.OnceValues(func() (*opencc.OpenCC, error) { return opencc.New("t2s") })
@@ -181,33 +180,6 @@ func Pinyin(folded string) string {
 	return b.String()
 }
 
-func prepare(recs []Record) []prep {
-	out := make([]prep, len(recs))
-	places := make(map[string]map[string]bool)
-	for i := range recs {
-		if ph, pl := recs[i].PhoneHash, recs[i].Place; ph != "" && pl != "" {
-			if places[ph] == nil {
-				places[ph] = map[string]bool{}
-			}
-			places[ph][pl] = true
-		}
-	}
-	for i := range recs {
-		n := FoldName(recs[i].Name)
-		p := prep{name: n, pinyin: Pinyin(n), place: recs[i].Place, phonePlaces: places[recs[i].PhoneHash]}
-		if r := []rune(n); len(r) > 0 {
-			p.surname = string(r[0])
-		}
-		if p.place == "" && len(p.phonePlaces) == 1 {
-			for pl := range p.phonePlaces {
-				p.place = pl
-			}
-		}
-		out[i] = p
-	}
-	return out
-}
-
 // compare returns the comparison level of each field.
 func compare(a, b *Record, pa, pb *prep) (lv [nFields]int8) {
 	switch {
@@ -238,87 +210,21 @@ func compare(a, b *Record, pa, pb *prep) (lv [nFields]int8) {
 		return lvDiff
 	}
 	lv[2], lv[3], lv[4] = same(a.Gender, b.Gender), same(a.PhoneHash, b.PhoneHash), same(pa.place, pb.place)
-	if lv[3] == lvDiff && (pa.phonePlaces[pb.place] || pb.phonePlaces[pa.place]) {
+	if lv[3] == lvDiff && (pa.phonePlaces[pb.place] > 0 || pb.phonePlaces[pa.place] > 0) {
 		lv[3] = lvPinyin // a phone known at the other's dwelling: a housemate's
 	}
 	return lv
 }
 
-// Resolve resolves recs (any order; keys unique) under the decisions.
-func Resolve(recs []Record, decisions []Decision, cfg Config) (*Result, error) {
-	recs = slices.Clone(recs)
-	slices.SortFunc(recs, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
-	for i := 1; i < len(recs); i++ {
-		if recs[i].Key == recs[i-1].Key {
-			return nil, fmt.Errorf("resolve: record key %q twice", recs[i].Key)
-		}
-	}
+// cluster clusters records sorted by key (with their derived values)
+// given their scored pairs and the decisions on them: deterministic links
+// by valid ID hash, accepted pairs, then links strongest first under the
+// rules of the package documentation, and the review queue.
+func cluster(recs []Record, pr []prep, pairs []Pair, decisions []Decision, model Model, cfg Config, scorePair func(a, b int) Pair) *Result {
+	r := &Result{Records: recs, Model: model}
 	idx := make(map[string]int, len(recs))
 	for i := range recs {
 		idx[recs[i].Key] = i
-	}
-	pr := prepare(recs)
-	r := &Result{Records: recs}
-	r.Model = estimate(recs, pr, cfg)
-
-	// Frequencies of names and readings for the term-frequency u.
-	nameFreq := make(map[string]int, len(recs))
-	pyFreq := make(map[string]int, len(recs))
-	for i := range pr {
-		nameFreq[pr[i].name]++
-		pyFreq[pr[i].pinyin]++
-	}
-
-	// Blocking.
-	blocks := make(map[string][]int32, len(recs)*3)
-	for i := range recs {
-		rc, p := &recs[i], &pr[i]
-		if rc.PhoneHash != "" {
-			blocks["p\x00"+rc.PhoneHash] = append(blocks["p\x00"+rc.PhoneHash], int32(i))
-		}
-		if rc.Birth != "" && p.surname != "" {
-			k := "b\x00" + rc.Birth + p.surname
-			blocks[k] = append(blocks[k], int32(i))
-		}
-		if p.pinyin != "" && p.place != "" {
-			k := "a\x00" + p.pinyin + "\x00" + p.place
-			blocks[k] = append(blocks[k], int32(i))
-		}
-		if p.pinyin != "" && rc.Birth != "" {
-			k := "y\x00" + p.pinyin + "\x00" + rc.Birth[:4]
-			blocks[k] = append(blocks[k], int32(i))
-		}
-	}
-	cand := make(map[uint64]struct{}, len(recs)*2)
-	for _, b := range blocks {
-		if len(b) < 2 || len(b) > cfg.MaxBlock {
-			continue
-		}
-		for x := 0; x < len(b); x++ {
-			for y := x + 1; y < len(b); y++ {
-				i, j := b[x], b[y]
-				if recs[i].IDHash != "" && recs[j].IDHash != "" {
-					continue // decided by the IDs: the same, or never
-				}
-				cand[uint64(i)<<32|uint64(j)] = struct{}{}
-			}
-		}
-	}
-	keys := make([]uint64, 0, len(cand))
-	for k := range cand {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	r.Compared = len(keys)
-	n := float64(len(recs))
-	var pairs []Pair
-	for _, k := range keys {
-		i, j := int(k>>32), int(k&0xffffffff)
-		p := r.Model.score(&recs[i], &recs[j], &pr[i], &pr[j], float64(nameFreq[pr[i].name])/n, float64(pyFreq[pr[i].pinyin])/n)
-		if p.Total < cfg.Lower {
-			continue
-		}
-		pairs = append(pairs, p)
 	}
 	slices.SortStableFunc(pairs, func(a, b Pair) int {
 		if c := cmp.Compare(b.Total, a.Total); c != 0 {
@@ -360,7 +266,7 @@ func Resolve(recs []Record, decisions []Decision, cfg Config) (*Result, error) {
 			a, b = b, a
 		}
 		if u.join(a, b, rejects) {
-			p := r.Model.score(&recs[a], &recs[b], &pr[a], &pr[b], float64(nameFreq[pr[a].name])/n, float64(pyFreq[pr[a].pinyin])/n)
+			p := scorePair(a, b)
 			p.Outcome = Accepted
 			r.Links = append(r.Links, p)
 		}
@@ -447,7 +353,7 @@ func Resolve(recs []Record, decisions []Decision, cfg Config) (*Result, error) {
 		r.Cluster[i] = c
 		r.Clusters[c] = append(r.Clusters[c], i)
 	}
-	return r, nil
+	return r
 }
 
 // score weighs a pair; nameU and pyU are the frequencies of a's folded

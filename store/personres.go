@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,23 +35,41 @@ type PersonLink struct {
 // PersonLinks returns every source record of a person, by key (internal
 // work: a jurisdiction-scoped context is refused).
 func (s *Store) PersonLinks(ctx context.Context) ([]PersonLink, error) {
+	return s.personLinks(ctx, nil)
+}
+
+// PersonLinksOf returns the source records of persons with the given keys
+// that exist, by key.
+func (s *Store) PersonLinksOf(ctx context.Context, keys []string) ([]PersonLink, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	return s.personLinks(ctx, keys)
+}
+
+func (s *Store) personLinks(ctx context.Context, keys []string) ([]PersonLink, error) {
 	if _, scoped := scopeOf(ctx); scoped {
 		return nil, fmt.Errorf("person links: a jurisdiction-scoped read cannot resolve the city's persons")
 	}
+	var args []any
+	where := ""
+	if keys != nil {
+		where, args = `WHERE l.source || '/' || l.role || '/' || l.source_id = ANY($1)`, []any{keys}
+	}
+	// The dwelling's building: a resident's household's, a party member's
+	// linked home.
 	rows, err := s.pool.Query(ctx, `SELECT l.source || '/' || l.role || '/' || l.source_id, l.role, l.person_id,
 			coalesce(pi.id, pr.id, l.person_id), l.id_hash, l.name, coalesce(l.gender, ''), l.birth_date, l.phone_hash,
-			CASE l.role
-				WHEN 'RESIDENT' THEN (SELECT h.building_id FROM resident r JOIN household h ON h.id = r.household_id
-					WHERE r.source = l.source AND r.source_id = l.source_id)
-				WHEN 'PARTY_MEMBER' THEN (SELECT b.building_id FROM party_member m
-					JOIN building_link b ON b.record_type = 'PARTY_MEMBER' AND b.record_id = m.id
-					WHERE m.source = l.source AND m.source_id = l.source_id)
-			END,
-			l.address, coalesce(l.source_updated_at, l.fetched_at)
+			coalesce(h.building_id, b.building_id), l.address, coalesce(l.source_updated_at, l.fetched_at)
 		FROM person_link l
 		LEFT JOIN person pi ON pi.id_hash = l.id_hash
 		LEFT JOIN person pr ON l.id_hash IS NULL AND pr.record_key = l.source || '/' || l.role || '/' || l.source_id
-		ORDER BY 1`)
+		LEFT JOIN resident r ON l.role = 'RESIDENT' AND r.source = l.source AND r.source_id = l.source_id
+		LEFT JOIN household h ON h.id = r.household_id
+		LEFT JOIN party_member m ON l.role = 'PARTY_MEMBER' AND m.source = l.source AND m.source_id = l.source_id
+		LEFT JOIN building_link b ON b.record_type = 'PARTY_MEMBER' AND b.record_id = m.id
+		`+where+`
+		ORDER BY 1`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("person links: %w", err)
 	}
@@ -66,31 +85,86 @@ func (s *Store) PersonLinks(ctx context.Context) ([]PersonLink, error) {
 	return out, nil
 }
 
+// PersonQueue is the person records changed since resolution last took
+// them (person_resolve_queue): their keys, with the position of each
+// change.
+type PersonQueue struct {
+	Keys []string // "*": everything (person_link was emptied)
+	Seqs []int64
+}
+
+// PersonResolveQueue returns the queue of person records waiting for
+// resolution, at most limit (0: all), oldest changes first.
+func (s *Store) PersonResolveQueue(ctx context.Context, limit int) (PersonQueue, error) {
+	var q PersonQueue
+	if _, scoped := scopeOf(ctx); scoped {
+		return q, fmt.Errorf("person resolve queue: a jurisdiction-scoped read cannot resolve the city's persons")
+	}
+	lim := "ALL"
+	if limit > 0 {
+		lim = fmt.Sprint(limit)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT record_key, seq FROM person_resolve_queue ORDER BY seq LIMIT `+lim)
+	if err != nil {
+		return q, fmt.Errorf("person resolve queue: %w", err)
+	}
+	var k string
+	var n int64
+	if _, err := pgx.ForEachRow(rows, []any{&k, &n}, func() error {
+		q.Keys, q.Seqs = append(q.Keys, k), append(q.Seqs, n)
+		return nil
+	}); err != nil {
+		return q, fmt.Errorf("person resolve queue: %w", err)
+	}
+	return q, nil
+}
+
+// TakePersonQueue removes from the queue the changes a resolution took:
+// each key at the position it was read with, so that a change landing
+// after the read stays for the next resolution.
+func (w *Writer) TakePersonQueue(ctx context.Context, q PersonQueue) error {
+	if len(q.Keys) == 0 {
+		return nil
+	}
+	if _, err := w.tx.Exec(ctx, `DELETE FROM person_resolve_queue q USING unnest($1::text[], $2::bigint[]) AS t(key, seq)
+			WHERE q.record_key = t.key AND q.seq = t.seq`, q.Keys, q.Seqs); err != nil {
+		return fmt.Errorf("take person resolve queue: %w", err)
+	}
+	return nil
+}
+
 // PersonResolution is what entity resolution decided for every person
 // record (Writer.ApplyPersonResolution).
 type PersonResolution struct {
 	// Records: each source record's person and how it was matched.
 	Records []ResolvedRecord
 	// Persons: each person that stands for a cluster of records (the
-	// survivor), with its golden record; every other person named by an
-	// OwnID of the cluster's records is merged into it.
+	// survivor), with its golden record and the persons merged into it.
 	Persons []ResolvedPerson
 	// Pairs: the evidence of links made and of the review queue.
 	Pairs []PersonPair
+	// Partial: the resolution covers some records only (an incremental
+	// one): the evidence is replaced for them and Removed, the rest kept.
+	// Otherwise it covers every record and replaces all evidence.
+	Partial bool
+	Removed []string // keys of records gone since the last resolution
 }
 
 // ResolvedRecord is one source record's place in a resolution.
 type ResolvedRecord struct {
 	Key       string
-	PersonID  int64  // the survivor of its cluster
+	Person    int    // its cluster's survivor: an index of PersonResolution.Persons
 	MatchedBy string // ID_HASH, PROBABILISTIC, DECISION, NONE
 }
 
 // ResolvedPerson is a survivor: the persons merged into it and its golden
 // record, each field with the record it came from (Provenance: field →
-// record key).
+// record key). A survivor with ID 0 is made: the part of a person that a
+// split left without an ID of its own.
 type ResolvedPerson struct {
-	ID         int64
+	ID        int64
+	SplitFrom int64 // for a person made: the person its records stood for
+
 	Merged     []int64 // the other persons of the cluster
 	Name       string
 	NameMasked string
@@ -115,18 +189,36 @@ type PersonPair struct {
 
 // PersonsApplied counts what ApplyPersonResolution changed.
 type PersonsApplied struct {
-	Merged, Split, Relinked, Golden int
+	Made, Merged, Split, Relinked, Golden int
 }
 
-// ApplyPersonResolution writes a resolution: persons merged into their
-// survivor keep their row with merged_into (their global ID still names the
-// survivor) and a MERGED history entry; a person that was merged and is a
-// survivor again (a review rejected the link) is split off with a SPLIT
-// entry; each source record and the resident, party member, grid worker or
-// case it stands for moves to its survivor; survivors get their golden
-// record; the link evidence and review queue are replaced.
+// ApplyPersonResolution writes a resolution: a survivor without an ID is
+// made (a new person split from the one its records stood for, SPLIT in
+// its history); persons merged into their survivor keep their row with
+// merged_into (their global ID still names the survivor) and a MERGED
+// history entry; a person that was merged and is a survivor again is
+// split off with a SPLIT entry; each source record and the resident,
+// party member, grid worker or case it stands for moves to its survivor;
+// survivors get their golden record; the link evidence and review queue
+// are replaced (for the records of a partial resolution only). The IDs of
+// persons made are set in r.Persons.
 func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) (PersonsApplied, error) {
 	var out PersonsApplied
+	for i := range r.Persons {
+		p := &r.Persons[i]
+		if p.ID != 0 {
+			continue
+		}
+		if p.SplitFrom == 0 {
+			return out, fmt.Errorf("apply person resolution: a person to make names no person it is split from")
+		}
+		if err := w.tx.QueryRow(ctx, `WITH made AS (INSERT INTO person (split_from) VALUES ($1) RETURNING id),
+				h AS (INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'SPLIT', $1 FROM made)
+			SELECT id FROM made`, p.SplitFrom).Scan(&p.ID); err != nil {
+			return out, fmt.Errorf("apply person resolution: make a person split from %d: %w", p.SplitFrom, err)
+		}
+		out.Made++
+	}
 	var ids, into []int64
 	for _, p := range r.Persons {
 		ids = append(ids, p.ID)
@@ -146,7 +238,7 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	if err != nil {
 		return out, fmt.Errorf("apply person resolution: split: %w", err)
 	}
-	out.Split = int(tag.RowsAffected())
+	out.Split = int(tag.RowsAffected()) + out.Made
 	tag, err = w.tx.Exec(ctx, `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS t(id, into_id)),
 			merged AS (UPDATE person p SET merged_into = t.into_id, updated_at = now() FROM t
 				WHERE p.id = t.id AND t.into_id <> 0 AND p.merged_into IS DISTINCT FROM t.into_id
@@ -158,42 +250,36 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	out.Merged = int(tag.RowsAffected())
 	// A person merged earlier into one merged now names the survivor too.
 	if _, err := w.tx.Exec(ctx, `UPDATE person p SET merged_into = s.merged_into FROM person s
-		WHERE p.merged_into = s.id AND s.merged_into IS NOT NULL`); err != nil {
+		WHERE p.merged_into = s.id AND s.merged_into IS NOT NULL AND s.id = ANY($1)`, ids); err != nil {
 		return out, fmt.Errorf("apply person resolution: merge: %w", err)
 	}
 
 	keys, persons, matched := make([]string, len(r.Records)), make([]int64, len(r.Records)), make([]string, len(r.Records))
 	for i, x := range r.Records {
-		keys[i], persons[i], matched[i] = x.Key, x.PersonID, x.MatchedBy
+		if x.Person < 0 || x.Person >= len(r.Persons) {
+			return out, fmt.Errorf("apply person resolution: record %s names person %d of %d", x.Key, x.Person, len(r.Persons))
+		}
+		keys[i], persons[i], matched[i] = x.Key, r.Persons[x.Person].ID, x.MatchedBy
 	}
-	tag, err = w.tx.Exec(ctx, `UPDATE person_link l SET person_id = t.person_id, matched_by = t.matched
-		FROM unnest($1::text[], $2::bigint[], $3::text[]) AS t(key, person_id, matched)
-		WHERE l.source || '/' || l.role || '/' || l.source_id = t.key
-			AND (l.person_id, l.matched_by) IS DISTINCT FROM (t.person_id, t.matched)`, keys, persons, matched)
+	// Each record moved, and what it stands for with it.
+	err = w.tx.QueryRow(ctx, `WITH moved AS (
+			UPDATE person_link l SET person_id = t.person_id, matched_by = t.matched
+			FROM unnest($1::text[], $2::bigint[], $3::text[]) AS t(key, person_id, matched)
+			WHERE l.source || '/' || l.role || '/' || l.source_id = t.key
+				AND (l.person_id, l.matched_by) IS DISTINCT FROM (t.person_id, t.matched)
+			RETURNING l.role, l.source, l.source_id, l.person_id),
+		r AS (UPDATE resident x SET person_id = m.person_id FROM moved m
+			WHERE m.role = 'RESIDENT' AND x.source = m.source AND x.source_id = m.source_id AND x.person_id <> m.person_id),
+		pm AS (UPDATE party_member x SET person_id = m.person_id FROM moved m
+			WHERE m.role = 'PARTY_MEMBER' AND x.source = m.source AND x.source_id = m.source_id AND x.person_id <> m.person_id),
+		gw AS (UPDATE grid_worker x SET person_id = m.person_id FROM moved m
+			WHERE m.role = 'GRID_WORKER' AND x.source = m.source AND x.source_id = m.source_id AND x.person_id <> m.person_id),
+		c AS (UPDATE "case" x SET reporter_person_id = m.person_id FROM moved m
+			WHERE m.role = 'REPORTER' AND x.source = m.source AND x.source_id = m.source_id
+				AND x.reporter_person_id IS DISTINCT FROM m.person_id)
+		SELECT count(*) FROM moved`, keys, persons, matched).Scan(&out.Relinked)
 	if err != nil {
 		return out, fmt.Errorf("apply person resolution: links: %w", err)
-	}
-	out.Relinked = int(tag.RowsAffected())
-	if out.Relinked > 0 {
-		// The records the links stand for follow them.
-		for _, q := range []string{
-			`UPDATE resident x SET person_id = l.person_id FROM person_link l
-				WHERE l.role = 'RESIDENT' AND l.source = x.source AND l.source_id = x.source_id AND x.person_id <> l.person_id`,
-			`UPDATE party_member x SET person_id = l.person_id FROM person_link l
-				WHERE l.role = 'PARTY_MEMBER' AND l.source = x.source AND l.source_id = x.source_id AND x.person_id <> l.person_id`,
-			`UPDATE grid_worker x SET person_id = l.person_id FROM person_link l
-				WHERE l.role = 'GRID_WORKER' AND l.source = x.source AND l.source_id = x.source_id AND x.person_id <> l.person_id`,
-			`UPDATE "case" x SET reporter_person_id = l.person_id FROM person_link l
-				WHERE l.role = 'REPORTER' AND l.source = x.source AND l.source_id = x.source_id
-					AND x.reporter_person_id IS DISTINCT FROM l.person_id`,
-			// A survivor lives where the residents it absorbed live.
-			`UPDATE person p SET household_id = r.household_id FROM resident r
-				WHERE r.person_id = p.id AND r.household_id IS NOT NULL AND p.household_id IS NULL`,
-		} {
-			if _, err := w.tx.Exec(ctx, q); err != nil {
-				return out, fmt.Errorf("apply person resolution: records: %w", err)
-			}
-		}
 	}
 
 	n := len(r.Persons)
@@ -210,6 +296,13 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		}
 		prov[i] = string(js)
 	}
+	if out.Relinked > 0 {
+		// A survivor lives where the residents it absorbed live.
+		if _, err := w.tx.Exec(ctx, `UPDATE person p SET household_id = r.household_id FROM resident r
+			WHERE p.id = ANY($1) AND r.person_id = p.id AND r.household_id IS NOT NULL AND p.household_id IS NULL`, gid); err != nil {
+			return out, fmt.Errorf("apply person resolution: households: %w", err)
+		}
+	}
 	tag, err = w.tx.Exec(ctx, `UPDATE person p SET name = t.name, name_masked = t.masked, gender = t.gender,
 			birth_date = t.birth, phone_hash = coalesce(o.phone_hash, p.phone_hash),
 			phone_masked = coalesce(o.phone_masked, p.phone_masked), phone_sealed = coalesce(o.phone_sealed, p.phone_sealed),
@@ -225,8 +318,17 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	}
 	out.Golden = int(tag.RowsAffected())
 
-	if _, err := w.tx.Exec(ctx, `DELETE FROM person_match`); err != nil {
+	if r.Partial {
+		gone := append(slices.Clone(keys), r.Removed...)
+		_, err = w.tx.Exec(ctx, `DELETE FROM person_match WHERE record_a = ANY($1) OR record_b = ANY($1)`, gone)
+	} else {
+		_, err = w.tx.Exec(ctx, `DELETE FROM person_match`)
+	}
+	if err != nil {
 		return out, fmt.Errorf("apply person resolution: evidence: %w", err)
+	}
+	if len(r.Pairs) == 0 {
+		return out, nil
 	}
 	as, bs, outcomes, totals, fields := make([]string, len(r.Pairs)), make([]string, len(r.Pairs)), make([]string, len(r.Pairs)),
 		make([]float64, len(r.Pairs)), make([]string, len(r.Pairs))
@@ -238,20 +340,4 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		return out, fmt.Errorf("apply person resolution: evidence: %w", err)
 	}
 	return out, nil
-}
-
-// PersonLinksVersion names the state of everything person resolution reads
-// — the person records, the analysts' person decisions, the buildings
-// party members' homes are linked to — so that a resolution can be skipped
-// when nothing changed since the last.
-func (s *Store) PersonLinksVersion(ctx context.Context) (string, error) {
-	var v string
-	err := s.pool.QueryRow(ctx, `SELECT
-		(SELECT count(*) || '/' || coalesce(max(fetched_at)::text, '') FROM person_link) || '|' ||
-		(SELECT count(*) || '/' || coalesce(max(decided_at)::text, '') FROM match_decision WHERE kind = 'PERSON') || '|' ||
-		(SELECT count(*) || '/' || coalesce(max(resolved_at)::text, '') FROM building_link WHERE record_type = 'PARTY_MEMBER')`).Scan(&v)
-	if err != nil {
-		return "", fmt.Errorf("person links version: %w", err)
-	}
-	return v, nil
 }

@@ -291,9 +291,10 @@ func report(list []outcome) totals {
 // resolved. Building links are left out: they need the address directory,
 // which the benchmark does not run.
 type resolution struct {
-	st   *store.Store
-	full bool
-	seen int64 // the highest case id regrouped
+	st      *store.Store
+	full    bool
+	seen    int64 // the highest case id regrouped
+	persons *resolve.PersonResolver
 }
 
 // after runs the resolution after a pass and reports it, and the pass's
@@ -319,14 +320,21 @@ func (r *resolution) after(ctx context.Context, pass totals) error {
 			time.Since(t0).Round(time.Millisecond), inc.Read, n, inc.Groups, inc.CasesChanged)
 	}
 	t1 := time.Now()
-	cfg := resolve.DefaultConfig()
-	cfg.Trust = resolve.PersonTrust
-	pr, err := resolve.ResolvePersons(ctx, r.st, nil, cfg)
+	if r.persons == nil {
+		cfg := resolve.DefaultConfig()
+		cfg.Trust = resolve.PersonTrust
+		r.persons = resolve.NewPersonResolver(r.st, cfg)
+	}
+	pr, err := r.persons.Run(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("resolve persons: %w", err)
 	}
-	fmt.Printf("  persons resolved in %s: %d records, %d persons (merged %d, split %d, records relinked %d)\n",
-		time.Since(t1).Round(time.Millisecond), pr.Records, pr.Persons, pr.Merged, pr.Split, pr.Relinked)
+	kind := "changed"
+	if pr.Full {
+		kind = "in full"
+	}
+	fmt.Printf("  persons resolved %s in %s (matching %s): %d records changed, %d resolved again, %d persons (made %d, merged %d, split %d, records relinked %d)\n",
+		kind, time.Since(t1).Round(time.Millisecond), pr.Resolved.Round(time.Millisecond), pr.Changed, pr.Records, pr.Persons, pr.Made, pr.Merged, pr.Split, pr.Relinked)
 	took := pass.took + time.Since(t0)
 	fmt.Printf("  sync with entity resolution: %s, %.0f records/s\n", took.Round(time.Millisecond), float64(pass.fetched)/took.Seconds())
 	return nil

@@ -1,0 +1,548 @@
+package resolve
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Persons is a person resolution kept between sync passes: the records,
+// their blocks, the model (m, u, prior) of the last full resolution and
+// the scored pairs. Update resolves what changed: the changed records are
+// compared again with the records their blocks reach, and the connected
+// parts of the pair graph (scored pairs above Config.Lower whose names are
+// not DIFFERENT, shared valid ID hashes, decisions) that hold a changed
+// record, or held it before, are clustered again under the same rules as
+// Resolve. A part of the graph holding no changed record is left as it
+// is: clustering never crosses parts, so it would come out the same.
+//
+// The model and the weights of pairs that did not change stay those of
+// the last full resolution (NewPersons): term frequencies move a little
+// as records arrive, and a block that grows past Config.MaxBlock keeps the
+// pairs scored while it was smaller. A periodic full resolution
+// re-estimates the model and gives the answer the increments converge to;
+// it does not depend on the order records arrived in.
+type Persons struct {
+	cfg     Config
+	model   Model
+	recs    []Record // by slot; a free slot has Key ""
+	pr      []prep
+	free    []int32
+	slot    map[string]int32
+	blocks  map[string][]int32
+	places  map[string]map[string]int // phone hash → dwelling → records
+	names   map[string]int
+	readers map[string]int
+	edges   [][]edge           // per slot
+	ids     map[string][]int32 // valid ID hash → slots
+	// decisions by pair (A < B) → accept.
+	decisions map[[2]string]bool
+	decidedOn map[string][][2]string // record key → its decided pairs
+	cluster   []int32                // slot → the cluster's label (a member's slot)
+	members   map[int32][]int32      // label → slots
+	compared  int
+}
+
+// edge is a scored pair seen from one of its records.
+type edge struct {
+	to int32
+	p  *Pair
+}
+
+// NewPersons resolves recs (any order; keys unique) in full under the
+// decisions: the model is estimated from them. The answer is that of
+// Resolve.
+func NewPersons(recs []Record, decisions []Decision, cfg Config) (*Persons, *Result, error) {
+	recs = slices.Clone(recs)
+	slices.SortFunc(recs, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
+	for i := 1; i < len(recs); i++ {
+		if recs[i].Key == recs[i-1].Key {
+			return nil, nil, fmt.Errorf("resolve: record key %q twice", recs[i].Key)
+		}
+	}
+	x := &Persons{cfg: cfg, slot: make(map[string]int32, len(recs)), blocks: make(map[string][]int32, len(recs)*3),
+		places: map[string]map[string]int{}, names: make(map[string]int, len(recs)), readers: make(map[string]int, len(recs)),
+		ids: map[string][]int32{}, members: map[int32][]int32{}}
+	for i := range recs {
+		x.notePlace(&recs[i], 1)
+	}
+	for i := range recs {
+		x.put(recs[i])
+	}
+	x.model = estimate(x.recs, x.pr, cfg)
+	x.setDecisions(decisions)
+
+	// Candidate pairs: every two records of a block (blocks of MaxBlock
+	// records at most), unless both have a valid ID (decided by the IDs).
+	cand := make(map[uint64]struct{}, len(recs)*2)
+	for _, b := range x.blocks {
+		if len(b) < 2 || len(b) > cfg.MaxBlock {
+			continue
+		}
+		for p := 0; p < len(b); p++ {
+			for q := p + 1; q < len(b); q++ {
+				i, j := min(b[p], b[q]), max(b[p], b[q])
+				if x.recs[i].IDHash != "" && x.recs[j].IDHash != "" {
+					continue
+				}
+				cand[uint64(i)<<32|uint64(j)] = struct{}{}
+			}
+		}
+	}
+	keys := make([]uint64, 0, len(cand))
+	for k := range cand {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	x.compared = len(keys)
+	for _, k := range keys {
+		x.score(int32(k>>32), int32(k&0xffffffff))
+	}
+	all := make([]int32, len(x.recs))
+	for i := range all {
+		all[i] = int32(i)
+	}
+	r := x.solve(all)
+	r.Compared = x.compared
+	return x, r, nil
+}
+
+// Resolve resolves recs (any order; keys unique) under the decisions.
+func Resolve(recs []Record, decisions []Decision, cfg Config) (*Result, error) {
+	_, r, err := NewPersons(recs, decisions, cfg)
+	return r, err
+}
+
+// Len is the number of records held.
+func (x *Persons) Len() int { return len(x.slot) }
+
+// notePlace counts (d = 1) or uncounts (d = −1) a record's phone at its
+// dwelling.
+func (x *Persons) notePlace(r *Record, d int) {
+	ph, pl := r.PhoneHash, r.Place
+	if ph == "" || pl == "" {
+		return
+	}
+	m := x.places[ph]
+	if m == nil {
+		m = map[string]int{}
+		x.places[ph] = m
+	}
+	m[pl] += d
+	if m[pl] <= 0 {
+		delete(m, pl)
+		if len(m) == 0 {
+			delete(x.places, ph)
+		}
+	}
+}
+
+// prepOne derives a record's comparison values.
+func (x *Persons) prepOne(rc *Record) prep {
+	n := FoldName(rc.Name)
+	p := prep{name: n, pinyin: Pinyin(n), place: rc.Place, phonePlaces: x.places[rc.PhoneHash]}
+	if r := []rune(n); len(r) > 0 {
+		p.surname = string(r[0])
+	}
+	if p.place == "" && len(p.phonePlaces) == 1 {
+		for pl := range p.phonePlaces {
+			p.place = pl
+		}
+	}
+	return p
+}
+
+// put stores a record (its phone already counted at its dwelling) in a
+// free slot, or a new one, and blocks it.
+func (x *Persons) put(rc Record) int32 {
+	var i int32
+	if n := len(x.free); n > 0 {
+		i, x.free = x.free[n-1], x.free[:n-1]
+		x.recs[i] = rc
+	} else {
+		i = int32(len(x.recs))
+		x.recs = append(x.recs, rc)
+		x.pr = append(x.pr, prep{})
+		x.edges = append(x.edges, nil)
+		x.cluster = append(x.cluster, -1)
+	}
+	x.slot[rc.Key] = i
+	x.index(i)
+	if h := rc.IDHash; h != "" {
+		x.ids[h] = append(x.ids[h], i)
+	}
+	return i
+}
+
+// index prepares a slot's record and adds it to its blocks and counts.
+func (x *Persons) index(i int32) {
+	x.pr[i] = x.prepOne(&x.recs[i])
+	p := &x.pr[i]
+	x.names[p.name]++
+	x.readers[p.pinyin]++
+	for _, k := range blockKeys(&x.recs[i], p) {
+		x.blocks[k] = append(x.blocks[k], i)
+	}
+}
+
+// unindex takes a slot's record out of its blocks and counts, and drops
+// its pairs.
+func (x *Persons) unindex(i int32) {
+	p := &x.pr[i]
+	for _, k := range blockKeys(&x.recs[i], p) {
+		x.blocks[k] = dropSlot(x.blocks[k], i)
+		if len(x.blocks[k]) == 0 {
+			delete(x.blocks, k)
+		}
+	}
+	decr(x.names, p.name)
+	decr(x.readers, p.pinyin)
+	for _, e := range x.edges[i] {
+		x.edges[e.to] = slices.DeleteFunc(x.edges[e.to], func(f edge) bool { return f.to == i })
+	}
+	x.edges[i] = nil
+}
+
+func decr(m map[string]int, k string) {
+	if m[k]--; m[k] <= 0 {
+		delete(m, k)
+	}
+}
+
+func dropSlot(s []int32, i int32) []int32 {
+	if k := slices.Index(s, i); k >= 0 {
+		s[k] = s[len(s)-1]
+		return s[:len(s)-1]
+	}
+	return s
+}
+
+// remove takes a record out entirely and frees its slot.
+func (x *Persons) remove(i int32) {
+	rc := &x.recs[i]
+	x.unindex(i)
+	x.notePlace(rc, -1)
+	if h := rc.IDHash; h != "" {
+		x.ids[h] = dropSlot(x.ids[h], i)
+		if len(x.ids[h]) == 0 {
+			delete(x.ids, h)
+		}
+	}
+	delete(x.slot, rc.Key)
+	if l := x.cluster[i]; l >= 0 {
+		x.members[l] = dropSlot(x.members[l], i)
+		if len(x.members[l]) == 0 {
+			delete(x.members, l)
+		}
+	}
+	x.cluster[i] = -1
+	x.recs[i], x.pr[i] = Record{}, prep{}
+	x.free = append(x.free, i)
+}
+
+// blockKeys are the blocking keys of a record (see the package
+// documentation).
+func blockKeys(rc *Record, p *prep) []string {
+	var ks []string
+	if rc.PhoneHash != "" {
+		ks = append(ks, "p\x00"+rc.PhoneHash)
+	}
+	if rc.Birth != "" && p.surname != "" {
+		ks = append(ks, "b\x00"+rc.Birth+p.surname)
+	}
+	if p.pinyin != "" && p.place != "" {
+		ks = append(ks, "a\x00"+p.pinyin+"\x00"+p.place)
+	}
+	if p.pinyin != "" && rc.Birth != "" {
+		ks = append(ks, "y\x00"+p.pinyin+"\x00"+rc.Birth[:4])
+	}
+	return ks
+}
+
+// score weighs the pair of two slots and keeps it as an edge of both when
+// it can matter: a total from Config.Lower and names not DIFFERENT.
+func (x *Persons) score(i, j int32) {
+	a, b := i, j
+	if x.recs[b].Key < x.recs[a].Key {
+		a, b = b, a
+	}
+	n := float64(len(x.slot))
+	p := x.model.score(&x.recs[a], &x.recs[b], &x.pr[a], &x.pr[b],
+		float64(x.names[x.pr[a].name])/n, float64(x.readers[x.pr[a].pinyin])/n)
+	if p.Total < x.cfg.Lower || p.Outcome == Unlinked {
+		return
+	}
+	pp := &p
+	x.edges[i] = append(x.edges[i], edge{j, pp})
+	x.edges[j] = append(x.edges[j], edge{i, pp})
+}
+
+// setDecisions replaces the decisions and returns the keys of those that
+// are new, changed or gone.
+func (x *Persons) setDecisions(ds []Decision) []string {
+	next := make(map[[2]string]bool, len(ds))
+	for _, d := range ds {
+		a, b := d.A, d.B
+		if b < a {
+			a, b = b, a
+		}
+		next[[2]string{a, b}] = d.Accept
+	}
+	var changed []string
+	for k, v := range next {
+		if old, ok := x.decisions[k]; !ok || old != v {
+			changed = append(changed, k[0], k[1])
+		}
+	}
+	for k := range x.decisions {
+		if _, ok := next[k]; !ok {
+			changed = append(changed, k[0], k[1])
+		}
+	}
+	x.decisions = next
+	x.decidedOn = make(map[string][][2]string, 2*len(next))
+	for k := range next {
+		x.decidedOn[k[0]] = append(x.decidedOn[k[0]], k)
+		x.decidedOn[k[1]] = append(x.decidedOn[k[1]], k)
+	}
+	return changed
+}
+
+// Update resolves a change: records new or changed (by key), records
+// removed (keys), and the analysts' decisions as they stand now. It
+// returns the resolution of the records whose person may have changed —
+// the parts of the pair graph holding a changed record or a decided pair
+// that changed, before or after — and nothing else: Result.Records is
+// that set, closed (no pair of Links or Review leaves it).
+func (x *Persons) Update(changed []Record, removed []string, decisions []Decision) (*Result, error) {
+	changed = slices.Clone(changed)
+	slices.SortFunc(changed, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
+	for i := 1; i < len(changed); i++ {
+		if changed[i].Key == changed[i-1].Key {
+			return nil, fmt.Errorf("resolve: record key %q twice", changed[i].Key)
+		}
+	}
+	seeds := map[int32]bool{}
+	// What a record touched before it changed: its pairs and its cluster.
+	touch := func(i int32) {
+		seeds[i] = true
+		for _, e := range x.edges[i] {
+			seeds[e.to] = true
+		}
+		if l := x.cluster[i]; l >= 0 {
+			for _, m := range x.members[l] {
+				seeds[m] = true
+			}
+		}
+	}
+	for _, k := range x.setDecisions(decisions) {
+		if i, ok := x.slot[k]; ok {
+			touch(i)
+		}
+	}
+	// The dwellings each phone of a changed record is known at, before.
+	phones := map[string]string{}
+	notePhone := func(ph string) {
+		if _, ok := phones[ph]; ph != "" && !ok {
+			phones[ph] = placeSet(x.places[ph])
+		}
+	}
+	for _, k := range removed {
+		if i, ok := x.slot[k]; ok {
+			notePhone(x.recs[i].PhoneHash)
+			touch(i)
+			x.remove(i)
+			delete(seeds, i)
+		}
+	}
+	var rescore []int32
+	for i := range changed {
+		notePhone(changed[i].PhoneHash)
+		if s, ok := x.slot[changed[i].Key]; ok {
+			notePhone(x.recs[s].PhoneHash)
+			touch(s)
+			x.remove(s)
+			delete(seeds, s)
+		}
+	}
+	for i := range changed {
+		x.notePlace(&changed[i], 1)
+	}
+	for i := range changed {
+		s := x.put(changed[i])
+		seeds[s] = true
+		rescore = append(rescore, s)
+	}
+	// A phone now known at other dwellings changes what its other records
+	// infer (their dwelling, a housemate's phone): they are prepared and
+	// scored again.
+	again := map[int32]bool{}
+	for _, s := range rescore {
+		again[s] = true
+	}
+	for ph, before := range phones {
+		if placeSet(x.places[ph]) == before {
+			continue
+		}
+		for _, s := range slices.Clone(x.blocks["p\x00"+ph]) {
+			if again[s] {
+				continue
+			}
+			again[s] = true
+			touch(s)
+			x.unindex(s)
+			x.index(s)
+			rescore = append(rescore, s)
+		}
+	}
+	slices.SortFunc(rescore, func(a, b int32) int { return strings.Compare(x.recs[a].Key, x.recs[b].Key) })
+	done := map[uint64]bool{}
+	for _, i := range rescore {
+		rc, p := &x.recs[i], &x.pr[i]
+		for _, k := range blockKeys(rc, p) {
+			b := x.blocks[k]
+			if len(b) < 2 || len(b) > x.cfg.MaxBlock {
+				continue
+			}
+			for _, j := range b {
+				if j == i || (rc.IDHash != "" && x.recs[j].IDHash != "") {
+					continue
+				}
+				pk := uint64(min(i, j))<<32 | uint64(max(i, j))
+				if done[pk] {
+					continue
+				}
+				done[pk] = true
+				x.compared++
+				x.score(i, j)
+			}
+		}
+	}
+	// The parts of the graph the seeds are in.
+	part := x.reach(seeds)
+	r := x.solve(part)
+	r.Compared = x.compared
+	return r, nil
+}
+
+// placeSet names the dwellings of a phone, for comparison.
+func placeSet(m map[string]int) string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return strings.Join(ks, "\x00")
+}
+
+// reach returns the slots connected to the seeds by pairs, shared valid
+// ID hashes and decisions.
+func (x *Persons) reach(seeds map[int32]bool) []int32 {
+	seen := make(map[int32]bool, len(seeds))
+	var queue, out []int32
+	visit := func(i int32) {
+		if !seen[i] && x.recs[i].Key != "" {
+			seen[i] = true
+			queue = append(queue, i)
+		}
+	}
+	for s := range seeds {
+		visit(s)
+	}
+	for len(queue) > 0 {
+		i := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		out = append(out, i)
+		for _, e := range x.edges[i] {
+			visit(e.to)
+		}
+		rc := &x.recs[i]
+		if rc.IDHash != "" {
+			for _, j := range x.ids[rc.IDHash] {
+				visit(j)
+			}
+		}
+		for _, k := range x.decidedOn[rc.Key] {
+			for _, key := range k {
+				if j, ok := x.slot[key]; ok {
+					visit(j)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Snapshot returns the resolution of every record as it stands: the
+// clusters Update leaves are those a clustering of all the pairs held
+// gives, since clustering never crosses parts of the pair graph.
+func (x *Persons) Snapshot() *Result {
+	all := make([]int32, 0, len(x.slot))
+	for _, i := range x.slot {
+		all = append(all, i)
+	}
+	r := x.solve(all)
+	r.Compared = x.compared
+	return r
+}
+
+// solve clusters a closed set of slots (no pair leaves it) and labels
+// their clusters.
+func (x *Persons) solve(set []int32) *Result {
+	set = slices.Clone(set)
+	slices.SortFunc(set, func(a, b int32) int { return strings.Compare(x.recs[a].Key, x.recs[b].Key) })
+	local := make(map[int32]int, len(set))
+	recs := make([]Record, len(set))
+	pr := make([]prep, len(set))
+	for n, i := range set {
+		local[i] = n
+		recs[n], pr[n] = x.recs[i], x.pr[i]
+	}
+	var pairs []Pair
+	for _, i := range set {
+		for _, e := range x.edges[i] {
+			if _, in := local[e.to]; in && e.p.A == x.recs[i].Key {
+				pairs = append(pairs, *e.p)
+			}
+		}
+	}
+	var decisions []Decision
+	for _, i := range set {
+		for _, k := range x.decidedOn[x.recs[i].Key] {
+			if k[0] != x.recs[i].Key {
+				continue
+			}
+			if j, ok := x.slot[k[1]]; ok {
+				if _, in := local[j]; in {
+					decisions = append(decisions, Decision{A: k[0], B: k[1], Accept: x.decisions[k]})
+				}
+			}
+		}
+	}
+	slices.SortFunc(decisions, func(a, b Decision) int {
+		if c := strings.Compare(a.A, b.A); c != 0 {
+			return c
+		}
+		return strings.Compare(a.B, b.B)
+	})
+	n := float64(len(x.slot))
+	r := cluster(recs, pr, pairs, decisions, x.model, x.cfg, func(a, b int) Pair {
+		return x.model.score(&recs[a], &recs[b], &pr[a], &pr[b], float64(x.names[pr[a].name])/n, float64(x.readers[pr[a].pinyin])/n)
+	})
+	for _, i := range set {
+		if l := x.cluster[i]; l >= 0 {
+			x.members[l] = dropSlot(x.members[l], i)
+			if len(x.members[l]) == 0 {
+				delete(x.members, l)
+			}
+		}
+	}
+	for _, c := range r.Clusters {
+		l := set[c[0]]
+		for _, n := range c {
+			x.cluster[set[n]] = l
+			x.members[l] = append(x.members[l], set[n])
+		}
+	}
+	return r
+}

@@ -207,4 +207,16 @@ func TestPersonMatchDecisions(t *testing.T) {
 	if len(q.MatchReview) != 1 || q.MatchReview[0].B.Key != "governance/RESIDENT/R2" || q.MatchReview[0].Fields[0].Weight != 3.5 {
 		t.Fatalf("review queue %+v", q.MatchReview)
 	}
+	// Analysts see the whole city; a read under a jurisdiction sees the
+	// pairs both of whose persons are within it. R1 lives in community
+	// 420606001001, R2 in 420606001002, both in the street 420606001.
+	for _, c := range []struct {
+		region string
+		pairs  int
+	}{{"420606001001", 0}, {"420606001002", 0}, {"420606001", 1}} {
+		got, err := st.PersonReview(store.WithScope(context.Background(), store.Scope{RegionCode: c.region}), 10)
+		if err != nil || len(got) != c.pairs {
+			t.Errorf("under the jurisdiction %s: %d review pairs, want %d (%v)", c.region, len(got), c.pairs, err)
+		}
+	}
 }

@@ -243,11 +243,12 @@ func (s *Store) PersonMatches(ctx context.Context, personIDs []int64) ([][]*Pers
 
 // PersonReview returns the review queue of person resolution: pairs of
 // records whose evidence lies between the thresholds, their persons apart,
-// strongest first, at most limit; a jurisdiction sees the pairs whose first
-// record's person it sees.
+// strongest first, at most limit; a jurisdiction sees the pairs both of
+// whose records' persons it sees — those its analysts may decide (a pair
+// across jurisdictions is for the city's).
 func (s *Store) PersonReview(ctx context.Context, limit int) ([]*PersonMatch, error) {
 	var a sqlArgs
-	cond := `m.outcome = 'REVIEW' AND ` + personVisible(ctx, &a)
+	cond := `m.outcome = 'REVIEW' AND ` + personIDVisible(ctx, &a, "la.person_id") + ` AND ` + personIDVisible(ctx, &a, "lb.person_id")
 	rows, err := s.pool.Query(ctx, personMatchSQL(cond)+` ORDER BY m.total DESC, m.record_a, m.record_b LIMIT `+a.add(limit), a...)
 	if err != nil {
 		return nil, fmt.Errorf("person review: %w", err)

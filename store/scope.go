@@ -84,14 +84,17 @@ func scopeRegion(ctx context.Context, column string, a *sqlArgs) string {
 
 // Visibility of each kind of row under the request's scope (x is the row).
 
-func personVisible(ctx context.Context, a *sqlArgs) string {
+func personVisible(ctx context.Context, a *sqlArgs) string { return personIDVisible(ctx, a, "x.id") }
+
+// personIDVisible is personVisible for the person an expression names.
+func personIDVisible(ctx context.Context, a *sqlArgs, id string) string {
 	if _, ok := scopeOf(ctx); !ok {
 		return "TRUE"
 	}
-	return `(x.id IN (SELECT person_id FROM resident WHERE ` + scopeRegion(ctx, "grid_id", a) + `)
-		OR x.id IN (SELECT person_id FROM party_member WHERE ` + scopeRegion(ctx, "region_id", a) + `)
-		OR x.id IN (SELECT w.person_id FROM grid_worker w JOIN grid_worker_grid g ON g.worker_id = w.id WHERE ` + scopeRegion(ctx, "g.grid_id", a) + `)
-		OR x.id IN (SELECT c.reporter_person_id FROM "case" c WHERE ` + scopePath(ctx, "c.region_path", a) + `))`
+	return `(` + id + ` IN (SELECT person_id FROM resident WHERE ` + scopeRegion(ctx, "grid_id", a) + `)
+		OR ` + id + ` IN (SELECT person_id FROM party_member WHERE ` + scopeRegion(ctx, "region_id", a) + `)
+		OR ` + id + ` IN (SELECT w.person_id FROM grid_worker w JOIN grid_worker_grid g ON g.worker_id = w.id WHERE ` + scopeRegion(ctx, "g.grid_id", a) + `)
+		OR ` + id + ` IN (SELECT c.reporter_person_id FROM "case" c WHERE ` + scopePath(ctx, "c.region_path", a) + `))`
 }
 
 func gridWorkerVisible(ctx context.Context, a *sqlArgs) string {

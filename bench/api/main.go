@@ -6,13 +6,17 @@
 // benchmark query runs a fixed number of requests from concurrent clients,
 // reporting throughput, p50 and p99 latency, and the ratio to the floor: the
 // same JSON built by one hand-written pgx query and encoding/json, run the
-// same way. Hub RSS is read from /proc.
+// same way: "ratio" compares throughput, "cpu×" the CPU time per request
+// (this process's, so it counts the clients of both sides alike; PostgreSQL's
+// is not included). Hub RSS is read from /proc.
 //
 //	go run ./bench/api -scale medium -clients 32 -requests 2000
 //
 // Queries: (A) 100 grids × first 10 cases with category and location;
 // (B) one street's drill-down: communities → grids → caseStats by STATUS;
-// (C) a filtered case search page of 50.
+// (C) a filtered case search page of 50; (S) one grid and its first 10
+// cases with category and location (A for one grid: what a request costs
+// beyond its rows).
 package main
 
 import (
@@ -44,8 +48,8 @@ func main() {
 	scale := flag.String("scale", "medium", "synthetic city: small (30 grids, 10k cases), medium (300 grids, 100k cases), city (2500 grids, 1M cases)")
 	clients := flag.Int("clients", 32, "concurrent clients")
 	requests := flag.Int("requests", 2000, "requests per query and side")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the hub side of each query to this file name plus .A, .B, .C")
-	memprofile := flag.String("memprofile", "", "write an allocation profile of the hub side of each query to this file name plus .A, .B, .C")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the hub side of each query to this file name plus .A, .B, .C, .S")
+	memprofile := flag.String("memprofile", "", "write an allocation profile of the hub side of each query to this file name plus .A, .B, .C, .S")
 	statements := flag.Bool("statements", false, "print the SQL statements one request of each query runs on the hub side, then measure")
 	reuse := flag.String("db", "", "benchmark an already seeded database (a DSN printed by an earlier run) instead of seeding a new one")
 	flag.DurationVar(&churn, "churn", 100*time.Millisecond, "while the cached side runs, commit a write this often (as sync batches land), so that its answers are dropped and run again; 0 for none")
@@ -186,7 +190,7 @@ func run(scale string, clients, requests int) error {
 	// cpu/req is this process's CPU time per request (the served side and
 	// the clients; PostgreSQL's not included): steadier than req/s on a
 	// machine shared with other work.
-	fmt.Printf("\n%-4s %-6s %10s %9s %9s %9s %8s\n", "q", "side", "req/s", "p50", "p99", "cpu/req", "ratio")
+	fmt.Printf("\n%-4s %-6s %10s %9s %9s %9s %8s %6s\n", "q", "side", "req/s", "p50", "p99", "cpu/req", "ratio", "cpu×")
 	for _, q := range queries(street) {
 		stop := startProfile(q.name)
 		hub := load(clients, requests, func() error { return postGraphQL(ctx, client, url, q.graphql) })
@@ -201,8 +205,8 @@ func run(scale string, clients, requests int) error {
 			return fmt.Errorf("query %s: hub %v, cached %v, floor %v", q.name, hub.err, hit.err, floor.err)
 		}
 		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s\n", q.name, "floor", floor.rps, floor.p50, floor.p99, floor.cpu)
-		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s %7.2fx\n", q.name, "hub", hub.rps, hub.p50, hub.p99, hub.cpu, floor.rps/hub.rps)
-		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s %7.2fx  (response cache; %d writes committed meanwhile)\n", q.name, "cached", hit.rps, hit.p50, hit.p99, hit.cpu, floor.rps/hit.rps, writes())
+		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s %7.2fx %5.2fx\n", q.name, "hub", hub.rps, hub.p50, hub.p99, hub.cpu, floor.rps/hub.rps, cpuRatio(hub, floor))
+		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s %7.2fx %5.2fx  (response cache; %d writes committed meanwhile)\n", q.name, "cached", hit.rps, hit.p50, hit.p99, hit.cpu, floor.rps/hit.rps, cpuRatio(hit, floor), writes())
 	}
 	fmt.Printf("\nhub process RSS: %s (peak %s)\n", rss("VmRSS"), rss("VmHWM"))
 	return nil
@@ -316,6 +320,14 @@ func load(c, n int, fn func() error) result {
 		r.err = e
 	}
 	return r
+}
+
+// cpuRatio is the CPU time per request of r over the floor's.
+func cpuRatio(r, floor result) float64 {
+	if floor.cpu <= 0 {
+		return 0
+	}
+	return float64(r.cpu) / float64(floor.cpu)
 }
 
 // processCPU is the user and system CPU time this process has used.

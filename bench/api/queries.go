@@ -39,8 +39,20 @@ func queries(street string) []query {
 				grid { name } category { name } } } pageInfo { hasNextPage endCursor } } }`,
 			floor: floorC,
 		},
+		{
+			name: "S",
+			graphql: fmt.Sprintf(`{ region(code: %q) { code name cases(first: 10) { edges { node {
+				id title status reportedAt category { name } location { lat lng } } } } } }`, firstGridOf(street)),
+			floor: func(ctx context.Context, st *store.Store) ([]byte, error) {
+				return floorS(ctx, st, firstGridOf(street))
+			},
+		},
 	}
 }
+
+// firstGridOf is the code of the first grid of a street's first community
+// in a seeded city (the grid of query S).
+func firstGridOf(street string) string { return street + "001001" }
 
 func postGraphQL(ctx context.Context, c *http.Client, url, q string) error {
 	body, _ := json.Marshal(map[string]string{"query": q})
@@ -174,6 +186,48 @@ func floorC(ctx context.Context, st *store.Store) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(map[string]any{"data": list})
+}
+
+// floorS is query A for one grid: the grid and its first 10 cases.
+func floorS(ctx context.Context, st *store.Store, grid string) ([]byte, error) {
+	rows, err := st.Pool().Query(ctx, `SELECT g.code, g.name, c.id, c.title, c.status, c.reported_at, cat.name, c.lat, c.lng
+		FROM region g
+		LEFT JOIN LATERAL (SELECT * FROM "case" c WHERE c.grid_id = g.id ORDER BY reported_at DESC, id DESC LIMIT 10) c ON true
+		LEFT JOIN category cat ON cat.code = c.category_code
+		WHERE g.code = $1 ORDER BY c.reported_at DESC, c.id DESC`, grid)
+	if err != nil {
+		return nil, err
+	}
+	type caseJ struct {
+		ID, Title, Status string
+		ReportedAt        time.Time
+		Category          struct{ Name *string }
+		Location          struct{ Lat, Lng *float64 }
+	}
+	var out struct {
+		Code, Name string
+		Cases      []caseJ
+	}
+	for rows.Next() {
+		var id *int64
+		var c caseJ
+		var title, status *string
+		var rep *time.Time
+		if err := rows.Scan(&out.Code, &out.Name, &id, &title, &status, &rep, &c.Category.Name, &c.Location.Lat, &c.Location.Lng); err != nil {
+			return nil, err
+		}
+		if id != nil {
+			c.ID, c.Title, c.Status, c.ReportedAt = fmt.Sprint(*id), *title, *status, *rep
+			out.Cases = append(out.Cases, c)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if out.Code == "" {
+		return nil, fmt.Errorf("floor S: no grid %s", grid)
+	}
+	return json.Marshal(map[string]any{"data": out})
 }
 
 func getFloor(ctx context.Context, c *http.Client, url string) error {

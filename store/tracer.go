@@ -25,6 +25,18 @@ func (c *StatementCounter) Count() int64 { return c.n.Load() }
 // Statements returns the first line of each statement seen (at most 100),
 // for test failure messages.
 func (c *StatementCounter) Statements() []string {
+	out := c.Texts()
+	for i, sql := range out {
+		if j := strings.IndexByte(sql, '\n'); j > 0 {
+			out[i] = sql[:j]
+		}
+	}
+	return out
+}
+
+// Texts returns the whole text of each statement seen (at most 100), for
+// tests of what the statements read.
+func (c *StatementCounter) Texts() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.sql...)
@@ -35,9 +47,6 @@ func (c *StatementCounter) add(sql string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.sql) < 100 {
-		if i := strings.IndexByte(sql, '\n'); i > 0 {
-			sql = sql[:i]
-		}
 		c.sql = append(c.sql, sql)
 	}
 }

@@ -80,6 +80,7 @@ type Response struct {
 	Errors     []Error         `json:"errors"`
 	Statements int64           // SQL statements the request ran
 	SQL        []string        // their first lines
+	SQLText    []string        // their whole text
 }
 
 // Do posts a query with variables and decodes the response.
@@ -120,6 +121,7 @@ func (s *Server) DoWithHeaders(tb testing.TB, query string, vars map[string]any,
 	if c := s.last.Load(); c != nil {
 		r.Statements = c.Count()
 		r.SQL = c.Statements()
+		r.SQLText = c.Texts()
 	}
 	return r
 }

@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/graph/model"
@@ -218,12 +219,14 @@ func (r *queryResolver) Cases(ctx context.Context, filter *model.CaseFilter, ord
 	if err != nil {
 		return nil, err
 	}
-	q := store.CaseQuery{Filter: f, Order: caseOrder(orderBy), Page: pa}
+	// The page reads only the columns its selection needs.
+	sel, cols := caseSelectionOf(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field)
+	q := store.CaseQuery{Filter: f, Order: caseOrder(orderBy), Page: pa, Columns: cols}
 	page, err := r.Store.Cases(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.prefetchCases(ctx, page.Nodes()); err != nil {
+	if err := r.prefetchCases(ctx, page.Nodes(), sel); err != nil {
 		return nil, err
 	}
 	return model.NewCaseConnection(page, f), nil

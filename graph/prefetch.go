@@ -80,11 +80,52 @@ type caseRelations struct {
 	Grid, GridParent, Category, Source, Timeline bool
 }
 
-// caseRelationsOf reads the relations selected under edges.node of a case
-// connection field.
-func caseRelationsOf(opCtx *graphql.OperationContext, conn graphql.CollectedField) caseRelations {
+// caseFieldColumns are the columns of a case each field of Case reads
+// (the ID and the sort key are always read). A field missing here reads
+// every column, so a field added to the schema is served right before it
+// is listed (a test holds the table complete).
+var caseFieldColumns = map[string]store.CaseColumns{
+	"__typename":        0,
+	"id":                0,
+	"source":            store.CaseColSource,
+	"sourceId":          store.CaseColSourceID,
+	"kind":              store.CaseColKind,
+	"category":          store.CaseColCategory,
+	"sourceCategory":    store.CaseColSourceCategory | store.CaseColKind,
+	"title":             store.CaseColTitle,
+	"description":       store.CaseColDescription,
+	"status":            store.CaseColStatus,
+	"tier":              store.CaseColTier,
+	"grid":              store.CaseColGrid,
+	"location":          store.CaseColLocation,
+	"address":           store.CaseColAddress,
+	"standardAddress":   store.CaseColAddress,
+	"addressComponents": store.CaseColAddress,
+	"building":          0, // by the case's ID
+	"reportedAt":        store.CaseColReportedAt,
+	"updatedAt":         store.CaseColUpdatedAt,
+	"dueAt":             store.CaseColDueAt,
+	"closedAt":          store.CaseColClosedAt,
+	"overdue":           store.CaseColOverdue,
+	"timeline":          0, // by the case's ID
+	"incident":          store.CaseColIncident,
+	"reporter":          store.CaseColReporter,
+	"assignee":          store.CaseColAssignee,
+	"provenance":        store.CaseColSource | store.CaseColSourceID | store.CaseColProvenance,
+}
+
+// caseSelectionOf reads what is selected under edges.node of a case
+// connection field: the relations the loaders fetch for the whole page,
+// and the columns of the cases the fields read.
+func caseSelectionOf(opCtx *graphql.OperationContext, conn graphql.CollectedField) (caseRelations, store.CaseColumns) {
 	var sel caseRelations
+	cols := store.CaseColID
 	for _, f := range selections(opCtx, conn, "edges", "node") {
+		if c, ok := caseFieldColumns[f.Name]; ok {
+			cols |= c
+		} else {
+			cols = store.AllCaseColumns
+		}
 		switch f.Name {
 		case "grid":
 			sel.Grid = true
@@ -101,19 +142,18 @@ func caseRelationsOf(opCtx *graphql.OperationContext, conn graphql.CollectedFiel
 			sel.Timeline = true
 		}
 	}
-	return sel
+	return sel, cols
 }
 
 // prefetchCases loads, in one statement per relation and before the
-// child resolvers ask, the selected relations of the page of cases of the
-// current case connection field, and primes the request's loaders with
-// them: the grids' parents are then in the cache when the grids' own
-// resolvers, one per grid, ask for them.
-func (r *Resolver) prefetchCases(ctx context.Context, cases []*store.Case) error {
+// child resolvers ask, the selected relations (sel, from caseSelectionOf)
+// of a page of cases of a case connection field, and primes the request's
+// loaders with them: the grids' parents are then in the cache when the
+// grids' own resolvers, one per grid, ask for them.
+func (r *Resolver) prefetchCases(ctx context.Context, cases []*store.Case, sel caseRelations) error {
 	if len(cases) == 0 {
 		return nil
 	}
-	sel := caseRelationsOf(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field)
 	return primeCaseRelations(ctx, r.Store, r.loaders(ctx), cases, sel)
 }
 
@@ -324,12 +364,13 @@ func regionCasesQuery(opCtx *graphql.OperationContext, field graphql.CollectedFi
 	if err != nil {
 		return regionCasesKey{}, store.CaseQuery{}, err
 	}
-	q := store.CaseQuery{Filter: f, Order: caseOrder(orderBy), Page: pa}
+	sel, cols := caseSelectionOf(opCtx, field)
+	q := store.CaseQuery{Filter: f, Order: caseOrder(orderBy), Page: pa, Columns: cols}
 	args, err := json.Marshal(q)
 	if err != nil {
 		return regionCasesKey{}, store.CaseQuery{}, fmt.Errorf("region cases key: %w", err)
 	}
-	return regionCasesKey{Region: region, Args: string(args), Sel: caseRelationsOf(opCtx, field)}, q, nil
+	return regionCasesKey{Region: region, Args: string(args), Sel: sel}, q, nil
 }
 
 // regionStatsQuery is the query of a Region.caseStats field of a region

@@ -70,6 +70,130 @@ func scanCase(row pgx.Row, lead ...any) (*Case, error) {
 	return c, err
 }
 
+// CaseColumns are groups of a case's columns, for lists that read only
+// what their caller uses (CaseQuery.Columns). The zero value reads every
+// column; any other set reads the ID, the sort key of the order and the
+// groups in it, and leaves the other fields of the cases zero.
+type CaseColumns uint32
+
+// The column groups of a case.
+const (
+	CaseColID             CaseColumns = 1 << iota // id (always read)
+	CaseColKind                                   // kind
+	CaseColCategory                               // category_code
+	CaseColSourceCategory                         // source_category_code, source_category_name
+	CaseColTitle                                  // title
+	CaseColDescription                            // description
+	CaseColStatus                                 // status
+	CaseColSourceStatus                           // source_status
+	CaseColTier                                   // tier
+	CaseColGrid                                   // grid_id
+	CaseColLocation                               // lat, lng
+	CaseColOrigLocation                           // orig_lat, orig_lng, orig_datum
+	CaseColAddress                                // address
+	CaseColReportedAt                             // reported_at
+	CaseColUpdatedAt                              // updated_at
+	CaseColDueAt                                  // due_at
+	CaseColClosedAt                               // closed_at
+	CaseColOverdue                                // overdue (computed from due_at and closed_at)
+	CaseColAssignee                               // assignee_dept
+	CaseColReporter                               // reporter_person_id
+	CaseColIncident                               // incident_id
+	CaseColSource                                 // source
+	CaseColSourceID                               // source_id
+	CaseColProvenance                             // source_updated_at, fetched_at, payload_hash
+
+	// AllCaseColumns are every column (caseColumns).
+	AllCaseColumns CaseColumns = 1<<iota - 1
+)
+
+// caseColumn is one column of caseColumns: its group, its SQL and where
+// scanCaseColumns reads it into.
+type caseColumn struct {
+	group CaseColumns
+	sql   string
+	dest  func(c *Case) any
+}
+
+// caseColumnTable lists caseColumns in their order (a test holds them
+// equal).
+var caseColumnTable = [...]caseColumn{
+	{CaseColID, "c.id", func(c *Case) any { return &c.ID }},
+	{CaseColKind, "c.kind", func(c *Case) any { return &c.Kind }},
+	{CaseColCategory, "c.category_code", func(c *Case) any { return &c.CategoryCode }},
+	{CaseColSourceCategory, "c.source_category_code", func(c *Case) any { return &c.SourceCategoryCode }},
+	{CaseColSourceCategory, "c.source_category_name", func(c *Case) any { return &c.SourceCategoryName }},
+	{CaseColTitle, "c.title", func(c *Case) any { return &c.Title }},
+	{CaseColDescription, "c.description", func(c *Case) any { return &c.Description }},
+	{CaseColStatus, "c.status", func(c *Case) any { return &c.Status }},
+	{CaseColSourceStatus, "c.source_status", func(c *Case) any { return &c.SourceStatus }},
+	{CaseColTier, "c.tier", func(c *Case) any { return &c.Tier }},
+	{CaseColGrid, "c.grid_id", func(c *Case) any { return &c.GridID }},
+	{CaseColLocation, "c.lat", func(c *Case) any { return &c.Lat }},
+	{CaseColLocation, "c.lng", func(c *Case) any { return &c.Lng }},
+	{CaseColOrigLocation, "c.orig_lat", func(c *Case) any { return &c.OrigLat }},
+	{CaseColOrigLocation, "c.orig_lng", func(c *Case) any { return &c.OrigLng }},
+	{CaseColOrigLocation, "c.orig_datum", func(c *Case) any { return &c.OrigDatum }},
+	{CaseColAddress, "c.address", func(c *Case) any { return &c.Address }},
+	{CaseColReportedAt, "c.reported_at", func(c *Case) any { return &c.ReportedAt }},
+	{CaseColUpdatedAt, "c.updated_at", func(c *Case) any { return &c.UpdatedAt }},
+	{CaseColDueAt, "c.due_at", func(c *Case) any { return &c.DueAt }},
+	{CaseColClosedAt, "c.closed_at", func(c *Case) any { return &c.ClosedAt }},
+	{CaseColOverdue, overdueSQL, func(c *Case) any { return &c.Overdue }},
+	{CaseColAssignee, "c.assignee_dept", func(c *Case) any { return &c.AssigneeDept }},
+	{CaseColReporter, "c.reporter_person_id", func(c *Case) any { return &c.ReporterID }},
+	{CaseColIncident, "c.incident_id", func(c *Case) any { return &c.IncidentID }},
+	{CaseColSource, "c.source", func(c *Case) any { return &c.Provenance.Source }},
+	{CaseColSourceID, "c.source_id", func(c *Case) any { return &c.Provenance.SourceID }},
+	{CaseColProvenance, "c.source_updated_at", func(c *Case) any { return &c.Provenance.SourceUpdatedAt }},
+	{CaseColProvenance, "c.fetched_at", func(c *Case) any { return &c.Provenance.FetchedAt }},
+	{CaseColProvenance, "c.payload_hash", func(c *Case) any { return &c.Provenance.PayloadHash }},
+}
+
+// caseSelect is the SQL column list of a set of column groups and the
+// scanner of its rows. The scanner reuses one list of destinations, so it
+// serves the rows of one query, one after another.
+func caseSelect(cols CaseColumns) (string, *caseScanner) {
+	if cols == 0 || cols == AllCaseColumns {
+		return caseColumns, &caseScanner{all: true}
+	}
+	cols |= CaseColID
+	sc := &caseScanner{}
+	var b strings.Builder
+	for i := range caseColumnTable {
+		if caseColumnTable[i].group&cols == 0 {
+			continue
+		}
+		if len(sc.cols) > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(caseColumnTable[i].sql)
+		sc.cols = append(sc.cols, &caseColumnTable[i])
+	}
+	return b.String(), sc
+}
+
+// caseScanner reads the rows of a caseSelect column list.
+type caseScanner struct {
+	all  bool
+	cols []*caseColumn
+	dest []any
+}
+
+// scan reads one row, after any leading columns given.
+func (sc *caseScanner) scan(row pgx.Row, lead ...any) (*Case, error) {
+	if sc.all {
+		return scanCase(row, lead...)
+	}
+	c := &Case{}
+	sc.dest = append(sc.dest[:0], lead...)
+	for _, col := range sc.cols {
+		sc.dest = append(sc.dest, col.dest(c))
+	}
+	err := row.Scan(sc.dest...)
+	return c, err
+}
+
 // CaseFilter narrows a case list. Zero fields do not filter.
 type CaseFilter struct {
 	RegionID     *int64  // the region and its whole subtree
@@ -207,11 +331,33 @@ func (o CaseOrder) keyOf(c *Case) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
+// column is the group of the order's sort key.
+func (o CaseOrder) column() CaseColumns {
+	switch o.Field {
+	case OrderUpdatedAt:
+		return CaseColUpdatedAt
+	case OrderDueAt:
+		return CaseColDueAt
+	}
+	return CaseColReportedAt
+}
+
 // CaseQuery selects a page of cases.
 type CaseQuery struct {
 	Filter CaseFilter
 	Order  CaseOrder
 	Page   PageArgs
+	// Columns are the column groups read (see CaseColumns); zero: all.
+	Columns CaseColumns `json:",omitempty"`
+}
+
+// columns are the groups the query reads: those asked for with the sort
+// key, which the page's cursors are made of.
+func (q CaseQuery) columns() CaseColumns {
+	if q.Columns == 0 {
+		return AllCaseColumns
+	}
+	return q.Columns | CaseColID | q.Order.column()
 }
 
 // pageSQL builds the condition, order and limit of a keyset page of cases.
@@ -256,11 +402,12 @@ func (s *Store) Cases(ctx context.Context, q CaseQuery) (Page[*Case], error) {
 	if err != nil {
 		return Page[*Case]{}, err
 	}
-	rows, err := s.pool.Query(ctx, "SELECT "+caseColumns+` FROM "case" c WHERE `+where+tail, a...)
+	cols, sc := caseSelect(q.columns())
+	rows, err := s.pool.Query(ctx, "SELECT "+cols+` FROM "case" c WHERE `+where+tail, a...)
 	if err != nil {
 		return Page[*Case]{}, fmt.Errorf("list cases: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Case, error) { return scanCase(r) })
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Case, error) { return sc.scan(r) })
 	if err != nil {
 		return Page[*Case]{}, fmt.Errorf("list cases: %w", err)
 	}
@@ -288,8 +435,9 @@ func (s *Store) CasesInRegions(ctx context.Context, regionIDs []int64, q CaseQue
 	if grids {
 		in = "c.grid_id = r.id"
 	}
+	cols, sc := caseSelect(q.columns())
 	rows, err := s.pool.Query(ctx, `SELECT r.id, x.* FROM unnest($1::bigint[]) AS k(id) JOIN region r ON r.id = k.id
-		CROSS JOIN LATERAL (SELECT `+caseColumns+` FROM "case" c WHERE `+in+` AND `+where+tail+`) x`, a...)
+		CROSS JOIN LATERAL (SELECT `+cols+` FROM "case" c WHERE `+in+` AND `+where+tail+`) x`, a...)
 	if err != nil {
 		return nil, fmt.Errorf("list cases of regions: %w", err)
 	}
@@ -297,7 +445,7 @@ func (s *Store) CasesInRegions(ctx context.Context, regionIDs []int64, q CaseQue
 	by := make(map[int64][]*Case, len(regionIDs))
 	for rows.Next() {
 		var rid int64
-		c, err := scanCase(rows, &rid)
+		c, err := sc.scan(rows, &rid)
 		if err != nil {
 			return nil, fmt.Errorf("list cases of regions: %w", err)
 		}

@@ -1,0 +1,255 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/store/storetest"
+)
+
+// projectCase is the case as a list reading only the column groups cols
+// (with the ID) returns it: every other field zero. It restates, field by
+// field, what each group holds.
+func projectCase(full *store.Case, cols store.CaseColumns) store.Case {
+	c := store.Case{ID: full.ID}
+	on := func(g store.CaseColumns) bool { return cols&g != 0 }
+	if on(store.CaseColKind) {
+		c.Kind = full.Kind
+	}
+	if on(store.CaseColCategory) {
+		c.CategoryCode = full.CategoryCode
+	}
+	if on(store.CaseColSourceCategory) {
+		c.SourceCategoryCode, c.SourceCategoryName = full.SourceCategoryCode, full.SourceCategoryName
+	}
+	if on(store.CaseColTitle) {
+		c.Title = full.Title
+	}
+	if on(store.CaseColDescription) {
+		c.Description = full.Description
+	}
+	if on(store.CaseColStatus) {
+		c.Status = full.Status
+	}
+	if on(store.CaseColSourceStatus) {
+		c.SourceStatus = full.SourceStatus
+	}
+	if on(store.CaseColTier) {
+		c.Tier = full.Tier
+	}
+	if on(store.CaseColGrid) {
+		c.GridID = full.GridID
+	}
+	if on(store.CaseColLocation) {
+		c.Lat, c.Lng = full.Lat, full.Lng
+	}
+	if on(store.CaseColOrigLocation) {
+		c.OrigLat, c.OrigLng, c.OrigDatum = full.OrigLat, full.OrigLng, full.OrigDatum
+	}
+	if on(store.CaseColAddress) {
+		c.Address = full.Address
+	}
+	if on(store.CaseColReportedAt) {
+		c.ReportedAt = full.ReportedAt
+	}
+	if on(store.CaseColUpdatedAt) {
+		c.UpdatedAt = full.UpdatedAt
+	}
+	if on(store.CaseColDueAt) {
+		c.DueAt = full.DueAt
+	}
+	if on(store.CaseColClosedAt) {
+		c.ClosedAt = full.ClosedAt
+	}
+	if on(store.CaseColOverdue) {
+		c.Overdue = full.Overdue
+	}
+	if on(store.CaseColAssignee) {
+		c.AssigneeDept = full.AssigneeDept
+	}
+	if on(store.CaseColReporter) {
+		c.ReporterID = full.ReporterID
+	}
+	if on(store.CaseColIncident) {
+		c.IncidentID = full.IncidentID
+	}
+	if on(store.CaseColSource) {
+		c.Provenance.Source = full.Provenance.Source
+	}
+	if on(store.CaseColSourceID) {
+		c.Provenance.SourceID = full.Provenance.SourceID
+	}
+	if on(store.CaseColProvenance) {
+		p := full.Provenance
+		c.Provenance.SourceUpdatedAt, c.Provenance.FetchedAt, c.Provenance.PayloadHash = p.SourceUpdatedAt, p.FetchedAt, p.PayloadHash
+	}
+	return c
+}
+
+// seedFullCases seeds cases whose every column has a value on some of
+// them: an address, a department, a reporter and an incident too.
+func seedFullCases(t *testing.T, st *store.Store, n int) {
+	t.Helper()
+	cases := storetest.MakeCases(n)
+	for i := range cases {
+		if i%2 == 1 {
+			cases[i].Address = fmt.Sprintf("樊城区人民路%d号", i)
+			cases[i].AssigneeDept = "城管执法局"
+			cases[i].SourceStatus = "派遣"
+			r := storetest.Person("420602199001011234", "张三", "13800000000")
+			cases[i].Reporter = &r
+		}
+	}
+	storetest.SeedCases(t, st, cases)
+	ctx := context.Background()
+	if _, err := st.Pool().Exec(ctx, `WITH x AS (INSERT INTO incident (title) VALUES ('占道经营') RETURNING id)
+		UPDATE "case" SET incident_id = (SELECT id FROM x) WHERE source_id IN ('C00001', 'C00002', 'C00005')`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// caseColumnSets are the column sets the tests read lists with: each group
+// alone, a few together, and every group.
+func caseColumnSets() []store.CaseColumns {
+	var sets []store.CaseColumns
+	for g := store.CaseColID; g <= store.AllCaseColumns && g != 0; g <<= 1 {
+		sets = append(sets, g)
+	}
+	return append(sets,
+		store.CaseColTitle|store.CaseColStatus|store.CaseColCategory|store.CaseColLocation,
+		store.CaseColSourceID|store.CaseColTitle|store.CaseColStatus|store.CaseColDueAt|store.CaseColGrid|store.CaseColCategory,
+		store.AllCaseColumns)
+}
+
+// TestCaseListsReadOnlyTheColumnsAsked reads case lists (Cases and
+// CasesInRegions) with each column set: the pages hold the same cases, in
+// the same order, with the same cursors, as the lists read whole, with
+// exactly the asked fields (and the sort key) set; and the statements read
+// no column of a group not asked for.
+func TestCaseListsReadOnlyTheColumnsAsked(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	seedFullCases(t, st, 40)
+	grids := []int64{}
+	for _, code := range []string{"420606001001001", "420606001002002"} {
+		g, err := st.RegionByCode(ctx, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grids = append(grids, g.ID)
+	}
+	community, err := st.RegionByCode(ctx, "420606001001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders := []store.CaseOrder{{}, {Desc: true}, {Field: store.OrderUpdatedAt}, {Field: store.OrderDueAt, Desc: true}}
+	// groupSQL are columns only their group reads (and no condition of
+	// these lists).
+	groupSQL := map[store.CaseColumns]string{
+		store.CaseColTitle: "c.title", store.CaseColDescription: "c.description", store.CaseColLocation: "c.lat",
+		store.CaseColOrigLocation: "c.orig_datum", store.CaseColAddress: "c.address", store.CaseColProvenance: "c.payload_hash",
+		store.CaseColReporter: "c.reporter_person_id", store.CaseColIncident: "c.incident_id", store.CaseColAssignee: "c.assignee_dept",
+	}
+	lists := map[string]func(ctx context.Context, q store.CaseQuery) ([]store.Page[*store.Case], error){
+		"Cases": func(ctx context.Context, q store.CaseQuery) ([]store.Page[*store.Case], error) {
+			p, err := st.Cases(ctx, q)
+			return []store.Page[*store.Case]{p}, err
+		},
+		"CasesInRegions/grids": func(ctx context.Context, q store.CaseQuery) ([]store.Page[*store.Case], error) {
+			return st.CasesInRegions(ctx, grids, q)
+		},
+		"CasesInRegions/community": func(ctx context.Context, q store.CaseQuery) ([]store.Page[*store.Case], error) {
+			return st.CasesInRegions(ctx, []int64{community.ID}, q)
+		},
+	}
+	for name, list := range lists {
+		for _, order := range orders {
+			q := store.CaseQuery{Order: order, Page: store.PageArgs{First: ptr(6)}}
+			whole, err := list(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(whole[0].Edges) == 0 || !whole[0].PageInfo.HasNextPage {
+				t.Fatalf("%s: fixture too small: %d cases", name, len(whole[0].Edges))
+			}
+			for _, cols := range caseColumnSets() {
+				q.Columns = cols
+				cctx, counter := store.WithStatementCounter(ctx)
+				pruned, err := list(cctx, q)
+				if err != nil {
+					t.Fatalf("%s, order %+v, columns %b: %v", name, order, cols, err)
+				}
+				sql := strings.Join(counter.Texts(), "\n")
+				for g, col := range groupSQL {
+					if cols&g == 0 && strings.Contains(sql, col) {
+						t.Fatalf("%s, columns %b: the statement reads %s:\n%s", name, cols, col, sql)
+					}
+					if cols&g != 0 && !strings.Contains(sql, col) {
+						t.Fatalf("%s, columns %b: the statement does not read %s:\n%s", name, cols, col, sql)
+					}
+				}
+				if len(pruned) != len(whole) {
+					t.Fatalf("%s: %d pages, want %d", name, len(pruned), len(whole))
+				}
+				// What a pruned list returns: the asked groups, the ID and the
+				// sort key of the order.
+				keep := cols | store.CaseColID | map[store.CaseOrderField]store.CaseColumns{
+					"": store.CaseColReportedAt, store.OrderUpdatedAt: store.CaseColUpdatedAt, store.OrderDueAt: store.CaseColDueAt}[order.Field]
+				for i := range whole {
+					if !reflect.DeepEqual(pruned[i].PageInfo, whole[i].PageInfo) || len(pruned[i].Edges) != len(whole[i].Edges) {
+						t.Fatalf("%s, order %+v, columns %b: page of %d ending at %+v, want %d ending at %+v", name, order, cols,
+							len(pruned[i].Edges), pruned[i].PageInfo.End, len(whole[i].Edges), whole[i].PageInfo.End)
+					}
+					for j, e := range pruned[i].Edges {
+						w := whole[i].Edges[j]
+						if want := projectCase(w.Node, keep); e.Position != w.Position || !reflect.DeepEqual(*e.Node, want) {
+							t.Fatalf("%s, order %+v, columns %b: case %d = %+v at %+v, want %+v at %+v", name, order, cols, j, *e.Node, e.Position, want, w.Position)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPrunedCaseListsWalkAllPages walks a list to its end reading only
+// titles, in every order: the cursors, made of a sort key that was not
+// asked for, walk the same cases as the whole rows do.
+func TestPrunedCaseListsWalkAllPages(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	seedFullCases(t, st, 30)
+	walk := func(q store.CaseQuery) []string {
+		var out []string
+		for {
+			p, err := st.Cases(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range p.Edges {
+				out = append(out, fmt.Sprint(e.Node.ID, e.Node.Title))
+			}
+			if !p.PageInfo.HasNextPage {
+				return out
+			}
+			if len(out) > 60 {
+				t.Fatalf("order %+v: the walk does not end: %q", q.Order, out)
+			}
+			q.Page.After = p.PageInfo.End
+		}
+	}
+	for _, order := range []store.CaseOrder{{}, {Desc: true}, {Field: store.OrderUpdatedAt, Desc: true}, {Field: store.OrderDueAt}} {
+		whole := walk(store.CaseQuery{Order: order, Page: store.PageArgs{First: ptr(4)}})
+		pruned := walk(store.CaseQuery{Order: order, Page: store.PageArgs{First: ptr(4)}, Columns: store.CaseColTitle})
+		if len(whole) != 30 || !reflect.DeepEqual(pruned, whole) {
+			t.Fatalf("order %+v: walked %q, want %q", order, pruned, whole)
+		}
+	}
+}

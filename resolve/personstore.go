@@ -137,7 +137,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 		}
 	}
 	plan := PersonPlan(res, byKey, r.cfg)
-	plan.Partial, plan.Removed = true, removed
+	plan.Partial, plan.Keys, plan.Removed = true, keys, removed
 	out.Records, out.Persons, out.Linked, out.Review = len(res.Records), len(plan.Persons), len(res.Links), len(res.Review)
 	err = r.st.InTx(ctx, func(w *store.Writer) error {
 		var err error
@@ -400,7 +400,9 @@ func PersonPlan(res *Result, byKey map[string]*store.PersonLink, cfg Config) sto
 			case accepted[r.Key]:
 				m = "DECISION"
 			}
-			plan.Records = append(plan.Records, store.ResolvedRecord{Key: r.Key, Person: len(plan.Persons) - 1, MatchedBy: m})
+			if l := byKey[r.Key]; l.PersonID != p.ID || l.MatchedBy != m {
+				plan.Records = append(plan.Records, store.ResolvedRecord{Key: r.Key, LinkID: l.ID, Person: len(plan.Persons) - 1, MatchedBy: m})
+			}
 		}
 	}
 	seen := map[[2]string]bool{}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,9 +14,13 @@ import (
 // PersonLink is one source record of a person as entity resolution reads
 // it (person_link with the dwelling its record says).
 type PersonLink struct {
+	ID       int64  // the person_link row
 	Key      string // "source/ROLE/source_id"
 	Role     string
 	PersonID int64 // the person the record stands for now
+	// MatchedBy is how it was matched to it (ID_HASH, PROBABILISTIC,
+	// DECISION, NONE).
+	MatchedBy string
 	// OwnID is the person of the record's valid ID hash, else the person
 	// made for the record itself: the person it stands for when linked to
 	// nothing.
@@ -52,30 +57,39 @@ func (s *Store) personLinks(ctx context.Context, keys []string) ([]PersonLink, e
 		return nil, fmt.Errorf("person links: a jurisdiction-scoped read cannot resolve the city's persons")
 	}
 	var args []any
-	where := ""
+	from := "person_link l"
 	if keys != nil {
-		where, args = `WHERE l.source || '/' || l.role || '/' || l.source_id = ANY($1)`, []any{keys}
+		// The keys split into the columns of person_link's unique key, so
+		// that each is one index probe.
+		var sources, roles, ids []string
+		for _, k := range keys {
+			if parts := strings.SplitN(k, "/", 3); len(parts) == 3 {
+				sources, roles, ids = append(sources, parts[0]), append(roles, parts[1]), append(ids, parts[2])
+			}
+		}
+		from = `unnest($1::text[], $2::text[], $3::text[]) AS k(source, role, source_id)
+		JOIN person_link l ON (l.source, l.role, l.source_id) = (k.source, k.role, k.source_id)`
+		args = []any{sources, roles, ids}
 	}
 	// The dwelling's building: a resident's household's, a party member's
 	// linked home.
-	rows, err := s.pool.Query(ctx, `SELECT l.source || '/' || l.role || '/' || l.source_id, l.role, l.person_id,
+	rows, err := s.pool.Query(ctx, `SELECT l.id, l.source || '/' || l.role || '/' || l.source_id, l.role, l.person_id, l.matched_by,
 			coalesce(pi.id, pr.id, l.person_id), l.id_hash, l.name, coalesce(l.gender, ''), l.birth_date, l.phone_hash,
 			coalesce(h.building_id, b.building_id), l.address, coalesce(l.source_updated_at, l.fetched_at)
-		FROM person_link l
+		FROM `+from+`
 		LEFT JOIN person pi ON pi.id_hash = l.id_hash
 		LEFT JOIN person pr ON l.id_hash IS NULL AND pr.record_key = l.source || '/' || l.role || '/' || l.source_id
 		LEFT JOIN resident r ON l.role = 'RESIDENT' AND r.source = l.source AND r.source_id = l.source_id
 		LEFT JOIN household h ON h.id = r.household_id
 		LEFT JOIN party_member m ON l.role = 'PARTY_MEMBER' AND m.source = l.source AND m.source_id = l.source_id
 		LEFT JOIN building_link b ON b.record_type = 'PARTY_MEMBER' AND b.record_id = m.id
-		`+where+`
-		ORDER BY 1`, args...)
+		ORDER BY 2`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("person links: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PersonLink, error) {
 		var l PersonLink
-		err := r.Scan(&l.Key, &l.Role, &l.PersonID, &l.OwnID, &l.IDHash, &l.Name, &l.Gender, &l.Birth, &l.PhoneHash,
+		err := r.Scan(&l.ID, &l.Key, &l.Role, &l.PersonID, &l.MatchedBy, &l.OwnID, &l.IDHash, &l.Name, &l.Gender, &l.Birth, &l.PhoneHash,
 			&l.BuildingID, &l.Address, &l.Updated)
 		return l, err
 	})
@@ -136,7 +150,8 @@ func (w *Writer) TakePersonQueue(ctx context.Context, q PersonQueue) error {
 // PersonResolution is what entity resolution decided for every person
 // record (Writer.ApplyPersonResolution).
 type PersonResolution struct {
-	// Records: each source record's person and how it was matched.
+	// Records: each source record's person and how it was matched (those
+	// that stand for it already, matched so, may be left out).
 	Records []ResolvedRecord
 	// Persons: each person that stands for a cluster of records (the
 	// survivor), with its golden record and the persons merged into it.
@@ -147,12 +162,14 @@ type PersonResolution struct {
 	// one): the evidence is replaced for them and Removed, the rest kept.
 	// Otherwise it covers every record and replaces all evidence.
 	Partial bool
+	Keys    []string // every record the resolution covers
 	Removed []string // keys of records gone since the last resolution
 }
 
 // ResolvedRecord is one source record's place in a resolution.
 type ResolvedRecord struct {
 	Key       string
+	LinkID    int64  // its person_link row (PersonLink.ID)
 	Person    int    // its cluster's survivor: an index of PersonResolution.Persons
 	MatchedBy string // ID_HASH, PROBABILISTIC, DECISION, NONE
 }
@@ -250,36 +267,65 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	out.Merged = int(tag.RowsAffected())
 	// A person merged earlier into one merged now names the survivor too.
 	if _, err := w.tx.Exec(ctx, `UPDATE person p SET merged_into = s.merged_into FROM person s
-		WHERE p.merged_into = s.id AND s.merged_into IS NOT NULL AND s.id = ANY($1)`, ids); err != nil {
+		WHERE p.merged_into = s.id AND s.merged_into IS NOT NULL AND s.id IN (SELECT unnest($1::bigint[]))`, ids); err != nil {
 		return out, fmt.Errorf("apply person resolution: merge: %w", err)
 	}
 
-	keys, persons, matched := make([]string, len(r.Records)), make([]int64, len(r.Records)), make([]string, len(r.Records))
+	links, persons, matched := make([]int64, len(r.Records)), make([]int64, len(r.Records)), make([]string, len(r.Records))
 	for i, x := range r.Records {
 		if x.Person < 0 || x.Person >= len(r.Persons) {
 			return out, fmt.Errorf("apply person resolution: record %s names person %d of %d", x.Key, x.Person, len(r.Persons))
 		}
-		keys[i], persons[i], matched[i] = x.Key, r.Persons[x.Person].ID, x.MatchedBy
+		links[i], persons[i], matched[i] = x.LinkID, r.Persons[x.Person].ID, x.MatchedBy
 	}
-	// Each record moved, and what it stands for with it.
-	err = w.tx.QueryRow(ctx, `WITH moved AS (
-			UPDATE person_link l SET person_id = t.person_id, matched_by = t.matched
-			FROM unnest($1::text[], $2::bigint[], $3::text[]) AS t(key, person_id, matched)
-			WHERE l.source || '/' || l.role || '/' || l.source_id = t.key
-				AND (l.person_id, l.matched_by) IS DISTINCT FROM (t.person_id, t.matched)
-			RETURNING l.role, l.source, l.source_id, l.person_id),
-		r AS (UPDATE resident x SET person_id = m.person_id FROM moved m
-			WHERE m.role = 'RESIDENT' AND x.source = m.source AND x.source_id = m.source_id AND x.person_id <> m.person_id),
-		pm AS (UPDATE party_member x SET person_id = m.person_id FROM moved m
-			WHERE m.role = 'PARTY_MEMBER' AND x.source = m.source AND x.source_id = m.source_id AND x.person_id <> m.person_id),
-		gw AS (UPDATE grid_worker x SET person_id = m.person_id FROM moved m
-			WHERE m.role = 'GRID_WORKER' AND x.source = m.source AND x.source_id = m.source_id AND x.person_id <> m.person_id),
-		c AS (UPDATE "case" x SET reporter_person_id = m.person_id FROM moved m
-			WHERE m.role = 'REPORTER' AND x.source = m.source AND x.source_id = m.source_id
-				AND x.reporter_person_id IS DISTINCT FROM m.person_id)
-		SELECT count(*) FROM moved`, keys, persons, matched).Scan(&out.Relinked)
+	// Each record moved, then what it stands for with it: the moved
+	// records come back as arrays that drive index probes (a join on the
+	// UPDATE's own RETURNING would leave the planner guessing its size).
+	rows, err := w.tx.Query(ctx, `UPDATE person_link l SET person_id = t.person_id, matched_by = t.matched
+		FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS t(id, person_id, matched)
+		WHERE l.id = t.id AND (l.person_id, l.matched_by) IS DISTINCT FROM (t.person_id, t.matched)
+		RETURNING l.role, l.source, l.source_id, l.person_id`, links, persons, matched)
 	if err != nil {
 		return out, fmt.Errorf("apply person resolution: links: %w", err)
+	}
+	type follow struct {
+		sources, ids []string
+		persons      []int64
+	}
+	moved := map[string]*follow{}
+	var role, source, sourceID string
+	var person int64
+	if _, err := pgx.ForEachRow(rows, []any{&role, &source, &sourceID, &person}, func() error {
+		f := moved[role]
+		if f == nil {
+			f = &follow{}
+			moved[role] = f
+		}
+		f.sources, f.ids, f.persons = append(f.sources, source), append(f.ids, sourceID), append(f.persons, person)
+		out.Relinked++
+		return nil
+	}); err != nil {
+		return out, fmt.Errorf("apply person resolution: links: %w", err)
+	}
+	for role, q := range map[string]string{
+		"RESIDENT":     `UPDATE resident x SET person_id = t.person_id`,
+		"PARTY_MEMBER": `UPDATE party_member x SET person_id = t.person_id`,
+		"GRID_WORKER":  `UPDATE grid_worker x SET person_id = t.person_id`,
+		"REPORTER":     `UPDATE "case" x SET reporter_person_id = t.person_id`,
+	} {
+		f := moved[role]
+		if f == nil {
+			continue
+		}
+		col := "x.person_id"
+		if role == "REPORTER" {
+			col = "x.reporter_person_id"
+		}
+		if _, err := w.tx.Exec(ctx, q+` FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(source, source_id, person_id)
+			WHERE x.source = t.source AND x.source_id = t.source_id AND `+col+` IS DISTINCT FROM t.person_id`,
+			f.sources, f.ids, f.persons); err != nil {
+			return out, fmt.Errorf("apply person resolution: %s records: %w", role, err)
+		}
 	}
 
 	n := len(r.Persons)
@@ -299,7 +345,8 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	if out.Relinked > 0 {
 		// A survivor lives where the residents it absorbed live.
 		if _, err := w.tx.Exec(ctx, `UPDATE person p SET household_id = r.household_id FROM resident r
-			WHERE p.id = ANY($1) AND r.person_id = p.id AND r.household_id IS NOT NULL AND p.household_id IS NULL`, gid); err != nil {
+			WHERE p.id IN (SELECT unnest($1::bigint[])) AND r.person_id = p.id AND r.household_id IS NOT NULL
+				AND p.household_id IS NULL`, gid); err != nil {
 			return out, fmt.Errorf("apply person resolution: households: %w", err)
 		}
 	}
@@ -319,8 +366,9 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	out.Golden = int(tag.RowsAffected())
 
 	if r.Partial {
-		gone := append(slices.Clone(keys), r.Removed...)
-		_, err = w.tx.Exec(ctx, `DELETE FROM person_match WHERE record_a = ANY($1) OR record_b = ANY($1)`, gone)
+		gone := append(slices.Clone(r.Keys), r.Removed...)
+		_, err = w.tx.Exec(ctx, `DELETE FROM person_match WHERE record_a IN (SELECT unnest($1::text[]))
+			OR record_b IN (SELECT unnest($1::text[]))`, gone)
 	} else {
 		_, err = w.tx.Exec(ctx, `DELETE FROM person_match`)
 	}

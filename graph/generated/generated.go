@@ -8329,6 +8329,9 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _AddressComponents_province(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Province)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8352,6 +8355,9 @@ func (ec *executionContext) fieldContext_AddressComponents_province(_ context.Co
 }
 
 func (ec *executionContext) _AddressComponents_city(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.City)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8375,6 +8381,9 @@ func (ec *executionContext) fieldContext_AddressComponents_city(_ context.Contex
 }
 
 func (ec *executionContext) _AddressComponents_district(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.District)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8398,6 +8407,9 @@ func (ec *executionContext) fieldContext_AddressComponents_district(_ context.Co
 }
 
 func (ec *executionContext) _AddressComponents_street(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Street)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8421,6 +8433,9 @@ func (ec *executionContext) fieldContext_AddressComponents_street(_ context.Cont
 }
 
 func (ec *executionContext) _AddressComponents_community(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Community)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8444,6 +8459,9 @@ func (ec *executionContext) fieldContext_AddressComponents_community(_ context.C
 }
 
 func (ec *executionContext) _AddressComponents_road(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Road)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8467,6 +8485,9 @@ func (ec *executionContext) fieldContext_AddressComponents_road(_ context.Contex
 }
 
 func (ec *executionContext) _AddressComponents_roadNumber(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.RoadNumber)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8490,6 +8511,9 @@ func (ec *executionContext) fieldContext_AddressComponents_roadNumber(_ context.
 }
 
 func (ec *executionContext) _AddressComponents_compound(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Compound)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8513,6 +8537,9 @@ func (ec *executionContext) fieldContext_AddressComponents_compound(_ context.Co
 }
 
 func (ec *executionContext) _AddressComponents_building(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Building)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8536,6 +8563,9 @@ func (ec *executionContext) fieldContext_AddressComponents_building(_ context.Co
 }
 
 func (ec *executionContext) _AddressComponents_unit(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Unit)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8559,6 +8589,9 @@ func (ec *executionContext) fieldContext_AddressComponents_unit(_ context.Contex
 }
 
 func (ec *executionContext) _AddressComponents_floor(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Floor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8582,6 +8615,9 @@ func (ec *executionContext) fieldContext_AddressComponents_floor(_ context.Conte
 }
 
 func (ec *executionContext) _AddressComponents_room(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Room)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8605,6 +8641,9 @@ func (ec *executionContext) fieldContext_AddressComponents_room(_ context.Contex
 }
 
 func (ec *executionContext) _AddressComponents_rest(ctx context.Context, field graphql.CollectedField, obj *model.AddressComponents) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Rest)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8628,6 +8667,9 @@ func (ec *executionContext) fieldContext_AddressComponents_rest(_ context.Contex
 }
 
 func (ec *executionContext) _AuditEntry_at(ctx context.Context, field graphql.CollectedField, obj *store.AuditEntry) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.At)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8651,6 +8693,9 @@ func (ec *executionContext) fieldContext_AuditEntry_at(_ context.Context, field 
 }
 
 func (ec *executionContext) _AuditEntry_principal(ctx context.Context, field graphql.CollectedField, obj *store.AuditEntry) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Principal)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8674,6 +8719,9 @@ func (ec *executionContext) fieldContext_AuditEntry_principal(_ context.Context,
 }
 
 func (ec *executionContext) _AuditEntry_action(ctx context.Context, field graphql.CollectedField, obj *store.AuditEntry) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Action)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8697,6 +8745,9 @@ func (ec *executionContext) fieldContext_AuditEntry_action(_ context.Context, fi
 }
 
 func (ec *executionContext) _AuditEntry_purpose(ctx context.Context, field graphql.CollectedField, obj *store.AuditEntry) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Purpose)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8720,6 +8771,9 @@ func (ec *executionContext) fieldContext_AuditEntry_purpose(_ context.Context, f
 }
 
 func (ec *executionContext) _AuditEntry_requestId(ctx context.Context, field graphql.CollectedField, obj *store.AuditEntry) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.RequestID)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8876,6 +8930,9 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_totalCount(_ conte
 }
 
 func (ec *executionContext) _AuditEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryEdge) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8931,6 +8988,9 @@ func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, 
 }
 
 func (ec *executionContext) _BucketKey_dimension(ctx context.Context, field graphql.CollectedField, obj *model.BucketKey) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNCaseDimension2githubᚗcomᚋywtgᚋhubᚋstoreᚐDimension(ctx, field.Selections, obj.Dimension)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8954,6 +9014,9 @@ func (ec *executionContext) fieldContext_BucketKey_dimension(_ context.Context, 
 }
 
 func (ec *executionContext) _BucketKey_value(ctx context.Context, field graphql.CollectedField, obj *model.BucketKey) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Value)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8977,6 +9040,9 @@ func (ec *executionContext) fieldContext_BucketKey_value(_ context.Context, fiel
 }
 
 func (ec *executionContext) _BucketKey_label(ctx context.Context, field graphql.CollectedField, obj *model.BucketKey) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Label)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9000,6 +9066,9 @@ func (ec *executionContext) fieldContext_BucketKey_label(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Building_compound(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Compound)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9023,6 +9092,9 @@ func (ec *executionContext) fieldContext_Building_compound(_ context.Context, fi
 }
 
 func (ec *executionContext) _Building_number(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Number)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9308,6 +9380,9 @@ func (ec *executionContext) fieldContext_BuildingConnection_totalCount(_ context
 }
 
 func (ec *executionContext) _BuildingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.BuildingEdge) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9363,6 +9438,9 @@ func (ec *executionContext) fieldContext_BuildingEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _Case_id(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.NodeID())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9441,6 +9519,9 @@ func (ec *executionContext) resolveBatch_Case_source(ctx context.Context, field 
 }
 
 func (ec *executionContext) _Case_sourceId(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.SourceID())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9464,6 +9545,9 @@ func (ec *executionContext) fieldContext_Case_sourceId(_ context.Context, field 
 }
 
 func (ec *executionContext) _Case_kind(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNCaseKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseKind(ctx, field.Selections, obj.Kind)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9574,6 +9658,9 @@ func (ec *executionContext) fieldContext_Case_sourceCategory(_ context.Context, 
 }
 
 func (ec *executionContext) _Case_title(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Title)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9597,6 +9684,9 @@ func (ec *executionContext) fieldContext_Case_title(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Case_description(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Description)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9620,6 +9710,9 @@ func (ec *executionContext) fieldContext_Case_description(_ context.Context, fie
 }
 
 func (ec *executionContext) _Case_status(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNCaseStatus2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseStatus(ctx, field.Selections, obj.Status)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9643,6 +9736,9 @@ func (ec *executionContext) fieldContext_Case_status(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Case_tier(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNCaseTier2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseTier(ctx, field.Selections, obj.Tier)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9753,6 +9849,9 @@ func (ec *executionContext) fieldContext_Case_location(_ context.Context, field 
 }
 
 func (ec *executionContext) _Case_address(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Address)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9831,6 +9930,9 @@ func (ec *executionContext) resolveBatch_Case_building(ctx context.Context, fiel
 }
 
 func (ec *executionContext) _Case_reportedAt(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.ReportedAt)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9854,6 +9956,9 @@ func (ec *executionContext) fieldContext_Case_reportedAt(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Case_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9877,6 +9982,9 @@ func (ec *executionContext) fieldContext_Case_updatedAt(_ context.Context, field
 }
 
 func (ec *executionContext) _Case_dueAt(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.DueAt)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9900,6 +10008,9 @@ func (ec *executionContext) fieldContext_Case_dueAt(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Case_closedAt(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ClosedAt)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9923,6 +10034,9 @@ func (ec *executionContext) fieldContext_Case_closedAt(_ context.Context, field 
 }
 
 func (ec *executionContext) _Case_overdue(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Overdue)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10111,6 +10225,9 @@ func (ec *executionContext) resolveBatch_Case_reporter(ctx context.Context, fiel
 }
 
 func (ec *executionContext) _Case_assignee(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Assignee())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10253,6 +10370,9 @@ func (ec *executionContext) fieldContext_CaseBucket_key(_ context.Context, field
 }
 
 func (ec *executionContext) _CaseBucket_count(ctx context.Context, field graphql.CollectedField, obj *model.CaseBucket) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Count)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10276,6 +10396,9 @@ func (ec *executionContext) fieldContext_CaseBucket_count(_ context.Context, fie
 }
 
 func (ec *executionContext) _CaseBucket_open(ctx context.Context, field graphql.CollectedField, obj *model.CaseBucket) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Open)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10299,6 +10422,9 @@ func (ec *executionContext) fieldContext_CaseBucket_open(_ context.Context, fiel
 }
 
 func (ec *executionContext) _CaseBucket_closed(ctx context.Context, field graphql.CollectedField, obj *model.CaseBucket) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Closed)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10322,6 +10448,9 @@ func (ec *executionContext) fieldContext_CaseBucket_closed(_ context.Context, fi
 }
 
 func (ec *executionContext) _CaseBucket_overdue(ctx context.Context, field graphql.CollectedField, obj *model.CaseBucket) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Overdue)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10345,6 +10474,11 @@ func (ec *executionContext) fieldContext_CaseBucket_overdue(_ context.Context, f
 }
 
 func (ec *executionContext) _CaseBucket_avgHoursToClose(ctx context.Context, field graphql.CollectedField, obj *model.CaseBucket) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.AvgHoursToClose; v == nil || finite(*v) {
+			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10455,6 +10589,9 @@ func (ec *executionContext) fieldContext_CaseConnection_totalCount(_ context.Con
 }
 
 func (ec *executionContext) _CaseEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CaseEdge) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10510,6 +10647,9 @@ func (ec *executionContext) fieldContext_CaseEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _Category_code(ctx context.Context, field graphql.CollectedField, obj *store.Category) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Code)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10533,6 +10673,9 @@ func (ec *executionContext) fieldContext_Category_code(_ context.Context, field 
 }
 
 func (ec *executionContext) _Category_name(ctx context.Context, field graphql.CollectedField, obj *store.Category) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10556,6 +10699,9 @@ func (ec *executionContext) fieldContext_Category_name(_ context.Context, field 
 }
 
 func (ec *executionContext) _Category_kind(ctx context.Context, field graphql.CollectedField, obj *store.Category) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNCaseKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseKind(ctx, field.Selections, obj.Kind)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10611,6 +10757,9 @@ func (ec *executionContext) fieldContext_Category_parent(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Category_level(ctx context.Context, field graphql.CollectedField, obj *store.Category) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Level)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10666,6 +10815,9 @@ func (ec *executionContext) fieldContext_Category_sourceMappings(_ context.Conte
 }
 
 func (ec *executionContext) _CategoryMapping_system(ctx context.Context, field graphql.CollectedField, obj *store.CategoryMapping) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.System)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10689,6 +10841,9 @@ func (ec *executionContext) fieldContext_CategoryMapping_system(_ context.Contex
 }
 
 func (ec *executionContext) _CategoryMapping_sourceCode(ctx context.Context, field graphql.CollectedField, obj *store.CategoryMapping) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.SourceCode)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10712,6 +10867,9 @@ func (ec *executionContext) fieldContext_CategoryMapping_sourceCode(_ context.Co
 }
 
 func (ec *executionContext) _CategoryMapping_sourceName(ctx context.Context, field graphql.CollectedField, obj *store.CategoryMapping) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.SourceName)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10735,6 +10893,9 @@ func (ec *executionContext) fieldContext_CategoryMapping_sourceName(_ context.Co
 }
 
 func (ec *executionContext) _Change_position(ctx context.Context, field graphql.CollectedField, obj *model.Change) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Position)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10758,6 +10919,9 @@ func (ec *executionContext) fieldContext_Change_position(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Change_type(ctx context.Context, field graphql.CollectedField, obj *model.Change) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNChangeType2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐChangeType(ctx, field.Selections, obj.Type)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10781,6 +10945,9 @@ func (ec *executionContext) fieldContext_Change_type(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Change_recordId(ctx context.Context, field graphql.CollectedField, obj *model.Change) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNID2string(ctx, field.Selections, obj.RecordID)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10804,6 +10971,9 @@ func (ec *executionContext) fieldContext_Change_recordId(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Change_operation(ctx context.Context, field graphql.CollectedField, obj *model.Change) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNChangeOperation2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐChangeOperation(ctx, field.Selections, obj.Operation)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10850,6 +11020,9 @@ func (ec *executionContext) fieldContext_Change_changedFields(_ context.Context,
 }
 
 func (ec *executionContext) _Change_at(ctx context.Context, field graphql.CollectedField, obj *model.Change) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.At)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10873,6 +11046,9 @@ func (ec *executionContext) fieldContext_Change_at(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Change_committedAt(ctx context.Context, field graphql.CollectedField, obj *model.Change) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CommittedAt)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10896,6 +11072,9 @@ func (ec *executionContext) fieldContext_Change_committedAt(_ context.Context, f
 }
 
 func (ec *executionContext) _Change_syncRun(ctx context.Context, field graphql.CollectedField, obj *model.Change) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.SyncRun)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11015,6 +11194,9 @@ func (ec *executionContext) fieldContext_ChangeConnection_pageInfo(_ context.Con
 }
 
 func (ec *executionContext) _ChangeConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ChangeConnection) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11038,6 +11220,9 @@ func (ec *executionContext) fieldContext_ChangeConnection_totalCount(_ context.C
 }
 
 func (ec *executionContext) _ChangeEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ChangeEdge) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11180,6 +11365,9 @@ func (ec *executionContext) fieldContext_DualReport_branch(_ context.Context, fi
 }
 
 func (ec *executionContext) _DualReport_employer(ctx context.Context, field graphql.CollectedField, obj *store.DualReport) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Employer)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11281,6 +11469,9 @@ func (ec *executionContext) fieldContext_GridWorker_person(_ context.Context, fi
 }
 
 func (ec *executionContext) _GridWorker_role(ctx context.Context, field graphql.CollectedField, obj *store.GridWorker) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNGridWorkerRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐGridWorkerRole(ctx, field.Selections, obj.Role)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11455,6 +11646,9 @@ func (ec *executionContext) fieldContext_GridWorkerConnection_totalCount(_ conte
 }
 
 func (ec *executionContext) _GridWorkerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerEdge) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11565,6 +11759,9 @@ func (ec *executionContext) fieldContext_Household_grid(_ context.Context, field
 }
 
 func (ec *executionContext) _Household_compound(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Compound)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11611,6 +11808,9 @@ func (ec *executionContext) fieldContext_Household_building(_ context.Context, f
 }
 
 func (ec *executionContext) _Household_unit(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Unit)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11634,6 +11834,9 @@ func (ec *executionContext) fieldContext_Household_unit(_ context.Context, field
 }
 
 func (ec *executionContext) _Household_room(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Room)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11822,6 +12025,9 @@ func (ec *executionContext) fieldContext_HouseholdConnection_totalCount(_ contex
 }
 
 func (ec *executionContext) _HouseholdEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.HouseholdEdge) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11900,6 +12106,9 @@ func (ec *executionContext) fieldContext_Incident_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Incident_title(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Title)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12001,6 +12210,9 @@ func (ec *executionContext) fieldContext_Incident_sources(_ context.Context, fie
 }
 
 func (ec *executionContext) _Incident_firstReportedAt(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.FirstReportedAt)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12294,6 +12506,11 @@ func (ec *executionContext) fieldContext_IncidentEvidence_fields(_ context.Conte
 }
 
 func (ec *executionContext) _IncidentEvidence_total(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.Total; finite(v) {
+			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12317,6 +12534,11 @@ func (ec *executionContext) fieldContext_IncidentEvidence_total(_ context.Contex
 }
 
 func (ec *executionContext) _IncidentEvidence_metres(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.Metres; finite(v) {
+			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12340,6 +12562,11 @@ func (ec *executionContext) fieldContext_IncidentEvidence_metres(_ context.Conte
 }
 
 func (ec *executionContext) _IncidentEvidence_hours(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.Hours; finite(v) {
+			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12363,6 +12590,9 @@ func (ec *executionContext) fieldContext_IncidentEvidence_hours(_ context.Contex
 }
 
 func (ec *executionContext) _IncidentEvidence_linked(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Linked)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12450,6 +12680,9 @@ func (ec *executionContext) fieldContext_IndicatorBucket_indicators(_ context.Co
 }
 
 func (ec *executionContext) _IndicatorBucket_rank(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorBucket) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.Rank)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12473,6 +12706,9 @@ func (ec *executionContext) fieldContext_IndicatorBucket_rank(_ context.Context,
 }
 
 func (ec *executionContext) _IndicatorPeriod_unit(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorPeriod) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNPeriodUnit2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPeriodUnit(ctx, field.Selections, obj.Unit)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12496,6 +12732,9 @@ func (ec *executionContext) fieldContext_IndicatorPeriod_unit(_ context.Context,
 }
 
 func (ec *executionContext) _IndicatorPeriod_label(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorPeriod) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Label)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12519,6 +12758,9 @@ func (ec *executionContext) fieldContext_IndicatorPeriod_label(_ context.Context
 }
 
 func (ec *executionContext) _IndicatorPeriod_from(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorPeriod) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.From)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12542,6 +12784,9 @@ func (ec *executionContext) fieldContext_IndicatorPeriod_from(_ context.Context,
 }
 
 func (ec *executionContext) _IndicatorPeriod_to(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorPeriod) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.To)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12565,6 +12810,9 @@ func (ec *executionContext) fieldContext_IndicatorPeriod_to(_ context.Context, f
 }
 
 func (ec *executionContext) _Indicators_reported(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Reported)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12588,6 +12836,9 @@ func (ec *executionContext) fieldContext_Indicators_reported(_ context.Context, 
 }
 
 func (ec *executionContext) _Indicators_filed(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Filed)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12611,6 +12862,9 @@ func (ec *executionContext) fieldContext_Indicators_filed(_ context.Context, fie
 }
 
 func (ec *executionContext) _Indicators_voided(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Voided)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12634,6 +12888,9 @@ func (ec *executionContext) fieldContext_Indicators_voided(_ context.Context, fi
 }
 
 func (ec *executionContext) _Indicators_accurateFiled(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.AccurateFiled())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12657,6 +12914,9 @@ func (ec *executionContext) fieldContext_Indicators_accurateFiled(_ context.Cont
 }
 
 func (ec *executionContext) _Indicators_suspended(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Suspended)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12680,6 +12940,9 @@ func (ec *executionContext) fieldContext_Indicators_suspended(_ context.Context,
 }
 
 func (ec *executionContext) _Indicators_dueForDisposal(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.DueForDisposal)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12703,6 +12966,9 @@ func (ec *executionContext) fieldContext_Indicators_dueForDisposal(_ context.Con
 }
 
 func (ec *executionContext) _Indicators_disposed(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Disposed)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12726,6 +12992,9 @@ func (ec *executionContext) fieldContext_Indicators_disposed(_ context.Context, 
 }
 
 func (ec *executionContext) _Indicators_disposedOnTime(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.DisposedOnTime)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12749,6 +13018,9 @@ func (ec *executionContext) fieldContext_Indicators_disposedOnTime(_ context.Con
 }
 
 func (ec *executionContext) _Indicators_dueForClosing(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.DueForClosing)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12772,6 +13044,9 @@ func (ec *executionContext) fieldContext_Indicators_dueForClosing(_ context.Cont
 }
 
 func (ec *executionContext) _Indicators_closed(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Closed)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12795,6 +13070,9 @@ func (ec *executionContext) fieldContext_Indicators_closed(_ context.Context, fi
 }
 
 func (ec *executionContext) _Indicators_closedOnTime(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.ClosedOnTime)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12818,6 +13096,9 @@ func (ec *executionContext) fieldContext_Indicators_closedOnTime(_ context.Conte
 }
 
 func (ec *executionContext) _Indicators_closedLate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.ClosedLate)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12841,6 +13122,9 @@ func (ec *executionContext) fieldContext_Indicators_closedLate(_ context.Context
 }
 
 func (ec *executionContext) _Indicators_unclosed(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Unclosed())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12864,6 +13148,9 @@ func (ec *executionContext) fieldContext_Indicators_unclosed(_ context.Context, 
 }
 
 func (ec *executionContext) _Indicators_reworked(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Reworked)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12887,6 +13174,9 @@ func (ec *executionContext) fieldContext_Indicators_reworked(_ context.Context, 
 }
 
 func (ec *executionContext) _Indicators_reworks(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Reworks)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12910,6 +13200,9 @@ func (ec *executionContext) fieldContext_Indicators_reworks(_ context.Context, f
 }
 
 func (ec *executionContext) _Indicators_deferred(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Deferred)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12933,6 +13226,9 @@ func (ec *executionContext) fieldContext_Indicators_deferred(_ context.Context, 
 }
 
 func (ec *executionContext) _Indicators_overdueUndisposed(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.OverdueUndisposed)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12956,6 +13252,11 @@ func (ec *executionContext) fieldContext_Indicators_overdueUndisposed(_ context.
 }
 
 func (ec *executionContext) _Indicators_closingRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.ClosingRate(); v == nil || finite(*v) {
+			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12979,6 +13280,11 @@ func (ec *executionContext) fieldContext_Indicators_closingRate(_ context.Contex
 }
 
 func (ec *executionContext) _Indicators_onTimeClosingRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.OnTimeClosingRate(); v == nil || finite(*v) {
+			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13002,6 +13308,11 @@ func (ec *executionContext) fieldContext_Indicators_onTimeClosingRate(_ context.
 }
 
 func (ec *executionContext) _Indicators_lateClosingRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.LateClosingRate(); v == nil || finite(*v) {
+			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13025,6 +13336,11 @@ func (ec *executionContext) fieldContext_Indicators_lateClosingRate(_ context.Co
 }
 
 func (ec *executionContext) _Indicators_disposalRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.DisposalRate(); v == nil || finite(*v) {
+			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13048,6 +13364,11 @@ func (ec *executionContext) fieldContext_Indicators_disposalRate(_ context.Conte
 }
 
 func (ec *executionContext) _Indicators_onTimeDisposalRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.OnTimeDisposalRate(); v == nil || finite(*v) {
+			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13071,6 +13392,11 @@ func (ec *executionContext) fieldContext_Indicators_onTimeDisposalRate(_ context
 }
 
 func (ec *executionContext) _Indicators_reworkRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.ReworkRate(); v == nil || finite(*v) {
+			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13094,6 +13420,11 @@ func (ec *executionContext) fieldContext_Indicators_reworkRate(_ context.Context
 }
 
 func (ec *executionContext) _Indicators_deferralRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.DeferralRate(); v == nil || finite(*v) {
+			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13117,6 +13448,11 @@ func (ec *executionContext) fieldContext_Indicators_deferralRate(_ context.Conte
 }
 
 func (ec *executionContext) _Indicators_avgWorkHoursToClose(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.AvgWorkHoursToClose; v == nil || finite(*v) {
+			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13184,6 +13520,11 @@ func (ec *executionContext) fieldContext_Indicators_score(ctx context.Context, f
 }
 
 func (ec *executionContext) _LatLng_lat(ctx context.Context, field graphql.CollectedField, obj *canon.Point) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.Lat; finite(v) {
+			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13207,6 +13548,11 @@ func (ec *executionContext) fieldContext_LatLng_lat(_ context.Context, field gra
 }
 
 func (ec *executionContext) _LatLng_lng(ctx context.Context, field graphql.CollectedField, obj *canon.Point) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.Lng; finite(v) {
+			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13381,6 +13727,9 @@ func (ec *executionContext) fieldContext_MatchDecision_recordB(_ context.Context
 }
 
 func (ec *executionContext) _MatchDecision_accept(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Accept)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13404,6 +13753,9 @@ func (ec *executionContext) fieldContext_MatchDecision_accept(_ context.Context,
 }
 
 func (ec *executionContext) _MatchDecision_note(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Note)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13427,6 +13779,9 @@ func (ec *executionContext) fieldContext_MatchDecision_note(_ context.Context, f
 }
 
 func (ec *executionContext) _MatchDecision_decidedBy(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.DecidedBy)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13450,6 +13805,9 @@ func (ec *executionContext) fieldContext_MatchDecision_decidedBy(_ context.Conte
 }
 
 func (ec *executionContext) _MatchDecision_decidedAt(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.DecidedAt)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13473,6 +13831,9 @@ func (ec *executionContext) fieldContext_MatchDecision_decidedAt(_ context.Conte
 }
 
 func (ec *executionContext) _MatchField_field(ctx context.Context, field graphql.CollectedField, obj *model.MatchField) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Field)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13496,6 +13857,9 @@ func (ec *executionContext) fieldContext_MatchField_field(_ context.Context, fie
 }
 
 func (ec *executionContext) _MatchField_level(ctx context.Context, field graphql.CollectedField, obj *model.MatchField) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Level)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13519,6 +13883,11 @@ func (ec *executionContext) fieldContext_MatchField_level(_ context.Context, fie
 }
 
 func (ec *executionContext) _MatchField_weight(ctx context.Context, field graphql.CollectedField, obj *model.MatchField) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.Weight; finite(v) {
+			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13630,6 +13999,9 @@ func (ec *executionContext) fieldContext_Mutation_rejectMatch(ctx context.Contex
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNextPage)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13653,6 +14025,9 @@ func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context,
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.EndCursor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13786,6 +14161,9 @@ func (ec *executionContext) fieldContext_PartyMember_joinedOn(_ context.Context,
 }
 
 func (ec *executionContext) _PartyMember_centralHousehold(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.CentralHousehold)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13873,6 +14251,11 @@ func (ec *executionContext) fieldContext_PartyMember_dualReports(_ context.Conte
 }
 
 func (ec *executionContext) _PartyMember_serviceHours(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.ServiceHours; finite(v) {
+			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13896,6 +14279,9 @@ func (ec *executionContext) fieldContext_PartyMember_serviceHours(_ context.Cont
 }
 
 func (ec *executionContext) _PartyMember_points(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Points)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14070,6 +14456,9 @@ func (ec *executionContext) fieldContext_PartyMemberConnection_totalCount(_ cont
 }
 
 func (ec *executionContext) _PartyMemberEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberEdge) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14148,6 +14537,9 @@ func (ec *executionContext) fieldContext_PartyOrg_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _PartyOrg_name(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14171,6 +14563,9 @@ func (ec *executionContext) fieldContext_PartyOrg_name(_ context.Context, field 
 }
 
 func (ec *executionContext) _PartyOrg_kind(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNPartyOrgKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐPartyOrgKind(ctx, field.Selections, obj.Kind)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14511,6 +14906,9 @@ func (ec *executionContext) fieldContext_PartyOrgConnection_totalCount(_ context
 }
 
 func (ec *executionContext) _PartyOrgEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgEdge) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14721,6 +15119,9 @@ func (ec *executionContext) fieldContext_Person_phone(ctx context.Context, field
 }
 
 func (ec *executionContext) _Person_gender(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOGender2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐGender(ctx, field.Selections, obj.Gender)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15081,6 +15482,9 @@ func (ec *executionContext) fieldContext_PersonConnection_totalCount(_ context.C
 }
 
 func (ec *executionContext) _PersonEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PersonEdge) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15200,6 +15604,9 @@ func (ec *executionContext) fieldContext_PersonMatch_b(_ context.Context, field 
 }
 
 func (ec *executionContext) _PersonMatch_outcome(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Outcome)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15255,6 +15662,11 @@ func (ec *executionContext) fieldContext_PersonMatch_fields(_ context.Context, f
 }
 
 func (ec *executionContext) _PersonMatch_total(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.Total; finite(v) {
+			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15301,6 +15713,9 @@ func (ec *executionContext) fieldContext_PersonSourceRecord_id(_ context.Context
 }
 
 func (ec *executionContext) _PersonSourceRecord_key(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Key)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15324,6 +15739,9 @@ func (ec *executionContext) fieldContext_PersonSourceRecord_key(_ context.Contex
 }
 
 func (ec *executionContext) _PersonSourceRecord_matchedBy(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.MatchedBy)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15347,6 +15765,9 @@ func (ec *executionContext) fieldContext_PersonSourceRecord_matchedBy(_ context.
 }
 
 func (ec *executionContext) _PersonSourceRecord_role(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNPersonRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRole(ctx, field.Selections, obj.Role)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15434,6 +15855,9 @@ func (ec *executionContext) fieldContext_Provenance_source(_ context.Context, fi
 }
 
 func (ec *executionContext) _Provenance_sourceId(ctx context.Context, field graphql.CollectedField, obj *store.Provenance) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.SourceID)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15457,6 +15881,9 @@ func (ec *executionContext) fieldContext_Provenance_sourceId(_ context.Context, 
 }
 
 func (ec *executionContext) _Provenance_sourceUpdatedAt(ctx context.Context, field graphql.CollectedField, obj *store.Provenance) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.SourceUpdatedAt)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15480,6 +15907,9 @@ func (ec *executionContext) fieldContext_Provenance_sourceUpdatedAt(_ context.Co
 }
 
 func (ec *executionContext) _Provenance_fetchedAt(ctx context.Context, field graphql.CollectedField, obj *store.Provenance) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.FetchedAt)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15613,6 +16043,9 @@ func (ec *executionContext) fieldContext_QuarantineConnection_totalCount(_ conte
 }
 
 func (ec *executionContext) _QuarantineEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineEdge) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15700,6 +16133,9 @@ func (ec *executionContext) fieldContext_QuarantineEntry_source(_ context.Contex
 }
 
 func (ec *executionContext) _QuarantineEntry_stream(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Stream)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15723,6 +16159,9 @@ func (ec *executionContext) fieldContext_QuarantineEntry_stream(_ context.Contex
 }
 
 func (ec *executionContext) _QuarantineEntry_sourceId(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.SourceID)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15746,6 +16185,9 @@ func (ec *executionContext) fieldContext_QuarantineEntry_sourceId(_ context.Cont
 }
 
 func (ec *executionContext) _QuarantineEntry_reason(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15769,6 +16211,9 @@ func (ec *executionContext) fieldContext_QuarantineEntry_reason(_ context.Contex
 }
 
 func (ec *executionContext) _QuarantineEntry_field(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Field)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15792,6 +16237,9 @@ func (ec *executionContext) fieldContext_QuarantineEntry_field(_ context.Context
 }
 
 func (ec *executionContext) _QuarantineEntry_recordStored(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.RecordStored)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15815,6 +16263,9 @@ func (ec *executionContext) fieldContext_QuarantineEntry_recordStored(_ context.
 }
 
 func (ec *executionContext) _QuarantineEntry_message(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Message)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15838,6 +16289,9 @@ func (ec *executionContext) fieldContext_QuarantineEntry_message(_ context.Conte
 }
 
 func (ec *executionContext) _QuarantineEntry_at(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.At)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16915,6 +17369,9 @@ func (ec *executionContext) fieldContext_Region_id(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Region_code(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Code)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16938,6 +17395,9 @@ func (ec *executionContext) fieldContext_Region_code(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Region_name(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16961,6 +17421,9 @@ func (ec *executionContext) fieldContext_Region_name(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Region_level(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNRegionLevel2githubᚗcomᚋywtgᚋhubᚋcanonᚐRegionLevel(ctx, field.Selections, obj.Level)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17092,6 +17555,9 @@ func (ec *executionContext) fieldContext_Region_children(ctx context.Context, fi
 }
 
 func (ec *executionContext) _Region_boundary(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOGeoJSON2encodingᚋjsonᚐRawMessage(ctx, field.Selections, obj.Boundary)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17574,6 +18040,9 @@ func (ec *executionContext) fieldContext_RegionConnection_totalCount(_ context.C
 }
 
 func (ec *executionContext) _RegionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RegionEdge) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17693,6 +18162,9 @@ func (ec *executionContext) fieldContext_RegionIndicators_previousPeriod(_ conte
 }
 
 func (ec *executionContext) _RegionIndicators_asOf(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.AsOf)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17824,6 +18296,9 @@ func (ec *executionContext) fieldContext_RegionIndicators_breakdown(ctx context.
 }
 
 func (ec *executionContext) _RegionStats_population(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Population)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17847,6 +18322,9 @@ func (ec *executionContext) fieldContext_RegionStats_population(_ context.Contex
 }
 
 func (ec *executionContext) _RegionStats_households(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Households)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17870,6 +18348,9 @@ func (ec *executionContext) fieldContext_RegionStats_households(_ context.Contex
 }
 
 func (ec *executionContext) _RegionStats_partyMembers(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.PartyMembers)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17916,6 +18397,9 @@ func (ec *executionContext) fieldContext_RegionStats_dualReportMembers(_ context
 }
 
 func (ec *executionContext) _RegionStats_gridWorkers(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.GridWorkers)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17962,6 +18446,9 @@ func (ec *executionContext) fieldContext_RegionStats_serviceStations(_ context.C
 }
 
 func (ec *executionContext) _RegionStats_grids(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Grids)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17985,6 +18472,9 @@ func (ec *executionContext) fieldContext_RegionStats_grids(_ context.Context, fi
 }
 
 func (ec *executionContext) _RegionStats_openCases(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.OpenCases)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18008,6 +18498,9 @@ func (ec *executionContext) fieldContext_RegionStats_openCases(_ context.Context
 }
 
 func (ec *executionContext) _RegionStats_overdueCases(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.OverdueCases)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18031,6 +18524,9 @@ func (ec *executionContext) fieldContext_RegionStats_overdueCases(_ context.Cont
 }
 
 func (ec *executionContext) _RegionStats_closedCases(ctx context.Context, field graphql.CollectedField, obj *store.RegionStats) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.ClosedCases)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18054,6 +18550,9 @@ func (ec *executionContext) fieldContext_RegionStats_closedCases(_ context.Conte
 }
 
 func (ec *executionContext) _ScorePreset_name(ctx context.Context, field graphql.CollectedField, obj *store.ScorePreset) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18077,6 +18576,9 @@ func (ec *executionContext) fieldContext_ScorePreset_name(_ context.Context, fie
 }
 
 func (ec *executionContext) _ScorePreset_description(ctx context.Context, field graphql.CollectedField, obj *store.ScorePreset) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Description)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18132,6 +18634,9 @@ func (ec *executionContext) fieldContext_ScorePreset_terms(_ context.Context, fi
 }
 
 func (ec *executionContext) _ScoreTerm_rate(ctx context.Context, field graphql.CollectedField, obj *store.ScoreTerm) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNIndicatorRate2githubᚗcomᚋywtgᚋhubᚋstoreᚐRate(ctx, field.Selections, obj.Rate)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18155,6 +18660,11 @@ func (ec *executionContext) fieldContext_ScoreTerm_rate(_ context.Context, field
 }
 
 func (ec *executionContext) _ScoreTerm_weight(ctx context.Context, field graphql.CollectedField, obj *store.ScoreTerm) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.Weight; finite(v) {
+			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18178,6 +18688,9 @@ func (ec *executionContext) fieldContext_ScoreTerm_weight(_ context.Context, fie
 }
 
 func (ec *executionContext) _ScoreTerm_inverse(ctx context.Context, field graphql.CollectedField, obj *store.ScoreTerm) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Inverse)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18224,6 +18737,9 @@ func (ec *executionContext) fieldContext_ServiceStation_id(_ context.Context, fi
 }
 
 func (ec *executionContext) _ServiceStation_name(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18247,6 +18763,9 @@ func (ec *executionContext) fieldContext_ServiceStation_name(_ context.Context, 
 }
 
 func (ec *executionContext) _ServiceStation_kind(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNStationKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐStationKind(ctx, field.Selections, obj.Kind)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18270,6 +18789,9 @@ func (ec *executionContext) fieldContext_ServiceStation_kind(_ context.Context, 
 }
 
 func (ec *executionContext) _ServiceStation_address(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Address)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18348,6 +18870,9 @@ func (ec *executionContext) fieldContext_ServiceStation_services(_ context.Conte
 }
 
 func (ec *executionContext) _ServiceStation_openingHours(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.OpeningHours)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18577,6 +19102,9 @@ func (ec *executionContext) fieldContext_ServiceStationConnection_totalCount(_ c
 }
 
 func (ec *executionContext) _ServiceStationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationEdge) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18632,6 +19160,9 @@ func (ec *executionContext) fieldContext_ServiceStationEdge_node(_ context.Conte
 }
 
 func (ec *executionContext) _Source_name(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18655,6 +19186,9 @@ func (ec *executionContext) fieldContext_Source_name(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Source_kind(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNSourceKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐSourceKind(ctx, field.Selections, obj.Kind)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18678,6 +19212,9 @@ func (ec *executionContext) fieldContext_Source_kind(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Source_description(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Description)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18701,6 +19238,9 @@ func (ec *executionContext) fieldContext_Source_description(_ context.Context, f
 }
 
 func (ec *executionContext) _Source_status(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNSourceStatus2githubᚗcomᚋywtgᚋhubᚋstoreᚐSourceStatus(ctx, field.Selections, obj.Status)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18724,6 +19264,9 @@ func (ec *executionContext) fieldContext_Source_status(_ context.Context, field 
 }
 
 func (ec *executionContext) _Source_lastSyncedAt(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.LastSyncedAt)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18747,6 +19290,9 @@ func (ec *executionContext) fieldContext_Source_lastSyncedAt(_ context.Context, 
 }
 
 func (ec *executionContext) _Source_lastAttemptAt(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.LastAttemptAt)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18793,6 +19339,9 @@ func (ec *executionContext) fieldContext_Source_lagSeconds(_ context.Context, fi
 }
 
 func (ec *executionContext) _Source_consecutiveFailures(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.ConsecutiveFailures)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18816,6 +19365,9 @@ func (ec *executionContext) fieldContext_Source_consecutiveFailures(_ context.Co
 }
 
 func (ec *executionContext) _Source_recordsFetched(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.RecordsFetched)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18839,6 +19391,9 @@ func (ec *executionContext) fieldContext_Source_recordsFetched(_ context.Context
 }
 
 func (ec *executionContext) _Source_recordsStored(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.RecordsStored)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18862,6 +19417,9 @@ func (ec *executionContext) fieldContext_Source_recordsStored(_ context.Context,
 }
 
 func (ec *executionContext) _Source_recordsQuarantined(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.RecordsQuarantined)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18885,6 +19443,9 @@ func (ec *executionContext) fieldContext_Source_recordsQuarantined(_ context.Con
 }
 
 func (ec *executionContext) _Source_fieldDefects(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.FieldDefects)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18908,6 +19469,9 @@ func (ec *executionContext) fieldContext_Source_fieldDefects(_ context.Context, 
 }
 
 func (ec *executionContext) _Source_recordsWithFieldDefects(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.RecordsWithFieldDefects)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18931,6 +19495,9 @@ func (ec *executionContext) fieldContext_Source_recordsWithFieldDefects(_ contex
 }
 
 func (ec *executionContext) _Source_lastError(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.LastError)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18954,6 +19521,9 @@ func (ec *executionContext) fieldContext_Source_lastError(_ context.Context, fie
 }
 
 func (ec *executionContext) _Source_resyncPending(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.ResyncPending)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18977,6 +19547,9 @@ func (ec *executionContext) fieldContext_Source_resyncPending(_ context.Context,
 }
 
 func (ec *executionContext) _Source_resetDetectedAt(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ResetDetectedAt)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19000,6 +19573,9 @@ func (ec *executionContext) fieldContext_Source_resetDetectedAt(_ context.Contex
 }
 
 func (ec *executionContext) _Source_resetReason(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.ResetReason)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19023,6 +19599,9 @@ func (ec *executionContext) fieldContext_Source_resetReason(_ context.Context, f
 }
 
 func (ec *executionContext) _StandardAddress_raw(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Raw)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19046,6 +19625,9 @@ func (ec *executionContext) fieldContext_StandardAddress_raw(_ context.Context, 
 }
 
 func (ec *executionContext) _StandardAddress_normalized(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Normalized)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19252,6 +19834,9 @@ func (ec *executionContext) fieldContext_StandardAddress_grid(_ context.Context,
 }
 
 func (ec *executionContext) _StandardAddress_compound(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Compound)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19307,6 +19892,11 @@ func (ec *executionContext) fieldContext_StandardAddress_building(_ context.Cont
 }
 
 func (ec *executionContext) _StandardAddress_confidence(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.Confidence; finite(v) {
+			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19330,6 +19920,9 @@ func (ec *executionContext) fieldContext_StandardAddress_confidence(_ context.Co
 }
 
 func (ec *executionContext) _StandardAddress_explanation(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Explanation)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19528,6 +20121,9 @@ func (ec *executionContext) fieldContext_SyncRun_source(_ context.Context, field
 }
 
 func (ec *executionContext) _SyncRun_full(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Full)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19551,6 +20147,9 @@ func (ec *executionContext) fieldContext_SyncRun_full(_ context.Context, field g
 }
 
 func (ec *executionContext) _SyncRun_startedAt(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.StartedAt)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19574,6 +20173,9 @@ func (ec *executionContext) fieldContext_SyncRun_startedAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _SyncRun_finishedAt(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.FinishedAt)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19620,6 +20222,9 @@ func (ec *executionContext) fieldContext_SyncRun_status(_ context.Context, field
 }
 
 func (ec *executionContext) _SyncRun_fetched(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Fetched)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19643,6 +20248,9 @@ func (ec *executionContext) fieldContext_SyncRun_fetched(_ context.Context, fiel
 }
 
 func (ec *executionContext) _SyncRun_stored(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Stored)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19666,6 +20274,9 @@ func (ec *executionContext) fieldContext_SyncRun_stored(_ context.Context, field
 }
 
 func (ec *executionContext) _SyncRun_quarantined(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Quarantined)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19689,6 +20300,9 @@ func (ec *executionContext) fieldContext_SyncRun_quarantined(_ context.Context, 
 }
 
 func (ec *executionContext) _SyncRun_fieldDefects(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.FieldDefects)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19712,6 +20326,9 @@ func (ec *executionContext) fieldContext_SyncRun_fieldDefects(_ context.Context,
 }
 
 func (ec *executionContext) _SyncRun_recordsWithFieldDefects(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.RecordsWithFieldDefects)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19735,6 +20352,9 @@ func (ec *executionContext) fieldContext_SyncRun_recordsWithFieldDefects(_ conte
 }
 
 func (ec *executionContext) _SyncRun_unchanged(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Unchanged)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19758,6 +20378,9 @@ func (ec *executionContext) fieldContext_SyncRun_unchanged(_ context.Context, fi
 }
 
 func (ec *executionContext) _SyncRun_deleted(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int64(ctx, field.Selections, obj.Deleted)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19781,6 +20404,9 @@ func (ec *executionContext) fieldContext_SyncRun_deleted(_ context.Context, fiel
 }
 
 func (ec *executionContext) _SyncRun_error(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Error)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19891,6 +20517,9 @@ func (ec *executionContext) fieldContext_SyncRunConnection_totalCount(_ context.
 }
 
 func (ec *executionContext) _SyncRunEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunEdge) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19946,6 +20575,9 @@ func (ec *executionContext) fieldContext_SyncRunEdge_node(_ context.Context, fie
 }
 
 func (ec *executionContext) _TimelineEvent_at(ctx context.Context, field graphql.CollectedField, obj *store.CaseEvent) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.At)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19969,6 +20601,9 @@ func (ec *executionContext) fieldContext_TimelineEvent_at(_ context.Context, fie
 }
 
 func (ec *executionContext) _TimelineEvent_status(ctx context.Context, field graphql.CollectedField, obj *store.CaseEvent) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNCaseStatus2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseStatus(ctx, field.Selections, obj.Status)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19992,6 +20627,9 @@ func (ec *executionContext) fieldContext_TimelineEvent_status(_ context.Context,
 }
 
 func (ec *executionContext) _TimelineEvent_tier(ctx context.Context, field graphql.CollectedField, obj *store.CaseEvent) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNCaseTier2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseTier(ctx, field.Selections, obj.Tier)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20015,6 +20653,9 @@ func (ec *executionContext) fieldContext_TimelineEvent_tier(_ context.Context, f
 }
 
 func (ec *executionContext) _TimelineEvent_actor(ctx context.Context, field graphql.CollectedField, obj *store.CaseEvent) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Actor)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20038,6 +20679,9 @@ func (ec *executionContext) fieldContext_TimelineEvent_actor(_ context.Context, 
 }
 
 func (ec *executionContext) _TimelineEvent_note(ctx context.Context, field graphql.CollectedField, obj *store.CaseEvent) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Note)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20061,6 +20705,9 @@ func (ec *executionContext) fieldContext_TimelineEvent_note(_ context.Context, f
 }
 
 func (ec *executionContext) _VolunteerActivity_title(ctx context.Context, field graphql.CollectedField, obj *store.VolunteerActivity) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Title)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20139,6 +20786,11 @@ func (ec *executionContext) fieldContext_VolunteerActivity_heldOn(_ context.Cont
 }
 
 func (ec *executionContext) _VolunteerActivity_hours(ctx context.Context, field graphql.CollectedField, obj *store.VolunteerActivity) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		if v := obj.Hours; finite(v) {
+			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20162,6 +20814,9 @@ func (ec *executionContext) fieldContext_VolunteerActivity_hours(_ context.Conte
 }
 
 func (ec *executionContext) _VolunteerActivity_points(ctx context.Context, field graphql.CollectedField, obj *store.VolunteerActivity) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNInt2int(ctx, field.Selections, obj.Points)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20185,6 +20840,9 @@ func (ec *executionContext) fieldContext_VolunteerActivity_points(_ context.Cont
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20208,6 +20866,9 @@ func (ec *executionContext) fieldContext___Directive_name(_ context.Context, fie
 }
 
 func (ec *executionContext) ___Directive_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20231,6 +20892,9 @@ func (ec *executionContext) fieldContext___Directive_description(_ context.Conte
 }
 
 func (ec *executionContext) ___Directive_isRepeatable(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsRepeatable)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20321,6 +20985,9 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 }
 
 func (ec *executionContext) ___EnumValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20344,6 +21011,9 @@ func (ec *executionContext) fieldContext___EnumValue_name(_ context.Context, fie
 }
 
 func (ec *executionContext) ___EnumValue_description(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20367,6 +21037,9 @@ func (ec *executionContext) fieldContext___EnumValue_description(_ context.Conte
 }
 
 func (ec *executionContext) ___EnumValue_isDeprecated(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsDeprecated())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20390,6 +21063,9 @@ func (ec *executionContext) fieldContext___EnumValue_isDeprecated(_ context.Cont
 }
 
 func (ec *executionContext) ___EnumValue_deprecationReason(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DeprecationReason())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20413,6 +21089,9 @@ func (ec *executionContext) fieldContext___EnumValue_deprecationReason(_ context
 }
 
 func (ec *executionContext) ___Field_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20436,6 +21115,9 @@ func (ec *executionContext) fieldContext___Field_name(_ context.Context, field g
 }
 
 func (ec *executionContext) ___Field_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20535,6 +21217,9 @@ func (ec *executionContext) fieldContext___Field_type(_ context.Context, field g
 }
 
 func (ec *executionContext) ___Field_isDeprecated(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsDeprecated())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20558,6 +21243,9 @@ func (ec *executionContext) fieldContext___Field_isDeprecated(_ context.Context,
 }
 
 func (ec *executionContext) ___Field_deprecationReason(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DeprecationReason())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20581,6 +21269,9 @@ func (ec *executionContext) fieldContext___Field_deprecationReason(_ context.Con
 }
 
 func (ec *executionContext) ___InputValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20604,6 +21295,9 @@ func (ec *executionContext) fieldContext___InputValue_name(_ context.Context, fi
 }
 
 func (ec *executionContext) ___InputValue_description(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20659,6 +21353,9 @@ func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, fi
 }
 
 func (ec *executionContext) ___InputValue_defaultValue(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DefaultValue)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20682,6 +21379,9 @@ func (ec *executionContext) fieldContext___InputValue_defaultValue(_ context.Con
 }
 
 func (ec *executionContext) ___InputValue_isDeprecated(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsDeprecated())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20705,6 +21405,9 @@ func (ec *executionContext) fieldContext___InputValue_isDeprecated(_ context.Con
 }
 
 func (ec *executionContext) ___InputValue_deprecationReason(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DeprecationReason())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20728,6 +21431,9 @@ func (ec *executionContext) fieldContext___InputValue_deprecationReason(_ contex
 }
 
 func (ec *executionContext) ___Schema_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20911,6 +21617,9 @@ func (ec *executionContext) fieldContext___Schema_directives(_ context.Context, 
 }
 
 func (ec *executionContext) ___Type_kind(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalN__TypeKind2string(ctx, field.Selections, obj.Kind())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20934,6 +21643,9 @@ func (ec *executionContext) fieldContext___Type_kind(_ context.Context, field gr
 }
 
 func (ec *executionContext) ___Type_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Name())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20957,6 +21669,9 @@ func (ec *executionContext) fieldContext___Type_name(_ context.Context, field gr
 }
 
 func (ec *executionContext) ___Type_description(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20980,6 +21695,9 @@ func (ec *executionContext) fieldContext___Type_description(_ context.Context, f
 }
 
 func (ec *executionContext) ___Type_specifiedByURL(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.SpecifiedByURL())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21231,6 +21949,9 @@ func (ec *executionContext) fieldContext___Type_ofType(_ context.Context, field 
 }
 
 func (ec *executionContext) ___Type_isOneOf(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
+	if leafInline(ctx, field) {
+		return ec.marshalOBoolean2bool(ctx, field.Selections, obj.IsOneOf())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,

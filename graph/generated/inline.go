@@ -2,6 +2,7 @@ package generated
 
 import (
 	"context"
+	"math"
 	"strings"
 	"sync/atomic"
 
@@ -249,3 +250,22 @@ func resolveRecovered(ctx context.Context, oc *graphql.OperationContext, recover
 	}
 	return resolve(ctx)
 }
+
+// leafInline tells whether a leaf field (a scalar or an enum) read from its
+// object alone is marshalled directly, without graphql.ResolveField
+// (execpatch gives those fields the fast path): under a list marshalled in
+// place (so never in an operation that may defer, which keeps gqlgen's path
+// throughout) and when the field has no directives of its own. Its value
+// cannot fail and its marshaller reports no error, so what ResolveField
+// would add is a field context for paths of errors there are none of, and
+// the field middleware: graph's access check, whose rule for a field
+// without directives of its own is its object type's, checked already on
+// the field that returned the object (a field to an object type carries
+// that type's rule; an abstract one checks what it resolved to).
+func leafInline(ctx context.Context, field graphql.CollectedField) bool {
+	return field.Field != nil && field.Definition != nil && len(field.Definition.Directives) == 0 && ctx.Value(inlineKey{}) != nil
+}
+
+// finite tells whether a Float marshals without an error (NaN and the
+// infinities are refused, with the field's path).
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

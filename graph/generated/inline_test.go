@@ -2,6 +2,7 @@ package generated
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 
@@ -106,5 +107,39 @@ func TestInlineTablesNameFields(t *testing.T) {
 				t.Errorf("primed names %s, which is not a field of the schema", key)
 			}
 		}
+	}
+}
+
+// TestLeafInline checks when a leaf field takes the fast path past
+// graphql.ResolveField: under a list marshalled in place, and only for a
+// field without directives of its own (an access directive on a field is
+// checked by the field middleware, which the fast path skips).
+func TestLeafInline(t *testing.T) {
+	plain := graphql.CollectedField{Field: &ast.Field{Name: "title", Definition: &ast.FieldDefinition{Name: "title"}}}
+	guarded := graphql.CollectedField{Field: &ast.Field{Name: "secret", Definition: &ast.FieldDefinition{Name: "secret",
+		Directives: ast.DirectiveList{{Name: "admin"}}}}}
+	inList := context.WithValue(context.Background(), inlineKey{}, true)
+	for _, tc := range []struct {
+		name  string
+		ctx   context.Context
+		field graphql.CollectedField
+		want  bool
+	}{
+		{"under a list marshalled in place", inList, plain, true},
+		{"elsewhere", context.Background(), plain, false},
+		{"with a directive of its own", inList, guarded, false},
+		{"without a definition", inList, graphql.CollectedField{Field: &ast.Field{Name: "x"}}, false},
+	} {
+		if got := leafInline(tc.ctx, tc.field); got != tc.want {
+			t.Errorf("%s: leafInline = %t, want %t", tc.name, got, tc.want)
+		}
+	}
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if finite(v) {
+			t.Errorf("finite(%v)", v)
+		}
+	}
+	if !finite(32.5) {
+		t.Error("32.5 is not finite")
 	}
 }

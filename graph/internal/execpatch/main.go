@@ -14,6 +14,15 @@
 // the operation may defer, and objectValue writes the fields of an object
 // of an operation that cannot defer in order, without the map.
 //
+// Leaf fields (a scalar or an enum) read from the object itself (a field
+// or a method without context and error: Case.title, Case.id, LatLng.lat)
+// are most of the fields of a large answer, and gqlgen resolves each
+// through graphql.ResolveField: a FieldContext, a context holding it and
+// closures, for a value that cannot fail. execpatch gives each of them a
+// fast path that marshals the value directly, when leafInline allows it
+// (graph/generated/inline.go): under a list marshalled in place and for a
+// field without directives of its own.
+//
 // It also routes gqlgen's concurrent list marshalling and field resolution
 // through graph/generated/inline.go (marshalSlice, resolveField), which
 // marshal a list in place when nothing selected under it can wait on I/O,
@@ -35,6 +44,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 )
 
 // rewrites are the calls replaced, each with its replacement.
@@ -85,6 +95,77 @@ func fieldTable(src []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// leafField is a generated leaf field resolved from its object alone: the
+// object and field names (twice: the resolver and its field context), the
+// value read, the marshaller's parameter type and the marshaller.
+var leafField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) _(\w+)_(\w+)\(ctx context\.Context, field graphql\.CollectedField, obj [^)]+\) \(ret graphql\.Marshaler\) \{
+	return graphql\.ResolveField\(
+		ctx,
+		ec\.OperationContext,
+		field,
+		func\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{
+			return ec\.fieldContext_(\w+)_(\w+)\(ctx, field\)
+		\},
+		func\(ctx context\.Context\) \(any, error\) \{
+			return (obj\.\w+(?:\(\))?), nil
+		\},
+		nil,
+		func\(ctx context\.Context, selections ast\.SelectionSet, v ([^)]+)\) graphql\.Marshaler \{
+			return ec\.(marshal[^(\s]+)\(ctx, selections, v\)
+		\},
+		(?:true|false),
+		(?:true|false),
+	\)
+\}
+func \(ec \*executionContext\) fieldContext_\w+\(_ context\.Context, field graphql\.CollectedField\) \(fc \*graphql\.FieldContext, err error\) \{
+	return graphql\.NewScalarFieldContext\(`)
+
+// leafFastPaths gives the leaf fields that leafField finds a fast path
+// (see the package comment): the value marshalled without ResolveField
+// when leafInline says so. A marshaller that can report an error needs the
+// field's context for its path, so those are left out: a non-null one of
+// a pointer (a nil is an error) or of a list; a Float's, which refuses NaN
+// and infinities, takes the fast path for finite values only.
+func leafFastPaths(src []byte) ([]byte, error) {
+	const marker = "\tif leafInline(ctx, field) {\n"
+	patched := bytes.Count(src, []byte(marker))
+	n := 0
+	var err error
+	out := leafField.ReplaceAllFunc(src, func(m []byte) []byte {
+		g := leafField.FindSubmatch(m)
+		object, field, value, typ, marshal := string(g[1]), string(g[2]), string(g[5]), string(g[6]), string(g[7])
+		if string(g[3]) != object || string(g[4]) != field {
+			err = fmt.Errorf("field %s.%s has the field context of %s.%s", object, field, g[3], g[4])
+			return m
+		}
+		nonNull := strings.HasPrefix(marshal, "marshalN")
+		if strings.HasPrefix(typ, "[]") || nonNull && strings.HasPrefix(typ, "*") {
+			return m
+		}
+		var fast string
+		switch {
+		case typ == "float64":
+			fast = fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; finite(v) {\n\t\t\treturn ec.%s(ctx, field.Selections, v)\n\t\t}\n\t}\n", value, marshal)
+		case typ == "*float64":
+			fast = fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; v == nil || finite(*v) {\n\t\t\treturn ec.%s(ctx, field.Selections, v)\n\t\t}\n\t}\n", value, marshal)
+		case strings.Contains(marshal, "Float"):
+			return m
+		default:
+			fast = fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\treturn ec.%s(ctx, field.Selections, %s)\n\t}\n", marshal, value)
+		}
+		n++
+		head := m[:bytes.IndexByte(m, '\n')+1]
+		return append(append(append([]byte(nil), head...), fast...), m[len(head):]...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n+patched == 0 {
+		return nil, fmt.Errorf("found no leaf field to give a fast path: gqlgen's generated code changed; review graph/generated/inline.go")
+	}
+	return out, nil
+}
+
 func main() {
 	if len(os.Args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: execpatch path/to/generated.go")
@@ -107,6 +188,9 @@ func patch(path string) error {
 			return fmt.Errorf("%s: no %q to rewrite: gqlgen's generated code changed; review graph/generated/deferred.go", path, r.from)
 		}
 		src = bytes.ReplaceAll(src, []byte(r.from), []byte(r.to))
+	}
+	if src, err = leafFastPaths(src); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	table, err := fieldTable(src)
 	if err != nil {

@@ -23,6 +23,10 @@
 // (graph/generated/inline.go): under a list marshalled in place and for a
 // field without directives of its own.
 //
+// A query's answer is written through graph/generated/response.go
+// (marshalData), into a pooled buffer copied out at its exact size, instead
+// of a buffer that grows by doubling for every answer.
+//
 // It also routes gqlgen's concurrent list marshalling and field resolution
 // through graph/generated/inline.go (marshalSlice, resolveField), which
 // marshal a list in place when nothing selected under it can wait on I/O,
@@ -53,6 +57,7 @@ var rewrites = []struct{ from, to string }{
 	{"\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\n\treturn out\n}", "\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\n\treturn objectValue(fields, out, &deferred)\n}"},
 	{"graphql.MarshalSliceConcurrently(ctx, len(v), ", "marshalSlice(ctx, sel, len(v), "},
 	{"out.ResolveConcurrently(ec.OperationContext, &deferred, i,", "resolveField(ctx, out, ec.OperationContext, &deferred, i,"},
+	{"\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n", "\t\t\tresponse.Data = marshalData(data)\n"},
 }
 
 var (

@@ -203,3 +203,55 @@ func TestCaseListStatementsReadTheSelectedColumns(t *testing.T) {
 		t.Errorf("location not skipped is not read: %s", sql)
 	}
 }
+
+// TestRegionCasesOfOneFragmentInTwoPlaces selects Region.cases through one
+// fragment in two places, with more fields merged into it in the second:
+// each place reads what its own selection needs (the query of a field is
+// built once per request for each selection it has).
+func TestRegionCasesOfOneFragmentInTwoPlaces(t *testing.T) {
+	srv := newFullCaseServer(t)
+	var d struct {
+		Regions struct {
+			Edges []struct {
+				Node struct {
+					Cases struct {
+						Edges []struct{ Node struct{ ID, Title string } }
+					}
+				}
+			}
+		}
+		Region struct {
+			Cases struct {
+				Edges []struct{ Node struct{ ID, Title string } }
+			}
+		}
+	}
+	for _, q := range []string{
+		`{ regions(level: GRID, first: 4) { edges { node { ...R } } }
+			region(code: "420606001001001") { ...R cases(first: 5) { edges { node { title } } } } }
+			fragment R on Region { cases(first: 5) { edges { node { id } } } }`,
+		`{ region(code: "420606001001001") { ...R cases(first: 5) { edges { node { title } } } }
+			regions(level: GRID, first: 4) { edges { node { ...R } } } }
+			fragment R on Region { cases(first: 5) { edges { node { id } } } }`,
+	} {
+		srv.MustData(t, q, nil, &d)
+		if len(d.Region.Cases.Edges) != 5 || len(d.Regions.Edges) != 4 {
+			t.Fatalf("%d cases of the region, %d regions", len(d.Region.Cases.Edges), len(d.Regions.Edges))
+		}
+		for _, e := range d.Region.Cases.Edges {
+			if e.Node.ID == "" || e.Node.Title == "" {
+				t.Fatalf("a case of the region without its title: %+v", e.Node)
+			}
+		}
+		for _, r := range d.Regions.Edges {
+			if len(r.Node.Cases.Edges) != 5 {
+				t.Fatalf("a grid with %d cases", len(r.Node.Cases.Edges))
+			}
+			for _, e := range r.Node.Cases.Edges {
+				if e.Node.ID == "" || e.Node.Title != "" {
+					t.Fatalf("a case of the page of grids: %+v", e.Node)
+				}
+			}
+		}
+	}
+}

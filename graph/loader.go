@@ -50,6 +50,10 @@ type Loaders struct {
 	StationBuilding *dataloader.Loader[int64, *store.BuildingLink]
 	CaseBuilding    *dataloader.Loader[int64, *store.BuildingLink]
 
+	// The queries of the Region.cases fields of the request's operation
+	// (regionCasesQueryOf), by field and selection.
+	casesQueries sync.Map
+
 	// The category table, read once for the request (categories).
 	st       *store.Store
 	table    *categoryTable

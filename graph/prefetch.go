@@ -335,12 +335,12 @@ func (r *Resolver) prefetchRegionCases(ctx context.Context, opCtx *graphql.Opera
 	if err != nil {
 		return
 	}
-	key, q, err := regionCasesQuery(opCtx, f, 0, filter, orderBy, first, after)
+	l := r.loaders(ctx)
+	key, q, err := regionCasesQueryOf(l, opCtx, f, 0, filter, orderBy, first, after)
 	if err != nil || done[key] {
 		return
 	}
 	done[key] = true
-	l := r.loaders(ctx)
 	pages, err := regionCases(ctx, r.Store, l, ids, q, key.Sel)
 	if err != nil {
 		return
@@ -349,6 +349,43 @@ func (r *Resolver) prefetchRegionCases(ctx context.Context, opCtx *graphql.Opera
 		key.Region = id
 		l.RegionCases.Prime(ctx, key, pages[i])
 	}
+}
+
+// casesQueryField names a Region.cases field of an operation with its
+// selection (the collected one, merged from the fragments that select it:
+// one field of a fragment used in two places can have two), for the
+// request's memo of regionCasesQuery.
+type casesQueryField struct {
+	field *ast.Field
+	sel   *ast.Selection
+	n     int
+}
+
+// casesQuery is a memoised regionCasesQuery, without the region.
+type casesQuery struct {
+	key regionCasesKey
+	q   store.CaseQuery
+}
+
+// regionCasesQueryOf is regionCasesQuery, built once per field and
+// selection of the request's operation (in l), as every region of a page
+// asks with the same field, arguments and selection. The query returned is
+// shared: its filter is not to be changed in place.
+func regionCasesQueryOf(l *Loaders, opCtx *graphql.OperationContext, field graphql.CollectedField, region int64, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) (regionCasesKey, store.CaseQuery, error) {
+	if field.Field == nil || len(field.Selections) == 0 {
+		return regionCasesQuery(opCtx, field, region, filter, orderBy, first, after)
+	}
+	id := casesQueryField{field.Field, &field.Selections[0], len(field.Selections)}
+	if v, ok := l.casesQueries.Load(id); ok {
+		m := v.(casesQuery)
+		m.key.Region = region
+		return m.key, m.q, nil
+	}
+	key, q, err := regionCasesQuery(opCtx, field, region, filter, orderBy, first, after)
+	if err == nil {
+		l.casesQueries.Store(id, casesQuery{key, q})
+	}
+	return key, q, err
 }
 
 // regionCasesQuery is the query of a Region.cases field of a region and

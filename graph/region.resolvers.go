@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -124,16 +125,18 @@ func (r *regionResolver) Stats(ctx context.Context, obj *store.Region) (*store.R
 
 // Cases is the resolver for the cases field.
 func (r *regionResolver) Cases(ctx context.Context, obj *store.Region, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) (*model.CaseConnection, error) {
-	key, q, err := regionCasesQuery(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field, obj.ID, filter, orderBy, first, after)
+	l := r.loaders(ctx)
+	key, q, err := regionCasesQueryOf(l, graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field, obj.ID, filter, orderBy, first, after)
 	if err != nil {
 		return nil, err
 	}
-	page, err := r.loaders(ctx).RegionCases.Load(ctx, key)()
+	page, err := l.RegionCases.Load(ctx, key)()
 	if err != nil {
 		return nil, err
 	}
+	// The query is shared by the regions of the field (regionCasesQueryOf).
 	f := q.Filter
-	f.Within = append(f.Within, obj.ID)
+	f.Within = append(slices.Clip(f.Within), obj.ID)
 	return model.NewCaseConnection(page, f), nil
 }
 

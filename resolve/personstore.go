@@ -69,6 +69,9 @@ func ResolvePersons(ctx context.Context, st *store.Store, g *address.Gazetteer, 
 func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (PersonsResolved, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.st.RefreshPersonStatistics(ctx); err != nil {
+		return PersonsResolved{}, fmt.Errorf("resolve persons: %w", err)
+	}
 	if r.eng == nil || r.eng.Len() >= 2*max(r.estimated, 1) || 2*r.eng.Len() < r.estimated {
 		return r.full(ctx, g)
 	}
@@ -168,6 +171,9 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 func (r *PersonResolver) Full(ctx context.Context, g *address.Gazetteer) (PersonsResolved, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.st.RefreshPersonStatistics(ctx); err != nil {
+		return PersonsResolved{}, fmt.Errorf("resolve persons: %w", err)
+	}
 	return r.full(ctx, g)
 }
 

@@ -389,3 +389,30 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	}
 	return out, nil
 }
+
+// personTables are the tables person resolution reads and writes.
+var personTables = []string{"person_link", "person", "resident", "household", "party_member", "grid_worker", "case", "building_link", "person_match"}
+
+// RefreshPersonStatistics analyzes the tables person resolution joins when
+// their planner statistics trail their contents (a fifth of their rows
+// changed since the last ANALYZE): during a first load they grow far
+// faster than autovacuum analyzes them, and a plan made for a table it
+// believes tiny scans it once per row of the other side.
+func (s *Store) RefreshPersonStatistics(ctx context.Context) error {
+	rows, err := s.pool.Pool.Query(ctx, `SELECT relname FROM pg_stat_user_tables
+		WHERE schemaname = current_schema() AND relname = ANY($1)
+			AND n_mod_since_analyze > 0.2 * greatest(n_live_tup, 1000)`, personTables)
+	if err != nil {
+		return fmt.Errorf("refresh person statistics: %w", err)
+	}
+	stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("refresh person statistics: %w", err)
+	}
+	for _, t := range stale {
+		if _, err := s.pool.Pool.Exec(ctx, `ANALYZE `+pgx.Identifier{t}.Sanitize()); err != nil {
+			return fmt.Errorf("refresh person statistics: analyze %s: %w", t, err)
+		}
+	}
+	return nil
+}

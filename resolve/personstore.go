@@ -142,18 +142,37 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	plan := PersonPlan(res, byKey, r.cfg)
 	plan.Partial, plan.Keys, plan.Removed = true, keys, removed
 	out.Records, out.Persons, out.Linked, out.Review = len(res.Records), len(plan.Persons), len(res.Links), len(res.Review)
-	err = r.st.InTx(ctx, func(w *store.Writer) error {
-		var err error
-		if out.PersonsApplied, err = w.ApplyPersonResolution(ctx, plan); err != nil {
-			return err
-		}
-		return w.TakePersonQueue(ctx, q)
-	})
-	if err != nil {
+	if out.PersonsApplied, err = r.apply(ctx, plan, q); err != nil {
 		r.eng = nil
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	return out, nil
+}
+
+// apply writes a plan and takes the queue it answers in one transaction,
+// written again (up to 4 attempts) when PostgreSQL rolls it back as a
+// deadlock's or serialization conflict's victim: the sync engine writes
+// the same records beside it.
+func (r *PersonResolver) apply(ctx context.Context, plan store.PersonResolution, q store.PersonQueue) (store.PersonsApplied, error) {
+	var applied store.PersonsApplied
+	persons := plan.Persons
+	var err error
+	for attempt := 1; attempt <= 4; attempt++ {
+		// Persons made get their IDs in the transaction: a retry starts
+		// from the plan as it was.
+		plan.Persons = slices.Clone(persons)
+		err = r.st.InTx(ctx, func(w *store.Writer) error {
+			var err error
+			if applied, err = w.ApplyPersonResolution(ctx, plan); err != nil {
+				return err
+			}
+			return w.TakePersonQueue(ctx, q)
+		})
+		if err == nil || !store.IsTransient(err) {
+			break
+		}
+	}
+	return applied, err
 }
 
 // Full resolves every person record of the store under the analysts'
@@ -208,14 +227,7 @@ func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer) (Person
 	out.Resolved = time.Since(t0)
 	plan := PersonPlan(res, byKey, r.cfg)
 	out.Persons, out.Linked, out.Review = len(plan.Persons), len(res.Links), len(res.Review)
-	err = r.st.InTx(ctx, func(w *store.Writer) error {
-		var err error
-		if out.PersonsApplied, err = w.ApplyPersonResolution(ctx, plan); err != nil {
-			return err
-		}
-		return w.TakePersonQueue(ctx, q)
-	})
-	if err != nil {
+	if out.PersonsApplied, err = r.apply(ctx, plan, q); err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	r.eng, r.estimated = eng, eng.Len()

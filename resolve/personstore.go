@@ -30,7 +30,9 @@ type PersonsResolved struct {
 	Persons  int  // persons they make
 	Linked   int  // probabilistic and accepted links
 	Review   int  // pairs waiting for a decision
-	Resolved time.Duration
+	Read     time.Duration // reading the queue, the records and the decisions
+	Resolved time.Duration // matching and clustering
+	Written  time.Duration // writing the persons
 }
 
 // PersonResolver resolves the store's person records and keeps the
@@ -76,6 +78,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 		return r.full(ctx, g)
 	}
 	out := PersonsResolved{}
+	t0 := time.Now()
 	q, err := r.st.PersonResolveQueue(ctx, 0)
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
@@ -103,7 +106,8 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 			removed = append(removed, k)
 		}
 	}
-	t0 := time.Now()
+	out.Read = time.Since(t0)
+	t0 = time.Now()
 	res, err := r.eng.Update(changed, removed, decisions)
 	if err != nil {
 		// The state held may be part-way through the change: start again.
@@ -123,6 +127,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	for i := range res.Records {
 		keys[i] = res.Records[i].Key
 	}
+	t0 = time.Now()
 	if links, err = r.st.PersonLinksOf(ctx, keys); err != nil {
 		r.eng = nil
 		return out, fmt.Errorf("resolve persons: %w", err)
@@ -139,10 +144,14 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 			return out, fmt.Errorf("resolve persons: record %s went while it was resolved", res.Records[i].Key)
 		}
 	}
+	out.Read += time.Since(t0)
+	t0 = time.Now()
 	plan := PersonPlan(res, byKey, r.cfg)
 	plan.Partial, plan.Keys, plan.Removed = true, keys, removed
 	out.Records, out.Persons, out.Linked, out.Review = len(res.Records), len(plan.Persons), len(res.Links), len(res.Review)
-	if out.PersonsApplied, err = r.apply(ctx, plan, q); err != nil {
+	out.PersonsApplied, err = r.apply(ctx, plan, q)
+	out.Written = time.Since(t0)
+	if err != nil {
 		r.eng = nil
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
@@ -199,6 +208,7 @@ func (r *PersonResolver) Full(ctx context.Context, g *address.Gazetteer) (Person
 func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer) (PersonsResolved, error) {
 	out := PersonsResolved{Full: true}
 	r.eng = nil
+	t0 := time.Now()
 	// The queue first: what lands after it is read stays queued.
 	q, err := r.st.PersonResolveQueue(ctx, 0)
 	if err != nil {
@@ -219,15 +229,19 @@ func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer) (Person
 	if err != nil {
 		return out, err
 	}
-	t0 := time.Now()
+	out.Read = time.Since(t0)
+	t0 = time.Now()
 	eng, res, err := NewPersons(recs, decisions, r.cfg)
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	out.Resolved = time.Since(t0)
+	t0 = time.Now()
 	plan := PersonPlan(res, byKey, r.cfg)
 	out.Persons, out.Linked, out.Review = len(plan.Persons), len(res.Links), len(res.Review)
-	if out.PersonsApplied, err = r.apply(ctx, plan, q); err != nil {
+	out.PersonsApplied, err = r.apply(ctx, plan, q)
+	out.Written = time.Since(t0)
+	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	r.eng, r.estimated = eng, eng.Len()

@@ -24,12 +24,12 @@ var PersonTrust = map[string]int{"RESIDENT": 3, "PARTY_MEMBER": 2, "GRID_WORKER"
 // PersonsResolved is what a person resolution read and wrote.
 type PersonsResolved struct {
 	store.PersonsApplied
-	Full     bool // a resolution of every record (else of the changes)
-	Changed  int  // records changed or removed since the last resolution
-	Records  int  // person records read
-	Persons  int  // persons they make
-	Linked   int  // probabilistic and accepted links
-	Review   int  // pairs waiting for a decision
+	Full     bool          // a resolution of every record (else of the changes)
+	Changed  int           // records changed or removed since the last resolution
+	Records  int           // person records read
+	Persons  int           // persons they make
+	Linked   int           // probabilistic and accepted links
+	Review   int           // pairs waiting for a decision
 	Read     time.Duration // reading the queue, the records and the decisions
 	Resolved time.Duration // matching and clustering
 	Written  time.Duration // writing the persons

@@ -50,12 +50,17 @@ type PersonResolver struct {
 	estimated int               // records of the last full resolution
 	places    map[string]string // stated address → building key in gaz
 	gaz       *address.Gazetteer
+	// held is, per record key, what does not change while the record does
+	// not: its person_link row and the person made for it (or its ID's).
+	held map[string]heldLink
 }
+
+type heldLink struct{ id, own int64 }
 
 // NewPersonResolver returns a resolver whose first run resolves every
 // record.
 func NewPersonResolver(st *store.Store, cfg Config) *PersonResolver {
-	return &PersonResolver{st: st, cfg: cfg, places: map[string]string{}}
+	return &PersonResolver{st: st, cfg: cfg, places: map[string]string{}, held: map[string]heldLink{}}
 }
 
 // ResolvePersons resolves every person record of the store once; see
@@ -106,6 +111,12 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 			removed = append(removed, k)
 		}
 	}
+	for i := range links {
+		r.held[links[i].Key] = heldLink{links[i].ID, links[i].OwnID}
+	}
+	for _, k := range removed {
+		delete(r.held, k)
+	}
 	out.Read = time.Since(t0)
 	t0 = time.Now()
 	res, err := r.eng.Update(changed, removed, decisions)
@@ -127,22 +138,37 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	for i := range res.Records {
 		keys[i] = res.Records[i].Key
 	}
+	// The records resolved again: where each stands now, read by row.
 	t0 = time.Now()
-	if links, err = r.st.PersonLinksOf(ctx, keys); err != nil {
+	ids := make([]int64, len(res.Records))
+	for i := range res.Records {
+		h, ok := r.held[res.Records[i].Key]
+		if !ok {
+			r.eng = nil
+			return out, fmt.Errorf("resolve persons: record %s is not held", res.Records[i].Key)
+		}
+		ids[i] = h.id
+	}
+	states, err := r.st.PersonLinkStates(ctx, ids)
+	if err != nil {
 		r.eng = nil
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
-	byKey := make(map[string]*store.PersonLink, len(links))
-	for i := range links {
-		byKey[links[i].Key] = &links[i]
-	}
+	byKey := make(map[string]*store.PersonLink, len(res.Records))
 	for i := range res.Records {
-		if byKey[res.Records[i].Key] == nil {
+		rec := &res.Records[i]
+		st, ok := states[ids[i]]
+		if !ok {
 			// Removed after the queue was read: its removal is queued,
 			// and the next run resolves it. Nothing of this run is kept.
 			r.eng = nil
-			return out, fmt.Errorf("resolve persons: record %s went while it was resolved", res.Records[i].Key)
+			return out, fmt.Errorf("resolve persons: record %s went while it was resolved", rec.Key)
 		}
+		l := &store.PersonLink{ID: ids[i], Key: rec.Key, Role: rec.Source, PersonID: st.PersonID, MatchedBy: st.MatchedBy, OwnID: r.held[rec.Key].own}
+		if rec.IDHash != "" {
+			l.IDHash = []byte(rec.IDHash)
+		}
+		byKey[rec.Key] = l
 	}
 	out.Read += time.Since(t0)
 	t0 = time.Now()
@@ -245,6 +271,10 @@ func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer) (Person
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	r.eng, r.estimated = eng, eng.Len()
+	r.held = make(map[string]heldLink, len(links))
+	for i := range links {
+		r.held[links[i].Key] = heldLink{links[i].ID, links[i].OwnID}
+	}
 	return out, nil
 }
 

@@ -72,3 +72,76 @@ func TestRecordsWithoutAValidIDAreKept(t *testing.T) {
 		t.Fatalf("second version: person %d (was %d), phone %v", w2.ID, w.ID, w2.PhoneMasked)
 	}
 }
+
+// TestPersonResolveQueue: the store queues a person record for resolution
+// when it is stored, when a field resolution compares changes, when it is
+// deleted, and when a party member's home is linked to another building;
+// resolution's own writes (the record's person, how it was matched) queue
+// nothing; taking the queue at the positions read leaves a later change;
+// emptying person_link asks for everything ('*').
+func TestPersonResolveQueue(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedPeople(t, st)
+	read := func() store.PersonQueue {
+		t.Helper()
+		q, err := st.PersonResolveQueue(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	take := func(q store.PersonQueue) {
+		t.Helper()
+		if err := st.InTx(ctx, func(w *store.Writer) error { return w.TakePersonQueue(ctx, q) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(step string, keys ...string) {
+		t.Helper()
+		q := read()
+		got := map[string]bool{}
+		for _, k := range q.Keys {
+			got[k] = true
+		}
+		if len(got) != len(keys) {
+			t.Fatalf("%s: queued %v, want %v", step, q.Keys, keys)
+		}
+		for _, k := range keys {
+			if !got[k] {
+				t.Fatalf("%s: queued %v, want %v", step, q.Keys, keys)
+			}
+		}
+		take(q)
+	}
+	want("stored", "governance/RESIDENT/R1", "governance/RESIDENT/R2", "governance/GRID_WORKER/W1", "party/PARTY_MEMBER/D1")
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := st.Pool().Exec(ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`UPDATE person_link SET matched_by = 'PROBABILISTIC', person_id = person_id WHERE source_id = 'R1'`)
+	want("resolution's own write")
+	exec(`UPDATE person_link SET phone_hash = sha256(phone_hash) WHERE source_id = 'R2'`)
+	want("a phone changed", "governance/RESIDENT/R2")
+	exec(`INSERT INTO building_link (record_type, record_id, address, building_id, confidence, names_compound)
+		SELECT 'PARTY_MEMBER', m.id, '幸福小区3栋', (SELECT min(id) FROM building), 1, true
+		FROM party_member m WHERE m.source_id = 'D1'`)
+	want("a member's home linked", "party/PARTY_MEMBER/D1")
+	exec(`UPDATE building_link SET resolved_at = now() WHERE record_type = 'PARTY_MEMBER'`)
+	want("a home link confirmed")
+	exec(`DELETE FROM person_link WHERE source_id = 'W1'`)
+	want("deleted", "governance/GRID_WORKER/W1")
+
+	// A change after the read stays queued when the read is taken.
+	exec(`UPDATE person_link SET name = '张 三' WHERE source_id = 'R1'`)
+	q := read()
+	exec(`UPDATE person_link SET name = '張三' WHERE source_id = 'R1'`)
+	take(q)
+	want("changed again after the read", "governance/RESIDENT/R1")
+
+	exec(`TRUNCATE person_link CASCADE`)
+	want("emptied", "*")
+}

@@ -10473,8 +10473,10 @@ func (ec *executionContext) fieldContext_CaseBucket_overdue(_ context.Context, f
 
 func (ec *executionContext) _CaseBucket_avgHoursToClose(ctx context.Context, field graphql.CollectedField, obj *model.CaseBucket) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		if v := obj.AvgHoursToClose; v == nil || finite(*v) {
-			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		if v := obj.AvgHoursToClose; v == nil {
+			return graphql.Null
+		} else if finite(*v) {
+			return floatValue(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -12506,7 +12508,7 @@ func (ec *executionContext) fieldContext_IncidentEvidence_fields(_ context.Conte
 func (ec *executionContext) _IncidentEvidence_total(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Total; finite(v) {
-			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+			return floatValue(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -12534,7 +12536,7 @@ func (ec *executionContext) fieldContext_IncidentEvidence_total(_ context.Contex
 func (ec *executionContext) _IncidentEvidence_metres(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Metres; finite(v) {
-			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+			return floatValue(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -12562,7 +12564,7 @@ func (ec *executionContext) fieldContext_IncidentEvidence_metres(_ context.Conte
 func (ec *executionContext) _IncidentEvidence_hours(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Hours; finite(v) {
-			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+			return floatValue(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13251,8 +13253,10 @@ func (ec *executionContext) fieldContext_Indicators_overdueUndisposed(_ context.
 
 func (ec *executionContext) _Indicators_closingRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		if v := obj.ClosingRate(); v == nil || finite(*v) {
-			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		if v := obj.ClosingRate(); v == nil {
+			return graphql.Null
+		} else if finite(*v) {
+			return floatValue(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13279,8 +13283,10 @@ func (ec *executionContext) fieldContext_Indicators_closingRate(_ context.Contex
 
 func (ec *executionContext) _Indicators_onTimeClosingRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		if v := obj.OnTimeClosingRate(); v == nil || finite(*v) {
-			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		if v := obj.OnTimeClosingRate(); v == nil {
+			return graphql.Null
+		} else if finite(*v) {
+			return floatValue(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13307,8 +13313,10 @@ func (ec *executionContext) fieldContext_Indicators_onTimeClosingRate(_ context.
 
 func (ec *executionContext) _Indicators_lateClosingRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		if v := obj.LateClosingRate(); v == nil || finite(*v) {
-			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		if v := obj.LateClosingRate(); v == nil {
+			return graphql.Null
+		} else if finite(*v) {
+			return floatValue(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13335,8 +13343,10 @@ func (ec *executionContext) fieldContext_Indicators_lateClosingRate(_ context.Co
 
 func (ec *executionContext) _Indicators_disposalRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		if v := obj.DisposalRate(); v == nil || finite(*v) {
-			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		if v := obj.DisposalRate(); v == nil {
+			return graphql.Null
+		} else if finite(*v) {
+			return floatValue(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13363,8 +13373,10 @@ func (ec *executionContext) fieldContext_Indicators_disposalRate(_ context.Conte
 
 func (ec *executionContext) _Indicators_onTimeDisposalRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		if v := obj.OnTimeDisposalRate(); v == nil || finite(*v) {
-			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		if v := obj.OnTimeDisposalRate(); v == nil {
+			return graphql.Null
+		} else if finite(*v) {
+			return floatValue(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13391,8 +13403,10 @@ func (ec *executionContext) fieldContext_Indicators_onTimeDisposalRate(_ context
 
 func (ec *executionContext) _Indicators_reworkRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		if v := obj.ReworkRate(); v == nil || finite(*v) {
-			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		if v := obj.ReworkRate(); v == nil {
+			return graphql.Null
+		} else if finite(*v) {
+			return floatValue(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13419,8 +13433,10 @@ func (ec *executionContext) fieldContext_Indicators_reworkRate(_ context.Context
 
 func (ec *executionContext) _Indicators_deferralRate(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		if v := obj.DeferralRate(); v == nil || finite(*v) {
-			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		if v := obj.DeferralRate(); v == nil {
+			return graphql.Null
+		} else if finite(*v) {
+			return floatValue(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13447,8 +13463,10 @@ func (ec *executionContext) fieldContext_Indicators_deferralRate(_ context.Conte
 
 func (ec *executionContext) _Indicators_avgWorkHoursToClose(ctx context.Context, field graphql.CollectedField, obj *store.Indicators) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		if v := obj.AvgWorkHoursToClose; v == nil || finite(*v) {
-			return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, v)
+		if v := obj.AvgWorkHoursToClose; v == nil {
+			return graphql.Null
+		} else if finite(*v) {
+			return floatValue(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13520,7 +13538,7 @@ func (ec *executionContext) fieldContext_Indicators_score(ctx context.Context, f
 func (ec *executionContext) _LatLng_lat(ctx context.Context, field graphql.CollectedField, obj *canon.Point) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Lat; finite(v) {
-			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+			return floatValue(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13548,7 +13566,7 @@ func (ec *executionContext) fieldContext_LatLng_lat(_ context.Context, field gra
 func (ec *executionContext) _LatLng_lng(ctx context.Context, field graphql.CollectedField, obj *canon.Point) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Lng; finite(v) {
-			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+			return floatValue(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13883,7 +13901,7 @@ func (ec *executionContext) fieldContext_MatchField_level(_ context.Context, fie
 func (ec *executionContext) _MatchField_weight(ctx context.Context, field graphql.CollectedField, obj *model.MatchField) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Weight; finite(v) {
-			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+			return floatValue(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -14251,7 +14269,7 @@ func (ec *executionContext) fieldContext_PartyMember_dualReports(_ context.Conte
 func (ec *executionContext) _PartyMember_serviceHours(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.ServiceHours; finite(v) {
-			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+			return floatValue(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -15662,7 +15680,7 @@ func (ec *executionContext) fieldContext_PersonMatch_fields(_ context.Context, f
 func (ec *executionContext) _PersonMatch_total(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Total; finite(v) {
-			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+			return floatValue(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -18660,7 +18678,7 @@ func (ec *executionContext) fieldContext_ScoreTerm_rate(_ context.Context, field
 func (ec *executionContext) _ScoreTerm_weight(ctx context.Context, field graphql.CollectedField, obj *store.ScoreTerm) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Weight; finite(v) {
-			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+			return floatValue(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -19892,7 +19910,7 @@ func (ec *executionContext) fieldContext_StandardAddress_building(_ context.Cont
 func (ec *executionContext) _StandardAddress_confidence(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Confidence; finite(v) {
-			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+			return floatValue(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -20786,7 +20804,7 @@ func (ec *executionContext) fieldContext_VolunteerActivity_heldOn(_ context.Cont
 func (ec *executionContext) _VolunteerActivity_hours(ctx context.Context, field graphql.CollectedField, obj *store.VolunteerActivity) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Hours; finite(v) {
-			return ec.marshalNFloat2float64(ctx, field.Selections, v)
+			return floatValue(v)
 		}
 	}
 	return graphql.ResolveField(

@@ -2,7 +2,9 @@ package generated
 
 import (
 	"context"
+	"io"
 	"math"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -269,3 +271,12 @@ func leafInline(ctx context.Context, field graphql.CollectedField) bool {
 // finite tells whether a Float marshals without an error (NaN and the
 // infinities are refused, with the field's path).
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// floatValue is a finite Float as gqlgen writes it (fmt's %g, which is
+// strconv's shortest 'g'), without its context marshaller and closures.
+type floatValue float64
+
+func (f floatValue) MarshalGQL(w io.Writer) {
+	var buf [32]byte
+	w.Write(strconv.AppendFloat(buf[:0], float64(f), 'g', -1, 64))
+}

@@ -130,7 +130,9 @@ func \(ec \*executionContext\) fieldContext_\w+\(_ context\.Context, field graph
 // when leafInline says so. A marshaller that can report an error needs the
 // field's context for its path, so those are left out: a non-null one of
 // a pointer (a nil is an error) or of a list; a Float's, which refuses NaN
-// and infinities, takes the fast path for finite values only.
+// and infinities, takes the fast path for finite values only, written by
+// floatValue (gqlgen's marshaller wraps each in a context marshaller and
+// formats it through fmt).
 func leafFastPaths(src []byte) ([]byte, error) {
 	const marker = "\tif leafInline(ctx, field) {\n"
 	patched := bytes.Count(src, []byte(marker))
@@ -149,10 +151,10 @@ func leafFastPaths(src []byte) ([]byte, error) {
 		}
 		var fast string
 		switch {
-		case typ == "float64":
-			fast = fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; finite(v) {\n\t\t\treturn ec.%s(ctx, field.Selections, v)\n\t\t}\n\t}\n", value, marshal)
-		case typ == "*float64":
-			fast = fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; v == nil || finite(*v) {\n\t\t\treturn ec.%s(ctx, field.Selections, v)\n\t\t}\n\t}\n", value, marshal)
+		case typ == "float64" && marshal == "marshalNFloat2float64":
+			fast = fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; finite(v) {\n\t\t\treturn floatValue(v)\n\t\t}\n\t}\n", value)
+		case typ == "*float64" && marshal == "marshalOFloat2ᚖfloat64":
+			fast = fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; v == nil {\n\t\t\treturn graphql.Null\n\t\t} else if finite(*v) {\n\t\t\treturn floatValue(*v)\n\t\t}\n\t}\n", value)
 		case strings.Contains(marshal, "Float"):
 			return m
 		default:

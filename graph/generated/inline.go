@@ -42,8 +42,13 @@ func marshalSlice(ctx context.Context, sel ast.SelectionSet, length int, workerL
 		ctx = context.WithValue(ctx, inlineKey{}, true)
 	}
 	ret := make(graphql.Array, length)
+	// The elements' field contexts and indices, allocated together.
+	fcs := make([]graphql.FieldContext, length)
+	index := make([]int, length)
 	for i := range length {
-		fc := &graphql.FieldContext{Index: &i}
+		index[i] = i
+		fc := &fcs[i]
+		fc.Index = &index[i]
 		childCtx := graphql.WithFieldContext(ctx, fc)
 		if omitPanicHandler {
 			ret[i] = marshalElement(childCtx, i)

@@ -323,3 +323,36 @@ func randomHex(n int) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// RefuseFirstWrite makes the database refuse the first statement of event
+// (INSERT, UPDATE, DELETE) on table with a deadlock's error code, as when
+// PostgreSQL picks that transaction as a deadlock's victim; later ones pass.
+// A sequence counts the statements: the refused transaction rolls back its
+// writes, not nextval.
+func RefuseFirstWrite(tb testing.TB, st *store.Store, table, event string) {
+	tb.Helper()
+	name := "refuse_first_" + strings.ToLower(event) + "_" + strings.Trim(table, `"`)
+	if _, err := st.Pool().Exec(context.Background(), `CREATE SEQUENCE `+name+`;
+		CREATE FUNCTION `+name+`() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF nextval('`+name+`') = 1 THEN
+				RAISE EXCEPTION 'deadlock detected' USING ERRCODE = 'deadlock_detected';
+			END IF;
+			RETURN NULL;
+		END $$;
+		CREATE TRIGGER `+name+` AFTER `+event+` ON `+table+` FOR EACH STATEMENT EXECUTE FUNCTION `+name+`()`); err != nil {
+		tb.Fatalf("refuse the first %s on %s: %v", event, table, err)
+	}
+}
+
+// WritesSeen returns how many statements of event on table RefuseFirstWrite
+// counted, the refused one included.
+func WritesSeen(tb testing.TB, st *store.Store, table, event string) int {
+	tb.Helper()
+	name := "refuse_first_" + strings.ToLower(event) + "_" + strings.Trim(table, `"`)
+	var n int
+	if err := st.Pool().QueryRow(context.Background(), `SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM `+name).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}

@@ -10,10 +10,8 @@ import (
 	"testing"
 
 	"github.com/ywtg/hub/auth"
-	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/graph/graphtest"
-	"github.com/ywtg/hub/pii"
 	"github.com/ywtg/hub/resolve"
 	"github.com/ywtg/hub/store"
 	"github.com/ywtg/hub/store/storetest"
@@ -30,17 +28,13 @@ func TestPersonMatchDecisions(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st, dsn := dbtest.NewStoreDSN(t)
 	storetest.SeedRegions(t, st)
-	storetest.SeedPeople(t, st)
-	zhang := storetest.Person("420606198005011234", "张三", "13800001111")
-	cs := storetest.MakeCases(1)
-	cs[0].Reporter = &canon.PersonRef{Name: "张三", NameMasked: pii.MaskName("张三"), PhoneHash: zhang.PhoneHash, PhoneMasked: zhang.PhoneMasked}
-	storetest.SeedCases(t, st, cs)
+	repKey, _ := storetest.SeedHotlineZhang(t, st)
 	cfg := resolve.DefaultConfig()
 	cfg.Trust = resolve.PersonTrust
 	// The two reporters are told apart by nothing but the pair a decision
 	// names: a rejection first, so that the resolution cannot link them
 	// whatever the few records weigh.
-	repKey, resKey := "citymgmt/REPORTER/"+cs[0].SourceID, "governance/RESIDENT/R1"
+	resKey := "governance/RESIDENT/R1"
 	if _, err := st.RecordMatchDecision(ctx, store.MatchDecision{Kind: store.MatchPerson, A: repKey, B: resKey, DecidedBy: "test"}); err != nil {
 		t.Fatal(err)
 	}

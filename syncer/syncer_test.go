@@ -358,20 +358,7 @@ func TestBatchRolledBackByADeadlockIsWrittenAgain(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
-	uctx := store.Unscoped(ctx)
-	// A sequence, not a table: the refused transaction rolls back its
-	// writes, not nextval.
-	if _, err := st.Pool().Exec(uctx, `CREATE SEQUENCE case_writes;
-		CREATE FUNCTION refuse_first_case_write() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN
-			IF nextval('case_writes') = 1 THEN
-				RAISE EXCEPTION 'deadlock detected' USING ERRCODE = 'deadlock_detected';
-			END IF;
-			RETURN NULL;
-		END $$;
-		CREATE TRIGGER refuse_first_case_write AFTER INSERT ON "case" FOR EACH STATEMENT EXECUTE FUNCTION refuse_first_case_write()`); err != nil {
-		t.Fatal(err)
-	}
+	dbtest.RefuseFirstWrite(t, st, `"case"`, "INSERT")
 	src := &listSource{name: "citymgmt"}
 	src.add(casesFor("citymgmt", 20, 0)...)
 	e := newEngine(t, st, 100, src)
@@ -385,7 +372,7 @@ func TestBatchRolledBackByADeadlockIsWrittenAgain(t *testing.T) {
 	if n := scalar(t, st, `SELECT count(*) FROM "case"`); n != 20 {
 		t.Fatalf("%d cases stored, want 20", n)
 	}
-	if n := scalar(t, st, `SELECT last_value FROM case_writes`); n < 2 {
+	if n := dbtest.WritesSeen(t, st, `"case"`, "INSERT"); n < 2 {
 		t.Fatalf("the cases were written %d times: the refusal never happened", n)
 	}
 	checkLedger(t, st)

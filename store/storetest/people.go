@@ -88,3 +88,16 @@ func SeedPeople(t testing.TB, st *store.Store) {
 			HeldOn: time.Date(2026, 9, 20, 0, 0, 0, 0, time.UTC), Hours: 2.5, Points: 5},
 	)
 }
+
+// SeedHotlineZhang stores, beside SeedPeople's records (seeded here too),
+// one case whose hotline reporter gives 张三's name and phone but no ID,
+// and returns the reporter's person record key and the case.
+func SeedHotlineZhang(t testing.TB, st *store.Store) (string, canon.Case) {
+	t.Helper()
+	SeedPeople(t, st)
+	zhang := Person("420606198005011234", "张三", "13800001111")
+	cs := MakeCases(1)
+	cs[0].Reporter = &canon.PersonRef{Name: "张三", NameMasked: pii.MaskName("张三"), PhoneHash: zhang.PhoneHash, PhoneMasked: zhang.PhoneMasked}
+	SeedCases(t, st, cs)
+	return "citymgmt/REPORTER/" + cs[0].SourceID, cs[0]
+}

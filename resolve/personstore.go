@@ -84,7 +84,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	}
 	out := PersonsResolved{}
 	t0 := time.Now()
-	q, err := r.st.PersonResolveQueue(ctx, 0)
+	q, err := r.st.PersonResolveQueue(ctx)
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
@@ -236,7 +236,7 @@ func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer) (Person
 	r.eng = nil
 	t0 := time.Now()
 	// The queue first: what lands after it is read stays queued.
-	q, err := r.st.PersonResolveQueue(ctx, 0)
+	q, err := r.st.PersonResolveQueue(ctx)
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}

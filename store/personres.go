@@ -138,17 +138,13 @@ type PersonQueue struct {
 }
 
 // PersonResolveQueue returns the queue of person records waiting for
-// resolution, at most limit (0: all), oldest changes first.
-func (s *Store) PersonResolveQueue(ctx context.Context, limit int) (PersonQueue, error) {
+// resolution, oldest changes first.
+func (s *Store) PersonResolveQueue(ctx context.Context) (PersonQueue, error) {
 	var q PersonQueue
 	if _, scoped := scopeOf(ctx); scoped {
 		return q, fmt.Errorf("person resolve queue: a jurisdiction-scoped read cannot resolve the city's persons")
 	}
-	lim := "ALL"
-	if limit > 0 {
-		lim = fmt.Sprint(limit)
-	}
-	rows, err := s.pool.Query(ctx, `SELECT record_key, seq FROM person_resolve_queue ORDER BY seq LIMIT `+lim)
+	rows, err := s.pool.Query(ctx, `SELECT record_key, seq FROM person_resolve_queue ORDER BY seq`)
 	if err != nil {
 		return q, fmt.Errorf("person resolve queue: %w", err)
 	}

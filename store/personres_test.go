@@ -86,7 +86,7 @@ func TestPersonResolveQueue(t *testing.T) {
 	storetest.SeedPeople(t, st)
 	read := func() store.PersonQueue {
 		t.Helper()
-		q, err := st.PersonResolveQueue(ctx, 0)
+		q, err := st.PersonResolveQueue(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

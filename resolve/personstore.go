@@ -30,6 +30,7 @@ type PersonsResolved struct {
 	Persons  int           // persons they make
 	Linked   int           // probabilistic and accepted links
 	Review   int           // pairs waiting for a decision
+	Analyzed time.Duration // analyzing tables whose statistics trailed (Store.RefreshPersonStatistics)
 	Read     time.Duration // reading the queue, the records and the decisions
 	Resolved time.Duration // matching and clustering
 	Written  time.Duration // writing the persons
@@ -76,20 +77,22 @@ func ResolvePersons(ctx context.Context, st *store.Store, g *address.Gazetteer, 
 func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (PersonsResolved, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	t0 := time.Now()
 	if err := r.st.RefreshPersonStatistics(ctx); err != nil {
 		return PersonsResolved{}, fmt.Errorf("resolve persons: %w", err)
 	}
+	analyzed := time.Since(t0)
 	if r.eng == nil || r.eng.Len() >= 2*max(r.estimated, 1) || 2*r.eng.Len() < r.estimated {
-		return r.full(ctx, g)
+		return r.full(ctx, g, analyzed)
 	}
-	out := PersonsResolved{}
-	t0 := time.Now()
+	out := PersonsResolved{Analyzed: analyzed}
+	t0 = time.Now()
 	q, err := r.st.PersonResolveQueue(ctx)
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	if slices.Contains(q.Keys, "*") {
-		return r.full(ctx, g)
+		return r.full(ctx, g, analyzed)
 	}
 	decisions, err := r.decisions(ctx)
 	if err != nil {
@@ -225,14 +228,16 @@ func (r *PersonResolver) apply(ctx context.Context, plan store.PersonResolution,
 func (r *PersonResolver) Full(ctx context.Context, g *address.Gazetteer) (PersonsResolved, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	t0 := time.Now()
 	if err := r.st.RefreshPersonStatistics(ctx); err != nil {
 		return PersonsResolved{}, fmt.Errorf("resolve persons: %w", err)
 	}
-	return r.full(ctx, g)
+	return r.full(ctx, g, time.Since(t0))
 }
 
-func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer) (PersonsResolved, error) {
-	out := PersonsResolved{Full: true}
+// full is Full once the statistics are current (analyzing took analyzed).
+func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer, analyzed time.Duration) (PersonsResolved, error) {
+	out := PersonsResolved{Full: true, Analyzed: analyzed}
 	r.eng = nil
 	t0 := time.Now()
 	// The queue first: what lands after it is read stays queued.

@@ -333,8 +333,8 @@ func (r *resolution) after(ctx context.Context, pass totals) error {
 	if pr.Full {
 		kind = "in full"
 	}
-	fmt.Printf("  persons resolved %s in %s (reading %s, matching %s, writing %s): %d records changed, %d resolved again, %d persons (made %d, merged %d, split %d, records relinked %d)\n",
-		kind, time.Since(t1).Round(time.Millisecond), pr.Read.Round(time.Millisecond), pr.Resolved.Round(time.Millisecond), pr.Written.Round(time.Millisecond),
+	fmt.Printf("  persons resolved %s in %s (analyzing %s, reading %s, matching %s, writing %s): %d records changed, %d resolved again, %d persons (made %d, merged %d, split %d, records relinked %d)\n",
+		kind, time.Since(t1).Round(time.Millisecond), pr.Analyzed.Round(time.Millisecond), pr.Read.Round(time.Millisecond), pr.Resolved.Round(time.Millisecond), pr.Written.Round(time.Millisecond),
 		pr.Changed, pr.Records, pr.Persons, pr.Made, pr.Merged, pr.Split, pr.Relinked)
 	took := pass.took + time.Since(t0)
 	fmt.Printf("  sync with entity resolution: %s, %.0f records/s\n", took.Round(time.Millisecond), float64(pass.fetched)/took.Seconds())

@@ -52,10 +52,22 @@ type Provenance struct {
 // by then. Lists, counts and statistics all use it.
 const overdueSQL = `(c.due_at IS NOT NULL AND c.due_at < coalesce(c.closed_at, now()))`
 
+// reporterSQL is a case's reporter: the person its REPORTER link names (a
+// case's reporter is a person record of the case's own source and source
+// ID, person_link's key). Resolution moves the link, never the case.
+const reporterSQL = `(SELECT l.person_id FROM person_link l WHERE l.source = c.source AND l.role = 'REPORTER' AND l.source_id = c.source_id)`
+
+// reportedBySQL is the condition that a case's reporter is the person
+// whose ID is the given placeholder.
+func reportedBySQL(c, id string) string {
+	return `(` + c + `.source, ` + c + `.source_id) IN (SELECT l.source, l.source_id FROM person_link l
+		WHERE l.person_id = ` + id + ` AND l.role = 'REPORTER')`
+}
+
 const caseColumns = `c.id, c.kind, c.category_code, c.source_category_code, c.source_category_name,
 	c.title, c.description, c.status, c.source_status, c.tier, c.grid_id, c.lat, c.lng,
 	c.orig_lat, c.orig_lng, c.orig_datum, c.address, c.reported_at, c.updated_at, c.due_at,
-	c.closed_at, ` + overdueSQL + `, c.assignee_dept, c.reporter_person_id, c.incident_id,
+	c.closed_at, ` + overdueSQL + `, c.assignee_dept, ` + reporterSQL + `, c.incident_id,
 	c.source, c.source_id, c.source_updated_at, c.fetched_at, c.payload_hash`
 
 // scanCase reads the caseColumns, after any leading columns given.
@@ -97,7 +109,7 @@ const (
 	CaseColClosedAt                               // closed_at
 	CaseColOverdue                                // overdue (computed from due_at and closed_at)
 	CaseColAssignee                               // assignee_dept
-	CaseColReporter                               // reporter_person_id
+	CaseColReporter                               // the person of the reporter's link (reporterSQL)
 	CaseColIncident                               // incident_id
 	CaseColSource                                 // source
 	CaseColSourceID                               // source_id
@@ -141,7 +153,7 @@ var caseColumnTable = [...]caseColumn{
 	{CaseColClosedAt, "c.closed_at", func(c *Case) any { return &c.ClosedAt }},
 	{CaseColOverdue, overdueSQL, func(c *Case) any { return &c.Overdue }},
 	{CaseColAssignee, "c.assignee_dept", func(c *Case) any { return &c.AssigneeDept }},
-	{CaseColReporter, "c.reporter_person_id", func(c *Case) any { return &c.ReporterID }},
+	{CaseColReporter, reporterSQL, func(c *Case) any { return &c.ReporterID }},
 	{CaseColIncident, "c.incident_id", func(c *Case) any { return &c.IncidentID }},
 	{CaseColSource, "c.source", func(c *Case) any { return &c.Provenance.Source }},
 	{CaseColSourceID, "c.source_id", func(c *Case) any { return &c.Provenance.SourceID }},
@@ -225,7 +237,7 @@ func (f CaseFilter) where(ctx context.Context, a *sqlArgs) string {
 		conds = append(conds, "c.region_path <@ (SELECT path FROM region WHERE id = "+a.add(id)+")")
 	}
 	if f.ReporterID != nil {
-		conds = append(conds, "c.reporter_person_id = "+a.add(*f.ReporterID))
+		conds = append(conds, reportedBySQL("c", a.add(*f.ReporterID)))
 	}
 	if len(f.Status) > 0 {
 		conds = append(conds, "c.status = ANY("+a.add(strs(f.Status))+")")

@@ -154,7 +154,7 @@ func TestCaseListsReadOnlyTheColumnsAsked(t *testing.T) {
 	groupSQL := map[store.CaseColumns]string{
 		store.CaseColTitle: "c.title", store.CaseColDescription: "c.description", store.CaseColLocation: "c.lat",
 		store.CaseColOrigLocation: "c.orig_datum", store.CaseColAddress: "c.address", store.CaseColProvenance: "c.payload_hash",
-		store.CaseColReporter: "c.reporter_person_id", store.CaseColIncident: "c.incident_id", store.CaseColAssignee: "c.assignee_dept",
+		store.CaseColReporter: "l.person_id", store.CaseColIncident: "c.incident_id", store.CaseColAssignee: "c.assignee_dept",
 	}
 	lists := map[string]func(ctx context.Context, q store.CaseQuery) ([]store.Page[*store.Case], error){
 		"Cases": func(ctx context.Context, q store.CaseQuery) ([]store.Page[*store.Case], error) {

@@ -180,7 +180,7 @@ var residentSpec = &stagedUpsert{
 				source, source_id, source_updated_at, fetched_at, payload_hash)
 			SELECT p.id, h.id, s.household_source_id, coalesce(g.id, h.grid_id), s.residence, s.relation,
 				s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-			FROM resident_stage s ` + personOf("RESIDENT", false) + `
+			FROM resident_stage s ` + personOf("RESIDENT") + `
 			LEFT JOIN LATERAL (SELECT id, grid_id FROM household
 				WHERE source = s.source AND source_id = s.household_source_id LIMIT 1) h ON true
 			LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
@@ -222,7 +222,7 @@ var gridWorkerSpec = &stagedUpsert{
 		personLinkSQL("grid_worker_stage", "GRID_WORKER"),
 		`INSERT INTO grid_worker (person_id, role, source, source_id, source_updated_at, fetched_at, payload_hash)
 			SELECT p.id, s.role, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-			FROM grid_worker_stage s ` + personOf("GRID_WORKER", false) + `
+			FROM grid_worker_stage s ` + personOf("GRID_WORKER") + `
 			ON CONFLICT (source, source_id) DO UPDATE SET person_id = EXCLUDED.person_id, role = EXCLUDED.role, ` + provenanceSet + `
 			WHERE grid_worker.payload_hash IS DISTINCT FROM EXCLUDED.payload_hash`,
 		`DELETE FROM grid_worker_grid gg USING grid_worker gw, grid_worker_stage s
@@ -300,7 +300,7 @@ var partyMemberSpec = &stagedUpsert{
 				source, source_id, source_updated_at, fetched_at, payload_hash)
 			SELECT p.id, o.id, s.org_source_id, s.joined_on, s.central_household, s.address_raw, coalesce(g.id, o.region_id),
 				s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-			FROM party_member_stage s ` + personOf("PARTY_MEMBER", false) + `
+			FROM party_member_stage s ` + personOf("PARTY_MEMBER") + `
 			LEFT JOIN party_org o ON o.source = s.source AND o.source_id = s.org_source_id
 			LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
 			ON CONFLICT (source, source_id) DO UPDATE SET person_id = EXCLUDED.person_id, org_id = EXCLUDED.org_id,

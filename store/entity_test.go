@@ -119,7 +119,8 @@ func TestCaseReporterLinksPerson(t *testing.T) {
 	li := storetest.Person("420606199001011235", "李四", "13900002222")
 	cases[0].Reporter = &li
 	storetest.SeedCases(t, st, cases)
-	if n := count(t, st, `SELECT count(*) FROM "case" c JOIN person p ON p.id = c.reporter_person_id WHERE p.name = '李四'`); n != 1 {
+	if n := count(t, st, `SELECT count(*) FROM "case" c JOIN person_link l ON l.source = c.source AND l.source_id = c.source_id AND l.role = 'REPORTER'
+		JOIN person p ON p.id = l.person_id WHERE p.name = '李四'`); n != 1 {
 		t.Fatal("reporter not linked")
 	}
 	if n := count(t, st, `SELECT count(*) FROM person_link WHERE role = 'REPORTER'`); n != 1 {

@@ -355,7 +355,7 @@ func (s *Store) GridWorkersByPerson(ctx context.Context, personIDs []int64) ([][
 func (s *Store) CasesReportedBy(ctx context.Context, personID int64, p PageArgs) (Page[*Case], error) {
 	var a sqlArgs
 	return listByID(ctx, s, "REPORTED_CASE", "SELECT "+strings.ReplaceAll(caseColumns, "c.", "x.")+
-		` FROM "case" x WHERE x.reporter_person_id = `+a.add(personID)+" AND "+scopePath(ctx, "x.region_path", &a), a, p,
+		` FROM "case" x WHERE `+reportedBySQL("x", a.add(personID))+" AND "+scopePath(ctx, "x.region_path", &a), a, p,
 		func(r pgx.CollectableRow) (*Case, error) { return scanCase(r) }, func(c *Case) int64 { return c.ID })
 }
 

@@ -322,33 +322,33 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	var role, source, sourceID string
 	var person int64
 	if _, err := pgx.ForEachRow(rows, []any{&role, &source, &sourceID, &person}, func() error {
+		out.Relinked++
+		if role == "REPORTER" {
+			return nil
+		}
 		f := moved[role]
 		if f == nil {
 			f = &follow{}
 			moved[role] = f
 		}
 		f.sources, f.ids, f.persons = append(f.sources, source), append(f.ids, sourceID), append(f.persons, person)
-		out.Relinked++
 		return nil
 	}); err != nil {
 		return out, fmt.Errorf("apply person resolution: links: %w", err)
 	}
+	// A case's reporter is its link (no column of the case follows it);
+	// the other roles' records keep their person beside the record.
 	for role, q := range map[string]string{
 		"RESIDENT":     `UPDATE resident x SET person_id = t.person_id`,
 		"PARTY_MEMBER": `UPDATE party_member x SET person_id = t.person_id`,
 		"GRID_WORKER":  `UPDATE grid_worker x SET person_id = t.person_id`,
-		"REPORTER":     `UPDATE "case" x SET reporter_person_id = t.person_id`,
 	} {
 		f := moved[role]
 		if f == nil {
 			continue
 		}
-		col := "x.person_id"
-		if role == "REPORTER" {
-			col = "x.reporter_person_id"
-		}
 		if _, err := w.tx.Exec(ctx, q+` FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(source, source_id, person_id)
-			WHERE x.source = t.source AND x.source_id = t.source_id AND `+col+` IS DISTINCT FROM t.person_id`,
+			WHERE x.source = t.source AND x.source_id = t.source_id AND x.person_id IS DISTINCT FROM t.person_id`,
 			f.sources, f.ids, f.persons); err != nil {
 			return out, fmt.Errorf("apply person resolution: %s records: %w", role, err)
 		}

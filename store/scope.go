@@ -94,7 +94,8 @@ func personIDVisible(ctx context.Context, a *sqlArgs, id string) string {
 	return `(` + id + ` IN (SELECT person_id FROM resident WHERE ` + scopeRegion(ctx, "grid_id", a) + `)
 		OR ` + id + ` IN (SELECT person_id FROM party_member WHERE ` + scopeRegion(ctx, "region_id", a) + `)
 		OR ` + id + ` IN (SELECT w.person_id FROM grid_worker w JOIN grid_worker_grid g ON g.worker_id = w.id WHERE ` + scopeRegion(ctx, "g.grid_id", a) + `)
-		OR ` + id + ` IN (SELECT c.reporter_person_id FROM "case" c WHERE ` + scopePath(ctx, "c.region_path", a) + `))`
+		OR EXISTS (SELECT 1 FROM person_link l JOIN "case" c ON c.source = l.source AND c.source_id = l.source_id
+			WHERE l.person_id = ` + id + ` AND l.role = 'REPORTER' AND ` + scopePath(ctx, "c.region_path", a) + `))`
 }
 
 func gridWorkerVisible(ctx context.Context, a *sqlArgs) string {

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -136,22 +135,25 @@ func TestCaseReferencesAreChecked(t *testing.T) {
 		t.Fatalf("%d cases after two refused batches, want 2", n)
 	}
 
-	var reporter int64
-	if err := st.Pool().QueryRow(ctx, `SELECT reporter_person_id FROM "case" WHERE source_id = $1`, cases[1].SourceID).Scan(&reporter); err != nil {
-		t.Fatal(err)
-	}
 	for _, stmt := range []string{
 		`DELETE FROM region WHERE code = '420606001001001'`,
 		`DELETE FROM category WHERE code = 'SJ0201'`,
 		`UPDATE category SET code = 'SJ0299' WHERE code = 'SJ0201'`,
 		// Their other referencing rows go first, in the same transaction.
-		fmt.Sprintf(`DELETE FROM person_link WHERE person_id = %d; DELETE FROM person WHERE id = %d`, reporter, reporter),
 		`DELETE FROM person_link WHERE source = 'citymgmt'; DELETE FROM source WHERE name = 'citymgmt'`,
-		`TRUNCATE person CASCADE`,
 	} {
 		_, err := st.Pool().Exec(ctx, stmt)
 		fkViolation(stmt, err, "the reference of case.")
 	}
+	// A case's reporter is its REPORTER link: the person it names cannot
+	// go while the link holds it.
+	var reporter int64
+	if err := st.Pool().QueryRow(ctx, `SELECT person_id FROM person_link
+		WHERE role = 'REPORTER' AND source = $1 AND source_id = $2`, cases[1].Source, cases[1].SourceID).Scan(&reporter); err != nil {
+		t.Fatal(err)
+	}
+	_, err := st.Pool().Exec(ctx, `DELETE FROM person WHERE id = $1`, reporter)
+	fkViolation("deleting a reporter", err, "person_link")
 	// Referenced by no case: free to go.
 	if _, err := st.Pool().Exec(ctx, `DELETE FROM region WHERE code = '420606001002002'`); err != nil {
 		t.Fatalf("deleting a grid no case names: %v", err)

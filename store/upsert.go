@@ -188,22 +188,17 @@ func upsertRecordPersonsSQL(stage, role string) string {
 
 // personOf joins the golden person of a staged row as p: the person of its
 // valid ID hash, else the person of the record itself (record_key), in
-// both cases the survivor it was merged into, if any. One index probe per
+// both cases the survivor it was merged into, if any; rows that name
+// nobody (a case without a reporter) are left out. One index probe per
 // staged row: a LATERAL subquery with LIMIT is never flattened into a
 // join, so the plan cannot turn into a hash join over the whole person
 // table (during a load it grows far faster than its statistics, and a plan
 // that scans it once per batch makes a load quadratic in its size).
-// optional: rows that may name nobody (a case without a reporter) are
-// kept with p.id NULL.
-func personOf(role string, optional bool) string {
-	sub := `(SELECT coalesce(merged_into, id) AS id FROM person WHERE id_hash = s.id_hash
+func personOf(role string) string {
+	return `CROSS JOIN LATERAL (SELECT coalesce(merged_into, id) AS id FROM person WHERE id_hash = s.id_hash
 		UNION ALL SELECT coalesce(merged_into, id) FROM person
 			WHERE s.id_hash IS NULL AND record_key = s.source || '/` + role + `/' || s.source_id
 		LIMIT 1) p`
-	if optional {
-		return `LEFT JOIN LATERAL ` + sub + ` ON true`
-	}
-	return `CROSS JOIN LATERAL ` + sub
 }
 
 // personLinkSQL records which source record stands for which person, with
@@ -217,7 +212,7 @@ func personLinkSQL(stage, role string) string {
 		SELECT p.id, '` + role + `', CASE WHEN s.id_hash IS NULL THEN 'NONE' ELSE 'ID_HASH' END, coalesce(s.name, ''),
 			s.phone_hash, s.id_hash, s.gender, s.birth_date, coalesce(s.person_address, ''),
 			s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
-		FROM ` + stage + ` s ` + personOf(role, false) + `
+		FROM ` + stage + ` s ` + personOf(role) + `
 		ON CONFLICT (source, role, source_id) DO UPDATE SET person_id = EXCLUDED.person_id, name = EXCLUDED.name,
 			phone_hash = EXCLUDED.phone_hash, id_hash = EXCLUDED.id_hash, gender = EXCLUDED.gender,
 			birth_date = EXCLUDED.birth_date, address = EXCLUDED.address,

@@ -181,11 +181,19 @@ var caseSpec = &stagedUpsert{
 		upsertPersonsSQL("case_stage"),
 		upsertRecordPersonsSQL("case_stage", "REPORTER"),
 		personLinkSQL("case_stage", "REPORTER"),
+		reporterGoneSQL,
 		caseReferencesSQL,
 		caseWriteSQL(caseUpdate),
 	},
-	counted: 4,
+	counted: 5,
 }
+
+// reporterGoneSQL unlinks the reporter of a staged case that names none
+// any more: a case's reporter is its REPORTER link (person_link), so the
+// link goes when the source drops the reporter.
+const reporterGoneSQL = `DELETE FROM person_link l USING case_stage s
+	WHERE s.id_hash IS NULL AND s.name IS NULL
+		AND l.source = s.source AND l.role = 'REPORTER' AND l.source_id = s.source_id`
 
 // caseReferencesSQL checks the categories and sources the staged cases
 // name, once for the batch: "case" has no foreign keys to them (migration
@@ -202,14 +210,13 @@ const caseReferencesSQL = `SELECT hub_refuse_unknown('categories', ARRAY(SELECT 
 func caseWriteSQL(onConflict string) string {
 	return `INSERT INTO "case" (kind, category_code, source_category_code, source_category_name, title, description,
 			status, source_status, tier, grid_id, region_path, lat, lng, orig_lat, orig_lng, orig_datum, address,
-			reported_at, updated_at, due_at, closed_at, assignee_dept, timeline, reporter_person_id,
+			reported_at, updated_at, due_at, closed_at, assignee_dept, timeline,
 			source, source_id, source_updated_at, fetched_at, payload_hash)
 		SELECT s.kind, s.category_code, s.source_category_code, s.source_category_name, s.title,
 			s.description, s.status, s.source_status, s.tier, g.id, g.path, s.lat, s.lng, s.orig_lat,
 			s.orig_lng, s.orig_datum, s.address, s.reported_at, s.updated_at, s.due_at, s.closed_at,
-			s.assignee_dept, s.timeline, p.id, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
+			s.assignee_dept, s.timeline, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
 		FROM case_stage s LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
-		` + personOf("REPORTER", true) + `
 		` + onConflict
 }
 
@@ -223,15 +230,15 @@ const caseUpdate = `ON CONFLICT (source, source_id) DO UPDATE SET kind = EXCLUDE
 				orig_lat = EXCLUDED.orig_lat, orig_lng = EXCLUDED.orig_lng, orig_datum = EXCLUDED.orig_datum,
 				address = EXCLUDED.address, reported_at = EXCLUDED.reported_at,
 				updated_at = EXCLUDED.updated_at, due_at = EXCLUDED.due_at, closed_at = EXCLUDED.closed_at,
-				assignee_dept = EXCLUDED.assignee_dept, timeline = EXCLUDED.timeline,
-				reporter_person_id = EXCLUDED.reporter_person_id, ` + provenanceSet + `
+				assignee_dept = EXCLUDED.assignee_dept, timeline = EXCLUDED.timeline, ` + provenanceSet + `
 			WHERE ("case".payload_hash, "case".grid_id) IS DISTINCT FROM (EXCLUDED.payload_hash, EXCLUDED.grid_id)`
 
 // caseBackfillSpec is caseSpec for a backfilling channel: a case the store
 // holds is left as it is.
 var caseBackfillSpec = func() *stagedUpsert {
 	spec := *caseSpec
-	spec.steps = slices.Clone(caseSpec.steps)
+	spec.steps = slices.DeleteFunc(slices.Clone(caseSpec.steps), func(s string) bool { return s == reporterGoneSQL })
+	spec.counted = len(spec.steps) - 1
 	spec.steps[spec.counted] = caseWriteSQL(`ON CONFLICT (source, source_id) DO NOTHING`)
 	return &spec
 }()

@@ -134,10 +134,6 @@ var householdSpec = &stagedUpsert{
 		// Residents that arrived before their household.
 		`UPDATE resident r SET household_id = h.id FROM household h
 			WHERE r.household_id IS NULL AND h.source = r.source AND h.source_id = r.household_source_id`,
-		`UPDATE person p SET household_id = h.id FROM household_stage s
-			JOIN household h ON h.source = s.source AND h.source_id = s.source_id
-			JOIN resident r ON r.household_id = h.id
-			WHERE p.id = r.person_id AND p.household_id IS DISTINCT FROM h.id`,
 	},
 	counted: 2,
 }
@@ -188,14 +184,6 @@ var residentSpec = &stagedUpsert{
 				household_id = EXCLUDED.household_id, household_source_id = EXCLUDED.household_source_id,
 				grid_id = EXCLUDED.grid_id, residence = EXCLUDED.residence, relation = EXCLUDED.relation, ` + provenanceSet + `
 			WHERE resident.payload_hash IS DISTINCT FROM EXCLUDED.payload_hash`,
-		// p.id = ANY(…) makes person an index scan of the batch's people.
-		`WITH r AS MATERIALIZED (SELECT r.person_id, r.household_id FROM resident_stage s
-				CROSS JOIN LATERAL (SELECT person_id, household_id FROM resident
-					WHERE source = s.source AND source_id = s.source_id LIMIT 1) r
-				WHERE r.household_id IS NOT NULL)
-			UPDATE person p SET household_id = r.household_id FROM r
-			WHERE p.id = r.person_id AND p.id = ANY (ARRAY(SELECT person_id FROM r))
-				AND p.household_id IS DISTINCT FROM r.household_id`,
 	},
 	counted: 3,
 }

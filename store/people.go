@@ -29,8 +29,13 @@ type Person struct {
 	PhoneSealed []byte
 }
 
+// personSelect reads persons as x. A person's household is the one of its
+// most recent resident record (a person registered in two households, or
+// two resident records merged into one person, lives where the source said
+// last).
 const personSelect = `SELECT x.id, x.id_masked, x.name_masked, x.name, x.gender, x.birth_date, x.phone_masked,
-	x.household_id, coalesce((SELECT array_agg(DISTINCT l.role ORDER BY l.role) FROM person_link l WHERE l.person_id = x.id), '{}'),
+	(SELECT r.household_id FROM resident r WHERE r.person_id = x.id AND r.household_id IS NOT NULL
+		ORDER BY r.source_updated_at DESC NULLS LAST, r.id DESC LIMIT 1), coalesce((SELECT array_agg(DISTINCT l.role ORDER BY l.role) FROM person_link l WHERE l.person_id = x.id), '{}'),
 	x.id_hash, x.id_sealed, x.phone_sealed FROM person x`
 
 func scanPerson(r pgx.CollectableRow) (*Person, error) {

@@ -241,8 +241,9 @@ type PersonsApplied struct {
 // merged_into (their global ID still names the survivor) and a MERGED
 // history entry; a person that was merged and is a survivor again is
 // split off with a SPLIT entry; each source record and the resident,
-// party member, grid worker or case it stands for moves to its survivor;
-// survivors get their golden record; the link evidence and review queue
+// party member or grid worker it stands for moves to its survivor (a
+// case's reporter is its link); survivors get their golden record; the
+// link evidence and review queue
 // are replaced (for the records of a partial resolution only). The IDs of
 // persons made are set in r.Persons.
 func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) (PersonsApplied, error) {
@@ -367,14 +368,6 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 			return out, fmt.Errorf("apply person resolution: provenance: %w", err)
 		}
 		prov[i] = string(js)
-	}
-	if out.Relinked > 0 {
-		// A survivor lives where the residents it absorbed live.
-		if _, err := w.tx.Exec(ctx, `UPDATE person p SET household_id = r.household_id FROM resident r
-			WHERE p.id IN (SELECT unnest($1::bigint[])) AND r.person_id = p.id AND r.household_id IS NOT NULL
-				AND p.household_id IS NULL`, gid); err != nil {
-			return out, fmt.Errorf("apply person resolution: households: %w", err)
-		}
 	}
 	tag, err = w.tx.Exec(ctx, `UPDATE person p SET name = t.name, name_masked = t.masked, gender = t.gender,
 			birth_date = t.birth, phone_hash = coalesce(o.phone_hash, p.phone_hash),

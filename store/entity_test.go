@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"testing"
 
 	"github.com/ywtg/hub/canon"
@@ -126,5 +128,61 @@ func TestCaseReporterLinksPerson(t *testing.T) {
 	}
 	if n := count(t, st, `SELECT count(*) FROM person_link WHERE role = 'REPORTER'`); n != 1 {
 		t.Fatal("reporter link missing")
+	}
+}
+
+// TestPersonNamedAgainIsNotRewritten: a sealed ID or phone differs at
+// every sealing (random nonce), so a record naming a known person with the
+// same phone must leave the person's row as it is; a new phone replaces
+// the old one with its own sealed value.
+func TestPersonNamedAgainIsNotRewritten(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	ctx := context.Background()
+	if err := st.InTx(ctx, func(w *store.Writer) error {
+		return w.UpsertSource(ctx, canon.Source{Name: "governance", Kind: canon.SourceREST})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sealed := func(s string) []byte { return []byte(s + "|" + t.Name() + "|" + rand.Text()) }
+	worker := func(id, phone string) *canon.GridWorker {
+		p := storetest.Person("420606199001011234", "张三", phone)
+		p.IDSealed, p.PhoneSealed = sealed("id"), sealed(phone)
+		return &canon.GridWorker{Provenance: storetest.Prov("governance", id, id+phone), Person: p,
+			Role: canon.GridWorkerLeader, GridCodes: []string{"420606001001001"}}
+	}
+	type row struct {
+		xmin                string
+		idSealed, phoneSeal []byte
+		phoneMasked         string
+	}
+	read := func() row {
+		t.Helper()
+		var r row
+		if err := st.Pool().QueryRow(ctx, `SELECT xmin::text, id_sealed, phone_sealed, phone_masked FROM person`).
+			Scan(&r.xmin, &r.idSealed, &r.phoneSeal, &r.phoneMasked); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	storetest.Upsert(t, st, worker("W1", "13900001111"))
+	first := read()
+	// Another record of the same person and phone, sealed anew.
+	storetest.Upsert(t, st, worker("W2", "13900001111"))
+	if again := read(); again.xmin != first.xmin || !bytes.Equal(again.phoneSeal, first.phoneSeal) || !bytes.Equal(again.idSealed, first.idSealed) {
+		t.Fatalf("the person was rewritten by a record naming the same ID and phone: %+v → %+v", first, again)
+	}
+	// A new phone is taken, with its sealed value.
+	w3 := worker("W3", "13700002222")
+	storetest.Upsert(t, st, w3)
+	moved := read()
+	if moved.xmin == first.xmin || !bytes.Equal(moved.phoneSeal, w3.Person.PhoneSealed) || moved.phoneMasked != w3.Person.PhoneMasked {
+		t.Fatalf("a new phone was not taken: %+v", moved)
+	}
+	if !bytes.Equal(moved.idSealed, first.idSealed) {
+		t.Fatal("the sealed ID was replaced though the ID is the same")
+	}
+	if n := count(t, st, `SELECT count(*) FROM person`); n != 1 {
+		t.Fatalf("%d persons, want 1", n)
 	}
 }

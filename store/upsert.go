@@ -156,18 +156,28 @@ func upsertPersonsSQL(stage string) string {
 		ON CONFLICT (id_hash) DO UPDATE SET
 			name = coalesce(nullif(EXCLUDED.name, ''), person.name),
 			name_masked = coalesce(nullif(EXCLUDED.name_masked, ''), person.name_masked),
-			id_sealed = coalesce(EXCLUDED.id_sealed, person.id_sealed),
+			id_sealed = coalesce(person.id_sealed, EXCLUDED.id_sealed),
 			gender = coalesce(EXCLUDED.gender, person.gender),
 			birth_date = coalesce(EXCLUDED.birth_date, person.birth_date),
 			phone_hash = coalesce(EXCLUDED.phone_hash, person.phone_hash),
-			phone_masked = coalesce(EXCLUDED.phone_masked, person.phone_masked),
-			phone_sealed = coalesce(EXCLUDED.phone_sealed, person.phone_sealed),
+			phone_masked = ` + newPhone("phone_masked") + `,
+			phone_sealed = ` + newPhone("phone_sealed") + `,
 			updated_at = now()
-		WHERE (person.name, person.phone_hash, person.id_sealed, person.phone_sealed)
+		WHERE (person.name, person.phone_hash, person.id_sealed IS NULL, person.phone_sealed IS NULL)
 			IS DISTINCT FROM (coalesce(nullif(EXCLUDED.name, ''), person.name),
 				coalesce(EXCLUDED.phone_hash, person.phone_hash),
-				coalesce(EXCLUDED.id_sealed, person.id_sealed),
-				coalesce(EXCLUDED.phone_sealed, person.phone_sealed))`
+				person.id_sealed IS NULL AND EXCLUDED.id_sealed IS NULL,
+				` + newPhone("phone_sealed") + ` IS NULL)`
+}
+
+// newPhone is a person's phone column (masked or sealed) after an upsert:
+// the staged record's where it names another phone (by hash) or the person
+// has none sealed, else the person's own. A sealed value differs at every
+// sealing (its nonce is random), so comparing sealed values would rewrite
+// a person whenever a record named it again.
+func newPhone(col string) string {
+	return `CASE WHEN EXCLUDED.phone_hash IS NOT NULL AND (EXCLUDED.phone_hash IS DISTINCT FROM person.phone_hash
+			OR person.phone_sealed IS NULL) THEN EXCLUDED.` + col + ` ELSE person.` + col + ` END`
 }
 
 // upsertRecordPersonsSQL creates or refreshes the person of each staged
@@ -181,9 +191,11 @@ func upsertRecordPersonsSQL(stage, role string) string {
 		FROM ` + stage + ` s WHERE s.id_hash IS NULL AND s.name IS NOT NULL
 		ON CONFLICT (record_key) DO UPDATE SET name = EXCLUDED.name, name_masked = EXCLUDED.name_masked,
 			gender = EXCLUDED.gender, birth_date = EXCLUDED.birth_date, phone_hash = EXCLUDED.phone_hash,
-			phone_masked = EXCLUDED.phone_masked, phone_sealed = EXCLUDED.phone_sealed, updated_at = now()
-		WHERE (person.name, person.gender, person.birth_date, person.phone_hash, person.phone_sealed)
-			IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.gender, EXCLUDED.birth_date, EXCLUDED.phone_hash, EXCLUDED.phone_sealed)`
+			phone_masked = EXCLUDED.phone_masked,
+			phone_sealed = CASE WHEN EXCLUDED.phone_hash IS NOT DISTINCT FROM person.phone_hash
+				THEN person.phone_sealed ELSE EXCLUDED.phone_sealed END, updated_at = now()
+		WHERE (person.name, person.gender, person.birth_date, person.phone_hash)
+			IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.gender, EXCLUDED.birth_date, EXCLUDED.phone_hash)`
 }
 
 // personOf joins the golden person of a staged row as p: the person of its

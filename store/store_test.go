@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/dbtest"
@@ -291,5 +293,46 @@ func TestBackfillNeverOverwritesTheLiveChannel(t *testing.T) {
 	})
 	if err == nil {
 		t.Fatal("a household was backfilled")
+	}
+}
+
+// TestCaseRewrittenOnlyWhenItsContentChanges: a case delivered again with
+// another payload (its history export, a field the hub does not map) but
+// the same canonical values is not rewritten; a changed value, or a
+// changed timeline, is.
+func TestCaseRewrittenOnlyWhenItsContentChanges(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	ctx := context.Background()
+	cases := storetest.MakeCases(3)
+	storetest.SeedCases(t, st, cases)
+	xmin := func() string {
+		t.Helper()
+		var v string
+		if err := st.Pool().QueryRow(ctx, `SELECT string_agg(xmin::text, ',' ORDER BY source_id) FROM "case"`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := xmin()
+	again := slices.Clone(cases)
+	for i := range again {
+		again[i].PayloadHash = append([]byte("export:"), again[i].PayloadHash...)
+	}
+	if res := storetest.SeedCases(t, st, again); res.Written != 0 || res.Unchanged != 3 {
+		t.Fatalf("same content under other payloads: %+v, want 0 written", res)
+	}
+	if after := xmin(); after != before {
+		t.Fatalf("cases rewritten for a payload alone: %s → %s", before, after)
+	}
+	again[0].Title += "（更正）"
+	again[1].Timeline = append(slices.Clone(again[1].Timeline), canon.CaseEvent{At: storetest.Base.Add(5 * time.Hour),
+		Status: canon.StatusClosed, Tier: canon.TierStreet, SourceStatus: "结案"})
+	if res := storetest.SeedCases(t, st, again); res.Written != 2 || res.Unchanged != 1 {
+		t.Fatalf("a title and a timeline changed: %+v, want 2 written", res)
+	}
+	var title string
+	if err := st.Pool().QueryRow(ctx, `SELECT title FROM "case" WHERE source_id = $1`, again[0].SourceID).Scan(&title); err != nil || title != again[0].Title {
+		t.Fatalf("title %q (%v), want %q", title, err, again[0].Title)
 	}
 }

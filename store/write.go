@@ -231,7 +231,24 @@ const caseUpdate = `ON CONFLICT (source, source_id) DO UPDATE SET kind = EXCLUDE
 				address = EXCLUDED.address, reported_at = EXCLUDED.reported_at,
 				updated_at = EXCLUDED.updated_at, due_at = EXCLUDED.due_at, closed_at = EXCLUDED.closed_at,
 				assignee_dept = EXCLUDED.assignee_dept, timeline = EXCLUDED.timeline, ` + provenanceSet + `
-			WHERE ("case".payload_hash, "case".grid_id) IS DISTINCT FROM (EXCLUDED.payload_hash, EXCLUDED.grid_id)`
+			WHERE ("case".payload_hash, "case".grid_id) IS DISTINCT FROM (EXCLUDED.payload_hash, EXCLUDED.grid_id)
+				AND ` + caseContentChanged
+
+// caseContentChanged holds when a staged case would change what the
+// store holds of it, not only the payload it came from: the same case
+// delivered by its live channel and its history export (two formats, two
+// payload hashes, one mapping) is written once. A rewrite costs a new row
+// version, an entry in each of the case's indexes (dozens in the trigram
+// index) and the change triggers; the provenance then stays that of the
+// payload first stored, which gives the same canonical values.
+const caseContentChanged = `("case".kind, "case".category_code, "case".source_category_code, "case".source_category_name,
+				"case".title, "case".description, "case".status, "case".source_status, "case".tier, "case".grid_id,
+				"case".lat, "case".lng, "case".orig_lat, "case".orig_lng, "case".orig_datum, "case".address,
+				"case".reported_at, "case".updated_at, "case".due_at, "case".closed_at, "case".assignee_dept, "case".timeline)
+			IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.category_code, EXCLUDED.source_category_code, EXCLUDED.source_category_name,
+				EXCLUDED.title, EXCLUDED.description, EXCLUDED.status, EXCLUDED.source_status, EXCLUDED.tier, EXCLUDED.grid_id,
+				EXCLUDED.lat, EXCLUDED.lng, EXCLUDED.orig_lat, EXCLUDED.orig_lng, EXCLUDED.orig_datum, EXCLUDED.address,
+				EXCLUDED.reported_at, EXCLUDED.updated_at, EXCLUDED.due_at, EXCLUDED.closed_at, EXCLUDED.assignee_dept, EXCLUDED.timeline)`
 
 // caseBackfillSpec is caseSpec for a backfilling channel: a case the store
 // holds is left as it is.

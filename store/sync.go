@@ -190,16 +190,32 @@ func (w *Writer) Quarantine(ctx context.Context, runID int64, source string, ent
 	if len(entries) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{}
-	for _, e := range entries {
-		b.Queue(`INSERT INTO quarantine (source, stream, source_id, reason, field, message, raw, payload_hash, run_id, record_stored)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-			ON CONFLICT (source, stream, source_id, payload_hash) DO UPDATE SET reason = EXCLUDED.reason,
-				field = EXCLUDED.field, message = EXCLUDED.message, run_id = EXCLUDED.run_id, at = now(),
-				record_stored = EXCLUDED.record_stored`,
-			source, e.Stream, e.SourceID, e.Reason, e.Field, e.Message, e.Raw, e.Hash, runID, e.RecordStored)
+	// One statement for the batch (each statement fires the change
+	// triggers once); an entry repeated in the batch keeps its last
+	// version, as one statement per entry did.
+	last := make(map[[3]string]int, len(entries))
+	for i, e := range entries {
+		last[[3]string{e.Stream, e.SourceID, string(e.Hash)}] = i
 	}
-	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
+	n := len(last)
+	streams, ids, reasons, fields, messages := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	raws, hashes, stored := make([][]byte, 0, n), make([][]byte, 0, n), make([]bool, 0, n)
+	for i, e := range entries {
+		if last[[3]string{e.Stream, e.SourceID, string(e.Hash)}] != i {
+			continue
+		}
+		streams, ids, reasons, fields, messages = append(streams, e.Stream), append(ids, e.SourceID), append(reasons, e.Reason),
+			append(fields, e.Field), append(messages, e.Message)
+		raws, hashes, stored = append(raws, e.Raw), append(hashes, e.Hash), append(stored, e.RecordStored)
+	}
+	if _, err := w.tx.Exec(ctx, `INSERT INTO quarantine (source, stream, source_id, reason, field, message, raw, payload_hash, run_id, record_stored)
+		SELECT $1, e.stream, e.source_id, e.reason, e.field, e.message, e.raw, e.hash, $2, e.stored
+		FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::bool[])
+			AS e(stream, source_id, reason, field, message, raw, hash, stored)
+		ON CONFLICT (source, stream, source_id, payload_hash) DO UPDATE SET reason = EXCLUDED.reason,
+			field = EXCLUDED.field, message = EXCLUDED.message, run_id = EXCLUDED.run_id, at = now(),
+			record_stored = EXCLUDED.record_stored`,
+		source, runID, streams, ids, reasons, fields, messages, raws, hashes, stored); err != nil {
 		return fmt.Errorf("quarantine %d records of %s: %w", len(entries), source, err)
 	}
 	return nil

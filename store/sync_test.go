@@ -3,10 +3,12 @@ package store_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ywtg/hub/canon"
@@ -161,5 +163,50 @@ func TestCaseReferencesAreChecked(t *testing.T) {
 	// A TRUNCATE that empties "case" too is allowed.
 	if _, err := st.Pool().Exec(ctx, `TRUNCATE person, "case" CASCADE`); err != nil {
 		t.Fatalf("truncating persons with the cases: %v", err)
+	}
+}
+
+// TestQuarantineKeepsOneEntryPerPayload: a batch's entries are written by
+// one statement; an entry repeated in it, or quarantined again by a
+// retried batch, is kept once with its last reason.
+func TestQuarantineKeepsOneEntryPerPayload(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	if err := st.InTx(ctx, func(w *store.Writer) error {
+		return w.UpsertSource(ctx, canon.Source{Name: "citymgmt", Kind: canon.SourceREST})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := st.TryLockSource(ctx, "citymgmt")
+	if err != nil || lock == nil {
+		t.Fatalf("lock: %v", err)
+	}
+	defer lock.Release()
+	run, err := lock.StartRun(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := func(id, reason string, hash byte) store.QuarantineEntry {
+		return store.QuarantineEntry{Stream: "requests", SourceID: id, Reason: reason, Raw: []byte(id), Hash: []byte{hash}}
+	}
+	for _, batch := range [][]store.QuarantineEntry{
+		{entry("R1", "UNKNOWN_CODE", 1), entry("R2", "BAD_ENCODING", 2), entry("R1", "BAD_COORDINATES", 1), entry("R1", "BAD_TIME", 9)},
+		{entry("R2", "MISSING_FIELD", 2)},
+	} {
+		if err := st.InTx(ctx, func(w *store.Writer) error { return w.Quarantine(ctx, run, "citymgmt", batch) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := st.Pool().Query(ctx, `SELECT source_id || ':' || reason FROM quarantine ORDER BY source_id, payload_hash`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"R1:BAD_COORDINATES", "R1:BAD_TIME", "R2:MISSING_FIELD"}; !slices.Equal(got, want) {
+		t.Fatalf("quarantine holds %v, want %v", got, want)
 	}
 }

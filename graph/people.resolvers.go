@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/graph/model"
@@ -182,11 +183,18 @@ func (r *personResolver) ReportedCases(ctx context.Context, obj *store.Person, f
 	if err != nil {
 		return nil, err
 	}
-	page, err := r.Store.CasesReportedBy(ctx, obj.ID, pa)
+	// Newest first, reading only the columns the selection needs, its
+	// relations fetched for the whole page (as Query.cases).
+	f := store.CaseFilter{ReporterID: &obj.ID}
+	sel, cols := caseSelectionOf(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field)
+	page, err := r.Store.Cases(ctx, store.CaseQuery{Filter: f, Order: caseOrder(nil), Page: pa, Columns: cols})
 	if err != nil {
 		return nil, err
 	}
-	return model.NewCaseConnection(page, store.CaseFilter{ReporterID: &obj.ID}), nil
+	if err := r.prefetchCases(ctx, page.Nodes(), sel); err != nil {
+		return nil, err
+	}
+	return model.NewCaseConnection(page, f), nil
 }
 
 // SourceRecords is the resolver for the sourceRecords field.

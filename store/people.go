@@ -356,14 +356,6 @@ func (s *Store) GridWorkersByPerson(ctx context.Context, personIDs []int64) ([][
 		})
 }
 
-// CasesReportedBy lists the cases a person reported, newest first.
-func (s *Store) CasesReportedBy(ctx context.Context, personID int64, p PageArgs) (Page[*Case], error) {
-	var a sqlArgs
-	return listByID(ctx, s, "REPORTED_CASE", "SELECT "+strings.ReplaceAll(caseColumns, "c.", "x.")+
-		` FROM "case" x WHERE `+reportedBySQL("x", a.add(personID))+" AND "+scopePath(ctx, "x.region_path", &a), a, p,
-		func(r pgx.CollectableRow) (*Case, error) { return scanCase(r) }, func(c *Case) int64 { return c.ID })
-}
-
 // GridWorkersByID loads grid workers in key order.
 func (s *Store) GridWorkersByID(ctx context.Context, ids []int64) ([]*GridWorker, error) {
 	return byIDs(ctx, s, "grid workers", gridWorkerSelect, ids, func(a *sqlArgs) string { return gridWorkerVisible(ctx, a) }, scanGridWorker, func(w *GridWorker) int64 { return w.ID })

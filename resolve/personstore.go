@@ -275,6 +275,15 @@ func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer, analyze
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
+	// A full resolution rewrites much of the person tables (after a first
+	// load, most golden records and a fifth of the links): their
+	// statistics are brought up to date now, as part of this run, not by
+	// the next incremental one.
+	t0 = time.Now()
+	if err := r.st.RefreshPersonStatistics(ctx); err != nil {
+		return out, fmt.Errorf("resolve persons: %w", err)
+	}
+	out.Analyzed += time.Since(t0)
 	r.eng, r.estimated = eng, eng.Len()
 	r.held = make(map[string]heldLink, len(links))
 	for i := range links {

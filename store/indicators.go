@@ -119,12 +119,29 @@ type IndicatorBucket struct {
 }
 
 // Statuses of the timeline that mark a case as filed (立案 or a later step of
-// the disposal path), as dispatched (派遣 or later), and as disposed.
-const (
-	filedStatuses      = `'FILED', 'DISPATCHED', 'IN_PROGRESS', 'RESOLVED', 'VERIFYING', 'CLOSED', 'DEFERRED', 'SUSPENDED', 'REOPENED', 'RETURNED'`
-	dispatchedStatuses = `'DISPATCHED', 'IN_PROGRESS', 'RESOLVED', 'VERIFYING', 'CLOSED', 'DEFERRED', 'SUSPENDED', 'REOPENED'`
-	disposedStatuses   = `'RESOLVED', 'VERIFYING', 'CLOSED'`
+// the disposal path), as dispatched (派遣 or later), and as disposed. The
+// writer summarises a timeline with the first two (progressValues), the
+// indicators' SQL reads a timeline with all three.
+var (
+	filedSteps = []canon.CaseStatus{canon.StatusFiled, canon.StatusDispatched, canon.StatusInProgress, canon.StatusResolved,
+		canon.StatusVerifying, canon.StatusClosed, canon.StatusDeferred, canon.StatusSuspended, canon.StatusReopened, canon.StatusReturned}
+	dispatchedSteps = []canon.CaseStatus{canon.StatusDispatched, canon.StatusInProgress, canon.StatusResolved, canon.StatusVerifying,
+		canon.StatusClosed, canon.StatusDeferred, canon.StatusSuspended, canon.StatusReopened}
+	disposedSteps = []canon.CaseStatus{canon.StatusResolved, canon.StatusVerifying, canon.StatusClosed}
+
+	filedStatuses      = sqlStatuses(filedSteps)
+	dispatchedStatuses = sqlStatuses(dispatchedSteps)
+	disposedStatuses   = sqlStatuses(disposedSteps)
 )
+
+// sqlStatuses is a list of statuses as SQL literals, for IN (…).
+func sqlStatuses(list []canon.CaseStatus) string {
+	q := make([]string, len(list))
+	for i, st := range list {
+		q[i] = "'" + string(st) + "'"
+	}
+	return strings.Join(q, ", ")
+}
 
 // A case's evaluation state at asOf ($1) is read in one of two ways, the
 // two branches of a UNION ALL over the selected cases. Each selects (%s)
@@ -132,20 +149,19 @@ const (
 // covering index (migration 012) serves them without the table.
 //
 // currentStateSQL: a case unchanged since asOf is judged by its current
-// status and its timeline summary (case_progress, kept by triggers on
-// "case" from its timeline), the current status winning over a timeline
-// that lags it.
+// status and its timeline summary (its progress_ columns, written with its
+// timeline), the current status winning over a timeline that lags it.
 // That is nearly every case of a past period.
-const currentStateSQL = `
+var currentStateSQL = `
 	SELECT %s,
 		c.status AS last,
-		coalesce(p.filed, FALSE) OR c.status IN (` + filedStatuses + `) AS filed,
-		coalesce(p.dispatched, FALSE) OR c.status IN (` + dispatchedStatuses + `) AS dispatched,
-		coalesce(p.resolved_at, p.closed_at, CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS disposed_at,
-		coalesce(p.closed_at, CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS closed_at_eval,
-		coalesce(p.reworks, 0) AS reworks,
-		coalesce(p.deferred, FALSE) OR c.status = 'DEFERRED' AS deferred
-	FROM "case" c LEFT JOIN case_progress p ON p.case_id = c.id
+		coalesce(c.progress_filed, FALSE) OR c.status IN (` + filedStatuses + `) AS filed,
+		coalesce(c.progress_dispatched, FALSE) OR c.status IN (` + dispatchedStatuses + `) AS dispatched,
+		coalesce(c.progress_resolved_at, c.progress_closed_at, CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS disposed_at,
+		coalesce(c.progress_closed_at, CASE WHEN c.closed_at <= $1 THEN c.closed_at END) AS closed_at_eval,
+		coalesce(c.progress_reworks, 0) AS reworks,
+		coalesce(c.progress_deferred, FALSE) OR c.status = 'DEFERRED' AS deferred
+	FROM "case" c
 	WHERE c.updated_at <= $1`
 
 // pastStateSQL: a case changed after asOf has its timeline read up to asOf,

@@ -442,7 +442,7 @@ func TestCaseProgressFollowsTheTimeline(t *testing.T) {
 	storetest.SeedCases(t, st, []canon.Case{bare})
 	check("status only", 0, 0)
 	var n int
-	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM case_progress`).Scan(&n); err != nil || n != 0 {
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM "case" WHERE progress_filed IS NOT NULL`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d timeline summaries left, %v", n, err)
 	}
 }
@@ -472,6 +472,69 @@ func TestLoadScorePresets(t *testing.T) {
 	} {
 		if _, err := store.LoadScorePresets([]byte(bad)); err == nil {
 			t.Errorf("accepted %s", bad)
+		}
+	}
+}
+
+// TestProgressColumnsAgreeWithTheTimeline: the writer's summary of a
+// timeline (the progress_ columns, read for a case unchanged since the
+// evaluation instant) and the indicators' own reading of the timeline
+// (for a case changed after it) give the same figures for the same cases.
+// Every combination of steps the summary counts appears among them.
+func TestProgressColumnsAgreeWithTheTimeline(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	paths := [][]canon.CaseStatus{
+		{canon.StatusReported},
+		{canon.StatusReported, canon.StatusFiled, canon.StatusRejected},
+		{canon.StatusReported, canon.StatusFiled, canon.StatusSuspended},
+		{canon.StatusReported, canon.StatusFiled, canon.StatusDispatched, canon.StatusInProgress},
+		{canon.StatusReported, canon.StatusFiled, canon.StatusDispatched, canon.StatusResolved, canon.StatusVerifying, canon.StatusClosed},
+		{canon.StatusReported, canon.StatusFiled, canon.StatusDispatched, canon.StatusResolved, canon.StatusReopened,
+			canon.StatusDispatched, canon.StatusResolved, canon.StatusReopened, canon.StatusResolved, canon.StatusClosed},
+		{canon.StatusReported, canon.StatusFiled, canon.StatusDispatched, canon.StatusDeferred, canon.StatusResolved, canon.StatusClosed},
+		{canon.StatusReported, canon.StatusFiled, canon.StatusReturned, canon.StatusFiled, canon.StatusDispatched, canon.StatusResolved},
+	}
+	grids := []string{"420606001001001", "420606001001002", "420606001002001"}
+	var cases []canon.Case
+	for i := 0; i < 48; i++ {
+		r := cst("2026-10-01 09:00:00").Add(time.Duration(i) * 7 * time.Hour)
+		path := paths[i%len(paths)]
+		steps := make([]step, len(path))
+		for j, s := range path {
+			steps[j] = step{r.Add(time.Duration(j*(1+i%5)) * 3 * time.Hour), s}
+		}
+		due := r.Add(time.Duration(12+i%4*12) * time.Hour)
+		cases = append(cases, indicatorCase(fmt.Sprintf("p%02d", i), grids[i%len(grids)], "城管局", &due, steps...))
+	}
+	storetest.SeedCases(t, st, cases)
+	asOf := cst("2026-12-31 00:00:00")
+	dims := []store.Dimension{store.DimGrid}
+	fromColumns, err := st.CaseIndicators(ctx, store.CaseFilter{}, asOf, dims, store.IndicatorOptions{WorkHours: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every case changed after asOf: each is read from its timeline.
+	if _, err := st.Pool().Exec(ctx, `UPDATE "case" SET updated_at = '2027-01-01'`); err != nil {
+		t.Fatal(err)
+	}
+	fromTimelines, err := st.CaseIndicators(ctx, store.CaseFilter{}, asOf, dims, store.IndicatorOptions{WorkHours: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fromColumns) != len(grids) {
+		t.Fatalf("%d buckets, want %d", len(fromColumns), len(grids))
+	}
+	for i := range fromColumns {
+		a, b := fromColumns[i].Indicators, fromTimelines[i].Indicators
+		wa, wb := a.AvgWorkHoursToClose, b.AvgWorkHoursToClose
+		a.AvgWorkHoursToClose, b.AvgWorkHoursToClose = nil, nil
+		if a != b || (wa == nil) != (wb == nil) || (wa != nil && math.Abs(*wa-*wb) > 1e-9) {
+			t.Errorf("grid %s: from the summary %+v (%v), from the timeline %+v (%v)", *fromColumns[i].Values[0], a, deref(wa), b, deref(wb))
+		}
+		if a.Reworks == 0 || a.Deferred == 0 || a.Closed == 0 || a.Voided == 0 || a.Suspended == 0 {
+			t.Errorf("grid %s: a figure the summary feeds is 0: %+v", *fromColumns[i].Values[0], a)
 		}
 	}
 }

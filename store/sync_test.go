@@ -18,25 +18,23 @@ import (
 )
 
 // TestCaseTimelinesFollowTheirCases: a rewritten case gets its new timeline
-// only, with the timeline summary the indicators read (case_progress) kept
-// in step by the triggers on "case"; a deleted case takes its summary with
-// it, and a case sent again without a timeline keeps no summary.
+// only, with the timeline summary the indicators read (its progress_
+// columns) written with it; a case sent again without a timeline keeps no
+// summary, and a deleted case takes both with it.
 func TestCaseTimelinesFollowTheirCases(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 	cases := storetest.MakeCases(6)
 	storetest.SeedCases(t, st, cases)
-	counts := func() (steps, summaries, orphans int) {
-		if err := st.Pool().QueryRow(ctx, `SELECT (SELECT coalesce(sum(jsonb_array_length(timeline)), 0) FROM "case"),
-				(SELECT count(*) FROM case_progress),
-				(SELECT count(*) FROM case_progress p WHERE NOT EXISTS (SELECT 1 FROM "case" c WHERE c.id = p.case_id))`).
-			Scan(&steps, &summaries, &orphans); err != nil {
+	counts := func() (steps, summaries int) {
+		if err := st.Pool().QueryRow(ctx, `SELECT coalesce(sum(jsonb_array_length(timeline)), 0),
+				count(*) FILTER (WHERE progress_filed IS NOT NULL) FROM "case"`).Scan(&steps, &summaries); err != nil {
 			t.Fatal(err)
 		}
-		return steps, summaries, orphans
+		return steps, summaries
 	}
-	if steps, sums, _ := counts(); steps != 12 || sums != 6 {
+	if steps, sums := counts(); steps != 12 || sums != 6 {
 		t.Fatalf("%d timeline steps and %d summaries after seeding 6 cases of 2 steps, want 12 and 6", steps, sums)
 	}
 
@@ -49,12 +47,12 @@ func TestCaseTimelinesFollowTheirCases(t *testing.T) {
 	if res.Written != 1 || res.Unchanged != 1 {
 		t.Fatalf("rewrite: %+v, want 1 written and 1 unchanged", res)
 	}
-	if steps, sums, _ := counts(); steps != 13 || sums != 6 {
+	if steps, sums := counts(); steps != 13 || sums != 6 {
 		t.Fatalf("%d timeline steps and %d summaries after a case gained a step, want 13 and 6", steps, sums)
 	}
 	var got time.Time
-	if err := st.Pool().QueryRow(ctx, `SELECT p.closed_at FROM case_progress p JOIN "case" c ON c.id = p.case_id
-		WHERE c.source_id = $1`, changed.SourceID).Scan(&got); err != nil || !got.Equal(closedAt) {
+	if err := st.Pool().QueryRow(ctx, `SELECT progress_closed_at FROM "case" WHERE source_id = $1`,
+		changed.SourceID).Scan(&got); err != nil || !got.Equal(closedAt) {
 		t.Fatalf("summary of the changed case: closed at %v (%v), want %v", got, err, closedAt)
 	}
 	var id int64
@@ -75,7 +73,7 @@ func TestCaseTimelinesFollowTheirCases(t *testing.T) {
 	bare.Timeline = nil
 	bare.PayloadHash = []byte("bare")
 	storetest.SeedCases(t, st, []canon.Case{bare})
-	if steps, sums, _ := counts(); steps != 11 || sums != 5 {
+	if steps, sums := counts(); steps != 11 || sums != 5 {
 		t.Fatalf("%d timeline steps and %d summaries after a case lost its timeline, want 11 and 5", steps, sums)
 	}
 
@@ -89,17 +87,18 @@ func TestCaseTimelinesFollowTheirCases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if steps, sums, orphans := counts(); steps != 6 || sums != 3 || orphans != 0 {
-		t.Fatalf("after deleting two cases: %d timeline steps (want 6), %d summaries (want 3), %d orphaned", steps, sums, orphans)
+	if steps, sums := counts(); steps != 6 || sums != 3 {
+		t.Fatalf("after deleting two cases: %d timeline steps (want 6), %d summaries (want 3)", steps, sums)
 	}
 }
 
 // TestCaseReferencesAreChecked: "case" has no foreign keys to its grid,
-// category, reporter and source (migration 023), and keeps their
-// guarantees: a batch naming an unknown category or source fails as a key
-// would have failed it, writing nothing, and a region, category, person or
-// source a case names cannot be deleted or truncated away, while one no
-// case names can.
+// category and source (migration 023), and keeps their guarantees: a
+// batch naming an unknown category or source fails as a key would have
+// failed it, writing nothing, and a region, category or source a case
+// names cannot be deleted or truncated away, while one no case names can.
+// A case's reporter is its REPORTER link (migration 028), whose person
+// cannot go while the link holds it.
 func TestCaseReferencesAreChecked(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.NewStore(t)

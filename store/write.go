@@ -175,7 +175,9 @@ var caseSpec = &stagedUpsert{
 		{"source_status", "text"}, {"tier", "text"}, {"grid_code", "text"}, {"lat", "float8"}, {"lng", "float8"},
 		{"orig_lat", "float8"}, {"orig_lng", "float8"}, {"orig_datum", "text"}, {"address", "text"},
 		{"reported_at", "timestamptz"}, {"updated_at", "timestamptz"}, {"due_at", "timestamptz"},
-		{"closed_at", "timestamptz"}, {"assignee_dept", "text"}, {"timeline", "jsonb"}}, personColumns...),
+		{"closed_at", "timestamptz"}, {"assignee_dept", "text"}, {"timeline", "jsonb"},
+		{"progress_filed", "bool"}, {"progress_dispatched", "bool"}, {"progress_resolved_at", "timestamptz"},
+		{"progress_closed_at", "timestamptz"}, {"progress_reworks", "int4"}, {"progress_deferred", "bool"}}, personColumns...),
 		provenanceColumns...),
 	steps: []string{
 		upsertPersonsSQL("case_stage"),
@@ -211,11 +213,13 @@ func caseWriteSQL(onConflict string) string {
 	return `INSERT INTO "case" (kind, category_code, source_category_code, source_category_name, title, description,
 			status, source_status, tier, grid_id, region_path, lat, lng, orig_lat, orig_lng, orig_datum, address,
 			reported_at, updated_at, due_at, closed_at, assignee_dept, timeline,
+			progress_filed, progress_dispatched, progress_resolved_at, progress_closed_at, progress_reworks, progress_deferred,
 			source, source_id, source_updated_at, fetched_at, payload_hash)
 		SELECT s.kind, s.category_code, s.source_category_code, s.source_category_name, s.title,
 			s.description, s.status, s.source_status, s.tier, g.id, g.path, s.lat, s.lng, s.orig_lat,
 			s.orig_lng, s.orig_datum, s.address, s.reported_at, s.updated_at, s.due_at, s.closed_at,
-			s.assignee_dept, s.timeline, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
+			s.assignee_dept, s.timeline, s.progress_filed, s.progress_dispatched, s.progress_resolved_at,
+			s.progress_closed_at, s.progress_reworks, s.progress_deferred, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
 		FROM case_stage s LEFT JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
 		` + onConflict
 }
@@ -230,7 +234,10 @@ const caseUpdate = `ON CONFLICT (source, source_id) DO UPDATE SET kind = EXCLUDE
 				orig_lat = EXCLUDED.orig_lat, orig_lng = EXCLUDED.orig_lng, orig_datum = EXCLUDED.orig_datum,
 				address = EXCLUDED.address, reported_at = EXCLUDED.reported_at,
 				updated_at = EXCLUDED.updated_at, due_at = EXCLUDED.due_at, closed_at = EXCLUDED.closed_at,
-				assignee_dept = EXCLUDED.assignee_dept, timeline = EXCLUDED.timeline, ` + provenanceSet + `
+				assignee_dept = EXCLUDED.assignee_dept, timeline = EXCLUDED.timeline,
+				progress_filed = EXCLUDED.progress_filed, progress_dispatched = EXCLUDED.progress_dispatched,
+				progress_resolved_at = EXCLUDED.progress_resolved_at, progress_closed_at = EXCLUDED.progress_closed_at,
+				progress_reworks = EXCLUDED.progress_reworks, progress_deferred = EXCLUDED.progress_deferred, ` + provenanceSet + `
 			WHERE ("case".payload_hash, "case".grid_id) IS DISTINCT FROM (EXCLUDED.payload_hash, EXCLUDED.grid_id)
 				AND ` + caseContentChanged
 
@@ -305,12 +312,47 @@ func (w *Writer) writeCases(ctx context.Context, spec *stagedUpsert, cases []can
 			c.Title, c.Description, string(c.Status), c.SourceStatus, string(c.Tier), nullable(c.GridCode)},
 			locationValues(c.Location)...)
 		row = append(row, c.Address, c.ReportedAt, c.UpdatedAt, c.DueAt, c.ClosedAt, c.AssigneeDept, tl)
+		row = append(row, progressValues(c.Timeline)...)
 		row = append(row, personValues(c.Reporter)...)
 		rows[i] = append(row, provenanceValues(c.Provenance)...)
 	}
 	res, err := w.run(ctx, spec, rows)
 	res.Unchanged += dups
 	return res, err
+}
+
+// progressValues is the timeline summary of a case (its progress_
+// columns, what the indicators read of a case unchanged since the
+// evaluation instant): filed and dispatched (a step of either set),
+// the last RESOLVED and CLOSED steps, the REOPENED steps counted, and
+// whether it was deferred; all NULL for a case without a timeline.
+func progressValues(tl []canon.CaseEvent) []any {
+	if len(tl) == 0 {
+		return []any{nil, nil, nil, nil, nil, nil}
+	}
+	var filed, dispatched, deferred bool
+	var resolved, closed *time.Time
+	reworks := int32(0)
+	latest := func(t **time.Time, at time.Time) {
+		if *t == nil || at.After(**t) {
+			*t = &at
+		}
+	}
+	for _, e := range tl {
+		filed = filed || slices.Contains(filedSteps, e.Status)
+		dispatched = dispatched || slices.Contains(dispatchedSteps, e.Status)
+		switch e.Status {
+		case canon.StatusResolved:
+			latest(&resolved, e.At)
+		case canon.StatusClosed:
+			latest(&closed, e.At)
+		case canon.StatusReopened:
+			reworks++
+		case canon.StatusDeferred:
+			deferred = true
+		}
+	}
+	return []any{filed, dispatched, resolved, closed, reworks, deferred}
 }
 
 func nullable(s string) *string {

@@ -345,9 +345,9 @@ func (r *resolution) after(ctx context.Context, pass totals) error {
 var referenceTables = map[string]bool{"source": true, "region": true, "category": true, "category_mapping": true, "schema_version": true}
 
 // derivedTables are written by the database itself — triggers on the
-// loaded tables (the per-case summary, the change log) or a migration —
+// loaded tables (the change log) or a migration —
 // so the floor does not load them again.
-var derivedTables = map[string]bool{"case_progress": true, "change_log": true, "change_pending": true, "change_horizon": true}
+var derivedTables = map[string]bool{"change_log": true, "change_pending": true, "change_horizon": true}
 
 // copyFloor dumps every non-empty table of the synced database with binary
 // COPY (untimed), then loads them into a freshly migrated database in

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -286,6 +287,7 @@ type caseLog struct {
 	name, backfills string
 	mu              sync.Mutex
 	cases           []*canon.Case
+	onPull          func() // called before each pull, when set
 }
 
 func (s *caseLog) Describe() connectors.Description {
@@ -303,6 +305,9 @@ func (s *caseLog) set(cases []change) {
 }
 
 func (s *caseLog) Pull(_ context.Context, req connectors.Request) (connectors.Batch, error) {
+	if s.onPull != nil {
+		s.onPull()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pos := 0
@@ -371,4 +376,43 @@ func newCaseEngine(t *testing.T, st *store.Store, sources ...*caseLog) *syncer.E
 		t.Fatal(err)
 	}
 	return e
+}
+
+// TestBackfillWaitsForTheSourceItBackfills: in one sync of every source,
+// the export starts once the live source's pass has ended, so it inserts
+// only the history the live source does not serve (backfilling first
+// wrote the cases both deliver twice).
+func TestBackfillWaitsForTheSourceItBackfills(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	all := casesFor("citymgmt", 30, 0)
+	live := &caseLog{name: "citymgmt", onPull: func() { time.Sleep(10 * time.Millisecond) }}
+	live.set(all[:20])
+	archive := &caseLog{name: "citymgmt-archive", backfills: "citymgmt"}
+	archive.set(append(append([]change{}, all[:5]...), all[25:]...)) // five archive-only cases
+	var early atomic.Int32
+	archive.onPull = func() {
+		if scalar(t, st, `SELECT count(*) FROM sync_run WHERE source = 'citymgmt' AND finished_at IS NOT NULL`) == 0 {
+			early.Add(1)
+		}
+	}
+	e := newCaseEngine(t, st, live, archive)
+	res, err := e.SyncOnce(ctx, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := early.Load(); n > 0 {
+		t.Fatalf("the export pulled %d times before the live source's pass ended", n)
+	}
+	if c := res["citymgmt-archive"].Counts; c.Stored-c.Unchanged != 5 || c.Unchanged != 5 {
+		t.Fatalf("export: %d written, %d unchanged; want its 5 archive-only cases written and the 5 the live source serves left", c.Stored-c.Unchanged, c.Unchanged)
+	}
+	if n := scalar(t, st, `SELECT count(*) FROM "case" WHERE source = 'citymgmt'`); n != 25 {
+		t.Fatalf("%d cases, want 25", n)
+	}
+	// One source alone runs at once, whichever it is.
+	if _, err := e.SyncOnce(ctx, "citymgmt-archive", false); err != nil {
+		t.Fatal(err)
+	}
 }

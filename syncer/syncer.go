@@ -131,23 +131,59 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.Register(ctx); err != nil {
 		return err
 	}
+	first := e.firstPasses(e.sources)
 	var wg sync.WaitGroup
 	for _, s := range e.sources {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.loop(ctx, s)
+			e.loop(ctx, s, first)
 		}()
 	}
 	wg.Wait()
 	return nil
 }
 
-func (e *Engine) loop(ctx context.Context, s Source) {
-	name := s.Connector.Describe().Name
+// firstPasses has a channel for each of the sources that others backfill,
+// closed when its first pass (of those about to run) has ended, whatever
+// its outcome.
+func (e *Engine) firstPasses(sources []Source) map[string]chan struct{} {
+	out := map[string]chan struct{}{}
+	for _, s := range sources {
+		if n := s.Connector.Describe().Name; len(e.backfilledBy[n]) > 0 {
+			out[n] = make(chan struct{})
+		}
+	}
+	return out
+}
+
+// afterBackfilled waits, for a backfilling source, until the first pass
+// of the source it backfills has ended (when that pass is among first):
+// the live channel writes its records first, and the backfill then only
+// inserts the history the live channel does not serve. Backfilling first
+// wrote the same cases twice (the live channel overwrites a backfilled
+// case), the same end state for twice the work.
+func (e *Engine) afterBackfilled(ctx context.Context, d connectors.Description, first map[string]chan struct{}) {
+	if ch, ok := first[d.Backfills]; ok && d.Backfills != "" {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
+	}
+}
+
+func (e *Engine) loop(ctx context.Context, s Source, first map[string]chan struct{}) {
+	d := s.Connector.Describe()
+	name := d.Name
 	failures := 0
+	e.afterBackfilled(ctx, d, first)
+	firstDone := false // first is only read here: each source closes its own channel
 	for {
 		res, err := e.Pass(ctx, s.Connector, false)
+		if ch, ok := first[name]; ok && !firstDone {
+			close(ch)
+			firstDone = true
+		}
 		switch {
 		case errors.Is(err, ErrLocked):
 			// Another replica holds the source; try again next interval,
@@ -235,18 +271,26 @@ func (e *Engine) SyncOnce(ctx context.Context, name string, full bool) (map[stri
 	var errs []error
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	found := false
-	// Sources are independent: their passes run side by side.
+	var selected []Source
 	for _, s := range e.sources {
-		n := s.Connector.Describe().Name
-		if name != "" && n != name {
-			continue
+		if name == "" || s.Connector.Describe().Name == name {
+			selected = append(selected, s)
 		}
-		found = true
+	}
+	// Sources are independent: their passes run side by side, except that
+	// a backfilling source's waits for the pass of the source it backfills.
+	first := e.firstPasses(selected)
+	for _, s := range selected {
+		d := s.Connector.Describe()
+		n := d.Name
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			e.afterBackfilled(ctx, d, first)
 			res, err := e.Pass(ctx, s.Connector, full)
+			if ch, ok := first[n]; ok {
+				close(ch)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			out[n] = res
@@ -256,7 +300,7 @@ func (e *Engine) SyncOnce(ctx context.Context, name string, full bool) (map[stri
 		}()
 	}
 	wg.Wait()
-	if !found {
+	if len(selected) == 0 {
 		return nil, canon.Errorf(canon.NotFound, "no source named %q", name)
 	}
 	return out, errors.Join(errs...)

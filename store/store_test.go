@@ -225,6 +225,8 @@ func TestBackfillNeverOverwritesTheLiveChannel(t *testing.T) {
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 	live := storetest.MakeCases(4) // C00000…C00003
+	liveReporter := storetest.Person("420606199001011234", "张三", "13900001111")
+	live[0].Reporter = &liveReporter
 	storetest.SeedCases(t, st, live[:2])
 
 	archive := storetest.MakeCases(4)
@@ -232,6 +234,8 @@ func TestBackfillNeverOverwritesTheLiveChannel(t *testing.T) {
 		archive[i].Title, archive[i].Status = "档案 "+archive[i].Title, canon.StatusClosed
 		archive[i].Timeline = archive[i].Timeline[:1]
 		archive[i].PayloadHash = []byte("archive " + archive[i].SourceID)
+		// The export names reporters by name and phone only.
+		archive[i].Reporter = &canon.PersonRef{Name: "张叁", NameMasked: "张*", PhoneHash: []byte("archive phone")}
 	}
 	backfill := func(cases []canon.Case) store.UpsertResult {
 		t.Helper()
@@ -270,6 +274,13 @@ func TestBackfillNeverOverwritesTheLiveChannel(t *testing.T) {
 		if got != want || steps != wantSteps {
 			t.Errorf("%s: %q with %d steps, want %q with %d", c.SourceID, got, steps, want, wantSteps)
 		}
+	}
+	// The live case's reporter is untouched too: its link still names the
+	// live record's person, with the live record's name.
+	var linked string
+	if err := st.Pool().QueryRow(ctx, `SELECT l.name || '/' || p.name FROM person_link l JOIN person p ON p.id = l.person_id
+		WHERE l.role = 'REPORTER' AND l.source_id = $1`, live[0].SourceID).Scan(&linked); err != nil || linked != "张三/张三" {
+		t.Fatalf("the live case's reporter after a backfill: %q (%v), want 张三/张三", linked, err)
 	}
 	// Backfilling again writes nothing; the live channel then replaces
 	// backfilled history with its own record.

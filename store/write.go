@@ -261,7 +261,11 @@ const caseContentChanged = `("case".kind, "case".category_code, "case".source_ca
 // holds is left as it is.
 var caseBackfillSpec = func() *stagedUpsert {
 	spec := *caseSpec
-	spec.steps = slices.DeleteFunc(slices.Clone(caseSpec.steps), func(s string) bool { return s == reporterGoneSQL })
+	// The cases the store holds leave the batch first, so that neither
+	// their reporters' persons and links nor the cases themselves are
+	// touched: a held case is the live channel's, reporter included.
+	spec.steps = append([]string{`DELETE FROM case_stage s USING "case" c WHERE c.source = s.source AND c.source_id = s.source_id`},
+		slices.DeleteFunc(slices.Clone(caseSpec.steps), func(s string) bool { return s == reporterGoneSQL })...)
 	spec.counted = len(spec.steps) - 1
 	spec.steps[spec.counted] = caseWriteSQL(`ON CONFLICT (source, source_id) DO NOTHING`)
 	return &spec

@@ -259,6 +259,9 @@ type Result struct {
 	// longer holds them (by record type).
 	Repulled   bool
 	Reconciled store.Reconciled
+	// Took is how long the pass ran (in SyncOnce, not counting the wait
+	// of a backfilling source for the source it backfills).
+	Took time.Duration
 }
 
 // SyncOnce runs one pass of the named source (all sources if name is
@@ -308,6 +311,13 @@ func (e *Engine) SyncOnce(ctx context.Context, name string, full bool) (map[stri
 
 // Pass synchronises every stream of one source once, under its lock.
 func (e *Engine) Pass(ctx context.Context, c connectors.Connector, full bool) (Result, error) {
+	t := time.Now()
+	res, err := e.pass(ctx, c, full)
+	res.Took = time.Since(t)
+	return res, err
+}
+
+func (e *Engine) pass(ctx context.Context, c connectors.Connector, full bool) (Result, error) {
 	d := c.Describe()
 	lock, err := e.store.TryLockSourceAs(ctx, d.Name, e.opts.Holder)
 	if err != nil {

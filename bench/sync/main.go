@@ -30,7 +30,6 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -233,31 +232,19 @@ type totals struct {
 	took    time.Duration
 }
 
-// pass syncs every source once, side by side as the engine does, timing
-// each.
+// pass syncs every source once as the engine does (SyncOnce: side by
+// side, a backfilling source after the source it backfills), timing each.
 func pass(ctx context.Context, e *syncer.Engine, sources []syncer.Source) ([]outcome, error) {
-	out := make([]outcome, len(sources))
-	errs := make([]error, len(sources))
-	var wg sync.WaitGroup
 	start := time.Now()
-	for i, s := range sources {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.Now()
-			res, err := e.Pass(ctx, s.Connector, false)
-			out[i] = outcome{name: s.Connector.Describe().Name, res: res, took: time.Since(t)}
-			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", out[i].name, err)
-			}
-		}()
-	}
-	wg.Wait()
+	res, err := e.SyncOnce(ctx, "", false)
 	all := time.Since(start)
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]outcome, 0, len(sources)+1)
+	for _, s := range sources {
+		n := s.Connector.Describe().Name
+		out = append(out, outcome{name: n, res: res[n], took: res[n].Took})
 	}
 	out = append(out, outcome{name: "all", took: all})
 	return out, nil

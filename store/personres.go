@@ -410,7 +410,7 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 }
 
 // personTables are the tables person resolution reads and writes.
-var personTables = []string{"person_link", "person", "resident", "household", "party_member", "grid_worker", "case", "building_link", "person_match"}
+var personTables = []string{"person_link", "person", "resident", "household", "party_member", "grid_worker", "building_link", "person_match"}
 
 // RefreshPersonStatistics analyzes the tables person resolution joins when
 // their planner statistics trail their contents (a fifth of their rows

@@ -214,13 +214,15 @@ func decodeJSONOnce(body []byte) []rawRequest {
 	if !ok || len(raws) == 0 {
 		return nil
 	}
-	reqs := make([]request, 0, len(raws))
-	if json.Unmarshal(body, &reqs) != nil || len(reqs) != len(raws) {
+	// The wire forms directly: decoding into requests would have each
+	// request's UnmarshalJSON validate its bytes a second time.
+	ws := make([]wireRequest, 0, len(raws))
+	if json.Unmarshal(body, &ws) != nil || len(ws) != len(raws) {
 		return nil
 	}
 	out := make([]rawRequest, len(raws))
 	for i, raw := range raws {
-		out[i] = rawRequest{raw: raw, req: reqs[i]}
+		out[i] = rawRequest{raw: raw, req: ws[i].request()}
 	}
 	return out
 }

@@ -91,7 +91,13 @@ func (r *request) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*r = request{ServiceRequestID: string(w.ServiceRequestID), Status: string(w.Status), StatusNotes: string(w.StatusNotes),
+	*r = w.request()
+	return nil
+}
+
+// request is the request a decoded wire form holds.
+func (w *wireRequest) request() request {
+	r := request{ServiceRequestID: string(w.ServiceRequestID), Status: string(w.Status), StatusNotes: string(w.StatusNotes),
 		ServiceName: string(w.ServiceName), ServiceCode: string(w.ServiceCode), Description: string(w.Description),
 		AgencyResponsible: string(w.AgencyResponsible), RequestedDatetime: string(w.RequestedDatetime),
 		UpdatedDatetime: string(w.UpdatedDatetime), ExpectedDatetime: string(w.ExpectedDatetime), Address: string(w.Address),
@@ -103,7 +109,7 @@ func (r *request) UnmarshalJSON(b []byte) error {
 			r.Extended.History = append(r.Extended.History, historyStep{State: string(h.State), At: string(h.At), Actor: string(h.Actor), Note: string(h.Note)})
 		}
 	}
-	return nil
+	return r
 }
 
 // record converts a request to the channel-neutral Record. A position is

@@ -112,8 +112,13 @@ func (s *Store) PersonLinkStates(ctx context.Context, ids []int64) (map[int64]Li
 	if _, scoped := scopeOf(ctx); scoped {
 		return nil, fmt.Errorf("person link states: a jurisdiction-scoped read cannot resolve the city's persons")
 	}
+	// Probed in key order: consecutive probes share index and heap pages
+	// (IDs follow the order records arrived), where random order fetched
+	// a page per probe from a table larger than the buffer cache.
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
 	rows, err := s.pool.Query(ctx, `SELECT l.id, l.person_id, l.matched_by
-		FROM unnest($1::bigint[]) AS t(id) JOIN person_link l ON l.id = t.id`, ids)
+		FROM unnest($1::bigint[]) AS t(id) JOIN person_link l ON l.id = t.id`, sorted)
 	if err != nil {
 		return nil, fmt.Errorf("person link states: %w", err)
 	}

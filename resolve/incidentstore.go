@@ -36,6 +36,9 @@ func RegroupIncidents(ctx context.Context, st *store.Store, cfg IncidentConfig, 
 	if !from.IsZero() {
 		read = from.Add(-cfg.Window)
 	}
+	if err := st.RefreshIncidentStatistics(ctx); err != nil {
+		return Regrouped{}, fmt.Errorf("regroup incidents: %w", err)
+	}
 	rows, err := st.IncidentCases(ctx, read)
 	if err != nil {
 		return Regrouped{}, fmt.Errorf("regroup incidents: %w", err)

@@ -418,24 +418,42 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 var personTables = []string{"person_link", "person", "resident", "household", "party_member", "grid_worker", "building_link", "person_match"}
 
 // RefreshPersonStatistics analyzes the tables person resolution joins when
-// their planner statistics trail their contents (a fifth of their rows
-// changed since the last ANALYZE): during a first load they grow far
-// faster than autovacuum analyzes them, and a plan made for a table it
-// believes tiny scans it once per row of the other side.
+// their planner statistics trail their contents (refreshStatistics).
 func (s *Store) RefreshPersonStatistics(ctx context.Context) error {
+	return s.refreshStatistics(ctx, "person", personTables)
+}
+
+// incidentTables are the tables incident regrouping reads and writes.
+var incidentTables = []string{"case", "incident"}
+
+// RefreshIncidentStatistics analyzes the tables incident regrouping reads
+// when their planner statistics trail their contents (refreshStatistics):
+// after a first load, the read of the cases reported since an instant was
+// planned for the table as it was before the load (3.5 s instead of
+// 0.3 s at city scale).
+func (s *Store) RefreshIncidentStatistics(ctx context.Context) error {
+	return s.refreshStatistics(ctx, "incident", incidentTables)
+}
+
+// refreshStatistics analyzes those of tables whose planner statistics
+// trail their contents (a fifth of their rows changed since the last
+// ANALYZE): during a first load they grow far faster than autovacuum
+// analyzes them, and a plan made for a table it believes tiny scans it
+// once per row of the other side.
+func (s *Store) refreshStatistics(ctx context.Context, what string, tables []string) error {
 	rows, err := s.pool.Pool.Query(ctx, `SELECT relname FROM pg_stat_user_tables
 		WHERE schemaname = current_schema() AND relname = ANY($1)
-			AND n_mod_since_analyze > 0.2 * greatest(n_live_tup, 1000)`, personTables)
+			AND n_mod_since_analyze > 0.2 * greatest(n_live_tup, 1000)`, tables)
 	if err != nil {
-		return fmt.Errorf("refresh person statistics: %w", err)
+		return fmt.Errorf("refresh %s statistics: %w", what, err)
 	}
 	stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return fmt.Errorf("refresh person statistics: %w", err)
+		return fmt.Errorf("refresh %s statistics: %w", what, err)
 	}
 	for _, t := range stale {
 		if _, err := s.pool.Pool.Exec(ctx, `ANALYZE `+pgx.Identifier{t}.Sanitize()); err != nil {
-			return fmt.Errorf("refresh person statistics: analyze %s: %w", t, err)
+			return fmt.Errorf("refresh %s statistics: analyze %s: %w", what, t, err)
 		}
 	}
 	return nil

@@ -58,6 +58,9 @@ type Config struct {
 	// memory across requests, read again after any change; nil: each
 	// request reads them once (Cache.Changes stands in when set).
 	Changes *store.Changes
+	// LoaderWait is how long a request's loaders collect keys before they
+	// run a batch; 0 for DefaultLoaderWait.
+	LoaderWait time.Duration
 }
 
 // NewHandler returns the /graphql handler: GET and POST, websocket
@@ -71,7 +74,7 @@ func NewHandler(c Config) (http.Handler, error) {
 		c.Changes = c.Cache.Changes
 	}
 	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses, persons: c.Persons, feed: c.Feed, ScorePresets: c.ScorePresets,
-		categoryTable: &categoryTable{changes: c.Changes}}
+		categoryTable: &categoryTable{changes: c.Changes}, loaderWait: c.LoaderWait}
 	limits := DefaultLimits
 	if c.Limits != nil {
 		limits = *c.Limits

@@ -12,9 +12,10 @@ import (
 	"github.com/ywtg/hub/store"
 )
 
-// loaderWait is how long a loader collects keys before it runs its batch.
-// gqlgen resolves sibling fields concurrently, so a short window suffices.
-const loaderWait = 2 * time.Millisecond
+// DefaultLoaderWait is how long a loader collects keys before it runs its
+// batch. gqlgen resolves sibling fields concurrently, so a short window
+// suffices; the pages of regions do not depend on it (prefetchRegions).
+const DefaultLoaderWait = 2 * time.Millisecond
 
 // Loaders batch every relation of one request into one statement per kind.
 // They live for one request only, so their caches never serve stale data
@@ -73,42 +74,46 @@ func (l *Loaders) categories(ctx context.Context) (map[string]*store.Category, e
 // once per batch of region children with every child of the batch (see
 // Resolver.prefetchRegions), so that what the children's own fields load
 // is one statement across all parents, however the resolvers are timed.
-func NewLoaders(st *store.Store, prefetch func(context.Context, []*store.Region) error) *Loaders {
+// wait is the batch window, 0 for DefaultLoaderWait.
+func NewLoaders(st *store.Store, prefetch func(context.Context, []*store.Region) error, wait time.Duration) *Loaders {
+	if wait <= 0 {
+		wait = DefaultLoaderWait
+	}
 	l := &Loaders{
-		Region:           newLoader(st.RegionsByID),
-		RegionStats:      newLoader(st.RegionStatsByID),
-		Case:             newLoader(st.CasesByID),
-		Source:           newLoader(st.SourcesByName),
-		CategoryMappings: newLoader(st.CategoryMappings),
-		Timeline:         newLoader(st.CaseTimelines),
-		Incident:         newLoader(st.IncidentsByID),
-		IncidentCases:    newLoader(st.CasesOfIncidents),
-		Person:           newLoader(st.PeopleByID),
-		PersonRecords:    newLoader(st.PersonRecords),
-		PersonMatches:    newLoader(st.PersonMatches),
-		Household:        newLoader(st.HouseholdsByID),
-		GridWorker:       newLoader(st.GridWorkersByID),
-		GridWorkersOf:    newLoader(st.GridWorkersByPerson),
-		PartyOrg:         newLoader(st.PartyOrgsByID),
-		PartyMember:      newLoader(st.PartyMembersByID),
-		MembershipsOf:    newLoader(st.PartyMembersByPerson),
-		DualReports:      newLoader(st.DualReportsByMember),
-		Activities:       newLoader(st.ActivitiesByMember),
-		Station:          newLoader(st.ServiceStationsByID),
-		Building:         newLoader(st.BuildingsByID),
-		MemberHome:       newLoader(buildingLinks(st, store.LinkPartyMember)),
-		StationBuilding:  newLoader(buildingLinks(st, store.LinkServiceStation)),
-		CaseBuilding:     newLoader(buildingLinks(st, store.LinkCase)),
+		Region:           newLoader(wait, st.RegionsByID),
+		RegionStats:      newLoader(wait, st.RegionStatsByID),
+		Case:             newLoader(wait, st.CasesByID),
+		Source:           newLoader(wait, st.SourcesByName),
+		CategoryMappings: newLoader(wait, st.CategoryMappings),
+		Timeline:         newLoader(wait, st.CaseTimelines),
+		Incident:         newLoader(wait, st.IncidentsByID),
+		IncidentCases:    newLoader(wait, st.CasesOfIncidents),
+		Person:           newLoader(wait, st.PeopleByID),
+		PersonRecords:    newLoader(wait, st.PersonRecords),
+		PersonMatches:    newLoader(wait, st.PersonMatches),
+		Household:        newLoader(wait, st.HouseholdsByID),
+		GridWorker:       newLoader(wait, st.GridWorkersByID),
+		GridWorkersOf:    newLoader(wait, st.GridWorkersByPerson),
+		PartyOrg:         newLoader(wait, st.PartyOrgsByID),
+		PartyMember:      newLoader(wait, st.PartyMembersByID),
+		MembershipsOf:    newLoader(wait, st.PartyMembersByPerson),
+		DualReports:      newLoader(wait, st.DualReportsByMember),
+		Activities:       newLoader(wait, st.ActivitiesByMember),
+		Station:          newLoader(wait, st.ServiceStationsByID),
+		Building:         newLoader(wait, st.BuildingsByID),
+		MemberHome:       newLoader(wait, buildingLinks(st, store.LinkPartyMember)),
+		StationBuilding:  newLoader(wait, buildingLinks(st, store.LinkServiceStation)),
+		CaseBuilding:     newLoader(wait, buildingLinks(st, store.LinkCase)),
 	}
 	l.st = st
-	l.RegionCases = newLoader(regionCasesBatch(st, l))
-	l.RegionCaseStats = newLoader(regionStatsBatch(st))
-	l.RegionChildren = newLoader(regionChildrenBatch(st, prefetch))
+	l.RegionCases = newLoader(wait, regionCasesBatch(st, l))
+	l.RegionCaseStats = newLoader(wait, regionStatsBatch(st))
+	l.RegionChildren = newLoader(wait, regionChildrenBatch(st, prefetch))
 	return l
 }
 
 // newLoader adapts a store batch query (results in key order) to a loader.
-func newLoader[K comparable, V any](batch func(context.Context, []K) ([]V, error)) *dataloader.Loader[K, V] {
+func newLoader[K comparable, V any](wait time.Duration, batch func(context.Context, []K) ([]V, error)) *dataloader.Loader[K, V] {
 	fn := func(ctx context.Context, keys []K) []*dataloader.Result[V] {
 		out := make([]*dataloader.Result[V], len(keys))
 		vals, err := batch(ctx, keys)
@@ -121,7 +126,7 @@ func newLoader[K comparable, V any](batch func(context.Context, []K) ([]V, error
 		}
 		return out
 	}
-	return dataloader.NewBatchedLoader(fn, dataloader.WithWait[K, V](loaderWait), dataloader.WithBatchCapacity[K, V](1000))
+	return dataloader.NewBatchedLoader(fn, dataloader.WithWait[K, V](wait), dataloader.WithBatchCapacity[K, V](1000))
 }
 
 type loadersKey struct{}
@@ -151,7 +156,7 @@ func (r *Resolver) loaders(ctx context.Context) *Loaders {
 // newLoaders builds the loaders of one request, with the shared category
 // table.
 func (r *Resolver) newLoaders() *Loaders {
-	l := NewLoaders(r.Store, r.prefetchRegions)
+	l := NewLoaders(r.Store, r.prefetchRegions, r.loaderWait)
 	l.table = r.categoryTable
 	return l
 }

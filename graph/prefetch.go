@@ -274,7 +274,7 @@ func (r *Resolver) prefetchRegions(ctx context.Context, regions []*store.Region)
 			parents = append(parents, *reg.ParentID)
 		}
 	}
-	statsDone, casesDone := map[string]bool{}, map[regionCasesKey]bool{}
+	statsDone, casesDone, childrenDone := map[string]bool{}, map[regionCasesKey]bool{}, map[string]bool{}
 	var stats, parent bool
 	for _, f := range fields {
 		switch f.Name {
@@ -282,6 +282,8 @@ func (r *Resolver) prefetchRegions(ctx context.Context, regions []*store.Region)
 			stats = true
 		case "parent":
 			parent = true
+		case "children":
+			r.prefetchRegionChildren(ctx, f, ids, childrenDone)
 		case "caseStats":
 			r.prefetchRegionStats(ctx, opCtx, f, ids, statsDone)
 		case "cases":
@@ -299,6 +301,37 @@ func (r *Resolver) prefetchRegions(ctx context.Context, regions []*store.Region)
 		}
 	}
 	return nil
+}
+
+// prefetchRegionChildren asks the loader, in one call, for the pages of a
+// Region.children field of every region of a page, under the resolvers'
+// keys, without waiting for them: the loader's batch then holds the whole
+// page whatever the scheduling of the regions' own resolvers (left to
+// them, a loaded machine split a street's communities over two loader
+// windows, and every level below over two statements). The batch runs in
+// a field context of the field itself, whose selection its own prefetch
+// reads. Arguments gqlgen refuses leave the field to its resolvers, which
+// report the error.
+func (r *Resolver) prefetchRegionChildren(ctx context.Context, f graphql.CollectedField, ids []int64, done map[string]bool) {
+	first, after, err := generated.RegionChildrenArgs(ctx, f)
+	if err != nil {
+		return
+	}
+	pa, err := model.PageArgs(first, after)
+	if err != nil {
+		return
+	}
+	args, err := json.Marshal(pa)
+	if err != nil || done[string(args)] {
+		return
+	}
+	done[string(args)] = true
+	keys := make([]regionChildrenKey, len(ids))
+	for i, id := range ids {
+		keys[i] = regionChildrenKey{Parent: id, Args: string(args)}
+	}
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "Region", Field: f, IsMethod: true, IsResolver: true})
+	r.loaders(ctx).RegionChildren.LoadMany(ctx, keys)
 }
 
 // prefetchRegionStats runs one Region.caseStats field for a page of

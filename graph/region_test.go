@@ -5,6 +5,12 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/graph"
+	"github.com/ywtg/hub/graph/graphtest"
+	"github.com/ywtg/hub/store/storetest"
 )
 
 // TestRegionCaseStatsMatchQueryStats checks the batched Region.caseStats of
@@ -13,7 +19,12 @@ import (
 // every measure, for only some measures, and for a filter that leaves a
 // region no cases.
 func TestRegionCaseStatsMatchQueryStats(t *testing.T) {
-	srv, _ := newServer(t, 41)
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedCases(t, st, storetest.MakeCases(41))
+	// A loader window far shorter than the time between the regions'
+	// resolvers: the statements below must not depend on it.
+	srv := graphtest.NewWith(t, graph.Config{Store: st, LoaderWait: 20 * time.Microsecond})
 	for _, tc := range []struct {
 		name, filter, groupBy, fields string
 	}{

@@ -26,6 +26,7 @@ package graph
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/pii"
@@ -45,6 +46,9 @@ type Resolver struct {
 	ScorePresets map[string]store.ScorePreset
 	// feed drives the subscriptions; nil refuses them.
 	feed *Feed
+	// loaderWait is the loaders' batch window (Config.LoaderWait); 0 for
+	// DefaultLoaderWait.
+	loaderWait time.Duration
 	// persons resolves persons after a decision; nil: resolve.ResolvePersons.
 	persons *resolve.PersonResolver
 	// access is the schema's authorisation (set by NewHandler), for the

@@ -40,3 +40,13 @@ func RegionCaseStatsArgs(ctx context.Context, f graphql.CollectedField) (filter 
 	}
 	return args["filter"].(*model.CaseFilter), args["groupBy"].([]store.Dimension), nil
 }
+
+// RegionChildrenArgs are the arguments of a Region.children field.
+func RegionChildrenArgs(ctx context.Context, f graphql.CollectedField) (first *int, after *string, err error) {
+	ec := argsContext(ctx)
+	args, err := ec.field_Region_children_args(ctx, f.ArgumentMap(ec.Variables))
+	if err != nil {
+		return nil, nil, err
+	}
+	return args["first"].(*int), args["after"].(*string), nil
+}

@@ -300,3 +300,31 @@ func TestVacuumChangeQueue(t *testing.T) {
 		t.Fatalf("the queue holds %d bytes after its vacuum", n)
 	}
 }
+
+// A case's timeline is not a logged field, nor is its summary (the
+// progress_ columns written with it): a case whose timeline alone changed
+// logs nothing; one whose status changed with it logs the status only.
+func TestChangeLogLeavesTimelinesOut(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	cases := storetest.MakeCases(2)
+	storetest.SeedCases(t, st, cases)
+	head := readAll(t, st, 0)[1].Position
+	c := cases[1]
+	c.Timeline = append(slices.Clone(c.Timeline), canon.CaseEvent{At: storetest.Base.Add(3 * time.Hour),
+		Status: canon.StatusResolved, Tier: canon.TierStreet, SourceStatus: "处置完成"})
+	c.PayloadHash = []byte("timeline")
+	if res := storetest.SeedCases(t, st, []canon.Case{c}); res.Written != 1 {
+		t.Fatalf("timeline change: %+v, want 1 written", res)
+	}
+	if cs := readAll(t, st, head); len(cs) != 0 {
+		t.Fatalf("a timeline change logged %+v", cs)
+	}
+	c.Status, c.PayloadHash = canon.StatusResolved, []byte("status")
+	c.Timeline = append(c.Timeline, canon.CaseEvent{At: storetest.Base.Add(4 * time.Hour),
+		Status: canon.StatusClosed, Tier: canon.TierStreet, SourceStatus: "结案"})
+	storetest.SeedCases(t, st, []canon.Case{c})
+	if cs := readAll(t, st, head); len(cs) != 1 || !slices.Equal(cs[0].Fields, []string{"status"}) {
+		t.Fatalf("a status and timeline change logged %+v, want the status only", cs)
+	}
+}

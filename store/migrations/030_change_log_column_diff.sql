@@ -5,7 +5,9 @@
 -- an UPDATE of a person's golden record. The column list is read from the
 -- catalog once per statement, so a column a later migration adds is
 -- compared without this function changing. Fields keep the order of the
--- JSON comparison (by name), and the same columns stay out of it.
+-- JSON comparison (by name), and the same columns stay out of it, with
+-- the columns of a case's timeline summary (progress_*, migration 032),
+-- derived from the timeline the log leaves out.
 CREATE OR REPLACE FUNCTION hub_log_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     region_join text := CASE TG_ARGV[1]
@@ -28,7 +30,8 @@ BEGIN
             INTO diff
             FROM pg_attribute a
             WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
-              AND a.attname NOT IN ('fetched_at', 'payload_hash', 'source_updated_at', 'timeline');
+              AND a.attname NOT IN ('fetched_at', 'payload_hash', 'source_updated_at', 'timeline')
+              AND a.attname NOT LIKE 'progress\_%';
         EXECUTE format('INSERT INTO change_pending (type, record_id, op, fields, region_path)
             SELECT $1, x.id, ''UPDATE'', d.fields, %s
             FROM new_rows x JOIN old_rows o ON o.id = x.id

@@ -303,15 +303,14 @@ func (r *Resolver) prefetchRegions(ctx context.Context, regions []*store.Region)
 	return nil
 }
 
-// prefetchRegionChildren asks the loader, in one call, for the pages of a
-// Region.children field of every region of a page, under the resolvers'
-// keys, without waiting for them: the loader's batch then holds the whole
-// page whatever the scheduling of the regions' own resolvers (left to
-// them, a loaded machine split a street's communities over two loader
-// windows, and every level below over two statements). The batch runs in
-// a field context of the field itself, whose selection its own prefetch
-// reads. Arguments gqlgen refuses leave the field to its resolvers, which
-// report the error.
+// prefetchRegionChildren runs a Region.children field for every region of
+// a page in one statement (the loader's batch, called here) and primes the
+// loader under the resolvers' keys: left to the regions' own resolvers,
+// a loaded machine split a street's communities over two loader windows,
+// and every level below over two statements. The batch runs in a field
+// context of the field itself, whose selection its own prefetch reads.
+// Arguments gqlgen refuses, or a failing statement, leave the field to its
+// resolvers, which report the error.
 func (r *Resolver) prefetchRegionChildren(ctx context.Context, f graphql.CollectedField, ids []int64, done map[string]bool) {
 	first, after, err := generated.RegionChildrenArgs(ctx, f)
 	if err != nil {
@@ -331,7 +330,14 @@ func (r *Resolver) prefetchRegionChildren(ctx context.Context, f graphql.Collect
 		keys[i] = regionChildrenKey{Parent: id, Args: string(args)}
 	}
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "Region", Field: f, IsMethod: true, IsResolver: true})
-	r.loaders(ctx).RegionChildren.LoadMany(ctx, keys)
+	pages, err := regionChildrenBatch(r.Store, r.prefetchRegions)(ctx, keys)
+	if err != nil {
+		return
+	}
+	l := r.loaders(ctx)
+	for i, k := range keys {
+		l.RegionChildren.Prime(ctx, k, pages[i])
+	}
 }
 
 // prefetchRegionStats runs one Region.caseStats field for a page of

@@ -91,21 +91,15 @@ func floorA(ctx context.Context, st *store.Store) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	type caseJ struct {
-		ID, Title, Status string
-		ReportedAt        time.Time
-		Category          struct{ Name *string }
-		Location          struct{ Lat, Lng *float64 }
-	}
 	type gridJ struct {
 		Code, Name string
-		Cases      []caseJ
+		Cases      []gridCaseJ
 	}
 	var grids []*gridJ
 	for rows.Next() {
 		var code, name string
 		var id *int64
-		var c caseJ
+		var c gridCaseJ
 		var title, status *string
 		var rep *time.Time
 		if err := rows.Scan(&code, &name, &id, &title, &status, &rep, &c.Category.Name, &c.Location.Lat, &c.Location.Lng); err != nil {
@@ -198,19 +192,13 @@ func floorS(ctx context.Context, st *store.Store, grid string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	type caseJ struct {
-		ID, Title, Status string
-		ReportedAt        time.Time
-		Category          struct{ Name *string }
-		Location          struct{ Lat, Lng *float64 }
-	}
 	var out struct {
 		Code, Name string
-		Cases      []caseJ
+		Cases      []gridCaseJ
 	}
 	for rows.Next() {
 		var id *int64
-		var c caseJ
+		var c gridCaseJ
 		var title, status *string
 		var rep *time.Time
 		if err := rows.Scan(&out.Code, &out.Name, &id, &title, &status, &rep, &c.Category.Name, &c.Location.Lat, &c.Location.Lng); err != nil {
@@ -247,4 +235,13 @@ func getFloor(ctx context.Context, c *http.Client, url string) error {
 		return fmt.Errorf("floor: status %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// gridCaseJ is a case as queries A and S select it under a grid: the JSON
+// their floors build.
+type gridCaseJ struct {
+	ID, Title, Status string
+	ReportedAt        time.Time
+	Category          struct{ Name *string }
+	Location          struct{ Lat, Lng *float64 }
 }

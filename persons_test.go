@@ -186,6 +186,7 @@ func TestSyncResolvesPersons(t *testing.T) {
 	if inc.Full || inc.Changed != 51 || inc.Records == 0 || inc.Records > q.records/4 {
 		t.Fatalf("incremental run: full %v, %d records changed (want 51), %d resolved again", inc.Full, inc.Changed, inc.Records)
 	}
+	standsForMerged(t, st, "after the incremental run")
 	if again, err := held.Run(ctx, nil); err != nil || again.Full || again.Changed != 0 || again.Records != 0 {
 		t.Fatalf("a run with nothing changed: %+v, %v", again, err)
 	}
@@ -201,6 +202,7 @@ func TestSyncResolvesPersons(t *testing.T) {
 			moved++
 		}
 	}
+	standsForMerged(t, st, "after a full resolution")
 	t.Logf("a full resolution after it moved %d of %d records: %+v", moved, len(after), full.PersonsApplied)
 	if len(after) != len(before) || moved > len(after)/1000 {
 		t.Errorf("a full resolution moved %d of %d records the incremental run had placed", moved, len(after))
@@ -249,6 +251,7 @@ func TestSyncResolvesPersons(t *testing.T) {
 	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM person_history WHERE kind = 'SPLIT' AND other_id = $1`, survivor).Scan(&splits); err != nil || splits == 0 {
 		t.Fatalf("no split from %d in the history: %d, %v", survivor, splits, err)
 	}
+	standsForMerged(t, st, "after the decision and sync --full")
 	q = measurePersons(t, st, truth)
 	if q.precision() < 0.995 || q.recall() < 0.98 || q.twoIDs != 0 {
 		t.Errorf("after the decision and sync --full: precision %.4f recall %.4f, two IDs %d", q.precision(), q.recall(), q.twoIDs)
@@ -267,4 +270,18 @@ func personsByKey(t *testing.T, st *store.Store) map[string]int64 {
 		m[l.Key] = l.PersonID
 	}
 	return m
+}
+
+// standsForMerged fails the test when a person record stands for a person
+// merged into another: every record's person is its cluster's survivor.
+func standsForMerged(t *testing.T, st *store.Store, when string) {
+	t.Helper()
+	var n int
+	if err := st.Pool().QueryRow(store.Unscoped(context.Background()), `SELECT count(*) FROM person_link l
+		JOIN person p ON p.id = l.person_id WHERE p.merged_into IS NOT NULL`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%s: %d person records stand for a merged person", when, n)
+	}
 }

@@ -309,11 +309,14 @@ func (x *Persons) setDecisions(ds []Decision) []string {
 }
 
 // Update resolves a change: records new or changed (by key), records
-// removed (keys), and the analysts' decisions as they stand now. It
-// returns the resolution of the records whose person may have changed —
-// the parts of the pair graph holding a changed record or a decided pair
-// that changed, before or after — and nothing else: Result.Records is
-// that set, closed (no pair of Links or Review leaves it).
+// removed (keys), and the analysts' decisions as they stand now. The
+// parts of the pair graph holding a changed record or a decided pair that
+// changed, before or after, are clustered again; it returns the clusters
+// among them that changed — in membership, or holding a record changed,
+// compared again or decided on — and nothing else: Result.Records are
+// their records, Links the links within them and Review the review pairs
+// with a record among them (the other record may lie in a cluster left
+// out). Every other record keeps its cluster, links and review pairs.
 func (x *Persons) Update(changed []Record, removed []string, decisions []Decision) (*Result, error) {
 	changed = slices.Clone(changed)
 	slices.SortFunc(changed, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
@@ -323,9 +326,13 @@ func (x *Persons) Update(changed []Record, removed []string, decisions []Decisio
 		}
 	}
 	seeds := map[int32]bool{}
+	// The clusters a change touched, by their label before it: their
+	// members' persons may change even where the membership does not.
+	dirty := map[int32]bool{}
 	// What a record touched before it changed: its pairs and its cluster.
 	touch := func(i int32) {
 		seeds[i] = true
+		dirty[x.cluster[i]] = true
 		for _, e := range x.edges[i] {
 			seeds[e.to] = true
 		}
@@ -418,11 +425,88 @@ func (x *Persons) Update(changed []Record, removed []string, decisions []Decisio
 			}
 		}
 	}
-	// The parts of the graph the seeds are in.
+	// The parts of the graph the seeds are in, clustered again; the
+	// answer keeps the clusters that came out otherwise than they were.
 	part := x.reach(seeds)
+	label := make(map[int32]int32, len(part))
+	size := map[int32]int{}
+	for _, i := range part {
+		l := x.cluster[i]
+		label[i] = l
+		if _, ok := size[l]; !ok && l >= 0 {
+			size[l] = len(x.members[l])
+		}
+	}
 	r := x.solve(part)
+	r = x.changedOnly(r, label, size, dirty)
 	r.Compared = x.compared
 	return r, nil
+}
+
+// changedOnly narrows an Update's resolution of its parts to the clusters
+// that changed: a cluster is kept unless it is, member for member, a
+// cluster of before (label and size: the slot → label map and the sizes
+// taken before clustering) that no change touched (dirty labels; a new or
+// changed record has label −1). A cluster left out keeps its person,
+// golden record and links as they were. The pairs kept are those with a
+// record in a kept cluster: the links within them and the review pairs
+// from them, also to a cluster left out, whose pairs did not change.
+func (x *Persons) changedOnly(r *Result, label map[int32]int32, size map[int32]int, dirty map[int32]bool) *Result {
+	keep := make([]bool, len(r.Clusters))
+	for c, members := range r.Clusters {
+		l := label[x.slot[r.Records[members[0]].Key]]
+		if l < 0 || dirty[l] || size[l] != len(members) {
+			keep[c] = true
+			continue
+		}
+		for _, i := range members[1:] {
+			if label[x.slot[r.Records[i].Key]] != l {
+				keep[c] = true
+				break
+			}
+		}
+	}
+	in := make(map[string]bool, len(r.Records))
+	out := &Result{Model: r.Model}
+	for c, members := range r.Clusters {
+		if !keep[c] {
+			continue
+		}
+		for _, i := range members {
+			in[r.Records[i].Key] = true
+		}
+	}
+	at := make(map[string]int, len(in))
+	for i := range r.Records {
+		if in[r.Records[i].Key] {
+			at[r.Records[i].Key] = len(out.Records)
+			out.Records = append(out.Records, r.Records[i])
+		}
+	}
+	out.Cluster = make([]int, len(out.Records))
+	for c, members := range r.Clusters {
+		if !keep[c] {
+			continue
+		}
+		nc := make([]int, len(members))
+		for n, i := range members {
+			nc[n] = at[r.Records[i].Key]
+			out.Cluster[nc[n]] = len(out.Clusters)
+		}
+		out.Clusters = append(out.Clusters, nc)
+	}
+	touches := func(p Pair) bool { return in[p.A] || in[p.B] }
+	for _, p := range r.Links {
+		if touches(p) {
+			out.Links = append(out.Links, p)
+		}
+	}
+	for _, p := range r.Review {
+		if touches(p) {
+			out.Review = append(out.Review, p)
+		}
+	}
+	return out
 }
 
 // placeSet names the dwellings of a phone, for comparison.

@@ -456,7 +456,8 @@ func pairsTogether(r *resolve.Result) map[[2]string]bool {
 // removed, and decisions taken — and keeps, record by record, the cluster
 // each Update answered. After every step that map must be the clustering
 // of everything (Snapshot): the records an Update leaves out are exactly
-// those whose cluster it could not change.
+// those whose cluster it could not change. The pairs it answered, kept
+// as the store keeps them, must likewise be those of everything.
 func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 	co := newCorpus(t, city.Small)
 	cfg := resolve.DefaultConfig()
@@ -475,6 +476,25 @@ func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 		}
 	}
 	note(r0)
+	// The evidence as the store keeps it: the pairs of the records an
+	// Update answered (and of those removed) replaced, the rest kept.
+	pairs := map[[2]string]resolve.Outcome{}
+	notePairs := func(r *resolve.Result, removed []string) {
+		gone := map[string]bool{}
+		for _, k := range removed {
+			gone[k] = true
+		}
+		for _, rec := range r.Records {
+			gone[rec.Key] = true
+		}
+		maps.DeleteFunc(pairs, func(k [2]string, _ resolve.Outcome) bool { return gone[k[0]] || gone[k[1]] })
+		for _, set := range [][]resolve.Pair{r.Links, r.Review} {
+			for _, p := range set {
+				pairs[[2]string{p.A, p.B}] = p.Outcome
+			}
+		}
+	}
+	notePairs(r0, nil)
 	live := map[string]resolve.Record{}
 	for _, r := range recs[:len(recs)*8/10] {
 		live[r.Key] = r
@@ -535,6 +555,7 @@ func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 			live[c.Key] = c
 		}
 		note(r)
+		notePairs(r, removed)
 		snap := x.Snapshot()
 		if len(snap.Records) != len(live) {
 			t.Fatalf("step %d: %d records held, want %d", step, len(snap.Records), len(live))
@@ -553,6 +574,17 @@ func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 				}
 			}
 			t.Fatalf("step %d: %d records' clusters differ from the clustering of everything", step, bad)
+		}
+		wantPairs := map[[2]string]resolve.Outcome{}
+		notePairs := func(set []resolve.Pair) {
+			for _, p := range set {
+				wantPairs[[2]string{p.A, p.B}] = p.Outcome
+			}
+		}
+		notePairs(snap.Links)
+		notePairs(snap.Review)
+		if !maps.Equal(pairs, wantPairs) {
+			t.Fatalf("step %d: the evidence kept (%d pairs) differs from that of everything (%d pairs)", step, len(pairs), len(wantPairs))
 		}
 	}
 	t.Logf("%d records, %d answered over 40 updates", len(live), answered)

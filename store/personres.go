@@ -244,7 +244,8 @@ type PersonsApplied struct {
 // made (a new person split from the one its records stood for, SPLIT in
 // its history); persons merged into their survivor keep their row with
 // merged_into (their global ID still names the survivor) and a MERGED
-// history entry; a person that was merged and is a survivor again is
+// history entry, once no record stands for them (a record a partial
+// resolution leaves out keeps its person unmerged); a person that was merged and is a survivor again is
 // split off with a SPLIT entry; each source record and the resident,
 // party member or grid worker it stands for moves to its survivor (a
 // case's reporter is its link); survivors get their golden record; the
@@ -288,21 +289,6 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		return out, fmt.Errorf("apply person resolution: split: %w", err)
 	}
 	out.Split = int(tag.RowsAffected()) + out.Made
-	tag, err = w.tx.Exec(ctx, `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS t(id, into_id)),
-			merged AS (UPDATE person p SET merged_into = t.into_id, updated_at = now() FROM t
-				WHERE p.id = t.id AND t.into_id <> 0 AND p.merged_into IS DISTINCT FROM t.into_id
-				RETURNING p.id, t.into_id)
-		INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', into_id FROM merged`, ids, into)
-	if err != nil {
-		return out, fmt.Errorf("apply person resolution: merge: %w", err)
-	}
-	out.Merged = int(tag.RowsAffected())
-	// A person merged earlier into one merged now names the survivor too.
-	if _, err := w.tx.Exec(ctx, `UPDATE person p SET merged_into = s.merged_into FROM person s
-		WHERE p.merged_into = s.id AND s.merged_into IS NOT NULL AND s.id IN (SELECT unnest($1::bigint[]))`, ids); err != nil {
-		return out, fmt.Errorf("apply person resolution: merge: %w", err)
-	}
-
 	links, persons, matched := make([]int64, len(r.Records)), make([]int64, len(r.Records)), make([]string, len(r.Records))
 	for i, x := range r.Records {
 		if x.Person < 0 || x.Person >= len(r.Persons) {
@@ -358,6 +344,25 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 			f.sources, f.ids, f.persons); err != nil {
 			return out, fmt.Errorf("apply person resolution: %s records: %w", role, err)
 		}
+	}
+
+	// Then the merges: a person no record stands for any more. One that a
+	// record outside a partial resolution still stands for is that
+	// record's cluster's person and stays.
+	tag, err = w.tx.Exec(ctx, `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS t(id, into_id)),
+			merged AS (UPDATE person p SET merged_into = t.into_id, updated_at = now() FROM t
+				WHERE p.id = t.id AND t.into_id <> 0 AND p.merged_into IS DISTINCT FROM t.into_id
+					AND NOT EXISTS (SELECT FROM person_link l WHERE l.person_id = p.id)
+				RETURNING p.id, t.into_id)
+		INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', into_id FROM merged`, ids, into)
+	if err != nil {
+		return out, fmt.Errorf("apply person resolution: merge: %w", err)
+	}
+	out.Merged = int(tag.RowsAffected())
+	// A person merged earlier into one merged now names the survivor too.
+	if _, err := w.tx.Exec(ctx, `UPDATE person p SET merged_into = s.merged_into FROM person s
+		WHERE p.merged_into = s.id AND s.merged_into IS NOT NULL AND s.id IN (SELECT unnest($1::bigint[]))`, ids); err != nil {
+		return out, fmt.Errorf("apply person resolution: merge: %w", err)
 	}
 
 	n := len(r.Persons)

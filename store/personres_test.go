@@ -145,3 +145,51 @@ func TestPersonResolveQueue(t *testing.T) {
 	exec(`TRUNCATE person_link CASCADE`)
 	want("emptied", "*")
 }
+
+// TestMergeLeavesAPersonARecordStandsFor: a partial resolution that names,
+// among the persons merged into its survivor, one that a record it leaves
+// out still stands for (the person made for one of its records, kept by
+// another cluster) does not merge it; once the last record standing for
+// it moves to the survivor, it is merged.
+func TestMergeLeavesAPersonARecordStandsFor(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st, dsn := dbtest.NewStoreDSN(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedPeople(t, st)
+	pool := dbtest.Pool(t, dsn)
+	link := func(key string) (id, person int64) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT id, person_id FROM person_link WHERE source || '/' || role || '/' || source_id = $1`,
+			key).Scan(&id, &person); err != nil {
+			t.Fatal(err)
+		}
+		return id, person
+	}
+	r1, zhang := link("governance/RESIDENT/R1")
+	r2, li := link("governance/RESIDENT/R2")
+	mergedInto := func() *int64 {
+		t.Helper()
+		var into *int64
+		if err := pool.QueryRow(ctx, `SELECT merged_into FROM person WHERE id = $1`, li).Scan(&into); err != nil {
+			t.Fatal(err)
+		}
+		return into
+	}
+	apply := func(records ...store.ResolvedRecord) {
+		t.Helper()
+		plan := store.PersonResolution{Partial: true, Keys: []string{"governance/RESIDENT/R1"},
+			Persons: []store.ResolvedPerson{{ID: zhang, Merged: []int64{li}, Name: "张三", NameMasked: pii.MaskName("张三")}},
+			Records: append([]store.ResolvedRecord{{Key: "governance/RESIDENT/R1", LinkID: r1, MatchedBy: "ID_HASH"}}, records...)}
+		if err := st.InTx(ctx, func(w *store.Writer) error { _, err := w.ApplyPersonResolution(ctx, plan); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply()
+	if into := mergedInto(); into != nil {
+		t.Fatalf("李四's person %d was merged into %d while R2 still stands for it", li, *into)
+	}
+	apply(store.ResolvedRecord{Key: "governance/RESIDENT/R2", LinkID: r2, MatchedBy: "DECISION"})
+	if into := mergedInto(); into == nil || *into != zhang {
+		t.Fatalf("李四's person %d, no record standing for it, merged into %v; want %d", li, into, zhang)
+	}
+}

@@ -51,12 +51,33 @@ type PersonResolver struct {
 	estimated int               // records of the last full resolution
 	places    map[string]string // stated address → building key in gaz
 	gaz       *address.Gazetteer
-	// held is, per record key, what does not change while the record does
-	// not: its person_link row and the person made for it (or its ID's).
+	// held is, per record key, its person_link row, the person made for
+	// it (or its ID's), and where it stands: its person and how it was
+	// matched. Only the sync engine and resolution write a record's
+	// person: the sync engine when the record changes, which queues it
+	// (read again at the next run), resolution in the plans it applies.
 	held map[string]heldLink
 }
 
-type heldLink struct{ id, own int64 }
+type heldLink struct {
+	id, own, person int64
+	matched         string
+}
+
+// hold keeps a link as read from the store.
+func (r *PersonResolver) hold(l *store.PersonLink) {
+	r.held[l.Key] = heldLink{id: l.ID, own: l.OwnID, person: l.PersonID, matched: l.MatchedBy}
+}
+
+// applied moves the records of a plan the store applied to where it put
+// them.
+func (r *PersonResolver) applied(plan *store.PersonResolution) {
+	for _, x := range plan.Records {
+		h := r.held[x.Key]
+		h.person, h.matched = plan.Persons[x.Person].ID, x.MatchedBy
+		r.held[x.Key] = h
+	}
+}
 
 // NewPersonResolver returns a resolver whose first run resolves every
 // record.
@@ -115,7 +136,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 		}
 	}
 	for i := range links {
-		r.held[links[i].Key] = heldLink{links[i].ID, links[i].OwnID}
+		r.hold(&links[i])
 	}
 	for _, k := range removed {
 		delete(r.held, k)
@@ -141,49 +162,32 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	for i := range res.Records {
 		keys[i] = res.Records[i].Key
 	}
-	// The records resolved again: where each stands now, read by row.
-	t0 = time.Now()
-	ids := make([]int64, len(res.Records))
-	for i := range res.Records {
-		h, ok := r.held[res.Records[i].Key]
-		if !ok {
-			r.eng = nil
-			return out, fmt.Errorf("resolve persons: record %s is not held", res.Records[i].Key)
-		}
-		ids[i] = h.id
-	}
-	states, err := r.st.PersonLinkStates(ctx, ids)
-	if err != nil {
-		r.eng = nil
-		return out, fmt.Errorf("resolve persons: %w", err)
-	}
+	// The records resolved again, where each stands.
 	byKey := make(map[string]*store.PersonLink, len(res.Records))
 	for i := range res.Records {
 		rec := &res.Records[i]
-		st, ok := states[ids[i]]
+		h, ok := r.held[rec.Key]
 		if !ok {
-			// Removed after the queue was read: its removal is queued,
-			// and the next run resolves it. Nothing of this run is kept.
 			r.eng = nil
-			return out, fmt.Errorf("resolve persons: record %s went while it was resolved", rec.Key)
+			return out, fmt.Errorf("resolve persons: record %s is not held", rec.Key)
 		}
-		l := &store.PersonLink{ID: ids[i], Key: rec.Key, Role: rec.Source, PersonID: st.PersonID, MatchedBy: st.MatchedBy, OwnID: r.held[rec.Key].own}
+		l := &store.PersonLink{ID: h.id, Key: rec.Key, Role: rec.Source, PersonID: h.person, MatchedBy: h.matched, OwnID: h.own}
 		if rec.IDHash != "" {
 			l.IDHash = []byte(rec.IDHash)
 		}
 		byKey[rec.Key] = l
 	}
-	out.Read += time.Since(t0)
 	t0 = time.Now()
 	plan := PersonPlan(res, byKey, r.cfg)
 	plan.Partial, plan.Keys, plan.Removed = true, keys, removed
 	out.Records, out.Persons, out.Linked, out.Review = len(res.Records), len(plan.Persons), len(res.Links), len(res.Review)
-	out.PersonsApplied, err = r.apply(ctx, plan, q)
+	out.PersonsApplied, err = r.apply(ctx, &plan, q)
 	out.Written = time.Since(t0)
 	if err != nil {
 		r.eng = nil
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
+	r.applied(&plan)
 	return out, nil
 }
 
@@ -191,7 +195,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 // written again (up to 4 attempts) when PostgreSQL rolls it back as a
 // deadlock's or serialization conflict's victim: the sync engine writes
 // the same records beside it.
-func (r *PersonResolver) apply(ctx context.Context, plan store.PersonResolution, q store.PersonQueue) (store.PersonsApplied, error) {
+func (r *PersonResolver) apply(ctx context.Context, plan *store.PersonResolution, q store.PersonQueue) (store.PersonsApplied, error) {
 	var applied store.PersonsApplied
 	persons := plan.Persons
 	var err error
@@ -201,7 +205,7 @@ func (r *PersonResolver) apply(ctx context.Context, plan store.PersonResolution,
 		plan.Persons = slices.Clone(persons)
 		err = r.st.InTx(ctx, func(w *store.Writer) error {
 			var err error
-			if applied, err = w.ApplyPersonResolution(ctx, plan); err != nil {
+			if applied, err = w.ApplyPersonResolution(ctx, *plan); err != nil {
 				return err
 			}
 			return w.TakePersonQueue(ctx, q)
@@ -270,7 +274,7 @@ func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer, analyze
 	t0 = time.Now()
 	plan := PersonPlan(res, byKey, r.cfg)
 	out.Persons, out.Linked, out.Review = len(plan.Persons), len(res.Links), len(res.Review)
-	out.PersonsApplied, err = r.apply(ctx, plan, q)
+	out.PersonsApplied, err = r.apply(ctx, &plan, q)
 	out.Written = time.Since(t0)
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
@@ -287,8 +291,9 @@ func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer, analyze
 	r.eng, r.estimated = eng, eng.Len()
 	r.held = make(map[string]heldLink, len(links))
 	for i := range links {
-		r.held[links[i].Key] = heldLink{links[i].ID, links[i].OwnID}
+		r.hold(&links[i])
 	}
+	r.applied(&plan)
 	return out, nil
 }
 

@@ -46,3 +46,52 @@ func TestPersonResolverWritesAgainAfterADeadlock(t *testing.T) {
 		t.Fatalf("next run: %+v, %v", again, err)
 	}
 }
+
+// TestPersonResolverFollowsWhatItMoved: decisions move a record that did
+// not change — an acceptance links the hotline reporter to 张三, a
+// rejection splits it off, an acceptance brings it back — and each
+// incremental run starts from where the run before put it; no record
+// stands for a merged person.
+func TestPersonResolverFollowsWhatItMoved(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	repKey, _ := storetest.SeedHotlineZhang(t, st)
+	cfg := resolve.DefaultConfig()
+	cfg.Trust = resolve.PersonTrust
+	r := resolve.NewPersonResolver(st, cfg)
+	if res, err := r.Run(ctx, nil); err != nil || !res.Full {
+		t.Fatalf("first run: %+v, %v", res, err)
+	}
+	persons := func() (rep, zhang int64) {
+		t.Helper()
+		if err := st.Pool().QueryRow(ctx, `SELECT
+				(SELECT person_id FROM person_link WHERE source || '/' || role || '/' || source_id = $1),
+				(SELECT person_id FROM person_link WHERE source = 'governance' AND role = 'RESIDENT' AND source_id = 'R1')`,
+			repKey).Scan(&rep, &zhang); err != nil {
+			t.Fatal(err)
+		}
+		var stale int
+		if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM person_link l JOIN person p ON p.id = l.person_id
+			WHERE p.merged_into IS NOT NULL`).Scan(&stale); err != nil || stale != 0 {
+			t.Fatalf("%d records stand for a merged person, %v", stale, err)
+		}
+		return rep, zhang
+	}
+	decide := func(accept bool) {
+		t.Helper()
+		if _, err := st.RecordMatchDecision(ctx, store.MatchDecision{Kind: store.MatchPerson, Accept: accept, DecidedBy: "test",
+			A: repKey, B: "governance/RESIDENT/R1"}); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := r.Run(ctx, nil); err != nil || res.Full || res.Records == 0 {
+			t.Fatalf("run after the decision (accept %v): %+v, %v", accept, res, err)
+		}
+	}
+	for _, accept := range []bool{true, false, true} {
+		decide(accept)
+		if rep, zhang := persons(); (rep == zhang) != accept {
+			t.Fatalf("accepted %v: the reporter stands for %d, 张三 for %d", accept, rep, zhang)
+		}
+	}
+}

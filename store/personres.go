@@ -99,41 +99,6 @@ func (s *Store) personLinks(ctx context.Context, keys []string) ([]PersonLink, e
 	return out, nil
 }
 
-// LinkState is where a person record stands now: its person and how it
-// was matched.
-type LinkState struct {
-	PersonID  int64
-	MatchedBy string
-}
-
-// PersonLinkStates returns the state of the person_link rows with the given
-// IDs that exist.
-func (s *Store) PersonLinkStates(ctx context.Context, ids []int64) (map[int64]LinkState, error) {
-	if _, scoped := scopeOf(ctx); scoped {
-		return nil, fmt.Errorf("person link states: a jurisdiction-scoped read cannot resolve the city's persons")
-	}
-	// Probed in key order: consecutive probes share index and heap pages
-	// (IDs follow the order records arrived), where random order fetched
-	// a page per probe from a table larger than the buffer cache.
-	sorted := slices.Clone(ids)
-	slices.Sort(sorted)
-	rows, err := s.pool.Query(ctx, `SELECT l.id, l.person_id, l.matched_by
-		FROM unnest($1::bigint[]) AS t(id) JOIN person_link l ON l.id = t.id`, sorted)
-	if err != nil {
-		return nil, fmt.Errorf("person link states: %w", err)
-	}
-	out := make(map[int64]LinkState, len(ids))
-	var id int64
-	var st LinkState
-	if _, err := pgx.ForEachRow(rows, []any{&id, &st.PersonID, &st.MatchedBy}, func() error {
-		out[id] = st
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("person link states: %w", err)
-	}
-	return out, nil
-}
-
 // PersonQueue is the person records changed since resolution last took
 // them (person_resolve_queue): their keys, with the position of each
 // change.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Case is the part of a case report that incident merging sees.
@@ -66,29 +67,42 @@ var crossTaxonomy = func() map[[2]string]bool {
 // Bigrams returns the set of character bigrams of the Han characters,
 // letters and digits of s: the unit of text similarity for Chinese, which
 // has no spaces between words.
-func Bigrams(s string) map[string]bool {
-	var rs []rune
+func Bigrams(s string) BigramSet {
+	out := make(BigramSet, 0, utf8.RuneCountInString(s))
+	prev := rune(-1)
 	for _, r := range s {
-		if unicode.Is(unicode.Han, r) || unicode.IsLetter(r) || unicode.IsDigit(r) {
-			rs = append(rs, r)
+		if !unicode.Is(unicode.Han, r) && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			continue
 		}
+		if prev >= 0 {
+			out = append(out, uint64(prev)<<32|uint64(r))
+		}
+		prev = r
 	}
-	out := make(map[string]bool, len(rs))
-	for i := 0; i+1 < len(rs); i++ {
-		out[string(rs[i:i+2])] = true
-	}
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
+// BigramSet is a set of character bigrams, each two runes in one word,
+// sorted: a text's set is one allocation, and two sets meet in one merge.
+type BigramSet []uint64
+
 // Dice is the Sørensen–Dice coefficient of two bigram sets.
-func Dice(a, b map[string]bool) float64 {
+func Dice(a, b BigramSet) float64 {
 	if len(a)+len(b) == 0 {
 		return 0
 	}
 	n := 0
-	for k := range a {
-		if b[k] {
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
 			n++
+			i++
+			j++
 		}
 	}
 	return 2 * float64(n) / float64(len(a)+len(b))
@@ -176,9 +190,17 @@ func IncidentsWith(cases []Case, decisions []Decision, cfg IncidentConfig) (*Inc
 			return cmp.Compare(a, b)
 		})
 	}
-	grams := make([]map[string]bool, len(cases))
-	for i := range cases {
-		grams[i] = Bigrams(cases[i].Text)
+	// A case's bigrams are made when a pair of it first gets as far as
+	// its text: most pairs stop at the category or the distance.
+	grams := make([]BigramSet, len(cases))
+	gram := func(i int) BigramSet {
+		if grams[i] == nil {
+			grams[i] = Bigrams(cases[i].Text)
+			if grams[i] == nil {
+				grams[i] = BigramSet{}
+			}
+		}
+		return grams[i]
 	}
 	var ev []Evidence
 	for i := range cases {
@@ -196,7 +218,7 @@ func IncidentsWith(cases []Case, decisions []Decision, cfg IncidentConfig) (*Inc
 					if j <= i {
 						continue
 					}
-					if e, ok := compareCases(a, b, grams[i], grams[j], cfg); ok {
+					if e, ok := compareCases(a, b, func() (BigramSet, BigramSet) { return gram(i), gram(j) }, cfg); ok {
 						r.Compared++
 						ev = append(ev, e)
 					}
@@ -318,14 +340,14 @@ func CompareCases(a, b Case, cfg IncidentConfig) (Evidence, bool) {
 	if b.Reported.Sub(a.Reported) > cfg.Window || a.Reported.Sub(b.Reported) > cfg.Window {
 		return Evidence{}, false
 	}
-	e, ok := compareCases(&a, &b, Bigrams(a.Text), Bigrams(b.Text), cfg)
+	e, ok := compareCases(&a, &b, func() (BigramSet, BigramSet) { return Bigrams(a.Text), Bigrams(b.Text) }, cfg)
 	e.Linked = ok && e.Total >= cfg.Threshold
 	return e, ok
 }
 
 // compareCases weighs two reports; ok is false when they can never be one
-// incident.
-func compareCases(a, b *Case, ga, gb map[string]bool, cfg IncidentConfig) (Evidence, bool) {
+// incident. grams gives their bigram sets.
+func compareCases(a, b *Case, grams func() (BigramSet, BigramSet), cfg IncidentConfig) (Evidence, bool) {
 	if a.Component != "" && b.Component != "" && a.Component != b.Component {
 		return Evidence{}, false
 	}
@@ -365,6 +387,7 @@ func compareCases(a, b *Case, ga, gb map[string]bool, cfg IncidentConfig) (Evide
 	} else {
 		add("category", "COMPATIBLE", wCatCompatible)
 	}
+	ga, gb := grams()
 	switch d := Dice(ga, gb); {
 	case d >= 0.5:
 		add("text", "SIMILAR", wTextHigh)

@@ -523,6 +523,7 @@ func placeSet(m map[string]int) string {
 // ID hashes and decisions.
 func (x *Persons) reach(seeds map[int32]bool) []int32 {
 	seen := make(map[int32]bool, len(seeds))
+	ids := map[string]bool{}
 	var queue, out []int32
 	visit := func(i int32) {
 		if !seen[i] && x.recs[i].Key != "" {
@@ -540,8 +541,12 @@ func (x *Persons) reach(seeds map[int32]bool) []int32 {
 		for _, e := range x.edges[i] {
 			visit(e.to)
 		}
+		// A valid ID's records are reached together, once: expanding the
+		// group from each of its records made reaching a grid worker's
+		// hundreds of reports quadratic.
 		rc := &x.recs[i]
-		if rc.IDHash != "" {
+		if rc.IDHash != "" && !ids[rc.IDHash] {
+			ids[rc.IDHash] = true
 			for _, j := range x.ids[rc.IDHash] {
 				visit(j)
 			}

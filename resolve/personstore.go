@@ -30,7 +30,7 @@ type PersonsResolved struct {
 	Persons  int           // persons they make
 	Linked   int           // probabilistic and accepted links
 	Review   int           // pairs waiting for a decision
-	Analyzed time.Duration // analyzing tables whose statistics trailed (Store.RefreshPersonStatistics)
+	Analyzed time.Duration // analyzing tables whose statistics trailed (Store.RefreshPersonStatistics), and after a full run vacuuming the queue it took
 	Read     time.Duration // reading the queue, the records and the decisions
 	Resolved time.Duration // matching and clustering
 	Written  time.Duration // writing the persons
@@ -282,9 +282,12 @@ func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer, analyze
 	// A full resolution rewrites much of the person tables (after a first
 	// load, most golden records and a fifth of the links): their
 	// statistics are brought up to date now, as part of this run, not by
-	// the next incremental one.
+	// the next incremental one, and the queue it emptied is vacuumed.
 	t0 = time.Now()
 	if err := r.st.RefreshPersonStatistics(ctx); err != nil {
+		return out, fmt.Errorf("resolve persons: %w", err)
+	}
+	if err := r.st.VacuumPersonQueue(ctx); err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	out.Analyzed += time.Since(t0)

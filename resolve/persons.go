@@ -41,6 +41,12 @@ type Persons struct {
 	cluster   []int32                // slot → the cluster's label (a member's slot)
 	members   map[int32][]int32      // label → slots
 	compared  int
+	// shown is the evidence the answers so far reported (pair → LINKED,
+	// ACCEPTED or REVIEW); during an Update, fresh holds the pairs it
+	// scored and dropped those whose edge or decision it took away.
+	shown   map[[2]string]Outcome
+	fresh   map[[2]string]bool
+	dropped [][2]string
 }
 
 // edge is a scored pair seen from one of its records.
@@ -104,6 +110,12 @@ func NewPersons(recs []Record, decisions []Decision, cfg Config) (*Persons, *Res
 	}
 	r := x.solve(all)
 	r.Compared = x.compared
+	x.shown = make(map[[2]string]Outcome, len(r.Links)+len(r.Review))
+	for _, set := range [][]Pair{r.Links, r.Review} {
+		for _, p := range set {
+			x.shown[[2]string{p.A, p.B}] = p.Outcome
+		}
+	}
 	return x, r, nil
 }
 
@@ -199,6 +211,7 @@ func (x *Persons) unindex(i int32) {
 	decr(x.readers, p.pinyin)
 	for _, e := range x.edges[i] {
 		x.edges[e.to] = slices.DeleteFunc(x.edges[e.to], func(f edge) bool { return f.to == i })
+		x.dropped = append(x.dropped, [2]string{e.p.A, e.p.B})
 	}
 	x.edges[i] = nil
 }
@@ -275,6 +288,9 @@ func (x *Persons) score(i, j int32) {
 	pp := &p
 	x.edges[i] = append(x.edges[i], edge{j, pp})
 	x.edges[j] = append(x.edges[j], edge{i, pp})
+	if x.fresh != nil {
+		x.fresh[[2]string{p.A, p.B}] = true
+	}
 }
 
 // setDecisions replaces the decisions and returns the keys of those that
@@ -297,6 +313,7 @@ func (x *Persons) setDecisions(ds []Decision) []string {
 	for k := range x.decisions {
 		if _, ok := next[k]; !ok {
 			changed = append(changed, k[0], k[1])
+			x.dropped = append(x.dropped, k)
 		}
 	}
 	x.decisions = next
@@ -317,6 +334,8 @@ func (x *Persons) setDecisions(ds []Decision) []string {
 // their records, Links the links within them and Review the review pairs
 // with a record among them (the other record may lie in a cluster left
 // out). Every other record keeps its cluster, links and review pairs.
+// Fresh and Gone give the evidence as a change to what NewPersons and the
+// Updates before reported (Result.Incremental).
 func (x *Persons) Update(changed []Record, removed []string, decisions []Decision) (*Result, error) {
 	changed = slices.Clone(changed)
 	slices.SortFunc(changed, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
@@ -325,6 +344,8 @@ func (x *Persons) Update(changed []Record, removed []string, decisions []Decisio
 			return nil, fmt.Errorf("resolve: record key %q twice", changed[i].Key)
 		}
 	}
+	x.fresh, x.dropped = map[[2]string]bool{}, nil
+	defer func() { x.fresh, x.dropped = nil, nil }()
 	seeds := map[int32]bool{}
 	// The clusters a change touched, by their label before it: their
 	// members' persons may change even where the membership does not.
@@ -440,7 +461,58 @@ func (x *Persons) Update(changed []Record, removed []string, decisions []Decisio
 	r := x.solve(part)
 	r = x.changedOnly(r, label, size, dirty)
 	r.Compared = x.compared
+	x.evidence(r)
 	return r, nil
+}
+
+// evidence sets an Update's answer's Fresh and Gone against the evidence
+// shown so far, and shows the answer's. A pair shown before that may no
+// longer stand is one whose edge or decision the Update dropped, or a pair
+// of a record of the answer (its edges and decided pairs); one the answer
+// does not report is gone.
+func (x *Persons) evidence(r *Result) {
+	r.Incremental = true
+	reported := make(map[[2]string]bool, len(r.Links)+len(r.Review))
+	for _, set := range [][]Pair{r.Links, r.Review} {
+		for _, p := range set {
+			k := [2]string{p.A, p.B}
+			reported[k] = true
+			if x.fresh[k] || x.shown[k] != p.Outcome {
+				r.Fresh = append(r.Fresh, p)
+			}
+		}
+	}
+	gone := map[[2]string]bool{}
+	maybe := func(k [2]string) {
+		if _, ok := x.shown[k]; ok && !reported[k] {
+			gone[k] = true
+		}
+	}
+	for _, k := range x.dropped {
+		maybe(k)
+	}
+	for i := range r.Records {
+		key := r.Records[i].Key
+		for _, e := range x.edges[x.slot[key]] {
+			maybe([2]string{e.p.A, e.p.B})
+		}
+		for _, k := range x.decidedOn[key] {
+			maybe(k)
+		}
+	}
+	for k := range gone {
+		r.Gone = append(r.Gone, k)
+		delete(x.shown, k)
+	}
+	slices.SortFunc(r.Gone, func(a, b [2]string) int {
+		if c := strings.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(a[1], b[1])
+	})
+	for _, p := range r.Fresh {
+		x.shown[[2]string{p.A, p.B}] = p.Outcome
+	}
 }
 
 // changedOnly narrows an Update's resolution of its parts to the clusters

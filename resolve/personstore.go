@@ -158,10 +158,6 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 		}
 		return out, nil
 	}
-	keys := make([]string, len(res.Records))
-	for i := range res.Records {
-		keys[i] = res.Records[i].Key
-	}
 	// The records resolved again, where each stands.
 	byKey := make(map[string]*store.PersonLink, len(res.Records))
 	for i := range res.Records {
@@ -179,7 +175,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	}
 	t0 = time.Now()
 	plan := PersonPlan(res, byKey, r.cfg)
-	plan.Partial, plan.Keys, plan.Removed = true, keys, removed
+	plan.Removed = removed
 	out.Records, out.Persons, out.Linked, out.Review = len(res.Records), len(plan.Persons), len(res.Links), len(res.Review)
 	out.PersonsApplied, err = r.apply(ctx, &plan, q)
 	out.Written = time.Since(t0)
@@ -490,7 +486,12 @@ func PersonPlan(res *Result, byKey map[string]*store.PersonLink, cfg Config) sto
 		}
 	}
 	seen := map[[2]string]bool{}
-	for _, set := range [][]Pair{res.Links, res.Review} {
+	sets := [][]Pair{res.Links, res.Review}
+	if res.Incremental {
+		sets = [][]Pair{res.Fresh}
+		plan.Partial, plan.Gone = true, res.Gone
+	}
+	for _, set := range sets {
 		for _, p := range set {
 			if seen[[2]string{p.A, p.B}] {
 				continue

@@ -123,6 +123,14 @@ type Result struct {
 	Review   []Pair  // pairs waiting for a decision, strongest first
 	Model    Model
 	Compared int // candidate pairs compared
+	// Incremental: an answer of Persons.Update, whose evidence is given as
+	// a change to what the answers before it reported: Fresh the pairs of
+	// Links and Review that are new, scored again or of another outcome,
+	// Gone the pairs reported before that no longer stand. A full
+	// resolution reports all its pairs in Links and Review.
+	Incremental bool
+	Fresh       []Pair
+	Gone        [][2]string
 }
 
 // prep is a record with its derived comparison values.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -155,11 +154,13 @@ type PersonResolution struct {
 	// Pairs: the evidence of links made and of the review queue.
 	Pairs []PersonPair
 	// Partial: the resolution covers some records only (an incremental
-	// one): the evidence is replaced for them and Removed, the rest kept.
-	// Otherwise it covers every record and replaces all evidence.
+	// one), and Pairs and Gone are a change to the evidence: Pairs are
+	// written over what the store holds of them, Gone and the pairs of
+	// Removed deleted, the rest kept. Otherwise it covers every record and
+	// Pairs replace all evidence.
 	Partial bool
-	Keys    []string // every record the resolution covers
-	Removed []string // keys of records gone since the last resolution
+	Gone    [][2]string // pairs (A < B) whose evidence no longer stands
+	Removed []string    // keys of records gone since the last resolution
 }
 
 // ResolvedRecord is one source record's place in a resolution.
@@ -360,9 +361,17 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	out.Golden = int(tag.RowsAffected())
 
 	if r.Partial {
-		gone := append(slices.Clone(r.Keys), r.Removed...)
-		_, err = w.tx.Exec(ctx, `DELETE FROM person_match WHERE record_a IN (SELECT unnest($1::text[]))
-			OR record_b IN (SELECT unnest($1::text[]))`, gone)
+		as, bs := make([]string, len(r.Gone)), make([]string, len(r.Gone))
+		for i, p := range r.Gone {
+			as[i], bs[i] = p[0], p[1]
+		}
+		// Each key and pair is an index probe (the pairs of a record as B
+		// by person_match_b_idx).
+		_, err = w.tx.Exec(ctx, `DELETE FROM person_match m USING (
+				SELECT a, b FROM unnest($1::text[], $2::text[]) AS g(a, b)
+				UNION SELECT record_a, record_b FROM person_match WHERE record_a = ANY($3::text[])
+				UNION SELECT record_a, record_b FROM person_match WHERE record_b = ANY($3::text[])) g
+			WHERE m.record_a = g.a AND m.record_b = g.b`, as, bs, r.Removed)
 	} else {
 		_, err = w.tx.Exec(ctx, `DELETE FROM person_match`)
 	}
@@ -378,7 +387,9 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		as[i], bs[i], outcomes[i], totals[i], fields[i] = p.A, p.B, p.Outcome, p.Total, string(p.Fields)
 	}
 	if _, err := w.tx.Exec(ctx, `INSERT INTO person_match (record_a, record_b, outcome, total, fields)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[])`, as, bs, outcomes, totals, fields); err != nil {
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[])
+		ON CONFLICT (record_a, record_b) DO UPDATE SET outcome = EXCLUDED.outcome, total = EXCLUDED.total, fields = EXCLUDED.fields`,
+		as, bs, outcomes, totals, fields); err != nil {
 		return out, fmt.Errorf("apply person resolution: evidence: %w", err)
 	}
 	return out, nil

@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/pii"
@@ -177,7 +179,7 @@ func TestMergeLeavesAPersonARecordStandsFor(t *testing.T) {
 	}
 	apply := func(records ...store.ResolvedRecord) {
 		t.Helper()
-		plan := store.PersonResolution{Partial: true, Keys: []string{"governance/RESIDENT/R1"},
+		plan := store.PersonResolution{Partial: true,
 			Persons: []store.ResolvedPerson{{ID: zhang, Merged: []int64{li}, Name: "张三", NameMasked: pii.MaskName("张三")}},
 			Records: append([]store.ResolvedRecord{{Key: "governance/RESIDENT/R1", LinkID: r1, MatchedBy: "ID_HASH"}}, records...)}
 		if err := st.InTx(ctx, func(w *store.Writer) error { _, err := w.ApplyPersonResolution(ctx, plan); return err }); err != nil {
@@ -191,5 +193,48 @@ func TestMergeLeavesAPersonARecordStandsFor(t *testing.T) {
 	apply(store.ResolvedRecord{Key: "governance/RESIDENT/R2", LinkID: r2, MatchedBy: "DECISION"})
 	if into := mergedInto(); into == nil || *into != zhang {
 		t.Fatalf("李四's person %d, no record standing for it, merged into %v; want %d", li, into, zhang)
+	}
+}
+
+// TestPartialResolutionChangesTheEvidence: a full resolution replaces the
+// evidence; a partial one writes its pairs over what is held, deletes the
+// pairs it says are gone and those of the records removed, and keeps the
+// rest.
+func TestPartialResolutionChangesTheEvidence(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	apply := func(r store.PersonResolution) {
+		t.Helper()
+		if err := st.InTx(ctx, func(w *store.Writer) error { _, err := w.ApplyPersonResolution(ctx, r); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := func() map[[2]string]string {
+		t.Helper()
+		rows, err := st.Pool().Query(ctx, `SELECT record_a, record_b, outcome || ' ' || total FROM person_match`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[[2]string]string{}
+		var a, b, v string
+		if _, err := pgx.ForEachRow(rows, []any{&a, &b, &v}, func() error { m[[2]string{a, b}] = v; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	pair := func(a, b, outcome string, total float64) store.PersonPair {
+		return store.PersonPair{A: a, B: b, Outcome: outcome, Total: total, Fields: []byte(`[]`)}
+	}
+	apply(store.PersonResolution{Pairs: []store.PersonPair{pair("a", "b", "REVIEW", 3), pair("a", "c", "LINKED", 12),
+		pair("b", "d", "LINKED", 11), pair("c", "e", "REVIEW", 4)}})
+	apply(store.PersonResolution{Partial: true, Pairs: []store.PersonPair{pair("a", "b", "LINKED", 3), pair("d", "e", "REVIEW", 5)},
+		Gone: [][2]string{{"a", "c"}}, Removed: []string{"b"}})
+	want := map[[2]string]string{{"a", "b"}: "LINKED 3", {"c", "e"}: "REVIEW 4", {"d", "e"}: "REVIEW 5"}
+	if got := held(); !maps.Equal(got, want) {
+		t.Fatalf("evidence after a partial resolution: %v, want %v", got, want)
+	}
+	apply(store.PersonResolution{Pairs: []store.PersonPair{pair("x", "y", "REVIEW", 2)}})
+	if got := held(); !maps.Equal(got, map[[2]string]string{{"x", "y"}: "REVIEW 2"}) {
+		t.Fatalf("evidence after a full resolution: %v", got)
 	}
 }

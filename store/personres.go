@@ -220,37 +220,51 @@ type PersonsApplied struct {
 // persons made are set in r.Persons.
 func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) (PersonsApplied, error) {
 	var out PersonsApplied
+	// Persons made, in one statement: their IDs are drawn first, so that
+	// each is known to be its survivor's.
+	var made []int
+	var from []int64
 	for i := range r.Persons {
-		p := &r.Persons[i]
-		if p.ID != 0 {
-			continue
+		if p := &r.Persons[i]; p.ID == 0 {
+			if p.SplitFrom == 0 {
+				return out, fmt.Errorf("apply person resolution: a person to make names no person it is split from")
+			}
+			made, from = append(made, i), append(from, p.SplitFrom)
 		}
-		if p.SplitFrom == 0 {
-			return out, fmt.Errorf("apply person resolution: a person to make names no person it is split from")
-		}
-		if err := w.tx.QueryRow(ctx, `WITH made AS (INSERT INTO person (split_from) VALUES ($1) RETURNING id),
-				h AS (INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'SPLIT', $1 FROM made)
-			SELECT id FROM made`, p.SplitFrom).Scan(&p.ID); err != nil {
-			return out, fmt.Errorf("apply person resolution: make a person split from %d: %w", p.SplitFrom, err)
-		}
-		out.Made++
 	}
-	var ids, into []int64
+	if len(made) > 0 {
+		rows, err := w.tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('person', 'id')) FROM generate_series(1, $1)`, len(made))
+		if err != nil {
+			return out, fmt.Errorf("apply person resolution: make persons: %w", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return out, fmt.Errorf("apply person resolution: make persons: %w", err)
+		}
+		if _, err := w.tx.Exec(ctx, `WITH made AS (INSERT INTO person (id, split_from) OVERRIDING SYSTEM VALUE
+				SELECT * FROM unnest($1::bigint[], $2::bigint[]) RETURNING id, split_from)
+			INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'SPLIT', split_from FROM made`, ids, from); err != nil {
+			return out, fmt.Errorf("apply person resolution: make persons split from %v: %w", from, err)
+		}
+		for n, i := range made {
+			r.Persons[i].ID = ids[n]
+		}
+		out.Made = len(made)
+	}
+	var survivors, merged, into []int64
 	for _, p := range r.Persons {
-		ids = append(ids, p.ID)
-		into = append(into, 0)
+		survivors = append(survivors, p.ID)
 		for _, m := range p.Merged {
-			ids = append(ids, m)
-			into = append(into, p.ID)
+			merged, into = append(merged, m), append(into, p.ID)
 		}
 	}
 	// Splits first: a survivor that was merged comes back, with the person
 	// it was merged into as the one it was split from.
-	tag, err := w.tx.Exec(ctx, `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS t(id, into_id)),
-			split AS (UPDATE person p SET merged_into = NULL, updated_at = now() FROM t, person was
-				WHERE p.id = t.id AND was.id = p.id AND t.into_id = 0 AND p.merged_into IS NOT NULL
+	tag, err := w.tx.Exec(ctx, `WITH split AS (UPDATE person p SET merged_into = NULL, updated_at = now()
+				FROM unnest($1::bigint[]) AS t(id), person was
+				WHERE p.id = t.id AND was.id = p.id AND p.merged_into IS NOT NULL
 				RETURNING p.id, was.merged_into AS was)
-		INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'SPLIT', was FROM split WHERE was IS NOT NULL`, ids, into)
+		INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'SPLIT', was FROM split WHERE was IS NOT NULL`, survivors)
 	if err != nil {
 		return out, fmt.Errorf("apply person resolution: split: %w", err)
 	}
@@ -315,19 +329,19 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	// Then the merges: a person no record stands for any more. One that a
 	// record outside a partial resolution still stands for is that
 	// record's cluster's person and stays.
-	tag, err = w.tx.Exec(ctx, `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS t(id, into_id)),
-			merged AS (UPDATE person p SET merged_into = t.into_id, updated_at = now() FROM t
-				WHERE p.id = t.id AND t.into_id <> 0 AND p.merged_into IS DISTINCT FROM t.into_id
+	tag, err = w.tx.Exec(ctx, `WITH merged AS (UPDATE person p SET merged_into = t.into_id, updated_at = now()
+				FROM unnest($1::bigint[], $2::bigint[]) AS t(id, into_id)
+				WHERE p.id = t.id AND p.merged_into IS DISTINCT FROM t.into_id
 					AND NOT EXISTS (SELECT FROM person_link l WHERE l.person_id = p.id)
 				RETURNING p.id, t.into_id)
-		INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', into_id FROM merged`, ids, into)
+		INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', into_id FROM merged`, merged, into)
 	if err != nil {
 		return out, fmt.Errorf("apply person resolution: merge: %w", err)
 	}
 	out.Merged = int(tag.RowsAffected())
 	// A person merged earlier into one merged now names the survivor too.
 	if _, err := w.tx.Exec(ctx, `UPDATE person p SET merged_into = s.merged_into FROM person s
-		WHERE p.merged_into = s.id AND s.merged_into IS NOT NULL AND s.id IN (SELECT unnest($1::bigint[]))`, ids); err != nil {
+		WHERE p.merged_into = s.id AND s.merged_into IS NOT NULL AND s.id = ANY($1::bigint[])`, merged); err != nil {
 		return out, fmt.Errorf("apply person resolution: merge: %w", err)
 	}
 

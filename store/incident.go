@@ -28,9 +28,16 @@ func (s *Store) IncidentCases(ctx context.Context, from time.Time) ([]IncidentCa
 	if _, scoped := scopeOf(ctx); scoped {
 		return nil, fmt.Errorf("incident cases: a jurisdiction-scoped read cannot regroup the city's incidents")
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, source, source_id, coalesce(category_code, ''), lat, lng, reported_at,
+	// The bound is written into the statement only when there is one: a
+	// plan made for "$1 IS NULL OR reported_at >= $1" cannot probe
+	// reported_at.
+	q, args := `SELECT id, source, source_id, coalesce(category_code, ''), lat, lng, reported_at,
 		title, title || ' ' || description, coalesce(incident_id, 0)
-		FROM "case" WHERE lat IS NOT NULL AND lng IS NOT NULL AND ($1::timestamptz IS NULL OR reported_at >= $1) ORDER BY id`, nullTime(from))
+		FROM "case" WHERE lat IS NOT NULL AND lng IS NOT NULL`, []any{}
+	if !from.IsZero() {
+		q, args = q+` AND reported_at >= $1`, append(args, from)
+	}
+	rows, err := s.pool.Query(ctx, q+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("incident cases: %w", err)
 	}
@@ -112,8 +119,14 @@ func (w *Writer) ReplaceIncidents(ctx context.Context, from time.Time, groups []
 		return res, fmt.Errorf("link cases to incidents: %w", err)
 	}
 	res.CasesChanged = int(tag.RowsAffected())
-	tag, err = w.tx.Exec(ctx, `UPDATE "case" SET incident_id = NULL WHERE incident_id IS NOT NULL AND id <> ALL($1::bigint[])
-		AND ($2::timestamptz IS NULL OR reported_at >= $2)`, caseIDs, nullTime(from))
+	// Two statements, not one with "$2 IS NULL OR": a plan made for both
+	// cases cannot probe reported_at (57 ms instead of 1 at city scale).
+	if from.IsZero() {
+		tag, err = w.tx.Exec(ctx, `UPDATE "case" SET incident_id = NULL WHERE incident_id IS NOT NULL AND id <> ALL($1::bigint[])`, caseIDs)
+	} else {
+		tag, err = w.tx.Exec(ctx, `UPDATE "case" SET incident_id = NULL WHERE incident_id IS NOT NULL AND id <> ALL($1::bigint[])
+			AND reported_at >= $2`, caseIDs, from)
+	}
 	if err != nil {
 		return res, fmt.Errorf("unlink cases from incidents: %w", err)
 	}

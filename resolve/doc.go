@@ -80,9 +80,14 @@
 // dwelling inferred from the phone, a housemate's phone), and the
 // records of a changed decision are the seeds; the parts holding the
 // seeds are clustered again with the held model, and nothing else can
-// change. TestUpdateAnswersOnlyWhatChanged checks, over added, changed
-// and removed records and new decisions, that the clusters Update
-// answers are those a clustering of everything gives. The model and the
+// change. Update answers only the clusters among them that changed (in
+// membership, or holding a record changed, scored again or decided on),
+// and gives the evidence as a change to what it reported before: the
+// pairs new, scored again or of another outcome (Result.Fresh) and those
+// that no longer stand (Result.Gone). TestUpdateAnswersOnlyWhatChanged
+// checks, over added, changed and removed records and new decisions,
+// that the clusters Update answers, and the evidence its changes build,
+// are those a clustering of everything gives. The model and the
 // weights of untouched pairs stay those of the last full resolution;
 // PersonResolver resolves everything again when the records held have
 // doubled or halved since, and a full resolution (`hub sync`) gives the
@@ -91,9 +96,12 @@
 // PersonResolver runs it against the store: the store queues each person
 // record whose compared fields change (person_resolve_queue, filled by
 // triggers on person_link and on party members' home links), a run takes
-// the queue, reads those records and the records of the parts resolved
-// again, writes their persons, and removes from the queue exactly the
-// changes it read.
+// the queue, reads those records, writes the persons of the clusters that
+// changed and the change to the evidence, and removes from the queue
+// exactly the changes it read. Where the other records of those clusters
+// stand (their person, how they were matched) it holds from the runs
+// before: only the sync engine, on a change it queues, and resolution
+// write a record's person.
 //
 // # Incidents
 //

@@ -66,7 +66,7 @@ var crossTaxonomy = func() map[[2]string]bool {
 
 // Bigrams returns the set of character bigrams of the Han characters,
 // letters and digits of s: the unit of text similarity for Chinese, which
-// has no spaces between words.
+// has no spaces between words. The set is never nil, even when empty.
 func Bigrams(s string) BigramSet {
 	out := make(BigramSet, 0, utf8.RuneCountInString(s))
 	prev := rune(-1)
@@ -195,10 +195,7 @@ func IncidentsWith(cases []Case, decisions []Decision, cfg IncidentConfig) (*Inc
 	grams := make([]BigramSet, len(cases))
 	gram := func(i int) BigramSet {
 		if grams[i] == nil {
-			grams[i] = Bigrams(cases[i].Text)
-			if grams[i] == nil {
-				grams[i] = BigramSet{}
-			}
+			grams[i] = Bigrams(cases[i].Text) // never nil
 		}
 		return grams[i]
 	}

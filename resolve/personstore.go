@@ -349,7 +349,8 @@ func (r *PersonResolver) record(l *store.PersonLink, g *address.Gazetteer) Recor
 // PersonPlan turns a resolution of the store's person records into what
 // the store writes: each cluster's survivor, the persons merged into it,
 // its golden record with provenance, each record's person and match, and
-// the evidence of the links and of the review queue.
+// the evidence of the links and of the review queue (of an incremental
+// resolution, the change to it: Result.Fresh and Result.Gone).
 //
 // Survivors keep person IDs stable. A cluster with a valid ID hash is the
 // person of that ID. Another keeps the person most of its records stand

@@ -227,9 +227,9 @@ func TestPartialResolutionChangesTheEvidence(t *testing.T) {
 	}
 	apply(store.PersonResolution{Pairs: []store.PersonPair{pair("a", "b", "REVIEW", 3), pair("a", "c", "LINKED", 12),
 		pair("b", "d", "LINKED", 11), pair("c", "e", "REVIEW", 4)}})
-	apply(store.PersonResolution{Partial: true, Pairs: []store.PersonPair{pair("a", "b", "LINKED", 3), pair("d", "e", "REVIEW", 5)},
-		Gone: [][2]string{{"a", "c"}}, Removed: []string{"b"}})
-	want := map[[2]string]string{{"a", "b"}: "LINKED 3", {"c", "e"}: "REVIEW 4", {"d", "e"}: "REVIEW 5"}
+	apply(store.PersonResolution{Partial: true, Pairs: []store.PersonPair{pair("a", "b", "LINKED", 3), pair("d", "e", "REVIEW", 5),
+		pair("c", "e", "LINKED", 6)}, Gone: [][2]string{{"a", "c"}}, Removed: []string{"b"}})
+	want := map[[2]string]string{{"a", "b"}: "LINKED 3", {"c", "e"}: "LINKED 6", {"d", "e"}: "REVIEW 5"}
 	if got := held(); !maps.Equal(got, want) {
 		t.Fatalf("evidence after a partial resolution: %v, want %v", got, want)
 	}

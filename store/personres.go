@@ -142,6 +142,18 @@ func (w *Writer) TakePersonQueue(ctx context.Context, q PersonQueue) error {
 	return nil
 }
 
+// VacuumPersonQueue vacuums person_resolve_queue once a full person
+// resolution has taken it: after a first load it held a row per person
+// record, and until autovacuum comes by, every incremental resolution
+// reads the queue through their dead rows (70 MB, 80 ms at city scale,
+// for a queue of a few hundred keys).
+func (s *Store) VacuumPersonQueue(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, `VACUUM (SKIP_LOCKED) person_resolve_queue`); err != nil {
+		return fmt.Errorf("vacuum the person resolve queue: %w", err)
+	}
+	return nil
+}
+
 // PersonResolution is what entity resolution decided for every person
 // record (Writer.ApplyPersonResolution).
 type PersonResolution struct {

@@ -4,8 +4,54 @@ import (
 	"context"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// operationState is what the generated objects of one operation share
+// (execpatch adds it to executionContext, which gqlgen makes once per
+// operation): whether the operation may defer, worked out once instead of
+// for every object; the fields collected per selection and type; and the
+// slab the objects' values are taken from. An answer of a thousand cases
+// resolves some four thousand objects, and each paid for these anew.
+type operationState struct {
+	defers  atomic.Int32 // 0 not known yet, cannotDefer or mayDeferOp
+	mu      sync.Mutex   // guards fields and slab: objects may resolve on several goroutines
+	fields  map[fieldsKey][]graphql.CollectedField
+	slab    []object
+	slabCap int
+}
+
+// state is the operation's state: the field execpatch adds to
+// executionContext, with a method to reach it. gqlgen type-checks the
+// package it generated before execpatch runs, so this file must compile
+// without them, and finds the method through an interface; an executor
+// left unpatched would get a fresh state at each call, and the answers
+// of the unpatched path.
+func (ec *executionContext) state() *operationState {
+	if p, ok := any(ec).(interface{ operationState() *operationState }); ok {
+		return p.operationState()
+	}
+	return new(operationState)
+}
+
+// fieldsKey names a selection set and the types a collection satisfies by
+// identity, as gqlgen's own cache of CollectFields does; the implementor
+// lists are the generated package's variables, so their identity names
+// the type.
+type fieldsKey struct {
+	sel       *ast.Selection
+	n         int
+	satisfies *string
+}
+
+const (
+	cannotDefer int32 = 1
+	mayDeferOp  int32 = 2
 )
 
 // newDeferredGroup stands in for graphql.NewDeferredGroup in the generated
@@ -13,13 +59,57 @@ import (
 // anything gets an empty group, which the generated code only reads when a
 // field is deferred, instead of one with the object's response path built
 // anew for every object of the response. An operation may defer when its
-// text names "defer" anywhere: a directive's name cannot be escaped or
-// split, so the test errs only towards building the group.
-func newDeferredGroup(ctx context.Context) graphql.DeferredGroup {
-	if oc := graphql.GetOperationContext(ctx); oc.RawQuery == "" || strings.Contains(oc.RawQuery, "defer") {
+// text names "defer" anywhere (mayDefer), which is looked at once.
+func (ec *executionContext) newDeferredGroup(ctx context.Context) graphql.DeferredGroup {
+	if ec.operationMayDefer() {
 		return graphql.NewDeferredGroup(ctx)
 	}
 	return graphql.DeferredGroup{}
+}
+
+func (ec *executionContext) operationMayDefer() bool {
+	switch ec.state().defers.Load() {
+	case cannotDefer:
+		return false
+	case mayDeferOp:
+		return true
+	}
+	oc := ec.OperationContext
+	may := oc == nil || oc.RawQuery == "" || mayDefer(oc)
+	if may {
+		ec.state().defers.Store(mayDeferOp)
+	} else {
+		ec.state().defers.Store(cannotDefer)
+	}
+	return may
+}
+
+// collectFields stands in for graphql.CollectFields in the generated
+// objects: the same fields, looked up by the selection's and the type
+// list's identity in the operation's own map. gqlgen's cache hashes the
+// type names into its key for every object. What CollectFields returns
+// depends on the operation (its variables, for @skip and @include) and
+// the arguments only, so one answer serves the whole operation.
+func (ec *executionContext) collectFields(sel ast.SelectionSet, satisfies []string) []graphql.CollectedField {
+	if len(sel) == 0 || len(satisfies) == 0 {
+		return graphql.CollectFields(ec.OperationContext, sel, satisfies)
+	}
+	k := fieldsKey{sel: unsafe.SliceData(sel), n: len(sel), satisfies: unsafe.SliceData(satisfies)}
+	s := ec.state()
+	s.mu.Lock()
+	f, ok := s.fields[k]
+	s.mu.Unlock()
+	if ok {
+		return f
+	}
+	f = graphql.CollectFields(ec.OperationContext, sel, satisfies)
+	s.mu.Lock()
+	if s.fields == nil {
+		s.fields = map[fieldsKey][]graphql.CollectedField{}
+	}
+	s.fields[k] = f
+	s.mu.Unlock()
+	return f
 }
 
 // objectValue is what the generated objects return (see execpatch). For an
@@ -28,11 +118,31 @@ func newDeferredGroup(ctx context.Context) graphql.DeferredGroup {
 // that gqlgen's FieldSet builds for every object to skip repeated ones:
 // CollectFields has merged fields of one response name already, and only
 // deferred fields can come twice. Otherwise it is the FieldSet itself.
-func objectValue(fields []graphql.CollectedField, out *graphql.FieldSet, deferred *graphql.DeferredGroup) graphql.Marshaler {
+func (ec *executionContext) objectValue(fields []graphql.CollectedField, out *graphql.FieldSet, deferred *graphql.DeferredGroup) graphql.Marshaler {
 	if deferred.Defers != nil {
 		return out
 	}
-	return object{fields: fields, values: out.Values}
+	return ec.state().newObject(fields, out.Values)
+}
+
+// Slabs of objects grow from minSlab to maxSlab objects: a small answer
+// takes little, a large one allocates once per maxSlab objects.
+const (
+	minSlab = 8
+	maxSlab = 256
+)
+
+// newObject takes an object from the operation's slab.
+func (s *operationState) newObject(fields []graphql.CollectedField, values []graphql.Marshaler) *object {
+	s.mu.Lock()
+	if len(s.slab) == cap(s.slab) {
+		s.slabCap = min(max(2*s.slabCap, minSlab), maxSlab)
+		s.slab = make([]object, 0, s.slabCap)
+	}
+	s.slab = append(s.slab, object{fields: fields, values: values})
+	o := &s.slab[len(s.slab)-1]
+	s.mu.Unlock()
+	return o
 }
 
 // object writes an object's fields, each value under its response name.
@@ -41,7 +151,7 @@ type object struct {
 	values []graphql.Marshaler
 }
 
-func (o object) MarshalGQL(w io.Writer) {
+func (o *object) MarshalGQL(w io.Writer) {
 	w.Write(openBrace)
 	for i := range o.fields {
 		if i > 0 {
@@ -64,3 +174,10 @@ var (
 	quote      = []byte{'"'}
 	quoteColon = []byte{'"', ':'}
 )
+
+// mayDefer is newDeferredGroup's test: the operation's text names "defer".
+// A directive's name cannot be escaped or split, so the test errs only
+// towards building the group.
+func mayDefer(oc *graphql.OperationContext) bool {
+	return strings.Contains(oc.RawQuery, "defer")
+}

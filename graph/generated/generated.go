@@ -3832,7 +3832,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 type executionContext struct {
 	*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]
+	op operationState // added by execpatch: see deferred.go
 }
+
+// operationState is the operation's state (added by execpatch: see deferred.go).
+func (ec *executionContext) operationState() *operationState { return &ec.op }
 
 func newExecutionContext(
 	opCtx *graphql.OperationContext,
@@ -8929,7 +8933,7 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_totalCount(_ conte
 
 func (ec *executionContext) _AuditEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryEdge) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8939,7 +8943,7 @@ func (ec *executionContext) _AuditEntryEdge_cursor(ctx context.Context, field gr
 			return ec.fieldContext_AuditEntryEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -8950,7 +8954,7 @@ func (ec *executionContext) _AuditEntryEdge_cursor(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_AuditEntryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditEntryEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("AuditEntryEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _AuditEntryEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryEdge) (ret graphql.Marshaler) {
@@ -9379,7 +9383,7 @@ func (ec *executionContext) fieldContext_BuildingConnection_totalCount(_ context
 
 func (ec *executionContext) _BuildingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.BuildingEdge) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9389,7 +9393,7 @@ func (ec *executionContext) _BuildingEdge_cursor(ctx context.Context, field grap
 			return ec.fieldContext_BuildingEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -9400,7 +9404,7 @@ func (ec *executionContext) _BuildingEdge_cursor(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_BuildingEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("BuildingEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("BuildingEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _BuildingEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.BuildingEdge) (ret graphql.Marshaler) {
@@ -10590,7 +10594,7 @@ func (ec *executionContext) fieldContext_CaseConnection_totalCount(_ context.Con
 
 func (ec *executionContext) _CaseEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CaseEdge) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -10600,7 +10604,7 @@ func (ec *executionContext) _CaseEdge_cursor(ctx context.Context, field graphql.
 			return ec.fieldContext_CaseEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -10611,7 +10615,7 @@ func (ec *executionContext) _CaseEdge_cursor(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_CaseEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CaseEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("CaseEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _CaseEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CaseEdge) (ret graphql.Marshaler) {
@@ -11647,7 +11651,7 @@ func (ec *executionContext) fieldContext_GridWorkerConnection_totalCount(_ conte
 
 func (ec *executionContext) _GridWorkerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerEdge) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11657,7 +11661,7 @@ func (ec *executionContext) _GridWorkerEdge_cursor(ctx context.Context, field gr
 			return ec.fieldContext_GridWorkerEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -11668,7 +11672,7 @@ func (ec *executionContext) _GridWorkerEdge_cursor(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_GridWorkerEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GridWorkerEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("GridWorkerEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _GridWorkerEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerEdge) (ret graphql.Marshaler) {
@@ -12026,7 +12030,7 @@ func (ec *executionContext) fieldContext_HouseholdConnection_totalCount(_ contex
 
 func (ec *executionContext) _HouseholdEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.HouseholdEdge) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -12036,7 +12040,7 @@ func (ec *executionContext) _HouseholdEdge_cursor(ctx context.Context, field gra
 			return ec.fieldContext_HouseholdEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -12047,7 +12051,7 @@ func (ec *executionContext) _HouseholdEdge_cursor(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_HouseholdEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("HouseholdEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("HouseholdEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _HouseholdEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.HouseholdEdge) (ret graphql.Marshaler) {
@@ -14473,7 +14477,7 @@ func (ec *executionContext) fieldContext_PartyMemberConnection_totalCount(_ cont
 
 func (ec *executionContext) _PartyMemberEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberEdge) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -14483,7 +14487,7 @@ func (ec *executionContext) _PartyMemberEdge_cursor(ctx context.Context, field g
 			return ec.fieldContext_PartyMemberEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -14494,7 +14498,7 @@ func (ec *executionContext) _PartyMemberEdge_cursor(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_PartyMemberEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PartyMemberEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("PartyMemberEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _PartyMemberEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberEdge) (ret graphql.Marshaler) {
@@ -14923,7 +14927,7 @@ func (ec *executionContext) fieldContext_PartyOrgConnection_totalCount(_ context
 
 func (ec *executionContext) _PartyOrgEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgEdge) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -14933,7 +14937,7 @@ func (ec *executionContext) _PartyOrgEdge_cursor(ctx context.Context, field grap
 			return ec.fieldContext_PartyOrgEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -14944,7 +14948,7 @@ func (ec *executionContext) _PartyOrgEdge_cursor(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrgEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PartyOrgEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("PartyOrgEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _PartyOrgEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgEdge) (ret graphql.Marshaler) {
@@ -15499,7 +15503,7 @@ func (ec *executionContext) fieldContext_PersonConnection_totalCount(_ context.C
 
 func (ec *executionContext) _PersonEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PersonEdge) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -15509,7 +15513,7 @@ func (ec *executionContext) _PersonEdge_cursor(ctx context.Context, field graphq
 			return ec.fieldContext_PersonEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -15520,7 +15524,7 @@ func (ec *executionContext) _PersonEdge_cursor(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_PersonEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PersonEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("PersonEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _PersonEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PersonEdge) (ret graphql.Marshaler) {
@@ -16060,7 +16064,7 @@ func (ec *executionContext) fieldContext_QuarantineConnection_totalCount(_ conte
 
 func (ec *executionContext) _QuarantineEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineEdge) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -16070,7 +16074,7 @@ func (ec *executionContext) _QuarantineEdge_cursor(ctx context.Context, field gr
 			return ec.fieldContext_QuarantineEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -16081,7 +16085,7 @@ func (ec *executionContext) _QuarantineEdge_cursor(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_QuarantineEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("QuarantineEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("QuarantineEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _QuarantineEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineEdge) (ret graphql.Marshaler) {
@@ -18057,7 +18061,7 @@ func (ec *executionContext) fieldContext_RegionConnection_totalCount(_ context.C
 
 func (ec *executionContext) _RegionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RegionEdge) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -18067,7 +18071,7 @@ func (ec *executionContext) _RegionEdge_cursor(ctx context.Context, field graphq
 			return ec.fieldContext_RegionEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -18078,7 +18082,7 @@ func (ec *executionContext) _RegionEdge_cursor(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_RegionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RegionEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("RegionEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _RegionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RegionEdge) (ret graphql.Marshaler) {
@@ -19119,7 +19123,7 @@ func (ec *executionContext) fieldContext_ServiceStationConnection_totalCount(_ c
 
 func (ec *executionContext) _ServiceStationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationEdge) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19129,7 +19133,7 @@ func (ec *executionContext) _ServiceStationEdge_cursor(ctx context.Context, fiel
 			return ec.fieldContext_ServiceStationEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -19140,7 +19144,7 @@ func (ec *executionContext) _ServiceStationEdge_cursor(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ServiceStationEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ServiceStationEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _ServiceStationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationEdge) (ret graphql.Marshaler) {
@@ -20534,7 +20538,7 @@ func (ec *executionContext) fieldContext_SyncRunConnection_totalCount(_ context.
 
 func (ec *executionContext) _SyncRunEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunEdge) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -20544,7 +20548,7 @@ func (ec *executionContext) _SyncRunEdge_cursor(ctx context.Context, field graph
 			return ec.fieldContext_SyncRunEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -20555,7 +20559,7 @@ func (ec *executionContext) _SyncRunEdge_cursor(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_SyncRunEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SyncRunEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("SyncRunEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _SyncRunEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunEdge) (ret graphql.Marshaler) {
@@ -22477,10 +22481,10 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 var addressComponentsImplementors = []string{"AddressComponents"}
 
 func (ec *executionContext) _AddressComponents(ctx context.Context, sel ast.SelectionSet, obj *model.AddressComponents) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, addressComponentsImplementors)
+	fields := ec.collectFields(sel, addressComponentsImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -22564,16 +22568,16 @@ func (ec *executionContext) _AddressComponents(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var auditEntryImplementors = []string{"AuditEntry"}
 
 func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSet, obj *store.AuditEntry) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEntryImplementors)
+	fields := ec.collectFields(sel, auditEntryImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -22627,16 +22631,16 @@ func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var auditEntryConnectionImplementors = []string{"AuditEntryConnection"}
 
 func (ec *executionContext) _AuditEntryConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AuditEntryConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEntryConnectionImplementors)
+	fields := ec.collectFields(sel, auditEntryConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -22671,16 +22675,16 @@ func (ec *executionContext) _AuditEntryConnection(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var auditEntryEdgeImplementors = []string{"AuditEntryEdge"}
 
 func (ec *executionContext) _AuditEntryEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AuditEntryEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEntryEdgeImplementors)
+	fields := ec.collectFields(sel, auditEntryEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -22709,16 +22713,16 @@ func (ec *executionContext) _AuditEntryEdge(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var bucketKeyImplementors = []string{"BucketKey"}
 
 func (ec *executionContext) _BucketKey(ctx context.Context, sel ast.SelectionSet, obj *model.BucketKey) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, bucketKeyImplementors)
+	fields := ec.collectFields(sel, bucketKeyImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -22752,16 +22756,16 @@ func (ec *executionContext) _BucketKey(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var buildingImplementors = []string{"Building"}
 
 func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet, obj *store.Building) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, buildingImplementors)
+	fields := ec.collectFields(sel, buildingImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -22820,16 +22824,16 @@ func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var buildingConnectionImplementors = []string{"BuildingConnection"}
 
 func (ec *executionContext) _BuildingConnection(ctx context.Context, sel ast.SelectionSet, obj *model.BuildingConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, buildingConnectionImplementors)
+	fields := ec.collectFields(sel, buildingConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -22864,16 +22868,16 @@ func (ec *executionContext) _BuildingConnection(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var buildingEdgeImplementors = []string{"BuildingEdge"}
 
 func (ec *executionContext) _BuildingEdge(ctx context.Context, sel ast.SelectionSet, obj *model.BuildingEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, buildingEdgeImplementors)
+	fields := ec.collectFields(sel, buildingEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -22902,16 +22906,16 @@ func (ec *executionContext) _BuildingEdge(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var caseImplementors = []string{"Case", "Node"}
 
 func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj *model.Case) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, caseImplementors)
+	fields := ec.collectFields(sel, caseImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23069,16 +23073,16 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var caseBucketImplementors = []string{"CaseBucket"}
 
 func (ec *executionContext) _CaseBucket(ctx context.Context, sel ast.SelectionSet, obj *model.CaseBucket) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, caseBucketImplementors)
+	fields := ec.collectFields(sel, caseBucketImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23127,16 +23131,16 @@ func (ec *executionContext) _CaseBucket(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var caseConnectionImplementors = []string{"CaseConnection"}
 
 func (ec *executionContext) _CaseConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CaseConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, caseConnectionImplementors)
+	fields := ec.collectFields(sel, caseConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23171,16 +23175,16 @@ func (ec *executionContext) _CaseConnection(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var caseEdgeImplementors = []string{"CaseEdge"}
 
 func (ec *executionContext) _CaseEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CaseEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, caseEdgeImplementors)
+	fields := ec.collectFields(sel, caseEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23209,16 +23213,16 @@ func (ec *executionContext) _CaseEdge(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var categoryImplementors = []string{"Category"}
 
 func (ec *executionContext) _Category(ctx context.Context, sel ast.SelectionSet, obj *store.Category) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, categoryImplementors)
+	fields := ec.collectFields(sel, categoryImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23269,16 +23273,16 @@ func (ec *executionContext) _Category(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var categoryMappingImplementors = []string{"CategoryMapping"}
 
 func (ec *executionContext) _CategoryMapping(ctx context.Context, sel ast.SelectionSet, obj *store.CategoryMapping) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, categoryMappingImplementors)
+	fields := ec.collectFields(sel, categoryMappingImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23312,16 +23316,16 @@ func (ec *executionContext) _CategoryMapping(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var changeImplementors = []string{"Change"}
 
 func (ec *executionContext) _Change(ctx context.Context, sel ast.SelectionSet, obj *model.Change) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, changeImplementors)
+	fields := ec.collectFields(sel, changeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23385,16 +23389,16 @@ func (ec *executionContext) _Change(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var changeConnectionImplementors = []string{"ChangeConnection"}
 
 func (ec *executionContext) _ChangeConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ChangeConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, changeConnectionImplementors)
+	fields := ec.collectFields(sel, changeConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23428,16 +23432,16 @@ func (ec *executionContext) _ChangeConnection(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var changeEdgeImplementors = []string{"ChangeEdge"}
 
 func (ec *executionContext) _ChangeEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ChangeEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, changeEdgeImplementors)
+	fields := ec.collectFields(sel, changeEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23466,16 +23470,16 @@ func (ec *executionContext) _ChangeEdge(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var dualReportImplementors = []string{"DualReport"}
 
 func (ec *executionContext) _DualReport(ctx context.Context, sel ast.SelectionSet, obj *store.DualReport) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, dualReportImplementors)
+	fields := ec.collectFields(sel, dualReportImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23523,16 +23527,16 @@ func (ec *executionContext) _DualReport(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var gridWorkerImplementors = []string{"GridWorker", "Node"}
 
 func (ec *executionContext) _GridWorker(ctx context.Context, sel ast.SelectionSet, obj *store.GridWorker) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, gridWorkerImplementors)
+	fields := ec.collectFields(sel, gridWorkerImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23579,16 +23583,16 @@ func (ec *executionContext) _GridWorker(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var gridWorkerConnectionImplementors = []string{"GridWorkerConnection"}
 
 func (ec *executionContext) _GridWorkerConnection(ctx context.Context, sel ast.SelectionSet, obj *model.GridWorkerConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, gridWorkerConnectionImplementors)
+	fields := ec.collectFields(sel, gridWorkerConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23623,16 +23627,16 @@ func (ec *executionContext) _GridWorkerConnection(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var gridWorkerEdgeImplementors = []string{"GridWorkerEdge"}
 
 func (ec *executionContext) _GridWorkerEdge(ctx context.Context, sel ast.SelectionSet, obj *model.GridWorkerEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, gridWorkerEdgeImplementors)
+	fields := ec.collectFields(sel, gridWorkerEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23661,16 +23665,16 @@ func (ec *executionContext) _GridWorkerEdge(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var householdImplementors = []string{"Household", "Node"}
 
 func (ec *executionContext) _Household(ctx context.Context, sel ast.SelectionSet, obj *store.Household) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, householdImplementors)
+	fields := ec.collectFields(sel, householdImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23739,16 +23743,16 @@ func (ec *executionContext) _Household(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var householdConnectionImplementors = []string{"HouseholdConnection"}
 
 func (ec *executionContext) _HouseholdConnection(ctx context.Context, sel ast.SelectionSet, obj *model.HouseholdConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, householdConnectionImplementors)
+	fields := ec.collectFields(sel, householdConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23783,16 +23787,16 @@ func (ec *executionContext) _HouseholdConnection(ctx context.Context, sel ast.Se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var householdEdgeImplementors = []string{"HouseholdEdge"}
 
 func (ec *executionContext) _HouseholdEdge(ctx context.Context, sel ast.SelectionSet, obj *model.HouseholdEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, householdEdgeImplementors)
+	fields := ec.collectFields(sel, householdEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23821,16 +23825,16 @@ func (ec *executionContext) _HouseholdEdge(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var incidentImplementors = []string{"Incident", "Node"}
 
 func (ec *executionContext) _Incident(ctx context.Context, sel ast.SelectionSet, obj *model.Incident) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, incidentImplementors)
+	fields := ec.collectFields(sel, incidentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23906,16 +23910,16 @@ func (ec *executionContext) _Incident(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var incidentEvidenceImplementors = []string{"IncidentEvidence"}
 
 func (ec *executionContext) _IncidentEvidence(ctx context.Context, sel ast.SelectionSet, obj *model.IncidentEvidence) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, incidentEvidenceImplementors)
+	fields := ec.collectFields(sel, incidentEvidenceImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -23969,16 +23973,16 @@ func (ec *executionContext) _IncidentEvidence(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var indicatorBucketImplementors = []string{"IndicatorBucket"}
 
 func (ec *executionContext) _IndicatorBucket(ctx context.Context, sel ast.SelectionSet, obj *model.IndicatorBucket) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, indicatorBucketImplementors)
+	fields := ec.collectFields(sel, indicatorBucketImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24012,16 +24016,16 @@ func (ec *executionContext) _IndicatorBucket(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var indicatorPeriodImplementors = []string{"IndicatorPeriod"}
 
 func (ec *executionContext) _IndicatorPeriod(ctx context.Context, sel ast.SelectionSet, obj *model.IndicatorPeriod) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, indicatorPeriodImplementors)
+	fields := ec.collectFields(sel, indicatorPeriodImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24060,16 +24064,16 @@ func (ec *executionContext) _IndicatorPeriod(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var indicatorsImplementors = []string{"Indicators"}
 
 func (ec *executionContext) _Indicators(ctx context.Context, sel ast.SelectionSet, obj *store.Indicators) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, indicatorsImplementors)
+	fields := ec.collectFields(sel, indicatorsImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24219,16 +24223,16 @@ func (ec *executionContext) _Indicators(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var latLngImplementors = []string{"LatLng"}
 
 func (ec *executionContext) _LatLng(ctx context.Context, sel ast.SelectionSet, obj *canon.Point) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, latLngImplementors)
+	fields := ec.collectFields(sel, latLngImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24257,16 +24261,16 @@ func (ec *executionContext) _LatLng(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var matchDecisionImplementors = []string{"MatchDecision"}
 
 func (ec *executionContext) _MatchDecision(ctx context.Context, sel ast.SelectionSet, obj *store.MatchDecision) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, matchDecisionImplementors)
+	fields := ec.collectFields(sel, matchDecisionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24335,16 +24339,16 @@ func (ec *executionContext) _MatchDecision(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var matchFieldImplementors = []string{"MatchField"}
 
 func (ec *executionContext) _MatchField(ctx context.Context, sel ast.SelectionSet, obj *model.MatchField) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, matchFieldImplementors)
+	fields := ec.collectFields(sel, matchFieldImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24378,19 +24382,19 @@ func (ec *executionContext) _MatchField(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	fields := ec.collectFields(sel, mutationImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Mutation",
 	})
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
 			Object: field.Name,
@@ -24428,16 +24432,16 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
+	fields := ec.collectFields(sel, pageInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24466,16 +24470,16 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var partyMemberImplementors = []string{"PartyMember", "Node"}
 
 func (ec *executionContext) _PartyMember(ctx context.Context, sel ast.SelectionSet, obj *store.PartyMember) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, partyMemberImplementors)
+	fields := ec.collectFields(sel, partyMemberImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24556,16 +24560,16 @@ func (ec *executionContext) _PartyMember(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var partyMemberConnectionImplementors = []string{"PartyMemberConnection"}
 
 func (ec *executionContext) _PartyMemberConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PartyMemberConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, partyMemberConnectionImplementors)
+	fields := ec.collectFields(sel, partyMemberConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24600,16 +24604,16 @@ func (ec *executionContext) _PartyMemberConnection(ctx context.Context, sel ast.
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var partyMemberEdgeImplementors = []string{"PartyMemberEdge"}
 
 func (ec *executionContext) _PartyMemberEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PartyMemberEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, partyMemberEdgeImplementors)
+	fields := ec.collectFields(sel, partyMemberEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24638,16 +24642,16 @@ func (ec *executionContext) _PartyMemberEdge(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var partyOrgImplementors = []string{"PartyOrg", "Node"}
 
 func (ec *executionContext) _PartyOrg(ctx context.Context, sel ast.SelectionSet, obj *store.PartyOrg) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, partyOrgImplementors)
+	fields := ec.collectFields(sel, partyOrgImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24723,16 +24727,16 @@ func (ec *executionContext) _PartyOrg(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var partyOrgConnectionImplementors = []string{"PartyOrgConnection"}
 
 func (ec *executionContext) _PartyOrgConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PartyOrgConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, partyOrgConnectionImplementors)
+	fields := ec.collectFields(sel, partyOrgConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24767,16 +24771,16 @@ func (ec *executionContext) _PartyOrgConnection(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var partyOrgEdgeImplementors = []string{"PartyOrgEdge"}
 
 func (ec *executionContext) _PartyOrgEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PartyOrgEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, partyOrgEdgeImplementors)
+	fields := ec.collectFields(sel, partyOrgEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24805,16 +24809,16 @@ func (ec *executionContext) _PartyOrgEdge(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var personImplementors = []string{"Person", "Node"}
 
 func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, obj *store.Person) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, personImplementors)
+	fields := ec.collectFields(sel, personImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24909,16 +24913,16 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var personConnectionImplementors = []string{"PersonConnection"}
 
 func (ec *executionContext) _PersonConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PersonConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, personConnectionImplementors)
+	fields := ec.collectFields(sel, personConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24953,16 +24957,16 @@ func (ec *executionContext) _PersonConnection(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var personEdgeImplementors = []string{"PersonEdge"}
 
 func (ec *executionContext) _PersonEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PersonEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, personEdgeImplementors)
+	fields := ec.collectFields(sel, personEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24991,16 +24995,16 @@ func (ec *executionContext) _PersonEdge(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var personMatchImplementors = []string{"PersonMatch"}
 
 func (ec *executionContext) _PersonMatch(ctx context.Context, sel ast.SelectionSet, obj *store.PersonMatch) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, personMatchImplementors)
+	fields := ec.collectFields(sel, personMatchImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25045,16 +25049,16 @@ func (ec *executionContext) _PersonMatch(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var personSourceRecordImplementors = []string{"PersonSourceRecord"}
 
 func (ec *executionContext) _PersonSourceRecord(ctx context.Context, sel ast.SelectionSet, obj *store.PersonRecord) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, personSourceRecordImplementors)
+	fields := ec.collectFields(sel, personSourceRecordImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25099,16 +25103,16 @@ func (ec *executionContext) _PersonSourceRecord(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var provenanceImplementors = []string{"Provenance"}
 
 func (ec *executionContext) _Provenance(ctx context.Context, sel ast.SelectionSet, obj *store.Provenance) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, provenanceImplementors)
+	fields := ec.collectFields(sel, provenanceImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25154,16 +25158,16 @@ func (ec *executionContext) _Provenance(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var quarantineConnectionImplementors = []string{"QuarantineConnection"}
 
 func (ec *executionContext) _QuarantineConnection(ctx context.Context, sel ast.SelectionSet, obj *model.QuarantineConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, quarantineConnectionImplementors)
+	fields := ec.collectFields(sel, quarantineConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25198,16 +25202,16 @@ func (ec *executionContext) _QuarantineConnection(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var quarantineEdgeImplementors = []string{"QuarantineEdge"}
 
 func (ec *executionContext) _QuarantineEdge(ctx context.Context, sel ast.SelectionSet, obj *model.QuarantineEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, quarantineEdgeImplementors)
+	fields := ec.collectFields(sel, quarantineEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25236,16 +25240,16 @@ func (ec *executionContext) _QuarantineEdge(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var quarantineEntryImplementors = []string{"QuarantineEntry"}
 
 func (ec *executionContext) _QuarantineEntry(ctx context.Context, sel ast.SelectionSet, obj *store.QuarantineRecord) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, quarantineEntryImplementors)
+	fields := ec.collectFields(sel, quarantineEntryImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25311,19 +25315,19 @@ func (ec *executionContext) _QuarantineEntry(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, queryImplementors)
+	fields := ec.collectFields(sel, queryImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Query",
 	})
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
 			Object: field.Name,
@@ -25493,16 +25497,16 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var regionImplementors = []string{"Region", "Node"}
 
 func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, obj *store.Region) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, regionImplementors)
+	fields := ec.collectFields(sel, regionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25619,16 +25623,16 @@ func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var regionConnectionImplementors = []string{"RegionConnection"}
 
 func (ec *executionContext) _RegionConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RegionConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, regionConnectionImplementors)
+	fields := ec.collectFields(sel, regionConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25663,16 +25667,16 @@ func (ec *executionContext) _RegionConnection(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var regionEdgeImplementors = []string{"RegionEdge"}
 
 func (ec *executionContext) _RegionEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RegionEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, regionEdgeImplementors)
+	fields := ec.collectFields(sel, regionEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25701,16 +25705,16 @@ func (ec *executionContext) _RegionEdge(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var regionIndicatorsImplementors = []string{"RegionIndicators"}
 
 func (ec *executionContext) _RegionIndicators(ctx context.Context, sel ast.SelectionSet, obj *model.RegionIndicators) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, regionIndicatorsImplementors)
+	fields := ec.collectFields(sel, regionIndicatorsImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25760,16 +25764,16 @@ func (ec *executionContext) _RegionIndicators(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var regionStatsImplementors = []string{"RegionStats"}
 
 func (ec *executionContext) _RegionStats(ctx context.Context, sel ast.SelectionSet, obj *store.RegionStats) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, regionStatsImplementors)
+	fields := ec.collectFields(sel, regionStatsImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25840,16 +25844,16 @@ func (ec *executionContext) _RegionStats(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var scorePresetImplementors = []string{"ScorePreset"}
 
 func (ec *executionContext) _ScorePreset(ctx context.Context, sel ast.SelectionSet, obj *store.ScorePreset) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, scorePresetImplementors)
+	fields := ec.collectFields(sel, scorePresetImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25883,16 +25887,16 @@ func (ec *executionContext) _ScorePreset(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var scoreTermImplementors = []string{"ScoreTerm"}
 
 func (ec *executionContext) _ScoreTerm(ctx context.Context, sel ast.SelectionSet, obj *store.ScoreTerm) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, scoreTermImplementors)
+	fields := ec.collectFields(sel, scoreTermImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25926,16 +25930,16 @@ func (ec *executionContext) _ScoreTerm(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var serviceStationImplementors = []string{"ServiceStation", "Node"}
 
 func (ec *executionContext) _ServiceStation(ctx context.Context, sel ast.SelectionSet, obj *store.ServiceStation) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, serviceStationImplementors)
+	fields := ec.collectFields(sel, serviceStationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26014,16 +26018,16 @@ func (ec *executionContext) _ServiceStation(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var serviceStationConnectionImplementors = []string{"ServiceStationConnection"}
 
 func (ec *executionContext) _ServiceStationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceStationConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, serviceStationConnectionImplementors)
+	fields := ec.collectFields(sel, serviceStationConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26058,16 +26062,16 @@ func (ec *executionContext) _ServiceStationConnection(ctx context.Context, sel a
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var serviceStationEdgeImplementors = []string{"ServiceStationEdge"}
 
 func (ec *executionContext) _ServiceStationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceStationEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, serviceStationEdgeImplementors)
+	fields := ec.collectFields(sel, serviceStationEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26096,16 +26100,16 @@ func (ec *executionContext) _ServiceStationEdge(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var sourceImplementors = []string{"Source"}
 
 func (ec *executionContext) _Source(ctx context.Context, sel ast.SelectionSet, obj *store.Source) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, sourceImplementors)
+	fields := ec.collectFields(sel, sourceImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26210,16 +26214,16 @@ func (ec *executionContext) _Source(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var standardAddressImplementors = []string{"StandardAddress"}
 
 func (ec *executionContext) _StandardAddress(ctx context.Context, sel ast.SelectionSet, obj *model.StandardAddress) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, standardAddressImplementors)
+	fields := ec.collectFields(sel, standardAddressImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26298,13 +26302,13 @@ func (ec *executionContext) _StandardAddress(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	fields := ec.collectFields(sel, subscriptionImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Subscription",
 	})
@@ -26328,10 +26332,10 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 var syncRunImplementors = []string{"SyncRun"}
 
 func (ec *executionContext) _SyncRun(ctx context.Context, sel ast.SelectionSet, obj *store.SyncRun) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, syncRunImplementors)
+	fields := ec.collectFields(sel, syncRunImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26423,16 +26427,16 @@ func (ec *executionContext) _SyncRun(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var syncRunConnectionImplementors = []string{"SyncRunConnection"}
 
 func (ec *executionContext) _SyncRunConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SyncRunConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, syncRunConnectionImplementors)
+	fields := ec.collectFields(sel, syncRunConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26467,16 +26471,16 @@ func (ec *executionContext) _SyncRunConnection(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var syncRunEdgeImplementors = []string{"SyncRunEdge"}
 
 func (ec *executionContext) _SyncRunEdge(ctx context.Context, sel ast.SelectionSet, obj *model.SyncRunEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, syncRunEdgeImplementors)
+	fields := ec.collectFields(sel, syncRunEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26505,16 +26509,16 @@ func (ec *executionContext) _SyncRunEdge(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var timelineEventImplementors = []string{"TimelineEvent"}
 
 func (ec *executionContext) _TimelineEvent(ctx context.Context, sel ast.SelectionSet, obj *store.CaseEvent) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, timelineEventImplementors)
+	fields := ec.collectFields(sel, timelineEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26558,16 +26562,16 @@ func (ec *executionContext) _TimelineEvent(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var volunteerActivityImplementors = []string{"VolunteerActivity"}
 
 func (ec *executionContext) _VolunteerActivity(ctx context.Context, sel ast.SelectionSet, obj *store.VolunteerActivity) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, volunteerActivityImplementors)
+	fields := ec.collectFields(sel, volunteerActivityImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26613,16 +26617,16 @@ func (ec *executionContext) _VolunteerActivity(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
+	fields := ec.collectFields(sel, __DirectiveImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26666,16 +26670,16 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var __EnumValueImplementors = []string{"__EnumValue"}
 
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
+	fields := ec.collectFields(sel, __EnumValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26714,16 +26718,16 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var __FieldImplementors = []string{"__Field"}
 
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
+	fields := ec.collectFields(sel, __FieldImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26772,16 +26776,16 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var __InputValueImplementors = []string{"__InputValue"}
 
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
+	fields := ec.collectFields(sel, __InputValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26830,16 +26834,16 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var __SchemaImplementors = []string{"__Schema"}
 
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
+	fields := ec.collectFields(sel, __SchemaImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26888,16 +26892,16 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 var __TypeImplementors = []string{"__Type"}
 
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
+	fields := ec.collectFields(sel, __TypeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := newDeferredGroup(ctx)
+	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26971,7 +26975,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return objectValue(fields, out, &deferred)
+	return ec.objectValue(fields, out, &deferred)
 }
 
 // endregion **************************** object.gotpl ****************************

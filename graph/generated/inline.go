@@ -1,6 +1,7 @@
 package generated
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"math"
@@ -128,11 +129,6 @@ func pageOf(ctx context.Context) page {
 		return regionEdges
 	}
 	return notPrimed
-}
-
-// mayDefer is newDeferredGroup's test: the operation's text names "defer".
-func mayDefer(oc *graphql.OperationContext) bool {
-	return strings.Contains(oc.RawQuery, "defer")
 }
 
 // maxFragmentDepth bounds the walk through nested fragment spreads (the
@@ -282,6 +278,13 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 type floatValue float64
 
 func (f floatValue) MarshalGQL(w io.Writer) {
+	// Answers are written into a bytes.Buffer (marshalData): the digits
+	// go straight into its spare room. Any other writer gets them through
+	// a buffer of their own, which escapes to the heap.
+	if b, ok := w.(*bytes.Buffer); ok {
+		b.Write(strconv.AppendFloat(b.AvailableBuffer(), float64(f), 'g', -1, 64))
+		return
+	}
 	var buf [32]byte
 	w.Write(strconv.AppendFloat(buf[:0], float64(f), 'g', -1, 64))
 }

@@ -52,17 +52,27 @@ func PageArgs(first *int, after *string) (store.PageArgs, error) {
 	return store.PageArgs{First: first, After: p}, nil
 }
 
-// edges builds a connection's edges and page information from a store
-// page, each edge with its cursor.
-func edges[T, E any](p store.Page[T], edge func(cursor string, node T) E) ([]E, *PageInfo) {
-	out := make([]E, len(p.Edges))
+// At is an edge's keyset position in its list: the edge's cursor is
+// written from it when a query asks for it (most ask only for the page's
+// endCursor).
+type At struct{ Position store.Position }
+
+// Cursor is the edge's Relay cursor.
+func (a At) Cursor() string { return Cursor(a.Position) }
+
+// edges builds a connection's edges, allocated together, and page
+// information from a store page.
+func edges[T, E any](p store.Page[T], edge func(at store.Position, node T) E) ([]*E, *PageInfo) {
+	all := make([]E, len(p.Edges))
+	out := make([]*E, len(p.Edges))
 	info := &PageInfo{HasNextPage: p.PageInfo.HasNextPage}
 	for i, e := range p.Edges {
-		c := Cursor(e.Position)
-		out[i] = edge(c, e.Node)
-		if i == len(p.Edges)-1 {
-			info.EndCursor = &c
-		}
+		all[i] = edge(e.Position, e.Node)
+		out[i] = &all[i]
+	}
+	if n := len(p.Edges); n > 0 {
+		c := Cursor(p.Edges[n-1].Position)
+		info.EndCursor = &c
 	}
 	return out, info
 }

@@ -23,16 +23,16 @@ type RegionConnection struct {
 	Query    store.RegionQuery
 }
 
-// RegionEdge is a region with its cursor.
+// RegionEdge is a region with its place in the list (At: its cursor).
 type RegionEdge struct {
-	Cursor string
-	Node   *store.Region
+	At
+	Node *store.Region
 }
 
 // NewRegionConnection wraps a store page.
 func NewRegionConnection(p store.Page[*store.Region], q store.RegionQuery) *RegionConnection {
 	c := &RegionConnection{Query: q}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.Region) *RegionEdge { return &RegionEdge{Cursor: cursor, Node: n} })
+	c.Edges, c.PageInfo = edges(p, func(at store.Position, n *store.Region) RegionEdge { return RegionEdge{At: At{at}, Node: n} })
 	return c
 }
 
@@ -43,16 +43,16 @@ type CaseConnection struct {
 	Filter   store.CaseFilter
 }
 
-// CaseEdge is a case with its cursor.
+// CaseEdge is a case with its place in the list (At: its cursor).
 type CaseEdge struct {
-	Cursor string
-	Node   *Case
+	At
+	Node *Case
 }
 
 // NewCaseConnection wraps a store page.
 func NewCaseConnection(p store.Page[*store.Case], f store.CaseFilter) *CaseConnection {
 	c := &CaseConnection{Filter: f}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.Case) *CaseEdge { return &CaseEdge{Cursor: cursor, Node: (*Case)(n)} })
+	c.Edges, c.PageInfo = edges(p, func(at store.Position, n *store.Case) CaseEdge { return CaseEdge{At: At{at}, Node: (*Case)(n)} })
 	return c
 }
 
@@ -64,16 +64,16 @@ type SyncRunConnection struct {
 	Count func(context.Context) (int, error)
 }
 
-// SyncRunEdge is a run with its cursor.
+// SyncRunEdge is a run with its place in the list (At: its cursor).
 type SyncRunEdge struct {
-	Cursor string
-	Node   *store.SyncRun
+	At
+	Node *store.SyncRun
 }
 
 // NewSyncRunConnection wraps a store page.
 func NewSyncRunConnection(p store.Page[*store.SyncRun]) *SyncRunConnection {
 	c := &SyncRunConnection{Count: p.Count}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.SyncRun) *SyncRunEdge { return &SyncRunEdge{Cursor: cursor, Node: n} })
+	c.Edges, c.PageInfo = edges(p, func(at store.Position, n *store.SyncRun) SyncRunEdge { return SyncRunEdge{At: At{at}, Node: n} })
 	return c
 }
 
@@ -84,17 +84,17 @@ type QuarantineConnection struct {
 	Query    store.QuarantineQuery
 }
 
-// QuarantineEdge is a quarantine entry with its cursor.
+// QuarantineEdge is a quarantine entry with its place in the list (At: its cursor).
 type QuarantineEdge struct {
-	Cursor string
-	Node   *store.QuarantineRecord
+	At
+	Node *store.QuarantineRecord
 }
 
 // NewQuarantineConnection wraps a store page.
 func NewQuarantineConnection(p store.Page[*store.QuarantineRecord], q store.QuarantineQuery) *QuarantineConnection {
 	c := &QuarantineConnection{Query: q}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.QuarantineRecord) *QuarantineEdge {
-		return &QuarantineEdge{Cursor: cursor, Node: n}
+	c.Edges, c.PageInfo = edges(p, func(at store.Position, n *store.QuarantineRecord) QuarantineEdge {
+		return QuarantineEdge{At: At{at}, Node: n}
 	})
 	return c
 }
@@ -107,16 +107,16 @@ type PersonConnection struct {
 	Count func(context.Context) (int, error)
 }
 
-// PersonEdge is a Person with its cursor.
+// PersonEdge is a Person with its place in the list (At: its cursor).
 type PersonEdge struct {
-	Cursor string
-	Node   *store.Person
+	At
+	Node *store.Person
 }
 
 // NewPersonConnection wraps a store page.
 func NewPersonConnection(p store.Page[*store.Person]) *PersonConnection {
 	c := &PersonConnection{Count: p.Count}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.Person) *PersonEdge { return &PersonEdge{Cursor: cursor, Node: n} })
+	c.Edges, c.PageInfo = edges(p, func(at store.Position, n *store.Person) PersonEdge { return PersonEdge{At: At{at}, Node: n} })
 	return c
 }
 
@@ -128,16 +128,16 @@ type BuildingConnection struct {
 	Count func(context.Context) (int, error)
 }
 
-// BuildingEdge is a Building with its cursor.
+// BuildingEdge is a Building with its place in the list (At: its cursor).
 type BuildingEdge struct {
-	Cursor string
-	Node   *store.Building
+	At
+	Node *store.Building
 }
 
 // NewBuildingConnection wraps a store page.
 func NewBuildingConnection(p store.Page[*store.Building]) *BuildingConnection {
 	c := &BuildingConnection{Count: p.Count}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.Building) *BuildingEdge { return &BuildingEdge{Cursor: cursor, Node: n} })
+	c.Edges, c.PageInfo = edges(p, func(at store.Position, n *store.Building) BuildingEdge { return BuildingEdge{At: At{at}, Node: n} })
 	return c
 }
 
@@ -149,16 +149,16 @@ type HouseholdConnection struct {
 	Count func(context.Context) (int, error)
 }
 
-// HouseholdEdge is a Household with its cursor.
+// HouseholdEdge is a Household with its place in the list (At: its cursor).
 type HouseholdEdge struct {
-	Cursor string
-	Node   *store.Household
+	At
+	Node *store.Household
 }
 
 // NewHouseholdConnection wraps a store page.
 func NewHouseholdConnection(p store.Page[*store.Household]) *HouseholdConnection {
 	c := &HouseholdConnection{Count: p.Count}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.Household) *HouseholdEdge { return &HouseholdEdge{Cursor: cursor, Node: n} })
+	c.Edges, c.PageInfo = edges(p, func(at store.Position, n *store.Household) HouseholdEdge { return HouseholdEdge{At: At{at}, Node: n} })
 	return c
 }
 
@@ -170,17 +170,17 @@ type GridWorkerConnection struct {
 	Count func(context.Context) (int, error)
 }
 
-// GridWorkerEdge is a GridWorker with its cursor.
+// GridWorkerEdge is a GridWorker with its place in the list (At: its cursor).
 type GridWorkerEdge struct {
-	Cursor string
-	Node   *store.GridWorker
+	At
+	Node *store.GridWorker
 }
 
 // NewGridWorkerConnection wraps a store page.
 func NewGridWorkerConnection(p store.Page[*store.GridWorker]) *GridWorkerConnection {
 	c := &GridWorkerConnection{Count: p.Count}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.GridWorker) *GridWorkerEdge {
-		return &GridWorkerEdge{Cursor: cursor, Node: n}
+	c.Edges, c.PageInfo = edges(p, func(at store.Position, n *store.GridWorker) GridWorkerEdge {
+		return GridWorkerEdge{At: At{at}, Node: n}
 	})
 	return c
 }
@@ -193,16 +193,16 @@ type PartyOrgConnection struct {
 	Count func(context.Context) (int, error)
 }
 
-// PartyOrgEdge is a PartyOrg with its cursor.
+// PartyOrgEdge is a PartyOrg with its place in the list (At: its cursor).
 type PartyOrgEdge struct {
-	Cursor string
-	Node   *store.PartyOrg
+	At
+	Node *store.PartyOrg
 }
 
 // NewPartyOrgConnection wraps a store page.
 func NewPartyOrgConnection(p store.Page[*store.PartyOrg]) *PartyOrgConnection {
 	c := &PartyOrgConnection{Count: p.Count}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.PartyOrg) *PartyOrgEdge { return &PartyOrgEdge{Cursor: cursor, Node: n} })
+	c.Edges, c.PageInfo = edges(p, func(at store.Position, n *store.PartyOrg) PartyOrgEdge { return PartyOrgEdge{At: At{at}, Node: n} })
 	return c
 }
 
@@ -214,17 +214,17 @@ type PartyMemberConnection struct {
 	Count func(context.Context) (int, error)
 }
 
-// PartyMemberEdge is a PartyMember with its cursor.
+// PartyMemberEdge is a PartyMember with its place in the list (At: its cursor).
 type PartyMemberEdge struct {
-	Cursor string
-	Node   *store.PartyMember
+	At
+	Node *store.PartyMember
 }
 
 // NewPartyMemberConnection wraps a store page.
 func NewPartyMemberConnection(p store.Page[*store.PartyMember]) *PartyMemberConnection {
 	c := &PartyMemberConnection{Count: p.Count}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.PartyMember) *PartyMemberEdge {
-		return &PartyMemberEdge{Cursor: cursor, Node: n}
+	c.Edges, c.PageInfo = edges(p, func(at store.Position, n *store.PartyMember) PartyMemberEdge {
+		return PartyMemberEdge{At: At{at}, Node: n}
 	})
 	return c
 }
@@ -237,17 +237,17 @@ type ServiceStationConnection struct {
 	Count func(context.Context) (int, error)
 }
 
-// ServiceStationEdge is a ServiceStation with its cursor.
+// ServiceStationEdge is a ServiceStation with its place in the list (At: its cursor).
 type ServiceStationEdge struct {
-	Cursor string
-	Node   *store.ServiceStation
+	At
+	Node *store.ServiceStation
 }
 
 // NewServiceStationConnection wraps a store page.
 func NewServiceStationConnection(p store.Page[*store.ServiceStation]) *ServiceStationConnection {
 	c := &ServiceStationConnection{Count: p.Count}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.ServiceStation) *ServiceStationEdge {
-		return &ServiceStationEdge{Cursor: cursor, Node: n}
+	c.Edges, c.PageInfo = edges(p, func(at store.Position, n *store.ServiceStation) ServiceStationEdge {
+		return ServiceStationEdge{At: At{at}, Node: n}
 	})
 	return c
 }
@@ -260,17 +260,17 @@ type AuditEntryConnection struct {
 	Count func(context.Context) (int, error)
 }
 
-// AuditEntryEdge is an audit entry with its cursor.
+// AuditEntryEdge is an audit entry with its place in the list (At: its cursor).
 type AuditEntryEdge struct {
-	Cursor string
-	Node   *store.AuditEntry
+	At
+	Node *store.AuditEntry
 }
 
 // NewAuditEntryConnection wraps a store page.
 func NewAuditEntryConnection(p store.Page[*store.AuditEntry]) *AuditEntryConnection {
 	c := &AuditEntryConnection{Count: p.Count}
-	c.Edges, c.PageInfo = edges(p, func(cursor string, n *store.AuditEntry) *AuditEntryEdge {
-		return &AuditEntryEdge{Cursor: cursor, Node: n}
+	c.Edges, c.PageInfo = edges(p, func(at store.Position, n *store.AuditEntry) AuditEntryEdge {
+		return AuditEntryEdge{At: At{at}, Node: n}
 	})
 	return c
 }

@@ -12,7 +12,14 @@
 // over a corpus of queries). execpatch routes both through
 // graph/generated/deferred.go: newDeferredGroup builds the group only when
 // the operation may defer, and objectValue writes the fields of an object
-// of an operation that cannot defer in order, without the map.
+// of an operation that cannot defer in order, without the map. Both are
+// methods of the executionContext, which gqlgen makes once per operation
+// and execpatch gives a field of per-operation state (operationState):
+// whether the operation may defer is looked at once, not for every object;
+// the objects are taken from slabs; and each object's fields are collected
+// through a map keyed by the identity of its selection and type
+// (collectFields), where gqlgen's CollectFields hashes the type's names
+// into its cache key for every object.
 //
 // Leaf fields (a scalar or an enum) read from the object itself (a field
 // or a method without context and error: Case.title, Case.id, LatLng.lat)
@@ -53,8 +60,13 @@ import (
 
 // rewrites are the calls replaced, each with its replacement.
 var rewrites = []struct{ from, to string }{
-	{"deferred := graphql.NewDeferredGroup(ctx)", "deferred := newDeferredGroup(ctx)"},
-	{"\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\n\treturn out\n}", "\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\n\treturn objectValue(fields, out, &deferred)\n}"},
+	{"type executionContext struct {\n\t*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]\n}",
+		"type executionContext struct {\n\t*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]\n\top operationState // added by execpatch: see deferred.go\n}\n\n" +
+			"// operationState is the operation's state (added by execpatch: see deferred.go).\n" +
+			"func (ec *executionContext) operationState() *operationState { return &ec.op }"},
+	{"deferred := graphql.NewDeferredGroup(ctx)", "deferred := ec.newDeferredGroup(ctx)"},
+	{"fields := graphql.CollectFields(ec.OperationContext, sel, ", "fields := ec.collectFields(sel, "},
+	{"\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\n\treturn out\n}", "\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\n\treturn ec.objectValue(fields, out, &deferred)\n}"},
 	{"graphql.MarshalSliceConcurrently(ctx, len(v), ", "marshalSlice(ctx, sel, len(v), "},
 	{"out.ResolveConcurrently(ec.OperationContext, &deferred, i,", "resolveField(ctx, out, ec.OperationContext, &deferred, i,"},
 	{"\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n", "\t\t\tresponse.Data = marshalData(data)\n"},

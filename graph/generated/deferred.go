@@ -24,6 +24,8 @@ type operationState struct {
 	fields  map[fieldsKey][]graphql.CollectedField
 	slab    []object
 	slabCap int
+	sets    []graphql.FieldSet
+	values  []graphql.Marshaler
 }
 
 // state is the operation's state: the field execpatch adds to
@@ -143,6 +145,37 @@ func (s *operationState) newObject(fields []graphql.CollectedField, values []gra
 	o := &s.slab[len(s.slab)-1]
 	s.mu.Unlock()
 	return o
+}
+
+// newFieldSet stands in for graphql.NewFieldSet in the generated objects
+// (see execpatch). An operation that cannot defer takes the set and its
+// values from the operation's slabs, and leaves out the list of collected
+// fields that a FieldSet keeps: only the set's own MarshalGQL and its
+// deferred views read it, and every object of such an operation is
+// written through objectValue, which is given the fields.
+func (ec *executionContext) newFieldSet(fields []graphql.CollectedField) *graphql.FieldSet {
+	if ec.operationMayDefer() {
+		return graphql.NewFieldSet(fields)
+	}
+	return ec.state().newFieldSet(len(fields))
+}
+
+// newFieldSet takes a set of n values from the operation's slabs.
+func (s *operationState) newFieldSet(n int) *graphql.FieldSet {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.sets) == cap(s.sets) {
+		s.sets = make([]graphql.FieldSet, 0, min(max(2*cap(s.sets), minSlab), maxSlab))
+	}
+	s.sets = s.sets[:len(s.sets)+1]
+	fs := &s.sets[len(s.sets)-1]
+	if len(s.values)+n > cap(s.values) {
+		s.values = make([]graphql.Marshaler, 0, max(n, min(max(2*cap(s.values), 4*minSlab), 8*maxSlab)))
+	}
+	at := len(s.values)
+	s.values = s.values[:at+n]
+	fs.Values = s.values[at : at+n : at+n]
+	return fs
 }
 
 // object writes an object's fields, each value under its response name.

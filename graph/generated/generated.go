@@ -22483,7 +22483,7 @@ var addressComponentsImplementors = []string{"AddressComponents"}
 func (ec *executionContext) _AddressComponents(ctx context.Context, sel ast.SelectionSet, obj *model.AddressComponents) graphql.Marshaler {
 	fields := ec.collectFields(sel, addressComponentsImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -22576,7 +22576,7 @@ var auditEntryImplementors = []string{"AuditEntry"}
 func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSet, obj *store.AuditEntry) graphql.Marshaler {
 	fields := ec.collectFields(sel, auditEntryImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -22639,7 +22639,7 @@ var auditEntryConnectionImplementors = []string{"AuditEntryConnection"}
 func (ec *executionContext) _AuditEntryConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AuditEntryConnection) graphql.Marshaler {
 	fields := ec.collectFields(sel, auditEntryConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -22683,7 +22683,7 @@ var auditEntryEdgeImplementors = []string{"AuditEntryEdge"}
 func (ec *executionContext) _AuditEntryEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AuditEntryEdge) graphql.Marshaler {
 	fields := ec.collectFields(sel, auditEntryEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -22721,7 +22721,7 @@ var bucketKeyImplementors = []string{"BucketKey"}
 func (ec *executionContext) _BucketKey(ctx context.Context, sel ast.SelectionSet, obj *model.BucketKey) graphql.Marshaler {
 	fields := ec.collectFields(sel, bucketKeyImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -22764,7 +22764,7 @@ var buildingImplementors = []string{"Building"}
 func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet, obj *store.Building) graphql.Marshaler {
 	fields := ec.collectFields(sel, buildingImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -22832,7 +22832,7 @@ var buildingConnectionImplementors = []string{"BuildingConnection"}
 func (ec *executionContext) _BuildingConnection(ctx context.Context, sel ast.SelectionSet, obj *model.BuildingConnection) graphql.Marshaler {
 	fields := ec.collectFields(sel, buildingConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -22876,7 +22876,7 @@ var buildingEdgeImplementors = []string{"BuildingEdge"}
 func (ec *executionContext) _BuildingEdge(ctx context.Context, sel ast.SelectionSet, obj *model.BuildingEdge) graphql.Marshaler {
 	fields := ec.collectFields(sel, buildingEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -22914,7 +22914,7 @@ var caseImplementors = []string{"Case", "Node"}
 func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj *model.Case) graphql.Marshaler {
 	fields := ec.collectFields(sel, caseImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23081,7 +23081,7 @@ var caseBucketImplementors = []string{"CaseBucket"}
 func (ec *executionContext) _CaseBucket(ctx context.Context, sel ast.SelectionSet, obj *model.CaseBucket) graphql.Marshaler {
 	fields := ec.collectFields(sel, caseBucketImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23139,7 +23139,7 @@ var caseConnectionImplementors = []string{"CaseConnection"}
 func (ec *executionContext) _CaseConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CaseConnection) graphql.Marshaler {
 	fields := ec.collectFields(sel, caseConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23183,7 +23183,7 @@ var caseEdgeImplementors = []string{"CaseEdge"}
 func (ec *executionContext) _CaseEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CaseEdge) graphql.Marshaler {
 	fields := ec.collectFields(sel, caseEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23221,7 +23221,7 @@ var categoryImplementors = []string{"Category"}
 func (ec *executionContext) _Category(ctx context.Context, sel ast.SelectionSet, obj *store.Category) graphql.Marshaler {
 	fields := ec.collectFields(sel, categoryImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23281,7 +23281,7 @@ var categoryMappingImplementors = []string{"CategoryMapping"}
 func (ec *executionContext) _CategoryMapping(ctx context.Context, sel ast.SelectionSet, obj *store.CategoryMapping) graphql.Marshaler {
 	fields := ec.collectFields(sel, categoryMappingImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23324,7 +23324,7 @@ var changeImplementors = []string{"Change"}
 func (ec *executionContext) _Change(ctx context.Context, sel ast.SelectionSet, obj *model.Change) graphql.Marshaler {
 	fields := ec.collectFields(sel, changeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23397,7 +23397,7 @@ var changeConnectionImplementors = []string{"ChangeConnection"}
 func (ec *executionContext) _ChangeConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ChangeConnection) graphql.Marshaler {
 	fields := ec.collectFields(sel, changeConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23440,7 +23440,7 @@ var changeEdgeImplementors = []string{"ChangeEdge"}
 func (ec *executionContext) _ChangeEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ChangeEdge) graphql.Marshaler {
 	fields := ec.collectFields(sel, changeEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23478,7 +23478,7 @@ var dualReportImplementors = []string{"DualReport"}
 func (ec *executionContext) _DualReport(ctx context.Context, sel ast.SelectionSet, obj *store.DualReport) graphql.Marshaler {
 	fields := ec.collectFields(sel, dualReportImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23535,7 +23535,7 @@ var gridWorkerImplementors = []string{"GridWorker", "Node"}
 func (ec *executionContext) _GridWorker(ctx context.Context, sel ast.SelectionSet, obj *store.GridWorker) graphql.Marshaler {
 	fields := ec.collectFields(sel, gridWorkerImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23591,7 +23591,7 @@ var gridWorkerConnectionImplementors = []string{"GridWorkerConnection"}
 func (ec *executionContext) _GridWorkerConnection(ctx context.Context, sel ast.SelectionSet, obj *model.GridWorkerConnection) graphql.Marshaler {
 	fields := ec.collectFields(sel, gridWorkerConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23635,7 +23635,7 @@ var gridWorkerEdgeImplementors = []string{"GridWorkerEdge"}
 func (ec *executionContext) _GridWorkerEdge(ctx context.Context, sel ast.SelectionSet, obj *model.GridWorkerEdge) graphql.Marshaler {
 	fields := ec.collectFields(sel, gridWorkerEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23673,7 +23673,7 @@ var householdImplementors = []string{"Household", "Node"}
 func (ec *executionContext) _Household(ctx context.Context, sel ast.SelectionSet, obj *store.Household) graphql.Marshaler {
 	fields := ec.collectFields(sel, householdImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23751,7 +23751,7 @@ var householdConnectionImplementors = []string{"HouseholdConnection"}
 func (ec *executionContext) _HouseholdConnection(ctx context.Context, sel ast.SelectionSet, obj *model.HouseholdConnection) graphql.Marshaler {
 	fields := ec.collectFields(sel, householdConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23795,7 +23795,7 @@ var householdEdgeImplementors = []string{"HouseholdEdge"}
 func (ec *executionContext) _HouseholdEdge(ctx context.Context, sel ast.SelectionSet, obj *model.HouseholdEdge) graphql.Marshaler {
 	fields := ec.collectFields(sel, householdEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23833,7 +23833,7 @@ var incidentImplementors = []string{"Incident", "Node"}
 func (ec *executionContext) _Incident(ctx context.Context, sel ast.SelectionSet, obj *model.Incident) graphql.Marshaler {
 	fields := ec.collectFields(sel, incidentImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23918,7 +23918,7 @@ var incidentEvidenceImplementors = []string{"IncidentEvidence"}
 func (ec *executionContext) _IncidentEvidence(ctx context.Context, sel ast.SelectionSet, obj *model.IncidentEvidence) graphql.Marshaler {
 	fields := ec.collectFields(sel, incidentEvidenceImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -23981,7 +23981,7 @@ var indicatorBucketImplementors = []string{"IndicatorBucket"}
 func (ec *executionContext) _IndicatorBucket(ctx context.Context, sel ast.SelectionSet, obj *model.IndicatorBucket) graphql.Marshaler {
 	fields := ec.collectFields(sel, indicatorBucketImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24024,7 +24024,7 @@ var indicatorPeriodImplementors = []string{"IndicatorPeriod"}
 func (ec *executionContext) _IndicatorPeriod(ctx context.Context, sel ast.SelectionSet, obj *model.IndicatorPeriod) graphql.Marshaler {
 	fields := ec.collectFields(sel, indicatorPeriodImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24072,7 +24072,7 @@ var indicatorsImplementors = []string{"Indicators"}
 func (ec *executionContext) _Indicators(ctx context.Context, sel ast.SelectionSet, obj *store.Indicators) graphql.Marshaler {
 	fields := ec.collectFields(sel, indicatorsImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24231,7 +24231,7 @@ var latLngImplementors = []string{"LatLng"}
 func (ec *executionContext) _LatLng(ctx context.Context, sel ast.SelectionSet, obj *canon.Point) graphql.Marshaler {
 	fields := ec.collectFields(sel, latLngImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24269,7 +24269,7 @@ var matchDecisionImplementors = []string{"MatchDecision"}
 func (ec *executionContext) _MatchDecision(ctx context.Context, sel ast.SelectionSet, obj *store.MatchDecision) graphql.Marshaler {
 	fields := ec.collectFields(sel, matchDecisionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24347,7 +24347,7 @@ var matchFieldImplementors = []string{"MatchField"}
 func (ec *executionContext) _MatchField(ctx context.Context, sel ast.SelectionSet, obj *model.MatchField) graphql.Marshaler {
 	fields := ec.collectFields(sel, matchFieldImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24393,7 +24393,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		Object: "Mutation",
 	})
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
@@ -24440,7 +24440,7 @@ var pageInfoImplementors = []string{"PageInfo"}
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
 	fields := ec.collectFields(sel, pageInfoImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24478,7 +24478,7 @@ var partyMemberImplementors = []string{"PartyMember", "Node"}
 func (ec *executionContext) _PartyMember(ctx context.Context, sel ast.SelectionSet, obj *store.PartyMember) graphql.Marshaler {
 	fields := ec.collectFields(sel, partyMemberImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24568,7 +24568,7 @@ var partyMemberConnectionImplementors = []string{"PartyMemberConnection"}
 func (ec *executionContext) _PartyMemberConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PartyMemberConnection) graphql.Marshaler {
 	fields := ec.collectFields(sel, partyMemberConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24612,7 +24612,7 @@ var partyMemberEdgeImplementors = []string{"PartyMemberEdge"}
 func (ec *executionContext) _PartyMemberEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PartyMemberEdge) graphql.Marshaler {
 	fields := ec.collectFields(sel, partyMemberEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24650,7 +24650,7 @@ var partyOrgImplementors = []string{"PartyOrg", "Node"}
 func (ec *executionContext) _PartyOrg(ctx context.Context, sel ast.SelectionSet, obj *store.PartyOrg) graphql.Marshaler {
 	fields := ec.collectFields(sel, partyOrgImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24735,7 +24735,7 @@ var partyOrgConnectionImplementors = []string{"PartyOrgConnection"}
 func (ec *executionContext) _PartyOrgConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PartyOrgConnection) graphql.Marshaler {
 	fields := ec.collectFields(sel, partyOrgConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24779,7 +24779,7 @@ var partyOrgEdgeImplementors = []string{"PartyOrgEdge"}
 func (ec *executionContext) _PartyOrgEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PartyOrgEdge) graphql.Marshaler {
 	fields := ec.collectFields(sel, partyOrgEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24817,7 +24817,7 @@ var personImplementors = []string{"Person", "Node"}
 func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, obj *store.Person) graphql.Marshaler {
 	fields := ec.collectFields(sel, personImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24921,7 +24921,7 @@ var personConnectionImplementors = []string{"PersonConnection"}
 func (ec *executionContext) _PersonConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PersonConnection) graphql.Marshaler {
 	fields := ec.collectFields(sel, personConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -24965,7 +24965,7 @@ var personEdgeImplementors = []string{"PersonEdge"}
 func (ec *executionContext) _PersonEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PersonEdge) graphql.Marshaler {
 	fields := ec.collectFields(sel, personEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -25003,7 +25003,7 @@ var personMatchImplementors = []string{"PersonMatch"}
 func (ec *executionContext) _PersonMatch(ctx context.Context, sel ast.SelectionSet, obj *store.PersonMatch) graphql.Marshaler {
 	fields := ec.collectFields(sel, personMatchImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -25057,7 +25057,7 @@ var personSourceRecordImplementors = []string{"PersonSourceRecord"}
 func (ec *executionContext) _PersonSourceRecord(ctx context.Context, sel ast.SelectionSet, obj *store.PersonRecord) graphql.Marshaler {
 	fields := ec.collectFields(sel, personSourceRecordImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -25111,7 +25111,7 @@ var provenanceImplementors = []string{"Provenance"}
 func (ec *executionContext) _Provenance(ctx context.Context, sel ast.SelectionSet, obj *store.Provenance) graphql.Marshaler {
 	fields := ec.collectFields(sel, provenanceImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -25166,7 +25166,7 @@ var quarantineConnectionImplementors = []string{"QuarantineConnection"}
 func (ec *executionContext) _QuarantineConnection(ctx context.Context, sel ast.SelectionSet, obj *model.QuarantineConnection) graphql.Marshaler {
 	fields := ec.collectFields(sel, quarantineConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -25210,7 +25210,7 @@ var quarantineEdgeImplementors = []string{"QuarantineEdge"}
 func (ec *executionContext) _QuarantineEdge(ctx context.Context, sel ast.SelectionSet, obj *model.QuarantineEdge) graphql.Marshaler {
 	fields := ec.collectFields(sel, quarantineEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -25248,7 +25248,7 @@ var quarantineEntryImplementors = []string{"QuarantineEntry"}
 func (ec *executionContext) _QuarantineEntry(ctx context.Context, sel ast.SelectionSet, obj *store.QuarantineRecord) graphql.Marshaler {
 	fields := ec.collectFields(sel, quarantineEntryImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -25326,7 +25326,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		Object: "Query",
 	})
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
@@ -25505,7 +25505,7 @@ var regionImplementors = []string{"Region", "Node"}
 func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, obj *store.Region) graphql.Marshaler {
 	fields := ec.collectFields(sel, regionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -25631,7 +25631,7 @@ var regionConnectionImplementors = []string{"RegionConnection"}
 func (ec *executionContext) _RegionConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RegionConnection) graphql.Marshaler {
 	fields := ec.collectFields(sel, regionConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -25675,7 +25675,7 @@ var regionEdgeImplementors = []string{"RegionEdge"}
 func (ec *executionContext) _RegionEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RegionEdge) graphql.Marshaler {
 	fields := ec.collectFields(sel, regionEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -25713,7 +25713,7 @@ var regionIndicatorsImplementors = []string{"RegionIndicators"}
 func (ec *executionContext) _RegionIndicators(ctx context.Context, sel ast.SelectionSet, obj *model.RegionIndicators) graphql.Marshaler {
 	fields := ec.collectFields(sel, regionIndicatorsImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -25772,7 +25772,7 @@ var regionStatsImplementors = []string{"RegionStats"}
 func (ec *executionContext) _RegionStats(ctx context.Context, sel ast.SelectionSet, obj *store.RegionStats) graphql.Marshaler {
 	fields := ec.collectFields(sel, regionStatsImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -25852,7 +25852,7 @@ var scorePresetImplementors = []string{"ScorePreset"}
 func (ec *executionContext) _ScorePreset(ctx context.Context, sel ast.SelectionSet, obj *store.ScorePreset) graphql.Marshaler {
 	fields := ec.collectFields(sel, scorePresetImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -25895,7 +25895,7 @@ var scoreTermImplementors = []string{"ScoreTerm"}
 func (ec *executionContext) _ScoreTerm(ctx context.Context, sel ast.SelectionSet, obj *store.ScoreTerm) graphql.Marshaler {
 	fields := ec.collectFields(sel, scoreTermImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -25938,7 +25938,7 @@ var serviceStationImplementors = []string{"ServiceStation", "Node"}
 func (ec *executionContext) _ServiceStation(ctx context.Context, sel ast.SelectionSet, obj *store.ServiceStation) graphql.Marshaler {
 	fields := ec.collectFields(sel, serviceStationImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26026,7 +26026,7 @@ var serviceStationConnectionImplementors = []string{"ServiceStationConnection"}
 func (ec *executionContext) _ServiceStationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceStationConnection) graphql.Marshaler {
 	fields := ec.collectFields(sel, serviceStationConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26070,7 +26070,7 @@ var serviceStationEdgeImplementors = []string{"ServiceStationEdge"}
 func (ec *executionContext) _ServiceStationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceStationEdge) graphql.Marshaler {
 	fields := ec.collectFields(sel, serviceStationEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26108,7 +26108,7 @@ var sourceImplementors = []string{"Source"}
 func (ec *executionContext) _Source(ctx context.Context, sel ast.SelectionSet, obj *store.Source) graphql.Marshaler {
 	fields := ec.collectFields(sel, sourceImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26222,7 +26222,7 @@ var standardAddressImplementors = []string{"StandardAddress"}
 func (ec *executionContext) _StandardAddress(ctx context.Context, sel ast.SelectionSet, obj *model.StandardAddress) graphql.Marshaler {
 	fields := ec.collectFields(sel, standardAddressImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26334,7 +26334,7 @@ var syncRunImplementors = []string{"SyncRun"}
 func (ec *executionContext) _SyncRun(ctx context.Context, sel ast.SelectionSet, obj *store.SyncRun) graphql.Marshaler {
 	fields := ec.collectFields(sel, syncRunImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26435,7 +26435,7 @@ var syncRunConnectionImplementors = []string{"SyncRunConnection"}
 func (ec *executionContext) _SyncRunConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SyncRunConnection) graphql.Marshaler {
 	fields := ec.collectFields(sel, syncRunConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26479,7 +26479,7 @@ var syncRunEdgeImplementors = []string{"SyncRunEdge"}
 func (ec *executionContext) _SyncRunEdge(ctx context.Context, sel ast.SelectionSet, obj *model.SyncRunEdge) graphql.Marshaler {
 	fields := ec.collectFields(sel, syncRunEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26517,7 +26517,7 @@ var timelineEventImplementors = []string{"TimelineEvent"}
 func (ec *executionContext) _TimelineEvent(ctx context.Context, sel ast.SelectionSet, obj *store.CaseEvent) graphql.Marshaler {
 	fields := ec.collectFields(sel, timelineEventImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26570,7 +26570,7 @@ var volunteerActivityImplementors = []string{"VolunteerActivity"}
 func (ec *executionContext) _VolunteerActivity(ctx context.Context, sel ast.SelectionSet, obj *store.VolunteerActivity) graphql.Marshaler {
 	fields := ec.collectFields(sel, volunteerActivityImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26625,7 +26625,7 @@ var __DirectiveImplementors = []string{"__Directive"}
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
 	fields := ec.collectFields(sel, __DirectiveImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26678,7 +26678,7 @@ var __EnumValueImplementors = []string{"__EnumValue"}
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
 	fields := ec.collectFields(sel, __EnumValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26726,7 +26726,7 @@ var __FieldImplementors = []string{"__Field"}
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
 	fields := ec.collectFields(sel, __FieldImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26784,7 +26784,7 @@ var __InputValueImplementors = []string{"__InputValue"}
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
 	fields := ec.collectFields(sel, __InputValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26842,7 +26842,7 @@ var __SchemaImplementors = []string{"__Schema"}
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
 	fields := ec.collectFields(sel, __SchemaImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
@@ -26900,7 +26900,7 @@ var __TypeImplementors = []string{"__Type"}
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
 	fields := ec.collectFields(sel, __TypeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := ec.newFieldSet(fields)
 	deferred := ec.newDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {

@@ -225,18 +225,30 @@ var oncePerRequest = map[string]bool{"Case.category": true, "Incident.category":
 // counting its result as Dispatch would; otherwise it schedules it.
 func resolveField(ctx context.Context, out *graphql.FieldSet, oc *graphql.OperationContext, deferred *graphql.DeferredGroup,
 	i int, recoverFromPanic, nonNull bool, resolve func(ctx context.Context) graphql.Marshaler) {
-	if ctx.Value(inlineKey{}) == nil || deferred.Defers != nil {
-		out.ResolveConcurrently(oc, deferred, i, recoverFromPanic, nonNull, resolve)
-		return
-	}
-	v := resolveRecovered(ctx, oc, recoverFromPanic, resolve)
-	out.Values[i] = v
 	invalid := graphql.RequiredNull
 	if nonNull {
 		invalid = graphql.Null
 	}
-	if v == invalid {
-		atomic.AddUint32(&out.Invalids, 1)
+	switch {
+	case deferred.Defers != nil:
+		out.ResolveConcurrently(oc, deferred, i, recoverFromPanic, nonNull, resolve)
+	case ctx.Value(inlineKey{}) == nil:
+		// What ResolveConcurrently does for a field that is not deferred,
+		// without the field list it reads to tell (a set of an operation
+		// that cannot defer has none: see newFieldSet).
+		out.Concurrently(i, func(ctx context.Context) graphql.Marshaler {
+			v := resolveRecovered(ctx, oc, recoverFromPanic, resolve)
+			if v == invalid {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+			return v
+		})
+	default:
+		v := resolveRecovered(ctx, oc, recoverFromPanic, resolve)
+		out.Values[i] = v
+		if v == invalid {
+			atomic.AddUint32(&out.Invalids, 1)
+		}
 	}
 }
 

@@ -16,7 +16,8 @@
 // methods of the executionContext, which gqlgen makes once per operation
 // and execpatch gives a field of per-operation state (operationState):
 // whether the operation may defer is looked at once, not for every object;
-// the objects are taken from slabs; and each object's fields are collected
+// the objects and their field sets are taken from slabs; and each
+// object's fields are collected
 // through a map keyed by the identity of its selection and type
 // (collectFields), where gqlgen's CollectFields hashes the type's names
 // into its cache key for every object.
@@ -66,6 +67,7 @@ var rewrites = []struct{ from, to string }{
 			"func (ec *executionContext) operationState() *operationState { return &ec.op }"},
 	{"deferred := graphql.NewDeferredGroup(ctx)", "deferred := ec.newDeferredGroup(ctx)"},
 	{"fields := graphql.CollectFields(ec.OperationContext, sel, ", "fields := ec.collectFields(sel, "},
+	{"out := graphql.NewFieldSet(fields)\n", "out := ec.newFieldSet(fields)\n"},
 	{"\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\n\treturn out\n}", "\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\n\treturn ec.objectValue(fields, out, &deferred)\n}"},
 	{"graphql.MarshalSliceConcurrently(ctx, len(v), ", "marshalSlice(ctx, sel, len(v), "},
 	{"out.ResolveConcurrently(ec.OperationContext, &deferred, i,", "resolveField(ctx, out, ec.OperationContext, &deferred, i,"},
@@ -207,6 +209,12 @@ func patch(path string) error {
 			return fmt.Errorf("%s: no %q to rewrite: gqlgen's generated code changed; review graph/generated/deferred.go", path, r.from)
 		}
 		src = bytes.ReplaceAll(src, []byte(r.from), []byte(r.to))
+	}
+	// A set from newFieldSet lacks its field list, which only its own
+	// MarshalGQL reads: every object made with one must be written
+	// through objectValue.
+	if sets, objects := bytes.Count(src, []byte("out := ec.newFieldSet(fields)\n")), bytes.Count(src, []byte("return ec.objectValue(fields, out, &deferred)\n")); sets != objects {
+		return fmt.Errorf("%s: %d objects take a field set from newFieldSet, %d are written through objectValue: gqlgen's generated code changed; review graph/generated/deferred.go", path, sets, objects)
 	}
 	if src, err = leafFastPaths(src); err != nil {
 		return fmt.Errorf("%s: %w", path, err)

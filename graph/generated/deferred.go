@@ -26,6 +26,7 @@ type operationState struct {
 	slabCap int
 	sets    []graphql.FieldSet
 	values  []graphql.Marshaler
+	fcs     []graphql.FieldContext
 }
 
 // state is the operation's state: the field execpatch adds to
@@ -176,6 +177,20 @@ func (s *operationState) newFieldSet(n int) *graphql.FieldSet {
 	s.values = s.values[:at+n]
 	fs.Values = s.values[at : at+n : at+n]
 	return fs
+}
+
+// fieldContext stands in for the allocation of a generated field's
+// context (see execpatch): it is taken from the operation's slab.
+func (ec *executionContext) fieldContext(fc graphql.FieldContext) *graphql.FieldContext {
+	s := ec.state()
+	s.mu.Lock()
+	if len(s.fcs) == cap(s.fcs) {
+		s.fcs = make([]graphql.FieldContext, 0, min(max(2*cap(s.fcs), minSlab), maxSlab))
+	}
+	s.fcs = append(s.fcs, fc)
+	p := &s.fcs[len(s.fcs)-1]
+	s.mu.Unlock()
+	return p
 }
 
 // object writes an object's fields, each value under its response name.

@@ -8864,7 +8864,7 @@ func (ec *executionContext) _AuditEntryConnection_edges(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_AuditEntryConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "AuditEntryConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -8872,7 +8872,7 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_edges(_ context.Co
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AuditEntryEdge(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -8896,7 +8896,7 @@ func (ec *executionContext) _AuditEntryConnection_pageInfo(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_AuditEntryConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "AuditEntryConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -8904,7 +8904,7 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_pageInfo(_ context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -8977,7 +8977,7 @@ func (ec *executionContext) _AuditEntryEdge_node(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "AuditEntryEdge",
 		Field:      field,
 		IsMethod:   false,
@@ -8985,7 +8985,7 @@ func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AuditEntry(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -9139,7 +9139,7 @@ func (ec *executionContext) _Building_grid(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Building_grid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Building",
 		Field:      field,
 		IsMethod:   true,
@@ -9147,7 +9147,7 @@ func (ec *executionContext) fieldContext_Building_grid(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -9171,7 +9171,7 @@ func (ec *executionContext) _Building_location(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Building_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Building",
 		Field:      field,
 		IsMethod:   true,
@@ -9179,7 +9179,7 @@ func (ec *executionContext) fieldContext_Building_location(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LatLng(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -9227,7 +9227,7 @@ func (ec *executionContext) _Building_households(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Building_households(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Building",
 		Field:      field,
 		IsMethod:   true,
@@ -9235,7 +9235,7 @@ func (ec *executionContext) fieldContext_Building_households(ctx context.Context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_HouseholdConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -9271,7 +9271,7 @@ func (ec *executionContext) _Building_partyMembers(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Building_partyMembers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Building",
 		Field:      field,
 		IsMethod:   true,
@@ -9279,7 +9279,7 @@ func (ec *executionContext) fieldContext_Building_partyMembers(ctx context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PartyMemberConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -9314,7 +9314,7 @@ func (ec *executionContext) _BuildingConnection_edges(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_BuildingConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "BuildingConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -9322,7 +9322,7 @@ func (ec *executionContext) fieldContext_BuildingConnection_edges(_ context.Cont
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BuildingEdge(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -9346,7 +9346,7 @@ func (ec *executionContext) _BuildingConnection_pageInfo(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_BuildingConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "BuildingConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -9354,7 +9354,7 @@ func (ec *executionContext) fieldContext_BuildingConnection_pageInfo(_ context.C
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -9427,7 +9427,7 @@ func (ec *executionContext) _BuildingEdge_node(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_BuildingEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "BuildingEdge",
 		Field:      field,
 		IsMethod:   false,
@@ -9435,7 +9435,7 @@ func (ec *executionContext) fieldContext_BuildingEdge_node(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Building(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -9485,7 +9485,7 @@ func (ec *executionContext) _Case_source(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Case_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
@@ -9493,7 +9493,7 @@ func (ec *executionContext) fieldContext_Case_source(_ context.Context, field gr
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Source(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Case_source(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
@@ -9592,7 +9592,7 @@ func (ec *executionContext) _Case_category(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Case_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
@@ -9600,7 +9600,7 @@ func (ec *executionContext) fieldContext_Case_category(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Category(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Case_category(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
@@ -9647,7 +9647,7 @@ func (ec *executionContext) _Case_sourceCategory(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Case_sourceCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
@@ -9655,7 +9655,7 @@ func (ec *executionContext) fieldContext_Case_sourceCategory(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Category(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -9783,7 +9783,7 @@ func (ec *executionContext) _Case_grid(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_Case_grid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
@@ -9791,7 +9791,7 @@ func (ec *executionContext) fieldContext_Case_grid(_ context.Context, field grap
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Case_grid(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
@@ -9838,7 +9838,7 @@ func (ec *executionContext) _Case_location(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Case_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
@@ -9846,7 +9846,7 @@ func (ec *executionContext) fieldContext_Case_location(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LatLng(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -9896,7 +9896,7 @@ func (ec *executionContext) _Case_building(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Case_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
@@ -9904,7 +9904,7 @@ func (ec *executionContext) fieldContext_Case_building(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Building(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Case_building(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
@@ -10081,7 +10081,7 @@ func (ec *executionContext) _Case_timeline(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Case_timeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
@@ -10089,7 +10089,7 @@ func (ec *executionContext) fieldContext_Case_timeline(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_TimelineEvent(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Case_timeline(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
@@ -10136,7 +10136,7 @@ func (ec *executionContext) _Case_incident(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Case_incident(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
@@ -10144,7 +10144,7 @@ func (ec *executionContext) fieldContext_Case_incident(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Incident(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Case_incident(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
@@ -10191,7 +10191,7 @@ func (ec *executionContext) _Case_reporter(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Case_reporter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
@@ -10199,7 +10199,7 @@ func (ec *executionContext) fieldContext_Case_reporter(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Person(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Case_reporter(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
@@ -10272,7 +10272,7 @@ func (ec *executionContext) _Case_provenance(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Case_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   false,
@@ -10280,7 +10280,7 @@ func (ec *executionContext) fieldContext_Case_provenance(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Provenance(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -10327,7 +10327,7 @@ func (ec *executionContext) _Case_addressComponents(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Case_addressComponents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
@@ -10335,7 +10335,7 @@ func (ec *executionContext) fieldContext_Case_addressComponents(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AddressComponents(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -10359,7 +10359,7 @@ func (ec *executionContext) _CaseBucket_key(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_CaseBucket_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "CaseBucket",
 		Field:      field,
 		IsMethod:   false,
@@ -10367,7 +10367,7 @@ func (ec *executionContext) fieldContext_CaseBucket_key(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BucketKey(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -10525,7 +10525,7 @@ func (ec *executionContext) _CaseConnection_edges(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_CaseConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "CaseConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -10533,7 +10533,7 @@ func (ec *executionContext) fieldContext_CaseConnection_edges(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CaseEdge(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -10557,7 +10557,7 @@ func (ec *executionContext) _CaseConnection_pageInfo(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_CaseConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "CaseConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -10565,7 +10565,7 @@ func (ec *executionContext) fieldContext_CaseConnection_pageInfo(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -10638,7 +10638,7 @@ func (ec *executionContext) _CaseEdge_node(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_CaseEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "CaseEdge",
 		Field:      field,
 		IsMethod:   false,
@@ -10646,7 +10646,7 @@ func (ec *executionContext) fieldContext_CaseEdge_node(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Case(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -10748,7 +10748,7 @@ func (ec *executionContext) _Category_parent(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Category_parent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Category",
 		Field:      field,
 		IsMethod:   true,
@@ -10756,7 +10756,7 @@ func (ec *executionContext) fieldContext_Category_parent(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Category(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -10806,7 +10806,7 @@ func (ec *executionContext) _Category_sourceMappings(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Category_sourceMappings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Category",
 		Field:      field,
 		IsMethod:   true,
@@ -10814,7 +10814,7 @@ func (ec *executionContext) fieldContext_Category_sourceMappings(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CategoryMapping(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11121,7 +11121,7 @@ func (ec *executionContext) _Change_node(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Change_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Change",
 		Field:      field,
 		IsMethod:   false,
@@ -11129,7 +11129,7 @@ func (ec *executionContext) fieldContext_Change_node(_ context.Context, field gr
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11153,7 +11153,7 @@ func (ec *executionContext) _ChangeConnection_edges(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ChangeConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "ChangeConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -11161,7 +11161,7 @@ func (ec *executionContext) fieldContext_ChangeConnection_edges(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ChangeEdge(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11185,7 +11185,7 @@ func (ec *executionContext) _ChangeConnection_pageInfo(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_ChangeConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "ChangeConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -11193,7 +11193,7 @@ func (ec *executionContext) fieldContext_ChangeConnection_pageInfo(_ context.Con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11269,7 +11269,7 @@ func (ec *executionContext) _ChangeEdge_node(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_ChangeEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "ChangeEdge",
 		Field:      field,
 		IsMethod:   false,
@@ -11277,7 +11277,7 @@ func (ec *executionContext) fieldContext_ChangeEdge_node(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Change(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11301,7 +11301,7 @@ func (ec *executionContext) _DualReport_community(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_DualReport_community(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "DualReport",
 		Field:      field,
 		IsMethod:   true,
@@ -11309,7 +11309,7 @@ func (ec *executionContext) fieldContext_DualReport_community(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11356,7 +11356,7 @@ func (ec *executionContext) _DualReport_branch(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_DualReport_branch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "DualReport",
 		Field:      field,
 		IsMethod:   true,
@@ -11364,7 +11364,7 @@ func (ec *executionContext) fieldContext_DualReport_branch(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PartyOrg(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11460,7 +11460,7 @@ func (ec *executionContext) _GridWorker_person(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_GridWorker_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "GridWorker",
 		Field:      field,
 		IsMethod:   true,
@@ -11468,7 +11468,7 @@ func (ec *executionContext) fieldContext_GridWorker_person(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Person(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11518,7 +11518,7 @@ func (ec *executionContext) _GridWorker_grids(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_GridWorker_grids(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "GridWorker",
 		Field:      field,
 		IsMethod:   true,
@@ -11526,7 +11526,7 @@ func (ec *executionContext) fieldContext_GridWorker_grids(_ context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11550,7 +11550,7 @@ func (ec *executionContext) _GridWorker_provenance(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_GridWorker_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "GridWorker",
 		Field:      field,
 		IsMethod:   false,
@@ -11558,7 +11558,7 @@ func (ec *executionContext) fieldContext_GridWorker_provenance(_ context.Context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Provenance(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11582,7 +11582,7 @@ func (ec *executionContext) _GridWorkerConnection_edges(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_GridWorkerConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "GridWorkerConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -11590,7 +11590,7 @@ func (ec *executionContext) fieldContext_GridWorkerConnection_edges(_ context.Co
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_GridWorkerEdge(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11614,7 +11614,7 @@ func (ec *executionContext) _GridWorkerConnection_pageInfo(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_GridWorkerConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "GridWorkerConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -11622,7 +11622,7 @@ func (ec *executionContext) fieldContext_GridWorkerConnection_pageInfo(_ context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11695,7 +11695,7 @@ func (ec *executionContext) _GridWorkerEdge_node(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_GridWorkerEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "GridWorkerEdge",
 		Field:      field,
 		IsMethod:   false,
@@ -11703,7 +11703,7 @@ func (ec *executionContext) fieldContext_GridWorkerEdge_node(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_GridWorker(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11750,7 +11750,7 @@ func (ec *executionContext) _Household_grid(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Household_grid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Household",
 		Field:      field,
 		IsMethod:   true,
@@ -11758,7 +11758,7 @@ func (ec *executionContext) fieldContext_Household_grid(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11929,7 +11929,7 @@ func (ec *executionContext) _Household_provenance(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Household_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Household",
 		Field:      field,
 		IsMethod:   false,
@@ -11937,7 +11937,7 @@ func (ec *executionContext) fieldContext_Household_provenance(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Provenance(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11961,7 +11961,7 @@ func (ec *executionContext) _HouseholdConnection_edges(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_HouseholdConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "HouseholdConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -11969,7 +11969,7 @@ func (ec *executionContext) fieldContext_HouseholdConnection_edges(_ context.Con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_HouseholdEdge(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -11993,7 +11993,7 @@ func (ec *executionContext) _HouseholdConnection_pageInfo(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_HouseholdConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "HouseholdConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -12001,7 +12001,7 @@ func (ec *executionContext) fieldContext_HouseholdConnection_pageInfo(_ context.
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -12074,7 +12074,7 @@ func (ec *executionContext) _HouseholdEdge_node(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_HouseholdEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "HouseholdEdge",
 		Field:      field,
 		IsMethod:   false,
@@ -12082,7 +12082,7 @@ func (ec *executionContext) fieldContext_HouseholdEdge_node(_ context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Household(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -12155,7 +12155,7 @@ func (ec *executionContext) _Incident_cases(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Incident_cases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Incident",
 		Field:      field,
 		IsMethod:   true,
@@ -12163,7 +12163,7 @@ func (ec *executionContext) fieldContext_Incident_cases(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Case(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Incident_cases(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (any, error) {
@@ -12282,7 +12282,7 @@ func (ec *executionContext) _Incident_location(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Incident_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Incident",
 		Field:      field,
 		IsMethod:   true,
@@ -12290,7 +12290,7 @@ func (ec *executionContext) fieldContext_Incident_location(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LatLng(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -12314,7 +12314,7 @@ func (ec *executionContext) _Incident_category(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Incident_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Incident",
 		Field:      field,
 		IsMethod:   true,
@@ -12322,7 +12322,7 @@ func (ec *executionContext) fieldContext_Incident_category(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Category(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Incident_category(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (any, error) {
@@ -12369,7 +12369,7 @@ func (ec *executionContext) _Incident_grid(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Incident_grid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Incident",
 		Field:      field,
 		IsMethod:   true,
@@ -12377,7 +12377,7 @@ func (ec *executionContext) fieldContext_Incident_grid(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -12401,7 +12401,7 @@ func (ec *executionContext) _Incident_evidence(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Incident_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Incident",
 		Field:      field,
 		IsMethod:   true,
@@ -12409,7 +12409,7 @@ func (ec *executionContext) fieldContext_Incident_evidence(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_IncidentEvidence(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -12433,7 +12433,7 @@ func (ec *executionContext) _IncidentEvidence_a(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_IncidentEvidence_a(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "IncidentEvidence",
 		Field:      field,
 		IsMethod:   false,
@@ -12441,7 +12441,7 @@ func (ec *executionContext) fieldContext_IncidentEvidence_a(_ context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Case(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -12465,7 +12465,7 @@ func (ec *executionContext) _IncidentEvidence_b(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_IncidentEvidence_b(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "IncidentEvidence",
 		Field:      field,
 		IsMethod:   false,
@@ -12473,7 +12473,7 @@ func (ec *executionContext) fieldContext_IncidentEvidence_b(_ context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Case(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -12497,7 +12497,7 @@ func (ec *executionContext) _IncidentEvidence_fields(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_IncidentEvidence_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "IncidentEvidence",
 		Field:      field,
 		IsMethod:   false,
@@ -12505,7 +12505,7 @@ func (ec *executionContext) fieldContext_IncidentEvidence_fields(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MatchField(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -12639,7 +12639,7 @@ func (ec *executionContext) _IndicatorBucket_key(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_IndicatorBucket_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "IndicatorBucket",
 		Field:      field,
 		IsMethod:   false,
@@ -12647,7 +12647,7 @@ func (ec *executionContext) fieldContext_IndicatorBucket_key(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BucketKey(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -12671,7 +12671,7 @@ func (ec *executionContext) _IndicatorBucket_indicators(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_IndicatorBucket_indicators(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "IndicatorBucket",
 		Field:      field,
 		IsMethod:   false,
@@ -12679,7 +12679,7 @@ func (ec *executionContext) fieldContext_IndicatorBucket_indicators(_ context.Co
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Indicators(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -13516,7 +13516,7 @@ func (ec *executionContext) _Indicators_score(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Indicators_score(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Indicators",
 		Field:      field,
 		IsMethod:   true,
@@ -13524,7 +13524,7 @@ func (ec *executionContext) fieldContext_Indicators_score(ctx context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("field of type Float does not have child fields")
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -13638,7 +13638,7 @@ func (ec *executionContext) _MatchDecision_a(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_MatchDecision_a(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "MatchDecision",
 		Field:      field,
 		IsMethod:   true,
@@ -13646,7 +13646,7 @@ func (ec *executionContext) fieldContext_MatchDecision_a(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Case(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -13670,7 +13670,7 @@ func (ec *executionContext) _MatchDecision_b(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_MatchDecision_b(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "MatchDecision",
 		Field:      field,
 		IsMethod:   true,
@@ -13678,7 +13678,7 @@ func (ec *executionContext) fieldContext_MatchDecision_b(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Case(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -13702,7 +13702,7 @@ func (ec *executionContext) _MatchDecision_recordA(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_MatchDecision_recordA(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "MatchDecision",
 		Field:      field,
 		IsMethod:   true,
@@ -13710,7 +13710,7 @@ func (ec *executionContext) fieldContext_MatchDecision_recordA(_ context.Context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PersonSourceRecord(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -13734,7 +13734,7 @@ func (ec *executionContext) _MatchDecision_recordB(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_MatchDecision_recordB(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "MatchDecision",
 		Field:      field,
 		IsMethod:   true,
@@ -13742,7 +13742,7 @@ func (ec *executionContext) fieldContext_MatchDecision_recordB(_ context.Context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PersonSourceRecord(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -13951,7 +13951,7 @@ func (ec *executionContext) _Mutation_acceptMatch(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Mutation_acceptMatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Mutation",
 		Field:      field,
 		IsMethod:   true,
@@ -13959,7 +13959,7 @@ func (ec *executionContext) fieldContext_Mutation_acceptMatch(ctx context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MatchDecision(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -13995,7 +13995,7 @@ func (ec *executionContext) _Mutation_rejectMatch(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Mutation_rejectMatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Mutation",
 		Field:      field,
 		IsMethod:   true,
@@ -14003,7 +14003,7 @@ func (ec *executionContext) fieldContext_Mutation_rejectMatch(ctx context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MatchDecision(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -14113,7 +14113,7 @@ func (ec *executionContext) _PartyMember_person(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PartyMember_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyMember",
 		Field:      field,
 		IsMethod:   true,
@@ -14121,7 +14121,7 @@ func (ec *executionContext) fieldContext_PartyMember_person(_ context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Person(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -14145,7 +14145,7 @@ func (ec *executionContext) _PartyMember_org(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_PartyMember_org(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyMember",
 		Field:      field,
 		IsMethod:   true,
@@ -14153,7 +14153,7 @@ func (ec *executionContext) fieldContext_PartyMember_org(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PartyOrg(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -14226,7 +14226,7 @@ func (ec *executionContext) _PartyMember_homeBuilding(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_PartyMember_homeBuilding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyMember",
 		Field:      field,
 		IsMethod:   true,
@@ -14234,7 +14234,7 @@ func (ec *executionContext) fieldContext_PartyMember_homeBuilding(_ context.Cont
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Building(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -14258,7 +14258,7 @@ func (ec *executionContext) _PartyMember_dualReports(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_PartyMember_dualReports(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyMember",
 		Field:      field,
 		IsMethod:   true,
@@ -14266,7 +14266,7 @@ func (ec *executionContext) fieldContext_PartyMember_dualReports(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_DualReport(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -14344,7 +14344,7 @@ func (ec *executionContext) _PartyMember_activities(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_PartyMember_activities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyMember",
 		Field:      field,
 		IsMethod:   true,
@@ -14352,7 +14352,7 @@ func (ec *executionContext) fieldContext_PartyMember_activities(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_VolunteerActivity(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -14376,7 +14376,7 @@ func (ec *executionContext) _PartyMember_provenance(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_PartyMember_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyMember",
 		Field:      field,
 		IsMethod:   false,
@@ -14384,7 +14384,7 @@ func (ec *executionContext) fieldContext_PartyMember_provenance(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Provenance(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -14408,7 +14408,7 @@ func (ec *executionContext) _PartyMemberConnection_edges(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_PartyMemberConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyMemberConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -14416,7 +14416,7 @@ func (ec *executionContext) fieldContext_PartyMemberConnection_edges(_ context.C
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PartyMemberEdge(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -14440,7 +14440,7 @@ func (ec *executionContext) _PartyMemberConnection_pageInfo(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_PartyMemberConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyMemberConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -14448,7 +14448,7 @@ func (ec *executionContext) fieldContext_PartyMemberConnection_pageInfo(_ contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -14521,7 +14521,7 @@ func (ec *executionContext) _PartyMemberEdge_node(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_PartyMemberEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyMemberEdge",
 		Field:      field,
 		IsMethod:   false,
@@ -14529,7 +14529,7 @@ func (ec *executionContext) fieldContext_PartyMemberEdge_node(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PartyMember(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -14628,7 +14628,7 @@ func (ec *executionContext) _PartyOrg_parent(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrg_parent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyOrg",
 		Field:      field,
 		IsMethod:   true,
@@ -14636,7 +14636,7 @@ func (ec *executionContext) fieldContext_PartyOrg_parent(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PartyOrg(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -14661,7 +14661,7 @@ func (ec *executionContext) _PartyOrg_children(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrg_children(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyOrg",
 		Field:      field,
 		IsMethod:   true,
@@ -14669,7 +14669,7 @@ func (ec *executionContext) fieldContext_PartyOrg_children(ctx context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PartyOrgConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -14704,7 +14704,7 @@ func (ec *executionContext) _PartyOrg_region(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrg_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyOrg",
 		Field:      field,
 		IsMethod:   true,
@@ -14712,7 +14712,7 @@ func (ec *executionContext) fieldContext_PartyOrg_region(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -14737,7 +14737,7 @@ func (ec *executionContext) _PartyOrg_members(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrg_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyOrg",
 		Field:      field,
 		IsMethod:   true,
@@ -14745,7 +14745,7 @@ func (ec *executionContext) fieldContext_PartyOrg_members(ctx context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PartyMemberConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -14826,7 +14826,7 @@ func (ec *executionContext) _PartyOrg_provenance(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrg_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyOrg",
 		Field:      field,
 		IsMethod:   false,
@@ -14834,7 +14834,7 @@ func (ec *executionContext) fieldContext_PartyOrg_provenance(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Provenance(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -14858,7 +14858,7 @@ func (ec *executionContext) _PartyOrgConnection_edges(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrgConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyOrgConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -14866,7 +14866,7 @@ func (ec *executionContext) fieldContext_PartyOrgConnection_edges(_ context.Cont
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PartyOrgEdge(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -14890,7 +14890,7 @@ func (ec *executionContext) _PartyOrgConnection_pageInfo(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrgConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyOrgConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -14898,7 +14898,7 @@ func (ec *executionContext) fieldContext_PartyOrgConnection_pageInfo(_ context.C
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -14971,7 +14971,7 @@ func (ec *executionContext) _PartyOrgEdge_node(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrgEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PartyOrgEdge",
 		Field:      field,
 		IsMethod:   false,
@@ -14979,7 +14979,7 @@ func (ec *executionContext) fieldContext_PartyOrgEdge_node(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PartyOrg(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -15027,7 +15027,7 @@ func (ec *executionContext) _Person_name(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Person_name(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
@@ -15035,7 +15035,7 @@ func (ec *executionContext) fieldContext_Person_name(ctx context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("field of type String does not have child fields")
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -15071,7 +15071,7 @@ func (ec *executionContext) _Person_idNumber(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Person_idNumber(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
@@ -15079,7 +15079,7 @@ func (ec *executionContext) fieldContext_Person_idNumber(ctx context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("field of type String does not have child fields")
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -15115,7 +15115,7 @@ func (ec *executionContext) _Person_phone(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Person_phone(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
@@ -15123,7 +15123,7 @@ func (ec *executionContext) fieldContext_Person_phone(ctx context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("field of type String does not have child fields")
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -15230,7 +15230,7 @@ func (ec *executionContext) _Person_household(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Person_household(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
@@ -15238,7 +15238,7 @@ func (ec *executionContext) fieldContext_Person_household(_ context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Household(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -15262,7 +15262,7 @@ func (ec *executionContext) _Person_partyMembership(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Person_partyMembership(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
@@ -15270,7 +15270,7 @@ func (ec *executionContext) fieldContext_Person_partyMembership(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PartyMember(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -15294,7 +15294,7 @@ func (ec *executionContext) _Person_gridWorker(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Person_gridWorker(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
@@ -15302,7 +15302,7 @@ func (ec *executionContext) fieldContext_Person_gridWorker(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_GridWorker(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -15327,7 +15327,7 @@ func (ec *executionContext) _Person_reportedCases(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Person_reportedCases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
@@ -15335,7 +15335,7 @@ func (ec *executionContext) fieldContext_Person_reportedCases(ctx context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CaseConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -15370,7 +15370,7 @@ func (ec *executionContext) _Person_sourceRecords(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Person_sourceRecords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
@@ -15378,7 +15378,7 @@ func (ec *executionContext) fieldContext_Person_sourceRecords(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PersonSourceRecord(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -15402,7 +15402,7 @@ func (ec *executionContext) _Person_matchEvidence(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Person_matchEvidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
@@ -15410,7 +15410,7 @@ func (ec *executionContext) fieldContext_Person_matchEvidence(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PersonMatch(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -15434,7 +15434,7 @@ func (ec *executionContext) _PersonConnection_edges(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_PersonConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PersonConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -15442,7 +15442,7 @@ func (ec *executionContext) fieldContext_PersonConnection_edges(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PersonEdge(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -15466,7 +15466,7 @@ func (ec *executionContext) _PersonConnection_pageInfo(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_PersonConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PersonConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -15474,7 +15474,7 @@ func (ec *executionContext) fieldContext_PersonConnection_pageInfo(_ context.Con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -15547,7 +15547,7 @@ func (ec *executionContext) _PersonEdge_node(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_PersonEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PersonEdge",
 		Field:      field,
 		IsMethod:   false,
@@ -15555,7 +15555,7 @@ func (ec *executionContext) fieldContext_PersonEdge_node(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Person(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -15579,7 +15579,7 @@ func (ec *executionContext) _PersonMatch_a(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_PersonMatch_a(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PersonMatch",
 		Field:      field,
 		IsMethod:   false,
@@ -15587,7 +15587,7 @@ func (ec *executionContext) fieldContext_PersonMatch_a(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PersonSourceRecord(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -15611,7 +15611,7 @@ func (ec *executionContext) _PersonMatch_b(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_PersonMatch_b(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PersonMatch",
 		Field:      field,
 		IsMethod:   false,
@@ -15619,7 +15619,7 @@ func (ec *executionContext) fieldContext_PersonMatch_b(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PersonSourceRecord(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -15669,7 +15669,7 @@ func (ec *executionContext) _PersonMatch_fields(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PersonMatch_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PersonMatch",
 		Field:      field,
 		IsMethod:   true,
@@ -15677,7 +15677,7 @@ func (ec *executionContext) fieldContext_PersonMatch_fields(_ context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MatchField(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -15830,7 +15830,7 @@ func (ec *executionContext) _PersonSourceRecord_provenance(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_PersonSourceRecord_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "PersonSourceRecord",
 		Field:      field,
 		IsMethod:   false,
@@ -15838,7 +15838,7 @@ func (ec *executionContext) fieldContext_PersonSourceRecord_provenance(_ context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Provenance(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -15862,7 +15862,7 @@ func (ec *executionContext) _Provenance_source(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Provenance_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Provenance",
 		Field:      field,
 		IsMethod:   true,
@@ -15870,7 +15870,7 @@ func (ec *executionContext) fieldContext_Provenance_source(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Source(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -15995,7 +15995,7 @@ func (ec *executionContext) _QuarantineConnection_edges(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_QuarantineConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "QuarantineConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -16003,7 +16003,7 @@ func (ec *executionContext) fieldContext_QuarantineConnection_edges(_ context.Co
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_QuarantineEdge(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -16027,7 +16027,7 @@ func (ec *executionContext) _QuarantineConnection_pageInfo(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_QuarantineConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "QuarantineConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -16035,7 +16035,7 @@ func (ec *executionContext) fieldContext_QuarantineConnection_pageInfo(_ context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -16108,7 +16108,7 @@ func (ec *executionContext) _QuarantineEdge_node(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_QuarantineEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "QuarantineEdge",
 		Field:      field,
 		IsMethod:   false,
@@ -16116,7 +16116,7 @@ func (ec *executionContext) fieldContext_QuarantineEdge_node(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_QuarantineEntry(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -16140,7 +16140,7 @@ func (ec *executionContext) _QuarantineEntry_source(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_QuarantineEntry_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "QuarantineEntry",
 		Field:      field,
 		IsMethod:   true,
@@ -16148,7 +16148,7 @@ func (ec *executionContext) fieldContext_QuarantineEntry_source(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Source(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -16378,7 +16378,7 @@ func (ec *executionContext) _Query_node(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16386,7 +16386,7 @@ func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field g
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16422,7 +16422,7 @@ func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16430,7 +16430,7 @@ func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16466,7 +16466,7 @@ func (ec *executionContext) _Query_standardizeAddress(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Query_standardizeAddress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16474,7 +16474,7 @@ func (ec *executionContext) fieldContext_Query_standardizeAddress(ctx context.Co
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_StandardAddress(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16510,7 +16510,7 @@ func (ec *executionContext) _Query_auditLog(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Query_auditLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16518,7 +16518,7 @@ func (ec *executionContext) fieldContext_Query_auditLog(ctx context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AuditEntryConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16554,7 +16554,7 @@ func (ec *executionContext) _Query_case(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Query_case(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16562,7 +16562,7 @@ func (ec *executionContext) fieldContext_Query_case(ctx context.Context, field g
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Case(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16597,7 +16597,7 @@ func (ec *executionContext) _Query_categories(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Query_categories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16605,7 +16605,7 @@ func (ec *executionContext) fieldContext_Query_categories(_ context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Category(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -16630,7 +16630,7 @@ func (ec *executionContext) _Query_cases(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Query_cases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16638,7 +16638,7 @@ func (ec *executionContext) fieldContext_Query_cases(ctx context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CaseConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16674,7 +16674,7 @@ func (ec *executionContext) _Query_changes(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Query_changes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16682,7 +16682,7 @@ func (ec *executionContext) fieldContext_Query_changes(ctx context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ChangeConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16718,7 +16718,7 @@ func (ec *executionContext) _Query_convertCoordinates(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Query_convertCoordinates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16726,7 +16726,7 @@ func (ec *executionContext) fieldContext_Query_convertCoordinates(ctx context.Co
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LatLng(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16762,7 +16762,7 @@ func (ec *executionContext) _Query_matchReview(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Query_matchReview(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16770,7 +16770,7 @@ func (ec *executionContext) fieldContext_Query_matchReview(ctx context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PersonMatch(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16806,7 +16806,7 @@ func (ec *executionContext) _Query_serviceStations(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Query_serviceStations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16814,7 +16814,7 @@ func (ec *executionContext) fieldContext_Query_serviceStations(ctx context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ServiceStationConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16850,7 +16850,7 @@ func (ec *executionContext) _Query_partyOrgs(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Query_partyOrgs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16858,7 +16858,7 @@ func (ec *executionContext) fieldContext_Query_partyOrgs(ctx context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PartyOrgConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16894,7 +16894,7 @@ func (ec *executionContext) _Query_people(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Query_people(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16902,7 +16902,7 @@ func (ec *executionContext) fieldContext_Query_people(ctx context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PersonConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16938,7 +16938,7 @@ func (ec *executionContext) _Query_regions(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Query_regions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16946,7 +16946,7 @@ func (ec *executionContext) fieldContext_Query_regions(ctx context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RegionConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16982,7 +16982,7 @@ func (ec *executionContext) _Query_region(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Query_region(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -16990,7 +16990,7 @@ func (ec *executionContext) fieldContext_Query_region(ctx context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17025,7 +17025,7 @@ func (ec *executionContext) _Query_sources(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Query_sources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -17033,7 +17033,7 @@ func (ec *executionContext) fieldContext_Query_sources(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Source(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -17058,7 +17058,7 @@ func (ec *executionContext) _Query_syncRuns(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Query_syncRuns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -17066,7 +17066,7 @@ func (ec *executionContext) fieldContext_Query_syncRuns(ctx context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SyncRunConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17102,7 +17102,7 @@ func (ec *executionContext) _Query_quarantine(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Query_quarantine(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -17110,7 +17110,7 @@ func (ec *executionContext) fieldContext_Query_quarantine(ctx context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_QuarantineConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17146,7 +17146,7 @@ func (ec *executionContext) _Query_caseStats(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Query_caseStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -17154,7 +17154,7 @@ func (ec *executionContext) fieldContext_Query_caseStats(ctx context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CaseBucket(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17190,7 +17190,7 @@ func (ec *executionContext) _Query_caseIndicators(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Query_caseIndicators(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -17198,7 +17198,7 @@ func (ec *executionContext) fieldContext_Query_caseIndicators(ctx context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_IndicatorBucket(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17233,7 +17233,7 @@ func (ec *executionContext) _Query_scorePresets(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Query_scorePresets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -17241,7 +17241,7 @@ func (ec *executionContext) fieldContext_Query_scorePresets(_ context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ScorePreset(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -17266,7 +17266,7 @@ func (ec *executionContext) _Query_regionMap(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Query_regionMap(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -17274,7 +17274,7 @@ func (ec *executionContext) fieldContext_Query_regionMap(ctx context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("field of type GeoJSON does not have child fields")
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17310,7 +17310,7 @@ func (ec *executionContext) _Query___type(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Query___type(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -17318,7 +17318,7 @@ func (ec *executionContext) fieldContext_Query___type(ctx context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Type(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17353,7 +17353,7 @@ func (ec *executionContext) _Query___schema(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
@@ -17361,7 +17361,7 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -17486,7 +17486,7 @@ func (ec *executionContext) _Region_parent(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Region_parent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
@@ -17494,7 +17494,7 @@ func (ec *executionContext) fieldContext_Region_parent(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -17518,7 +17518,7 @@ func (ec *executionContext) _Region_ancestors(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Region_ancestors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
@@ -17526,7 +17526,7 @@ func (ec *executionContext) fieldContext_Region_ancestors(_ context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -17551,7 +17551,7 @@ func (ec *executionContext) _Region_children(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Region_children(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
@@ -17559,7 +17559,7 @@ func (ec *executionContext) fieldContext_Region_children(ctx context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RegionConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17620,7 +17620,7 @@ func (ec *executionContext) _Region_centroid(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Region_centroid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
@@ -17628,7 +17628,7 @@ func (ec *executionContext) fieldContext_Region_centroid(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LatLng(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -17652,7 +17652,7 @@ func (ec *executionContext) _Region_stats(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Region_stats(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
@@ -17660,7 +17660,7 @@ func (ec *executionContext) fieldContext_Region_stats(_ context.Context, field g
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RegionStats(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -17685,7 +17685,7 @@ func (ec *executionContext) _Region_cases(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Region_cases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
@@ -17693,7 +17693,7 @@ func (ec *executionContext) fieldContext_Region_cases(ctx context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CaseConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17729,7 +17729,7 @@ func (ec *executionContext) _Region_caseStats(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Region_caseStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
@@ -17737,7 +17737,7 @@ func (ec *executionContext) fieldContext_Region_caseStats(ctx context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CaseBucket(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17773,7 +17773,7 @@ func (ec *executionContext) _Region_indicators(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Region_indicators(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
@@ -17781,7 +17781,7 @@ func (ec *executionContext) fieldContext_Region_indicators(ctx context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RegionIndicators(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17817,7 +17817,7 @@ func (ec *executionContext) _Region_partyOrgs(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Region_partyOrgs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
@@ -17825,7 +17825,7 @@ func (ec *executionContext) fieldContext_Region_partyOrgs(ctx context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PartyOrgConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17861,7 +17861,7 @@ func (ec *executionContext) _Region_gridWorkers(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Region_gridWorkers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
@@ -17869,7 +17869,7 @@ func (ec *executionContext) fieldContext_Region_gridWorkers(ctx context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_GridWorkerConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17905,7 +17905,7 @@ func (ec *executionContext) _Region_serviceStations(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Region_serviceStations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
@@ -17913,7 +17913,7 @@ func (ec *executionContext) fieldContext_Region_serviceStations(ctx context.Cont
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ServiceStationConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17949,7 +17949,7 @@ func (ec *executionContext) _Region_buildings(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Region_buildings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
@@ -17957,7 +17957,7 @@ func (ec *executionContext) fieldContext_Region_buildings(ctx context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BuildingConnection(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17992,7 +17992,7 @@ func (ec *executionContext) _RegionConnection_edges(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_RegionConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "RegionConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -18000,7 +18000,7 @@ func (ec *executionContext) fieldContext_RegionConnection_edges(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RegionEdge(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -18024,7 +18024,7 @@ func (ec *executionContext) _RegionConnection_pageInfo(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_RegionConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "RegionConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -18032,7 +18032,7 @@ func (ec *executionContext) fieldContext_RegionConnection_pageInfo(_ context.Con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -18105,7 +18105,7 @@ func (ec *executionContext) _RegionEdge_node(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_RegionEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "RegionEdge",
 		Field:      field,
 		IsMethod:   false,
@@ -18113,7 +18113,7 @@ func (ec *executionContext) fieldContext_RegionEdge_node(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -18137,7 +18137,7 @@ func (ec *executionContext) _RegionIndicators_period(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_RegionIndicators_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "RegionIndicators",
 		Field:      field,
 		IsMethod:   false,
@@ -18145,7 +18145,7 @@ func (ec *executionContext) fieldContext_RegionIndicators_period(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_IndicatorPeriod(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -18169,7 +18169,7 @@ func (ec *executionContext) _RegionIndicators_previousPeriod(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_RegionIndicators_previousPeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "RegionIndicators",
 		Field:      field,
 		IsMethod:   false,
@@ -18177,7 +18177,7 @@ func (ec *executionContext) fieldContext_RegionIndicators_previousPeriod(_ conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_IndicatorPeriod(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -18227,7 +18227,7 @@ func (ec *executionContext) _RegionIndicators_current(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_RegionIndicators_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "RegionIndicators",
 		Field:      field,
 		IsMethod:   false,
@@ -18235,7 +18235,7 @@ func (ec *executionContext) fieldContext_RegionIndicators_current(_ context.Cont
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Indicators(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -18259,7 +18259,7 @@ func (ec *executionContext) _RegionIndicators_previous(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_RegionIndicators_previous(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "RegionIndicators",
 		Field:      field,
 		IsMethod:   false,
@@ -18267,7 +18267,7 @@ func (ec *executionContext) fieldContext_RegionIndicators_previous(_ context.Con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Indicators(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -18292,7 +18292,7 @@ func (ec *executionContext) _RegionIndicators_breakdown(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_RegionIndicators_breakdown(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "RegionIndicators",
 		Field:      field,
 		IsMethod:   true,
@@ -18300,7 +18300,7 @@ func (ec *executionContext) fieldContext_RegionIndicators_breakdown(ctx context.
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_IndicatorBucket(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -18641,7 +18641,7 @@ func (ec *executionContext) _ScorePreset_terms(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ScorePreset_terms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "ScorePreset",
 		Field:      field,
 		IsMethod:   false,
@@ -18649,7 +18649,7 @@ func (ec *executionContext) fieldContext_ScorePreset_terms(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ScoreTerm(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -18854,7 +18854,7 @@ func (ec *executionContext) _ServiceStation_location(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStation_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "ServiceStation",
 		Field:      field,
 		IsMethod:   true,
@@ -18862,7 +18862,7 @@ func (ec *executionContext) fieldContext_ServiceStation_location(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LatLng(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -18935,7 +18935,7 @@ func (ec *executionContext) _ServiceStation_region(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStation_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "ServiceStation",
 		Field:      field,
 		IsMethod:   true,
@@ -18943,7 +18943,7 @@ func (ec *executionContext) fieldContext_ServiceStation_region(_ context.Context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -18967,7 +18967,7 @@ func (ec *executionContext) _ServiceStation_building(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStation_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "ServiceStation",
 		Field:      field,
 		IsMethod:   true,
@@ -18975,7 +18975,7 @@ func (ec *executionContext) fieldContext_ServiceStation_building(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Building(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -19022,7 +19022,7 @@ func (ec *executionContext) _ServiceStation_provenance(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStation_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "ServiceStation",
 		Field:      field,
 		IsMethod:   false,
@@ -19030,7 +19030,7 @@ func (ec *executionContext) fieldContext_ServiceStation_provenance(_ context.Con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Provenance(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -19054,7 +19054,7 @@ func (ec *executionContext) _ServiceStationConnection_edges(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "ServiceStationConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -19062,7 +19062,7 @@ func (ec *executionContext) fieldContext_ServiceStationConnection_edges(_ contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ServiceStationEdge(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -19086,7 +19086,7 @@ func (ec *executionContext) _ServiceStationConnection_pageInfo(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "ServiceStationConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -19094,7 +19094,7 @@ func (ec *executionContext) fieldContext_ServiceStationConnection_pageInfo(_ con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -19167,7 +19167,7 @@ func (ec *executionContext) _ServiceStationEdge_node(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "ServiceStationEdge",
 		Field:      field,
 		IsMethod:   false,
@@ -19175,7 +19175,7 @@ func (ec *executionContext) fieldContext_ServiceStationEdge_node(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ServiceStation(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -19690,7 +19690,7 @@ func (ec *executionContext) _StandardAddress_components(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_StandardAddress_components(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "StandardAddress",
 		Field:      field,
 		IsMethod:   false,
@@ -19698,7 +19698,7 @@ func (ec *executionContext) fieldContext_StandardAddress_components(_ context.Co
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AddressComponents(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -19745,7 +19745,7 @@ func (ec *executionContext) _StandardAddress_district(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_StandardAddress_district(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "StandardAddress",
 		Field:      field,
 		IsMethod:   false,
@@ -19753,7 +19753,7 @@ func (ec *executionContext) fieldContext_StandardAddress_district(_ context.Cont
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -19777,7 +19777,7 @@ func (ec *executionContext) _StandardAddress_street(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_StandardAddress_street(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "StandardAddress",
 		Field:      field,
 		IsMethod:   false,
@@ -19785,7 +19785,7 @@ func (ec *executionContext) fieldContext_StandardAddress_street(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -19809,7 +19809,7 @@ func (ec *executionContext) _StandardAddress_community(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_StandardAddress_community(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "StandardAddress",
 		Field:      field,
 		IsMethod:   false,
@@ -19817,7 +19817,7 @@ func (ec *executionContext) fieldContext_StandardAddress_community(_ context.Con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -19841,7 +19841,7 @@ func (ec *executionContext) _StandardAddress_grid(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_StandardAddress_grid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "StandardAddress",
 		Field:      field,
 		IsMethod:   false,
@@ -19849,7 +19849,7 @@ func (ec *executionContext) fieldContext_StandardAddress_grid(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -19899,7 +19899,7 @@ func (ec *executionContext) _StandardAddress_building(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_StandardAddress_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "StandardAddress",
 		Field:      field,
 		IsMethod:   false,
@@ -19907,7 +19907,7 @@ func (ec *executionContext) fieldContext_StandardAddress_building(_ context.Cont
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Building(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -19986,7 +19986,7 @@ func (ec *executionContext) _Subscription_changes(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Subscription_changes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Subscription",
 		Field:      field,
 		IsMethod:   true,
@@ -19994,7 +19994,7 @@ func (ec *executionContext) fieldContext_Subscription_changes(ctx context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Change(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -20030,7 +20030,7 @@ func (ec *executionContext) _Subscription_caseChanged(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Subscription_caseChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Subscription",
 		Field:      field,
 		IsMethod:   true,
@@ -20038,7 +20038,7 @@ func (ec *executionContext) fieldContext_Subscription_caseChanged(ctx context.Co
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Change(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -20073,7 +20073,7 @@ func (ec *executionContext) _Subscription_sourceStatusChanged(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_Subscription_sourceStatusChanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "Subscription",
 		Field:      field,
 		IsMethod:   true,
@@ -20081,7 +20081,7 @@ func (ec *executionContext) fieldContext_Subscription_sourceStatusChanged(_ cont
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Source(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -20128,7 +20128,7 @@ func (ec *executionContext) _SyncRun_source(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_SyncRun_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "SyncRun",
 		Field:      field,
 		IsMethod:   true,
@@ -20136,7 +20136,7 @@ func (ec *executionContext) fieldContext_SyncRun_source(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Source(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -20469,7 +20469,7 @@ func (ec *executionContext) _SyncRunConnection_edges(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_SyncRunConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "SyncRunConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -20477,7 +20477,7 @@ func (ec *executionContext) fieldContext_SyncRunConnection_edges(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SyncRunEdge(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -20501,7 +20501,7 @@ func (ec *executionContext) _SyncRunConnection_pageInfo(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_SyncRunConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "SyncRunConnection",
 		Field:      field,
 		IsMethod:   false,
@@ -20509,7 +20509,7 @@ func (ec *executionContext) fieldContext_SyncRunConnection_pageInfo(_ context.Co
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -20582,7 +20582,7 @@ func (ec *executionContext) _SyncRunEdge_node(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_SyncRunEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "SyncRunEdge",
 		Field:      field,
 		IsMethod:   false,
@@ -20590,7 +20590,7 @@ func (ec *executionContext) fieldContext_SyncRunEdge_node(_ context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SyncRun(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -20770,7 +20770,7 @@ func (ec *executionContext) _VolunteerActivity_station(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_VolunteerActivity_station(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "VolunteerActivity",
 		Field:      field,
 		IsMethod:   true,
@@ -20778,7 +20778,7 @@ func (ec *executionContext) fieldContext_VolunteerActivity_station(_ context.Con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ServiceStation(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -20981,7 +20981,7 @@ func (ec *executionContext) ___Directive_args(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__Directive",
 		Field:      field,
 		IsMethod:   true,
@@ -20989,7 +20989,7 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___InputValue(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -21181,7 +21181,7 @@ func (ec *executionContext) ___Field_args(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__Field",
 		Field:      field,
 		IsMethod:   true,
@@ -21189,7 +21189,7 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___InputValue(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -21224,7 +21224,7 @@ func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext___Field_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__Field",
 		Field:      field,
 		IsMethod:   false,
@@ -21232,7 +21232,7 @@ func (ec *executionContext) fieldContext___Field_type(_ context.Context, field g
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Type(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -21360,7 +21360,7 @@ func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__InputValue",
 		Field:      field,
 		IsMethod:   false,
@@ -21368,7 +21368,7 @@ func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Type(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -21496,7 +21496,7 @@ func (ec *executionContext) ___Schema_types(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext___Schema_types(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__Schema",
 		Field:      field,
 		IsMethod:   true,
@@ -21504,7 +21504,7 @@ func (ec *executionContext) fieldContext___Schema_types(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Type(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -21528,7 +21528,7 @@ func (ec *executionContext) ___Schema_queryType(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext___Schema_queryType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__Schema",
 		Field:      field,
 		IsMethod:   true,
@@ -21536,7 +21536,7 @@ func (ec *executionContext) fieldContext___Schema_queryType(_ context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Type(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -21560,7 +21560,7 @@ func (ec *executionContext) ___Schema_mutationType(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext___Schema_mutationType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__Schema",
 		Field:      field,
 		IsMethod:   true,
@@ -21568,7 +21568,7 @@ func (ec *executionContext) fieldContext___Schema_mutationType(_ context.Context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Type(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -21592,7 +21592,7 @@ func (ec *executionContext) ___Schema_subscriptionType(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext___Schema_subscriptionType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__Schema",
 		Field:      field,
 		IsMethod:   true,
@@ -21600,7 +21600,7 @@ func (ec *executionContext) fieldContext___Schema_subscriptionType(_ context.Con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Type(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -21624,7 +21624,7 @@ func (ec *executionContext) ___Schema_directives(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext___Schema_directives(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__Schema",
 		Field:      field,
 		IsMethod:   true,
@@ -21632,7 +21632,7 @@ func (ec *executionContext) fieldContext___Schema_directives(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Directive(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -21761,7 +21761,7 @@ func (ec *executionContext) ___Type_fields(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext___Type_fields(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__Type",
 		Field:      field,
 		IsMethod:   true,
@@ -21769,7 +21769,7 @@ func (ec *executionContext) fieldContext___Type_fields(ctx context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Field(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -21804,7 +21804,7 @@ func (ec *executionContext) ___Type_interfaces(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext___Type_interfaces(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__Type",
 		Field:      field,
 		IsMethod:   true,
@@ -21812,7 +21812,7 @@ func (ec *executionContext) fieldContext___Type_interfaces(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Type(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -21836,7 +21836,7 @@ func (ec *executionContext) ___Type_possibleTypes(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext___Type_possibleTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__Type",
 		Field:      field,
 		IsMethod:   true,
@@ -21844,7 +21844,7 @@ func (ec *executionContext) fieldContext___Type_possibleTypes(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Type(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 
@@ -21869,7 +21869,7 @@ func (ec *executionContext) ___Type_enumValues(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext___Type_enumValues(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__Type",
 		Field:      field,
 		IsMethod:   true,
@@ -21877,7 +21877,7 @@ func (ec *executionContext) fieldContext___Type_enumValues(ctx context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___EnumValue(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -21913,7 +21913,7 @@ func (ec *executionContext) ___Type_inputFields(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__Type",
 		Field:      field,
 		IsMethod:   true,
@@ -21921,7 +21921,7 @@ func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___InputValue(ctx, field)
 		},
-	}
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -21956,7 +21956,7 @@ func (ec *executionContext) ___Type_ofType(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext___Type_ofType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
+	fc = ec.fieldContext(graphql.FieldContext{
 		Object:     "__Type",
 		Field:      field,
 		IsMethod:   true,
@@ -21964,7 +21964,7 @@ func (ec *executionContext) fieldContext___Type_ofType(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Type(ctx, field)
 		},
-	}
+	})
 	return fc, nil
 }
 

@@ -16,7 +16,8 @@
 // methods of the executionContext, which gqlgen makes once per operation
 // and execpatch gives a field of per-operation state (operationState):
 // whether the operation may defer is looked at once, not for every object;
-// the objects and their field sets are taken from slabs; and each
+// the objects, their field sets and the fields' contexts are taken from
+// slabs; and each
 // object's fields are collected
 // through a map keyed by the identity of its selection and type
 // (collectFields), where gqlgen's CollectFields hashes the type's names
@@ -187,6 +188,25 @@ func leafFastPaths(src []byte) ([]byte, error) {
 	return out, nil
 }
 
+// fieldContextLiteral is the field context a generated field builds.
+var fieldContextLiteral = regexp.MustCompile(`(?s)\tfc = &graphql\.FieldContext\{\n(.*?)\n\t\}\n`)
+
+// fieldContexts takes the field contexts of the generated fields from the
+// operation's slabs (operationState.newFieldContext), one allocation each
+// before.
+func fieldContexts(src []byte) ([]byte, error) {
+	n := 0
+	out := fieldContextLiteral.ReplaceAllFunc(src, func(m []byte) []byte {
+		n++
+		body := fieldContextLiteral.FindSubmatch(m)[1]
+		return append(append([]byte("\tfc = ec.fieldContext(graphql.FieldContext{\n"), body...), "\n\t})\n"...)
+	})
+	if n == 0 && !bytes.Contains(src, []byte("fc = ec.fieldContext(graphql.FieldContext{")) {
+		return nil, fmt.Errorf("found no field context to take from the slabs: gqlgen's generated code changed; review graph/generated/deferred.go")
+	}
+	return out, nil
+}
+
 func main() {
 	if len(os.Args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: execpatch path/to/generated.go")
@@ -215,6 +235,9 @@ func patch(path string) error {
 	// through objectValue.
 	if sets, objects := bytes.Count(src, []byte("out := ec.newFieldSet(fields)\n")), bytes.Count(src, []byte("return ec.objectValue(fields, out, &deferred)\n")); sets != objects {
 		return fmt.Errorf("%s: %d objects take a field set from newFieldSet, %d are written through objectValue: gqlgen's generated code changed; review graph/generated/deferred.go", path, sets, objects)
+	}
+	if src, err = fieldContexts(src); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	if src, err = leafFastPaths(src); err != nil {
 		return fmt.Errorf("%s: %w", path, err)

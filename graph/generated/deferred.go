@@ -16,17 +16,17 @@ import (
 // (execpatch adds it to executionContext, which gqlgen makes once per
 // operation): whether the operation may defer, worked out once instead of
 // for every object; the fields collected per selection and type; and the
-// slab the objects' values are taken from. An answer of a thousand cases
-// resolves some four thousand objects, and each paid for these anew.
+// slabs its objects, their field sets and values and its fields' contexts
+// are taken from. An answer of a thousand cases resolves some four
+// thousand objects, and each paid for these anew.
 type operationState struct {
-	defers  atomic.Int32 // 0 not known yet, cannotDefer or mayDeferOp
-	mu      sync.Mutex   // guards fields and slab: objects may resolve on several goroutines
-	fields  map[fieldsKey][]graphql.CollectedField
-	slab    []object
-	slabCap int
-	sets    []graphql.FieldSet
-	values  []graphql.Marshaler
-	fcs     []graphql.FieldContext
+	defers atomic.Int32 // 0 not known yet, cannotDefer or mayDeferOp
+	mu     sync.Mutex   // guards the rest: objects may resolve on several goroutines
+	fields map[fieldsKey][]graphql.CollectedField
+	slab   []object
+	sets   []graphql.FieldSet
+	values []graphql.Marshaler
+	fcs    []graphql.FieldContext
 }
 
 // state is the operation's state: the field execpatch adds to
@@ -128,8 +128,10 @@ func (ec *executionContext) objectValue(fields []graphql.CollectedField, out *gr
 	return ec.state().newObject(fields, out.Values)
 }
 
-// Slabs of objects grow from minSlab to maxSlab objects: a small answer
-// takes little, a large one allocates once per maxSlab objects.
+// Each slab holds twice as many as the one before, from minSlab to maxSlab
+// (values: from 4×minSlab to 8×maxSlab): a small answer takes little, a
+// large one allocates once per maxSlab objects. A slab lives as long as
+// anything taken from it, which is until the answer is written.
 const (
 	minSlab = 8
 	maxSlab = 256
@@ -139,8 +141,7 @@ const (
 func (s *operationState) newObject(fields []graphql.CollectedField, values []graphql.Marshaler) *object {
 	s.mu.Lock()
 	if len(s.slab) == cap(s.slab) {
-		s.slabCap = min(max(2*s.slabCap, minSlab), maxSlab)
-		s.slab = make([]object, 0, s.slabCap)
+		s.slab = make([]object, 0, min(max(2*cap(s.slab), minSlab), maxSlab))
 	}
 	s.slab = append(s.slab, object{fields: fields, values: values})
 	o := &s.slab[len(s.slab)-1]

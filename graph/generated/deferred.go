@@ -137,15 +137,24 @@ const (
 	maxSlab = 256
 )
 
+// take returns the next n zero elements of a slab (the caller holds the
+// lock), starting a new slab, twice the size of the last within lo and
+// hi (and at least n), when the slab has no room left.
+func take[T any](slab *[]T, n, lo, hi int) []T {
+	if len(*slab)+n > cap(*slab) {
+		*slab = make([]T, 0, max(n, min(max(2*cap(*slab), lo), hi)))
+	}
+	at := len(*slab)
+	*slab = (*slab)[:at+n]
+	return (*slab)[at : at+n : at+n]
+}
+
 // newObject takes an object from the operation's slab.
 func (s *operationState) newObject(fields []graphql.CollectedField, values []graphql.Marshaler) *object {
 	s.mu.Lock()
-	if len(s.slab) == cap(s.slab) {
-		s.slab = make([]object, 0, min(max(2*cap(s.slab), minSlab), maxSlab))
-	}
-	s.slab = append(s.slab, object{fields: fields, values: values})
-	o := &s.slab[len(s.slab)-1]
+	o := &take(&s.slab, 1, minSlab, maxSlab)[0]
 	s.mu.Unlock()
+	o.fields, o.values = fields, values
 	return o
 }
 
@@ -165,18 +174,10 @@ func (ec *executionContext) newFieldSet(fields []graphql.CollectedField) *graphq
 // newFieldSet takes a set of n values from the operation's slabs.
 func (s *operationState) newFieldSet(n int) *graphql.FieldSet {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.sets) == cap(s.sets) {
-		s.sets = make([]graphql.FieldSet, 0, min(max(2*cap(s.sets), minSlab), maxSlab))
-	}
-	s.sets = s.sets[:len(s.sets)+1]
-	fs := &s.sets[len(s.sets)-1]
-	if len(s.values)+n > cap(s.values) {
-		s.values = make([]graphql.Marshaler, 0, max(n, min(max(2*cap(s.values), 4*minSlab), 8*maxSlab)))
-	}
-	at := len(s.values)
-	s.values = s.values[:at+n]
-	fs.Values = s.values[at : at+n : at+n]
+	fs := &take(&s.sets, 1, minSlab, maxSlab)[0]
+	values := take(&s.values, n, 4*minSlab, 8*maxSlab)
+	s.mu.Unlock()
+	fs.Values = values
 	return fs
 }
 
@@ -185,12 +186,9 @@ func (s *operationState) newFieldSet(n int) *graphql.FieldSet {
 func (ec *executionContext) fieldContext(fc graphql.FieldContext) *graphql.FieldContext {
 	s := ec.state()
 	s.mu.Lock()
-	if len(s.fcs) == cap(s.fcs) {
-		s.fcs = make([]graphql.FieldContext, 0, min(max(2*cap(s.fcs), minSlab), maxSlab))
-	}
-	s.fcs = append(s.fcs, fc)
-	p := &s.fcs[len(s.fcs)-1]
+	p := &take(&s.fcs, 1, minSlab, maxSlab)[0]
 	s.mu.Unlock()
+	*p = fc
 	return p
 }
 

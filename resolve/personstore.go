@@ -463,10 +463,17 @@ func PersonPlan(res *Result, byKey map[string]*store.PersonLink, cfg Config) sto
 		if h, err := hex.DecodeString(gold.Phone.Value); err == nil && len(h) > 0 {
 			p.PhoneHash, p.PhoneFrom = h, byKey[gold.Phone.Record].OwnID
 		}
-		for field, v := range map[string]Value{"name": gold.Name, "gender": gold.Gender, "birthDate": gold.Birth,
-			"phone": gold.Phone, "address": gold.Place, "idNumber": gold.IDHash} {
-			if v.Record != "" {
-				p.Provenance[field] = v.Record
+		// A person of one record takes every field from it, which its
+		// provenance leaves unsaid (the store's default, {}): the sync
+		// writes such a person as resolution would, so resolving it
+		// again rewrites nothing (after a first load, two thirds of the
+		// persons).
+		if len(members) > 1 {
+			for field, v := range map[string]Value{"name": gold.Name, "gender": gold.Gender, "birthDate": gold.Birth,
+				"phone": gold.Phone, "address": gold.Place, "idNumber": gold.IDHash} {
+				if v.Record != "" {
+					p.Provenance[field] = v.Record
+				}
 			}
 		}
 		plan.Persons = append(plan.Persons, p)

@@ -185,7 +185,8 @@ type ResolvedRecord struct {
 
 // ResolvedPerson is a survivor: the persons merged into it and its golden
 // record, each field with the record it came from (Provenance: field →
-// record key). A survivor with ID 0 is made: the part of a person that a
+// record key; empty for a person of one record, whose fields all come
+// from it). A survivor with ID 0 is made: the part of a person that a
 // split left without an ID of its own.
 type ResolvedPerson struct {
 	ID        int64
@@ -365,11 +366,14 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		if p.Gender != "" {
 			genders[i] = &p.Gender
 		}
-		js, err := json.Marshal(p.Provenance)
-		if err != nil {
-			return out, fmt.Errorf("apply person resolution: provenance: %w", err)
+		prov[i] = "{}"
+		if len(p.Provenance) > 0 {
+			js, err := json.Marshal(p.Provenance)
+			if err != nil {
+				return out, fmt.Errorf("apply person resolution: provenance: %w", err)
+			}
+			prov[i] = string(js)
 		}
-		prov[i] = string(js)
 	}
 	tag, err = w.tx.Exec(ctx, `UPDATE person p SET name = t.name, name_masked = t.masked, gender = t.gender,
 			birth_date = t.birth, phone_hash = coalesce(o.phone_hash, p.phone_hash),

@@ -39,7 +39,7 @@ func TestChangeLogRecordsWrites(t *testing.T) {
 		t.Fatalf("%d changes after creating 3 cases: %+v", len(cs), cs)
 	}
 	for i, c := range cs {
-		if c.Type != store.ChangeCase || c.Op != "CREATE" || c.RegionPath == "" || (i > 0 && c.Position <= cs[i-1].Position) {
+		if c.Type != store.ChangeCase || c.Op != "CREATE" || c.RegionPath == "" || c.RunID != nil || (i > 0 && c.Position <= cs[i-1].Position) {
 			t.Fatalf("change %d: %+v", i, c)
 		}
 	}
@@ -55,6 +55,9 @@ func TestChangeLogRecordsWrites(t *testing.T) {
 	sum := sha256.Sum256([]byte("changed"))
 	cases[1].PayloadHash = sum[:]
 	if err := st.InTx(ctx, func(w *store.Writer) error {
+		if err := w.ForRun(ctx, run); err != nil {
+			return err
+		}
 		if _, err := w.UpsertCases(ctx, cases[1:2]); err != nil {
 			return err
 		}
@@ -81,7 +84,9 @@ func TestChangeLogRecordsWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs = readAll(t, st, head)
-	if len(cs) != 1 || cs[0].Op != "DELETE" || cs[0].RegionPath == "" {
+	// The run was the setting of its transaction only: a write outside
+	// any run names none.
+	if len(cs) != 1 || cs[0].Op != "DELETE" || cs[0].RegionPath == "" || cs[0].RunID != nil {
 		t.Fatalf("after a delete: %+v", cs)
 	}
 }

@@ -90,6 +90,28 @@ func (l *SourceLock) InTx(ctx context.Context, fn func(w *Writer) error) error {
 	return pgx.BeginFunc(ctx, l.conn, func(tx pgx.Tx) error { return fn(&Writer{tx: tx}) })
 }
 
+// InRun is InTx for a transaction of sync run runID: every change it logs
+// names the run (Writer.ForRun).
+func (l *SourceLock) InRun(ctx context.Context, runID int64, fn func(w *Writer) error) error {
+	return l.InTx(ctx, func(w *Writer) error {
+		if err := w.ForRun(ctx, runID); err != nil {
+			return err
+		}
+		return fn(w)
+	})
+}
+
+// ForRun ties the changes the transaction logs from now on to sync run
+// runID: the run is a setting of the transaction, which the change log's
+// pending rows take as their run_id (migration 035), so that no row is
+// written twice to name it.
+func (w *Writer) ForRun(ctx context.Context, runID int64) error {
+	if _, err := w.tx.Exec(ctx, `SELECT set_config('hub.sync_run', $1, true)`, strconv.FormatInt(runID, 10)); err != nil {
+		return fmt.Errorf("tie the transaction to sync run %d: %w", runID, err)
+	}
+	return nil
+}
+
 // StartRun records the start of a synchronisation pass. Runs that a crashed
 // holder left RUNNING are closed as ABORTED first; their committed batches
 // stay, consistent.
@@ -144,8 +166,8 @@ type BatchCounts struct {
 }
 
 // CommitBatch records a batch's counts and the stream's new cursor; it runs
-// in the transaction that wrote the batch, so counts, rows and cursor move
-// together.
+// in the transaction that wrote the batch (SourceLock.InRun, whose changes
+// name the run), so counts, rows and cursor move together.
 func (w *Writer) CommitBatch(ctx context.Context, runID int64, source, stream, cursor string, c BatchCounts) error {
 	if c.Fetched != c.Stored+c.Quarantined {
 		return fmt.Errorf("batch of %s/%s: fetched %d != stored %d + quarantined %d", source, stream, c.Fetched, c.Stored, c.Quarantined)

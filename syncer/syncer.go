@@ -401,7 +401,7 @@ func (e *Engine) repull(ctx context.Context, lock *store.SourceLock, c connector
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
 	var rec store.Reconciled
-	err := lock.InTx(wctx, func(w *store.Writer) error {
+	err := lock.InRun(wctx, runID, func(w *store.Writer) error {
 		if d.History || d.Backfills != "" {
 			return w.ClearResync(wctx, d.Name)
 		}
@@ -656,7 +656,7 @@ func (e *Engine) commit(ctx context.Context, lock *store.SourceLock, source, str
 	defer cancel()
 	var counts store.BatchCounts
 	write := func() error {
-		return lock.InTx(wctx, func(w *store.Writer) error {
+		return lock.InRun(wctx, runID, func(w *store.Writer) error {
 			counts = store.BatchCounts{Fetched: b.Fetched}
 			write := w.Upsert
 			if e.backfills[source] {

@@ -159,9 +159,13 @@ func TestCaseReferencesAreChecked(t *testing.T) {
 	if _, err := st.Pool().Exec(ctx, `DELETE FROM region WHERE code = '420606001002002'`); err != nil {
 		t.Fatalf("deleting a grid no case names: %v", err)
 	}
-	// A TRUNCATE that empties "case" too is allowed.
-	if _, err := st.Pool().Exec(ctx, `TRUNCATE person, "case" CASCADE`); err != nil {
-		t.Fatalf("truncating persons with the cases: %v", err)
+	// Persons cannot be truncated away from the links that name them
+	// (migration 036: CASCADE no longer reaches the links)…
+	_, err = st.Pool().Exec(ctx, `TRUNCATE person CASCADE`)
+	fkViolation("truncating persons a link names", err, "the reference of person_link.person_id")
+	// …but with them, and "case" with its references, they can.
+	if _, err := st.Pool().Exec(ctx, `TRUNCATE person, person_link, "case" CASCADE`); err != nil {
+		t.Fatalf("truncating persons with their links and the cases: %v", err)
 	}
 }
 
@@ -207,5 +211,47 @@ func TestQuarantineKeepsOneEntryPerPayload(t *testing.T) {
 	}
 	if want := []string{"R1:BAD_COORDINATES", "R1:BAD_TIME", "R2:MISSING_FIELD"}; !slices.Equal(got, want) {
 		t.Fatalf("quarantine holds %v, want %v", got, want)
+	}
+}
+
+// TestPersonReferencesAreChecked: the rows that name a person have no
+// foreign keys to it (migration 036) and keep their guarantee: a person a
+// resident, a link, another person (merged_into) or a history entry names
+// cannot be deleted, one nothing names can.
+func TestPersonReferencesAreChecked(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedPeople(t, st)
+	var resident, survivor, merged, free int64
+	if err := st.Pool().QueryRow(ctx, `SELECT person_id FROM resident LIMIT 1`).Scan(&resident); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []*int64{&survivor, &merged, &free} {
+		if err := st.Pool().QueryRow(ctx, `INSERT INTO person (record_key, name, name_masked)
+			VALUES (gen_random_uuid()::text, '李四', '李*') RETURNING id`).Scan(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.Pool().Exec(ctx, `WITH m AS (UPDATE person SET merged_into = $1 WHERE id = $2 RETURNING id)
+		INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', $1 FROM m`, survivor, merged); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id   int64
+		want string
+	}{{resident, "the reference of resident.person_id"}, {survivor, "the reference of person.merged_into"}} {
+		_, err := st.Pool().Exec(ctx, `DELETE FROM person WHERE id = $1`, c.id)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "23503" || !strings.Contains(pe.Message, c.want) {
+			t.Fatalf("deleting person %d: %v, want a foreign_key_violation saying %q", c.id, err, c.want)
+		}
+	}
+	if _, err := st.Pool().Exec(ctx, `DELETE FROM person WHERE id = $1`, free); err != nil {
+		t.Fatalf("deleting a person nothing names: %v", err)
+	}
+	var n int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM person WHERE id = ANY($1)`, []int64{resident, survivor, merged}).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("%d of the named persons left (%v), want 3", n, err)
 	}
 }

@@ -85,34 +85,57 @@ func (w *Writer) ReplaceIncidents(ctx context.Context, from time.Time, groups []
 	if _, err := w.tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", incidentLock); err != nil {
 		return res, fmt.Errorf("lock incidents: %w", err)
 	}
-	caseIDs, incIDs := []int64{}, []int64{} // never NULL arrays: <> ALL(NULL) matches nothing
+	// The incidents made and kept, each in one statement: a first
+	// regrouping of the medium city makes a thousand. The IDs of those made
+	// are drawn first, so that each is known to be its group's.
+	var made []int
+	var kept []int64
+	var titles, cats []string
+	var lats, lngs []float64
+	var firsts []time.Time
 	for i := range groups {
-		g := &groups[i]
-		cat := any(nil)
-		if g.Category != "" {
-			cat = g.Category
-		}
-		if g.ID == 0 {
-			if err := w.tx.QueryRow(ctx, `INSERT INTO incident (title, category_code, lat, lng, first_reported_at)
-				VALUES ($1, $2, $3, $4, $5) RETURNING id`, g.Title, cat, g.Lat, g.Lng, g.FirstReported).Scan(&g.ID); err != nil {
-				return res, fmt.Errorf("create incident: %w", err)
-			}
-			res.Created++
-		} else {
-			tag, err := w.tx.Exec(ctx, `UPDATE incident SET title = $2, category_code = $3, lat = $4, lng = $5, first_reported_at = $6
-				WHERE id = $1 AND (title, category_code, lat, lng, first_reported_at) IS DISTINCT FROM ($2, $3, $4, $5, $6)`,
-				g.ID, g.Title, cat, g.Lat, g.Lng, g.FirstReported)
-			if err != nil {
-				return res, fmt.Errorf("update incident %d: %w", g.ID, err)
-			}
-			res.Updated += int(tag.RowsAffected())
-		}
-		for _, c := range g.Cases {
-			caseIDs = append(caseIDs, c)
-			incIDs = append(incIDs, g.ID)
+		if g := &groups[i]; g.ID == 0 {
+			made = append(made, i)
 		}
 	}
-	tag, err := w.tx.Exec(ctx, `UPDATE "case" c SET incident_id = v.inc
+	if len(made) > 0 {
+		rows, err := w.tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('incident', 'id')) FROM generate_series(1, $1)`, len(made))
+		if err != nil {
+			return res, fmt.Errorf("create incidents: %w", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return res, fmt.Errorf("create incidents: %w", err)
+		}
+		for n, i := range made {
+			groups[i].ID = ids[n]
+		}
+	}
+	for i := range groups {
+		g := &groups[i]
+		kept, titles, cats = append(kept, g.ID), append(titles, g.Title), append(cats, g.Category)
+		lats, lngs, firsts = append(lats, g.Lat), append(lngs, g.Lng), append(firsts, g.FirstReported)
+	}
+	tag, err := w.tx.Exec(ctx, `INSERT INTO incident (id, title, category_code, lat, lng, first_reported_at) OVERRIDING SYSTEM VALUE
+		SELECT id, title, nullif(cat, ''), lat, lng, first FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::timestamptz[])
+			AS t(id, title, cat, lat, lng, first)
+		ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, category_code = EXCLUDED.category_code, lat = EXCLUDED.lat,
+			lng = EXCLUDED.lng, first_reported_at = EXCLUDED.first_reported_at
+		WHERE (incident.title, incident.category_code, incident.lat, incident.lng, incident.first_reported_at)
+			IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.category_code, EXCLUDED.lat, EXCLUDED.lng, EXCLUDED.first_reported_at)`,
+		kept, titles, cats, lats, lngs, firsts)
+	if err != nil {
+		return res, fmt.Errorf("write incidents: %w", err)
+	}
+	res.Created, res.Updated = len(made), int(tag.RowsAffected())-len(made)
+	caseIDs, incIDs := []int64{}, []int64{} // never NULL arrays: <> ALL(NULL) matches nothing
+	for i := range groups {
+		for _, c := range groups[i].Cases {
+			caseIDs = append(caseIDs, c)
+			incIDs = append(incIDs, groups[i].ID)
+		}
+	}
+	tag, err = w.tx.Exec(ctx, `UPDATE "case" c SET incident_id = v.inc
 		FROM unnest($1::bigint[], $2::bigint[]) AS v(case_id, inc)
 		WHERE c.id = v.case_id AND c.incident_id IS DISTINCT FROM v.inc`, caseIDs, incIDs)
 	if err != nil {

@@ -41,6 +41,7 @@ type Persons struct {
 	cluster   []int32                // slot → the cluster's label (a member's slot)
 	members   map[int32][]int32      // label → slots
 	compared  int
+	readings  readings // of the names prepared
 	// shown is the evidence the answers so far reported (pair → LINKED,
 	// ACCEPTED or REVIEW); during an Update, fresh holds the pairs it
 	// scored and dropped those whose edge or decision it took away.
@@ -68,7 +69,9 @@ func NewPersons(recs []Record, decisions []Decision, cfg Config) (*Persons, *Res
 	}
 	x := &Persons{cfg: cfg, slot: make(map[string]int32, len(recs)), blocks: make(map[string][]int32, len(recs)*3),
 		places: map[string]map[string]int{}, names: make(map[string]int, len(recs)), readers: make(map[string]int, len(recs)),
-		ids: map[string][]int32{}, members: map[int32][]int32{}}
+		ids: map[string][]int32{}, members: map[int32][]int32{},
+		recs: make([]Record, 0, len(recs)), pr: make([]prep, 0, len(recs)), edges: make([][]edge, 0, len(recs)),
+		cluster: make([]int32, 0, len(recs))}
 	for i := range recs {
 		x.notePlace(&recs[i], 1)
 	}
@@ -152,7 +155,10 @@ func (x *Persons) notePlace(r *Record, d int) {
 // prepOne derives a record's comparison values.
 func (x *Persons) prepOne(rc *Record) prep {
 	n := FoldName(rc.Name)
-	p := prep{name: n, pinyin: Pinyin(n), place: rc.Place, phonePlaces: x.places[rc.PhoneHash]}
+	if x.readings == nil {
+		x.readings = readings{}
+	}
+	p := prep{name: n, pinyin: x.readings.of(n), place: rc.Place, phonePlaces: x.places[rc.PhoneHash]}
 	if r := []rune(n); len(r) > 0 {
 		p.surname = string(r[0])
 	}

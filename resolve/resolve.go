@@ -172,13 +172,27 @@ func FoldName(s string) string {
 // Pinyin returns the toneless reading of a folded name, one syllable per
 // Han character (the first reading of a character with several); other
 // characters are kept.
-func Pinyin(folded string) string {
+func Pinyin(folded string) string { return readings{}.of(folded) }
+
+// readings keeps the toneless reading of each Han character met:
+// go-pinyin works a character's out anew every time (a regular expression
+// over its toned readings), which was two fifths of preparing a record.
+type readings map[rune]string
+
+// of is Pinyin, with the readings kept in m.
+func (m readings) of(folded string) string {
 	var b strings.Builder
-	a := pinyin.NewArgs()
 	for _, r := range folded {
 		if unicode.Is(unicode.Han, r) {
-			if py := pinyin.SinglePinyin(r, a); len(py) > 0 {
-				b.WriteString(py[0])
+			py, ok := m[r]
+			if !ok {
+				if all := pinyin.SinglePinyin(r, pinyin.NewArgs()); len(all) > 0 {
+					py = all[0]
+				}
+				m[r] = py
+			}
+			if py != "" {
+				b.WriteString(py)
 				b.WriteByte(' ')
 				continue
 			}

@@ -364,9 +364,16 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		return out, fmt.Errorf("apply person resolution: merge: %w", err)
 	}
 	out.Merged = int(tag.RowsAffected())
-	// A person merged earlier into one merged now names the survivor too.
-	if _, err := w.tx.Exec(ctx, `UPDATE person p SET merged_into = s.merged_into FROM person s
-		WHERE p.merged_into = s.id AND s.merged_into IS NOT NULL AND s.id = ANY($1::bigint[])`, merged); err != nil {
+	// A person merged earlier into one merged now names the survivor too,
+	// with a MERGED entry of its own: a person's merged_into is not
+	// indexed (migration 037), and the persons merged into one are found
+	// by their entries.
+	if _, err := w.tx.Exec(ctx, `WITH moved AS (UPDATE person p SET merged_into = s.merged_into, updated_at = now()
+				FROM person_history h JOIN person s ON s.id = h.other_id
+				WHERE h.other_id = ANY($1::bigint[]) AND h.kind = 'MERGED' AND p.id = h.person_id
+					AND p.merged_into = s.id AND s.merged_into IS NOT NULL
+				RETURNING p.id, p.merged_into)
+		INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', merged_into FROM moved`, merged); err != nil {
 		return out, fmt.Errorf("apply person resolution: merge: %w", err)
 	}
 

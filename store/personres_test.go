@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -236,5 +238,63 @@ func TestPartialResolutionChangesTheEvidence(t *testing.T) {
 	apply(store.PersonResolution{Pairs: []store.PersonPair{pair("x", "y", "REVIEW", 2)}})
 	if got := held(); !maps.Equal(got, map[[2]string]string{{"x", "y"}: "REVIEW 2"}) {
 		t.Fatalf("evidence after a full resolution: %v", got)
+	}
+}
+
+// TestMergeMovesThePersonsMergedBefore: a person merged into one that is
+// merged in turn names the new survivor, with a MERGED entry for the move
+// (merged_into is not indexed: the entries find the persons merged into
+// one), so that a global ID names the survivor in one step.
+func TestMergeMovesThePersonsMergedBefore(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st, dsn := dbtest.NewStoreDSN(t)
+	pool := dbtest.Pool(t, dsn)
+	var x, y, z int64
+	for _, id := range []*int64{&x, &y, &z} {
+		if err := pool.QueryRow(ctx, `INSERT INTO person (record_key, name, name_masked)
+			VALUES (gen_random_uuid()::text, '王五', '王*') RETURNING id`).Scan(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merge := func(survivor, merged int64) {
+		t.Helper()
+		plan := store.PersonResolution{Partial: true, Persons: []store.ResolvedPerson{
+			{ID: survivor, Merged: []int64{merged}, Name: "王五", NameMasked: pii.MaskName("王五")}}}
+		if err := st.InTx(ctx, func(w *store.Writer) error { _, err := w.ApplyPersonResolution(ctx, plan); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merge(y, x)
+	merge(z, y)
+	rows, err := pool.Query(ctx, `SELECT id, merged_into FROM person WHERE id = ANY($1) ORDER BY id`, []int64{x, y, z})
+	if err != nil {
+		t.Fatal(err)
+	}
+	into := map[int64]*int64{}
+	for rows.Next() {
+		var id int64
+		var m *int64
+		if err := rows.Scan(&id, &m); err != nil {
+			t.Fatal(err)
+		}
+		into[id] = m
+	}
+	if into[x] == nil || *into[x] != z || into[y] == nil || *into[y] != z || into[z] != nil {
+		t.Fatalf("merged into: x %v, y %v, z %v; want z, z and none", into[x], into[y], into[z])
+	}
+	var history []string
+	rows, err = pool.Query(ctx, `SELECT person_id || ' ' || kind || ' ' || other_id FROM person_history ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		history = append(history, h)
+	}
+	if want := []string{fmt.Sprint(x, " MERGED ", y), fmt.Sprint(y, " MERGED ", z), fmt.Sprint(x, " MERGED ", z)}; !slices.Equal(history, want) {
+		t.Fatalf("history %q, want %q", history, want)
 	}
 }

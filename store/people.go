@@ -175,10 +175,14 @@ func (s *Store) PersonRecordsByID(ctx context.Context, ids []int64) ([]*PersonRe
 // PersonRecordByKey loads the person record of a key ("source/ROLE/
 // source_id"), nil when none or outside the jurisdiction.
 func (s *Store) PersonRecordByKey(ctx context.Context, key string) (*PersonRecord, error) {
+	// A key of fewer parts names no record (no role is empty).
+	parts := append(strings.SplitN(key, "/", 3), "", "")
 	var a sqlArgs
-	a.add(key)
+	a.add(parts[0])
+	a.add(parts[1])
+	a.add(parts[2])
 	rows, err := s.pool.Query(ctx, personRecordSelect+` JOIN person x ON x.id = l.person_id
-		WHERE l.source || '/' || l.role || '/' || l.source_id = $1 AND `+personVisible(ctx, &a), a...)
+		WHERE l.source = $1 AND l.role = $2 AND l.source_id = $3 AND `+personVisible(ctx, &a), a...)
 	if err != nil {
 		return nil, fmt.Errorf("load person record: %w", err)
 	}
@@ -214,10 +218,23 @@ func personMatchSQL(cond string) string {
 	}
 	return `SELECT ` + rec("la") + `, ` + rec("lb") + `, m.outcome, m.total, m.fields
 		FROM person_match m
-		JOIN person_link la ON la.source || '/' || la.role || '/' || la.source_id = m.record_a
-		JOIN person_link lb ON lb.source || '/' || lb.role || '/' || lb.source_id = m.record_b
+		JOIN person_link la ON ` + linkOfKey("la", "m.record_a") + `
+		JOIN person_link lb ON ` + linkOfKey("lb", "m.record_b") + `
 		JOIN person x ON x.id = la.person_id
 		WHERE ` + cond
+}
+
+// linkOfKey is the condition that person_link l is the record of the key
+// keyExpr ("source/ROLE/source_id"; a source and a role hold no '/'),
+// stated twice so that a plan can go either way by an index: on the
+// columns of the link's unique key, a probe of that index from the key
+// (no index of the key itself is kept: migration 038), and as the key
+// built from the link, a probe of what is keyed by it (person_match's
+// primary key) from the link.
+func linkOfKey(l, keyExpr string) string {
+	return fmt.Sprintf(`%[1]s.source = split_part(%[2]s, '/', 1) AND %[1]s.role = split_part(%[2]s, '/', 2)
+		AND %[1]s.source_id = substr(%[2]s, length(split_part(%[2]s, '/', 1)) + length(split_part(%[2]s, '/', 2)) + 3)
+		AND %[2]s = %[1]s.source || '/' || %[1]s.role || '/' || %[1]s.source_id`, l, keyExpr)
 }
 
 func scanPersonMatch(r pgx.CollectableRow) (*PersonMatch, error) {

@@ -106,6 +106,7 @@ func (w *Writer) Delete(ctx context.Context, recordType canon.RecordType, source
 
 var householdSpec = &stagedUpsert{
 	stage: "household_stage",
+	table: "household",
 	columns: append(append([]column{{"grid_code", "text"}, {"compound_name", "text"}, {"building_no", "text"},
 		{"unit", "text"}, {"room", "text"}, {"address_raw", "text"}}, locationColumns...), provenanceColumns...),
 	steps: []string{`WITH c AS (
@@ -166,6 +167,7 @@ func (w *Writer) UpsertHouseholds(ctx context.Context, recs []canon.Household) (
 
 var residentSpec = &stagedUpsert{
 	stage: "resident_stage",
+	table: "resident",
 	columns: append(append([]column{{"household_source_id", "text"}, {"grid_code", "text"}, {"residence", "text"},
 		{"relation", "text"}}, personColumns...), provenanceColumns...),
 	steps: []string{
@@ -203,6 +205,7 @@ func (w *Writer) UpsertResidents(ctx context.Context, recs []canon.Resident) (Up
 
 var gridWorkerSpec = &stagedUpsert{
 	stage:   "grid_worker_stage",
+	table:   "grid_worker",
 	columns: append(append([]column{{"role", "text"}, {"grid_codes", "text[]"}}, personColumns...), provenanceColumns...),
 	steps: []string{
 		upsertPersonsSQL("grid_worker_stage"),
@@ -238,6 +241,7 @@ func (w *Writer) UpsertGridWorkers(ctx context.Context, recs []canon.GridWorker)
 
 var partyOrgSpec = &stagedUpsert{
 	stage: "party_org_stage",
+	table: "party_org",
 	columns: append([]column{{"name", "text"}, {"kind", "text"}, {"parent_source_id", "text"},
 		{"community_name", "text"}, {"grid_code", "text"}}, provenanceColumns...),
 	steps: []string{
@@ -278,6 +282,7 @@ func (w *Writer) UpsertPartyOrgs(ctx context.Context, recs []canon.PartyOrg) (Up
 
 var partyMemberSpec = &stagedUpsert{
 	stage: "party_member_stage",
+	table: "party_member",
 	columns: append(append([]column{{"org_source_id", "text"}, {"joined_on", "date"}, {"central_household", "boolean"},
 		{"address_raw", "text"}, {"grid_code", "text"}}, personColumns...), provenanceColumns...),
 	steps: []string{
@@ -319,6 +324,7 @@ func (w *Writer) UpsertPartyMembers(ctx context.Context, recs []canon.PartyMembe
 
 var dualReportSpec = &stagedUpsert{
 	stage: "dual_report_stage",
+	table: "dual_report",
 	columns: append([]column{{"member_source_id", "text"}, {"community_code", "text"}, {"community_name", "text"},
 		{"branch_source_id", "text"}, {"employer", "text"}, {"reported_on", "date"}}, provenanceColumns...),
 	steps: []string{`INSERT INTO dual_report (member_id, member_source_id, community_id, community_name, branch_org_id,
@@ -354,6 +360,7 @@ func (w *Writer) UpsertDualReports(ctx context.Context, recs []canon.DualReport)
 
 var stationSpec = &stagedUpsert{
 	stage: "service_station_stage",
+	table: "service_station",
 	columns: append(append([]column{{"name", "text"}, {"kind", "text"}, {"address", "text"}, {"services", "text[]"},
 		{"opening_hours", "text"}, {"community_code", "text"}}, locationColumns...), provenanceColumns...),
 	steps: []string{
@@ -387,6 +394,7 @@ func (w *Writer) UpsertServiceStations(ctx context.Context, recs []canon.Service
 
 var activitySpec = &stagedUpsert{
 	stage: "volunteer_activity_stage",
+	table: "volunteer_activity",
 	columns: append([]column{{"title", "text"}, {"member_source_id", "text"}, {"station_source_id", "text"},
 		{"held_on", "date"}, {"hours", "numeric"}, {"points", "integer"}}, provenanceColumns...),
 	steps: []string{`INSERT INTO volunteer_activity (title, member_id, member_source_id, station_id, station_source_id,

@@ -255,3 +255,73 @@ func TestPersonReferencesAreChecked(t *testing.T) {
 		t.Fatalf("%d of the named persons left (%v), want 3", n, err)
 	}
 }
+
+// TestSyncReferencesAreChecked: residents, households and person links
+// have no foreign keys to their source, grid, household and building
+// (migration 041) and keep their guarantees: a batch naming an unknown
+// source fails as the key did, writing nothing; a source or grid still
+// named cannot be deleted; deleting a household or a building clears
+// the references to it, as ON DELETE SET NULL did.
+func TestSyncReferencesAreChecked(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedPeople(t, st)
+	fkViolation := func(what string, err error, msg string) {
+		t.Helper()
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "23503" || !strings.Contains(pe.Message, msg) {
+			t.Fatalf("%s: %v, want a foreign_key_violation saying %q", what, err, msg)
+		}
+	}
+	count := func(sql string) int {
+		t.Helper()
+		var n int
+		if err := st.Pool().QueryRow(ctx, sql).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count(`SELECT count(*) FROM resident`)
+	stray := &canon.Resident{Provenance: storetest.Prov("nowhere", "R9", "r9"), Person: storetest.Person("420606198005011234", "张三", "13800001111"),
+		HouseholdSourceID: "H1", GridCode: "420606001001001", Residence: canon.Registered}
+	err := st.InTx(ctx, func(w *store.Writer) error { _, err := w.UpsertResidents(ctx, []canon.Resident{*stray}); return err })
+	fkViolation("a resident of an unknown source", err, `on table "resident" names sources`)
+	if n := count(`SELECT count(*) FROM resident`); n != before {
+		t.Fatalf("%d residents after a refused batch, want %d", n, before)
+	}
+
+	for stmt, msg := range map[string]string{
+		// Compounds and buildings keep their keys to source.
+		`DELETE FROM person_link WHERE source = 'governance'; DELETE FROM building WHERE source = 'governance';
+			DELETE FROM compound WHERE source = 'governance'; DELETE FROM source WHERE name = 'governance'`: "the reference of resident.source",
+		`DELETE FROM building WHERE grid_id = (SELECT id FROM region WHERE code = '420606001002001');
+			DELETE FROM compound WHERE grid_id = (SELECT id FROM region WHERE code = '420606001002001');
+			DELETE FROM region WHERE code = '420606001002001'`: "the reference of resident.grid_id",
+	} {
+		_, err := st.Pool().Exec(ctx, stmt)
+		fkViolation(stmt, err, msg)
+	}
+
+	// A household that goes leaves its residents without one (found
+	// again by the fixup when it comes back), and a building that goes
+	// leaves its households without one.
+	if n := count(`SELECT count(*) FROM resident r JOIN household h ON h.id = r.household_id WHERE h.source_id = 'H1'`); n != 1 {
+		t.Fatalf("%d residents of household H1, want 1", n)
+	}
+	if _, err := st.Pool().Exec(ctx, `DELETE FROM building WHERE id = (SELECT building_id FROM household WHERE source_id = 'H2')`); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(`SELECT count(*) FROM household WHERE source_id = 'H2' AND building_id IS NULL`); n != 1 {
+		t.Fatalf("household H2 still names its deleted building")
+	}
+	if err := st.InTx(ctx, func(w *store.Writer) error {
+		_, err := w.Delete(ctx, canon.RecordHousehold, "governance", []string{"H1"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(`SELECT count(*) FROM resident WHERE source_id = 'R1' AND household_id IS NULL`); n != 1 {
+		t.Fatalf("resident R1 still names its deleted household")
+	}
+}

@@ -23,7 +23,10 @@ type column struct{ name, typ string }
 
 // stagedUpsert describes how one record type is written.
 type stagedUpsert struct {
-	stage   string
+	stage string
+	// table is the table the record is written to, named when a batch
+	// names a source that does not exist.
+	table   string
 	columns []column
 	// steps run in order over the staged rows: golden person records,
 	// the INSERT … SELECT … ON CONFLICT of the record itself, person links,
@@ -63,6 +66,13 @@ func (w *Writer) run(ctx context.Context, spec *stagedUpsert, rows [][]any) (Ups
 	}
 	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{spec.stage}, names, pgx.CopyFromRows(rows)); err != nil {
 		return res, fmt.Errorf("copy into %s: %w", spec.stage, err)
+	}
+	// The sources the batch names, checked once for the batch: the
+	// tables it writes have no foreign keys to source (migrations 023,
+	// 041).
+	if _, err := w.tx.Exec(ctx, `SELECT hub_refuse_unknown_in($1, 'sources', ARRAY(SELECT DISTINCT s.source FROM `+spec.stage+` s
+		WHERE NOT EXISTS (SELECT 1 FROM source x WHERE x.name = s.source)))`, spec.table); err != nil {
+		return res, fmt.Errorf("upsert from %s: %w", spec.stage, err)
 	}
 	for i, sql := range spec.steps {
 		tag, err := w.tx.Exec(ctx, sql)

@@ -170,6 +170,7 @@ type timelineStep struct {
 
 var caseSpec = &stagedUpsert{
 	stage: "case_stage",
+	table: "case",
 	columns: append(append([]column{{"kind", "text"}, {"category_code", "text"}, {"source_category_code", "text"},
 		{"source_category_name", "text"}, {"title", "text"}, {"description", "text"}, {"status", "text"},
 		{"source_status", "text"}, {"tier", "text"}, {"grid_code", "text"}, {"lat", "float8"}, {"lng", "float8"},
@@ -197,14 +198,13 @@ const reporterGoneSQL = `DELETE FROM person_link l USING case_stage s
 	WHERE s.id_hash IS NULL AND s.name IS NULL
 		AND l.source = s.source AND l.role = 'REPORTER' AND l.source_id = s.source_id`
 
-// caseReferencesSQL checks the categories and sources the staged cases
-// name, once for the batch: "case" has no foreign keys to them (migration
-// 023), and a batch naming one that does not exist fails as it did on them.
-// Grids and reporters need no check: the write takes them by joins.
-const caseReferencesSQL = `SELECT hub_refuse_unknown('categories', ARRAY(SELECT DISTINCT s.category_code FROM case_stage s
-		WHERE s.category_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM category c WHERE c.code = s.category_code))),
-	hub_refuse_unknown('sources', ARRAY(SELECT DISTINCT s.source FROM case_stage s
-		WHERE NOT EXISTS (SELECT 1 FROM source x WHERE x.name = s.source)))`
+// caseReferencesSQL checks the categories the staged cases name, once for
+// the batch: "case" has no foreign key to them (migration 023), and a batch
+// naming one that does not exist fails as it did on it. Its sources are
+// checked for every staged batch (Writer.run); grids and reporters need no
+// check: the write takes them by joins.
+const caseReferencesSQL = `SELECT hub_refuse_unknown_in('case', 'categories', ARRAY(SELECT DISTINCT s.category_code FROM case_stage s
+		WHERE s.category_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM category c WHERE c.code = s.category_code)))`
 
 // caseWriteSQL is the statement writing the staged cases, with their
 // timelines, into "case", with onConflict saying what becomes of a case the

@@ -99,11 +99,7 @@ func (w *Writer) ReplaceIncidents(ctx context.Context, from time.Time, groups []
 		}
 	}
 	if len(made) > 0 {
-		rows, err := w.tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('incident', 'id')) FROM generate_series(1, $1)`, len(made))
-		if err != nil {
-			return res, fmt.Errorf("create incidents: %w", err)
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		ids, err := w.drawIDs(ctx, "incident", len(made))
 		if err != nil {
 			return res, fmt.Errorf("create incidents: %w", err)
 		}

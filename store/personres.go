@@ -258,11 +258,7 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		}
 	}
 	if len(made) > 0 {
-		rows, err := w.tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('person', 'id')) FROM generate_series(1, $1)`, len(made))
-		if err != nil {
-			return out, fmt.Errorf("apply person resolution: make persons: %w", err)
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		ids, err := w.drawIDs(ctx, "person", len(made))
 		if err != nil {
 			return out, fmt.Errorf("apply person resolution: make persons: %w", err)
 		}

@@ -282,17 +282,13 @@ func TestMergeMovesThePersonsMergedBefore(t *testing.T) {
 	if into[x] == nil || *into[x] != z || into[y] == nil || *into[y] != z || into[z] != nil {
 		t.Fatalf("merged into: x %v, y %v, z %v; want z, z and none", into[x], into[y], into[z])
 	}
-	var history []string
 	rows, err = pool.Query(ctx, `SELECT person_id || ' ' || kind || ' ' || other_id FROM person_history ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			t.Fatal(err)
-		}
-		history = append(history, h)
+	history, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
 	}
 	if want := []string{fmt.Sprint(x, " MERGED ", y), fmt.Sprint(y, " MERGED ", z), fmt.Sprint(x, " MERGED ", z)}; !slices.Equal(history, want) {
 		t.Fatalf("history %q, want %q", history, want)

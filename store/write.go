@@ -151,6 +151,21 @@ func (w *Writer) UpsertRegions(ctx context.Context, regions []canon.Region) erro
 	return nil
 }
 
+// drawIDs takes n values of the identity sequence of table's id, for rows
+// a statement then inserts with them (OVERRIDING SYSTEM VALUE): each row's
+// ID is known before it is written.
+func (w *Writer) drawIDs(ctx context.Context, table string, n int) ([]int64, error) {
+	rows, err := w.tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)`, table, n)
+	if err != nil {
+		return nil, fmt.Errorf("draw %d ids of %s: %w", n, table, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("draw %d ids of %s: %w", n, table, err)
+	}
+	return ids, nil
+}
+
 // UpsertResult counts what a bulk upsert did.
 type UpsertResult struct {
 	Written   int // inserted or changed

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/embedpg"
 	"github.com/ywtg/hub/graph"
@@ -310,33 +311,51 @@ func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, 
 	if err != nil {
 		return err
 	}
-	inc, err := resolve.RegroupIncidents(store.Unscoped(ctx), st, resolve.DefaultIncidentConfig(), time.Time{})
-	if err != nil {
+	// The incidents are regrouped beside the building links and the
+	// persons, as the server does: they share no rows (persons need the
+	// links first: a party member's dwelling is its linked home).
+	type regrouped struct {
+		inc resolve.Regrouped
+		err error
+	}
+	incidents := make(chan regrouped, 1)
+	go func() {
+		inc, err := resolve.RegroupIncidents(store.Unscoped(ctx), st, resolve.DefaultIncidentConfig(), time.Time{})
+		incidents <- regrouped{inc, err}
+	}()
+	links, pr, took, err := resolvePeople(ctx, st, srcs.addresses)
+	r := <-incidents
+	if err := errors.Join(r.err, err); err != nil {
 		return err
 	}
+	inc := r.inc
 	fmt.Fprintf(stdout, "incidents: %d of %d cases (created %d, updated %d, removed %d, cases relinked %d)\n",
 		inc.Groups, inc.Read, inc.Created, inc.Updated, inc.Removed, inc.CasesChanged)
-	g, err := srcs.addresses.Refresh(ctx)
+	fmt.Fprintf(stdout, "building links: %d addresses (%d to a building, %d to a compound only), %d links of removed records dropped\n",
+		links.Read, links.ToBuilding, links.ToCompound, links.Pruned)
+	fmt.Fprintf(stdout, "persons: %d records, %d persons (%d links, %d pairs in review; merged %d, split %d, records relinked %d) in %s (matching %s)\n",
+		pr.Records, pr.Persons, pr.Linked, pr.Review, pr.Merged, pr.Split, pr.Relinked,
+		took.Round(time.Millisecond), pr.Resolved.Round(time.Millisecond))
+	return nil
+}
+
+// resolvePeople links the addresses of the store's records to buildings,
+// then resolves every person record, and says how long the resolution
+// took.
+func resolvePeople(ctx context.Context, st *store.Store, addresses *address.Directory) (resolve.BuildingsLinked, resolve.PersonsResolved, time.Duration, error) {
+	g, err := addresses.Refresh(ctx)
 	if err != nil {
-		return err
+		return resolve.BuildingsLinked{}, resolve.PersonsResolved{}, 0, err
 	}
 	links, _, err := resolve.LinkBuildings(store.Unscoped(ctx), st, g, nil, true)
 	if err != nil {
-		return err
+		return links, resolve.PersonsResolved{}, 0, err
 	}
-	fmt.Fprintf(stdout, "building links: %d addresses (%d to a building, %d to a compound only), %d links of removed records dropped\n",
-		links.Read, links.ToBuilding, links.ToCompound, links.Pruned)
 	pcfg := resolve.DefaultConfig()
 	pcfg.Trust = resolve.PersonTrust
 	t0 := time.Now()
 	pr, err := resolve.ResolvePersons(store.Unscoped(ctx), st, g, pcfg)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "persons: %d records, %d persons (%d links, %d pairs in review; merged %d, split %d, records relinked %d) in %s (matching %s)\n",
-		pr.Records, pr.Persons, pr.Linked, pr.Review, pr.Merged, pr.Split, pr.Relinked,
-		time.Since(t0).Round(time.Millisecond), pr.Resolved.Round(time.Millisecond))
-	return nil
+	return links, pr, time.Since(t0), err
 }
 
 // Simulate runs the demo source systems standalone until ctx ends, on the

@@ -299,9 +299,10 @@ func (w *Writer) UpsertCases(ctx context.Context, cases []canon.Case) (UpsertRes
 func (w *Writer) BackfillCases(ctx context.Context, cases []canon.Case) (UpsertResult, error) {
 	// The cases the store holds leave before they are staged: a history
 	// export re-delivers mostly what the live channel stored (54k of the
-	// medium city's 55k archived cases), and staging a case costs far
-	// more than the index probe that finds it held. The staged write
-	// drops those held by now again (caseBackfillSpec).
+	// medium city's 55k archived cases), and staging them (each timeline
+	// parsed as jsonb) to delete them again cost more than the index
+	// probes that find them held (about 2.2 s against 1.3 s for the 54k).
+	// The staged write drops those held by now again (caseBackfillSpec).
 	bySource := map[string][]string{}
 	for i := range cases {
 		bySource[cases[i].Source] = append(bySource[cases[i].Source], cases[i].SourceID)

@@ -68,7 +68,8 @@ func (w *Writer) run(ctx context.Context, spec *stagedUpsert, rows [][]any) (Ups
 		return res, fmt.Errorf("copy into %s: %w", spec.stage, err)
 	}
 	// The sources the batch names, checked once for the batch: the
-	// tables it writes have no foreign keys to source (migrations 023,
+	// tables written most (cases, residents, households, person links,
+	// members, workers) have no foreign key to source (migrations 023,
 	// 041).
 	if _, err := w.tx.Exec(ctx, `SELECT hub_refuse_unknown_in($1, 'sources', ARRAY(SELECT DISTINCT s.source FROM `+spec.stage+` s
 		WHERE NOT EXISTS (SELECT 1 FROM source x WHERE x.name = s.source)))`, spec.table); err != nil {

@@ -75,7 +75,7 @@ func NewPersons(recs []Record, decisions []Decision, cfg Config) (*Persons, *Res
 	room := len(recs) + len(recs)/4 + 64
 	x := &Persons{cfg: cfg, slot: make(map[string]int32, len(recs)), blocks: make(map[string][]int32, len(recs)*3),
 		places: map[string]map[string]int{}, names: make(map[string]int, len(recs)), readers: make(map[string]int, len(recs)),
-		ids: map[string][]int32{}, members: map[int32][]int32{},
+		ids: map[string][]int32{}, members: map[int32][]int32{}, readings: readings{},
 		recs: make([]Record, 0, room), pr: make([]prep, 0, room), edges: make([][]edge, 0, room), cluster: make([]int32, 0, room)}
 	for i := range recs {
 		x.notePlace(&recs[i], 1)
@@ -160,9 +160,6 @@ func (x *Persons) notePlace(r *Record, d int) {
 // prepOne derives a record's comparison values.
 func (x *Persons) prepOne(rc *Record) prep {
 	n := FoldName(rc.Name)
-	if x.readings == nil {
-		x.readings = readings{}
-	}
 	p := prep{name: n, pinyin: x.readings.of(n), place: rc.Place, phonePlaces: x.places[rc.PhoneHash]}
 	if r := []rune(n); len(r) > 0 {
 		p.surname = string(r[0])

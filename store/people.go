@@ -175,12 +175,13 @@ func (s *Store) PersonRecordsByID(ctx context.Context, ids []int64) ([]*PersonRe
 // PersonRecordByKey loads the person record of a key ("source/ROLE/
 // source_id"), nil when none or outside the jurisdiction.
 func (s *Store) PersonRecordByKey(ctx context.Context, key string) (*PersonRecord, error) {
-	// A key of fewer parts names no record (no role is empty).
-	parts := append(strings.SplitN(key, "/", 3), "", "")
+	// A key of fewer parts names no record (no role is empty); it is
+	// still asked, so that a read without access fails as any does.
+	source, role, sourceID, _ := splitRecordKey(key)
 	var a sqlArgs
-	a.add(parts[0])
-	a.add(parts[1])
-	a.add(parts[2])
+	a.add(source)
+	a.add(role)
+	a.add(sourceID)
 	rows, err := s.pool.Query(ctx, personRecordSelect+` JOIN person x ON x.id = l.person_id
 		WHERE l.source = $1 AND l.role = $2 AND l.source_id = $3 AND `+personVisible(ctx, &a), a...)
 	if err != nil {

@@ -66,14 +66,13 @@ func (s *Store) personLinks(ctx context.Context, keys []string) ([]PersonLink, e
 			return nil, fmt.Errorf("person links: %w", err)
 		}
 		size = int(min(max(n, 0), 1<<24))
-	}
-	if keys != nil {
+	} else {
 		// The keys split into the columns of person_link's unique key, so
 		// that each is one index probe.
 		var sources, roles, ids []string
 		for _, k := range keys {
-			if parts := strings.SplitN(k, "/", 3); len(parts) == 3 {
-				sources, roles, ids = append(sources, parts[0]), append(roles, parts[1]), append(ids, parts[2])
+			if source, role, id, ok := splitRecordKey(k); ok {
+				sources, roles, ids = append(sources, source), append(roles, role), append(ids, id)
 			}
 		}
 		from = `unnest($1::text[], $2::text[], $3::text[]) AS k(source, role, source_id)
@@ -108,6 +107,17 @@ func (s *Store) personLinks(ctx context.Context, keys []string) ([]PersonLink, e
 		return nil, fmt.Errorf("person links: %w", err)
 	}
 	return out, nil
+}
+
+// splitRecordKey splits a person record's key ("source/ROLE/source_id";
+// a source and a role hold no '/') into the columns of person_link's
+// unique key; ok is false for a key of fewer parts.
+func splitRecordKey(key string) (source, role, sourceID string, ok bool) {
+	parts := strings.SplitN(key, "/", 3)
+	if len(parts) != 3 {
+		return "", "", "", false
+	}
+	return parts[0], parts[1], parts[2], true
 }
 
 // PersonQueue is the person records changed since resolution last took

@@ -51,7 +51,7 @@ func (r *queryResolver) StandardizeAddress(ctx context.Context, raw string) (*mo
 	}
 	codes := []string{m.DistrictCode, m.StreetCode, m.CommunityCode, m.GridCode}
 	if m.DistrictCode != "" || m.StreetCode != "" || m.CommunityCode != "" || m.GridCode != "" {
-		regions, err := r.Store.RegionsByCode(ctx, codes)
+		regions, err := r.loaders(ctx).regions.ByCode(ctx, codes)
 		if err != nil {
 			return nil, err
 		}

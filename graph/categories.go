@@ -9,9 +9,10 @@ import (
 
 // categoryTable is the unified category code table (a few dozen rows),
 // held for every request while the change notifications are followed and
-// read again once anything has changed since (the generation moved), as
-// the response cache does. Without notifications, or while they are lost,
-// each request that needs it reads it once.
+// read again once a reference table has changed since (the reference
+// generation moved: the sync's writes to the data leave it). Without
+// notifications, or while they are lost, each request that needs it reads
+// it once.
 type categoryTable struct {
 	changes *store.Changes // nil: no notifications
 
@@ -25,7 +26,7 @@ func (t *categoryTable) read(ctx context.Context, st *store.Store) (map[string]*
 	var gen uint64
 	var live bool
 	if t != nil && t.changes != nil {
-		gen, live = t.changes.Current()
+		gen, live = t.changes.ReferenceCurrent()
 	}
 	if live {
 		t.mu.Lock()

@@ -250,12 +250,14 @@ func TestRegionCasesAreBatched(t *testing.T) {
 			}
 		}
 	}
+	// The first request reads the reference tables the server then holds.
+	srv.MustData(t, q, map[string]any{"n": 1}, &a)
 	ra := srv.MustData(t, q, map[string]any{"n": 2}, &a)
 	rb := srv.MustData(t, q, map[string]any{"n": 4}, &b)
 	if len(b.Regions.Edges) != 4 || len(b.Regions.Edges[3].Node.Cases.Edges) != 10 {
 		t.Fatalf("regions = %+v", b.Regions)
 	}
-	if ra.Statements != rb.Statements || rb.Statements > 6 {
+	if ra.Statements != rb.Statements || rb.Statements > 2 {
 		t.Fatalf("statements: %d for 2 grids, %d for 4\n%q\n%q", ra.Statements, rb.Statements, ra.SQL, rb.SQL)
 	}
 }

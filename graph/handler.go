@@ -54,9 +54,10 @@ type Config struct {
 	// Cache keeps query answers until the data changes; its zero value (no
 	// Changes) disables it.
 	Cache CacheConfig
-	// Changes, when set, lets reference tables (the categories) be held in
-	// memory across requests, read again after any change; nil: each
-	// request reads them once (Cache.Changes stands in when set).
+	// Changes, when set, lets the reference tables (the categories, the
+	// region layer) be held in memory across requests, read again after a
+	// change to them; nil: each request reads them (Cache.Changes stands
+	// in when set).
 	Changes *store.Changes
 	// LoaderWait is how long a request's loaders collect keys before they
 	// run a batch; 0 for DefaultLoaderWait.
@@ -74,7 +75,7 @@ func NewHandler(c Config) (http.Handler, error) {
 		c.Changes = c.Cache.Changes
 	}
 	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses, persons: c.Persons, feed: c.Feed, ScorePresets: c.ScorePresets,
-		categoryTable: &categoryTable{changes: c.Changes}, loaderWait: c.LoaderWait}
+		categoryTable: &categoryTable{changes: c.Changes}, regions: c.Store.NewRegionDirectory(c.Changes), loaderWait: c.LoaderWait}
 	limits := DefaultLimits
 	if c.Limits != nil {
 		limits = *c.Limits

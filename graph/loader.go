@@ -22,6 +22,7 @@ const DefaultLoaderWait = 2 * time.Millisecond
 // across requests.
 type Loaders struct {
 	Region           *dataloader.Loader[int64, *store.Region]
+	RegionBoundary   *dataloader.Loader[int64, json.RawMessage]
 	RegionStats      *dataloader.Loader[int64, *store.RegionStats]
 	RegionCases      *dataloader.Loader[regionCasesKey, store.Page[*store.Case]]
 	RegionCaseStats  *dataloader.Loader[regionStatsKey, []store.Bucket]
@@ -55,6 +56,9 @@ type Loaders struct {
 	// (regionCasesQueryOf), by field and selection.
 	casesQueries sync.Map
 
+	// The region layer, from memory while it is current.
+	regions *store.RegionDirectory
+
 	// The category table, read once for the request (categories).
 	st       *store.Store
 	table    *categoryTable
@@ -70,17 +74,22 @@ func (l *Loaders) categories(ctx context.Context) (map[string]*store.Category, e
 	return l.cats, l.catsErr
 }
 
-// NewLoaders builds the loaders of one request. prefetch, when set, runs
+// NewLoaders builds the loaders of one request; regions answers the
+// region reads (nil: a statement each). prefetch, when set, runs
 // once per batch of region children with every child of the batch (see
 // Resolver.prefetchRegions), so that what the children's own fields load
 // is one statement across all parents, however the resolvers are timed.
 // wait is the batch window, 0 for DefaultLoaderWait.
-func NewLoaders(st *store.Store, prefetch func(context.Context, []*store.Region) error, wait time.Duration) *Loaders {
+func NewLoaders(st *store.Store, regions *store.RegionDirectory, prefetch func(context.Context, []*store.Region) error, wait time.Duration) *Loaders {
 	if wait <= 0 {
 		wait = DefaultLoaderWait
 	}
+	if regions == nil {
+		regions = st.NewRegionDirectory(nil)
+	}
 	l := &Loaders{
-		Region:           newLoader(wait, st.RegionsByID),
+		Region:           newLoader(wait, regions.ByID),
+		RegionBoundary:   newLoader(wait, st.RegionBoundaries),
 		RegionStats:      newLoader(wait, st.RegionStatsByID),
 		Case:             newLoader(wait, st.CasesByID),
 		Source:           newLoader(wait, st.SourcesByName),
@@ -105,10 +114,10 @@ func NewLoaders(st *store.Store, prefetch func(context.Context, []*store.Region)
 		StationBuilding:  newLoader(wait, buildingLinks(st, store.LinkServiceStation)),
 		CaseBuilding:     newLoader(wait, buildingLinks(st, store.LinkCase)),
 	}
-	l.st = st
+	l.st, l.regions = st, regions
 	l.RegionCases = newLoader(wait, regionCasesBatch(st, l))
-	l.RegionCaseStats = newLoader(wait, regionStatsBatch(st))
-	l.RegionChildren = newLoader(wait, regionChildrenBatch(st, prefetch))
+	l.RegionCaseStats = newLoader(wait, regionStatsBatch(st, regions))
+	l.RegionChildren = newLoader(wait, regionChildrenBatch(regions, prefetch))
 	return l
 }
 
@@ -156,7 +165,7 @@ func (r *Resolver) loaders(ctx context.Context) *Loaders {
 // newLoaders builds the loaders of one request, with the shared category
 // table.
 func (r *Resolver) newLoaders() *Loaders {
-	l := NewLoaders(r.Store, r.prefetchRegions, r.loaderWait)
+	l := NewLoaders(r.Store, r.regions, r.prefetchRegions, r.loaderWait)
 	l.table = r.categoryTable
 	return l
 }
@@ -186,7 +195,11 @@ func regionCasesBatch(st *store.Store, l *Loaders) func(context.Context, []regio
 				if err := json.Unmarshal([]byte(g.args), &q); err != nil {
 					return nil, err
 				}
-				return regionCases(ctx, st, l, ids, q, g.sel)
+				regions, err := l.regions.ByID(ctx, ids)
+				if err != nil {
+					return nil, err
+				}
+				return regionCases(ctx, st, l, regions, q, g.sel)
 			})
 	}
 }
@@ -226,8 +239,8 @@ func byGroup[K any, G comparable, V any](keys []K, split func(K) (G, int64), run
 
 // regionCases runs one case query for many regions and primes the selected
 // relations (sel) of all their cases at once.
-func regionCases(ctx context.Context, st *store.Store, l *Loaders, ids []int64, q store.CaseQuery, sel caseRelations) ([]store.Page[*store.Case], error) {
-	pages, err := st.CasesInRegions(ctx, ids, q)
+func regionCases(ctx context.Context, st *store.Store, l *Loaders, regions []*store.Region, q store.CaseQuery, sel caseRelations) ([]store.Page[*store.Case], error) {
+	pages, err := st.CasesInRegions(ctx, regions, q)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +270,7 @@ type statsArgs struct {
 
 // regionStatsBatch runs one statement per distinct filter and grouping:
 // Region.caseStats on a page of grids is one statement.
-func regionStatsBatch(st *store.Store) func(context.Context, []regionStatsKey) ([][]store.Bucket, error) {
+func regionStatsBatch(st *store.Store, dir *store.RegionDirectory) func(context.Context, []regionStatsKey) ([][]store.Bucket, error) {
 	return func(ctx context.Context, keys []regionStatsKey) ([][]store.Bucket, error) {
 		return byGroup(keys, func(k regionStatsKey) (string, int64) { return k.Args, k.Region },
 			func(args string, ids []int64) ([][]store.Bucket, error) {
@@ -265,7 +278,11 @@ func regionStatsBatch(st *store.Store) func(context.Context, []regionStatsKey) (
 				if err := json.Unmarshal([]byte(args), &q); err != nil {
 					return nil, err
 				}
-				return st.CaseStatsInRegions(ctx, ids, q.Filter, q.Dims, q.Measures)
+				regions, err := dir.ByID(ctx, ids)
+				if err != nil {
+					return nil, err
+				}
+				return st.CaseStatsInRegions(ctx, regions, q.Filter, q.Dims, q.Measures)
 			})
 	}
 }
@@ -280,7 +297,7 @@ type regionChildrenKey struct {
 // regionChildrenBatch runs one statement per distinct page: the children of
 // every community of a street are one statement, and arrive together, so
 // that what their own fields load is batched across the street too.
-func regionChildrenBatch(st *store.Store, prefetch func(context.Context, []*store.Region) error) func(context.Context, []regionChildrenKey) ([]store.Page[*store.Region], error) {
+func regionChildrenBatch(dir *store.RegionDirectory, prefetch func(context.Context, []*store.Region) error) func(context.Context, []regionChildrenKey) ([]store.Page[*store.Region], error) {
 	return func(ctx context.Context, keys []regionChildrenKey) ([]store.Page[*store.Region], error) {
 		out, err := byGroup(keys, func(k regionChildrenKey) (string, int64) { return k.Args, k.Parent },
 			func(args string, parents []int64) ([]store.Page[*store.Region], error) {
@@ -288,7 +305,7 @@ func regionChildrenBatch(st *store.Store, prefetch func(context.Context, []*stor
 				if err := json.Unmarshal([]byte(args), &p); err != nil {
 					return nil, err
 				}
-				return st.RegionChildren(ctx, parents, p)
+				return dir.Children(ctx, parents, p)
 			})
 		if err != nil || prefetch == nil {
 			return out, err

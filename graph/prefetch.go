@@ -170,7 +170,7 @@ func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases 
 		ids = append(ids, c.ID)
 	}
 	if sel.Grid {
-		if err := prime(ctx, l.Region, st.RegionsByID, grids); err != nil {
+		if err := prime(ctx, l.Region, l.regions.ByID, grids); err != nil {
 			return err
 		}
 		if sel.GridParent {
@@ -181,7 +181,7 @@ func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases 
 					parents = append(parents, *g.ParentID)
 				}
 			}
-			if err := prime(ctx, l.Region, st.RegionsByID, parents); err != nil {
+			if err := prime(ctx, l.Region, l.regions.ByID, parents); err != nil {
 				return err
 			}
 		}
@@ -256,6 +256,14 @@ func loadAll[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V
 // functions as the resolvers' (regionCasesQuery, regionStatsQuery) from
 // the arguments gqlgen parses, so the resolvers find their values primed.
 func (r *Resolver) prefetchRegions(ctx context.Context, regions []*store.Region) error {
+	return r.prefetchRegionsAt(ctx, regions, "edges", "node")
+}
+
+// prefetchRegionsAt is prefetchRegions for regions selected under the
+// current field along path: a page's edges.node, or none for a field
+// that returns one region (Query.region), whose relations would otherwise
+// each wait out a loader window for siblings it does not have.
+func (r *Resolver) prefetchRegionsAt(ctx context.Context, regions []*store.Region, path ...string) error {
 	if len(regions) == 0 {
 		return nil
 	}
@@ -264,7 +272,7 @@ func (r *Resolver) prefetchRegions(ctx context.Context, regions []*store.Region)
 		return nil
 	}
 	opCtx := graphql.GetOperationContext(ctx)
-	fields := selections(opCtx, fc.Field, "edges", "node")
+	fields := selections(opCtx, fc.Field, path...)
 	l := r.loaders(ctx)
 	ids := make([]int64, 0, len(regions))
 	var parents []int64
@@ -285,9 +293,9 @@ func (r *Resolver) prefetchRegions(ctx context.Context, regions []*store.Region)
 		case "children":
 			r.prefetchRegionChildren(ctx, f, ids, childrenDone)
 		case "caseStats":
-			r.prefetchRegionStats(ctx, opCtx, f, ids, statsDone)
+			r.prefetchRegionStats(ctx, opCtx, f, regions, statsDone)
 		case "cases":
-			r.prefetchRegionCases(ctx, opCtx, f, ids, casesDone)
+			r.prefetchRegionCases(ctx, opCtx, f, regions, casesDone)
 		}
 	}
 	if stats {
@@ -296,7 +304,7 @@ func (r *Resolver) prefetchRegions(ctx context.Context, regions []*store.Region)
 		}
 	}
 	if parent {
-		if err := prime(ctx, l.Region, r.Store.RegionsByID, parents); err != nil {
+		if err := prime(ctx, l.Region, l.regions.ByID, parents); err != nil {
 			return err
 		}
 	}
@@ -330,7 +338,7 @@ func (r *Resolver) prefetchRegionChildren(ctx context.Context, f graphql.Collect
 		keys[i] = regionChildrenKey{Parent: id, Args: string(args)}
 	}
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "Region", Field: f, IsMethod: true, IsResolver: true})
-	pages, err := regionChildrenBatch(r.Store, r.prefetchRegions)(ctx, keys)
+	pages, err := regionChildrenBatch(r.loaders(ctx).regions, r.prefetchRegions)(ctx, keys)
 	if err != nil {
 		return
 	}
@@ -344,7 +352,7 @@ func (r *Resolver) prefetchRegionChildren(ctx context.Context, f graphql.Collect
 // regions in one statement and primes the loader under the resolvers'
 // keys. Arguments gqlgen refuses, or a failing statement, leave the field
 // to its resolvers, which report the error.
-func (r *Resolver) prefetchRegionStats(ctx context.Context, opCtx *graphql.OperationContext, f graphql.CollectedField, ids []int64, done map[string]bool) {
+func (r *Resolver) prefetchRegionStats(ctx context.Context, opCtx *graphql.OperationContext, f graphql.CollectedField, regions []*store.Region, done map[string]bool) {
 	filter, groupBy, err := generated.RegionCaseStatsArgs(ctx, f)
 	if err != nil {
 		return
@@ -354,13 +362,13 @@ func (r *Resolver) prefetchRegionStats(ctx context.Context, opCtx *graphql.Opera
 		return
 	}
 	done[key.Args] = true
-	buckets, err := r.Store.CaseStatsInRegions(ctx, ids, q.Filter, q.Dims, q.Measures)
+	buckets, err := r.Store.CaseStatsInRegions(ctx, regions, q.Filter, q.Dims, q.Measures)
 	if err != nil {
 		return
 	}
 	l := r.loaders(ctx)
-	for i, id := range ids {
-		key.Region = id
+	for i, reg := range regions {
+		key.Region = reg.ID
 		l.RegionCaseStats.Prime(ctx, key, buckets[i])
 	}
 }
@@ -369,7 +377,7 @@ func (r *Resolver) prefetchRegionStats(ctx context.Context, opCtx *graphql.Opera
 // one statement (with the selected relations of all their cases) and
 // primes the loader with the pages under the resolvers' keys, as
 // prefetchRegionStats does.
-func (r *Resolver) prefetchRegionCases(ctx context.Context, opCtx *graphql.OperationContext, f graphql.CollectedField, ids []int64, done map[regionCasesKey]bool) {
+func (r *Resolver) prefetchRegionCases(ctx context.Context, opCtx *graphql.OperationContext, f graphql.CollectedField, regions []*store.Region, done map[regionCasesKey]bool) {
 	filter, orderBy, first, after, err := generated.RegionCasesArgs(ctx, f)
 	if err != nil {
 		return
@@ -380,12 +388,12 @@ func (r *Resolver) prefetchRegionCases(ctx context.Context, opCtx *graphql.Opera
 		return
 	}
 	done[key] = true
-	pages, err := regionCases(ctx, r.Store, l, ids, q, key.Sel)
+	pages, err := regionCases(ctx, r.Store, l, regions, q, key.Sel)
 	if err != nil {
 		return
 	}
-	for i, id := range ids {
-		key.Region = id
+	for i, reg := range regions {
+		key.Region = reg.ID
 		l.RegionCases.Prime(ctx, key, pages[i])
 	}
 }

@@ -32,7 +32,7 @@ func (r *queryResolver) Regions(ctx context.Context, level *canon.RegionLevel, p
 		}
 		q.ParentID = &id
 	}
-	page, err := r.Store.Regions(ctx, q)
+	page, err := r.loaders(ctx).regions.List(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -52,13 +52,22 @@ func (r *queryResolver) Region(ctx context.Context, id *string, code *string) (*
 		if err != nil {
 			return nil, err
 		}
-		return r.loaders(ctx).Region.Load(ctx, rid)()
+		reg, err := r.loaders(ctx).Region.Load(ctx, rid)()
+		if err != nil || reg == nil {
+			return nil, err
+		}
+		return reg, r.prefetchRegionsAt(ctx, []*store.Region{reg})
 	case code != nil:
-		reg, err := r.Store.RegionByCode(ctx, *code)
+		reg, err := r.loaders(ctx).regions.ByCodeOne(ctx, *code)
 		if canon.ErrorCode(err) == canon.NotFound {
 			return nil, nil
 		}
-		return reg, err
+		if err != nil {
+			return nil, err
+		}
+		// Its relations load now, as a page's do, not each after a
+		// loader window.
+		return reg, r.prefetchRegionsAt(ctx, []*store.Region{reg})
 	}
 	return nil, canon.Errorf(canon.BadUserInput, "give id or code")
 }
@@ -108,6 +117,16 @@ func (r *regionResolver) Children(ctx context.Context, obj *store.Region, first 
 		return nil, err
 	}
 	return model.NewRegionConnection(page, q), nil
+}
+
+// Boundary is the resolver for the boundary field.
+func (r *regionResolver) Boundary(ctx context.Context, obj *store.Region) (json.RawMessage, error) {
+	// Regions from the region directory carry no boundary: it is loaded
+	// for the regions that show it.
+	if obj.Boundary != nil {
+		return obj.Boundary, nil
+	}
+	return r.loaders(ctx).RegionBoundary.Load(ctx, obj.ID)()
 }
 
 // Centroid is the resolver for the centroid field.
@@ -212,7 +231,7 @@ func (r *regionResolver) Buildings(ctx context.Context, obj *store.Region, first
 
 // TotalCount is the resolver for the totalCount field.
 func (r *regionConnectionResolver) TotalCount(ctx context.Context, obj *model.RegionConnection) (int, error) {
-	return r.Store.CountRegions(ctx, obj.Query)
+	return r.loaders(ctx).regions.Count(ctx, obj.Query)
 }
 
 // DualReportMembers is the resolver for the dualReportMembers field.

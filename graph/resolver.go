@@ -14,7 +14,9 @@
 // (regionCasesQuery, regionStatsQuery), so a primed key is the one asked.
 // The category table, a few dozen rows every case names, is not loaded
 // per key: a request reads it whole once (categories.go), from memory
-// while the change notifications are followed and nothing has changed.
+// while the change notifications are followed and it has not changed. The
+// region layer is read through the handler's store.RegionDirectory, from
+// memory on the same terms.
 // The executor marshals a list in place, without a goroutine per element
 // and per resolver, when nothing selected under it waits on I/O
 // (graph/generated/inline.go): its table of primed fields names what
@@ -55,6 +57,7 @@ type Resolver struct {
 	// resolvers that check a type before loading it.
 	access *access
 	// categoryTable holds the category table across requests while the
-	// change notifications are followed.
+	// change notifications are followed, and regions the region layer.
 	categoryTable *categoryTable
+	regions       *store.RegionDirectory
 }

@@ -428,33 +428,43 @@ func (s *Store) Cases(ctx context.Context, q CaseQuery) (Page[*Case], error) {
 
 // CasesInRegions runs one case query for each of a batch of regions (each
 // region's subtree, on top of the query's own filter) in one statement,
-// returning the pages in key order.
-func (s *Store) CasesInRegions(ctx context.Context, regionIDs []int64, q CaseQuery) ([]Page[*Case], error) {
-	a := sqlArgs{regionIDs}
+// returning the pages in the regions' order; a nil region has an empty
+// page.
+func (s *Store) CasesInRegions(ctx context.Context, regions []*Region, q CaseQuery) ([]Page[*Case], error) {
+	// Refused without an access value even when no region needs a
+	// statement.
+	if err := checkScope(ctx); err != nil {
+		return nil, err
+	}
+	ids, paths, grids := regionKeys(regions)
+	a := sqlArgs{ids, paths}
 	where, tail, limit, err := q.pageSQL(ctx, &a)
 	if err != nil {
 		return nil, err
+	}
+	out := make([]Page[*Case], len(regions))
+	if len(ids) == 0 {
+		for i := range out {
+			out[i] = q.page(nil, limit)
+		}
+		return out, nil
 	}
 	// A grid's cases are found through the (grid_id, reported_at) index;
 	// PostgreSQL cannot estimate ltree containment well enough to choose it
 	// for a path condition, and would scan the whole time index instead.
 	// Larger regions use the region-path index.
-	var grids bool
-	if err := s.pool.QueryRow(ctx, `SELECT bool_and(level = 'GRID') FROM region WHERE id = ANY($1)`, regionIDs).Scan(&grids); err != nil {
-		return nil, fmt.Errorf("list cases of regions: %w", err)
-	}
-	in := "c.region_path <@ r.path"
+	in := "c.region_path <@ k.path::ltree"
 	if grids {
-		in = "c.grid_id = r.id"
+		in = "c.grid_id = k.id"
 	}
 	cols, sc := caseSelect(q.columns())
-	rows, err := s.pool.Query(ctx, `SELECT r.id, x.* FROM unnest($1::bigint[]) AS k(id) JOIN region r ON r.id = k.id
+	rows, err := s.pool.Query(ctx, `SELECT k.id, x.* FROM unnest($1::bigint[], $2::text[]) AS k(id, path)
 		CROSS JOIN LATERAL (SELECT `+cols+` FROM "case" c WHERE `+in+` AND `+where+tail+`) x`, a...)
 	if err != nil {
 		return nil, fmt.Errorf("list cases of regions: %w", err)
 	}
 	defer rows.Close()
-	by := make(map[int64][]*Case, len(regionIDs))
+	by := make(map[int64][]*Case, len(ids))
 	for rows.Next() {
 		var rid int64
 		c, err := sc.scan(rows, &rid)
@@ -466,11 +476,31 @@ func (s *Store) CasesInRegions(ctx context.Context, regionIDs []int64, q CaseQue
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list cases of regions: %w", err)
 	}
-	out := make([]Page[*Case], len(regionIDs))
-	for i, id := range regionIDs {
-		out[i] = q.page(by[id], limit)
+	for i, r := range regions {
+		var list []*Case
+		if r != nil {
+			list = by[r.ID]
+		}
+		out[i] = q.page(list, limit)
 	}
 	return out, nil
+}
+
+// regionKeys are the distinct ids and paths of the regions that are not
+// nil, and whether they are all grids: the per-region reads find a grid's
+// cases through case.grid_id, a larger region's through its path.
+func regionKeys(regions []*Region) (ids []int64, paths []string, grids bool) {
+	grids = true
+	seen := make(map[int64]bool, len(regions))
+	for _, r := range regions {
+		if r == nil || seen[r.ID] {
+			continue
+		}
+		seen[r.ID] = true
+		ids, paths = append(ids, r.ID), append(paths, r.Path)
+		grids = grids && r.Level == canon.LevelGrid
+	}
+	return ids, paths, grids
 }
 
 func cursorTime(key string) (string, error) {

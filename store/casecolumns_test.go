@@ -136,13 +136,13 @@ func TestCaseListsReadOnlyTheColumnsAsked(t *testing.T) {
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 	seedFullCases(t, st, 40)
-	grids := []int64{}
+	grids := []*store.Region{}
 	for _, code := range []string{"420606001001001", "420606001002002"} {
 		g, err := st.RegionByCode(ctx, code)
 		if err != nil {
 			t.Fatal(err)
 		}
-		grids = append(grids, g.ID)
+		grids = append(grids, g)
 	}
 	community, err := st.RegionByCode(ctx, "420606001001")
 	if err != nil {
@@ -165,7 +165,7 @@ func TestCaseListsReadOnlyTheColumnsAsked(t *testing.T) {
 			return st.CasesInRegions(ctx, grids, q)
 		},
 		"CasesInRegions/community": func(ctx context.Context, q store.CaseQuery) ([]store.Page[*store.Case], error) {
-			return st.CasesInRegions(ctx, []int64{community.ID}, q)
+			return st.CasesInRegions(ctx, []*store.Region{community}, q)
 		},
 	}
 	for name, list := range lists {

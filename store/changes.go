@@ -12,7 +12,8 @@ import (
 
 // ChangeChannel is the notification channel every committed write to the
 // hub's data notifies (migration 006: a statement trigger on each table but
-// api_key and audit_log).
+// api_key and audit_log). A reference table's write says the table's name
+// as payload, every other table's an empty one (migration 042).
 const ChangeChannel = "hub_changed"
 
 // Changes follows the database's change notifications. Its generation moves
@@ -26,6 +27,10 @@ type Changes struct {
 	// are followed: one word, so that a reader never pairs a generation
 	// with a liveness it did not have.
 	state atomic.Uint64
+	// reference is the generation of the reference tables (region,
+	// category): it moves on their changes, and with state whenever the
+	// notifications are lost or followed again.
+	reference atomic.Uint64
 	// listening is closed once the first LISTEN is in place.
 	listening chan struct{}
 }
@@ -38,12 +43,24 @@ func (c *Changes) Current() (uint64, bool) {
 	return s >> 1, s&1 == 1
 }
 
+// ReferenceCurrent returns the generation of the reference tables (region,
+// category), and whether it is known. It moves only when one of them
+// changes (or the notifications were lost), so that what is held of them
+// outlives the sync's writes to the data.
+func (c *Changes) ReferenceCurrent() (uint64, bool) {
+	live := c.state.Load()&1 == 1
+	return c.reference.Load(), live
+}
+
 // Listening is closed once the notifications are followed for the first
 // time.
 func (c *Changes) Listening() <-chan struct{} { return c.listening }
 
-// bump moves the generation.
-func (c *Changes) bump() { c.state.Add(2) }
+// bump moves the generation, and the reference tables' with it.
+func (c *Changes) bump() {
+	c.reference.Add(1)
+	c.state.Add(2)
+}
 
 // setLive records whether the notifications are followed.
 func (c *Changes) setLive(live bool) {
@@ -104,9 +121,14 @@ func (s *Store) listen(ctx context.Context, c *Changes, up func()) error {
 	c.setLive(true)
 	up()
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return fmt.Errorf("change notifications: wait: %w", err)
 		}
-		c.bump()
+		if n.Payload != "" {
+			c.bump()
+		} else {
+			c.state.Add(2)
+		}
 	}
 }

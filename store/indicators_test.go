@@ -368,13 +368,6 @@ func statusOnly(c canon.Case) canon.Case {
 	return c
 }
 
-func deref(p *float64) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
 // TestWorkMinutesSQLMatchesGo checks the SQL form of the working calendar
 // against canon's over random instants, weekends and both sides of 1970.
 func TestWorkMinutesSQLMatchesGo(t *testing.T) {

@@ -113,52 +113,43 @@ func (s *Store) CaseStatsOf(ctx context.Context, f CaseFilter, dims []Dimension,
 // region's subtree, on top of the filter) in one statement, returning the
 // buckets in key order: a street's grids with their statistics cost one
 // statement, not one per grid. Only the measures asked for are computed.
-func (s *Store) CaseStatsInRegions(ctx context.Context, regionIDs []int64, f CaseFilter, dims []Dimension, m Measures) ([][]Bucket, error) {
+//
+// A nil region has the buckets of no cases.
+func (s *Store) CaseStatsInRegions(ctx context.Context, regions []*Region, f CaseFilter, dims []Dimension, m Measures) ([][]Bucket, error) {
+	// Refused without an access value even when no region needs a
+	// statement.
+	if err := checkScope(ctx); err != nil {
+		return nil, err
+	}
 	q, err := statsQuery(dims, m)
 	if err != nil {
 		return nil, err
 	}
-	a := sqlArgs{regionIDs}
 	// As in CasesInRegions: grids through the grid index, larger regions
 	// through the region path.
-	var grids bool
-	if err := s.pool.QueryRow(ctx, `SELECT bool_and(level = 'GRID') FROM region WHERE id = ANY($1)`, regionIDs).Scan(&grids); err != nil {
-		return nil, fmt.Errorf("case stats of regions: %w", err)
-	}
-	in := "c.region_path <@ r.path"
+	ids, paths, grids := regionKeys(regions)
+	a := sqlArgs{ids, paths}
+	in := "c.region_path <@ k.path::ltree"
 	if grids {
-		in = "c.grid_id = r.id"
+		in = "c.grid_id = k.id"
 	}
 	groups := append([]string{"k.id"}, q.groups...)
-	sql := "SELECT k.id, " + q.sel + ` FROM unnest($1::bigint[]) AS k(id) JOIN region r ON r.id = k.id JOIN "case" c ON ` + in + q.join +
+	sql := "SELECT k.id, " + q.sel + ` FROM unnest($1::bigint[], $2::text[]) AS k(id, path) JOIN "case" c ON ` + in + q.join +
 		" WHERE " + f.where(ctx, &a) + " GROUP BY " + strings.Join(groups, ", ") + " ORDER BY " + strings.Join(groups, ", ")
 	// More rows than every region's limit means one region is over it.
-	limit := len(regionIDs) * (MaxBuckets + 1)
+	limit := len(ids) * (MaxBuckets + 1)
 	sql += " LIMIT " + a.add(limit)
-	rows, err := s.pool.Query(ctx, sql, a...)
-	if err != nil {
-		return nil, fmt.Errorf("case stats of regions: %w", err)
-	}
-	defer rows.Close()
-	by := make(map[int64][]Bucket, len(regionIDs))
-	n := 0
-	for rows.Next() {
-		var id int64
-		b, err := scanBucket(rows, len(dims), &id)
-		if err != nil {
-			return nil, fmt.Errorf("case stats of regions: %w", err)
-		}
-		by[id] = append(by[id], b)
-		if n++; len(by[id]) > MaxBuckets || n == limit {
-			return nil, tooManyBuckets()
+	by := make(map[int64][]Bucket, len(ids))
+	if len(ids) > 0 {
+		if err := s.caseStatsOfRegions(ctx, sql, a, len(dims), limit, by); err != nil {
+			return nil, err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("case stats of regions: %w", err)
-	}
-	out := make([][]Bucket, len(regionIDs))
-	for i, id := range regionIDs {
-		out[i] = by[id]
+	out := make([][]Bucket, len(regions))
+	for i, r := range regions {
+		if r != nil {
+			out[i] = by[r.ID]
+		}
 		if out[i] == nil {
 			out[i] = []Bucket{}
 		}
@@ -168,6 +159,32 @@ func (s *Store) CaseStatsInRegions(ctx context.Context, regionIDs []int64, f Cas
 		}
 	}
 	return out, nil
+}
+
+// caseStatsOfRegions runs the statement of CaseStatsInRegions, putting
+// each region's buckets in by.
+func (s *Store) caseStatsOfRegions(ctx context.Context, sql string, a sqlArgs, dims, limit int, by map[int64][]Bucket) error {
+	rows, err := s.pool.Query(ctx, sql, a...)
+	if err != nil {
+		return fmt.Errorf("case stats of regions: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id int64
+		b, err := scanBucket(rows, dims, &id)
+		if err != nil {
+			return fmt.Errorf("case stats of regions: %w", err)
+		}
+		by[id] = append(by[id], b)
+		if n++; len(by[id]) > MaxBuckets || n == limit {
+			return tooManyBuckets()
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("case stats of regions: %w", err)
+	}
+	return nil
 }
 
 // statsSQL is the grouped part of a statistics statement over "case" c.

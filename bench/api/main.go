@@ -8,7 +8,9 @@
 // same JSON built by one hand-written pgx query and encoding/json, run the
 // same way: "ratio" compares throughput, "cpu×" the CPU time per request
 // (this process's, so it counts the clients of both sides alike; PostgreSQL's
-// is not included). Hub RSS is read from /proc.
+// is not included), and "rss" the process's peak resident set while that
+// side ran (the clients included; read from /proc, the peak reset before
+// each run).
 //
 //	go run ./bench/api -scale medium -clients 32 -requests 2000
 //
@@ -30,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -42,6 +45,7 @@ import (
 	"github.com/ywtg/hub/embedpg"
 	"github.com/ywtg/hub/graph"
 	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/web"
 )
 
 func main() {
@@ -52,6 +56,7 @@ func main() {
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the hub side of each query to this file name plus .A, .B, .C, .S")
 	statements := flag.Bool("statements", false, "print the SQL statements one request of each query runs on the hub side, then measure")
 	reuse := flag.String("db", "", "benchmark an already seeded database (a DSN printed by an earlier run) instead of seeding a new one")
+	flag.IntVar(&admit, "admit", 4*runtime.GOMAXPROCS(0), "GraphQL requests the hub side executes at once, the others waiting their turn, as hub serve admits them (HUB_MAX_CONCURRENT_QUERIES, whose default this is); 0 for no limit")
 	flag.DurationVar(&churn, "churn", 100*time.Millisecond, "while the cached side runs, commit a write this often (as sync batches land), so that its answers are dropped and run again; 0 for none")
 	flag.Parse()
 	profile, allocProfile, listStatements = *cpuprofile, *memprofile, *statements
@@ -65,6 +70,7 @@ func main() {
 var (
 	reuseDSN string
 	churn    time.Duration
+	admit    int
 )
 
 func run(scale string, clients, requests int) error {
@@ -154,6 +160,17 @@ func run(scale string, clients, requests int) error {
 	// The hub refuses requests without a principal; the benchmark calls as
 	// an analyst (city-wide, masked), as a dashboard would.
 	analyst := &auth.Principal{ID: "bench", Name: "bench", Role: auth.Analyst}
+	if admit > 0 {
+		// As hub serve admits them, with a queue long enough that the
+		// closed-loop clients are never refused.
+		for _, hp := range []*http.Handler{&h, &cached} {
+			a, err := web.NewAdmission(web.AdmissionOptions{MaxConcurrent: admit, QueueTimeout: time.Minute})
+			if err != nil {
+				return err
+			}
+			*hp = a.Wrap(*hp)
+		}
+	}
 	mux.Handle("/graphql", as(analyst, h))
 	mux.Handle("/cached/graphql", as(analyst, cached))
 	for _, q := range queries(street) {
@@ -190,7 +207,7 @@ func run(scale string, clients, requests int) error {
 	// cpu/req is this process's CPU time per request (the served side and
 	// the clients; PostgreSQL's not included): steadier than req/s on a
 	// machine shared with other work.
-	fmt.Printf("\n%-4s %-6s %10s %9s %9s %9s %8s %6s\n", "q", "side", "req/s", "p50", "p99", "cpu/req", "ratio", "cpu×")
+	fmt.Printf("\n%-4s %-6s %10s %9s %9s %9s %8s %6s %9s\n", "q", "side", "req/s", "p50", "p99", "cpu/req", "ratio", "cpu×", "rss")
 	for _, q := range queries(street) {
 		stop := startProfile(q.name)
 		hub := load(clients, requests, func() error { return postGraphQL(ctx, client, url, q.graphql) })
@@ -204,9 +221,9 @@ func run(scale string, clients, requests int) error {
 		if hub.err != nil || hit.err != nil || floor.err != nil {
 			return fmt.Errorf("query %s: hub %v, cached %v, floor %v", q.name, hub.err, hit.err, floor.err)
 		}
-		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s\n", q.name, "floor", floor.rps, floor.p50, floor.p99, floor.cpu)
-		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s %7.2fx %5.2fx\n", q.name, "hub", hub.rps, hub.p50, hub.p99, hub.cpu, floor.rps/hub.rps, cpuRatio(hub, floor))
-		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s %7.2fx %5.2fx  (response cache; %d writes committed meanwhile)\n", q.name, "cached", hit.rps, hit.p50, hit.p99, hit.cpu, floor.rps/hit.rps, cpuRatio(hit, floor), writes())
+		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s %8s %6s %6d MB\n", q.name, "floor", floor.rps, floor.p50, floor.p99, floor.cpu, "", "", floor.peakMB)
+		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s %7.2fx %5.2fx %6d MB\n", q.name, "hub", hub.rps, hub.p50, hub.p99, hub.cpu, floor.rps/hub.rps, cpuRatio(hub, floor), hub.peakMB)
+		fmt.Printf("%-4s %-6s %10.0f %9s %9s %9s %7.2fx %5.2fx %6d MB  (response cache; %d writes committed meanwhile)\n", q.name, "cached", hit.rps, hit.p50, hit.p99, hit.cpu, floor.rps/hit.rps, cpuRatio(hit, floor), hit.peakMB, writes())
 	}
 	fmt.Printf("\nhub process RSS: %s (peak %s)\n", rss("VmRSS"), rss("VmHWM"))
 	return nil
@@ -283,6 +300,7 @@ func startProfile(name string) func() {
 type result struct {
 	rps           float64
 	p50, p99, cpu time.Duration
+	peakMB        int64 // peak resident set while the run lasted
 	err           error
 }
 
@@ -292,6 +310,7 @@ func load(c, n int, fn func() error) result {
 	var next atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
+	resetPeakRSS()
 	cpu0 := processCPU()
 	start := time.Now()
 	for i := 0; i < c; i++ {
@@ -315,7 +334,7 @@ func load(c, n int, fn func() error) result {
 	elapsed := time.Since(start)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	r := result{rps: float64(n) / elapsed.Seconds(), p50: lat[n/2].Round(10 * time.Microsecond), p99: lat[n*99/100].Round(10 * time.Microsecond),
-		cpu: ((processCPU() - cpu0) / time.Duration(n)).Round(10 * time.Microsecond)}
+		cpu: ((processCPU() - cpu0) / time.Duration(n)).Round(10 * time.Microsecond), peakMB: rssKB("VmHWM") / 1024}
 	if e, ok := firstErr.Load().(error); ok {
 		r.err = e
 	}
@@ -337,6 +356,21 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+// resetPeakRSS returns the freed heap to the system and starts the peak
+// resident set (VmHWM) again from the current one, so that a run's peak is
+// its own.
+func resetPeakRSS() {
+	debug.FreeOSMemory()
+	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
+// rssKB reads a size field of /proc/self/status in kB; 0 if unknown.
+func rssKB(field string) int64 {
+	var kb int64
+	fmt.Sscanf(rss(field), "%d kB", &kb)
+	return kb
 }
 
 func rss(field string) string {

@@ -87,6 +87,7 @@ var concurrentFields = map[string]bool{
 	"QuarantineEntry.raw":                 false,
 	"QuarantineEntry.source":              false,
 	"Region.ancestors":                    false,
+	"Region.boundary":                     false,
 	"Region.buildings":                    false,
 	"Region.caseStats":                    false,
 	"Region.cases":                        false,

@@ -888,7 +888,7 @@ type RegionResolver interface {
 	Parent(ctx context.Context, obj *store.Region) (*store.Region, error)
 	Ancestors(ctx context.Context, obj *store.Region) ([]*store.Region, error)
 	Children(ctx context.Context, obj *store.Region, first *int, after *string) (*model.RegionConnection, error)
-
+	Boundary(ctx context.Context, obj *store.Region) (json.RawMessage, error)
 	Centroid(ctx context.Context, obj *store.Region) (*canon.Point, error)
 	Stats(ctx context.Context, obj *store.Region) (*store.RegionStats, error)
 	Cases(ctx context.Context, obj *store.Region, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) (*model.CaseConnection, error)
@@ -17575,9 +17575,6 @@ func (ec *executionContext) fieldContext_Region_children(ctx context.Context, fi
 }
 
 func (ec *executionContext) _Region_boundary(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
-	if leafInline(ctx, field) {
-		return ec.marshalOGeoJSON2encodingᚋjsonᚐRawMessage(ctx, field.Selections, obj.Boundary)
-	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17586,7 +17583,7 @@ func (ec *executionContext) _Region_boundary(ctx context.Context, field graphql.
 			return ec.fieldContext_Region_boundary(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Boundary, nil
+			return ec.Resolvers.Region().Boundary(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
@@ -17597,7 +17594,7 @@ func (ec *executionContext) _Region_boundary(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Region_boundary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Region", field, false, false, "GeoJSON")
+	return graphql.NewScalarFieldContext("Region", field, true, true, "GeoJSON")
 }
 
 func (ec *executionContext) _Region_centroid(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
@@ -25551,10 +25548,11 @@ func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, o
 					return ec._Region_children(ctx, field, obj)
 				})
 		case "boundary":
-			out.Values[i] = ec._Region_boundary(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			resolveField(ctx, out, ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Region_boundary(ctx, field, obj)
+				})
 		case "centroid":
 			resolveField(ctx, out, ec.OperationContext, &deferred, i,
 				true, false,

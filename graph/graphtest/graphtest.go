@@ -4,6 +4,7 @@ package graphtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -32,10 +33,16 @@ var Admin = &auth.Principal{ID: "test:admin", Name: "test", Role: auth.Admin}
 // the handler refuses).
 func (s *Server) As(p *auth.Principal) { s.principal.Store(p) }
 
-// New starts the GraphQL handler over st; it stops at test end.
+// New starts the GraphQL handler over st as the hub serves it, following
+// the change notifications (the reference tables are held in memory while
+// they are current), without the response cache; it stops at test end.
 func New(tb testing.TB, st *store.Store) *Server {
 	tb.Helper()
-	return NewWith(tb, graph.Config{Store: st})
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	changes := st.WatchChanges(ctx)
+	<-changes.Listening()
+	return NewWith(tb, graph.Config{Store: st, Changes: changes})
 }
 
 // NewWith starts the GraphQL handler with a configuration of its own.

@@ -138,27 +138,27 @@ func (s *regionSnapshot) visible(ctx context.Context) (func(*Region) bool, error
 // ByID returns the regions of ids in key order; an id unknown or out of
 // scope yields nil (Store.RegionsByID).
 func (d *RegionDirectory) ByID(ctx context.Context, ids []int64) ([]*Region, error) {
-	s, err := d.snapshot(ctx)
-	if err != nil || s == nil {
-		if err != nil {
-			return nil, err
-		}
-		return d.st.RegionsByID(ctx, ids)
-	}
-	return lookUp(ctx, s, ids, s.byID)
+	return byKeys(ctx, d, ids, func(s *regionSnapshot) map[int64]*Region { return s.byID }, d.st.RegionsByID)
 }
 
 // ByCode returns the regions of codes in key order; a code unknown or out
 // of scope yields nil (Store.RegionsByCode).
 func (d *RegionDirectory) ByCode(ctx context.Context, codes []string) ([]*Region, error) {
+	return byKeys(ctx, d, codes, func(s *regionSnapshot) map[string]*Region { return s.byCode }, d.st.RegionsByCode)
+}
+
+// byKeys looks keys up in the snapshot's index by, or runs the statement
+// when the directory holds no current snapshot.
+func byKeys[K comparable](ctx context.Context, d *RegionDirectory, keys []K, by func(*regionSnapshot) map[K]*Region,
+	statement func(context.Context, []K) ([]*Region, error)) ([]*Region, error) {
 	s, err := d.snapshot(ctx)
-	if err != nil || s == nil {
-		if err != nil {
-			return nil, err
-		}
-		return d.st.RegionsByCode(ctx, codes)
+	if err != nil {
+		return nil, err
 	}
-	return lookUp(ctx, s, codes, s.byCode)
+	if s == nil {
+		return statement(ctx, keys)
+	}
+	return lookUp(ctx, s, keys, by(s))
 }
 
 func lookUp[K comparable](ctx context.Context, s *regionSnapshot, keys []K, by map[K]*Region) ([]*Region, error) {

@@ -96,6 +96,7 @@ const (
 	notPrimed    page = iota
 	caseEdges         // the edges of Query.cases or of Region.cases
 	pageCase          // a case of such a page
+	caseGrid          // the grid of such a case
 	caseSource        // the provenance of such a case
 	regionEdges       // the edges of Query.regions
 	pageRegion        // a region of its page
@@ -106,7 +107,8 @@ const (
 // connection has loaded for it, each with what its own selection is on.
 var primed = map[page]map[string]page{
 	caseEdges:    {"CaseEdge.node": pageCase},
-	pageCase:     {"Case.grid": notPrimed, "Case.source": notPrimed, "Case.timeline": notPrimed, "Case.provenance": caseSource},
+	pageCase:     {"Case.grid": caseGrid, "Case.source": notPrimed, "Case.timeline": notPrimed, "Case.provenance": caseSource},
+	caseGrid:     {"Region.parent": notPrimed},
 	caseSource:   {"Provenance.source": notPrimed},
 	regionEdges:  {"RegionEdge.node": pageRegion},
 	pageRegion:   {"Region.cases": regionsCases, "Region.caseStats": notPrimed, "Region.stats": notPrimed, "Region.parent": notPrimed},

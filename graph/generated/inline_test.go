@@ -42,7 +42,12 @@ func TestInlineLists(t *testing.T) {
 		{"a page of cases with the relations its resolver loads", filteredPage, []string{"cases", "edges"}, true},
 		{"a relation the page's resolver does not load", `{ cases(first: 5) { edges { node { id reporter { id } } } } }`,
 			[]string{"cases", "edges"}, false},
-		{"a relation of a relation", `{ cases(first: 5) { edges { node { grid { parent { name } } } } } }`,
+		// The page loads its grids' parents too (prefetchCases).
+		{"the parents of the cases' grids", `{ cases(first: 5) { edges { node { grid { parent { name } } } } } }`,
+			[]string{"cases", "edges"}, true},
+		{"a relation of the grids' parents", `{ cases(first: 5) { edges { node { grid { parent { parent { name } } } } } } }`,
+			[]string{"cases", "edges"}, false},
+		{"a relation of a case's grid the page does not load", `{ cases(first: 5) { edges { node { grid { ancestors { name } } } } } }`,
 			[]string{"cases", "edges"}, false},
 		{"the categories of cases of a connection that loads no relations", `{ people(first: 1) { edges { node { reportedCases(first: 5) { edges { node { category { name parent { name } } } } } } } } }`,
 			[]string{"people", "edges", "node", "reportedCases", "edges"}, true},

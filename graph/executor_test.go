@@ -3,9 +3,11 @@ package graph_test
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/graph/graphtest"
 	"github.com/ywtg/hub/store/storetest"
@@ -100,4 +102,69 @@ func TestExecutorMatchesUpstream(t *testing.T) {
 	if withErrors < 3 {
 		t.Errorf("%d queries of the corpus answered errors, want at least 3", withErrors)
 	}
+}
+
+// TestExecutorKeepsAccessOfEveryPrincipal runs lists the executor
+// marshals in place, with fields it resolves on its fast paths
+// (CaseEdge.node, Case.location, Case.provenance, Case.sourceCategory), as
+// principals the access rules refuse parts of, and requires the answers
+// and errors of gqlgen's own path: a field skipped the middleware only
+// where its rule is one checked already.
+func TestExecutorKeepsAccessOfEveryPrincipal(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedPeople(t, st)
+	storetest.SeedCases(t, st, storetest.MakeCases(20))
+	srv := graphtest.New(t, st)
+	queries := []string{
+		`{ cases(first: 10) { edges { cursor node { id title location { lat lng } sourceCategory { code name }
+			provenance { sourceId source { name } } category { name } } } pageInfo { hasNextPage } } }`,
+		`{ cases(first: 10) { edges { node { id grid { code name parent { name } } } } } }`,
+		`{ cases(first: 10) { edges { node { id reporter { name } } } } }`,
+		// StandardAddress is @public, the Region its district is not.
+		`{ cases(first: 10) { edges { node { id standardAddress { normalized district { name } grid { code } } } } } }`,
+		`{ regions(level: GRID, first: 4) { edges { node { code cases(first: 5) { edges { node { id location { lat } } } } } } } }`,
+	}
+	principals := map[string]*auth.Principal{
+		"partner with cases:read":               {ID: "key:1", Role: auth.Partner, Scopes: []string{"cases:read"}},
+		"partner with cases:read, regions:read": {ID: "key:2", Role: auth.Partner, Scopes: []string{"cases:read", "regions:read"}},
+		"partner with regions:read":             {ID: "key:3", Role: auth.Partner, Scopes: []string{"regions:read"}},
+		"staff of a community":                  {ID: "key:4", Role: auth.Staff, RegionCode: "420606001001"},
+		"analyst":                               {ID: "key:5", Role: auth.Analyst},
+	}
+	forbidden := 0
+	for name, p := range principals {
+		srv.As(p)
+		for i, q := range queries {
+			ours := srv.Do(t, q, nil)
+			theirs := srv.Do(t, q+"\n# defer", nil)
+			if string(ours.Data) != string(theirs.Data) {
+				t.Errorf("%s, query %d: data differ\nexecutor: %s\nupstream: %s", name, i, ours.Data, theirs.Data)
+			}
+			// gqlgen's path reports the errors of concurrent fields in
+			// the order they happen.
+			if a, b := errorSet(ours.Errors), errorSet(theirs.Errors); !slices.Equal(a, b) {
+				t.Errorf("%s, query %d: errors differ\nexecutor: %s\nupstream: %s", name, i, a, b)
+			}
+			for _, e := range ours.Errors {
+				if e.Code() == "FORBIDDEN" {
+					forbidden++
+				}
+			}
+		}
+	}
+	if forbidden < 3 {
+		t.Errorf("%d answers refused a field, want at least 3: the test reaches no rule", forbidden)
+	}
+}
+
+// errorSet is each error as JSON, sorted.
+func errorSet(errs []graphtest.Error) []string {
+	out := make([]string, len(errs))
+	for i, e := range errs {
+		b, _ := json.Marshal(e)
+		out[i] = string(b)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -8877,6 +8877,10 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_edges(_ context.Co
 }
 
 func (ec *executionContext) _AuditEntryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryConnection) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_AuditEntryConnection_pageInfo(ctx, field)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8958,6 +8962,10 @@ func (ec *executionContext) fieldContext_AuditEntryEdge_cursor(_ context.Context
 }
 
 func (ec *executionContext) _AuditEntryEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryEdge) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_AuditEntryEdge_node(ctx, field)
+		return ec.marshalNAuditEntry2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐAuditEntry(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9327,6 +9335,10 @@ func (ec *executionContext) fieldContext_BuildingConnection_edges(_ context.Cont
 }
 
 func (ec *executionContext) _BuildingConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.BuildingConnection) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_BuildingConnection_pageInfo(ctx, field)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9408,6 +9420,10 @@ func (ec *executionContext) fieldContext_BuildingEdge_cursor(_ context.Context, 
 }
 
 func (ec *executionContext) _BuildingEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.BuildingEdge) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_BuildingEdge_node(ctx, field)
+		return ec.marshalNBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9628,6 +9644,10 @@ func (ec *executionContext) resolveBatch_Case_category(ctx context.Context, fiel
 }
 
 func (ec *executionContext) _Case_sourceCategory(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_Case_sourceCategory(ctx, field)
+		return ec.marshalNCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory(graphql.WithFieldContext(ctx, fc), field.Selections, obj.SourceCategory())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9819,6 +9839,10 @@ func (ec *executionContext) resolveBatch_Case_grid(ctx context.Context, field gr
 }
 
 func (ec *executionContext) _Case_location(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_Case_location(ctx, field)
+		return ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Location())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10253,6 +10277,10 @@ func (ec *executionContext) fieldContext_Case_assignee(_ context.Context, field 
 }
 
 func (ec *executionContext) _Case_provenance(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_Case_provenance(ctx, field)
+		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10538,6 +10566,10 @@ func (ec *executionContext) fieldContext_CaseConnection_edges(_ context.Context,
 }
 
 func (ec *executionContext) _CaseConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_CaseConnection_pageInfo(ctx, field)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10619,6 +10651,10 @@ func (ec *executionContext) fieldContext_CaseEdge_cursor(_ context.Context, fiel
 }
 
 func (ec *executionContext) _CaseEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CaseEdge) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_CaseEdge_node(ctx, field)
+		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11102,6 +11138,10 @@ func (ec *executionContext) fieldContext_Change_syncRun(_ context.Context, field
 }
 
 func (ec *executionContext) _Change_node(ctx context.Context, field graphql.CollectedField, obj *model.Change) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_Change_node(ctx, field)
+		return ec.marshalONode2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐNode(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11166,6 +11206,10 @@ func (ec *executionContext) fieldContext_ChangeConnection_edges(_ context.Contex
 }
 
 func (ec *executionContext) _ChangeConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ChangeConnection) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_ChangeConnection_pageInfo(ctx, field)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11250,6 +11294,10 @@ func (ec *executionContext) fieldContext_ChangeEdge_cursor(_ context.Context, fi
 }
 
 func (ec *executionContext) _ChangeEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ChangeEdge) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_ChangeEdge_node(ctx, field)
+		return ec.marshalNChange2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐChange(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11531,6 +11579,10 @@ func (ec *executionContext) fieldContext_GridWorker_grids(_ context.Context, fie
 }
 
 func (ec *executionContext) _GridWorker_provenance(ctx context.Context, field graphql.CollectedField, obj *store.GridWorker) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_GridWorker_provenance(ctx, field)
+		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11595,6 +11647,10 @@ func (ec *executionContext) fieldContext_GridWorkerConnection_edges(_ context.Co
 }
 
 func (ec *executionContext) _GridWorkerConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerConnection) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_GridWorkerConnection_pageInfo(ctx, field)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11676,6 +11732,10 @@ func (ec *executionContext) fieldContext_GridWorkerEdge_cursor(_ context.Context
 }
 
 func (ec *executionContext) _GridWorkerEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerEdge) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_GridWorkerEdge_node(ctx, field)
+		return ec.marshalNGridWorker2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐGridWorker(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11910,6 +11970,10 @@ func (ec *executionContext) fieldContext_Household_residentCount(_ context.Conte
 }
 
 func (ec *executionContext) _Household_provenance(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_Household_provenance(ctx, field)
+		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11974,6 +12038,10 @@ func (ec *executionContext) fieldContext_HouseholdConnection_edges(_ context.Con
 }
 
 func (ec *executionContext) _HouseholdConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.HouseholdConnection) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_HouseholdConnection_pageInfo(ctx, field)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12055,6 +12123,10 @@ func (ec *executionContext) fieldContext_HouseholdEdge_cursor(_ context.Context,
 }
 
 func (ec *executionContext) _HouseholdEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.HouseholdEdge) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_HouseholdEdge_node(ctx, field)
+		return ec.marshalNHousehold2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐHousehold(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12263,6 +12335,10 @@ func (ec *executionContext) fieldContext_Incident_status(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Incident_location(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_Incident_location(ctx, field)
+		return ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Location())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12414,6 +12490,10 @@ func (ec *executionContext) fieldContext_Incident_evidence(_ context.Context, fi
 }
 
 func (ec *executionContext) _IncidentEvidence_a(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_IncidentEvidence_a(ctx, field)
+		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(graphql.WithFieldContext(ctx, fc), field.Selections, obj.A)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12446,6 +12526,10 @@ func (ec *executionContext) fieldContext_IncidentEvidence_a(_ context.Context, f
 }
 
 func (ec *executionContext) _IncidentEvidence_b(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_IncidentEvidence_b(ctx, field)
+		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(graphql.WithFieldContext(ctx, fc), field.Selections, obj.B)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12652,6 +12736,10 @@ func (ec *executionContext) fieldContext_IndicatorBucket_key(_ context.Context, 
 }
 
 func (ec *executionContext) _IndicatorBucket_indicators(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorBucket) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_IndicatorBucket_indicators(ctx, field)
+		return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Indicators)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14357,6 +14445,10 @@ func (ec *executionContext) fieldContext_PartyMember_activities(_ context.Contex
 }
 
 func (ec *executionContext) _PartyMember_provenance(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_PartyMember_provenance(ctx, field)
+		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14421,6 +14513,10 @@ func (ec *executionContext) fieldContext_PartyMemberConnection_edges(_ context.C
 }
 
 func (ec *executionContext) _PartyMemberConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberConnection) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_PartyMemberConnection_pageInfo(ctx, field)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14502,6 +14598,10 @@ func (ec *executionContext) fieldContext_PartyMemberEdge_cursor(_ context.Contex
 }
 
 func (ec *executionContext) _PartyMemberEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberEdge) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_PartyMemberEdge_node(ctx, field)
+		return ec.marshalNPartyMember2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyMember(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14807,6 +14907,10 @@ func (ec *executionContext) fieldContext_PartyOrg_centralHouseholdCount(_ contex
 }
 
 func (ec *executionContext) _PartyOrg_provenance(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_PartyOrg_provenance(ctx, field)
+		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14871,6 +14975,10 @@ func (ec *executionContext) fieldContext_PartyOrgConnection_edges(_ context.Cont
 }
 
 func (ec *executionContext) _PartyOrgConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgConnection) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_PartyOrgConnection_pageInfo(ctx, field)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14952,6 +15060,10 @@ func (ec *executionContext) fieldContext_PartyOrgEdge_cursor(_ context.Context, 
 }
 
 func (ec *executionContext) _PartyOrgEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgEdge) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_PartyOrgEdge_node(ctx, field)
+		return ec.marshalNPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15447,6 +15559,10 @@ func (ec *executionContext) fieldContext_PersonConnection_edges(_ context.Contex
 }
 
 func (ec *executionContext) _PersonConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PersonConnection) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_PersonConnection_pageInfo(ctx, field)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15528,6 +15644,10 @@ func (ec *executionContext) fieldContext_PersonEdge_cursor(_ context.Context, fi
 }
 
 func (ec *executionContext) _PersonEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PersonEdge) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_PersonEdge_node(ctx, field)
+		return ec.marshalNPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15560,6 +15680,10 @@ func (ec *executionContext) fieldContext_PersonEdge_node(_ context.Context, fiel
 }
 
 func (ec *executionContext) _PersonMatch_a(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_PersonMatch_a(ctx, field)
+		return ec.marshalNPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(graphql.WithFieldContext(ctx, fc), field.Selections, obj.A)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15592,6 +15716,10 @@ func (ec *executionContext) fieldContext_PersonMatch_a(_ context.Context, field 
 }
 
 func (ec *executionContext) _PersonMatch_b(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_PersonMatch_b(ctx, field)
+		return ec.marshalNPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(graphql.WithFieldContext(ctx, fc), field.Selections, obj.B)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15811,6 +15939,10 @@ func (ec *executionContext) fieldContext_PersonSourceRecord_role(_ context.Conte
 }
 
 func (ec *executionContext) _PersonSourceRecord_provenance(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_PersonSourceRecord_provenance(ctx, field)
+		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16008,6 +16140,10 @@ func (ec *executionContext) fieldContext_QuarantineConnection_edges(_ context.Co
 }
 
 func (ec *executionContext) _QuarantineConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineConnection) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_QuarantineConnection_pageInfo(ctx, field)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16089,6 +16225,10 @@ func (ec *executionContext) fieldContext_QuarantineEdge_cursor(_ context.Context
 }
 
 func (ec *executionContext) _QuarantineEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineEdge) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_QuarantineEdge_node(ctx, field)
+		return ec.marshalNQuarantineEntry2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐQuarantineRecord(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18002,6 +18142,10 @@ func (ec *executionContext) fieldContext_RegionConnection_edges(_ context.Contex
 }
 
 func (ec *executionContext) _RegionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RegionConnection) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_RegionConnection_pageInfo(ctx, field)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18083,6 +18227,10 @@ func (ec *executionContext) fieldContext_RegionEdge_cursor(_ context.Context, fi
 }
 
 func (ec *executionContext) _RegionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RegionEdge) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_RegionEdge_node(ctx, field)
+		return ec.marshalNRegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18115,6 +18263,10 @@ func (ec *executionContext) fieldContext_RegionEdge_node(_ context.Context, fiel
 }
 
 func (ec *executionContext) _RegionIndicators_period(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_RegionIndicators_period(ctx, field)
+		return ec.marshalNIndicatorPeriod2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorPeriod(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Period)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18147,6 +18299,10 @@ func (ec *executionContext) fieldContext_RegionIndicators_period(_ context.Conte
 }
 
 func (ec *executionContext) _RegionIndicators_previousPeriod(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_RegionIndicators_previousPeriod(ctx, field)
+		return ec.marshalNIndicatorPeriod2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorPeriod(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PreviousPeriod)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18205,6 +18361,10 @@ func (ec *executionContext) fieldContext_RegionIndicators_asOf(_ context.Context
 }
 
 func (ec *executionContext) _RegionIndicators_current(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_RegionIndicators_current(ctx, field)
+		return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Current)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18237,6 +18397,10 @@ func (ec *executionContext) fieldContext_RegionIndicators_current(_ context.Cont
 }
 
 func (ec *executionContext) _RegionIndicators_previous(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_RegionIndicators_previous(ctx, field)
+		return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Previous)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19000,6 +19164,10 @@ func (ec *executionContext) fieldContext_ServiceStation_distanceMeters(_ context
 }
 
 func (ec *executionContext) _ServiceStation_provenance(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_ServiceStation_provenance(ctx, field)
+		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19064,6 +19232,10 @@ func (ec *executionContext) fieldContext_ServiceStationConnection_edges(_ contex
 }
 
 func (ec *executionContext) _ServiceStationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationConnection) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_ServiceStationConnection_pageInfo(ctx, field)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19145,6 +19317,10 @@ func (ec *executionContext) fieldContext_ServiceStationEdge_cursor(_ context.Con
 }
 
 func (ec *executionContext) _ServiceStationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationEdge) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_ServiceStationEdge_node(ctx, field)
+		return ec.marshalNServiceStation2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐServiceStation(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19668,6 +19844,10 @@ func (ec *executionContext) fieldContext_StandardAddress_normalized(_ context.Co
 }
 
 func (ec *executionContext) _StandardAddress_components(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_StandardAddress_components(ctx, field)
+		return ec.marshalNAddressComponents2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐAddressComponents(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Components)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19723,6 +19903,10 @@ func (ec *executionContext) fieldContext_StandardAddress_repairs(_ context.Conte
 }
 
 func (ec *executionContext) _StandardAddress_district(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_StandardAddress_district(ctx, field)
+		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.District)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19755,6 +19939,10 @@ func (ec *executionContext) fieldContext_StandardAddress_district(_ context.Cont
 }
 
 func (ec *executionContext) _StandardAddress_street(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_StandardAddress_street(ctx, field)
+		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Street)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19787,6 +19975,10 @@ func (ec *executionContext) fieldContext_StandardAddress_street(_ context.Contex
 }
 
 func (ec *executionContext) _StandardAddress_community(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_StandardAddress_community(ctx, field)
+		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Community)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19819,6 +20011,10 @@ func (ec *executionContext) fieldContext_StandardAddress_community(_ context.Con
 }
 
 func (ec *executionContext) _StandardAddress_grid(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_StandardAddress_grid(ctx, field)
+		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Grid)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19877,6 +20073,10 @@ func (ec *executionContext) fieldContext_StandardAddress_compound(_ context.Cont
 }
 
 func (ec *executionContext) _StandardAddress_building(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_StandardAddress_building(ctx, field)
+		return ec.marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Building)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20479,6 +20679,10 @@ func (ec *executionContext) fieldContext_SyncRunConnection_edges(_ context.Conte
 }
 
 func (ec *executionContext) _SyncRunConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunConnection) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_SyncRunConnection_pageInfo(ctx, field)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20560,6 +20764,10 @@ func (ec *executionContext) fieldContext_SyncRunEdge_cursor(_ context.Context, f
 }
 
 func (ec *executionContext) _SyncRunEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunEdge) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext_SyncRunEdge_node(ctx, field)
+		return ec.marshalNSyncRun2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSyncRun(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21202,6 +21410,10 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 }
 
 func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext___Field_type(ctx, field)
+		return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Type)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21338,6 +21550,10 @@ func (ec *executionContext) fieldContext___InputValue_description(_ context.Cont
 }
 
 func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext___InputValue_type(ctx, field)
+		return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Type)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21506,6 +21722,10 @@ func (ec *executionContext) fieldContext___Schema_types(_ context.Context, field
 }
 
 func (ec *executionContext) ___Schema_queryType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext___Schema_queryType(ctx, field)
+		return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.QueryType())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21538,6 +21758,10 @@ func (ec *executionContext) fieldContext___Schema_queryType(_ context.Context, f
 }
 
 func (ec *executionContext) ___Schema_mutationType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext___Schema_mutationType(ctx, field)
+		return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.MutationType())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21570,6 +21794,10 @@ func (ec *executionContext) fieldContext___Schema_mutationType(_ context.Context
 }
 
 func (ec *executionContext) ___Schema_subscriptionType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext___Schema_subscriptionType(ctx, field)
+		return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.SubscriptionType())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21934,6 +22162,10 @@ func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context,
 }
 
 func (ec *executionContext) ___Type_ofType(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		fc, _ := ec.fieldContext___Type_ofType(ctx, field)
+		return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.OfType())
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,

@@ -283,6 +283,55 @@ func leafInline(ctx context.Context, field graphql.CollectedField) bool {
 	return field.Field != nil && field.Definition != nil && len(field.Definition.Directives) == 0 && ctx.Value(inlineKey{}) != nil
 }
 
+// objectInline tells whether a field to one object read from its object
+// alone (CaseEdge.node, Case.location, Case.provenance) is marshalled
+// under its own field context without the rest of graphql.ResolveField
+// (execpatch gives those fields the fast path): where leafInline allows
+// it, and when the field's type asks no more than the type the field is
+// on: it is @public, or carries the same access directives. The field's
+// access rule is then its object type's, checked already, as a leaf's is
+// (graph's access: a field to an object type carries that type's rule
+// and the field's own, of which it has none). Reading the object cannot
+// fail, and the field context keeps the paths of errors below it.
+func objectInline(ctx context.Context, field graphql.CollectedField) bool {
+	if !leafInline(ctx, field) || field.ObjectDefinition == nil {
+		return false
+	}
+	def := parsedSchema.Types[field.Definition.Type.Name()]
+	if def == nil || def.Kind != ast.Object {
+		return false
+	}
+	return def.Directives.ForName("public") != nil || sameAccess(field.ObjectDefinition.Directives, def.Directives)
+}
+
+// accessDirectives are the schema's access directives (graph's access).
+var accessDirectives = []string{"public", "admin", "scope"}
+
+// sameAccess tells whether two types carry the same access directives,
+// with the same arguments.
+func sameAccess(a, b ast.DirectiveList) bool {
+	for _, name := range accessDirectives {
+		x, y := a.ForName(name), b.ForName(name)
+		if (x == nil) != (y == nil) {
+			return false
+		}
+		if x == nil {
+			continue
+		}
+		if len(x.Arguments) != len(y.Arguments) {
+			return false
+		}
+		for i, arg := range x.Arguments {
+			other := y.Arguments[i]
+			if arg.Name != other.Name || arg.Value == nil || other.Value == nil ||
+				arg.Value.Kind != other.Value.Kind || arg.Value.Raw != other.Value.Raw || len(arg.Value.Children) > 0 || len(other.Value.Children) > 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // finite tells whether a Float marshals without an error (NaN and the
 // infinities are refused, with the field's path).
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

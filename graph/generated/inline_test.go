@@ -165,3 +165,38 @@ func TestFloatValueWritesAsGqlgen(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectInlineKeepsAccess checks which fields to an object take the
+// fast path without the access middleware: those whose type asks no more
+// than the type they are on (@public, or the same directives), under a
+// list marshalled in place.
+func TestObjectInlineKeepsAccess(t *testing.T) {
+	schema := NewExecutableSchema(Config{}).Schema()
+	inlined := context.WithValue(context.Background(), inlineKey{}, true)
+	for _, tc := range []struct {
+		object, field string
+		want          bool
+	}{
+		{"Case", "location", true},            // LatLng is @public
+		{"Case", "provenance", true},          // Provenance is @public
+		{"CaseEdge", "node", true},            // both @scope(name: "cases:read")
+		{"IncidentEvidence", "a", true},       // both @scope(name: "cases:read")
+		{"StandardAddress", "district", true}, // both @scope(name: "regions:read")
+		{"PersonMatch", "a", true},            // both @scope(name: "people:read")
+		{"Case", "grid", false},               // @scope(name: "cases:read") to @scope(name: "regions:read")
+		{"Case", "reporter", false},           // @scope(name: "cases:read") to @scope(name: "people:read")
+	} {
+		def := schema.Types[tc.object]
+		f := def.Fields.ForName(tc.field)
+		if f == nil {
+			t.Fatalf("no field %s.%s", tc.object, tc.field)
+		}
+		field := graphql.CollectedField{Field: &ast.Field{Name: tc.field, Definition: f, ObjectDefinition: def}}
+		if got := objectInline(inlined, field); got != tc.want {
+			t.Errorf("%s.%s: objectInline = %t, want %t", tc.object, tc.field, got, tc.want)
+		}
+		if objectInline(context.Background(), field) {
+			t.Errorf("%s.%s takes the fast path outside a list marshalled in place", tc.object, tc.field)
+		}
+	}
+}

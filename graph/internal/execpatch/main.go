@@ -32,6 +32,13 @@
 // (graph/generated/inline.go): under a list marshalled in place and for a
 // field without directives of its own.
 //
+// Fields to one object read from the object itself (CaseEdge.node,
+// Case.location, Case.provenance) get a fast path too, when objectInline
+// allows it (the field's type asks no more access than the type it is
+// on): the object is marshalled under the field's own context, so that
+// paths of errors below it stay right, without the rest of ResolveField
+// (the field middleware, its closures and the recovery).
+//
 // A query's answer is written through graph/generated/response.go
 // (marshalData), into a pooled buffer copied out at its exact size, instead
 // of a buffer that grows by doubling for every answer.
@@ -188,6 +195,73 @@ func leafFastPaths(src []byte) ([]byte, error) {
 	return out, nil
 }
 
+// objectField is a generated field to one object read from its object
+// alone (no resolver): the object and field names (twice: the resolver
+// and its field context), the value read, the marshaller's parameter type
+// and the marshaller. It is matched after fieldContexts rewrote the field
+// contexts.
+var objectField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) _(\w+)_(\w+)\(ctx context\.Context, field graphql\.CollectedField, obj [^)]+\) \(ret graphql\.Marshaler\) \{
+	return graphql\.ResolveField\(
+		ctx,
+		ec\.OperationContext,
+		field,
+		func\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{
+			return ec\.fieldContext_(\w+)_(\w+)\(ctx, field\)
+		\},
+		func\(ctx context\.Context\) \(any, error\) \{
+			return (obj\.\w+(?:\(\))?), nil
+		\},
+		nil,
+		func\(ctx context\.Context, selections ast\.SelectionSet, v ([^)]+)\) graphql\.Marshaler \{
+			return ec\.(marshal[^(\s]+)\(ctx, selections, v\)
+		\},
+		(?:true|false),
+		(?:true|false),
+	\)
+\}
+func \(ec \*executionContext\) fieldContext_\w+\(_ context\.Context, field graphql\.CollectedField\) \(fc \*graphql\.FieldContext, err error\) \{
+	fc = ec\.fieldContext\(graphql\.FieldContext\{
+		Object:     "\w+",
+		Field:      field,
+		IsMethod:   (?:true|false),
+		IsResolver: false,
+		Child: func`)
+
+// objectFastPaths gives the fields that objectField finds a fast path
+// when objectInline says so: the object read is marshalled under the
+// field's own context, without the rest of ResolveField (its middleware,
+// closures and recovery), so that a path of an error below it is the
+// field's. Lists are left to ResolveField.
+func objectFastPaths(src []byte) ([]byte, error) {
+	const marker = "\tif objectInline(ctx, field) {\n"
+	patched := bytes.Count(src, []byte(marker))
+	n := 0
+	var err error
+	out := objectField.ReplaceAllFunc(src, func(m []byte) []byte {
+		g := objectField.FindSubmatch(m)
+		object, field, value, typ, marshal := string(g[1]), string(g[2]), string(g[5]), string(g[6]), string(g[7])
+		if string(g[3]) != object || string(g[4]) != field {
+			err = fmt.Errorf("field %s.%s has the field context of %s.%s", object, field, g[3], g[4])
+			return m
+		}
+		if strings.HasPrefix(typ, "[]") {
+			return m
+		}
+		n++
+		fast := fmt.Sprintf("\tif objectInline(ctx, field) {\n\t\tfc, _ := ec.fieldContext_%s_%s(ctx, field)\n\t\treturn ec.%s(graphql.WithFieldContext(ctx, fc), field.Selections, %s)\n\t}\n",
+			object, field, marshal, value)
+		head := m[:bytes.IndexByte(m, '\n')+1]
+		return append(append(append([]byte(nil), head...), fast...), m[len(head):]...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n+patched == 0 {
+		return nil, fmt.Errorf("found no object field to give a fast path: gqlgen's generated code changed; review graph/generated/inline.go")
+	}
+	return out, nil
+}
+
 // fieldContextLiteral is the field context a generated field builds.
 var fieldContextLiteral = regexp.MustCompile(`(?s)\tfc = &graphql\.FieldContext\{\n(.*?)\n\t\}\n`)
 
@@ -240,6 +314,9 @@ func patch(path string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	if src, err = leafFastPaths(src); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if src, err = objectFastPaths(src); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	table, err := fieldTable(src)

@@ -9482,6 +9482,11 @@ func (ec *executionContext) fieldContext_Case_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Case_source(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_source, func(ctx context.Context) (any, error) { return ec.resolveBatch_Case_source(ctx, field, obj) }, ec.marshalNSource2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSource); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9589,6 +9594,11 @@ func (ec *executionContext) fieldContext_Case_kind(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Case_category(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_category, func(ctx context.Context) (any, error) { return ec.resolveBatch_Case_category(ctx, field, obj) }, ec.marshalOCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9784,6 +9794,11 @@ func (ec *executionContext) fieldContext_Case_tier(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Case_grid(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_grid, func(ctx context.Context) (any, error) { return ec.resolveBatch_Case_grid(ctx, field, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9901,6 +9916,11 @@ func (ec *executionContext) fieldContext_Case_address(_ context.Context, field g
 }
 
 func (ec *executionContext) _Case_building(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_building, func(ctx context.Context) (any, error) { return ec.resolveBatch_Case_building(ctx, field, obj) }, ec.marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10141,6 +10161,11 @@ func (ec *executionContext) resolveBatch_Case_timeline(ctx context.Context, fiel
 }
 
 func (ec *executionContext) _Case_incident(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_incident, func(ctx context.Context) (any, error) { return ec.resolveBatch_Case_incident(ctx, field, obj) }, ec.marshalOIncident2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIncident); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10196,6 +10221,11 @@ func (ec *executionContext) resolveBatch_Case_incident(ctx context.Context, fiel
 }
 
 func (ec *executionContext) _Case_reporter(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_reporter, func(ctx context.Context) (any, error) { return ec.resolveBatch_Case_reporter(ctx, field, obj) }, ec.marshalOPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12371,6 +12401,11 @@ func (ec *executionContext) fieldContext_Incident_location(_ context.Context, fi
 }
 
 func (ec *executionContext) _Incident_category(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Incident_category, func(ctx context.Context) (any, error) { return ec.resolveBatch_Incident_category(ctx, field, obj) }, ec.marshalOCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,

@@ -304,6 +304,37 @@ func objectInline(ctx context.Context, field graphql.CollectedField) bool {
 	return def.Directives.ForName("public") != nil || sameAccess(field.ObjectDefinition.Directives, def.Directives)
 }
 
+// inlineResolved is the fast path of a field to one object with a batch
+// resolver (execpatch gives it those where objectInline allows): resolve
+// under the field's own context, then marshal. ok is false when the
+// resolver fails, returns what the marshaller does not take, or either
+// panics: the field then takes graphql.ResolveField, which reports it at
+// the field's path.
+func inlineResolved[T any](ctx context.Context, field graphql.CollectedField,
+	fieldContext func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error),
+	resolve func(context.Context) (any, error),
+	marshal func(context.Context, ast.SelectionSet, T) graphql.Marshaler) (m graphql.Marshaler, ok bool) {
+	fc, err := fieldContext(ctx, field)
+	if err != nil {
+		return nil, false
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if recover() != nil {
+			m, ok = nil, false
+		}
+	}()
+	res, err := resolve(ctx)
+	if err != nil {
+		return nil, false
+	}
+	v, isT := res.(T)
+	if !isT {
+		return nil, false
+	}
+	return marshal(ctx, field.Selections, v), true
+}
+
 // accessDirectives are the schema's access directives (graph's access).
 var accessDirectives = []string{"public", "admin", "scope"}
 

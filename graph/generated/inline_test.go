@@ -200,3 +200,43 @@ func TestObjectInlineKeepsAccess(t *testing.T) {
 		}
 	}
 }
+
+// TestInlineResolvedLeavesFailuresToResolveField: the fast path of a
+// batch field answers only what resolved; an error, a panic or a value of
+// another type leaves the field to graphql.ResolveField, which reports it.
+func TestInlineResolvedLeavesFailuresToResolveField(t *testing.T) {
+	fieldContext := func(_ context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+		return &graphql.FieldContext{Object: "Case", Field: field}, nil
+	}
+	marshal := func(ctx context.Context, _ ast.SelectionSet, v *string) graphql.Marshaler {
+		if fc := graphql.GetFieldContext(ctx); fc == nil || fc.Object != "Case" {
+			t.Errorf("marshalled outside the field's context: %+v", fc)
+		}
+		return graphql.MarshalString(*v)
+	}
+	field := graphql.CollectedField{Field: &ast.Field{Name: "category"}}
+	value := "街面秩序"
+	for name, tc := range map[string]struct {
+		resolve func(context.Context) (any, error)
+		ok      bool
+	}{
+		"resolved":     {func(context.Context) (any, error) { return &value, nil }, true},
+		"failed":       {func(context.Context) (any, error) { return nil, context.Canceled }, false},
+		"panicked":     {func(context.Context) (any, error) { panic("resolver") }, false},
+		"another type": {func(context.Context) (any, error) { return value, nil }, false},
+		"untyped nil":  {func(context.Context) (any, error) { return nil, nil }, false},
+	} {
+		m, ok := inlineResolved(context.Background(), field, fieldContext, tc.resolve, marshal)
+		if ok != tc.ok {
+			t.Errorf("%s: ok = %t, want %t", name, ok, tc.ok)
+			continue
+		}
+		if ok {
+			var b bytes.Buffer
+			m.MarshalGQL(&b)
+			if b.String() != `"街面秩序"` {
+				t.Errorf("%s: marshalled %s", name, b.String())
+			}
+		}
+	}
+}

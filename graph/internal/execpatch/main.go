@@ -37,7 +37,9 @@
 // allows it (the field's type asks no more access than the type it is
 // on): the object is marshalled under the field's own context, so that
 // paths of errors below it stay right, without the rest of ResolveField
-// (the field middleware, its closures and the recovery).
+// (the field middleware, its closures and the recovery). So are those
+// with a batch resolver (Case.category), through inlineResolved, which
+// leaves a failure to ResolveField.
 //
 // A query's answer is written through graph/generated/response.go
 // (marshalData), into a pooled buffer copied out at its exact size, instead
@@ -262,6 +264,61 @@ func objectFastPaths(src []byte) ([]byte, error) {
 	return out, nil
 }
 
+// batchObjectField is a generated field to one object with a batch
+// resolver: the object and field names (twice), the batch resolution, the
+// marshaller's parameter type and the marshaller.
+var batchObjectField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) _(\w+)_(\w+)\(ctx context\.Context, field graphql\.CollectedField, obj [^)]+\) \(ret graphql\.Marshaler\) \{
+	return graphql\.ResolveField\(
+		ctx,
+		ec\.OperationContext,
+		field,
+		func\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{
+			return ec\.fieldContext_(\w+)_(\w+)\(ctx, field\)
+		\},
+		func\(ctx context\.Context\) \(any, error\) \{
+			return ec\.(resolveBatch_\w+)\(ctx, field, obj\)
+		\},
+		nil,
+		func\(ctx context\.Context, selections ast\.SelectionSet, v ([^)]+)\) graphql\.Marshaler \{
+			return ec\.(marshal[^(\s]+)\(ctx, selections, v\)
+		\},`)
+
+// batchFastPaths gives the fields that batchObjectField finds the fast
+// path of objectFastPaths, through inlineResolved: the batch resolution
+// runs under the field's own context, and a failure or a panic leaves
+// the field to ResolveField, which reports it. Lists are left to
+// ResolveField.
+func batchFastPaths(src []byte) ([]byte, error) {
+	const marker = "\tif objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved("
+	patched := bytes.Count(src, []byte(marker))
+	n := 0
+	var err error
+	out := batchObjectField.ReplaceAllFunc(src, func(m []byte) []byte {
+		g := batchObjectField.FindSubmatch(m)
+		object, field, resolve, typ, marshal := string(g[1]), string(g[2]), string(g[5]), string(g[6]), string(g[7])
+		if string(g[3]) != object || string(g[4]) != field {
+			err = fmt.Errorf("field %s.%s has the field context of %s.%s", object, field, g[3], g[4])
+			return m
+		}
+		if strings.HasPrefix(typ, "[]") {
+			return m
+		}
+		n++
+		fast := fmt.Sprintf("\tif objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved(ctx, field, ec.fieldContext_%s_%s, "+
+			"func(ctx context.Context) (any, error) { return ec.%s(ctx, field, obj) }, ec.%s); ok {\n\t\t\treturn m\n\t\t}\n\t}\n",
+			object, field, resolve, marshal)
+		head := m[:bytes.IndexByte(m, '\n')+1]
+		return append(append(append([]byte(nil), head...), fast...), m[len(head):]...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n+patched == 0 {
+		return nil, fmt.Errorf("found no batch field to give a fast path: gqlgen's generated code changed; review graph/generated/inline.go")
+	}
+	return out, nil
+}
+
 // fieldContextLiteral is the field context a generated field builds.
 var fieldContextLiteral = regexp.MustCompile(`(?s)\tfc = &graphql\.FieldContext\{\n(.*?)\n\t\}\n`)
 
@@ -317,6 +374,9 @@ func patch(path string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	if src, err = objectFastPaths(src); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if src, err = batchFastPaths(src); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	table, err := fieldTable(src)

@@ -124,10 +124,10 @@ func fieldTable(src []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// leafField is a generated leaf field resolved from its object alone: the
-// object and field names (twice: the resolver and its field context), the
-// value read, the marshaller's parameter type and the marshaller.
-var leafField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) _(\w+)_(\w+)\(ctx context\.Context, field graphql\.CollectedField, obj [^)]+\) \(ret graphql\.Marshaler\) \{
+// resolveFieldHead is the start of a generated field that gqlgen resolves
+// through graphql.ResolveField, up to the body of its resolution: the
+// object and field names (twice: the resolver and its field context).
+const resolveFieldHead = `(?m)^func \(ec \*executionContext\) _(\w+)_(\w+)\(ctx context\.Context, field graphql\.CollectedField, obj [^)]+\) \(ret graphql\.Marshaler\) \{
 	return graphql\.ResolveField\(
 		ctx,
 		ec\.OperationContext,
@@ -136,87 +136,34 @@ var leafField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) _(\w+)_(
 			return ec\.fieldContext_(\w+)_(\w+)\(ctx, field\)
 		\},
 		func\(ctx context\.Context\) \(any, error\) \{
-			return (obj\.\w+(?:\(\))?), nil
+			`
+
+// resolveFieldTail follows the resolution: the marshaller's parameter type
+// and the marshaller.
+const resolveFieldTail = `
 		\},
 		nil,
 		func\(ctx context\.Context, selections ast\.SelectionSet, v ([^)]+)\) graphql\.Marshaler \{
 			return ec\.(marshal[^(\s]+)\(ctx, selections, v\)
-		\},
+		\},`
+
+// readField matches the value a field reads from its object alone (a field
+// or a method without context and error).
+const readField = `return (obj\.\w+(?:\(\))?), nil`
+
+var (
+	// leafField is a generated leaf field read from its object alone.
+	leafField = regexp.MustCompile(resolveFieldHead + readField + resolveFieldTail + `
 		(?:true|false),
 		(?:true|false),
 	\)
 \}
 func \(ec \*executionContext\) fieldContext_\w+\(_ context\.Context, field graphql\.CollectedField\) \(fc \*graphql\.FieldContext, err error\) \{
 	return graphql\.NewScalarFieldContext\(`)
-
-// leafFastPaths gives the leaf fields that leafField finds a fast path
-// (see the package comment): the value marshalled without ResolveField
-// when leafInline says so. A marshaller that can report an error needs the
-// field's context for its path, so those are left out: a non-null one of
-// a pointer (a nil is an error) or of a list; a Float's, which refuses NaN
-// and infinities, takes the fast path for finite values only, written by
-// floatValue (gqlgen's marshaller wraps each in a context marshaller and
-// formats it through fmt).
-func leafFastPaths(src []byte) ([]byte, error) {
-	const marker = "\tif leafInline(ctx, field) {\n"
-	patched := bytes.Count(src, []byte(marker))
-	n := 0
-	var err error
-	out := leafField.ReplaceAllFunc(src, func(m []byte) []byte {
-		g := leafField.FindSubmatch(m)
-		object, field, value, typ, marshal := string(g[1]), string(g[2]), string(g[5]), string(g[6]), string(g[7])
-		if string(g[3]) != object || string(g[4]) != field {
-			err = fmt.Errorf("field %s.%s has the field context of %s.%s", object, field, g[3], g[4])
-			return m
-		}
-		nonNull := strings.HasPrefix(marshal, "marshalN")
-		if strings.HasPrefix(typ, "[]") || nonNull && strings.HasPrefix(typ, "*") {
-			return m
-		}
-		var fast string
-		switch {
-		case typ == "float64" && marshal == "marshalNFloat2float64":
-			fast = fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; finite(v) {\n\t\t\treturn floatValue(v)\n\t\t}\n\t}\n", value)
-		case typ == "*float64" && marshal == "marshalOFloat2ᚖfloat64":
-			fast = fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; v == nil {\n\t\t\treturn graphql.Null\n\t\t} else if finite(*v) {\n\t\t\treturn floatValue(*v)\n\t\t}\n\t}\n", value)
-		case strings.Contains(marshal, "Float"):
-			return m
-		default:
-			fast = fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\treturn ec.%s(ctx, field.Selections, %s)\n\t}\n", marshal, value)
-		}
-		n++
-		head := m[:bytes.IndexByte(m, '\n')+1]
-		return append(append(append([]byte(nil), head...), fast...), m[len(head):]...)
-	})
-	if err != nil {
-		return nil, err
-	}
-	if n+patched == 0 {
-		return nil, fmt.Errorf("found no leaf field to give a fast path: gqlgen's generated code changed; review graph/generated/inline.go")
-	}
-	return out, nil
-}
-
-// objectField is a generated field to one object read from its object
-// alone (no resolver): the object and field names (twice: the resolver
-// and its field context), the value read, the marshaller's parameter type
-// and the marshaller. It is matched after fieldContexts rewrote the field
-// contexts.
-var objectField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) _(\w+)_(\w+)\(ctx context\.Context, field graphql\.CollectedField, obj [^)]+\) \(ret graphql\.Marshaler\) \{
-	return graphql\.ResolveField\(
-		ctx,
-		ec\.OperationContext,
-		field,
-		func\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{
-			return ec\.fieldContext_(\w+)_(\w+)\(ctx, field\)
-		\},
-		func\(ctx context\.Context\) \(any, error\) \{
-			return (obj\.\w+(?:\(\))?), nil
-		\},
-		nil,
-		func\(ctx context\.Context, selections ast\.SelectionSet, v ([^)]+)\) graphql\.Marshaler \{
-			return ec\.(marshal[^(\s]+)\(ctx, selections, v\)
-		\},
+	// objectField is a generated field to an object read from its object
+	// alone (no resolver), matched after fieldContexts rewrote the field
+	// contexts.
+	objectField = regexp.MustCompile(resolveFieldHead + readField + resolveFieldTail + `
 		(?:true|false),
 		(?:true|false),
 	\)
@@ -228,6 +175,69 @@ func \(ec \*executionContext\) fieldContext_\w+\(_ context\.Context, field graph
 		IsMethod:   (?:true|false),
 		IsResolver: false,
 		Child: func`)
+	// batchObjectField is a generated field with a batch resolver: its
+	// value is the batch resolution's name.
+	batchObjectField = regexp.MustCompile(resolveFieldHead + `return ec\.(resolveBatch_\w+)\(ctx, field, obj\)` + resolveFieldTail)
+)
+
+// fastPaths puts the fast path fast returns at the top of every generated
+// field re matches (groups: object, field, the field context's object and
+// field, the value, the marshaller's parameter type, the marshaller); an
+// empty fast path leaves the field as it is. marker names a fast path
+// already in place, so that the patch can run twice; finding none of
+// either fails.
+func fastPaths(src []byte, re *regexp.Regexp, marker, what string, fast func(object, field, value, typ, marshal string) string) ([]byte, error) {
+	patched := bytes.Count(src, []byte(marker))
+	n := 0
+	var err error
+	out := re.ReplaceAllFunc(src, func(m []byte) []byte {
+		g := re.FindSubmatch(m)
+		object, field := string(g[1]), string(g[2])
+		if string(g[3]) != object || string(g[4]) != field {
+			err = fmt.Errorf("field %s.%s has the field context of %s.%s", object, field, g[3], g[4])
+			return m
+		}
+		f := fast(object, field, string(g[5]), string(g[6]), string(g[7]))
+		if f == "" {
+			return m
+		}
+		n++
+		head := m[:bytes.IndexByte(m, '\n')+1]
+		return append(append(append([]byte(nil), head...), f...), m[len(head):]...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n+patched == 0 {
+		return nil, fmt.Errorf("found no %s to give a fast path: gqlgen's generated code changed; review graph/generated/inline.go", what)
+	}
+	return out, nil
+}
+
+// leafFastPaths gives the leaf fields that leafField finds a fast path
+// (see the package comment): the value marshalled without ResolveField
+// when leafInline says so. A marshaller that can report an error needs the
+// field's context for its path, so those are left out: a non-null one of
+// a pointer (a nil is an error) or of a list; a Float's, which refuses NaN
+// and infinities, takes the fast path for finite values only, written by
+// floatValue (gqlgen's marshaller wraps each in a context marshaller and
+// formats it through fmt).
+func leafFastPaths(src []byte) ([]byte, error) {
+	return fastPaths(src, leafField, "\tif leafInline(ctx, field) {\n", "leaf field", func(_, _, value, typ, marshal string) string {
+		nonNull := strings.HasPrefix(marshal, "marshalN")
+		switch {
+		case strings.HasPrefix(typ, "[]") || nonNull && strings.HasPrefix(typ, "*"):
+			return ""
+		case typ == "float64" && marshal == "marshalNFloat2float64":
+			return fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; finite(v) {\n\t\t\treturn floatValue(v)\n\t\t}\n\t}\n", value)
+		case typ == "*float64" && marshal == "marshalOFloat2ᚖfloat64":
+			return fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; v == nil {\n\t\t\treturn graphql.Null\n\t\t} else if finite(*v) {\n\t\t\treturn floatValue(*v)\n\t\t}\n\t}\n", value)
+		case strings.Contains(marshal, "Float"):
+			return ""
+		}
+		return fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\treturn ec.%s(ctx, field.Selections, %s)\n\t}\n", marshal, value)
+	})
+}
 
 // objectFastPaths gives the fields that objectField finds a fast path
 // when objectInline says so: the object read is marshalled under the
@@ -235,53 +245,14 @@ func \(ec \*executionContext\) fieldContext_\w+\(_ context\.Context, field graph
 // closures and recovery), so that a path of an error below it is the
 // field's. Lists are left to ResolveField.
 func objectFastPaths(src []byte) ([]byte, error) {
-	const marker = "\tif objectInline(ctx, field) {\n"
-	patched := bytes.Count(src, []byte(marker))
-	n := 0
-	var err error
-	out := objectField.ReplaceAllFunc(src, func(m []byte) []byte {
-		g := objectField.FindSubmatch(m)
-		object, field, value, typ, marshal := string(g[1]), string(g[2]), string(g[5]), string(g[6]), string(g[7])
-		if string(g[3]) != object || string(g[4]) != field {
-			err = fmt.Errorf("field %s.%s has the field context of %s.%s", object, field, g[3], g[4])
-			return m
-		}
+	return fastPaths(src, objectField, "\tif objectInline(ctx, field) {\n\t\tfc, _ := ", "object field", func(object, field, value, typ, marshal string) string {
 		if strings.HasPrefix(typ, "[]") {
-			return m
+			return ""
 		}
-		n++
-		fast := fmt.Sprintf("\tif objectInline(ctx, field) {\n\t\tfc, _ := ec.fieldContext_%s_%s(ctx, field)\n\t\treturn ec.%s(graphql.WithFieldContext(ctx, fc), field.Selections, %s)\n\t}\n",
+		return fmt.Sprintf("\tif objectInline(ctx, field) {\n\t\tfc, _ := ec.fieldContext_%s_%s(ctx, field)\n\t\treturn ec.%s(graphql.WithFieldContext(ctx, fc), field.Selections, %s)\n\t}\n",
 			object, field, marshal, value)
-		head := m[:bytes.IndexByte(m, '\n')+1]
-		return append(append(append([]byte(nil), head...), fast...), m[len(head):]...)
 	})
-	if err != nil {
-		return nil, err
-	}
-	if n+patched == 0 {
-		return nil, fmt.Errorf("found no object field to give a fast path: gqlgen's generated code changed; review graph/generated/inline.go")
-	}
-	return out, nil
 }
-
-// batchObjectField is a generated field to one object with a batch
-// resolver: the object and field names (twice), the batch resolution, the
-// marshaller's parameter type and the marshaller.
-var batchObjectField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) _(\w+)_(\w+)\(ctx context\.Context, field graphql\.CollectedField, obj [^)]+\) \(ret graphql\.Marshaler\) \{
-	return graphql\.ResolveField\(
-		ctx,
-		ec\.OperationContext,
-		field,
-		func\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{
-			return ec\.fieldContext_(\w+)_(\w+)\(ctx, field\)
-		\},
-		func\(ctx context\.Context\) \(any, error\) \{
-			return ec\.(resolveBatch_\w+)\(ctx, field, obj\)
-		\},
-		nil,
-		func\(ctx context\.Context, selections ast\.SelectionSet, v ([^)]+)\) graphql\.Marshaler \{
-			return ec\.(marshal[^(\s]+)\(ctx, selections, v\)
-		\},`)
 
 // batchFastPaths gives the fields that batchObjectField finds the fast
 // path of objectFastPaths, through inlineResolved: the batch resolution
@@ -289,34 +260,14 @@ var batchObjectField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) _
 // the field to ResolveField, which reports it. Lists are left to
 // ResolveField.
 func batchFastPaths(src []byte) ([]byte, error) {
-	const marker = "\tif objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved("
-	patched := bytes.Count(src, []byte(marker))
-	n := 0
-	var err error
-	out := batchObjectField.ReplaceAllFunc(src, func(m []byte) []byte {
-		g := batchObjectField.FindSubmatch(m)
-		object, field, resolve, typ, marshal := string(g[1]), string(g[2]), string(g[5]), string(g[6]), string(g[7])
-		if string(g[3]) != object || string(g[4]) != field {
-			err = fmt.Errorf("field %s.%s has the field context of %s.%s", object, field, g[3], g[4])
-			return m
-		}
+	return fastPaths(src, batchObjectField, "\tif objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved(", "batch field", func(object, field, resolve, typ, marshal string) string {
 		if strings.HasPrefix(typ, "[]") {
-			return m
+			return ""
 		}
-		n++
-		fast := fmt.Sprintf("\tif objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved(ctx, field, ec.fieldContext_%s_%s, "+
+		return fmt.Sprintf("\tif objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved(ctx, field, ec.fieldContext_%s_%s, "+
 			"func(ctx context.Context) (any, error) { return ec.%s(ctx, field, obj) }, ec.%s); ok {\n\t\t\treturn m\n\t\t}\n\t}\n",
 			object, field, resolve, marshal)
-		head := m[:bytes.IndexByte(m, '\n')+1]
-		return append(append(append([]byte(nil), head...), fast...), m[len(head):]...)
 	})
-	if err != nil {
-		return nil, err
-	}
-	if n+patched == 0 {
-		return nil, fmt.Errorf("found no batch field to give a fast path: gqlgen's generated code changed; review graph/generated/inline.go")
-	}
-	return out, nil
 }
 
 // fieldContextLiteral is the field context a generated field builds.

@@ -24,13 +24,9 @@ func (r *caseResolver) Source(ctx context.Context, objs []*model.Case) ([]*store
 	return r.loadSources(ctx, names)
 }
 
-// Category is the batch resolver for the category field.
-func (r *caseResolver) Category(ctx context.Context, objs []*model.Case) ([]*store.Category, error) {
-	codes := make([]*string, len(objs))
-	for i, c := range objs {
-		codes[i] = c.CategoryCode
-	}
-	return r.categoriesOf(ctx, codes)
+// Category is the resolver for the category field.
+func (r *caseResolver) Category(ctx context.Context, obj *model.Case) (*store.Category, error) {
+	return r.categoryOf(ctx, obj.CategoryCode)
 }
 
 // Grid is the batch resolver for the grid field.

@@ -63,6 +63,18 @@ func (r *Resolver) categories(ctx context.Context) (map[string]*store.Category, 
 	return r.loaders(ctx).categories(ctx)
 }
 
+// categoryOf looks up an optional category code.
+func (r *Resolver) categoryOf(ctx context.Context, code *string) (*store.Category, error) {
+	if code == nil {
+		return nil, nil
+	}
+	m, err := r.categories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m[*code], nil
+}
+
 // categoriesOf looks up optional category codes.
 func (r *Resolver) categoriesOf(ctx context.Context, codes []*string) ([]*store.Category, error) {
 	m, err := r.categories(ctx)

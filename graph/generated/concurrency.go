@@ -14,7 +14,7 @@ var concurrentFields = map[string]bool{
 	"BuildingConnection.totalCount":       false,
 	"Case.addressComponents":              false,
 	"Case.building":                       true,
-	"Case.category":                       true,
+	"Case.category":                       false,
 	"Case.grid":                           true,
 	"Case.incident":                       true,
 	"Case.reporter":                       true,

@@ -719,7 +719,7 @@ type BuildingConnectionResolver interface {
 type CaseResolver interface {
 	Source(ctx context.Context, objs []*model.Case) ([]*store.Source, error)
 
-	Category(ctx context.Context, objs []*model.Case) ([]*store.Category, error)
+	Category(ctx context.Context, obj *model.Case) (*store.Category, error)
 
 	Grid(ctx context.Context, objs []*model.Case) ([]*store.Region, error)
 
@@ -9128,6 +9128,11 @@ func (ec *executionContext) fieldContext_Building_number(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Building_grid(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Building_grid, func(ctx context.Context) (any, error) { return ec.Resolvers.Building().Grid(ctx, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9160,6 +9165,11 @@ func (ec *executionContext) fieldContext_Building_grid(_ context.Context, field 
 }
 
 func (ec *executionContext) _Building_location(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Building_location, func(ctx context.Context) (any, error) { return ec.Resolvers.Building().Location(ctx, obj) }, ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9595,7 +9605,7 @@ func (ec *executionContext) fieldContext_Case_kind(_ context.Context, field grap
 
 func (ec *executionContext) _Case_category(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	if objectInline(ctx, field) {
-		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_category, func(ctx context.Context) (any, error) { return ec.resolveBatch_Case_category(ctx, field, obj) }, ec.marshalOCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory); ok {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_category, func(ctx context.Context) (any, error) { return ec.Resolvers.Case().Category(ctx, obj) }, ec.marshalOCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory); ok {
 			return m
 		}
 	}
@@ -9607,7 +9617,7 @@ func (ec *executionContext) _Case_category(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Case_category(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.resolveBatch_Case_category(ctx, field, obj)
+			return ec.Resolvers.Case().Category(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Category) graphql.Marshaler {
@@ -9628,29 +9638,6 @@ func (ec *executionContext) fieldContext_Case_category(_ context.Context, field 
 		},
 	})
 	return fc, nil
-}
-func (ec *executionContext) resolveBatch_Case_category(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
-	resolver := ec.Resolvers.Case()
-	if batch, ok := graphql.BatchParentsFor[*model.Case](ctx, "Case"); ok {
-		result := batch.FieldResult(field, func() (any, error) {
-			return resolver.Category(ctx, batch.Parents)
-		})
-		return graphql.ResolveBatchGroupResult[*store.Category](
-			ctx,
-			batch.Index,
-			len(batch.Parents),
-			result,
-			"Case.category",
-			batch.IndexMap,
-		)
-	}
-	results, err := resolver.Category(ctx, []*model.Case{obj})
-	return graphql.ResolveBatchSingleResult[*store.Category](
-		ctx,
-		results,
-		err,
-		"Case.category",
-	)
 }
 
 func (ec *executionContext) _Case_sourceCategory(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
@@ -10366,6 +10353,11 @@ func (ec *executionContext) fieldContext_Case_standardAddress(_ context.Context,
 }
 
 func (ec *executionContext) _Case_addressComponents(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_addressComponents, func(ctx context.Context) (any, error) { return ec.Resolvers.Case().AddressComponents(ctx, obj) }, ec.marshalOAddressComponents2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐAddressComponents); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10795,6 +10787,11 @@ func (ec *executionContext) fieldContext_Category_kind(_ context.Context, field 
 }
 
 func (ec *executionContext) _Category_parent(ctx context.Context, field graphql.CollectedField, obj *store.Category) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Category_parent, func(ctx context.Context) (any, error) { return ec.Resolvers.Category().Parent(ctx, obj) }, ec.marshalOCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11360,6 +11357,11 @@ func (ec *executionContext) fieldContext_ChangeEdge_node(_ context.Context, fiel
 }
 
 func (ec *executionContext) _DualReport_community(ctx context.Context, field graphql.CollectedField, obj *store.DualReport) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_DualReport_community, func(ctx context.Context) (any, error) { return ec.Resolvers.DualReport().Community(ctx, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11415,6 +11417,11 @@ func (ec *executionContext) fieldContext_DualReport_communityName(_ context.Cont
 }
 
 func (ec *executionContext) _DualReport_branch(ctx context.Context, field graphql.CollectedField, obj *store.DualReport) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_DualReport_branch, func(ctx context.Context) (any, error) { return ec.Resolvers.DualReport().Branch(ctx, obj) }, ec.marshalOPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11519,6 +11526,11 @@ func (ec *executionContext) fieldContext_GridWorker_id(_ context.Context, field 
 }
 
 func (ec *executionContext) _GridWorker_person(ctx context.Context, field graphql.CollectedField, obj *store.GridWorker) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_GridWorker_person, func(ctx context.Context) (any, error) { return ec.Resolvers.GridWorker().Person(ctx, obj) }, ec.marshalNPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11821,6 +11833,11 @@ func (ec *executionContext) fieldContext_Household_id(_ context.Context, field g
 }
 
 func (ec *executionContext) _Household_grid(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Household_grid, func(ctx context.Context) (any, error) { return ec.Resolvers.Household().Grid(ctx, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12461,6 +12478,11 @@ func (ec *executionContext) resolveBatch_Incident_category(ctx context.Context, 
 }
 
 func (ec *executionContext) _Incident_grid(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Incident_grid, func(ctx context.Context) (any, error) { return ec.Resolvers.Incident().Grid(ctx, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13742,6 +13764,11 @@ func (ec *executionContext) fieldContext_MatchDecision_kind(_ context.Context, f
 }
 
 func (ec *executionContext) _MatchDecision_a(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_MatchDecision_a, func(ctx context.Context) (any, error) { return ec.Resolvers.MatchDecision().A(ctx, obj) }, ec.marshalOCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13774,6 +13801,11 @@ func (ec *executionContext) fieldContext_MatchDecision_a(_ context.Context, fiel
 }
 
 func (ec *executionContext) _MatchDecision_b(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_MatchDecision_b, func(ctx context.Context) (any, error) { return ec.Resolvers.MatchDecision().B(ctx, obj) }, ec.marshalOCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13806,6 +13838,11 @@ func (ec *executionContext) fieldContext_MatchDecision_b(_ context.Context, fiel
 }
 
 func (ec *executionContext) _MatchDecision_recordA(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_MatchDecision_recordA, func(ctx context.Context) (any, error) { return ec.Resolvers.MatchDecision().RecordA(ctx, obj) }, ec.marshalOPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13838,6 +13875,11 @@ func (ec *executionContext) fieldContext_MatchDecision_recordA(_ context.Context
 }
 
 func (ec *executionContext) _MatchDecision_recordB(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_MatchDecision_recordB, func(ctx context.Context) (any, error) { return ec.Resolvers.MatchDecision().RecordB(ctx, obj) }, ec.marshalOPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14217,6 +14259,11 @@ func (ec *executionContext) fieldContext_PartyMember_id(_ context.Context, field
 }
 
 func (ec *executionContext) _PartyMember_person(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_PartyMember_person, func(ctx context.Context) (any, error) { return ec.Resolvers.PartyMember().Person(ctx, obj) }, ec.marshalNPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14249,6 +14296,11 @@ func (ec *executionContext) fieldContext_PartyMember_person(_ context.Context, f
 }
 
 func (ec *executionContext) _PartyMember_org(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_PartyMember_org, func(ctx context.Context) (any, error) { return ec.Resolvers.PartyMember().Org(ctx, obj) }, ec.marshalOPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14330,6 +14382,11 @@ func (ec *executionContext) fieldContext_PartyMember_centralHousehold(_ context.
 }
 
 func (ec *executionContext) _PartyMember_homeBuilding(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_PartyMember_homeBuilding, func(ctx context.Context) (any, error) { return ec.Resolvers.PartyMember().HomeBuilding(ctx, obj) }, ec.marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14744,6 +14801,11 @@ func (ec *executionContext) fieldContext_PartyOrg_kind(_ context.Context, field 
 }
 
 func (ec *executionContext) _PartyOrg_parent(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_PartyOrg_parent, func(ctx context.Context) (any, error) { return ec.Resolvers.PartyOrg().Parent(ctx, obj) }, ec.marshalOPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14820,6 +14882,11 @@ func (ec *executionContext) fieldContext_PartyOrg_children(ctx context.Context, 
 }
 
 func (ec *executionContext) _PartyOrg_region(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_PartyOrg_region, func(ctx context.Context) (any, error) { return ec.Resolvers.PartyOrg().Region(ctx, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15358,6 +15425,11 @@ func (ec *executionContext) fieldContext_Person_roles(_ context.Context, field g
 }
 
 func (ec *executionContext) _Person_household(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Person_household, func(ctx context.Context) (any, error) { return ec.Resolvers.Person().Household(ctx, obj) }, ec.marshalOHousehold2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐHousehold); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15390,6 +15462,11 @@ func (ec *executionContext) fieldContext_Person_household(_ context.Context, fie
 }
 
 func (ec *executionContext) _Person_partyMembership(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Person_partyMembership, func(ctx context.Context) (any, error) { return ec.Resolvers.Person().PartyMembership(ctx, obj) }, ec.marshalOPartyMember2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyMember); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15422,6 +15499,11 @@ func (ec *executionContext) fieldContext_Person_partyMembership(_ context.Contex
 }
 
 func (ec *executionContext) _Person_gridWorker(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Person_gridWorker, func(ctx context.Context) (any, error) { return ec.Resolvers.Person().GridWorker(ctx, obj) }, ec.marshalOGridWorker2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐGridWorker); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16010,6 +16092,11 @@ func (ec *executionContext) fieldContext_PersonSourceRecord_provenance(_ context
 }
 
 func (ec *executionContext) _Provenance_source(ctx context.Context, field graphql.CollectedField, obj *store.Provenance) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Provenance_source, func(ctx context.Context) (any, error) { return ec.Resolvers.Provenance().Source(ctx, obj) }, ec.marshalNSource2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSource); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16296,6 +16383,11 @@ func (ec *executionContext) fieldContext_QuarantineEdge_node(_ context.Context, 
 }
 
 func (ec *executionContext) _QuarantineEntry_source(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_QuarantineEntry_source, func(ctx context.Context) (any, error) { return ec.Resolvers.QuarantineEntry().Source(ctx, obj) }, ec.marshalNSource2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSource); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17642,6 +17734,11 @@ func (ec *executionContext) fieldContext_Region_level(_ context.Context, field g
 }
 
 func (ec *executionContext) _Region_parent(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Region_parent, func(ctx context.Context) (any, error) { return ec.Resolvers.Region().Parent(ctx, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17773,6 +17870,11 @@ func (ec *executionContext) fieldContext_Region_boundary(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Region_centroid(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Region_centroid, func(ctx context.Context) (any, error) { return ec.Resolvers.Region().Centroid(ctx, obj) }, ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17805,6 +17907,11 @@ func (ec *executionContext) fieldContext_Region_centroid(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Region_stats(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Region_stats, func(ctx context.Context) (any, error) { return ec.Resolvers.Region().Stats(ctx, obj) }, ec.marshalNRegionStats2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegionStats); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19031,6 +19138,11 @@ func (ec *executionContext) fieldContext_ServiceStation_address(_ context.Contex
 }
 
 func (ec *executionContext) _ServiceStation_location(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_ServiceStation_location, func(ctx context.Context) (any, error) { return ec.Resolvers.ServiceStation().Location(ctx, obj) }, ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19112,6 +19224,11 @@ func (ec *executionContext) fieldContext_ServiceStation_openingHours(_ context.C
 }
 
 func (ec *executionContext) _ServiceStation_region(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_ServiceStation_region, func(ctx context.Context) (any, error) { return ec.Resolvers.ServiceStation().Region(ctx, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19144,6 +19261,11 @@ func (ec *executionContext) fieldContext_ServiceStation_region(_ context.Context
 }
 
 func (ec *executionContext) _ServiceStation_building(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_ServiceStation_building, func(ctx context.Context) (any, error) { return ec.Resolvers.ServiceStation().Building(ctx, obj) }, ec.marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20341,6 +20463,11 @@ func (ec *executionContext) fieldContext_SyncRun_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _SyncRun_source(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_SyncRun_source, func(ctx context.Context) (any, error) { return ec.Resolvers.SyncRun().Source(ctx, obj) }, ec.marshalNSource2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSource); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20991,6 +21118,11 @@ func (ec *executionContext) fieldContext_VolunteerActivity_title(_ context.Conte
 }
 
 func (ec *executionContext) _VolunteerActivity_station(ctx context.Context, field graphql.CollectedField, obj *store.VolunteerActivity) (ret graphql.Marshaler) {
+	if objectInline(ctx, field) {
+		if m, ok := inlineResolved(ctx, field, ec.fieldContext_VolunteerActivity_station, func(ctx context.Context) (any, error) { return ec.Resolvers.VolunteerActivity().Station(ctx, obj) }, ec.marshalOServiceStation2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐServiceStation); ok {
+			return m
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,

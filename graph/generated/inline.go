@@ -304,7 +304,7 @@ func objectInline(ctx context.Context, field graphql.CollectedField) bool {
 	return def.Directives.ForName("public") != nil || sameAccess(field.ObjectDefinition.Directives, def.Directives)
 }
 
-// inlineResolved is the fast path of a field to one object with a batch
+// inlineResolved is the fast path of a field to one object with a
 // resolver (execpatch gives it those where objectInline allows): resolve
 // under the field's own context, then marshal. ok is false when the
 // resolver fails, returns what the marshaller does not take, or either

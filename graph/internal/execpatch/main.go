@@ -38,8 +38,10 @@
 // on): the object is marshalled under the field's own context, so that
 // paths of errors below it stay right, without the rest of ResolveField
 // (the field middleware, its closures and the recovery). So are those
-// with a batch resolver (Case.category), through inlineResolved, which
-// leaves a failure to ResolveField.
+// with a resolver without arguments (Case.category, Region.parent),
+// through inlineResolved, which leaves a failure to ResolveField. Both
+// are taken only under a list marshalled in place, where no field
+// selected waits on I/O.
 //
 // A query's answer is written through graph/generated/response.go
 // (marshalData), into a pooled buffer copied out at its exact size, instead
@@ -175,9 +177,9 @@ func \(ec \*executionContext\) fieldContext_\w+\(_ context\.Context, field graph
 		IsMethod:   (?:true|false),
 		IsResolver: false,
 		Child: func`)
-	// batchObjectField is a generated field with a batch resolver: its
-	// value is the batch resolution's name.
-	batchObjectField = regexp.MustCompile(resolveFieldHead + `return ec\.(resolveBatch_\w+)\(ctx, field, obj\)` + resolveFieldTail)
+	// resolvedField is a generated field with a resolver without
+	// arguments, a batch one or not: its value is the resolution's call.
+	resolvedField = regexp.MustCompile(resolveFieldHead + `return (ec\.resolveBatch_\w+\(ctx, field, obj\)|ec\.Resolvers\.\w+\(\)\.\w+\(ctx, obj\))` + resolveFieldTail)
 )
 
 // fastPaths puts the fast path fast returns at the top of every generated
@@ -254,18 +256,28 @@ func objectFastPaths(src []byte) ([]byte, error) {
 	})
 }
 
-// batchFastPaths gives the fields that batchObjectField finds the fast
-// path of objectFastPaths, through inlineResolved: the batch resolution
-// runs under the field's own context, and a failure or a panic leaves
-// the field to ResolveField, which reports it. Lists are left to
-// ResolveField.
-func batchFastPaths(src []byte) ([]byte, error) {
-	return fastPaths(src, batchObjectField, "\tif objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved(", "batch field", func(object, field, resolve, typ, marshal string) string {
-		if strings.HasPrefix(typ, "[]") {
+// marshallerType is the GraphQL type a generated marshaller writes
+// (marshalOCategory2ᚖ… writes Category).
+var marshallerType = regexp.MustCompile(`^marshal[NO](\w+?)2`)
+
+// marshalsObject tells whether a marshaller writes an object type: one
+// the generated code has an object marshaller for.
+func marshalsObject(src []byte, marshal string) bool {
+	m := marshallerType.FindStringSubmatch(marshal)
+	return m != nil && bytes.Contains(src, []byte("func (ec *executionContext) _"+m[1]+"(ctx context.Context, sel ast.SelectionSet, obj "))
+}
+
+// resolvedFastPaths gives the fields that resolvedField finds the fast
+// path of objectFastPaths, through inlineResolved: the resolver runs under
+// the field's own context, and a failure or a panic leaves the field to
+// ResolveField, which reports it. Lists are left to ResolveField.
+func resolvedFastPaths(src []byte) ([]byte, error) {
+	return fastPaths(src, resolvedField, "\tif objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved(", "field with a resolver", func(object, field, resolve, typ, marshal string) string {
+		if strings.HasPrefix(typ, "[]") || !marshalsObject(src, marshal) {
 			return ""
 		}
 		return fmt.Sprintf("\tif objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved(ctx, field, ec.fieldContext_%s_%s, "+
-			"func(ctx context.Context) (any, error) { return ec.%s(ctx, field, obj) }, ec.%s); ok {\n\t\t\treturn m\n\t\t}\n\t}\n",
+			"func(ctx context.Context) (any, error) { return %s }, ec.%s); ok {\n\t\t\treturn m\n\t\t}\n\t}\n",
 			object, field, resolve, marshal)
 	})
 }
@@ -327,7 +339,7 @@ func patch(path string) error {
 	if src, err = objectFastPaths(src); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if src, err = batchFastPaths(src); err != nil {
+	if src, err = resolvedFastPaths(src); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	table, err := fieldTable(src)

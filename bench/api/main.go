@@ -10,7 +10,9 @@
 // (this process's, so it counts the clients of both sides alike; PostgreSQL's
 // is not included), and "rss" the process's peak resident set while that
 // side ran (the clients included; read from /proc, the peak reset before
-// each run).
+// each run). The hub side and the floor take turns over a few rounds
+// (-rounds), so that what else the machine does falls on both; the hub
+// side is admitted as hub serve admits requests (-admit).
 //
 //	go run ./bench/api -scale medium -clients 32 -requests 2000
 //
@@ -56,6 +58,7 @@ func main() {
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the hub side of each query to this file name plus .A, .B, .C, .S")
 	statements := flag.Bool("statements", false, "print the SQL statements one request of each query runs on the hub side, then measure")
 	reuse := flag.String("db", "", "benchmark an already seeded database (a DSN printed by an earlier run) instead of seeding a new one")
+	flag.IntVar(&rounds, "rounds", 3, "rounds in which the hub side and the floor take turns, each with its share of the requests, so that both meet the machine in the same states (1 with -cpuprofile or -memprofile, whose profiles hold one run)")
 	flag.IntVar(&admit, "admit", 4*runtime.GOMAXPROCS(0), "GraphQL requests the hub side executes at once, the others waiting their turn, as hub serve admits them (HUB_MAX_CONCURRENT_QUERIES, whose default this is); 0 for no limit")
 	flag.DurationVar(&churn, "churn", 100*time.Millisecond, "while the cached side runs, commit a write this often (as sync batches land), so that its answers are dropped and run again; 0 for none")
 	flag.Parse()
@@ -71,6 +74,7 @@ var (
 	reuseDSN string
 	churn    time.Duration
 	admit    int
+	rounds   int
 )
 
 func run(scale string, clients, requests int) error {
@@ -208,16 +212,27 @@ func run(scale string, clients, requests int) error {
 	// the clients; PostgreSQL's not included): steadier than req/s on a
 	// machine shared with other work.
 	fmt.Printf("\n%-4s %-6s %10s %9s %9s %9s %8s %6s %9s\n", "q", "side", "req/s", "p50", "p99", "cpu/req", "ratio", "cpu×", "rss")
+	n := max(rounds, 1)
+	if profile != "" || allocProfile != "" {
+		n = 1
+	}
 	for _, q := range queries(street) {
-		stop := startProfile(q.name)
-		hub := load(clients, requests, func() error { return postGraphQL(ctx, client, url, q.graphql) })
-		stop()
+		// The hub side and the floor take turns, so that a change in the
+		// machine's state (another process, the server's caches, the
+		// collector) falls on both.
+		var hubs, floors []loadRun
+		for range n {
+			stop := startProfile(q.name)
+			hubs = append(hubs, load(clients, requests/n, func() error { return postGraphQL(ctx, client, url, q.graphql) }))
+			stop()
+			floors = append(floors, load(clients, requests/n, func() error { return getFloor(ctx, client, base+"/floor/"+q.name) }))
+		}
+		hub, floor := combine(hubs), combine(floors)
 		stopChurn, writes := startChurn(ctx, st)
 		// Ten times the requests, so that the run spans a number of the
 		// churn's commits.
-		hit := load(clients, 10*requests, func() error { return postGraphQL(ctx, client, base+"/cached/graphql", q.graphql) })
+		hit := combine([]loadRun{load(clients, 10*requests, func() error { return postGraphQL(ctx, client, base+"/cached/graphql", q.graphql) })})
 		stopChurn()
-		floor := load(clients, requests, func() error { return getFloor(ctx, client, base+"/floor/"+q.name) })
 		if hub.err != nil || hit.err != nil || floor.err != nil {
 			return fmt.Errorf("query %s: hub %v, cached %v, floor %v", q.name, hub.err, hit.err, floor.err)
 		}
@@ -300,12 +315,45 @@ func startProfile(name string) func() {
 type result struct {
 	rps           float64
 	p50, p99, cpu time.Duration
-	peakMB        int64 // peak resident set while the run lasted
+	peakMB        int64 // peak resident set while the runs lasted
 	err           error
 }
 
+// loadRun is what one load measured.
+type loadRun struct {
+	lat          []time.Duration
+	elapsed, cpu time.Duration
+	peakKB       int64
+	err          error
+}
+
+// combine sums the runs of one side into its result.
+func combine(runs []loadRun) result {
+	var lat []time.Duration
+	var elapsed, cpu time.Duration
+	var r result
+	for _, x := range runs {
+		lat = append(lat, x.lat...)
+		elapsed += x.elapsed
+		cpu += x.cpu
+		r.peakMB = max(r.peakMB, x.peakKB/1024)
+		if r.err == nil {
+			r.err = x.err
+		}
+	}
+	n := len(lat)
+	if n == 0 {
+		return r
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	r.rps = float64(n) / elapsed.Seconds()
+	r.p50, r.p99 = lat[n/2].Round(10*time.Microsecond), lat[n*99/100].Round(10*time.Microsecond)
+	r.cpu = (cpu / time.Duration(n)).Round(10 * time.Microsecond)
+	return r
+}
+
 // load runs n calls of fn from c concurrent clients and measures them.
-func load(c, n int, fn func() error) result {
+func load(c, n int, fn func() error) loadRun {
 	lat := make([]time.Duration, n)
 	var next atomic.Int64
 	var firstErr atomic.Value
@@ -331,10 +379,7 @@ func load(c, n int, fn func() error) result {
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	r := result{rps: float64(n) / elapsed.Seconds(), p50: lat[n/2].Round(10 * time.Microsecond), p99: lat[n*99/100].Round(10 * time.Microsecond),
-		cpu: ((processCPU() - cpu0) / time.Duration(n)).Round(10 * time.Microsecond), peakMB: rssKB("VmHWM") / 1024}
+	r := loadRun{lat: lat, elapsed: time.Since(start), cpu: processCPU() - cpu0, peakKB: rssKB("VmHWM")}
 	if e, ok := firstErr.Load().(error); ok {
 		r.err = e
 	}

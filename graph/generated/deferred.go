@@ -27,7 +27,14 @@ type operationState struct {
 	sets   []graphql.FieldSet
 	values []graphql.Marshaler
 	fcs    []graphql.FieldContext
+	// children are the field contexts' Child functions, one per type
+	// (fieldContextChild).
+	children map[string]childFunc
 }
+
+// childFunc is a field context's Child: the context of a field selected
+// under it.
+type childFunc = func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error)
 
 // state is the operation's state: the field execpatch adds to
 // executionContext, with a method to reach it. gqlgen type-checks the
@@ -189,6 +196,34 @@ func (ec *executionContext) fieldContext(fc graphql.FieldContext) *graphql.Field
 	p := &take(&s.fcs, 1, minSlab, maxSlab)[0]
 	s.mu.Unlock()
 	*p = fc
+	return p
+}
+
+// fieldContextChild is fieldContext for a field to an object, interface
+// or union, whose context says how to make the contexts of the fields
+// selected under it (graphql.FieldContext.Child: gqlgen's hook for field
+// middleware; nothing in the hub calls it). gqlgen gives each such context
+// a closure of its own; here the function is made once per operation and
+// type, from the method expression of the type's childFields (a static
+// value, which costs nothing to pass).
+func (ec *executionContext) fieldContextChild(fc graphql.FieldContext, typ string,
+	child func(*executionContext, context.Context, graphql.CollectedField) (*graphql.FieldContext, error)) *graphql.FieldContext {
+	s := ec.state()
+	s.mu.Lock()
+	f, ok := s.children[typ]
+	if !ok {
+		if s.children == nil {
+			s.children = map[string]childFunc{}
+		}
+		f = func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return child(ec, ctx, field)
+		}
+		s.children[typ] = f
+	}
+	p := &take(&s.fcs, 1, minSlab, maxSlab)[0]
+	s.mu.Unlock()
+	*p = fc
+	p.Child = f
 	return p
 }
 

@@ -8864,15 +8864,12 @@ func (ec *executionContext) _AuditEntryConnection_edges(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_AuditEntryConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "AuditEntryConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuditEntryEdge(ctx, field)
-		},
-	})
+	}, "AuditEntryEdge", (*executionContext).childFields_AuditEntryEdge)
 	return fc, nil
 }
 
@@ -8900,15 +8897,12 @@ func (ec *executionContext) _AuditEntryConnection_pageInfo(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_AuditEntryConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "AuditEntryConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	})
+	}, "PageInfo", (*executionContext).childFields_PageInfo)
 	return fc, nil
 }
 
@@ -8985,15 +8979,12 @@ func (ec *executionContext) _AuditEntryEdge_node(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "AuditEntryEdge",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuditEntry(ctx, field)
-		},
-	})
+	}, "AuditEntry", (*executionContext).childFields_AuditEntry)
 	return fc, nil
 }
 
@@ -9152,15 +9143,12 @@ func (ec *executionContext) _Building_grid(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Building_grid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Building",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 
@@ -9189,15 +9177,12 @@ func (ec *executionContext) _Building_location(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Building_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Building",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LatLng(ctx, field)
-		},
-	})
+	}, "LatLng", (*executionContext).childFields_LatLng)
 	return fc, nil
 }
 
@@ -9245,15 +9230,12 @@ func (ec *executionContext) _Building_households(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Building_households(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Building",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_HouseholdConnection(ctx, field)
-		},
-	})
+	}, "HouseholdConnection", (*executionContext).childFields_HouseholdConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -9289,15 +9271,12 @@ func (ec *executionContext) _Building_partyMembers(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Building_partyMembers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Building",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PartyMemberConnection(ctx, field)
-		},
-	})
+	}, "PartyMemberConnection", (*executionContext).childFields_PartyMemberConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -9332,15 +9311,12 @@ func (ec *executionContext) _BuildingConnection_edges(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_BuildingConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "BuildingConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_BuildingEdge(ctx, field)
-		},
-	})
+	}, "BuildingEdge", (*executionContext).childFields_BuildingEdge)
 	return fc, nil
 }
 
@@ -9368,15 +9344,12 @@ func (ec *executionContext) _BuildingConnection_pageInfo(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_BuildingConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "BuildingConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	})
+	}, "PageInfo", (*executionContext).childFields_PageInfo)
 	return fc, nil
 }
 
@@ -9453,15 +9426,12 @@ func (ec *executionContext) _BuildingEdge_node(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_BuildingEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "BuildingEdge",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Building(ctx, field)
-		},
-	})
+	}, "Building", (*executionContext).childFields_Building)
 	return fc, nil
 }
 
@@ -9516,15 +9486,12 @@ func (ec *executionContext) _Case_source(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Case_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Source(ctx, field)
-		},
-	})
+	}, "Source", (*executionContext).childFields_Source)
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Case_source(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
@@ -9628,15 +9595,12 @@ func (ec *executionContext) _Case_category(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Case_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Category(ctx, field)
-		},
-	})
+	}, "Category", (*executionContext).childFields_Category)
 	return fc, nil
 }
 
@@ -9664,15 +9628,12 @@ func (ec *executionContext) _Case_sourceCategory(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Case_sourceCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Category(ctx, field)
-		},
-	})
+	}, "Category", (*executionContext).childFields_Category)
 	return fc, nil
 }
 
@@ -9805,15 +9766,12 @@ func (ec *executionContext) _Case_grid(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_Case_grid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Case_grid(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
@@ -9864,15 +9822,12 @@ func (ec *executionContext) _Case_location(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Case_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LatLng(ctx, field)
-		},
-	})
+	}, "LatLng", (*executionContext).childFields_LatLng)
 	return fc, nil
 }
 
@@ -9927,15 +9882,12 @@ func (ec *executionContext) _Case_building(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Case_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Building(ctx, field)
-		},
-	})
+	}, "Building", (*executionContext).childFields_Building)
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Case_building(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
@@ -10112,15 +10064,12 @@ func (ec *executionContext) _Case_timeline(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Case_timeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_TimelineEvent(ctx, field)
-		},
-	})
+	}, "TimelineEvent", (*executionContext).childFields_TimelineEvent)
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Case_timeline(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
@@ -10172,15 +10121,12 @@ func (ec *executionContext) _Case_incident(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Case_incident(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Incident(ctx, field)
-		},
-	})
+	}, "Incident", (*executionContext).childFields_Incident)
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Case_incident(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
@@ -10232,15 +10178,12 @@ func (ec *executionContext) _Case_reporter(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Case_reporter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Person(ctx, field)
-		},
-	})
+	}, "Person", (*executionContext).childFields_Person)
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Case_reporter(ctx context.Context, field graphql.CollectedField, obj *model.Case) (any, error) {
@@ -10317,15 +10260,12 @@ func (ec *executionContext) _Case_provenance(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Case_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Provenance(ctx, field)
-		},
-	})
+	}, "Provenance", (*executionContext).childFields_Provenance)
 	return fc, nil
 }
 
@@ -10377,15 +10317,12 @@ func (ec *executionContext) _Case_addressComponents(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Case_addressComponents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Case",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AddressComponents(ctx, field)
-		},
-	})
+	}, "AddressComponents", (*executionContext).childFields_AddressComponents)
 	return fc, nil
 }
 
@@ -10409,15 +10346,12 @@ func (ec *executionContext) _CaseBucket_key(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_CaseBucket_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "CaseBucket",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_BucketKey(ctx, field)
-		},
-	})
+	}, "BucketKey", (*executionContext).childFields_BucketKey)
 	return fc, nil
 }
 
@@ -10575,15 +10509,12 @@ func (ec *executionContext) _CaseConnection_edges(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_CaseConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "CaseConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CaseEdge(ctx, field)
-		},
-	})
+	}, "CaseEdge", (*executionContext).childFields_CaseEdge)
 	return fc, nil
 }
 
@@ -10611,15 +10542,12 @@ func (ec *executionContext) _CaseConnection_pageInfo(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_CaseConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "CaseConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	})
+	}, "PageInfo", (*executionContext).childFields_PageInfo)
 	return fc, nil
 }
 
@@ -10696,15 +10624,12 @@ func (ec *executionContext) _CaseEdge_node(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_CaseEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "CaseEdge",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Case(ctx, field)
-		},
-	})
+	}, "Case", (*executionContext).childFields_Case)
 	return fc, nil
 }
 
@@ -10811,15 +10736,12 @@ func (ec *executionContext) _Category_parent(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Category_parent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Category",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Category(ctx, field)
-		},
-	})
+	}, "Category", (*executionContext).childFields_Category)
 	return fc, nil
 }
 
@@ -10869,15 +10791,12 @@ func (ec *executionContext) _Category_sourceMappings(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Category_sourceMappings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Category",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CategoryMapping(ctx, field)
-		},
-	})
+	}, "CategoryMapping", (*executionContext).childFields_CategoryMapping)
 	return fc, nil
 }
 
@@ -11220,15 +11139,12 @@ func (ec *executionContext) _ChangeConnection_edges(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ChangeConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "ChangeConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ChangeEdge(ctx, field)
-		},
-	})
+	}, "ChangeEdge", (*executionContext).childFields_ChangeEdge)
 	return fc, nil
 }
 
@@ -11256,15 +11172,12 @@ func (ec *executionContext) _ChangeConnection_pageInfo(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_ChangeConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "ChangeConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	})
+	}, "PageInfo", (*executionContext).childFields_PageInfo)
 	return fc, nil
 }
 
@@ -11344,15 +11257,12 @@ func (ec *executionContext) _ChangeEdge_node(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_ChangeEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "ChangeEdge",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Change(ctx, field)
-		},
-	})
+	}, "Change", (*executionContext).childFields_Change)
 	return fc, nil
 }
 
@@ -11381,15 +11291,12 @@ func (ec *executionContext) _DualReport_community(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_DualReport_community(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "DualReport",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 
@@ -11441,15 +11348,12 @@ func (ec *executionContext) _DualReport_branch(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_DualReport_branch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "DualReport",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PartyOrg(ctx, field)
-		},
-	})
+	}, "PartyOrg", (*executionContext).childFields_PartyOrg)
 	return fc, nil
 }
 
@@ -11550,15 +11454,12 @@ func (ec *executionContext) _GridWorker_person(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_GridWorker_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "GridWorker",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Person(ctx, field)
-		},
-	})
+	}, "Person", (*executionContext).childFields_Person)
 	return fc, nil
 }
 
@@ -11608,15 +11509,12 @@ func (ec *executionContext) _GridWorker_grids(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_GridWorker_grids(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "GridWorker",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 
@@ -11644,15 +11542,12 @@ func (ec *executionContext) _GridWorker_provenance(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_GridWorker_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "GridWorker",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Provenance(ctx, field)
-		},
-	})
+	}, "Provenance", (*executionContext).childFields_Provenance)
 	return fc, nil
 }
 
@@ -11676,15 +11571,12 @@ func (ec *executionContext) _GridWorkerConnection_edges(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_GridWorkerConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "GridWorkerConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GridWorkerEdge(ctx, field)
-		},
-	})
+	}, "GridWorkerEdge", (*executionContext).childFields_GridWorkerEdge)
 	return fc, nil
 }
 
@@ -11712,15 +11604,12 @@ func (ec *executionContext) _GridWorkerConnection_pageInfo(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_GridWorkerConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "GridWorkerConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	})
+	}, "PageInfo", (*executionContext).childFields_PageInfo)
 	return fc, nil
 }
 
@@ -11797,15 +11686,12 @@ func (ec *executionContext) _GridWorkerEdge_node(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_GridWorkerEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "GridWorkerEdge",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GridWorker(ctx, field)
-		},
-	})
+	}, "GridWorker", (*executionContext).childFields_GridWorker)
 	return fc, nil
 }
 
@@ -11857,15 +11743,12 @@ func (ec *executionContext) _Household_grid(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Household_grid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Household",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 
@@ -12040,15 +11923,12 @@ func (ec *executionContext) _Household_provenance(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Household_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Household",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Provenance(ctx, field)
-		},
-	})
+	}, "Provenance", (*executionContext).childFields_Provenance)
 	return fc, nil
 }
 
@@ -12072,15 +11952,12 @@ func (ec *executionContext) _HouseholdConnection_edges(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_HouseholdConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "HouseholdConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_HouseholdEdge(ctx, field)
-		},
-	})
+	}, "HouseholdEdge", (*executionContext).childFields_HouseholdEdge)
 	return fc, nil
 }
 
@@ -12108,15 +11985,12 @@ func (ec *executionContext) _HouseholdConnection_pageInfo(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_HouseholdConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "HouseholdConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	})
+	}, "PageInfo", (*executionContext).childFields_PageInfo)
 	return fc, nil
 }
 
@@ -12193,15 +12067,12 @@ func (ec *executionContext) _HouseholdEdge_node(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_HouseholdEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "HouseholdEdge",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Household(ctx, field)
-		},
-	})
+	}, "Household", (*executionContext).childFields_Household)
 	return fc, nil
 }
 
@@ -12274,15 +12145,12 @@ func (ec *executionContext) _Incident_cases(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Incident_cases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Incident",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Case(ctx, field)
-		},
-	})
+	}, "Case", (*executionContext).childFields_Case)
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Incident_cases(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (any, error) {
@@ -12405,15 +12273,12 @@ func (ec *executionContext) _Incident_location(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Incident_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Incident",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LatLng(ctx, field)
-		},
-	})
+	}, "LatLng", (*executionContext).childFields_LatLng)
 	return fc, nil
 }
 
@@ -12442,15 +12307,12 @@ func (ec *executionContext) _Incident_category(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Incident_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Incident",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Category(ctx, field)
-		},
-	})
+	}, "Category", (*executionContext).childFields_Category)
 	return fc, nil
 }
 func (ec *executionContext) resolveBatch_Incident_category(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (any, error) {
@@ -12502,15 +12364,12 @@ func (ec *executionContext) _Incident_grid(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Incident_grid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Incident",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 
@@ -12534,15 +12393,12 @@ func (ec *executionContext) _Incident_evidence(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Incident_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Incident",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_IncidentEvidence(ctx, field)
-		},
-	})
+	}, "IncidentEvidence", (*executionContext).childFields_IncidentEvidence)
 	return fc, nil
 }
 
@@ -12570,15 +12426,12 @@ func (ec *executionContext) _IncidentEvidence_a(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_IncidentEvidence_a(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "IncidentEvidence",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Case(ctx, field)
-		},
-	})
+	}, "Case", (*executionContext).childFields_Case)
 	return fc, nil
 }
 
@@ -12606,15 +12459,12 @@ func (ec *executionContext) _IncidentEvidence_b(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_IncidentEvidence_b(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "IncidentEvidence",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Case(ctx, field)
-		},
-	})
+	}, "Case", (*executionContext).childFields_Case)
 	return fc, nil
 }
 
@@ -12638,15 +12488,12 @@ func (ec *executionContext) _IncidentEvidence_fields(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_IncidentEvidence_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "IncidentEvidence",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_MatchField(ctx, field)
-		},
-	})
+	}, "MatchField", (*executionContext).childFields_MatchField)
 	return fc, nil
 }
 
@@ -12780,15 +12627,12 @@ func (ec *executionContext) _IndicatorBucket_key(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_IndicatorBucket_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "IndicatorBucket",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_BucketKey(ctx, field)
-		},
-	})
+	}, "BucketKey", (*executionContext).childFields_BucketKey)
 	return fc, nil
 }
 
@@ -12816,15 +12660,12 @@ func (ec *executionContext) _IndicatorBucket_indicators(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_IndicatorBucket_indicators(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "IndicatorBucket",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Indicators(ctx, field)
-		},
-	})
+	}, "Indicators", (*executionContext).childFields_Indicators)
 	return fc, nil
 }
 
@@ -13788,15 +13629,12 @@ func (ec *executionContext) _MatchDecision_a(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_MatchDecision_a(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "MatchDecision",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Case(ctx, field)
-		},
-	})
+	}, "Case", (*executionContext).childFields_Case)
 	return fc, nil
 }
 
@@ -13825,15 +13663,12 @@ func (ec *executionContext) _MatchDecision_b(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_MatchDecision_b(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "MatchDecision",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Case(ctx, field)
-		},
-	})
+	}, "Case", (*executionContext).childFields_Case)
 	return fc, nil
 }
 
@@ -13862,15 +13697,12 @@ func (ec *executionContext) _MatchDecision_recordA(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_MatchDecision_recordA(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "MatchDecision",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PersonSourceRecord(ctx, field)
-		},
-	})
+	}, "PersonSourceRecord", (*executionContext).childFields_PersonSourceRecord)
 	return fc, nil
 }
 
@@ -13899,15 +13731,12 @@ func (ec *executionContext) _MatchDecision_recordB(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_MatchDecision_recordB(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "MatchDecision",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PersonSourceRecord(ctx, field)
-		},
-	})
+	}, "PersonSourceRecord", (*executionContext).childFields_PersonSourceRecord)
 	return fc, nil
 }
 
@@ -14116,15 +13945,12 @@ func (ec *executionContext) _Mutation_acceptMatch(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Mutation_acceptMatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Mutation",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_MatchDecision(ctx, field)
-		},
-	})
+	}, "MatchDecision", (*executionContext).childFields_MatchDecision)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -14160,15 +13986,12 @@ func (ec *executionContext) _Mutation_rejectMatch(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Mutation_rejectMatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Mutation",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_MatchDecision(ctx, field)
-		},
-	})
+	}, "MatchDecision", (*executionContext).childFields_MatchDecision)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -14283,15 +14106,12 @@ func (ec *executionContext) _PartyMember_person(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PartyMember_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyMember",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Person(ctx, field)
-		},
-	})
+	}, "Person", (*executionContext).childFields_Person)
 	return fc, nil
 }
 
@@ -14320,15 +14140,12 @@ func (ec *executionContext) _PartyMember_org(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_PartyMember_org(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyMember",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PartyOrg(ctx, field)
-		},
-	})
+	}, "PartyOrg", (*executionContext).childFields_PartyOrg)
 	return fc, nil
 }
 
@@ -14406,15 +14223,12 @@ func (ec *executionContext) _PartyMember_homeBuilding(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_PartyMember_homeBuilding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyMember",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Building(ctx, field)
-		},
-	})
+	}, "Building", (*executionContext).childFields_Building)
 	return fc, nil
 }
 
@@ -14438,15 +14252,12 @@ func (ec *executionContext) _PartyMember_dualReports(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_PartyMember_dualReports(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyMember",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DualReport(ctx, field)
-		},
-	})
+	}, "DualReport", (*executionContext).childFields_DualReport)
 	return fc, nil
 }
 
@@ -14524,15 +14335,12 @@ func (ec *executionContext) _PartyMember_activities(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_PartyMember_activities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyMember",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_VolunteerActivity(ctx, field)
-		},
-	})
+	}, "VolunteerActivity", (*executionContext).childFields_VolunteerActivity)
 	return fc, nil
 }
 
@@ -14560,15 +14368,12 @@ func (ec *executionContext) _PartyMember_provenance(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_PartyMember_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyMember",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Provenance(ctx, field)
-		},
-	})
+	}, "Provenance", (*executionContext).childFields_Provenance)
 	return fc, nil
 }
 
@@ -14592,15 +14397,12 @@ func (ec *executionContext) _PartyMemberConnection_edges(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_PartyMemberConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyMemberConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PartyMemberEdge(ctx, field)
-		},
-	})
+	}, "PartyMemberEdge", (*executionContext).childFields_PartyMemberEdge)
 	return fc, nil
 }
 
@@ -14628,15 +14430,12 @@ func (ec *executionContext) _PartyMemberConnection_pageInfo(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_PartyMemberConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyMemberConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	})
+	}, "PageInfo", (*executionContext).childFields_PageInfo)
 	return fc, nil
 }
 
@@ -14713,15 +14512,12 @@ func (ec *executionContext) _PartyMemberEdge_node(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_PartyMemberEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyMemberEdge",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PartyMember(ctx, field)
-		},
-	})
+	}, "PartyMember", (*executionContext).childFields_PartyMember)
 	return fc, nil
 }
 
@@ -14825,15 +14621,12 @@ func (ec *executionContext) _PartyOrg_parent(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrg_parent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyOrg",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PartyOrg(ctx, field)
-		},
-	})
+	}, "PartyOrg", (*executionContext).childFields_PartyOrg)
 	return fc, nil
 }
 
@@ -14858,15 +14651,12 @@ func (ec *executionContext) _PartyOrg_children(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrg_children(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyOrg",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PartyOrgConnection(ctx, field)
-		},
-	})
+	}, "PartyOrgConnection", (*executionContext).childFields_PartyOrgConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -14906,15 +14696,12 @@ func (ec *executionContext) _PartyOrg_region(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrg_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyOrg",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 
@@ -14939,15 +14726,12 @@ func (ec *executionContext) _PartyOrg_members(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrg_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyOrg",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PartyMemberConnection(ctx, field)
-		},
-	})
+	}, "PartyMemberConnection", (*executionContext).childFields_PartyMemberConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -15032,15 +14816,12 @@ func (ec *executionContext) _PartyOrg_provenance(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrg_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyOrg",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Provenance(ctx, field)
-		},
-	})
+	}, "Provenance", (*executionContext).childFields_Provenance)
 	return fc, nil
 }
 
@@ -15064,15 +14845,12 @@ func (ec *executionContext) _PartyOrgConnection_edges(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrgConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyOrgConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PartyOrgEdge(ctx, field)
-		},
-	})
+	}, "PartyOrgEdge", (*executionContext).childFields_PartyOrgEdge)
 	return fc, nil
 }
 
@@ -15100,15 +14878,12 @@ func (ec *executionContext) _PartyOrgConnection_pageInfo(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrgConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyOrgConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	})
+	}, "PageInfo", (*executionContext).childFields_PageInfo)
 	return fc, nil
 }
 
@@ -15185,15 +14960,12 @@ func (ec *executionContext) _PartyOrgEdge_node(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_PartyOrgEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PartyOrgEdge",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PartyOrg(ctx, field)
-		},
-	})
+	}, "PartyOrg", (*executionContext).childFields_PartyOrg)
 	return fc, nil
 }
 
@@ -15449,15 +15221,12 @@ func (ec *executionContext) _Person_household(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Person_household(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Household(ctx, field)
-		},
-	})
+	}, "Household", (*executionContext).childFields_Household)
 	return fc, nil
 }
 
@@ -15486,15 +15255,12 @@ func (ec *executionContext) _Person_partyMembership(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Person_partyMembership(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PartyMember(ctx, field)
-		},
-	})
+	}, "PartyMember", (*executionContext).childFields_PartyMember)
 	return fc, nil
 }
 
@@ -15523,15 +15289,12 @@ func (ec *executionContext) _Person_gridWorker(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Person_gridWorker(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GridWorker(ctx, field)
-		},
-	})
+	}, "GridWorker", (*executionContext).childFields_GridWorker)
 	return fc, nil
 }
 
@@ -15556,15 +15319,12 @@ func (ec *executionContext) _Person_reportedCases(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Person_reportedCases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CaseConnection(ctx, field)
-		},
-	})
+	}, "CaseConnection", (*executionContext).childFields_CaseConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -15599,15 +15359,12 @@ func (ec *executionContext) _Person_sourceRecords(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Person_sourceRecords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PersonSourceRecord(ctx, field)
-		},
-	})
+	}, "PersonSourceRecord", (*executionContext).childFields_PersonSourceRecord)
 	return fc, nil
 }
 
@@ -15631,15 +15388,12 @@ func (ec *executionContext) _Person_matchEvidence(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Person_matchEvidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Person",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PersonMatch(ctx, field)
-		},
-	})
+	}, "PersonMatch", (*executionContext).childFields_PersonMatch)
 	return fc, nil
 }
 
@@ -15663,15 +15417,12 @@ func (ec *executionContext) _PersonConnection_edges(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_PersonConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PersonConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PersonEdge(ctx, field)
-		},
-	})
+	}, "PersonEdge", (*executionContext).childFields_PersonEdge)
 	return fc, nil
 }
 
@@ -15699,15 +15450,12 @@ func (ec *executionContext) _PersonConnection_pageInfo(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_PersonConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PersonConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	})
+	}, "PageInfo", (*executionContext).childFields_PageInfo)
 	return fc, nil
 }
 
@@ -15784,15 +15532,12 @@ func (ec *executionContext) _PersonEdge_node(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_PersonEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PersonEdge",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Person(ctx, field)
-		},
-	})
+	}, "Person", (*executionContext).childFields_Person)
 	return fc, nil
 }
 
@@ -15820,15 +15565,12 @@ func (ec *executionContext) _PersonMatch_a(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_PersonMatch_a(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PersonMatch",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PersonSourceRecord(ctx, field)
-		},
-	})
+	}, "PersonSourceRecord", (*executionContext).childFields_PersonSourceRecord)
 	return fc, nil
 }
 
@@ -15856,15 +15598,12 @@ func (ec *executionContext) _PersonMatch_b(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_PersonMatch_b(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PersonMatch",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PersonSourceRecord(ctx, field)
-		},
-	})
+	}, "PersonSourceRecord", (*executionContext).childFields_PersonSourceRecord)
 	return fc, nil
 }
 
@@ -15914,15 +15653,12 @@ func (ec *executionContext) _PersonMatch_fields(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PersonMatch_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PersonMatch",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_MatchField(ctx, field)
-		},
-	})
+	}, "MatchField", (*executionContext).childFields_MatchField)
 	return fc, nil
 }
 
@@ -16079,15 +15815,12 @@ func (ec *executionContext) _PersonSourceRecord_provenance(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_PersonSourceRecord_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "PersonSourceRecord",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Provenance(ctx, field)
-		},
-	})
+	}, "Provenance", (*executionContext).childFields_Provenance)
 	return fc, nil
 }
 
@@ -16116,15 +15849,12 @@ func (ec *executionContext) _Provenance_source(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Provenance_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Provenance",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Source(ctx, field)
-		},
-	})
+	}, "Source", (*executionContext).childFields_Source)
 	return fc, nil
 }
 
@@ -16249,15 +15979,12 @@ func (ec *executionContext) _QuarantineConnection_edges(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_QuarantineConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "QuarantineConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_QuarantineEdge(ctx, field)
-		},
-	})
+	}, "QuarantineEdge", (*executionContext).childFields_QuarantineEdge)
 	return fc, nil
 }
 
@@ -16285,15 +16012,12 @@ func (ec *executionContext) _QuarantineConnection_pageInfo(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_QuarantineConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "QuarantineConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	})
+	}, "PageInfo", (*executionContext).childFields_PageInfo)
 	return fc, nil
 }
 
@@ -16370,15 +16094,12 @@ func (ec *executionContext) _QuarantineEdge_node(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_QuarantineEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "QuarantineEdge",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_QuarantineEntry(ctx, field)
-		},
-	})
+	}, "QuarantineEntry", (*executionContext).childFields_QuarantineEntry)
 	return fc, nil
 }
 
@@ -16407,15 +16128,12 @@ func (ec *executionContext) _QuarantineEntry_source(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_QuarantineEntry_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "QuarantineEntry",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Source(ctx, field)
-		},
-	})
+	}, "Source", (*executionContext).childFields_Source)
 	return fc, nil
 }
 
@@ -16733,15 +16451,12 @@ func (ec *executionContext) _Query_standardizeAddress(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Query_standardizeAddress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_StandardAddress(ctx, field)
-		},
-	})
+	}, "StandardAddress", (*executionContext).childFields_StandardAddress)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16777,15 +16492,12 @@ func (ec *executionContext) _Query_auditLog(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Query_auditLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuditEntryConnection(ctx, field)
-		},
-	})
+	}, "AuditEntryConnection", (*executionContext).childFields_AuditEntryConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16821,15 +16533,12 @@ func (ec *executionContext) _Query_case(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Query_case(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Case(ctx, field)
-		},
-	})
+	}, "Case", (*executionContext).childFields_Case)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16864,15 +16573,12 @@ func (ec *executionContext) _Query_categories(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Query_categories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Category(ctx, field)
-		},
-	})
+	}, "Category", (*executionContext).childFields_Category)
 	return fc, nil
 }
 
@@ -16897,15 +16603,12 @@ func (ec *executionContext) _Query_cases(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Query_cases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CaseConnection(ctx, field)
-		},
-	})
+	}, "CaseConnection", (*executionContext).childFields_CaseConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16941,15 +16644,12 @@ func (ec *executionContext) _Query_changes(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Query_changes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ChangeConnection(ctx, field)
-		},
-	})
+	}, "ChangeConnection", (*executionContext).childFields_ChangeConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -16985,15 +16685,12 @@ func (ec *executionContext) _Query_convertCoordinates(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Query_convertCoordinates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LatLng(ctx, field)
-		},
-	})
+	}, "LatLng", (*executionContext).childFields_LatLng)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17029,15 +16726,12 @@ func (ec *executionContext) _Query_matchReview(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Query_matchReview(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PersonMatch(ctx, field)
-		},
-	})
+	}, "PersonMatch", (*executionContext).childFields_PersonMatch)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17073,15 +16767,12 @@ func (ec *executionContext) _Query_serviceStations(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Query_serviceStations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ServiceStationConnection(ctx, field)
-		},
-	})
+	}, "ServiceStationConnection", (*executionContext).childFields_ServiceStationConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17117,15 +16808,12 @@ func (ec *executionContext) _Query_partyOrgs(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Query_partyOrgs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PartyOrgConnection(ctx, field)
-		},
-	})
+	}, "PartyOrgConnection", (*executionContext).childFields_PartyOrgConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17161,15 +16849,12 @@ func (ec *executionContext) _Query_people(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Query_people(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PersonConnection(ctx, field)
-		},
-	})
+	}, "PersonConnection", (*executionContext).childFields_PersonConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17205,15 +16890,12 @@ func (ec *executionContext) _Query_regions(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Query_regions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_RegionConnection(ctx, field)
-		},
-	})
+	}, "RegionConnection", (*executionContext).childFields_RegionConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17249,15 +16931,12 @@ func (ec *executionContext) _Query_region(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Query_region(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17292,15 +16971,12 @@ func (ec *executionContext) _Query_sources(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Query_sources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Source(ctx, field)
-		},
-	})
+	}, "Source", (*executionContext).childFields_Source)
 	return fc, nil
 }
 
@@ -17325,15 +17001,12 @@ func (ec *executionContext) _Query_syncRuns(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Query_syncRuns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SyncRunConnection(ctx, field)
-		},
-	})
+	}, "SyncRunConnection", (*executionContext).childFields_SyncRunConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17369,15 +17042,12 @@ func (ec *executionContext) _Query_quarantine(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Query_quarantine(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_QuarantineConnection(ctx, field)
-		},
-	})
+	}, "QuarantineConnection", (*executionContext).childFields_QuarantineConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17413,15 +17083,12 @@ func (ec *executionContext) _Query_caseStats(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Query_caseStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CaseBucket(ctx, field)
-		},
-	})
+	}, "CaseBucket", (*executionContext).childFields_CaseBucket)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17457,15 +17124,12 @@ func (ec *executionContext) _Query_caseIndicators(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Query_caseIndicators(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_IndicatorBucket(ctx, field)
-		},
-	})
+	}, "IndicatorBucket", (*executionContext).childFields_IndicatorBucket)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17500,15 +17164,12 @@ func (ec *executionContext) _Query_scorePresets(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Query_scorePresets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ScorePreset(ctx, field)
-		},
-	})
+	}, "ScorePreset", (*executionContext).childFields_ScorePreset)
 	return fc, nil
 }
 
@@ -17577,15 +17238,12 @@ func (ec *executionContext) _Query___type(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Query___type(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
-	})
+	}, "__Type", (*executionContext).childFields___Type)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17620,15 +17278,12 @@ func (ec *executionContext) _Query___schema(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Schema(ctx, field)
-		},
-	})
+	}, "__Schema", (*executionContext).childFields___Schema)
 	return fc, nil
 }
 
@@ -17758,15 +17413,12 @@ func (ec *executionContext) _Region_parent(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Region_parent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 
@@ -17790,15 +17442,12 @@ func (ec *executionContext) _Region_ancestors(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Region_ancestors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 
@@ -17823,15 +17472,12 @@ func (ec *executionContext) _Region_children(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Region_children(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_RegionConnection(ctx, field)
-		},
-	})
+	}, "RegionConnection", (*executionContext).childFields_RegionConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -17894,15 +17540,12 @@ func (ec *executionContext) _Region_centroid(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Region_centroid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LatLng(ctx, field)
-		},
-	})
+	}, "LatLng", (*executionContext).childFields_LatLng)
 	return fc, nil
 }
 
@@ -17931,15 +17574,12 @@ func (ec *executionContext) _Region_stats(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Region_stats(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_RegionStats(ctx, field)
-		},
-	})
+	}, "RegionStats", (*executionContext).childFields_RegionStats)
 	return fc, nil
 }
 
@@ -17964,15 +17604,12 @@ func (ec *executionContext) _Region_cases(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Region_cases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CaseConnection(ctx, field)
-		},
-	})
+	}, "CaseConnection", (*executionContext).childFields_CaseConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -18008,15 +17645,12 @@ func (ec *executionContext) _Region_caseStats(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Region_caseStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CaseBucket(ctx, field)
-		},
-	})
+	}, "CaseBucket", (*executionContext).childFields_CaseBucket)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -18052,15 +17686,12 @@ func (ec *executionContext) _Region_indicators(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Region_indicators(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_RegionIndicators(ctx, field)
-		},
-	})
+	}, "RegionIndicators", (*executionContext).childFields_RegionIndicators)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -18096,15 +17727,12 @@ func (ec *executionContext) _Region_partyOrgs(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Region_partyOrgs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PartyOrgConnection(ctx, field)
-		},
-	})
+	}, "PartyOrgConnection", (*executionContext).childFields_PartyOrgConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -18140,15 +17768,12 @@ func (ec *executionContext) _Region_gridWorkers(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Region_gridWorkers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GridWorkerConnection(ctx, field)
-		},
-	})
+	}, "GridWorkerConnection", (*executionContext).childFields_GridWorkerConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -18184,15 +17809,12 @@ func (ec *executionContext) _Region_serviceStations(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Region_serviceStations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ServiceStationConnection(ctx, field)
-		},
-	})
+	}, "ServiceStationConnection", (*executionContext).childFields_ServiceStationConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -18228,15 +17850,12 @@ func (ec *executionContext) _Region_buildings(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Region_buildings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Region",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_BuildingConnection(ctx, field)
-		},
-	})
+	}, "BuildingConnection", (*executionContext).childFields_BuildingConnection)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -18271,15 +17890,12 @@ func (ec *executionContext) _RegionConnection_edges(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_RegionConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "RegionConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_RegionEdge(ctx, field)
-		},
-	})
+	}, "RegionEdge", (*executionContext).childFields_RegionEdge)
 	return fc, nil
 }
 
@@ -18307,15 +17923,12 @@ func (ec *executionContext) _RegionConnection_pageInfo(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_RegionConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "RegionConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	})
+	}, "PageInfo", (*executionContext).childFields_PageInfo)
 	return fc, nil
 }
 
@@ -18392,15 +18005,12 @@ func (ec *executionContext) _RegionEdge_node(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_RegionEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "RegionEdge",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 
@@ -18428,15 +18038,12 @@ func (ec *executionContext) _RegionIndicators_period(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_RegionIndicators_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "RegionIndicators",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_IndicatorPeriod(ctx, field)
-		},
-	})
+	}, "IndicatorPeriod", (*executionContext).childFields_IndicatorPeriod)
 	return fc, nil
 }
 
@@ -18464,15 +18071,12 @@ func (ec *executionContext) _RegionIndicators_previousPeriod(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_RegionIndicators_previousPeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "RegionIndicators",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_IndicatorPeriod(ctx, field)
-		},
-	})
+	}, "IndicatorPeriod", (*executionContext).childFields_IndicatorPeriod)
 	return fc, nil
 }
 
@@ -18526,15 +18130,12 @@ func (ec *executionContext) _RegionIndicators_current(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_RegionIndicators_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "RegionIndicators",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Indicators(ctx, field)
-		},
-	})
+	}, "Indicators", (*executionContext).childFields_Indicators)
 	return fc, nil
 }
 
@@ -18562,15 +18163,12 @@ func (ec *executionContext) _RegionIndicators_previous(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_RegionIndicators_previous(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "RegionIndicators",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Indicators(ctx, field)
-		},
-	})
+	}, "Indicators", (*executionContext).childFields_Indicators)
 	return fc, nil
 }
 
@@ -18595,15 +18193,12 @@ func (ec *executionContext) _RegionIndicators_breakdown(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_RegionIndicators_breakdown(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "RegionIndicators",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_IndicatorBucket(ctx, field)
-		},
-	})
+	}, "IndicatorBucket", (*executionContext).childFields_IndicatorBucket)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -18944,15 +18539,12 @@ func (ec *executionContext) _ScorePreset_terms(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ScorePreset_terms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "ScorePreset",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ScoreTerm(ctx, field)
-		},
-	})
+	}, "ScoreTerm", (*executionContext).childFields_ScoreTerm)
 	return fc, nil
 }
 
@@ -19162,15 +18754,12 @@ func (ec *executionContext) _ServiceStation_location(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStation_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "ServiceStation",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LatLng(ctx, field)
-		},
-	})
+	}, "LatLng", (*executionContext).childFields_LatLng)
 	return fc, nil
 }
 
@@ -19248,15 +18837,12 @@ func (ec *executionContext) _ServiceStation_region(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStation_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "ServiceStation",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 
@@ -19285,15 +18871,12 @@ func (ec *executionContext) _ServiceStation_building(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStation_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "ServiceStation",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Building(ctx, field)
-		},
-	})
+	}, "Building", (*executionContext).childFields_Building)
 	return fc, nil
 }
 
@@ -19344,15 +18927,12 @@ func (ec *executionContext) _ServiceStation_provenance(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStation_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "ServiceStation",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Provenance(ctx, field)
-		},
-	})
+	}, "Provenance", (*executionContext).childFields_Provenance)
 	return fc, nil
 }
 
@@ -19376,15 +18956,12 @@ func (ec *executionContext) _ServiceStationConnection_edges(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "ServiceStationConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ServiceStationEdge(ctx, field)
-		},
-	})
+	}, "ServiceStationEdge", (*executionContext).childFields_ServiceStationEdge)
 	return fc, nil
 }
 
@@ -19412,15 +18989,12 @@ func (ec *executionContext) _ServiceStationConnection_pageInfo(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "ServiceStationConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	})
+	}, "PageInfo", (*executionContext).childFields_PageInfo)
 	return fc, nil
 }
 
@@ -19497,15 +19071,12 @@ func (ec *executionContext) _ServiceStationEdge_node(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_ServiceStationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "ServiceStationEdge",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ServiceStation(ctx, field)
-		},
-	})
+	}, "ServiceStation", (*executionContext).childFields_ServiceStation)
 	return fc, nil
 }
 
@@ -20024,15 +19595,12 @@ func (ec *executionContext) _StandardAddress_components(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_StandardAddress_components(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "StandardAddress",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AddressComponents(ctx, field)
-		},
-	})
+	}, "AddressComponents", (*executionContext).childFields_AddressComponents)
 	return fc, nil
 }
 
@@ -20083,15 +19651,12 @@ func (ec *executionContext) _StandardAddress_district(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_StandardAddress_district(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "StandardAddress",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 
@@ -20119,15 +19684,12 @@ func (ec *executionContext) _StandardAddress_street(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_StandardAddress_street(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "StandardAddress",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 
@@ -20155,15 +19717,12 @@ func (ec *executionContext) _StandardAddress_community(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_StandardAddress_community(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "StandardAddress",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 
@@ -20191,15 +19750,12 @@ func (ec *executionContext) _StandardAddress_grid(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_StandardAddress_grid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "StandardAddress",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	})
+	}, "Region", (*executionContext).childFields_Region)
 	return fc, nil
 }
 
@@ -20253,15 +19809,12 @@ func (ec *executionContext) _StandardAddress_building(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_StandardAddress_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "StandardAddress",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Building(ctx, field)
-		},
-	})
+	}, "Building", (*executionContext).childFields_Building)
 	return fc, nil
 }
 
@@ -20340,15 +19893,12 @@ func (ec *executionContext) _Subscription_changes(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Subscription_changes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Subscription",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Change(ctx, field)
-		},
-	})
+	}, "Change", (*executionContext).childFields_Change)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -20384,15 +19934,12 @@ func (ec *executionContext) _Subscription_caseChanged(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Subscription_caseChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Subscription",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Change(ctx, field)
-		},
-	})
+	}, "Change", (*executionContext).childFields_Change)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -20427,15 +19974,12 @@ func (ec *executionContext) _Subscription_sourceStatusChanged(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_Subscription_sourceStatusChanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "Subscription",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Source(ctx, field)
-		},
-	})
+	}, "Source", (*executionContext).childFields_Source)
 	return fc, nil
 }
 
@@ -20487,15 +20031,12 @@ func (ec *executionContext) _SyncRun_source(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_SyncRun_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "SyncRun",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Source(ctx, field)
-		},
-	})
+	}, "Source", (*executionContext).childFields_Source)
 	return fc, nil
 }
 
@@ -20828,15 +20369,12 @@ func (ec *executionContext) _SyncRunConnection_edges(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_SyncRunConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "SyncRunConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SyncRunEdge(ctx, field)
-		},
-	})
+	}, "SyncRunEdge", (*executionContext).childFields_SyncRunEdge)
 	return fc, nil
 }
 
@@ -20864,15 +20402,12 @@ func (ec *executionContext) _SyncRunConnection_pageInfo(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_SyncRunConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "SyncRunConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	})
+	}, "PageInfo", (*executionContext).childFields_PageInfo)
 	return fc, nil
 }
 
@@ -20949,15 +20484,12 @@ func (ec *executionContext) _SyncRunEdge_node(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_SyncRunEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "SyncRunEdge",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SyncRun(ctx, field)
-		},
-	})
+	}, "SyncRun", (*executionContext).childFields_SyncRun)
 	return fc, nil
 }
 
@@ -21142,15 +20674,12 @@ func (ec *executionContext) _VolunteerActivity_station(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_VolunteerActivity_station(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "VolunteerActivity",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ServiceStation(ctx, field)
-		},
-	})
+	}, "ServiceStation", (*executionContext).childFields_ServiceStation)
 	return fc, nil
 }
 
@@ -21353,15 +20882,12 @@ func (ec *executionContext) ___Directive_args(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__Directive",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___InputValue(ctx, field)
-		},
-	})
+	}, "__InputValue", (*executionContext).childFields___InputValue)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -21553,15 +21079,12 @@ func (ec *executionContext) ___Field_args(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__Field",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___InputValue(ctx, field)
-		},
-	})
+	}, "__InputValue", (*executionContext).childFields___InputValue)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -21600,15 +21123,12 @@ func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext___Field_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__Field",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
-	})
+	}, "__Type", (*executionContext).childFields___Type)
 	return fc, nil
 }
 
@@ -21740,15 +21260,12 @@ func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__InputValue",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
-	})
+	}, "__Type", (*executionContext).childFields___Type)
 	return fc, nil
 }
 
@@ -21876,15 +21393,12 @@ func (ec *executionContext) ___Schema_types(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext___Schema_types(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__Schema",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
-	})
+	}, "__Type", (*executionContext).childFields___Type)
 	return fc, nil
 }
 
@@ -21912,15 +21426,12 @@ func (ec *executionContext) ___Schema_queryType(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext___Schema_queryType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__Schema",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
-	})
+	}, "__Type", (*executionContext).childFields___Type)
 	return fc, nil
 }
 
@@ -21948,15 +21459,12 @@ func (ec *executionContext) ___Schema_mutationType(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext___Schema_mutationType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__Schema",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
-	})
+	}, "__Type", (*executionContext).childFields___Type)
 	return fc, nil
 }
 
@@ -21984,15 +21492,12 @@ func (ec *executionContext) ___Schema_subscriptionType(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext___Schema_subscriptionType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__Schema",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
-	})
+	}, "__Type", (*executionContext).childFields___Type)
 	return fc, nil
 }
 
@@ -22016,15 +21521,12 @@ func (ec *executionContext) ___Schema_directives(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext___Schema_directives(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__Schema",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Directive(ctx, field)
-		},
-	})
+	}, "__Directive", (*executionContext).childFields___Directive)
 	return fc, nil
 }
 
@@ -22153,15 +21655,12 @@ func (ec *executionContext) ___Type_fields(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext___Type_fields(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__Type",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Field(ctx, field)
-		},
-	})
+	}, "__Field", (*executionContext).childFields___Field)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -22196,15 +21695,12 @@ func (ec *executionContext) ___Type_interfaces(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext___Type_interfaces(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__Type",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
-	})
+	}, "__Type", (*executionContext).childFields___Type)
 	return fc, nil
 }
 
@@ -22228,15 +21724,12 @@ func (ec *executionContext) ___Type_possibleTypes(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext___Type_possibleTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__Type",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
-	})
+	}, "__Type", (*executionContext).childFields___Type)
 	return fc, nil
 }
 
@@ -22261,15 +21754,12 @@ func (ec *executionContext) ___Type_enumValues(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext___Type_enumValues(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__Type",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___EnumValue(ctx, field)
-		},
-	})
+	}, "__EnumValue", (*executionContext).childFields___EnumValue)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -22305,15 +21795,12 @@ func (ec *executionContext) ___Type_inputFields(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__Type",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___InputValue(ctx, field)
-		},
-	})
+	}, "__InputValue", (*executionContext).childFields___InputValue)
 	defer func() {
 		if r := recover(); r != nil {
 			err = ec.Recover(ctx, r)
@@ -22352,15 +21839,12 @@ func (ec *executionContext) ___Type_ofType(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext___Type_ofType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = ec.fieldContext(graphql.FieldContext{
+	fc = ec.fieldContextChild(graphql.FieldContext{
 		Object:     "__Type",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
-	})
+	}, "__Type", (*executionContext).childFields___Type)
 	return fc, nil
 }
 

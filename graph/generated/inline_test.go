@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -238,5 +239,28 @@ func TestInlineResolvedLeavesFailuresToResolveField(t *testing.T) {
 				t.Errorf("%s: marshalled %s", name, b.String())
 			}
 		}
+	}
+}
+
+// TestFieldContextChild: a field context's Child, made once per operation
+// and type, gives the contexts of the fields under it as gqlgen's closure
+// did.
+func TestFieldContextChild(t *testing.T) {
+	ec := &executionContext{}
+	fc := ec.fieldContextChild(graphql.FieldContext{Object: "Case"}, "LatLng", (*executionContext).childFields_LatLng)
+	child, err := fc.Child(context.Background(), graphql.CollectedField{Field: &ast.Field{Name: "lat"}})
+	if err != nil || child.Object != "LatLng" || child.Field.Name != "lat" {
+		t.Fatalf("child = %+v, %v", child, err)
+	}
+	if _, err := fc.Child(context.Background(), graphql.CollectedField{Field: &ast.Field{Name: "altitude"}}); err == nil {
+		t.Error("a field LatLng does not have gave a context")
+	}
+	again := ec.fieldContextChild(graphql.FieldContext{Object: "Incident"}, "LatLng", (*executionContext).childFields_LatLng)
+	if reflect.ValueOf(again.Child).Pointer() != reflect.ValueOf(fc.Child).Pointer() || again == fc {
+		t.Error("a second field context of the type got a Child of its own, or the same context")
+	}
+	other := ec.fieldContextChild(graphql.FieldContext{Object: "Case"}, "Category", (*executionContext).childFields_Category)
+	if c, err := other.Child(context.Background(), graphql.CollectedField{Field: &ast.Field{Name: "name"}}); err != nil || c.Object != "Category" {
+		t.Fatalf("Category's child = %+v, %v", c, err)
 	}
 }

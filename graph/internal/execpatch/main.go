@@ -17,7 +17,8 @@
 // and execpatch gives a field of per-operation state (operationState):
 // whether the operation may defer is looked at once, not for every object;
 // the objects, their field sets and the fields' contexts are taken from
-// slabs; and each
+// slabs, and a field context's Child function is made once per type and
+// operation (fieldContextChild), not as a closure per field; and each
 // object's fields are collected
 // through a map keyed by the identity of its selection and type
 // (collectFields), where gqlgen's CollectFields hashes the type's names
@@ -163,20 +164,20 @@ var (
 func \(ec \*executionContext\) fieldContext_\w+\(_ context\.Context, field graphql\.CollectedField\) \(fc \*graphql\.FieldContext, err error\) \{
 	return graphql\.NewScalarFieldContext\(`)
 	// objectField is a generated field to an object read from its object
-	// alone (no resolver), matched after fieldContexts rewrote the field
-	// contexts.
+	// alone (no resolver), matched after fieldContexts and childContexts
+	// rewrote the field contexts.
 	objectField = regexp.MustCompile(resolveFieldHead + readField + resolveFieldTail + `
 		(?:true|false),
 		(?:true|false),
 	\)
 \}
 func \(ec \*executionContext\) fieldContext_\w+\(_ context\.Context, field graphql\.CollectedField\) \(fc \*graphql\.FieldContext, err error\) \{
-	fc = ec\.fieldContext\(graphql\.FieldContext\{
+	fc = ec\.fieldContext(?:Child)?\(graphql\.FieldContext\{
 		Object:     "\w+",
 		Field:      field,
 		IsMethod:   (?:true|false),
 		IsResolver: false,
-		Child: func`)
+`)
 	// resolvedField is a generated field with a resolver without
 	// arguments, a batch one or not: its value is the resolution's call.
 	resolvedField = regexp.MustCompile(resolveFieldHead + `return (ec\.resolveBatch_\w+\(ctx, field, obj\)|ec\.Resolvers\.\w+\(\)\.\w+\(ctx, obj\))` + resolveFieldTail)
@@ -248,7 +249,7 @@ func leafFastPaths(src []byte) ([]byte, error) {
 // field's. Lists are left to ResolveField.
 func objectFastPaths(src []byte) ([]byte, error) {
 	return fastPaths(src, objectField, "\tif objectInline(ctx, field) {\n\t\tfc, _ := ", "object field", func(object, field, value, typ, marshal string) string {
-		if strings.HasPrefix(typ, "[]") {
+		if strings.HasPrefix(typ, "[]") || !marshalsObject(src, marshal) {
 			return ""
 		}
 		return fmt.Sprintf("\tif objectInline(ctx, field) {\n\t\tfc, _ := ec.fieldContext_%s_%s(ctx, field)\n\t\treturn ec.%s(graphql.WithFieldContext(ctx, fc), field.Selections, %s)\n\t}\n",
@@ -280,6 +281,26 @@ func resolvedFastPaths(src []byte) ([]byte, error) {
 			"func(ctx context.Context) (any, error) { return %s }, ec.%s); ok {\n\t\t\treturn m\n\t\t}\n\t}\n",
 			object, field, resolve, marshal)
 	})
+}
+
+// childFieldContext is a field context rewritten by fieldContexts whose
+// last entry is a Child closure over the type's childFields.
+var childFieldContext = regexp.MustCompile(`(?s)\tfc = ec\.fieldContext\(graphql\.FieldContext\{\n((?:\t\t[^\n]*\n)*?)\t\tChild: func\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{\n\t\t\treturn ec\.childFields_(\w+)\(ctx, field\)\n\t\t\},\n\t\}\)\n`)
+
+// childContexts gives the field contexts of fields with a selection the
+// Child function of their type, made once per operation
+// (fieldContextChild), instead of a closure each.
+func childContexts(src []byte) ([]byte, error) {
+	n := 0
+	out := childFieldContext.ReplaceAllFunc(src, func(m []byte) []byte {
+		n++
+		g := childFieldContext.FindSubmatch(m)
+		return []byte(fmt.Sprintf("\tfc = ec.fieldContextChild(graphql.FieldContext{\n%s\t}, %q, (*executionContext).childFields_%s)\n", g[1], g[2], g[2]))
+	})
+	if n == 0 && !bytes.Contains(src, []byte("fc = ec.fieldContextChild(graphql.FieldContext{")) {
+		return nil, fmt.Errorf("found no field context with a Child closure: gqlgen's generated code changed; review graph/generated/deferred.go")
+	}
+	return out, nil
 }
 
 // fieldContextLiteral is the field context a generated field builds.
@@ -331,6 +352,9 @@ func patch(path string) error {
 		return fmt.Errorf("%s: %d objects take a field set from newFieldSet, %d are written through objectValue: gqlgen's generated code changed; review graph/generated/deferred.go", path, sets, objects)
 	}
 	if src, err = fieldContexts(src); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if src, err = childContexts(src); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	if src, err = leafFastPaths(src); err != nil {

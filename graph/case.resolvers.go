@@ -35,7 +35,7 @@ func (r *caseResolver) Grid(ctx context.Context, objs []*model.Case) ([]*store.R
 	for i, c := range objs {
 		ids[i] = c.GridID
 	}
-	return loadOpts(ctx, r.loaders(ctx).Region, ids)
+	return loadOpts(ctx, &r.loaders(ctx).Region, ids)
 }
 
 // Building is the batch resolver for the building field.
@@ -44,7 +44,7 @@ func (r *caseResolver) Building(ctx context.Context, objs []*model.Case) ([]*sto
 	for i, c := range objs {
 		ids[i] = c.ID
 	}
-	return r.linkedBuildings(ctx, r.loaders(ctx).CaseBuilding, ids)
+	return r.linkedBuildings(ctx, &r.loaders(ctx).CaseBuilding, ids)
 }
 
 // Timeline is the batch resolver for the timeline field.
@@ -53,7 +53,7 @@ func (r *caseResolver) Timeline(ctx context.Context, objs []*model.Case) ([][]*s
 	for i, c := range objs {
 		ids[i] = c.ID
 	}
-	lists, err := loadAll(ctx, r.loaders(ctx).Timeline, ids)
+	lists, err := loadAll(ctx, &r.loaders(ctx).Timeline, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (r *caseResolver) Incident(ctx context.Context, objs []*model.Case) ([]*mod
 	for i, c := range objs {
 		ids[i] = c.IncidentID
 	}
-	xs, err := loadOpts(ctx, r.loaders(ctx).Incident, ids)
+	xs, err := loadOpts(ctx, &r.loaders(ctx).Incident, ids)
 	return model.IncidentsOf(xs), err
 }
 
@@ -83,7 +83,7 @@ func (r *caseResolver) Reporter(ctx context.Context, objs []*model.Case) ([]*sto
 	for i, c := range objs {
 		ids[i] = c.ReporterID
 	}
-	return loadOpts(ctx, r.loaders(ctx).Person, ids)
+	return loadOpts(ctx, &r.loaders(ctx).Person, ids)
 }
 
 // TotalCount is the resolver for the totalCount field.
@@ -122,7 +122,7 @@ func (r *incidentResolver) Cases(ctx context.Context, objs []*model.Incident) ([
 	for i, x := range objs {
 		ids[i] = x.ID
 	}
-	lists, err := loadAll(ctx, r.loaders(ctx).IncidentCases, ids)
+	lists, err := loadAll(ctx, &r.loaders(ctx).IncidentCases, ids)
 	if err != nil {
 		return nil, err
 	}

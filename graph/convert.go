@@ -49,7 +49,7 @@ func (r *Resolver) loadSource(ctx context.Context, name string) (*store.Source, 
 
 // loadSources loads the sources of many parents.
 func (r *Resolver) loadSources(ctx context.Context, names []string) ([]*store.Source, error) {
-	srcs, err := loadAll(ctx, r.loaders(ctx).Source, names)
+	srcs, err := loadAll(ctx, &r.loaders(ctx).Source, names)
 	if err != nil {
 		return nil, err
 	}

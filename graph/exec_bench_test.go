@@ -29,11 +29,17 @@ fragment page on CaseConnection {
 const gridCasesQuery = `{ regions(level: GRID, first: 4) { edges { node { code name cases(first: 250) { edges { node {
   id title status reportedAt category { name } location { lat lng } } } } } } } }`
 
+// oneGridQuery has the shape of bench/api's query S: one grid and its
+// first 10 cases, what a request costs beyond its rows.
+const oneGridQuery = `{ region(code: "420606001001001") { code name cases(first: 10) { edges { node {
+  id title status reportedAt category { name } location { lat lng } } } } } }`
+
 // BenchmarkLargeQuery runs a page of 1,000 cases with nested objects
 // through the handler. "executor" is the generated executor as shipped;
 // "upstream" is the same query with "defer" in a comment, which takes
 // gqlgen's own object path (see graph/generated/deferred.go); "grids" and
-// "grids-upstream" do the same with gridCasesQuery.
+// "grids-upstream" do the same with gridCasesQuery; "one-grid" is
+// oneGridQuery.
 func BenchmarkLargeQuery(b *testing.B) {
 	st := dbtest.NewStore(b)
 	storetest.SeedRegions(b, st)
@@ -44,6 +50,7 @@ func BenchmarkLargeQuery(b *testing.B) {
 		{"upstream", largeCasesQuery + "\n# defer"},
 		{"grids", gridCasesQuery},
 		{"grids-upstream", gridCasesQuery + "\n# defer"},
+		{"one-grid", oneGridQuery},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			if r := srv.Do(b, bc.query, nil); len(r.Errors) > 0 {

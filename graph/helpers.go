@@ -11,7 +11,7 @@ import (
 )
 
 // loadOpt loads an optional reference: nil id, nil result.
-func loadOpt[V any](ctx context.Context, l *dataloader.Loader[int64, *V], id *int64) (*V, error) {
+func loadOpt[V any](ctx context.Context, l *lazyLoader[int64, *V], id *int64) (*V, error) {
 	if id == nil {
 		return nil, nil
 	}
@@ -48,7 +48,7 @@ func nonNil[T any](in []*T) []*T {
 
 // loadOpts loads optional references of many parents in one batch; nil keys
 // give nil results.
-func loadOpts[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, *V], keys []*K) ([]*V, error) {
+func loadOpts[K comparable, V any](ctx context.Context, l *lazyLoader[K, *V], keys []*K) ([]*V, error) {
 	thunks := make([]dataloader.Thunk[*V], len(keys))
 	for i, k := range keys {
 		if k != nil {

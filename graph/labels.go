@@ -65,7 +65,7 @@ func (r *Resolver) caseBuckets(ctx context.Context, dims []store.Dimension, buck
 		}
 		out[bi] = mb
 	}
-	regions, err := loadAll(ctx, l.Region, regionIDs)
+	regions, err := loadAll(ctx, &l.Region, regionIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (r *Resolver) caseBuckets(ctx context.Context, dims []store.Dimension, buck
 			}
 		}
 	}
-	srcs, err := loadAll(ctx, l.Source, sources)
+	srcs, err := loadAll(ctx, &l.Source, sources)
 	if err != nil {
 		return nil, err
 	}

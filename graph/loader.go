@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -19,38 +20,39 @@ const DefaultLoaderWait = 2 * time.Millisecond
 
 // Loaders batch every relation of one request into one statement per kind.
 // They live for one request only, so their caches never serve stale data
-// across requests.
+// across requests. Each kind's loader is made at its first use
+// (lazyLoader): a request uses a few of them.
 type Loaders struct {
-	Region           *dataloader.Loader[int64, *store.Region]
-	RegionBoundary   *dataloader.Loader[int64, json.RawMessage]
-	RegionStats      *dataloader.Loader[int64, *store.RegionStats]
-	RegionCases      *dataloader.Loader[regionCasesKey, store.Page[*store.Case]]
-	RegionCaseStats  *dataloader.Loader[regionStatsKey, []store.Bucket]
-	RegionChildren   *dataloader.Loader[regionChildrenKey, store.Page[*store.Region]]
-	Case             *dataloader.Loader[int64, *store.Case]
-	Source           *dataloader.Loader[string, *store.Source]
-	CategoryMappings *dataloader.Loader[string, []*store.CategoryMapping]
-	Timeline         *dataloader.Loader[int64, []store.CaseEvent]
-	Incident         *dataloader.Loader[int64, *store.Incident]
-	IncidentCases    *dataloader.Loader[int64, []*store.Case]
-	Person           *dataloader.Loader[int64, *store.Person]
-	PersonRecords    *dataloader.Loader[int64, []*store.PersonRecord]
-	PersonMatches    *dataloader.Loader[int64, []*store.PersonMatch]
-	Household        *dataloader.Loader[int64, *store.Household]
-	GridWorker       *dataloader.Loader[int64, *store.GridWorker]
-	GridWorkersOf    *dataloader.Loader[int64, []*store.GridWorker]
-	PartyOrg         *dataloader.Loader[int64, *store.PartyOrg]
-	PartyMember      *dataloader.Loader[int64, *store.PartyMember]
-	MembershipsOf    *dataloader.Loader[int64, []*store.PartyMember]
-	DualReports      *dataloader.Loader[int64, []*store.DualReport]
-	Activities       *dataloader.Loader[int64, []*store.VolunteerActivity]
-	Station          *dataloader.Loader[int64, *store.ServiceStation]
-	Building         *dataloader.Loader[int64, *store.Building]
+	Region           lazyLoader[int64, *store.Region]
+	RegionBoundary   lazyLoader[int64, json.RawMessage]
+	RegionStats      lazyLoader[int64, *store.RegionStats]
+	RegionCases      lazyLoader[regionCasesKey, store.Page[*store.Case]]
+	RegionCaseStats  lazyLoader[regionStatsKey, []store.Bucket]
+	RegionChildren   lazyLoader[regionChildrenKey, store.Page[*store.Region]]
+	Case             lazyLoader[int64, *store.Case]
+	Source           lazyLoader[string, *store.Source]
+	CategoryMappings lazyLoader[string, []*store.CategoryMapping]
+	Timeline         lazyLoader[int64, []store.CaseEvent]
+	Incident         lazyLoader[int64, *store.Incident]
+	IncidentCases    lazyLoader[int64, []*store.Case]
+	Person           lazyLoader[int64, *store.Person]
+	PersonRecords    lazyLoader[int64, []*store.PersonRecord]
+	PersonMatches    lazyLoader[int64, []*store.PersonMatch]
+	Household        lazyLoader[int64, *store.Household]
+	GridWorker       lazyLoader[int64, *store.GridWorker]
+	GridWorkersOf    lazyLoader[int64, []*store.GridWorker]
+	PartyOrg         lazyLoader[int64, *store.PartyOrg]
+	PartyMember      lazyLoader[int64, *store.PartyMember]
+	MembershipsOf    lazyLoader[int64, []*store.PartyMember]
+	DualReports      lazyLoader[int64, []*store.DualReport]
+	Activities       lazyLoader[int64, []*store.VolunteerActivity]
+	Station          lazyLoader[int64, *store.ServiceStation]
+	Building         lazyLoader[int64, *store.Building]
 	// The buildings the addresses of members' homes, stations and cases
 	// were resolved to (store.BuildingLinksOf), by record ID.
-	MemberHome      *dataloader.Loader[int64, *store.BuildingLink]
-	StationBuilding *dataloader.Loader[int64, *store.BuildingLink]
-	CaseBuilding    *dataloader.Loader[int64, *store.BuildingLink]
+	MemberHome      lazyLoader[int64, *store.BuildingLink]
+	StationBuilding lazyLoader[int64, *store.BuildingLink]
+	CaseBuilding    lazyLoader[int64, *store.BuildingLink]
 
 	// The queries of the Region.cases fields of the request's operation
 	// (regionCasesQueryOf), by field and selection.
@@ -58,6 +60,9 @@ type Loaders struct {
 
 	// The region layer, from memory while it is current.
 	regions *store.RegionDirectory
+	// What the loaders are made with (NewLoaders).
+	wait     time.Duration
+	prefetch func(context.Context, []*store.Region) error
 
 	// The category table, read once for the request (categories).
 	st       *store.Store
@@ -87,38 +92,105 @@ func NewLoaders(st *store.Store, regions *store.RegionDirectory, prefetch func(c
 	if regions == nil {
 		regions = st.NewRegionDirectory(nil)
 	}
-	l := &Loaders{
-		Region:           newLoader(wait, regions.ByID),
-		RegionBoundary:   newLoader(wait, st.RegionBoundaries),
-		RegionStats:      newLoader(wait, st.RegionStatsByID),
-		Case:             newLoader(wait, st.CasesByID),
-		Source:           newLoader(wait, st.SourcesByName),
-		CategoryMappings: newLoader(wait, st.CategoryMappings),
-		Timeline:         newLoader(wait, st.CaseTimelines),
-		Incident:         newLoader(wait, st.IncidentsByID),
-		IncidentCases:    newLoader(wait, st.CasesOfIncidents),
-		Person:           newLoader(wait, st.PeopleByID),
-		PersonRecords:    newLoader(wait, st.PersonRecords),
-		PersonMatches:    newLoader(wait, st.PersonMatches),
-		Household:        newLoader(wait, st.HouseholdsByID),
-		GridWorker:       newLoader(wait, st.GridWorkersByID),
-		GridWorkersOf:    newLoader(wait, st.GridWorkersByPerson),
-		PartyOrg:         newLoader(wait, st.PartyOrgsByID),
-		PartyMember:      newLoader(wait, st.PartyMembersByID),
-		MembershipsOf:    newLoader(wait, st.PartyMembersByPerson),
-		DualReports:      newLoader(wait, st.DualReportsByMember),
-		Activities:       newLoader(wait, st.ActivitiesByMember),
-		Station:          newLoader(wait, st.ServiceStationsByID),
-		Building:         newLoader(wait, st.BuildingsByID),
-		MemberHome:       newLoader(wait, buildingLinks(st, store.LinkPartyMember)),
-		StationBuilding:  newLoader(wait, buildingLinks(st, store.LinkServiceStation)),
-		CaseBuilding:     newLoader(wait, buildingLinks(st, store.LinkCase)),
-	}
-	l.st, l.regions = st, regions
-	l.RegionCases = newLoader(wait, regionCasesBatch(st, l))
-	l.RegionCaseStats = newLoader(wait, regionStatsBatch(st, regions))
-	l.RegionChildren = newLoader(wait, regionChildrenBatch(regions, prefetch))
+	l := &Loaders{st: st, regions: regions, wait: wait, prefetch: prefetch}
+	viaLoaders(&l.Region, l, func(l *Loaders) func(context.Context, []int64) ([]*store.Region, error) { return l.regions.ByID })
+	viaStore(&l.RegionBoundary, l, (*store.Store).RegionBoundaries)
+	viaStore(&l.RegionStats, l, (*store.Store).RegionStatsByID)
+	viaStore(&l.Case, l, (*store.Store).CasesByID)
+	viaStore(&l.Source, l, (*store.Store).SourcesByName)
+	viaStore(&l.CategoryMappings, l, (*store.Store).CategoryMappings)
+	viaStore(&l.Timeline, l, (*store.Store).CaseTimelines)
+	viaStore(&l.Incident, l, (*store.Store).IncidentsByID)
+	viaStore(&l.IncidentCases, l, (*store.Store).CasesOfIncidents)
+	viaStore(&l.Person, l, (*store.Store).PeopleByID)
+	viaStore(&l.PersonRecords, l, (*store.Store).PersonRecords)
+	viaStore(&l.PersonMatches, l, (*store.Store).PersonMatches)
+	viaStore(&l.Household, l, (*store.Store).HouseholdsByID)
+	viaStore(&l.GridWorker, l, (*store.Store).GridWorkersByID)
+	viaStore(&l.GridWorkersOf, l, (*store.Store).GridWorkersByPerson)
+	viaStore(&l.PartyOrg, l, (*store.Store).PartyOrgsByID)
+	viaStore(&l.PartyMember, l, (*store.Store).PartyMembersByID)
+	viaStore(&l.MembershipsOf, l, (*store.Store).PartyMembersByPerson)
+	viaStore(&l.DualReports, l, (*store.Store).DualReportsByMember)
+	viaStore(&l.Activities, l, (*store.Store).ActivitiesByMember)
+	viaStore(&l.Station, l, (*store.Store).ServiceStationsByID)
+	viaStore(&l.Building, l, (*store.Store).BuildingsByID)
+	viaLoaders(&l.MemberHome, l, func(l *Loaders) func(context.Context, []int64) ([]*store.BuildingLink, error) {
+		return buildingLinks(l.st, store.LinkPartyMember)
+	})
+	viaLoaders(&l.StationBuilding, l, func(l *Loaders) func(context.Context, []int64) ([]*store.BuildingLink, error) {
+		return buildingLinks(l.st, store.LinkServiceStation)
+	})
+	viaLoaders(&l.CaseBuilding, l, func(l *Loaders) func(context.Context, []int64) ([]*store.BuildingLink, error) {
+		return buildingLinks(l.st, store.LinkCase)
+	})
+	viaLoaders(&l.RegionCases, l, func(l *Loaders) func(context.Context, []regionCasesKey) ([]store.Page[*store.Case], error) {
+		return regionCasesBatch(l.st, l)
+	})
+	viaLoaders(&l.RegionCaseStats, l, func(l *Loaders) func(context.Context, []regionStatsKey) ([][]store.Bucket, error) {
+		return regionStatsBatch(l.st, l.regions)
+	})
+	viaLoaders(&l.RegionChildren, l, func(l *Loaders) func(context.Context, []regionChildrenKey) ([]store.Page[*store.Region], error) {
+		return regionChildrenBatch(l.regions, l.prefetch)
+	})
 	return l
+}
+
+// lazyLoader is one kind of a request's loaders, made at its first use:
+// making one is several allocations (its cache, its options, its batch
+// function), and a request uses a few of the thirty kinds. Its batch is a
+// method of the store (viaStore) or made from the request's Loaders
+// (viaLoaders); both are static functions, so that setting one up costs
+// nothing.
+type lazyLoader[K comparable, V any] struct {
+	made       atomic.Pointer[dataloader.Loader[K, V]]
+	mu         sync.Mutex
+	of         *Loaders
+	viaStore   func(*store.Store, context.Context, []K) ([]V, error)
+	viaLoaders func(*Loaders) func(context.Context, []K) ([]V, error)
+}
+
+// viaStore sets a loader up to batch with a method of the store.
+func viaStore[K comparable, V any](z *lazyLoader[K, V], l *Loaders, batch func(*store.Store, context.Context, []K) ([]V, error)) {
+	z.of, z.viaStore = l, batch
+}
+
+// viaLoaders sets a loader up to batch with what batch makes of the
+// request's Loaders.
+func viaLoaders[K comparable, V any](z *lazyLoader[K, V], l *Loaders, batch func(*Loaders) func(context.Context, []K) ([]V, error)) {
+	z.of, z.viaLoaders = l, batch
+}
+
+// loader returns the loader, making it at the first call.
+func (z *lazyLoader[K, V]) loader() *dataloader.Loader[K, V] {
+	if l := z.made.Load(); l != nil {
+		return l
+	}
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if l := z.made.Load(); l != nil {
+		return l
+	}
+	var batch func(context.Context, []K) ([]V, error)
+	if z.viaStore != nil {
+		st, m := z.of.st, z.viaStore
+		batch = func(ctx context.Context, keys []K) ([]V, error) { return m(st, ctx, keys) }
+	} else {
+		batch = z.viaLoaders(z.of)
+	}
+	l := newLoader(z.of.wait, batch)
+	z.made.Store(l)
+	return l
+}
+
+// Load loads a key through the loader (dataloader.Loader.Load).
+func (z *lazyLoader[K, V]) Load(ctx context.Context, key K) dataloader.Thunk[V] {
+	return z.loader().Load(ctx, key)
+}
+
+// Prime puts a value in the loader's cache (dataloader.Loader.Prime).
+func (z *lazyLoader[K, V]) Prime(ctx context.Context, key K, value V) {
+	z.loader().Prime(ctx, key, value)
 }
 
 // newLoader adapts a store batch query (results in key order) to a loader.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"reflect"
 
-	"github.com/graph-gophers/dataloader/v7"
-
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/graph/model"
@@ -25,24 +23,24 @@ type nodeKind struct {
 // abstract fields names objects by their Go type through it, so a type
 // missing here is refused, never let through.
 var nodeKinds = map[string]nodeKind{
-	typeRegion:      kind(func(l *Loaders) *dataloader.Loader[int64, *store.Region] { return l.Region }),
-	typeCase:        kindAs(func(l *Loaders) *dataloader.Loader[int64, *store.Case] { return l.Case }, model.CaseOf),
-	typePerson:      kind(func(l *Loaders) *dataloader.Loader[int64, *store.Person] { return l.Person }),
-	typeHousehold:   kind(func(l *Loaders) *dataloader.Loader[int64, *store.Household] { return l.Household }),
-	typeGridWorker:  kind(func(l *Loaders) *dataloader.Loader[int64, *store.GridWorker] { return l.GridWorker }),
-	typePartyOrg:    kind(func(l *Loaders) *dataloader.Loader[int64, *store.PartyOrg] { return l.PartyOrg }),
-	typePartyMember: kind(func(l *Loaders) *dataloader.Loader[int64, *store.PartyMember] { return l.PartyMember }),
-	typeStation:     kind(func(l *Loaders) *dataloader.Loader[int64, *store.ServiceStation] { return l.Station }),
-	typeIncident:    kindAs(func(l *Loaders) *dataloader.Loader[int64, *store.Incident] { return l.Incident }, model.IncidentOf),
+	typeRegion:      kind(func(l *Loaders) *lazyLoader[int64, *store.Region] { return &l.Region }),
+	typeCase:        kindAs(func(l *Loaders) *lazyLoader[int64, *store.Case] { return &l.Case }, model.CaseOf),
+	typePerson:      kind(func(l *Loaders) *lazyLoader[int64, *store.Person] { return &l.Person }),
+	typeHousehold:   kind(func(l *Loaders) *lazyLoader[int64, *store.Household] { return &l.Household }),
+	typeGridWorker:  kind(func(l *Loaders) *lazyLoader[int64, *store.GridWorker] { return &l.GridWorker }),
+	typePartyOrg:    kind(func(l *Loaders) *lazyLoader[int64, *store.PartyOrg] { return &l.PartyOrg }),
+	typePartyMember: kind(func(l *Loaders) *lazyLoader[int64, *store.PartyMember] { return &l.PartyMember }),
+	typeStation:     kind(func(l *Loaders) *lazyLoader[int64, *store.ServiceStation] { return &l.Station }),
+	typeIncident:    kindAs(func(l *Loaders) *lazyLoader[int64, *store.Incident] { return &l.Incident }, model.IncidentOf),
 }
 
-func kind[V any](loader func(*Loaders) *dataloader.Loader[int64, *V]) nodeKind {
+func kind[V any](loader func(*Loaders) *lazyLoader[int64, *V]) nodeKind {
 	return kindAs(loader, func(v *V) *V { return v })
 }
 
 // kindAs is kind for a type whose loader returns a store row that the
 // schema binds through a graph/model type (as converts it).
-func kindAs[V, W any](loader func(*Loaders) *dataloader.Loader[int64, *V], as func(*V) *W) nodeKind {
+func kindAs[V, W any](loader func(*Loaders) *lazyLoader[int64, *V], as func(*V) *W) nodeKind {
 	return nodeKind{goType: reflect.TypeFor[*W](), load: func(ctx context.Context, l *Loaders, id int64) func() (model.Node, error) {
 		th := loader(l).Load(ctx, id)
 		return func() (model.Node, error) {

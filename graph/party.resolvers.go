@@ -16,7 +16,7 @@ import (
 
 // Community is the resolver for the community field.
 func (r *dualReportResolver) Community(ctx context.Context, obj *store.DualReport) (*store.Region, error) {
-	return loadOpt(ctx, r.loaders(ctx).Region, obj.CommunityID)
+	return loadOpt(ctx, &r.loaders(ctx).Region, obj.CommunityID)
 }
 
 // CommunityName is the resolver for the communityName field.
@@ -26,7 +26,7 @@ func (r *dualReportResolver) CommunityName(ctx context.Context, obj *store.DualR
 
 // Branch is the resolver for the branch field.
 func (r *dualReportResolver) Branch(ctx context.Context, obj *store.DualReport) (*store.PartyOrg, error) {
-	return loadOpt(ctx, r.loaders(ctx).PartyOrg, obj.BranchID)
+	return loadOpt(ctx, &r.loaders(ctx).PartyOrg, obj.BranchID)
 }
 
 // ReportedOn is the resolver for the reportedOn field.
@@ -46,7 +46,7 @@ func (r *partyMemberResolver) Person(ctx context.Context, obj *store.PartyMember
 
 // Org is the resolver for the org field.
 func (r *partyMemberResolver) Org(ctx context.Context, obj *store.PartyMember) (*store.PartyOrg, error) {
-	return loadOpt(ctx, r.loaders(ctx).PartyOrg, obj.OrgID)
+	return loadOpt(ctx, &r.loaders(ctx).PartyOrg, obj.OrgID)
 }
 
 // JoinedOn is the resolver for the joinedOn field.
@@ -56,7 +56,7 @@ func (r *partyMemberResolver) JoinedOn(ctx context.Context, obj *store.PartyMemb
 
 // HomeBuilding is the resolver for the homeBuilding field.
 func (r *partyMemberResolver) HomeBuilding(ctx context.Context, obj *store.PartyMember) (*store.Building, error) {
-	return r.linkedBuilding(ctx, r.loaders(ctx).MemberHome, obj.ID)
+	return r.linkedBuilding(ctx, &r.loaders(ctx).MemberHome, obj.ID)
 }
 
 // DualReports is the resolver for the dualReports field.
@@ -81,7 +81,7 @@ func (r *partyOrgResolver) ID(ctx context.Context, obj *store.PartyOrg) (string,
 
 // Parent is the resolver for the parent field.
 func (r *partyOrgResolver) Parent(ctx context.Context, obj *store.PartyOrg) (*store.PartyOrg, error) {
-	return loadOpt(ctx, r.loaders(ctx).PartyOrg, obj.ParentID)
+	return loadOpt(ctx, &r.loaders(ctx).PartyOrg, obj.ParentID)
 }
 
 // Children is the resolver for the children field.
@@ -99,7 +99,7 @@ func (r *partyOrgResolver) Children(ctx context.Context, obj *store.PartyOrg, fi
 
 // Region is the resolver for the region field.
 func (r *partyOrgResolver) Region(ctx context.Context, obj *store.PartyOrg) (*store.Region, error) {
-	return loadOpt(ctx, r.loaders(ctx).Region, obj.RegionID)
+	return loadOpt(ctx, &r.loaders(ctx).Region, obj.RegionID)
 }
 
 // Members is the resolver for the members field.
@@ -181,12 +181,12 @@ func (r *serviceStationResolver) Location(ctx context.Context, obj *store.Servic
 
 // Region is the resolver for the region field.
 func (r *serviceStationResolver) Region(ctx context.Context, obj *store.ServiceStation) (*store.Region, error) {
-	return loadOpt(ctx, r.loaders(ctx).Region, obj.RegionID)
+	return loadOpt(ctx, &r.loaders(ctx).Region, obj.RegionID)
 }
 
 // Building is the resolver for the building field.
 func (r *serviceStationResolver) Building(ctx context.Context, obj *store.ServiceStation) (*store.Building, error) {
-	return r.linkedBuilding(ctx, r.loaders(ctx).StationBuilding, obj.ID)
+	return r.linkedBuilding(ctx, &r.loaders(ctx).StationBuilding, obj.ID)
 }
 
 // DistanceMeters is the resolver for the distanceMeters field.
@@ -201,7 +201,7 @@ func (r *serviceStationConnectionResolver) TotalCount(ctx context.Context, obj *
 
 // Station is the resolver for the station field.
 func (r *volunteerActivityResolver) Station(ctx context.Context, obj *store.VolunteerActivity) (*store.ServiceStation, error) {
-	return loadOpt(ctx, r.loaders(ctx).Station, obj.StationID)
+	return loadOpt(ctx, &r.loaders(ctx).Station, obj.StationID)
 }
 
 // HeldOn is the resolver for the heldOn field.

@@ -17,7 +17,7 @@ import (
 
 // Grid is the resolver for the grid field.
 func (r *buildingResolver) Grid(ctx context.Context, obj *store.Building) (*store.Region, error) {
-	return loadOpt(ctx, r.loaders(ctx).Region, obj.GridID)
+	return loadOpt(ctx, &r.loaders(ctx).Region, obj.GridID)
 }
 
 // Location is the resolver for the location field.
@@ -73,7 +73,7 @@ func (r *gridWorkerResolver) Person(ctx context.Context, obj *store.GridWorker) 
 
 // Grids is the resolver for the grids field.
 func (r *gridWorkerResolver) Grids(ctx context.Context, obj *store.GridWorker) ([]*store.Region, error) {
-	regions, err := loadAll(ctx, r.loaders(ctx).Region, obj.GridIDs)
+	regions, err := loadAll(ctx, &r.loaders(ctx).Region, obj.GridIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (r *householdResolver) ID(ctx context.Context, obj *store.Household) (strin
 
 // Grid is the resolver for the grid field.
 func (r *householdResolver) Grid(ctx context.Context, obj *store.Household) (*store.Region, error) {
-	return loadOpt(ctx, r.loaders(ctx).Region, obj.GridID)
+	return loadOpt(ctx, &r.loaders(ctx).Region, obj.GridID)
 }
 
 // Building is the resolver for the building field.
@@ -156,7 +156,7 @@ func (r *personResolver) BirthYear(ctx context.Context, obj *store.Person) (*int
 
 // Household is the resolver for the household field.
 func (r *personResolver) Household(ctx context.Context, obj *store.Person) (*store.Household, error) {
-	return loadOpt(ctx, r.loaders(ctx).Household, obj.HouseholdID)
+	return loadOpt(ctx, &r.loaders(ctx).Household, obj.HouseholdID)
 }
 
 // PartyMembership is the resolver for the partyMembership field.

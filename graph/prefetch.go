@@ -170,7 +170,7 @@ func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases 
 		ids = append(ids, c.ID)
 	}
 	if sel.Grid {
-		if err := prime(ctx, l.Region, l.regions.ByID, grids); err != nil {
+		if err := prime(ctx, &l.Region, l.regions.ByID, grids); err != nil {
 			return err
 		}
 		if sel.GridParent {
@@ -181,18 +181,18 @@ func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases 
 					parents = append(parents, *g.ParentID)
 				}
 			}
-			if err := prime(ctx, l.Region, l.regions.ByID, parents); err != nil {
+			if err := prime(ctx, &l.Region, l.regions.ByID, parents); err != nil {
 				return err
 			}
 		}
 	}
 	if sel.Source {
-		if err := prime(ctx, l.Source, st.SourcesByName, sources); err != nil {
+		if err := prime(ctx, &l.Source, st.SourcesByName, sources); err != nil {
 			return err
 		}
 	}
 	if sel.Timeline {
-		if err := prime(ctx, l.Timeline, st.CaseTimelines, ids); err != nil {
+		if err := prime(ctx, &l.Timeline, st.CaseTimelines, ids); err != nil {
 			return err
 		}
 	}
@@ -201,7 +201,7 @@ func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases 
 
 // prime fetches the distinct keys with the store's batch query and puts the
 // results in the loader's cache.
-func prime[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V], batch func(context.Context, []K) ([]V, error), keys []K) error {
+func prime[K comparable, V any](ctx context.Context, l *lazyLoader[K, V], batch func(context.Context, []K) ([]V, error), keys []K) error {
 	seen := make(map[K]bool, len(keys))
 	uniq := keys[:0:0]
 	for _, k := range keys {
@@ -226,7 +226,7 @@ func prime[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V],
 // queue puts keys into a loader's current batch without waiting for them.
 // (Loader.LoadMany would start a goroutine per key: the trickle that splits
 // batches.)
-func queue[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V], keys []K) []dataloader.Thunk[V] {
+func queue[K comparable, V any](ctx context.Context, l *lazyLoader[K, V], keys []K) []dataloader.Thunk[V] {
 	thunks := make([]dataloader.Thunk[V], len(keys))
 	for i, k := range keys {
 		thunks[i] = l.Load(ctx, k)
@@ -235,7 +235,7 @@ func queue[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V],
 }
 
 // loadAll loads keys as one batch and waits for all of them.
-func loadAll[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V], keys []K) ([]V, error) {
+func loadAll[K comparable, V any](ctx context.Context, l *lazyLoader[K, V], keys []K) ([]V, error) {
 	thunks := queue(ctx, l, keys)
 	out := make([]V, len(keys))
 	for i, th := range thunks {
@@ -299,12 +299,12 @@ func (r *Resolver) prefetchRegionsAt(ctx context.Context, regions []*store.Regio
 		}
 	}
 	if stats {
-		if err := prime(ctx, l.RegionStats, r.Store.RegionStatsByID, ids); err != nil {
+		if err := prime(ctx, &l.RegionStats, r.Store.RegionStatsByID, ids); err != nil {
 			return err
 		}
 	}
 	if parent {
-		if err := prime(ctx, l.Region, l.regions.ByID, parents); err != nil {
+		if err := prime(ctx, &l.Region, l.regions.ByID, parents); err != nil {
 			return err
 		}
 	}

@@ -87,7 +87,7 @@ func (r *regionResolver) Parent(ctx context.Context, obj *store.Region) (*store.
 
 // Ancestors is the resolver for the ancestors field.
 func (r *regionResolver) Ancestors(ctx context.Context, obj *store.Region) ([]*store.Region, error) {
-	regions, err := loadAll(ctx, r.loaders(ctx).Region, obj.AncestorIDs())
+	regions, err := loadAll(ctx, &r.loaders(ctx).Region, obj.AncestorIDs())
 	if err != nil {
 		return nil, err
 	}

@@ -19,11 +19,7 @@ import (
 // query with "defer" in a comment), and requires the same bytes from
 // both: data and errors.
 func TestExecutorMatchesUpstream(t *testing.T) {
-	st := dbtest.NewStore(t)
-	storetest.SeedRegions(t, st)
-	storetest.SeedPeople(t, st)
-	storetest.SeedCases(t, st, storetest.MakeCases(40))
-	srv := graphtest.New(t, st)
+	srv := executorServer(t, 40)
 
 	var ids struct {
 		Cases struct {
@@ -111,11 +107,7 @@ func TestExecutorMatchesUpstream(t *testing.T) {
 // and errors of gqlgen's own path: a field skipped the middleware only
 // where its rule is one checked already.
 func TestExecutorKeepsAccessOfEveryPrincipal(t *testing.T) {
-	st := dbtest.NewStore(t)
-	storetest.SeedRegions(t, st)
-	storetest.SeedPeople(t, st)
-	storetest.SeedCases(t, st, storetest.MakeCases(20))
-	srv := graphtest.New(t, st)
+	srv := executorServer(t, 20)
 	queries := []string{
 		`{ cases(first: 10) { edges { cursor node { id title location { lat lng } sourceCategory { code name }
 			provenance { sourceId source { name } } category { name } } } pageInfo { hasNextPage } } }`,
@@ -167,4 +159,15 @@ func errorSet(errs []graphtest.Error) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// executorServer serves the fixture city's regions and people with n
+// cases, for comparing the executor with gqlgen's own path.
+func executorServer(t *testing.T, n int) *graphtest.Server {
+	t.Helper()
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedPeople(t, st)
+	storetest.SeedCases(t, st, storetest.MakeCases(n))
+	return graphtest.New(t, st)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/canon"
+	"github.com/ywtg/hub/graph/generated"
 	"github.com/ywtg/hub/store"
 )
 
@@ -209,6 +210,11 @@ func (a *access) MutateOperationContext(ctx context.Context, opCtx *graphql.Oper
 	if err := auth.Validate(p); err != nil {
 		return operationError(canon.Unauthenticated, "invalid credentials: "+err.Error())
 	}
+	// The executor asks before a field to an object skips the middleware
+	// (generated.FieldGate): the same rule, for the same principal.
+	opCtx.Stats.SetExtension(generated.FieldGateExtension, generated.FieldGate(func(object, field string) bool {
+		return a.passes(p, object, field)
+	}))
 	opCtx.ResolverMiddleware = func(ctx context.Context, next graphql.Resolver) (any, error) {
 		fc := graphql.GetFieldContext(ctx)
 		if fc == nil || fc.Field.Field == nil {
@@ -234,6 +240,14 @@ func (a *access) MutateOperationContext(ctx context.Context, opCtx *graphql.Oper
 		return res, nil
 	}
 	return nil
+}
+
+// passes tells whether the field middleware hands object.field straight
+// to its resolver for p: the field needs no look, or its rule admits p and
+// does not check what the field resolves to.
+func (a *access) passes(p *auth.Principal, object, field string) bool {
+	r, ok := a.fields[fieldKey{object, field}]
+	return !ok || (!r.abstract && r.check(p, object, field) == nil)
 }
 
 // operationError refuses a whole operation with an error code.

@@ -144,3 +144,69 @@ func BenchmarkAccessField(b *testing.B) {
 		})
 	}
 }
+
+// TestFieldGateIsTheMiddleware: the gate the access check leaves for the
+// executor (generated.FieldGate) lets a field skip the middleware only
+// where the middleware would hand it to its resolver untouched, for every
+// field of the schema and every kind of caller.
+func TestFieldGateIsTheMiddleware(t *testing.T) {
+	schema := generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{}}).Schema()
+	a, err := newAccess(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	principals := []*auth.Principal{
+		{ID: "key:1", Role: auth.Partner, Scopes: []string{"cases:read"}},
+		{ID: "key:2", Role: auth.Partner, Scopes: []string{"cases:read", "regions:read", "people:read"}},
+		{ID: "staff", Role: auth.Staff, RegionCode: "420606001001"},
+		{ID: "analyst", Role: auth.Analyst},
+		{ID: "admin", Role: auth.Admin},
+	}
+	type result struct{}
+	passed, refused := 0, 0
+	for _, p := range principals {
+		oc := &graphql.OperationContext{}
+		if err := a.MutateOperationContext(auth.With(context.Background(), p), oc); err != nil {
+			t.Fatal(err)
+		}
+		gate, ok := oc.Stats.GetExtension(generated.FieldGateExtension).(generated.FieldGate)
+		if !ok {
+			t.Fatal("the access check leaves the operation no field gate")
+		}
+		for _, def := range schema.Types {
+			if def.Kind != ast.Object || strings.HasPrefix(def.Name, "__") {
+				continue
+			}
+			for _, f := range def.Fields {
+				if strings.HasPrefix(f.Name, "__") {
+					continue
+				}
+				ctx := graphql.WithFieldContext(context.Background(), &graphql.FieldContext{Object: def.Name,
+					Field: graphql.CollectedField{Field: &ast.Field{Name: f.Name, Definition: f}}})
+				called := false
+				res, err := oc.ResolverMiddleware(ctx, func(context.Context) (any, error) {
+					called = true
+					return result{}, nil
+				})
+				untouched := called && err == nil && res == (result{})
+				if gate(def.Name, f.Name) {
+					passed++
+					if !untouched {
+						t.Errorf("%s.%s as %s: the gate passes what the middleware does not (%v)", def.Name, f.Name, p.ID, err)
+					}
+				} else {
+					refused++
+					if untouched && !a.fields[fieldKey{def.Name, f.Name}].abstract {
+						t.Errorf("%s.%s as %s: the gate refuses what the middleware passes", def.Name, f.Name, p.ID)
+					}
+				}
+			}
+		}
+		if want := p.Role != auth.Partner || p.HasScope("regions:read"); gate("Case", "grid") != want {
+			t.Errorf("Case.grid as %s: gate %t, want %t", p.ID, !want, want)
+		}
+	}
+	if passed == 0 || refused == 0 {
+		t.Errorf("the gate passed %d and refused %d fields: the test reaches no rule", passed, refused)
+	}
+}

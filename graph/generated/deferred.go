@@ -30,6 +30,9 @@ type operationState struct {
 	// children are the field contexts' Child functions, one per type
 	// (fieldContextChild).
 	children map[string]childFunc
+	// gate is the operation's FieldGate, once gateRead (fieldGate).
+	gate     FieldGate
+	gateRead bool
 }
 
 // childFunc is a field context's Child: the context of a field selected

@@ -8874,7 +8874,7 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_edges(_ context.Co
 }
 
 func (ec *executionContext) _AuditEntryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryConnection) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_AuditEntryConnection_pageInfo(ctx, field)
 		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
@@ -8956,7 +8956,7 @@ func (ec *executionContext) fieldContext_AuditEntryEdge_cursor(_ context.Context
 }
 
 func (ec *executionContext) _AuditEntryEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryEdge) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_AuditEntryEdge_node(ctx, field)
 		return ec.marshalNAuditEntry2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐAuditEntry(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
@@ -9119,7 +9119,7 @@ func (ec *executionContext) fieldContext_Building_number(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Building_grid(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Building_grid, func(ctx context.Context) (any, error) { return ec.Resolvers.Building().Grid(ctx, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
 			return m
 		}
@@ -9153,7 +9153,7 @@ func (ec *executionContext) fieldContext_Building_grid(_ context.Context, field 
 }
 
 func (ec *executionContext) _Building_location(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Building_location, func(ctx context.Context) (any, error) { return ec.Resolvers.Building().Location(ctx, obj) }, ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint); ok {
 			return m
 		}
@@ -9321,7 +9321,7 @@ func (ec *executionContext) fieldContext_BuildingConnection_edges(_ context.Cont
 }
 
 func (ec *executionContext) _BuildingConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.BuildingConnection) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_BuildingConnection_pageInfo(ctx, field)
 		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
@@ -9403,7 +9403,7 @@ func (ec *executionContext) fieldContext_BuildingEdge_cursor(_ context.Context, 
 }
 
 func (ec *executionContext) _BuildingEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.BuildingEdge) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_BuildingEdge_node(ctx, field)
 		return ec.marshalNBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
@@ -9462,7 +9462,7 @@ func (ec *executionContext) fieldContext_Case_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Case_source(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_source, func(ctx context.Context) (any, error) { return ec.resolveBatch_Case_source(ctx, field, obj) }, ec.marshalNSource2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSource); ok {
 			return m
 		}
@@ -9571,7 +9571,7 @@ func (ec *executionContext) fieldContext_Case_kind(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Case_category(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_category, func(ctx context.Context) (any, error) { return ec.Resolvers.Case().Category(ctx, obj) }, ec.marshalOCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory); ok {
 			return m
 		}
@@ -9605,7 +9605,7 @@ func (ec *executionContext) fieldContext_Case_category(_ context.Context, field 
 }
 
 func (ec *executionContext) _Case_sourceCategory(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_Case_sourceCategory(ctx, field)
 		return ec.marshalNCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory(graphql.WithFieldContext(ctx, fc), field.Selections, obj.SourceCategory())
 	}
@@ -9742,7 +9742,7 @@ func (ec *executionContext) fieldContext_Case_tier(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Case_grid(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_grid, func(ctx context.Context) (any, error) { return ec.resolveBatch_Case_grid(ctx, field, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
 			return m
 		}
@@ -9799,7 +9799,7 @@ func (ec *executionContext) resolveBatch_Case_grid(ctx context.Context, field gr
 }
 
 func (ec *executionContext) _Case_location(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_Case_location(ctx, field)
 		return ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Location())
 	}
@@ -9858,7 +9858,7 @@ func (ec *executionContext) fieldContext_Case_address(_ context.Context, field g
 }
 
 func (ec *executionContext) _Case_building(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_building, func(ctx context.Context) (any, error) { return ec.resolveBatch_Case_building(ctx, field, obj) }, ec.marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding); ok {
 			return m
 		}
@@ -10097,7 +10097,7 @@ func (ec *executionContext) resolveBatch_Case_timeline(ctx context.Context, fiel
 }
 
 func (ec *executionContext) _Case_incident(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_incident, func(ctx context.Context) (any, error) { return ec.resolveBatch_Case_incident(ctx, field, obj) }, ec.marshalOIncident2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIncident); ok {
 			return m
 		}
@@ -10154,7 +10154,7 @@ func (ec *executionContext) resolveBatch_Case_incident(ctx context.Context, fiel
 }
 
 func (ec *executionContext) _Case_reporter(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_reporter, func(ctx context.Context) (any, error) { return ec.resolveBatch_Case_reporter(ctx, field, obj) }, ec.marshalOPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson); ok {
 			return m
 		}
@@ -10237,7 +10237,7 @@ func (ec *executionContext) fieldContext_Case_assignee(_ context.Context, field 
 }
 
 func (ec *executionContext) _Case_provenance(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_Case_provenance(ctx, field)
 		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
 	}
@@ -10293,7 +10293,7 @@ func (ec *executionContext) fieldContext_Case_standardAddress(_ context.Context,
 }
 
 func (ec *executionContext) _Case_addressComponents(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Case_addressComponents, func(ctx context.Context) (any, error) { return ec.Resolvers.Case().AddressComponents(ctx, obj) }, ec.marshalOAddressComponents2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐAddressComponents); ok {
 			return m
 		}
@@ -10519,7 +10519,7 @@ func (ec *executionContext) fieldContext_CaseConnection_edges(_ context.Context,
 }
 
 func (ec *executionContext) _CaseConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_CaseConnection_pageInfo(ctx, field)
 		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
@@ -10601,7 +10601,7 @@ func (ec *executionContext) fieldContext_CaseEdge_cursor(_ context.Context, fiel
 }
 
 func (ec *executionContext) _CaseEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CaseEdge) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_CaseEdge_node(ctx, field)
 		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
@@ -10712,7 +10712,7 @@ func (ec *executionContext) fieldContext_Category_kind(_ context.Context, field 
 }
 
 func (ec *executionContext) _Category_parent(ctx context.Context, field graphql.CollectedField, obj *store.Category) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Category_parent, func(ctx context.Context) (any, error) { return ec.Resolvers.Category().Parent(ctx, obj) }, ec.marshalOCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory); ok {
 			return m
 		}
@@ -11084,7 +11084,7 @@ func (ec *executionContext) fieldContext_Change_syncRun(_ context.Context, field
 }
 
 func (ec *executionContext) _Change_node(ctx context.Context, field graphql.CollectedField, obj *model.Change) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_Change_node(ctx, field)
 		return ec.marshalONode2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐNode(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
@@ -11149,7 +11149,7 @@ func (ec *executionContext) fieldContext_ChangeConnection_edges(_ context.Contex
 }
 
 func (ec *executionContext) _ChangeConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ChangeConnection) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_ChangeConnection_pageInfo(ctx, field)
 		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
@@ -11234,7 +11234,7 @@ func (ec *executionContext) fieldContext_ChangeEdge_cursor(_ context.Context, fi
 }
 
 func (ec *executionContext) _ChangeEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ChangeEdge) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_ChangeEdge_node(ctx, field)
 		return ec.marshalNChange2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐChange(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
@@ -11267,7 +11267,7 @@ func (ec *executionContext) fieldContext_ChangeEdge_node(_ context.Context, fiel
 }
 
 func (ec *executionContext) _DualReport_community(ctx context.Context, field graphql.CollectedField, obj *store.DualReport) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_DualReport_community, func(ctx context.Context) (any, error) { return ec.Resolvers.DualReport().Community(ctx, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
 			return m
 		}
@@ -11324,7 +11324,7 @@ func (ec *executionContext) fieldContext_DualReport_communityName(_ context.Cont
 }
 
 func (ec *executionContext) _DualReport_branch(ctx context.Context, field graphql.CollectedField, obj *store.DualReport) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_DualReport_branch, func(ctx context.Context) (any, error) { return ec.Resolvers.DualReport().Branch(ctx, obj) }, ec.marshalOPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg); ok {
 			return m
 		}
@@ -11430,7 +11430,7 @@ func (ec *executionContext) fieldContext_GridWorker_id(_ context.Context, field 
 }
 
 func (ec *executionContext) _GridWorker_person(ctx context.Context, field graphql.CollectedField, obj *store.GridWorker) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_GridWorker_person, func(ctx context.Context) (any, error) { return ec.Resolvers.GridWorker().Person(ctx, obj) }, ec.marshalNPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson); ok {
 			return m
 		}
@@ -11519,7 +11519,7 @@ func (ec *executionContext) fieldContext_GridWorker_grids(_ context.Context, fie
 }
 
 func (ec *executionContext) _GridWorker_provenance(ctx context.Context, field graphql.CollectedField, obj *store.GridWorker) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_GridWorker_provenance(ctx, field)
 		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
 	}
@@ -11581,7 +11581,7 @@ func (ec *executionContext) fieldContext_GridWorkerConnection_edges(_ context.Co
 }
 
 func (ec *executionContext) _GridWorkerConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerConnection) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_GridWorkerConnection_pageInfo(ctx, field)
 		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
@@ -11663,7 +11663,7 @@ func (ec *executionContext) fieldContext_GridWorkerEdge_cursor(_ context.Context
 }
 
 func (ec *executionContext) _GridWorkerEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerEdge) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_GridWorkerEdge_node(ctx, field)
 		return ec.marshalNGridWorker2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐGridWorker(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
@@ -11719,7 +11719,7 @@ func (ec *executionContext) fieldContext_Household_id(_ context.Context, field g
 }
 
 func (ec *executionContext) _Household_grid(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Household_grid, func(ctx context.Context) (any, error) { return ec.Resolvers.Household().Grid(ctx, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
 			return m
 		}
@@ -11900,7 +11900,7 @@ func (ec *executionContext) fieldContext_Household_residentCount(_ context.Conte
 }
 
 func (ec *executionContext) _Household_provenance(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_Household_provenance(ctx, field)
 		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
 	}
@@ -11962,7 +11962,7 @@ func (ec *executionContext) fieldContext_HouseholdConnection_edges(_ context.Con
 }
 
 func (ec *executionContext) _HouseholdConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.HouseholdConnection) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_HouseholdConnection_pageInfo(ctx, field)
 		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
@@ -12044,7 +12044,7 @@ func (ec *executionContext) fieldContext_HouseholdEdge_cursor(_ context.Context,
 }
 
 func (ec *executionContext) _HouseholdEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.HouseholdEdge) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_HouseholdEdge_node(ctx, field)
 		return ec.marshalNHousehold2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐHousehold(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
@@ -12250,7 +12250,7 @@ func (ec *executionContext) fieldContext_Incident_status(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Incident_location(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_Incident_location(ctx, field)
 		return ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Location())
 	}
@@ -12283,7 +12283,7 @@ func (ec *executionContext) fieldContext_Incident_location(_ context.Context, fi
 }
 
 func (ec *executionContext) _Incident_category(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Incident_category, func(ctx context.Context) (any, error) { return ec.resolveBatch_Incident_category(ctx, field, obj) }, ec.marshalOCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory); ok {
 			return m
 		}
@@ -12340,7 +12340,7 @@ func (ec *executionContext) resolveBatch_Incident_category(ctx context.Context, 
 }
 
 func (ec *executionContext) _Incident_grid(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Incident_grid, func(ctx context.Context) (any, error) { return ec.Resolvers.Incident().Grid(ctx, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
 			return m
 		}
@@ -12403,7 +12403,7 @@ func (ec *executionContext) fieldContext_Incident_evidence(_ context.Context, fi
 }
 
 func (ec *executionContext) _IncidentEvidence_a(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_IncidentEvidence_a(ctx, field)
 		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(graphql.WithFieldContext(ctx, fc), field.Selections, obj.A)
 	}
@@ -12436,7 +12436,7 @@ func (ec *executionContext) fieldContext_IncidentEvidence_a(_ context.Context, f
 }
 
 func (ec *executionContext) _IncidentEvidence_b(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_IncidentEvidence_b(ctx, field)
 		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(graphql.WithFieldContext(ctx, fc), field.Selections, obj.B)
 	}
@@ -12637,7 +12637,7 @@ func (ec *executionContext) fieldContext_IndicatorBucket_key(_ context.Context, 
 }
 
 func (ec *executionContext) _IndicatorBucket_indicators(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorBucket) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_IndicatorBucket_indicators(ctx, field)
 		return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Indicators)
 	}
@@ -13605,7 +13605,7 @@ func (ec *executionContext) fieldContext_MatchDecision_kind(_ context.Context, f
 }
 
 func (ec *executionContext) _MatchDecision_a(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_MatchDecision_a, func(ctx context.Context) (any, error) { return ec.Resolvers.MatchDecision().A(ctx, obj) }, ec.marshalOCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase); ok {
 			return m
 		}
@@ -13639,7 +13639,7 @@ func (ec *executionContext) fieldContext_MatchDecision_a(_ context.Context, fiel
 }
 
 func (ec *executionContext) _MatchDecision_b(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_MatchDecision_b, func(ctx context.Context) (any, error) { return ec.Resolvers.MatchDecision().B(ctx, obj) }, ec.marshalOCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase); ok {
 			return m
 		}
@@ -13673,7 +13673,7 @@ func (ec *executionContext) fieldContext_MatchDecision_b(_ context.Context, fiel
 }
 
 func (ec *executionContext) _MatchDecision_recordA(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_MatchDecision_recordA, func(ctx context.Context) (any, error) { return ec.Resolvers.MatchDecision().RecordA(ctx, obj) }, ec.marshalOPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord); ok {
 			return m
 		}
@@ -13707,7 +13707,7 @@ func (ec *executionContext) fieldContext_MatchDecision_recordA(_ context.Context
 }
 
 func (ec *executionContext) _MatchDecision_recordB(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_MatchDecision_recordB, func(ctx context.Context) (any, error) { return ec.Resolvers.MatchDecision().RecordB(ctx, obj) }, ec.marshalOPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord); ok {
 			return m
 		}
@@ -14082,7 +14082,7 @@ func (ec *executionContext) fieldContext_PartyMember_id(_ context.Context, field
 }
 
 func (ec *executionContext) _PartyMember_person(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_PartyMember_person, func(ctx context.Context) (any, error) { return ec.Resolvers.PartyMember().Person(ctx, obj) }, ec.marshalNPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson); ok {
 			return m
 		}
@@ -14116,7 +14116,7 @@ func (ec *executionContext) fieldContext_PartyMember_person(_ context.Context, f
 }
 
 func (ec *executionContext) _PartyMember_org(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_PartyMember_org, func(ctx context.Context) (any, error) { return ec.Resolvers.PartyMember().Org(ctx, obj) }, ec.marshalOPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg); ok {
 			return m
 		}
@@ -14199,7 +14199,7 @@ func (ec *executionContext) fieldContext_PartyMember_centralHousehold(_ context.
 }
 
 func (ec *executionContext) _PartyMember_homeBuilding(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_PartyMember_homeBuilding, func(ctx context.Context) (any, error) { return ec.Resolvers.PartyMember().HomeBuilding(ctx, obj) }, ec.marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding); ok {
 			return m
 		}
@@ -14345,7 +14345,7 @@ func (ec *executionContext) fieldContext_PartyMember_activities(_ context.Contex
 }
 
 func (ec *executionContext) _PartyMember_provenance(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PartyMember_provenance(ctx, field)
 		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
 	}
@@ -14407,7 +14407,7 @@ func (ec *executionContext) fieldContext_PartyMemberConnection_edges(_ context.C
 }
 
 func (ec *executionContext) _PartyMemberConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberConnection) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PartyMemberConnection_pageInfo(ctx, field)
 		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
@@ -14489,7 +14489,7 @@ func (ec *executionContext) fieldContext_PartyMemberEdge_cursor(_ context.Contex
 }
 
 func (ec *executionContext) _PartyMemberEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberEdge) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PartyMemberEdge_node(ctx, field)
 		return ec.marshalNPartyMember2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyMember(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
@@ -14597,7 +14597,7 @@ func (ec *executionContext) fieldContext_PartyOrg_kind(_ context.Context, field 
 }
 
 func (ec *executionContext) _PartyOrg_parent(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_PartyOrg_parent, func(ctx context.Context) (any, error) { return ec.Resolvers.PartyOrg().Parent(ctx, obj) }, ec.marshalOPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg); ok {
 			return m
 		}
@@ -14672,7 +14672,7 @@ func (ec *executionContext) fieldContext_PartyOrg_children(ctx context.Context, 
 }
 
 func (ec *executionContext) _PartyOrg_region(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_PartyOrg_region, func(ctx context.Context) (any, error) { return ec.Resolvers.PartyOrg().Region(ctx, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
 			return m
 		}
@@ -14793,7 +14793,7 @@ func (ec *executionContext) fieldContext_PartyOrg_centralHouseholdCount(_ contex
 }
 
 func (ec *executionContext) _PartyOrg_provenance(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PartyOrg_provenance(ctx, field)
 		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
 	}
@@ -14855,7 +14855,7 @@ func (ec *executionContext) fieldContext_PartyOrgConnection_edges(_ context.Cont
 }
 
 func (ec *executionContext) _PartyOrgConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgConnection) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PartyOrgConnection_pageInfo(ctx, field)
 		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
@@ -14937,7 +14937,7 @@ func (ec *executionContext) fieldContext_PartyOrgEdge_cursor(_ context.Context, 
 }
 
 func (ec *executionContext) _PartyOrgEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgEdge) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PartyOrgEdge_node(ctx, field)
 		return ec.marshalNPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
@@ -15197,7 +15197,7 @@ func (ec *executionContext) fieldContext_Person_roles(_ context.Context, field g
 }
 
 func (ec *executionContext) _Person_household(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Person_household, func(ctx context.Context) (any, error) { return ec.Resolvers.Person().Household(ctx, obj) }, ec.marshalOHousehold2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐHousehold); ok {
 			return m
 		}
@@ -15231,7 +15231,7 @@ func (ec *executionContext) fieldContext_Person_household(_ context.Context, fie
 }
 
 func (ec *executionContext) _Person_partyMembership(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Person_partyMembership, func(ctx context.Context) (any, error) { return ec.Resolvers.Person().PartyMembership(ctx, obj) }, ec.marshalOPartyMember2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyMember); ok {
 			return m
 		}
@@ -15265,7 +15265,7 @@ func (ec *executionContext) fieldContext_Person_partyMembership(_ context.Contex
 }
 
 func (ec *executionContext) _Person_gridWorker(ctx context.Context, field graphql.CollectedField, obj *store.Person) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Person_gridWorker, func(ctx context.Context) (any, error) { return ec.Resolvers.Person().GridWorker(ctx, obj) }, ec.marshalOGridWorker2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐGridWorker); ok {
 			return m
 		}
@@ -15427,7 +15427,7 @@ func (ec *executionContext) fieldContext_PersonConnection_edges(_ context.Contex
 }
 
 func (ec *executionContext) _PersonConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PersonConnection) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PersonConnection_pageInfo(ctx, field)
 		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
@@ -15509,7 +15509,7 @@ func (ec *executionContext) fieldContext_PersonEdge_cursor(_ context.Context, fi
 }
 
 func (ec *executionContext) _PersonEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PersonEdge) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PersonEdge_node(ctx, field)
 		return ec.marshalNPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
@@ -15542,7 +15542,7 @@ func (ec *executionContext) fieldContext_PersonEdge_node(_ context.Context, fiel
 }
 
 func (ec *executionContext) _PersonMatch_a(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PersonMatch_a(ctx, field)
 		return ec.marshalNPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(graphql.WithFieldContext(ctx, fc), field.Selections, obj.A)
 	}
@@ -15575,7 +15575,7 @@ func (ec *executionContext) fieldContext_PersonMatch_a(_ context.Context, field 
 }
 
 func (ec *executionContext) _PersonMatch_b(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PersonMatch_b(ctx, field)
 		return ec.marshalNPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(graphql.WithFieldContext(ctx, fc), field.Selections, obj.B)
 	}
@@ -15792,7 +15792,7 @@ func (ec *executionContext) fieldContext_PersonSourceRecord_role(_ context.Conte
 }
 
 func (ec *executionContext) _PersonSourceRecord_provenance(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PersonSourceRecord_provenance(ctx, field)
 		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
 	}
@@ -15825,7 +15825,7 @@ func (ec *executionContext) fieldContext_PersonSourceRecord_provenance(_ context
 }
 
 func (ec *executionContext) _Provenance_source(ctx context.Context, field graphql.CollectedField, obj *store.Provenance) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Provenance_source, func(ctx context.Context) (any, error) { return ec.Resolvers.Provenance().Source(ctx, obj) }, ec.marshalNSource2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSource); ok {
 			return m
 		}
@@ -15989,7 +15989,7 @@ func (ec *executionContext) fieldContext_QuarantineConnection_edges(_ context.Co
 }
 
 func (ec *executionContext) _QuarantineConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineConnection) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_QuarantineConnection_pageInfo(ctx, field)
 		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
@@ -16071,7 +16071,7 @@ func (ec *executionContext) fieldContext_QuarantineEdge_cursor(_ context.Context
 }
 
 func (ec *executionContext) _QuarantineEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineEdge) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_QuarantineEdge_node(ctx, field)
 		return ec.marshalNQuarantineEntry2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐQuarantineRecord(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
@@ -16104,7 +16104,7 @@ func (ec *executionContext) fieldContext_QuarantineEdge_node(_ context.Context, 
 }
 
 func (ec *executionContext) _QuarantineEntry_source(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_QuarantineEntry_source, func(ctx context.Context) (any, error) { return ec.Resolvers.QuarantineEntry().Source(ctx, obj) }, ec.marshalNSource2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSource); ok {
 			return m
 		}
@@ -17389,7 +17389,7 @@ func (ec *executionContext) fieldContext_Region_level(_ context.Context, field g
 }
 
 func (ec *executionContext) _Region_parent(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Region_parent, func(ctx context.Context) (any, error) { return ec.Resolvers.Region().Parent(ctx, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
 			return m
 		}
@@ -17516,7 +17516,7 @@ func (ec *executionContext) fieldContext_Region_boundary(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Region_centroid(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Region_centroid, func(ctx context.Context) (any, error) { return ec.Resolvers.Region().Centroid(ctx, obj) }, ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint); ok {
 			return m
 		}
@@ -17550,7 +17550,7 @@ func (ec *executionContext) fieldContext_Region_centroid(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Region_stats(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_Region_stats, func(ctx context.Context) (any, error) { return ec.Resolvers.Region().Stats(ctx, obj) }, ec.marshalNRegionStats2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegionStats); ok {
 			return m
 		}
@@ -17900,7 +17900,7 @@ func (ec *executionContext) fieldContext_RegionConnection_edges(_ context.Contex
 }
 
 func (ec *executionContext) _RegionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RegionConnection) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_RegionConnection_pageInfo(ctx, field)
 		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
@@ -17982,7 +17982,7 @@ func (ec *executionContext) fieldContext_RegionEdge_cursor(_ context.Context, fi
 }
 
 func (ec *executionContext) _RegionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RegionEdge) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_RegionEdge_node(ctx, field)
 		return ec.marshalNRegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
@@ -18015,7 +18015,7 @@ func (ec *executionContext) fieldContext_RegionEdge_node(_ context.Context, fiel
 }
 
 func (ec *executionContext) _RegionIndicators_period(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_RegionIndicators_period(ctx, field)
 		return ec.marshalNIndicatorPeriod2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorPeriod(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Period)
 	}
@@ -18048,7 +18048,7 @@ func (ec *executionContext) fieldContext_RegionIndicators_period(_ context.Conte
 }
 
 func (ec *executionContext) _RegionIndicators_previousPeriod(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_RegionIndicators_previousPeriod(ctx, field)
 		return ec.marshalNIndicatorPeriod2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorPeriod(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PreviousPeriod)
 	}
@@ -18107,7 +18107,7 @@ func (ec *executionContext) fieldContext_RegionIndicators_asOf(_ context.Context
 }
 
 func (ec *executionContext) _RegionIndicators_current(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_RegionIndicators_current(ctx, field)
 		return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Current)
 	}
@@ -18140,7 +18140,7 @@ func (ec *executionContext) fieldContext_RegionIndicators_current(_ context.Cont
 }
 
 func (ec *executionContext) _RegionIndicators_previous(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_RegionIndicators_previous(ctx, field)
 		return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Previous)
 	}
@@ -18730,7 +18730,7 @@ func (ec *executionContext) fieldContext_ServiceStation_address(_ context.Contex
 }
 
 func (ec *executionContext) _ServiceStation_location(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_ServiceStation_location, func(ctx context.Context) (any, error) { return ec.Resolvers.ServiceStation().Location(ctx, obj) }, ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint); ok {
 			return m
 		}
@@ -18813,7 +18813,7 @@ func (ec *executionContext) fieldContext_ServiceStation_openingHours(_ context.C
 }
 
 func (ec *executionContext) _ServiceStation_region(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_ServiceStation_region, func(ctx context.Context) (any, error) { return ec.Resolvers.ServiceStation().Region(ctx, obj) }, ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion); ok {
 			return m
 		}
@@ -18847,7 +18847,7 @@ func (ec *executionContext) fieldContext_ServiceStation_region(_ context.Context
 }
 
 func (ec *executionContext) _ServiceStation_building(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_ServiceStation_building, func(ctx context.Context) (any, error) { return ec.Resolvers.ServiceStation().Building(ctx, obj) }, ec.marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding); ok {
 			return m
 		}
@@ -18904,7 +18904,7 @@ func (ec *executionContext) fieldContext_ServiceStation_distanceMeters(_ context
 }
 
 func (ec *executionContext) _ServiceStation_provenance(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_ServiceStation_provenance(ctx, field)
 		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
 	}
@@ -18966,7 +18966,7 @@ func (ec *executionContext) fieldContext_ServiceStationConnection_edges(_ contex
 }
 
 func (ec *executionContext) _ServiceStationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationConnection) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_ServiceStationConnection_pageInfo(ctx, field)
 		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
@@ -19048,7 +19048,7 @@ func (ec *executionContext) fieldContext_ServiceStationEdge_cursor(_ context.Con
 }
 
 func (ec *executionContext) _ServiceStationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationEdge) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_ServiceStationEdge_node(ctx, field)
 		return ec.marshalNServiceStation2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐServiceStation(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
@@ -19572,7 +19572,7 @@ func (ec *executionContext) fieldContext_StandardAddress_normalized(_ context.Co
 }
 
 func (ec *executionContext) _StandardAddress_components(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_StandardAddress_components(ctx, field)
 		return ec.marshalNAddressComponents2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐAddressComponents(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Components)
 	}
@@ -19628,7 +19628,7 @@ func (ec *executionContext) fieldContext_StandardAddress_repairs(_ context.Conte
 }
 
 func (ec *executionContext) _StandardAddress_district(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_StandardAddress_district(ctx, field)
 		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.District)
 	}
@@ -19661,7 +19661,7 @@ func (ec *executionContext) fieldContext_StandardAddress_district(_ context.Cont
 }
 
 func (ec *executionContext) _StandardAddress_street(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_StandardAddress_street(ctx, field)
 		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Street)
 	}
@@ -19694,7 +19694,7 @@ func (ec *executionContext) fieldContext_StandardAddress_street(_ context.Contex
 }
 
 func (ec *executionContext) _StandardAddress_community(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_StandardAddress_community(ctx, field)
 		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Community)
 	}
@@ -19727,7 +19727,7 @@ func (ec *executionContext) fieldContext_StandardAddress_community(_ context.Con
 }
 
 func (ec *executionContext) _StandardAddress_grid(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_StandardAddress_grid(ctx, field)
 		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Grid)
 	}
@@ -19786,7 +19786,7 @@ func (ec *executionContext) fieldContext_StandardAddress_compound(_ context.Cont
 }
 
 func (ec *executionContext) _StandardAddress_building(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_StandardAddress_building(ctx, field)
 		return ec.marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Building)
 	}
@@ -20007,7 +20007,7 @@ func (ec *executionContext) fieldContext_SyncRun_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _SyncRun_source(ctx context.Context, field graphql.CollectedField, obj *store.SyncRun) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_SyncRun_source, func(ctx context.Context) (any, error) { return ec.Resolvers.SyncRun().Source(ctx, obj) }, ec.marshalNSource2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSource); ok {
 			return m
 		}
@@ -20379,7 +20379,7 @@ func (ec *executionContext) fieldContext_SyncRunConnection_edges(_ context.Conte
 }
 
 func (ec *executionContext) _SyncRunConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunConnection) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_SyncRunConnection_pageInfo(ctx, field)
 		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
@@ -20461,7 +20461,7 @@ func (ec *executionContext) fieldContext_SyncRunEdge_cursor(_ context.Context, f
 }
 
 func (ec *executionContext) _SyncRunEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunEdge) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_SyncRunEdge_node(ctx, field)
 		return ec.marshalNSyncRun2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSyncRun(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
@@ -20650,7 +20650,7 @@ func (ec *executionContext) fieldContext_VolunteerActivity_title(_ context.Conte
 }
 
 func (ec *executionContext) _VolunteerActivity_station(ctx context.Context, field graphql.CollectedField, obj *store.VolunteerActivity) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		if m, ok := inlineResolved(ctx, field, ec.fieldContext_VolunteerActivity_station, func(ctx context.Context) (any, error) { return ec.Resolvers.VolunteerActivity().Station(ctx, obj) }, ec.marshalOServiceStation2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐServiceStation); ok {
 			return m
 		}
@@ -21100,7 +21100,7 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 }
 
 func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext___Field_type(ctx, field)
 		return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Type)
 	}
@@ -21237,7 +21237,7 @@ func (ec *executionContext) fieldContext___InputValue_description(_ context.Cont
 }
 
 func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext___InputValue_type(ctx, field)
 		return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Type)
 	}
@@ -21403,7 +21403,7 @@ func (ec *executionContext) fieldContext___Schema_types(_ context.Context, field
 }
 
 func (ec *executionContext) ___Schema_queryType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext___Schema_queryType(ctx, field)
 		return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.QueryType())
 	}
@@ -21436,7 +21436,7 @@ func (ec *executionContext) fieldContext___Schema_queryType(_ context.Context, f
 }
 
 func (ec *executionContext) ___Schema_mutationType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext___Schema_mutationType(ctx, field)
 		return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.MutationType())
 	}
@@ -21469,7 +21469,7 @@ func (ec *executionContext) fieldContext___Schema_mutationType(_ context.Context
 }
 
 func (ec *executionContext) ___Schema_subscriptionType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext___Schema_subscriptionType(ctx, field)
 		return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.SubscriptionType())
 	}
@@ -21816,7 +21816,7 @@ func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context,
 }
 
 func (ec *executionContext) ___Type_ofType(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	if objectInline(ctx, field) {
+	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext___Type_ofType(ctx, field)
 		return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.OfType())
 	}

@@ -284,16 +284,21 @@ func leafInline(ctx context.Context, field graphql.CollectedField) bool {
 }
 
 // objectInline tells whether a field to one object read from its object
-// alone (CaseEdge.node, Case.location, Case.provenance) is marshalled
+// alone (CaseEdge.node, Case.location, Case.provenance) or through a
+// resolver without arguments (Case.grid, Case.category) is marshalled
 // under its own field context without the rest of graphql.ResolveField
 // (execpatch gives those fields the fast path): where leafInline allows
-// it, and when the field's type asks no more than the type the field is
-// on: it is @public, or carries the same access directives. The field's
-// access rule is then its object type's, checked already, as a leaf's is
-// (graph's access: a field to an object type carries that type's rule
-// and the field's own, of which it has none). Reading the object cannot
-// fail, and the field context keeps the paths of errors below it.
-func objectInline(ctx context.Context, field graphql.CollectedField) bool {
+// it, and when the field's access is settled. It is when the field's type
+// asks no more than the type the field is on (it is @public, or carries
+// the same access directives): the field's rule is then its object
+// type's, checked already, as a leaf's is (graph's access: a field to an
+// object type carries that type's rule and the field's own, of which it
+// has none). Otherwise the operation's gate answers for its caller (see
+// FieldGate); without a gate the field takes ResolveField. Reading the
+// object cannot fail, a resolver's failure leaves the field to
+// ResolveField (inlineResolved), and the field context keeps the paths of
+// errors below it.
+func objectInline(ctx context.Context, field graphql.CollectedField, gate func() FieldGate) bool {
 	if !leafInline(ctx, field) || field.ObjectDefinition == nil {
 		return false
 	}
@@ -301,7 +306,43 @@ func objectInline(ctx context.Context, field graphql.CollectedField) bool {
 	if def == nil || def.Kind != ast.Object {
 		return false
 	}
-	return def.Directives.ForName("public") != nil || sameAccess(field.ObjectDefinition.Directives, def.Directives)
+	if def.Directives.ForName("public") != nil || sameAccess(field.ObjectDefinition.Directives, def.Directives) {
+		return true
+	}
+	g := gate()
+	return g != nil && g(field.ObjectDefinition.Name, field.Name)
+}
+
+// objectInline is objectInline with the operation's gate.
+func (ec *executionContext) objectInline(ctx context.Context, field graphql.CollectedField) bool {
+	return objectInline(ctx, field, ec.fieldGate)
+}
+
+// FieldGate tells whether the field middleware of an operation hands
+// object.field straight to its resolver for the operation's caller (graph's
+// access check: the field needs no look, or its rule admits the caller
+// and does not check what the field resolves to). The middleware leaves
+// it among the operation's extension data (graphql.Stats) under
+// FieldGateExtension, when it is set for the operation; a field whose
+// type asks more than the type the field is on takes a fast path only
+// where the gate says so.
+type FieldGate func(object, field string) bool
+
+// FieldGateExtension names the operation's FieldGate among its extension
+// data.
+const FieldGateExtension = "hub.fieldGate"
+
+// fieldGate is the operation's FieldGate, read once; nil when the
+// operation has none.
+func (ec *executionContext) fieldGate() FieldGate {
+	s := ec.state()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.gateRead {
+		s.gate, _ = ec.OperationContext.Stats.GetExtension(FieldGateExtension).(FieldGate)
+		s.gateRead = true
+	}
+	return s.gate
 }
 
 // inlineResolved is the fast path of a field to one object with a

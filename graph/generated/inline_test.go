@@ -193,14 +193,33 @@ func TestObjectInlineKeepsAccess(t *testing.T) {
 			t.Fatalf("no field %s.%s", tc.object, tc.field)
 		}
 		field := graphql.CollectedField{Field: &ast.Field{Name: tc.field, Definition: f, ObjectDefinition: def}}
-		if got := objectInline(inlined, field); got != tc.want {
+		if got := objectInline(inlined, field, noGate); got != tc.want {
 			t.Errorf("%s.%s: objectInline = %t, want %t", tc.object, tc.field, got, tc.want)
 		}
-		if objectInline(context.Background(), field) {
-			t.Errorf("%s.%s takes the fast path outside a list marshalled in place", tc.object, tc.field)
+		// A gate settles only what the directives leave open, and only
+		// for the field it is asked about.
+		var asked []string
+		for _, answer := range []bool{false, true} {
+			gate := func() FieldGate {
+				return func(object, field string) bool {
+					asked = append(asked, object+"."+field)
+					return answer
+				}
+			}
+			if got := objectInline(inlined, field, gate); got != (tc.want || answer) {
+				t.Errorf("%s.%s: objectInline with a gate answering %t = %t", tc.object, tc.field, answer, got)
+			}
+			if objectInline(context.Background(), field, gate) {
+				t.Errorf("%s.%s takes the fast path outside a list marshalled in place", tc.object, tc.field)
+			}
+		}
+		if want := tc.object + "." + tc.field; !tc.want && (len(asked) != 2 || asked[0] != want || asked[1] != want) {
+			t.Errorf("%s.%s: the gate was asked about %v", tc.object, tc.field, asked)
 		}
 	}
 }
+
+func noGate() FieldGate { return nil }
 
 // TestInlineResolvedLeavesFailuresToResolveField: the fast path of a
 // batch field answers only what resolved; an error, a panic or a value of

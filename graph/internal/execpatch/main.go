@@ -248,11 +248,11 @@ func leafFastPaths(src []byte) ([]byte, error) {
 // closures and recovery), so that a path of an error below it is the
 // field's. Lists are left to ResolveField.
 func objectFastPaths(src []byte) ([]byte, error) {
-	return fastPaths(src, objectField, "\tif objectInline(ctx, field) {\n\t\tfc, _ := ", "object field", func(object, field, value, typ, marshal string) string {
+	return fastPaths(src, objectField, "\tif ec.objectInline(ctx, field) {\n\t\tfc, _ := ", "object field", func(object, field, value, typ, marshal string) string {
 		if strings.HasPrefix(typ, "[]") || !marshalsObject(src, marshal) {
 			return ""
 		}
-		return fmt.Sprintf("\tif objectInline(ctx, field) {\n\t\tfc, _ := ec.fieldContext_%s_%s(ctx, field)\n\t\treturn ec.%s(graphql.WithFieldContext(ctx, fc), field.Selections, %s)\n\t}\n",
+		return fmt.Sprintf("\tif ec.objectInline(ctx, field) {\n\t\tfc, _ := ec.fieldContext_%s_%s(ctx, field)\n\t\treturn ec.%s(graphql.WithFieldContext(ctx, fc), field.Selections, %s)\n\t}\n",
 			object, field, marshal, value)
 	})
 }
@@ -273,11 +273,11 @@ func marshalsObject(src []byte, marshal string) bool {
 // the field's own context, and a failure or a panic leaves the field to
 // ResolveField, which reports it. Lists are left to ResolveField.
 func resolvedFastPaths(src []byte) ([]byte, error) {
-	return fastPaths(src, resolvedField, "\tif objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved(", "field with a resolver", func(object, field, resolve, typ, marshal string) string {
+	return fastPaths(src, resolvedField, "\tif ec.objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved(", "field with a resolver", func(object, field, resolve, typ, marshal string) string {
 		if strings.HasPrefix(typ, "[]") || !marshalsObject(src, marshal) {
 			return ""
 		}
-		return fmt.Sprintf("\tif objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved(ctx, field, ec.fieldContext_%s_%s, "+
+		return fmt.Sprintf("\tif ec.objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved(ctx, field, ec.fieldContext_%s_%s, "+
 			"func(ctx context.Context) (any, error) { return %s }, ec.%s); ok {\n\t\t\treturn m\n\t\t}\n\t}\n",
 			object, field, resolve, marshal)
 	})

@@ -60,6 +60,7 @@ func main() {
 	reuse := flag.String("db", "", "benchmark an already seeded database (a DSN printed by an earlier run) instead of seeding a new one")
 	flag.IntVar(&rounds, "rounds", 3, "rounds in which the hub side and the floor take turns, each with its share of the requests, so that both meet the machine in the same states (1 with -cpuprofile or -memprofile, whose profiles hold one run)")
 	flag.IntVar(&admit, "admit", 4*runtime.GOMAXPROCS(0), "GraphQL requests the hub side executes at once, the others waiting their turn, as hub serve admits them (HUB_MAX_CONCURRENT_QUERIES, whose default this is); 0 for no limit")
+	flag.StringVar(&only, "only", "", "measure only these queries, comma-separated (e.g. A,C); all when empty")
 	flag.DurationVar(&churn, "churn", 100*time.Millisecond, "while the cached side runs, commit a write this often (as sync batches land), so that its answers are dropped and run again; 0 for none")
 	flag.Parse()
 	profile, allocProfile, listStatements = *cpuprofile, *memprofile, *statements
@@ -75,7 +76,24 @@ var (
 	churn    time.Duration
 	admit    int
 	rounds   int
+	only     string
 )
+
+// selected is the queries -only names, in their order; all when it names none.
+func selected(qs []query) []query {
+	if only == "" {
+		return qs
+	}
+	var out []query
+	for _, q := range qs {
+		for _, name := range strings.Split(only, ",") {
+			if strings.EqualFold(strings.TrimSpace(name), q.name) {
+				out = append(out, q)
+			}
+		}
+	}
+	return out
+}
 
 func run(scale string, clients, requests int) error {
 	ctx := context.Background()
@@ -177,7 +195,7 @@ func run(scale string, clients, requests int) error {
 	}
 	mux.Handle("/graphql", as(analyst, h))
 	mux.Handle("/cached/graphql", as(analyst, cached))
-	for _, q := range queries(street) {
+	for _, q := range selected(queries(street)) {
 		mux.HandleFunc("/floor/"+q.name, func(w http.ResponseWriter, r *http.Request) {
 			body, err := q.floor(r.Context(), st)
 			if err != nil {
@@ -196,7 +214,7 @@ func run(scale string, clients, requests int) error {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2}}
 
 	if listStatements {
-		for _, q := range queries(street) {
+		for _, q := range selected(queries(street)) {
 			if err := postGraphQL(ctx, client, url, q.graphql); err != nil {
 				return fmt.Errorf("query %s: %w", q.name, err)
 			}
@@ -216,7 +234,7 @@ func run(scale string, clients, requests int) error {
 	if profile != "" || allocProfile != "" {
 		n = 1
 	}
-	for _, q := range queries(street) {
+	for _, q := range selected(queries(street)) {
 		// The hub side and the floor take turns, so that a change in the
 		// machine's state (another process, the server's caches, the
 		// collector) falls on both.

@@ -30,6 +30,10 @@ type operationState struct {
 	// children are the field contexts' Child functions, one per type
 	// (fieldContextChild).
 	children map[string]childFunc
+	// The values of leaves (leaves.go).
+	strings []stringLeaf
+	ints    []intLeaf
+	times   []timeLeaf
 	// gate is the operation's FieldGate, once gateRead (fieldGate).
 	gate     FieldGate
 	gateRead bool

@@ -26918,7 +26918,7 @@ func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (
 
 func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.SelectionSet, v bool) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalBoolean(v)
+	res := ec.leafBoolean(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
@@ -27054,7 +27054,7 @@ func (ec *executionContext) unmarshalNCaseDimension2githubᚗcomᚋywtgᚋhubᚋ
 
 func (ec *executionContext) marshalNCaseDimension2githubᚗcomᚋywtgᚋhubᚋstoreᚐDimension(ctx context.Context, sel ast.SelectionSet, v store.Dimension) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := ec.leafString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "CaseDimension!")
 	}
@@ -27123,7 +27123,7 @@ func (ec *executionContext) unmarshalNCaseKind2githubᚗcomᚋywtgᚋhubᚋcanon
 
 func (ec *executionContext) marshalNCaseKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseKind(ctx context.Context, sel ast.SelectionSet, v canon.CaseKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := ec.leafString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "CaseKind!")
 	}
@@ -27148,7 +27148,7 @@ func (ec *executionContext) unmarshalNCaseStatus2githubᚗcomᚋywtgᚋhubᚋcan
 
 func (ec *executionContext) marshalNCaseStatus2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseStatus(ctx context.Context, sel ast.SelectionSet, v canon.CaseStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := ec.leafString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "CaseStatus!")
 	}
@@ -27163,7 +27163,7 @@ func (ec *executionContext) unmarshalNCaseTier2githubᚗcomᚋywtgᚋhubᚋcanon
 
 func (ec *executionContext) marshalNCaseTier2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseTier(ctx context.Context, sel ast.SelectionSet, v canon.CaseTier) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := ec.leafString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "CaseTier!")
 	}
@@ -27286,7 +27286,7 @@ func (ec *executionContext) unmarshalNDatum2githubᚗcomᚋywtgᚋhubᚋcanonᚐ
 
 func (ec *executionContext) marshalNDatum2githubᚗcomᚋywtgᚋhubᚋcanonᚐDatum(ctx context.Context, sel ast.SelectionSet, v canon.Datum) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := ec.leafString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Datum!")
 	}
@@ -27397,7 +27397,7 @@ func (ec *executionContext) unmarshalNGridWorkerRole2githubᚗcomᚋywtgᚋhub�
 
 func (ec *executionContext) marshalNGridWorkerRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐGridWorkerRole(ctx context.Context, sel ast.SelectionSet, v canon.GridWorkerRole) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := ec.leafString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "GridWorkerRole!")
 	}
@@ -27451,7 +27451,7 @@ func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (str
 
 func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalID(v)
+	res := ec.leafID(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
@@ -27551,7 +27551,7 @@ func (ec *executionContext) unmarshalNIndicatorRate2githubᚗcomᚋywtgᚋhubᚋ
 
 func (ec *executionContext) marshalNIndicatorRate2githubᚗcomᚋywtgᚋhubᚋstoreᚐRate(ctx context.Context, sel ast.SelectionSet, v store.Rate) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := ec.leafString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "IndicatorRate!")
 	}
@@ -27573,7 +27573,7 @@ func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, 
 
 func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalInt(v)
+	res := ec.leafInt(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
@@ -27587,7 +27587,7 @@ func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int
 
 func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalInt64(v)
+	res := ec.leafInt64(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
@@ -27788,7 +27788,7 @@ func (ec *executionContext) unmarshalNPartyOrgKind2githubᚗcomᚋywtgᚋhubᚋc
 
 func (ec *executionContext) marshalNPartyOrgKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐPartyOrgKind(ctx context.Context, sel ast.SelectionSet, v canon.PartyOrgKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := ec.leafString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "PartyOrgKind!")
 	}
@@ -27877,7 +27877,7 @@ func (ec *executionContext) unmarshalNPersonRole2githubᚗcomᚋywtgᚋhubᚋcan
 
 func (ec *executionContext) marshalNPersonRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRole(ctx context.Context, sel ast.SelectionSet, v canon.PersonRole) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := ec.leafString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "PersonRole!")
 	}
@@ -28054,7 +28054,7 @@ func (ec *executionContext) unmarshalNRegionLevel2githubᚗcomᚋywtgᚋhubᚋca
 
 func (ec *executionContext) marshalNRegionLevel2githubᚗcomᚋywtgᚋhubᚋcanonᚐRegionLevel(ctx context.Context, sel ast.SelectionSet, v canon.RegionLevel) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := ec.leafString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "RegionLevel!")
 	}
@@ -28190,7 +28190,7 @@ func (ec *executionContext) unmarshalNSourceKind2githubᚗcomᚋywtgᚋhubᚋcan
 
 func (ec *executionContext) marshalNSourceKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐSourceKind(ctx context.Context, sel ast.SelectionSet, v canon.SourceKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := ec.leafString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "SourceKind!")
 	}
@@ -28205,7 +28205,7 @@ func (ec *executionContext) unmarshalNSourceStatus2githubᚗcomᚋywtgᚋhubᚋs
 
 func (ec *executionContext) marshalNSourceStatus2githubᚗcomᚋywtgᚋhubᚋstoreᚐSourceStatus(ctx context.Context, sel ast.SelectionSet, v store.SourceStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := ec.leafString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "SourceStatus!")
 	}
@@ -28228,7 +28228,7 @@ func (ec *executionContext) unmarshalNStationKind2githubᚗcomᚋywtgᚋhubᚋca
 
 func (ec *executionContext) marshalNStationKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐStationKind(ctx context.Context, sel ast.SelectionSet, v canon.StationKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(string(v))
+	res := ec.leafString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "StationKind!")
 	}
@@ -28242,7 +28242,7 @@ func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) 
 
 func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(v)
+	res := ec.leafString(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
@@ -28335,7 +28335,7 @@ func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v an
 
 func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
-	res := model.MarshalTime(v)
+	res := ec.leafTime(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
@@ -28417,7 +28417,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2string(ctx context.Con
 
 func (ec *executionContext) marshalN__DirectiveLocation2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(v)
+	res := ec.leafString(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "__DirectiveLocation!")
 	}
@@ -28525,7 +28525,7 @@ func (ec *executionContext) unmarshalN__TypeKind2string(ctx context.Context, v a
 
 func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(v)
+	res := ec.leafString(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "__TypeKind!")
 	}
@@ -28547,7 +28547,7 @@ func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (
 func (ec *executionContext) marshalOBoolean2bool(ctx context.Context, sel ast.SelectionSet, v bool) graphql.Marshaler {
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalBoolean(v)
+	res := ec.leafBoolean(v)
 	return res
 }
 
@@ -28565,7 +28565,7 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalBoolean(*v)
+	res := ec.leafBoolean(*v)
 	return res
 }
 
@@ -28842,7 +28842,7 @@ func (ec *executionContext) marshalOGender2ᚖgithubᚗcomᚋywtgᚋhubᚋcanon�
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := ec.leafString(string(*v))
 	return res
 }
 
@@ -28892,7 +28892,7 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalID(*v)
+	res := ec.leafID(*v)
 	return res
 }
 
@@ -28917,7 +28917,7 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalInt(*v)
+	res := ec.leafInt(*v)
 	return res
 }
 
@@ -29089,7 +29089,7 @@ func (ec *executionContext) marshalORegionLevel2ᚖgithubᚗcomᚋywtgᚋhubᚋc
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(string(*v))
+	res := ec.leafString(string(*v))
 	return res
 }
 
@@ -29166,7 +29166,7 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(*v)
+	res := ec.leafString(*v)
 	return res
 }
 
@@ -29184,7 +29184,7 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	}
 	_ = sel
 	_ = ctx
-	res := model.MarshalTime(*v)
+	res := ec.leafTime(*v)
 	return res
 }
 

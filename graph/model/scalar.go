@@ -17,12 +17,26 @@ var cst = time.FixedZone("CST", 8*3600)
 // MarshalTime writes RFC 3339 with the +08:00 offset (a JSON string whose
 // characters need no escaping), formatted in place.
 func MarshalTime(t time.Time) graphql.Marshaler {
-	return graphql.WriterFunc(func(w io.Writer) {
-		var buf [48]byte
-		b := append(buf[:0], '"')
-		b = t.In(cst).AppendFormat(b, time.RFC3339Nano)
-		w.Write(append(b, '"'))
-	})
+	return graphql.WriterFunc(func(w io.Writer) { WriteTime(w, t) })
+}
+
+// WriteTime writes a Time as MarshalTime does, into the writer's own
+// spare room when it offers it (bytes.Buffer, bufio.Writer), so that the
+// text is not copied through a buffer of its own on the heap.
+func WriteTime(w io.Writer, t time.Time) {
+	if aw, ok := w.(interface{ AvailableBuffer() []byte }); ok {
+		w.Write(AppendTime(aw.AvailableBuffer(), t))
+		return
+	}
+	w.Write(AppendTime(make([]byte, 0, 48), t))
+}
+
+// AppendTime appends a Time as MarshalTime writes it: quoted RFC 3339 with
+// the +08:00 offset.
+func AppendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.In(cst).AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
 }
 
 // UnmarshalTime reads RFC 3339 and insists on an explicit offset.

@@ -44,6 +44,11 @@
 // are taken only under a list marshalled in place, where no field
 // selected waits on I/O.
 //
+// The generated marshallers of scalars and enums call the executor's
+// (graph/generated/leaves.go) in place of graphql.MarshalString and its
+// kin, which return a closure per value: the value is kept in an element
+// of the operation's slabs and written as gqlgen writes it.
+//
 // A query's answer is written through graph/generated/response.go
 // (marshalData), into a pooled buffer copied out at its exact size, instead
 // of a buffer that grows by doubling for every answer.
@@ -182,6 +187,26 @@ func \(ec \*executionContext\) fieldContext_\w+\(_ context\.Context, field graph
 	// arguments, a batch one or not: its value is the resolution's call.
 	resolvedField = regexp.MustCompile(resolveFieldHead + `return (ec\.resolveBatch_\w+\(ctx, field, obj\)|ec\.Resolvers\.\w+\(\)\.\w+\(ctx, obj\))` + resolveFieldTail)
 )
+
+// leafMarshaller is a generated marshaller's call of gqlgen's (or the
+// hub's) marshaller of a scalar or an enum value.
+var leafMarshaller = regexp.MustCompile(`\tres := (?:graphql\.Marshal(String|ID|Int64|Int|Boolean)|model\.Marshal(Time))\(`)
+
+// leafMarshallers has the generated marshallers of scalars and enums
+// call the executor's (graph/generated/leaves.go), which take the value
+// from the operation's slabs rather than a closure per value.
+func leafMarshallers(src []byte) ([]byte, error) {
+	n := 0
+	out := leafMarshaller.ReplaceAllFunc(src, func(m []byte) []byte {
+		g := leafMarshaller.FindSubmatch(m)
+		n++
+		return []byte("\tres := ec.leaf" + string(g[1]) + string(g[2]) + "(")
+	})
+	if n == 0 && !bytes.Contains(src, []byte("\tres := ec.leafString(")) {
+		return nil, fmt.Errorf("found no marshaller of a scalar to route through leaves.go: gqlgen's generated code changed; review graph/generated/leaves.go")
+	}
+	return out, nil
+}
 
 // fastPaths puts the fast path fast returns at the top of every generated
 // field re matches (groups: object, field, the field context's object and
@@ -350,6 +375,9 @@ func patch(path string) error {
 	// through objectValue.
 	if sets, objects := bytes.Count(src, []byte("out := ec.newFieldSet(fields)\n")), bytes.Count(src, []byte("return ec.objectValue(fields, out, &deferred)\n")); sets != objects {
 		return fmt.Errorf("%s: %d objects take a field set from newFieldSet, %d are written through objectValue: gqlgen's generated code changed; review graph/generated/deferred.go", path, sets, objects)
+	}
+	if src, err = leafMarshallers(src); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	if src, err = fieldContexts(src); err != nil {
 		return fmt.Errorf("%s: %w", path, err)

@@ -142,9 +142,15 @@ func NewLoaders(st *store.Store, regions *store.RegionDirectory, prefetch func(c
 // method of the store (viaStore) or made from the request's Loaders
 // (viaLoaders); both are static functions, so that setting one up costs
 // nothing.
+//
+// Values primed (a page's relations, loaded with the page) are held
+// beside the loader, each with its thunk made once: a Load of one answers
+// with that thunk, without the loader's tracing, locking and cache (three
+// allocations a Load). Keys not primed go through the loader.
 type lazyLoader[K comparable, V any] struct {
 	made       atomic.Pointer[dataloader.Loader[K, V]]
-	mu         sync.Mutex
+	mu         sync.Mutex // guards making the loader, and primed
+	primed     map[K]dataloader.Thunk[V]
 	of         *Loaders
 	viaStore   func(*store.Store, context.Context, []K) ([]V, error)
 	viaLoaders func(*Loaders) func(context.Context, []K) ([]V, error)
@@ -183,14 +189,30 @@ func (z *lazyLoader[K, V]) loader() *dataloader.Loader[K, V] {
 	return l
 }
 
-// Load loads a key through the loader (dataloader.Loader.Load).
+// Load loads a key: a primed value's thunk, else through the loader
+// (dataloader.Loader.Load).
 func (z *lazyLoader[K, V]) Load(ctx context.Context, key K) dataloader.Thunk[V] {
+	z.mu.Lock()
+	th, ok := z.primed[key]
+	z.mu.Unlock()
+	if ok {
+		return th
+	}
 	return z.loader().Load(ctx, key)
 }
 
-// Prime puts a value in the loader's cache (dataloader.Loader.Prime).
-func (z *lazyLoader[K, V]) Prime(ctx context.Context, key K, value V) {
-	z.loader().Prime(ctx, key, value)
+// Prime holds a value for its key, as dataloader.Loader.Prime puts it in
+// the loader's cache: a key primed already keeps its value.
+func (z *lazyLoader[K, V]) Prime(_ context.Context, key K, value V) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if _, ok := z.primed[key]; ok {
+		return
+	}
+	if z.primed == nil {
+		z.primed = make(map[K]dataloader.Thunk[V])
+	}
+	z.primed[key] = func() (V, error) { return value, nil }
 }
 
 // newLoader adapts a store batch query (results in key order) to a loader.

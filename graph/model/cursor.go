@@ -18,7 +18,24 @@ type PageInfo struct {
 // Cursor is the Relay cursor of a keyset position, opaque to clients:
 // base64url of "order|key|id".
 func Cursor(p store.Position) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(p.Order + "|" + p.Key + "|" + strconv.FormatInt(p.ID, 10)))
+	// Built and encoded in buffers on the stack: the string is the one
+	// allocation (a page writes a cursor for every edge).
+	var raw [96]byte
+	b := append(raw[:0], p.Order...)
+	b = append(b, '|')
+	b = append(b, p.Key...)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, p.ID, 10)
+	var enc [128]byte
+	n := base64.RawURLEncoding.EncodedLen(len(b))
+	dst := enc[:0]
+	if n <= len(enc) {
+		dst = enc[:n]
+	} else {
+		dst = make([]byte, n)
+	}
+	base64.RawURLEncoding.Encode(dst, b)
+	return string(dst)
 }
 
 // ParseCursor decodes an after-cursor (nil or empty: none). Whether it

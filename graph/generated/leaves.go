@@ -21,9 +21,7 @@ import (
 // leafString stands in for graphql.MarshalString.
 func (ec *executionContext) leafString(s string) graphql.Marshaler {
 	st := ec.state()
-	st.mu.Lock()
-	v := &take(&st.strings, 1, 4*minSlab, 8*maxSlab)[0]
-	st.mu.Unlock()
+	v := takeOne(st, &st.strings, 4*minSlab, 8*maxSlab)
 	v.s = s
 	return v
 }
@@ -37,9 +35,7 @@ func (ec *executionContext) leafInt(i int) graphql.Marshaler { return ec.leafInt
 // leafInt64 stands in for graphql.MarshalInt64.
 func (ec *executionContext) leafInt64(i int64) graphql.Marshaler {
 	st := ec.state()
-	st.mu.Lock()
-	v := &take(&st.ints, 1, minSlab, 4*maxSlab)[0]
-	st.mu.Unlock()
+	v := takeOne(st, &st.ints, minSlab, 4*maxSlab)
 	v.i = i
 	return v
 }
@@ -47,11 +43,17 @@ func (ec *executionContext) leafInt64(i int64) graphql.Marshaler {
 // leafTime stands in for model.MarshalTime.
 func (ec *executionContext) leafTime(t time.Time) graphql.Marshaler {
 	st := ec.state()
-	st.mu.Lock()
-	v := &take(&st.times, 1, minSlab, 4*maxSlab)[0]
-	st.mu.Unlock()
+	v := takeOne(st, &st.times, minSlab, 4*maxSlab)
 	v.t = t
 	return v
+}
+
+// takeOne takes one element of one of the operation's slabs, under its
+// lock.
+func takeOne[T any](st *operationState, slab *[]T, lo, hi int) *T {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return &take(slab, 1, lo, hi)[0]
 }
 
 // leafBoolean stands in for graphql.MarshalBoolean: the two values are

@@ -34,6 +34,7 @@ type operationState struct {
 	strings []stringLeaf
 	ints    []intLeaf
 	times   []timeLeaf
+	floats  []floatLeaf
 	// gate is the operation's FieldGate, once gateRead (fieldGate).
 	gate     FieldGate
 	gateRead bool

@@ -10464,7 +10464,7 @@ func (ec *executionContext) _CaseBucket_avgHoursToClose(ctx context.Context, fie
 		if v := obj.AvgHoursToClose; v == nil {
 			return graphql.Null
 		} else if finite(*v) {
-			return floatValue(*v)
+			return ec.leafFloat(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -12500,7 +12500,7 @@ func (ec *executionContext) fieldContext_IncidentEvidence_fields(_ context.Conte
 func (ec *executionContext) _IncidentEvidence_total(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Total; finite(v) {
-			return floatValue(v)
+			return ec.leafFloat(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -12528,7 +12528,7 @@ func (ec *executionContext) fieldContext_IncidentEvidence_total(_ context.Contex
 func (ec *executionContext) _IncidentEvidence_metres(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Metres; finite(v) {
-			return floatValue(v)
+			return ec.leafFloat(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -12556,7 +12556,7 @@ func (ec *executionContext) fieldContext_IncidentEvidence_metres(_ context.Conte
 func (ec *executionContext) _IncidentEvidence_hours(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Hours; finite(v) {
-			return floatValue(v)
+			return ec.leafFloat(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13246,7 +13246,7 @@ func (ec *executionContext) _Indicators_closingRate(ctx context.Context, field g
 		if v := obj.ClosingRate(); v == nil {
 			return graphql.Null
 		} else if finite(*v) {
-			return floatValue(*v)
+			return ec.leafFloat(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13276,7 +13276,7 @@ func (ec *executionContext) _Indicators_onTimeClosingRate(ctx context.Context, f
 		if v := obj.OnTimeClosingRate(); v == nil {
 			return graphql.Null
 		} else if finite(*v) {
-			return floatValue(*v)
+			return ec.leafFloat(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13306,7 +13306,7 @@ func (ec *executionContext) _Indicators_lateClosingRate(ctx context.Context, fie
 		if v := obj.LateClosingRate(); v == nil {
 			return graphql.Null
 		} else if finite(*v) {
-			return floatValue(*v)
+			return ec.leafFloat(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13336,7 +13336,7 @@ func (ec *executionContext) _Indicators_disposalRate(ctx context.Context, field 
 		if v := obj.DisposalRate(); v == nil {
 			return graphql.Null
 		} else if finite(*v) {
-			return floatValue(*v)
+			return ec.leafFloat(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13366,7 +13366,7 @@ func (ec *executionContext) _Indicators_onTimeDisposalRate(ctx context.Context, 
 		if v := obj.OnTimeDisposalRate(); v == nil {
 			return graphql.Null
 		} else if finite(*v) {
-			return floatValue(*v)
+			return ec.leafFloat(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13396,7 +13396,7 @@ func (ec *executionContext) _Indicators_reworkRate(ctx context.Context, field gr
 		if v := obj.ReworkRate(); v == nil {
 			return graphql.Null
 		} else if finite(*v) {
-			return floatValue(*v)
+			return ec.leafFloat(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13426,7 +13426,7 @@ func (ec *executionContext) _Indicators_deferralRate(ctx context.Context, field 
 		if v := obj.DeferralRate(); v == nil {
 			return graphql.Null
 		} else if finite(*v) {
-			return floatValue(*v)
+			return ec.leafFloat(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13456,7 +13456,7 @@ func (ec *executionContext) _Indicators_avgWorkHoursToClose(ctx context.Context,
 		if v := obj.AvgWorkHoursToClose; v == nil {
 			return graphql.Null
 		} else if finite(*v) {
-			return floatValue(*v)
+			return ec.leafFloat(*v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13528,7 +13528,7 @@ func (ec *executionContext) fieldContext_Indicators_score(ctx context.Context, f
 func (ec *executionContext) _LatLng_lat(ctx context.Context, field graphql.CollectedField, obj *canon.Point) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Lat; finite(v) {
-			return floatValue(v)
+			return ec.leafFloat(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13556,7 +13556,7 @@ func (ec *executionContext) fieldContext_LatLng_lat(_ context.Context, field gra
 func (ec *executionContext) _LatLng_lng(ctx context.Context, field graphql.CollectedField, obj *canon.Point) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Lng; finite(v) {
-			return floatValue(v)
+			return ec.leafFloat(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -13899,7 +13899,7 @@ func (ec *executionContext) fieldContext_MatchField_level(_ context.Context, fie
 func (ec *executionContext) _MatchField_weight(ctx context.Context, field graphql.CollectedField, obj *model.MatchField) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Weight; finite(v) {
-			return floatValue(v)
+			return ec.leafFloat(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -14264,7 +14264,7 @@ func (ec *executionContext) fieldContext_PartyMember_dualReports(_ context.Conte
 func (ec *executionContext) _PartyMember_serviceHours(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.ServiceHours; finite(v) {
-			return floatValue(v)
+			return ec.leafFloat(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -15665,7 +15665,7 @@ func (ec *executionContext) fieldContext_PersonMatch_fields(_ context.Context, f
 func (ec *executionContext) _PersonMatch_total(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Total; finite(v) {
-			return floatValue(v)
+			return ec.leafFloat(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -18577,7 +18577,7 @@ func (ec *executionContext) fieldContext_ScoreTerm_rate(_ context.Context, field
 func (ec *executionContext) _ScoreTerm_weight(ctx context.Context, field graphql.CollectedField, obj *store.ScoreTerm) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Weight; finite(v) {
-			return floatValue(v)
+			return ec.leafFloat(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -19821,7 +19821,7 @@ func (ec *executionContext) fieldContext_StandardAddress_building(_ context.Cont
 func (ec *executionContext) _StandardAddress_confidence(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Confidence; finite(v) {
-			return floatValue(v)
+			return ec.leafFloat(v)
 		}
 	}
 	return graphql.ResolveField(
@@ -20709,7 +20709,7 @@ func (ec *executionContext) fieldContext_VolunteerActivity_heldOn(_ context.Cont
 func (ec *executionContext) _VolunteerActivity_hours(ctx context.Context, field graphql.CollectedField, obj *store.VolunteerActivity) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
 		if v := obj.Hours; finite(v) {
-			return floatValue(v)
+			return ec.leafFloat(v)
 		}
 	}
 	return graphql.ResolveField(

@@ -1,7 +1,6 @@
 package generated
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"math"
@@ -408,18 +407,11 @@ func sameAccess(a, b ast.DirectiveList) bool {
 // infinities are refused, with the field's path).
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// floatValue is a finite Float as gqlgen writes it (fmt's %g, which is
-// strconv's shortest 'g'), without its context marshaller and closures.
-type floatValue float64
+// floatLeaf is a finite Float as gqlgen writes it (fmt's %g, which is
+// strconv's shortest 'g'), without its context marshaller and closures,
+// taken from the operation's slabs (leafFloat).
+type floatLeaf struct{ f float64 }
 
-func (f floatValue) MarshalGQL(w io.Writer) {
-	// Answers are written into a bytes.Buffer (marshalData): the digits
-	// go straight into its spare room. Any other writer gets them through
-	// a buffer of their own, which escapes to the heap.
-	if b, ok := w.(*bytes.Buffer); ok {
-		b.Write(strconv.AppendFloat(b.AvailableBuffer(), float64(f), 'g', -1, 64))
-		return
-	}
-	var buf [32]byte
-	w.Write(strconv.AppendFloat(buf[:0], float64(f), 'g', -1, 64))
+func (v *floatLeaf) MarshalGQL(w io.Writer) {
+	w.Write(strconv.AppendFloat(spare(w, 24), v.f, 'g', -1, 64))
 }

@@ -48,6 +48,14 @@ func (ec *executionContext) leafTime(t time.Time) graphql.Marshaler {
 	return v
 }
 
+// leafFloat is a finite Float of a leaf's fast path (execpatch).
+func (ec *executionContext) leafFloat(f float64) graphql.Marshaler {
+	st := ec.state()
+	v := takeOne(st, &st.floats, minSlab, 4*maxSlab)
+	v.f = f
+	return v
+}
+
 // takeOne takes one element of one of the operation's slabs, under its
 // lock.
 func takeOne[T any](st *operationState, slab *[]T, lo, hi int) *T {

@@ -248,7 +248,7 @@ func fastPaths(src []byte, re *regexp.Regexp, marker, what string, fast func(obj
 // field's context for its path, so those are left out: a non-null one of
 // a pointer (a nil is an error) or of a list; a Float's, which refuses NaN
 // and infinities, takes the fast path for finite values only, written by
-// floatValue (gqlgen's marshaller wraps each in a context marshaller and
+// leafFloat (gqlgen's marshaller wraps each in a context marshaller and
 // formats it through fmt).
 func leafFastPaths(src []byte) ([]byte, error) {
 	return fastPaths(src, leafField, "\tif leafInline(ctx, field) {\n", "leaf field", func(_, _, value, typ, marshal string) string {
@@ -257,9 +257,9 @@ func leafFastPaths(src []byte) ([]byte, error) {
 		case strings.HasPrefix(typ, "[]") || nonNull && strings.HasPrefix(typ, "*"):
 			return ""
 		case typ == "float64" && marshal == "marshalNFloat2float64":
-			return fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; finite(v) {\n\t\t\treturn floatValue(v)\n\t\t}\n\t}\n", value)
+			return fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; finite(v) {\n\t\t\treturn ec.leafFloat(v)\n\t\t}\n\t}\n", value)
 		case typ == "*float64" && marshal == "marshalOFloat2ᚖfloat64":
-			return fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; v == nil {\n\t\t\treturn graphql.Null\n\t\t} else if finite(*v) {\n\t\t\treturn floatValue(*v)\n\t\t}\n\t}\n", value)
+			return fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; v == nil {\n\t\t\treturn graphql.Null\n\t\t} else if finite(*v) {\n\t\t\treturn ec.leafFloat(*v)\n\t\t}\n\t}\n", value)
 		case strings.Contains(marshal, "Float"):
 			return ""
 		}

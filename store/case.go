@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/ywtg/hub/canon"
 )
@@ -73,18 +74,13 @@ const caseColumns = `c.id, c.kind, c.category_code, c.source_category_code, c.so
 // scanCase reads the caseColumns, after any leading columns given.
 func scanCase(row pgx.Row, lead ...any) (*Case, error) {
 	c := &Case{}
-	return c, scanCaseInto(row, c, lead...)
-}
-
-// scanCaseInto reads a row of caseColumns into c.
-func scanCaseInto(row pgx.Row, c *Case, lead ...any) error {
 	p := &c.Provenance
 	err := row.Scan(append(lead, &c.ID, &c.Kind, &c.CategoryCode, &c.SourceCategoryCode, &c.SourceCategoryName,
 		&c.Title, &c.Description, &c.Status, &c.SourceStatus, &c.Tier, &c.GridID, &c.Lat, &c.Lng,
 		&c.OrigLat, &c.OrigLng, &c.OrigDatum, &c.Address, &c.ReportedAt, &c.UpdatedAt, &c.DueAt,
 		&c.ClosedAt, &c.Overdue, &c.AssigneeDept, &c.ReporterID, &c.IncidentID,
 		&p.Source, &p.SourceID, &p.SourceUpdatedAt, &p.FetchedAt, &p.PayloadHash)...)
-	return err
+	return c, err
 }
 
 // CaseColumns are groups of a case's columns, for lists that read only
@@ -130,52 +126,59 @@ type caseColumn struct {
 	group CaseColumns
 	sql   string
 	dest  func(c *Case) any
+	// float, for a nullable coordinate, is the field the scanner points at
+	// a slot of its own (optFloat) instead of scanning through dest, which
+	// allocates a float64 per row.
+	float func(c *Case) **float64
 }
 
 // caseColumnTable lists caseColumns in their order (a test holds them
 // equal).
 var caseColumnTable = [...]caseColumn{
-	{CaseColID, "c.id", func(c *Case) any { return &c.ID }},
-	{CaseColKind, "c.kind", func(c *Case) any { return &c.Kind }},
-	{CaseColCategory, "c.category_code", func(c *Case) any { return &c.CategoryCode }},
-	{CaseColSourceCategory, "c.source_category_code", func(c *Case) any { return &c.SourceCategoryCode }},
-	{CaseColSourceCategory, "c.source_category_name", func(c *Case) any { return &c.SourceCategoryName }},
-	{CaseColTitle, "c.title", func(c *Case) any { return &c.Title }},
-	{CaseColDescription, "c.description", func(c *Case) any { return &c.Description }},
-	{CaseColStatus, "c.status", func(c *Case) any { return &c.Status }},
-	{CaseColSourceStatus, "c.source_status", func(c *Case) any { return &c.SourceStatus }},
-	{CaseColTier, "c.tier", func(c *Case) any { return &c.Tier }},
-	{CaseColGrid, "c.grid_id", func(c *Case) any { return &c.GridID }},
-	{CaseColLocation, "c.lat", func(c *Case) any { return &c.Lat }},
-	{CaseColLocation, "c.lng", func(c *Case) any { return &c.Lng }},
-	{CaseColOrigLocation, "c.orig_lat", func(c *Case) any { return &c.OrigLat }},
-	{CaseColOrigLocation, "c.orig_lng", func(c *Case) any { return &c.OrigLng }},
-	{CaseColOrigLocation, "c.orig_datum", func(c *Case) any { return &c.OrigDatum }},
-	{CaseColAddress, "c.address", func(c *Case) any { return &c.Address }},
-	{CaseColReportedAt, "c.reported_at", func(c *Case) any { return &c.ReportedAt }},
-	{CaseColUpdatedAt, "c.updated_at", func(c *Case) any { return &c.UpdatedAt }},
-	{CaseColDueAt, "c.due_at", func(c *Case) any { return &c.DueAt }},
-	{CaseColClosedAt, "c.closed_at", func(c *Case) any { return &c.ClosedAt }},
-	{CaseColOverdue, overdueSQL, func(c *Case) any { return &c.Overdue }},
-	{CaseColAssignee, "c.assignee_dept", func(c *Case) any { return &c.AssigneeDept }},
-	{CaseColReporter, reporterSQL, func(c *Case) any { return &c.ReporterID }},
-	{CaseColIncident, "c.incident_id", func(c *Case) any { return &c.IncidentID }},
-	{CaseColSource, "c.source", func(c *Case) any { return &c.Provenance.Source }},
-	{CaseColSourceID, "c.source_id", func(c *Case) any { return &c.Provenance.SourceID }},
-	{CaseColProvenance, "c.source_updated_at", func(c *Case) any { return &c.Provenance.SourceUpdatedAt }},
-	{CaseColProvenance, "c.fetched_at", func(c *Case) any { return &c.Provenance.FetchedAt }},
-	{CaseColProvenance, "c.payload_hash", func(c *Case) any { return &c.Provenance.PayloadHash }},
+	{CaseColID, "c.id", func(c *Case) any { return &c.ID }, nil},
+	{CaseColKind, "c.kind", func(c *Case) any { return &c.Kind }, nil},
+	{CaseColCategory, "c.category_code", func(c *Case) any { return &c.CategoryCode }, nil},
+	{CaseColSourceCategory, "c.source_category_code", func(c *Case) any { return &c.SourceCategoryCode }, nil},
+	{CaseColSourceCategory, "c.source_category_name", func(c *Case) any { return &c.SourceCategoryName }, nil},
+	{CaseColTitle, "c.title", func(c *Case) any { return &c.Title }, nil},
+	{CaseColDescription, "c.description", func(c *Case) any { return &c.Description }, nil},
+	{CaseColStatus, "c.status", func(c *Case) any { return &c.Status }, nil},
+	{CaseColSourceStatus, "c.source_status", func(c *Case) any { return &c.SourceStatus }, nil},
+	{CaseColTier, "c.tier", func(c *Case) any { return &c.Tier }, nil},
+	{CaseColGrid, "c.grid_id", func(c *Case) any { return &c.GridID }, nil},
+	{CaseColLocation, "c.lat", func(c *Case) any { return &c.Lat }, func(c *Case) **float64 { return &c.Lat }},
+	{CaseColLocation, "c.lng", func(c *Case) any { return &c.Lng }, func(c *Case) **float64 { return &c.Lng }},
+	{CaseColOrigLocation, "c.orig_lat", func(c *Case) any { return &c.OrigLat }, func(c *Case) **float64 { return &c.OrigLat }},
+	{CaseColOrigLocation, "c.orig_lng", func(c *Case) any { return &c.OrigLng }, func(c *Case) **float64 { return &c.OrigLng }},
+	{CaseColOrigLocation, "c.orig_datum", func(c *Case) any { return &c.OrigDatum }, nil},
+	{CaseColAddress, "c.address", func(c *Case) any { return &c.Address }, nil},
+	{CaseColReportedAt, "c.reported_at", func(c *Case) any { return &c.ReportedAt }, nil},
+	{CaseColUpdatedAt, "c.updated_at", func(c *Case) any { return &c.UpdatedAt }, nil},
+	{CaseColDueAt, "c.due_at", func(c *Case) any { return &c.DueAt }, nil},
+	{CaseColClosedAt, "c.closed_at", func(c *Case) any { return &c.ClosedAt }, nil},
+	{CaseColOverdue, overdueSQL, func(c *Case) any { return &c.Overdue }, nil},
+	{CaseColAssignee, "c.assignee_dept", func(c *Case) any { return &c.AssigneeDept }, nil},
+	{CaseColReporter, reporterSQL, func(c *Case) any { return &c.ReporterID }, nil},
+	{CaseColIncident, "c.incident_id", func(c *Case) any { return &c.IncidentID }, nil},
+	{CaseColSource, "c.source", func(c *Case) any { return &c.Provenance.Source }, nil},
+	{CaseColSourceID, "c.source_id", func(c *Case) any { return &c.Provenance.SourceID }, nil},
+	{CaseColProvenance, "c.source_updated_at", func(c *Case) any { return &c.Provenance.SourceUpdatedAt }, nil},
+	{CaseColProvenance, "c.fetched_at", func(c *Case) any { return &c.Provenance.FetchedAt }, nil},
+	{CaseColProvenance, "c.payload_hash", func(c *Case) any { return &c.Provenance.PayloadHash }, nil},
 }
 
 // caseSelect is the SQL column list of a set of column groups and the
 // scanner of its rows. The scanner reuses one list of destinations, so it
 // serves the rows of one query, one after another.
 func caseSelect(cols CaseColumns) (string, *caseScanner) {
+	sc := &caseScanner{}
 	if cols == 0 || cols == AllCaseColumns {
-		return caseColumns, &caseScanner{all: true}
+		for i := range caseColumnTable {
+			sc.cols = append(sc.cols, &caseColumnTable[i])
+		}
+		return caseColumns, sc
 	}
 	cols |= CaseColID
-	sc := &caseScanner{}
 	var b strings.Builder
 	for i := range caseColumnTable {
 		if caseColumnTable[i].group&cols == 0 {
@@ -192,30 +195,59 @@ func caseSelect(cols CaseColumns) (string, *caseScanner) {
 
 // caseScanner reads the rows of a caseSelect column list.
 type caseScanner struct {
-	all  bool
 	cols []*caseColumn
 	dest []any
 	// cases are the cases the rows are read into, allocated together
-	// (doubling from 8 to 128): one allocation per chunk, not per row.
-	cases []Case
+	// (doubling from 8 to 128): one allocation per chunk, not per row;
+	// floats are the slots their coordinates point at, four a case.
+	cases  []Case
+	floats []float64
+	fl     []optFloat // one a coordinate column, in column order
 }
 
 // scan reads one row, after any leading columns given.
 func (sc *caseScanner) scan(row pgx.Row, lead ...any) (*Case, error) {
 	if len(sc.cases) == cap(sc.cases) {
-		sc.cases = make([]Case, 0, min(max(2*cap(sc.cases), 8), 128))
+		n := min(max(2*cap(sc.cases), 8), 128)
+		sc.cases, sc.floats = make([]Case, 0, n), make([]float64, 4*n)
 	}
-	sc.cases = sc.cases[:len(sc.cases)+1]
-	c := &sc.cases[len(sc.cases)-1]
-	if sc.all {
-		return c, scanCaseInto(row, c, lead...)
-	}
+	i := len(sc.cases)
+	sc.cases = sc.cases[:i+1]
+	c := &sc.cases[i]
 	sc.dest = append(sc.dest[:0], lead...)
+	k := 0
 	for _, col := range sc.cols {
-		sc.dest = append(sc.dest, col.dest(c))
+		if col.float == nil {
+			sc.dest = append(sc.dest, col.dest(c))
+			continue
+		}
+		if k == len(sc.fl) {
+			sc.fl = append(sc.fl, optFloat{})
+		}
+		sc.fl[k] = optFloat{field: col.float(c), slot: &sc.floats[4*i+k]}
+		sc.dest = append(sc.dest, &sc.fl[k])
+		k++
 	}
 	err := row.Scan(sc.dest...)
 	return c, err
+}
+
+// optFloat scans a nullable float8 into slot and points field at it (nil
+// for NULL): pgtype.Float64Scanner, so that pgx reads it without
+// allocating.
+type optFloat struct {
+	field **float64
+	slot  *float64
+}
+
+func (o *optFloat) ScanFloat64(v pgtype.Float8) error {
+	if !v.Valid {
+		*o.field = nil
+		return nil
+	}
+	*o.slot = v.Float64
+	*o.field = o.slot
+	return nil
 }
 
 // CaseFilter narrows a case list. Zero fields do not filter.

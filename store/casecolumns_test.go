@@ -97,6 +97,9 @@ func seedFullCases(t *testing.T, st *store.Store, n int) {
 	t.Helper()
 	cases := storetest.MakeCases(n)
 	for i := range cases {
+		if i%4 == 2 {
+			cases[i].Location = nil
+		}
 		if i%2 == 1 {
 			cases[i].Address = fmt.Sprintf("樊城区人民路%d号", i)
 			cases[i].AssigneeDept = "城管执法局"
@@ -250,6 +253,66 @@ func TestPrunedCaseListsWalkAllPages(t *testing.T) {
 		pruned := walk(store.CaseQuery{Order: order, Page: store.PageArgs{First: ptr(4)}, Columns: store.CaseColTitle})
 		if len(whole) != 30 || !reflect.DeepEqual(pruned, whole) {
 			t.Fatalf("order %+v: walked %q, want %q", order, pruned, whole)
+		}
+	}
+}
+
+// TestCaseListsReadCoordinates: the coordinates a list reads (into slots
+// of the scanner's own, not a float64 a row) are each case's, nil where
+// the row has none, and no two cases share one.
+func TestCaseListsReadCoordinates(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	seedFullCases(t, st, 40)
+	type coords struct{ lat, lng, origLat, origLng *float64 }
+	want := map[int64]coords{}
+	rows, err := st.Pool().Query(ctx, `SELECT id, lat, lng, orig_lat, orig_lng FROM "case"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		var c coords
+		if err := rows.Scan(&id, &c.lat, &c.lng, &c.origLat, &c.origLng); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = c
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	first := 100
+	for _, cols := range []store.CaseColumns{store.AllCaseColumns, store.CaseColLocation, store.CaseColLocation | store.CaseColOrigLocation | store.CaseColTitle} {
+		page, err := st.Cases(ctx, store.CaseQuery{Page: store.PageArgs{First: &first}, Columns: cols})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[*float64]bool{}
+		nulls := 0
+		for _, e := range page.Edges {
+			c, w := e.Node, want[e.Node.ID]
+			for name, pair := range map[string][2]*float64{"lat": {c.Lat, w.lat}, "lng": {c.Lng, w.lng}, "orig_lat": {c.OrigLat, w.origLat}, "orig_lng": {c.OrigLng, w.origLng}} {
+				got, exp := pair[0], pair[1]
+				if name[0] == 'o' && cols&store.CaseColOrigLocation == 0 {
+					exp = nil
+				}
+				switch {
+				case (got == nil) != (exp == nil):
+					t.Errorf("columns %b, case %d, %s: %v, want %v", cols, c.ID, name, got, exp)
+				case got == nil:
+					nulls++
+				case *got != *exp:
+					t.Errorf("columns %b, case %d, %s: %v, want %v", cols, c.ID, name, *got, *exp)
+				case seen[got]:
+					t.Errorf("columns %b, case %d, %s: shares its slot", cols, c.ID, name)
+				default:
+					seen[got] = true
+				}
+			}
+		}
+		if len(page.Edges) != 40 || nulls == 0 || len(seen) == 0 {
+			t.Errorf("columns %b: %d cases, %d NULL and %d read coordinates: the test reaches neither", cols, len(page.Edges), nulls, len(seen))
 		}
 	}
 }

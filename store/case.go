@@ -126,10 +126,12 @@ type caseColumn struct {
 	group CaseColumns
 	sql   string
 	dest  func(c *Case) any
-	// float, for a nullable coordinate, is the field the scanner points at
-	// a slot of its own (optFloat) instead of scanning through dest, which
-	// allocates a float64 per row.
-	float func(c *Case) **float64
+	// scan, where set, is the destination a case list's scanner reads the
+	// column through instead of dest, held by the scanner: coordinates
+	// into slots of its own (pgx allocates a float64 a row otherwise),
+	// category codes and statuses as one string a distinct value (they
+	// repeat down a page).
+	scan func(sc *caseScanner, c *Case, row int) any
 }
 
 // caseColumnTable lists caseColumns in their order (a test holds them
@@ -137,19 +139,31 @@ type caseColumn struct {
 var caseColumnTable = [...]caseColumn{
 	{CaseColID, "c.id", func(c *Case) any { return &c.ID }, nil},
 	{CaseColKind, "c.kind", func(c *Case) any { return &c.Kind }, nil},
-	{CaseColCategory, "c.category_code", func(c *Case) any { return &c.CategoryCode }, nil},
+	{CaseColCategory, "c.category_code", func(c *Case) any { return &c.CategoryCode }, func(sc *caseScanner, c *Case, _ int) any {
+		return sc.code.at(&c.CategoryCode)
+	}},
 	{CaseColSourceCategory, "c.source_category_code", func(c *Case) any { return &c.SourceCategoryCode }, nil},
 	{CaseColSourceCategory, "c.source_category_name", func(c *Case) any { return &c.SourceCategoryName }, nil},
 	{CaseColTitle, "c.title", func(c *Case) any { return &c.Title }, nil},
 	{CaseColDescription, "c.description", func(c *Case) any { return &c.Description }, nil},
-	{CaseColStatus, "c.status", func(c *Case) any { return &c.Status }, nil},
+	{CaseColStatus, "c.status", func(c *Case) any { return &c.Status }, func(sc *caseScanner, c *Case, _ int) any {
+		return sc.status.at(&c.Status)
+	}},
 	{CaseColSourceStatus, "c.source_status", func(c *Case) any { return &c.SourceStatus }, nil},
 	{CaseColTier, "c.tier", func(c *Case) any { return &c.Tier }, nil},
 	{CaseColGrid, "c.grid_id", func(c *Case) any { return &c.GridID }, nil},
-	{CaseColLocation, "c.lat", func(c *Case) any { return &c.Lat }, func(c *Case) **float64 { return &c.Lat }},
-	{CaseColLocation, "c.lng", func(c *Case) any { return &c.Lng }, func(c *Case) **float64 { return &c.Lng }},
-	{CaseColOrigLocation, "c.orig_lat", func(c *Case) any { return &c.OrigLat }, func(c *Case) **float64 { return &c.OrigLat }},
-	{CaseColOrigLocation, "c.orig_lng", func(c *Case) any { return &c.OrigLng }, func(c *Case) **float64 { return &c.OrigLng }},
+	{CaseColLocation, "c.lat", func(c *Case) any { return &c.Lat }, func(sc *caseScanner, c *Case, row int) any {
+		return sc.fl[0].at(&c.Lat, &sc.floats[4*row+0])
+	}},
+	{CaseColLocation, "c.lng", func(c *Case) any { return &c.Lng }, func(sc *caseScanner, c *Case, row int) any {
+		return sc.fl[1].at(&c.Lng, &sc.floats[4*row+1])
+	}},
+	{CaseColOrigLocation, "c.orig_lat", func(c *Case) any { return &c.OrigLat }, func(sc *caseScanner, c *Case, row int) any {
+		return sc.fl[2].at(&c.OrigLat, &sc.floats[4*row+2])
+	}},
+	{CaseColOrigLocation, "c.orig_lng", func(c *Case) any { return &c.OrigLng }, func(sc *caseScanner, c *Case, row int) any {
+		return sc.fl[3].at(&c.OrigLng, &sc.floats[4*row+3])
+	}},
 	{CaseColOrigLocation, "c.orig_datum", func(c *Case) any { return &c.OrigDatum }, nil},
 	{CaseColAddress, "c.address", func(c *Case) any { return &c.Address }, nil},
 	{CaseColReportedAt, "c.reported_at", func(c *Case) any { return &c.ReportedAt }, nil},
@@ -202,7 +216,10 @@ type caseScanner struct {
 	// floats are the slots their coordinates point at, four a case.
 	cases  []Case
 	floats []float64
-	fl     []optFloat // one a coordinate column, in column order
+	// The destinations of the columns with a scan of their own.
+	fl     [4]optFloat
+	code   internedCode
+	status internedStatus
 }
 
 // scan reads one row, after any leading columns given.
@@ -215,29 +232,28 @@ func (sc *caseScanner) scan(row pgx.Row, lead ...any) (*Case, error) {
 	sc.cases = sc.cases[:i+1]
 	c := &sc.cases[i]
 	sc.dest = append(sc.dest[:0], lead...)
-	k := 0
 	for _, col := range sc.cols {
-		if col.float == nil {
+		if col.scan != nil {
+			sc.dest = append(sc.dest, col.scan(sc, c, i))
+		} else {
 			sc.dest = append(sc.dest, col.dest(c))
-			continue
 		}
-		if k == len(sc.fl) {
-			sc.fl = append(sc.fl, optFloat{})
-		}
-		sc.fl[k] = optFloat{field: col.float(c), slot: &sc.floats[4*i+k]}
-		sc.dest = append(sc.dest, &sc.fl[k])
-		k++
 	}
 	err := row.Scan(sc.dest...)
 	return c, err
 }
 
 // optFloat scans a nullable float8 into slot and points field at it (nil
-// for NULL): pgtype.Float64Scanner, so that pgx reads it without
+// for NULL): a pgtype.Float64Scanner, which pgx reads into without
 // allocating.
 type optFloat struct {
 	field **float64
 	slot  *float64
+}
+
+func (o *optFloat) at(field **float64, slot *float64) *optFloat {
+	o.field, o.slot = field, slot
+	return o
 }
 
 func (o *optFloat) ScanFloat64(v pgtype.Float8) error {
@@ -247,6 +263,65 @@ func (o *optFloat) ScanFloat64(v pgtype.Float8) error {
 	}
 	*o.slot = v.Float64
 	*o.field = o.slot
+	return nil
+}
+
+// internedCode scans a nullable category code (a pgtype.BytesScanner,
+// given pgx's own bytes): the rows with the same code share one string
+// and one pointer to it, which nothing writes through.
+type internedCode struct {
+	field **string
+	seen  map[string]*string
+}
+
+func (o *internedCode) at(field **string) *internedCode {
+	o.field = field
+	return o
+}
+
+func (o *internedCode) ScanBytes(v []byte) error {
+	if v == nil {
+		*o.field = nil
+		return nil
+	}
+	p, ok := o.seen[string(v)]
+	if !ok {
+		s := string(v)
+		p = &s
+		if o.seen == nil {
+			o.seen = map[string]*string{}
+		}
+		o.seen[s] = p
+	}
+	*o.field = p
+	return nil
+}
+
+// internedStatus scans a case's status: the rows with the same status
+// share one string.
+type internedStatus struct {
+	field *canon.CaseStatus
+	seen  map[string]canon.CaseStatus
+}
+
+func (o *internedStatus) at(field *canon.CaseStatus) *internedStatus {
+	o.field = field
+	return o
+}
+
+func (o *internedStatus) ScanBytes(v []byte) error {
+	if v == nil {
+		return fmt.Errorf("case status: NULL")
+	}
+	st, ok := o.seen[string(v)]
+	if !ok {
+		st = canon.CaseStatus(v)
+		if o.seen == nil {
+			o.seen = map[string]canon.CaseStatus{}
+		}
+		o.seen[string(st)] = st
+	}
+	*o.field = st
 	return nil
 }
 

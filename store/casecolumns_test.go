@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/store"
 	"github.com/ywtg/hub/store/storetest"
@@ -257,24 +258,32 @@ func TestPrunedCaseListsWalkAllPages(t *testing.T) {
 	}
 }
 
-// TestCaseListsReadCoordinates: the coordinates a list reads (into slots
-// of the scanner's own, not a float64 a row) are each case's, nil where
-// the row has none, and no two cases share one.
-func TestCaseListsReadCoordinates(t *testing.T) {
+// TestCaseListsReadTheirOwnValues: what a list's scanner reads through
+// destinations of its own is each row's: coordinates (into slots of the
+// scanner's, not a float64 a row), nil where the row has none, no two
+// cases sharing a slot; category codes (nil where NULL) and statuses.
+func TestCaseListsReadTheirOwnValues(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 	seedFullCases(t, st, 40)
-	type coords struct{ lat, lng, origLat, origLng *float64 }
+	if _, err := st.Pool().Exec(ctx, `UPDATE "case" SET category_code = NULL WHERE source_id IN ('C00003', 'C00007')`); err != nil {
+		t.Fatal(err)
+	}
+	type coords struct {
+		lat, lng, origLat, origLng *float64
+		code                       *string
+		status                     canon.CaseStatus
+	}
 	want := map[int64]coords{}
-	rows, err := st.Pool().Query(ctx, `SELECT id, lat, lng, orig_lat, orig_lng FROM "case"`)
+	rows, err := st.Pool().Query(ctx, `SELECT id, lat, lng, orig_lat, orig_lng, category_code, status FROM "case"`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
 		var id int64
 		var c coords
-		if err := rows.Scan(&id, &c.lat, &c.lng, &c.origLat, &c.origLng); err != nil {
+		if err := rows.Scan(&id, &c.lat, &c.lng, &c.origLat, &c.origLng, &c.code, &c.status); err != nil {
 			t.Fatal(err)
 		}
 		want[id] = c
@@ -283,15 +292,28 @@ func TestCaseListsReadCoordinates(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := 100
-	for _, cols := range []store.CaseColumns{store.AllCaseColumns, store.CaseColLocation, store.CaseColLocation | store.CaseColOrigLocation | store.CaseColTitle} {
+	for _, cols := range []store.CaseColumns{store.AllCaseColumns, store.CaseColLocation | store.CaseColCategory | store.CaseColStatus,
+		store.CaseColLocation | store.CaseColOrigLocation | store.CaseColTitle | store.CaseColCategory | store.CaseColStatus} {
 		page, err := st.Cases(ctx, store.CaseQuery{Page: store.PageArgs{First: &first}, Columns: cols})
 		if err != nil {
 			t.Fatal(err)
 		}
 		seen := map[*float64]bool{}
 		nulls := 0
+		codes, noCode := 0, 0
 		for _, e := range page.Edges {
 			c, w := e.Node, want[e.Node.ID]
+			switch {
+			case (c.CategoryCode == nil) != (w.code == nil) || c.CategoryCode != nil && *c.CategoryCode != *w.code:
+				t.Errorf("columns %b, case %d: category %v, want %v", cols, c.ID, c.CategoryCode, w.code)
+			case c.CategoryCode == nil:
+				noCode++
+			default:
+				codes++
+			}
+			if c.Status != w.status {
+				t.Errorf("columns %b, case %d: status %q, want %q", cols, c.ID, c.Status, w.status)
+			}
 			for name, pair := range map[string][2]*float64{"lat": {c.Lat, w.lat}, "lng": {c.Lng, w.lng}, "orig_lat": {c.OrigLat, w.origLat}, "orig_lng": {c.OrigLng, w.origLng}} {
 				got, exp := pair[0], pair[1]
 				if name[0] == 'o' && cols&store.CaseColOrigLocation == 0 {
@@ -310,6 +332,9 @@ func TestCaseListsReadCoordinates(t *testing.T) {
 					seen[got] = true
 				}
 			}
+		}
+		if codes == 0 || noCode != 2 {
+			t.Errorf("columns %b: %d cases with a category and %d without, want 2", cols, codes, noCode)
 		}
 		if len(page.Edges) != 40 || nulls == 0 || len(seen) == 0 {
 			t.Errorf("columns %b: %d cases, %d NULL and %d read coordinates: the test reaches neither", cols, len(page.Edges), nulls, len(seen))

@@ -216,6 +216,9 @@ type caseScanner struct {
 	// floats are the slots their coordinates point at, four a case.
 	cases  []Case
 	floats []float64
+	// first is the size of the first chunk when the rows to come are
+	// known (expect), so that a short page does not take two.
+	first int
 	// The destinations of the columns with a scan of their own.
 	fl     [4]optFloat
 	code   internedCode
@@ -226,6 +229,9 @@ type caseScanner struct {
 func (sc *caseScanner) scan(row pgx.Row, lead ...any) (*Case, error) {
 	if len(sc.cases) == cap(sc.cases) {
 		n := min(max(2*cap(sc.cases), 8), 128)
+		if sc.first > 0 {
+			n, sc.first = sc.first, 0
+		}
 		sc.cases, sc.floats = make([]Case, 0, n), make([]float64, 4*n)
 	}
 	i := len(sc.cases)
@@ -241,6 +247,12 @@ func (sc *caseScanner) scan(row pgx.Row, lead ...any) (*Case, error) {
 	}
 	err := row.Scan(sc.dest...)
 	return c, err
+}
+
+// expect tells the scanner how many rows are to come at most (a page's
+// limit and the row beyond it).
+func (sc *caseScanner) expect(n int) {
+	sc.first = min(max(n, 1), 128)
 }
 
 // optFloat scans a nullable float8 into slot and points field at it (nil
@@ -534,6 +546,7 @@ func (s *Store) Cases(ctx context.Context, q CaseQuery) (Page[*Case], error) {
 		return Page[*Case]{}, err
 	}
 	cols, sc := caseSelect(q.columns())
+	sc.expect(limit + 1)
 	rows, err := s.pool.Query(ctx, "SELECT "+cols+` FROM "case" c WHERE `+where+tail, a...)
 	if err != nil {
 		return Page[*Case]{}, fmt.Errorf("list cases: %w", err)
@@ -577,6 +590,7 @@ func (s *Store) CasesInRegions(ctx context.Context, regions []*Region, q CaseQue
 		in = "c.grid_id = k.id"
 	}
 	cols, sc := caseSelect(q.columns())
+	sc.expect(len(ids) * (limit + 1))
 	rows, err := s.pool.Query(ctx, `SELECT k.id, x.* FROM unnest($1::bigint[], $2::text[]) AS k(id, path)
 		CROSS JOIN LATERAL (SELECT `+cols+` FROM "case" c WHERE `+in+` AND `+where+tail+`) x`, a...)
 	if err != nil {

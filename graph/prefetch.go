@@ -160,16 +160,13 @@ func (r *Resolver) prefetchCases(ctx context.Context, cases []*store.Case, sel c
 // primeCaseRelations fetches the selected relations of many cases and
 // primes the loaders.
 func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases []*store.Case, sel caseRelations) error {
-	var grids, ids []int64
-	var sources []string
-	for _, c := range cases {
-		if c.GridID != nil {
-			grids = append(grids, *c.GridID)
-		}
-		sources = append(sources, c.Provenance.Source)
-		ids = append(ids, c.ID)
-	}
 	if sel.Grid {
+		grids := make([]int64, 0, len(cases))
+		for _, c := range cases {
+			if c.GridID != nil {
+				grids = append(grids, *c.GridID)
+			}
+		}
 		if err := prime(ctx, &l.Region, l.regions.ByID, grids); err != nil {
 			return err
 		}
@@ -187,11 +184,19 @@ func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases 
 		}
 	}
 	if sel.Source {
+		sources := make([]string, len(cases))
+		for i, c := range cases {
+			sources[i] = c.Provenance.Source
+		}
 		if err := prime(ctx, &l.Source, st.SourcesByName, sources); err != nil {
 			return err
 		}
 	}
 	if sel.Timeline {
+		ids := make([]int64, len(cases))
+		for i, c := range cases {
+			ids[i] = c.ID
+		}
 		if err := prime(ctx, &l.Timeline, st.CaseTimelines, ids); err != nil {
 			return err
 		}

@@ -49,6 +49,20 @@ func nonNil[T any](in []*T) []*T {
 // loadOpts loads optional references of many parents in one batch; nil keys
 // give nil results.
 func loadOpts[K comparable, V any](ctx context.Context, l *lazyLoader[K, *V], keys []*K) ([]*V, error) {
+	if len(keys) == 1 {
+		// One parent: the elements of a list marshalled in place come one
+		// by one, their relations primed.
+		out := make([]*V, 1)
+		if keys[0] == nil {
+			return out, nil
+		}
+		v, err := l.Load(ctx, *keys[0])()
+		if err != nil {
+			return nil, err
+		}
+		out[0] = v
+		return out, nil
+	}
 	thunks := make([]dataloader.Thunk[*V], len(keys))
 	for i, k := range keys {
 		if k != nil {

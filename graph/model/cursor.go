@@ -27,15 +27,7 @@ func Cursor(p store.Position) string {
 	b = append(b, '|')
 	b = strconv.AppendInt(b, p.ID, 10)
 	var enc [128]byte
-	n := base64.RawURLEncoding.EncodedLen(len(b))
-	dst := enc[:0]
-	if n <= len(enc) {
-		dst = enc[:n]
-	} else {
-		dst = make([]byte, n)
-	}
-	base64.RawURLEncoding.Encode(dst, b)
-	return string(dst)
+	return string(base64.RawURLEncoding.AppendEncode(enc[:0], b))
 }
 
 // ParseCursor decodes an after-cursor (nil or empty: none). Whether it

@@ -2,9 +2,7 @@ package generated
 
 import (
 	"context"
-	"io"
 	"math"
-	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -406,12 +404,3 @@ func sameAccess(a, b ast.DirectiveList) bool {
 // finite tells whether a Float marshals without an error (NaN and the
 // infinities are refused, with the field's path).
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
-// floatLeaf is a finite Float as gqlgen writes it (fmt's %g, which is
-// strconv's shortest 'g'), without its context marshaller and closures,
-// taken from the operation's slabs (leafFloat).
-type floatLeaf struct{ f float64 }
-
-func (v *floatLeaf) MarshalGQL(w io.Writer) {
-	w.Write(strconv.AppendFloat(spare(w, 24), v.f, 'g', -1, 64))
-}

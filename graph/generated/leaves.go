@@ -90,6 +90,15 @@ type timeLeaf struct{ t time.Time }
 
 func (v *timeLeaf) MarshalGQL(w io.Writer) { model.WriteTime(w, v.t) }
 
+// floatLeaf is a finite Float of a leaf's fast path, as gqlgen writes it
+// (fmt's %g, which is strconv's shortest 'g'), without its context
+// marshaller and closures.
+type floatLeaf struct{ f float64 }
+
+func (v *floatLeaf) MarshalGQL(w io.Writer) {
+	w.Write(strconv.AppendFloat(spare(w, 24), v.f, 'g', -1, 64))
+}
+
 // boolLeaf is a Boolean's text.
 type boolLeaf []byte
 

@@ -152,18 +152,10 @@ var caseColumnTable = [...]caseColumn{
 	{CaseColSourceStatus, "c.source_status", func(c *Case) any { return &c.SourceStatus }, nil},
 	{CaseColTier, "c.tier", func(c *Case) any { return &c.Tier }, nil},
 	{CaseColGrid, "c.grid_id", func(c *Case) any { return &c.GridID }, nil},
-	{CaseColLocation, "c.lat", func(c *Case) any { return &c.Lat }, func(sc *caseScanner, c *Case, row int) any {
-		return sc.fl[0].at(&c.Lat, &sc.floats[4*row+0])
-	}},
-	{CaseColLocation, "c.lng", func(c *Case) any { return &c.Lng }, func(sc *caseScanner, c *Case, row int) any {
-		return sc.fl[1].at(&c.Lng, &sc.floats[4*row+1])
-	}},
-	{CaseColOrigLocation, "c.orig_lat", func(c *Case) any { return &c.OrigLat }, func(sc *caseScanner, c *Case, row int) any {
-		return sc.fl[2].at(&c.OrigLat, &sc.floats[4*row+2])
-	}},
-	{CaseColOrigLocation, "c.orig_lng", func(c *Case) any { return &c.OrigLng }, func(sc *caseScanner, c *Case, row int) any {
-		return sc.fl[3].at(&c.OrigLng, &sc.floats[4*row+3])
-	}},
+	{CaseColLocation, "c.lat", func(c *Case) any { return &c.Lat }, coordinate(0, func(c *Case) **float64 { return &c.Lat })},
+	{CaseColLocation, "c.lng", func(c *Case) any { return &c.Lng }, coordinate(1, func(c *Case) **float64 { return &c.Lng })},
+	{CaseColOrigLocation, "c.orig_lat", func(c *Case) any { return &c.OrigLat }, coordinate(2, func(c *Case) **float64 { return &c.OrigLat })},
+	{CaseColOrigLocation, "c.orig_lng", func(c *Case) any { return &c.OrigLng }, coordinate(3, func(c *Case) **float64 { return &c.OrigLng })},
 	{CaseColOrigLocation, "c.orig_datum", func(c *Case) any { return &c.OrigDatum }, nil},
 	{CaseColAddress, "c.address", func(c *Case) any { return &c.Address }, nil},
 	{CaseColReportedAt, "c.reported_at", func(c *Case) any { return &c.ReportedAt }, nil},
@@ -179,6 +171,14 @@ var caseColumnTable = [...]caseColumn{
 	{CaseColProvenance, "c.source_updated_at", func(c *Case) any { return &c.Provenance.SourceUpdatedAt }, nil},
 	{CaseColProvenance, "c.fetched_at", func(c *Case) any { return &c.Provenance.FetchedAt }, nil},
 	{CaseColProvenance, "c.payload_hash", func(c *Case) any { return &c.Provenance.PayloadHash }, nil},
+}
+
+// coordinate is the scan of the k-th nullable coordinate column of a
+// case (see optFloat): into the row's k-th float slot.
+func coordinate(k int, field func(c *Case) **float64) func(sc *caseScanner, c *Case, row int) any {
+	return func(sc *caseScanner, c *Case, row int) any {
+		return sc.fl[k].at(field(c), &sc.floats[4*row+k])
+	}
 }
 
 // caseSelect is the SQL column list of a set of column groups and the

@@ -93,6 +93,18 @@
 // doubled or halved since, and a full resolution (`hub sync`) gives the
 // answer the increments converge to.
 //
+// Records alike — the same valid ID hash, source and compared fields, as
+// a grid worker's reports each name the worker — are one record to
+// resolution: PersonResolver folds them into the one of the smallest key,
+// with their latest timestamp and the others as Record.Copies, which weigh
+// as records in the name frequencies, the block sizes and the model (its
+// m and prior are those of the records unfolded; TestCopiesResolveAsTheirRecords)
+// and stand where it stands. A new report of a worker then changes one
+// record of a small cluster, not a cluster of hundreds. A record a
+// decision names is never folded. The evidence names the folded record:
+// a record without an ID compared with a worker's reports is one pair,
+// not one per report.
+//
 // PersonResolver runs it against the store: the store queues each person
 // record whose compared fields change (person_resolve_queue, filled by
 // triggers on person_link and on party members' home links), a run takes

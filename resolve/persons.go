@@ -31,10 +31,11 @@ type Persons struct {
 	slot    map[string]int32
 	blocks  map[string][]int32
 	places  map[string]map[string]int // phone hash → dwelling → records
-	names   map[string]int
-	readers map[string]int
-	edges   [][]edge           // per slot
-	ids     map[string][]int32 // valid ID hash → slots
+	names   map[string]int            // folded name → records (copies included)
+	readers map[string]int            // reading → records (copies included)
+	total   int                       // records held, copies included
+	edges   [][]edge                  // per slot
+	ids     map[string][]int32        // valid ID hash → slots
 	// decisions by pair (A < B) → accept.
 	decisions map[[2]string]bool
 	decidedOn map[string][][2]string // record key → its decided pairs
@@ -61,11 +62,8 @@ type edge struct {
 // Resolve.
 func NewPersons(recs []Record, decisions []Decision, cfg Config) (*Persons, *Result, error) {
 	recs = slices.Clone(recs)
-	slices.SortFunc(recs, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
-	for i := 1; i < len(recs); i++ {
-		if recs[i].Key == recs[i-1].Key {
-			return nil, nil, fmt.Errorf("resolve: record key %q twice", recs[i].Key)
-		}
+	if err := sortRecords(recs); err != nil {
+		return nil, nil, err
 	}
 	// The slot slices are made to size, with room for the records later
 	// updates add: grown by doubling they were copied (and their fresh
@@ -90,7 +88,7 @@ func NewPersons(recs []Record, decisions []Decision, cfg Config) (*Persons, *Res
 	// records at most), unless both have a valid ID (decided by the IDs).
 	cand := make(map[uint64]struct{}, len(recs)*2)
 	for _, b := range x.blocks {
-		if len(b) < 2 || len(b) > cfg.MaxBlock {
+		if len(b) < 2 || x.oversize(b) {
 			continue
 		}
 		for p := 0; p < len(b); p++ {
@@ -133,8 +131,39 @@ func Resolve(recs []Record, decisions []Decision, cfg Config) (*Result, error) {
 	return r, err
 }
 
-// Len is the number of records held.
+// Len is the number of records held (each with its copies counted once).
 func (x *Persons) Len() int { return len(x.slot) }
+
+// sortRecords sorts records by key and checks them: keys unique, copies
+// only of a record with a valid ID hash.
+func sortRecords(recs []Record) error {
+	slices.SortFunc(recs, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
+	for i := range recs {
+		if i > 0 && recs[i].Key == recs[i-1].Key {
+			return fmt.Errorf("resolve: record key %q twice", recs[i].Key)
+		}
+		if c := recs[i].Copies; c < 0 || (c > 0 && recs[i].IDHash == "") {
+			return fmt.Errorf("resolve: record %q has %d copies (only a record with a valid ID hash has copies)", recs[i].Key, c)
+		}
+	}
+	return nil
+}
+
+// weight is the number of source records a slot's record stands for.
+func (x *Persons) weight(i int32) int { return 1 + x.recs[i].Copies }
+
+// oversize tells whether a block holds more than Config.MaxBlock records,
+// copies included.
+func (x *Persons) oversize(b []int32) bool {
+	n := len(b)
+	for _, i := range b {
+		if n > x.cfg.MaxBlock {
+			break
+		}
+		n += x.recs[i].Copies
+	}
+	return n > x.cfg.MaxBlock
+}
 
 // notePlace counts (d = 1) or uncounts (d = −1) a record's phone at its
 // dwelling.
@@ -187,6 +216,7 @@ func (x *Persons) put(rc Record) int32 {
 		x.cluster = append(x.cluster, -1)
 	}
 	x.slot[rc.Key] = i
+	x.total += x.weight(i)
 	x.index(i)
 	if h := rc.IDHash; h != "" {
 		x.ids[h] = append(x.ids[h], i)
@@ -198,8 +228,8 @@ func (x *Persons) put(rc Record) int32 {
 func (x *Persons) index(i int32) {
 	x.pr[i] = x.prepOne(&x.recs[i])
 	p := &x.pr[i]
-	x.names[p.name]++
-	x.readers[p.pinyin]++
+	x.names[p.name] += x.weight(i)
+	x.readers[p.pinyin] += x.weight(i)
 	for _, k := range blockKeys(&x.recs[i], p) {
 		x.blocks[k] = append(x.blocks[k], i)
 	}
@@ -215,8 +245,8 @@ func (x *Persons) unindex(i int32) {
 			delete(x.blocks, k)
 		}
 	}
-	decr(x.names, p.name)
-	decr(x.readers, p.pinyin)
+	decr(x.names, p.name, x.weight(i))
+	decr(x.readers, p.pinyin, x.weight(i))
 	for _, e := range x.edges[i] {
 		x.edges[e.to] = slices.DeleteFunc(x.edges[e.to], func(f edge) bool { return f.to == i })
 		x.dropped = append(x.dropped, [2]string{e.p.A, e.p.B})
@@ -224,8 +254,8 @@ func (x *Persons) unindex(i int32) {
 	x.edges[i] = nil
 }
 
-func decr(m map[string]int, k string) {
-	if m[k]--; m[k] <= 0 {
+func decr(m map[string]int, k string, n int) {
+	if m[k] -= n; m[k] <= 0 {
 		delete(m, k)
 	}
 }
@@ -242,6 +272,7 @@ func dropSlot(s []int32, i int32) []int32 {
 func (x *Persons) remove(i int32) {
 	rc := &x.recs[i]
 	x.unindex(i)
+	x.total -= x.weight(i)
 	x.notePlace(rc, -1)
 	if h := rc.IDHash; h != "" {
 		x.ids[h] = dropSlot(x.ids[h], i)
@@ -287,7 +318,7 @@ func (x *Persons) score(i, j int32) {
 	if x.recs[b].Key < x.recs[a].Key {
 		a, b = b, a
 	}
-	n := float64(len(x.slot))
+	n := float64(x.total)
 	p := x.model.score(&x.recs[a], &x.recs[b], &x.pr[a], &x.pr[b],
 		float64(x.names[x.pr[a].name])/n, float64(x.readers[x.pr[a].pinyin])/n)
 	if p.Total < x.cfg.Lower || p.Outcome == Unlinked {
@@ -346,11 +377,8 @@ func (x *Persons) setDecisions(ds []Decision) []string {
 // Updates before reported (Result.Incremental).
 func (x *Persons) Update(changed []Record, removed []string, decisions []Decision) (*Result, error) {
 	changed = slices.Clone(changed)
-	slices.SortFunc(changed, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
-	for i := 1; i < len(changed); i++ {
-		if changed[i].Key == changed[i-1].Key {
-			return nil, fmt.Errorf("resolve: record key %q twice", changed[i].Key)
-		}
+	if err := sortRecords(changed); err != nil {
+		return nil, err
 	}
 	x.fresh, x.dropped = map[[2]string]bool{}, nil
 	defer func() { x.fresh, x.dropped = nil, nil }()
@@ -437,7 +465,7 @@ func (x *Persons) Update(changed []Record, removed []string, decisions []Decisio
 		rc, p := &x.recs[i], &x.pr[i]
 		for _, k := range blockKeys(rc, p) {
 			b := x.blocks[k]
-			if len(b) < 2 || len(b) > x.cfg.MaxBlock {
+			if len(b) < 2 || x.oversize(b) {
 				continue
 			}
 			for _, j := range b {
@@ -694,7 +722,7 @@ func (x *Persons) solve(set []int32) *Result {
 		}
 		return strings.Compare(a.B, b.B)
 	})
-	n := float64(len(x.slot))
+	n := float64(x.total)
 	r := cluster(recs, pr, pairs, decisions, x.model, x.cfg, func(a, b int) Pair {
 		return x.model.score(&recs[a], &recs[b], &pr[a], &pr[b], float64(x.names[pr[a].name])/n, float64(x.readers[pr[a].pinyin])/n)
 	})

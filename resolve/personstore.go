@@ -26,7 +26,8 @@ type PersonsResolved struct {
 	store.PersonsApplied
 	Full     bool          // a resolution of every record (else of the changes)
 	Changed  int           // records changed or removed since the last resolution
-	Records  int           // person records read
+	Records  int           // person records read (of an incremental run: resolved again)
+	Distinct int           // of Records, those distinct to resolution (twins folded: Record.Copies)
 	Persons  int           // persons they make
 	Linked   int           // probabilistic and accepted links
 	Review   int           // pairs waiting for a decision
@@ -44,45 +45,32 @@ type PersonsResolved struct {
 // doubled or halved since the last full resolution (its model would be
 // stale) resolve everything. Runs are serialised.
 type PersonResolver struct {
-	mu        sync.Mutex
-	st        *store.Store
-	cfg       Config
-	eng       *Persons
+	mu  sync.Mutex
+	st  *store.Store
+	cfg Config
+	eng *Persons
+	// folds are the records eng holds, as twins, with where each source
+	// record stands.
+	folds     *folds
 	estimated int               // records of the last full resolution
 	places    map[string]string // stated address → building key in gaz
 	gaz       *address.Gazetteer
-	// held is, per record key, its person_link row, the person made for
-	// it (or its ID's), and where it stands: its person and how it was
-	// matched. Only the sync engine and resolution write a record's
-	// person: the sync engine when the record changes, which queues it
-	// (read again at the next run), resolution in the plans it applies.
-	held map[string]heldLink
-}
-
-type heldLink struct {
-	id, own, person int64
-	matched         string
-}
-
-// hold keeps a link as read from the store.
-func (r *PersonResolver) hold(l *store.PersonLink) {
-	r.held[l.Key] = heldLink{id: l.ID, own: l.OwnID, person: l.PersonID, matched: l.MatchedBy}
 }
 
 // applied moves the records of a plan the store applied to where it put
 // them.
 func (r *PersonResolver) applied(plan *store.PersonResolution) {
 	for _, x := range plan.Records {
-		h := r.held[x.Key]
-		h.person, h.matched = plan.Persons[x.Person].ID, x.MatchedBy
-		r.held[x.Key] = h
+		if m := r.folds.member(x.Key); m != nil {
+			m.person, m.matched = plan.Persons[x.Person].ID, x.MatchedBy
+		}
 	}
 }
 
 // NewPersonResolver returns a resolver whose first run resolves every
 // record.
 func NewPersonResolver(st *store.Store, cfg Config) *PersonResolver {
-	return &PersonResolver{st: st, cfg: cfg, places: map[string]string{}, held: map[string]heldLink{}}
+	return &PersonResolver{st: st, cfg: cfg, places: map[string]string{}}
 }
 
 // ResolvePersons resolves every person record of the store once; see
@@ -123,24 +111,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
-	changed := make([]Record, len(links))
-	have := make(map[string]bool, len(links))
-	for i := range links {
-		changed[i] = r.record(&links[i], g)
-		have[links[i].Key] = true
-	}
-	var removed []string
-	for _, k := range q.Keys {
-		if !have[k] {
-			removed = append(removed, k)
-		}
-	}
-	for i := range links {
-		r.hold(&links[i])
-	}
-	for _, k := range removed {
-		delete(r.held, k)
-	}
+	changed, removed := r.fold(links, q.Keys, decisions, g)
 	out.Read = time.Since(t0)
 	t0 = time.Now()
 	res, err := r.eng.Update(changed, removed, decisions)
@@ -151,32 +122,27 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	}
 	out.Resolved = time.Since(t0)
 	out.Changed = len(q.Keys)
-	if len(res.Records) == 0 && len(removed) == 0 {
+	var gone []string
+	for _, k := range q.Keys {
+		if r.folds.of[k] == nil {
+			gone = append(gone, k)
+		}
+	}
+	if len(res.Records) == 0 && len(gone) == 0 {
 		if err := r.st.InTx(ctx, func(w *store.Writer) error { return w.TakePersonQueue(ctx, q) }); err != nil {
 			r.eng = nil
 			return out, fmt.Errorf("resolve persons: %w", err)
 		}
 		return out, nil
 	}
-	// The records resolved again, where each stands.
-	byKey := make(map[string]*store.PersonLink, len(res.Records))
 	for i := range res.Records {
-		rec := &res.Records[i]
-		h, ok := r.held[rec.Key]
-		if !ok {
-			r.eng = nil
-			return out, fmt.Errorf("resolve persons: record %s is not held", rec.Key)
-		}
-		l := &store.PersonLink{ID: h.id, Key: rec.Key, Role: rec.Source, PersonID: h.person, MatchedBy: h.matched, OwnID: h.own}
-		if rec.IDHash != "" {
-			l.IDHash = []byte(rec.IDHash)
-		}
-		byKey[rec.Key] = l
+		out.Records += 1 + res.Records[i].Copies
 	}
+	out.Distinct = len(res.Records)
 	t0 = time.Now()
-	plan := PersonPlan(res, byKey, r.cfg)
-	plan.Removed = removed
-	out.Records, out.Persons, out.Linked, out.Review = len(res.Records), len(plan.Persons), len(res.Links), len(res.Review)
+	plan := personPlan(res, r.folds.members, r.cfg)
+	plan.Removed = gone
+	out.Persons, out.Linked, out.Review = len(plan.Persons), len(res.Links), len(res.Review)
 	out.PersonsApplied, err = r.apply(ctx, &plan, q)
 	out.Written = time.Since(t0)
 	if err != nil {
@@ -185,6 +151,94 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	}
 	r.applied(&plan)
 	return out, nil
+}
+
+// fold moves the records a run reads (links: those of the queued keys
+// that exist) and the records whose decisions changed into their twins
+// now, and returns the change to the records the engine holds: the
+// twins touched whose record is new or differs (their key, fields,
+// latest timestamp or copies), and the keys of those gone. A twins whose
+// member the sync engine moved (its link row, person or match is not the
+// one held) is resolved again even when its record is the same: the plan
+// puts the member back where its cluster stands.
+func (r *PersonResolver) fold(links []store.PersonLink, queued []string, decisions []Decision, g *address.Gazetteer) (changed []Record, removed []string) {
+	f := r.folds
+	named := namedKeys(decisions)
+	type now struct {
+		rec Record
+		m   member
+	}
+	at := make(map[string]now, len(links))
+	for i := range links {
+		rec := r.record(&links[i], g)
+		at[links[i].Key] = now{rec, memberOf(&links[i], &rec)}
+	}
+	affected := make(map[string]bool, len(queued))
+	inQueue := make(map[string]bool, len(queued))
+	for _, k := range queued {
+		affected[k], inQueue[k] = true, true
+	}
+	for k := range named {
+		if !f.named[k] {
+			affected[k] = true
+		}
+	}
+	for k := range f.named {
+		if !named[k] {
+			affected[k] = true
+		}
+	}
+	before := map[string]Record{}
+	touched := map[*twins]bool{}
+	moved := map[string]bool{}
+	for k := range affected {
+		t := f.of[k]
+		if t == nil {
+			continue
+		}
+		if !touched[t] {
+			touched[t] = true
+			rec := t.record()
+			before[rec.Key] = rec
+		}
+		m := t.find(k)
+		if n, ok := at[k]; ok {
+			moved[k] = m.id != n.m.id || m.person != n.m.person || m.matched != n.m.matched
+		} else if !inQueue[k] {
+			// Named or no longer named, and unchanged: folded again as
+			// it is held.
+			rec := t.rec
+			rec.Key, rec.Updated = k, m.updated
+			at[k] = now{rec, *m}
+		}
+	}
+	f.named = named
+	for k := range affected {
+		f.drop(k)
+	}
+	forced := map[*twins]bool{}
+	for k, n := range at {
+		t := f.add(&n.rec, n.m)
+		touched[t] = true
+		if moved[k] {
+			forced[t] = true
+		}
+	}
+	for t := range touched {
+		if len(t.members) == 0 {
+			continue
+		}
+		rec := t.record()
+		if b, ok := before[rec.Key]; !ok || forced[t] || !sameRecord(&b, &rec) {
+			changed = append(changed, rec)
+		}
+		delete(before, rec.Key)
+	}
+	for k := range before {
+		removed = append(removed, k)
+	}
+	slices.Sort(removed)
+	return changed, removed
 }
 
 // apply writes a plan and takes the queue it answers in one transaction,
@@ -250,25 +304,25 @@ func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer, analyze
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	out.Records, out.Changed = len(links), len(q.Keys)
-	byKey := make(map[string]*store.PersonLink, len(links))
-	recs := make([]Record, len(links))
-	for i := range links {
-		byKey[links[i].Key] = &links[i]
-		recs[i] = r.record(&links[i], g)
-	}
 	decisions, err := r.decisions(ctx)
 	if err != nil {
 		return out, err
 	}
+	folds := newFolds(len(links), decisions)
+	for i := range links {
+		rec := r.record(&links[i], g)
+		folds.add(&rec, memberOf(&links[i], &rec))
+	}
 	out.Read = time.Since(t0)
 	t0 = time.Now()
-	eng, res, err := NewPersons(recs, decisions, r.cfg)
+	eng, res, err := NewPersons(folds.records(), decisions, r.cfg)
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	out.Resolved = time.Since(t0)
+	out.Distinct = len(res.Records)
 	t0 = time.Now()
-	plan := PersonPlan(res, byKey, r.cfg)
+	plan := personPlan(res, folds.members, r.cfg)
 	out.Persons, out.Linked, out.Review = len(plan.Persons), len(res.Links), len(res.Review)
 	out.PersonsApplied, err = r.apply(ctx, &plan, q)
 	out.Written = time.Since(t0)
@@ -287,11 +341,7 @@ func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer, analyze
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	out.Analyzed += time.Since(t0)
-	r.eng, r.estimated = eng, eng.Len()
-	r.held = make(map[string]heldLink, len(links))
-	for i := range links {
-		r.hold(&links[i])
-	}
+	r.eng, r.folds, r.estimated = eng, folds, eng.Len()
 	r.applied(&plan)
 	return out, nil
 }
@@ -361,24 +411,41 @@ func (r *PersonResolver) record(l *store.PersonLink, g *address.Gazetteer) Recor
 // a person that a split (a rejected link) took away — gets a new person,
 // split from the one most of its records stood for.
 func PersonPlan(res *Result, byKey map[string]*store.PersonLink, cfg Config) store.PersonResolution {
+	return personPlan(res, func(rec *Record, fn func(*member)) {
+		m := memberOf(byKey[rec.Key], rec)
+		fn(&m)
+	}, cfg)
+}
+
+// personPlan is PersonPlan of a resolution of folded records: records
+// calls fn with where each source record a record of the resolution
+// stands for stands (itself and its copies, which count as records).
+func personPlan(res *Result, records func(rec *Record, fn func(*member)), cfg Config) store.PersonResolution {
 	var plan store.PersonResolution
+	// each calls fn with every source record of cluster c and the
+	// resolution's record it is or is a copy of.
+	each := func(c int, fn func(m *member, rec *Record)) {
+		for _, i := range res.Clusters[c] {
+			rec := &res.Records[i]
+			records(rec, func(m *member) { fn(m, rec) })
+		}
+	}
 	accepted := map[string]bool{}
 	for _, p := range res.Links {
 		if p.Outcome == Accepted {
 			accepted[p.A], accepted[p.B] = true, true
 		}
 	}
-	link := func(i int) *store.PersonLink { return byKey[res.Records[i].Key] }
 	// Persons of a valid ID: only the cluster of that ID may keep them.
 	idPerson := map[int64]bool{}
 	survivor := make([]int64, len(res.Clusters))
-	for c, members := range res.Clusters {
-		for _, i := range members {
-			if l := link(i); len(l.IDHash) > 0 {
-				idPerson[l.OwnID] = true
-				survivor[c] = l.OwnID
+	for c := range res.Clusters {
+		each(c, func(m *member, rec *Record) {
+			if rec.IDHash != "" {
+				idPerson[m.own] = true
+				survivor[c] = m.own
 			}
-		}
+		})
 	}
 	type claim struct {
 		cluster int
@@ -388,13 +455,12 @@ func PersonPlan(res *Result, byKey map[string]*store.PersonLink, cfg Config) sto
 	}
 	var claims []claim
 	origin := make([]int64, len(res.Clusters)) // the person most of a cluster's records stand for
-	for c, members := range res.Clusters {
+	for c := range res.Clusters {
 		count, own := map[int64]int{}, map[int64]bool{}
-		for _, i := range members {
-			l := link(i)
-			count[l.PersonID]++
-			own[l.OwnID] = true
-		}
+		each(c, func(m *member, _ *Record) {
+			count[m.person]++
+			own[m.own] = true
+		})
 		best := 0
 		for id, n := range count {
 			if n > best || (n == best && id < origin[c]) {
@@ -431,25 +497,29 @@ func PersonPlan(res *Result, byKey map[string]*store.PersonLink, cfg Config) sto
 			survivor[cl.cluster], kept[cl.id] = cl.id, true
 		}
 	}
-	for c, members := range res.Clusters {
+	for c := range res.Clusters {
 		p := store.ResolvedPerson{ID: survivor[c], Provenance: map[string]string{}}
 		if p.ID == 0 {
 			p.SplitFrom = origin[c]
 		}
+		gold := res.Golden(c, cfg.Trust)
 		merged := map[int64]bool{}
-		for _, i := range members {
-			l := link(i)
-			for _, id := range []int64{l.OwnID, l.PersonID} {
+		n := 0
+		each(c, func(m *member, _ *Record) {
+			n++
+			for _, id := range [2]int64{m.own, m.person} {
 				if id != p.ID && !idPerson[id] && !kept[id] {
 					merged[id] = true
 				}
 			}
-		}
+			if m.key == gold.Phone.Record {
+				p.PhoneFrom = m.own
+			}
+		})
 		for id := range merged {
 			p.Merged = append(p.Merged, id)
 		}
 		slices.Sort(p.Merged)
-		gold := res.Golden(c, cfg.Trust)
 		p.Name, p.NameMasked = gold.Name.Value, pii.MaskName(gold.Name.Value)
 		switch gold.Gender.Value {
 		case "M":
@@ -461,14 +531,16 @@ func PersonPlan(res *Result, byKey map[string]*store.PersonLink, cfg Config) sto
 			p.Birth = &b
 		}
 		if h, err := hex.DecodeString(gold.Phone.Value); err == nil && len(h) > 0 {
-			p.PhoneHash, p.PhoneFrom = h, byKey[gold.Phone.Record].OwnID
+			p.PhoneHash = h
+		} else {
+			p.PhoneFrom = 0
 		}
 		// A person of one record takes every field from it, which its
 		// provenance leaves unsaid (the store's default, {}): the sync
 		// writes such a person as resolution would, so resolving it
 		// again rewrites nothing (after a first load, two thirds of the
 		// persons).
-		if len(members) > 1 {
+		if n > 1 {
 			for field, v := range map[string]Value{"name": gold.Name, "gender": gold.Gender, "birthDate": gold.Birth,
 				"phone": gold.Phone, "address": gold.Place, "idNumber": gold.IDHash} {
 				if v.Record != "" {
@@ -477,21 +549,20 @@ func PersonPlan(res *Result, byKey map[string]*store.PersonLink, cfg Config) sto
 			}
 		}
 		plan.Persons = append(plan.Persons, p)
-		for _, i := range members {
-			r := &res.Records[i]
+		each(c, func(l *member, r *Record) {
 			m := "PROBABILISTIC"
 			switch {
 			case r.IDHash != "":
 				m = "ID_HASH"
-			case len(members) == 1:
+			case n == 1:
 				m = "NONE"
 			case accepted[r.Key]:
 				m = "DECISION"
 			}
-			if l := byKey[r.Key]; l.PersonID != p.ID || l.MatchedBy != m {
-				plan.Records = append(plan.Records, store.ResolvedRecord{Key: r.Key, LinkID: l.ID, Person: len(plan.Persons) - 1, MatchedBy: m})
+			if l.person != p.ID || l.matched != m {
+				plan.Records = append(plan.Records, store.ResolvedRecord{Key: l.key, LinkID: l.id, Person: len(plan.Persons) - 1, MatchedBy: m})
 			}
-		}
+		})
 	}
 	seen := map[[2]string]bool{}
 	sets := [][]Pair{res.Links, res.Review}

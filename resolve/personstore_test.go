@@ -95,3 +95,98 @@ func TestPersonResolverFollowsWhatItMoved(t *testing.T) {
 		}
 	}
 }
+
+// TestPersonResolverFoldsReportsAlike: 张三 reports three cases under his
+// citizen ID, three records alike that resolution holds as one. A fourth
+// report is resolved incrementally with them, and stands for 张三's person
+// as the first three do. A decision naming one of them (the hotline
+// reporter, who gives 张三's name and phone without an ID, is not the
+// second report's person) takes that record out of the fold, and the
+// rejection holds: the hotline reporter leaves 张三's person. A full
+// resolution afterwards moves no record.
+func TestPersonResolverFoldsReportsAlike(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	hotline, _ := storetest.SeedHotlineZhang(t, st)
+	zhang := storetest.Person("420606198005011234", "张三", "13800001111")
+	cs := storetest.MakeCases(5)
+	for i := range cs {
+		cs[i].Reporter = &zhang
+	}
+	storetest.SeedCases(t, st, cs[1:4])
+	cfg := resolve.DefaultConfig()
+	cfg.Trust = resolve.PersonTrust
+	r := resolve.NewPersonResolver(st, cfg)
+	res, err := r.Run(ctx, nil)
+	if err != nil || !res.Full {
+		t.Fatalf("first run: %+v, %v", res, err)
+	}
+	if res.Distinct != res.Records-2 {
+		t.Errorf("first run: %d records, %d distinct (want the three reports as one)", res.Records, res.Distinct)
+	}
+	personOf := func(key string) (person int64, matched string) {
+		t.Helper()
+		if err := st.Pool().QueryRow(ctx, `SELECT person_id, matched_by FROM person_link
+			WHERE source || '/' || role || '/' || source_id = $1`, key).Scan(&person, &matched); err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		return person, matched
+	}
+	resident, _ := personOf("governance/RESIDENT/R1")
+	report := func(i int) string { return "citymgmt/REPORTER/" + cs[i].SourceID }
+	for i := 1; i <= 3; i++ {
+		if p, m := personOf(report(i)); p != resident || m != "ID_HASH" {
+			t.Errorf("report %d stands for %d (%s), 张三 is %d", i, p, m, resident)
+		}
+	}
+	if p, _ := personOf(hotline); p != resident {
+		t.Fatalf("the hotline reporter stands for %d, 张三 is %d: the fixture links them", p, resident)
+	}
+
+	storetest.SeedCases(t, st, cs[4:5])
+	res, err = r.Run(ctx, nil)
+	if err != nil || res.Full || res.Changed != 1 {
+		t.Fatalf("run after a fourth report: %+v, %v", res, err)
+	}
+	if res.Records != 8 || res.Distinct != 5 {
+		t.Errorf("run after a fourth report resolved %d records, %d distinct (want 张三's 8, 5 distinct: resident, party member, "+
+			"grid worker, the hotline reporter and the four reports as one)", res.Records, res.Distinct)
+	}
+	if p, m := personOf(report(4)); p != resident || m != "ID_HASH" {
+		t.Errorf("the fourth report stands for %d (%s), 张三 is %d", p, m, resident)
+	}
+
+	if _, err := st.RecordMatchDecision(ctx, store.MatchDecision{Kind: store.MatchPerson, Accept: false, DecidedBy: "test",
+		A: hotline, B: report(2)}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = r.Run(ctx, nil)
+	if err != nil || res.Full {
+		t.Fatalf("run after the rejection: %+v, %v", res, err)
+	}
+	if p, _ := personOf(hotline); p == resident {
+		t.Errorf("the rejection of the second report did not hold: the hotline reporter stands for 张三 (%d)", p)
+	}
+	for i := 1; i <= 4; i++ {
+		if p, _ := personOf(report(i)); p != resident {
+			t.Errorf("after the rejection report %d stands for %d, 张三 is %d", i, p, resident)
+		}
+	}
+	before := map[string]int64{}
+	for _, k := range []string{hotline, report(1), report(2), report(3), report(4), "governance/RESIDENT/R1"} {
+		before[k], _ = personOf(k)
+	}
+	full, err := resolve.ResolvePersons(ctx, st, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Relinked != 0 || full.Made != 0 || full.Golden != 0 {
+		t.Errorf("a full resolution after the incremental runs changed something: %+v", full.PersonsApplied)
+	}
+	for k, p := range before {
+		if now, _ := personOf(k); now != p {
+			t.Errorf("a full resolution moved %s from %d to %d", k, p, now)
+		}
+	}
+}

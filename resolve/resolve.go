@@ -24,6 +24,13 @@ type Record struct {
 	PhoneHash string // keyed hash of the normalised phone, "" none
 	Place     string // the standardised dwelling (a building key), "" unknown
 	Updated   time.Time
+	// Copies is the number of further source records this one stands
+	// for: records with the same valid ID hash, source and compared
+	// fields (a grid worker's reports each name the worker alike), which
+	// PersonResolver folds into the one of the smallest key. They weigh
+	// as records in the name frequencies, the block sizes and the model,
+	// and are clustered with it. Only a record with an ID hash has copies.
+	Copies int
 }
 
 // Config holds the thresholds and limits of a resolution.
@@ -416,21 +423,58 @@ func estimate(recs []Record, pr []prep, cfg Config) Model {
 			groups[h] = append(groups[h], i)
 		}
 	}
-	labelled, withID := 0, 0
+	// A record with copies stands for 1+Copies records: its pairs weigh
+	// as the pairs of the records it stands for, and its copies are pairs
+	// with itself.
+	weight := func(i int) float64 { return float64(1 + recs[i].Copies) }
+	labelled, withID := 0.0, 0.0
 	for _, g := range groups {
-		withID += len(g)
 		for x := 0; x < len(g); x++ {
+			wx := weight(g[x])
+			withID += wx
+			if wx > 1 {
+				lv := compare(&recs[g[x]], &recs[g[x]], &pr[g[x]], &pr[g[x]])
+				for f := range nFields {
+					mc[f][lv[f]] += wx * (wx - 1) / 2
+				}
+				labelled += wx * (wx - 1) / 2
+			}
 			for y := x + 1; y < len(g); y++ {
+				w := wx * weight(g[y])
 				lv := compare(&recs[g[x]], &recs[g[y]], &pr[g[x]], &pr[g[y]])
 				for f := range nFields {
-					mc[f][lv[f]]++
+					mc[f][lv[f]] += w
 				}
-				labelled++
+				labelled += w
 			}
 		}
 	}
-	m.Pairs = labelled
+	m.Pairs = int(labelled)
+	// u is sampled over the records stood for: a position past a record's
+	// start is one of its copies.
+	var starts []int
 	n := len(recs)
+	for i := range recs {
+		if recs[i].Copies > 0 {
+			starts = make([]int, len(recs))
+			n = 0
+			for j := range recs {
+				starts[j] = n
+				n += 1 + recs[j].Copies
+			}
+			break
+		}
+	}
+	at := func(pos int) int {
+		if starts == nil {
+			return pos
+		}
+		i, found := slices.BinarySearch(starts, pos)
+		if !found {
+			i--
+		}
+		return i
+	}
 	if n >= 2 {
 		s := uint64(0x9e3779b97f4a7c15)
 		next := func() int {
@@ -441,7 +485,7 @@ func estimate(recs []Record, pr []prep, cfg Config) Model {
 			return int((z ^ (z >> 31)) % uint64(n))
 		}
 		for k := 0; k < cfg.Samples; k++ {
-			i, j := next(), next()
+			i, j := at(next()), at(next())
 			if i == j || (recs[i].IDHash != "" && recs[i].IDHash == recs[j].IDHash) {
 				continue
 			}
@@ -474,7 +518,7 @@ func estimate(recs []Record, pr []prep, cfg Config) Model {
 	// true, at least one in a million pairs.
 	lambda := 1e-6
 	if withID >= 2 {
-		lambda = max(lambda, float64(labelled)/(float64(withID)*float64(withID-1)/2))
+		lambda = max(lambda, labelled/(withID*(withID-1)/2))
 	}
 	m.Prior = math.Log2(lambda / (1 - lambda))
 	return m

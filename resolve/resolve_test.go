@@ -607,3 +607,94 @@ func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 		t.Errorf("updates answered %d records, more than the %d there are: they are not incremental", answered, len(live))
 	}
 }
+
+// TestCopiesResolveAsTheirRecords folds the records of the small city
+// that are the same to resolution (a valid ID hash, source and compared
+// fields alike) into one record with copies, as PersonResolver does, and
+// resolves both: the model's m and prior, estimated from the records
+// with an ID, must be the same, and so must the clusters once each
+// folded record's copies are put back beside it.
+func TestCopiesResolveAsTheirRecords(t *testing.T) {
+	co := newCorpus(t, city.Small)
+	cfg := resolve.DefaultConfig()
+	type sig struct{ id, source, name, birth, gender, phone, place string }
+	first := map[sig]int{}
+	var folded []resolve.Record
+	copyOf := map[string]string{} // copy key → the key of the record it is folded into
+	for _, r := range co.recs {
+		if r.IDHash == "" {
+			folded = append(folded, r)
+			continue
+		}
+		s := sig{r.IDHash, r.Source, r.Name, r.Birth, r.Gender, r.PhoneHash, r.Place}
+		i, ok := first[s]
+		if !ok {
+			first[s] = len(folded)
+			folded = append(folded, r)
+			continue
+		}
+		f := &folded[i]
+		f.Copies++
+		if r.Updated.After(f.Updated) {
+			f.Updated = r.Updated
+		}
+		if r.Key < f.Key {
+			copyOf[f.Key], f.Key = r.Key, r.Key
+		} else {
+			copyOf[r.Key] = f.Key
+		}
+	}
+	// A record folded into one that was later folded into a smaller key
+	// follows it.
+	for k, to := range copyOf {
+		for copyOf[to] != "" {
+			to = copyOf[to]
+		}
+		copyOf[k] = to
+	}
+	if len(copyOf) == 0 {
+		t.Fatal("the small city has no records alike to fold")
+	}
+	full, err := resolve.Resolve(co.recs, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := resolve.Resolve(folded, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d records, %d folded into others", len(co.recs), len(copyOf))
+	if full.Model.M != small.Model.M || full.Model.Pairs != small.Model.Pairs || full.Model.Prior != small.Model.Prior {
+		t.Errorf("the model differs once records are folded:\nm %v\n  %v\npairs %d %d, prior %v %v", full.Model.M, small.Model.M,
+			full.Model.Pairs, small.Model.Pairs, full.Model.Prior, small.Model.Prior)
+	}
+	// The clusters of the folded records, copies put back.
+	clusterOf := map[string]int{}
+	for c, members := range small.Clusters {
+		for _, i := range members {
+			clusterOf[small.Records[i].Key] = c
+		}
+	}
+	differ := 0
+	for _, members := range full.Clusters {
+		want := -1
+		for n, i := range members {
+			k := full.Records[i].Key
+			if to := copyOf[k]; to != "" {
+				k = to
+			}
+			c, ok := clusterOf[k]
+			if !ok {
+				t.Fatalf("record %s is not resolved once folded", k)
+			}
+			if n == 0 {
+				want = c
+			} else if c != want {
+				differ++
+			}
+		}
+	}
+	if differ > 0 || len(full.Clusters) != len(small.Clusters) {
+		t.Errorf("%d clusters unfolded, %d folded; %d records apart from their cluster once folded", len(full.Clusters), len(small.Clusters), differ)
+	}
+}

@@ -1,0 +1,165 @@
+package resolve
+
+import (
+	"strings"
+	"time"
+
+	"github.com/ywtg/hub/store"
+)
+
+// twins are source records that are one record to resolution: the same
+// valid ID hash, source and compared fields. A grid worker's reports each
+// name the worker alike (the medium city has 35,000 reporter records with
+// an ID and 10,000 distinct ones); held apart, a worker's reports made one
+// cluster of hundreds of records that every new report resolved again.
+// Persons holds twins as one record under their smallest key, with their
+// latest timestamp and the others as Record.Copies.
+type twins struct {
+	sig     string
+	rec     Record // the fields the members share
+	members []member
+}
+
+// member is one source record of a twins and where it stands: its
+// person_link row, the person made for it (or its ID's), its person and
+// how it was matched. Only the sync engine and resolution write a
+// record's person: the sync engine when the record changes, which queues
+// it (read again at the next run), resolution in the plans it applies.
+type member struct {
+	key     string
+	updated time.Time
+	id      int64
+	own     int64
+	person  int64
+	matched string
+}
+
+// memberOf is a record's member as read from the store.
+func memberOf(l *store.PersonLink, rec *Record) member {
+	return member{key: l.Key, updated: rec.Updated, id: l.ID, own: l.OwnID, person: l.PersonID, matched: l.MatchedBy}
+}
+
+// record is the one record the twins are to resolution.
+func (t *twins) record() Record {
+	rec := t.rec
+	for i := range t.members {
+		m := &t.members[i]
+		if i == 0 || m.key < rec.Key {
+			rec.Key = m.key
+		}
+		if i == 0 || m.updated.After(rec.Updated) {
+			rec.Updated = m.updated
+		}
+	}
+	rec.Copies = len(t.members) - 1
+	return rec
+}
+
+// find returns a member by key (nil: none).
+func (t *twins) find(key string) *member {
+	for i := range t.members {
+		if t.members[i].key == key {
+			return &t.members[i]
+		}
+	}
+	return nil
+}
+
+// folds are the person records held, grouped into twins. A record a
+// decision names is never folded: the decision is about it alone.
+type folds struct {
+	bySig map[string]*twins
+	of    map[string]*twins // record key → its twins
+	named map[string]bool
+}
+
+func newFolds(n int, decisions []Decision) *folds {
+	return &folds{bySig: make(map[string]*twins, n), of: make(map[string]*twins, n), named: namedKeys(decisions)}
+}
+
+// namedKeys are the record keys decisions name.
+func namedKeys(decisions []Decision) map[string]bool {
+	out := make(map[string]bool, 2*len(decisions))
+	for _, d := range decisions {
+		out[d.A], out[d.B] = true, true
+	}
+	return out
+}
+
+// sig is what a record shares with its twins; a record that cannot have
+// twins (no valid ID hash, or named by a decision) has one of its own.
+func (f *folds) sig(rec *Record) string {
+	if rec.IDHash == "" || f.named[rec.Key] {
+		return "\x01" + rec.Key
+	}
+	return strings.Join([]string{rec.IDHash, rec.Source, rec.Name, rec.Birth, rec.Gender, rec.PhoneHash, rec.Place}, "\x00")
+}
+
+// member returns a held record's member (nil: not held).
+func (f *folds) member(key string) *member {
+	if t := f.of[key]; t != nil {
+		return t.find(key)
+	}
+	return nil
+}
+
+// add puts a record (not held) with its twins and returns them.
+func (f *folds) add(rec *Record, m member) *twins {
+	s := f.sig(rec)
+	t := f.bySig[s]
+	if t == nil {
+		shared := *rec
+		shared.Key, shared.Updated, shared.Copies = "", time.Time{}, 0
+		t = &twins{sig: s, rec: shared}
+		f.bySig[s] = t
+	}
+	t.members = append(t.members, m)
+	f.of[m.key] = t
+	return t
+}
+
+// drop takes a record out of its twins, if held, and returns its member.
+func (f *folds) drop(key string) (member, bool) {
+	t := f.of[key]
+	if t == nil {
+		return member{}, false
+	}
+	delete(f.of, key)
+	var m member
+	for i := range t.members {
+		if t.members[i].key == key {
+			m = t.members[i]
+			t.members[i] = t.members[len(t.members)-1]
+			t.members = t.members[:len(t.members)-1]
+			break
+		}
+	}
+	if len(t.members) == 0 {
+		delete(f.bySig, t.sig)
+	}
+	return m, true
+}
+
+// members calls fn with every member of the twins a record the engine
+// holds stands for: itself and its copies.
+func (f *folds) members(rec *Record, fn func(*member)) {
+	t := f.of[rec.Key]
+	for i := range t.members {
+		fn(&t.members[i])
+	}
+}
+
+// records are the records resolution holds: one per twins.
+func (f *folds) records() []Record {
+	out := make([]Record, 0, len(f.bySig))
+	for _, t := range f.bySig {
+		out = append(out, t.record())
+	}
+	return out
+}
+
+// sameRecord tells whether two records are the same to resolution.
+func sameRecord(a, b *Record) bool {
+	return a.Key == b.Key && a.Source == b.Source && a.IDHash == b.IDHash && a.Name == b.Name && a.Birth == b.Birth &&
+		a.Gender == b.Gender && a.PhoneHash == b.PhoneHash && a.Place == b.Place && a.Updated.Equal(b.Updated) && a.Copies == b.Copies
+}

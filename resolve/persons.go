@@ -149,6 +149,13 @@ func sortRecords(recs []Record) error {
 	return nil
 }
 
+// sameFields tells whether two records are compared alike: all but their
+// timestamps and copies are the same.
+func sameFields(a, b *Record) bool {
+	return a.Key == b.Key && a.Source == b.Source && a.IDHash == b.IDHash && a.Name == b.Name && a.Birth == b.Birth &&
+		a.Gender == b.Gender && a.PhoneHash == b.PhoneHash && a.Place == b.Place
+}
+
 // weight is the number of source records a slot's record stands for.
 func (x *Persons) weight(i int32) int { return 1 + x.recs[i].Copies }
 
@@ -404,6 +411,28 @@ func (x *Persons) Update(changed []Record, removed []string, decisions []Decisio
 			touch(i)
 		}
 	}
+	// A record whose compared fields are as held, changed only in its
+	// timestamp or copies (a case updated at its source; a worker's new
+	// report), keeps its blocks and pairs: neither changes what it is
+	// compared with or how, and only its cluster's golden record can
+	// change. Its counts follow its copies.
+	kept := changed[:0]
+	for i := range changed {
+		rc := &changed[i]
+		s, ok := x.slot[rc.Key]
+		if !ok || !sameFields(&x.recs[s], rc) {
+			kept = append(kept, *rc)
+			continue
+		}
+		touch(s)
+		if d := rc.Copies - x.recs[s].Copies; d != 0 {
+			x.names[x.pr[s].name] += d
+			x.readers[x.pr[s].pinyin] += d
+			x.total += d
+		}
+		x.recs[s].Updated, x.recs[s].Copies = rc.Updated, rc.Copies
+	}
+	changed = kept
 	// The dwellings each phone of a changed record is known at, before.
 	phones := map[string]string{}
 	notePhone := func(ph string) {

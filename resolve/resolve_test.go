@@ -452,8 +452,8 @@ func pairsTogether(r *resolve.Result) map[[2]string]bool {
 }
 
 // TestUpdateAnswersOnlyWhatChanged runs changes through Update — records
-// added, changed (a new phone, another dwelling, a name typed otherwise),
-// removed, and decisions taken — and keeps, record by record, the cluster
+// added, changed (a new phone, another dwelling, a name typed otherwise,
+// a timestamp, copies), removed, and decisions taken — and keeps, record by record, the cluster
 // each Update answered. After every step that map must be the clustering
 // of everything (Snapshot): the records an Update leaves out are exactly
 // those whose cluster it could not change. The pairs it answered, kept
@@ -529,13 +529,19 @@ func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 		slices.Sort(keys)
 		for range 10 {
 			r := live[keys[rng.IntN(len(keys))]]
-			switch rng.IntN(4) {
+			switch rng.IntN(6) {
 			case 0:
 				r.PhoneHash = fmt.Sprintf("%x", rng.Uint64())
 			case 1:
 				r.Place = live[keys[rng.IntN(len(keys))]].Place
 			case 2:
 				r.Name = strings.Join(strings.Split(r.Name, ""), " ")
+			case 4: // updated at its source, its person fields as they were
+				r.Updated = r.Updated.Add(time.Hour)
+			case 5: // a record alike added beside it, or one of them gone
+				if r.IDHash != "" {
+					r.Copies = max(r.Copies+rng.IntN(3)-1, 0)
+				}
 			case 3:
 				if !slices.Contains(removed, r.Key) {
 					removed = append(removed, r.Key)
@@ -562,6 +568,15 @@ func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 			t.Fatal(err)
 		}
 		answered += len(r.Records)
+		// A changed record's cluster is answered, a timestamp alone
+		// included: its golden record may change.
+		for _, c := range changed {
+			if !slices.ContainsFunc(r.Records, func(a resolve.Record) bool {
+				return a.Key == c.Key && a.Updated.Equal(c.Updated) && a.Copies == c.Copies
+			}) {
+				t.Fatalf("step %d: record %s changed and is not answered as it is now", step, c.Key)
+			}
+		}
 		for _, k := range removed {
 			delete(held, k)
 			delete(live, k)

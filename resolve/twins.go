@@ -160,6 +160,5 @@ func (f *folds) records() []Record {
 
 // sameRecord tells whether two records are the same to resolution.
 func sameRecord(a, b *Record) bool {
-	return a.Key == b.Key && a.Source == b.Source && a.IDHash == b.IDHash && a.Name == b.Name && a.Birth == b.Birth &&
-		a.Gender == b.Gender && a.PhoneHash == b.PhoneHash && a.Place == b.Place && a.Updated.Equal(b.Updated) && a.Copies == b.Copies
+	return sameFields(a, b) && a.Updated.Equal(b.Updated) && a.Copies == b.Copies
 }

@@ -55,9 +55,11 @@ func (s *Store) personLinks(ctx context.Context, keys []string) ([]PersonLink, e
 	if _, scoped := scopeOf(ctx); scoped {
 		return nil, fmt.Errorf("person links: a jurisdiction-scoped read cannot resolve the city's persons")
 	}
-	var args []any
-	from := "person_link l"
-	size := len(keys)
+	var (
+		rows pgx.Rows
+		err  error
+		size = len(keys)
+	)
 	if keys == nil {
 		// The planner's count, current after RefreshPersonStatistics:
 		// only the slice's first capacity.
@@ -66,31 +68,46 @@ func (s *Store) personLinks(ctx context.Context, keys []string) ([]PersonLink, e
 			return nil, fmt.Errorf("person links: %w", err)
 		}
 		size = int(min(max(n, 0), 1<<24))
+		// Every record: joins, which the planner hashes. The dwelling's
+		// building is a resident's household's, a party member's linked
+		// home.
+		rows, err = s.pool.Query(ctx, `SELECT l.id, l.source || '/' || l.role || '/' || l.source_id, l.role, l.person_id, l.matched_by,
+				coalesce(pi.id, pr.id, l.person_id), l.id_hash, l.name, coalesce(l.gender, ''), l.birth_date, l.phone_hash,
+				coalesce(h.building_id, b.building_id), l.address, coalesce(l.source_updated_at, l.fetched_at)
+			FROM person_link l
+			LEFT JOIN person pi ON pi.id_hash = l.id_hash
+			LEFT JOIN person pr ON l.id_hash IS NULL AND pr.record_key = l.source || '/' || l.role || '/' || l.source_id
+			LEFT JOIN resident r ON l.role = 'RESIDENT' AND r.source = l.source AND r.source_id = l.source_id
+			LEFT JOIN household h ON h.id = r.household_id
+			LEFT JOIN party_member m ON l.role = 'PARTY_MEMBER' AND m.source = l.source AND m.source_id = l.source_id
+			LEFT JOIN building_link b ON b.record_type = 'PARTY_MEMBER' AND b.record_id = m.id`)
 	} else {
-		// The keys split into the columns of person_link's unique key, so
-		// that each is one index probe.
+		// Some records: the keys split into the columns of person_link's
+		// unique key, each one index probe, and for each record only the
+		// lookups its kind needs (joined, a reporter's record probed the
+		// resident and party member indexes too, from pages often outside
+		// the cache).
 		var sources, roles, ids []string
 		for _, k := range keys {
 			if source, role, id, ok := splitRecordKey(k); ok {
 				sources, roles, ids = append(sources, source), append(roles, role), append(ids, id)
 			}
 		}
-		from = `unnest($1::text[], $2::text[], $3::text[]) AS k(source, role, source_id)
-		JOIN person_link l ON (l.source, l.role, l.source_id) = (k.source, k.role, k.source_id)`
-		args = []any{sources, roles, ids}
+		rows, err = s.pool.Query(ctx, `SELECT l.id, l.source || '/' || l.role || '/' || l.source_id, l.role, l.person_id, l.matched_by,
+				coalesce(CASE WHEN l.id_hash IS NOT NULL THEN (SELECT p.id FROM person p WHERE p.id_hash = l.id_hash)
+					ELSE (SELECT p.id FROM person p WHERE p.record_key = l.source || '/' || l.role || '/' || l.source_id) END, l.person_id),
+				l.id_hash, l.name, coalesce(l.gender, ''), l.birth_date, l.phone_hash,
+				CASE l.role
+					WHEN 'RESIDENT' THEN (SELECT h.building_id FROM resident r JOIN household h ON h.id = r.household_id
+						WHERE r.source = l.source AND r.source_id = l.source_id)
+					WHEN 'PARTY_MEMBER' THEN (SELECT b.building_id FROM party_member m
+						JOIN building_link b ON b.record_type = 'PARTY_MEMBER' AND b.record_id = m.id
+						WHERE m.source = l.source AND m.source_id = l.source_id)
+				END,
+				l.address, coalesce(l.source_updated_at, l.fetched_at)
+			FROM unnest($1::text[], $2::text[], $3::text[]) AS k(source, role, source_id)
+			JOIN person_link l ON (l.source, l.role, l.source_id) = (k.source, k.role, k.source_id)`, sources, roles, ids)
 	}
-	// The dwelling's building: a resident's household's, a party member's
-	// linked home.
-	rows, err := s.pool.Query(ctx, `SELECT l.id, l.source || '/' || l.role || '/' || l.source_id, l.role, l.person_id, l.matched_by,
-			coalesce(pi.id, pr.id, l.person_id), l.id_hash, l.name, coalesce(l.gender, ''), l.birth_date, l.phone_hash,
-			coalesce(h.building_id, b.building_id), l.address, coalesce(l.source_updated_at, l.fetched_at)
-		FROM `+from+`
-		LEFT JOIN person pi ON pi.id_hash = l.id_hash
-		LEFT JOIN person pr ON l.id_hash IS NULL AND pr.record_key = l.source || '/' || l.role || '/' || l.source_id
-		LEFT JOIN resident r ON l.role = 'RESIDENT' AND r.source = l.source AND r.source_id = l.source_id
-		LEFT JOIN household h ON h.id = r.household_id
-		LEFT JOIN party_member m ON l.role = 'PARTY_MEMBER' AND m.source = l.source AND m.source_id = l.source_id
-		LEFT JOIN building_link b ON b.record_type = 'PARTY_MEMBER' AND b.record_id = m.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("person links: %w", err)
 	}

@@ -294,3 +294,79 @@ func TestMergeMovesThePersonsMergedBefore(t *testing.T) {
 		t.Fatalf("history %q, want %q", history, want)
 	}
 }
+
+// TestPersonLinksOfReadsAsPersonLinks: the records read by key are those
+// of the read of everything, field for field, for every kind — a resident
+// (its household's building), a party member with its home linked (the
+// home's building), a grid worker, reporters with and without a valid
+// ID — and a key that names nothing, or is not a record key, reads
+// nothing.
+func TestPersonLinksOfReadsAsPersonLinks(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	hotline, _ := storetest.SeedHotlineZhang(t, st)
+	zhang := storetest.Person("420606198005011234", "张三", "13800001111")
+	cs := storetest.MakeCases(3)
+	cs[2].Reporter = &zhang
+	storetest.SeedCases(t, st, cs[2:])
+	for _, q := range []string{
+		`UPDATE household SET building_id = (SELECT min(id) FROM building) WHERE source_id = 'H1'`,
+		`INSERT INTO building_link (record_type, record_id, address, building_id, confidence, names_compound)
+			SELECT 'PARTY_MEMBER', m.id, '幸福小区3栋', (SELECT max(id) FROM building), 1, true
+			FROM party_member m WHERE m.source_id = 'D1'`,
+		// Records standing for a person other than their own, as
+		// resolution leaves them: the own person is read, not the one
+		// they stand for.
+		`UPDATE person_link SET person_id = (SELECT person_id FROM person_link WHERE source_id = 'R2') WHERE role = 'REPORTER'`,
+	} {
+		if _, err := st.Pool().Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := st.PersonLinks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]store.PersonLink{}
+	var keys []string
+	for _, l := range all {
+		byKey[l.Key] = l
+		keys = append(keys, l.Key)
+	}
+	for _, k := range []string{"governance/RESIDENT/R1", "party/PARTY_MEMBER/D1", "governance/GRID_WORKER/W1", hotline,
+		"citymgmt/REPORTER/" + cs[2].SourceID} {
+		if _, ok := byKey[k]; !ok {
+			t.Fatalf("no record %s among %v", k, keys)
+		}
+	}
+	if r1, d1 := byKey["governance/RESIDENT/R1"], byKey["party/PARTY_MEMBER/D1"]; r1.BuildingID == nil || d1.BuildingID == nil || *r1.BuildingID == *d1.BuildingID {
+		t.Fatalf("the fixture's dwellings: resident %v, party member %v (want two buildings)", r1.BuildingID, d1.BuildingID)
+	}
+	if h, z := byKey[hotline], byKey["citymgmt/REPORTER/"+cs[2].SourceID]; h.OwnID == h.PersonID || z.OwnID == z.PersonID || h.OwnID == z.OwnID {
+		t.Fatalf("the fixture's reporters: %+v, %+v (want each standing for a person not its own)", h, z)
+	}
+	some, err := st.PersonLinksOf(ctx, append(slices.Clone(keys), "governance/RESIDENT/nobody", "not a key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(some) != len(all) {
+		t.Fatalf("read by key %d records, %d in all", len(some), len(all))
+	}
+	show := func(l store.PersonLink) string {
+		building, birth := "none", "none"
+		if l.BuildingID != nil {
+			building = fmt.Sprint(*l.BuildingID)
+		}
+		if l.Birth != nil {
+			birth = l.Birth.Format(time.DateOnly)
+		}
+		l.BuildingID, l.Birth = nil, nil
+		return fmt.Sprintf("%+v building %s birth %s", l, building, birth)
+	}
+	for _, l := range some {
+		if got, want := show(l), show(byKey[l.Key]); got != want {
+			t.Errorf("%s read by key:\n%s\nin the read of everything:\n%s", l.Key, got, want)
+		}
+	}
+}

@@ -86,13 +86,21 @@ func RegroupIncidents(ctx context.Context, st *store.Store, cfg IncidentConfig, 
 		groups = recent
 	}
 	out.Groups = len(groups)
-	err = st.InTx(ctx, func(w *store.Writer) error {
+	err = st.InDerivedTx(ctx, func(w *store.Writer) error {
 		var err error
 		out.IncidentWrite, err = w.ReplaceIncidents(ctx, from, groups)
 		return err
 	})
 	if err != nil {
 		return out, fmt.Errorf("regroup incidents: %w", err)
+	}
+	// A full regrouping rewrites the incidents and many cases' links:
+	// their statistics are brought up to date now, not by the next
+	// regrouping after a sync pass, which would analyze them first.
+	if from.IsZero() {
+		if err := st.RefreshIncidentStatistics(ctx); err != nil {
+			return out, fmt.Errorf("regroup incidents: %w", err)
+		}
 	}
 	return out, nil
 }

@@ -129,7 +129,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 		}
 	}
 	if len(res.Records) == 0 && len(gone) == 0 {
-		if err := r.st.InTx(ctx, func(w *store.Writer) error { return w.TakePersonQueue(ctx, q) }); err != nil {
+		if err := r.st.InDerivedTx(ctx, func(w *store.Writer) error { return w.TakePersonQueue(ctx, q) }); err != nil {
 			r.eng = nil
 			return out, fmt.Errorf("resolve persons: %w", err)
 		}
@@ -253,7 +253,7 @@ func (r *PersonResolver) apply(ctx context.Context, plan *store.PersonResolution
 		// Persons made get their IDs in the transaction: a retry starts
 		// from the plan as it was.
 		plan.Persons = slices.Clone(persons)
-		err = r.st.InTx(ctx, func(w *store.Writer) error {
+		err = r.st.InDerivedTx(ctx, func(w *store.Writer) error {
 			var err error
 			if applied, err = w.ApplyPersonResolution(ctx, *plan); err != nil {
 				return err
@@ -411,23 +411,32 @@ func (r *PersonResolver) record(l *store.PersonLink, g *address.Gazetteer) Recor
 // a person that a split (a rejected link) took away — gets a new person,
 // split from the one most of its records stood for.
 func PersonPlan(res *Result, byKey map[string]*store.PersonLink, cfg Config) store.PersonResolution {
-	return personPlan(res, func(rec *Record, fn func(*member)) {
-		m := memberOf(byKey[rec.Key], rec)
-		fn(&m)
+	return personPlan(res, func(rec *Record) []member {
+		return []member{memberOf(byKey[rec.Key], rec)}
 	}, cfg)
 }
 
 // personPlan is PersonPlan of a resolution of folded records: records
-// calls fn with where each source record a record of the resolution
-// stands for stands (itself and its copies, which count as records).
-func personPlan(res *Result, records func(rec *Record, fn func(*member)), cfg Config) store.PersonResolution {
+// returns where each source record a record of the resolution stands for
+// stands (itself and its copies, which count as records).
+func personPlan(res *Result, records func(rec *Record) []member, cfg Config) store.PersonResolution {
 	var plan store.PersonResolution
 	// each calls fn with every source record of cluster c and the
-	// resolution's record it is or is a copy of.
-	each := func(c int, fn func(m *member, rec *Record)) {
+	// resolution's record it is or is a copy of. Copies mostly stand
+	// alike: fn is called once for a run of members alike (own person,
+	// person, match), with its length.
+	each := func(c int, fn func(m *member, n int, rec *Record)) {
 		for _, i := range res.Clusters[c] {
 			rec := &res.Records[i]
-			records(rec, func(m *member) { fn(m, rec) })
+			ms := records(rec)
+			for x := 0; x < len(ms); {
+				y := x + 1
+				for y < len(ms) && ms[y].own == ms[x].own && ms[y].person == ms[x].person && ms[y].matched == ms[x].matched {
+					y++
+				}
+				fn(&ms[x], y-x, rec)
+				x = y
+			}
 		}
 	}
 	accepted := map[string]bool{}
@@ -440,7 +449,7 @@ func personPlan(res *Result, records func(rec *Record, fn func(*member)), cfg Co
 	idPerson := map[int64]bool{}
 	survivor := make([]int64, len(res.Clusters))
 	for c := range res.Clusters {
-		each(c, func(m *member, rec *Record) {
+		each(c, func(m *member, _ int, rec *Record) {
 			if rec.IDHash != "" {
 				idPerson[m.own] = true
 				survivor[c] = m.own
@@ -457,8 +466,8 @@ func personPlan(res *Result, records func(rec *Record, fn func(*member)), cfg Co
 	origin := make([]int64, len(res.Clusters)) // the person most of a cluster's records stand for
 	for c := range res.Clusters {
 		count, own := map[int64]int{}, map[int64]bool{}
-		each(c, func(m *member, _ *Record) {
-			count[m.person]++
+		each(c, func(m *member, n int, _ *Record) {
+			count[m.person] += n
 			own[m.own] = true
 		})
 		best := 0
@@ -505,15 +514,15 @@ func personPlan(res *Result, records func(rec *Record, fn func(*member)), cfg Co
 		gold := res.Golden(c, cfg.Trust)
 		merged := map[int64]bool{}
 		n := 0
-		each(c, func(m *member, _ *Record) {
-			n++
+		each(c, func(m *member, k int, _ *Record) {
+			n += k
+			if m.person == p.ID && p.ID != 0 {
+				p.Current = true
+			}
 			for _, id := range [2]int64{m.own, m.person} {
 				if id != p.ID && !idPerson[id] && !kept[id] {
 					merged[id] = true
 				}
-			}
-			if m.key == gold.Phone.Record {
-				p.PhoneFrom = m.own
 			}
 		})
 		for id := range merged {
@@ -532,8 +541,15 @@ func personPlan(res *Result, records func(rec *Record, fn func(*member)), cfg Co
 		}
 		if h, err := hex.DecodeString(gold.Phone.Value); err == nil && len(h) > 0 {
 			p.PhoneHash = h
-		} else {
-			p.PhoneFrom = 0
+			for _, i := range res.Clusters[c] {
+				if rec := &res.Records[i]; rec.Key == gold.Phone.Record {
+					for _, m := range records(rec) {
+						if m.key == rec.Key {
+							p.PhoneFrom = m.own
+						}
+					}
+				}
+			}
 		}
 		// A person of one record takes every field from it, which its
 		// provenance leaves unsaid (the store's default, {}): the sync
@@ -549,7 +565,8 @@ func personPlan(res *Result, records func(rec *Record, fn func(*member)), cfg Co
 			}
 		}
 		plan.Persons = append(plan.Persons, p)
-		each(c, func(l *member, r *Record) {
+		for _, i := range res.Clusters[c] {
+			r := &res.Records[i]
 			m := "PROBABILISTIC"
 			switch {
 			case r.IDHash != "":
@@ -559,10 +576,12 @@ func personPlan(res *Result, records func(rec *Record, fn func(*member)), cfg Co
 			case accepted[r.Key]:
 				m = "DECISION"
 			}
-			if l.person != p.ID || l.matched != m {
-				plan.Records = append(plan.Records, store.ResolvedRecord{Key: l.key, LinkID: l.id, Person: len(plan.Persons) - 1, MatchedBy: m})
+			for _, l := range records(r) {
+				if l.person != p.ID || l.matched != m {
+					plan.Records = append(plan.Records, store.ResolvedRecord{Key: l.key, LinkID: l.id, Person: len(plan.Persons) - 1, MatchedBy: m})
+				}
 			}
-		})
+		}
 	}
 	seen := map[[2]string]bool{}
 	sets := [][]Pair{res.Links, res.Review}

@@ -18,6 +18,11 @@ type twins struct {
 	sig     string
 	rec     Record // the fields the members share
 	members []member
+	// first and latest are the smallest key and the latest timestamp of
+	// the members, unless stale (a member that held one left).
+	first  string
+	latest time.Time
+	stale  bool
 }
 
 // member is one source record of a twins and where it stands: its
@@ -41,18 +46,25 @@ func memberOf(l *store.PersonLink, rec *Record) member {
 
 // record is the one record the twins are to resolution.
 func (t *twins) record() Record {
-	rec := t.rec
-	for i := range t.members {
-		m := &t.members[i]
-		if i == 0 || m.key < rec.Key {
-			rec.Key = m.key
-		}
-		if i == 0 || m.updated.After(rec.Updated) {
-			rec.Updated = m.updated
+	if t.stale {
+		t.first, t.latest, t.stale = "", time.Time{}, false
+		for i := range t.members {
+			t.note(&t.members[i])
 		}
 	}
-	rec.Copies = len(t.members) - 1
+	rec := t.rec
+	rec.Key, rec.Updated, rec.Copies = t.first, t.latest, len(t.members)-1
 	return rec
+}
+
+// note takes a member into first and latest.
+func (t *twins) note(m *member) {
+	if t.first == "" || m.key < t.first {
+		t.first = m.key
+	}
+	if m.updated.After(t.latest) {
+		t.latest = m.updated
+	}
 }
 
 // find returns a member by key (nil: none).
@@ -114,6 +126,9 @@ func (f *folds) add(rec *Record, m member) *twins {
 		f.bySig[s] = t
 	}
 	t.members = append(t.members, m)
+	if !t.stale {
+		t.note(&t.members[len(t.members)-1])
+	}
 	f.of[m.key] = t
 	return t
 }
@@ -129,6 +144,9 @@ func (f *folds) drop(key string) (member, bool) {
 	for i := range t.members {
 		if t.members[i].key == key {
 			m = t.members[i]
+			if m.key == t.first || !m.updated.Before(t.latest) {
+				t.stale = true
+			}
 			t.members[i] = t.members[len(t.members)-1]
 			t.members = t.members[:len(t.members)-1]
 			break
@@ -140,13 +158,10 @@ func (f *folds) drop(key string) (member, bool) {
 	return m, true
 }
 
-// members calls fn with every member of the twins a record the engine
-// holds stands for: itself and its copies.
-func (f *folds) members(rec *Record, fn func(*member)) {
-	t := f.of[rec.Key]
-	for i := range t.members {
-		fn(&t.members[i])
-	}
+// members returns the members of the twins a record the engine holds
+// stands for: itself and its copies.
+func (f *folds) members(rec *Record) []member {
+	return f.of[rec.Key].members
 }
 
 // records are the records resolution holds: one per twins.

@@ -230,6 +230,11 @@ type ResolvedRecord struct {
 type ResolvedPerson struct {
 	ID        int64
 	SplitFrom int64 // for a person made: the person its records stood for
+	// Current: a record stands for the person now, so it is not merged
+	// (the sync engine links a record to the survivor of a merged
+	// person, and a merge waits for the last record to leave): no split
+	// to look for.
+	Current bool
 
 	Merged     []int64 // the other persons of the cluster
 	Name       string
@@ -301,7 +306,9 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	}
 	var survivors, merged, into []int64
 	for _, p := range r.Persons {
-		survivors = append(survivors, p.ID)
+		if !p.Current {
+			survivors = append(survivors, p.ID)
+		}
 		for _, m := range p.Merged {
 			merged, into = append(merged, m), append(into, p.ID)
 		}
@@ -377,27 +384,37 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	// Then the merges: a person no record stands for any more. One that a
 	// record outside a partial resolution still stands for is that
 	// record's cluster's person and stays.
-	tag, err = w.tx.Exec(ctx, `WITH merged AS (UPDATE person p SET merged_into = t.into_id, updated_at = now()
-				FROM unnest($1::bigint[], $2::bigint[]) AS t(id, into_id)
-				WHERE p.id = t.id AND p.merged_into IS DISTINCT FROM t.into_id
-					AND NOT EXISTS (SELECT FROM person_link l WHERE l.person_id = p.id)
-				RETURNING p.id, t.into_id)
-		INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', into_id FROM merged`, merged, into)
-	if err != nil {
-		return out, fmt.Errorf("apply person resolution: merge: %w", err)
+	var mergedNow []int64
+	if len(merged) > 0 {
+		rows, err := w.tx.Query(ctx, `WITH merged AS (UPDATE person p SET merged_into = t.into_id, updated_at = now()
+					FROM unnest($1::bigint[], $2::bigint[]) AS t(id, into_id)
+					WHERE p.id = t.id AND p.merged_into IS DISTINCT FROM t.into_id
+						AND NOT EXISTS (SELECT FROM person_link l WHERE l.person_id = p.id)
+					RETURNING p.id, t.into_id),
+				history AS (INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', into_id FROM merged)
+			SELECT id FROM merged`, merged, into)
+		if err != nil {
+			return out, fmt.Errorf("apply person resolution: merge: %w", err)
+		}
+		if mergedNow, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+			return out, fmt.Errorf("apply person resolution: merge: %w", err)
+		}
 	}
-	out.Merged = int(tag.RowsAffected())
+	out.Merged = len(mergedNow)
 	// A person merged earlier into one merged now names the survivor too,
 	// with a MERGED entry of its own: a person's merged_into is not
 	// indexed (migration 037), and the persons merged into one are found
-	// by their entries.
-	if _, err := w.tx.Exec(ctx, `WITH moved AS (UPDATE person p SET merged_into = s.merged_into, updated_at = now()
-				FROM person_history h JOIN person s ON s.id = h.other_id
-				WHERE h.other_id = ANY($1::bigint[]) AND h.kind = 'MERGED' AND p.id = h.person_id
-					AND p.merged_into = s.id AND s.merged_into IS NOT NULL
-				RETURNING p.id, p.merged_into)
-		INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', merged_into FROM moved`, merged); err != nil {
-		return out, fmt.Errorf("apply person resolution: merge: %w", err)
+	// by their entries. Only the persons merged by this write can have
+	// any: the persons of one merged before were moved then.
+	if len(mergedNow) > 0 {
+		if _, err := w.tx.Exec(ctx, `WITH moved AS (UPDATE person p SET merged_into = s.merged_into, updated_at = now()
+					FROM person_history h JOIN person s ON s.id = h.other_id
+					WHERE h.other_id = ANY($1::bigint[]) AND h.kind = 'MERGED' AND p.id = h.person_id
+						AND p.merged_into = s.id AND s.merged_into IS NOT NULL
+					RETURNING p.id, p.merged_into)
+			INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', merged_into FROM moved`, mergedNow); err != nil {
+			return out, fmt.Errorf("apply person resolution: merge: %w", err)
+		}
 	}
 
 	n := len(r.Persons)

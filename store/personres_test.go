@@ -370,3 +370,55 @@ func TestPersonLinksOfReadsAsPersonLinks(t *testing.T) {
 		}
 	}
 }
+
+// TestDerivedWritesDoNotWaitForTheDisk: a transaction of InDerivedTx runs
+// with synchronous_commit off and commits; InTx's keep the server's
+// setting.
+func TestDerivedWritesDoNotWaitForTheDisk(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	for _, q := range []string{
+		`CREATE TABLE commit_seen (n serial, setting text)`,
+		`CREATE FUNCTION note_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			INSERT INTO commit_seen (setting) VALUES (current_setting('synchronous_commit'));
+			RETURN NULL;
+		END $$`,
+		`CREATE TRIGGER note_commit AFTER DELETE ON person_resolve_queue FOR EACH STATEMENT EXECUTE FUNCTION note_commit()`,
+		`INSERT INTO person_resolve_queue (record_key) VALUES ('a/REPORTER/1'), ('a/REPORTER/2')`,
+	} {
+		if _, err := st.Pool().Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q, err := st.PersonResolveQueue(ctx)
+	if err != nil || len(q.Keys) != 2 {
+		t.Fatalf("queue: %+v, %v", q, err)
+	}
+	one := func(i int) store.PersonQueue { return store.PersonQueue{Keys: q.Keys[i : i+1], Seqs: q.Seqs[i : i+1]} }
+	if err := st.InDerivedTx(ctx, func(w *store.Writer) error { return w.TakePersonQueue(ctx, one(0)) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.InTx(ctx, func(w *store.Writer) error { return w.TakePersonQueue(ctx, one(1)) }); err != nil {
+		t.Fatal(err)
+	}
+	var server string
+	if err := st.Pool().QueryRow(ctx, `SHOW synchronous_commit`).Scan(&server); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	rows, err := st.Pool().Query(ctx, `SELECT setting FROM commit_seen ORDER BY n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	left, err := st.PersonResolveQueue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seen, []string{"off", server}) || server == "off" || len(left.Keys) != 0 {
+		t.Fatalf("synchronous_commit in a derived and a plain write: %v (the server's: %s); %d keys left queued", seen, server, len(left.Keys))
+	}
+}

@@ -9,8 +9,9 @@
 // apart), then times the entity resolution the hub runs after a pass
 // (incidents regrouped and persons resolved, side by side as the server
 // runs them) and reports records/s with it. It
-// then applies changes at the sources and times the incremental pass that
-// picks them up, with its resolution, and finally copies the canonical rows the sync
+// then, pass after pass (-passes), applies changes at the sources and
+// times the incremental pass that picks them up, with its resolution, and
+// finally copies the canonical rows the sync
 // produced into a second, freshly migrated database with raw binary COPY —
 // the floor of the write path: same rows, same tables, same indexes. Peak
 // RSS (VmHWM) is reset before the sync and read after it.
@@ -53,7 +54,8 @@ func main() {
 	var o options
 	flag.StringVar(&o.scale, "scale", "medium", "synthetic city: small, medium, city (≈1.1M cases, 420k residents)")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the synthetic city")
-	flag.IntVar(&o.changes, "changes", 1000, "live changes applied at the sources before the incremental pass")
+	flag.IntVar(&o.changes, "changes", 1000, "live changes applied at the sources before each incremental pass")
+	flag.IntVar(&o.passes, "passes", 3, "incremental passes, each after its own changes (the first runs on the database the initial load left: checkpoint and autovacuum under way)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the initial sync to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark databases (DATABASE_URL only)")
 	flag.BoolVar(&o.noFloor, "nofloor", false, "skip the raw COPY floor")
@@ -69,6 +71,7 @@ type options struct {
 	scale      string
 	seed       uint64
 	changes    int
+	passes     int
 	cpuprofile string
 	keep       bool
 	noFloor    bool
@@ -185,7 +188,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	// Incremental pass after changes at the sources.
-	if o.changes > 0 {
+	for n := 1; o.changes > 0 && n <= o.passes; n++ {
 		changes, err := sys.Step(ctx, o.changes)
 		if err != nil {
 			return fmt.Errorf("live changes: %w", err)
@@ -194,7 +197,7 @@ func run(ctx context.Context, o options) error {
 		for _, ch := range changes {
 			ops[ch.Op.String()]++
 		}
-		fmt.Printf("\nincremental sync after %d changes at the sources %v (load %s)\n", len(changes), ops, loadavg())
+		fmt.Printf("\nincremental sync %d of %d after %d changes at the sources %v (load %s)\n", n, o.passes, len(changes), ops, loadavg())
 		inc, err := pass(ctx, engine, sources)
 		if err != nil {
 			return err

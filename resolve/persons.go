@@ -381,7 +381,9 @@ func (x *Persons) setDecisions(ds []Decision) []string {
 // with a record among them (the other record may lie in a cluster left
 // out). Every other record keeps its cluster, links and review pairs.
 // Fresh and Gone give the evidence as a change to what NewPersons and the
-// Updates before reported (Result.Incremental).
+// Updates before reported (Result.Incremental). A record changed only in
+// its timestamp or copies is not compared or clustered again: its cluster
+// is answered as held, with the links last reported within it.
 func (x *Persons) Update(changed []Record, removed []string, decisions []Decision) (*Result, error) {
 	changed = slices.Clone(changed)
 	if err := sortRecords(changed); err != nil {
@@ -414,9 +416,12 @@ func (x *Persons) Update(changed []Record, removed []string, decisions []Decisio
 	// A record whose compared fields are as held, changed only in its
 	// timestamp or copies (a case updated at its source; a worker's new
 	// report), keeps its blocks and pairs: neither changes what it is
-	// compared with or how, and only its cluster's golden record can
-	// change. Its counts follow its copies.
+	// compared with or how, so its cluster cannot change, only the
+	// cluster's golden record. It is answered with its cluster as held
+	// (retimed), unless a change beside it clusters its part again. Its
+	// counts follow its copies.
 	kept := changed[:0]
+	var retimed []int32
 	for i := range changed {
 		rc := &changed[i]
 		s, ok := x.slot[rc.Key]
@@ -424,7 +429,7 @@ func (x *Persons) Update(changed []Record, removed []string, decisions []Decisio
 			kept = append(kept, *rc)
 			continue
 		}
-		touch(s)
+		retimed = append(retimed, s)
 		if d := rc.Copies - x.recs[s].Copies; d != 0 {
 			x.names[x.pr[s].name] += d
 			x.readers[x.pr[s].pinyin] += d
@@ -527,7 +532,99 @@ func (x *Persons) Update(changed []Record, removed []string, decisions []Decisio
 	r = x.changedOnly(r, label, size, dirty)
 	r.Compared = x.compared
 	x.evidence(r)
+	x.answerRetimed(r, retimed)
 	return r, nil
+}
+
+// answerRetimed adds to an Update's answer the clusters of the retimed
+// slots it does not hold, as they are: their records, and the links
+// within them as last reported (from their pairs and accepted
+// decisions). Their evidence did not change (Result.Fresh, Gone); the
+// answer's records stay sorted by key.
+func (x *Persons) answerRetimed(r *Result, slots []int32) {
+	if len(slots) == 0 {
+		return
+	}
+	in := make(map[string]bool, len(r.Records))
+	for i := range r.Records {
+		in[r.Records[i].Key] = true
+	}
+	n := float64(x.total)
+	added := false
+	for _, s := range slots {
+		if in[x.recs[s].Key] {
+			continue
+		}
+		added = true
+		l := x.cluster[s]
+		members := slices.Clone(x.members[l])
+		slices.SortFunc(members, func(a, b int32) int { return strings.Compare(x.recs[a].Key, x.recs[b].Key) })
+		c := make([]int, len(members))
+		for m, i := range members {
+			in[x.recs[i].Key] = true
+			c[m] = len(r.Records)
+			r.Records = append(r.Records, x.recs[i])
+			r.Cluster = append(r.Cluster, len(r.Clusters))
+		}
+		r.Clusters = append(r.Clusters, c)
+		for _, i := range members {
+			key := x.recs[i].Key
+			for _, e := range x.edges[i] {
+				k := [2]string{e.p.A, e.p.B}
+				if e.p.A != key || x.cluster[e.to] != l {
+					continue
+				}
+				if o := x.shown[k]; o == Linked || o == Accepted {
+					p := *e.p
+					p.Outcome = o
+					r.Links = append(r.Links, p)
+				}
+			}
+			for _, k := range x.decidedOn[key] {
+				j, ok := x.slot[k[1]]
+				if k[0] != key || !ok || x.cluster[j] != l || x.shown[k] != Accepted || slices.ContainsFunc(x.edges[i], func(e edge) bool { return e.to == j }) {
+					continue
+				}
+				a, b := i, j
+				p := x.model.score(&x.recs[a], &x.recs[b], &x.pr[a], &x.pr[b], float64(x.names[x.pr[a].name])/n, float64(x.readers[x.pr[a].pinyin])/n)
+				p.Outcome = Accepted
+				r.Links = append(r.Links, p)
+			}
+		}
+	}
+	if added {
+		r.sortRecords()
+	}
+}
+
+// sortRecords puts a result's records in key order, its clusters in the
+// order of their first record.
+func (r *Result) sortRecords() {
+	order := make([]int, len(r.Records))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(r.Records[a].Key, r.Records[b].Key) })
+	at := make([]int, len(order)) // old index → new
+	recs := make([]Record, len(order))
+	for n, i := range order {
+		at[i] = n
+		recs[n] = r.Records[i]
+	}
+	for _, c := range r.Clusters {
+		for m, i := range c {
+			c[m] = at[i]
+		}
+		slices.Sort(c)
+	}
+	slices.SortFunc(r.Clusters, func(a, b []int) int { return a[0] - b[0] })
+	r.Records = recs
+	r.Cluster = make([]int, len(recs))
+	for c, members := range r.Clusters {
+		for _, i := range members {
+			r.Cluster[i] = c
+		}
+	}
 }
 
 // evidence sets an Update's answer's Fresh and Gone against the evidence

@@ -552,6 +552,15 @@ func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 				changed = append(changed, r)
 			}
 		}
+		// A record of a decided pair updated at its source: its cluster is
+		// answered as held, accepted links included.
+		if len(decisions) > 0 {
+			d := decisions[rng.IntN(len(decisions))]
+			if r, ok := live[d.A]; ok && !slices.Contains(removed, r.Key) && !slices.ContainsFunc(changed, func(c resolve.Record) bool { return c.Key == r.Key }) {
+				r.Updated = r.Updated.Add(time.Minute)
+				changed = append(changed, r)
+			}
+		}
 		if step%5 == 4 { // an analyst rejects the strongest link of a cluster, or accepts a pair in review
 			snap := x.Snapshot()
 			if len(snap.Links) > 0 {
@@ -561,6 +570,11 @@ func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 			if len(snap.Review) > 0 {
 				p := snap.Review[rng.IntN(len(snap.Review))]
 				decisions = append(decisions, resolve.Decision{A: p.A, B: p.B, Accept: true})
+			}
+			// Two records no pair joins, said to be one person.
+			a, b := live[keys[rng.IntN(len(keys))]], live[keys[rng.IntN(len(keys))]]
+			if a.Key != b.Key && a.IDHash == "" && b.IDHash == "" && held[a.Key] != held[b.Key] {
+				decisions = append(decisions, resolve.Decision{A: min(a.Key, b.Key), B: max(a.Key, b.Key), Accept: true})
 			}
 		}
 		r, err := x.Update(changed, removed, decisions)
@@ -604,6 +618,28 @@ func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 				}
 			}
 			t.Fatalf("step %d: %d records' clusters differ from the clustering of everything", step, bad)
+		}
+		// The links an answer reports within its clusters are those of
+		// everything: a cluster answered as held (a record only retimed)
+		// keeps its links, accepted ones included.
+		inAnswer := map[string]bool{}
+		for _, rec := range r.Records {
+			inAnswer[rec.Key] = true
+		}
+		linksOf := func(set []resolve.Pair) map[[2]string]resolve.Outcome {
+			m := map[[2]string]resolve.Outcome{}
+			for _, p := range set {
+				if inAnswer[p.A] && inAnswer[p.B] {
+					m[[2]string{p.A, p.B}] = p.Outcome
+				}
+			}
+			return m
+		}
+		if got, want := linksOf(r.Links), linksOf(snap.Links); !maps.Equal(got, want) {
+			t.Fatalf("step %d: the answer's links within its clusters (%d) differ from those of everything (%d)", step, len(got), len(want))
+		}
+		if !slices.IsSortedFunc(r.Records, func(a, b resolve.Record) int { return strings.Compare(a.Key, b.Key) }) {
+			t.Fatalf("step %d: the answer's records are not in key order", step)
 		}
 		wantPairs := map[[2]string]shown{}
 		notePairs := func(set []resolve.Pair) {
@@ -711,5 +747,40 @@ func TestCopiesResolveAsTheirRecords(t *testing.T) {
 	}
 	if differ > 0 || len(full.Clusters) != len(small.Clusters) {
 		t.Errorf("%d clusters unfolded, %d folded; %d records apart from their cluster once folded", len(full.Clusters), len(small.Clusters), differ)
+	}
+}
+
+// TestRetimedClusterKeepsItsAcceptedLink: two records nothing pairs (other
+// names, phones and dwellings), accepted as one person by an analyst, are
+// one cluster. When one of them is updated at its source and nothing else
+// changes, Update answers that cluster as held, with the accepted link:
+// the plan keeps their match as the analyst's (DECISION).
+func TestRetimedClusterKeepsItsAcceptedLink(t *testing.T) {
+	co := newCorpus(t, city.Small)
+	recs := slices.Clone(co.recs)
+	a := resolve.Record{Key: "test/REPORTER/a", Source: "city", Name: "欧阳明", PhoneHash: "aa01", Place: "b-test-1", Updated: time.Unix(1, 0)}
+	b := resolve.Record{Key: "test/REPORTER/b", Source: "city", Name: "司马青", PhoneHash: "bb02", Place: "b-test-2", Updated: time.Unix(2, 0)}
+	recs = append(recs, a, b)
+	decisions := []resolve.Decision{{A: a.Key, B: b.Key, Accept: true}}
+	x, r0, err := resolve.NewPersons(recs, decisions, resolve.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := func(r *resolve.Result) bool {
+		return slices.ContainsFunc(r.Links, func(p resolve.Pair) bool { return p.A == a.Key && p.B == b.Key && p.Outcome == resolve.Accepted })
+	}
+	if !accepted(r0) {
+		t.Fatal("the accepted pair is not linked")
+	}
+	a.Updated = time.Unix(3, 0)
+	r, err := x.Update([]resolve.Record{a}, nil, decisions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Clusters) != 1 || len(r.Records) != 2 || !accepted(r) || len(r.Fresh) != 0 || len(r.Gone) != 0 {
+		t.Fatalf("answer to a record retimed: %d clusters, records %v, links %v, fresh %v, gone %v", len(r.Clusters), r.Records, r.Links, r.Fresh, r.Gone)
+	}
+	if !r.Records[0].Updated.Equal(a.Updated) {
+		t.Errorf("the answer holds the record as it was: %v", r.Records[0])
 	}
 }

@@ -55,8 +55,10 @@ func main() {
 	flag.StringVar(&o.scale, "scale", "medium", "synthetic city: small, medium, city (≈1.1M cases, 420k residents)")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the synthetic city")
 	flag.IntVar(&o.changes, "changes", 1000, "live changes applied at the sources before each incremental pass")
-	flag.IntVar(&o.passes, "passes", 3, "incremental passes, each after its own changes (the first runs on the database the initial load left: checkpoint and autovacuum under way)")
+	flag.IntVar(&o.passes, "passes", 3, "incremental passes, each after its own changes")
+	flag.DurationVar(&o.pause, "pause", 15*time.Second, "pause before each incremental pass, as between the hub's passes (HUB_SYNC_INTERVAL); 0: none")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the initial sync to this file")
+	flag.StringVar(&o.incprofile, "incprofile", "", "write a CPU profile of the incremental passes, with their resolution, to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark databases (DATABASE_URL only)")
 	flag.BoolVar(&o.noFloor, "nofloor", false, "skip the raw COPY floor")
 	flag.BoolVar(&o.verbose, "v", false, "log the engine's progress")
@@ -72,7 +74,9 @@ type options struct {
 	seed       uint64
 	changes    int
 	passes     int
+	pause      time.Duration
 	cpuprofile string
+	incprofile string
 	keep       bool
 	noFloor    bool
 	verbose    bool
@@ -187,8 +191,13 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	// Incremental pass after changes at the sources.
+	// Incremental passes, each after changes at the sources.
+	stopProfile, err = startProfile(o.incprofile)
+	if err != nil {
+		return err
+	}
 	for n := 1; o.changes > 0 && n <= o.passes; n++ {
+		time.Sleep(o.pause)
 		changes, err := sys.Step(ctx, o.changes)
 		if err != nil {
 			return fmt.Errorf("live changes: %w", err)
@@ -206,6 +215,8 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
+
+	stopProfile()
 
 	if !o.noFloor {
 		floorDSN, err := srv.database(ctx, "floor")

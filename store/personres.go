@@ -434,13 +434,16 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 			prov[i] = string(js)
 		}
 	}
+	// The phone comes from the person whose record gave it (phone_from),
+	// when it holds that phone; most often that is the survivor itself,
+	// whose own columns already say the same: no second probe of its row.
 	tag, err = w.tx.Exec(ctx, `UPDATE person p SET name = t.name, name_masked = t.masked, gender = t.gender,
 			birth_date = t.birth, phone_hash = coalesce(o.phone_hash, p.phone_hash),
 			phone_masked = coalesce(o.phone_masked, p.phone_masked), phone_sealed = coalesce(o.phone_sealed, p.phone_sealed),
 			provenance = t.prov::jsonb, updated_at = now()
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::date[], $6::bigint[], $7::bytea[], $8::text[])
 			AS t(id, name, masked, gender, birth, phone_from, phone, prov)
-		LEFT JOIN person o ON o.id = t.phone_from AND o.phone_hash = t.phone
+		LEFT JOIN person o ON o.id = nullif(t.phone_from, t.id) AND o.phone_hash = t.phone
 		WHERE p.id = t.id AND (p.name, p.gender, p.birth_date, p.provenance, p.phone_hash)
 			IS DISTINCT FROM (t.name, t.gender, t.birth, t.prov::jsonb, coalesce(o.phone_hash, p.phone_hash))`,
 		gid, names, masked, genders, births, phoneFrom, phones, prov)

@@ -3,6 +3,7 @@ package resolve_test
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -134,5 +135,70 @@ func TestRegroupIncidentsInStore(t *testing.T) {
 	}
 	if w, err := resolve.RegroupIncidents(ctx, st, strict, time.Time{}); err != nil || w.Removed == 0 || w.CasesChanged != 3 {
 		t.Fatalf("empty regrouping wrote %+v, %v; want 3 cases unlinked and their incidents removed", w, err)
+	}
+}
+
+// TestEmptyIncidentsAreRemoved: an incident whose cases their source
+// deleted goes with the last of them, and a regrouping of recent reports
+// removes the incidents its own cases left.
+func TestEmptyIncidentsAreRemoved(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	if err := st.InTx(ctx, func(w *store.Writer) error {
+		if err := w.UpsertSource(ctx, canon.Source{Name: "citymgmt", Kind: canon.SourceREST, Description: "数字城管"}); err != nil {
+			return err
+		}
+		return w.UpsertCategories(ctx, []canon.Category{{Code: "SJ01", Name: "市容环境", Kind: canon.KindEvent, Level: 1}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t0 := storetest.Base
+	later := t0.Add(20 * 24 * time.Hour)
+	storetest.SeedCases(t, st, []canon.Case{
+		storeCase("citymgmt", "a", "SJ01", "长虹路12号垃圾堆积", t0, 0),
+		storeCase("citymgmt", "b", "SJ01", "长虹路12号垃圾堆积", t0.Add(time.Hour), 10),
+		storeCase("citymgmt", "c", "SJ01", "长虹路12号垃圾堆积", later, 0),
+		storeCase("citymgmt", "d", "SJ01", "长虹路12号垃圾堆积", later.Add(time.Hour), 10),
+	})
+	if w, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig(), time.Time{}); err != nil || w.Created != 2 {
+		t.Fatalf("first regrouping: %+v, %v; want two incidents", w, err)
+	}
+	incidents := func() int {
+		t.Helper()
+		var n int
+		if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM incident`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	remove := func(id string) {
+		t.Helper()
+		if err := st.InTx(ctx, func(w *store.Writer) error {
+			n, err := w.Delete(ctx, canon.RecordCase, "citymgmt", []string{id})
+			if err == nil && n != 1 {
+				err = fmt.Errorf("%d cases deleted", n)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	remove("d")
+	if n := incidents(); n != 2 {
+		t.Fatalf("%d incidents after one of c and d was deleted, want 2", n)
+	}
+	remove("c")
+	if n := incidents(); n != 1 {
+		t.Fatalf("%d incidents after c and d were deleted, want 1", n)
+	}
+	strict := resolve.DefaultIncidentConfig()
+	strict.Threshold = 1000
+	w, err := resolve.RegroupIncidents(ctx, st, strict, t0)
+	if err != nil || w.Removed != 1 || w.CasesChanged != 2 {
+		t.Fatalf("a regrouping of recent reports that groups nothing: %+v, %v; want a and b unlinked and their incident removed", w, err)
+	}
+	if n := incidents(); n != 0 {
+		t.Fatalf("%d incidents left", n)
 	}
 }

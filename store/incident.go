@@ -75,7 +75,10 @@ type IncidentWrite struct {
 // ReplaceIncidents makes groups the incidents of the cases reported at or
 // after from (zero: all cases): each group's incident is created or
 // updated, its cases point at it, those cases in no group point at none,
-// and incidents left without cases are deleted. Cases reported before
+// and incidents left without cases are deleted (of a regrouping from an
+// instant, those its cases left; of everything, every one: a case
+// deleted at its source takes an incident it leaves empty with it,
+// Writer.Delete). Cases reported before
 // from keep their links. Cases are
 // only linked, never changed otherwise: each keeps its source, status and
 // deadline. Rows that already say the same are not written, so a
@@ -131,26 +134,56 @@ func (w *Writer) ReplaceIncidents(ctx context.Context, from time.Time, groups []
 			incIDs = append(incIDs, groups[i].ID)
 		}
 	}
-	tag, err = w.tx.Exec(ctx, `UPDATE "case" c SET incident_id = v.inc
-		FROM unnest($1::bigint[], $2::bigint[]) AS v(case_id, inc)
-		WHERE c.id = v.case_id AND c.incident_id IS DISTINCT FROM v.inc`, caseIDs, incIDs)
-	if err != nil {
+	// The cases moved and unlinked return the incident each left (was:
+	// the row as the statement found it).
+	left := []int64{}
+	collect := func(rows pgx.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		var inc *int64
+		_, err = pgx.ForEachRow(rows, []any{&inc}, func() error {
+			res.CasesChanged++
+			if inc != nil {
+				left = append(left, *inc)
+			}
+			return nil
+		})
+		return err
+	}
+	if err := collect(w.tx.Query(ctx, `UPDATE "case" c SET incident_id = v.inc
+		FROM unnest($1::bigint[], $2::bigint[]) AS v(case_id, inc), "case" was
+		WHERE c.id = v.case_id AND was.id = c.id AND c.incident_id IS DISTINCT FROM v.inc
+		RETURNING was.incident_id`, caseIDs, incIDs)); err != nil {
 		return res, fmt.Errorf("link cases to incidents: %w", err)
 	}
-	res.CasesChanged = int(tag.RowsAffected())
 	// Two statements, not one with "$2 IS NULL OR": a plan made for both
 	// cases cannot probe reported_at (57 ms instead of 1 at city scale).
+	var err2 error
 	if from.IsZero() {
-		tag, err = w.tx.Exec(ctx, `UPDATE "case" SET incident_id = NULL WHERE incident_id IS NOT NULL AND id <> ALL($1::bigint[])`, caseIDs)
+		err2 = collect(w.tx.Query(ctx, `UPDATE "case" c SET incident_id = NULL FROM "case" was
+			WHERE was.id = c.id AND c.incident_id IS NOT NULL AND c.id <> ALL($1::bigint[])
+			RETURNING was.incident_id`, caseIDs))
 	} else {
-		tag, err = w.tx.Exec(ctx, `UPDATE "case" SET incident_id = NULL WHERE incident_id IS NOT NULL AND id <> ALL($1::bigint[])
-			AND reported_at >= $2`, caseIDs, from)
+		err2 = collect(w.tx.Query(ctx, `UPDATE "case" c SET incident_id = NULL FROM "case" was
+			WHERE was.id = c.id AND c.incident_id IS NOT NULL AND c.id <> ALL($1::bigint[]) AND c.reported_at >= $2
+			RETURNING was.incident_id`, caseIDs, from))
 	}
-	if err != nil {
-		return res, fmt.Errorf("unlink cases from incidents: %w", err)
+	if err2 != nil {
+		return res, fmt.Errorf("unlink cases from incidents: %w", err2)
 	}
-	res.CasesChanged += int(tag.RowsAffected())
-	tag, err = w.tx.Exec(ctx, `DELETE FROM incident x WHERE NOT EXISTS (SELECT 1 FROM "case" c WHERE c.incident_id = x.id)`)
+	// A regrouping from an instant empties only incidents its cases left:
+	// looking through every incident for cases (an anti-join over every
+	// linked case) took 5–11 ms of each regrouping after a sync pass.
+	switch {
+	case from.IsZero():
+		tag, err = w.tx.Exec(ctx, `DELETE FROM incident x WHERE NOT EXISTS (SELECT 1 FROM "case" c WHERE c.incident_id = x.id)`)
+	case len(left) > 0:
+		tag, err = w.tx.Exec(ctx, `DELETE FROM incident x WHERE x.id = ANY($1::bigint[])
+			AND NOT EXISTS (SELECT 1 FROM "case" c WHERE c.incident_id = x.id)`, left)
+	default:
+		return res, nil
+	}
 	if err != nil {
 		return res, fmt.Errorf("delete empty incidents: %w", err)
 	}

@@ -109,12 +109,8 @@ func TestPersonResolverFoldsReportsAlike(t *testing.T) {
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 	hotline, _ := storetest.SeedHotlineZhang(t, st)
-	zhang := storetest.Person("420606198005011234", "张三", "13800001111")
-	cs := storetest.MakeCases(5)
-	for i := range cs {
-		cs[i].Reporter = &zhang
-	}
-	storetest.SeedCases(t, st, cs[1:4])
+	cs := storetest.ZhangReports(4)
+	storetest.SeedCases(t, st, cs[:3])
 	cfg := resolve.DefaultConfig()
 	cfg.Trust = resolve.PersonTrust
 	r := resolve.NewPersonResolver(st, cfg)
@@ -135,7 +131,7 @@ func TestPersonResolverFoldsReportsAlike(t *testing.T) {
 	}
 	resident, _ := personOf("governance/RESIDENT/R1")
 	report := func(i int) string { return "citymgmt/REPORTER/" + cs[i].SourceID }
-	for i := 1; i <= 3; i++ {
+	for i := range 3 {
 		if p, m := personOf(report(i)); p != resident || m != "ID_HASH" {
 			t.Errorf("report %d stands for %d (%s), 张三 is %d", i, p, m, resident)
 		}
@@ -144,7 +140,7 @@ func TestPersonResolverFoldsReportsAlike(t *testing.T) {
 		t.Fatalf("the hotline reporter stands for %d, 张三 is %d: the fixture links them", p, resident)
 	}
 
-	storetest.SeedCases(t, st, cs[4:5])
+	storetest.SeedCases(t, st, cs[3:])
 	res, err = r.Run(ctx, nil)
 	if err != nil || res.Full || res.Changed != 1 {
 		t.Fatalf("run after a fourth report: %+v, %v", res, err)
@@ -153,12 +149,12 @@ func TestPersonResolverFoldsReportsAlike(t *testing.T) {
 		t.Errorf("run after a fourth report resolved %d records, %d distinct (want 张三's 8, 5 distinct: resident, party member, "+
 			"grid worker, the hotline reporter and the four reports as one)", res.Records, res.Distinct)
 	}
-	if p, m := personOf(report(4)); p != resident || m != "ID_HASH" {
+	if p, m := personOf(report(3)); p != resident || m != "ID_HASH" {
 		t.Errorf("the fourth report stands for %d (%s), 张三 is %d", p, m, resident)
 	}
 
 	if _, err := st.RecordMatchDecision(ctx, store.MatchDecision{Kind: store.MatchPerson, Accept: false, DecidedBy: "test",
-		A: hotline, B: report(2)}); err != nil {
+		A: hotline, B: report(1)}); err != nil {
 		t.Fatal(err)
 	}
 	res, err = r.Run(ctx, nil)
@@ -168,13 +164,13 @@ func TestPersonResolverFoldsReportsAlike(t *testing.T) {
 	if p, _ := personOf(hotline); p == resident {
 		t.Errorf("the rejection of the second report did not hold: the hotline reporter stands for 张三 (%d)", p)
 	}
-	for i := 1; i <= 4; i++ {
+	for i := range 4 {
 		if p, _ := personOf(report(i)); p != resident {
 			t.Errorf("after the rejection report %d stands for %d, 张三 is %d", i, p, resident)
 		}
 	}
 	before := map[string]int64{}
-	for _, k := range []string{hotline, report(1), report(2), report(3), report(4), "governance/RESIDENT/R1"} {
+	for _, k := range []string{hotline, report(0), report(1), report(2), report(3), "governance/RESIDENT/R1"} {
 		before[k], _ = personOf(k)
 	}
 	full, err := resolve.ResolvePersons(ctx, st, nil, cfg)

@@ -306,10 +306,8 @@ func TestPersonLinksOfReadsAsPersonLinks(t *testing.T) {
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
 	hotline, _ := storetest.SeedHotlineZhang(t, st)
-	zhang := storetest.Person("420606198005011234", "张三", "13800001111")
-	cs := storetest.MakeCases(3)
-	cs[2].Reporter = &zhang
-	storetest.SeedCases(t, st, cs[2:])
+	cs := storetest.ZhangReports(1)
+	storetest.SeedCases(t, st, cs)
 	for _, q := range []string{
 		`UPDATE household SET building_id = (SELECT min(id) FROM building) WHERE source_id = 'H1'`,
 		`INSERT INTO building_link (record_type, record_id, address, building_id, confidence, names_compound)
@@ -335,7 +333,7 @@ func TestPersonLinksOfReadsAsPersonLinks(t *testing.T) {
 		keys = append(keys, l.Key)
 	}
 	for _, k := range []string{"governance/RESIDENT/R1", "party/PARTY_MEMBER/D1", "governance/GRID_WORKER/W1", hotline,
-		"citymgmt/REPORTER/" + cs[2].SourceID} {
+		"citymgmt/REPORTER/" + cs[0].SourceID} {
 		if _, ok := byKey[k]; !ok {
 			t.Fatalf("no record %s among %v", k, keys)
 		}
@@ -343,7 +341,7 @@ func TestPersonLinksOfReadsAsPersonLinks(t *testing.T) {
 	if r1, d1 := byKey["governance/RESIDENT/R1"], byKey["party/PARTY_MEMBER/D1"]; r1.BuildingID == nil || d1.BuildingID == nil || *r1.BuildingID == *d1.BuildingID {
 		t.Fatalf("the fixture's dwellings: resident %v, party member %v (want two buildings)", r1.BuildingID, d1.BuildingID)
 	}
-	if h, z := byKey[hotline], byKey["citymgmt/REPORTER/"+cs[2].SourceID]; h.OwnID == h.PersonID || z.OwnID == z.PersonID || h.OwnID == z.OwnID {
+	if h, z := byKey[hotline], byKey["citymgmt/REPORTER/"+cs[0].SourceID]; h.OwnID == h.PersonID || z.OwnID == z.PersonID || h.OwnID == z.OwnID {
 		t.Fatalf("the fixture's reporters: %+v, %+v (want each standing for a person not its own)", h, z)
 	}
 	some, err := st.PersonLinksOf(ctx, append(slices.Clone(keys), "governance/RESIDENT/nobody", "not a key"))

@@ -101,3 +101,15 @@ func SeedHotlineZhang(t testing.TB, st *store.Store) (string, canon.Case) {
 	SeedCases(t, st, cs)
 	return "citymgmt/REPORTER/" + cs[0].SourceID, cs[0]
 }
+
+// ZhangReports returns n cases (not stored) that 张三 of SeedPeople
+// reports under his citizen ID, after the hotline case of
+// SeedHotlineZhang in MakeCases' order.
+func ZhangReports(n int) []canon.Case {
+	zhang := Person("420606198005011234", "张三", "13800001111")
+	cs := MakeCases(n + 1)[1:]
+	for i := range cs {
+		cs[i].Reporter = &zhang
+	}
+	return cs
+}

@@ -107,7 +107,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	if err != nil {
 		return out, err
 	}
-	links, err := r.st.PersonLinksOf(ctx, q.Keys)
+	links, err := r.st.PersonLinksOf(ctx, q.Keys, r.folds.known(q.Keys))
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}

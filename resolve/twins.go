@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"encoding/hex"
 	"strings"
 	"time"
 
@@ -162,6 +163,24 @@ func (f *folds) drop(key string) (member, bool) {
 // stands for: itself and its copies.
 func (f *folds) members(rec *Record) []member {
 	return f.of[rec.Key].members
+}
+
+// known is what the folds hold of the own persons (their ID's) of those
+// keys held with a valid ID hash.
+func (f *folds) known(keys []string) map[string]store.KnownOwn {
+	out := make(map[string]store.KnownOwn, len(keys))
+	for _, k := range keys {
+		t := f.of[k]
+		if t == nil || t.rec.IDHash == "" {
+			continue
+		}
+		h, err := hex.DecodeString(t.rec.IDHash)
+		if err != nil {
+			continue
+		}
+		out[k] = store.KnownOwn{IDHash: h, Own: t.find(k).own}
+	}
+	return out
 }
 
 // records are the records resolution holds: one per twins.

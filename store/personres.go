@@ -39,19 +39,30 @@ type PersonLink struct {
 // PersonLinks returns every source record of a person, in no order
 // (internal work: a jurisdiction-scoped context is refused).
 func (s *Store) PersonLinks(ctx context.Context) ([]PersonLink, error) {
-	return s.personLinks(ctx, nil)
+	return s.personLinks(ctx, nil, nil)
 }
 
 // PersonLinksOf returns the source records of persons with the given keys
-// that exist, by key.
-func (s *Store) PersonLinksOf(ctx context.Context, keys []string) ([]PersonLink, error) {
+// that exist, by key. known holds, by key, what the caller knows of the
+// own person (PersonLink.OwnID) of a record with a valid ID hash, and that
+// hash: the person of an ID hash is never replaced, so while the record's
+// ID hash is the same its own person is taken from there instead of
+// looked up.
+func (s *Store) PersonLinksOf(ctx context.Context, keys []string, known map[string]KnownOwn) ([]PersonLink, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	return s.personLinks(ctx, keys)
+	return s.personLinks(ctx, keys, known)
 }
 
-func (s *Store) personLinks(ctx context.Context, keys []string) ([]PersonLink, error) {
+// KnownOwn is the own person of a record with a valid ID hash as a caller
+// holds it, with that hash.
+type KnownOwn struct {
+	IDHash []byte
+	Own    int64
+}
+
+func (s *Store) personLinks(ctx context.Context, keys []string, known map[string]KnownOwn) ([]PersonLink, error) {
 	if _, scoped := scopeOf(ctx); scoped {
 		return nil, fmt.Errorf("person links: a jurisdiction-scoped read cannot resolve the city's persons")
 	}
@@ -88,13 +99,18 @@ func (s *Store) personLinks(ctx context.Context, keys []string) ([]PersonLink, e
 		// resident and party member indexes too, from pages often outside
 		// the cache).
 		var sources, roles, ids []string
+		var hashes [][]byte
+		var owns []int64
 		for _, k := range keys {
 			if source, role, id, ok := splitRecordKey(k); ok {
 				sources, roles, ids = append(sources, source), append(roles, role), append(ids, id)
+				kn := known[k]
+				hashes, owns = append(hashes, kn.IDHash), append(owns, kn.Own)
 			}
 		}
 		rows, err = s.pool.Query(ctx, `SELECT l.id, l.source || '/' || l.role || '/' || l.source_id, l.role, l.person_id, l.matched_by,
-				coalesce(CASE WHEN l.id_hash IS NOT NULL THEN (SELECT p.id FROM person p WHERE p.id_hash = l.id_hash)
+				coalesce(CASE WHEN k.own <> 0 AND l.id_hash = k.id_hash THEN k.own END,
+					CASE WHEN l.id_hash IS NOT NULL THEN (SELECT p.id FROM person p WHERE p.id_hash = l.id_hash)
 					ELSE (SELECT p.id FROM person p WHERE p.record_key = l.source || '/' || l.role || '/' || l.source_id) END, l.person_id),
 				l.id_hash, l.name, coalesce(l.gender, ''), l.birth_date, l.phone_hash,
 				CASE l.role
@@ -105,8 +121,8 @@ func (s *Store) personLinks(ctx context.Context, keys []string) ([]PersonLink, e
 						WHERE m.source = l.source AND m.source_id = l.source_id)
 				END,
 				l.address, coalesce(l.source_updated_at, l.fetched_at)
-			FROM unnest($1::text[], $2::text[], $3::text[]) AS k(source, role, source_id)
-			JOIN person_link l ON (l.source, l.role, l.source_id) = (k.source, k.role, k.source_id)`, sources, roles, ids)
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bigint[]) AS k(source, role, source_id, id_hash, own)
+			JOIN person_link l ON (l.source, l.role, l.source_id) = (k.source, k.role, k.source_id)`, sources, roles, ids, hashes, owns)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("person links: %w", err)

@@ -344,13 +344,6 @@ func TestPersonLinksOfReadsAsPersonLinks(t *testing.T) {
 	if h, z := byKey[hotline], byKey["citymgmt/REPORTER/"+cs[0].SourceID]; h.OwnID == h.PersonID || z.OwnID == z.PersonID || h.OwnID == z.OwnID {
 		t.Fatalf("the fixture's reporters: %+v, %+v (want each standing for a person not its own)", h, z)
 	}
-	some, err := st.PersonLinksOf(ctx, append(slices.Clone(keys), "governance/RESIDENT/nobody", "not a key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(some) != len(all) {
-		t.Fatalf("read by key %d records, %d in all", len(some), len(all))
-	}
 	show := func(l store.PersonLink) string {
 		building, birth := "none", "none"
 		if l.BuildingID != nil {
@@ -362,10 +355,39 @@ func TestPersonLinksOfReadsAsPersonLinks(t *testing.T) {
 		l.BuildingID, l.Birth = nil, nil
 		return fmt.Sprintf("%+v building %s birth %s", l, building, birth)
 	}
-	for _, l := range some {
-		if got, want := show(l), show(byKey[l.Key]); got != want {
-			t.Errorf("%s read by key:\n%s\nin the read of everything:\n%s", l.Key, got, want)
+	// Own persons known as they are, unknown, known under another ID hash
+	// or for a record without one (looked up): the read is the read of
+	// everything.
+	known := map[string]store.KnownOwn{}
+	for i, l := range all {
+		switch {
+		case l.IDHash == nil:
+			known[l.Key] = store.KnownOwn{Own: l.OwnID + 1000}
+		case i%3 == 0:
+			known[l.Key] = store.KnownOwn{IDHash: l.IDHash, Own: l.OwnID}
+		case i%3 == 1:
+			known[l.Key] = store.KnownOwn{IDHash: []byte("another"), Own: l.OwnID + 1000}
 		}
+	}
+	for _, kn := range []map[string]store.KnownOwn{nil, known} {
+		some, err := st.PersonLinksOf(ctx, append(slices.Clone(keys), "governance/RESIDENT/nobody", "not a key"), kn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(some) != len(all) {
+			t.Fatalf("read by key %d records, %d in all", len(some), len(all))
+		}
+		for _, l := range some {
+			if got, want := show(l), show(byKey[l.Key]); got != want {
+				t.Errorf("%s read by key (%d known):\n%s\nin the read of everything:\n%s", l.Key, len(kn), got, want)
+			}
+		}
+	}
+	// An own person known under the record's ID hash is taken as known.
+	z := byKey["citymgmt/REPORTER/"+cs[0].SourceID]
+	some, err := st.PersonLinksOf(ctx, []string{z.Key}, map[string]store.KnownOwn{z.Key: {IDHash: z.IDHash, Own: 424242}})
+	if err != nil || len(some) != 1 || some[0].OwnID != 424242 {
+		t.Fatalf("a known own person under the same ID hash: %+v, %v", some, err)
 	}
 }
 

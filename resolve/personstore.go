@@ -136,6 +136,10 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 		return out, nil
 	}
 	for i := range res.Records {
+		if r.folds.of[res.Records[i].Key] == nil {
+			r.eng = nil
+			return out, fmt.Errorf("resolve persons: record %s is not held", res.Records[i].Key)
+		}
 		out.Records += 1 + res.Records[i].Copies
 	}
 	out.Distinct = len(res.Records)

@@ -134,17 +134,15 @@ func (f *folds) add(rec *Record, m member) *twins {
 	return t
 }
 
-// drop takes a record out of its twins, if held, and returns its member.
-func (f *folds) drop(key string) (member, bool) {
+// drop takes a record out of its twins, if held.
+func (f *folds) drop(key string) {
 	t := f.of[key]
 	if t == nil {
-		return member{}, false
+		return
 	}
 	delete(f.of, key)
-	var m member
 	for i := range t.members {
-		if t.members[i].key == key {
-			m = t.members[i]
+		if m := &t.members[i]; m.key == key {
 			if m.key == t.first || !m.updated.Before(t.latest) {
 				t.stale = true
 			}
@@ -156,7 +154,6 @@ func (f *folds) drop(key string) (member, bool) {
 	if len(t.members) == 0 {
 		delete(f.bySig, t.sig)
 	}
-	return m, true
 }
 
 // members returns the members of the twins a record the engine holds

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/ywtg/hub/canon"
 )
 
@@ -113,27 +111,13 @@ func (w *Writer) Delete(ctx context.Context, recordType canon.RecordType, source
 // leave without cases: incident regrouping after a sync pass looks for
 // empty incidents only among those its own cases left.
 func (w *Writer) deleteCases(ctx context.Context, source string, sourceIDs []string) (int, error) {
-	rows, err := w.tx.Query(ctx, `DELETE FROM "case" WHERE source = $1 AND source_id = ANY($2) RETURNING incident_id`, source, sourceIDs)
+	n, left, err := incidentsLeft(w.tx.Query(ctx, `DELETE FROM "case" WHERE source = $1 AND source_id = ANY($2) RETURNING incident_id`,
+		source, sourceIDs))
 	if err != nil {
 		return 0, fmt.Errorf("delete cases of %s: %w", source, err)
 	}
-	n := 0
-	var left []int64
-	var inc *int64
-	if _, err := pgx.ForEachRow(rows, []any{&inc}, func() error {
-		n++
-		if inc != nil {
-			left = append(left, *inc)
-		}
-		return nil
-	}); err != nil {
+	if _, err := w.deleteEmptyIncidents(ctx, left); err != nil {
 		return 0, fmt.Errorf("delete cases of %s: %w", source, err)
-	}
-	if len(left) > 0 {
-		if _, err := w.tx.Exec(ctx, `DELETE FROM incident x WHERE x.id = ANY($1::bigint[])
-			AND NOT EXISTS (SELECT 1 FROM "case" c WHERE c.incident_id = x.id)`, left); err != nil {
-			return 0, fmt.Errorf("delete cases of %s: incidents left empty: %w", source, err)
-		}
 	}
 	return n, nil
 }

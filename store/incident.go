@@ -136,59 +136,76 @@ func (w *Writer) ReplaceIncidents(ctx context.Context, from time.Time, groups []
 	}
 	// The cases moved and unlinked return the incident each left (was:
 	// the row as the statement found it).
-	left := []int64{}
-	collect := func(rows pgx.Rows, err error) error {
-		if err != nil {
-			return err
-		}
-		var inc *int64
-		_, err = pgx.ForEachRow(rows, []any{&inc}, func() error {
-			res.CasesChanged++
-			if inc != nil {
-				left = append(left, *inc)
-			}
-			return nil
-		})
-		return err
-	}
-	if err := collect(w.tx.Query(ctx, `UPDATE "case" c SET incident_id = v.inc
+	n, left, err := incidentsLeft(w.tx.Query(ctx, `UPDATE "case" c SET incident_id = v.inc
 		FROM unnest($1::bigint[], $2::bigint[]) AS v(case_id, inc), "case" was
 		WHERE c.id = v.case_id AND was.id = c.id AND c.incident_id IS DISTINCT FROM v.inc
-		RETURNING was.incident_id`, caseIDs, incIDs)); err != nil {
+		RETURNING was.incident_id`, caseIDs, incIDs))
+	if err != nil {
 		return res, fmt.Errorf("link cases to incidents: %w", err)
 	}
+	res.CasesChanged = n
 	// Two statements, not one with "$2 IS NULL OR": a plan made for both
 	// cases cannot probe reported_at (57 ms instead of 1 at city scale).
-	var err2 error
-	if from.IsZero() {
-		err2 = collect(w.tx.Query(ctx, `UPDATE "case" c SET incident_id = NULL FROM "case" was
-			WHERE was.id = c.id AND c.incident_id IS NOT NULL AND c.id <> ALL($1::bigint[])
-			RETURNING was.incident_id`, caseIDs))
-	} else {
-		err2 = collect(w.tx.Query(ctx, `UPDATE "case" c SET incident_id = NULL FROM "case" was
-			WHERE was.id = c.id AND c.incident_id IS NOT NULL AND c.id <> ALL($1::bigint[]) AND c.reported_at >= $2
-			RETURNING was.incident_id`, caseIDs, from))
+	unlink := `UPDATE "case" c SET incident_id = NULL FROM "case" was
+		WHERE was.id = c.id AND c.incident_id IS NOT NULL AND c.id <> ALL($1::bigint[])`
+	args := []any{caseIDs}
+	if !from.IsZero() {
+		unlink += ` AND c.reported_at >= $2`
+		args = append(args, from)
 	}
-	if err2 != nil {
-		return res, fmt.Errorf("unlink cases from incidents: %w", err2)
+	n, unlinked, err := incidentsLeft(w.tx.Query(ctx, unlink+` RETURNING was.incident_id`, args...))
+	if err != nil {
+		return res, fmt.Errorf("unlink cases from incidents: %w", err)
 	}
+	res.CasesChanged += n
 	// A regrouping from an instant empties only incidents its cases left:
 	// looking through every incident for cases (an anti-join over every
 	// linked case) took 5–11 ms of each regrouping after a sync pass.
-	switch {
-	case from.IsZero():
+	if from.IsZero() {
 		tag, err = w.tx.Exec(ctx, `DELETE FROM incident x WHERE NOT EXISTS (SELECT 1 FROM "case" c WHERE c.incident_id = x.id)`)
-	case len(left) > 0:
-		tag, err = w.tx.Exec(ctx, `DELETE FROM incident x WHERE x.id = ANY($1::bigint[])
-			AND NOT EXISTS (SELECT 1 FROM "case" c WHERE c.incident_id = x.id)`, left)
-	default:
+		if err != nil {
+			return res, fmt.Errorf("delete empty incidents: %w", err)
+		}
+		res.Removed = int(tag.RowsAffected())
 		return res, nil
 	}
-	if err != nil {
-		return res, fmt.Errorf("delete empty incidents: %w", err)
+	if res.Removed, err = w.deleteEmptyIncidents(ctx, append(left, unlinked...)); err != nil {
+		return res, err
 	}
-	res.Removed = int(tag.RowsAffected())
 	return res, nil
+}
+
+// incidentsLeft reads the rows a statement returned, one per case, each
+// the incident the case left (NULL: none): how many, and those incidents.
+func incidentsLeft(rows pgx.Rows, err error) (int, []int64, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	n := 0
+	var left []int64
+	var inc *int64
+	_, err = pgx.ForEachRow(rows, []any{&inc}, func() error {
+		n++
+		if inc != nil {
+			left = append(left, *inc)
+		}
+		return nil
+	})
+	return n, left, err
+}
+
+// deleteEmptyIncidents deletes those of the incidents ids that no case
+// names any more, and returns how many.
+func (w *Writer) deleteEmptyIncidents(ctx context.Context, ids []int64) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	tag, err := w.tx.Exec(ctx, `DELETE FROM incident x WHERE x.id = ANY($1::bigint[])
+		AND NOT EXISTS (SELECT 1 FROM "case" c WHERE c.incident_id = x.id)`, ids)
+	if err != nil {
+		return 0, fmt.Errorf("delete empty incidents: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // CasesOfIncidents loads the cases of a batch of incidents in key order,

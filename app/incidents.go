@@ -30,18 +30,36 @@ func newIncidentRegrouper(st *store.Store, log *slog.Logger) *incidentRegrouper 
 // run regroups when asked until ctx ends.
 func (r *incidentRegrouper) run(ctx context.Context) {
 	ctx = store.Unscoped(ctx)
-	full := true   // until a regrouping of everything succeeded
-	var seen int64 // the highest case id regrouped
+	full := true // until a regrouping of everything succeeded
+	// seen is the highest case id the last regrouping read, settled the
+	// one before it, and between how many cases it read in between. A
+	// transaction of another source still open when a regrouping read
+	// commits cases with ids below seen later: the next regrouping counts
+	// the range again and regroups from the earliest report in it when it
+	// grew.
+	var seen, settled int64
+	var between int
 	for r.wait(ctx) {
 		n, maxID, earliest, err := r.st.NewCases(ctx, seen)
 		if err != nil {
 			r.warn(ctx, err)
 			continue
 		}
-		if n == 0 && !full {
+		late, lateEarliest := 0, time.Time{}
+		if seen > settled {
+			if late, lateEarliest, err = r.st.CasesBetween(ctx, settled, seen); err != nil {
+				r.warn(ctx, err)
+				continue
+			}
+		}
+		grew := late > between
+		if n == 0 && !grew && !full {
 			continue
 		}
 		from := earliest
+		if grew && (n == 0 || lateEarliest.Before(from)) {
+			from = lateEarliest
+		}
 		if full {
 			from = time.Time{}
 		}
@@ -51,7 +69,12 @@ func (r *incidentRegrouper) run(ctx context.Context) {
 			r.warn(ctx, err)
 			continue
 		}
-		full, seen = false, max(seen, maxID)
+		full = false
+		if n > 0 {
+			settled, seen, between = seen, max(seen, maxID), n
+		} else {
+			between = late
+		}
 		r.log.Info("incidents regrouped", "new_cases", n, "read", res.Read, "incidents", res.Groups, "created", res.Created,
 			"updated", res.Updated, "removed", res.Removed, "cases_relinked", res.CasesChanged, "took", time.Since(t0))
 	}

@@ -236,6 +236,23 @@ func (s *Store) CasesOfIncidents(ctx context.Context, ids []int64) ([][]*Case, e
 	return out, nil
 }
 
+// CasesBetween reports the cases stored with ids after afterID through
+// throughID: how many, and the earliest report among them. A case's id is
+// drawn when its transaction inserts it, so a transaction that commits
+// after NewCases read can add cases below the highest id read: counting a
+// range again finds them. Internal work: the context must be Unscoped.
+func (s *Store) CasesBetween(ctx context.Context, afterID, throughID int64) (n int, earliest time.Time, err error) {
+	var first *time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT count(*), min(reported_at) FROM "case" WHERE id > $1 AND id <= $2`, afterID, throughID).
+		Scan(&n, &first); err != nil {
+		return 0, time.Time{}, fmt.Errorf("cases between: %w", err)
+	}
+	if first != nil {
+		earliest = *first
+	}
+	return n, earliest, nil
+}
+
 // NewCases reports the cases stored after the case afterID (ids grow as
 // cases are first stored): how many, the highest id and the earliest
 // report among them, so that incident merging regroups only what they can

@@ -347,3 +347,42 @@ func TestCaseRewrittenOnlyWhenItsContentChanges(t *testing.T) {
 		t.Fatalf("title %q (%v), want %q", title, err, again[0].Title)
 	}
 }
+
+// TestCasesCommittedLateAreCounted: a batch of cases still open when
+// NewCases reads commits later with ids below the highest id read;
+// NewCases after that id misses it, CasesBetween over the range read
+// finds it.
+func TestCasesCommittedLateAreCounted(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	cs := storetest.MakeCases(2)
+	inserted, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- st.InTx(ctx, func(w *store.Writer) error {
+			if _, err := w.UpsertCases(ctx, cs[:1]); err != nil {
+				return err
+			}
+			close(inserted)
+			<-release
+			return nil
+		})
+	}()
+	<-inserted
+	storetest.SeedCases(t, st, cs[1:])
+	n, top, _, err := st.NewCases(ctx, 0)
+	if err != nil || n != 1 {
+		t.Fatalf("cases before the late batch commits: %d, %v", n, err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _, err := st.NewCases(ctx, top); err != nil || n != 0 {
+		t.Fatalf("cases after %d once the late batch committed: %d, %v (want none: its id is lower)", top, n, err)
+	}
+	n, earliest, err := st.CasesBetween(ctx, 0, top)
+	if err != nil || n != 2 || !earliest.Equal(cs[0].ReportedAt) {
+		t.Fatalf("cases through %d: %d, earliest %v, %v; want both, the late one's report first", top, n, earliest, err)
+	}
+}

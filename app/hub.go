@@ -320,7 +320,7 @@ func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, 
 	}
 	incidents := make(chan regrouped, 1)
 	go func() {
-		inc, err := resolve.RegroupIncidents(store.Unscoped(ctx), st, resolve.DefaultIncidentConfig(), time.Time{})
+		inc, err := resolve.NewIncidentRegrouper(st, resolve.DefaultIncidentConfig()).Full(store.Unscoped(ctx))
 		incidents <- regrouped{inc, err}
 	}()
 	links, pr, took, err := resolvePeople(ctx, st, srcs.addresses)

@@ -131,7 +131,12 @@
 // strongest first, unless the incidents joined would hold two component
 // IDs or span more than Window. An incident is a link, never a deletion:
 // RegroupIncidents writes the grouping to the store's incident table and
-// each case's incident_id, keeping incident IDs stable.
+// each case's incident_id, keeping incident IDs stable. After sync passes,
+// IncidentRegrouper holds the recent located cases between runs and reads
+// only the cases the store queued since the last run
+// (incident_regroup_queue, filled by triggers on "case"), regrouping from
+// the earliest report among them and among the cases of the incidents
+// they left.
 //
 // # Buildings
 //

@@ -5,17 +5,20 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ywtg/hub/store"
 )
 
-// Regrouped is what RegroupIncidents read and wrote.
+// Regrouped is what a regrouping of incidents read and wrote.
 type Regrouped struct {
 	store.IncidentWrite
-	Read   int       // cases read
-	Groups int       // incidents of two or more cases among them
-	Latest time.Time // the latest report read
+	Full    bool      // every case was regrouped
+	Changed int       // cases written since the last regrouping (IncidentRegrouper)
+	Read    int       // cases read or, of an IncidentRegrouper, compared
+	Groups  int       // incidents of two or more cases among them
+	Latest  time.Time // the latest report read
 }
 
 // RegroupIncidents groups, under the analysts' decisions
@@ -23,14 +26,15 @@ type Regrouped struct {
 // after from (zero: all) into incidents and writes the result
 // (store.Writer.ReplaceIncidents). The reports of one Window before from
 // are read too, so a new report joins an older incident; groups made only
-// of such older reports are left as they are. After a sync pass, from = the
-// earliest report the pass brought; a full regrouping (zero from) re-reads
-// everything. Incident IDs are
+// of such older reports are left as they are. A full regrouping (zero
+// from) re-reads everything. Incident IDs are
 // stable: a group keeps the incident most of its cases already had (ties:
 // the smaller ID), so a regrouping after a sync moves only the cases it
 // has to. The incident's title, category and first report are its first
-// case's; its location is the mean of its cases'. The context decides the
-// access: internal work, so store.Unscoped.
+// case's; its location is the mean of its cases'. It holds nothing
+// between calls and leaves the store's regroup queue alone: after sync
+// passes, IncidentRegrouper reads only what they wrote. The context
+// decides the access: internal work, so store.Unscoped.
 func RegroupIncidents(ctx context.Context, st *store.Store, cfg IncidentConfig, from time.Time) (Regrouped, error) {
 	read := from
 	if !from.IsZero() {
@@ -43,23 +47,34 @@ func RegroupIncidents(ctx context.Context, st *store.Store, cfg IncidentConfig, 
 	if err != nil {
 		return Regrouped{}, fmt.Errorf("regroup incidents: %w", err)
 	}
-	out := Regrouped{Read: len(rows)}
+	out, _, err := regroup(ctx, st, cfg, from, rows, nil)
+	if err != nil {
+		return out, fmt.Errorf("regroup incidents: %w", err)
+	}
+	return out, nil
+}
+
+// regroup groups rows (the located cases reported at or after one Window
+// before from; zero from: every case) and writes the groups that hold a
+// case reported at or after from, taking q (nil: none) in the same
+// transaction, and returns them with their incident IDs. A full
+// regrouping analyzes the tables it rewrote.
+func regroup(ctx context.Context, st *store.Store, cfg IncidentConfig, from time.Time, rows []store.IncidentCase, q *store.IncidentQueue) (Regrouped, []store.IncidentGroup, error) {
+	out := Regrouped{Full: from.IsZero(), Read: len(rows)}
 	cases := make([]Case, len(rows))
 	byKey := make(map[string]*store.IncidentCase, len(rows))
-	byID := make(map[int64]*store.IncidentCase, len(rows))
 	for i := range rows {
 		r := &rows[i]
 		k := r.Source + "/" + r.SourceID
 		cases[i] = Case{Key: k, Source: r.Source, Category: r.Category, Lng: r.Lng, Lat: r.Lat, Reported: r.ReportedAt, Text: r.Text}
 		byKey[k] = r
-		byID[r.ID] = r
 		if r.ReportedAt.After(out.Latest) {
 			out.Latest = r.ReportedAt
 		}
 	}
 	stored, err := st.MatchDecisions(ctx, store.MatchIncident)
 	if err != nil {
-		return out, fmt.Errorf("regroup incidents: %w", err)
+		return out, nil, err
 	}
 	decisions := make([]Decision, len(stored))
 	for i, d := range stored {
@@ -67,42 +82,285 @@ func RegroupIncidents(ctx context.Context, st *store.Store, cfg IncidentConfig, 
 	}
 	res, err := IncidentsWith(cases, decisions, cfg)
 	if err != nil {
-		return out, fmt.Errorf("regroup incidents: %w", err)
+		return out, nil, err
+	}
+	// The groups to write: every one of two or more cases, or of a
+	// regrouping from an instant those with a case reported since. The
+	// incidents their cases stand in now are read from the store: an
+	// incident's ID is kept by the cases it holds.
+	var keep [][]int
+	var grouped []int64
+	for _, members := range res.Incidents {
+		if len(members) < 2 {
+			continue
+		}
+		recent := from.IsZero()
+		for _, i := range members {
+			recent = recent || !res.Cases[i].Reported.Before(from)
+		}
+		if !recent {
+			continue
+		}
+		keep = append(keep, members)
+		for _, i := range members {
+			grouped = append(grouped, byKey[res.Cases[i].Key].ID)
+		}
+	}
+	res.Incidents = keep
+	linked, err := st.CaseIncidents(ctx, grouped)
+	if err != nil {
+		return out, nil, err
 	}
 	groups := IncidentGroups(res, func(key string) (int64, int64, string) {
 		r := byKey[key]
-		return r.ID, r.IncidentID, r.Title
+		return r.ID, linked[r.ID], r.Title
 	})
-	if !from.IsZero() {
-		recent := groups[:0]
-		for _, g := range groups {
-			for _, id := range g.Cases {
-				if byID[id].ReportedAt.Compare(from) >= 0 {
-					recent = append(recent, g)
-					break
-				}
-			}
-		}
-		groups = recent
-	}
 	out.Groups = len(groups)
 	err = st.InDerivedTx(ctx, func(w *store.Writer) error {
 		var err error
-		out.IncidentWrite, err = w.ReplaceIncidents(ctx, from, groups)
-		return err
+		if out.IncidentWrite, err = w.ReplaceIncidents(ctx, from, groups); err != nil {
+			return err
+		}
+		if q != nil {
+			return w.TakeIncidentQueue(ctx, *q)
+		}
+		return nil
 	})
 	if err != nil {
-		return out, fmt.Errorf("regroup incidents: %w", err)
+		return out, nil, err
 	}
 	// A full regrouping rewrites the incidents and many cases' links:
 	// their statistics are brought up to date now, not by the next
 	// regrouping after a sync pass, which would analyze them first.
 	if from.IsZero() {
 		if err := st.RefreshIncidentStatistics(ctx); err != nil {
-			return out, fmt.Errorf("regroup incidents: %w", err)
+			return out, nil, err
 		}
 	}
+	return out, groups, nil
+}
+
+// IncidentRegrouper regroups the store's incidents after sync passes and
+// holds the located cases reported lately between runs, so that a run
+// reads only the cases written since the last one (the store's
+// incident_regroup_queue, filled by triggers on "case") and regroups
+// from the earliest report among them, with the held cases of one Window
+// before. A run whose reports reach back past what it holds reads that
+// part of the store again. The first run, and a run after the cases were
+// emptied, regroup every case. Runs are serialised; the held cases are the
+// store's only while this regrouper is the one taking the queue.
+type IncidentRegrouper struct {
+	mu  sync.Mutex
+	st  *store.Store
+	cfg IncidentConfig
+	// held are the located cases reported at or after since, by id; nil
+	// until a full regrouping.
+	held  map[int64]store.IncidentCase
+	since time.Time
+}
+
+// NewIncidentRegrouper returns a regrouper of st's incidents that holds
+// nothing yet: its first run regroups every case.
+func NewIncidentRegrouper(st *store.Store, cfg IncidentConfig) *IncidentRegrouper {
+	return &IncidentRegrouper{st: st, cfg: cfg}
+}
+
+// heldWindows is how many Windows before the latest report a regrouper
+// holds: a sync pass's reports reach back a few days at most (a source's
+// late history is read again from the store).
+const heldWindows = 2
+
+// Run regroups what the cases written since the last run can change, or
+// everything when nothing is held yet. The context decides the access:
+// internal work, so store.Unscoped.
+func (r *IncidentRegrouper) Run(ctx context.Context) (Regrouped, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.held == nil {
+		return r.full(ctx)
+	}
+	q, err := r.st.IncidentRegroupQueue(ctx)
+	if err != nil {
+		return Regrouped{}, fmt.Errorf("regroup incidents: %w", err)
+	}
+	if q.Everything() {
+		return r.full(ctx)
+	}
+	if len(q.Seqs) == 0 {
+		return Regrouped{}, nil
+	}
+	out, err := r.changed(ctx, q)
+	if err != nil {
+		r.held = nil // part-way through a change: start again
+		return out, fmt.Errorf("regroup incidents: %w", err)
+	}
 	return out, nil
+}
+
+// Full regroups every case, as the first run does.
+func (r *IncidentRegrouper) Full(ctx context.Context) (Regrouped, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.full(ctx)
+}
+
+func (r *IncidentRegrouper) full(ctx context.Context) (Regrouped, error) {
+	r.held = nil
+	// The queue first: what lands after it is read stays queued.
+	q, err := r.st.IncidentRegroupQueue(ctx)
+	if err != nil {
+		return Regrouped{}, fmt.Errorf("regroup incidents: %w", err)
+	}
+	if err := r.st.RefreshIncidentStatistics(ctx); err != nil {
+		return Regrouped{}, fmt.Errorf("regroup incidents: %w", err)
+	}
+	rows, err := r.st.IncidentCases(ctx, time.Time{})
+	if err != nil {
+		return Regrouped{}, fmt.Errorf("regroup incidents: %w", err)
+	}
+	out, groups, err := regroup(ctx, r.st, r.cfg, time.Time{}, rows, &q)
+	out.Changed = len(q.Seqs)
+	if err != nil {
+		return out, fmt.Errorf("regroup incidents: %w", err)
+	}
+	if err := r.st.VacuumIncidentQueue(ctx); err != nil {
+		return out, fmt.Errorf("regroup incidents: %w", err)
+	}
+	r.held = make(map[int64]store.IncidentCase, len(rows))
+	r.since = time.Time{}
+	for _, c := range rows {
+		c.IncidentID = 0
+		r.held[c.ID] = c
+	}
+	r.linked(time.Time{}, groups)
+	r.trim()
+	return out, nil
+}
+
+// changed regroups from the earliest report among the cases of q (as
+// they were held and as they are now).
+func (r *IncidentRegrouper) changed(ctx context.Context, q store.IncidentQueue) (Regrouped, error) {
+	ids := slices.Clone(q.Cases)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if err := r.st.RefreshIncidentStatistics(ctx); err != nil {
+		return Regrouped{}, err
+	}
+	now, err := r.st.IncidentCasesByID(ctx, ids)
+	if err != nil {
+		return Regrouped{}, err
+	}
+	// The regrouping starts from the earliest report among the cases
+	// written, as held before and as they are now, and among the cases
+	// still in the incidents they stood in: an incident a case left is
+	// written again whole.
+	var from time.Time
+	earliest := func(t time.Time) {
+		if from.IsZero() || t.Before(from) {
+			from = t
+		}
+	}
+	var left []int64
+	for _, id := range ids {
+		if c, ok := r.held[id]; ok {
+			earliest(c.ReportedAt)
+			if c.IncidentID != 0 {
+				left = append(left, c.IncidentID)
+			}
+			delete(r.held, id)
+		}
+	}
+	for _, c := range now {
+		earliest(c.ReportedAt)
+		if c.IncidentID != 0 {
+			left = append(left, c.IncidentID)
+		}
+		if !c.ReportedAt.Before(r.since) {
+			r.held[c.ID] = c
+		}
+	}
+	if len(left) > 0 {
+		first, err := r.st.IncidentsFirstReported(ctx, left)
+		if err != nil {
+			return Regrouped{}, err
+		}
+		if !first.IsZero() {
+			earliest(first)
+		}
+	}
+	out := Regrouped{Changed: len(q.Seqs)}
+	if from.IsZero() {
+		// Only cases without a location, never held: nothing to regroup.
+		err := r.st.InDerivedTx(ctx, func(w *store.Writer) error { return w.TakeIncidentQueue(ctx, q) })
+		return out, err
+	}
+	read := from.Add(-r.cfg.Window)
+	if read.Before(r.since) {
+		// Reports older than those held: that part is read again.
+		older, err := r.st.IncidentCases(ctx, read)
+		if err != nil {
+			return out, err
+		}
+		for _, c := range older {
+			r.held[c.ID] = c
+		}
+		r.since = read
+	}
+	rows := make([]store.IncidentCase, 0, len(r.held))
+	for _, c := range r.held {
+		if !c.ReportedAt.Before(read) {
+			rows = append(rows, c)
+		}
+	}
+	slices.SortFunc(rows, func(a, b store.IncidentCase) int { return cmp.Compare(a.ID, b.ID) })
+	res, groups, err := regroup(ctx, r.st, r.cfg, from, rows, &q)
+	res.Changed = out.Changed
+	if err != nil {
+		return res, err
+	}
+	r.linked(from, groups)
+	r.trim()
+	return res, nil
+}
+
+// linked records in the held cases the incidents a regrouping from from
+// wrote: each grouped case's, none for the others reported since.
+func (r *IncidentRegrouper) linked(from time.Time, groups []store.IncidentGroup) {
+	for id, c := range r.held {
+		if c.IncidentID != 0 && !c.ReportedAt.Before(from) {
+			c.IncidentID = 0
+			r.held[id] = c
+		}
+	}
+	for _, g := range groups {
+		for _, id := range g.Cases {
+			if c, ok := r.held[id]; ok {
+				c.IncidentID = g.ID
+				r.held[id] = c
+			}
+		}
+	}
+}
+
+// trim lets go of the cases reported more than heldWindows Windows before
+// the latest report held.
+func (r *IncidentRegrouper) trim() {
+	var latest time.Time
+	for _, c := range r.held {
+		if c.ReportedAt.After(latest) {
+			latest = c.ReportedAt
+		}
+	}
+	bound := latest.Add(-heldWindows * r.cfg.Window)
+	if !bound.After(r.since) {
+		return
+	}
+	for id, c := range r.held {
+		if c.ReportedAt.Before(bound) {
+			delete(r.held, id)
+		}
+	}
+	r.since = bound
 }
 
 // IncidentGroups turns the incidents of res with two or more cases into

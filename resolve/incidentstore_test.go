@@ -139,8 +139,8 @@ func TestRegroupIncidentsInStore(t *testing.T) {
 }
 
 // TestEmptyIncidentsAreRemoved: an incident whose cases their source
-// deleted goes with the last of them, and a regrouping of recent reports
-// removes the incidents its own cases left.
+// deleted goes when it is left with one, and a regrouping of recent
+// reports removes the incidents its own cases left.
 func TestEmptyIncidentsAreRemoved(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
@@ -185,8 +185,12 @@ func TestEmptyIncidentsAreRemoved(t *testing.T) {
 		}
 	}
 	remove("d")
-	if n := incidents(); n != 2 {
-		t.Fatalf("%d incidents after one of c and d was deleted, want 2", n)
+	if n := incidents(); n != 1 {
+		t.Fatalf("%d incidents after d was deleted, want 1: c alone is no incident", n)
+	}
+	var linked bool
+	if err := st.Pool().QueryRow(ctx, `SELECT incident_id IS NOT NULL FROM "case" WHERE source_id = 'c'`).Scan(&linked); err != nil || linked {
+		t.Fatalf("c still linked (%v) after d was deleted", err)
 	}
 	remove("c")
 	if n := incidents(); n != 1 {
@@ -200,5 +204,119 @@ func TestEmptyIncidentsAreRemoved(t *testing.T) {
 	}
 	if n := incidents(); n != 0 {
 		t.Fatalf("%d incidents left", n)
+	}
+}
+
+// TestIncidentRegrouperFollowsTheQueue regroups after each change with the
+// cases held between runs, reading only those written since: a new report
+// joins its incident, a report moved away leaves it, a deleted report
+// takes its incident with it, a late report older than what is held is
+// regrouped from the store. After each run a full regrouping of the
+// store writes nothing: the held cases gave the same grouping.
+func TestIncidentRegrouperFollowsTheQueue(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	if err := st.InTx(ctx, func(w *store.Writer) error {
+		if err := w.UpsertSource(ctx, canon.Source{Name: "citymgmt", Kind: canon.SourceREST, Description: "数字城管"}); err != nil {
+			return err
+		}
+		return w.UpsertCategories(ctx, []canon.Category{{Code: "SJ01", Name: "市容环境", Kind: canon.KindEvent, Level: 1}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t0 := storetest.Base
+	later := t0.Add(60 * 24 * time.Hour)
+	storetest.SeedCases(t, st, []canon.Case{
+		storeCase("citymgmt", "a", "SJ01", "长虹路12号垃圾堆积", t0, 0),
+		storeCase("citymgmt", "b", "SJ01", "长虹路12号垃圾堆积", t0.Add(time.Hour), 10),
+		storeCase("citymgmt", "c", "SJ01", "长虹路12号垃圾堆积", later, 0),
+	})
+	r := resolve.NewIncidentRegrouper(st, resolve.DefaultIncidentConfig())
+	links := func() map[string]int64 {
+		t.Helper()
+		rows, err := st.IncidentCases(ctx, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]int64{}
+		for _, c := range rows {
+			m[c.SourceID] = c.IncidentID
+		}
+		return m
+	}
+	run := func(step string) resolve.Regrouped {
+		t.Helper()
+		res, err := r.Run(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if w, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig(), time.Time{}); err != nil || w.IncidentWrite != (store.IncidentWrite{}) {
+			t.Fatalf("%s: a full regrouping afterwards wrote %+v, %v; want nothing", step, w.IncidentWrite, err)
+		}
+		return res
+	}
+	if res := run("first run"); !res.Full || res.Created != 1 || res.Read != 3 {
+		t.Fatalf("first run %+v, want every case read and one incident", res)
+	}
+	if res := run("nothing written"); res.Changed != 0 || res.Read != 0 || res.Full {
+		t.Fatalf("a run with nothing written: %+v, want nothing read", res)
+	}
+	// A new report beside c: only the reports of its week are compared.
+	storetest.SeedCases(t, st, []canon.Case{storeCase("citymgmt", "d", "SJ01", "长虹路12号垃圾堆积", later.Add(2*time.Hour), 5)})
+	res := run("new report")
+	got := links()
+	if res.Changed != 1 || res.Read != 2 || res.Created != 1 || got["c"] == 0 || got["c"] != got["d"] {
+		t.Fatalf("new report: %+v, links %v; want c and d compared and grouped", res, got)
+	}
+	// d is moved a kilometre away: it leaves, and c's incident goes.
+	moved := storeCase("citymgmt", "d", "SJ01", "长虹路12号垃圾堆积", later.Add(2*time.Hour), 1000)
+	moved.PayloadHash = append([]byte{1}, moved.PayloadHash...)
+	storetest.SeedCases(t, st, []canon.Case{moved})
+	res = run("moved report")
+	if got := links(); res.Changed != 1 || res.Removed != 1 || got["c"] != 0 || got["d"] != 0 {
+		t.Fatalf("moved report: %+v, links %v; want c's incident removed", res, got)
+	}
+	// A late report of the first week, long before what is held: that
+	// part of the store is read again, and the report joins a and b.
+	storetest.SeedCases(t, st, []canon.Case{storeCase("citymgmt", "e", "SJ01", "长虹路12号垃圾堆积", t0.Add(3*time.Hour), 5)})
+	res = run("late report")
+	if got := links(); res.Changed != 1 || got["e"] == 0 || got["e"] != got["a"] || got["a"] != got["b"] {
+		t.Fatalf("late report: %+v, links %v; want e with a and b", res, got)
+	}
+	// Two more reports beside c make an incident of three; one of them is
+	// deleted: the other two stay one incident, located as they are.
+	storetest.SeedCases(t, st, []canon.Case{
+		storeCase("citymgmt", "f", "SJ01", "长虹路12号垃圾堆积", later.Add(3*time.Hour), 5),
+		storeCase("citymgmt", "g", "SJ01", "长虹路12号垃圾堆积", later.Add(4*time.Hour), 20),
+	})
+	if res := run("two more reports"); res.Changed != 2 || res.Created != 1 {
+		t.Fatalf("two more reports: %+v, want one incident made", res)
+	}
+	if err := st.InTx(ctx, func(w *store.Writer) error {
+		_, err := w.Delete(ctx, canon.RecordCase, "citymgmt", []string{"g"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res = run("deleted report")
+	if got := links(); res.Changed != 1 || res.Updated != 1 || got["c"] == 0 || got["c"] != got["f"] {
+		t.Fatalf("deleted report: %+v, links %v; want c and f kept together, their incident moved", res, got)
+	}
+	// b, e and c are deleted: a and f alone are unlinked and their
+	// incidents go with the deletion.
+	if err := st.InTx(ctx, func(w *store.Writer) error {
+		_, err := w.Delete(ctx, canon.RecordCase, "citymgmt", []string{"b", "e", "c"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res = run("deleted reports")
+	if got := links(); res.Changed != 3 || got["a"] != 0 || got["f"] != 0 {
+		t.Fatalf("deleted reports: %+v, links %v; want a unlinked", res, got)
+	}
+	var n int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM incident`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d incidents left (%v), want none", n, err)
 	}
 }

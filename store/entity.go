@@ -108,15 +108,16 @@ func (w *Writer) Delete(ctx context.Context, recordType canon.RecordType, source
 }
 
 // deleteCases removes cases their source deleted, and the incidents they
-// leave without cases: incident regrouping after a sync pass looks for
-// empty incidents only among those its own cases left.
+// leave with fewer than two cases (the one left is unlinked): incident
+// regrouping after a sync pass looks for such incidents only among those
+// its own cases left.
 func (w *Writer) deleteCases(ctx context.Context, source string, sourceIDs []string) (int, error) {
 	n, left, err := incidentsLeft(w.tx.Query(ctx, `DELETE FROM "case" WHERE source = $1 AND source_id = ANY($2) RETURNING incident_id`,
 		source, sourceIDs))
 	if err != nil {
 		return 0, fmt.Errorf("delete cases of %s: %w", source, err)
 	}
-	if _, err := w.deleteEmptyIncidents(ctx, left); err != nil {
+	if _, _, err := w.dissolveIncidents(ctx, left); err != nil {
 		return 0, fmt.Errorf("delete cases of %s: %w", source, err)
 	}
 	return n, nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,9 +32,7 @@ func (s *Store) IncidentCases(ctx context.Context, from time.Time) ([]IncidentCa
 	// The bound is written into the statement only when there is one: a
 	// plan made for "$1 IS NULL OR reported_at >= $1" cannot probe
 	// reported_at.
-	q, args := `SELECT id, source, source_id, coalesce(category_code, ''), lat, lng, reported_at,
-		title, title || ' ' || description, coalesce(incident_id, 0)
-		FROM "case" WHERE lat IS NOT NULL AND lng IS NOT NULL`, []any{}
+	q, args := incidentCaseSelect, []any{}
 	if !from.IsZero() {
 		q, args = q+` AND reported_at >= $1`, append(args, from)
 	}
@@ -41,6 +40,16 @@ func (s *Store) IncidentCases(ctx context.Context, from time.Time) ([]IncidentCa
 	if err != nil {
 		return nil, fmt.Errorf("incident cases: %w", err)
 	}
+	return collectIncidentCases(rows)
+}
+
+// incidentCaseSelect reads IncidentCase rows of located cases; the
+// caller adds its conditions after the WHERE.
+const incidentCaseSelect = `SELECT id, source, source_id, coalesce(category_code, ''), lat, lng, reported_at,
+		title, title || ' ' || description, coalesce(incident_id, 0)
+		FROM "case" WHERE lat IS NOT NULL AND lng IS NOT NULL`
+
+func collectIncidentCases(rows pgx.Rows) ([]IncidentCase, error) {
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (IncidentCase, error) {
 		var c IncidentCase
 		err := r.Scan(&c.ID, &c.Source, &c.SourceID, &c.Category, &c.Lat, &c.Lng, &c.ReportedAt, &c.Title, &c.Text, &c.IncidentID)
@@ -75,11 +84,12 @@ type IncidentWrite struct {
 // ReplaceIncidents makes groups the incidents of the cases reported at or
 // after from (zero: all cases): each group's incident is created or
 // updated, its cases point at it, those cases in no group point at none,
-// and incidents left without cases are deleted (of a regrouping from an
-// instant, those its cases left; of everything, every one: a case
-// deleted at its source takes an incident it leaves empty with it,
-// Writer.Delete). Cases reported before
-// from keep their links. Cases are
+// and incidents left without cases are deleted. Of a regrouping from an
+// instant, that is those its cases left, and one of them left holding a
+// single case reported before from is deleted too, that case unlinked;
+// of everything, every empty one. (A case deleted at its source takes an
+// incident it leaves with fewer than two cases with it: Writer.Delete.)
+// Other cases reported before from keep their links. Cases are
 // only linked, never changed otherwise: each keeps its source, status and
 // deadline. Rows that already say the same are not written, so a
 // regrouping that changes nothing writes nothing.
@@ -158,9 +168,10 @@ func (w *Writer) ReplaceIncidents(ctx context.Context, from time.Time, groups []
 		return res, fmt.Errorf("unlink cases from incidents: %w", err)
 	}
 	res.CasesChanged += n
-	// A regrouping from an instant empties only incidents its cases left:
-	// looking through every incident for cases (an anti-join over every
-	// linked case) took 5–11 ms of each regrouping after a sync pass.
+	// A regrouping from an instant looks only at the incidents its cases
+	// left: looking through every incident for cases (an anti-join over
+	// every linked case) took 5–11 ms of each regrouping after a sync
+	// pass.
 	if from.IsZero() {
 		tag, err = w.tx.Exec(ctx, `DELETE FROM incident x WHERE NOT EXISTS (SELECT 1 FROM "case" c WHERE c.incident_id = x.id)`)
 		if err != nil {
@@ -169,9 +180,11 @@ func (w *Writer) ReplaceIncidents(ctx context.Context, from time.Time, groups []
 		res.Removed = int(tag.RowsAffected())
 		return res, nil
 	}
-	if res.Removed, err = w.deleteEmptyIncidents(ctx, append(left, unlinked...)); err != nil {
+	removed, alone, err := w.dissolveIncidents(ctx, append(left, unlinked...))
+	if err != nil {
 		return res, err
 	}
+	res.Removed, res.CasesChanged = removed, res.CasesChanged+alone
 	return res, nil
 }
 
@@ -194,18 +207,24 @@ func incidentsLeft(rows pgx.Rows, err error) (int, []int64, error) {
 	return n, left, err
 }
 
-// deleteEmptyIncidents deletes those of the incidents ids that no case
-// names any more, and returns how many.
-func (w *Writer) deleteEmptyIncidents(ctx context.Context, ids []int64) (int, error) {
+// dissolveIncidents deletes those of the incidents ids that hold fewer
+// than two cases now (an incident is two reports or more of one
+// problem): the case one still holds is unlinked by the delete (ON
+// DELETE SET NULL). It returns how many incidents it deleted and how
+// many cases that unlinked.
+func (w *Writer) dissolveIncidents(ctx context.Context, ids []int64) (removed, unlinked int, err error) {
 	if len(ids) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
-	tag, err := w.tx.Exec(ctx, `DELETE FROM incident x WHERE x.id = ANY($1::bigint[])
-		AND NOT EXISTS (SELECT 1 FROM "case" c WHERE c.incident_id = x.id)`, ids)
+	err = w.tx.QueryRow(ctx, `WITH left_cases AS (
+			SELECT x.id, (SELECT count(*) FROM "case" c WHERE c.incident_id = x.id) AS n
+			FROM incident x WHERE x.id = ANY($1::bigint[])),
+		gone AS (DELETE FROM incident x USING left_cases l WHERE x.id = l.id AND l.n < 2 RETURNING l.n)
+		SELECT count(*), coalesce(sum(n), 0) FROM gone`, ids).Scan(&removed, &unlinked)
 	if err != nil {
-		return 0, fmt.Errorf("delete empty incidents: %w", err)
+		return 0, 0, fmt.Errorf("dissolve incidents left with one case: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return removed, unlinked, nil
 }
 
 // CasesOfIncidents loads the cases of a batch of incidents in key order,
@@ -236,39 +255,115 @@ func (s *Store) CasesOfIncidents(ctx context.Context, ids []int64) ([][]*Case, e
 	return out, nil
 }
 
-// CasesBetween reports the cases stored with ids after afterID through
-// throughID: how many, and the earliest report among them. A case's id is
-// drawn when its transaction inserts it, so a transaction that commits
-// after NewCases read can add cases below the highest id read: counting a
-// range again finds them. Internal work: the context must be Unscoped.
-func (s *Store) CasesBetween(ctx context.Context, afterID, throughID int64) (n int, earliest time.Time, err error) {
-	var first *time.Time
-	if err := s.pool.QueryRow(ctx, `SELECT count(*), min(reported_at) FROM "case" WHERE id > $1 AND id <= $2`, afterID, throughID).
-		Scan(&n, &first); err != nil {
-		return 0, time.Time{}, fmt.Errorf("cases between: %w", err)
-	}
-	if first != nil {
-		earliest = *first
-	}
-	return n, earliest, nil
+// IncidentQueue is the cases written since incident regrouping last took
+// them (migration 044), as read: each entry's case and position.
+type IncidentQueue struct {
+	Cases []int64 // 0: everything (the cases were emptied)
+	Seqs  []int64
 }
 
-// NewCases reports the cases stored after the case afterID (ids grow as
-// cases are first stored): how many, the highest id and the earliest
-// report among them, so that incident merging regroups only what they can
-// join. Internal work: the context must be Unscoped.
-func (s *Store) NewCases(ctx context.Context, afterID int64) (n int, maxID int64, earliest time.Time, err error) {
-	var first *time.Time
-	var top *int64
-	err = s.pool.QueryRow(ctx, `SELECT count(*), max(id), min(reported_at) FROM "case" WHERE id > $1`, afterID).Scan(&n, &top, &first)
+// Everything reports whether the queue asks for a regrouping of every
+// case.
+func (q *IncidentQueue) Everything() bool { return slices.Contains(q.Cases, 0) }
+
+// IncidentRegroupQueue returns the queue of cases written since incident
+// regrouping last took them, oldest first; a case written twice is named
+// twice. Internal work: the context must be Unscoped.
+func (s *Store) IncidentRegroupQueue(ctx context.Context) (IncidentQueue, error) {
+	var q IncidentQueue
+	if _, scoped := scopeOf(ctx); scoped {
+		return q, fmt.Errorf("incident regroup queue: a jurisdiction-scoped read cannot regroup the city's incidents")
+	}
+	rows, err := s.pool.Query(ctx, `SELECT case_id, seq FROM incident_regroup_queue ORDER BY seq`)
 	if err != nil {
-		return 0, 0, time.Time{}, fmt.Errorf("new cases: %w", err)
+		return q, fmt.Errorf("incident regroup queue: %w", err)
 	}
-	if top != nil {
-		maxID = *top
+	var id, seq int64
+	if _, err := pgx.ForEachRow(rows, []any{&id, &seq}, func() error {
+		q.Cases, q.Seqs = append(q.Cases, id), append(q.Seqs, seq)
+		return nil
+	}); err != nil {
+		return q, fmt.Errorf("incident regroup queue: %w", err)
 	}
-	if first != nil {
-		earliest = *first
+	return q, nil
+}
+
+// TakeIncidentQueue removes from the queue the entries a regrouping read,
+// by their positions: an entry committed after the read stays for the
+// next regrouping.
+func (w *Writer) TakeIncidentQueue(ctx context.Context, q IncidentQueue) error {
+	if len(q.Seqs) == 0 {
+		return nil
 	}
-	return n, maxID, earliest, nil
+	if _, err := w.tx.Exec(ctx, `DELETE FROM incident_regroup_queue WHERE seq = ANY($1::bigint[])`, q.Seqs); err != nil {
+		return fmt.Errorf("take incident regroup queue: %w", err)
+	}
+	return nil
+}
+
+// VacuumIncidentQueue vacuums incident_regroup_queue once a regrouping of
+// every case has taken it: after a first load it held a row per case,
+// and each later read of the queue would scan their dead rows until
+// autovacuum came by.
+func (s *Store) VacuumIncidentQueue(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, `VACUUM (SKIP_LOCKED) incident_regroup_queue`); err != nil {
+		return fmt.Errorf("vacuum the incident regroup queue: %w", err)
+	}
+	return nil
+}
+
+// IncidentCasesByID returns those of the cases ids that have a location,
+// as IncidentCases does, in id order (a case deleted or without a
+// location is not returned). Internal work: the context must be Unscoped.
+func (s *Store) IncidentCasesByID(ctx context.Context, ids []int64) ([]IncidentCase, error) {
+	if _, scoped := scopeOf(ctx); scoped {
+		return nil, fmt.Errorf("incident cases: a jurisdiction-scoped read cannot regroup the city's incidents")
+	}
+	rows, err := s.pool.Query(ctx, incidentCaseSelect+` AND id = ANY($1::bigint[]) ORDER BY id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("incident cases: %w", err)
+	}
+	return collectIncidentCases(rows)
+}
+
+// CaseIncidents returns the incident each of the cases ids is linked to
+// now (cases linked to none are left out). Internal work: the context
+// must be Unscoped.
+func (s *Store) CaseIncidents(ctx context.Context, ids []int64) (map[int64]int64, error) {
+	if _, scoped := scopeOf(ctx); scoped {
+		return nil, fmt.Errorf("case incidents: a jurisdiction-scoped read cannot regroup the city's incidents")
+	}
+	out := make(map[int64]int64, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, incident_id FROM "case" WHERE id = ANY($1::bigint[]) AND incident_id IS NOT NULL`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("case incidents: %w", err)
+	}
+	var id, inc int64
+	if _, err := pgx.ForEachRow(rows, []any{&id, &inc}, func() error {
+		out[id] = inc
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("case incidents: %w", err)
+	}
+	return out, nil
+}
+
+// IncidentsFirstReported returns the earliest report among the cases the
+// incidents ids hold now (zero when they hold none). Internal work: the
+// context must be Unscoped.
+func (s *Store) IncidentsFirstReported(ctx context.Context, ids []int64) (time.Time, error) {
+	if _, scoped := scopeOf(ctx); scoped {
+		return time.Time{}, fmt.Errorf("incidents first reported: a jurisdiction-scoped read cannot regroup the city's incidents")
+	}
+	var first *time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT min(reported_at) FROM "case" WHERE incident_id = ANY($1::bigint[])`, ids).Scan(&first); err != nil {
+		return time.Time{}, fmt.Errorf("incidents first reported: %w", err)
+	}
+	if first == nil {
+		return time.Time{}, nil
+	}
+	return *first, nil
 }

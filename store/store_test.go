@@ -348,15 +348,35 @@ func TestCaseRewrittenOnlyWhenItsContentChanges(t *testing.T) {
 	}
 }
 
-// TestCasesCommittedLateAreCounted: a batch of cases still open when
-// NewCases reads commits later with ids below the highest id read;
-// NewCases after that id misses it, CasesBetween over the range read
-// finds it.
-func TestCasesCommittedLateAreCounted(t *testing.T) {
+// TestIncidentQueueNamesWhatRegroupingCompares: the regroup queue names
+// the cases inserted, deleted and changed in what incident merging
+// compares, not those whose progress or incident link changed; a batch
+// still open when the queue is read is named once it commits, and taking
+// the entries read leaves it queued; an emptied table asks for
+// everything.
+func TestIncidentQueueNamesWhatRegroupingCompares(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
-	cs := storetest.MakeCases(2)
+	cs := storetest.MakeCases(3)
+	queued := func() (store.IncidentQueue, map[int64]int) {
+		t.Helper()
+		q, err := st.IncidentRegroupQueue(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := map[int64]int{}
+		for _, id := range q.Cases {
+			n[id]++
+		}
+		return q, n
+	}
+	take := func(q store.IncidentQueue) {
+		t.Helper()
+		if err := st.InTx(ctx, func(w *store.Writer) error { return w.TakeIncidentQueue(ctx, q) }); err != nil {
+			t.Fatal(err)
+		}
+	}
 	inserted, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
 		done <- st.InTx(ctx, func(w *store.Writer) error {
@@ -370,19 +390,64 @@ func TestCasesCommittedLateAreCounted(t *testing.T) {
 	}()
 	<-inserted
 	storetest.SeedCases(t, st, cs[1:])
-	n, top, _, err := st.NewCases(ctx, 0)
-	if err != nil || n != 1 {
-		t.Fatalf("cases before the late batch commits: %d, %v", n, err)
+	q, n := queued()
+	if len(q.Cases) != 2 || q.Everything() {
+		t.Fatalf("queue before the late batch commits: %+v, want the two cases committed", q)
 	}
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if n, _, _, err := st.NewCases(ctx, top); err != nil || n != 0 {
-		t.Fatalf("cases after %d once the late batch committed: %d, %v (want none: its id is lower)", top, n, err)
+	take(q)
+	late, n := queued()
+	if len(late.Cases) != 1 || n[q.Cases[0]] != 0 || n[q.Cases[1]] != 0 {
+		t.Fatalf("queue after the late batch committed and the first read was taken: %+v, want the late case only", late)
 	}
-	n, earliest, err := st.CasesBetween(ctx, 0, top)
-	if err != nil || n != 2 || !earliest.Equal(cs[0].ReportedAt) {
-		t.Fatalf("cases through %d: %d, earliest %v, %v; want both, the late one's report first", top, n, earliest, err)
+	take(late)
+	ids := map[string]int64{}
+	rows, err := st.IncidentCases(ctx, time.Time{})
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("located cases: %d, %v", len(rows), err)
+	}
+	for _, r := range rows {
+		ids[r.SourceID] = r.ID
+	}
+	// Progress and an incident link are not what merging compares.
+	progressed := slices.Clone(cs)
+	progressed[0].Status, progressed[0].SourceStatus = canon.StatusClosed, "结案"
+	progressed[0].PayloadHash = append([]byte{1}, progressed[0].PayloadHash...)
+	if res := storetest.SeedCases(t, st, progressed[:1]); res.Written != 1 {
+		t.Fatalf("a status change: %+v, want it written", res)
+	}
+	if _, err := st.Pool().Exec(ctx, `INSERT INTO incident (title) VALUES ('x')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE "case" SET incident_id = (SELECT max(id) FROM incident) WHERE id = $1`, ids[cs[1].SourceID]); err != nil {
+		t.Fatal(err)
+	}
+	if q, _ := queued(); len(q.Cases) != 0 {
+		t.Fatalf("queue after a status change and an incident link: %+v, want empty", q)
+	}
+	// A new title and a deletion are.
+	retitled := slices.Clone(cs)
+	retitled[1].Title = retitled[1].Title + "（补充）"
+	retitled[1].PayloadHash = append([]byte{2}, retitled[1].PayloadHash...)
+	storetest.SeedCases(t, st, retitled[1:2])
+	if err := st.InTx(ctx, func(w *store.Writer) error {
+		_, err := w.Delete(ctx, canon.RecordCase, cs[2].Source, []string{cs[2].SourceID})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	q, n = queued()
+	if len(q.Cases) != 2 || n[ids[cs[1].SourceID]] != 1 || n[ids[cs[2].SourceID]] != 1 {
+		t.Fatalf("queue after a new title and a deletion: %+v, want those two cases", q)
+	}
+	take(q)
+	if _, err := st.Pool().Exec(ctx, `TRUNCATE "case" CASCADE`); err != nil {
+		t.Fatal(err)
+	}
+	if q, _ := queued(); !q.Everything() {
+		t.Fatalf("queue after the cases were emptied: %+v, want everything", q)
 	}
 }

@@ -188,7 +188,7 @@ func run(ctx context.Context, o options) error {
 	syncPeak := procStatus("VmHWM")
 	total := report(initial)
 	fmt.Printf("peak RSS during the sync: %s (the simulators' city is in this process too)\n", syncPeak)
-	res := &resolution{st: st, full: true}
+	res := &resolution{st: st}
 	if err := res.after(ctx, total); err != nil {
 		return err
 	}
@@ -307,14 +307,13 @@ func report(list []outcome) totals {
 
 // resolution is the entity resolution the hub runs beside the engine after
 // its passes (app), each on its own goroutine as there: the incidents
-// regrouped from the earliest case stored since the last regrouping (every
-// case the first time), and the persons resolved. Building links are left
+// regrouped from the cases written since the last regrouping (every case
+// the first time), and the persons resolved. Building links are left
 // out: they need the address directory, which the benchmark does not run.
 type resolution struct {
-	st      *store.Store
-	full    bool
-	seen    int64 // the highest case id regrouped
-	persons *resolve.PersonResolver
+	st        *store.Store
+	incidents *resolve.IncidentRegrouper
+	persons   *resolve.PersonResolver
 }
 
 // after runs the resolution after a pass and reports it, and the pass's
@@ -325,24 +324,17 @@ func (r *resolution) after(ctx context.Context, pass totals) error {
 	t0 := time.Now()
 	incidents := make(chan error, 1)
 	var regrouped string
+	if r.incidents == nil {
+		r.incidents = resolve.NewIncidentRegrouper(r.st, resolve.DefaultIncidentConfig())
+	}
 	go func() {
-		n, maxID, earliest, err := r.st.NewCases(ctx, r.seen)
-		if err != nil || (n == 0 && !r.full) {
-			incidents <- err
-			return
-		}
-		from := earliest
-		if r.full {
-			from = time.Time{}
-		}
-		inc, err := resolve.RegroupIncidents(ctx, r.st, resolve.DefaultIncidentConfig(), from)
+		inc, err := r.incidents.Run(ctx)
 		if err != nil {
 			incidents <- fmt.Errorf("regroup incidents: %w", err)
 			return
 		}
-		r.full, r.seen = false, max(r.seen, maxID)
-		regrouped = fmt.Sprintf("  incidents regrouped in %s: %d cases read (%d new), %d incidents, cases relinked %d\n",
-			time.Since(t0).Round(time.Millisecond), inc.Read, n, inc.Groups, inc.CasesChanged)
+		regrouped = fmt.Sprintf("  incidents regrouped in %s: %d cases written, %d compared, %d incidents, cases relinked %d\n",
+			time.Since(t0).Round(time.Millisecond), inc.Changed, inc.Read, inc.Groups, inc.CasesChanged)
 		incidents <- nil
 	}()
 	if r.persons == nil {

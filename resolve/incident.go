@@ -223,6 +223,15 @@ func IncidentsWith(cases []Case, decisions []Decision, cfg IncidentConfig) (*Inc
 			}
 		}
 	}
+	sortEvidence(ev)
+	r.Evidence = ev
+	clusterIncidents(r, decisions, cfg)
+	return r, nil
+}
+
+// sortEvidence orders evidence strongest first (ties: by keys), the order
+// in which pairs are linked.
+func sortEvidence(ev []Evidence) {
 	slices.SortFunc(ev, func(x, y Evidence) int {
 		if c := cmp.Compare(y.Total, x.Total); c != 0 {
 			return c
@@ -232,6 +241,15 @@ func IncidentsWith(cases []Case, decisions []Decision, cfg IncidentConfig) (*Inc
 		}
 		return strings.Compare(x.B, y.B)
 	})
+}
+
+// clusterIncidents groups r.Cases (sorted by key) into incidents from r.Evidence
+// (sorted by sortEvidence): accepted decisions first, then the pairs from
+// the Threshold, strongest first. Only those pairs join cases, so
+// evidence below the Threshold may be left out of r.Evidence without
+// changing the incidents.
+func clusterIncidents(r *IncidentResult, decisions []Decision, cfg IncidentConfig) {
+	cases, ev := r.Cases, r.Evidence
 	idx := make(map[string]int, len(cases))
 	for i := range cases {
 		idx[cases[i].Key] = i
@@ -310,7 +328,6 @@ func IncidentsWith(cases []Case, decisions []Decision, cfg IncidentConfig) (*Inc
 			e.Linked = true
 		}
 	}
-	r.Evidence = ev
 	r.Incident = make([]int, len(cases))
 	root := map[int]int{}
 	for i := range cases {
@@ -324,7 +341,6 @@ func IncidentsWith(cases []Case, decisions []Decision, cfg IncidentConfig) (*Inc
 		r.Incident[i] = g
 		r.Incidents[g] = append(r.Incidents[g], i)
 	}
-	return r, nil
 }
 
 // CompareCases weighs two reports as Incidents does: the evidence that

@@ -16,7 +16,7 @@ type Regrouped struct {
 	store.IncidentWrite
 	Full    bool      // every case was regrouped
 	Changed int       // cases written since the last regrouping (IncidentRegrouper)
-	Read    int       // cases read or, of an IncidentRegrouper, compared
+	Read    int       // cases regrouped: read, or held in the window regrouped
 	Groups  int       // incidents of two or more cases among them
 	Latest  time.Time // the latest report read
 }
@@ -56,11 +56,8 @@ func RegroupIncidents(ctx context.Context, st *store.Store, cfg IncidentConfig, 
 
 // regroup groups rows (the located cases reported at or after one Window
 // before from; zero from: every case) and writes the groups that hold a
-// case reported at or after from, taking q (nil: none) in the same
-// transaction, and returns them with their incident IDs. A full
-// regrouping analyzes the tables it rewrote.
+// case reported at or after from (writeGroups).
 func regroup(ctx context.Context, st *store.Store, cfg IncidentConfig, from time.Time, rows []store.IncidentCase, q *store.IncidentQueue) (Regrouped, []store.IncidentGroup, error) {
-	out := Regrouped{Full: from.IsZero(), Read: len(rows)}
 	cases := make([]Case, len(rows))
 	byKey := make(map[string]*store.IncidentCase, len(rows))
 	for i := range rows {
@@ -68,21 +65,42 @@ func regroup(ctx context.Context, st *store.Store, cfg IncidentConfig, from time
 		k := r.Source + "/" + r.SourceID
 		cases[i] = Case{Key: k, Source: r.Source, Category: r.Category, Lng: r.Lng, Lat: r.Lat, Reported: r.ReportedAt, Text: r.Text}
 		byKey[k] = r
-		if r.ReportedAt.After(out.Latest) {
-			out.Latest = r.ReportedAt
-		}
 	}
+	decisions, err := incidentDecisions(ctx, st)
+	if err != nil {
+		return Regrouped{}, nil, err
+	}
+	res, err := IncidentsWith(cases, decisions, cfg)
+	if err != nil {
+		return Regrouped{}, nil, err
+	}
+	return writeGroups(ctx, st, from, res, byKey, q)
+}
+
+// incidentDecisions reads the analysts' decisions on incidents.
+func incidentDecisions(ctx context.Context, st *store.Store) ([]Decision, error) {
 	stored, err := st.MatchDecisions(ctx, store.MatchIncident)
 	if err != nil {
-		return out, nil, err
+		return nil, err
 	}
 	decisions := make([]Decision, len(stored))
 	for i, d := range stored {
 		decisions[i] = Decision{A: d.A, B: d.B, Accept: d.Accept}
 	}
-	res, err := IncidentsWith(cases, decisions, cfg)
-	if err != nil {
-		return out, nil, err
+	return decisions, nil
+}
+
+// writeGroups writes the incidents of res (byKey: the rows of its cases)
+// that hold a case reported at or after from (zero: every incident),
+// taking q (nil: none) in the same transaction, and returns them with
+// their incident IDs. A full regrouping analyzes the tables it rewrote.
+func writeGroups(ctx context.Context, st *store.Store, from time.Time, res *IncidentResult, byKey map[string]*store.IncidentCase,
+	q *store.IncidentQueue) (Regrouped, []store.IncidentGroup, error) {
+	out := Regrouped{Full: from.IsZero(), Read: len(res.Cases)}
+	for i := range res.Cases {
+		if t := res.Cases[i].Reported; t.After(out.Latest) {
+			out.Latest = t
+		}
 	}
 	// The groups to write: every one of two or more cases, or of a
 	// regrouping from an instant those with a case reported since. The
@@ -141,22 +159,25 @@ func regroup(ctx context.Context, st *store.Store, cfg IncidentConfig, from time
 }
 
 // IncidentRegrouper regroups the store's incidents after sync passes and
-// holds the located cases reported lately between runs, so that a run
-// reads only the cases written since the last one (the store's
-// incident_regroup_queue, filled by triggers on "case") and regroups
-// from the earliest report among them, with the held cases of one Window
-// before. A run whose reports reach back past what it holds reads that
-// part of the store again. The first run, and a run after the cases were
-// emptied, regroup every case. Runs are serialised; the held cases are the
-// store's only while this regrouper is the one taking the queue.
+// holds the located cases reported lately between runs, with the evidence
+// that joins them, so that a run reads only the cases written since the
+// last one (the store's incident_regroup_queue, filled by triggers on
+// "case"), weighs them against their held neighbours, and regroups from
+// the earliest report among them and among the cases of the incidents
+// they left, with the held cases of one Window before. A run whose
+// reports reach back past what it holds reads that part of the store
+// again. The first run, and a run after the cases were emptied, regroup
+// every case. Runs are serialised; the held cases are the store's only
+// while this regrouper is the one taking the queue.
 type IncidentRegrouper struct {
 	mu  sync.Mutex
 	st  *store.Store
 	cfg IncidentConfig
-	// held are the located cases reported at or after since, by id; nil
-	// until a full regrouping.
-	held  map[int64]store.IncidentCase
+	// held are the located cases reported at or after since; nil until a
+	// full regrouping.
+	held  *heldCases
 	since time.Time
+	total int // located cases at the last full regrouping
 }
 
 // NewIncidentRegrouper returns a regrouper of st's incidents that holds
@@ -226,15 +247,28 @@ func (r *IncidentRegrouper) full(ctx context.Context) (Regrouped, error) {
 	if err := r.st.VacuumIncidentQueue(ctx); err != nil {
 		return out, fmt.Errorf("regroup incidents: %w", err)
 	}
-	r.held = make(map[int64]store.IncidentCase, len(rows))
-	r.since = time.Time{}
+	// Only the cases of the last heldWindows Windows are held (and
+	// weighed again): the rest of the store's were grouped above.
+	held := newHeldCases(r.cfg)
+	r.since, r.total = heldFrom(out.Latest, r.cfg), len(rows)
 	for _, c := range rows {
-		c.IncidentID = 0
-		r.held[c.ID] = c
+		if !c.ReportedAt.Before(r.since) {
+			c.IncidentID = 0
+			held.put(c)
+		}
 	}
+	r.held = held
 	r.linked(time.Time{}, groups)
-	r.trim()
 	return out, nil
+}
+
+// heldFrom is where the cases a regrouper holds begin, for the latest
+// report held.
+func heldFrom(latest time.Time, cfg IncidentConfig) time.Time {
+	if latest.IsZero() {
+		return time.Time{}
+	}
+	return latest.Add(-heldWindows * cfg.Window)
 }
 
 // changed regroups from the earliest report among the cases of q (as
@@ -243,8 +277,12 @@ func (r *IncidentRegrouper) changed(ctx context.Context, q store.IncidentQueue) 
 	ids := slices.Clone(q.Cases)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	if err := r.st.RefreshIncidentStatistics(ctx); err != nil {
-		return Regrouped{}, err
+	// The planner statistics are checked when the changes are a sizeable
+	// part of the cases (a twentieth, as PersonResolver.Run does).
+	if 20*len(ids) >= r.total {
+		if err := r.st.RefreshIncidentStatistics(ctx); err != nil {
+			return Regrouped{}, err
+		}
 	}
 	now, err := r.st.IncidentCasesByID(ctx, ids)
 	if err != nil {
@@ -262,12 +300,12 @@ func (r *IncidentRegrouper) changed(ctx context.Context, q store.IncidentQueue) 
 	}
 	var left []int64
 	for _, id := range ids {
-		if c, ok := r.held[id]; ok {
+		if c, ok := r.held.get(id); ok {
 			earliest(c.ReportedAt)
 			if c.IncidentID != 0 {
 				left = append(left, c.IncidentID)
 			}
-			delete(r.held, id)
+			r.held.remove(id)
 		}
 	}
 	for _, c := range now {
@@ -276,7 +314,7 @@ func (r *IncidentRegrouper) changed(ctx context.Context, q store.IncidentQueue) 
 			left = append(left, c.IncidentID)
 		}
 		if !c.ReportedAt.Before(r.since) {
-			r.held[c.ID] = c
+			r.held.put(c)
 		}
 	}
 	if len(left) > 0 {
@@ -302,42 +340,45 @@ func (r *IncidentRegrouper) changed(ctx context.Context, q store.IncidentQueue) 
 			return out, err
 		}
 		for _, c := range older {
-			r.held[c.ID] = c
+			if c.ReportedAt.Before(r.since) {
+				r.held.put(c)
+			}
 		}
 		r.since = read
 	}
-	rows := make([]store.IncidentCase, 0, len(r.held))
-	for _, c := range r.held {
-		if !c.ReportedAt.Before(read) {
-			rows = append(rows, c)
-		}
-	}
-	slices.SortFunc(rows, func(a, b store.IncidentCase) int { return cmp.Compare(a.ID, b.ID) })
-	res, groups, err := regroup(ctx, r.st, r.cfg, from, rows, &q)
-	res.Changed = out.Changed
+	decisions, err := incidentDecisions(ctx, r.st)
 	if err != nil {
-		return res, err
+		return out, err
+	}
+	res, byKey, window, err := r.held.group(read, decisions)
+	if err != nil {
+		return out, err
+	}
+	written, groups, err := writeGroups(ctx, r.st, from, res, byKey, &q)
+	written.Changed, written.Read = out.Changed, window
+	if err != nil {
+		return written, err
 	}
 	r.linked(from, groups)
 	r.trim()
-	return res, nil
+	return written, nil
 }
 
 // linked records in the held cases the incidents a regrouping from from
 // wrote: each grouped case's, none for the others reported since.
 func (r *IncidentRegrouper) linked(from time.Time, groups []store.IncidentGroup) {
-	for id, c := range r.held {
+	var none []int64
+	r.held.each(func(c *store.IncidentCase) {
 		if c.IncidentID != 0 && !c.ReportedAt.Before(from) {
-			c.IncidentID = 0
-			r.held[id] = c
+			none = append(none, c.ID)
 		}
+	})
+	for _, id := range none {
+		r.held.setIncident(id, 0)
 	}
 	for _, g := range groups {
 		for _, id := range g.Cases {
-			if c, ok := r.held[id]; ok {
-				c.IncidentID = g.ID
-				r.held[id] = c
-			}
+			r.held.setIncident(id, g.ID)
 		}
 	}
 }
@@ -346,19 +387,23 @@ func (r *IncidentRegrouper) linked(from time.Time, groups []store.IncidentGroup)
 // the latest report held.
 func (r *IncidentRegrouper) trim() {
 	var latest time.Time
-	for _, c := range r.held {
+	r.held.each(func(c *store.IncidentCase) {
 		if c.ReportedAt.After(latest) {
 			latest = c.ReportedAt
 		}
-	}
-	bound := latest.Add(-heldWindows * r.cfg.Window)
+	})
+	bound := heldFrom(latest, r.cfg)
 	if !bound.After(r.since) {
 		return
 	}
-	for id, c := range r.held {
+	var old []int64
+	r.held.each(func(c *store.IncidentCase) {
 		if c.ReportedAt.Before(bound) {
-			delete(r.held, id)
+			old = append(old, c.ID)
 		}
+	})
+	for _, id := range old {
+		r.held.remove(id)
 	}
 	r.since = bound
 }

@@ -86,22 +86,36 @@ func ResolvePersons(ctx context.Context, st *store.Store, g *address.Gazetteer, 
 func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (PersonsResolved, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	t0 := time.Now()
-	if err := r.st.RefreshPersonStatistics(ctx); err != nil {
-		return PersonsResolved{}, fmt.Errorf("resolve persons: %w", err)
+	full := func() (PersonsResolved, error) {
+		t0 := time.Now()
+		if err := r.st.RefreshPersonStatistics(ctx); err != nil {
+			return PersonsResolved{}, fmt.Errorf("resolve persons: %w", err)
+		}
+		return r.full(ctx, g, time.Since(t0))
 	}
-	analyzed := time.Since(t0)
 	if r.eng == nil || r.eng.Len() >= 2*max(r.estimated, 1) || 2*r.eng.Len() < r.estimated {
-		return r.full(ctx, g, analyzed)
+		return full()
 	}
-	out := PersonsResolved{Analyzed: analyzed}
-	t0 = time.Now()
+	var out PersonsResolved
+	t0 := time.Now()
 	q, err := r.st.PersonResolveQueue(ctx)
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	if slices.Contains(q.Keys, "*") {
-		return r.full(ctx, g, analyzed)
+		return full()
+	}
+	// The planner statistics are checked when the changes are a sizeable
+	// part of the records (a twentieth): after a source was pulled again,
+	// the writes outrun autovacuum as after a first load. Smaller changes
+	// are left to autovacuum, which analyzes a table once a tenth of it
+	// changed.
+	if 20*len(q.Keys) >= r.eng.Len() {
+		if err := r.st.RefreshPersonStatistics(ctx); err != nil {
+			return out, fmt.Errorf("resolve persons: %w", err)
+		}
+		out.Analyzed = time.Since(t0)
+		t0 = time.Now()
 	}
 	decisions, err := r.decisions(ctx)
 	if err != nil {

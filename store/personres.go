@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // PersonLink is one source record of a person as entity resolution reads
@@ -329,17 +330,6 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 			merged, into = append(merged, m), append(into, p.ID)
 		}
 	}
-	// Splits first: a survivor that was merged comes back, with the person
-	// it was merged into as the one it was split from.
-	tag, err := w.tx.Exec(ctx, `WITH split AS (UPDATE person p SET merged_into = NULL, updated_at = now()
-				FROM unnest($1::bigint[]) AS t(id), person was
-				WHERE p.id = t.id AND was.id = p.id AND p.merged_into IS NOT NULL
-				RETURNING p.id, was.merged_into AS was)
-		INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'SPLIT', was FROM split WHERE was IS NOT NULL`, survivors)
-	if err != nil {
-		return out, fmt.Errorf("apply person resolution: split: %w", err)
-	}
-	out.Split = int(tag.RowsAffected()) + out.Made
 	links, persons, matched := make([]int64, len(r.Records)), make([]int64, len(r.Records)), make([]string, len(r.Records))
 	for i, x := range r.Records {
 		if x.Person < 0 || x.Person >= len(r.Persons) {
@@ -347,92 +337,6 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		}
 		links[i], persons[i], matched[i] = x.LinkID, r.Persons[x.Person].ID, x.MatchedBy
 	}
-	// Each record moved, then what it stands for with it: the moved
-	// records come back as arrays that drive index probes (a join on the
-	// UPDATE's own RETURNING would leave the planner guessing its size).
-	rows, err := w.tx.Query(ctx, `UPDATE person_link l SET person_id = t.person_id, matched_by = t.matched
-		FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS t(id, person_id, matched)
-		WHERE l.id = t.id AND (l.person_id, l.matched_by) IS DISTINCT FROM (t.person_id, t.matched)
-		RETURNING l.role, l.source, l.source_id, l.person_id`, links, persons, matched)
-	if err != nil {
-		return out, fmt.Errorf("apply person resolution: links: %w", err)
-	}
-	type follow struct {
-		sources, ids []string
-		persons      []int64
-	}
-	moved := map[string]*follow{}
-	var role, source, sourceID string
-	var person int64
-	if _, err := pgx.ForEachRow(rows, []any{&role, &source, &sourceID, &person}, func() error {
-		out.Relinked++
-		if role == "REPORTER" {
-			return nil
-		}
-		f := moved[role]
-		if f == nil {
-			f = &follow{}
-			moved[role] = f
-		}
-		f.sources, f.ids, f.persons = append(f.sources, source), append(f.ids, sourceID), append(f.persons, person)
-		return nil
-	}); err != nil {
-		return out, fmt.Errorf("apply person resolution: links: %w", err)
-	}
-	// A case's reporter is its link (no column of the case follows it);
-	// the other roles' records keep their person beside the record.
-	for role, q := range map[string]string{
-		"RESIDENT":     `UPDATE resident x SET person_id = t.person_id`,
-		"PARTY_MEMBER": `UPDATE party_member x SET person_id = t.person_id`,
-		"GRID_WORKER":  `UPDATE grid_worker x SET person_id = t.person_id`,
-	} {
-		f := moved[role]
-		if f == nil {
-			continue
-		}
-		if _, err := w.tx.Exec(ctx, q+` FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(source, source_id, person_id)
-			WHERE x.source = t.source AND x.source_id = t.source_id AND x.person_id IS DISTINCT FROM t.person_id`,
-			f.sources, f.ids, f.persons); err != nil {
-			return out, fmt.Errorf("apply person resolution: %s records: %w", role, err)
-		}
-	}
-
-	// Then the merges: a person no record stands for any more. One that a
-	// record outside a partial resolution still stands for is that
-	// record's cluster's person and stays.
-	var mergedNow []int64
-	if len(merged) > 0 {
-		rows, err := w.tx.Query(ctx, `WITH merged AS (UPDATE person p SET merged_into = t.into_id, updated_at = now()
-					FROM unnest($1::bigint[], $2::bigint[]) AS t(id, into_id)
-					WHERE p.id = t.id AND p.merged_into IS DISTINCT FROM t.into_id
-						AND NOT EXISTS (SELECT FROM person_link l WHERE l.person_id = p.id)
-					RETURNING p.id, t.into_id),
-				history AS (INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', into_id FROM merged)
-			SELECT id FROM merged`, merged, into)
-		if err != nil {
-			return out, fmt.Errorf("apply person resolution: merge: %w", err)
-		}
-		if mergedNow, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
-			return out, fmt.Errorf("apply person resolution: merge: %w", err)
-		}
-	}
-	out.Merged = len(mergedNow)
-	// A person merged earlier into one merged now names the survivor too,
-	// with a MERGED entry of its own: a person's merged_into is not
-	// indexed (migration 037), and the persons merged into one are found
-	// by their entries. Only the persons merged by this write can have
-	// any: the persons of one merged before were moved then.
-	if len(mergedNow) > 0 {
-		if _, err := w.tx.Exec(ctx, `WITH moved AS (UPDATE person p SET merged_into = s.merged_into, updated_at = now()
-					FROM person_history h JOIN person s ON s.id = h.other_id
-					WHERE h.other_id = ANY($1::bigint[]) AND h.kind = 'MERGED' AND p.id = h.person_id
-						AND p.merged_into = s.id AND s.merged_into IS NOT NULL
-					RETURNING p.id, p.merged_into)
-			INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', merged_into FROM moved`, mergedNow); err != nil {
-			return out, fmt.Errorf("apply person resolution: merge: %w", err)
-		}
-	}
-
 	n := len(r.Persons)
 	gid, names, masked, genders := make([]int64, n), make([]string, n), make([]string, n), make([]*string, n)
 	births, phoneFrom, phones, prov := make([]*time.Time, n), make([]int64, n), make([][]byte, n), make([]string, n)
@@ -450,10 +354,74 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 			prov[i] = string(js)
 		}
 	}
+
+	// The statements go in two batches, one round trip each: an
+	// incremental resolution writes a few hundred persons, and a dozen
+	// statements sent one by one waited on the network as long as they
+	// ran. The first batch writes what the plan says; the second what
+	// follows from the rows the first changed.
+	b := &pgx.Batch{}
+	// Splits first: a survivor that was merged comes back, with the person
+	// it was merged into as the one it was split from.
+	queueExec(b, "split", `WITH split AS (UPDATE person p SET merged_into = NULL, updated_at = now()
+				FROM unnest($1::bigint[]) AS t(id), person was
+				WHERE p.id = t.id AND was.id = p.id AND p.merged_into IS NOT NULL
+				RETURNING p.id, was.merged_into AS was)
+		INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'SPLIT', was FROM split WHERE was IS NOT NULL`,
+		func(tag pgconn.CommandTag) { out.Split = int(tag.RowsAffected()) + out.Made }, survivors)
+	// Each record moved, then (second batch) what it stands for with it:
+	// the moved records come back as arrays that drive index probes (a
+	// join on the UPDATE's own RETURNING would leave the planner guessing
+	// its size).
+	type follow struct {
+		sources, ids []string
+		persons      []int64
+	}
+	moved := map[string]*follow{}
+	queueQuery(b, "links", `UPDATE person_link l SET person_id = t.person_id, matched_by = t.matched
+		FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS t(id, person_id, matched)
+		WHERE l.id = t.id AND (l.person_id, l.matched_by) IS DISTINCT FROM (t.person_id, t.matched)
+		RETURNING l.role, l.source, l.source_id, l.person_id`,
+		func(rows pgx.Rows) error {
+			var role, source, sourceID string
+			var person int64
+			_, err := pgx.ForEachRow(rows, []any{&role, &source, &sourceID, &person}, func() error {
+				out.Relinked++
+				if role == "REPORTER" {
+					return nil
+				}
+				f := moved[role]
+				if f == nil {
+					f = &follow{}
+					moved[role] = f
+				}
+				f.sources, f.ids, f.persons = append(f.sources, source), append(f.ids, sourceID), append(f.persons, person)
+				return nil
+			})
+			return err
+		}, links, persons, matched)
+	// Then the merges: a person no record stands for any more. One that a
+	// record outside a partial resolution still stands for is that
+	// record's cluster's person and stays.
+	var mergedNow []int64
+	if len(merged) > 0 {
+		queueQuery(b, "merge", `WITH merged AS (UPDATE person p SET merged_into = t.into_id, updated_at = now()
+					FROM unnest($1::bigint[], $2::bigint[]) AS t(id, into_id)
+					WHERE p.id = t.id AND p.merged_into IS DISTINCT FROM t.into_id
+						AND NOT EXISTS (SELECT FROM person_link l WHERE l.person_id = p.id)
+					RETURNING p.id, t.into_id),
+				history AS (INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', into_id FROM merged)
+			SELECT id FROM merged`,
+			func(rows pgx.Rows) error {
+				var err error
+				mergedNow, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+				return err
+			}, merged, into)
+	}
 	// The phone comes from the person whose record gave it (phone_from),
 	// when it holds that phone; most often that is the survivor itself,
 	// whose own columns already say the same: no second probe of its row.
-	tag, err = w.tx.Exec(ctx, `UPDATE person p SET name = t.name, name_masked = t.masked, gender = t.gender,
+	queueExec(b, "golden records", `UPDATE person p SET name = t.name, name_masked = t.masked, gender = t.gender,
 			birth_date = t.birth, phone_hash = coalesce(o.phone_hash, p.phone_hash),
 			phone_masked = coalesce(o.phone_masked, p.phone_masked), phone_sealed = coalesce(o.phone_sealed, p.phone_sealed),
 			provenance = t.prov::jsonb, updated_at = now()
@@ -462,12 +430,7 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		LEFT JOIN person o ON o.id = nullif(t.phone_from, t.id) AND o.phone_hash = t.phone
 		WHERE p.id = t.id AND (p.name, p.gender, p.birth_date, p.provenance, p.phone_hash)
 			IS DISTINCT FROM (t.name, t.gender, t.birth, t.prov::jsonb, coalesce(o.phone_hash, p.phone_hash))`,
-		gid, names, masked, genders, births, phoneFrom, phones, prov)
-	if err != nil {
-		return out, fmt.Errorf("apply person resolution: golden records: %w", err)
-	}
-	out.Golden = int(tag.RowsAffected())
-
+		func(tag pgconn.CommandTag) { out.Golden = int(tag.RowsAffected()) }, gid, names, masked, genders, births, phoneFrom, phones, prov)
 	if r.Partial {
 		as, bs := make([]string, len(r.Gone)), make([]string, len(r.Gone))
 		for i, p := range r.Gone {
@@ -475,33 +438,67 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		}
 		// Each key and pair is an index probe (the pairs of a record as B
 		// by person_match_b_idx).
-		_, err = w.tx.Exec(ctx, `DELETE FROM person_match m USING (
+		queueExec(b, "evidence", `DELETE FROM person_match m USING (
 				SELECT a, b FROM unnest($1::text[], $2::text[]) AS g(a, b)
 				UNION SELECT record_a, record_b FROM person_match WHERE record_a = ANY($3::text[])
 				UNION SELECT record_a, record_b FROM person_match WHERE record_b = ANY($3::text[])) g
-			WHERE m.record_a = g.a AND m.record_b = g.b`, as, bs, r.Removed)
+			WHERE m.record_a = g.a AND m.record_b = g.b`, nil, as, bs, r.Removed)
 	} else {
-		_, err = w.tx.Exec(ctx, `DELETE FROM person_match`)
+		queueExec(b, "evidence", `DELETE FROM person_match`, nil)
 	}
-	if err != nil {
-		return out, fmt.Errorf("apply person resolution: evidence: %w", err)
+	if len(r.Pairs) > 0 {
+		as, bs, outcomes, totals, fields := make([]string, len(r.Pairs)), make([]string, len(r.Pairs)), make([]string, len(r.Pairs)),
+			make([]float64, len(r.Pairs)), make([]string, len(r.Pairs))
+		for i, p := range r.Pairs {
+			as[i], bs[i], outcomes[i], totals[i], fields[i] = p.A, p.B, p.Outcome, p.Total, string(p.Fields)
+		}
+		queueExec(b, "evidence", `INSERT INTO person_match (record_a, record_b, outcome, total, fields)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[])
+			ON CONFLICT (record_a, record_b) DO UPDATE SET outcome = EXCLUDED.outcome, total = EXCLUDED.total, fields = EXCLUDED.fields`,
+			nil, as, bs, outcomes, totals, fields)
 	}
-	if len(r.Pairs) == 0 {
-		return out, nil
+	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
+		return out, fmt.Errorf("apply person resolution: %w", err)
 	}
-	as, bs, outcomes, totals, fields := make([]string, len(r.Pairs)), make([]string, len(r.Pairs)), make([]string, len(r.Pairs)),
-		make([]float64, len(r.Pairs)), make([]string, len(r.Pairs))
-	for i, p := range r.Pairs {
-		as[i], bs[i], outcomes[i], totals[i], fields[i] = p.A, p.B, p.Outcome, p.Total, string(p.Fields)
+	out.Merged = len(mergedNow)
+
+	b = &pgx.Batch{}
+	// A case's reporter is its link (no column of the case follows it);
+	// the other roles' records keep their person beside the record.
+	for _, role := range []string{"RESIDENT", "PARTY_MEMBER", "GRID_WORKER"} {
+		f := moved[role]
+		if f == nil {
+			continue
+		}
+		queueExec(b, role+" records", `UPDATE `+followTables[role]+` x SET person_id = t.person_id
+			FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(source, source_id, person_id)
+			WHERE x.source = t.source AND x.source_id = t.source_id AND x.person_id IS DISTINCT FROM t.person_id`,
+			nil, f.sources, f.ids, f.persons)
 	}
-	if _, err := w.tx.Exec(ctx, `INSERT INTO person_match (record_a, record_b, outcome, total, fields)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[])
-		ON CONFLICT (record_a, record_b) DO UPDATE SET outcome = EXCLUDED.outcome, total = EXCLUDED.total, fields = EXCLUDED.fields`,
-		as, bs, outcomes, totals, fields); err != nil {
-		return out, fmt.Errorf("apply person resolution: evidence: %w", err)
+	// A person merged earlier into one merged now names the survivor too,
+	// with a MERGED entry of its own: a person's merged_into is not
+	// indexed (migration 037), and the persons merged into one are found
+	// by their entries. Only the persons merged by this write can have
+	// any: the persons of one merged before were moved then.
+	if len(mergedNow) > 0 {
+		queueExec(b, "merge", `WITH moved AS (UPDATE person p SET merged_into = s.merged_into, updated_at = now()
+					FROM person_history h JOIN person s ON s.id = h.other_id
+					WHERE h.other_id = ANY($1::bigint[]) AND h.kind = 'MERGED' AND p.id = h.person_id
+						AND p.merged_into = s.id AND s.merged_into IS NOT NULL
+					RETURNING p.id, p.merged_into)
+			INSERT INTO person_history (person_id, kind, other_id) SELECT id, 'MERGED', merged_into FROM moved`, nil, mergedNow)
+	}
+	if b.Len() > 0 {
+		if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
+			return out, fmt.Errorf("apply person resolution: %w", err)
+		}
 	}
 	return out, nil
 }
+
+// followTables are the tables whose records keep their person beside the
+// record, by person record role.
+var followTables = map[string]string{"RESIDENT": "resident", "PARTY_MEMBER": "party_member", "GRID_WORKER": "grid_worker"}
 
 // personTables are the tables person resolution reads and writes.
 var personTables = []string{"person_link", "person", "resident", "household", "party_member", "grid_worker", "building_link", "person_match"}

@@ -222,6 +222,9 @@ func TestSyncResolvesPersons(t *testing.T) {
 	if len(after) != len(before) || moved > len(after)/1000 {
 		t.Errorf("a full resolution moved %d of %d records the incremental run had placed", moved, len(after))
 	}
+	if full.Golden != 0 {
+		t.Errorf("a full resolution wrote %d golden records the incremental runs had left otherwise", full.Golden)
+	}
 
 	// A probabilistic link of a hotline reporter, rejected: the reporter
 	// gets a person of its own again, with the history of the split.

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -24,17 +26,20 @@ var PersonTrust = map[string]int{"RESIDENT": 3, "PARTY_MEMBER": 2, "GRID_WORKER"
 // PersonsResolved is what a person resolution read and wrote.
 type PersonsResolved struct {
 	store.PersonsApplied
-	Full     bool          // a resolution of every record (else of the changes)
-	Changed  int           // records changed or removed since the last resolution
-	Records  int           // person records read (of an incremental run: resolved again)
-	Distinct int           // of Records, those distinct to resolution (twins folded: Record.Copies)
-	Persons  int           // persons they make
-	Linked   int           // probabilistic and accepted links
-	Review   int           // pairs waiting for a decision
-	Analyzed time.Duration // analyzing tables whose statistics trailed (Store.RefreshPersonStatistics), and after a full run vacuuming the queue it took
-	Read     time.Duration // reading the queue, the records and the decisions
-	Resolved time.Duration // matching and clustering
-	Written  time.Duration // writing the persons
+	Full     bool // a resolution of every record (else of the changes)
+	Changed  int  // records changed or removed since the last resolution
+	Records  int  // person records read (of an incremental run: resolved again)
+	Distinct int  // of Records, those distinct to resolution (twins folded: Record.Copies)
+	Persons  int  // persons they make
+	// Unchanged are the persons of Persons left unwritten: a record
+	// stands for each already and its golden record is as last written.
+	Unchanged int
+	Linked    int           // probabilistic and accepted links
+	Review    int           // pairs waiting for a decision
+	Analyzed  time.Duration // analyzing tables whose statistics trailed (Store.RefreshPersonStatistics), and after a full run vacuuming the queue it took
+	Read      time.Duration // reading the queue, the records and the decisions
+	Resolved  time.Duration // matching and clustering
+	Written   time.Duration // writing the persons
 }
 
 // PersonResolver resolves the store's person records and keeps the
@@ -55,22 +60,88 @@ type PersonResolver struct {
 	estimated int               // records of the last full resolution
 	places    map[string]string // stated address → building key in gaz
 	gaz       *address.Gazetteer
+	// golden is, by survivor, a digest of the golden record and merged
+	// persons last written (goldenDigest), so that a run leaves out the
+	// persons it would write as they are.
+	golden map[int64]uint64
+	seed   maphash.Seed
 }
 
 // applied moves the records of a plan the store applied to where it put
-// them.
+// them, and notes the golden records it wrote.
 func (r *PersonResolver) applied(plan *store.PersonResolution) {
 	for _, x := range plan.Records {
 		if m := r.folds.member(x.Key); m != nil {
 			m.person, m.matched = plan.Persons[x.Person].ID, x.MatchedBy
 		}
 	}
+	for i := range plan.Persons {
+		p := &plan.Persons[i]
+		for _, m := range p.Merged {
+			delete(r.golden, m)
+		}
+		r.golden[p.ID] = r.goldenDigest(p)
+	}
+}
+
+// goldenDigest digests what writing a survivor would write: its golden
+// record and the persons merged into it.
+func (r *PersonResolver) goldenDigest(p *store.ResolvedPerson) uint64 {
+	var h maphash.Hash
+	h.SetSeed(r.seed)
+	for _, v := range []string{p.Name, p.NameMasked, p.Gender, string(p.PhoneHash)} {
+		h.WriteString(v)
+		h.WriteByte(0)
+	}
+	if p.Birth != nil {
+		h.WriteString(p.Birth.Format(time.DateOnly))
+	}
+	h.WriteByte(0)
+	maphash.WriteComparable(&h, p.PhoneFrom)
+	fields := slices.Sorted(maps.Keys(p.Provenance))
+	for _, f := range fields {
+		h.WriteString(f)
+		h.WriteByte(1)
+		h.WriteString(p.Provenance[f])
+		h.WriteByte(0)
+	}
+	for _, m := range p.Merged {
+		maphash.WriteComparable(&h, m)
+	}
+	return h.Sum64()
+}
+
+// unchanged leaves out of a plan the survivors it would write as the
+// last plans wrote them: a person a record stands for already, no record
+// moves to, whose golden record and merged persons are as last written,
+// and whose golden record no other writer changed since (dirty). Most of
+// an incremental run's clusters are answered because a record's
+// timestamp changed, which rarely changes the golden record.
+func (r *PersonResolver) unchanged(plan *store.PersonResolution, dirty map[int64]bool) {
+	moving := make(map[int]bool, len(plan.Records))
+	for _, x := range plan.Records {
+		moving[x.Person] = true
+	}
+	at := make([]int, len(plan.Persons))
+	kept := plan.Persons[:0]
+	for i := range plan.Persons {
+		p := plan.Persons[i]
+		if d, ok := r.golden[p.ID]; ok && p.Current && !moving[i] && !dirty[p.ID] && d == r.goldenDigest(&p) {
+			continue
+		}
+		at[i] = len(kept)
+		kept = append(kept, p)
+	}
+	for i := range plan.Records {
+		plan.Records[i].Person = at[plan.Records[i].Person]
+	}
+	plan.Persons = kept
 }
 
 // NewPersonResolver returns a resolver whose first run resolves every
 // record.
 func NewPersonResolver(st *store.Store, cfg Config) *PersonResolver {
-	return &PersonResolver{st: st, cfg: cfg, places: map[string]string{}}
+	return &PersonResolver{st: st, cfg: cfg, places: map[string]string{}, golden: map[int64]uint64{}, seed: maphash.MakeSeed()}
 }
 
 // ResolvePersons resolves every person record of the store once; see
@@ -121,11 +192,36 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	if err != nil {
 		return out, err
 	}
-	links, err := r.st.PersonLinksOf(ctx, q.Keys, r.folds.known(q.Keys))
+	// A person whose golden record another writer changed (the sync
+	// engine writes the person of a record's ID with that record's
+	// values) has its cluster answered again, through one of its
+	// records, and its golden record written.
+	keys, force, dirty := q.Keys, map[string]bool{}, map[int64]bool{}
+	if len(q.Dirty) > 0 {
+		for _, id := range q.Dirty {
+			dirty[id] = true
+		}
+		of, err := r.st.PersonRecordsOf(ctx, q.Dirty)
+		if err != nil {
+			return out, fmt.Errorf("resolve persons: %w", err)
+		}
+		queued := make(map[string]bool, len(keys))
+		for _, k := range keys {
+			queued[k] = true
+		}
+		keys = slices.Clone(keys)
+		for _, k := range of {
+			force[k] = true
+			if !queued[k] {
+				keys = append(keys, k)
+			}
+		}
+	}
+	links, err := r.st.PersonLinksOf(ctx, keys, r.folds.known(keys))
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
-	changed, removed := r.fold(links, q.Keys, decisions, g)
+	changed, removed := r.fold(links, keys, force, decisions, g)
 	out.Read = time.Since(t0)
 	t0 = time.Now()
 	res, err := r.eng.Update(changed, removed, decisions)
@@ -161,6 +257,8 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	plan := personPlan(res, r.folds.members, r.cfg)
 	plan.Removed = gone
 	out.Persons, out.Linked, out.Review = len(plan.Persons), len(res.Links), len(res.Review)
+	r.unchanged(&plan, dirty)
+	out.Unchanged = out.Persons - len(plan.Persons)
 	out.PersonsApplied, err = r.apply(ctx, &plan, q)
 	out.Written = time.Since(t0)
 	if err != nil {
@@ -177,9 +275,9 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 // twins touched whose record is new or differs (their key, fields,
 // latest timestamp or copies), and the keys of those gone. A twins whose
 // member the sync engine moved (its link row, person or match is not the
-// one held) is resolved again even when its record is the same: the plan
-// puts the member back where its cluster stands.
-func (r *PersonResolver) fold(links []store.PersonLink, queued []string, decisions []Decision, g *address.Gazetteer) (changed []Record, removed []string) {
+// one held), or one of force, is resolved again even when its record is
+// the same: the plan puts the member back where its cluster stands.
+func (r *PersonResolver) fold(links []store.PersonLink, queued []string, force map[string]bool, decisions []Decision, g *address.Gazetteer) (changed []Record, removed []string) {
 	f := r.folds
 	named := namedKeys(decisions)
 	type now struct {
@@ -221,7 +319,7 @@ func (r *PersonResolver) fold(links []store.PersonLink, queued []string, decisio
 		}
 		m := t.find(k)
 		if n, ok := at[k]; ok {
-			moved[k] = m.id != n.m.id || m.person != n.m.person || m.matched != n.m.matched
+			moved[k] = force[k] || m.id != n.m.id || m.person != n.m.person || m.matched != n.m.matched
 		} else if !inQueue[k] {
 			// Named or no longer named, and unchanged: folded again as
 			// it is held.
@@ -310,7 +408,7 @@ func (r *PersonResolver) Full(ctx context.Context, g *address.Gazetteer) (Person
 // full is Full once the statistics are current (analyzing took analyzed).
 func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer, analyzed time.Duration) (PersonsResolved, error) {
 	out := PersonsResolved{Full: true, Analyzed: analyzed}
-	r.eng = nil
+	r.eng, r.golden = nil, map[int64]uint64{}
 	t0 := time.Now()
 	// The queue first: what lands after it is read stays queued.
 	q, err := r.st.PersonResolveQueue(ctx)

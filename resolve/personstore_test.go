@@ -3,6 +3,9 @@ package resolve_test
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/ywtg/hub/canon"
 
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/resolve"
@@ -184,5 +187,67 @@ func TestPersonResolverFoldsReportsAlike(t *testing.T) {
 		if now, _ := personOf(k); now != p {
 			t.Errorf("a full resolution moved %s from %d to %d", k, p, now)
 		}
+	}
+}
+
+// TestGoldenRecordsWrittenWhenTheyChange: a run whose record changed only
+// in its timestamp leaves 张三's golden record unwritten; when another
+// writer (the sync engine, writing the person of a record's ID with that
+// record's values) overwrites it, the next run writes it again, though no
+// record changed; resolution's own writes are not taken for another
+// writer's.
+func TestGoldenRecordsWrittenWhenTheyChange(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedHotlineZhang(t, st)
+	cs := storetest.ZhangReports(1)
+	storetest.SeedCases(t, st, cs)
+	cfg := resolve.DefaultConfig()
+	cfg.Trust = resolve.PersonTrust
+	r := resolve.NewPersonResolver(st, cfg)
+	if res, err := r.Run(ctx, nil); err != nil || !res.Full {
+		t.Fatalf("first run: %+v, %v", res, err)
+	}
+	var zhang int64
+	if err := st.Pool().QueryRow(ctx, `SELECT person_id FROM person_link WHERE source = 'governance' AND role = 'RESIDENT' AND source_id = 'R1'`).
+		Scan(&zhang); err != nil {
+		t.Fatal(err)
+	}
+	state := func() (name string, dirty int) {
+		t.Helper()
+		if err := st.Pool().QueryRow(ctx, `SELECT (SELECT name FROM person WHERE id = $1), (SELECT count(*) FROM person_golden_dirty)`, zhang).
+			Scan(&name, &dirty); err != nil {
+			t.Fatal(err)
+		}
+		return name, dirty
+	}
+	if name, dirty := state(); name != "张三" || dirty != 0 {
+		t.Fatalf("after the first run 张三's person is named %q, %d golden records marked changed (want none: resolution wrote them)", name, dirty)
+	}
+	retimed := cs[0]
+	retimed.UpdatedAt, retimed.SourceUpdatedAt = retimed.UpdatedAt.Add(time.Hour), retimed.SourceUpdatedAt.Add(time.Hour)
+	retimed.PayloadHash = append([]byte{9}, retimed.PayloadHash...)
+	storetest.SeedCases(t, st, []canon.Case{retimed})
+	res, err := r.Run(ctx, nil)
+	if err != nil || res.Full || res.Changed != 1 || res.Persons != 1 || res.Unchanged != 1 || res.Golden != 0 {
+		t.Fatalf("run after a report was retimed: %+v, %v; want 张三 answered and left unwritten", res, err)
+	}
+	// The sync engine writes a record's values over the golden record.
+	if _, err := st.Pool().Exec(ctx, `UPDATE person SET name = '張三' WHERE id = $1`, zhang); err != nil {
+		t.Fatal(err)
+	}
+	if _, dirty := state(); dirty != 1 {
+		t.Fatalf("%d golden records marked changed after another writer's update, want 1", dirty)
+	}
+	res, err = r.Run(ctx, nil)
+	if err != nil || res.Full || res.Changed != 0 || res.Unchanged != 0 || res.Golden != 1 {
+		t.Fatalf("run after the golden record was overwritten: %+v, %v; want it written again", res, err)
+	}
+	if name, dirty := state(); name != "张三" || dirty != 0 {
+		t.Fatalf("after the run 张三's person is named %q, %d golden records marked changed", name, dirty)
+	}
+	if res, err := r.Run(ctx, nil); err != nil || res.Changed != 0 || res.Persons != 0 {
+		t.Fatalf("run with nothing changed: %+v, %v", res, err)
 	}
 }

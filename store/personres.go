@@ -156,27 +156,38 @@ func splitRecordKey(key string) (source, role, sourceID string, ok bool) {
 
 // PersonQueue is the person records changed since resolution last took
 // them (person_resolve_queue): their keys, with the position of each
-// change.
+// change; and the persons whose golden fields another writer than
+// resolution changed since (person_golden_dirty, migration 045).
 type PersonQueue struct {
 	Keys []string // "*": everything (person_link was emptied)
 	Seqs []int64
+	// Dirty are the persons whose golden record another writer changed,
+	// DirtySeqs the positions of those changes.
+	Dirty, DirtySeqs []int64
 }
 
 // PersonResolveQueue returns the queue of person records waiting for
-// resolution, oldest changes first.
+// resolution, oldest changes first, and the persons whose golden record
+// another writer changed.
 func (s *Store) PersonResolveQueue(ctx context.Context) (PersonQueue, error) {
 	var q PersonQueue
 	if _, scoped := scopeOf(ctx); scoped {
 		return q, fmt.Errorf("person resolve queue: a jurisdiction-scoped read cannot resolve the city's persons")
 	}
-	rows, err := s.pool.Query(ctx, `SELECT record_key, seq FROM person_resolve_queue ORDER BY seq`)
+	rows, err := s.pool.Query(ctx, `SELECT record_key, seq, 0::bigint FROM person_resolve_queue
+		UNION ALL SELECT NULL, seq, person_id FROM person_golden_dirty
+		ORDER BY 1 NULLS LAST, 2`)
 	if err != nil {
 		return q, fmt.Errorf("person resolve queue: %w", err)
 	}
-	var k string
-	var n int64
-	if _, err := pgx.ForEachRow(rows, []any{&k, &n}, func() error {
-		q.Keys, q.Seqs = append(q.Keys, k), append(q.Seqs, n)
+	var k *string
+	var n, person int64
+	if _, err := pgx.ForEachRow(rows, []any{&k, &n, &person}, func() error {
+		if k == nil {
+			q.Dirty, q.DirtySeqs = append(q.Dirty, person), append(q.DirtySeqs, n)
+		} else {
+			q.Keys, q.Seqs = append(q.Keys, *k), append(q.Seqs, n)
+		}
 		return nil
 	}); err != nil {
 		return q, fmt.Errorf("person resolve queue: %w", err)
@@ -186,25 +197,50 @@ func (s *Store) PersonResolveQueue(ctx context.Context) (PersonQueue, error) {
 
 // TakePersonQueue removes from the queue the changes a resolution took:
 // each key at the position it was read with, so that a change landing
-// after the read stays for the next resolution.
+// after the read stays for the next resolution; and the golden records
+// found changed it read.
 func (w *Writer) TakePersonQueue(ctx context.Context, q PersonQueue) error {
-	if len(q.Keys) == 0 {
-		return nil
-	}
-	if _, err := w.tx.Exec(ctx, `DELETE FROM person_resolve_queue q USING unnest($1::text[], $2::bigint[]) AS t(key, seq)
+	if len(q.Keys) > 0 {
+		if _, err := w.tx.Exec(ctx, `DELETE FROM person_resolve_queue q USING unnest($1::text[], $2::bigint[]) AS t(key, seq)
 			WHERE q.record_key = t.key AND q.seq = t.seq`, q.Keys, q.Seqs); err != nil {
-		return fmt.Errorf("take person resolve queue: %w", err)
+			return fmt.Errorf("take person resolve queue: %w", err)
+		}
+	}
+	if len(q.DirtySeqs) > 0 {
+		if _, err := w.tx.Exec(ctx, `DELETE FROM person_golden_dirty WHERE seq = ANY($1::bigint[])`, q.DirtySeqs); err != nil {
+			return fmt.Errorf("take person resolve queue: changed golden records: %w", err)
+		}
 	}
 	return nil
 }
 
-// VacuumPersonQueue vacuums person_resolve_queue once a full person
+// PersonRecordsOf returns, for each of the persons ids a source record
+// stands for, the key of one such record (the first stored), for
+// resolution to answer its cluster again.
+func (s *Store) PersonRecordsOf(ctx context.Context, ids []int64) ([]string, error) {
+	if _, scoped := scopeOf(ctx); scoped {
+		return nil, fmt.Errorf("person records of persons: a jurisdiction-scoped read cannot resolve the city's persons")
+	}
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (person_id) source || '/' || role || '/' || source_id
+		FROM person_link WHERE person_id = ANY($1::bigint[]) ORDER BY person_id, id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("person records of persons: %w", err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("person records of persons: %w", err)
+	}
+	return keys, nil
+}
+
+// VacuumPersonQueue vacuums person_resolve_queue (and person_golden_dirty,
+// the persons the sync engine wrote during a first load) once a full person
 // resolution has taken it: after a first load it held a row per person
 // record, and until autovacuum comes by, every incremental resolution
 // reads the queue through their dead rows (70 MB, 80 ms at city scale,
 // for a queue of a few hundred keys).
 func (s *Store) VacuumPersonQueue(ctx context.Context) error {
-	if _, err := s.pool.Exec(ctx, `VACUUM (SKIP_LOCKED) person_resolve_queue`); err != nil {
+	if _, err := s.pool.Exec(ctx, `VACUUM (SKIP_LOCKED) person_resolve_queue, person_golden_dirty`); err != nil {
 		return fmt.Errorf("vacuum the person resolve queue: %w", err)
 	}
 	return nil
@@ -418,6 +454,9 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 				return err
 			}, merged, into)
 	}
+	// Resolution's own writes of golden records do not mark them changed
+	// by another writer (migration 045).
+	queueExec(b, "golden records", `SELECT set_config('hub.golden_writer', 'on', true)`, nil)
 	// The phone comes from the person whose record gave it (phone_from),
 	// when it holds that phone; most often that is the survivor itself,
 	// whose own columns already say the same: no second probe of its row.

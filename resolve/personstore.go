@@ -234,7 +234,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	out.Changed = len(q.Keys)
 	var gone []string
 	for _, k := range q.Keys {
-		if r.folds.of[k] == nil {
+		if r.folds.member(k) == nil {
 			gone = append(gone, k)
 		}
 	}
@@ -246,7 +246,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 		return out, nil
 	}
 	for i := range res.Records {
-		if r.folds.of[res.Records[i].Key] == nil {
+		if r.folds.member(res.Records[i].Key) == nil {
 			r.eng = nil
 			return out, fmt.Errorf("resolve persons: record %s is not held", res.Records[i].Key)
 		}
@@ -308,7 +308,7 @@ func (r *PersonResolver) fold(links []store.PersonLink, queued []string, force m
 	touched := map[*twins]bool{}
 	moved := map[string]bool{}
 	for k := range affected {
-		t := f.of[k]
+		t := f.twinsOf(k)
 		if t == nil {
 			continue
 		}
@@ -317,7 +317,7 @@ func (r *PersonResolver) fold(links []store.PersonLink, queued []string, force m
 			rec := t.record()
 			before[rec.Key] = rec
 		}
-		m := t.find(k)
+		m := f.member(k)
 		if n, ok := at[k]; ok {
 			moved[k] = force[k] || m.id != n.m.id || m.person != n.m.person || m.matched != n.m.matched
 		} else if !inQueue[k] {
@@ -541,10 +541,17 @@ func personPlan(res *Result, records func(rec *Record) []member, cfg Config) sto
 	// resolution's record it is or is a copy of. Copies mostly stand
 	// alike: fn is called once for a run of members alike (own person,
 	// person, match), with its length.
+	held := make([][]member, len(res.Records))
+	membersOf := func(i int) []member {
+		if held[i] == nil {
+			held[i] = records(&res.Records[i])
+		}
+		return held[i]
+	}
 	each := func(c int, fn func(m *member, n int, rec *Record)) {
 		for _, i := range res.Clusters[c] {
 			rec := &res.Records[i]
-			ms := records(rec)
+			ms := membersOf(i)
 			for x := 0; x < len(ms); {
 				y := x + 1
 				for y < len(ms) && ms[y].own == ms[x].own && ms[y].person == ms[x].person && ms[y].matched == ms[x].matched {
@@ -659,7 +666,7 @@ func personPlan(res *Result, records func(rec *Record) []member, cfg Config) sto
 			p.PhoneHash = h
 			for _, i := range res.Clusters[c] {
 				if rec := &res.Records[i]; rec.Key == gold.Phone.Record {
-					for _, m := range records(rec) {
+					for _, m := range membersOf(i) {
 						if m.key == rec.Key {
 							p.PhoneFrom = m.own
 						}
@@ -692,7 +699,7 @@ func personPlan(res *Result, records func(rec *Record) []member, cfg Config) sto
 			case accepted[r.Key]:
 				m = "DECISION"
 			}
-			for _, l := range records(r) {
+			for _, l := range membersOf(i) {
 				if l.person != p.ID || l.matched != m {
 					plan.Records = append(plan.Records, store.ResolvedRecord{Key: l.key, LinkID: l.id, Person: len(plan.Persons) - 1, MatchedBy: m})
 				}

@@ -68,26 +68,23 @@ func (t *twins) note(m *member) {
 	}
 }
 
-// find returns a member by key (nil: none).
-func (t *twins) find(key string) *member {
-	for i := range t.members {
-		if t.members[i].key == key {
-			return &t.members[i]
-		}
-	}
-	return nil
-}
-
 // folds are the person records held, grouped into twins. A record a
 // decision names is never folded: the decision is about it alone.
 type folds struct {
 	bySig map[string]*twins
-	of    map[string]*twins // record key → its twins
+	of    map[string]slot // record key → where it is held
 	named map[string]bool
 }
 
+// slot is where a record is held: its twins and its place among their
+// members (a worker's twins hold hundreds).
+type slot struct {
+	t *twins
+	i int
+}
+
 func newFolds(n int, decisions []Decision) *folds {
-	return &folds{bySig: make(map[string]*twins, n), of: make(map[string]*twins, n), named: namedKeys(decisions)}
+	return &folds{bySig: make(map[string]*twins, n), of: make(map[string]slot, n), named: namedKeys(decisions)}
 }
 
 // namedKeys are the record keys decisions name.
@@ -110,10 +107,15 @@ func (f *folds) sig(rec *Record) string {
 
 // member returns a held record's member (nil: not held).
 func (f *folds) member(key string) *member {
-	if t := f.of[key]; t != nil {
-		return t.find(key)
+	if s, ok := f.of[key]; ok {
+		return &s.t.members[s.i]
 	}
 	return nil
+}
+
+// twinsOf returns the twins a record is held with (nil: not held).
+func (f *folds) twinsOf(key string) *twins {
+	return f.of[key].t
 }
 
 // add puts a record (not held) with its twins and returns them.
@@ -130,27 +132,27 @@ func (f *folds) add(rec *Record, m member) *twins {
 	if !t.stale {
 		t.note(&t.members[len(t.members)-1])
 	}
-	f.of[m.key] = t
+	f.of[m.key] = slot{t, len(t.members) - 1}
 	return t
 }
 
 // drop takes a record out of its twins, if held.
 func (f *folds) drop(key string) {
-	t := f.of[key]
-	if t == nil {
+	s, ok := f.of[key]
+	if !ok {
 		return
 	}
 	delete(f.of, key)
-	for i := range t.members {
-		if m := &t.members[i]; m.key == key {
-			if m.key == t.first || !m.updated.Before(t.latest) {
-				t.stale = true
-			}
-			t.members[i] = t.members[len(t.members)-1]
-			t.members = t.members[:len(t.members)-1]
-			break
-		}
+	t, i := s.t, s.i
+	if m := &t.members[i]; m.key == t.first || !m.updated.Before(t.latest) {
+		t.stale = true
 	}
+	last := len(t.members) - 1
+	if i != last {
+		t.members[i] = t.members[last]
+		f.of[t.members[i].key] = slot{t, i}
+	}
+	t.members = t.members[:last]
 	if len(t.members) == 0 {
 		delete(f.bySig, t.sig)
 	}
@@ -159,7 +161,7 @@ func (f *folds) drop(key string) {
 // members returns the members of the twins a record the engine holds
 // stands for: itself and its copies.
 func (f *folds) members(rec *Record) []member {
-	return f.of[rec.Key].members
+	return f.of[rec.Key].t.members
 }
 
 // known is what the folds hold of the own persons (their ID's) of those
@@ -167,15 +169,16 @@ func (f *folds) members(rec *Record) []member {
 func (f *folds) known(keys []string) map[string]store.KnownOwn {
 	out := make(map[string]store.KnownOwn, len(keys))
 	for _, k := range keys {
-		t := f.of[k]
-		if t == nil || t.rec.IDHash == "" {
+		s, ok := f.of[k]
+		if !ok || s.t.rec.IDHash == "" {
 			continue
 		}
+		t := s.t
 		h, err := hex.DecodeString(t.rec.IDHash)
 		if err != nil {
 			continue
 		}
-		out[k] = store.KnownOwn{IDHash: h, Own: t.find(k).own}
+		out[k] = store.KnownOwn{IDHash: h, Own: t.members[s.i].own}
 	}
 	return out
 }

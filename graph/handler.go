@@ -47,6 +47,10 @@ type Config struct {
 	// hub's resolver, which holds the resolution between runs; nil
 	// resolves every record once per decision.
 	Persons *resolve.PersonResolver
+	// Incidents regroups incidents after an analyst's decision on two
+	// cases: the hub's regrouper, which holds the recent cases between
+	// runs. Nil: resolve.RegroupIncidents.
+	Incidents *resolve.IncidentRegrouper
 	// Authenticate finds the principal of an Authorization value, for the
 	// websocket's connection_init and its re-checks; nil: websockets keep
 	// the principal of their upgrade request.
@@ -74,7 +78,7 @@ func NewHandler(c Config) (http.Handler, error) {
 	if c.Changes == nil {
 		c.Changes = c.Cache.Changes
 	}
-	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses, persons: c.Persons, feed: c.Feed, ScorePresets: c.ScorePresets,
+	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses, persons: c.Persons, incidents: c.Incidents, feed: c.Feed, ScorePresets: c.ScorePresets,
 		categoryTable: &categoryTable{changes: c.Changes}, regions: c.Store.NewRegionDirectory(c.Changes), loaderWait: c.LoaderWait}
 	limits := DefaultLimits
 	if c.Limits != nil {

@@ -24,8 +24,8 @@ func mayDecide(ctx context.Context) error {
 // decideMatch records an analyst's verdict on two cases or two person
 // records: the principal must be an analyst or an administrator; the
 // decision is audited before it is stored and applied at once — the
-// incidents of the two cases regrouped (resolve.RegroupIncidents), or the
-// persons resolved again (the hub's resolve.PersonResolver) — under it. Both read
+// incidents of the two cases regrouped (the hub's resolve.IncidentRegrouper),
+// or the persons resolved again (the hub's resolve.PersonResolver) — under it. Both read
 // every decision, so it also holds for every later run and re-sync.
 func (r *Resolver) decideMatch(ctx context.Context, a, b string, note *string, accept bool) (*store.MatchDecision, error) {
 	if err := mayDecide(ctx); err != nil {
@@ -69,7 +69,12 @@ func (r *Resolver) decideMatch(ctx context.Context, a, b string, note *string, a
 	if cases[1].ReportedAt.Before(from) {
 		from = cases[1].ReportedAt
 	}
-	if _, err := resolve.RegroupIncidents(store.Unscoped(ctx), r.Store, resolve.DefaultIncidentConfig(), from); err != nil {
+	if r.incidents != nil {
+		_, err = r.incidents.RunFrom(store.Unscoped(ctx), from)
+	} else {
+		_, err = resolve.RegroupIncidents(store.Unscoped(ctx), r.Store, resolve.DefaultIncidentConfig(), from)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return stored, nil

@@ -53,6 +53,9 @@ type Resolver struct {
 	loaderWait time.Duration
 	// persons resolves persons after a decision; nil: resolve.ResolvePersons.
 	persons *resolve.PersonResolver
+	// incidents regroups incidents after a decision; nil:
+	// resolve.RegroupIncidents.
+	incidents *resolve.IncidentRegrouper
 	// access is the schema's authorisation (set by NewHandler), for the
 	// resolvers that check a type before loading it.
 	access *access

@@ -195,6 +195,13 @@ const heldWindows = 2
 // everything when nothing is held yet. The context decides the access:
 // internal work, so store.Unscoped.
 func (r *IncidentRegrouper) Run(ctx context.Context) (Regrouped, error) {
+	return r.RunFrom(ctx, time.Time{})
+}
+
+// RunFrom is Run regrouping from at the latest at (zero: from the cases
+// written only): after an analyst's decision on two cases, from the
+// earlier of their reports.
+func (r *IncidentRegrouper) RunFrom(ctx context.Context, at time.Time) (Regrouped, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.held == nil {
@@ -207,10 +214,10 @@ func (r *IncidentRegrouper) Run(ctx context.Context) (Regrouped, error) {
 	if q.Everything() {
 		return r.full(ctx)
 	}
-	if len(q.Seqs) == 0 {
+	if len(q.Seqs) == 0 && at.IsZero() {
 		return Regrouped{}, nil
 	}
-	out, err := r.changed(ctx, q)
+	out, err := r.changed(ctx, q, at)
 	if err != nil {
 		r.held = nil // part-way through a change: start again
 		return out, fmt.Errorf("regroup incidents: %w", err)
@@ -272,8 +279,8 @@ func heldFrom(latest time.Time, cfg IncidentConfig) time.Time {
 }
 
 // changed regroups from the earliest report among the cases of q (as
-// they were held and as they are now).
-func (r *IncidentRegrouper) changed(ctx context.Context, q store.IncidentQueue) (Regrouped, error) {
+// they were held and as they are now), or from at when earlier.
+func (r *IncidentRegrouper) changed(ctx context.Context, q store.IncidentQueue, at time.Time) (Regrouped, error) {
 	ids := slices.Clone(q.Cases)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -316,6 +323,9 @@ func (r *IncidentRegrouper) changed(ctx context.Context, q store.IncidentQueue) 
 		if !c.ReportedAt.Before(r.since) {
 			r.held.put(c)
 		}
+	}
+	if !at.IsZero() {
+		earliest(at)
 	}
 	if len(left) > 0 {
 		first, err := r.st.IncidentsFirstReported(ctx, left)

@@ -211,8 +211,9 @@ func TestEmptyIncidentsAreRemoved(t *testing.T) {
 // cases held between runs, reading only those written since: a new report
 // joins its incident, a report moved away leaves it, a deleted report
 // takes its incident with it, a late report older than what is held is
-// regrouped from the store. After each run a full regrouping of the
-// store writes nothing: the held cases gave the same grouping.
+// regrouped from the store; an analyst's decision is applied from the
+// reports it names. After each run a full regrouping of the store writes
+// nothing: the held cases gave the same grouping.
 func TestIncidentRegrouperFollowsTheQueue(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
@@ -245,9 +246,9 @@ func TestIncidentRegrouperFollowsTheQueue(t *testing.T) {
 		}
 		return m
 	}
-	run := func(step string) resolve.Regrouped {
+	runFrom := func(step string, at time.Time) resolve.Regrouped {
 		t.Helper()
-		res, err := r.Run(ctx)
+		res, err := r.RunFrom(ctx, at)
 		if err != nil {
 			t.Fatalf("%s: %v", step, err)
 		}
@@ -255,6 +256,10 @@ func TestIncidentRegrouperFollowsTheQueue(t *testing.T) {
 			t.Fatalf("%s: a full regrouping afterwards wrote %+v, %v; want nothing", step, w.IncidentWrite, err)
 		}
 		return res
+	}
+	run := func(step string) resolve.Regrouped {
+		t.Helper()
+		return runFrom(step, time.Time{})
 	}
 	if res := run("first run"); !res.Full || res.Created != 1 || res.Read != 3 {
 		t.Fatalf("first run %+v, want every case read and one incident", res)
@@ -268,6 +273,24 @@ func TestIncidentRegrouperFollowsTheQueue(t *testing.T) {
 	got := links()
 	if res.Changed != 1 || res.Read != 2 || res.Created != 1 || got["c"] == 0 || got["c"] != got["d"] {
 		t.Fatalf("new report: %+v, links %v; want c and d compared and grouped", res, got)
+	}
+	// An analyst rejects c and d as one problem: regrouped from c's
+	// report, though no case was written, they part; accepted, they are
+	// one again.
+	for _, accept := range []bool{false, true} {
+		if _, err := st.RecordMatchDecision(ctx, store.MatchDecision{Kind: store.MatchIncident, A: "citymgmt/c", B: "citymgmt/d",
+			Accept: accept, DecidedBy: "key:1"}); err != nil {
+			t.Fatal(err)
+		}
+		res = runFrom("decision", later)
+		got := links()
+		together := got["c"] != 0 && got["c"] == got["d"]
+		if res.Changed != 0 || together != accept {
+			t.Fatalf("decision accept=%v: %+v, links %v", accept, res, got)
+		}
+	}
+	if _, err := st.Pool().Exec(ctx, "DELETE FROM match_decision"); err != nil {
+		t.Fatal(err)
 	}
 	// d is moved a kilometre away: it leaves, and c's incident goes.
 	moved := storeCase("citymgmt", "d", "SJ01", "长虹路12号垃圾堆积", later.Add(2*time.Hour), 1000)

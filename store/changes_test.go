@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/store"
 )
 
 // Every table of the hub's data notifies its changes: a table added later
@@ -74,5 +77,47 @@ func TestChangesMoveOnCommitOnly(t *testing.T) {
 			t.Fatal("still live after the watch ended")
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestTriggerJoinsPlannedPerStatement: the statement triggers that join a
+// statement's old and new rows plan the join for each statement. A plan
+// kept from a first statement that changed no row was a nested loop, and
+// a later statement of the same connection changing 30,000 persons then
+// compared every old row with every new one (about 40 s on a 2-core
+// machine, where the join planned for its rows takes well under one):
+// the update must finish within a statement timeout far above the
+// latter and far below the former.
+func TestTriggerJoinsPlannedPerStatement(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	if _, err := st.Pool().Exec(ctx, `INSERT INTO person (record_key, name)
+		SELECT 'citymgmt/REPORTER/' || g, '张三' FROM generate_series(1, 30000) g`); err != nil {
+		t.Fatal(err)
+	}
+	// A connection of its own, whose trigger functions plan their queries
+	// first for a statement that changes nothing.
+	conn, err := pgx.ConnectConfig(ctx, st.Pool().Config().ConnConfig.Copy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	for _, q := range []string{
+		`SET LOCAL statement_timeout = '5s'`,
+		`UPDATE person SET name = name WHERE false`,
+		`UPDATE person SET name = '李四' WHERE record_key LIKE 'citymgmt/REPORTER/%'`,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var dirty int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM person_golden_dirty`).Scan(&dirty); err != nil || dirty != 30000 {
+		t.Fatalf("%d persons marked changed, %v; want 30000", dirty, err)
 	}
 }

@@ -22,6 +22,11 @@ type Golden struct {
 
 // Golden returns the golden record of cluster c.
 func (r *Result) Golden(c int, trust map[string]int) Golden {
+	return r.golden(c, trust, func(x *Record) string { return FoldName(x.Name) })
+}
+
+// golden is Golden with the folded name of each record given by folded.
+func (r *Result) golden(c int, trust map[string]int, folded func(*Record) string) Golden {
 	members := slices.Clone(r.Clusters[c])
 	slices.SortFunc(members, func(a, b int) int {
 		ra, rb := &r.Records[a], &r.Records[b]
@@ -42,7 +47,7 @@ func (r *Result) Golden(c int, trust map[string]int) Golden {
 		return Value{}
 	}
 	return Golden{
-		Name:   pick(func(x *Record) string { return FoldName(x.Name) }),
+		Name:   pick(folded),
 		Birth:  pick(func(x *Record) string { return x.Birth }),
 		Gender: pick(func(x *Record) string { return x.Gender }),
 		Phone:  pick(func(x *Record) string { return x.PhoneHash }),

@@ -254,7 +254,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	}
 	out.Distinct = len(res.Records)
 	t0 = time.Now()
-	plan := personPlan(res, r.folds.members, r.cfg)
+	plan := personPlan(res, r.folds.members, r.folds.foldedName, r.cfg)
 	plan.Removed = gone
 	out.Persons, out.Linked, out.Review = len(plan.Persons), len(res.Links), len(res.Review)
 	r.unchanged(&plan, dirty)
@@ -438,7 +438,7 @@ func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer, analyze
 	out.Resolved = time.Since(t0)
 	out.Distinct = len(res.Records)
 	t0 = time.Now()
-	plan := personPlan(res, folds.members, r.cfg)
+	plan := personPlan(res, folds.members, folds.foldedName, r.cfg)
 	out.Persons, out.Linked, out.Review = len(plan.Persons), len(res.Links), len(res.Review)
 	out.PersonsApplied, err = r.apply(ctx, &plan, q)
 	out.Written = time.Since(t0)
@@ -529,13 +529,14 @@ func (r *PersonResolver) record(l *store.PersonLink, g *address.Gazetteer) Recor
 func PersonPlan(res *Result, byKey map[string]*store.PersonLink, cfg Config) store.PersonResolution {
 	return personPlan(res, func(rec *Record) []member {
 		return []member{memberOf(byKey[rec.Key], rec)}
-	}, cfg)
+	}, func(rec *Record) string { return FoldName(rec.Name) }, cfg)
 }
 
 // personPlan is PersonPlan of a resolution of folded records: records
 // returns where each source record a record of the resolution stands for
-// stands (itself and its copies, which count as records).
-func personPlan(res *Result, records func(rec *Record) []member, cfg Config) store.PersonResolution {
+// stands (itself and its copies, which count as records), folded a
+// record's folded name (FoldName).
+func personPlan(res *Result, records func(rec *Record) []member, folded func(rec *Record) string, cfg Config) store.PersonResolution {
 	var plan store.PersonResolution
 	// each calls fn with every source record of cluster c and the
 	// resolution's record it is or is a copy of. Copies mostly stand
@@ -634,7 +635,7 @@ func personPlan(res *Result, records func(rec *Record) []member, cfg Config) sto
 		if p.ID == 0 {
 			p.SplitFrom = origin[c]
 		}
-		gold := res.Golden(c, cfg.Trust)
+		gold := res.golden(c, cfg.Trust, folded)
 		merged := map[int64]bool{}
 		n := 0
 		each(c, func(m *member, k int, _ *Record) {

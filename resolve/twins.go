@@ -24,6 +24,8 @@ type twins struct {
 	first  string
 	latest time.Time
 	stale  bool
+	// folded is the members' name folded (FoldName), once asked for.
+	folded *string
 }
 
 // member is one source record of a twins and where it stands: its
@@ -156,6 +158,20 @@ func (f *folds) drop(key string) {
 	if len(t.members) == 0 {
 		delete(f.bySig, t.sig)
 	}
+}
+
+// foldedName returns the folded name (FoldName) of a record the engine
+// holds: the twins' name, folded once for all the runs that answer it.
+func (f *folds) foldedName(rec *Record) string {
+	t := f.of[rec.Key].t
+	if t == nil {
+		return FoldName(rec.Name)
+	}
+	if t.folded == nil {
+		n := FoldName(t.rec.Name)
+		t.folded = &n
+	}
+	return *t.folded
 }
 
 // members returns the members of the twins a record the engine holds

@@ -47,7 +47,7 @@ func (r *personResolver) run(ctx context.Context) {
 		if res.Full || res.Changed > 0 {
 			r.log.Info("persons resolved", "full", res.Full, "changed", res.Changed, "records", res.Records, "persons", res.Persons,
 				"linked", res.Linked, "review", res.Review, "made", res.Made, "merged", res.Merged, "split", res.Split,
-				"relinked", res.Relinked, "golden", res.Golden, "unchanged", res.Unchanged, "analyzed", res.Analyzed, "read", res.Read, "resolved", res.Resolved, "written", res.Written,
+				"relinked", res.Relinked, "golden", res.Golden, "unchanged", res.Unchanged, "overwritten", res.Overwritten, "analyzed", res.Analyzed, "read", res.Read, "resolved", res.Resolved, "written", res.Written,
 				"took", time.Since(t0))
 		}
 	}

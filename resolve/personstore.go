@@ -34,12 +34,15 @@ type PersonsResolved struct {
 	// Unchanged are the persons of Persons left unwritten: a record
 	// stands for each already and its golden record is as last written.
 	Unchanged int
-	Linked    int           // probabilistic and accepted links
-	Review    int           // pairs waiting for a decision
-	Analyzed  time.Duration // analyzing tables whose statistics trailed (Store.RefreshPersonStatistics), and after a full run vacuuming the queue it took
-	Read      time.Duration // reading the queue, the records and the decisions
-	Resolved  time.Duration // matching and clustering
-	Written   time.Duration // writing the persons
+	// Overwritten are the persons whose golden record another writer (the
+	// sync engine) changed since the last run, written again.
+	Overwritten int
+	Linked      int           // probabilistic and accepted links
+	Review      int           // pairs waiting for a decision
+	Analyzed    time.Duration // analyzing tables whose statistics trailed (Store.RefreshPersonStatistics), and after a full run vacuuming the queue it took
+	Read        time.Duration // reading the queue, the records and the decisions
+	Resolved    time.Duration // matching and clustering
+	Written     time.Duration // writing the persons
 }
 
 // PersonResolver resolves the store's person records and keeps the
@@ -197,6 +200,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	// values) has its cluster answered again, through one of its
 	// records, and its golden record written.
 	keys, force, dirty := q.Keys, map[string]bool{}, map[int64]bool{}
+	out.Overwritten = len(q.Dirty)
 	if len(q.Dirty) > 0 {
 		for _, id := range q.Dirty {
 			dirty[id] = true

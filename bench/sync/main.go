@@ -352,9 +352,9 @@ func (r *resolution) after(ctx context.Context, pass totals) error {
 	if pr.Full {
 		kind = "in full"
 	}
-	fmt.Printf("  persons resolved %s in %s (analyzing %s, reading %s, matching %s, writing %s): %d records changed, %d resolved again, %d persons (%d left as written; made %d, merged %d, split %d, records relinked %d, golden records written %d)\n",
+	fmt.Printf("  persons resolved %s in %s (analyzing %s, reading %s, matching %s, writing %s): %d records changed, %d resolved again, %d persons (%d left as written, %d overwritten by the sync; made %d, merged %d, split %d, records relinked %d, golden records written %d)\n",
 		kind, persons.Round(time.Millisecond), pr.Analyzed.Round(time.Millisecond), pr.Read.Round(time.Millisecond), pr.Resolved.Round(time.Millisecond), pr.Written.Round(time.Millisecond),
-		pr.Changed, pr.Records, pr.Persons, pr.Unchanged, pr.Made, pr.Merged, pr.Split, pr.Relinked, pr.Golden)
+		pr.Changed, pr.Records, pr.Persons, pr.Unchanged, pr.Overwritten, pr.Made, pr.Merged, pr.Split, pr.Relinked, pr.Golden)
 	resolved := time.Since(t0)
 	took := pass.took + resolved
 	fmt.Printf("  sync with entity resolution: %s, %.0f records/s (resolution %s, %.0f%% of the pass)\n", took.Round(time.Millisecond),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // IncidentCase is what incident merging reads of a case.
@@ -125,16 +126,22 @@ func (w *Writer) ReplaceIncidents(ctx context.Context, from time.Time, groups []
 		kept, titles, cats = append(kept, g.ID), append(titles, g.Title), append(cats, g.Category)
 		lats, lngs, firsts = append(lats, g.Lat), append(lngs, g.Lng), append(firsts, g.FirstReported)
 	}
-	tag, err := w.tx.Exec(ctx, `INSERT INTO incident (id, title, category_code, lat, lng, first_reported_at) OVERRIDING SYSTEM VALUE
+	// A regrouping after a pass mostly finds no group among its cases:
+	// then only the unlinking below has anything to do.
+	var tag pgconn.CommandTag
+	var err error
+	if len(groups) > 0 {
+		tag, err = w.tx.Exec(ctx, `INSERT INTO incident (id, title, category_code, lat, lng, first_reported_at) OVERRIDING SYSTEM VALUE
 		SELECT id, title, nullif(cat, ''), lat, lng, first FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::timestamptz[])
 			AS t(id, title, cat, lat, lng, first)
 		ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, category_code = EXCLUDED.category_code, lat = EXCLUDED.lat,
 			lng = EXCLUDED.lng, first_reported_at = EXCLUDED.first_reported_at
 		WHERE (incident.title, incident.category_code, incident.lat, incident.lng, incident.first_reported_at)
 			IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.category_code, EXCLUDED.lat, EXCLUDED.lng, EXCLUDED.first_reported_at)`,
-		kept, titles, cats, lats, lngs, firsts)
-	if err != nil {
-		return res, fmt.Errorf("write incidents: %w", err)
+			kept, titles, cats, lats, lngs, firsts)
+		if err != nil {
+			return res, fmt.Errorf("write incidents: %w", err)
+		}
 	}
 	res.Created, res.Updated = len(made), int(tag.RowsAffected())-len(made)
 	caseIDs, incIDs := []int64{}, []int64{} // never NULL arrays: <> ALL(NULL) matches nothing
@@ -146,14 +153,17 @@ func (w *Writer) ReplaceIncidents(ctx context.Context, from time.Time, groups []
 	}
 	// The cases moved and unlinked return the incident each left (was:
 	// the row as the statement found it).
-	n, left, err := incidentsLeft(w.tx.Query(ctx, `UPDATE "case" c SET incident_id = v.inc
-		FROM unnest($1::bigint[], $2::bigint[]) AS v(case_id, inc), "case" was
-		WHERE c.id = v.case_id AND was.id = c.id AND c.incident_id IS DISTINCT FROM v.inc
-		RETURNING was.incident_id`, caseIDs, incIDs))
-	if err != nil {
-		return res, fmt.Errorf("link cases to incidents: %w", err)
+	var left []int64
+	if len(caseIDs) > 0 {
+		n, l, err := incidentsLeft(w.tx.Query(ctx, `UPDATE "case" c SET incident_id = v.inc
+			FROM unnest($1::bigint[], $2::bigint[]) AS v(case_id, inc), "case" was
+			WHERE c.id = v.case_id AND was.id = c.id AND c.incident_id IS DISTINCT FROM v.inc
+			RETURNING was.incident_id`, caseIDs, incIDs))
+		if err != nil {
+			return res, fmt.Errorf("link cases to incidents: %w", err)
+		}
+		res.CasesChanged, left = n, l
 	}
-	res.CasesChanged = n
 	// Two statements, not one with "$2 IS NULL OR": a plan made for both
 	// cases cannot probe reported_at (57 ms instead of 1 at city scale).
 	unlink := `UPDATE "case" c SET incident_id = NULL FROM "case" was

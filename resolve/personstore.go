@@ -191,10 +191,17 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 		out.Analyzed = time.Since(t0)
 		t0 = time.Now()
 	}
-	decisions, err := r.decisions(ctx)
-	if err != nil {
-		return out, err
+	// The decisions are read beside the records: one round trip less
+	// to wait for.
+	type read struct {
+		decisions []Decision
+		err       error
 	}
+	decided := make(chan read, 1)
+	go func() {
+		d, err := r.decisions(ctx)
+		decided <- read{d, err}
+	}()
 	// A person whose golden record another writer changed (the sync
 	// engine writes the person of a record's ID with that record's
 	// values) has its cluster answered again, through one of its
@@ -207,6 +214,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 		}
 		of, err := r.st.PersonRecordsOf(ctx, q.Dirty)
 		if err != nil {
+			<-decided
 			return out, fmt.Errorf("resolve persons: %w", err)
 		}
 		queued := make(map[string]bool, len(keys))
@@ -222,9 +230,14 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 		}
 	}
 	links, err := r.st.PersonLinksOf(ctx, keys, r.folds.known(keys))
+	d := <-decided
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
+	if d.err != nil {
+		return out, d.err
+	}
+	decisions := d.decisions
 	changed, removed := r.fold(links, keys, force, decisions, g)
 	out.Read = time.Since(t0)
 	t0 = time.Now()

@@ -180,21 +180,23 @@ func (f *folds) members(rec *Record) []member {
 	return f.of[rec.Key].t.members
 }
 
-// known is what the folds hold of the own persons (their ID's) of those
-// keys held with a valid ID hash.
+// known is what the folds hold of the own persons of those keys held,
+// with their ID hash (nil: none).
 func (f *folds) known(keys []string) map[string]store.KnownOwn {
 	out := make(map[string]store.KnownOwn, len(keys))
 	for _, k := range keys {
 		s, ok := f.of[k]
-		if !ok || s.t.rec.IDHash == "" {
+		if !ok {
 			continue
 		}
-		t := s.t
-		h, err := hex.DecodeString(t.rec.IDHash)
-		if err != nil {
-			continue
+		var h []byte
+		if id := s.t.rec.IDHash; id != "" {
+			var err error
+			if h, err = hex.DecodeString(id); err != nil {
+				continue
+			}
 		}
-		out[k] = store.KnownOwn{IDHash: h, Own: t.members[s.i].own}
+		out[k] = store.KnownOwn{IDHash: h, Own: s.t.members[s.i].own}
 	}
 	return out
 }

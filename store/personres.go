@@ -44,11 +44,11 @@ func (s *Store) PersonLinks(ctx context.Context) ([]PersonLink, error) {
 }
 
 // PersonLinksOf returns the source records of persons with the given keys
-// that exist, by key. known holds, by key, what the caller knows of the
-// own person (PersonLink.OwnID) of a record with a valid ID hash, and that
-// hash: the person of an ID hash is never replaced, so while the record's
-// ID hash is the same its own person is taken from there instead of
-// looked up.
+// that exist, by key. known holds, by key, what the caller knows of a
+// record's own person (PersonLink.OwnID) and the record's valid ID hash
+// (nil: none) then: the person of an ID hash, or of a record without one
+// (its key's), is never replaced, so while the record's ID hash is the
+// same its own person is taken from there instead of looked up.
 func (s *Store) PersonLinksOf(ctx context.Context, keys []string, known map[string]KnownOwn) ([]PersonLink, error) {
 	if len(keys) == 0 {
 		return nil, nil
@@ -56,8 +56,8 @@ func (s *Store) PersonLinksOf(ctx context.Context, keys []string, known map[stri
 	return s.personLinks(ctx, keys, known)
 }
 
-// KnownOwn is the own person of a record with a valid ID hash as a caller
-// holds it, with that hash.
+// KnownOwn is the own person of a record as a caller holds it, with the
+// record's valid ID hash then (nil: none).
 type KnownOwn struct {
 	IDHash []byte
 	Own    int64
@@ -110,7 +110,7 @@ func (s *Store) personLinks(ctx context.Context, keys []string, known map[string
 			}
 		}
 		rows, err = s.pool.Query(ctx, `SELECT l.id, l.source || '/' || l.role || '/' || l.source_id, l.role, l.person_id, l.matched_by,
-				coalesce(CASE WHEN k.own <> 0 AND l.id_hash = k.id_hash THEN k.own END,
+				coalesce(CASE WHEN k.own <> 0 AND l.id_hash IS NOT DISTINCT FROM k.id_hash THEN k.own END,
 					CASE WHEN l.id_hash IS NOT NULL THEN (SELECT p.id FROM person p WHERE p.id_hash = l.id_hash)
 					ELSE (SELECT p.id FROM person p WHERE p.record_key = l.source || '/' || l.role || '/' || l.source_id) END, l.person_id),
 				l.id_hash, l.name, coalesce(l.gender, ''), l.birth_date, l.phone_hash,

@@ -355,14 +355,16 @@ func TestPersonLinksOfReadsAsPersonLinks(t *testing.T) {
 		l.BuildingID, l.Birth = nil, nil
 		return fmt.Sprintf("%+v building %s birth %s", l, building, birth)
 	}
-	// Own persons known as they are, unknown, known under another ID hash
-	// or for a record without one (looked up): the read is the read of
-	// everything.
+	// Own persons known as they are, unknown, or known under another ID
+	// hash (looked up; of a record without one, under one): the read is
+	// the read of everything.
 	known := map[string]store.KnownOwn{}
 	for i, l := range all {
 		switch {
+		case l.IDHash == nil && i%2 == 0:
+			known[l.Key] = store.KnownOwn{Own: l.OwnID}
 		case l.IDHash == nil:
-			known[l.Key] = store.KnownOwn{Own: l.OwnID + 1000}
+			known[l.Key] = store.KnownOwn{IDHash: []byte("another"), Own: l.OwnID + 1000}
 		case i%3 == 0:
 			known[l.Key] = store.KnownOwn{IDHash: l.IDHash, Own: l.OwnID}
 		case i%3 == 1:
@@ -383,11 +385,19 @@ func TestPersonLinksOfReadsAsPersonLinks(t *testing.T) {
 			}
 		}
 	}
-	// An own person known under the record's ID hash is taken as known.
+	// An own person known under the record's ID hash, or of a record
+	// known without one, is taken as known.
 	z := byKey["citymgmt/REPORTER/"+cs[0].SourceID]
 	some, err := st.PersonLinksOf(ctx, []string{z.Key}, map[string]store.KnownOwn{z.Key: {IDHash: z.IDHash, Own: 424242}})
 	if err != nil || len(some) != 1 || some[0].OwnID != 424242 {
 		t.Fatalf("a known own person under the same ID hash: %+v, %v", some, err)
+	}
+	if byKey[hotline].IDHash != nil {
+		t.Fatalf("the hotline reporter has an ID hash: %+v", byKey[hotline])
+	}
+	some, err = st.PersonLinksOf(ctx, []string{hotline}, map[string]store.KnownOwn{hotline: {Own: 424243}})
+	if err != nil || len(some) != 1 || some[0].OwnID != 424243 {
+		t.Fatalf("a known own person of a record without an ID hash: %+v, %v", some, err)
 	}
 }
 

@@ -138,10 +138,10 @@ func TestRegroupIncidentsInStore(t *testing.T) {
 	}
 }
 
-// TestEmptyIncidentsAreRemoved: an incident whose cases their source
-// deleted goes when it is left with one, and a regrouping of recent
-// reports removes the incidents its own cases left.
-func TestEmptyIncidentsAreRemoved(t *testing.T) {
+// cityStore is a store with the regions, the city-management source and
+// category SJ01.
+func cityStore(t *testing.T) *store.Store {
+	t.Helper()
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
@@ -153,6 +153,15 @@ func TestEmptyIncidentsAreRemoved(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+// TestEmptyIncidentsAreRemoved: an incident whose cases their source
+// deleted goes when it is left with one, and a regrouping of recent
+// reports removes the incidents its own cases left.
+func TestEmptyIncidentsAreRemoved(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := cityStore(t)
 	t0 := storetest.Base
 	later := t0.Add(20 * 24 * time.Hour)
 	storetest.SeedCases(t, st, []canon.Case{
@@ -216,16 +225,7 @@ func TestEmptyIncidentsAreRemoved(t *testing.T) {
 // nothing: the held cases gave the same grouping.
 func TestIncidentRegrouperFollowsTheQueue(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
-	st := dbtest.NewStore(t)
-	storetest.SeedRegions(t, st)
-	if err := st.InTx(ctx, func(w *store.Writer) error {
-		if err := w.UpsertSource(ctx, canon.Source{Name: "citymgmt", Kind: canon.SourceREST, Description: "数字城管"}); err != nil {
-			return err
-		}
-		return w.UpsertCategories(ctx, []canon.Category{{Code: "SJ01", Name: "市容环境", Kind: canon.KindEvent, Level: 1}})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	st := cityStore(t)
 	t0 := storetest.Base
 	later := t0.Add(60 * 24 * time.Hour)
 	storetest.SeedCases(t, st, []canon.Case{

@@ -48,8 +48,6 @@ func (x *heldCase) bigrams() BigramSet {
 	return x.grams
 }
 
-func (h *heldCases) len() int { return len(h.byID) }
-
 func (h *heldCases) get(id int64) (store.IncidentCase, bool) {
 	x, ok := h.byID[id]
 	if !ok {

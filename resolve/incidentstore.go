@@ -74,7 +74,7 @@ func regroup(ctx context.Context, st *store.Store, cfg IncidentConfig, from time
 	if err != nil {
 		return Regrouped{}, nil, err
 	}
-	return writeGroups(ctx, st, from, res, byKey, q)
+	return writeGroups(ctx, st, from, res, byKey, true, q)
 }
 
 // incidentDecisions reads the analysts' decisions on incidents.
@@ -93,9 +93,11 @@ func incidentDecisions(ctx context.Context, st *store.Store) ([]Decision, error)
 // writeGroups writes the incidents of res (byKey: the rows of its cases)
 // that hold a case reported at or after from (zero: every incident),
 // taking q (nil: none) in the same transaction, and returns them with
-// their incident IDs. A full regrouping analyzes the tables it rewrote.
+// their incident IDs. fresh: the rows' incident IDs were read with them
+// (else they are read again). A full regrouping analyzes the tables it
+// rewrote.
 func writeGroups(ctx context.Context, st *store.Store, from time.Time, res *IncidentResult, byKey map[string]*store.IncidentCase,
-	q *store.IncidentQueue) (Regrouped, []store.IncidentGroup, error) {
+	fresh bool, q *store.IncidentQueue) (Regrouped, []store.IncidentGroup, error) {
 	out := Regrouped{Full: from.IsZero(), Read: len(res.Cases)}
 	for i := range res.Cases {
 		if t := res.Cases[i].Reported; t.After(out.Latest) {
@@ -103,9 +105,10 @@ func writeGroups(ctx context.Context, st *store.Store, from time.Time, res *Inci
 		}
 	}
 	// The groups to write: every one of two or more cases, or of a
-	// regrouping from an instant those with a case reported since. The
-	// incidents their cases stand in now are read from the store: an
-	// incident's ID is kept by the cases it holds.
+	// regrouping from an instant those with a case reported since. An
+	// incident's ID is kept by the cases it holds: the incidents their
+	// cases stand in are those of rows just read (fresh), else read from
+	// the store now.
 	var keep [][]int
 	var grouped []int64
 	for _, members := range res.Incidents {
@@ -125,16 +128,20 @@ func writeGroups(ctx context.Context, st *store.Store, from time.Time, res *Inci
 		}
 	}
 	res.Incidents = keep
-	linked, err := st.CaseIncidents(ctx, grouped)
-	if err != nil {
-		return out, nil, err
+	incidentOf := func(r *store.IncidentCase) int64 { return r.IncidentID }
+	if !fresh {
+		linked, err := st.CaseIncidents(ctx, grouped)
+		if err != nil {
+			return out, nil, err
+		}
+		incidentOf = func(r *store.IncidentCase) int64 { return linked[r.ID] }
 	}
 	groups := IncidentGroups(res, func(key string) (int64, int64, string) {
 		r := byKey[key]
-		return r.ID, linked[r.ID], r.Title
+		return r.ID, incidentOf(r), r.Title
 	})
 	out.Groups = len(groups)
-	err = st.InDerivedTx(ctx, func(w *store.Writer) error {
+	err := st.InDerivedTx(ctx, func(w *store.Writer) error {
 		var err error
 		if out.IncidentWrite, err = w.ReplaceIncidents(ctx, from, groups); err != nil {
 			return err
@@ -364,7 +371,7 @@ func (r *IncidentRegrouper) changed(ctx context.Context, q store.IncidentQueue, 
 	if err != nil {
 		return out, err
 	}
-	written, groups, err := writeGroups(ctx, r.st, from, res, byKey, &q)
+	written, groups, err := writeGroups(ctx, r.st, from, res, byKey, false, &q)
 	written.Changed, written.Read = out.Changed, window
 	if err != nil {
 		return written, err

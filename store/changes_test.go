@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/store"
 )
@@ -83,41 +84,56 @@ func TestChangesMoveOnCommitOnly(t *testing.T) {
 // TestTriggerJoinsPlannedPerStatement: the statement triggers that join a
 // statement's old and new rows plan the join for each statement. A plan
 // kept from a first statement that changed no row was a nested loop, and
-// a later statement of the same connection changing 30,000 persons then
+// a later statement of the same connection changing 30,000 rows then
 // compared every old row with every new one (about 40 s on a 2-core
 // machine, where the join planned for its rows takes well under one):
-// the update must finish within a statement timeout far above the
-// latter and far below the former.
+// each update must finish within a statement timeout far above the
+// latter and far below the former. Persons (their golden records marked
+// changed) and their source records (the resolve queue) are updated so.
 func TestTriggerJoinsPlannedPerStatement(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
-	if _, err := st.Pool().Exec(ctx, `INSERT INTO person (record_key, name)
-		SELECT 'citymgmt/REPORTER/' || g, '张三' FROM generate_series(1, 30000) g`); err != nil {
+	if err := st.InTx(ctx, func(w *store.Writer) error {
+		return w.UpsertSource(ctx, canon.Source{Name: "citymgmt", Kind: canon.SourceREST, Description: "数字城管"})
+	}); err != nil {
 		t.Fatal(err)
 	}
-	// A connection of its own, whose trigger functions plan their queries
-	// first for a statement that changes nothing.
-	conn, err := pgx.ConnectConfig(ctx, st.Pool().Config().ConnConfig.Copy())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
 	for _, q := range []string{
-		`SET LOCAL statement_timeout = '5s'`,
-		`UPDATE person SET name = name WHERE false`,
-		`UPDATE person SET name = '李四' WHERE record_key LIKE 'citymgmt/REPORTER/%'`,
+		`INSERT INTO person (record_key, name) SELECT 'citymgmt/REPORTER/' || g, '张三' FROM generate_series(1, 30000) g`,
+		`INSERT INTO person_link (person_id, role, name, source, source_id, payload_hash)
+			SELECT id, 'REPORTER', name, 'citymgmt', split_part(record_key, '/', 3), '\x00' FROM person`,
+		`DELETE FROM person_resolve_queue`,
 	} {
-		if _, err := tx.Exec(ctx, q); err != nil {
+		if _, err := st.Pool().Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	var dirty int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM person_golden_dirty`).Scan(&dirty); err != nil || dirty != 30000 {
-		t.Fatalf("%d persons marked changed, %v; want 30000", dirty, err)
+	for _, table := range []string{"person", "person_link"} {
+		// A connection of its own, whose trigger functions plan their
+		// queries first for a statement that changes nothing.
+		conn, err := pgx.ConnectConfig(ctx, st.Pool().Config().ConnConfig.Copy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		for _, q := range []string{
+			`SET LOCAL statement_timeout = '5s'`,
+			`UPDATE ` + table + ` SET name = name WHERE false`,
+			`UPDATE ` + table + ` SET name = '李四'`,
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		var marked int
+		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM person_golden_dirty) + (SELECT count(*) FROM person_resolve_queue)`).
+			Scan(&marked); err != nil || marked != 30000 {
+			t.Fatalf("%s: %d persons marked changed or records queued, %v; want 30000", table, marked, err)
+		}
 	}
 }

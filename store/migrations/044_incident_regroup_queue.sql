@@ -13,7 +13,8 @@
 -- entries it read (by seq), so an entry committed after the read stays
 -- for the next pass. case_id 0 asks for a regrouping of everything (the
 -- table was emptied). An internal work queue, never served: it has no
--- notify_changed trigger.
+-- notify_changed trigger. The UPDATE trigger's join of old and new rows is
+-- planned per statement (EXECUTE, see migration 046).
 CREATE SEQUENCE incident_regroup_seq;
 CREATE TABLE incident_regroup_queue (
     case_id bigint NOT NULL,
@@ -28,10 +29,10 @@ BEGIN
     ELSIF TG_OP = 'UPDATE' THEN
         -- Only what incident merging compares: its own writes
         -- (incident_id) and a case's progress do not queue the case.
-        INSERT INTO incident_regroup_queue (case_id)
+        EXECUTE $q$INSERT INTO incident_regroup_queue (case_id)
         SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
         WHERE (n.lat, n.lng, n.category_code, n.title, n.description, n.reported_at, n.source, n.source_id)
-            IS DISTINCT FROM (o.lat, o.lng, o.category_code, o.title, o.description, o.reported_at, o.source, o.source_id);
+            IS DISTINCT FROM (o.lat, o.lng, o.category_code, o.title, o.description, o.reported_at, o.source, o.source_id)$q$;
     ELSE
         INSERT INTO incident_regroup_queue (case_id)
         SELECT o.id FROM old_rows o WHERE o.lat IS NOT NULL AND o.lng IS NOT NULL;

@@ -8,6 +8,8 @@
 -- that the next resolution writes its golden record again. Append-only,
 -- without index, taken by seq, as incident_regroup_queue (migration 044).
 -- An internal work queue, never served: it has no notify_changed trigger.
+-- The trigger's join of old and new rows is planned per statement
+-- (EXECUTE, see migration 046).
 CREATE SEQUENCE person_golden_dirty_seq;
 CREATE TABLE person_golden_dirty (
     person_id bigint NOT NULL,
@@ -17,9 +19,9 @@ CREATE TABLE person_golden_dirty (
 CREATE FUNCTION person_golden_dirtied() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF current_setting('hub.golden_writer', true) IS DISTINCT FROM 'on' THEN
-        INSERT INTO person_golden_dirty (person_id)
+        EXECUTE $q$INSERT INTO person_golden_dirty (person_id)
         SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
-        WHERE (n.name, n.gender, n.birth_date, n.phone_hash) IS DISTINCT FROM (o.name, o.gender, o.birth_date, o.phone_hash);
+        WHERE (n.name, n.gender, n.birth_date, n.phone_hash) IS DISTINCT FROM (o.name, o.gender, o.birth_date, o.phone_hash)$q$;
     END IF;
     RETURN NULL;
 END

@@ -1,7 +1,8 @@
--- The statement triggers that join a statement's old and new rows plan
--- that join per statement (EXECUTE), as the change log's triggers do
--- (migration 014). A static query in a PL/pgSQL function is planned once
--- per connection and the plan kept: planned for a statement that changed
+-- The person resolve queue's statement triggers (migration 027) plan the
+-- join of a statement's old and new rows per statement (EXECUTE), as the
+-- change log's triggers do (migration 014) and the incident regroup
+-- queue's and the golden records' do (044, 045). A static query in a
+-- PL/pgSQL function is planned once per connection and the plan kept: planned for a statement that changed
 -- no row (a resolution updating links that already say the same), the
 -- join of the transition tables was a nested loop, and a later statement
 -- of the same connection changing 200,000 rows compared every old row
@@ -52,37 +53,6 @@ BEGIN
         SELECT DISTINCT m.source || '/PARTY_MEMBER/' || m.source_id
         FROM old_rows b JOIN party_member m ON m.id = b.record_id WHERE b.record_type = 'PARTY_MEMBER'
         ON CONFLICT (record_key) DO UPDATE SET seq = nextval('person_resolve_seq')$q$;
-    END IF;
-    RETURN NULL;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION incident_regroup_enqueue() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO incident_regroup_queue (case_id)
-        SELECT n.id FROM new_rows n WHERE n.lat IS NOT NULL AND n.lng IS NOT NULL;
-    ELSIF TG_OP = 'UPDATE' THEN
-        -- Only what incident merging compares: its own writes
-        -- (incident_id) and a case's progress do not queue the case.
-        EXECUTE $q$INSERT INTO incident_regroup_queue (case_id)
-        SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
-        WHERE (n.lat, n.lng, n.category_code, n.title, n.description, n.reported_at, n.source, n.source_id)
-            IS DISTINCT FROM (o.lat, o.lng, o.category_code, o.title, o.description, o.reported_at, o.source, o.source_id)$q$;
-    ELSE
-        INSERT INTO incident_regroup_queue (case_id)
-        SELECT o.id FROM old_rows o WHERE o.lat IS NOT NULL AND o.lng IS NOT NULL;
-    END IF;
-    RETURN NULL;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION person_golden_dirtied() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF current_setting('hub.golden_writer', true) IS DISTINCT FROM 'on' THEN
-        EXECUTE $q$INSERT INTO person_golden_dirty (person_id)
-        SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
-        WHERE (n.name, n.gender, n.birth_date, n.phone_hash) IS DISTINCT FROM (o.name, o.gender, o.birth_date, o.phone_hash)$q$;
     END IF;
     RETURN NULL;
 END

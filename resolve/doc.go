@@ -138,6 +138,17 @@
 // the earliest report among them and among the cases of the incidents
 // they left.
 //
+// # Other writers
+//
+// PersonResolver and IncidentRegrouper hold what they resolved between
+// runs, which is the store's only while no other writer resolves (a `hub
+// sync` beside a server, another replica). The store keeps an epoch per
+// kind of resolution (store.ResolutionKind), checked and advanced by the
+// write that takes the queue: a resolver that reads an epoch other than
+// the one it last wrote resolves everything, and a write from a state
+// another writer moved on from fails with store.ErrStaleResolution, is
+// rolled back, and is replaced by a full run.
+//
 // # Buildings
 //
 // Building resolves a source address to a building with the address

@@ -3,6 +3,7 @@ package resolve
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -19,6 +20,7 @@ type Regrouped struct {
 	Read    int       // cases regrouped: read, or held in the window regrouped
 	Groups  int       // incidents of two or more cases among them
 	Latest  time.Time // the latest report read
+	epoch   int64     // incident regrouping's epoch after the write that took a queue
 }
 
 // RegroupIncidents groups, under the analysts' decisions
@@ -146,8 +148,15 @@ func writeGroups(ctx context.Context, st *store.Store, from time.Time, res *Inci
 		if out.IncidentWrite, err = w.ReplaceIncidents(ctx, from, groups); err != nil {
 			return err
 		}
+		wrote := out.IncidentWrite != (store.IncidentWrite{})
 		if q != nil {
-			return w.TakeIncidentQueue(ctx, *q)
+			out.epoch, err = w.TakeIncidentQueue(ctx, *q, wrote)
+			return err
+		}
+		if wrote {
+			// A writer that holds nothing: what regroupers hold is no
+			// longer the store's.
+			return w.AdvanceResolutionEpoch(ctx, store.IncidentResolutionKind)
 		}
 		return nil
 	})
@@ -185,6 +194,10 @@ type IncidentRegrouper struct {
 	held  *heldCases
 	since time.Time
 	total int // located cases at the last full regrouping
+	// epoch is incident regrouping's epoch in the store as this
+	// regrouper last wrote it (store.ResolutionKind): another, read from
+	// the queue, says another writer regrouped since.
+	epoch int64
 }
 
 // NewIncidentRegrouper returns a regrouper of st's incidents that holds
@@ -218,7 +231,7 @@ func (r *IncidentRegrouper) RunFrom(ctx context.Context, at time.Time) (Regroupe
 	if err != nil {
 		return Regrouped{}, fmt.Errorf("regroup incidents: %w", err)
 	}
-	if q.Everything() {
+	if q.Everything() || q.Epoch != r.epoch {
 		return r.full(ctx)
 	}
 	if len(q.Seqs) == 0 && at.IsZero() {
@@ -227,8 +240,13 @@ func (r *IncidentRegrouper) RunFrom(ctx context.Context, at time.Time) (Regroupe
 	out, err := r.changed(ctx, q, at)
 	if err != nil {
 		r.held = nil // part-way through a change: start again
+		if errors.Is(err, store.ErrStaleResolution) {
+			// Another writer regrouped between the read and the write.
+			return r.full(ctx)
+		}
 		return out, fmt.Errorf("regroup incidents: %w", err)
 	}
+	r.epoch = out.epoch
 	return out, nil
 }
 
@@ -239,7 +257,19 @@ func (r *IncidentRegrouper) Full(ctx context.Context) (Regrouped, error) {
 	return r.full(ctx)
 }
 
+// full regroups every case; one whose write another writer's overtook
+// starts again from its reads, up to staleAttempts times.
 func (r *IncidentRegrouper) full(ctx context.Context) (Regrouped, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := r.fullOnce(ctx)
+		if attempt == staleAttempts || !errors.Is(err, store.ErrStaleResolution) {
+			return out, err
+		}
+	}
+}
+
+// fullOnce is one attempt of full.
+func (r *IncidentRegrouper) fullOnce(ctx context.Context) (Regrouped, error) {
 	r.held = nil
 	// The queue first: what lands after it is read stays queued.
 	q, err := r.st.IncidentRegroupQueue(ctx)
@@ -273,6 +303,7 @@ func (r *IncidentRegrouper) full(ctx context.Context) (Regrouped, error) {
 	}
 	r.held = held
 	r.linked(time.Time{}, groups)
+	r.epoch = out.epoch
 	return out, nil
 }
 
@@ -346,7 +377,11 @@ func (r *IncidentRegrouper) changed(ctx context.Context, q store.IncidentQueue, 
 	out := Regrouped{Changed: len(q.Seqs)}
 	if from.IsZero() {
 		// Only cases without a location, never held: nothing to regroup.
-		err := r.st.InDerivedTx(ctx, func(w *store.Writer) error { return w.TakeIncidentQueue(ctx, q) })
+		err := r.st.InDerivedTx(ctx, func(w *store.Writer) error {
+			var err error
+			out.epoch, err = w.TakeIncidentQueue(ctx, q, false)
+			return err
+		})
 		return out, err
 	}
 	read := from.Add(-r.cfg.Window)

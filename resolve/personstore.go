@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"maps"
@@ -68,6 +69,11 @@ type PersonResolver struct {
 	// persons it would write as they are.
 	golden map[int64]uint64
 	seed   maphash.Seed
+	// epoch is person resolution's epoch in the store as this resolver
+	// last wrote it (store.ResolutionKind): another, read from the queue,
+	// says another writer resolved since, and what is held is no longer
+	// the store's.
+	epoch int64
 }
 
 // applied moves the records of a plan the store applied to where it put
@@ -176,7 +182,7 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
-	if slices.Contains(q.Keys, "*") {
+	if slices.Contains(q.Keys, "*") || q.Epoch != r.epoch {
 		return full()
 	}
 	// The planner statistics are checked when the changes are a sizeable
@@ -256,10 +262,19 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 		}
 	}
 	if len(res.Records) == 0 && len(gone) == 0 {
-		if err := r.st.InDerivedTx(ctx, func(w *store.Writer) error { return w.TakePersonQueue(ctx, q) }); err != nil {
+		var epoch int64
+		if err := r.st.InDerivedTx(ctx, func(w *store.Writer) error {
+			var err error
+			epoch, err = w.TakePersonQueue(ctx, q, false)
+			return err
+		}); err != nil {
 			r.eng = nil
+			if errors.Is(err, store.ErrStaleResolution) {
+				return full()
+			}
 			return out, fmt.Errorf("resolve persons: %w", err)
 		}
+		r.epoch = epoch
 		return out, nil
 	}
 	for i := range res.Records {
@@ -276,13 +291,20 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 	out.Persons, out.Linked, out.Review = len(plan.Persons), len(res.Links), len(res.Review)
 	r.unchanged(&plan, dirty)
 	out.Unchanged = out.Persons - len(plan.Persons)
-	out.PersonsApplied, err = r.apply(ctx, &plan, q)
+	var epoch int64
+	out.PersonsApplied, epoch, err = r.apply(ctx, &plan, q)
 	out.Written = time.Since(t0)
 	if err != nil {
 		r.eng = nil
+		if errors.Is(err, store.ErrStaleResolution) {
+			// Another writer resolved between the read and the write:
+			// what was planned from the state held is not written.
+			return full()
+		}
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	r.applied(&plan)
+	r.epoch = epoch
 	return out, nil
 }
 
@@ -377,9 +399,14 @@ func (r *PersonResolver) fold(links []store.PersonLink, queued []string, force m
 // apply writes a plan and takes the queue it answers in one transaction,
 // written again (up to 4 attempts) when PostgreSQL rolls it back as a
 // deadlock's or serialization conflict's victim: the sync engine writes
-// the same records beside it.
-func (r *PersonResolver) apply(ctx context.Context, plan *store.PersonResolution, q store.PersonQueue) (store.PersonsApplied, error) {
+// the same records beside it. It returns person resolution's epoch after
+// the write. Whether the write changed what resolution holds counts the
+// persons and links written and an incremental run's evidence; a full
+// run's evidence replaces the store's with what the same records and
+// decisions always give (records changed since are in the queue).
+func (r *PersonResolver) apply(ctx context.Context, plan *store.PersonResolution, q store.PersonQueue) (store.PersonsApplied, int64, error) {
 	var applied store.PersonsApplied
+	var epoch int64
 	persons := plan.Persons
 	var err error
 	for attempt := 1; attempt <= 4; attempt++ {
@@ -391,13 +418,15 @@ func (r *PersonResolver) apply(ctx context.Context, plan *store.PersonResolution
 			if applied, err = w.ApplyPersonResolution(ctx, *plan); err != nil {
 				return err
 			}
-			return w.TakePersonQueue(ctx, q)
+			wrote := applied != (store.PersonsApplied{}) || plan.Partial && (len(plan.Pairs) > 0 || len(plan.Gone) > 0 || len(plan.Removed) > 0)
+			epoch, err = w.TakePersonQueue(ctx, q, wrote)
+			return err
 		})
 		if err == nil || !store.IsTransient(err) {
 			break
 		}
 	}
-	return applied, err
+	return applied, epoch, err
 }
 
 // Full resolves every person record of the store under the analysts'
@@ -423,7 +452,23 @@ func (r *PersonResolver) Full(ctx context.Context, g *address.Gazetteer) (Person
 }
 
 // full is Full once the statistics are current (analyzing took analyzed).
+// A resolution whose write another writer's overtook (a `hub sync` beside
+// a server) starts again from its reads, up to staleAttempts times.
 func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer, analyzed time.Duration) (PersonsResolved, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := r.fullOnce(ctx, g, analyzed)
+		if attempt == staleAttempts || !errors.Is(err, store.ErrStaleResolution) {
+			return out, err
+		}
+	}
+}
+
+// staleAttempts bounds the full resolutions or regroupings a run starts
+// when other writers keep overtaking its write.
+const staleAttempts = 3
+
+// fullOnce is one attempt of full.
+func (r *PersonResolver) fullOnce(ctx context.Context, g *address.Gazetteer, analyzed time.Duration) (PersonsResolved, error) {
 	out := PersonsResolved{Full: true, Analyzed: analyzed}
 	r.eng, r.golden = nil, map[int64]uint64{}
 	t0 := time.Now()
@@ -457,7 +502,8 @@ func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer, analyze
 	t0 = time.Now()
 	plan := personPlan(res, folds.members, folds.foldedName, r.cfg)
 	out.Persons, out.Linked, out.Review = len(plan.Persons), len(res.Links), len(res.Review)
-	out.PersonsApplied, err = r.apply(ctx, &plan, q)
+	var epoch int64
+	out.PersonsApplied, epoch, err = r.apply(ctx, &plan, q)
 	out.Written = time.Since(t0)
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
@@ -476,6 +522,7 @@ func (r *PersonResolver) full(ctx context.Context, g *address.Gazetteer, analyze
 	out.Analyzed += time.Since(t0)
 	r.eng, r.folds, r.estimated = eng, folds, eng.Len()
 	r.applied(&plan)
+	r.epoch = epoch
 	return out, nil
 }
 

@@ -270,6 +270,9 @@ func (s *Store) CasesOfIncidents(ctx context.Context, ids []int64) ([][]*Case, e
 type IncidentQueue struct {
 	Cases []int64 // 0: everything (the cases were emptied)
 	Seqs  []int64
+	// Epoch is incident regrouping's epoch when the queue was read
+	// (migration 047): taking the queue advances it from there.
+	Epoch int64
 }
 
 // Everything reports whether the queue asks for a regrouping of every
@@ -284,31 +287,48 @@ func (s *Store) IncidentRegroupQueue(ctx context.Context) (IncidentQueue, error)
 	if _, scoped := scopeOf(ctx); scoped {
 		return q, fmt.Errorf("incident regroup queue: a jurisdiction-scoped read cannot regroup the city's incidents")
 	}
-	rows, err := s.pool.Query(ctx, `SELECT case_id, seq FROM incident_regroup_queue ORDER BY seq`)
-	if err != nil {
-		return q, fmt.Errorf("incident regroup queue: %w", err)
+	if err := checkScope(ctx); err != nil {
+		return q, err // reads fail closed (scope.go)
 	}
-	var id, seq int64
-	if _, err := pgx.ForEachRow(rows, []any{&id, &seq}, func() error {
-		q.Cases, q.Seqs = append(q.Cases, id), append(q.Seqs, seq)
-		return nil
-	}); err != nil {
-		return q, fmt.Errorf("incident regroup queue: %w", err)
+	// The epoch and the queue in one round trip.
+	b := &pgx.Batch{}
+	queueEpoch(b, IncidentResolutionKind, &q.Epoch)
+	queueQuery(b, "incident regroup queue", `SELECT case_id, seq FROM incident_regroup_queue ORDER BY seq`, func(rows pgx.Rows) error {
+		var id, seq int64
+		_, err := pgx.ForEachRow(rows, []any{&id, &seq}, func() error {
+			q.Cases, q.Seqs = append(q.Cases, id), append(q.Seqs, seq)
+			return nil
+		})
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return IncidentQueue{}, fmt.Errorf("incident regroup queue: %w", translate(err))
 	}
 	return q, nil
 }
 
 // TakeIncidentQueue removes from the queue the entries a regrouping read,
 // by their positions: an entry committed after the read stays for the
-// next regrouping.
-func (w *Writer) TakeIncidentQueue(ctx context.Context, q IncidentQueue) error {
-	if len(q.Seqs) == 0 {
-		return nil
+// next regrouping. It fails with ErrStaleResolution when another writer
+// advanced incident regrouping's epoch since the queue was read (the
+// transaction must then roll back); else it returns the epoch after the
+// write, advanced from the queue's when the queue held anything or wrote
+// (the regrouping written in the same transaction changed the store).
+func (w *Writer) TakeIncidentQueue(ctx context.Context, q IncidentQueue, wrote bool) (int64, error) {
+	b := &pgx.Batch{}
+	var epoch int64
+	var stale bool
+	queueAdvance(b, IncidentResolutionKind, q.Epoch, wrote || len(q.Seqs) > 0, &epoch, &stale)
+	if len(q.Seqs) > 0 {
+		queueExec(b, "incident regroup queue", `DELETE FROM incident_regroup_queue WHERE seq = ANY($1::bigint[])`, nil, q.Seqs)
 	}
-	if _, err := w.tx.Exec(ctx, `DELETE FROM incident_regroup_queue WHERE seq = ANY($1::bigint[])`, q.Seqs); err != nil {
-		return fmt.Errorf("take incident regroup queue: %w", err)
+	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
+		return 0, fmt.Errorf("take incident regroup queue: %w", err)
 	}
-	return nil
+	if stale {
+		return 0, fmt.Errorf("take incident regroup queue: %w", ErrStaleResolution)
+	}
+	return epoch, nil
 }
 
 // VacuumIncidentQueue vacuums incident_regroup_queue once a regrouping of

@@ -164,6 +164,9 @@ type PersonQueue struct {
 	// Dirty are the persons whose golden record another writer changed,
 	// DirtySeqs the positions of those changes.
 	Dirty, DirtySeqs []int64
+	// Epoch is person resolution's epoch when the queue was read
+	// (migration 047): taking the queue advances it from there.
+	Epoch int64
 }
 
 // PersonResolveQueue returns the queue of person records waiting for
@@ -174,23 +177,29 @@ func (s *Store) PersonResolveQueue(ctx context.Context) (PersonQueue, error) {
 	if _, scoped := scopeOf(ctx); scoped {
 		return q, fmt.Errorf("person resolve queue: a jurisdiction-scoped read cannot resolve the city's persons")
 	}
-	rows, err := s.pool.Query(ctx, `SELECT record_key, seq, 0::bigint FROM person_resolve_queue
-		UNION ALL SELECT NULL, seq, person_id FROM person_golden_dirty
-		ORDER BY 1 NULLS LAST, 2`)
-	if err != nil {
-		return q, fmt.Errorf("person resolve queue: %w", err)
+	if err := checkScope(ctx); err != nil {
+		return q, err // reads fail closed (scope.go)
 	}
-	var k *string
-	var n, person int64
-	if _, err := pgx.ForEachRow(rows, []any{&k, &n, &person}, func() error {
-		if k == nil {
-			q.Dirty, q.DirtySeqs = append(q.Dirty, person), append(q.DirtySeqs, n)
-		} else {
-			q.Keys, q.Seqs = append(q.Keys, *k), append(q.Seqs, n)
-		}
-		return nil
-	}); err != nil {
-		return q, fmt.Errorf("person resolve queue: %w", err)
+	// The epoch and the queue in one round trip.
+	b := &pgx.Batch{}
+	queueEpoch(b, PersonResolutionKind, &q.Epoch)
+	queueQuery(b, "person resolve queue", `SELECT record_key, seq, 0::bigint FROM person_resolve_queue
+		UNION ALL SELECT NULL, seq, person_id FROM person_golden_dirty
+		ORDER BY 1 NULLS LAST, 2`, func(rows pgx.Rows) error {
+		var k *string
+		var n, person int64
+		_, err := pgx.ForEachRow(rows, []any{&k, &n, &person}, func() error {
+			if k == nil {
+				q.Dirty, q.DirtySeqs = append(q.Dirty, person), append(q.DirtySeqs, n)
+			} else {
+				q.Keys, q.Seqs = append(q.Keys, *k), append(q.Seqs, n)
+			}
+			return nil
+		})
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return PersonQueue{}, fmt.Errorf("person resolve queue: %w", translate(err))
 	}
 	return q, nil
 }
@@ -198,20 +207,30 @@ func (s *Store) PersonResolveQueue(ctx context.Context) (PersonQueue, error) {
 // TakePersonQueue removes from the queue the changes a resolution took:
 // each key at the position it was read with, so that a change landing
 // after the read stays for the next resolution; and the golden records
-// found changed it read.
-func (w *Writer) TakePersonQueue(ctx context.Context, q PersonQueue) error {
+// found changed it read. It fails with ErrStaleResolution when another
+// writer advanced person resolution's epoch since the queue was read (the
+// transaction must then roll back); else it returns the epoch after the
+// write, advanced from the queue's when the queue held anything or wrote
+// (the resolution written in the same transaction changed the store).
+func (w *Writer) TakePersonQueue(ctx context.Context, q PersonQueue, wrote bool) (int64, error) {
+	b := &pgx.Batch{}
+	var epoch int64
+	var stale bool
+	queueAdvance(b, PersonResolutionKind, q.Epoch, wrote || len(q.Keys) > 0 || len(q.DirtySeqs) > 0, &epoch, &stale)
 	if len(q.Keys) > 0 {
-		if _, err := w.tx.Exec(ctx, `DELETE FROM person_resolve_queue q USING unnest($1::text[], $2::bigint[]) AS t(key, seq)
-			WHERE q.record_key = t.key AND q.seq = t.seq`, q.Keys, q.Seqs); err != nil {
-			return fmt.Errorf("take person resolve queue: %w", err)
-		}
+		queueExec(b, "person resolve queue", `DELETE FROM person_resolve_queue q USING unnest($1::text[], $2::bigint[]) AS t(key, seq)
+			WHERE q.record_key = t.key AND q.seq = t.seq`, nil, q.Keys, q.Seqs)
 	}
 	if len(q.DirtySeqs) > 0 {
-		if _, err := w.tx.Exec(ctx, `DELETE FROM person_golden_dirty WHERE seq = ANY($1::bigint[])`, q.DirtySeqs); err != nil {
-			return fmt.Errorf("take person resolve queue: changed golden records: %w", err)
-		}
+		queueExec(b, "changed golden records", `DELETE FROM person_golden_dirty WHERE seq = ANY($1::bigint[])`, nil, q.DirtySeqs)
 	}
-	return nil
+	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
+		return 0, fmt.Errorf("take person resolve queue: %w", err)
+	}
+	if stale {
+		return 0, fmt.Errorf("take person resolve queue: %w", ErrStaleResolution)
+	}
+	return epoch, nil
 }
 
 // PersonRecordsOf returns, for each of the persons ids a source record

@@ -98,7 +98,7 @@ func TestPersonResolveQueue(t *testing.T) {
 	}
 	take := func(q store.PersonQueue) {
 		t.Helper()
-		if err := st.InTx(ctx, func(w *store.Writer) error { return w.TakePersonQueue(ctx, q) }); err != nil {
+		if err := st.InTx(ctx, func(w *store.Writer) error { _, err := w.TakePersonQueue(ctx, q, false); return err }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -425,11 +425,14 @@ func TestDerivedWritesDoNotWaitForTheDisk(t *testing.T) {
 	if err != nil || len(q.Keys) != 2 {
 		t.Fatalf("queue: %+v, %v", q, err)
 	}
-	one := func(i int) store.PersonQueue { return store.PersonQueue{Keys: q.Keys[i : i+1], Seqs: q.Seqs[i : i+1]} }
-	if err := st.InDerivedTx(ctx, func(w *store.Writer) error { return w.TakePersonQueue(ctx, one(0)) }); err != nil {
+	// Each take advances the epoch from the one before it.
+	one := func(i int) store.PersonQueue {
+		return store.PersonQueue{Keys: q.Keys[i : i+1], Seqs: q.Seqs[i : i+1], Epoch: q.Epoch + int64(i)}
+	}
+	if err := st.InDerivedTx(ctx, func(w *store.Writer) error { _, err := w.TakePersonQueue(ctx, one(0), false); return err }); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.InTx(ctx, func(w *store.Writer) error { return w.TakePersonQueue(ctx, one(1)) }); err != nil {
+	if err := st.InTx(ctx, func(w *store.Writer) error { _, err := w.TakePersonQueue(ctx, one(1), false); return err }); err != nil {
 		t.Fatal(err)
 	}
 	var server string

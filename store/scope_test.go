@@ -21,7 +21,7 @@ var notReads = map[string]string{
 	"InTx": "writes", "InDerivedTx": "writes", "Migrate": "schema", "Ping": "liveness", "WatchChanges": "change notifications",
 	"AppendAudit": "writes the audit log", "RecordMatchDecision": "writes a review decision",
 	"APIKeyByHash": "credentials", "APIKeys": "credentials (operator command)", "CreateAPIKey": "credentials", "RevokeAPIKey": "credentials",
-	"Cursor": "sync bookkeeping", "TryLockSource": "sync bookkeeping", "TryLockSourceAs": "sync bookkeeping", "ResyncPending": "sync bookkeeping",
+	"Cursor": "sync bookkeeping", "TryLockSource": "sync bookkeeping", "TryResolutionLease": "resolution bookkeeping (which replica resolves)", "TryLockSourceAs": "sync bookkeeping", "ResyncPending": "sync bookkeeping",
 	"AddressVersion": "gazetteer reference", "AddressReference": "gazetteer reference",
 	"SaveBuildingLinks": "building resolution (writes)", "PruneBuildingLinks": "building resolution (writes)",
 	"SequenceChanges": "change log bookkeeping (writes)", "PruneChanges": "change log retention (writes)",

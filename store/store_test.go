@@ -373,7 +373,7 @@ func TestIncidentQueueNamesWhatRegroupingCompares(t *testing.T) {
 	}
 	take := func(q store.IncidentQueue) {
 		t.Helper()
-		if err := st.InTx(ctx, func(w *store.Writer) error { return w.TakeIncidentQueue(ctx, q) }); err != nil {
+		if err := st.InTx(ctx, func(w *store.Writer) error { _, err := w.TakeIncidentQueue(ctx, q, false); return err }); err != nil {
 			t.Fatal(err)
 		}
 	}

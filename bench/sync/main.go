@@ -368,7 +368,7 @@ var referenceTables = map[string]bool{"source": true, "region": true, "category"
 // derivedTables are written by the database itself — triggers on the
 // loaded tables (the change log) or a migration —
 // so the floor does not load them again.
-var derivedTables = map[string]bool{"change_log": true, "change_pending": true, "change_horizon": true}
+var derivedTables = map[string]bool{"change_log": true, "change_pending": true, "change_horizon": true, "resolution_epoch": true}
 
 // copyFloor dumps every non-empty table of the synced database with binary
 // COPY (untimed), then loads them into a freshly migrated database in

@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ResolutionKind names a kind of entity resolution whose writers keep an
+// epoch (resolution_epoch, migration 047).
+type ResolutionKind string
+
+// The kinds of resolution that hold state between runs.
+const (
+	PersonResolutionKind   ResolutionKind = "PERSON"
+	IncidentResolutionKind ResolutionKind = "INCIDENT"
+)
+
+// ErrStaleResolution is the refusal of a resolution's write made from a
+// state another writer has moved on from: the epoch it names is no longer
+// the store's. The write is rolled back; the writer resolves everything
+// again.
+var ErrStaleResolution = errors.New("another writer resolved since this resolution read its queue")
+
+// queueEpoch queues the read of kind's epoch into at.
+func queueEpoch(b *pgx.Batch, kind ResolutionKind, at *int64) {
+	b.Queue(`SELECT epoch FROM resolution_epoch WHERE kind = $1`, string(kind)).Fn = func(br pgx.BatchResults) error {
+		if err := br.QueryRow().Scan(at); err != nil {
+			return fmt.Errorf("%s resolution epoch: %w", kind, err)
+		}
+		return nil
+	}
+}
+
+// queueAdvance queues the check that kind's epoch is from and, when
+// changed (the write changed what resolution holds: it wrote or took
+// something), its advance; once the batch has run, *epoch is the epoch
+// after the write, or *stale tells that it was another.
+func queueAdvance(b *pgx.Batch, kind ResolutionKind, from int64, changed bool, epoch *int64, stale *bool) {
+	step := 0
+	if changed {
+		step = 1
+	}
+	*stale = true
+	queueQuery(b, string(kind)+" resolution epoch", `UPDATE resolution_epoch SET epoch = epoch + $3 WHERE kind = $1 AND epoch = $2 RETURNING epoch`,
+		func(rows pgx.Rows) error {
+			for rows.Next() {
+				if err := rows.Scan(epoch); err != nil {
+					return err
+				}
+				*stale = false
+			}
+			return rows.Err()
+		}, string(kind), from, step)
+}
+
+// AdvanceResolutionEpoch advances kind's epoch for a writer that holds no
+// state (a stateless regrouping or resolution): the state others hold is
+// no longer the store's.
+func (w *Writer) AdvanceResolutionEpoch(ctx context.Context, kind ResolutionKind) error {
+	if _, err := w.tx.Exec(ctx, `UPDATE resolution_epoch SET epoch = epoch + 1 WHERE kind = $1`, string(kind)); err != nil {
+		return fmt.Errorf("advance %s resolution epoch: %w", kind, err)
+	}
+	return nil
+}
+
+// ResolutionLease is the right to resolve for the hub's replicas: a
+// session-level advisory lock held on a connection of its own, outside
+// the pool, for as long as the process resolves. PostgreSQL releases it
+// when the holder dies or its connection breaks; another replica then
+// takes it over and, reading epochs other than its own, resolves
+// everything once.
+type ResolutionLease struct {
+	conn *pgx.Conn
+}
+
+// resolutionLock is the advisory lock of the resolution lease.
+const resolutionLock = 74210021
+
+// TryResolutionLease takes the resolution lease if no other process holds
+// it; nil when another does.
+func (s *Store) TryResolutionLease(ctx context.Context) (*ResolutionLease, error) {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("resolution lease: %w", err)
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, resolutionLock).Scan(&ok); err != nil {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("resolution lease: %w", err)
+	}
+	if !ok {
+		return nil, conn.Close(ctx)
+	}
+	return &ResolutionLease{conn: conn}, nil
+}
+
+// Held reports whether the lease is still held: its connection answers.
+// A lease that is not held is released.
+func (l *ResolutionLease) Held(ctx context.Context) bool {
+	if err := l.conn.Ping(ctx); err != nil {
+		l.Release()
+		return false
+	}
+	return true
+}
+
+// Release gives the lease up: closing its connection ends the session
+// that holds the lock.
+func (l *ResolutionLease) Release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = l.conn.Close(ctx)
+}

@@ -173,7 +173,11 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 	// while DOWN or re-pulled after a reset; optional ones never do.
 	// Incidents are regrouped beside the engine; it stops before the store
 	// closes.
-	incidents := newIncidentRegrouper(st, log)
+	// One replica resolves (resolutionLease); the lease is given up after
+	// the resolvers stop.
+	lease := newResolutionLease(st, log)
+	defer lease.release()
+	incidents := newIncidentRegrouper(st, lease, log)
 	regroupCtx, stopRegroup := context.WithCancel(ctx)
 	regroupDone := make(chan struct{})
 	go func() { defer close(regroupDone); incidents.run(regroupCtx) }()
@@ -183,7 +187,7 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 	linkDone := make(chan struct{})
 	go func() { defer close(linkDone); buildings.run(linkCtx) }()
 	defer func() { stopLink(); <-linkDone }()
-	persons := newPersonResolver(st, srcs.addresses, log)
+	persons := newPersonResolver(st, srcs.addresses, lease, log)
 	personCtx, stopPersons := context.WithCancel(ctx)
 	personDone := make(chan struct{})
 	go func() { defer close(personDone); persons.run(personCtx) }()

@@ -18,18 +18,22 @@ import (
 // `sync` regroups every case after its pass.
 type incidentRegrouper struct {
 	afterPass
-	res *resolve.IncidentRegrouper
-	log *slog.Logger
+	res   *resolve.IncidentRegrouper
+	lease *resolutionLease
+	log   *slog.Logger
 }
 
-func newIncidentRegrouper(st *store.Store, log *slog.Logger) *incidentRegrouper {
-	return &incidentRegrouper{afterPass: newAfterPass(), res: resolve.NewIncidentRegrouper(st, resolve.DefaultIncidentConfig()), log: log}
+func newIncidentRegrouper(st *store.Store, lease *resolutionLease, log *slog.Logger) *incidentRegrouper {
+	return &incidentRegrouper{afterPass: newAfterPass(), res: resolve.NewIncidentRegrouper(st, resolve.DefaultIncidentConfig()), lease: lease, log: log}
 }
 
 // run regroups when asked until ctx ends.
 func (r *incidentRegrouper) run(ctx context.Context) {
 	ctx = store.Unscoped(ctx)
 	for r.wait(ctx) {
+		if !r.lease.held(ctx) {
+			continue
+		}
 		t0 := time.Now()
 		res, err := r.res.Run(ctx)
 		if err != nil {

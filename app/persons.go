@@ -16,21 +16,25 @@ import (
 // (and the decisions taken), with the state held between runs.
 type personResolver struct {
 	afterPass
-	res *resolve.PersonResolver
-	dir *address.Directory
-	log *slog.Logger
+	res   *resolve.PersonResolver
+	dir   *address.Directory
+	lease *resolutionLease
+	log   *slog.Logger
 }
 
-func newPersonResolver(st *store.Store, dir *address.Directory, log *slog.Logger) *personResolver {
+func newPersonResolver(st *store.Store, dir *address.Directory, lease *resolutionLease, log *slog.Logger) *personResolver {
 	cfg := resolve.DefaultConfig()
 	cfg.Trust = resolve.PersonTrust
-	return &personResolver{afterPass: newAfterPass(), res: resolve.NewPersonResolver(st, cfg), dir: dir, log: log}
+	return &personResolver{afterPass: newAfterPass(), res: resolve.NewPersonResolver(st, cfg), dir: dir, lease: lease, log: log}
 }
 
 // run resolves when asked until ctx ends.
 func (r *personResolver) run(ctx context.Context) {
 	ctx = store.Unscoped(ctx)
 	for r.wait(ctx) {
+		if !r.lease.held(ctx) {
+			continue
+		}
 		t0 := time.Now()
 		var g *address.Gazetteer
 		if r.dir != nil {

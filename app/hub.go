@@ -229,7 +229,7 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 	// rolls back before the store closes.
 	defer func() { stopSync(); <-syncDone }()
 	gcfg := graph.Config{Store: st, Log: log, Registry: reg, Limits: &limits, PII: keys, RequestID: web.RequestID, Addresses: srcs.addresses,
-		ScorePresets: cfg.ScorePresets, Persons: persons.res, Incidents: incidents.res}
+		ScorePresets: cfg.ScorePresets, Persons: persons.res, Incidents: incidents.res, Resolving: lease.held}
 	// The change notifications keep the response cache and the reference
 	// tables held in memory current; without the cache (as where LISTEN is
 	// not delivered) nothing is held across requests.

@@ -51,6 +51,14 @@ type Config struct {
 	// cases: the hub's regrouper, which holds the recent cases between
 	// runs. Nil: resolve.RegroupIncidents.
 	Incidents *resolve.IncidentRegrouper
+	// Resolving tells whether this process resolves now (of the hub's
+	// replicas, the one holding the resolution lease). Where it does not,
+	// Persons and Incidents hold nothing current: a decision on two person
+	// records is stored and applied by the replica that resolves, after
+	// its next sync pass; one on two cases regroups their incidents at
+	// once without Incidents (resolve.RegroupIncidents). Nil: this
+	// process always resolves.
+	Resolving func(ctx context.Context) bool
 	// Authenticate finds the principal of an Authorization value, for the
 	// websocket's connection_init and its re-checks; nil: websockets keep
 	// the principal of their upgrade request.
@@ -78,7 +86,7 @@ func NewHandler(c Config) (http.Handler, error) {
 	if c.Changes == nil {
 		c.Changes = c.Cache.Changes
 	}
-	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses, persons: c.Persons, incidents: c.Incidents, feed: c.Feed, ScorePresets: c.ScorePresets,
+	res := &Resolver{Store: c.Store, Log: c.Log, PII: c.PII, Addresses: c.Addresses, persons: c.Persons, incidents: c.Incidents, resolving: c.Resolving, feed: c.Feed, ScorePresets: c.ScorePresets,
 		categoryTable: &categoryTable{changes: c.Changes}, regions: c.Store.NewRegionDirectory(c.Changes), loaderWait: c.LoaderWait}
 	limits := DefaultLimits
 	if c.Limits != nil {

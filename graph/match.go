@@ -26,7 +26,10 @@ func mayDecide(ctx context.Context) error {
 // decision is audited before it is stored and applied at once — the
 // incidents of the two cases regrouped (the hub's resolve.IncidentRegrouper),
 // or the persons resolved again (the hub's resolve.PersonResolver) — under it. Both read
-// every decision, so it also holds for every later run and re-sync.
+// every decision, so it also holds for every later run and re-sync. On a
+// replica that does not resolve (Config.Resolving), the incidents are
+// regrouped without the regrouper, which holds nothing current there, and
+// the persons are left to the replica that resolves, after its next pass.
 func (r *Resolver) decideMatch(ctx context.Context, a, b string, note *string, accept bool) (*store.MatchDecision, error) {
 	if err := mayDecide(ctx); err != nil {
 		return nil, err
@@ -69,7 +72,7 @@ func (r *Resolver) decideMatch(ctx context.Context, a, b string, note *string, a
 	if cases[1].ReportedAt.Before(from) {
 		from = cases[1].ReportedAt
 	}
-	if r.incidents != nil {
+	if r.incidents != nil && r.resolves(ctx) {
 		_, err = r.incidents.RunFrom(store.Unscoped(ctx), from)
 	} else {
 		_, err = resolve.RegroupIncidents(store.Unscoped(ctx), r.Store, resolve.DefaultIncidentConfig(), from)
@@ -116,15 +119,25 @@ func (r *Resolver) decidePersons(ctx context.Context, p *auth.Principal, a, b st
 	}
 	cfg := resolve.DefaultConfig()
 	cfg.Trust = resolve.PersonTrust
-	if r.persons != nil {
-		_, err = r.persons.Run(store.Unscoped(ctx), g)
-	} else {
+	switch {
+	case r.persons == nil:
 		_, err = resolve.ResolvePersons(store.Unscoped(ctx), r.Store, g, cfg)
+	case r.resolves(ctx):
+		_, err = r.persons.Run(store.Unscoped(ctx), g)
+	default:
+		// The replica that resolves reads every decision after its next
+		// pass: resolving everything here would hold up the analyst and
+		// make that replica resolve everything again too.
 	}
 	if err != nil {
 		return nil, err
 	}
 	return stored, nil
+}
+
+// resolves tells whether this process resolves now (Config.Resolving).
+func (r *Resolver) resolves(ctx context.Context) bool {
+	return r.resolving == nil || r.resolving(ctx)
 }
 
 // recordDecision audits a decision, then stores it.

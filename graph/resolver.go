@@ -27,6 +27,7 @@
 package graph
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -56,6 +57,9 @@ type Resolver struct {
 	// incidents regroups incidents after a decision; nil:
 	// resolve.RegroupIncidents.
 	incidents *resolve.IncidentRegrouper
+	// resolving tells whether this process resolves now (Config.Resolving);
+	// nil: it always does.
+	resolving func(context.Context) bool
 	// access is the schema's authorisation (set by NewHandler), for the
 	// resolvers that check a type before loading it.
 	access *access

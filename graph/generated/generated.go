@@ -4560,8 +4560,10 @@ The hub's changes: analysts' and administrators' review decisions, each audited.
 type Mutation @public {
   """
   Confirm that two case reports are one problem, or two person records one person: they are put
-  together now and kept together across regrouping, re-resolution and re-sync (never two components
-  with different IDs, never two valid citizen IDs). Analysts and administrators only; audited. (确认合并)
+  together now (two person records on a hub of several replicas: by the replica that resolves, after
+  its next sync pass) and kept together across regrouping, re-resolution and re-sync (never two
+  components with different IDs, never two valid citizen IDs). Analysts and administrators only;
+  audited. (确认合并)
   """
   acceptMatch(
     "Global ID of a case, or of a person source record. (对象一)"
@@ -4574,7 +4576,8 @@ type Mutation @public {
   """
   Declare that two case reports are different problems, or two person records different people: they
   are never together again, whatever the evidence (a person is split, its part getting a new ID with
-  a history). Analysts and administrators only; audited. (拒绝合并)
+  a history; on a hub of several replicas, by the replica that resolves, after its next sync pass).
+  Analysts and administrators only; audited. (拒绝合并)
   """
   rejectMatch(
     "Global ID of a case, or of a person source record. (对象一)"

@@ -303,3 +303,52 @@ func standsForMerged(t *testing.T, st *store.Store, when string) {
 		t.Errorf("%s: %d person records stand for a merged person", when, n)
 	}
 }
+
+// TestSyncLeavesResolutionToARunningHub: `hub sync` beside a hub that
+// holds the resolution lease links addresses to buildings but leaves
+// incidents and persons to that hub: what it queued stays queued and
+// neither resolution epoch moves. Alone, it resolves them.
+func TestSyncLeavesResolutionToARunningHub(t *testing.T) {
+	t.Parallel()
+	ctx := store.Unscoped(context.Background())
+	st, sync := syncDemo(t, bytes.Repeat([]byte{0xab}, 32))
+	state := func() (queued int, persons, incidents int64) {
+		t.Helper()
+		pq, err := st.PersonResolveQueue(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		iq, err := st.IncidentRegroupQueue(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(pq.Keys), pq.Epoch, iq.Epoch
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE person_link SET phone_hash = sha256(coalesce(phone_hash, 'x'))
+		WHERE id = (SELECT min(id) FROM person_link WHERE role = 'REPORTER')`); err != nil {
+		t.Fatal(err)
+	}
+	queued, persons, incidents := state()
+	if queued != 1 {
+		t.Fatalf("%d records queued, want the one changed", queued)
+	}
+	hub, err := st.TryResolutionLease(ctx)
+	if err != nil || hub == nil {
+		t.Fatalf("the running hub's lease: %v, %v", hub, err)
+	}
+	out := sync()
+	if !strings.Contains(out, "building links:") || !strings.Contains(out, "left to the running hub") || strings.Contains(out, "\npersons: ") {
+		t.Fatalf("hub sync beside a hub that resolves:\n%s", out)
+	}
+	if q, p, i := state(); q != queued || p != persons || i != incidents {
+		t.Fatalf("after hub sync beside a hub that resolves: %d queued, epochs %d and %d; want %d, %d and %d", q, p, i, queued, persons, incidents)
+	}
+	hub.Release()
+	out = sync()
+	if !strings.Contains(out, "\npersons: ") || !strings.Contains(out, "\nincidents: ") {
+		t.Fatalf("hub sync alone:\n%s", out)
+	}
+	if q, p, _ := state(); q != 0 || p == persons {
+		t.Fatalf("after hub sync alone: %d queued, person epoch %d (was %d); want the queue taken", q, p, persons)
+	}
+}

@@ -67,7 +67,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 func syncCmd(ctx context.Context, e *env, args []string) error {
 	var source string
 	var full bool
-	if _, err := e.flags("sync", "run one synchronisation pass of every source (or one) and exit", args, func(fs *flag.FlagSet) {
+	if _, err := e.flags("sync", "run one synchronisation pass of every source (or one), then resolve incidents and persons (left to a running hub that resolves), and exit", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&source, "source", "", "sync only this source")
 		fs.BoolVar(&full, "full", false, "re-pull everything instead of the changes since the stored cursor")
 	}); err != nil {

@@ -287,7 +287,9 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 // SyncOnce runs one synchronisation pass of every source (or of the one
 // named source; full re-pulls everything), regroups the incidents, links
 // addresses to buildings and resolves persons, printing each source's
-// counts, the regrouping, the linking and the resolution to stdout.
+// counts, the regrouping, the linking and the resolution to stdout. Beside
+// a running hub that holds the resolution lease it leaves the incidents and
+// persons to that hub.
 func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, stdout io.Writer, source string, full bool) error {
 	st, dsn, closeDB, err := OpenStore(ctx, cfg, log)
 	if err != nil {
@@ -315,6 +317,27 @@ func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, 
 	if err != nil {
 		return err
 	}
+	// A running hub that holds the resolution lease resolves what this
+	// pass changed after its own next pass; resolving here would overtake
+	// its writes and make it resolve everything again.
+	lease, err := st.TryResolutionLease(ctx)
+	if err != nil {
+		return err
+	}
+	if lease == nil {
+		g, err := srcs.addresses.Refresh(ctx)
+		if err != nil {
+			return err
+		}
+		links, _, err := resolve.LinkBuildings(store.Unscoped(ctx), st, g, nil, true)
+		if err != nil {
+			return err
+		}
+		printLinks(stdout, links)
+		fmt.Fprintln(stdout, "incidents and persons: left to the running hub, which holds the resolution lease and resolves what this sync changed after its next pass")
+		return nil
+	}
+	defer lease.Release()
 	// The incidents are regrouped beside the building links and the
 	// persons, as the server does: they share no rows (persons need the
 	// links first: a party member's dwelling is its linked home).
@@ -335,12 +358,17 @@ func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, 
 	inc := r.inc
 	fmt.Fprintf(stdout, "incidents: %d of %d cases (created %d, updated %d, removed %d, cases relinked %d)\n",
 		inc.Groups, inc.Read, inc.Created, inc.Updated, inc.Removed, inc.CasesChanged)
-	fmt.Fprintf(stdout, "building links: %d addresses (%d to a building, %d to a compound only), %d links of removed records dropped\n",
-		links.Read, links.ToBuilding, links.ToCompound, links.Pruned)
+	printLinks(stdout, links)
 	fmt.Fprintf(stdout, "persons: %d records, %d persons (%d links, %d pairs in review; merged %d, split %d, records relinked %d) in %s (matching %s)\n",
 		pr.Records, pr.Persons, pr.Linked, pr.Review, pr.Merged, pr.Split, pr.Relinked,
 		took.Round(time.Millisecond), pr.Resolved.Round(time.Millisecond))
 	return nil
+}
+
+// printLinks prints what a linking of addresses to buildings did.
+func printLinks(w io.Writer, links resolve.BuildingsLinked) {
+	fmt.Fprintf(w, "building links: %d addresses (%d to a building, %d to a compound only), %d links of removed records dropped\n",
+		links.Read, links.ToBuilding, links.ToCompound, links.Pruned)
 }
 
 // resolvePeople links the addresses of the store's records to buildings,

@@ -98,7 +98,7 @@ func (s *Store) TryResolutionLease(ctx context.Context) (*ResolutionLease, error
 	// The session stays idle between passes: without keepalives of its
 	// own, PostgreSQL would find a holder whose host died only after the
 	// system's default of two idle hours, and keep the lease until then.
-	if _, err := conn.Exec(ctx, `SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3`); err != nil {
+	if _, err := conn.Exec(ctx, lockKeepalives); err != nil {
 		_ = conn.Close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("resolution lease: %w", err)
 	}

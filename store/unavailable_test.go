@@ -136,9 +136,11 @@ func TestStatementTimeoutAndDeadlines(t *testing.T) {
 		t.Fatalf("a sync write longer than the statement timeout: %v", err)
 	}
 	lock.Release()
-	for range 4 { // every pooled connection
-		if err := st.Pool().QueryRow(ctx, "SHOW statement_timeout").Scan(&setting); err != nil || setting != "300ms" {
-			t.Fatalf("statement_timeout after a sync pass: %q, %v", setting, err)
+	for range 4 { // every pooled connection, with the lock's keepalives reset too
+		var keepalive string
+		if err := st.Pool().QueryRow(ctx, "SELECT current_setting('statement_timeout'), current_setting('tcp_keepalives_idle')").
+			Scan(&setting, &keepalive); err != nil || setting != "300ms" || keepalive == "30" {
+			t.Fatalf("statement_timeout and tcp_keepalives_idle after a sync pass: %q, %q, %v", setting, keepalive, err)
 		}
 	}
 

@@ -19,13 +19,14 @@ import (
 // compound but found no building.
 type buildingLinker struct {
 	afterPass
-	st  *store.Store
-	dir *address.Directory
-	log *slog.Logger
+	st    *store.Store
+	dir   *address.Directory
+	lease *resolutionLease
+	log   *slog.Logger
 }
 
-func newBuildingLinker(st *store.Store, dir *address.Directory, log *slog.Logger) *buildingLinker {
-	return &buildingLinker{afterPass: newAfterPass(), st: st, dir: dir, log: log}
+func newBuildingLinker(st *store.Store, dir *address.Directory, lease *resolutionLease, log *slog.Logger) *buildingLinker {
+	return &buildingLinker{afterPass: newAfterPass(), st: st, dir: dir, lease: lease, log: log}
 }
 
 // run links when asked until ctx ends.
@@ -34,6 +35,11 @@ func (l *buildingLinker) run(ctx context.Context) {
 	var last *address.Gazetteer // the gazetteer of the last full run
 	var casesSeen int64
 	for l.wait(ctx) {
+		// The replica that resolves links (its persons need the links);
+		// one that takes the lease over starts with a full run.
+		if !l.lease.held(ctx) {
+			continue
+		}
 		g, err := l.dir.Gazetteer(ctx)
 		if err != nil {
 			l.warn(ctx, err)

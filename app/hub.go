@@ -182,7 +182,7 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 	regroupDone := make(chan struct{})
 	go func() { defer close(regroupDone); incidents.run(regroupCtx) }()
 	defer func() { stopRegroup(); <-regroupDone }()
-	buildings := newBuildingLinker(st, srcs.addresses, log)
+	buildings := newBuildingLinker(st, srcs.addresses, lease, log)
 	linkCtx, stopLink := context.WithCancel(ctx)
 	linkDone := make(chan struct{})
 	go func() { defer close(linkDone); buildings.run(linkCtx) }()

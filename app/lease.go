@@ -8,11 +8,12 @@ import (
 	"github.com/ywtg/hub/store"
 )
 
-// resolutionLease decides which of the hub's replicas resolves persons and
-// regroups incidents after sync passes (store.ResolutionLease): each
-// resolver holds its state between runs, and two replicas resolving side by
-// side would each find the other's writes (the store's resolution epochs)
-// and resolve everything again on every pass. The process that holds the
+// resolutionLease decides which of the hub's replicas links addresses to
+// buildings, resolves persons and regroups incidents after sync passes
+// (store.ResolutionLease): each resolver holds its state between runs, and
+// two replicas resolving side by side would each find the other's writes
+// (the store's resolution epochs) and resolve everything again on every
+// pass; the building links would be written twice. The process that holds the
 // lease resolves; the others leave their passes to it. A lease lost (its
 // connection broke) or given up by a replica that stopped is taken by the
 // next replica to look, whose first run resolves everything.
@@ -52,13 +53,13 @@ func (x *resolutionLease) held(ctx context.Context) bool {
 	}
 	if l == nil {
 		if !x.others {
-			x.log.Info("another replica resolves persons and incidents")
+			x.log.Info("another replica links buildings and resolves persons and incidents")
 		}
 		x.others = true
 		return false
 	}
 	x.lease, x.others = l, false
-	x.log.Info("resolution lease taken: this process resolves persons and incidents")
+	x.log.Info("resolution lease taken: this process links buildings and resolves persons and incidents")
 	return true
 }
 

@@ -325,11 +325,7 @@ func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, 
 		return err
 	}
 	if lease == nil {
-		g, err := srcs.addresses.Refresh(ctx)
-		if err != nil {
-			return err
-		}
-		links, _, err := resolve.LinkBuildings(store.Unscoped(ctx), st, g, nil, true)
+		links, _, err := linkBuildings(ctx, st, srcs.addresses)
 		if err != nil {
 			return err
 		}
@@ -375,11 +371,7 @@ func printLinks(w io.Writer, links resolve.BuildingsLinked) {
 // then resolves every person record, and says how long the resolution
 // took.
 func resolvePeople(ctx context.Context, st *store.Store, addresses *address.Directory) (resolve.BuildingsLinked, resolve.PersonsResolved, time.Duration, error) {
-	g, err := addresses.Refresh(ctx)
-	if err != nil {
-		return resolve.BuildingsLinked{}, resolve.PersonsResolved{}, 0, err
-	}
-	links, _, err := resolve.LinkBuildings(store.Unscoped(ctx), st, g, nil, true)
+	links, g, err := linkBuildings(ctx, st, addresses)
 	if err != nil {
 		return links, resolve.PersonsResolved{}, 0, err
 	}
@@ -388,6 +380,18 @@ func resolvePeople(ctx context.Context, st *store.Store, addresses *address.Dire
 	t0 := time.Now()
 	pr, err := resolve.ResolvePersons(store.Unscoped(ctx), st, g, pcfg)
 	return links, pr, time.Since(t0), err
+}
+
+// linkBuildings links the addresses of every record of the store to
+// buildings with the address directory refreshed, and returns that
+// directory's gazetteer.
+func linkBuildings(ctx context.Context, st *store.Store, addresses *address.Directory) (resolve.BuildingsLinked, *address.Gazetteer, error) {
+	g, err := addresses.Refresh(ctx)
+	if err != nil {
+		return resolve.BuildingsLinked{}, nil, err
+	}
+	links, _, err := resolve.LinkBuildings(store.Unscoped(ctx), st, g, nil, true)
+	return links, g, err
 }
 
 // Simulate runs the demo source systems standalone until ctx ends, on the

@@ -529,7 +529,7 @@ func (q CaseQuery) pageSQL(ctx context.Context, a *sqlArgs) (where, tail string,
 		}
 		where += fmt.Sprintf(" AND (%s, c.id) %s (%s::timestamptz, %s)", expr, cmp, a.add(key), a.add(after.ID))
 	}
-	tail = fmt.Sprintf(" ORDER BY %s %s, c.id %s LIMIT %s", expr, dir, dir, a.add(limit+1))
+	tail = fmt.Sprintf(" ORDER BY %s %s, c.id %s", expr, dir, dir) + pageLimit(limit)
 	return where, tail, limit, nil
 }
 

@@ -451,3 +451,41 @@ func TestIncidentQueueNamesWhatRegroupingCompares(t *testing.T) {
 		t.Fatalf("queue after the cases were emptied: %+v, want everything", q)
 	}
 }
+
+// A page's statement is planned once and executed from then on: its
+// limit is part of the statement, so PostgreSQL's generic plan (after its
+// first five custom ones) is as cheap as a custom plan, and it stops
+// planning the statement at every execution.
+func TestPageStatementsKeepTheirPlan(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st, err := store.Open(ctx, dbtest.NewDSN(t), store.Options{MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	storetest.SeedRegions(t, st)
+	// Enough cases that a tenth of them is more than a page.
+	storetest.SeedCases(t, st, storetest.MakeCases(2000))
+	if _, err := st.Pool().Exec(ctx, `ANALYZE "case"`); err != nil {
+		t.Fatal(err)
+	}
+	q := store.CaseQuery{
+		Filter: store.CaseFilter{Status: []canon.CaseStatus{canon.StatusDispatched, canon.StatusInProgress}, Source: []string{"citymgmt"}},
+		Order:  store.CaseOrder{Field: store.OrderReportedAt, Desc: true},
+		Page:   store.PageArgs{First: ptr(5)},
+	}
+	for range 8 {
+		if _, err := st.Cases(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One connection: the statements prepared are this session's.
+	var generic, custom int64
+	if err := st.Pool().QueryRow(ctx, `SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)
+		FROM pg_prepared_statements WHERE statement LIKE '%FROM "case" c WHERE%'`).Scan(&generic, &custom); err != nil {
+		t.Fatal(err)
+	}
+	if generic < 3 || custom > 5 {
+		t.Fatalf("the page statement ran %d times from a generic plan and was planned for %d executions; want the generic plan after at most 5", generic, custom)
+	}
+}

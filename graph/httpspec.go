@@ -135,8 +135,8 @@ func writeRequestError(w http.ResponseWriter, status int, msg string) {
 
 // checkedResponse holds a response until its first bytes show whether it
 // is a request error. One that is not — every executed operation, whose
-// body gqlgen writes in one piece — passes straight through, unbuffered;
-// a request error is held and fixed.
+// body writeResponse writes in one piece — passes straight through,
+// unbuffered; a request error is held and fixed.
 type checkedResponse struct {
 	w      http.ResponseWriter
 	get    bool

@@ -9,7 +9,9 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -127,14 +129,17 @@ func responseContentType(r *http.Request) string {
 }
 
 // writeResponse writes a response as json.Marshal would, but copies its
-// data document verbatim: the executor wrote it, compact and valid.
-func writeResponse(w io.Writer, resp *graphql.Response) {
+// data document verbatim: the executor wrote it, compact and valid. The
+// response goes out in one write with its length: net/http then sends it
+// without chunked encoding, in one system call fewer (a page of 50 cases
+// is three 4 KiB buffers' worth).
+func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 	if len(resp.Data) == 0 {
 		b, err := json.Marshal(resp)
 		if err != nil {
 			b = []byte(`{"errors":[{"message":"unable to encode the response"}],"data":null}`)
 		}
-		w.Write(b)
+		writeBody(w, b)
 		return
 	}
 	rest := *resp
@@ -143,13 +148,33 @@ func writeResponse(w io.Writer, resp *graphql.Response) {
 	i := bytes.Index(frame, dataMark)
 	if err != nil || i < 0 || bytes.Count(frame, dataMark) != 1 {
 		b, _ := json.Marshal(resp)
-		w.Write(b)
+		writeBody(w, b)
 		return
 	}
-	w.Write(frame[:i])
-	w.Write(resp.Data)
-	w.Write(frame[i+len(dataMark):])
+	buf := responseBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	buf.Grow(len(frame) - len(dataMark) + len(resp.Data))
+	buf.Write(frame[:i])
+	buf.Write(resp.Data)
+	buf.Write(frame[i+len(dataMark):])
+	writeBody(w, buf.Bytes())
+	if buf.Cap() <= maxPooledResponse {
+		responseBuffers.Put(buf)
+	}
 }
+
+// writeBody writes a whole response body with its length.
+func writeBody(w http.ResponseWriter, b []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+}
+
+// responseBuffers hold responses while they are written; one larger than
+// maxPooledResponse is left to the collector, so that a rare large answer
+// does not keep its memory.
+var responseBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledResponse = 1 << 20
 
 // dataMark stands in for the data document while the rest of a response is
 // encoded.

@@ -20,6 +20,8 @@ func TestResponsesEncodeLikeJSONMarshal(t *testing.T) {
 	srv, _ := newServer(t, 3)
 	for _, tc := range []struct{ name, body string }{
 		{"data", `{"query":"{ sources { name } cases(first: 3) { edges { cursor node { id title reportedAt location { lat lng } } } } }"}`},
+		// Larger than net/http's buffers, which would otherwise chunk it.
+		{"large data", `{"query":"{ __schema { types { name description fields { name description } } } }"}`},
 		{"field error beside data", `{"query":"{ cases(first: 501) { totalCount } sources { name } }"}`},
 		{"request error", `{"query":"{ nope }"}`},
 		{"malformed body", `{"query":`},
@@ -33,6 +35,10 @@ func TestResponsesEncodeLikeJSONMarshal(t *testing.T) {
 			raw, err := io.ReadAll(resp.Body)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Every response goes out whole, with its length.
+			if resp.ContentLength != int64(len(raw)) || len(resp.TransferEncoding) > 0 {
+				t.Fatalf("Content-Length %d, Transfer-Encoding %v, for a body of %d bytes", resp.ContentLength, resp.TransferEncoding, len(raw))
 			}
 			var compact bytes.Buffer
 			if err := json.Compact(&compact, raw); err != nil || !bytes.Equal(compact.Bytes(), raw) {

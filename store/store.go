@@ -47,6 +47,10 @@ type Options struct {
 	StatementTimeout time.Duration
 }
 
+// sessionKeepalives are the TCP keepalives of every session (seconds idle,
+// between probes, probes).
+var sessionKeepalives = map[string]string{"tcp_keepalives_idle": "30", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "3"}
+
 // Store is the hub's PostgreSQL store.
 type Store struct {
 	pool guardedPool // translates connection failures (unavailable.go)
@@ -81,6 +85,18 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: metrics: %w", err)
 	}
 	cfg.ConnConfig.Tracer = tr
+	// Every session keeps TCP keepalives of its own (unless the URL sets
+	// them): any of them may hold locks others wait for — a source's
+	// advisory lock, the resolution lease, the row locks of a write in
+	// flight —, and without keepalives PostgreSQL would keep the session
+	// of a hub whose host died, and its locks, for the system's two idle
+	// hours. With these it ends it within a minute. (Sessions over a Unix
+	// socket ignore them.)
+	for k, v := range sessionKeepalives {
+		if _, set := cfg.ConnConfig.RuntimeParams[k]; !set {
+			cfg.ConnConfig.RuntimeParams[k] = v
+		}
+	}
 	writeBegin := ""
 	if o.StatementTimeout > 0 {
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)

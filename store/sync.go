@@ -56,26 +56,19 @@ func (s *Store) TryLockSourceAs(ctx context.Context, name, holder string) (*Sour
 		conn.Release()
 		return nil, nil
 	}
+	// A holder whose host dies mid-pass keeps the lock, and the source
+	// unsynced, until PostgreSQL notices the dead session: within a
+	// minute, by the keepalives every session of the store keeps (Open).
 	l := &SourceLock{conn: conn, name: name, holder: holder}
-	// A holder whose host dies mid-pass would keep the lock, and the
-	// source unsynced, until PostgreSQL noticed the dead session: after
-	// the system's two idle hours without keepalives of the session's own.
-	set := lockKeepalives
 	if s.writeBegin != "" {
-		set += "; SET statement_timeout = 0"
+		if _, err := conn.Exec(ctx, "SET statement_timeout = 0"); err != nil {
+			l.Release()
+			return nil, fmt.Errorf("lock source %s: %w", name, err)
+		}
 		l.untimed = true
-	}
-	if _, err := conn.Exec(ctx, set); err != nil {
-		l.Release()
-		return nil, fmt.Errorf("lock source %s: %w", name, err)
 	}
 	return l, nil
 }
-
-// lockKeepalives are the TCP keepalives of a session that holds a lock
-// other processes wait for: PostgreSQL ends the session of a holder whose
-// host died within a minute, and its locks with it.
-const lockKeepalives = `SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3`
 
 // Release gives the lock up.
 func (l *SourceLock) Release() {
@@ -84,12 +77,8 @@ func (l *SourceLock) Release() {
 	if _, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock(hashtextextended('hub.sync.' || $1, 0))", l.name); err != nil {
 		// The session may be broken; closing it releases the lock.
 		_ = l.conn.Conn().Close(ctx)
-	} else {
-		reset := "RESET tcp_keepalives_idle; RESET tcp_keepalives_interval; RESET tcp_keepalives_count"
-		if l.untimed {
-			reset += "; RESET statement_timeout"
-		}
-		if _, err := l.conn.Exec(ctx, reset); err != nil {
+	} else if l.untimed {
+		if _, err := l.conn.Exec(ctx, "RESET statement_timeout"); err != nil {
 			_ = l.conn.Conn().Close(ctx) // never back to the pool untimed
 		}
 	}

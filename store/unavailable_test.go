@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/dbtest"
@@ -136,11 +138,9 @@ func TestStatementTimeoutAndDeadlines(t *testing.T) {
 		t.Fatalf("a sync write longer than the statement timeout: %v", err)
 	}
 	lock.Release()
-	for range 4 { // every pooled connection, with the lock's keepalives reset too
-		var keepalive string
-		if err := st.Pool().QueryRow(ctx, "SELECT current_setting('statement_timeout'), current_setting('tcp_keepalives_idle')").
-			Scan(&setting, &keepalive); err != nil || setting != "300ms" || keepalive == "30" {
-			t.Fatalf("statement_timeout and tcp_keepalives_idle after a sync pass: %q, %q, %v", setting, keepalive, err)
+	for range 4 { // every pooled connection
+		if err := st.Pool().QueryRow(ctx, "SELECT current_setting('statement_timeout')").Scan(&setting); err != nil || setting != "300ms" {
+			t.Fatalf("statement_timeout after a sync pass: %q, %v", setting, err)
 		}
 	}
 
@@ -155,5 +155,57 @@ func TestStatementTimeoutAndDeadlines(t *testing.T) {
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("the translated error lost its cause: %v", err)
+	}
+}
+
+// Every session of the store keeps TCP keepalives of its own, so that
+// PostgreSQL ends the sessions of a hub whose host died, and the locks they
+// hold, within a minute; a database URL that sets them keeps its values.
+func TestSessionsKeepTCPKeepalives(t *testing.T) {
+	dsn := dbtest.NewDSN(t)
+	ctx := context.Background()
+	keepalives := func(st *store.Store) string {
+		t.Helper()
+		var idle, interval, count string
+		if err := st.Pool().QueryRow(ctx, `SELECT current_setting('tcp_keepalives_idle'), current_setting('tcp_keepalives_interval'),
+			current_setting('tcp_keepalives_count') WHERE inet_client_addr() IS NOT NULL`).Scan(&idle, &interval, &count); err != nil {
+			t.Fatalf("keepalives of a TCP session: %v", err)
+		}
+		return idle + "/" + interval + "/" + count
+	}
+	st, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// Several sessions at once: each its own connection.
+	conns := make([]*pgxpool.Conn, 3)
+	for i := range conns {
+		if conns[i], err = st.Pool().Acquire(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range conns {
+		c.Release()
+	}
+	for range 3 {
+		if got := keepalives(st); got != "30/10/3" {
+			t.Fatalf("keepalives of a pooled session (idle/interval/count): %s, want 30/10/3", got)
+		}
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("tcp_keepalives_idle", "45")
+	u.RawQuery = q.Encode()
+	own, err := store.Open(ctx, u.String(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	if got := keepalives(own); got != "45/10/3" {
+		t.Fatalf("keepalives of a session whose URL sets the idle time: %s, want 45/10/3", got)
 	}
 }

@@ -28,7 +28,8 @@ func mayDecide(ctx context.Context) error {
 // or the persons resolved again (the hub's resolve.PersonResolver) — under it. Both read
 // every decision, so it also holds for every later run and re-sync. On a
 // replica that does not resolve (Config.Resolving), the incidents are
-// regrouped without the regrouper, which holds nothing current there, and
+// regrouped without the regrouper, which holds nothing current there (the
+// decision also queues both cases for the replica that resolves), and
 // the persons are left to the replica that resolves, after its next pass.
 func (r *Resolver) decideMatch(ctx context.Context, a, b string, note *string, accept bool) (*store.MatchDecision, error) {
 	if err := mayDecide(ctx); err != nil {

@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/ywtg/hub/auth"
 	"github.com/ywtg/hub/dbtest"
@@ -24,6 +25,11 @@ func TestDecisionsOnAReplicaThatDoesNotResolve(t *testing.T) {
 
 	t.Run("incidents", func(t *testing.T) {
 		st, ctx := stallReports(t)
+		// The replica that resolves has regrouped every case already.
+		holder := resolve.NewIncidentRegrouper(st, resolve.DefaultIncidentConfig())
+		if res, err := holder.Run(ctx); err != nil || !res.Full {
+			t.Fatalf("the resolving replica's first run: %+v, %v", res, err)
+		}
 		regrouper := resolve.NewIncidentRegrouper(st, resolve.DefaultIncidentConfig())
 		srv := graphtest.NewWith(t, graph.Config{Store: st, Incidents: regrouper, Resolving: notResolving})
 		var ids struct{ C1, C2 struct{ ID string } }
@@ -39,7 +45,21 @@ func TestDecisionsOnAReplicaThatDoesNotResolve(t *testing.T) {
 		if d.C1.Incident == nil || d.C2.Incident == nil || d.C1.Incident.ID != d.C2.Incident.ID {
 			t.Fatalf("after acceptMatch on a replica that does not resolve: %+v, want c1 and c2 in one incident", d)
 		}
-		// The replica's regrouper was not run: its first run regroups
+		// The resolving replica goes on incrementally: the decision queued
+		// its two cases, and the regrouping beside it left what that
+		// replica holds current. Its run keeps c1 and c2 together, and a
+		// regrouping from scratch finds nothing to change.
+		if res, err := holder.Run(ctx); err != nil || res.Full || res.Changed != 2 {
+			t.Fatalf("the resolving replica's run after the decision: %+v, %v; want the two cases regrouped incrementally", res, err)
+		}
+		srv.MustData(t, `{ c1: case(source: "citymgmt", sourceId: "c1") { incident { id } } c2: case(source: "citymgmt", sourceId: "c2") { incident { id } } }`, nil, &d)
+		if d.C1.Incident == nil || d.C2.Incident == nil || d.C1.Incident.ID != d.C2.Incident.ID {
+			t.Fatalf("after the resolving replica's run: %+v, want c1 and c2 still in one incident", d)
+		}
+		if w, err := resolve.RegroupIncidents(ctx, st, resolve.DefaultIncidentConfig(), time.Time{}); err != nil || w.IncidentWrite != (store.IncidentWrite{}) {
+			t.Fatalf("a regrouping from scratch afterwards wrote %+v, %v; want nothing", w.IncidentWrite, err)
+		}
+		// The replica's own regrouper was not run: its first run regroups
 		// everything.
 		if res, err := regrouper.Run(ctx); err != nil || !res.Full {
 			t.Fatalf("the replica's regrouper after the decision: %+v, %v; want its first run", res, err)

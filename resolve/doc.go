@@ -147,7 +147,12 @@
 // write that takes the queue: a resolver that reads an epoch other than
 // the one it last wrote resolves everything, and a write from a state
 // another writer moved on from fails with store.ErrStaleResolution, is
-// rolled back, and is replaced by a full run.
+// rolled back, and is replaced by a full run. RegroupIncidents, which holds
+// nothing, leaves the epoch: it rewrites only incidents and the cases'
+// links to them, which IncidentRegrouper reads again from the store when
+// it writes; the decision it regroups for queues its two cases
+// (store.RecordMatchDecision), so the regrouper that holds the recent
+// cases regroups them too, incrementally.
 //
 // # Buildings
 //

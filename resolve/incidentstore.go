@@ -148,17 +148,15 @@ func writeGroups(ctx context.Context, st *store.Store, from time.Time, res *Inci
 		if out.IncidentWrite, err = w.ReplaceIncidents(ctx, from, groups); err != nil {
 			return err
 		}
-		wrote := out.IncidentWrite != (store.IncidentWrite{})
 		if q != nil {
-			out.epoch, err = w.TakeIncidentQueue(ctx, *q, wrote)
-			return err
+			out.epoch, err = w.TakeIncidentQueue(ctx, *q, out.IncidentWrite != (store.IncidentWrite{}))
 		}
-		if wrote {
-			// A writer that holds nothing: what regroupers hold is no
-			// longer the store's.
-			return w.AdvanceResolutionEpoch(ctx, store.IncidentResolutionKind)
-		}
-		return nil
+		// A writer that holds nothing (RegroupIncidents) leaves the epoch:
+		// it rewrites only incidents and the cases' links to them, which
+		// a regrouper reads again from the store whenever it writes, and
+		// what it regrouped for an analyst's decision is queued with the
+		// decision (store.RecordMatchDecision).
+		return err
 	})
 	if err != nil {
 		return out, nil, err

@@ -274,9 +274,9 @@ func TestIncidentRegrouperFollowsTheQueue(t *testing.T) {
 	if res.Changed != 1 || res.Read != 2 || res.Created != 1 || got["c"] == 0 || got["c"] != got["d"] {
 		t.Fatalf("new report: %+v, links %v; want c and d compared and grouped", res, got)
 	}
-	// An analyst rejects c and d as one problem: regrouped from c's
-	// report, though no case was written, they part; accepted, they are
-	// one again.
+	// An analyst rejects c and d as one problem: the decision queues both
+	// (no case was written), and regrouped from c's report they part;
+	// accepted, they are one again.
 	for _, accept := range []bool{false, true} {
 		if _, err := st.RecordMatchDecision(ctx, store.MatchDecision{Kind: store.MatchIncident, A: "citymgmt/c", B: "citymgmt/d",
 			Accept: accept, DecidedBy: "key:1"}); err != nil {
@@ -285,7 +285,7 @@ func TestIncidentRegrouperFollowsTheQueue(t *testing.T) {
 		res = runFrom("decision", later)
 		got := links()
 		together := got["c"] != 0 && got["c"] == got["d"]
-		if res.Changed != 0 || together != accept {
+		if res.Changed != 2 || together != accept {
 			t.Fatalf("decision accept=%v: %+v, links %v", accept, res, got)
 		}
 	}

@@ -57,16 +57,6 @@ func queueAdvance(b *pgx.Batch, kind ResolutionKind, from int64, changed bool, e
 		}, string(kind), from, step)
 }
 
-// AdvanceResolutionEpoch advances kind's epoch for a writer that holds no
-// state (a stateless regrouping or resolution): the state others hold is
-// no longer the store's.
-func (w *Writer) AdvanceResolutionEpoch(ctx context.Context, kind ResolutionKind) error {
-	if _, err := w.tx.Exec(ctx, `UPDATE resolution_epoch SET epoch = epoch + 1 WHERE kind = $1`, string(kind)); err != nil {
-		return fmt.Errorf("advance %s resolution epoch: %w", kind, err)
-	}
-	return nil
-}
-
 // ResolutionLease is the right to resolve for the hub's replicas: a
 // session-level advisory lock held on a connection of its own, outside
 // the pool, for as long as the process resolves. PostgreSQL releases it

@@ -101,10 +101,13 @@ func (l *ResolutionLease) Held(ctx context.Context) bool {
 	return true
 }
 
-// Release gives the lease up: closing its connection ends the session
-// that holds the lock.
+// Release gives the lease up: the lock is released, so that another
+// process may take it as soon as Release returns (closing the connection
+// alone ends the session, and frees the lock, only once the server has
+// processed it), and the connection is closed.
 func (l *ResolutionLease) Release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	_, _ = l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, resolutionLock)
 	_ = l.conn.Close(ctx)
 }

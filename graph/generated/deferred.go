@@ -25,6 +25,10 @@ type operationState struct {
 	fields map[fieldsKey][]graphql.CollectedField
 	slab   []object
 	sets   []graphql.FieldSet
+	// spare are sets whose objects are written (objectValue): taken
+	// again before the slab, so that an operation holds about as many
+	// sets as its answer is deep, not one for each of its objects.
+	spare  []*graphql.FieldSet
 	values []graphql.Marshaler
 	fcs    []graphql.FieldContext
 	// children are the field contexts' Child functions, one per type
@@ -136,11 +140,20 @@ func (ec *executionContext) collectFields(sel ast.SelectionSet, satisfies []stri
 // that gqlgen's FieldSet builds for every object to skip repeated ones:
 // CollectFields has merged fields of one response name already, and only
 // deferred fields can come twice. Otherwise it is the FieldSet itself.
+//
+// The set itself is done with then: Dispatch has run every field it
+// scheduled, and the object keeps only its values. A set of an operation
+// that cannot defer goes back to the operation for the next object.
 func (ec *executionContext) objectValue(fields []graphql.CollectedField, out *graphql.FieldSet, deferred *graphql.DeferredGroup) graphql.Marshaler {
 	if deferred.Defers != nil {
 		return out
 	}
-	return ec.state().newObject(fields, out.Values)
+	s := ec.state()
+	o := s.newObject(fields, out.Values)
+	if !ec.operationMayDefer() {
+		s.release(out)
+	}
+	return o
 }
 
 // Each slab holds twice as many as the one before, from minSlab to maxSlab
@@ -186,14 +199,29 @@ func (ec *executionContext) newFieldSet(fields []graphql.CollectedField) *graphq
 	return ec.state().newFieldSet(len(fields))
 }
 
-// newFieldSet takes a set of n values from the operation's slabs.
+// newFieldSet takes a set of n values from the operation's slabs: a set
+// given back (release) if there is one, its values always new.
 func (s *operationState) newFieldSet(n int) *graphql.FieldSet {
 	s.mu.Lock()
-	fs := &take(&s.sets, 1, minSlab, maxSlab)[0]
+	var fs *graphql.FieldSet
+	if k := len(s.spare); k > 0 {
+		fs, s.spare = s.spare[k-1], s.spare[:k-1]
+	} else {
+		fs = &take(&s.sets, 1, minSlab, maxSlab)[0]
+	}
 	values := take(&s.values, n, 4*minSlab, 8*maxSlab)
 	s.mu.Unlock()
 	fs.Values = values
 	return fs
+}
+
+// release gives back the set of an object that is written: cleared, for
+// newFieldSet to take again.
+func (s *operationState) release(fs *graphql.FieldSet) {
+	*fs = graphql.FieldSet{}
+	s.mu.Lock()
+	s.spare = append(s.spare, fs)
+	s.mu.Unlock()
 }
 
 // fieldContext stands in for the allocation of a generated field's

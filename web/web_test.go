@@ -2,11 +2,13 @@ package web_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -134,9 +136,13 @@ func TestPanicsBecomeInternal(t *testing.T) {
 
 func TestResponsesAreCompressed(t *testing.T) {
 	big := strings.Repeat(`{"name":"长虹社区"},`, 500)
+	body := `{"data":[` + big + `{}]}`
+	// As the GraphQL handler writes an answer: whole, with its length,
+	// which the compression must not pass on.
 	gql := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"data":[` + big + `{}]}`))
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write([]byte(body))
 	})
 	ts := newServer(t, gql, web.NewReadiness(), io.Discard)
 	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/graphql", strings.NewReader(`{"query":"{a}"}`))
@@ -150,5 +156,16 @@ func TestResponsesAreCompressed(t *testing.T) {
 	raw, _ := io.ReadAll(resp.Body)
 	if resp.Header.Get("Content-Encoding") != "gzip" || len(raw) >= len(big) {
 		t.Fatalf("encoding %q, %d bytes for a %d-byte body", resp.Header.Get("Content-Encoding"), len(raw), len(big))
+	}
+	if resp.ContentLength != -1 && resp.ContentLength != int64(len(raw)) {
+		t.Fatalf("Content-Length %d for %d compressed bytes", resp.ContentLength, len(raw))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil || string(plain) != body {
+		t.Fatalf("decompressed body (%v): %d bytes, want the %d written", err, len(plain), len(body))
 	}
 }

@@ -116,7 +116,7 @@ func (s *Store) AuditLog(ctx context.Context, q AuditQuery) (Page[*AuditEntry], 
 		conds = append(conds, "id < "+a.add(after.ID))
 	}
 	rows, err := s.pool.Query(ctx, `SELECT id, at, principal, action, purpose, request_id, subjects, fields, prev_hash, hash
-		FROM audit_log WHERE `+strings.Join(conds, " AND ")+" ORDER BY id DESC"+pageLimit(limit), a...)
+		FROM audit_log WHERE `+strings.Join(conds, " AND ")+" ORDER BY id DESC LIMIT "+a.add(limit+1), a...)
 	if err != nil {
 		return Page[*AuditEntry]{}, fmt.Errorf("list audit log: %w", err)
 	}

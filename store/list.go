@@ -27,7 +27,7 @@ func listByID[T any](ctx context.Context, s *Store, what, base string, a sqlArgs
 	if after != nil {
 		sql += " AND x.id > " + a.add(after.ID)
 	}
-	sql += " ORDER BY x.id" + pageLimit(limit)
+	sql += " ORDER BY x.id LIMIT " + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, sql, a...)
 	if err != nil {
 		return Page[T]{}, fmt.Errorf("list %s: %w", what, err)

@@ -85,7 +85,7 @@ func (s *Store) Regions(ctx context.Context, q RegionQuery) (Page[*Region], erro
 	if after != nil {
 		sql += fmt.Sprintf(" AND (r.code, r.id) > (%s, %s)", a.add(after.Key), a.add(after.ID))
 	}
-	sql += " ORDER BY r.code, r.id" + pageLimit(limit)
+	sql += " ORDER BY r.code, r.id LIMIT " + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, sql, a...)
 	if err != nil {
 		return Page[*Region]{}, fmt.Errorf("list regions: %w", err)
@@ -115,7 +115,7 @@ func (s *Store) RegionChildren(ctx context.Context, parentIDs []int64, p PageArg
 		where += fmt.Sprintf(" AND (r.code, r.id) > (%s, %s)", a.add(after.Key), a.add(after.ID))
 	}
 	rows, err := s.pool.Query(ctx, "SELECT k.id, "+regionColumns+` FROM unnest($1::bigint[]) AS k(id)
-		CROSS JOIN LATERAL (SELECT r.* FROM region r WHERE `+where+" ORDER BY r.code, r.id"+pageLimit(limit)+") r", a...)
+		CROSS JOIN LATERAL (SELECT r.* FROM region r WHERE `+where+" ORDER BY r.code, r.id LIMIT "+a.add(limit+1)+") r", a...)
 	if err != nil {
 		return nil, fmt.Errorf("list child regions: %w", err)
 	}

@@ -58,7 +58,7 @@ func (s *Store) SyncRuns(ctx context.Context, q SyncRunQuery) (Page[*SyncRun], e
 	if after != nil {
 		sql += " AND id < " + a.add(after.ID)
 	}
-	sql += " ORDER BY id DESC" + pageLimit(limit)
+	sql += " ORDER BY id DESC LIMIT " + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, sql, a...)
 	if err != nil {
 		return Page[*SyncRun]{}, fmt.Errorf("list sync runs: %w", err)
@@ -120,7 +120,7 @@ func (s *Store) QuarantineEntries(ctx context.Context, q QuarantineQuery) (Page[
 	if after != nil {
 		sql += " AND id < " + a.add(after.ID)
 	}
-	sql += " ORDER BY id DESC" + pageLimit(limit)
+	sql += " ORDER BY id DESC LIMIT " + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, sql, a...)
 	if err != nil {
 		return Page[*QuarantineRecord]{}, fmt.Errorf("list quarantine: %w", err)

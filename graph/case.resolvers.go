@@ -207,7 +207,7 @@ func (r *queryResolver) Categories(ctx context.Context) ([]*store.Category, erro
 
 // Cases is the resolver for the cases field.
 func (r *queryResolver) Cases(ctx context.Context, filter *model.CaseFilter, orderBy *model.CaseOrder, first *int, after *string) (*model.CaseConnection, error) {
-	f, err := caseFilter(filter)
+	f, err := r.expandedCaseFilter(ctx, filter)
 	if err != nil {
 		return nil, err
 	}

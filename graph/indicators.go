@@ -84,7 +84,7 @@ func earlier(a, b time.Time) time.Time {
 // regionIndicators evaluates a region's period and the one before, the two
 // statements side by side.
 func (r *Resolver) regionIndicators(ctx context.Context, regionID int64, unit model.PeriodUnit, at, asOf *time.Time, filter *model.CaseFilter) (*model.RegionIndicators, error) {
-	f, err := caseFilter(filter)
+	f, err := r.expandedCaseFilter(ctx, filter)
 	if err != nil {
 		return nil, err
 	}

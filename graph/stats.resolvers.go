@@ -29,7 +29,7 @@ func (r *indicatorsResolver) Score(ctx context.Context, obj *store.Indicators, p
 
 // CaseStats is the resolver for the caseStats field.
 func (r *queryResolver) CaseStats(ctx context.Context, filter *model.CaseFilter, groupBy []store.Dimension, countBy *model.CaseCount) ([]*model.CaseBucket, error) {
-	f, err := caseFilter(filter)
+	f, err := r.expandedCaseFilter(ctx, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (r *queryResolver) CaseStats(ctx context.Context, filter *model.CaseFilter,
 
 // CaseIndicators is the resolver for the caseIndicators field.
 func (r *queryResolver) CaseIndicators(ctx context.Context, filter *model.CaseFilter, groupBy []store.Dimension, asOf *time.Time, rankBy *string) ([]*model.IndicatorBucket, error) {
-	f, err := caseFilter(filter)
+	f, err := r.expandedCaseFilter(ctx, filter)
 	if err != nil {
 		return nil, err
 	}

@@ -142,6 +142,8 @@ func TestCaseFiltersAndKeysetPaging(t *testing.T) {
 		{"status", store.CaseFilter{Status: []canon.CaseStatus{canon.StatusClosed}}, 60},
 		{"major category covers minor", store.CaseFilter{Category: []string{"SJ02"}}, 40},
 		{"minor category", store.CaseFilter{Category: []string{"SJ0501"}}, 80},
+		{"category codes are matched as they are", store.CaseFilter{CategoryCodes: []string{"SJ02"}}, 0},
+		{"category codes", store.CaseFilter{CategoryCodes: []string{"SJ0201", "SJ0501"}}, 120},
 		{"source", store.CaseFilter{Source: []string{"governance"}}, 0},
 		{"reported window", store.CaseFilter{ReportedFrom: ptr(storetest.Base), ReportedTo: ptr(storetest.Base.Add(10 * 3600e9))}, 10},
 		{"overdue", store.CaseFilter{Overdue: ptr(true)}, 60},

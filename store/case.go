@@ -409,6 +409,11 @@ func (f CaseFilter) where(ctx context.Context, a *sqlArgs) string {
 		}
 	}
 	if t := strings.TrimSpace(f.Text); t != "" {
+		// The cases holding the term's bigrams (the index), then the term
+		// itself; a term of one character has none (textsearch.go).
+		if grams := searchGrams(t); len(grams) > 0 {
+			conds = append(conds, "c.search_grams @> "+a.add(grams)+"::int4[]")
+		}
 		conds = append(conds, "(c.title || ' ' || c.description) ILIKE "+a.add("%"+escapeLike(t)+"%"))
 	}
 	return strings.Join(conds, " AND ")

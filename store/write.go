@@ -204,7 +204,7 @@ var caseSpec = &stagedUpsert{
 	stage: "case_stage",
 	table: "case",
 	columns: append(append([]column{{"kind", "text"}, {"category_code", "text"}, {"source_category_code", "text"},
-		{"source_category_name", "text"}, {"title", "text"}, {"description", "text"}, {"status", "text"},
+		{"source_category_name", "text"}, {"title", "text"}, {"description", "text"}, {"search_grams", "int4[]"}, {"status", "text"},
 		{"source_status", "text"}, {"tier", "text"}, {"grid_code", "text"}, {"lat", "float8"}, {"lng", "float8"},
 		{"orig_lat", "float8"}, {"orig_lng", "float8"}, {"orig_datum", "text"}, {"address", "text"},
 		{"reported_at", "timestamptz"}, {"updated_at", "timestamptz"}, {"due_at", "timestamptz"},
@@ -243,12 +243,12 @@ const caseReferencesSQL = `SELECT hub_refuse_unknown_in('case', 'categories', AR
 // store already holds.
 func caseWriteSQL(onConflict string) string {
 	return `INSERT INTO "case" (kind, category_code, source_category_code, source_category_name, title, description,
-			status, source_status, tier, grid_id, region_path, lat, lng, orig_lat, orig_lng, orig_datum, address,
+			search_grams, status, source_status, tier, grid_id, region_path, lat, lng, orig_lat, orig_lng, orig_datum, address,
 			reported_at, updated_at, due_at, closed_at, assignee_dept, timeline,
 			progress_filed, progress_dispatched, progress_resolved_at, progress_closed_at, progress_reworks, progress_deferred,
 			source, source_id, source_updated_at, fetched_at, payload_hash)
 		SELECT s.kind, s.category_code, s.source_category_code, s.source_category_name, s.title,
-			s.description, s.status, s.source_status, s.tier, g.id, g.path, s.lat, s.lng, s.orig_lat,
+			s.description, s.search_grams, s.status, s.source_status, s.tier, g.id, g.path, s.lat, s.lng, s.orig_lat,
 			s.orig_lng, s.orig_datum, s.address, s.reported_at, s.updated_at, s.due_at, s.closed_at,
 			s.assignee_dept, s.timeline, s.progress_filed, s.progress_dispatched, s.progress_resolved_at,
 			s.progress_closed_at, s.progress_reworks, s.progress_deferred, s.source, s.source_id, s.source_updated_at, s.fetched_at, s.payload_hash
@@ -260,7 +260,7 @@ func caseWriteSQL(onConflict string) string {
 const caseUpdate = `ON CONFLICT (source, source_id) DO UPDATE SET kind = EXCLUDED.kind,
 				category_code = EXCLUDED.category_code, source_category_code = EXCLUDED.source_category_code,
 				source_category_name = EXCLUDED.source_category_name, title = EXCLUDED.title,
-				description = EXCLUDED.description, status = EXCLUDED.status,
+				description = EXCLUDED.description, search_grams = EXCLUDED.search_grams, status = EXCLUDED.status,
 				source_status = EXCLUDED.source_status, tier = EXCLUDED.tier, grid_id = EXCLUDED.grid_id,
 				region_path = EXCLUDED.region_path, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
 				orig_lat = EXCLUDED.orig_lat, orig_lng = EXCLUDED.orig_lng, orig_datum = EXCLUDED.orig_datum,
@@ -377,7 +377,7 @@ func (w *Writer) writeCases(ctx context.Context, spec *stagedUpsert, cases []can
 			return UpsertResult{}, fmt.Errorf("encode timeline of %s/%s: %w", c.Source, c.SourceID, err)
 		}
 		row := append([]any{string(c.Kind), nullable(c.CategoryCode), c.SourceCategory.Code, c.SourceCategory.Name,
-			c.Title, c.Description, string(c.Status), c.SourceStatus, string(c.Tier), nullable(c.GridCode)},
+			c.Title, c.Description, searchGrams(searchText(c.Title, c.Description)), string(c.Status), c.SourceStatus, string(c.Tier), nullable(c.GridCode)},
 			locationValues(c.Location)...)
 		row = append(row, c.Address, c.ReportedAt, c.UpdatedAt, c.DueAt, c.ClosedAt, c.AssigneeDept, tl)
 		row = append(row, progressValues(c.Timeline)...)

@@ -51,6 +51,11 @@ type Options struct {
 // between probes, probes).
 var sessionKeepalives = map[string]string{"tcp_keepalives_idle": "30", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "3"}
 
+// preferLZ4 makes lz4 the session's compression of values stored out of
+// line or compressed, when the server is built with it.
+const preferLZ4 = `SELECT set_config('default_toast_compression', 'lz4', false) FROM pg_settings
+	WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`
+
 // Store is the hub's PostgreSQL store.
 type Store struct {
 	pool guardedPool // translates connection failures (unavailable.go)
@@ -96,6 +101,17 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		if _, set := cfg.ConnConfig.RuntimeParams[k]; !set {
 			cfg.ConnConfig.RuntimeParams[k] = v
 		}
+	}
+	// Values compressed by a session's writes (a staged case's timeline,
+	// compressed in the staging table and copied as it is into "case")
+	// use lz4 where the server has it: pglz costs about twice as much to
+	// compress and to read back (migration 049). A server without lz4
+	// keeps its default.
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		if _, err := c.Exec(ctx, preferLZ4); err != nil {
+			return fmt.Errorf("store: session settings: %w", err)
+		}
+		return nil
 	}
 	writeBegin := ""
 	if o.StatementTimeout > 0 {

@@ -463,12 +463,7 @@ func TestIncidentQueueNamesWhatRegroupingCompares(t *testing.T) {
 // at medium scale, against 0.05 ms planned for the value).
 func TestPageStatementsArePlannedForTheirValues(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
-	st, err := store.Open(ctx, dbtest.NewDSN(t), store.Options{MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	storetest.SeedRegions(t, st)
+	st := oneSessionStore(t)
 	// Enough cases that a tenth of them is more than a page.
 	storetest.SeedCases(t, st, storetest.MakeCases(2000))
 	if _, err := st.Pool().Exec(ctx, `ANALYZE "case"`); err != nil {
@@ -498,4 +493,18 @@ func TestPageStatementsArePlannedForTheirValues(t *testing.T) {
 	if generic != 0 || custom != 9 {
 		t.Fatalf("the page statement ran %d times from a generic plan and %d from plans for its values; want every one of 9 planned for its values", generic, custom)
 	}
+}
+
+// oneSessionStore opens a store of one connection on a new database with
+// the test regions: the statements a test then finds prepared in
+// pg_prepared_statements are those its store ran.
+func oneSessionStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), dbtest.NewDSN(t), store.Options{MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	storetest.SeedRegions(t, st)
+	return st
 }

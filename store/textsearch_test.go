@@ -119,12 +119,7 @@ func TestSearchGramsAreTheMigrations(t *testing.T) {
 // every case is what the trigram index left it).
 func TestTextSearchIsServedByTheIndex(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
-	st, err := store.Open(ctx, dbtest.NewDSN(t), store.Options{MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	storetest.SeedRegions(t, st)
+	st := oneSessionStore(t)
 	storetest.SeedCases(t, st, searchCases())
 	if n, err := st.CountCases(ctx, store.CaseFilter{Text: "井盖"}); err != nil || n != 2 {
 		t.Fatalf("count = %d, %v; want 2", n, err)

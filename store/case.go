@@ -131,53 +131,82 @@ type caseColumn struct {
 	// into slots of its own (pgx allocates a float64 a row otherwise),
 	// category codes and statuses as one string a distinct value (they
 	// repeat down a page).
-	scan func(sc *caseScanner, c *Case, row int) any
+	scan func(sc *caseScanner, c *Case, row, pos int) any
+	// slot is the kind of slot the scan reads into, if any: the scanner
+	// holds, for each row, one slot of the kind for each such column read.
+	slot slotKind
 }
+
+// slotKind is a kind of value a case list reads into slots of its own.
+type slotKind uint8
+
+const (
+	noSlot slotKind = iota
+	floatSlot
+	intSlot
+	timeSlot
+)
 
 // caseColumnTable lists caseColumns in their order (a test holds them
 // equal).
 var caseColumnTable = [...]caseColumn{
-	{CaseColID, "c.id", func(c *Case) any { return &c.ID }, nil},
-	{CaseColKind, "c.kind", func(c *Case) any { return &c.Kind }, nil},
-	{CaseColCategory, "c.category_code", func(c *Case) any { return &c.CategoryCode }, func(sc *caseScanner, c *Case, _ int) any {
+	{CaseColID, "c.id", func(c *Case) any { return &c.ID }, nil, noSlot},
+	{CaseColKind, "c.kind", func(c *Case) any { return &c.Kind }, nil, noSlot},
+	{CaseColCategory, "c.category_code", func(c *Case) any { return &c.CategoryCode }, func(sc *caseScanner, c *Case, _, _ int) any {
 		return sc.code.at(&c.CategoryCode)
-	}},
-	{CaseColSourceCategory, "c.source_category_code", func(c *Case) any { return &c.SourceCategoryCode }, nil},
-	{CaseColSourceCategory, "c.source_category_name", func(c *Case) any { return &c.SourceCategoryName }, nil},
-	{CaseColTitle, "c.title", func(c *Case) any { return &c.Title }, nil},
-	{CaseColDescription, "c.description", func(c *Case) any { return &c.Description }, nil},
-	{CaseColStatus, "c.status", func(c *Case) any { return &c.Status }, func(sc *caseScanner, c *Case, _ int) any {
+	}, noSlot},
+	{CaseColSourceCategory, "c.source_category_code", func(c *Case) any { return &c.SourceCategoryCode }, nil, noSlot},
+	{CaseColSourceCategory, "c.source_category_name", func(c *Case) any { return &c.SourceCategoryName }, nil, noSlot},
+	{CaseColTitle, "c.title", func(c *Case) any { return &c.Title }, nil, noSlot},
+	{CaseColDescription, "c.description", func(c *Case) any { return &c.Description }, nil, noSlot},
+	{CaseColStatus, "c.status", func(c *Case) any { return &c.Status }, func(sc *caseScanner, c *Case, _, _ int) any {
 		return sc.status.at(&c.Status)
-	}},
-	{CaseColSourceStatus, "c.source_status", func(c *Case) any { return &c.SourceStatus }, nil},
-	{CaseColTier, "c.tier", func(c *Case) any { return &c.Tier }, nil},
-	{CaseColGrid, "c.grid_id", func(c *Case) any { return &c.GridID }, nil},
-	{CaseColLocation, "c.lat", func(c *Case) any { return &c.Lat }, coordinate(0, func(c *Case) **float64 { return &c.Lat })},
-	{CaseColLocation, "c.lng", func(c *Case) any { return &c.Lng }, coordinate(1, func(c *Case) **float64 { return &c.Lng })},
-	{CaseColOrigLocation, "c.orig_lat", func(c *Case) any { return &c.OrigLat }, coordinate(2, func(c *Case) **float64 { return &c.OrigLat })},
-	{CaseColOrigLocation, "c.orig_lng", func(c *Case) any { return &c.OrigLng }, coordinate(3, func(c *Case) **float64 { return &c.OrigLng })},
-	{CaseColOrigLocation, "c.orig_datum", func(c *Case) any { return &c.OrigDatum }, nil},
-	{CaseColAddress, "c.address", func(c *Case) any { return &c.Address }, nil},
-	{CaseColReportedAt, "c.reported_at", func(c *Case) any { return &c.ReportedAt }, nil},
-	{CaseColUpdatedAt, "c.updated_at", func(c *Case) any { return &c.UpdatedAt }, nil},
-	{CaseColDueAt, "c.due_at", func(c *Case) any { return &c.DueAt }, nil},
-	{CaseColClosedAt, "c.closed_at", func(c *Case) any { return &c.ClosedAt }, nil},
-	{CaseColOverdue, overdueSQL, func(c *Case) any { return &c.Overdue }, nil},
-	{CaseColAssignee, "c.assignee_dept", func(c *Case) any { return &c.AssigneeDept }, nil},
-	{CaseColReporter, reporterSQL, func(c *Case) any { return &c.ReporterID }, nil},
-	{CaseColIncident, "c.incident_id", func(c *Case) any { return &c.IncidentID }, nil},
-	{CaseColSource, "c.source", func(c *Case) any { return &c.Provenance.Source }, nil},
-	{CaseColSourceID, "c.source_id", func(c *Case) any { return &c.Provenance.SourceID }, nil},
-	{CaseColProvenance, "c.source_updated_at", func(c *Case) any { return &c.Provenance.SourceUpdatedAt }, nil},
-	{CaseColProvenance, "c.fetched_at", func(c *Case) any { return &c.Provenance.FetchedAt }, nil},
-	{CaseColProvenance, "c.payload_hash", func(c *Case) any { return &c.Provenance.PayloadHash }, nil},
+	}, noSlot},
+	{CaseColSourceStatus, "c.source_status", func(c *Case) any { return &c.SourceStatus }, nil, noSlot},
+	{CaseColTier, "c.tier", func(c *Case) any { return &c.Tier }, nil, noSlot},
+	{CaseColGrid, "c.grid_id", func(c *Case) any { return &c.GridID }, optionalInt(func(c *Case) **int64 { return &c.GridID }), intSlot},
+	{CaseColLocation, "c.lat", func(c *Case) any { return &c.Lat }, coordinate(func(c *Case) **float64 { return &c.Lat }), floatSlot},
+	{CaseColLocation, "c.lng", func(c *Case) any { return &c.Lng }, coordinate(func(c *Case) **float64 { return &c.Lng }), floatSlot},
+	{CaseColOrigLocation, "c.orig_lat", func(c *Case) any { return &c.OrigLat }, coordinate(func(c *Case) **float64 { return &c.OrigLat }), floatSlot},
+	{CaseColOrigLocation, "c.orig_lng", func(c *Case) any { return &c.OrigLng }, coordinate(func(c *Case) **float64 { return &c.OrigLng }), floatSlot},
+	{CaseColOrigLocation, "c.orig_datum", func(c *Case) any { return &c.OrigDatum }, nil, noSlot},
+	{CaseColAddress, "c.address", func(c *Case) any { return &c.Address }, nil, noSlot},
+	{CaseColReportedAt, "c.reported_at", func(c *Case) any { return &c.ReportedAt }, nil, noSlot},
+	{CaseColUpdatedAt, "c.updated_at", func(c *Case) any { return &c.UpdatedAt }, nil, noSlot},
+	{CaseColDueAt, "c.due_at", func(c *Case) any { return &c.DueAt }, optionalTime(func(c *Case) **time.Time { return &c.DueAt }), timeSlot},
+	{CaseColClosedAt, "c.closed_at", func(c *Case) any { return &c.ClosedAt }, optionalTime(func(c *Case) **time.Time { return &c.ClosedAt }), timeSlot},
+	{CaseColOverdue, overdueSQL, func(c *Case) any { return &c.Overdue }, nil, noSlot},
+	{CaseColAssignee, "c.assignee_dept", func(c *Case) any { return &c.AssigneeDept }, nil, noSlot},
+	{CaseColReporter, reporterSQL, func(c *Case) any { return &c.ReporterID }, optionalInt(func(c *Case) **int64 { return &c.ReporterID }), intSlot},
+	{CaseColIncident, "c.incident_id", func(c *Case) any { return &c.IncidentID }, optionalInt(func(c *Case) **int64 { return &c.IncidentID }), intSlot},
+	{CaseColSource, "c.source", func(c *Case) any { return &c.Provenance.Source }, nil, noSlot},
+	{CaseColSourceID, "c.source_id", func(c *Case) any { return &c.Provenance.SourceID }, nil, noSlot},
+	{CaseColProvenance, "c.source_updated_at", func(c *Case) any { return &c.Provenance.SourceUpdatedAt }, optionalTime(func(c *Case) **time.Time { return &c.Provenance.SourceUpdatedAt }), timeSlot},
+	{CaseColProvenance, "c.fetched_at", func(c *Case) any { return &c.Provenance.FetchedAt }, nil, noSlot},
+	{CaseColProvenance, "c.payload_hash", func(c *Case) any { return &c.Provenance.PayloadHash }, nil, noSlot},
 }
 
-// coordinate is the scan of the k-th nullable coordinate column of a
-// case (see optFloat): into the row's k-th float slot.
-func coordinate(k int, field func(c *Case) **float64) func(sc *caseScanner, c *Case, row int) any {
-	return func(sc *caseScanner, c *Case, row int) any {
-		return sc.fl[k].at(field(c), &sc.floats[4*row+k])
+// coordinate is the scan of a nullable coordinate column of a case (see
+// optFloat): into the row's float slot pos.
+func coordinate(field func(c *Case) **float64) func(sc *caseScanner, c *Case, row, pos int) any {
+	return func(sc *caseScanner, c *Case, row, pos int) any {
+		return sc.fl[pos].at(field(c), &sc.floats[sc.width[floatSlot]*row+pos])
+	}
+}
+
+// optionalInt is the scan of a nullable bigint column of a case (see
+// optInt): into the row's integer slot pos.
+func optionalInt(field func(c *Case) **int64) func(sc *caseScanner, c *Case, row, pos int) any {
+	return func(sc *caseScanner, c *Case, row, pos int) any {
+		return sc.in[pos].at(field(c), &sc.ints[sc.width[intSlot]*row+pos])
+	}
+}
+
+// optionalTime is the scan of a nullable timestamptz column of a case (see
+// optTime): into the row's time slot pos.
+func optionalTime(field func(c *Case) **time.Time) func(sc *caseScanner, c *Case, row, pos int) any {
+	return func(sc *caseScanner, c *Case, row, pos int) any {
+		return sc.tm[pos].at(field(c), &sc.times[sc.width[timeSlot]*row+pos])
 	}
 }
 
@@ -188,7 +217,7 @@ func caseSelect(cols CaseColumns) (string, *caseScanner) {
 	sc := &caseScanner{}
 	if cols == 0 || cols == AllCaseColumns {
 		for i := range caseColumnTable {
-			sc.cols = append(sc.cols, &caseColumnTable[i])
+			sc.add(&caseColumnTable[i])
 		}
 		return caseColumns, sc
 	}
@@ -202,25 +231,42 @@ func caseSelect(cols CaseColumns) (string, *caseScanner) {
 			b.WriteString(", ")
 		}
 		b.WriteString(caseColumnTable[i].sql)
-		sc.cols = append(sc.cols, &caseColumnTable[i])
+		sc.add(&caseColumnTable[i])
 	}
 	return b.String(), sc
+}
+
+// add appends a column to the scanner's, with its place among the row's
+// slots of its kind.
+func (sc *caseScanner) add(col *caseColumn) {
+	sc.cols = append(sc.cols, col)
+	sc.pos = append(sc.pos, sc.width[col.slot])
+	sc.width[col.slot]++
 }
 
 // caseScanner reads the rows of a caseSelect column list.
 type caseScanner struct {
 	cols []*caseColumn
-	dest []any
+	// pos is each column's place among the row's slots of its kind, width
+	// the number of slots of each kind a row has.
+	pos   []int
+	width [timeSlot + 1]int
+	dest  []any
 	// cases are the cases the rows are read into, allocated together
 	// (doubling from 8 to 128): one allocation per chunk, not per row;
-	// floats are the slots their coordinates point at, four a case.
+	// floats, ints and times are the slots their nullable columns point
+	// at: width[kind] of each kind a case.
 	cases  []Case
 	floats []float64
+	ints   []int64
+	times  []time.Time
 	// first is the size of the first chunk when the rows to come are
 	// known (expect), so that a short page does not take two.
 	first int
 	// The destinations of the columns with a scan of their own.
 	fl     [4]optFloat
+	in     [3]optInt
+	tm     [3]optTime
 	code   internedCode
 	status internedStatus
 }
@@ -232,21 +278,32 @@ func (sc *caseScanner) scan(row pgx.Row, lead ...any) (*Case, error) {
 		if sc.first > 0 {
 			n, sc.first = sc.first, 0
 		}
-		sc.cases, sc.floats = make([]Case, 0, n), make([]float64, 4*n)
+		sc.cases = make([]Case, 0, n)
+		sc.floats = slots[float64](sc.width[floatSlot] * n)
+		sc.ints = slots[int64](sc.width[intSlot] * n)
+		sc.times = slots[time.Time](sc.width[timeSlot] * n)
 	}
 	i := len(sc.cases)
 	sc.cases = sc.cases[:i+1]
 	c := &sc.cases[i]
 	sc.dest = append(sc.dest[:0], lead...)
-	for _, col := range sc.cols {
+	for k, col := range sc.cols {
 		if col.scan != nil {
-			sc.dest = append(sc.dest, col.scan(sc, c, i))
+			sc.dest = append(sc.dest, col.scan(sc, c, i, sc.pos[k]))
 		} else {
 			sc.dest = append(sc.dest, col.dest(c))
 		}
 	}
 	err := row.Scan(sc.dest...)
 	return c, err
+}
+
+// slots is n slots of a kind, none allocated for none.
+func slots[T any](n int) []T {
+	if n == 0 {
+		return nil
+	}
+	return make([]T, n)
 }
 
 // expect tells the scanner how many rows are to come at most (a page's
@@ -274,6 +331,55 @@ func (o *optFloat) ScanFloat64(v pgtype.Float8) error {
 		return nil
 	}
 	*o.slot = v.Float64
+	*o.field = o.slot
+	return nil
+}
+
+// optInt scans a nullable bigint into slot and points field at it (nil for
+// NULL): a pgtype.Int64Scanner, where a **int64 costs pgx a reflected
+// allocation a row.
+type optInt struct {
+	field **int64
+	slot  *int64
+}
+
+func (o *optInt) at(field **int64, slot *int64) *optInt {
+	o.field, o.slot = field, slot
+	return o
+}
+
+func (o *optInt) ScanInt64(v pgtype.Int8) error {
+	if !v.Valid {
+		*o.field = nil
+		return nil
+	}
+	*o.slot = v.Int64
+	*o.field = o.slot
+	return nil
+}
+
+// optTime scans a nullable timestamptz into slot and points field at it,
+// as optInt does; an infinite time is refused, as pgx refuses it for a
+// time.Time.
+type optTime struct {
+	field **time.Time
+	slot  *time.Time
+}
+
+func (o *optTime) at(field **time.Time, slot *time.Time) *optTime {
+	o.field, o.slot = field, slot
+	return o
+}
+
+func (o *optTime) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if !v.Valid {
+		*o.field = nil
+		return nil
+	}
+	if v.InfinityModifier != pgtype.Finite {
+		return fmt.Errorf("cannot scan an infinite time into a case's time")
+	}
+	*o.slot = v.Time
 	*o.field = o.slot
 	return nil
 }

@@ -7,7 +7,8 @@ import (
 
 // TestCaseColumnTable holds the column table of pruned case lists equal to
 // caseColumns, the list every whole read of a case uses, and every group
-// read by some column.
+// read by some column; a list's scanner holds a destination for each slot
+// a row reads into.
 func TestCaseColumnTable(t *testing.T) {
 	var sqls []string
 	var groups CaseColumns
@@ -25,5 +26,10 @@ func TestCaseColumnTable(t *testing.T) {
 	pruned, _ := caseSelect(AllCaseColumns &^ CaseColTitle)
 	if all != caseColumns || strings.Contains(pruned, "c.title") || !strings.Contains(pruned, "c.description") {
 		t.Fatalf("caseSelect: %q, %q", all, pruned)
+	}
+	// A scanner holds the destinations of every slot of a row.
+	_, sc := caseSelect(AllCaseColumns)
+	if sc.width[floatSlot] > len(sc.fl) || sc.width[intSlot] > len(sc.in) || sc.width[timeSlot] > len(sc.tm) {
+		t.Fatalf("slots a row %v; the scanner holds %d, %d, %d", sc.width, len(sc.fl), len(sc.in), len(sc.tm))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/dbtest"
@@ -338,6 +339,97 @@ func TestCaseListsReadTheirOwnValues(t *testing.T) {
 		}
 		if len(page.Edges) != 40 || nulls == 0 || len(seen) == 0 {
 			t.Errorf("columns %b: %d cases, %d NULL and %d read coordinates: the test reaches neither", cols, len(page.Edges), nulls, len(seen))
+		}
+	}
+}
+
+// TestCaseListsReadTheirOwnNullables reads case lists whose nullable
+// integers and times (read into slots of the list's own) are NULL on some
+// cases and set on others: each field holds what a case read alone holds,
+// and no two cases share a value's memory.
+func TestCaseListsReadTheirOwnNullables(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	seedFullCases(t, st, 40)
+	if _, err := st.Pool().Exec(ctx, `UPDATE "case" SET
+			grid_id = CASE WHEN source_id IN ('C00004', 'C00009') THEN NULL ELSE grid_id END,
+			due_at = CASE WHEN source_id IN ('C00006', 'C00011') THEN NULL ELSE due_at END,
+			closed_at = CASE WHEN source_id IN ('C00002', 'C00012') THEN reported_at + interval '3 days' END,
+			source_updated_at = CASE WHEN source_id IN ('C00003', 'C00013') THEN NULL
+				ELSE reported_at + interval '1 hour' END`); err != nil {
+		t.Fatal(err)
+	}
+	all, err := st.Cases(ctx, store.CaseQuery{Page: store.PageArgs{First: ptr(100)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int64, len(all.Edges))
+	for i, e := range all.Edges {
+		ids[i] = e.Node.ID
+	}
+	alone, err := st.CasesByID(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]*store.Case{}
+	for _, c := range alone {
+		want[c.ID] = c
+	}
+	ints := func(c *store.Case) map[string]*int64 {
+		return map[string]*int64{"grid": c.GridID, "reporter": c.ReporterID, "incident": c.IncidentID}
+	}
+	times := func(c *store.Case) map[string]*time.Time {
+		return map[string]*time.Time{"due": c.DueAt, "closed": c.ClosedAt, "source updated": c.Provenance.SourceUpdatedAt}
+	}
+	for _, cols := range []store.CaseColumns{store.AllCaseColumns,
+		store.CaseColGrid | store.CaseColReporter | store.CaseColIncident | store.CaseColDueAt | store.CaseColClosedAt | store.CaseColProvenance} {
+		page, err := st.Cases(ctx, store.CaseQuery{Page: store.PageArgs{First: ptr(100)}, Columns: cols})
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, null := map[string]int{}, map[string]int{}
+		seen := map[any]bool{}
+		for _, e := range page.Edges {
+			c, w := e.Node, want[e.Node.ID]
+			if w == nil {
+				t.Fatalf("columns %b: case %d not read alone", cols, c.ID)
+			}
+			wi := ints(w)
+			for name, got := range ints(c) {
+				exp := wi[name]
+				switch {
+				case (got == nil) != (exp == nil) || got != nil && *got != *exp:
+					t.Errorf("columns %b, case %d, %s: %v, want %v", cols, c.ID, name, deref(got), deref(exp))
+				case got == nil:
+					null[name]++
+				case seen[got]:
+					t.Errorf("columns %b, case %d, %s: shares its memory", cols, c.ID, name)
+				default:
+					seen[got] = true
+					set[name]++
+				}
+			}
+			wt := times(w)
+			for name, got := range times(c) {
+				exp := wt[name]
+				switch {
+				case (got == nil) != (exp == nil) || got != nil && !got.Equal(*exp):
+					t.Errorf("columns %b, case %d, %s: %v, want %v", cols, c.ID, name, deref(got), deref(exp))
+				case got == nil:
+					null[name]++
+				case seen[got]:
+					t.Errorf("columns %b, case %d, %s: shares its memory", cols, c.ID, name)
+				default:
+					seen[got] = true
+					set[name]++
+				}
+			}
+		}
+		for _, name := range []string{"grid", "reporter", "incident", "due", "closed", "source updated"} {
+			if set[name] == 0 || null[name] == 0 {
+				t.Errorf("columns %b, %s: %d set and %d NULL: the test reaches not both", cols, name, set[name], null[name])
+			}
 		}
 	}
 }

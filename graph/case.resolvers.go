@@ -108,7 +108,7 @@ func (r *categoryResolver) SourceMappings(ctx context.Context, obj *store.Catego
 	if obj.Level == 0 { // a source system's own code
 		return []*store.CategoryMapping{}, nil
 	}
-	return r.loaders(ctx).CategoryMappings.Load(ctx, obj.Code)()
+	return r.loaders(ctx).CategoryMappings.Get(ctx, obj.Code)
 }
 
 // ID is the resolver for the id field.
@@ -135,7 +135,7 @@ func (r *incidentResolver) Cases(ctx context.Context, objs []*model.Incident) ([
 
 // Sources is the resolver for the sources field.
 func (r *incidentResolver) Sources(ctx context.Context, obj *model.Incident) ([]string, error) {
-	cases, err := r.loaders(ctx).IncidentCases.Load(ctx, obj.ID)()
+	cases, err := r.loaders(ctx).IncidentCases.Get(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func (r *incidentResolver) Sources(ctx context.Context, obj *model.Incident) ([]
 
 // Status is the resolver for the status field.
 func (r *incidentResolver) Status(ctx context.Context, obj *model.Incident) (canon.CaseStatus, error) {
-	cases, err := r.loaders(ctx).IncidentCases.Load(ctx, obj.ID)()
+	cases, err := r.loaders(ctx).IncidentCases.Get(ctx, obj.ID)
 	if err != nil {
 		return "", err
 	}
@@ -162,16 +162,16 @@ func (r *incidentResolver) Category(ctx context.Context, objs []*model.Incident)
 
 // Grid is the resolver for the grid field.
 func (r *incidentResolver) Grid(ctx context.Context, obj *model.Incident) (*store.Region, error) {
-	cases, err := r.loaders(ctx).IncidentCases.Load(ctx, obj.ID)()
+	cases, err := r.loaders(ctx).IncidentCases.Get(ctx, obj.ID)
 	if err != nil || len(cases) == 0 || cases[0].GridID == nil {
 		return nil, err
 	}
-	return r.loaders(ctx).Region.Load(ctx, *cases[0].GridID)()
+	return r.loaders(ctx).Region.Get(ctx, *cases[0].GridID)
 }
 
 // Evidence is the resolver for the evidence field.
 func (r *incidentResolver) Evidence(ctx context.Context, obj *model.Incident) ([]*model.IncidentEvidence, error) {
-	cases, err := r.loaders(ctx).IncidentCases.Load(ctx, obj.ID)()
+	cases, err := r.loaders(ctx).IncidentCases.Get(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,7 @@ func (r *queryResolver) Case(ctx context.Context, id *string, source *string, so
 		if err != nil {
 			return nil, err
 		}
-		c, err := r.loaders(ctx).Case.Load(ctx, cid)()
+		c, err := r.loaders(ctx).Case.Get(ctx, cid)
 		return model.CaseOf(c), err
 	case source != nil && sourceID != nil:
 		c, err := r.Store.CaseBySourceID(ctx, *source, *sourceID)

@@ -74,7 +74,7 @@ func caseOrder(in *model.CaseOrder) store.CaseOrder {
 // loadSource loads a source by name; a row that vanished is an internal
 // inconsistency, not a null.
 func (r *Resolver) loadSource(ctx context.Context, name string) (*store.Source, error) {
-	s, err := r.loaders(ctx).Source.Load(ctx, name)()
+	s, err := r.loaders(ctx).Source.Get(ctx, name)
 	if err == nil && s == nil {
 		return &store.Source{Name: name, Status: store.SourceNeverSynced}, nil
 	}

@@ -5,8 +5,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/graph-gophers/dataloader/v7"
-
 	"github.com/ywtg/hub/canon"
 )
 
@@ -15,7 +13,7 @@ func loadOpt[V any](ctx context.Context, l *lazyLoader[int64, *V], id *int64) (*
 	if id == nil {
 		return nil, nil
 	}
-	return l.Load(ctx, *id)()
+	return l.Get(ctx, *id)
 }
 
 // dateString formats a date-only value as YYYY-MM-DD.
@@ -49,38 +47,13 @@ func nonNil[T any](in []*T) []*T {
 // loadOpts loads optional references of many parents in one batch; nil keys
 // give nil results.
 func loadOpts[K comparable, V any](ctx context.Context, l *lazyLoader[K, *V], keys []*K) ([]*V, error) {
-	if len(keys) == 1 {
-		// One parent: the elements of a list marshalled in place come one
-		// by one, their relations primed.
-		out := make([]*V, 1)
-		if keys[0] == nil {
-			return out, nil
+	return loadEach(ctx, l, len(keys), func(i int) (K, bool) {
+		if keys[i] == nil {
+			var zero K
+			return zero, false
 		}
-		v, err := l.Load(ctx, *keys[0])()
-		if err != nil {
-			return nil, err
-		}
-		out[0] = v
-		return out, nil
-	}
-	thunks := make([]dataloader.Thunk[*V], len(keys))
-	for i, k := range keys {
-		if k != nil {
-			thunks[i] = l.Load(ctx, *k)
-		}
-	}
-	out := make([]*V, len(keys))
-	for i, th := range thunks {
-		if th == nil {
-			continue
-		}
-		v, err := th()
-		if err != nil {
-			return nil, err
-		}
-		out[i] = v
-	}
-	return out, nil
+		return *keys[i], true
+	})
 }
 
 func sortedKeys(m map[string]bool) []string {

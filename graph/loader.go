@@ -150,7 +150,7 @@ func NewLoaders(st *store.Store, regions *store.RegionDirectory, prefetch func(c
 type lazyLoader[K comparable, V any] struct {
 	made       atomic.Pointer[dataloader.Loader[K, V]]
 	mu         sync.Mutex // guards making the loader, and primed
-	primed     map[K]dataloader.Thunk[V]
+	primed     map[K]V
 	of         *Loaders
 	viaStore   func(*store.Store, context.Context, []K) ([]V, error)
 	viaLoaders func(*Loaders) func(context.Context, []K) ([]V, error)
@@ -192,13 +192,27 @@ func (z *lazyLoader[K, V]) loader() *dataloader.Loader[K, V] {
 // Load loads a key: a primed value's thunk, else through the loader
 // (dataloader.Loader.Load).
 func (z *lazyLoader[K, V]) Load(ctx context.Context, key K) dataloader.Thunk[V] {
-	z.mu.Lock()
-	th, ok := z.primed[key]
-	z.mu.Unlock()
-	if ok {
-		return th
+	if v, ok := z.primedValue(key); ok {
+		return func() (V, error) { return v, nil }
 	}
 	return z.loader().Load(ctx, key)
+}
+
+// Get loads a key and waits for it: Load(ctx, key)(), without a thunk for
+// a primed value (the elements of a page marshalled one by one each get
+// their primed relations this way).
+func (z *lazyLoader[K, V]) Get(ctx context.Context, key K) (V, error) {
+	if v, ok := z.primedValue(key); ok {
+		return v, nil
+	}
+	return z.loader().Load(ctx, key)()
+}
+
+func (z *lazyLoader[K, V]) primedValue(key K) (V, bool) {
+	z.mu.Lock()
+	v, ok := z.primed[key]
+	z.mu.Unlock()
+	return v, ok
 }
 
 // Prime holds a value for its key, as dataloader.Loader.Prime puts it in
@@ -210,9 +224,9 @@ func (z *lazyLoader[K, V]) Prime(_ context.Context, key K, value V) {
 		return
 	}
 	if z.primed == nil {
-		z.primed = make(map[K]dataloader.Thunk[V])
+		z.primed = make(map[K]V)
 	}
-	z.primed[key] = func() (V, error) { return value, nil }
+	z.primed[key] = value
 }
 
 // newLoader adapts a store batch query (results in key order) to a loader.

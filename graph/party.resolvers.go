@@ -41,7 +41,7 @@ func (r *partyMemberResolver) ID(ctx context.Context, obj *store.PartyMember) (s
 
 // Person is the resolver for the person field.
 func (r *partyMemberResolver) Person(ctx context.Context, obj *store.PartyMember) (*store.Person, error) {
-	return r.loaders(ctx).Person.Load(ctx, obj.PersonID)()
+	return r.loaders(ctx).Person.Get(ctx, obj.PersonID)
 }
 
 // Org is the resolver for the org field.
@@ -61,12 +61,12 @@ func (r *partyMemberResolver) HomeBuilding(ctx context.Context, obj *store.Party
 
 // DualReports is the resolver for the dualReports field.
 func (r *partyMemberResolver) DualReports(ctx context.Context, obj *store.PartyMember) ([]*store.DualReport, error) {
-	return r.loaders(ctx).DualReports.Load(ctx, obj.ID)()
+	return r.loaders(ctx).DualReports.Get(ctx, obj.ID)
 }
 
 // Activities is the resolver for the activities field.
 func (r *partyMemberResolver) Activities(ctx context.Context, obj *store.PartyMember) ([]*store.VolunteerActivity, error) {
-	return r.loaders(ctx).Activities.Load(ctx, obj.ID)()
+	return r.loaders(ctx).Activities.Get(ctx, obj.ID)
 }
 
 // TotalCount is the resolver for the totalCount field.

@@ -68,7 +68,7 @@ func (r *gridWorkerResolver) ID(ctx context.Context, obj *store.GridWorker) (str
 
 // Person is the resolver for the person field.
 func (r *gridWorkerResolver) Person(ctx context.Context, obj *store.GridWorker) (*store.Person, error) {
-	return r.loaders(ctx).Person.Load(ctx, obj.PersonID)()
+	return r.loaders(ctx).Person.Get(ctx, obj.PersonID)
 }
 
 // Grids is the resolver for the grids field.
@@ -161,7 +161,7 @@ func (r *personResolver) Household(ctx context.Context, obj *store.Person) (*sto
 
 // PartyMembership is the resolver for the partyMembership field.
 func (r *personResolver) PartyMembership(ctx context.Context, obj *store.Person) (*store.PartyMember, error) {
-	ms, err := r.loaders(ctx).MembershipsOf.Load(ctx, obj.ID)()
+	ms, err := r.loaders(ctx).MembershipsOf.Get(ctx, obj.ID)
 	if err != nil || len(ms) == 0 {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (r *personResolver) PartyMembership(ctx context.Context, obj *store.Person)
 
 // GridWorker is the resolver for the gridWorker field.
 func (r *personResolver) GridWorker(ctx context.Context, obj *store.Person) (*store.GridWorker, error) {
-	ws, err := r.loaders(ctx).GridWorkersOf.Load(ctx, obj.ID)()
+	ws, err := r.loaders(ctx).GridWorkersOf.Get(ctx, obj.ID)
 	if err != nil || len(ws) == 0 {
 		return nil, err
 	}
@@ -199,12 +199,12 @@ func (r *personResolver) ReportedCases(ctx context.Context, obj *store.Person, f
 
 // SourceRecords is the resolver for the sourceRecords field.
 func (r *personResolver) SourceRecords(ctx context.Context, obj *store.Person) ([]*store.PersonRecord, error) {
-	return r.loaders(ctx).PersonRecords.Load(ctx, obj.ID)()
+	return r.loaders(ctx).PersonRecords.Get(ctx, obj.ID)
 }
 
 // MatchEvidence is the resolver for the matchEvidence field.
 func (r *personResolver) MatchEvidence(ctx context.Context, obj *store.Person) ([]*store.PersonMatch, error) {
-	return r.loaders(ctx).PersonMatches.Load(ctx, obj.ID)()
+	return r.loaders(ctx).PersonMatches.Get(ctx, obj.ID)
 }
 
 // TotalCount is the resolver for the totalCount field.

@@ -174,7 +174,7 @@ func primeCaseRelations(ctx context.Context, st *store.Store, l *Loaders, cases 
 			// The grids are in the cache now; their parents follow in one more batch.
 			var parents []int64
 			for _, id := range grids {
-				if g, err := l.Region.Load(ctx, id)(); err == nil && g != nil && g.ParentID != nil {
+				if g, err := l.Region.Get(ctx, id); err == nil && g != nil && g.ParentID != nil {
 					parents = append(parents, *g.ParentID)
 				}
 			}
@@ -228,22 +228,37 @@ func prime[K comparable, V any](ctx context.Context, l *lazyLoader[K, V], batch 
 	return nil
 }
 
-// queue puts keys into a loader's current batch without waiting for them.
-// (Loader.LoadMany would start a goroutine per key: the trickle that splits
-// batches.)
-func queue[K comparable, V any](ctx context.Context, l *lazyLoader[K, V], keys []K) []dataloader.Thunk[V] {
-	thunks := make([]dataloader.Thunk[V], len(keys))
-	for i, k := range keys {
-		thunks[i] = l.Load(ctx, k)
-	}
-	return thunks
-}
-
 // loadAll loads keys as one batch and waits for all of them.
 func loadAll[K comparable, V any](ctx context.Context, l *lazyLoader[K, V], keys []K) ([]V, error) {
-	thunks := queue(ctx, l, keys)
-	out := make([]V, len(keys))
+	return loadEach(ctx, l, len(keys), func(i int) (K, bool) { return keys[i], true })
+}
+
+// loadEach loads the keys of n parents (key: the i-th parent's, and whether
+// it has one; a parent without has the zero value) and waits for all of
+// them: primed keys at once, the others put into the loader's current
+// batch before any is waited for (Loader.LoadMany would start a goroutine
+// per key: the trickle that splits batches).
+func loadEach[K comparable, V any](ctx context.Context, l *lazyLoader[K, V], n int, key func(i int) (K, bool)) ([]V, error) {
+	out := make([]V, n)
+	var thunks []dataloader.Thunk[V]
+	for i := range n {
+		k, ok := key(i)
+		if !ok {
+			continue
+		}
+		if v, ok := l.primedValue(k); ok {
+			out[i] = v
+			continue
+		}
+		if thunks == nil {
+			thunks = make([]dataloader.Thunk[V], n)
+		}
+		thunks[i] = l.loader().Load(ctx, k)
+	}
 	for i, th := range thunks {
+		if th == nil {
+			continue
+		}
 		v, err := th()
 		if err != nil {
 			return nil, err

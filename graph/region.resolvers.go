@@ -52,7 +52,7 @@ func (r *queryResolver) Region(ctx context.Context, id *string, code *string) (*
 		if err != nil {
 			return nil, err
 		}
-		reg, err := r.loaders(ctx).Region.Load(ctx, rid)()
+		reg, err := r.loaders(ctx).Region.Get(ctx, rid)
 		if err != nil || reg == nil {
 			return nil, err
 		}
@@ -82,7 +82,7 @@ func (r *regionResolver) Parent(ctx context.Context, obj *store.Region) (*store.
 	if obj.ParentID == nil {
 		return nil, nil
 	}
-	return r.loaders(ctx).Region.Load(ctx, *obj.ParentID)()
+	return r.loaders(ctx).Region.Get(ctx, *obj.ParentID)
 }
 
 // Ancestors is the resolver for the ancestors field.
@@ -112,7 +112,7 @@ func (r *regionResolver) Children(ctx context.Context, obj *store.Region, first 
 		return nil, err
 	}
 	// The batch prefetches the children's relations (NewLoaders).
-	page, err := r.loaders(ctx).RegionChildren.Load(ctx, regionChildrenKey{Parent: obj.ID, Args: string(args)})()
+	page, err := r.loaders(ctx).RegionChildren.Get(ctx, regionChildrenKey{Parent: obj.ID, Args: string(args)})
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func (r *regionResolver) Boundary(ctx context.Context, obj *store.Region) (json.
 	if obj.Boundary != nil {
 		return obj.Boundary, nil
 	}
-	return r.loaders(ctx).RegionBoundary.Load(ctx, obj.ID)()
+	return r.loaders(ctx).RegionBoundary.Get(ctx, obj.ID)
 }
 
 // Centroid is the resolver for the centroid field.
@@ -139,7 +139,7 @@ func (r *regionResolver) Centroid(ctx context.Context, obj *store.Region) (*cano
 
 // Stats is the resolver for the stats field.
 func (r *regionResolver) Stats(ctx context.Context, obj *store.Region) (*store.RegionStats, error) {
-	return r.loaders(ctx).RegionStats.Load(ctx, obj.ID)()
+	return r.loaders(ctx).RegionStats.Get(ctx, obj.ID)
 }
 
 // Cases is the resolver for the cases field.
@@ -149,7 +149,7 @@ func (r *regionResolver) Cases(ctx context.Context, obj *store.Region, filter *m
 	if err != nil {
 		return nil, err
 	}
-	page, err := l.RegionCases.Load(ctx, key)()
+	page, err := l.RegionCases.Get(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (r *regionResolver) CaseStats(ctx context.Context, obj *store.Region, filte
 	if err != nil {
 		return nil, err
 	}
-	buckets, err := r.loaders(ctx).RegionCaseStats.Load(ctx, key)()
+	buckets, err := r.loaders(ctx).RegionCaseStats.Get(ctx, key)
 	if err != nil {
 		return nil, err
 	}

@@ -22539,11 +22539,7 @@ func (ec *executionContext) _AuditEntryConnection(ctx context.Context, sel ast.S
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AuditEntryConnection_totalCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._AuditEntryConnection_totalCount, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22664,35 +22660,15 @@ func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet,
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "grid":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Building_grid(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Building_grid, field, obj)
 		case "location":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Building_location(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Building_location, field, obj)
 		case "householdCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Building_householdCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Building_householdCount, field, obj)
 		case "households":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Building_households(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Building_households, field, obj)
 		case "partyMembers":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Building_partyMembers(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Building_partyMembers, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22732,11 +22708,7 @@ func (ec *executionContext) _BuildingConnection(ctx context.Context, sel ast.Sel
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._BuildingConnection_totalCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._BuildingConnection_totalCount, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22809,11 +22781,7 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "source":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Case_source(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Case_source, field, obj)
 		case "sourceId":
 			out.Values[i] = ec._Case_sourceId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -22825,11 +22793,7 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "category":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Case_category(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Case_category, field, obj)
 		case "sourceCategory":
 			out.Values[i] = ec._Case_sourceCategory(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -22856,11 +22820,7 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "grid":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Case_grid(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Case_grid, field, obj)
 		case "location":
 			out.Values[i] = ec._Case_location(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -22872,11 +22832,7 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "building":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Case_building(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Case_building, field, obj)
 		case "reportedAt":
 			out.Values[i] = ec._Case_reportedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -22903,23 +22859,11 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "timeline":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Case_timeline(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Case_timeline, field, obj)
 		case "incident":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Case_incident(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Case_incident, field, obj)
 		case "reporter":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Case_reporter(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Case_reporter, field, obj)
 		case "assignee":
 			out.Values[i] = ec._Case_assignee(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -22931,17 +22875,9 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "standardAddress":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Case_standardAddress(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Case_standardAddress, field, obj)
 		case "addressComponents":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Case_addressComponents(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Case_addressComponents, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23039,11 +22975,7 @@ func (ec *executionContext) _CaseConnection(ctx context.Context, sel ast.Selecti
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._CaseConnection_totalCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._CaseConnection_totalCount, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23126,22 +23058,14 @@ func (ec *executionContext) _Category(ctx context.Context, sel ast.SelectionSet,
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "parent":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Category_parent(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Category_parent, field, obj)
 		case "level":
 			out.Values[i] = ec._Category_level(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "sourceMappings":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Category_sourceMappings(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Category_sourceMappings, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23368,34 +23292,18 @@ func (ec *executionContext) _DualReport(ctx context.Context, sel ast.SelectionSe
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("DualReport")
 		case "community":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._DualReport_community(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._DualReport_community, field, obj)
 		case "communityName":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._DualReport_communityName(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._DualReport_communityName, field, obj)
 		case "branch":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._DualReport_branch(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._DualReport_branch, field, obj)
 		case "employer":
 			out.Values[i] = ec._DualReport_employer(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "reportedOn":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._DualReport_reportedOn(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._DualReport_reportedOn, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23425,28 +23333,16 @@ func (ec *executionContext) _GridWorker(ctx context.Context, sel ast.SelectionSe
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("GridWorker")
 		case "id":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._GridWorker_id(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._GridWorker_id, field, obj)
 		case "person":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._GridWorker_person(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._GridWorker_person, field, obj)
 		case "role":
 			out.Values[i] = ec._GridWorker_role(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "grids":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._GridWorker_grids(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._GridWorker_grids, field, obj)
 		case "provenance":
 			out.Values[i] = ec._GridWorker_provenance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -23491,11 +23387,7 @@ func (ec *executionContext) _GridWorkerConnection(ctx context.Context, sel ast.S
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._GridWorkerConnection_totalCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._GridWorkerConnection_totalCount, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23563,28 +23455,16 @@ func (ec *executionContext) _Household(ctx context.Context, sel ast.SelectionSet
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Household")
 		case "id":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Household_id(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Household_id, field, obj)
 		case "grid":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Household_grid(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Household_grid, field, obj)
 		case "compound":
 			out.Values[i] = ec._Household_compound(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "building":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Household_building(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Household_building, field, obj)
 		case "unit":
 			out.Values[i] = ec._Household_unit(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -23596,17 +23476,9 @@ func (ec *executionContext) _Household(ctx context.Context, sel ast.SelectionSet
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "address":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Household_address(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Household_address, field, obj)
 		case "residentCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Household_residentCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Household_residentCount, field, obj)
 		case "provenance":
 			out.Values[i] = ec._Household_provenance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -23651,11 +23523,7 @@ func (ec *executionContext) _HouseholdConnection(ctx context.Context, sel ast.Se
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._HouseholdConnection_totalCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._HouseholdConnection_totalCount, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23723,62 +23591,34 @@ func (ec *executionContext) _Incident(ctx context.Context, sel ast.SelectionSet,
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Incident")
 		case "id":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Incident_id(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Incident_id, field, obj)
 		case "title":
 			out.Values[i] = ec._Incident_title(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "cases":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Incident_cases(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Incident_cases, field, obj)
 		case "sources":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Incident_sources(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Incident_sources, field, obj)
 		case "firstReportedAt":
 			out.Values[i] = ec._Incident_firstReportedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Incident_status(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Incident_status, field, obj)
 		case "location":
 			out.Values[i] = ec._Incident_location(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "category":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Incident_category(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Incident_category, field, obj)
 		case "grid":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Incident_grid(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Incident_grid, field, obj)
 		case "evidence":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Incident_evidence(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Incident_evidence, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24087,11 +23927,7 @@ func (ec *executionContext) _Indicators(ctx context.Context, sel ast.SelectionSe
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "score":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Indicators_score(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Indicators_score, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24159,35 +23995,15 @@ func (ec *executionContext) _MatchDecision(ctx context.Context, sel ast.Selectio
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("MatchDecision")
 		case "kind":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._MatchDecision_kind(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._MatchDecision_kind, field, obj)
 		case "a":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._MatchDecision_a(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._MatchDecision_a, field, obj)
 		case "b":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._MatchDecision_b(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._MatchDecision_b, field, obj)
 		case "recordA":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._MatchDecision_recordA(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._MatchDecision_recordA, field, obj)
 		case "recordB":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._MatchDecision_recordB(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._MatchDecision_recordB, field, obj)
 		case "accept":
 			out.Values[i] = ec._MatchDecision_accept(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -24368,46 +24184,22 @@ func (ec *executionContext) _PartyMember(ctx context.Context, sel ast.SelectionS
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("PartyMember")
 		case "id":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyMember_id(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._PartyMember_id, field, obj)
 		case "person":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyMember_person(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._PartyMember_person, field, obj)
 		case "org":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyMember_org(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._PartyMember_org, field, obj)
 		case "joinedOn":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyMember_joinedOn(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._PartyMember_joinedOn, field, obj)
 		case "centralHousehold":
 			out.Values[i] = ec._PartyMember_centralHousehold(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "homeBuilding":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyMember_homeBuilding(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._PartyMember_homeBuilding, field, obj)
 		case "dualReports":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyMember_dualReports(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._PartyMember_dualReports, field, obj)
 		case "serviceHours":
 			out.Values[i] = ec._PartyMember_serviceHours(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -24419,11 +24211,7 @@ func (ec *executionContext) _PartyMember(ctx context.Context, sel ast.SelectionS
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "activities":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyMember_activities(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._PartyMember_activities, field, obj)
 		case "provenance":
 			out.Values[i] = ec._PartyMember_provenance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -24468,11 +24256,7 @@ func (ec *executionContext) _PartyMemberConnection(ctx context.Context, sel ast.
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyMemberConnection_totalCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._PartyMemberConnection_totalCount, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24540,11 +24324,7 @@ func (ec *executionContext) _PartyOrg(ctx context.Context, sel ast.SelectionSet,
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("PartyOrg")
 		case "id":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyOrg_id(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._PartyOrg_id, field, obj)
 		case "name":
 			out.Values[i] = ec._PartyOrg_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -24556,41 +24336,17 @@ func (ec *executionContext) _PartyOrg(ctx context.Context, sel ast.SelectionSet,
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "parent":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyOrg_parent(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._PartyOrg_parent, field, obj)
 		case "children":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyOrg_children(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._PartyOrg_children, field, obj)
 		case "region":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyOrg_region(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._PartyOrg_region, field, obj)
 		case "members":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyOrg_members(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._PartyOrg_members, field, obj)
 		case "memberCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyOrg_memberCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._PartyOrg_memberCount, field, obj)
 		case "centralHouseholdCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyOrg_centralHouseholdCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._PartyOrg_centralHouseholdCount, field, obj)
 		case "provenance":
 			out.Values[i] = ec._PartyOrg_provenance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -24635,11 +24391,7 @@ func (ec *executionContext) _PartyOrgConnection(ctx context.Context, sel ast.Sel
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PartyOrgConnection_totalCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._PartyOrgConnection_totalCount, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24707,81 +24459,37 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Person")
 		case "id":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Person_id(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Person_id, field, obj)
 		case "name":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Person_name(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Person_name, field, obj)
 		case "idNumber":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Person_idNumber(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Person_idNumber, field, obj)
 		case "phone":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Person_phone(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Person_phone, field, obj)
 		case "gender":
 			out.Values[i] = ec._Person_gender(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "birthYear":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Person_birthYear(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Person_birthYear, field, obj)
 		case "roles":
 			out.Values[i] = ec._Person_roles(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "household":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Person_household(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Person_household, field, obj)
 		case "partyMembership":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Person_partyMembership(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Person_partyMembership, field, obj)
 		case "gridWorker":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Person_gridWorker(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Person_gridWorker, field, obj)
 		case "reportedCases":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Person_reportedCases(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Person_reportedCases, field, obj)
 		case "sourceRecords":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Person_sourceRecords(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Person_sourceRecords, field, obj)
 		case "matchEvidence":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Person_matchEvidence(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Person_matchEvidence, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24821,11 +24529,7 @@ func (ec *executionContext) _PersonConnection(ctx context.Context, sel ast.Selec
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PersonConnection_totalCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._PersonConnection_totalCount, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24908,11 +24612,7 @@ func (ec *executionContext) _PersonMatch(ctx context.Context, sel ast.SelectionS
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "fields":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PersonMatch_fields(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._PersonMatch_fields, field, obj)
 		case "total":
 			out.Values[i] = ec._PersonMatch_total(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -24947,11 +24647,7 @@ func (ec *executionContext) _PersonSourceRecord(ctx context.Context, sel ast.Sel
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("PersonSourceRecord")
 		case "id":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PersonSourceRecord_id(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._PersonSourceRecord_id, field, obj)
 		case "key":
 			out.Values[i] = ec._PersonSourceRecord_key(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -25001,11 +24697,7 @@ func (ec *executionContext) _Provenance(ctx context.Context, sel ast.SelectionSe
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Provenance")
 		case "source":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Provenance_source(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Provenance_source, field, obj)
 		case "sourceId":
 			out.Values[i] = ec._Provenance_sourceId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -25022,11 +24714,7 @@ func (ec *executionContext) _Provenance(ctx context.Context, sel ast.SelectionSe
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "payloadHash":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Provenance_payloadHash(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Provenance_payloadHash, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25066,11 +24754,7 @@ func (ec *executionContext) _QuarantineConnection(ctx context.Context, sel ast.S
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._QuarantineConnection_totalCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._QuarantineConnection_totalCount, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25138,11 +24822,7 @@ func (ec *executionContext) _QuarantineEntry(ctx context.Context, sel ast.Select
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("QuarantineEntry")
 		case "source":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._QuarantineEntry_source(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._QuarantineEntry_source, field, obj)
 		case "stream":
 			out.Values[i] = ec._QuarantineEntry_stream(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -25179,11 +24859,7 @@ func (ec *executionContext) _QuarantineEntry(ctx context.Context, sel ast.Select
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "raw":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._QuarantineEntry_raw(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._QuarantineEntry_raw, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25395,11 +25071,7 @@ func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, o
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Region")
 		case "id":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Region_id(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Region_id, field, obj)
 		case "code":
 			out.Values[i] = ec._Region_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -25416,83 +25088,31 @@ func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, o
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "parent":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Region_parent(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Region_parent, field, obj)
 		case "ancestors":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Region_ancestors(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Region_ancestors, field, obj)
 		case "children":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Region_children(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Region_children, field, obj)
 		case "boundary":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Region_boundary(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Region_boundary, field, obj)
 		case "centroid":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Region_centroid(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Region_centroid, field, obj)
 		case "stats":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Region_stats(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Region_stats, field, obj)
 		case "cases":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Region_cases(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Region_cases, field, obj)
 		case "caseStats":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Region_caseStats(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Region_caseStats, field, obj)
 		case "indicators":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Region_indicators(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Region_indicators, field, obj)
 		case "partyOrgs":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Region_partyOrgs(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Region_partyOrgs, field, obj)
 		case "gridWorkers":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Region_gridWorkers(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Region_gridWorkers, field, obj)
 		case "serviceStations":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Region_serviceStations(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Region_serviceStations, field, obj)
 		case "buildings":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Region_buildings(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._Region_buildings, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25532,11 +25152,7 @@ func (ec *executionContext) _RegionConnection(ctx context.Context, sel ast.Selec
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._RegionConnection_totalCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._RegionConnection_totalCount, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25629,11 +25245,7 @@ func (ec *executionContext) _RegionIndicators(ctx context.Context, sel ast.Selec
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "breakdown":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._RegionIndicators_breakdown(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._RegionIndicators_breakdown, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25678,22 +25290,14 @@ func (ec *executionContext) _RegionStats(ctx context.Context, sel ast.SelectionS
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "dualReportMembers":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._RegionStats_dualReportMembers(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._RegionStats_dualReportMembers, field, obj)
 		case "gridWorkers":
 			out.Values[i] = ec._RegionStats_gridWorkers(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "serviceStations":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._RegionStats_serviceStations(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._RegionStats_serviceStations, field, obj)
 		case "grids":
 			out.Values[i] = ec._RegionStats_grids(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -25829,11 +25433,7 @@ func (ec *executionContext) _ServiceStation(ctx context.Context, sel ast.Selecti
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ServiceStation")
 		case "id":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ServiceStation_id(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._ServiceStation_id, field, obj)
 		case "name":
 			out.Values[i] = ec._ServiceStation_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -25850,11 +25450,7 @@ func (ec *executionContext) _ServiceStation(ctx context.Context, sel ast.Selecti
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "location":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ServiceStation_location(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._ServiceStation_location, field, obj)
 		case "services":
 			out.Values[i] = ec._ServiceStation_services(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -25866,23 +25462,11 @@ func (ec *executionContext) _ServiceStation(ctx context.Context, sel ast.Selecti
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "region":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ServiceStation_region(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._ServiceStation_region, field, obj)
 		case "building":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ServiceStation_building(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._ServiceStation_building, field, obj)
 		case "distanceMeters":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ServiceStation_distanceMeters(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._ServiceStation_distanceMeters, field, obj)
 		case "provenance":
 			out.Values[i] = ec._ServiceStation_provenance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -25927,11 +25511,7 @@ func (ec *executionContext) _ServiceStationConnection(ctx context.Context, sel a
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ServiceStationConnection_totalCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._ServiceStationConnection_totalCount, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -26029,11 +25609,7 @@ func (ec *executionContext) _Source(ctx context.Context, sel ast.SelectionSet, o
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lagSeconds":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Source_lagSeconds(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._Source_lagSeconds, field, obj)
 		case "consecutiveFailures":
 			out.Values[i] = ec._Source_consecutiveFailures(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -26225,17 +25801,9 @@ func (ec *executionContext) _SyncRun(ctx context.Context, sel ast.SelectionSet, 
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("SyncRun")
 		case "id":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._SyncRun_id(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._SyncRun_id, field, obj)
 		case "source":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._SyncRun_source(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._SyncRun_source, field, obj)
 		case "full":
 			out.Values[i] = ec._SyncRun_full(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -26252,11 +25820,7 @@ func (ec *executionContext) _SyncRun(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._SyncRun_status(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._SyncRun_status, field, obj)
 		case "fetched":
 			out.Values[i] = ec._SyncRun_fetched(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -26336,11 +25900,7 @@ func (ec *executionContext) _SyncRunConnection(ctx context.Context, sel ast.Sele
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._SyncRunConnection_totalCount(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, true, (*executionContext)._SyncRunConnection_totalCount, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -26466,17 +26026,9 @@ func (ec *executionContext) _VolunteerActivity(ctx context.Context, sel ast.Sele
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "station":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._VolunteerActivity_station(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._VolunteerActivity_station, field, obj)
 		case "heldOn":
-			resolveField(ctx, out, ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._VolunteerActivity_heldOn(ctx, field, obj)
-				})
+			resolveFieldOf(ctx, ec, out, &deferred, i, true, false, (*executionContext)._VolunteerActivity_heldOn, field, obj)
 		case "hours":
 			out.Values[i] = ec._VolunteerActivity_hours(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

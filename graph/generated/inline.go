@@ -18,7 +18,7 @@ import (
 // and the scheduling. execpatch routes both calls through this file:
 // marshalSlice marshals a list in order, on the caller's goroutine, when
 // no field selected anywhere under its elements can block (noWait), and
-// then every object under it resolves its fields in place (resolveField).
+// then every object under it resolves its fields in place (resolveFieldOf).
 // A field can block when it runs a resolver that is neither a batch
 // resolver (which runs once for all the list's elements, on the first
 // element's call), nor one of the resolvers without I/O (withoutIO) or
@@ -219,41 +219,54 @@ var withoutIO = map[string]bool{
 // reads it, at most once per request, and every other finds it in memory.
 var oncePerRequest = map[string]bool{"Case.category": true, "Incident.category": true, "Category.parent": true}
 
-// resolveField stands in for FieldSet.ResolveConcurrently in the generated
-// objects: under a list marshalled in place it resolves the field now,
-// counting its result as Dispatch would; otherwise it schedules it.
-func resolveField(ctx context.Context, out *graphql.FieldSet, oc *graphql.OperationContext, deferred *graphql.DeferredGroup,
-	i int, recoverFromPanic, nonNull bool, resolve func(ctx context.Context) graphql.Marshaler) {
+// resolveFieldOf stands in for FieldSet.ResolveConcurrently in the
+// generated objects: under a list marshalled in place it resolves the
+// field now, counting its result as Dispatch would; otherwise it schedules
+// it. The field is given as the generated field's method expression with
+// the field and its object, not as a closure over them: one is made only
+// for a field scheduled, not for every field of every object marshalled in
+// place.
+func resolveFieldOf[T any](ctx context.Context, ec *executionContext, out *graphql.FieldSet, deferred *graphql.DeferredGroup,
+	i int, recoverFromPanic, nonNull bool,
+	resolve func(*executionContext, context.Context, graphql.CollectedField, T) graphql.Marshaler, field graphql.CollectedField, obj T) {
 	invalid := graphql.RequiredNull
 	if nonNull {
 		invalid = graphql.Null
 	}
-	switch {
-	case deferred.Defers != nil:
-		out.ResolveConcurrently(oc, deferred, i, recoverFromPanic, nonNull, resolve)
-	case ctx.Value(inlineKey{}) == nil:
-		// What ResolveConcurrently does for a field that is not deferred,
-		// without the field list it reads to tell (a set of an operation
-		// that cannot defer has none: see newFieldSet).
-		out.Concurrently(i, func(ctx context.Context) graphql.Marshaler {
-			v := resolveRecovered(ctx, oc, recoverFromPanic, resolve)
-			if v == invalid {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-			return v
-		})
-	default:
-		v := resolveRecovered(ctx, oc, recoverFromPanic, resolve)
+	oc := ec.OperationContext
+	if deferred.Defers == nil && ctx.Value(inlineKey{}) != nil {
+		v := resolveRecovered(ctx, ec, oc, recoverFromPanic, resolve, field, obj)
 		out.Values[i] = v
 		if v == invalid {
 			atomic.AddUint32(&out.Invalids, 1)
 		}
+		return
 	}
+	// Declared here, so that only a field scheduled moves them to the heap.
+	f, o := field, obj
+	if deferred.Defers != nil {
+		out.ResolveConcurrently(oc, deferred, i, recoverFromPanic, nonNull, func(ctx context.Context) graphql.Marshaler {
+			return resolve(ec, ctx, f, o)
+		})
+		return
+	}
+	// What ResolveConcurrently does for a field that is not deferred,
+	// without the field list it reads to tell (a set of an operation that
+	// cannot defer has none: see newFieldSet).
+	out.Concurrently(i, func(ctx context.Context) graphql.Marshaler {
+		v := resolveRecovered(ctx, ec, oc, recoverFromPanic, resolve, f, o)
+		if v == invalid {
+			atomic.AddUint32(&out.Invalids, 1)
+		}
+		return v
+	})
 }
 
-// resolveRecovered runs resolve; with recoverFromPanic a panic is reported
-// through oc and resolves to null, as gqlgen's concurrent path does.
-func resolveRecovered(ctx context.Context, oc *graphql.OperationContext, recoverFromPanic bool, resolve func(ctx context.Context) graphql.Marshaler) (res graphql.Marshaler) {
+// resolveRecovered resolves a field; with recoverFromPanic a panic is
+// reported through oc and resolves to null, as gqlgen's concurrent path
+// does.
+func resolveRecovered[T any](ctx context.Context, ec *executionContext, oc *graphql.OperationContext, recoverFromPanic bool,
+	resolve func(*executionContext, context.Context, graphql.CollectedField, T) graphql.Marshaler, field graphql.CollectedField, obj T) (res graphql.Marshaler) {
 	if recoverFromPanic {
 		defer func() {
 			if r := recover(); r != nil {
@@ -262,7 +275,7 @@ func resolveRecovered(ctx context.Context, oc *graphql.OperationContext, recover
 			}
 		}()
 	}
-	return resolve(ctx)
+	return resolve(ec, ctx, field, obj)
 }
 
 // leafInline tells whether a leaf field (a scalar or an enum) read from its

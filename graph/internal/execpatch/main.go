@@ -54,8 +54,10 @@
 // of a buffer that grows by doubling for every answer.
 //
 // It also routes gqlgen's concurrent list marshalling and field resolution
-// through graph/generated/inline.go (marshalSlice, resolveField), which
-// marshal a list in place when nothing selected under it can wait on I/O,
+// through graph/generated/inline.go (marshalSlice, resolveFieldOf), which
+// marshal a list in place when nothing selected under it can wait on I/O
+// (a field is given as a method expression, with its object: a closure is
+// made only for a field resolved on another goroutine),
 // and writes graph/generated/concurrency.go, the table of the fields
 // resolved concurrently that inline.go reads (concurrentFields): a file of
 // its own, so that the package compiles before the patch too, as gqlgen
@@ -77,31 +79,37 @@ import (
 	"strings"
 )
 
-// rewrites are the calls replaced, each with its replacement.
-var rewrites = []struct{ from, to string }{
+// rewrites are the calls replaced, each with its replacement (and, where
+// a later step rewrites the replacement again, done: what that step
+// writes, so that the patch can run twice).
+var rewrites = []struct{ from, to, done string }{
 	{"type executionContext struct {\n\t*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]\n}",
 		"type executionContext struct {\n\t*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]\n\top operationState // added by execpatch: see deferred.go\n}\n\n" +
 			"// operationState is the operation's state (added by execpatch: see deferred.go).\n" +
-			"func (ec *executionContext) operationState() *operationState { return &ec.op }"},
-	{"deferred := graphql.NewDeferredGroup(ctx)", "deferred := ec.newDeferredGroup(ctx)"},
-	{"fields := graphql.CollectFields(ec.OperationContext, sel, ", "fields := ec.collectFields(sel, "},
-	{"out := graphql.NewFieldSet(fields)\n", "out := ec.newFieldSet(fields)\n"},
-	{"\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\n\treturn out\n}", "\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\n\treturn ec.objectValue(fields, out, &deferred)\n}"},
-	{"graphql.MarshalSliceConcurrently(ctx, len(v), ", "marshalSlice(ctx, sel, len(v), "},
-	{"out.ResolveConcurrently(ec.OperationContext, &deferred, i,", "resolveField(ctx, out, ec.OperationContext, &deferred, i,"},
-	{"\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n", "\t\t\tresponse.Data = marshalData(data)\n"},
+			"func (ec *executionContext) operationState() *operationState { return &ec.op }", ""},
+	{"deferred := graphql.NewDeferredGroup(ctx)", "deferred := ec.newDeferredGroup(ctx)", ""},
+	{"fields := graphql.CollectFields(ec.OperationContext, sel, ", "fields := ec.collectFields(sel, ", ""},
+	{"out := graphql.NewFieldSet(fields)\n", "out := ec.newFieldSet(fields)\n", ""},
+	{"\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\n\treturn out\n}", "\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\n\treturn ec.objectValue(fields, out, &deferred)\n}", ""},
+	{"graphql.MarshalSliceConcurrently(ctx, len(v), ", "marshalSlice(ctx, sel, len(v), ", ""},
+	{"out.ResolveConcurrently(ec.OperationContext, &deferred, i,", "resolveField(ctx, out, ec.OperationContext, &deferred, i,", "resolveFieldOf(ctx, ec, out, &deferred, i,"},
+	{"\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n", "\t\t\tresponse.Data = marshalData(data)\n", ""},
 }
 
 var (
-	// concurrentCall is a field resolved through resolveField: its object
-	// type and name.
-	concurrentCall = regexp.MustCompile(`resolveField\(ctx, out, ec\.OperationContext, &deferred, i,\s+\w+, \w+,\s+func\(ctx context\.Context\) graphql\.Marshaler \{\s+return ec\._([A-Za-z0-9]+)_([A-Za-z0-9_]+)\(`)
+	// closureCall is a field resolved through resolveField with a closure
+	// over the generated field: whether it recovers from a panic, whether
+	// it is non-null, its object type and name.
+	closureCall = regexp.MustCompile(`resolveField\(ctx, out, ec\.OperationContext, &deferred, i,\s+(\w+), (\w+),\s+func\(ctx context\.Context\) graphql\.Marshaler \{\s+return ec\._([A-Za-z0-9]+)_([A-Za-z0-9_]+)\(ctx, field, obj\)\s+\}\)`)
+	// concurrentCall is a field resolved through resolveFieldOf: its
+	// object type and name.
+	concurrentCall = regexp.MustCompile(`resolveFieldOf\(ctx, ec, out, &deferred, i, \w+, \w+, \(\*executionContext\)\._([A-Za-z0-9]+)_([A-Za-z0-9_]+), field, obj\)`)
 	// batchResolver is the batch resolution of a field.
 	batchResolver = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) resolveBatch_([A-Za-z0-9]+)_([A-Za-z0-9_]+)\(`)
 )
 
 // fieldTable is the Go source of concurrentFields: every field resolved
-// through resolveField, true when it has a batch resolver.
+// through resolveFieldOf, true when it has a batch resolver.
 func fieldTable(src []byte) ([]byte, error) {
 	batch := map[string]bool{}
 	for _, m := range batchResolver.FindAllSubmatch(src, -1) {
@@ -116,7 +124,7 @@ func fieldTable(src []byte) ([]byte, error) {
 			keys = append(keys, k)
 		}
 	}
-	if n := bytes.Count(src, []byte("resolveField(ctx, out, ")); len(keys) == 0 || n < len(keys) {
+	if n := bytes.Count(src, []byte("resolveFieldOf(ctx, ec, out, ")); len(keys) == 0 || n < len(keys) {
 		return nil, fmt.Errorf("found %d concurrent fields in %d calls: gqlgen's generated code changed; review graph/generated/inline.go", len(keys), n)
 	}
 	sort.Strings(keys)
@@ -130,6 +138,24 @@ func fieldTable(src []byte) ([]byte, error) {
 	}
 	b.WriteString("}\n")
 	return b.Bytes(), nil
+}
+
+// closureFreeFields has the objects resolve their fields through
+// resolveFieldOf, given the generated field as a method expression with
+// the field and its object, instead of a closure over them made for every
+// field of every object: resolveFieldOf makes one only for a field it
+// hands to another goroutine.
+func closureFreeFields(src []byte) ([]byte, error) {
+	n := 0
+	out := closureCall.ReplaceAllFunc(src, func(m []byte) []byte {
+		n++
+		g := closureCall.FindSubmatch(m)
+		return []byte(fmt.Sprintf("resolveFieldOf(ctx, ec, out, &deferred, i, %s, %s, (*executionContext)._%s_%s, field, obj)", g[1], g[2], g[3], g[4]))
+	})
+	if left := bytes.Count(out, []byte("resolveField(ctx, out, ")); left > 0 || n == 0 && !bytes.Contains(out, []byte("resolveFieldOf(ctx, ec, out, ")) {
+		return nil, fmt.Errorf("rewrote %d fields resolved through resolveField, %d left: gqlgen's generated code changed; review graph/generated/inline.go", n, left)
+	}
+	return out, nil
 }
 
 // resolveFieldHead is the start of a generated field that gqlgen resolves
@@ -365,7 +391,7 @@ func patch(path string) error {
 	}
 	for _, r := range rewrites {
 		n := bytes.Count(src, []byte(r.from))
-		if n == 0 && !bytes.Contains(src, []byte(r.to)) {
+		if n == 0 && !bytes.Contains(src, []byte(r.to)) && (r.done == "" || !bytes.Contains(src, []byte(r.done))) {
 			return fmt.Errorf("%s: no %q to rewrite: gqlgen's generated code changed; review graph/generated/deferred.go", path, r.from)
 		}
 		src = bytes.ReplaceAll(src, []byte(r.from), []byte(r.to))
@@ -392,6 +418,9 @@ func patch(path string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	if src, err = resolvedFastPaths(src); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if src, err = closureFreeFields(src); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	table, err := fieldTable(src)

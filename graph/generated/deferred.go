@@ -23,22 +23,22 @@ type operationState struct {
 	defers atomic.Int32 // 0 not known yet, cannotDefer or mayDeferOp
 	mu     sync.Mutex   // guards the rest: objects may resolve on several goroutines
 	fields map[fieldsKey][]graphql.CollectedField
-	slab   []object
-	sets   []graphql.FieldSet
+	slab   slab[object]
+	sets   slab[graphql.FieldSet]
 	// spare are sets whose objects are written (objectValue): taken
 	// again before the slab, so that an operation holds about as many
 	// sets as its answer is deep, not one for each of its objects.
 	spare  []*graphql.FieldSet
-	values []graphql.Marshaler
-	fcs    []graphql.FieldContext
+	values slab[graphql.Marshaler]
+	fcs    slab[graphql.FieldContext]
 	// children are the field contexts' Child functions, one per type
 	// (fieldContextChild).
 	children map[string]childFunc
 	// The values of leaves (leaves.go).
-	strings []stringLeaf
-	ints    []intLeaf
-	times   []timeLeaf
-	floats  []floatLeaf
+	strings slab[stringLeaf]
+	ints    slab[intLeaf]
+	times   slab[timeLeaf]
+	floats  slab[floatLeaf]
 	// gate is the operation's FieldGate, once gateRead (fieldGate).
 	gate     FieldGate
 	gateRead bool
@@ -156,31 +156,92 @@ func (ec *executionContext) objectValue(fields []graphql.CollectedField, out *gr
 	return o
 }
 
-// Each slab holds twice as many as the one before, from minSlab to maxSlab
-// (values: from 4×minSlab to 8×maxSlab): a small answer takes little, a
-// large one allocates once per maxSlab objects. A slab lives as long as
-// anything taken from it, which is until the answer is written.
+// Each chunk of a slab holds twice as many as the one before, from minSlab
+// to maxSlab (values: from 4×minSlab to 8×maxSlab): a small answer takes
+// little, a large one allocates once per maxSlab objects (or once per list
+// marshalled in place: reserveLike). A chunk lives as long as anything
+// taken from it, which is until the answer is written.
 const (
 	minSlab = 8
 	maxSlab = 256
 )
 
+// slab is where an operation takes values of one kind from, in chunks
+// (take), counting what it took (for reserve).
+type slab[T any] struct {
+	chunk []T
+	// last is the size of the last chunk take started (not reserve's).
+	last  int
+	taken int
+}
+
 // take returns the next n zero elements of a slab (the caller holds the
-// lock), starting a new slab, twice the size of the last within lo and
-// hi (and at least n), when the slab has no room left.
-func take[T any](slab *[]T, n, lo, hi int) []T {
-	if len(*slab)+n > cap(*slab) {
-		*slab = make([]T, 0, max(n, min(max(2*cap(*slab), lo), hi)))
+// lock), starting a new chunk, twice the size of the last within lo and
+// hi (and at least n), when the chunk has no room left.
+func (b *slab[T]) take(n, lo, hi int) []T {
+	if len(b.chunk)+n > cap(b.chunk) {
+		b.last = min(max(2*b.last, lo), hi)
+		b.chunk = make([]T, 0, max(n, b.last))
 	}
-	at := len(*slab)
-	*slab = (*slab)[:at+n]
-	return (*slab)[at : at+n : at+n]
+	at := len(b.chunk)
+	b.chunk = b.chunk[:at+n]
+	b.taken += n
+	return b.chunk[at : at+n : at+n]
+}
+
+// reserve makes room for n more elements (at most maxReserve) in the
+// current chunk or a new one of that size (the caller holds the lock); the
+// chunk after it is sized as if it had not been.
+func (b *slab[T]) reserve(n int) {
+	n = min(n, maxReserve)
+	if cap(b.chunk)-len(b.chunk) < n {
+		b.chunk = make([]T, 0, n)
+	}
+}
+
+// maxReserve bounds a chunk reserve makes: a long list's elements beyond
+// it take chunks as they come.
+const maxReserve = 4096
+
+// slabCounts are how many elements an operation took from each of the
+// slabs a list's elements take from (the sets are given back, and taken
+// again).
+type slabCounts [7]int
+
+// taken counts what the operation took so far.
+func (s *operationState) taken() slabCounts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slabCounts{s.slab.taken, s.values.taken, s.fcs.taken, s.strings.taken, s.ints.taken, s.times.taken, s.floats.taken}
+}
+
+// reserveLike makes room, in each slab, for n more of what the operation
+// took since before: a list marshalled in place reserves for its other
+// elements what its first took, in one chunk each, instead of chunks
+// doubling from the last (whose unused tail, up to half a chunk, is
+// allocated and cleared for nothing).
+func (s *operationState) reserveLike(before slabCounts, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := slabCounts{s.slab.taken, s.values.taken, s.fcs.taken, s.strings.taken, s.ints.taken, s.times.taken, s.floats.taken}
+	reserve := func(k int, f func(int)) {
+		if d := now[k] - before[k]; d > 0 {
+			f(d * n)
+		}
+	}
+	reserve(0, s.slab.reserve)
+	reserve(1, s.values.reserve)
+	reserve(2, s.fcs.reserve)
+	reserve(3, s.strings.reserve)
+	reserve(4, s.ints.reserve)
+	reserve(5, s.times.reserve)
+	reserve(6, s.floats.reserve)
 }
 
 // newObject takes an object from the operation's slab.
 func (s *operationState) newObject(fields []graphql.CollectedField, values []graphql.Marshaler) *object {
 	s.mu.Lock()
-	o := &take(&s.slab, 1, minSlab, maxSlab)[0]
+	o := &s.slab.take(1, minSlab, maxSlab)[0]
 	s.mu.Unlock()
 	o.fields, o.values = fields, values
 	return o
@@ -207,9 +268,9 @@ func (s *operationState) newFieldSet(n int) *graphql.FieldSet {
 	if k := len(s.spare); k > 0 {
 		fs, s.spare = s.spare[k-1], s.spare[:k-1]
 	} else {
-		fs = &take(&s.sets, 1, minSlab, maxSlab)[0]
+		fs = &s.sets.take(1, minSlab, maxSlab)[0]
 	}
-	values := take(&s.values, n, 4*minSlab, 8*maxSlab)
+	values := s.values.take(n, 4*minSlab, 8*maxSlab)
 	s.mu.Unlock()
 	fs.Values = values
 	return fs
@@ -229,7 +290,7 @@ func (s *operationState) release(fs *graphql.FieldSet) {
 func (ec *executionContext) fieldContext(fc graphql.FieldContext) *graphql.FieldContext {
 	s := ec.state()
 	s.mu.Lock()
-	p := &take(&s.fcs, 1, minSlab, maxSlab)[0]
+	p := &s.fcs.take(1, minSlab, maxSlab)[0]
 	s.mu.Unlock()
 	*p = fc
 	return p
@@ -256,7 +317,7 @@ func (ec *executionContext) fieldContextChild(fc graphql.FieldContext, typ strin
 		}
 		s.children[typ] = f
 	}
-	p := &take(&s.fcs, 1, minSlab, maxSlab)[0]
+	p := &s.fcs.take(1, minSlab, maxSlab)[0]
 	s.mu.Unlock()
 	*p = fc
 	p.Child = f

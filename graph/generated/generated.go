@@ -26443,7 +26443,7 @@ func (ec *executionContext) marshalNAuditEntryConnection2ᚖgithubᚗcomᚋywtg�
 }
 
 func (ec *executionContext) marshalNAuditEntryEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐAuditEntryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditEntryEdge) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAuditEntryEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐAuditEntryEdge(ctx, sel, v[i])
@@ -26481,7 +26481,7 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 }
 
 func (ec *executionContext) marshalNBucketKey2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBucketKeyᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BucketKey) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNBucketKey2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBucketKey(ctx, sel, v[i])
@@ -26521,7 +26521,7 @@ func (ec *executionContext) marshalNBuildingConnection2ᚖgithubᚗcomᚋywtgᚋ
 }
 
 func (ec *executionContext) marshalNBuildingEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBuildingEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BuildingEdge) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNBuildingEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐBuildingEdge(ctx, sel, v[i])
@@ -26546,7 +26546,7 @@ func (ec *executionContext) marshalNBuildingEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋ
 
 func (ec *executionContext) marshalNCase2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Case) graphql.Marshaler {
 	ctx = graphql.WithBatchParents(ctx, "Case", v, nil)
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(ctx, sel, v[i])
@@ -26570,7 +26570,7 @@ func (ec *executionContext) marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋ
 }
 
 func (ec *executionContext) marshalNCaseBucket2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CaseBucket) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCaseBucket2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseBucket(ctx, sel, v[i])
@@ -26631,7 +26631,7 @@ func (ec *executionContext) unmarshalNCaseDimension2ᚕgithubᚗcomᚋywtgᚋhub
 }
 
 func (ec *executionContext) marshalNCaseDimension2ᚕgithubᚗcomᚋywtgᚋhubᚋstoreᚐDimensionᚄ(ctx context.Context, sel ast.SelectionSet, v []store.Dimension) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCaseDimension2githubᚗcomᚋywtgᚋhubᚋstoreᚐDimension(ctx, sel, v[i])
@@ -26647,7 +26647,7 @@ func (ec *executionContext) marshalNCaseDimension2ᚕgithubᚗcomᚋywtgᚋhub�
 }
 
 func (ec *executionContext) marshalNCaseEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CaseEdge) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCaseEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCaseEdge(ctx, sel, v[i])
@@ -26726,7 +26726,7 @@ func (ec *executionContext) marshalNCaseTier2githubᚗcomᚋywtgᚋhubᚋcanon�
 }
 
 func (ec *executionContext) marshalNCategory2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategoryᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Category) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory(ctx, sel, v[i])
@@ -26750,7 +26750,7 @@ func (ec *executionContext) marshalNCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstor
 }
 
 func (ec *executionContext) marshalNCategoryMapping2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategoryMappingᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.CategoryMapping) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCategoryMapping2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategoryMapping(ctx, sel, v[i])
@@ -26790,7 +26790,7 @@ func (ec *executionContext) marshalNChangeConnection2ᚖgithubᚗcomᚋywtgᚋhu
 }
 
 func (ec *executionContext) marshalNChangeEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐChangeEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChangeEdge) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNChangeEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐChangeEdge(ctx, sel, v[i])
@@ -26849,7 +26849,7 @@ func (ec *executionContext) marshalNDatum2githubᚗcomᚋywtgᚋhubᚋcanonᚐDa
 }
 
 func (ec *executionContext) marshalNDualReport2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐDualReportᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.DualReport) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDualReport2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐDualReport(ctx, sel, v[i])
@@ -26921,7 +26921,7 @@ func (ec *executionContext) marshalNGridWorkerConnection2ᚖgithubᚗcomᚋywtg�
 }
 
 func (ec *executionContext) marshalNGridWorkerEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐGridWorkerEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GridWorkerEdge) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNGridWorkerEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐGridWorkerEdge(ctx, sel, v[i])
@@ -26976,7 +26976,7 @@ func (ec *executionContext) marshalNHouseholdConnection2ᚖgithubᚗcomᚋywtg�
 }
 
 func (ec *executionContext) marshalNHouseholdEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐHouseholdEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HouseholdEdge) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNHouseholdEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐHouseholdEdge(ctx, sel, v[i])
@@ -27043,7 +27043,7 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 }
 
 func (ec *executionContext) marshalNIncidentEvidence2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIncidentEvidenceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.IncidentEvidence) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNIncidentEvidence2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIncidentEvidence(ctx, sel, v[i])
@@ -27067,7 +27067,7 @@ func (ec *executionContext) marshalNIncidentEvidence2ᚖgithubᚗcomᚋywtgᚋhu
 }
 
 func (ec *executionContext) marshalNIndicatorBucket2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.IndicatorBucket) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNIndicatorBucket2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorBucket(ctx, sel, v[i])
@@ -27166,7 +27166,7 @@ func (ec *executionContext) marshalNMatchDecision2ᚖgithubᚗcomᚋywtgᚋhub�
 }
 
 func (ec *executionContext) marshalNMatchField2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐMatchFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MatchField) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMatchField2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐMatchField(ctx, sel, v[i])
@@ -27228,7 +27228,7 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋywtgᚋhubᚋgraphᚋ
 			ctx = graphql.WithBatchParents(ctx, "Case", batchItemsCase, batchIdxMapCase)
 		}
 	}
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalONode2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐNode(ctx, sel, v[i])
@@ -27272,7 +27272,7 @@ func (ec *executionContext) marshalNPartyMemberConnection2ᚖgithubᚗcomᚋywtg
 }
 
 func (ec *executionContext) marshalNPartyMemberEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyMemberEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PartyMemberEdge) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPartyMemberEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyMemberEdge(ctx, sel, v[i])
@@ -27312,7 +27312,7 @@ func (ec *executionContext) marshalNPartyOrgConnection2ᚖgithubᚗcomᚋywtgᚋ
 }
 
 func (ec *executionContext) marshalNPartyOrgEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyOrgEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PartyOrgEdge) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPartyOrgEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPartyOrgEdge(ctx, sel, v[i])
@@ -27377,7 +27377,7 @@ func (ec *executionContext) marshalNPersonConnection2ᚖgithubᚗcomᚋywtgᚋhu
 }
 
 func (ec *executionContext) marshalNPersonEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPersonEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PersonEdge) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPersonEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPersonEdge(ctx, sel, v[i])
@@ -27401,7 +27401,7 @@ func (ec *executionContext) marshalNPersonEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgr
 }
 
 func (ec *executionContext) marshalNPersonMatch2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonMatchᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.PersonMatch) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPersonMatch2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonMatch(ctx, sel, v[i])
@@ -27454,7 +27454,7 @@ func (ec *executionContext) unmarshalNPersonRole2ᚕgithubᚗcomᚋywtgᚋhubᚋ
 }
 
 func (ec *executionContext) marshalNPersonRole2ᚕgithubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []canon.PersonRole) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPersonRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRole(ctx, sel, v[i])
@@ -27470,7 +27470,7 @@ func (ec *executionContext) marshalNPersonRole2ᚕgithubᚗcomᚋywtgᚋhubᚋca
 }
 
 func (ec *executionContext) marshalNPersonSourceRecord2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecordᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.PersonRecord) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(ctx, sel, v[i])
@@ -27506,7 +27506,7 @@ func (ec *executionContext) marshalNQuarantineConnection2ᚖgithubᚗcomᚋywtg�
 }
 
 func (ec *executionContext) marshalNQuarantineEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐQuarantineEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.QuarantineEdge) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNQuarantineEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐQuarantineEdge(ctx, sel, v[i])
@@ -27538,7 +27538,7 @@ func (ec *executionContext) marshalNQuarantineEntry2ᚖgithubᚗcomᚋywtgᚋhub
 }
 
 func (ec *executionContext) marshalNRegion2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegionᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Region) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(ctx, sel, v[i])
@@ -27570,7 +27570,7 @@ func (ec *executionContext) marshalNRegionConnection2ᚖgithubᚗcomᚋywtgᚋhu
 }
 
 func (ec *executionContext) marshalNRegionEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐRegionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RegionEdge) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRegionEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐRegionEdge(ctx, sel, v[i])
@@ -27625,7 +27625,7 @@ func (ec *executionContext) marshalNRegionStats2ᚖgithubᚗcomᚋywtgᚋhubᚋs
 }
 
 func (ec *executionContext) marshalNScorePreset2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐScorePresetᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.ScorePreset) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNScorePreset2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐScorePreset(ctx, sel, v[i])
@@ -27653,7 +27653,7 @@ func (ec *executionContext) marshalNScoreTerm2githubᚗcomᚋywtgᚋhubᚋstore�
 }
 
 func (ec *executionContext) marshalNScoreTerm2ᚕgithubᚗcomᚋywtgᚋhubᚋstoreᚐScoreTermᚄ(ctx context.Context, sel ast.SelectionSet, v []store.ScoreTerm) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNScoreTerm2githubᚗcomᚋywtgᚋhubᚋstoreᚐScoreTerm(ctx, sel, v[i])
@@ -27690,7 +27690,7 @@ func (ec *executionContext) marshalNServiceStationConnection2ᚖgithubᚗcomᚋy
 }
 
 func (ec *executionContext) marshalNServiceStationEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐServiceStationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ServiceStationEdge) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNServiceStationEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐServiceStationEdge(ctx, sel, v[i])
@@ -27714,7 +27714,7 @@ func (ec *executionContext) marshalNServiceStationEdge2ᚖgithubᚗcomᚋywtgᚋ
 }
 
 func (ec *executionContext) marshalNSource2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSourceᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Source) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSource2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSource(ctx, sel, v[i])
@@ -27850,7 +27850,7 @@ func (ec *executionContext) marshalNSyncRunConnection2ᚖgithubᚗcomᚋywtgᚋh
 }
 
 func (ec *executionContext) marshalNSyncRunEdge2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐSyncRunEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SyncRunEdge) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSyncRunEdge2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐSyncRunEdge(ctx, sel, v[i])
@@ -27898,7 +27898,7 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 }
 
 func (ec *executionContext) marshalNTimelineEvent2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCaseEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.CaseEvent) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNTimelineEvent2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCaseEvent(ctx, sel, v[i])
@@ -27922,7 +27922,7 @@ func (ec *executionContext) marshalNTimelineEvent2ᚖgithubᚗcomᚋywtgᚋhub�
 }
 
 func (ec *executionContext) marshalNVolunteerActivity2ᚕᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐVolunteerActivityᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.VolunteerActivity) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNVolunteerActivity2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐVolunteerActivity(ctx, sel, v[i])
@@ -27950,7 +27950,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -27994,7 +27994,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -28022,7 +28022,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -28050,7 +28050,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -28183,7 +28183,7 @@ func (ec *executionContext) marshalOCaseKind2ᚕgithubᚗcomᚋywtgᚋhubᚋcano
 	if v == nil {
 		return graphql.Null
 	}
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCaseKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseKind(ctx, sel, v[i])
@@ -28227,7 +28227,7 @@ func (ec *executionContext) marshalOCaseStatus2ᚕgithubᚗcomᚋywtgᚋhubᚋca
 	if v == nil {
 		return graphql.Null
 	}
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCaseStatus2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseStatus(ctx, sel, v[i])
@@ -28263,7 +28263,7 @@ func (ec *executionContext) marshalOCaseTier2ᚕgithubᚗcomᚋywtgᚋhubᚋcano
 	if v == nil {
 		return graphql.Null
 	}
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCaseTier2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseTier(ctx, sel, v[i])
@@ -28314,7 +28314,7 @@ func (ec *executionContext) marshalOChangeOperation2ᚕgithubᚗcomᚋywtgᚋhub
 	if v == nil {
 		return graphql.Null
 	}
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNChangeOperation2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐChangeOperation(ctx, sel, v[i])
@@ -28350,7 +28350,7 @@ func (ec *executionContext) marshalOChangeType2ᚕgithubᚗcomᚋywtgᚋhubᚋgr
 	if v == nil {
 		return graphql.Null
 	}
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNChangeType2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐChangeType(ctx, sel, v[i])
@@ -28533,7 +28533,7 @@ func (ec *executionContext) marshalOPartyOrgKind2ᚕgithubᚗcomᚋywtgᚋhubᚋ
 	if v == nil {
 		return graphql.Null
 	}
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPartyOrgKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐPartyOrgKind(ctx, sel, v[i])
@@ -28600,7 +28600,7 @@ func (ec *executionContext) marshalOPersonRole2ᚕgithubᚗcomᚋywtgᚋhubᚋca
 	if v == nil {
 		return graphql.Null
 	}
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPersonRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRole(ctx, sel, v[i])
@@ -28747,7 +28747,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -28766,7 +28766,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -28785,7 +28785,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -28804,7 +28804,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])

@@ -30,8 +30,10 @@ import (
 type inlineKey struct{}
 
 // marshalSlice stands in for graphql.MarshalSliceConcurrently in the
-// generated list marshallers; sel is the selection of each element.
-func marshalSlice(ctx context.Context, sel ast.SelectionSet, length int, workerLimit int64, omitPanicHandler bool,
+// generated list marshallers; sel is the selection of each element. A list
+// marshalled in place reserves, once its first element is written, room in
+// the operation's slabs for its other elements (reserveLike).
+func (ec *executionContext) marshalSlice(ctx context.Context, sel ast.SelectionSet, length int, workerLimit int64, omitPanicHandler bool,
 	marshalElement func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
 	if length <= 1 || !inline(ctx, sel) {
 		return graphql.MarshalSliceConcurrently(ctx, length, workerLimit, omitPanicHandler, marshalElement)
@@ -43,16 +45,24 @@ func marshalSlice(ctx context.Context, sel ast.SelectionSet, length int, workerL
 	// The elements' field contexts and indices, allocated together.
 	fcs := make([]graphql.FieldContext, length)
 	index := make([]int, length)
+	s := ec.state()
+	var before slabCounts
 	for i := range length {
 		index[i] = i
 		fc := &fcs[i]
 		fc.Index = &index[i]
 		childCtx := graphql.WithFieldContext(ctx, fc)
+		if i == 0 && length > 2 {
+			before = s.taken()
+		}
 		if omitPanicHandler {
 			ret[i] = marshalElement(childCtx, i)
-			continue
+		} else {
+			ret[i] = marshalRecovered(childCtx, i, marshalElement)
 		}
-		ret[i] = marshalRecovered(childCtx, i, marshalElement)
+		if i == 0 && length > 2 {
+			s.reserveLike(before, length-1)
+		}
 	}
 	return ret
 }

@@ -58,10 +58,10 @@ func (ec *executionContext) leafFloat(f float64) graphql.Marshaler {
 
 // takeOne takes one element of one of the operation's slabs, under its
 // lock.
-func takeOne[T any](st *operationState, slab *[]T, lo, hi int) *T {
+func takeOne[T any](st *operationState, b *slab[T], lo, hi int) *T {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return &take(slab, 1, lo, hi)[0]
+	return &b.take(1, lo, hi)[0]
 }
 
 // leafBoolean stands in for graphql.MarshalBoolean: the two values are

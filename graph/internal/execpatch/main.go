@@ -91,7 +91,7 @@ var rewrites = []struct{ from, to, done string }{
 	{"fields := graphql.CollectFields(ec.OperationContext, sel, ", "fields := ec.collectFields(sel, ", ""},
 	{"out := graphql.NewFieldSet(fields)\n", "out := ec.newFieldSet(fields)\n", ""},
 	{"\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\n\treturn out\n}", "\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\n\treturn ec.objectValue(fields, out, &deferred)\n}", ""},
-	{"graphql.MarshalSliceConcurrently(ctx, len(v), ", "marshalSlice(ctx, sel, len(v), ", ""},
+	{"graphql.MarshalSliceConcurrently(ctx, len(v), ", "ec.marshalSlice(ctx, sel, len(v), ", ""},
 	{"out.ResolveConcurrently(ec.OperationContext, &deferred, i,", "resolveField(ctx, out, ec.OperationContext, &deferred, i,", "resolveFieldOf(ctx, ec, out, &deferred, i,"},
 	{"\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n", "\t\t\tresponse.Data = marshalData(data)\n", ""},
 }

@@ -3,6 +3,7 @@ package generated
 import (
 	"context"
 	"io"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,8 +22,11 @@ import (
 // thousand objects, and each paid for these anew.
 type operationState struct {
 	defers atomic.Int32 // 0 not known yet, cannotDefer or mayDeferOp
-	mu     sync.Mutex   // guards the rest: objects may resolve on several goroutines
-	fields map[fieldsKey][]graphql.CollectedField
+	// fields are the fields collected for each selection and type
+	// (collectFields): a map written once per key and read for every
+	// object, so replaced whole under mu, and read without it.
+	fields atomic.Pointer[map[fieldsKey][]graphql.CollectedField]
+	mu     sync.Mutex // guards the rest: objects may resolve on several goroutines
 	slab   slab[object]
 	sets   slab[graphql.FieldSet]
 	// spare are sets whose objects are written (objectValue): taken
@@ -118,19 +122,28 @@ func (ec *executionContext) collectFields(sel ast.SelectionSet, satisfies []stri
 	}
 	k := fieldsKey{sel: unsafe.SliceData(sel), n: len(sel), satisfies: unsafe.SliceData(satisfies)}
 	s := ec.state()
-	s.mu.Lock()
-	f, ok := s.fields[k]
-	s.mu.Unlock()
-	if ok {
-		return f
+	if m := s.fields.Load(); m != nil {
+		if f, ok := (*m)[k]; ok {
+			return f
+		}
 	}
-	f = graphql.CollectFields(ec.OperationContext, sel, satisfies)
+	f := graphql.CollectFields(ec.OperationContext, sel, satisfies)
 	s.mu.Lock()
-	if s.fields == nil {
-		s.fields = map[fieldsKey][]graphql.CollectedField{}
+	defer s.mu.Unlock()
+	// A copy with the new key: an operation collects a few selections, and
+	// readers of the map it replaces keep theirs.
+	var next map[fieldsKey][]graphql.CollectedField
+	if m := s.fields.Load(); m != nil {
+		if f, ok := (*m)[k]; ok {
+			return f
+		}
+		next = make(map[fieldsKey][]graphql.CollectedField, len(*m)+1)
+		maps.Copy(next, *m)
+	} else {
+		next = make(map[fieldsKey][]graphql.CollectedField, 4)
 	}
-	s.fields[k] = f
-	s.mu.Unlock()
+	next[k] = f
+	s.fields.Store(&next)
 	return f
 }
 
@@ -148,12 +161,7 @@ func (ec *executionContext) objectValue(fields []graphql.CollectedField, out *gr
 	if deferred.Defers != nil {
 		return out
 	}
-	s := ec.state()
-	o := s.newObject(fields, out.Values)
-	if !ec.operationMayDefer() {
-		s.release(out)
-	}
-	return o
+	return ec.state().newObject(fields, out, !ec.operationMayDefer())
 }
 
 // Each chunk of a slab holds twice as many as the one before, from minSlab
@@ -238,10 +246,20 @@ func (s *operationState) reserveLike(before slabCounts, n int) {
 	reserve(6, s.floats.reserve)
 }
 
-// newObject takes an object from the operation's slab.
-func (s *operationState) newObject(fields []graphql.CollectedField, values []graphql.Marshaler) *object {
+// newObject takes an object from the operation's slab for the values of a
+// set; with release, the set is one of the operation's (newFieldSet), done
+// with, and is given back, cleared, for newFieldSet to take again; under
+// one lock.
+func (s *operationState) newObject(fields []graphql.CollectedField, out *graphql.FieldSet, release bool) *object {
+	values := out.Values
+	if release {
+		*out = graphql.FieldSet{}
+	}
 	s.mu.Lock()
 	o := &s.slab.take(1, minSlab, maxSlab)[0]
+	if release {
+		s.spare = append(s.spare, out)
+	}
 	s.mu.Unlock()
 	o.fields, o.values = fields, values
 	return o
@@ -261,7 +279,7 @@ func (ec *executionContext) newFieldSet(fields []graphql.CollectedField) *graphq
 }
 
 // newFieldSet takes a set of n values from the operation's slabs: a set
-// given back (release) if there is one, its values always new.
+// given back (newObject) if there is one, its values always new.
 func (s *operationState) newFieldSet(n int) *graphql.FieldSet {
 	s.mu.Lock()
 	var fs *graphql.FieldSet
@@ -274,15 +292,6 @@ func (s *operationState) newFieldSet(n int) *graphql.FieldSet {
 	s.mu.Unlock()
 	fs.Values = values
 	return fs
-}
-
-// release gives back the set of an object that is written: cleared, for
-// newFieldSet to take again.
-func (s *operationState) release(fs *graphql.FieldSet) {
-	*fs = graphql.FieldSet{}
-	s.mu.Lock()
-	s.spare = append(s.spare, fs)
-	s.mu.Unlock()
 }
 
 // fieldContext stands in for the allocation of a generated field's

@@ -8699,7 +8699,7 @@ func (ec *executionContext) fieldContext_AuditEntry_at(_ context.Context, field 
 
 func (ec *executionContext) _AuditEntry_principal(ctx context.Context, field graphql.CollectedField, obj *store.AuditEntry) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Principal)
+		return (*stringField)((*string)(&obj.Principal))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8725,7 +8725,7 @@ func (ec *executionContext) fieldContext_AuditEntry_principal(_ context.Context,
 
 func (ec *executionContext) _AuditEntry_action(ctx context.Context, field graphql.CollectedField, obj *store.AuditEntry) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Action)
+		return (*stringField)((*string)(&obj.Action))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8751,7 +8751,7 @@ func (ec *executionContext) fieldContext_AuditEntry_action(_ context.Context, fi
 
 func (ec *executionContext) _AuditEntry_purpose(ctx context.Context, field graphql.CollectedField, obj *store.AuditEntry) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Purpose)
+		return (*stringField)((*string)(&obj.Purpose))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8777,7 +8777,7 @@ func (ec *executionContext) fieldContext_AuditEntry_purpose(_ context.Context, f
 
 func (ec *executionContext) _AuditEntry_requestId(ctx context.Context, field graphql.CollectedField, obj *store.AuditEntry) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.RequestID)
+		return (*stringField)((*string)(&obj.RequestID))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8993,7 +8993,7 @@ func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, 
 
 func (ec *executionContext) _BucketKey_dimension(ctx context.Context, field graphql.CollectedField, obj *model.BucketKey) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNCaseDimension2githubᚗcomᚋywtgᚋhubᚋstoreᚐDimension(ctx, field.Selections, obj.Dimension)
+		return (*stringField)((*string)(&obj.Dimension))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9071,7 +9071,7 @@ func (ec *executionContext) fieldContext_BucketKey_label(_ context.Context, fiel
 
 func (ec *executionContext) _Building_compound(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Compound)
+		return (*stringField)((*string)(&obj.Compound))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9097,7 +9097,7 @@ func (ec *executionContext) fieldContext_Building_compound(_ context.Context, fi
 
 func (ec *executionContext) _Building_number(ctx context.Context, field graphql.CollectedField, obj *store.Building) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Number)
+		return (*stringField)((*string)(&obj.Number))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9549,7 +9549,7 @@ func (ec *executionContext) fieldContext_Case_sourceId(_ context.Context, field 
 
 func (ec *executionContext) _Case_kind(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNCaseKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseKind(ctx, field.Selections, obj.Kind)
+		return (*stringField)((*string)(&obj.Kind))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9642,7 +9642,7 @@ func (ec *executionContext) fieldContext_Case_sourceCategory(_ context.Context, 
 
 func (ec *executionContext) _Case_title(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Title)
+		return (*stringField)((*string)(&obj.Title))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9668,7 +9668,7 @@ func (ec *executionContext) fieldContext_Case_title(_ context.Context, field gra
 
 func (ec *executionContext) _Case_description(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Description)
+		return (*stringField)((*string)(&obj.Description))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9694,7 +9694,7 @@ func (ec *executionContext) fieldContext_Case_description(_ context.Context, fie
 
 func (ec *executionContext) _Case_status(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNCaseStatus2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseStatus(ctx, field.Selections, obj.Status)
+		return (*stringField)((*string)(&obj.Status))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9720,7 +9720,7 @@ func (ec *executionContext) fieldContext_Case_status(_ context.Context, field gr
 
 func (ec *executionContext) _Case_tier(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNCaseTier2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseTier(ctx, field.Selections, obj.Tier)
+		return (*stringField)((*string)(&obj.Tier))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9836,7 +9836,7 @@ func (ec *executionContext) fieldContext_Case_location(_ context.Context, field 
 
 func (ec *executionContext) _Case_address(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Address)
+		return (*stringField)((*string)(&obj.Address))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -10638,7 +10638,7 @@ func (ec *executionContext) fieldContext_CaseEdge_node(_ context.Context, field 
 
 func (ec *executionContext) _Category_code(ctx context.Context, field graphql.CollectedField, obj *store.Category) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Code)
+		return (*stringField)((*string)(&obj.Code))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -10664,7 +10664,7 @@ func (ec *executionContext) fieldContext_Category_code(_ context.Context, field 
 
 func (ec *executionContext) _Category_name(ctx context.Context, field graphql.CollectedField, obj *store.Category) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+		return (*stringField)((*string)(&obj.Name))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -10690,7 +10690,7 @@ func (ec *executionContext) fieldContext_Category_name(_ context.Context, field 
 
 func (ec *executionContext) _Category_kind(ctx context.Context, field graphql.CollectedField, obj *store.Category) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNCaseKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseKind(ctx, field.Selections, obj.Kind)
+		return (*stringField)((*string)(&obj.Kind))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -10805,7 +10805,7 @@ func (ec *executionContext) fieldContext_Category_sourceMappings(_ context.Conte
 
 func (ec *executionContext) _CategoryMapping_system(ctx context.Context, field graphql.CollectedField, obj *store.CategoryMapping) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.System)
+		return (*stringField)((*string)(&obj.System))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -10831,7 +10831,7 @@ func (ec *executionContext) fieldContext_CategoryMapping_system(_ context.Contex
 
 func (ec *executionContext) _CategoryMapping_sourceCode(ctx context.Context, field graphql.CollectedField, obj *store.CategoryMapping) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.SourceCode)
+		return (*stringField)((*string)(&obj.SourceCode))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -10857,7 +10857,7 @@ func (ec *executionContext) fieldContext_CategoryMapping_sourceCode(_ context.Co
 
 func (ec *executionContext) _CategoryMapping_sourceName(ctx context.Context, field graphql.CollectedField, obj *store.CategoryMapping) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.SourceName)
+		return (*stringField)((*string)(&obj.SourceName))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -10883,7 +10883,7 @@ func (ec *executionContext) fieldContext_CategoryMapping_sourceName(_ context.Co
 
 func (ec *executionContext) _Change_position(ctx context.Context, field graphql.CollectedField, obj *model.Change) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Position)
+		return (*stringField)((*string)(&obj.Position))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -10935,7 +10935,7 @@ func (ec *executionContext) fieldContext_Change_type(_ context.Context, field gr
 
 func (ec *executionContext) _Change_recordId(ctx context.Context, field graphql.CollectedField, obj *model.Change) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNID2string(ctx, field.Selections, obj.RecordID)
+		return (*stringField)((*string)(&obj.RecordID))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11212,7 +11212,7 @@ func (ec *executionContext) fieldContext_ChangeConnection_totalCount(_ context.C
 
 func (ec *executionContext) _ChangeEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ChangeEdge) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+		return (*stringField)((*string)(&obj.Cursor))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11362,7 +11362,7 @@ func (ec *executionContext) fieldContext_DualReport_branch(_ context.Context, fi
 
 func (ec *executionContext) _DualReport_employer(ctx context.Context, field graphql.CollectedField, obj *store.DualReport) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Employer)
+		return (*stringField)((*string)(&obj.Employer))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11468,7 +11468,7 @@ func (ec *executionContext) fieldContext_GridWorker_person(_ context.Context, fi
 
 func (ec *executionContext) _GridWorker_role(ctx context.Context, field graphql.CollectedField, obj *store.GridWorker) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNGridWorkerRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐGridWorkerRole(ctx, field.Selections, obj.Role)
+		return (*stringField)((*string)(&obj.Role))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11757,7 +11757,7 @@ func (ec *executionContext) fieldContext_Household_grid(_ context.Context, field
 
 func (ec *executionContext) _Household_compound(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Compound)
+		return (*stringField)((*string)(&obj.Compound))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11806,7 +11806,7 @@ func (ec *executionContext) fieldContext_Household_building(_ context.Context, f
 
 func (ec *executionContext) _Household_unit(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Unit)
+		return (*stringField)((*string)(&obj.Unit))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11832,7 +11832,7 @@ func (ec *executionContext) fieldContext_Household_unit(_ context.Context, field
 
 func (ec *executionContext) _Household_room(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Room)
+		return (*stringField)((*string)(&obj.Room))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -12104,7 +12104,7 @@ func (ec *executionContext) fieldContext_Incident_id(_ context.Context, field gr
 
 func (ec *executionContext) _Incident_title(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Title)
+		return (*stringField)((*string)(&obj.Title))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -12726,7 +12726,7 @@ func (ec *executionContext) fieldContext_IndicatorPeriod_unit(_ context.Context,
 
 func (ec *executionContext) _IndicatorPeriod_label(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorPeriod) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Label)
+		return (*stringField)((*string)(&obj.Label))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13771,7 +13771,7 @@ func (ec *executionContext) fieldContext_MatchDecision_accept(_ context.Context,
 
 func (ec *executionContext) _MatchDecision_note(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Note)
+		return (*stringField)((*string)(&obj.Note))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13797,7 +13797,7 @@ func (ec *executionContext) fieldContext_MatchDecision_note(_ context.Context, f
 
 func (ec *executionContext) _MatchDecision_decidedBy(ctx context.Context, field graphql.CollectedField, obj *store.MatchDecision) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.DecidedBy)
+		return (*stringField)((*string)(&obj.DecidedBy))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13849,7 +13849,7 @@ func (ec *executionContext) fieldContext_MatchDecision_decidedAt(_ context.Conte
 
 func (ec *executionContext) _MatchField_field(ctx context.Context, field graphql.CollectedField, obj *model.MatchField) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Field)
+		return (*stringField)((*string)(&obj.Field))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13875,7 +13875,7 @@ func (ec *executionContext) fieldContext_MatchField_field(_ context.Context, fie
 
 func (ec *executionContext) _MatchField_level(ctx context.Context, field graphql.CollectedField, obj *model.MatchField) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Level)
+		return (*stringField)((*string)(&obj.Level))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -14549,7 +14549,7 @@ func (ec *executionContext) fieldContext_PartyOrg_id(_ context.Context, field gr
 
 func (ec *executionContext) _PartyOrg_name(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+		return (*stringField)((*string)(&obj.Name))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -14575,7 +14575,7 @@ func (ec *executionContext) fieldContext_PartyOrg_name(_ context.Context, field 
 
 func (ec *executionContext) _PartyOrg_kind(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNPartyOrgKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐPartyOrgKind(ctx, field.Selections, obj.Kind)
+		return (*stringField)((*string)(&obj.Kind))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -15612,7 +15612,7 @@ func (ec *executionContext) fieldContext_PersonMatch_b(_ context.Context, field 
 
 func (ec *executionContext) _PersonMatch_outcome(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Outcome)
+		return (*stringField)((*string)(&obj.Outcome))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -15718,7 +15718,7 @@ func (ec *executionContext) fieldContext_PersonSourceRecord_id(_ context.Context
 
 func (ec *executionContext) _PersonSourceRecord_key(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Key)
+		return (*stringField)((*string)(&obj.Key))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -15744,7 +15744,7 @@ func (ec *executionContext) fieldContext_PersonSourceRecord_key(_ context.Contex
 
 func (ec *executionContext) _PersonSourceRecord_matchedBy(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.MatchedBy)
+		return (*stringField)((*string)(&obj.MatchedBy))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -15770,7 +15770,7 @@ func (ec *executionContext) fieldContext_PersonSourceRecord_matchedBy(_ context.
 
 func (ec *executionContext) _PersonSourceRecord_role(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNPersonRole2githubᚗcomᚋywtgᚋhubᚋcanonᚐPersonRole(ctx, field.Selections, obj.Role)
+		return (*stringField)((*string)(&obj.Role))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -15863,7 +15863,7 @@ func (ec *executionContext) fieldContext_Provenance_source(_ context.Context, fi
 
 func (ec *executionContext) _Provenance_sourceId(ctx context.Context, field graphql.CollectedField, obj *store.Provenance) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.SourceID)
+		return (*stringField)((*string)(&obj.SourceID))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -16142,7 +16142,7 @@ func (ec *executionContext) fieldContext_QuarantineEntry_source(_ context.Contex
 
 func (ec *executionContext) _QuarantineEntry_stream(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Stream)
+		return (*stringField)((*string)(&obj.Stream))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -16168,7 +16168,7 @@ func (ec *executionContext) fieldContext_QuarantineEntry_stream(_ context.Contex
 
 func (ec *executionContext) _QuarantineEntry_sourceId(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.SourceID)
+		return (*stringField)((*string)(&obj.SourceID))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -16194,7 +16194,7 @@ func (ec *executionContext) fieldContext_QuarantineEntry_sourceId(_ context.Cont
 
 func (ec *executionContext) _QuarantineEntry_reason(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
+		return (*stringField)((*string)(&obj.Reason))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -16220,7 +16220,7 @@ func (ec *executionContext) fieldContext_QuarantineEntry_reason(_ context.Contex
 
 func (ec *executionContext) _QuarantineEntry_field(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Field)
+		return (*stringField)((*string)(&obj.Field))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -16272,7 +16272,7 @@ func (ec *executionContext) fieldContext_QuarantineEntry_recordStored(_ context.
 
 func (ec *executionContext) _QuarantineEntry_message(ctx context.Context, field graphql.CollectedField, obj *store.QuarantineRecord) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Message)
+		return (*stringField)((*string)(&obj.Message))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -17315,7 +17315,7 @@ func (ec *executionContext) fieldContext_Region_id(_ context.Context, field grap
 
 func (ec *executionContext) _Region_code(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Code)
+		return (*stringField)((*string)(&obj.Code))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -17341,7 +17341,7 @@ func (ec *executionContext) fieldContext_Region_code(_ context.Context, field gr
 
 func (ec *executionContext) _Region_name(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+		return (*stringField)((*string)(&obj.Name))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -17367,7 +17367,7 @@ func (ec *executionContext) fieldContext_Region_name(_ context.Context, field gr
 
 func (ec *executionContext) _Region_level(ctx context.Context, field graphql.CollectedField, obj *store.Region) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNRegionLevel2githubᚗcomᚋywtgᚋhubᚋcanonᚐRegionLevel(ctx, field.Selections, obj.Level)
+		return (*stringField)((*string)(&obj.Level))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -18472,7 +18472,7 @@ func (ec *executionContext) fieldContext_RegionStats_closedCases(_ context.Conte
 
 func (ec *executionContext) _ScorePreset_name(ctx context.Context, field graphql.CollectedField, obj *store.ScorePreset) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+		return (*stringField)((*string)(&obj.Name))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -18498,7 +18498,7 @@ func (ec *executionContext) fieldContext_ScorePreset_name(_ context.Context, fie
 
 func (ec *executionContext) _ScorePreset_description(ctx context.Context, field graphql.CollectedField, obj *store.ScorePreset) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Description)
+		return (*stringField)((*string)(&obj.Description))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -18553,7 +18553,7 @@ func (ec *executionContext) fieldContext_ScorePreset_terms(_ context.Context, fi
 
 func (ec *executionContext) _ScoreTerm_rate(ctx context.Context, field graphql.CollectedField, obj *store.ScoreTerm) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNIndicatorRate2githubᚗcomᚋywtgᚋhubᚋstoreᚐRate(ctx, field.Selections, obj.Rate)
+		return (*stringField)((*string)(&obj.Rate))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -18656,7 +18656,7 @@ func (ec *executionContext) fieldContext_ServiceStation_id(_ context.Context, fi
 
 func (ec *executionContext) _ServiceStation_name(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+		return (*stringField)((*string)(&obj.Name))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -18682,7 +18682,7 @@ func (ec *executionContext) fieldContext_ServiceStation_name(_ context.Context, 
 
 func (ec *executionContext) _ServiceStation_kind(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNStationKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐStationKind(ctx, field.Selections, obj.Kind)
+		return (*stringField)((*string)(&obj.Kind))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -18708,7 +18708,7 @@ func (ec *executionContext) fieldContext_ServiceStation_kind(_ context.Context, 
 
 func (ec *executionContext) _ServiceStation_address(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Address)
+		return (*stringField)((*string)(&obj.Address))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -18791,7 +18791,7 @@ func (ec *executionContext) fieldContext_ServiceStation_services(_ context.Conte
 
 func (ec *executionContext) _ServiceStation_openingHours(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.OpeningHours)
+		return (*stringField)((*string)(&obj.OpeningHours))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19085,7 +19085,7 @@ func (ec *executionContext) fieldContext_ServiceStationEdge_node(_ context.Conte
 
 func (ec *executionContext) _Source_name(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+		return (*stringField)((*string)(&obj.Name))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19111,7 +19111,7 @@ func (ec *executionContext) fieldContext_Source_name(_ context.Context, field gr
 
 func (ec *executionContext) _Source_kind(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNSourceKind2githubᚗcomᚋywtgᚋhubᚋcanonᚐSourceKind(ctx, field.Selections, obj.Kind)
+		return (*stringField)((*string)(&obj.Kind))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19137,7 +19137,7 @@ func (ec *executionContext) fieldContext_Source_kind(_ context.Context, field gr
 
 func (ec *executionContext) _Source_description(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Description)
+		return (*stringField)((*string)(&obj.Description))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19163,7 +19163,7 @@ func (ec *executionContext) fieldContext_Source_description(_ context.Context, f
 
 func (ec *executionContext) _Source_status(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNSourceStatus2githubᚗcomᚋywtgᚋhubᚋstoreᚐSourceStatus(ctx, field.Selections, obj.Status)
+		return (*stringField)((*string)(&obj.Status))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19524,7 +19524,7 @@ func (ec *executionContext) fieldContext_Source_resetReason(_ context.Context, f
 
 func (ec *executionContext) _StandardAddress_raw(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Raw)
+		return (*stringField)((*string)(&obj.Raw))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19550,7 +19550,7 @@ func (ec *executionContext) fieldContext_StandardAddress_raw(_ context.Context, 
 
 func (ec *executionContext) _StandardAddress_normalized(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Normalized)
+		return (*stringField)((*string)(&obj.Normalized))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19851,7 +19851,7 @@ func (ec *executionContext) fieldContext_StandardAddress_confidence(_ context.Co
 
 func (ec *executionContext) _StandardAddress_explanation(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Explanation)
+		return (*stringField)((*string)(&obj.Explanation))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -20524,7 +20524,7 @@ func (ec *executionContext) fieldContext_TimelineEvent_at(_ context.Context, fie
 
 func (ec *executionContext) _TimelineEvent_status(ctx context.Context, field graphql.CollectedField, obj *store.CaseEvent) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNCaseStatus2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseStatus(ctx, field.Selections, obj.Status)
+		return (*stringField)((*string)(&obj.Status))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -20550,7 +20550,7 @@ func (ec *executionContext) fieldContext_TimelineEvent_status(_ context.Context,
 
 func (ec *executionContext) _TimelineEvent_tier(ctx context.Context, field graphql.CollectedField, obj *store.CaseEvent) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNCaseTier2githubᚗcomᚋywtgᚋhubᚋcanonᚐCaseTier(ctx, field.Selections, obj.Tier)
+		return (*stringField)((*string)(&obj.Tier))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -20576,7 +20576,7 @@ func (ec *executionContext) fieldContext_TimelineEvent_tier(_ context.Context, f
 
 func (ec *executionContext) _TimelineEvent_actor(ctx context.Context, field graphql.CollectedField, obj *store.CaseEvent) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Actor)
+		return (*stringField)((*string)(&obj.Actor))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -20602,7 +20602,7 @@ func (ec *executionContext) fieldContext_TimelineEvent_actor(_ context.Context, 
 
 func (ec *executionContext) _TimelineEvent_note(ctx context.Context, field graphql.CollectedField, obj *store.CaseEvent) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Note)
+		return (*stringField)((*string)(&obj.Note))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -20628,7 +20628,7 @@ func (ec *executionContext) fieldContext_TimelineEvent_note(_ context.Context, f
 
 func (ec *executionContext) _VolunteerActivity_title(ctx context.Context, field graphql.CollectedField, obj *store.VolunteerActivity) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Title)
+		return (*stringField)((*string)(&obj.Title))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -20765,7 +20765,7 @@ func (ec *executionContext) fieldContext_VolunteerActivity_points(_ context.Cont
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+		return (*stringField)((*string)(&obj.Name))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -20907,7 +20907,7 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 
 func (ec *executionContext) ___EnumValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+		return (*stringField)((*string)(&obj.Name))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -21011,7 +21011,7 @@ func (ec *executionContext) fieldContext___EnumValue_deprecationReason(_ context
 
 func (ec *executionContext) ___Field_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+		return (*stringField)((*string)(&obj.Name))
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -21189,7 +21189,7 @@ func (ec *executionContext) fieldContext___Field_deprecationReason(_ context.Con
 
 func (ec *executionContext) ___InputValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
 	if leafInline(ctx, field) {
-		return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+		return (*stringField)((*string)(&obj.Name))
 	}
 	return graphql.ResolveField(
 		ctx,

@@ -26,6 +26,15 @@ func (ec *executionContext) leafString(s string) graphql.Marshaler {
 	return v
 }
 
+// stringField is a String, an ID or an enum a field of an object holds,
+// written as leafString writes it: the generated leaf of such a field
+// (execpatch) points at the object's own string, which lives as long as
+// the answer and is not written to once read from the store, so that the
+// leaf takes neither a slab element nor the operation's lock.
+type stringField string
+
+func (v *stringField) MarshalGQL(w io.Writer) { writeQuotedString(w, string(*v)) }
+
 // leafID stands in for graphql.MarshalID, which is MarshalString.
 func (ec *executionContext) leafID(s string) graphql.Marshaler { return ec.leafString(s) }
 

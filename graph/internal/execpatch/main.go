@@ -270,18 +270,25 @@ func fastPaths(src []byte, re *regexp.Regexp, marker, what string, fast func(obj
 
 // leafFastPaths gives the leaf fields that leafField finds a fast path
 // (see the package comment): the value marshalled without ResolveField
-// when leafInline says so. A marshaller that can report an error needs the
+// when leafInline says so; a non-null String, ID or enum held in a field of
+// an object given by pointer is written from the object itself
+// (graph/generated/leaves.go's stringField). A marshaller that can report an error needs the
 // field's context for its path, so those are left out: a non-null one of
 // a pointer (a nil is an error) or of a list; a Float's, which refuses NaN
 // and infinities, takes the fast path for finite values only, written by
 // leafFloat (gqlgen's marshaller wraps each in a context marshaller and
 // formats it through fmt).
 func leafFastPaths(src []byte) ([]byte, error) {
-	return fastPaths(src, leafField, "\tif leafInline(ctx, field) {\n", "leaf field", func(_, _, value, typ, marshal string) string {
+	objects := objectTypes(src)
+	plain := plainStringMarshallers(src)
+	return fastPaths(src, leafField, "\tif leafInline(ctx, field) {\n", "leaf field", func(object, field, value, typ, marshal string) string {
 		nonNull := strings.HasPrefix(marshal, "marshalN")
 		switch {
 		case strings.HasPrefix(typ, "[]") || nonNull && strings.HasPrefix(typ, "*"):
 			return ""
+		case plain[marshal] && structField.MatchString(value) && strings.HasPrefix(objects[object+"."+field], "*"):
+			// A string the object holds in a field: the leaf points at it.
+			return fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\treturn (*stringField)((*string)(&%s))\n\t}\n", value)
 		case typ == "float64" && marshal == "marshalNFloat2float64":
 			return fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\tif v := %s; finite(v) {\n\t\t\treturn ec.leafFloat(v)\n\t\t}\n\t}\n", value)
 		case typ == "*float64" && marshal == "marshalOFloat2ᚖfloat64":
@@ -291,6 +298,46 @@ func leafFastPaths(src []byte) ([]byte, error) {
 		}
 		return fmt.Sprintf("\tif leafInline(ctx, field) {\n\t\treturn ec.%s(ctx, field.Selections, %s)\n\t}\n", marshal, value)
 	})
+}
+
+// structField is a value read from a field of the object (not a method).
+var structField = regexp.MustCompile(`^obj(?:\.[A-Z]\w*)+$`)
+
+// fieldObject is the head of a generated field: its object type and name,
+// and the type of the object it is given.
+var fieldObject = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) _(\w+)_(\w+)\(ctx context\.Context, field graphql\.CollectedField, obj ([^)]+)\) \(ret graphql\.Marshaler\) \{`)
+
+// objectTypes maps each generated field ("Object.field") to the Go type of
+// the object it is given: a leaf may point into an object given by
+// pointer only (a copy's field would escape, one allocation a value).
+func objectTypes(src []byte) map[string]string {
+	out := map[string]string{}
+	for _, m := range fieldObject.FindAllSubmatch(src, -1) {
+		out[string(m[1])+"."+string(m[2])] = string(m[3])
+	}
+	return out
+}
+
+// plainStringMarshaller is a generated marshaller of a non-null String, ID
+// or enum that writes its value as it is (through leafString or leafID)
+// and does nothing else.
+var plainStringMarshaller = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (marshalN[^(\s]+)\(ctx context\.Context, sel ast\.SelectionSet, v [\w.]+\) graphql\.Marshaler \{
+	_ = sel
+	res := ec\.leaf(?:String|ID)\((?:string\(v\)|v)\)
+	if res == graphql\.Null \{
+		graphql\.AddInvalidNullFromMarshaler\(ctx, "\w+!"\)
+	\}
+	return res
+\}`)
+
+// plainStringMarshallers names the marshallers plainStringMarshaller
+// finds (run after leafMarshallers).
+func plainStringMarshallers(src []byte) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range plainStringMarshaller.FindAllSubmatch(src, -1) {
+		out[string(m[1])] = true
+	}
+	return out
 }
 
 // objectFastPaths gives the fields that objectField finds a fast path

@@ -34,7 +34,7 @@ type operationState struct {
 	// sets as its answer is deep, not one for each of its objects.
 	spare  []*graphql.FieldSet
 	values slab[graphql.Marshaler]
-	fcs    slab[graphql.FieldContext]
+	fcs    slab[fieldCtx]
 	// children are the field contexts' Child functions, one per type
 	// (fieldContextChild).
 	children map[string]childFunc
@@ -299,7 +299,7 @@ func (s *operationState) newFieldSet(n int) *graphql.FieldSet {
 func (ec *executionContext) fieldContext(fc graphql.FieldContext) *graphql.FieldContext {
 	s := ec.state()
 	s.mu.Lock()
-	p := &s.fcs.take(1, minSlab, maxSlab)[0]
+	p := &s.fcs.take(1, minSlab, maxSlab)[0].fc
 	s.mu.Unlock()
 	*p = fc
 	return p
@@ -326,11 +326,65 @@ func (ec *executionContext) fieldContextChild(fc graphql.FieldContext, typ strin
 		}
 		s.children[typ] = f
 	}
-	p := &s.fcs.take(1, minSlab, maxSlab)[0]
+	p := &s.fcs.take(1, minSlab, maxSlab)[0].fc
 	s.mu.Unlock()
 	*p = fc
 	p.Child = f
 	return p
+}
+
+// fieldCtx is an element of the operation's slab of field contexts: the
+// field context, and the context that holds it for the fields under it
+// (withFieldContext), in one allocation where graphql.WithFieldContext
+// makes a context of its own (a context.WithValue) for every field.
+type fieldCtx struct {
+	fc graphql.FieldContext // first: a *graphql.FieldContext of the slab points at its fieldCtx
+	context.Context
+}
+
+// Value is the field context under gqlgen's key (what GetFieldContext
+// reads), and the parent's value of any other.
+func (c *fieldCtx) Value(key any) any {
+	if key == fieldContextKey {
+		return &c.fc
+	}
+	return c.Context.Value(key)
+}
+
+// withFieldContext is graphql.WithFieldContext for a field context that is
+// the fc of a fieldCtx (the operation's slab: fieldContext,
+// fieldContextChild, every field context execpatch's fast paths make; the
+// elements of a list marshalled in place): the context returned is that
+// fieldCtx, over ctx. A field context made anywhere else must go through
+// graphql.WithFieldContext.
+func withFieldContext(ctx context.Context, fc *graphql.FieldContext) context.Context {
+	fc.Parent = graphql.GetFieldContext(ctx)
+	c := (*fieldCtx)(unsafe.Pointer(fc))
+	c.Context = ctx
+	return c
+}
+
+// fieldContextKey is the key gqlgen holds a field context under in a
+// context, as GetFieldContext asks a context for it (the key's type is
+// gqlgen's own).
+var fieldContextKey = func() any {
+	var p keyProbe
+	graphql.GetFieldContext(&p)
+	if p.key == nil {
+		panic("graphql.GetFieldContext asked its context for no value")
+	}
+	return p.key
+}()
+
+// keyProbe is a context that records the key it is asked for.
+type keyProbe struct {
+	context.Context
+	key any
+}
+
+func (p *keyProbe) Value(key any) any {
+	p.key = key
+	return nil
 }
 
 // object writes an object's fields, each value under its response name.

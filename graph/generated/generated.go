@@ -8879,7 +8879,7 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_edges(_ context.Co
 func (ec *executionContext) _AuditEntryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryConnection) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_AuditEntryConnection_pageInfo(ctx, field)
-		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(withFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8961,7 +8961,7 @@ func (ec *executionContext) fieldContext_AuditEntryEdge_cursor(_ context.Context
 func (ec *executionContext) _AuditEntryEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryEdge) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_AuditEntryEdge_node(ctx, field)
-		return ec.marshalNAuditEntry2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐAuditEntry(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+		return ec.marshalNAuditEntry2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐAuditEntry(withFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9326,7 +9326,7 @@ func (ec *executionContext) fieldContext_BuildingConnection_edges(_ context.Cont
 func (ec *executionContext) _BuildingConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.BuildingConnection) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_BuildingConnection_pageInfo(ctx, field)
-		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(withFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9408,7 +9408,7 @@ func (ec *executionContext) fieldContext_BuildingEdge_cursor(_ context.Context, 
 func (ec *executionContext) _BuildingEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.BuildingEdge) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_BuildingEdge_node(ctx, field)
-		return ec.marshalNBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+		return ec.marshalNBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(withFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9610,7 +9610,7 @@ func (ec *executionContext) fieldContext_Case_category(_ context.Context, field 
 func (ec *executionContext) _Case_sourceCategory(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_Case_sourceCategory(ctx, field)
-		return ec.marshalNCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory(graphql.WithFieldContext(ctx, fc), field.Selections, obj.SourceCategory())
+		return ec.marshalNCategory2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐCategory(withFieldContext(ctx, fc), field.Selections, obj.SourceCategory())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -9804,7 +9804,7 @@ func (ec *executionContext) resolveBatch_Case_grid(ctx context.Context, field gr
 func (ec *executionContext) _Case_location(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_Case_location(ctx, field)
-		return ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Location())
+		return ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint(withFieldContext(ctx, fc), field.Selections, obj.Location())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -10242,7 +10242,7 @@ func (ec *executionContext) fieldContext_Case_assignee(_ context.Context, field 
 func (ec *executionContext) _Case_provenance(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_Case_provenance(ctx, field)
-		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
+		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(withFieldContext(ctx, fc), field.Selections, obj.Provenance)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -10524,7 +10524,7 @@ func (ec *executionContext) fieldContext_CaseConnection_edges(_ context.Context,
 func (ec *executionContext) _CaseConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_CaseConnection_pageInfo(ctx, field)
-		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(withFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -10606,7 +10606,7 @@ func (ec *executionContext) fieldContext_CaseEdge_cursor(_ context.Context, fiel
 func (ec *executionContext) _CaseEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CaseEdge) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_CaseEdge_node(ctx, field)
-		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(withFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11089,7 +11089,7 @@ func (ec *executionContext) fieldContext_Change_syncRun(_ context.Context, field
 func (ec *executionContext) _Change_node(ctx context.Context, field graphql.CollectedField, obj *model.Change) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_Change_node(ctx, field)
-		return ec.marshalONode2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐNode(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+		return ec.marshalONode2githubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐNode(withFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11154,7 +11154,7 @@ func (ec *executionContext) fieldContext_ChangeConnection_edges(_ context.Contex
 func (ec *executionContext) _ChangeConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ChangeConnection) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_ChangeConnection_pageInfo(ctx, field)
-		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(withFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11239,7 +11239,7 @@ func (ec *executionContext) fieldContext_ChangeEdge_cursor(_ context.Context, fi
 func (ec *executionContext) _ChangeEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ChangeEdge) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_ChangeEdge_node(ctx, field)
-		return ec.marshalNChange2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐChange(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+		return ec.marshalNChange2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐChange(withFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11524,7 +11524,7 @@ func (ec *executionContext) fieldContext_GridWorker_grids(_ context.Context, fie
 func (ec *executionContext) _GridWorker_provenance(ctx context.Context, field graphql.CollectedField, obj *store.GridWorker) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_GridWorker_provenance(ctx, field)
-		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
+		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(withFieldContext(ctx, fc), field.Selections, obj.Provenance)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11586,7 +11586,7 @@ func (ec *executionContext) fieldContext_GridWorkerConnection_edges(_ context.Co
 func (ec *executionContext) _GridWorkerConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerConnection) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_GridWorkerConnection_pageInfo(ctx, field)
-		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(withFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11668,7 +11668,7 @@ func (ec *executionContext) fieldContext_GridWorkerEdge_cursor(_ context.Context
 func (ec *executionContext) _GridWorkerEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.GridWorkerEdge) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_GridWorkerEdge_node(ctx, field)
-		return ec.marshalNGridWorker2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐGridWorker(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+		return ec.marshalNGridWorker2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐGridWorker(withFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11905,7 +11905,7 @@ func (ec *executionContext) fieldContext_Household_residentCount(_ context.Conte
 func (ec *executionContext) _Household_provenance(ctx context.Context, field graphql.CollectedField, obj *store.Household) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_Household_provenance(ctx, field)
-		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
+		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(withFieldContext(ctx, fc), field.Selections, obj.Provenance)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -11967,7 +11967,7 @@ func (ec *executionContext) fieldContext_HouseholdConnection_edges(_ context.Con
 func (ec *executionContext) _HouseholdConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.HouseholdConnection) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_HouseholdConnection_pageInfo(ctx, field)
-		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(withFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -12049,7 +12049,7 @@ func (ec *executionContext) fieldContext_HouseholdEdge_cursor(_ context.Context,
 func (ec *executionContext) _HouseholdEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.HouseholdEdge) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_HouseholdEdge_node(ctx, field)
-		return ec.marshalNHousehold2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐHousehold(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+		return ec.marshalNHousehold2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐHousehold(withFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -12255,7 +12255,7 @@ func (ec *executionContext) fieldContext_Incident_status(_ context.Context, fiel
 func (ec *executionContext) _Incident_location(ctx context.Context, field graphql.CollectedField, obj *model.Incident) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_Incident_location(ctx, field)
-		return ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Location())
+		return ec.marshalOLatLng2ᚖgithubᚗcomᚋywtgᚋhubᚋcanonᚐPoint(withFieldContext(ctx, fc), field.Selections, obj.Location())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -12408,7 +12408,7 @@ func (ec *executionContext) fieldContext_Incident_evidence(_ context.Context, fi
 func (ec *executionContext) _IncidentEvidence_a(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_IncidentEvidence_a(ctx, field)
-		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(graphql.WithFieldContext(ctx, fc), field.Selections, obj.A)
+		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(withFieldContext(ctx, fc), field.Selections, obj.A)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -12441,7 +12441,7 @@ func (ec *executionContext) fieldContext_IncidentEvidence_a(_ context.Context, f
 func (ec *executionContext) _IncidentEvidence_b(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEvidence) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_IncidentEvidence_b(ctx, field)
-		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(graphql.WithFieldContext(ctx, fc), field.Selections, obj.B)
+		return ec.marshalNCase2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐCase(withFieldContext(ctx, fc), field.Selections, obj.B)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -12642,7 +12642,7 @@ func (ec *executionContext) fieldContext_IndicatorBucket_key(_ context.Context, 
 func (ec *executionContext) _IndicatorBucket_indicators(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorBucket) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_IndicatorBucket_indicators(ctx, field)
-		return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Indicators)
+		return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(withFieldContext(ctx, fc), field.Selections, obj.Indicators)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -14350,7 +14350,7 @@ func (ec *executionContext) fieldContext_PartyMember_activities(_ context.Contex
 func (ec *executionContext) _PartyMember_provenance(ctx context.Context, field graphql.CollectedField, obj *store.PartyMember) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PartyMember_provenance(ctx, field)
-		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
+		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(withFieldContext(ctx, fc), field.Selections, obj.Provenance)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -14412,7 +14412,7 @@ func (ec *executionContext) fieldContext_PartyMemberConnection_edges(_ context.C
 func (ec *executionContext) _PartyMemberConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberConnection) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PartyMemberConnection_pageInfo(ctx, field)
-		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(withFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -14494,7 +14494,7 @@ func (ec *executionContext) fieldContext_PartyMemberEdge_cursor(_ context.Contex
 func (ec *executionContext) _PartyMemberEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PartyMemberEdge) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PartyMemberEdge_node(ctx, field)
-		return ec.marshalNPartyMember2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyMember(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+		return ec.marshalNPartyMember2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyMember(withFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -14798,7 +14798,7 @@ func (ec *executionContext) fieldContext_PartyOrg_centralHouseholdCount(_ contex
 func (ec *executionContext) _PartyOrg_provenance(ctx context.Context, field graphql.CollectedField, obj *store.PartyOrg) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PartyOrg_provenance(ctx, field)
-		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
+		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(withFieldContext(ctx, fc), field.Selections, obj.Provenance)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -14860,7 +14860,7 @@ func (ec *executionContext) fieldContext_PartyOrgConnection_edges(_ context.Cont
 func (ec *executionContext) _PartyOrgConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgConnection) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PartyOrgConnection_pageInfo(ctx, field)
-		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(withFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -14942,7 +14942,7 @@ func (ec *executionContext) fieldContext_PartyOrgEdge_cursor(_ context.Context, 
 func (ec *executionContext) _PartyOrgEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PartyOrgEdge) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PartyOrgEdge_node(ctx, field)
-		return ec.marshalNPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+		return ec.marshalNPartyOrg2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPartyOrg(withFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -15432,7 +15432,7 @@ func (ec *executionContext) fieldContext_PersonConnection_edges(_ context.Contex
 func (ec *executionContext) _PersonConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PersonConnection) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PersonConnection_pageInfo(ctx, field)
-		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(withFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -15514,7 +15514,7 @@ func (ec *executionContext) fieldContext_PersonEdge_cursor(_ context.Context, fi
 func (ec *executionContext) _PersonEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PersonEdge) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PersonEdge_node(ctx, field)
-		return ec.marshalNPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+		return ec.marshalNPerson2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPerson(withFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -15547,7 +15547,7 @@ func (ec *executionContext) fieldContext_PersonEdge_node(_ context.Context, fiel
 func (ec *executionContext) _PersonMatch_a(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PersonMatch_a(ctx, field)
-		return ec.marshalNPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(graphql.WithFieldContext(ctx, fc), field.Selections, obj.A)
+		return ec.marshalNPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(withFieldContext(ctx, fc), field.Selections, obj.A)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -15580,7 +15580,7 @@ func (ec *executionContext) fieldContext_PersonMatch_a(_ context.Context, field 
 func (ec *executionContext) _PersonMatch_b(ctx context.Context, field graphql.CollectedField, obj *store.PersonMatch) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PersonMatch_b(ctx, field)
-		return ec.marshalNPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(graphql.WithFieldContext(ctx, fc), field.Selections, obj.B)
+		return ec.marshalNPersonSourceRecord2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐPersonRecord(withFieldContext(ctx, fc), field.Selections, obj.B)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -15797,7 +15797,7 @@ func (ec *executionContext) fieldContext_PersonSourceRecord_role(_ context.Conte
 func (ec *executionContext) _PersonSourceRecord_provenance(ctx context.Context, field graphql.CollectedField, obj *store.PersonRecord) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_PersonSourceRecord_provenance(ctx, field)
-		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
+		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(withFieldContext(ctx, fc), field.Selections, obj.Provenance)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -15994,7 +15994,7 @@ func (ec *executionContext) fieldContext_QuarantineConnection_edges(_ context.Co
 func (ec *executionContext) _QuarantineConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineConnection) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_QuarantineConnection_pageInfo(ctx, field)
-		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(withFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -16076,7 +16076,7 @@ func (ec *executionContext) fieldContext_QuarantineEdge_cursor(_ context.Context
 func (ec *executionContext) _QuarantineEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineEdge) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_QuarantineEdge_node(ctx, field)
-		return ec.marshalNQuarantineEntry2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐQuarantineRecord(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+		return ec.marshalNQuarantineEntry2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐQuarantineRecord(withFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -17905,7 +17905,7 @@ func (ec *executionContext) fieldContext_RegionConnection_edges(_ context.Contex
 func (ec *executionContext) _RegionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RegionConnection) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_RegionConnection_pageInfo(ctx, field)
-		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(withFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -17987,7 +17987,7 @@ func (ec *executionContext) fieldContext_RegionEdge_cursor(_ context.Context, fi
 func (ec *executionContext) _RegionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RegionEdge) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_RegionEdge_node(ctx, field)
-		return ec.marshalNRegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+		return ec.marshalNRegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(withFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -18020,7 +18020,7 @@ func (ec *executionContext) fieldContext_RegionEdge_node(_ context.Context, fiel
 func (ec *executionContext) _RegionIndicators_period(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_RegionIndicators_period(ctx, field)
-		return ec.marshalNIndicatorPeriod2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorPeriod(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Period)
+		return ec.marshalNIndicatorPeriod2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorPeriod(withFieldContext(ctx, fc), field.Selections, obj.Period)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -18053,7 +18053,7 @@ func (ec *executionContext) fieldContext_RegionIndicators_period(_ context.Conte
 func (ec *executionContext) _RegionIndicators_previousPeriod(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_RegionIndicators_previousPeriod(ctx, field)
-		return ec.marshalNIndicatorPeriod2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorPeriod(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PreviousPeriod)
+		return ec.marshalNIndicatorPeriod2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐIndicatorPeriod(withFieldContext(ctx, fc), field.Selections, obj.PreviousPeriod)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -18112,7 +18112,7 @@ func (ec *executionContext) fieldContext_RegionIndicators_asOf(_ context.Context
 func (ec *executionContext) _RegionIndicators_current(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_RegionIndicators_current(ctx, field)
-		return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Current)
+		return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(withFieldContext(ctx, fc), field.Selections, obj.Current)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -18145,7 +18145,7 @@ func (ec *executionContext) fieldContext_RegionIndicators_current(_ context.Cont
 func (ec *executionContext) _RegionIndicators_previous(ctx context.Context, field graphql.CollectedField, obj *model.RegionIndicators) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_RegionIndicators_previous(ctx, field)
-		return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Previous)
+		return ec.marshalNIndicators2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐIndicators(withFieldContext(ctx, fc), field.Selections, obj.Previous)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -18909,7 +18909,7 @@ func (ec *executionContext) fieldContext_ServiceStation_distanceMeters(_ context
 func (ec *executionContext) _ServiceStation_provenance(ctx context.Context, field graphql.CollectedField, obj *store.ServiceStation) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_ServiceStation_provenance(ctx, field)
-		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Provenance)
+		return ec.marshalNProvenance2githubᚗcomᚋywtgᚋhubᚋstoreᚐProvenance(withFieldContext(ctx, fc), field.Selections, obj.Provenance)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -18971,7 +18971,7 @@ func (ec *executionContext) fieldContext_ServiceStationConnection_edges(_ contex
 func (ec *executionContext) _ServiceStationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationConnection) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_ServiceStationConnection_pageInfo(ctx, field)
-		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(withFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19053,7 +19053,7 @@ func (ec *executionContext) fieldContext_ServiceStationEdge_cursor(_ context.Con
 func (ec *executionContext) _ServiceStationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ServiceStationEdge) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_ServiceStationEdge_node(ctx, field)
-		return ec.marshalNServiceStation2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐServiceStation(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+		return ec.marshalNServiceStation2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐServiceStation(withFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19577,7 +19577,7 @@ func (ec *executionContext) fieldContext_StandardAddress_normalized(_ context.Co
 func (ec *executionContext) _StandardAddress_components(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_StandardAddress_components(ctx, field)
-		return ec.marshalNAddressComponents2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐAddressComponents(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Components)
+		return ec.marshalNAddressComponents2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐAddressComponents(withFieldContext(ctx, fc), field.Selections, obj.Components)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19633,7 +19633,7 @@ func (ec *executionContext) fieldContext_StandardAddress_repairs(_ context.Conte
 func (ec *executionContext) _StandardAddress_district(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_StandardAddress_district(ctx, field)
-		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.District)
+		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(withFieldContext(ctx, fc), field.Selections, obj.District)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19666,7 +19666,7 @@ func (ec *executionContext) fieldContext_StandardAddress_district(_ context.Cont
 func (ec *executionContext) _StandardAddress_street(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_StandardAddress_street(ctx, field)
-		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Street)
+		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(withFieldContext(ctx, fc), field.Selections, obj.Street)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19699,7 +19699,7 @@ func (ec *executionContext) fieldContext_StandardAddress_street(_ context.Contex
 func (ec *executionContext) _StandardAddress_community(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_StandardAddress_community(ctx, field)
-		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Community)
+		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(withFieldContext(ctx, fc), field.Selections, obj.Community)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19732,7 +19732,7 @@ func (ec *executionContext) fieldContext_StandardAddress_community(_ context.Con
 func (ec *executionContext) _StandardAddress_grid(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_StandardAddress_grid(ctx, field)
-		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Grid)
+		return ec.marshalORegion2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐRegion(withFieldContext(ctx, fc), field.Selections, obj.Grid)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -19791,7 +19791,7 @@ func (ec *executionContext) fieldContext_StandardAddress_compound(_ context.Cont
 func (ec *executionContext) _StandardAddress_building(ctx context.Context, field graphql.CollectedField, obj *model.StandardAddress) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_StandardAddress_building(ctx, field)
-		return ec.marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Building)
+		return ec.marshalOBuilding2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐBuilding(withFieldContext(ctx, fc), field.Selections, obj.Building)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -20384,7 +20384,7 @@ func (ec *executionContext) fieldContext_SyncRunConnection_edges(_ context.Conte
 func (ec *executionContext) _SyncRunConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunConnection) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_SyncRunConnection_pageInfo(ctx, field)
-		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+		return ec.marshalNPageInfo2ᚖgithubᚗcomᚋywtgᚋhubᚋgraphᚋmodelᚐPageInfo(withFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -20466,7 +20466,7 @@ func (ec *executionContext) fieldContext_SyncRunEdge_cursor(_ context.Context, f
 func (ec *executionContext) _SyncRunEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SyncRunEdge) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext_SyncRunEdge_node(ctx, field)
-		return ec.marshalNSyncRun2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSyncRun(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+		return ec.marshalNSyncRun2ᚖgithubᚗcomᚋywtgᚋhubᚋstoreᚐSyncRun(withFieldContext(ctx, fc), field.Selections, obj.Node)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -21105,7 +21105,7 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext___Field_type(ctx, field)
-		return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Type)
+		return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(withFieldContext(ctx, fc), field.Selections, obj.Type)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -21242,7 +21242,7 @@ func (ec *executionContext) fieldContext___InputValue_description(_ context.Cont
 func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext___InputValue_type(ctx, field)
-		return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Type)
+		return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(withFieldContext(ctx, fc), field.Selections, obj.Type)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -21408,7 +21408,7 @@ func (ec *executionContext) fieldContext___Schema_types(_ context.Context, field
 func (ec *executionContext) ___Schema_queryType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext___Schema_queryType(ctx, field)
-		return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.QueryType())
+		return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(withFieldContext(ctx, fc), field.Selections, obj.QueryType())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -21441,7 +21441,7 @@ func (ec *executionContext) fieldContext___Schema_queryType(_ context.Context, f
 func (ec *executionContext) ___Schema_mutationType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext___Schema_mutationType(ctx, field)
-		return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.MutationType())
+		return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(withFieldContext(ctx, fc), field.Selections, obj.MutationType())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -21474,7 +21474,7 @@ func (ec *executionContext) fieldContext___Schema_mutationType(_ context.Context
 func (ec *executionContext) ___Schema_subscriptionType(ctx context.Context, field graphql.CollectedField, obj *introspection.Schema) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext___Schema_subscriptionType(ctx, field)
-		return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.SubscriptionType())
+		return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(withFieldContext(ctx, fc), field.Selections, obj.SubscriptionType())
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -21821,7 +21821,7 @@ func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context,
 func (ec *executionContext) ___Type_ofType(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
 	if ec.objectInline(ctx, field) {
 		fc, _ := ec.fieldContext___Type_ofType(ctx, field)
-		return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.OfType())
+		return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(withFieldContext(ctx, fc), field.Selections, obj.OfType())
 	}
 	return graphql.ResolveField(
 		ctx,

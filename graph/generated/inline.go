@@ -42,16 +42,17 @@ func (ec *executionContext) marshalSlice(ctx context.Context, sel ast.SelectionS
 		ctx = context.WithValue(ctx, inlineKey{}, true)
 	}
 	ret := make(graphql.Array, length)
-	// The elements' field contexts and indices, allocated together.
-	fcs := make([]graphql.FieldContext, length)
+	// The elements' field contexts (each with its context) and indices,
+	// allocated together.
+	fcs := make([]fieldCtx, length)
 	index := make([]int, length)
 	s := ec.state()
 	var before slabCounts
 	for i := range length {
 		index[i] = i
-		fc := &fcs[i]
+		fc := &fcs[i].fc
 		fc.Index = &index[i]
-		childCtx := graphql.WithFieldContext(ctx, fc)
+		childCtx := withFieldContext(ctx, fc)
 		if i == 0 && length > 2 {
 			before = s.taken()
 		}
@@ -379,7 +380,7 @@ func inlineResolved[T any](ctx context.Context, field graphql.CollectedField,
 	if err != nil {
 		return nil, false
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx = withFieldContext(ctx, fc)
 	defer func() {
 		if recover() != nil {
 			m, ok = nil, false

@@ -225,11 +225,14 @@ func noGate() FieldGate { return nil }
 // batch field answers only what resolved; an error, a panic or a value of
 // another type leaves the field to graphql.ResolveField, which reports it.
 func TestInlineResolvedLeavesFailuresToResolveField(t *testing.T) {
+	// Taken from an operation's slab, as every generated field's is (and
+	// inlineResolved requires).
+	ec := &executionContext{}
 	fieldContext := func(_ context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-		return &graphql.FieldContext{Object: "Case", Field: field}, nil
+		return ec.fieldContext(graphql.FieldContext{Object: "Case", Field: field}), nil
 	}
 	marshal := func(ctx context.Context, _ ast.SelectionSet, v *string) graphql.Marshaler {
-		if fc := graphql.GetFieldContext(ctx); fc == nil || fc.Object != "Case" {
+		if fc := graphql.GetFieldContext(ctx); fc == nil || fc.Object != "Case" || fc.Parent == nil || fc.Parent.Object != "CaseEdge" {
 			t.Errorf("marshalled outside the field's context: %+v", fc)
 		}
 		return graphql.MarshalString(*v)
@@ -246,7 +249,8 @@ func TestInlineResolvedLeavesFailuresToResolveField(t *testing.T) {
 		"another type": {func(context.Context) (any, error) { return value, nil }, false},
 		"untyped nil":  {func(context.Context) (any, error) { return nil, nil }, false},
 	} {
-		m, ok := inlineResolved(context.Background(), field, fieldContext, tc.resolve, marshal)
+		parent := graphql.WithFieldContext(context.Background(), &graphql.FieldContext{Object: "CaseEdge"})
+		m, ok := inlineResolved(parent, field, fieldContext, tc.resolve, marshal)
 		if ok != tc.ok {
 			t.Errorf("%s: ok = %t, want %t", name, ok, tc.ok)
 			continue

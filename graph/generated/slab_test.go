@@ -1,6 +1,7 @@
 package generated
 
 import (
+	"context"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -28,7 +29,7 @@ func TestSlabReserveLike(t *testing.T) {
 		t.Fatalf("room for %d field contexts, want %d", got, 3*others)
 	}
 	fcs, values, strs := &s.fcs.chunk[:cap(s.fcs.chunk)][cap(s.fcs.chunk)-1], &s.values.chunk[:cap(s.values.chunk)][cap(s.values.chunk)-1], &s.strings.chunk[:cap(s.strings.chunk)][cap(s.strings.chunk)-1]
-	var lastFC *graphql.FieldContext
+	var lastFC *fieldCtx
 	var lastValue *graphql.Marshaler
 	var lastString *stringLeaf
 	for range others {
@@ -56,5 +57,37 @@ func TestSlabReserveLike(t *testing.T) {
 	s.reserveLike(before, others)
 	if *chunk != nil {
 		t.Fatalf("reserved %d integers for elements that take none", cap(*chunk))
+	}
+}
+
+// TestWithFieldContext holds the slab's contexts to graphql.WithFieldContext:
+// the field context under gqlgen's key with its parent set, every other
+// value, the deadline and the cancellation of the context under it.
+func TestWithFieldContext(t *testing.T) {
+	type otherKey struct{}
+	base, cancel := context.WithCancel(context.WithValue(context.Background(), otherKey{}, "上级"))
+	parent := graphql.WithFieldContext(base, &graphql.FieldContext{Object: "CaseEdge"})
+	ec := &executionContext{}
+	fc := ec.fieldContext(graphql.FieldContext{Object: "Case"})
+	ctx := withFieldContext(parent, fc)
+	if got := graphql.GetFieldContext(ctx); got != fc || got.Parent == nil || got.Parent.Object != "CaseEdge" {
+		t.Fatalf("field context %+v, want the slab's with the edge as parent", got)
+	}
+	if got := ctx.Value(otherKey{}); got != "上级" {
+		t.Fatalf("another value: %v", got)
+	}
+	// gqlgen's own contexts stack over it as over any context.
+	child := graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "Region"})
+	if got := graphql.GetFieldContext(child); got.Parent != fc {
+		t.Fatalf("a field under it has the parent %+v", got.Parent)
+	}
+	cancel()
+	select {
+	case <-ctx.Done():
+	default:
+		t.Fatal("not cancelled with the context under it")
+	}
+	if ctx.Err() != context.Canceled {
+		t.Fatalf("err %v", ctx.Err())
 	}
 }

@@ -350,7 +350,7 @@ func objectFastPaths(src []byte) ([]byte, error) {
 		if strings.HasPrefix(typ, "[]") || !marshalsObject(src, marshal) {
 			return ""
 		}
-		return fmt.Sprintf("\tif ec.objectInline(ctx, field) {\n\t\tfc, _ := ec.fieldContext_%s_%s(ctx, field)\n\t\treturn ec.%s(graphql.WithFieldContext(ctx, fc), field.Selections, %s)\n\t}\n",
+		return fmt.Sprintf("\tif ec.objectInline(ctx, field) {\n\t\tfc, _ := ec.fieldContext_%s_%s(ctx, field)\n\t\treturn ec.%s(withFieldContext(ctx, fc), field.Selections, %s)\n\t}\n",
 			object, field, marshal, value)
 	})
 }
@@ -372,13 +372,26 @@ func marshalsObject(src []byte, marshal string) bool {
 // ResolveField, which reports it. Lists are left to ResolveField.
 func resolvedFastPaths(src []byte) ([]byte, error) {
 	return fastPaths(src, resolvedField, "\tif ec.objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved(", "field with a resolver", func(object, field, resolve, typ, marshal string) string {
-		if strings.HasPrefix(typ, "[]") || !marshalsObject(src, marshal) {
+		if strings.HasPrefix(typ, "[]") || !marshalsObject(src, marshal) || !slabFieldContext(src, object, field) {
 			return ""
 		}
 		return fmt.Sprintf("\tif ec.objectInline(ctx, field) {\n\t\tif m, ok := inlineResolved(ctx, field, ec.fieldContext_%s_%s, "+
 			"func(ctx context.Context) (any, error) { return %s }, ec.%s); ok {\n\t\t\treturn m\n\t\t}\n\t}\n",
 			object, field, resolve, marshal)
 	})
+}
+
+// slabFieldContext tells whether a field's context comes from the
+// operation's slab (fieldContexts and childContexts rewrote it), as
+// withFieldContext, which the fast paths hold their contexts in, requires.
+func slabFieldContext(src []byte, object, field string) bool {
+	head := []byte("func (ec *executionContext) fieldContext_" + object + "_" + field + "(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {\n")
+	i := bytes.Index(src, head)
+	if i < 0 {
+		return false
+	}
+	body := src[i+len(head):]
+	return bytes.HasPrefix(body, []byte("\tfc = ec.fieldContext(graphql.FieldContext{")) || bytes.HasPrefix(body, []byte("\tfc = ec.fieldContextChild(graphql.FieldContext{"))
 }
 
 // childFieldContext is a field context rewritten by fieldContexts whose

@@ -3,7 +3,6 @@ package generated
 import (
 	"context"
 	"io"
-	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,12 +22,16 @@ import (
 type operationState struct {
 	defers atomic.Int32 // 0 not known yet, cannotDefer or mayDeferOp
 	// fields are the fields collected for each selection and type
-	// (collectFields): a map written once per key and read for every
-	// object, so replaced whole under mu, and read without it.
-	fields atomic.Pointer[map[fieldsKey][]graphql.CollectedField]
-	mu     sync.Mutex // guards the rest: objects may resolve on several goroutines
-	slab   slab[object]
-	sets   slab[graphql.FieldSet]
+	// (collectFields), a few an operation: a list added to once per key
+	// and read for every object, so replaced whole under mu, and read
+	// without it.
+	fields atomic.Pointer[[]collected]
+	// settled are the fields whose access objectInline has answered, kept
+	// as fields are.
+	settled atomic.Pointer[[]settled]
+	mu      sync.Mutex // guards the rest: objects may resolve on several goroutines
+	slab    slab[object]
+	sets    slab[graphql.FieldSet]
 	// spare are sets whose objects are written (objectValue): taken
 	// again before the slab, so that an operation holds about as many
 	// sets as its answer is deep, not one for each of its objects.
@@ -63,6 +66,26 @@ func (ec *executionContext) state() *operationState {
 		return p.operationState()
 	}
 	return new(operationState)
+}
+
+// collected are the fields collected for a selection and type.
+type collected struct {
+	key    fieldsKey
+	fields []graphql.CollectedField
+}
+
+// lookupCollected finds the fields collected for a key in a list (nil:
+// none yet); the keys are compared by identity, a few words each.
+func lookupCollected(list *[]collected, k fieldsKey) ([]graphql.CollectedField, bool) {
+	if list == nil {
+		return nil, false
+	}
+	for i := range *list {
+		if (*list)[i].key == k {
+			return (*list)[i].fields, true
+		}
+	}
+	return nil, false
 }
 
 // fieldsKey names a selection set and the types a collection satisfies by
@@ -122,27 +145,24 @@ func (ec *executionContext) collectFields(sel ast.SelectionSet, satisfies []stri
 	}
 	k := fieldsKey{sel: unsafe.SliceData(sel), n: len(sel), satisfies: unsafe.SliceData(satisfies)}
 	s := ec.state()
-	if m := s.fields.Load(); m != nil {
-		if f, ok := (*m)[k]; ok {
-			return f
-		}
+	if f, ok := lookupCollected(s.fields.Load(), k); ok {
+		return f
 	}
 	f := graphql.CollectFields(ec.OperationContext, sel, satisfies)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// A copy with the new key: an operation collects a few selections, and
-	// readers of the map it replaces keep theirs.
-	var next map[fieldsKey][]graphql.CollectedField
-	if m := s.fields.Load(); m != nil {
-		if f, ok := (*m)[k]; ok {
-			return f
-		}
-		next = make(map[fieldsKey][]graphql.CollectedField, len(*m)+1)
-		maps.Copy(next, *m)
-	} else {
-		next = make(map[fieldsKey][]graphql.CollectedField, 4)
+	list := s.fields.Load()
+	if f, ok := lookupCollected(list, k); ok {
+		return f
 	}
-	next[k] = f
+	// A copy with the new key: readers of the list it replaces keep
+	// theirs.
+	var next []collected
+	if list != nil {
+		next = make([]collected, len(*list), len(*list)+1)
+		copy(next, *list)
+	}
+	next = append(next, collected{k, f})
 	s.fields.Store(&next)
 	return f
 }

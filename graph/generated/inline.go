@@ -320,9 +320,11 @@ func leafInline(ctx context.Context, field graphql.CollectedField) bool {
 // ResolveField (inlineResolved), and the field context keeps the paths of
 // errors below it.
 func objectInline(ctx context.Context, field graphql.CollectedField, gate func() FieldGate) bool {
-	if !leafInline(ctx, field) || field.ObjectDefinition == nil {
-		return false
-	}
+	return leafInline(ctx, field) && field.ObjectDefinition != nil && accessSettled(field, gate)
+}
+
+// accessSettled is objectInline's question of the field's access.
+func accessSettled(field graphql.CollectedField, gate func() FieldGate) bool {
 	def := parsedSchema.Types[field.Definition.Type.Name()]
 	if def == nil || def.Kind != ast.Object {
 		return false
@@ -334,9 +336,49 @@ func objectInline(ctx context.Context, field graphql.CollectedField, gate func()
 	return g != nil && g(field.ObjectDefinition.Name, field.Name)
 }
 
-// objectInline is objectInline with the operation's gate.
+// objectInline is objectInline with the operation's gate, the answer of
+// its access kept for the operation: a field selected under a list is
+// asked about for every object of the list.
 func (ec *executionContext) objectInline(ctx context.Context, field graphql.CollectedField) bool {
-	return objectInline(ctx, field, ec.fieldGate)
+	if !leafInline(ctx, field) || field.ObjectDefinition == nil {
+		return false
+	}
+	s := ec.state()
+	if ok, found := lookupSettled(s.settled.Load(), field.Field); found {
+		return ok
+	}
+	ok := accessSettled(field, ec.fieldGate)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var next []settled
+	if list := s.settled.Load(); list != nil {
+		next = make([]settled, len(*list), len(*list)+1)
+		copy(next, *list)
+	}
+	next = append(next, settled{field.Field, ok})
+	s.settled.Store(&next)
+	return ok
+}
+
+// settled is objectInline's answer of a field's access for an operation,
+// for a field of the operation's document.
+type settled struct {
+	field *ast.Field
+	ok    bool
+}
+
+// lookupSettled finds the answer for a field in a list (nil: none yet),
+// by the field's identity.
+func lookupSettled(list *[]settled, field *ast.Field) (ok, found bool) {
+	if list == nil {
+		return false, false
+	}
+	for i := range *list {
+		if (*list)[i].field == field {
+			return (*list)[i].ok, true
+		}
+	}
+	return false, false
 }
 
 // FieldGate tells whether the field middleware of an operation hands

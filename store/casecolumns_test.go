@@ -395,35 +395,29 @@ func TestCaseListsReadTheirOwnNullables(t *testing.T) {
 			if w == nil {
 				t.Fatalf("columns %b: case %d not read alone", cols, c.ID)
 			}
-			wi := ints(w)
-			for name, got := range ints(c) {
-				exp := wi[name]
+			// check holds one nullable field to the case read alone.
+			// (ptr is the field's pointer, got and exp the values.)
+			check := func(name string, ptr, got, exp any, isNil, expNil, equal bool) {
 				switch {
-				case (got == nil) != (exp == nil) || got != nil && *got != *exp:
-					t.Errorf("columns %b, case %d, %s: %v, want %v", cols, c.ID, name, deref(got), deref(exp))
-				case got == nil:
+				case isNil != expNil || !isNil && !equal:
+					t.Errorf("columns %b, case %d, %s: %v, want %v", cols, c.ID, name, got, exp)
+				case isNil:
 					null[name]++
-				case seen[got]:
+				case seen[ptr]:
 					t.Errorf("columns %b, case %d, %s: shares its memory", cols, c.ID, name)
 				default:
-					seen[got] = true
+					seen[ptr] = true
 					set[name]++
 				}
 			}
-			wt := times(w)
+			wi, wt := ints(w), times(w)
+			for name, got := range ints(c) {
+				exp := wi[name]
+				check(name, got, deref(got), deref(exp), got == nil, exp == nil, got != nil && exp != nil && *got == *exp)
+			}
 			for name, got := range times(c) {
 				exp := wt[name]
-				switch {
-				case (got == nil) != (exp == nil) || got != nil && !got.Equal(*exp):
-					t.Errorf("columns %b, case %d, %s: %v, want %v", cols, c.ID, name, deref(got), deref(exp))
-				case got == nil:
-					null[name]++
-				case seen[got]:
-					t.Errorf("columns %b, case %d, %s: shares its memory", cols, c.ID, name)
-				default:
-					seen[got] = true
-					set[name]++
-				}
+				check(name, got, deref(got), deref(exp), got == nil, exp == nil, got != nil && exp != nil && got.Equal(*exp))
 			}
 		}
 		for _, name := range []string{"grid", "reporter", "incident", "due", "closed", "source updated"} {

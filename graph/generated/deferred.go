@@ -22,13 +22,10 @@ import (
 type operationState struct {
 	defers atomic.Int32 // 0 not known yet, cannotDefer or mayDeferOp
 	// fields are the fields collected for each selection and type
-	// (collectFields), a few an operation: a list added to once per key
-	// and read for every object, so replaced whole under mu, and read
-	// without it.
-	fields atomic.Pointer[[]collected]
-	// settled are the fields whose access objectInline has answered, kept
-	// as fields are.
-	settled atomic.Pointer[[]settled]
+	// (collectFields), settled objectInline's answer of each field's
+	// access: a few an operation, read for every object.
+	fields  answers[fieldsKey, []graphql.CollectedField]
+	settled answers[*ast.Field, bool]
 	mu      sync.Mutex // guards the rest: objects may resolve on several goroutines
 	slab    slab[object]
 	sets    slab[graphql.FieldSet]
@@ -68,24 +65,48 @@ func (ec *executionContext) state() *operationState {
 	return new(operationState)
 }
 
-// collected are the fields collected for a selection and type.
-type collected struct {
-	key    fieldsKey
-	fields []graphql.CollectedField
+// answers are what an operation worked out once for each of a few keys
+// and reads for every object: a list replaced whole when a key is added
+// (under the operation's lock), and read without it, keys compared by
+// identity.
+type answers[K comparable, V any] struct {
+	list atomic.Pointer[[]answer[K, V]]
 }
 
-// lookupCollected finds the fields collected for a key in a list (nil:
-// none yet); the keys are compared by identity, a few words each.
-func lookupCollected(list *[]collected, k fieldsKey) ([]graphql.CollectedField, bool) {
-	if list == nil {
-		return nil, false
-	}
-	for i := range *list {
-		if (*list)[i].key == k {
-			return (*list)[i].fields, true
+type answer[K comparable, V any] struct {
+	key K
+	v   V
+}
+
+// get finds the answer for a key.
+func (a *answers[K, V]) get(k K) (V, bool) {
+	if list := a.list.Load(); list != nil {
+		for i := range *list {
+			if (*list)[i].key == k {
+				return (*list)[i].v, true
+			}
 		}
 	}
-	return nil, false
+	var zero V
+	return zero, false
+}
+
+// add keeps the answer for a key, or returns the one another goroutine
+// kept first (the caller holds the operation's lock).
+func (a *answers[K, V]) add(k K, v V) V {
+	if old, ok := a.get(k); ok {
+		return old
+	}
+	// A copy with the new key: readers of the list it replaces keep
+	// theirs.
+	var next []answer[K, V]
+	if list := a.list.Load(); list != nil {
+		next = make([]answer[K, V], len(*list), len(*list)+1)
+		copy(next, *list)
+	}
+	next = append(next, answer[K, V]{k, v})
+	a.list.Store(&next)
+	return v
 }
 
 // fieldsKey names a selection set and the types a collection satisfies by
@@ -145,26 +166,13 @@ func (ec *executionContext) collectFields(sel ast.SelectionSet, satisfies []stri
 	}
 	k := fieldsKey{sel: unsafe.SliceData(sel), n: len(sel), satisfies: unsafe.SliceData(satisfies)}
 	s := ec.state()
-	if f, ok := lookupCollected(s.fields.Load(), k); ok {
+	if f, ok := s.fields.get(k); ok {
 		return f
 	}
 	f := graphql.CollectFields(ec.OperationContext, sel, satisfies)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	list := s.fields.Load()
-	if f, ok := lookupCollected(list, k); ok {
-		return f
-	}
-	// A copy with the new key: readers of the list it replaces keep
-	// theirs.
-	var next []collected
-	if list != nil {
-		next = make([]collected, len(*list), len(*list)+1)
-		copy(next, *list)
-	}
-	next = append(next, collected{k, f})
-	s.fields.Store(&next)
-	return f
+	return s.fields.add(k, f)
 }
 
 // objectValue is what the generated objects return (see execpatch). For an

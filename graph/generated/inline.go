@@ -344,41 +344,13 @@ func (ec *executionContext) objectInline(ctx context.Context, field graphql.Coll
 		return false
 	}
 	s := ec.state()
-	if ok, found := lookupSettled(s.settled.Load(), field.Field); found {
+	if ok, found := s.settled.get(field.Field); found {
 		return ok
 	}
 	ok := accessSettled(field, ec.fieldGate)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var next []settled
-	if list := s.settled.Load(); list != nil {
-		next = make([]settled, len(*list), len(*list)+1)
-		copy(next, *list)
-	}
-	next = append(next, settled{field.Field, ok})
-	s.settled.Store(&next)
-	return ok
-}
-
-// settled is objectInline's answer of a field's access for an operation,
-// for a field of the operation's document.
-type settled struct {
-	field *ast.Field
-	ok    bool
-}
-
-// lookupSettled finds the answer for a field in a list (nil: none yet),
-// by the field's identity.
-func lookupSettled(list *[]settled, field *ast.Field) (ok, found bool) {
-	if list == nil {
-		return false, false
-	}
-	for i := range *list {
-		if (*list)[i].field == field {
-			return (*list)[i].ok, true
-		}
-	}
-	return false, false
+	return s.settled.add(field.Field, ok)
 }
 
 // FieldGate tells whether the field middleware of an operation hands

@@ -190,7 +190,9 @@ var caseColumnTable = [...]caseColumn{
 // optFloat): into the row's float slot pos.
 func coordinate(field func(c *Case) **float64) func(sc *caseScanner, c *Case, row, pos int) any {
 	return func(sc *caseScanner, c *Case, row, pos int) any {
-		return sc.fl[pos].at(field(c), &sc.floats[sc.width[floatSlot]*row+pos])
+		o := &sc.fl[pos]
+		o.at(field(c), &sc.floats[sc.width[floatSlot]*row+pos])
+		return o
 	}
 }
 
@@ -198,7 +200,9 @@ func coordinate(field func(c *Case) **float64) func(sc *caseScanner, c *Case, ro
 // optInt): into the row's integer slot pos.
 func optionalInt(field func(c *Case) **int64) func(sc *caseScanner, c *Case, row, pos int) any {
 	return func(sc *caseScanner, c *Case, row, pos int) any {
-		return sc.in[pos].at(field(c), &sc.ints[sc.width[intSlot]*row+pos])
+		o := &sc.in[pos]
+		o.at(field(c), &sc.ints[sc.width[intSlot]*row+pos])
+		return o
 	}
 }
 
@@ -206,7 +210,9 @@ func optionalInt(field func(c *Case) **int64) func(sc *caseScanner, c *Case, row
 // optTime): into the row's time slot pos.
 func optionalTime(field func(c *Case) **time.Time) func(sc *caseScanner, c *Case, row, pos int) any {
 	return func(sc *caseScanner, c *Case, row, pos int) any {
-		return sc.tm[pos].at(field(c), &sc.times[sc.width[timeSlot]*row+pos])
+		o := &sc.tm[pos]
+		o.at(field(c), &sc.times[sc.width[timeSlot]*row+pos])
+		return o
 	}
 }
 
@@ -312,75 +318,53 @@ func (sc *caseScanner) expect(n int) {
 	sc.first = min(max(n, 1), 128)
 }
 
-// optFloat scans a nullable float8 into slot and points field at it (nil
-// for NULL): a pgtype.Float64Scanner, which pgx reads into without
-// allocating.
-type optFloat struct {
-	field **float64
-	slot  *float64
+// slotted scans a nullable value into a slot and points a field at it (nil
+// for NULL); optFloat, optInt and optTime are it for pgx's float8, int8
+// and timestamptz scanner interfaces, which pgx reads into without
+// allocating (a **T destination costs it a reflected allocation a row).
+type slotted[T any] struct {
+	field **T
+	slot  *T
 }
 
-func (o *optFloat) at(field **float64, slot *float64) *optFloat {
+func (o *slotted[T]) at(field **T, slot *T) {
 	o.field, o.slot = field, slot
-	return o
 }
+
+func (o *slotted[T]) set(v T, valid bool) {
+	if !valid {
+		*o.field = nil
+		return
+	}
+	*o.slot = v
+	*o.field = o.slot
+}
+
+// optFloat is a slotted pgtype.Float64Scanner.
+type optFloat struct{ slotted[float64] }
 
 func (o *optFloat) ScanFloat64(v pgtype.Float8) error {
-	if !v.Valid {
-		*o.field = nil
-		return nil
-	}
-	*o.slot = v.Float64
-	*o.field = o.slot
+	o.set(v.Float64, v.Valid)
 	return nil
 }
 
-// optInt scans a nullable bigint into slot and points field at it (nil for
-// NULL): a pgtype.Int64Scanner, where a **int64 costs pgx a reflected
-// allocation a row.
-type optInt struct {
-	field **int64
-	slot  *int64
-}
-
-func (o *optInt) at(field **int64, slot *int64) *optInt {
-	o.field, o.slot = field, slot
-	return o
-}
+// optInt is a slotted pgtype.Int64Scanner.
+type optInt struct{ slotted[int64] }
 
 func (o *optInt) ScanInt64(v pgtype.Int8) error {
-	if !v.Valid {
-		*o.field = nil
-		return nil
-	}
-	*o.slot = v.Int64
-	*o.field = o.slot
+	o.set(v.Int64, v.Valid)
 	return nil
 }
 
-// optTime scans a nullable timestamptz into slot and points field at it,
-// as optInt does; an infinite time is refused, as pgx refuses it for a
-// time.Time.
-type optTime struct {
-	field **time.Time
-	slot  *time.Time
-}
-
-func (o *optTime) at(field **time.Time, slot *time.Time) *optTime {
-	o.field, o.slot = field, slot
-	return o
-}
+// optTime is a slotted pgtype.TimestamptzScanner; an infinite time is
+// refused, as pgx refuses it for a time.Time.
+type optTime struct{ slotted[time.Time] }
 
 func (o *optTime) ScanTimestamptz(v pgtype.Timestamptz) error {
-	if !v.Valid {
-		*o.field = nil
-		return nil
-	}
-	if v.InfinityModifier != pgtype.Finite {
+	if v.Valid && v.InfinityModifier != pgtype.Finite {
 		return fmt.Errorf("cannot scan an infinite time into a case's time")
 	}
-	*o.slot = v.Time
-	*o.field = o.slot
+	o.set(v.Time, v.Valid)
 	return nil
 }
 

@@ -248,6 +248,11 @@ type slabCounts [7]int
 func (s *operationState) taken() slabCounts {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.counts()
+}
+
+// counts is taken for a caller that holds the lock.
+func (s *operationState) counts() slabCounts {
 	return slabCounts{s.slab.taken, s.values.taken, s.fcs.taken, s.strings.taken, s.ints.taken, s.times.taken, s.floats.taken}
 }
 
@@ -259,7 +264,7 @@ func (s *operationState) taken() slabCounts {
 func (s *operationState) reserveLike(before slabCounts, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := slabCounts{s.slab.taken, s.values.taken, s.fcs.taken, s.strings.taken, s.ints.taken, s.times.taken, s.floats.taken}
+	now := s.counts()
 	reserve := func(k int, f func(int)) {
 		if d := now[k] - before[k]; d > 0 {
 			f(d * n)

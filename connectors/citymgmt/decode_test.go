@@ -199,3 +199,26 @@ func FuzzDecodeJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) { sameAsInTurn(t, c, body) })
 }
+
+// TestTextReadsStringsAsEncodingJSON holds text's own reading of a JSON
+// string to what encoding/json reads: escapes, surrogate pairs, invalid
+// UTF-8 (replaced) and Chinese, inside a document as the decoder hands
+// them over.
+func TestTextReadsStringsAsEncodingJSON(t *testing.T) {
+	for _, s := range []string{`""`, `"井盖缺失"`, `"a\"b"`, `"line\nbreak"`, `"\u4e95\u76d6"`, `"\ud83d\ude00"`,
+		`"tab\there"`, `"slash\/"`, "\"bad \xff byte\"", "\"cut \xe4\xb8\"", `"\\"`, `"中\\文"`, `" padded "`} {
+		var want string
+		if err := json.Unmarshal([]byte(s), &want); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		var got struct {
+			V text `json:"v"`
+		}
+		if err := json.Unmarshal([]byte(`{"v": `+s+` }`), &got); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if string(got.V) != want {
+			t.Errorf("%q read as %q, encoding/json reads %q", s, got.V, want)
+		}
+	}
+}

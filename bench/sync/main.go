@@ -59,6 +59,7 @@ func main() {
 	flag.DurationVar(&o.pause, "pause", 15*time.Second, "pause before each incremental pass, as between the hub's passes (HUB_SYNC_INTERVAL); 0: none")
 	flag.BoolVar(&o.settle, "settle", true, "vacuum and checkpoint the initial load before the incremental passes, as autovacuum and the checkpointer have in a hub that has run for a while")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the initial sync to this file")
+	flag.StringVar(&o.resprofile, "resprofile", "", "write a CPU profile of the entity resolution after the initial sync to this file")
 	flag.StringVar(&o.incprofile, "incprofile", "", "write a CPU profile of the incremental passes, with their resolution, to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark databases (DATABASE_URL only)")
 	flag.BoolVar(&o.noFloor, "nofloor", false, "skip the raw COPY floor")
@@ -78,6 +79,7 @@ type options struct {
 	pause      time.Duration
 	settle     bool
 	cpuprofile string
+	resprofile string
 	incprofile string
 	keep       bool
 	noFloor    bool
@@ -189,7 +191,13 @@ func run(ctx context.Context, o options) error {
 	total := report(initial)
 	fmt.Printf("peak RSS during the sync: %s (the simulators' city is in this process too)\n", syncPeak)
 	res := &resolution{st: st}
-	if err := res.after(ctx, total); err != nil {
+	stopProfile, err = startProfile(o.resprofile)
+	if err != nil {
+		return err
+	}
+	err = res.after(ctx, total)
+	stopProfile()
+	if err != nil {
 		return err
 	}
 

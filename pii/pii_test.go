@@ -2,6 +2,10 @@ package pii_test
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/ywtg/hub/pii"
@@ -55,5 +59,45 @@ func TestHashSealMask(t *testing.T) {
 		if got := pii.MaskName(in); got != want {
 			t.Errorf("MaskName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestHashIsTheKeyedHMAC pins Hash to its definition (stored hashes must
+// never change): HMAC-SHA256 under the key derived from the master for
+// hashing, over kind, a zero byte and the value; also when many goroutines
+// hash at once with the keyed HMACs Hash reuses.
+func TestHashIsTheKeyedHMAC(t *testing.T) {
+	master := []byte("0123456789abcdef0123456789abcdef")
+	k, err := pii.NewKeys(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := func(key []byte, msg string) []byte {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(msg))
+		return m.Sum(nil)
+	}
+	key := mac(master, "hub/pii/hash/v1")
+	want := func(kind, value string) []byte { return mac(key, kind+"\x00"+value) }
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				kind, value := "id", fmt.Sprintf("4206061980%08d", g*1000+i)
+				if i%2 == 1 {
+					kind, value = "phone", fmt.Sprintf("138%08d", g*1000+i)
+				}
+				if got := k.Hash(kind, value); !bytes.Equal(got, want(kind, value)) {
+					errs <- fmt.Sprintf("Hash(%q, %q) = %x, want %x", kind, value, got, want(kind, value))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

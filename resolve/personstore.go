@@ -601,7 +601,9 @@ func PersonPlan(res *Result, byKey map[string]*store.PersonLink, cfg Config) sto
 // stands (itself and its copies, which count as records), folded a
 // record's folded name (FoldName).
 func personPlan(res *Result, records func(rec *Record) []member, folded func(rec *Record) string, cfg Config) store.PersonResolution {
-	var plan store.PersonResolution
+	// A person a cluster: grown by doubling, the city's 432k were copied
+	// several times over.
+	plan := store.PersonResolution{Persons: make([]store.ResolvedPerson, 0, len(res.Clusters))}
 	// each calls fn with every source record of cluster c and the
 	// resolution's record it is or is a copy of. Copies mostly stand
 	// alike: fn is called once for a run of members alike (own person,

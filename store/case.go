@@ -220,7 +220,7 @@ func optionalTime(field func(c *Case) **time.Time) func(sc *caseScanner, c *Case
 // scanner of its rows. The scanner reuses one list of destinations, so it
 // serves the rows of one query, one after another.
 func caseSelect(cols CaseColumns) (string, *caseScanner) {
-	sc := &caseScanner{}
+	sc := &caseScanner{status: interned[canon.CaseStatus]{what: "case status"}}
 	if cols == 0 || cols == AllCaseColumns {
 		for i := range caseColumnTable {
 			sc.add(&caseColumnTable[i])
@@ -274,7 +274,7 @@ type caseScanner struct {
 	in     [3]optInt
 	tm     [3]optTime
 	code   internedCode
-	status internedStatus
+	status interned[canon.CaseStatus]
 }
 
 // scan reads one row, after any leading columns given.
@@ -399,27 +399,29 @@ func (o *internedCode) ScanBytes(v []byte) error {
 	return nil
 }
 
-// internedStatus scans a case's status: the rows with the same status
-// share one string.
-type internedStatus struct {
-	field *canon.CaseStatus
-	seen  map[string]canon.CaseStatus
+// interned scans a non-null text column of few values (a pgtype
+// BytesScanner, given pgx's own bytes): the rows with the same value share
+// one string. what names the column in the error for a NULL.
+type interned[T ~string] struct {
+	field *T
+	seen  map[string]T
+	what  string
 }
 
-func (o *internedStatus) at(field *canon.CaseStatus) *internedStatus {
+func (o *interned[T]) at(field *T) *interned[T] {
 	o.field = field
 	return o
 }
 
-func (o *internedStatus) ScanBytes(v []byte) error {
+func (o *interned[T]) ScanBytes(v []byte) error {
 	if v == nil {
-		return fmt.Errorf("case status: NULL")
+		return fmt.Errorf("%s: NULL", o.what)
 	}
 	st, ok := o.seen[string(v)]
 	if !ok {
-		st = canon.CaseStatus(v)
+		st = T(v)
 		if o.seen == nil {
-			o.seen = map[string]canon.CaseStatus{}
+			o.seen = map[string]T{}
 		}
 		o.seen[string(st)] = st
 	}

@@ -37,11 +37,22 @@ func (s *Store) IncidentCases(ctx context.Context, from time.Time) ([]IncidentCa
 	if !from.IsZero() {
 		q, args = q+` AND reported_at >= $1`, append(args, from)
 	}
+	size := 0
+	if from.IsZero() {
+		// Every located case: room for the planner's count of cases,
+		// current after RefreshIncidentStatistics (grown by doubling, the
+		// city's 1.1M were copied and faulted in several times over).
+		var n float64
+		if err := s.pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = '"case"'::regclass`).Scan(&n); err != nil {
+			return nil, fmt.Errorf("incident cases: %w", err)
+		}
+		size = int(min(max(n, 0), 1<<24))
+	}
 	rows, err := s.pool.Query(ctx, q+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("incident cases: %w", err)
 	}
-	return collectIncidentCases(rows)
+	return collectIncidentCases(rows, size)
 }
 
 // incidentCaseSelect reads IncidentCase rows of located cases; the
@@ -50,10 +61,14 @@ const incidentCaseSelect = `SELECT id, source, source_id, coalesce(category_code
 		title, title || ' ' || description, coalesce(incident_id, 0)
 		FROM "case" WHERE lat IS NOT NULL AND lng IS NOT NULL`
 
-func collectIncidentCases(rows pgx.Rows) ([]IncidentCase, error) {
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (IncidentCase, error) {
+// collectIncidentCases reads the rows, room for size made first; the
+// cases of one source or category share its string.
+func collectIncidentCases(rows pgx.Rows, size int) ([]IncidentCase, error) {
+	source, category := interned[string]{what: "case source"}, interned[string]{what: "case category"}
+	out, err := pgx.AppendRows(make([]IncidentCase, 0, size), rows, func(r pgx.CollectableRow) (IncidentCase, error) {
 		var c IncidentCase
-		err := r.Scan(&c.ID, &c.Source, &c.SourceID, &c.Category, &c.Lat, &c.Lng, &c.ReportedAt, &c.Title, &c.Text, &c.IncidentID)
+		err := r.Scan(&c.ID, source.at(&c.Source), &c.SourceID, category.at(&c.Category), &c.Lat, &c.Lng, &c.ReportedAt,
+			&c.Title, &c.Text, &c.IncidentID)
 		return c, err
 	})
 	if err != nil {
@@ -353,7 +368,7 @@ func (s *Store) IncidentCasesByID(ctx context.Context, ids []int64) ([]IncidentC
 	if err != nil {
 		return nil, fmt.Errorf("incident cases: %w", err)
 	}
-	return collectIncidentCases(rows)
+	return collectIncidentCases(rows, len(ids))
 }
 
 // CaseIncidents returns the incident each of the cases ids is linked to

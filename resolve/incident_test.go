@@ -2,6 +2,7 @@ package resolve_test
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -165,5 +166,72 @@ func TestCompatibleCategories(t *testing.T) {
 	}
 	if d := resolve.Dice(resolve.Bigrams("小区路灯损坏"), resolve.Bigrams("市民反映：小区路灯损坏")); d < 0.5 || d > 1 {
 		t.Errorf("Dice = %v", d)
+	}
+}
+
+// TestIncidentsCompareEveryNearPair holds the pairs Incidents weighs (its
+// evidence) to every pair of reports that CompareCases finds comparable,
+// found the long way: each report against every other reported within
+// Window, wherever it lies.
+func TestIncidentsCompareEveryNearPair(t *testing.T) {
+	co := newCaseCorpus(t, city.Small)
+	cfg := resolve.DefaultIncidentConfig()
+	r, err := resolve.Incidents(co.cases, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[[2]string]bool{}
+	for _, e := range r.Evidence {
+		got[[2]string{e.A, e.B}] = true
+	}
+	byTime := slices.Clone(co.cases)
+	slices.SortFunc(byTime, func(a, b resolve.Case) int { return a.Reported.Compare(b.Reported) })
+	want := 0
+	for i := range byTime {
+		for j := i + 1; j < len(byTime) && byTime[j].Reported.Sub(byTime[i].Reported) <= cfg.Window; j++ {
+			e, ok := resolve.CompareCases(byTime[i], byTime[j], cfg)
+			if !ok {
+				continue
+			}
+			want++
+			if !got[[2]string{e.A, e.B}] {
+				t.Errorf("%s and %s (%.0f m, %.1f h apart) are comparable but were not weighed", e.A, e.B, e.Metres, e.Hours)
+			}
+		}
+	}
+	if len(r.Evidence) != want || r.Compared != want {
+		t.Errorf("weighed %d pairs (compared %d), want the %d comparable", len(r.Evidence), r.Compared, want)
+	}
+	t.Logf("%d reports, %d comparable pairs", len(co.cases), want)
+}
+
+// TestIncidentsWeighReportsEastAndWest holds two reports MaxMetres apart
+// along a parallel to being weighed, at the latitudes of Chinese cities: a
+// degree of longitude is shorter than one of latitude there, and the
+// places compared must still reach MaxMetres east and west.
+func TestIncidentsWeighReportsEastAndWest(t *testing.T) {
+	cfg := resolve.DefaultIncidentConfig()
+	at := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	for _, lat := range []float64{18.2, 32.0, 45.8, 53.3} {
+		for _, frac := range []float64{0.02, 0.5, 0.98} {
+			// The first report sits frac into a cell of the grid; the
+			// second is 0.99 MaxMetres east of it.
+			lng := 112 + frac*cfg.MaxMetres/111_000
+			dlng := 0.99 * cfg.MaxMetres / (111_320 * math.Cos(lat*math.Pi/180))
+			cases := []resolve.Case{
+				{Key: "a", Source: "gov", Category: "SJ05", Lat: lat, Lng: lng, Reported: at, Text: "道路积水"},
+				{Key: "b", Source: "cm", Category: "SJ05", Lat: lat, Lng: lng + dlng, Reported: at, Text: "道路积水"},
+			}
+			if m := resolve.Metres(cases[0].Lng, cases[0].Lat, cases[1].Lng, cases[1].Lat); m > cfg.MaxMetres {
+				t.Fatalf("the reports at latitude %v are %.1f m apart, more than %v", lat, m, cfg.MaxMetres)
+			}
+			r, err := resolve.Incidents(cases, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Evidence) != 1 {
+				t.Errorf("latitude %v, %.2f into a cell: %d pairs weighed, want 1", lat, frac, len(r.Evidence))
+			}
+		}
 	}
 }

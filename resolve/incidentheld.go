@@ -3,7 +3,6 @@ package resolve
 import (
 	"cmp"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 // of the week again.
 type heldCases struct {
 	cfg    IncidentConfig
+	grid   placeGrid
 	byID   map[int64]*heldCase
 	cells  map[cellKey][]int64
 	strong map[int64]map[int64]*Evidence // both ways, one Evidence per pair
@@ -28,17 +28,14 @@ type heldCase struct {
 	grams BigramSet // nil until a comparison reaches the text
 }
 
-type cellKey struct{ x, y int64 }
-
 func newHeldCases(cfg IncidentConfig) *heldCases {
-	return &heldCases{cfg: cfg, byID: map[int64]*heldCase{}, cells: map[cellKey][]int64{}, strong: map[int64]map[int64]*Evidence{}}
+	return &heldCases{cfg: cfg, grid: newPlaceGrid(cfg.MaxMetres), byID: map[int64]*heldCase{}, cells: map[cellKey][]int64{},
+		strong: map[int64]map[int64]*Evidence{}}
 }
 
-// cell is the cell of about MaxMetres a case lies in, as Incidents cuts
-// the map.
+// cell is the cell a case lies in, as Incidents cuts the map.
 func (h *heldCases) cell(c *Case) cellKey {
-	size := h.cfg.MaxMetres / 111_000
-	return cellKey{int64(math.Floor(c.Lng / size)), int64(math.Floor(c.Lat / size))}
+	return h.grid.cell(c.Lng, c.Lat)
 }
 
 func (x *heldCase) bigrams() BigramSet {
@@ -63,24 +60,23 @@ func (h *heldCases) put(row store.IncidentCase) {
 	x := &heldCase{row: row, c: Case{Key: row.Source + "/" + row.SourceID, Source: row.Source, Category: row.Category,
 		Lng: row.Lng, Lat: row.Lat, Reported: row.ReportedAt, Text: row.Text}}
 	k := h.cell(&x.c)
-	for dx := int64(-1); dx <= 1; dx++ {
-		for dy := int64(-1); dy <= 1; dy++ {
-			for _, id := range h.cells[cellKey{k.x + dx, k.y + dy}] {
-				y := h.byID[id]
-				if d := x.c.Reported.Sub(y.c.Reported); d > h.cfg.Window || -d > h.cfg.Window {
-					continue
-				}
-				a, b := x, y
-				if b.c.Key < a.c.Key {
-					a, b = b, a
-				}
-				e, ok := compareCases(&a.c, &b.c, func() (BigramSet, BigramSet) { return a.bigrams(), b.bigrams() }, h.cfg)
-				if !ok || e.Total < h.cfg.Threshold {
-					continue
-				}
-				h.link(x.row.ID, id, &e)
-				h.link(id, x.row.ID, &e)
+	var near [16]cellKey
+	for _, n := range h.grid.near(near[:0], k) {
+		for _, id := range h.cells[n] {
+			y := h.byID[id]
+			if d := x.c.Reported.Sub(y.c.Reported); d > h.cfg.Window || -d > h.cfg.Window {
+				continue
 			}
+			a, b := x, y
+			if b.c.Key < a.c.Key {
+				a, b = b, a
+			}
+			e, ok := compareCases(&a.c, &b.c, func() (BigramSet, BigramSet) { return a.bigrams(), b.bigrams() }, h.cfg)
+			if !ok || e.Total < h.cfg.Threshold {
+				continue
+			}
+			h.link(x.row.ID, id, &e)
+			h.link(id, x.row.ID, &e)
 		}
 	}
 	h.byID[row.ID] = x

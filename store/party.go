@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -181,9 +183,13 @@ type Near struct {
 	RadiusMeters float64
 }
 
+// earthRadius is the mean radius of the earth in metres, the sphere the
+// distances from a point are measured on.
+const earthRadius = 6371008.8
+
 // haversineSQL is the great-circle distance in metres from a point.
 func haversineSQL(lat, lng string) string {
-	return `(2 * 6371008.8 * asin(sqrt(power(sin(radians(x.lat - ` + lat + `) / 2), 2) +
+	return `(2 * ` + strconv.FormatFloat(earthRadius, 'f', -1, 64) + ` * asin(sqrt(power(sin(radians(x.lat - ` + lat + `) / 2), 2) +
 		cos(radians(` + lat + `)) * cos(radians(x.lat)) * power(sin(radians(x.lng - ` + lng + `) / 2), 2))))`
 }
 
@@ -211,8 +217,11 @@ func (s *Store) ServiceStations(ctx context.Context, q StationQuery, p PageArgs)
 		}
 		lat, lng := a.add(near.Lat), a.add(near.Lng)
 		dist = haversineSQL(lat+"::float8", lng+"::float8")
-		// A bounding box first (index on lat, lng), then the exact distance.
-		dLat := near.RadiusMeters / 111320.0
+		// A bounding box first (index on lat, lng), then the exact distance:
+		// the box spans the radius in degrees of latitude on the same sphere
+		// (with 111,320 m a degree it cut off the last 0.1% of the radius
+		// due north and south).
+		dLat := near.RadiusMeters / (earthRadius * math.Pi / 180)
 		conds = append(conds, "x.lat BETWEEN "+a.add(near.Lat-dLat)+" AND "+a.add(near.Lat+dLat),
 			dist+" <= "+a.add(near.RadiusMeters))
 	}

@@ -50,9 +50,10 @@ func (g placeGrid) cell(lng, lat float64) cellKey {
 // parallel is at least their difference in longitude at the cosine of the
 // latitude farthest from the equator in k's row and the rows beside.
 func (g placeGrid) near(dst []cellKey, k cellKey) []cellKey {
+	// k's column width is MaxMetres in degrees of longitude at that
+	// farthest latitude: the reach each way.
 	w := g.colDeg(k.y)
-	reach := g.rowDeg / math.Cos(g.far(k.y)*math.Pi/180)
-	west, east := float64(k.x)*w-reach, float64(k.x+1)*w+reach
+	west, east := float64(k.x-1)*w, float64(k.x+2)*w
 	for y := k.y - 1; y <= k.y+1; y++ {
 		ww := g.colDeg(y)
 		for x := int64(math.Floor(west / ww)); x <= int64(math.Floor(east/ww)); x++ {

@@ -181,7 +181,8 @@ func (f *folds) members(rec *Record) []member {
 }
 
 // known is what the folds hold of the own persons of those keys held,
-// with their ID hash (nil: none).
+// with their ID hash (nil: none) and the person_link row each was read
+// from.
 func (f *folds) known(keys []string) map[string]store.KnownOwn {
 	out := make(map[string]store.KnownOwn, len(keys))
 	for _, k := range keys {
@@ -196,7 +197,8 @@ func (f *folds) known(keys []string) map[string]store.KnownOwn {
 				continue
 			}
 		}
-		out[k] = store.KnownOwn{IDHash: h, Own: s.t.members[s.i].own}
+		m := &s.t.members[s.i]
+		out[k] = store.KnownOwn{IDHash: h, Own: m.own, Link: m.id}
 	}
 	return out
 }

@@ -48,7 +48,9 @@ func (s *Store) PersonLinks(ctx context.Context) ([]PersonLink, error) {
 // record's own person (PersonLink.OwnID) and the record's valid ID hash
 // (nil: none) then: the person of an ID hash, or of a record without one
 // (its key's), is never replaced, so while the record's ID hash is the
-// same its own person is taken from there instead of looked up.
+// same its own person is taken from there instead of looked up. A known
+// person_link row (KnownOwn.Link) is read by its primary key while it
+// still holds the record; else the record is found by its key.
 func (s *Store) PersonLinksOf(ctx context.Context, keys []string, known map[string]KnownOwn) ([]PersonLink, error) {
 	if len(keys) == 0 {
 		return nil, nil
@@ -57,10 +59,12 @@ func (s *Store) PersonLinksOf(ctx context.Context, keys []string, known map[stri
 }
 
 // KnownOwn is the own person of a record as a caller holds it, with the
-// record's valid ID hash then (nil: none).
+// record's valid ID hash then (nil: none), and the person_link row it
+// was read from (PersonLink.ID; 0: unknown).
 type KnownOwn struct {
 	IDHash []byte
 	Own    int64
+	Link   int64
 }
 
 func (s *Store) personLinks(ctx context.Context, keys []string, known map[string]KnownOwn) ([]PersonLink, error) {
@@ -94,19 +98,22 @@ func (s *Store) personLinks(ctx context.Context, keys []string, known map[string
 			LEFT JOIN party_member m ON l.role = 'PARTY_MEMBER' AND m.source = l.source AND m.source_id = l.source_id
 			LEFT JOIN building_link b ON b.record_type = 'PARTY_MEMBER' AND b.record_id = m.id`)
 	} else {
-		// Some records: the keys split into the columns of person_link's
-		// unique key, each one index probe, and for each record only the
+		// Some records: each one index probe — of the primary key where
+		// the row the caller read it from still holds it (half the time
+		// of a probe of the three text columns of the unique key, from an
+		// index a third its size, whose pages more often stay cached),
+		// else of the key's columns — and for each record only the
 		// lookups its kind needs (joined, a reporter's record probed the
 		// resident and party member indexes too, from pages often outside
 		// the cache).
 		var sources, roles, ids []string
 		var hashes [][]byte
-		var owns []int64
+		var owns, links []int64
 		for _, k := range keys {
 			if source, role, id, ok := splitRecordKey(k); ok {
 				sources, roles, ids = append(sources, source), append(roles, role), append(ids, id)
 				kn := known[k]
-				hashes, owns = append(hashes, kn.IDHash), append(owns, kn.Own)
+				hashes, owns, links = append(hashes, kn.IDHash), append(owns, kn.Own), append(links, kn.Link)
 			}
 		}
 		rows, err = s.pool.Query(ctx, `SELECT l.id, l.source || '/' || l.role || '/' || l.source_id, l.role, l.person_id, l.matched_by,
@@ -122,8 +129,12 @@ func (s *Store) personLinks(ctx context.Context, keys []string, known map[string
 						WHERE m.source = l.source AND m.source_id = l.source_id)
 				END,
 				l.address, coalesce(l.source_updated_at, l.fetched_at)
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bigint[]) AS k(source, role, source_id, id_hash, own)
-			JOIN person_link l ON (l.source, l.role, l.source_id) = (k.source, k.role, k.source_id)`, sources, roles, ids, hashes, owns)
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bigint[], $6::bigint[]) AS k(source, role, source_id, id_hash, own, link)
+			CROSS JOIN LATERAL (
+				(SELECT * FROM person_link l WHERE l.id = k.link AND (l.source, l.role, l.source_id) = (k.source, k.role, k.source_id))
+				UNION ALL
+				(SELECT * FROM person_link l WHERE (l.source, l.role, l.source_id) = (k.source, k.role, k.source_id))
+				LIMIT 1) l`, sources, roles, ids, hashes, owns, links)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("person links: %w", err)

@@ -299,8 +299,8 @@ func TestMergeMovesThePersonsMergedBefore(t *testing.T) {
 // of the read of everything, field for field, for every kind — a resident
 // (its household's building), a party member with its home linked (the
 // home's building), a grid worker, reporters with and without a valid
-// ID — and a key that names nothing, or is not a record key, reads
-// nothing.
+// ID — whatever person_link row the caller names for it; and a key that
+// names nothing, or is not a record key, reads nothing.
 func TestPersonLinksOfReadsAsPersonLinks(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
@@ -356,20 +356,31 @@ func TestPersonLinksOfReadsAsPersonLinks(t *testing.T) {
 		return fmt.Sprintf("%+v building %s birth %s", l, building, birth)
 	}
 	// Own persons known as they are, unknown, or known under another ID
-	// hash (looked up; of a record without one, under one): the read is
+	// hash (looked up; of a record without one, under one), each from its
+	// own row, another record's, a row that is gone or none: the read is
 	// the read of everything.
 	known := map[string]store.KnownOwn{}
 	for i, l := range all {
+		var kn store.KnownOwn
 		switch {
 		case l.IDHash == nil && i%2 == 0:
-			known[l.Key] = store.KnownOwn{Own: l.OwnID}
+			kn = store.KnownOwn{Own: l.OwnID}
 		case l.IDHash == nil:
-			known[l.Key] = store.KnownOwn{IDHash: []byte("another"), Own: l.OwnID + 1000}
+			kn = store.KnownOwn{IDHash: []byte("another"), Own: l.OwnID + 1000}
 		case i%3 == 0:
-			known[l.Key] = store.KnownOwn{IDHash: l.IDHash, Own: l.OwnID}
+			kn = store.KnownOwn{IDHash: l.IDHash, Own: l.OwnID}
 		case i%3 == 1:
-			known[l.Key] = store.KnownOwn{IDHash: []byte("another"), Own: l.OwnID + 1000}
+			kn = store.KnownOwn{IDHash: []byte("another"), Own: l.OwnID + 1000}
 		}
+		switch i % 4 {
+		case 0:
+			kn.Link = l.ID
+		case 1:
+			kn.Link = all[(i+1)%len(all)].ID
+		case 2:
+			kn.Link = 1 << 40
+		}
+		known[l.Key] = kn
 	}
 	for _, kn := range []map[string]store.KnownOwn{nil, known} {
 		some, err := st.PersonLinksOf(ctx, append(slices.Clone(keys), "governance/RESIDENT/nobody", "not a key"), kn)
@@ -378,6 +389,13 @@ func TestPersonLinksOfReadsAsPersonLinks(t *testing.T) {
 		}
 		if len(some) != len(all) {
 			t.Fatalf("read by key %d records, %d in all", len(some), len(all))
+		}
+		read := map[string]bool{}
+		for _, l := range some {
+			read[l.Key] = true
+		}
+		if len(read) != len(all) {
+			t.Fatalf("read by key %d distinct records, %d in all", len(read), len(all))
 		}
 		for _, l := range some {
 			if got, want := show(l), show(byKey[l.Key]); got != want {

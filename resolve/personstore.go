@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/hex"
@@ -127,6 +128,55 @@ func (r *PersonResolver) goldenDigest(p *store.ResolvedPerson) uint64 {
 // an incremental run's clusters are answered because a record's
 // timestamp changed, which rarely changes the golden record.
 func (r *PersonResolver) unchanged(plan *store.PersonResolution, dirty map[int64]bool) {
+	leaveOut(plan, func(p *store.ResolvedPerson) bool {
+		d, ok := r.golden[p.ID]
+		return ok && !dirty[p.ID] && d == r.goldenDigest(p)
+	})
+}
+
+// stored leaves out of a full run's plan the survivors the store holds
+// as the plan would write them (held, read before the plan was made): a
+// person a record stands for already, no record moves to, whose golden
+// record's compared fields are as planned and whose persons to merge are
+// merged into it. Each is noted as if written (golden).
+func (r *PersonResolver) stored(plan *store.PersonResolution, held map[int64]store.StoredPerson) {
+	leaveOut(plan, func(p *store.ResolvedPerson) bool {
+		s, ok := held[p.ID]
+		if !ok || !holds(&s, p, held) {
+			return false
+		}
+		r.golden[p.ID] = r.goldenDigest(p)
+		return true
+	})
+}
+
+// holds tells whether the stored person s is the planned survivor p as
+// writing p would leave it (store.Writer.ApplyPersonResolution): not
+// merged, the golden record's compared fields alike (a phone planned
+// where none is known leaves the stored one), and every person to merge
+// merged into it.
+func holds(s *store.StoredPerson, p *store.ResolvedPerson, held map[int64]store.StoredPerson) bool {
+	if s.MergedInto != 0 || s.Name != p.Name || s.Gender != p.Gender || !maps.Equal(s.Provenance, p.Provenance) {
+		return false
+	}
+	if (s.Birth == nil) != (p.Birth == nil) || s.Birth != nil && !s.Birth.Equal(*p.Birth) {
+		return false
+	}
+	if len(p.PhoneHash) > 0 && !bytes.Equal(s.PhoneHash, p.PhoneHash) {
+		return false
+	}
+	for _, m := range p.Merged {
+		if held[m].MergedInto != p.ID {
+			return false
+		}
+	}
+	return true
+}
+
+// leaveOut drops from a plan the survivors same says it need not write,
+// among those a record stands for already (Current) that no record moves
+// to; the records keep pointing at their persons.
+func leaveOut(plan *store.PersonResolution, same func(p *store.ResolvedPerson) bool) {
 	moving := make(map[int]bool, len(plan.Records))
 	for _, x := range plan.Records {
 		moving[x.Person] = true
@@ -135,7 +185,7 @@ func (r *PersonResolver) unchanged(plan *store.PersonResolution, dirty map[int64
 	kept := plan.Persons[:0]
 	for i := range plan.Persons {
 		p := plan.Persons[i]
-		if d, ok := r.golden[p.ID]; ok && p.Current && !moving[i] && !dirty[p.ID] && d == r.goldenDigest(&p) {
+		if p.Current && !moving[i] && same(&p) {
 			continue
 		}
 		at[i] = len(kept)
@@ -477,7 +527,22 @@ func (r *PersonResolver) fullOnce(ctx context.Context, g *address.Gazetteer, ana
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
+	// The persons as stored are read beside the records, on another
+	// connection.
+	type persons struct {
+		held map[int64]store.StoredPerson
+		err  error
+	}
+	read := make(chan persons, 1)
+	go func() {
+		held, err := r.st.StoredPersons(ctx)
+		read <- persons{held, err}
+	}()
 	links, err := r.st.PersonLinks(ctx)
+	held := <-read
+	if err == nil {
+		err = held.err
+	}
 	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
@@ -502,6 +567,9 @@ func (r *PersonResolver) fullOnce(ctx context.Context, g *address.Gazetteer, ana
 	t0 = time.Now()
 	plan := personPlan(res, folds.members, folds.foldedName, r.cfg)
 	out.Persons, out.Linked, out.Review = len(plan.Persons), len(res.Links), len(res.Review)
+	r.stored(&plan, held.held)
+	held.held = nil
+	out.Unchanged = out.Persons - len(plan.Persons)
 	var epoch int64
 	out.PersonsApplied, epoch, err = r.apply(ctx, &plan, q)
 	out.Written = time.Since(t0)

@@ -251,3 +251,90 @@ func TestGoldenRecordsWrittenWhenTheyChange(t *testing.T) {
 		t.Fatalf("run with nothing changed: %+v, %v", res, err)
 	}
 }
+
+// TestFullResolutionLeavesOutWhatTheStoreHolds: a full resolution by a
+// new resolver (a restart) of a store that holds its result writes no
+// person: every golden record and merge is as the plan says, and the
+// resolver knows them as written (a report retimed next is answered and
+// left unwritten). A golden record another writer changed and a merge
+// undone are each written again, and only they.
+func TestFullResolutionLeavesOutWhatTheStoreHolds(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	repKey, _ := storetest.SeedHotlineZhang(t, st)
+	cs := storetest.ZhangReports(2)
+	storetest.SeedCases(t, st, cs)
+	if _, err := st.RecordMatchDecision(ctx, store.MatchDecision{Kind: store.MatchPerson, Accept: true, DecidedBy: "test",
+		A: repKey, B: "governance/RESIDENT/R1"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := resolve.DefaultConfig()
+	cfg.Trust = resolve.PersonTrust
+	first, err := resolve.NewPersonResolver(st, cfg).Run(ctx, nil)
+	if err != nil || !first.Full || first.Merged == 0 || first.Golden == 0 {
+		t.Fatalf("first run: %+v, %v (want merges and golden records written)", first, err)
+	}
+	persons := func() string {
+		t.Helper()
+		var s string
+		if err := st.Pool().QueryRow(ctx, `SELECT string_agg(concat_ws(' ', id, name, gender, birth_date, encode(phone_hash, 'hex'),
+				provenance, merged_into, updated_at), E'\n' ORDER BY id) || (SELECT count(*) FROM person_history)
+			FROM person`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := persons()
+
+	r := resolve.NewPersonResolver(st, cfg)
+	res, err := r.Run(ctx, nil)
+	if err != nil || !res.Full || res.Persons == 0 || res.Unchanged != res.Persons || res.Golden != 0 || res.Merged != 0 || res.Relinked != 0 {
+		t.Fatalf("full run of a store that holds its result: %+v, %v; want every person left out", res, err)
+	}
+	if after := persons(); after != before {
+		t.Fatalf("persons before the run:\n%s\nafter:\n%s", before, after)
+	}
+	retimed := cs[0]
+	// Later than every report: the reporter's latest.
+	retimed.UpdatedAt, retimed.SourceUpdatedAt = retimed.UpdatedAt.Add(24*time.Hour), retimed.SourceUpdatedAt.Add(24*time.Hour)
+	retimed.PayloadHash = append([]byte{9}, retimed.PayloadHash...)
+	storetest.SeedCases(t, st, []canon.Case{retimed})
+	if res, err := r.Run(ctx, nil); err != nil || res.Full || res.Changed != 1 || res.Persons != 1 || res.Unchanged != 1 || res.Golden != 0 {
+		t.Fatalf("run after a report was retimed: %+v, %v; want its person answered and left unwritten", res, err)
+	}
+
+	var zhang, merged int64
+	if err := st.Pool().QueryRow(ctx, `SELECT person_id FROM person_link WHERE source = 'governance' AND role = 'RESIDENT' AND source_id = 'R1'`).
+		Scan(&zhang); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Pool().QueryRow(ctx, `SELECT min(id) FROM person WHERE merged_into = $1`, zhang).Scan(&merged); err != nil {
+		t.Fatal(err)
+	}
+	// Each by itself: the merge undone, then the golden record changed.
+	for _, step := range []struct {
+		sql           string
+		golden, merge int
+	}{
+		{`UPDATE person SET merged_into = NULL WHERE id = $2 AND $1 > 0`, 0, 1},
+		{`UPDATE person SET name = '張三' WHERE id = $1 AND $2 > 0`, 1, 0},
+	} {
+		if _, err := st.Pool().Exec(ctx, step.sql, zhang, merged); err != nil {
+			t.Fatal(err)
+		}
+		res, err := resolve.NewPersonResolver(st, cfg).Run(ctx, nil)
+		if err != nil || !res.Full || res.Unchanged != res.Persons-1 || res.Golden != step.golden || res.Merged != step.merge {
+			t.Fatalf("full run after %s: %+v, %v; want %d golden records and %d merges written, nothing else", step.sql, res, err, step.golden, step.merge)
+		}
+	}
+	var name string
+	var into *int64
+	if err := st.Pool().QueryRow(ctx, `SELECT (SELECT name FROM person WHERE id = $1), (SELECT merged_into FROM person WHERE id = $2)`,
+		zhang, merged).Scan(&name, &into); err != nil {
+		t.Fatal(err)
+	}
+	if name != "张三" || into == nil || *into != zhang {
+		t.Fatalf("after the runs 张三's person is named %q, person %d merged into %v (want %d)", name, merged, into, zhang)
+	}
+}

@@ -154,6 +154,65 @@ func (s *Store) personLinks(ctx context.Context, keys []string, known map[string
 	return out, nil
 }
 
+// StoredPerson is a person as stored, as far as writing a resolution
+// compares it (Writer.ApplyPersonResolution): the golden record's
+// compared fields, and the person it is merged into.
+type StoredPerson struct {
+	Name       string
+	Gender     string     // MALE, FEMALE, "" unknown
+	Birth      *time.Time // nil unknown
+	PhoneHash  []byte
+	Provenance map[string]string // nil: none ({})
+	MergedInto int64             // 0: none
+}
+
+// StoredPersons returns every person as stored, by ID (internal work: a
+// jurisdiction-scoped context is refused). A full resolution compares
+// its plan with them and leaves out what the store already holds: after
+// a restart nearly every golden record and merge, after a first load half
+// the golden records.
+func (s *Store) StoredPersons(ctx context.Context) (map[int64]StoredPerson, error) {
+	if _, scoped := scopeOf(ctx); scoped {
+		return nil, fmt.Errorf("stored persons: a jurisdiction-scoped read cannot resolve the city's persons")
+	}
+	var n float64
+	if err := s.pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'person'::regclass`).Scan(&n); err != nil {
+		return nil, fmt.Errorf("stored persons: %w", err)
+	}
+	// A merged person's golden record is never compared: only the
+	// person it is merged into is read of it.
+	rows, err := s.pool.Query(ctx, `SELECT id, CASE WHEN merged_into IS NULL THEN name END, coalesce(gender, ''), birth_date,
+			phone_hash, nullif(provenance, '{}')::text, coalesce(merged_into, 0)
+		FROM person`)
+	if err != nil {
+		return nil, fmt.Errorf("stored persons: %w", err)
+	}
+	out := make(map[int64]StoredPerson, int(min(max(n, 0), 1<<24)))
+	var (
+		id   int64
+		name *string
+		prov *string
+		p    StoredPerson
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &name, &p.Gender, &p.Birth, &p.PhoneHash, &prov, &p.MergedInto}, func() error {
+		q := p
+		if name != nil {
+			q.Name = *name
+		}
+		if prov != nil {
+			if err := json.Unmarshal([]byte(*prov), &q.Provenance); err != nil {
+				return fmt.Errorf("person %d: provenance: %w", id, err)
+			}
+		}
+		out[id] = q
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stored persons: %w", err)
+	}
+	return out, nil
+}
+
 // splitRecordKey splits a person record's key ("source/ROLE/source_id";
 // a source and a role hold no '/') into the columns of person_link's
 // unique key; ok is false for a key of fewer parts.
@@ -512,18 +571,27 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 				UNION SELECT record_a, record_b FROM person_match WHERE record_a = ANY($3::text[])
 				UNION SELECT record_a, record_b FROM person_match WHERE record_b = ANY($3::text[])) g
 			WHERE m.record_a = g.a AND m.record_b = g.b`, nil, as, bs, r.Removed)
-	} else {
-		queueExec(b, "evidence", `DELETE FROM person_match`, nil)
+	}
+	as, bs, outcomes, totals, fields := make([]string, len(r.Pairs)), make([]string, len(r.Pairs)), make([]string, len(r.Pairs)),
+		make([]float64, len(r.Pairs)), make([]string, len(r.Pairs))
+	for i, p := range r.Pairs {
+		as[i], bs[i], outcomes[i], totals[i], fields[i] = p.A, p.B, p.Outcome, p.Total, string(p.Fields)
+	}
+	if !r.Partial {
+		// Every pair the store holds that the resolution does not: a
+		// set difference (hashed or sorted), then an index probe each.
+		// Run again over the same records, a full resolution deletes
+		// and rewrites nothing.
+		queueExec(b, "evidence", `DELETE FROM person_match m USING (
+				SELECT record_a, record_b FROM person_match
+				EXCEPT SELECT * FROM unnest($1::text[], $2::text[])) gone
+			WHERE m.record_a = gone.record_a AND m.record_b = gone.record_b`, nil, as, bs)
 	}
 	if len(r.Pairs) > 0 {
-		as, bs, outcomes, totals, fields := make([]string, len(r.Pairs)), make([]string, len(r.Pairs)), make([]string, len(r.Pairs)),
-			make([]float64, len(r.Pairs)), make([]string, len(r.Pairs))
-		for i, p := range r.Pairs {
-			as[i], bs[i], outcomes[i], totals[i], fields[i] = p.A, p.B, p.Outcome, p.Total, string(p.Fields)
-		}
-		queueExec(b, "evidence", `INSERT INTO person_match (record_a, record_b, outcome, total, fields)
+		queueExec(b, "evidence", `INSERT INTO person_match AS m (record_a, record_b, outcome, total, fields)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[])
-			ON CONFLICT (record_a, record_b) DO UPDATE SET outcome = EXCLUDED.outcome, total = EXCLUDED.total, fields = EXCLUDED.fields`,
+			ON CONFLICT (record_a, record_b) DO UPDATE SET outcome = EXCLUDED.outcome, total = EXCLUDED.total, fields = EXCLUDED.fields
+			WHERE (m.outcome, m.total, m.fields) IS DISTINCT FROM (EXCLUDED.outcome, EXCLUDED.total, EXCLUDED.fields)`,
 			nil, as, bs, outcomes, totals, fields)
 	}
 	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {

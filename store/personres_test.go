@@ -199,9 +199,9 @@ func TestMergeLeavesAPersonARecordStandsFor(t *testing.T) {
 }
 
 // TestPartialResolutionChangesTheEvidence: a full resolution replaces the
-// evidence; a partial one writes its pairs over what is held, deletes the
-// pairs it says are gone and those of the records removed, and keeps the
-// rest.
+// evidence, writing only the pairs that differ; a partial one writes its
+// pairs over what is held, deletes the pairs it says are gone and those
+// of the records removed, and keeps the rest.
 func TestPartialResolutionChangesTheEvidence(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
@@ -235,9 +235,28 @@ func TestPartialResolutionChangesTheEvidence(t *testing.T) {
 	if got := held(); !maps.Equal(got, want) {
 		t.Fatalf("evidence after a partial resolution: %v, want %v", got, want)
 	}
-	apply(store.PersonResolution{Pairs: []store.PersonPair{pair("x", "y", "REVIEW", 2)}})
-	if got := held(); !maps.Equal(got, map[[2]string]string{{"x", "y"}: "REVIEW 2"}) {
-		t.Fatalf("evidence after a full resolution: %v", got)
+	// A full resolution: pairs kept as they are (not rewritten: the
+	// row's version stays), changed, new and gone.
+	version := func(a, b string) string {
+		t.Helper()
+		var x string
+		if err := st.Pool().QueryRow(ctx, `SELECT xmin::text FROM person_match WHERE record_a = $1 AND record_b = $2`, a, b).Scan(&x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	kept := version("a", "b")
+	apply(store.PersonResolution{Pairs: []store.PersonPair{pair("a", "b", "LINKED", 3), pair("c", "e", "REVIEW", 7), pair("x", "y", "REVIEW", 2)}})
+	want = map[[2]string]string{{"a", "b"}: "LINKED 3", {"c", "e"}: "REVIEW 7", {"x", "y"}: "REVIEW 2"}
+	if got := held(); !maps.Equal(got, want) {
+		t.Fatalf("evidence after a full resolution: %v, want %v", got, want)
+	}
+	if v := version("a", "b"); v != kept {
+		t.Fatalf("a pair the full resolution holds as it was was written again (version %s, was %s)", v, kept)
+	}
+	apply(store.PersonResolution{})
+	if got := held(); len(got) != 0 {
+		t.Fatalf("evidence after a full resolution of no pairs: %v", got)
 	}
 }
 

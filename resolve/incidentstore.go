@@ -269,6 +269,10 @@ func (r *IncidentRegrouper) full(ctx context.Context) (Regrouped, error) {
 // fullOnce is one attempt of full.
 func (r *IncidentRegrouper) fullOnce(ctx context.Context) (Regrouped, error) {
 	r.held = nil
+	// Until the first regrouping begins, changes are not queued.
+	if err := r.st.BeginResolution(ctx, store.IncidentResolutionKind); err != nil {
+		return Regrouped{}, fmt.Errorf("regroup incidents: %w", err)
+	}
 	// The queue first: what lands after it is read stays queued.
 	q, err := r.st.IncidentRegroupQueue(ctx)
 	if err != nil {

@@ -522,6 +522,10 @@ func (r *PersonResolver) fullOnce(ctx context.Context, g *address.Gazetteer, ana
 	out := PersonsResolved{Full: true, Analyzed: analyzed}
 	r.eng, r.golden = nil, map[int64]uint64{}
 	t0 := time.Now()
+	// Until the first resolution begins, changes are not queued.
+	if err := r.st.BeginResolution(ctx, store.PersonResolutionKind); err != nil {
+		return out, fmt.Errorf("resolve persons: %w", err)
+	}
 	// The queue first: what lands after it is read stays queued.
 	q, err := r.st.PersonResolveQueue(ctx)
 	if err != nil {

@@ -93,6 +93,10 @@ func TestChangesMoveOnCommitOnly(t *testing.T) {
 func TestTriggerJoinsPlannedPerStatement(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
+	// As a resolver holding its state has it: changes are queued.
+	if err := st.BeginResolution(ctx, store.PersonResolutionKind); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.InTx(ctx, func(w *store.Writer) error {
 		return w.UpsertSource(ctx, canon.Source{Name: "citymgmt", Kind: canon.SourceREST, Description: "数字城管"})
 	}); err != nil {

@@ -25,6 +25,46 @@ const (
 // again.
 var ErrStaleResolution = errors.New("another writer resolved since this resolution read its queue")
 
+// beginLocks are the advisory locks under which the queues' triggers leave
+// a change unqueued before a kind's first resolution (migration 051).
+var beginLocks = map[ResolutionKind]int64{PersonResolutionKind: 74210022, IncidentResolutionKind: 74210023}
+
+// BeginResolution is called before a resolution of everything reads the
+// store. Until kind's first resolution begins, its queue names no change
+// (no resolver holds a state to change); this moves kind's epoch from 0,
+// once every transaction that left a change unqueued has committed, so
+// that the reads after it see those changes and every change after it is
+// queued. Once the epoch has left 0 it only reads it.
+func (s *Store) BeginResolution(ctx context.Context, kind ResolutionKind) error {
+	var epoch int64
+	if err := s.pool.QueryRow(ctx, `SELECT epoch FROM resolution_epoch WHERE kind = $1`, string(kind)).Scan(&epoch); err != nil {
+		return fmt.Errorf("begin %s resolution: %w", kind, err)
+	}
+	if epoch > 0 {
+		return nil
+	}
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		// A writer that left a change unqueued and waits on a row
+		// another writer, queued behind this lock, holds is a deadlock
+		// PostgreSQL breaks by refusing one of the three.
+		err = s.InDerivedTx(ctx, func(w *Writer) error {
+			if _, err := w.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, beginLocks[kind]); err != nil {
+				return err
+			}
+			_, err := w.tx.Exec(ctx, `UPDATE resolution_epoch SET epoch = 1 WHERE kind = $1 AND epoch = 0`, string(kind))
+			return err
+		})
+		if err == nil || !IsTransient(err) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("begin %s resolution: %w", kind, err)
+	}
+	return nil
+}
+
 // queueEpoch queues the read of kind's epoch into at.
 func queueEpoch(b *pgx.Batch, kind ResolutionKind, at *int64) {
 	b.Queue(`SELECT epoch FROM resolution_epoch WHERE kind = $1`, string(kind)).Fn = func(br pgx.BatchResults) error {

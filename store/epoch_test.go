@@ -19,6 +19,13 @@ import (
 func TestStaleQueuesAreNotTaken(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
+	// As resolvers holding their state have it: changes are queued, each
+	// kind at epoch 1.
+	for _, kind := range []store.ResolutionKind{store.PersonResolutionKind, store.IncidentResolutionKind} {
+		if err := st.BeginResolution(ctx, kind); err != nil {
+			t.Fatal(err)
+		}
+	}
 	storetest.SeedRegions(t, st)
 	storetest.SeedPeople(t, st)
 	storetest.SeedCases(t, st, storetest.MakeCases(2))
@@ -71,7 +78,7 @@ func TestStaleQueuesAreNotTaken(t *testing.T) {
 
 	// Incidents: their own epoch, untouched by the persons' takes.
 	i1, i1b := incidents(), incidents()
-	if len(i1.Seqs) == 0 || i1.Epoch != 0 {
+	if len(i1.Seqs) == 0 || i1.Epoch != 1 {
 		t.Fatalf("incident queue: %d entries at epoch %d", len(i1.Seqs), i1.Epoch)
 	}
 	if err := takeIncidents(i1); err != nil {
@@ -81,7 +88,7 @@ func TestStaleQueuesAreNotTaken(t *testing.T) {
 		t.Fatalf("a take of an incident queue read before another take: %v, want ErrStaleResolution", err)
 	}
 	i2 := incidents()
-	if len(i2.Seqs) != 0 || i2.Epoch != 1 {
+	if len(i2.Seqs) != 0 || i2.Epoch != 2 {
 		t.Fatalf("after a take and a stale take: %d entries at epoch %d", len(i2.Seqs), i2.Epoch)
 	}
 	// An empty queue's take checks the epoch and advances it only when
@@ -101,7 +108,7 @@ func TestStaleQueuesAreNotTaken(t *testing.T) {
 			t.Fatalf("an empty queue's take (wrote %v): epoch %d, %v (%d entries); want epoch %d", wrote, epoch, err, len(i3.Seqs), want)
 		}
 	}
-	if q := incidents(); q.Epoch != 2 {
+	if q := incidents(); q.Epoch != 3 {
 		t.Fatalf("incident epoch after two writes: %d", q.Epoch)
 	}
 	if q := persons(); q.Epoch != p3.Epoch {
@@ -155,4 +162,92 @@ func TestOneProcessHoldsTheResolutionLease(t *testing.T) {
 		t.Fatal("no lease within 10 s of its holder's session being terminated")
 	}
 	third.Release()
+}
+
+// TestQueuesWaitForTheFirstResolution: before a kind's first resolution
+// begins, its queue names no change (the first run resolves everything);
+// beginning waits for a transaction that left a change unqueued to
+// commit, moves the epoch to 1 once, and every change after it is queued.
+func TestQueuesWaitForTheFirstResolution(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedPeople(t, st)
+	cs := storetest.MakeCases(3)
+	storetest.SeedCases(t, st, cs[:1])
+	var queued, dirty, cases int
+	counts := func() {
+		t.Helper()
+		if err := st.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM person_resolve_queue), (SELECT count(*) FROM person_golden_dirty),
+			(SELECT count(*) FROM incident_regroup_queue)`).Scan(&queued, &dirty, &cases); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE person SET name = name || '明'`); err != nil {
+		t.Fatal(err)
+	}
+	if counts(); queued != 0 || dirty != 0 || cases != 0 {
+		t.Fatalf("before the first resolution: %d person records, %d golden records, %d cases queued; want none", queued, dirty, cases)
+	}
+
+	// A batch left its case unqueued and is still open: beginning waits.
+	tx, err := st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `UPDATE "case" SET title = title || '（更正）' WHERE source_id = $1`, cs[0].SourceID); err != nil {
+		t.Fatal(err)
+	}
+	begun := make(chan error, 1)
+	go func() { begun <- st.BeginResolution(ctx, store.IncidentResolutionKind) }()
+	select {
+	case err := <-begun:
+		t.Fatalf("the regrouping began while a batch that left its change unqueued was open: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-begun; err != nil {
+		t.Fatal(err)
+	}
+	epochs := func() (person, incident int64) {
+		t.Helper()
+		if err := st.Pool().QueryRow(ctx, `SELECT (SELECT epoch FROM resolution_epoch WHERE kind = 'PERSON'),
+			(SELECT epoch FROM resolution_epoch WHERE kind = 'INCIDENT')`).Scan(&person, &incident); err != nil {
+			t.Fatal(err)
+		}
+		return person, incident
+	}
+	if p, i := epochs(); p != 0 || i != 1 {
+		t.Fatalf("epochs after the regrouping began: persons %d, incidents %d; want 0 and 1", p, i)
+	}
+	// Cases are queued from now on; person records not yet.
+	storetest.SeedCases(t, st, cs[1:])
+	if _, err := st.Pool().Exec(ctx, `UPDATE person SET name = name || '明'`); err != nil {
+		t.Fatal(err)
+	}
+	if counts(); queued != 0 || dirty != 0 || cases != 2 {
+		t.Fatalf("after the regrouping began: %d person records, %d golden records, %d cases queued; want 0, 0, 2", queued, dirty, cases)
+	}
+	if err := st.BeginResolution(ctx, store.PersonResolutionKind); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE person SET name = name || '明'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE person_link SET name = name || '明' WHERE source_id = 'R1'`); err != nil {
+		t.Fatal(err)
+	}
+	if counts(); queued != 1 || dirty == 0 {
+		t.Fatalf("after the resolution began: %d person records, %d golden records queued; want 1 and some", queued, dirty)
+	}
+	// Beginning again reads the epoch and leaves it.
+	if err := st.BeginResolution(ctx, store.IncidentResolutionKind); err != nil {
+		t.Fatal(err)
+	}
+	if p, i := epochs(); p != 1 || i != 1 {
+		t.Fatalf("epochs after both began: persons %d, incidents %d; want 1 and 1", p, i)
+	}
 }

@@ -359,6 +359,10 @@ func TestCaseRewrittenOnlyWhenItsContentChanges(t *testing.T) {
 func TestIncidentQueueNamesWhatRegroupingCompares(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
+	// As a regrouper holding its state has it: changes are queued.
+	if err := st.BeginResolution(ctx, store.IncidentResolutionKind); err != nil {
+		t.Fatal(err)
+	}
 	storetest.SeedRegions(t, st)
 	cs := storetest.MakeCases(3)
 	queued := func() (store.IncidentQueue, map[int64]int) {

@@ -195,7 +195,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	err = res.after(ctx, total)
+	_, err = res.after(ctx, total)
 	stopProfile()
 	if err != nil {
 		return err
@@ -221,6 +221,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	var incTook, incResolved time.Duration
 	for n := 1; o.changes > 0 && n <= o.passes; n++ {
 		time.Sleep(o.pause)
 		changes, err := sys.Step(ctx, o.changes)
@@ -236,9 +237,16 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		if err := res.after(ctx, report(inc)); err != nil {
+		t := report(inc)
+		resolved, err := res.after(ctx, t)
+		if err != nil {
 			return err
 		}
+		incTook, incResolved = incTook+t.took, incResolved+resolved
+	}
+	if incTook > 0 {
+		fmt.Printf("\nincremental passes: %s of sync, %s of entity resolution after them: %.1f%% of the passes' time\n",
+			incTook.Round(time.Millisecond), incResolved.Round(time.Millisecond), 100*incResolved.Seconds()/incTook.Seconds())
 	}
 
 	stopProfile()
@@ -326,8 +334,8 @@ type resolution struct {
 
 // after runs the resolution after a pass and reports it, and the pass's
 // records/s with it included: the two run side by side, and the pass
-// waits for the later.
-func (r *resolution) after(ctx context.Context, pass totals) error {
+// waits for the later. It returns how long the resolution took.
+func (r *resolution) after(ctx context.Context, pass totals) (time.Duration, error) {
 	ctx = store.Unscoped(ctx)
 	t0 := time.Now()
 	incidents := make(chan error, 1)
@@ -353,7 +361,7 @@ func (r *resolution) after(ctx context.Context, pass totals) error {
 	pr, perr := r.persons.Run(ctx, nil)
 	persons := time.Since(t0)
 	if err := errors.Join(<-incidents, perr); err != nil {
-		return fmt.Errorf("resolve: %w", err)
+		return 0, fmt.Errorf("resolve: %w", err)
 	}
 	fmt.Print(regrouped)
 	kind := "changed"
@@ -367,7 +375,7 @@ func (r *resolution) after(ctx context.Context, pass totals) error {
 	took := pass.took + resolved
 	fmt.Printf("  sync with entity resolution: %s, %.0f records/s (resolution %s, %.0f%% of the pass)\n", took.Round(time.Millisecond),
 		float64(pass.fetched)/took.Seconds(), resolved.Round(time.Millisecond), 100*resolved.Seconds()/pass.took.Seconds())
-	return nil
+	return resolved, nil
 }
 
 // referenceTables are loaded before a sync, not by it.

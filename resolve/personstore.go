@@ -152,9 +152,9 @@ func (r *PersonResolver) stored(plan *store.PersonResolution, held map[int64]sto
 
 // holds tells whether the stored person s is the planned survivor p as
 // writing p would leave it (store.Writer.ApplyPersonResolution): not
-// merged, the golden record's compared fields alike (a phone planned
-// where none is known leaves the stored one), and every person to merge
-// merged into it.
+// merged, the golden record's compared fields alike (a plan without a
+// phone leaves the stored one), and every person to merge merged into
+// it.
 func holds(s *store.StoredPerson, p *store.ResolvedPerson, held map[int64]store.StoredPerson) bool {
 	if s.MergedInto != 0 || s.Name != p.Name || s.Gender != p.Gender || !maps.Equal(s.Provenance, p.Provenance) {
 		return false

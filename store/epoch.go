@@ -48,7 +48,8 @@ func (s *Store) BeginResolution(ctx context.Context, kind ResolutionKind) error 
 		// A writer that left a change unqueued and waits on a row
 		// another writer, queued behind this lock, holds is a deadlock
 		// PostgreSQL breaks by refusing one of the three.
-		err = s.InDerivedTx(ctx, func(w *Writer) error {
+		// Committed to disk: once in the life of a database.
+		err = s.InTx(ctx, func(w *Writer) error {
 			if _, err := w.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, beginLocks[kind]); err != nil {
 				return err
 			}

@@ -269,8 +269,10 @@ func (r *IncidentRegrouper) full(ctx context.Context) (Regrouped, error) {
 // fullOnce is one attempt of full.
 func (r *IncidentRegrouper) fullOnce(ctx context.Context) (Regrouped, error) {
 	r.held = nil
-	// Until the first regrouping begins, changes are not queued.
-	if err := r.st.BeginResolution(ctx, store.IncidentResolutionKind); err != nil {
+	// Until the first regrouping begins, changes are not queued: every
+	// case is new to it.
+	first, err := r.st.BeginResolution(ctx, store.IncidentResolutionKind)
+	if err != nil {
 		return Regrouped{}, fmt.Errorf("regroup incidents: %w", err)
 	}
 	// The queue first: what lands after it is read stays queued.
@@ -287,6 +289,9 @@ func (r *IncidentRegrouper) fullOnce(ctx context.Context) (Regrouped, error) {
 	}
 	out, groups, err := regroup(ctx, r.st, r.cfg, time.Time{}, rows, &q)
 	out.Changed = len(q.Seqs)
+	if first {
+		out.Changed = len(rows)
+	}
 	if err != nil {
 		return out, fmt.Errorf("regroup incidents: %w", err)
 	}

@@ -522,8 +522,10 @@ func (r *PersonResolver) fullOnce(ctx context.Context, g *address.Gazetteer, ana
 	out := PersonsResolved{Full: true, Analyzed: analyzed}
 	r.eng, r.golden = nil, map[int64]uint64{}
 	t0 := time.Now()
-	// Until the first resolution begins, changes are not queued.
-	if err := r.st.BeginResolution(ctx, store.PersonResolutionKind); err != nil {
+	// Until the first resolution begins, changes are not queued: every
+	// record is new to it.
+	first, err := r.st.BeginResolution(ctx, store.PersonResolutionKind)
+	if err != nil {
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	// The queue first: what lands after it is read stays queued.
@@ -551,6 +553,9 @@ func (r *PersonResolver) fullOnce(ctx context.Context, g *address.Gazetteer, ana
 		return out, fmt.Errorf("resolve persons: %w", err)
 	}
 	out.Records, out.Changed = len(links), len(q.Keys)
+	if first {
+		out.Changed = len(links)
+	}
 	decisions, err := r.decisions(ctx)
 	if err != nil {
 		return out, err

@@ -272,8 +272,8 @@ func TestFullResolutionLeavesOutWhatTheStoreHolds(t *testing.T) {
 	cfg := resolve.DefaultConfig()
 	cfg.Trust = resolve.PersonTrust
 	first, err := resolve.NewPersonResolver(st, cfg).Run(ctx, nil)
-	if err != nil || !first.Full || first.Merged == 0 || first.Golden == 0 {
-		t.Fatalf("first run: %+v, %v (want merges and golden records written)", first, err)
+	if err != nil || !first.Full || first.Merged == 0 || first.Golden == 0 || first.Changed != first.Records {
+		t.Fatalf("first run: %+v, %v (want merges and golden records written, every record new)", first, err)
 	}
 	persons := func() string {
 		t.Helper()
@@ -289,7 +289,7 @@ func TestFullResolutionLeavesOutWhatTheStoreHolds(t *testing.T) {
 
 	r := resolve.NewPersonResolver(st, cfg)
 	res, err := r.Run(ctx, nil)
-	if err != nil || !res.Full || res.Persons == 0 || res.Unchanged != res.Persons || res.Golden != 0 || res.Merged != 0 || res.Relinked != 0 {
+	if err != nil || !res.Full || res.Changed != 0 || res.Persons == 0 || res.Unchanged != res.Persons || res.Golden != 0 || res.Merged != 0 || res.Relinked != 0 {
 		t.Fatalf("full run of a store that holds its result: %+v, %v; want every person left out", res, err)
 	}
 	if after := persons(); after != before {

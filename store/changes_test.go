@@ -94,7 +94,7 @@ func TestTriggerJoinsPlannedPerStatement(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
 	// As a resolver holding its state has it: changes are queued.
-	if err := st.BeginResolution(ctx, store.PersonResolutionKind); err != nil {
+	if _, err := st.BeginResolution(ctx, store.PersonResolutionKind); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.InTx(ctx, func(w *store.Writer) error {

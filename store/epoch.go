@@ -34,16 +34,16 @@ var beginLocks = map[ResolutionKind]int64{PersonResolutionKind: 74210022, Incide
 // (no resolver holds a state to change); this moves kind's epoch from 0,
 // once every transaction that left a change unqueued has committed, so
 // that the reads after it see those changes and every change after it is
-// queued. Once the epoch has left 0 it only reads it.
-func (s *Store) BeginResolution(ctx context.Context, kind ResolutionKind) error {
+// queued. Once the epoch has left 0 it only reads it. first tells that
+// this call moved it: everything is new to the resolution.
+func (s *Store) BeginResolution(ctx context.Context, kind ResolutionKind) (first bool, err error) {
 	var epoch int64
 	if err := s.pool.QueryRow(ctx, `SELECT epoch FROM resolution_epoch WHERE kind = $1`, string(kind)).Scan(&epoch); err != nil {
-		return fmt.Errorf("begin %s resolution: %w", kind, err)
+		return false, fmt.Errorf("begin %s resolution: %w", kind, err)
 	}
 	if epoch > 0 {
-		return nil
+		return false, nil
 	}
-	var err error
 	for attempt := 1; attempt <= 3; attempt++ {
 		// A writer that left a change unqueued and waits on a row
 		// another writer, queued behind this lock, holds is a deadlock
@@ -53,7 +53,8 @@ func (s *Store) BeginResolution(ctx context.Context, kind ResolutionKind) error 
 			if _, err := w.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, beginLocks[kind]); err != nil {
 				return err
 			}
-			_, err := w.tx.Exec(ctx, `UPDATE resolution_epoch SET epoch = 1 WHERE kind = $1 AND epoch = 0`, string(kind))
+			tag, err := w.tx.Exec(ctx, `UPDATE resolution_epoch SET epoch = 1 WHERE kind = $1 AND epoch = 0`, string(kind))
+			first = tag.RowsAffected() == 1
 			return err
 		})
 		if err == nil || !IsTransient(err) {
@@ -61,9 +62,9 @@ func (s *Store) BeginResolution(ctx context.Context, kind ResolutionKind) error 
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("begin %s resolution: %w", kind, err)
+		return false, fmt.Errorf("begin %s resolution: %w", kind, err)
 	}
-	return nil
+	return first, nil
 }
 
 // queueEpoch queues the read of kind's epoch into at.

@@ -22,7 +22,7 @@ func TestStaleQueuesAreNotTaken(t *testing.T) {
 	// As resolvers holding their state have it: changes are queued, each
 	// kind at epoch 1.
 	for _, kind := range []store.ResolutionKind{store.PersonResolutionKind, store.IncidentResolutionKind} {
-		if err := st.BeginResolution(ctx, kind); err != nil {
+		if _, err := st.BeginResolution(ctx, kind); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -200,7 +200,13 @@ func TestQueuesWaitForTheFirstResolution(t *testing.T) {
 		t.Fatal(err)
 	}
 	begun := make(chan error, 1)
-	go func() { begun <- st.BeginResolution(ctx, store.IncidentResolutionKind) }()
+	go func() {
+		first, err := st.BeginResolution(ctx, store.IncidentResolutionKind)
+		if err == nil && !first {
+			err = errors.New("the first beginning did not say so")
+		}
+		begun <- err
+	}()
 	select {
 	case err := <-begun:
 		t.Fatalf("the regrouping began while a batch that left its change unqueued was open: %v", err)
@@ -231,7 +237,7 @@ func TestQueuesWaitForTheFirstResolution(t *testing.T) {
 	if counts(); queued != 0 || dirty != 0 || cases != 2 {
 		t.Fatalf("after the regrouping began: %d person records, %d golden records, %d cases queued; want 0, 0, 2", queued, dirty, cases)
 	}
-	if err := st.BeginResolution(ctx, store.PersonResolutionKind); err != nil {
+	if _, err := st.BeginResolution(ctx, store.PersonResolutionKind); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Pool().Exec(ctx, `UPDATE person SET name = name || '明'`); err != nil {
@@ -244,8 +250,8 @@ func TestQueuesWaitForTheFirstResolution(t *testing.T) {
 		t.Fatalf("after the resolution began: %d person records, %d golden records queued; want 1 and some", queued, dirty)
 	}
 	// Beginning again reads the epoch and leaves it.
-	if err := st.BeginResolution(ctx, store.IncidentResolutionKind); err != nil {
-		t.Fatal(err)
+	if first, err := st.BeginResolution(ctx, store.IncidentResolutionKind); err != nil || first {
+		t.Fatalf("beginning again: first %v, %v", first, err)
 	}
 	if p, i := epochs(); p != 1 || i != 1 {
 		t.Fatalf("epochs after both began: persons %d, incidents %d; want 1 and 1", p, i)

@@ -87,7 +87,7 @@ func TestPersonResolveQueue(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
 	// As a resolver holding its state has it: changes are queued.
-	if err := st.BeginResolution(ctx, store.PersonResolutionKind); err != nil {
+	if _, err := st.BeginResolution(ctx, store.PersonResolutionKind); err != nil {
 		t.Fatal(err)
 	}
 	storetest.SeedRegions(t, st)

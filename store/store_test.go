@@ -360,7 +360,7 @@ func TestIncidentQueueNamesWhatRegroupingCompares(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)
 	// As a regrouper holding its state has it: changes are queued.
-	if err := st.BeginResolution(ctx, store.IncidentResolutionKind); err != nil {
+	if _, err := st.BeginResolution(ctx, store.IncidentResolutionKind); err != nil {
 		t.Fatal(err)
 	}
 	storetest.SeedRegions(t, st)

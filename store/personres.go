@@ -84,10 +84,20 @@ func (s *Store) personLinks(ctx context.Context, keys []string, known map[string
 			return nil, fmt.Errorf("person links: %w", err)
 		}
 		size = int(min(max(n, 0), 1<<24))
-		// Every record: joins, which the planner hashes. The dwelling's
-		// building is a resident's household's, a party member's linked
-		// home.
-		rows, err = s.pool.Query(ctx, `SELECT l.id, l.source || '/' || l.role || '/' || l.source_id, l.role, l.person_id, l.matched_by,
+		// Every record: joins, which the planner hashes. With the server's
+		// default work_mem (4 MB) a city's hash tables (about 100 MB for a
+		// million records) were split into batches spilled to disk, and
+		// the spilling plan spread over parallel workers: 7.7 s in three
+		// processes, against 4.3-4.6 s in one with room for the tables.
+		tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly,
+			BeginQuery: "BEGIN READ ONLY; SET LOCAL work_mem = '256MB'"})
+		if err != nil {
+			return nil, fmt.Errorf("person links: %w", err)
+		}
+		defer tx.Rollback(ctx)
+		// The dwelling's building is a resident's household's, a party
+		// member's linked home.
+		rows, err = tx.Query(ctx, `SELECT l.id, l.source || '/' || l.role || '/' || l.source_id, l.role, l.person_id, l.matched_by,
 				coalesce(pi.id, pr.id, l.person_id), l.id_hash, l.name, coalesce(l.gender, ''), l.birth_date, l.phone_hash,
 				coalesce(h.building_id, b.building_id), l.address, coalesce(l.source_updated_at, l.fetched_at)
 			FROM person_link l

@@ -147,7 +147,11 @@
 // write that takes the queue: a resolver that reads an epoch other than
 // the one it last wrote resolves everything, and a write from a state
 // another writer moved on from fails with store.ErrStaleResolution, is
-// rolled back, and is replaced by a full run. RegroupIncidents, which holds
+// rolled back, and is replaced by a full run. Until a kind's first
+// resolution no resolver holds anything and the queues name nothing: a
+// full run calls store.Store.BeginResolution before it reads, which moves
+// the epoch from 0 once the writers that left their changes unqueued have
+// committed. RegroupIncidents, which holds
 // nothing, leaves the epoch: it rewrites only incidents and the cases'
 // links to them, which IncidentRegrouper reads again from the store when
 // it writes; the decision it regroups for queues its two cases

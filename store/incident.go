@@ -42,11 +42,10 @@ func (s *Store) IncidentCases(ctx context.Context, from time.Time) ([]IncidentCa
 		// Every located case: room for the planner's count of cases,
 		// current after RefreshIncidentStatistics (grown by doubling, the
 		// city's 1.1M were copied and faulted in several times over).
-		var n float64
-		if err := s.pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = '"case"'::regclass`).Scan(&n); err != nil {
+		var err error
+		if size, err = s.plannedRows(ctx, "case"); err != nil {
 			return nil, fmt.Errorf("incident cases: %w", err)
 		}
-		size = int(min(max(n, 0), 1<<24))
 	}
 	rows, err := s.pool.Query(ctx, q+` ORDER BY id`, args...)
 	if err != nil {

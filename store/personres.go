@@ -79,17 +79,16 @@ func (s *Store) personLinks(ctx context.Context, keys []string, known map[string
 	if keys == nil {
 		// The planner's count, current after RefreshPersonStatistics:
 		// only the slice's first capacity.
-		var n float64
-		if err := s.pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'person_link'::regclass`).Scan(&n); err != nil {
+		if size, err = s.plannedRows(ctx, "person_link"); err != nil {
 			return nil, fmt.Errorf("person links: %w", err)
 		}
-		size = int(min(max(n, 0), 1<<24))
 		// Every record: joins, which the planner hashes. With the server's
 		// default work_mem (4 MB) a city's hash tables (about 100 MB for a
 		// million records) were split into batches spilled to disk, and
 		// the spilling plan spread over parallel workers: 7.7 s in three
 		// processes, against 4.3-4.6 s in one with room for the tables.
-		tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly,
+		var tx pgx.Tx
+		tx, err = s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly,
 			BeginQuery: "BEGIN READ ONLY; SET LOCAL work_mem = '256MB'"})
 		if err != nil {
 			return nil, fmt.Errorf("person links: %w", err)
@@ -185,8 +184,8 @@ func (s *Store) StoredPersons(ctx context.Context) (map[int64]StoredPerson, erro
 	if _, scoped := scopeOf(ctx); scoped {
 		return nil, fmt.Errorf("stored persons: a jurisdiction-scoped read cannot resolve the city's persons")
 	}
-	var n float64
-	if err := s.pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'person'::regclass`).Scan(&n); err != nil {
+	n, err := s.plannedRows(ctx, "person")
+	if err != nil {
 		return nil, fmt.Errorf("stored persons: %w", err)
 	}
 	// A merged person's golden record is never compared: only the
@@ -197,7 +196,7 @@ func (s *Store) StoredPersons(ctx context.Context) (map[int64]StoredPerson, erro
 	if err != nil {
 		return nil, fmt.Errorf("stored persons: %w", err)
 	}
-	out := make(map[int64]StoredPerson, int(min(max(n, 0), 1<<24)))
+	out := make(map[int64]StoredPerson, n)
 	var (
 		id   int64
 		name *string
@@ -221,6 +220,17 @@ func (s *Store) StoredPersons(ctx context.Context) (map[int64]StoredPerson, erro
 		return nil, fmt.Errorf("stored persons: %w", err)
 	}
 	return out, nil
+}
+
+// plannedRows is the planner's count of a table's rows (current after
+// its statistics were refreshed), for the first capacity of a read of
+// them all: 0 when unknown, at most 1<<24.
+func (s *Store) plannedRows(ctx context.Context, table string) (int, error) {
+	var n float64
+	if err := s.pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
+		return 0, err
+	}
+	return int(min(max(n, 0), 1<<24)), nil
 }
 
 // splitRecordKey splits a person record's key ("source/ROLE/source_id";

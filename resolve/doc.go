@@ -103,7 +103,10 @@
 // record of a small cluster, not a cluster of hundreds. A record a
 // decision names is never folded. The evidence names the folded record:
 // a record without an ID compared with a worker's reports is one pair,
-// not one per report.
+// not one per report. A record changed in its timestamp alone (or in
+// copies added to copies), its twins standing where they stood, is not
+// answered unless the new time moves a field of its cluster's golden
+// record to another record.
 //
 // PersonResolver runs it against the store: the store queues each person
 // record whose compared fields change (person_resolve_queue, filled by

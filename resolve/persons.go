@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Persons is a person resolution kept between sync passes: the records,
@@ -385,6 +386,15 @@ func (x *Persons) setDecisions(ds []Decision) []string {
 // its timestamp or copies is not compared or clustered again: its cluster
 // is answered as held, with the links last reported within it.
 func (x *Persons) Update(changed []Record, removed []string, decisions []Decision) (*Result, error) {
+	return x.update(changed, removed, decisions, nil)
+}
+
+// update is Update where the records of quiet (keys) are known to have
+// changed in their timestamp alone, or in copies added to copies, their
+// members standing where the answers put them: a cluster is answered for
+// such a record only when the new timestamp moves a field of its golden
+// record to another record.
+func (x *Persons) update(changed []Record, removed []string, decisions []Decision, quiet map[string]bool) (*Result, error) {
 	changed = slices.Clone(changed)
 	if err := sortRecords(changed); err != nil {
 		return nil, err
@@ -429,7 +439,13 @@ func (x *Persons) Update(changed []Record, removed []string, decisions []Decisio
 			kept = append(kept, *rc)
 			continue
 		}
-		retimed = append(retimed, s)
+		// A quiet record's copies only grow from some: its cluster's
+		// persons and golden record's provenance stay.
+		held := quiet[rc.Key] && (rc.Copies == x.recs[s].Copies || x.recs[s].Copies > 0 && rc.Copies > x.recs[s].Copies) &&
+			!x.goldenMoves(s, rc.Updated)
+		if !held {
+			retimed = append(retimed, s)
+		}
 		if d := rc.Copies - x.recs[s].Copies; d != 0 {
 			x.names[x.pr[s].name] += d
 			x.readers[x.pr[s].pinyin] += d
@@ -534,6 +550,57 @@ func (x *Persons) Update(changed []Record, removed []string, decisions []Decisio
 	x.evidence(r)
 	x.answerRetimed(r, retimed)
 	return r, nil
+}
+
+// goldenMoves tells whether retiming record s to t changes the record a
+// field of its cluster's golden record is taken from (Result.golden:
+// the most trusted source, then the most recent record, then the
+// smallest key, among those with a value). Only s moves in that order: a
+// field moves when s comes first among the records with a value before
+// the retiming and not after, or after and not before. A record alone in
+// its cluster moves nothing.
+func (x *Persons) goldenMoves(s int32, t time.Time) bool {
+	l := x.cluster[s]
+	if l < 0 || len(x.members[l]) < 2 {
+		return false
+	}
+	r := &x.recs[s]
+	trust := x.cfg.Trust[r.Source]
+	// precedes tells whether s at time at comes before record m.
+	precedes := func(at time.Time, m *Record) bool {
+		if tm := x.cfg.Trust[m.Source]; tm != trust {
+			return trust > tm
+		}
+		if c := at.Compare(m.Updated); c != 0 {
+			return c > 0
+		}
+		return r.Key < m.Key
+	}
+	fields := [...]func(i int32) string{
+		func(i int32) string { return x.pr[i].name },
+		func(i int32) string { return x.recs[i].Birth },
+		func(i int32) string { return x.recs[i].Gender },
+		func(i int32) string { return x.recs[i].PhoneHash },
+		func(i int32) string { return x.recs[i].Place },
+		func(i int32) string { return x.recs[i].IDHash },
+	}
+	for _, f := range fields {
+		if f(s) == "" {
+			continue
+		}
+		before, after := true, true
+		for _, m := range x.members[l] {
+			if m == s || f(m) == "" {
+				continue
+			}
+			before = before && precedes(r.Updated, &x.recs[m])
+			after = after && precedes(t, &x.recs[m])
+		}
+		if before != after {
+			return true
+		}
+	}
+	return false
 }
 
 // answerRetimed adds to an Update's answer the clusters of the retimed

@@ -294,10 +294,10 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 		return out, d.err
 	}
 	decisions := d.decisions
-	changed, removed := r.fold(links, keys, force, decisions, g)
+	changed, removed, quiet := r.fold(links, keys, force, decisions, g)
 	out.Read = time.Since(t0)
 	t0 = time.Now()
-	res, err := r.eng.Update(changed, removed, decisions)
+	res, err := r.eng.update(changed, removed, decisions, quiet)
 	if err != nil {
 		// The state held may be part-way through the change: start again.
 		r.eng = nil
@@ -366,7 +366,10 @@ func (r *PersonResolver) Run(ctx context.Context, g *address.Gazetteer) (Persons
 // member the sync engine moved (its link row, person or match is not the
 // one held), or one of force, is resolved again even when its record is
 // the same: the plan puts the member back where its cluster stands.
-func (r *PersonResolver) fold(links []store.PersonLink, queued []string, force map[string]bool, decisions []Decision, g *address.Gazetteer) (changed []Record, removed []string) {
+// Quiet are the keys of the records changed in their latest timestamp
+// alone, or in copies added to copies, whose twins kept their members (none
+// left or moved) and gained only members standing where those stand.
+func (r *PersonResolver) fold(links []store.PersonLink, queued []string, force map[string]bool, decisions []Decision, g *address.Gazetteer) (changed []Record, removed []string, quiet map[string]bool) {
 	f := r.folds
 	named := namedKeys(decisions)
 	type now struct {
@@ -396,11 +399,14 @@ func (r *PersonResolver) fold(links []store.PersonLink, queued []string, force m
 	before := map[string]Record{}
 	touched := map[*twins]bool{}
 	moved := map[string]bool{}
+	// The twins (by signature) a member came to or left.
+	was, restless := map[string]string{}, map[string]bool{}
 	for k := range affected {
 		t := f.twinsOf(k)
 		if t == nil {
 			continue
 		}
+		was[k] = t.sig
 		if !touched[t] {
 			touched[t] = true
 			rec := t.record()
@@ -422,13 +428,36 @@ func (r *PersonResolver) fold(links []store.PersonLink, queued []string, force m
 		f.drop(k)
 	}
 	forced := map[*twins]bool{}
+	// The members that came to twins held before (by key): a worker's new
+	// reports.
+	came := map[string]bool{}
 	for k, n := range at {
+		if _, held := was[k]; !held {
+			// A member coming to twins held before, untouched so far.
+			if t := f.bySig[f.sig(&n.rec)]; t != nil && !touched[t] {
+				touched[t] = true
+				rec := t.record()
+				before[rec.Key] = rec
+			}
+		}
 		t := f.add(&n.rec, n.m)
 		touched[t] = true
 		if moved[k] {
 			forced[t] = true
 		}
+		if w, ok := was[k]; !ok || w != t.sig {
+			if ok {
+				restless[t.sig], restless[w] = true, true
+			} else {
+				came[k] = true
+			}
+		}
+		delete(was, k)
 	}
+	for _, w := range was {
+		restless[w] = true
+	}
+	quiet = map[string]bool{}
 	for t := range touched {
 		if len(t.members) == 0 {
 			continue
@@ -436,6 +465,10 @@ func (r *PersonResolver) fold(links []store.PersonLink, queued []string, force m
 		rec := t.record()
 		if b, ok := before[rec.Key]; !ok || forced[t] || !sameRecord(&b, &rec) {
 			changed = append(changed, rec)
+			if ok && !forced[t] && !restless[t.sig] && sameFields(&b, &rec) && standAlike(t, came) &&
+				(b.Copies == rec.Copies || b.Copies > 0 && rec.Copies > b.Copies) {
+				quiet[rec.Key] = true
+			}
 		}
 		delete(before, rec.Key)
 	}
@@ -443,7 +476,27 @@ func (r *PersonResolver) fold(links []store.PersonLink, queued []string, force m
 		removed = append(removed, k)
 	}
 	slices.Sort(removed)
-	return changed, removed
+	return changed, removed, quiet
+}
+
+// standAlike tells whether the members that came to twins (came, by key)
+// stand where a member held before stands: its own person, person and
+// match. The plan would leave them where they are.
+func standAlike(t *twins, came map[string]bool) bool {
+	var held *member
+	for i := range t.members {
+		if !came[t.members[i].key] {
+			held = &t.members[i]
+			break
+		}
+	}
+	for i := range t.members {
+		m := &t.members[i]
+		if came[m.key] && (held == nil || m.own != held.own || m.person != held.person || m.matched != held.matched) {
+			return false
+		}
+	}
+	return true
 }
 
 // apply writes a plan and takes the queue it answers in one transaction,

@@ -468,11 +468,15 @@ func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	held := map[string]string{} // record key → its cluster's smallest key
+	// The golden record each cluster was last answered with, by its
+	// smallest key.
+	gold := map[string]resolve.Golden{}
 	note := func(r *resolve.Result) {
-		for _, members := range r.Clusters {
+		for c, members := range r.Clusters {
 			for _, i := range members {
 				held[r.Records[i].Key] = r.Records[members[0]].Key
 			}
+			gold[r.Records[members[0]].Key] = r.Golden(c, cfg.Trust)
 		}
 	}
 	note(r0)
@@ -517,9 +521,15 @@ func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 	rest := recs[len(recs)*8/10:]
 	var decisions []resolve.Decision
 	answered := 0
+	quieted := 0
 	for step := range 40 {
 		var changed []resolve.Record
 		var removed []string
+		// Every other step names the records changed as quiet (changed
+		// in their timestamp alone, as PersonResolver says of its twins):
+		// the engine must still answer those whose fields or copies
+		// changed, and a retimed one whenever its golden record moves.
+		quiet := map[string]bool{}
 		n := min(25, len(rest))
 		changed, rest = append(changed, rest[:n]...), rest[n:]
 		keys := make([]string, 0, len(live))
@@ -577,18 +587,28 @@ func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 				decisions = append(decisions, resolve.Decision{A: min(a.Key, b.Key), B: max(a.Key, b.Key), Accept: true})
 			}
 		}
-		r, err := x.Update(changed, removed, decisions)
+		if step%2 == 1 {
+			for _, c := range changed {
+				if _, ok := live[c.Key]; ok {
+					quiet[c.Key] = true
+				}
+			}
+		}
+		r, err := x.UpdateQuiet(changed, removed, decisions, quiet)
 		if err != nil {
 			t.Fatal(err)
 		}
 		answered += len(r.Records)
 		// A changed record's cluster is answered, a timestamp alone
-		// included: its golden record may change.
+		// included (its golden record may change), unless it is quiet.
 		for _, c := range changed {
 			if !slices.ContainsFunc(r.Records, func(a resolve.Record) bool {
 				return a.Key == c.Key && a.Updated.Equal(c.Updated) && a.Copies == c.Copies
 			}) {
-				t.Fatalf("step %d: record %s changed and is not answered as it is now", step, c.Key)
+				if !quiet[c.Key] {
+					t.Fatalf("step %d: record %s changed and is not answered as it is now", step, c.Key)
+				}
+				quieted++
 			}
 		}
 		for _, k := range removed {
@@ -618,6 +638,14 @@ func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 				}
 			}
 			t.Fatalf("step %d: %d records' clusters differ from the clustering of everything", step, bad)
+		}
+		// Each cluster's golden record is the one it was last answered
+		// with: a record left unanswered moved no field of it.
+		for c, members := range snap.Clusters {
+			first := snap.Records[members[0]].Key
+			if got, want := gold[first], snap.Golden(c, cfg.Trust); got != want {
+				t.Fatalf("step %d: cluster %s was last answered with golden record %+v, everything gives %+v", step, first, got, want)
+			}
 		}
 		// The links an answer reports within its clusters are those of
 		// everything: a cluster answered as held (a record only retimed)
@@ -653,7 +681,10 @@ func TestUpdateAnswersOnlyWhatChanged(t *testing.T) {
 			t.Fatalf("step %d: the evidence kept (%d pairs) differs from that of everything (%d pairs)", step, len(pairs), len(wantPairs))
 		}
 	}
-	t.Logf("%d records, %d answered over 40 updates, %d pairs written", len(live), answered, written)
+	t.Logf("%d records, %d answered over 40 updates (%d quiet records left unanswered), %d pairs written", len(live), answered, quieted, written)
+	if quieted == 0 {
+		t.Error("no quiet record was left unanswered: the steps never retime a record whose golden record stays")
+	}
 	if answered > len(live) {
 		t.Errorf("updates answered %d records, more than the %d there are: they are not incremental", answered, len(live))
 	}
@@ -782,5 +813,80 @@ func TestRetimedClusterKeepsItsAcceptedLink(t *testing.T) {
 	}
 	if !r.Records[0].Updated.Equal(a.Updated) {
 		t.Errorf("the answer holds the record as it was: %v", r.Records[0])
+	}
+}
+
+// TestQuietRecordAnsweredWhenItsGoldenRecordMoves: a record changed in its
+// timestamp alone (quiet) has its cluster answered only when the new time
+// moves a field of the cluster's golden record to another record; the
+// time is held either way, so that the next answer takes it into account.
+func TestQuietRecordAnsweredWhenItsGoldenRecordMoves(t *testing.T) {
+	cfg := resolve.DefaultConfig()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	recs := map[string]resolve.Record{}
+	for _, r := range []resolve.Record{
+		{Key: "gov/residents/1", Source: "gov", IDHash: "h1", Name: "陈伟", Birth: "19800101", PhoneHash: "p1", Updated: t0},
+		{Key: "gov/workers/1", Source: "gov", IDHash: "h1", Name: "陈伟", PhoneHash: "p2", Updated: t0.Add(time.Hour)},
+		{Key: "city/REPORTER/1", Source: "city", IDHash: "h1", Name: "陈伟", PhoneHash: "p3", Updated: t0.Add(2 * time.Hour)},
+		{Key: "city/REPORTER/2", Source: "city", Name: "李明", PhoneHash: "p9", Updated: t0},
+	} {
+		recs[r.Key] = r
+	}
+	x, r0, err := resolve.NewPersons(slices.Collect(maps.Values(recs)), nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r0.Clusters) != 2 {
+		t.Fatalf("%d clusters, want the ID's and the lone reporter's", len(r0.Clusters))
+	}
+	phone := func(r *resolve.Result) string {
+		for c, members := range r.Clusters {
+			if r.Records[members[0]].IDHash == "h1" {
+				return r.Golden(c, cfg.Trust).Phone.Record
+			}
+		}
+		return ""
+	}
+	if got := phone(r0); got != "gov/workers/1" {
+		t.Fatalf("golden phone from %s, want the newest of the most trusted source", got)
+	}
+	for _, step := range []struct {
+		what, key string
+		at        time.Duration
+		quiet     bool
+		answered  bool
+		phoneFrom string
+	}{
+		{"a less trusted record retimed newest", "city/REPORTER/1", 5 * time.Hour, true, false, "gov/workers/1"},
+		{"a record alone retimed", "city/REPORTER/2", 5 * time.Hour, true, false, ""},
+		{"a trusted record retimed past the other", "gov/residents/1", 3 * time.Hour, true, true, "gov/residents/1"},
+		{"the record taken from retimed newer still", "gov/residents/1", 4 * time.Hour, true, false, "gov/residents/1"},
+		{"the record taken from retimed behind the other", "gov/residents/1", 30 * time.Minute, true, true, "gov/workers/1"},
+		{"a record retimed without being quiet", "city/REPORTER/2", 6 * time.Hour, false, true, ""},
+	} {
+		rec := recs[step.key]
+		rec.Updated = t0.Add(step.at)
+		recs[rec.Key] = rec
+		r, err := x.UpdateQuiet([]resolve.Record{rec}, nil, nil, map[string]bool{rec.Key: step.quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.ContainsFunc(r.Records, func(a resolve.Record) bool { return a.Key == rec.Key }); got != step.answered {
+			t.Fatalf("%s: answered %v, want %v", step.what, got, step.answered)
+		}
+		if step.answered && step.phoneFrom != "" {
+			if got := phone(r); got != step.phoneFrom {
+				t.Fatalf("%s: golden phone from %s, want %s", step.what, got, step.phoneFrom)
+			}
+		}
+		snap := x.Snapshot()
+		for i := range snap.Records {
+			if k := snap.Records[i].Key; !snap.Records[i].Updated.Equal(recs[k].Updated) {
+				t.Fatalf("%s: record %s held at %v, want %v", step.what, k, snap.Records[i].Updated, recs[k].Updated)
+			}
+		}
+		if got := phone(snap); got != step.phoneFrom && step.phoneFrom != "" {
+			t.Fatalf("%s: everything takes the golden phone from %s, want %s", step.what, got, step.phoneFrom)
+		}
 	}
 }

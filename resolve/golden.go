@@ -27,7 +27,10 @@ func (r *Result) Golden(c int, trust map[string]int) Golden {
 
 // golden is Golden with the folded name of each record given by folded.
 func (r *Result) golden(c int, trust map[string]int, folded func(*Record) string) Golden {
-	members := slices.Clone(r.Clusters[c])
+	members := r.Clusters[c]
+	if len(members) > 1 {
+		members = slices.Clone(members)
+	}
 	slices.SortFunc(members, func(a, b int) int {
 		ra, rb := &r.Records[a], &r.Records[b]
 		if x := cmp.Compare(trust[rb.Source], trust[ra.Source]); x != 0 {

@@ -890,3 +890,32 @@ func TestQuietRecordAnsweredWhenItsGoldenRecordMoves(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordsChecked: a resolution refuses a key given twice and copies of
+// a record without a valid ID hash, naming the record.
+func TestRecordsChecked(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := resolve.Record{Key: "gov/residents/1", Source: "gov", IDHash: "h1", Name: "陈伟", Updated: t0}
+	b := resolve.Record{Key: "city/REPORTER/2", Source: "city", Name: "李明", PhoneHash: "p9", Updated: t0}
+	copied := b
+	copied.Copies = 2
+	for _, c := range []struct {
+		recs []resolve.Record
+		want string
+	}{
+		{[]resolve.Record{a, b, a}, `record key "gov/residents/1" twice`},
+		{[]resolve.Record{a, copied}, `record "city/REPORTER/2" has 2 copies`},
+	} {
+		_, _, err := resolve.NewPersons(c.recs, nil, resolve.DefaultConfig())
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("NewPersons: %v, want an error naming %s", err, c.want)
+		}
+		x, _, err := resolve.NewPersons([]resolve.Record{a}, nil, resolve.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := x.Update(c.recs, nil, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Update: %v, want an error naming %s", err, c.want)
+		}
+	}
+}

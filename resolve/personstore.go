@@ -428,9 +428,8 @@ func (r *PersonResolver) fold(links []store.PersonLink, queued []string, force m
 		f.drop(k)
 	}
 	forced := map[*twins]bool{}
-	// The members that came to twins held before (by key): a worker's new
-	// reports.
-	came := map[string]bool{}
+	// The members that came to twins held before: a worker's new reports.
+	came := map[*twins][]string{}
 	for k, n := range at {
 		if _, held := was[k]; !held {
 			// A member coming to twins held before, untouched so far.
@@ -449,7 +448,7 @@ func (r *PersonResolver) fold(links []store.PersonLink, queued []string, force m
 			if ok {
 				restless[t.sig], restless[w] = true, true
 			} else {
-				came[k] = true
+				came[t] = append(came[t], k)
 			}
 		}
 		delete(was, k)
@@ -465,7 +464,7 @@ func (r *PersonResolver) fold(links []store.PersonLink, queued []string, force m
 		rec := t.record()
 		if b, ok := before[rec.Key]; !ok || forced[t] || !sameRecord(&b, &rec) {
 			changed = append(changed, rec)
-			if ok && !forced[t] && !restless[t.sig] && sameFields(&b, &rec) && standAlike(t, came) &&
+			if ok && !forced[t] && !restless[t.sig] && sameFields(&b, &rec) && f.standAlike(t, came[t]) &&
 				(b.Copies == rec.Copies || b.Copies > 0 && rec.Copies > b.Copies) {
 				quiet[rec.Key] = true
 			}
@@ -479,20 +478,26 @@ func (r *PersonResolver) fold(links []store.PersonLink, queued []string, force m
 	return changed, removed, quiet
 }
 
-// standAlike tells whether the members that came to twins (came, by key)
+// standAlike tells whether the members that came to twins (their keys)
 // stand where a member held before stands: its own person, person and
 // match. The plan would leave them where they are.
-func standAlike(t *twins, came map[string]bool) bool {
+func (f *folds) standAlike(t *twins, came []string) bool {
+	if len(came) == 0 {
+		return true
+	}
 	var held *member
 	for i := range t.members {
-		if !came[t.members[i].key] {
+		if !slices.Contains(came, t.members[i].key) {
 			held = &t.members[i]
 			break
 		}
 	}
-	for i := range t.members {
-		m := &t.members[i]
-		if came[m.key] && (held == nil || m.own != held.own || m.person != held.person || m.matched != held.matched) {
+	if held == nil {
+		return false
+	}
+	for _, k := range came {
+		m := f.member(k)
+		if m == nil || m.own != held.own || m.person != held.person || m.matched != held.matched {
 			return false
 		}
 	}

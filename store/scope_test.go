@@ -18,7 +18,7 @@ import (
 // engine's own bookkeeping, and the reference of the one address
 // gazetteer every caller shares.
 var notReads = map[string]string{
-	"InTx": "writes", "InDerivedTx": "writes", "Migrate": "schema", "Ping": "liveness", "WatchChanges": "change notifications",
+	"InTx": "writes", "InDerivedTx": "writes", "Migrate": "schema", "DeferIndexes": "schema (a first load)", "BuildDeferredIndexes": "schema (a first load)", "Ping": "liveness", "WatchChanges": "change notifications",
 	"AppendAudit": "writes the audit log", "RecordMatchDecision": "writes a review decision",
 	"APIKeyByHash": "credentials", "APIKeys": "credentials (operator command)", "CreateAPIKey": "credentials", "RevokeAPIKey": "credentials",
 	"Cursor": "sync bookkeeping", "TryLockSource": "sync bookkeeping", "TryResolutionLease": "resolution bookkeeping (which replica resolves)", "TryLockSourceAs": "sync bookkeeping", "ResyncPending": "sync bookkeeping",

@@ -152,6 +152,17 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 // Migrate applies pending migrations. tern holds a PostgreSQL advisory lock
 // while it works, so replicas starting together migrate once.
 func (s *Store) Migrate(ctx context.Context) error {
+	// The indexes a stopped first load left deferred are built first: a
+	// migration finds the schema whole.
+	var deferred bool
+	if err := s.pool.QueryRow(Unscoped(ctx), `SELECT to_regclass('deferred_index') IS NOT NULL`).Scan(&deferred); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if deferred {
+		if _, err := s.BuildDeferredIndexes(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: acquire connection: %w", err)

@@ -132,16 +132,63 @@ func (e *Engine) Run(ctx context.Context) error {
 		return err
 	}
 	first := e.firstPasses(e.sources)
-	var wg sync.WaitGroup
+	e.deferIndexes(ctx)
+	var wg, firstWG sync.WaitGroup
+	firstWG.Add(len(e.sources))
 	for _, s := range e.sources {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.loop(ctx, s, first)
+			e.loop(ctx, s, first, firstWG.Done)
 		}()
 	}
+	// The indexes a first load deferred are built once every source's
+	// first pass has ended, whatever its outcome: a source that keeps
+	// failing does not leave the others' records unindexed.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		firstWG.Wait()
+		for failures := 0; ; failures++ {
+			if err := e.buildDeferred(ctx); err == nil || ctx.Err() != nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff(time.Second, failures+1, e.opts.MaxBackoff)):
+			}
+		}
+	}()
 	wg.Wait()
 	return nil
+}
+
+// deferIndexes lets a first load write into empty tables without their
+// secondary indexes (store.DeferIndexes). Failing to is not fatal: the
+// load then maintains them as it writes.
+func (e *Engine) deferIndexes(ctx context.Context) {
+	names, err := e.store.DeferIndexes(ctx)
+	switch {
+	case err != nil:
+		e.opts.Log.Warn("first load: indexes not deferred", "err", err)
+	case len(names) > 0:
+		e.opts.Log.Info("first load: secondary indexes deferred until its passes end", "indexes", names)
+	}
+}
+
+// buildDeferred builds the indexes a first load deferred, here or in a
+// process that stopped during its load.
+func (e *Engine) buildDeferred(ctx context.Context) error {
+	t0 := time.Now()
+	built, err := e.store.BuildDeferredIndexes(ctx)
+	if len(built) > 0 {
+		e.opts.Log.Info("first load: deferred indexes built", "indexes", built, "took", time.Since(t0).Round(time.Millisecond))
+	}
+	if err != nil {
+		e.opts.Log.Warn("first load: deferred indexes not built", "err", err)
+	}
+	return err
 }
 
 // firstPasses has a channel for each of the sources that others backfill,
@@ -172,17 +219,27 @@ func (e *Engine) afterBackfilled(ctx context.Context, d connectors.Description, 
 	}
 }
 
-func (e *Engine) loop(ctx context.Context, s Source, first map[string]chan struct{}) {
+// loop syncs one source until ctx ends; firstDone is called once its
+// first pass has ended (or ctx ended before).
+func (e *Engine) loop(ctx context.Context, s Source, first map[string]chan struct{}, firstDone func()) {
 	d := s.Connector.Describe()
 	name := d.Name
 	failures := 0
 	e.afterBackfilled(ctx, d, first)
-	firstDone := false // first is only read here: each source closes its own channel
+	passed := false // first is only read here: each source closes its own channel
+	defer func() {
+		if !passed {
+			firstDone()
+		}
+	}()
 	for {
 		res, err := e.Pass(ctx, s.Connector, false)
-		if ch, ok := first[name]; ok && !firstDone {
-			close(ch)
-			firstDone = true
+		if !passed {
+			if ch, ok := first[name]; ok {
+				close(ch)
+			}
+			passed = true
+			firstDone()
 		}
 		switch {
 		case errors.Is(err, ErrLocked):
@@ -283,6 +340,7 @@ func (e *Engine) SyncOnce(ctx context.Context, name string, full bool) (map[stri
 	// Sources are independent: their passes run side by side, except that
 	// a backfilling source's waits for the pass of the source it backfills.
 	first := e.firstPasses(selected)
+	e.deferIndexes(ctx)
 	for _, s := range selected {
 		d := s.Connector.Describe()
 		n := d.Name
@@ -303,6 +361,9 @@ func (e *Engine) SyncOnce(ctx context.Context, name string, full bool) (map[stri
 		}()
 	}
 	wg.Wait()
+	if err := e.buildDeferred(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if len(selected) == 0 {
 		return nil, canon.Errorf(canon.NotFound, "no source named %q", name)
 	}

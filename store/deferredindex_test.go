@@ -1,0 +1,120 @@
+package store_test
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/store/storetest"
+)
+
+// caseIndexes reads the definitions of the indexes of "case", by name.
+func caseIndexes(t *testing.T, st *store.Store) map[string]string {
+	t.Helper()
+	rows, err := st.Pool().Query(context.Background(), `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'case'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = def
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestFirstLoadDefersTheSecondaryIndexes(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	whole := caseIndexes(t, st)
+
+	dropped, err := st.DeferIndexes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(dropped)
+	var secondary []string
+	for name := range whole {
+		if name != "case_pkey" && name != "case_source_source_id_key" {
+			secondary = append(secondary, name)
+		}
+	}
+	slices.Sort(secondary)
+	if len(secondary) < 5 || !slices.Equal(dropped, secondary) {
+		t.Fatalf("deferred %v, want every secondary index of case: %v", dropped, secondary)
+	}
+	if left := slices.Sorted(maps.Keys(caseIndexes(t, st))); !slices.Equal(left, []string{"case_pkey", "case_source_source_id_key"}) {
+		t.Fatalf("indexes during the load: %v, want the keys the upserts conflict on", left)
+	}
+
+	// The load writes, rewrites and searches as it would with the indexes.
+	cases := storetest.MakeCases(30)
+	if res := storetest.SeedCases(t, st, cases); res.Written != 30 {
+		t.Fatalf("load = %+v", res)
+	}
+	cases[3].Title, cases[3].PayloadHash = "已更新", []byte("changed")
+	if res := storetest.SeedCases(t, st, cases); res.Written != 1 || res.Unchanged != 29 {
+		t.Fatalf("reload = %+v, want 1 written", res)
+	}
+	page, err := st.Cases(ctx, store.CaseQuery{Filter: store.CaseFilter{Text: "已更新"}})
+	if err != nil || len(page.Edges) != 1 {
+		t.Fatalf("text search during the load = %d rows, %v", len(page.Edges), err)
+	}
+
+	// A table that holds rows keeps its indexes, and so does the table
+	// of a load whose indexes are still deferred.
+	if again, err := st.DeferIndexes(ctx); err != nil || len(again) != 0 {
+		t.Fatalf("deferred again: %v, %v; want none", again, err)
+	}
+
+	built, err := st.BuildDeferredIndexes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(built)
+	if !slices.Equal(built, secondary) {
+		t.Fatalf("built %v, want %v", built, secondary)
+	}
+	if got := caseIndexes(t, st); !maps.Equal(got, whole) {
+		t.Fatalf("indexes after the load:\n%v\nwant as migrated:\n%v", got, whole)
+	}
+	var left int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM deferred_index`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("definitions left: %d, %v", left, err)
+	}
+	if built, err := st.BuildDeferredIndexes(ctx); err != nil || len(built) != 0 {
+		t.Fatalf("built again: %v, %v; want none", built, err)
+	}
+}
+
+// A hub stopped during a first load builds the indexes it deferred when it
+// starts again: migrating finds the schema whole.
+func TestMigrateBuildsTheIndexesAStoppedLoadDeferred(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	whole := caseIndexes(t, st)
+	if dropped, err := st.DeferIndexes(ctx); err != nil || len(dropped) == 0 {
+		t.Fatalf("deferred %v, %v", dropped, err)
+	}
+	// One of them built by hand meanwhile: its definition is dropped,
+	// the index left as it is.
+	if _, err := st.Pool().Exec(ctx, `CREATE INDEX case_status_idx ON "case" (status, reported_at)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := caseIndexes(t, st); !maps.Equal(got, whole) {
+		t.Fatalf("indexes after migrating:\n%v\nwant:\n%v", got, whole)
+	}
+}

@@ -1,0 +1,119 @@
+package syncer_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/store/storetest"
+	"github.com/ywtg/hub/syncer"
+)
+
+// caseIndexCount counts the indexes "case" has now.
+func caseIndexCount(t *testing.T, st *store.Store) int {
+	t.Helper()
+	return scalar(t, st, `SELECT count(*) FROM pg_indexes WHERE tablename = 'case'`)
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A first load writes "case" with only its keys, and the engine builds
+// the secondary indexes once every source's first pass has ended — a
+// source that fails does not end the load of another early.
+func TestFirstLoadBuildsTheDeferredIndexesWhenEveryFirstPassHasEnded(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	whole := caseIndexCount(t, st)
+	gate := make(chan struct{})
+	loading := &listSource{name: "citymgmt", gate: gate}
+	loading.add(casesFor("citymgmt", 30, 0)...)
+	down := &listSource{name: "party", fail: fmt.Errorf("connection refused")}
+	e, err := syncer.New(st, []syncer.Source{{Connector: loading, Interval: time.Hour}, {Connector: down, Interval: 10 * time.Millisecond}},
+		syncer.Options{DownAfter: 2, MaxBackoff: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	defer func() { cancel(); <-done }()
+	go func() {
+		defer close(done)
+		e.Run(ctx)
+	}()
+
+	waitFor(t, "the failing source's first pass", func() bool {
+		return scalar(t, st, `SELECT count(*) FROM source WHERE name = 'party' AND consecutive_failures >= 1`) == 1
+	})
+	if n := caseIndexCount(t, st); n != 2 {
+		t.Fatalf("case has %d indexes while a first pass still loads, want its 2 keys", n)
+	}
+	if n := scalar(t, st, `SELECT count(*) FROM deferred_index`); n != whole-2 {
+		t.Fatalf("%d index definitions kept, want %d", n, whole-2)
+	}
+
+	close(gate)
+	waitFor(t, "the deferred indexes", func() bool {
+		return caseIndexCount(t, st) == whole && scalar(t, st, `SELECT count(*) FROM deferred_index`) == 0
+	})
+	if n := scalar(t, st, `SELECT count(*) FROM "case"`); n != 30 {
+		t.Fatalf("%d cases loaded, want 30", n)
+	}
+}
+
+// SyncOnce (hub sync) defers and builds alike, within its pass; a store
+// that holds cases keeps its indexes.
+func TestSyncOnceBuildsTheIndexesItDeferred(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	whole := caseIndexCount(t, st)
+	gate := make(chan struct{})
+	src := &listSource{name: "citymgmt", gate: gate}
+	src.add(casesFor("citymgmt", 20, 0)...)
+	e := newEngine(t, st, 10, src)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := e.SyncOnce(ctx, "", false)
+		errc <- err
+	}()
+	waitFor(t, "the indexes deferred", func() bool { return caseIndexCount(t, st) == 2 })
+	close(gate)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if n := caseIndexCount(t, st); n != whole {
+		t.Fatalf("case has %d indexes after the pass, want %d", n, whole)
+	}
+
+	src.mu.Lock()
+	src.gate = make(chan struct{})
+	src.mu.Unlock()
+	src.add(casesFor("citymgmt", 5, 20)...)
+	go func() {
+		_, err := e.SyncOnce(ctx, "", false)
+		errc <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the pass waits on its source
+	if n := caseIndexCount(t, st); n != whole {
+		t.Fatalf("case has %d indexes while a pass adds to it, want %d", n, whole)
+	}
+	close(src.gate)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if n := scalar(t, st, `SELECT count(*) FROM "case"`); n != 25 {
+		t.Fatalf("%d cases, want 25", n)
+	}
+}

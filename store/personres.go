@@ -569,16 +569,21 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	// The phone comes from the person whose record gave it (phone_from),
 	// when it holds that phone; most often that is the survivor itself,
 	// whose own columns already say the same: no second probe of its row.
+	golden, err := w.inputRows(ctx, "resolved_golden", goldenColumns, n, func(i int) []any {
+		return []any{gid[i], names[i], masked[i], genders[i], births[i], phoneFrom[i], phones[i], prov[i]}
+	}, gid, names, masked, genders, births, phoneFrom, phones, prov)
+	if err != nil {
+		return out, fmt.Errorf("apply person resolution: golden records: %w", err)
+	}
 	queueExec(b, "golden records", `UPDATE person p SET name = t.name, name_masked = t.masked, gender = t.gender,
 			birth_date = t.birth, phone_hash = coalesce(o.phone_hash, p.phone_hash),
 			phone_masked = coalesce(o.phone_masked, p.phone_masked), phone_sealed = coalesce(o.phone_sealed, p.phone_sealed),
 			provenance = t.prov::jsonb, updated_at = now()
-		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::date[], $6::bigint[], $7::bytea[], $8::text[])
-			AS t(id, name, masked, gender, birth, phone_from, phone, prov)
+		FROM `+golden.from+`
 		LEFT JOIN person o ON o.id = nullif(t.phone_from, t.id) AND o.phone_hash = t.phone
 		WHERE p.id = t.id AND (p.name, p.gender, p.birth_date, p.provenance, p.phone_hash)
 			IS DISTINCT FROM (t.name, t.gender, t.birth, t.prov::jsonb, coalesce(o.phone_hash, p.phone_hash))`,
-		func(tag pgconn.CommandTag) { out.Golden = int(tag.RowsAffected()) }, gid, names, masked, genders, births, phoneFrom, phones, prov)
+		func(tag pgconn.CommandTag) { out.Golden = int(tag.RowsAffected()) }, golden.args...)
 	if r.Partial {
 		as, bs := make([]string, len(r.Gone)), make([]string, len(r.Gone))
 		for i, p := range r.Gone {
@@ -597,6 +602,15 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	for i, p := range r.Pairs {
 		as[i], bs[i], outcomes[i], totals[i], fields[i] = p.A, p.B, p.Outcome, p.Total, string(p.Fields)
 	}
+	// The fields go as text, parsed by the statement: 200k pairs bound
+	// as a jsonb[] parameter took 9-16 s to send and bind, as text[]
+	// 2.6-3.7 s for the whole statement.
+	pairs, err := w.inputRows(ctx, "resolved_pair", pairColumns, len(r.Pairs), func(i int) []any {
+		return []any{as[i], bs[i], outcomes[i], totals[i], fields[i]}
+	}, as, bs, outcomes, totals, fields)
+	if err != nil {
+		return out, fmt.Errorf("apply person resolution: evidence: %w", err)
+	}
 	if !r.Partial {
 		// Every pair the store holds that the resolution does not: a
 		// set difference (hashed or sorted), then an index probe each.
@@ -604,15 +618,15 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		// and rewrites nothing.
 		queueExec(b, "evidence", `DELETE FROM person_match m USING (
 				SELECT record_a, record_b FROM person_match
-				EXCEPT SELECT * FROM unnest($1::text[], $2::text[])) gone
-			WHERE m.record_a = gone.record_a AND m.record_b = gone.record_b`, nil, as, bs)
+				EXCEPT SELECT t.a, t.b FROM `+pairs.from+`) gone
+			WHERE m.record_a = gone.record_a AND m.record_b = gone.record_b`, nil, pairs.args...)
 	}
 	if len(r.Pairs) > 0 {
 		queueExec(b, "evidence", `INSERT INTO person_match AS m (record_a, record_b, outcome, total, fields)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[])
+			SELECT t.a, t.b, t.outcome, t.total, t.fields::jsonb FROM `+pairs.from+`
 			ON CONFLICT (record_a, record_b) DO UPDATE SET outcome = EXCLUDED.outcome, total = EXCLUDED.total, fields = EXCLUDED.fields
 			WHERE (m.outcome, m.total, m.fields) IS DISTINCT FROM (EXCLUDED.outcome, EXCLUDED.total, EXCLUDED.fields)`,
-			nil, as, bs, outcomes, totals, fields)
+			nil, pairs.args...)
 	}
 	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
 		return out, fmt.Errorf("apply person resolution: %w", err)
@@ -651,6 +665,63 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		}
 	}
 	return out, nil
+}
+
+// copyRowsAbove is the number of rows above which the input of a
+// statement of ApplyPersonResolution goes to the server by COPY into a
+// temporary table rather than as array parameters. pgx builds a
+// statement's parameters in one buffer grown as it goes: for the golden
+// records and the evidence of a city's first resolution (223k and 204k
+// rows, the provenance and the fields of each as JSON text) that took
+// 5-7 s per statement on the client, as long as the server took to write
+// them. COPY streams the rows in small messages; for a few hundred rows
+// (an incremental resolution) its two round trips cost more than it saves.
+var copyRowsAbove = 10000
+
+// goldenColumns and pairColumns are the input of the golden records and of
+// the evidence, each row a survivor or a pair.
+var (
+	goldenColumns = []column{{"id", "bigint"}, {"name", "text"}, {"masked", "text"}, {"gender", "text"}, {"birth", "date"},
+		{"phone_from", "bigint"}, {"phone", "bytea"}, {"prov", "text"}}
+	pairColumns = []column{{"a", "text"}, {"b", "text"}, {"outcome", "text"}, {"total", "float8"}, {"fields", "text"}}
+)
+
+// rowsInput is a statement's input rows: a FROM item (aliased t, one
+// column per column of the input) and the parameters it takes.
+type rowsInput struct {
+	from string
+	args []any
+}
+
+// inputRows makes the n input rows of a statement from arrays, one per
+// column (the rows' values in order, row(i) the values of row i): the
+// arrays as parameters of an unnest, or, for more than copyRowsAbove rows,
+// a temporary table of the transaction (named table) they were copied into.
+func (w *Writer) inputRows(ctx context.Context, table string, cols []column, n int, row func(i int) []any, arrays ...any) (rowsInput, error) {
+	names, casts := make([]string, len(cols)), make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.name
+		casts[i] = fmt.Sprintf("$%d::%s[]", i+1, c.typ)
+	}
+	if n <= copyRowsAbove {
+		return rowsInput{from: "unnest(" + strings.Join(casts, ", ") + ") AS t(" + strings.Join(names, ", ") + ")", args: arrays}, nil
+	}
+	defs := make([]string, len(cols))
+	for i, c := range cols {
+		defs[i] = c.name + " " + c.typ
+	}
+	if _, err := w.tx.Exec(ctx, "CREATE TEMP TABLE "+table+" ("+strings.Join(defs, ", ")+") ON COMMIT DROP"); err != nil {
+		return rowsInput{}, fmt.Errorf("create %s: %w", table, err)
+	}
+	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{table}, names, pgx.CopyFromSlice(n, func(i int) ([]any, error) { return row(i), nil })); err != nil {
+		return rowsInput{}, fmt.Errorf("copy into %s: %w", table, err)
+	}
+	// The planner sees the rows it joins (a temporary table is never
+	// analyzed by autovacuum).
+	if _, err := w.tx.Exec(ctx, "ANALYZE "+table); err != nil {
+		return rowsInput{}, fmt.Errorf("analyze %s: %w", table, err)
+	}
+	return rowsInput{from: table + " t"}, nil
 }
 
 // followTables are the tables whose records keep their person beside the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -494,5 +495,78 @@ func TestDerivedWritesDoNotWaitForTheDisk(t *testing.T) {
 	}
 	if !slices.Equal(seen, []string{"off", server}) || server == "off" || len(left.Keys) != 0 {
 		t.Fatalf("synchronous_commit in a derived and a plain write: %v (the server's: %s); %d keys left queued", seen, server, len(left.Keys))
+	}
+}
+
+// TestResolutionInputCopiedAsBound: a resolution whose golden records and
+// evidence go to the server by COPY (a first resolution: many rows)
+// writes what it writes from array parameters — every golden field, the
+// phone taken from another person, the evidence, a pair gone.
+func TestResolutionInputCopiedAsBound(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	written := func(copyAbove int) (persons, evidence []string) {
+		t.Helper()
+		store.SetCopyRowsAbove(t, copyAbove)
+		st, dsn := dbtest.NewStoreDSN(t)
+		storetest.SeedRegions(t, st)
+		storetest.SeedPeople(t, st)
+		pool := dbtest.Pool(t, dsn)
+		var zhang, li int64
+		for key, id := range map[string]*int64{"governance/RESIDENT/R1": &zhang, "governance/RESIDENT/R2": &li} {
+			if err := pool.QueryRow(ctx, `SELECT person_id FROM person_link WHERE source || '/' || role || '/' || source_id = $1`, key).Scan(id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := pool.Exec(ctx, `INSERT INTO person_match (record_a, record_b, outcome, total, fields) VALUES ('x', 'y', 'REVIEW', 1, '[]')`); err != nil {
+			t.Fatal(err)
+		}
+		var liPhone []byte
+		if err := pool.QueryRow(ctx, `SELECT phone_hash FROM person WHERE id = $1`, li).Scan(&liPhone); err != nil || liPhone == nil {
+			t.Fatalf("李四's phone: %v, %v", liPhone, err)
+		}
+		birth := time.Date(1980, 5, 1, 0, 0, 0, 0, time.UTC)
+		plan := store.PersonResolution{
+			Persons: []store.ResolvedPerson{
+				{ID: zhang, Current: true, Name: "张三丰", NameMasked: pii.MaskName("张三丰"), Gender: "MALE", Birth: &birth,
+					PhoneFrom: li, PhoneHash: liPhone, Provenance: map[string]string{"name": "governance/RESIDENT/R1", "phone": "governance/RESIDENT/R2"}},
+				{ID: li, Current: true, Name: "李四", NameMasked: pii.MaskName("李四")},
+			},
+			Pairs: []store.PersonPair{
+				{A: "governance/RESIDENT/R1", B: "governance/RESIDENT/R2", Outcome: "REVIEW", Total: 7.5,
+					Fields: []byte(`[{"field":"name","level":"SIMILAR","weight":2.5}]`)},
+			},
+		}
+		if err := st.InTx(ctx, func(w *store.Writer) error { _, err := w.ApplyPersonResolution(ctx, plan); return err }); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := pool.Query(ctx, `SELECT concat_ws(' ', name, name_masked, gender, birth_date, encode(phone_hash, 'hex'), provenance)
+			FROM person WHERE id = ANY($1) ORDER BY id`, []int64{zhang, li})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if persons, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			t.Fatal(err)
+		}
+		rows, err = pool.Query(ctx, `SELECT concat_ws(' ', record_a, record_b, outcome, total, fields) FROM person_match ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if evidence, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			t.Fatal(err)
+		}
+		return persons, evidence
+	}
+	boundPersons, boundEvidence := written(1000)
+	copiedPersons, copiedEvidence := written(0)
+	zhang := slices.IndexFunc(boundPersons, func(p string) bool { return strings.HasPrefix(p, "张三丰 ") })
+	if len(boundPersons) != 2 || zhang < 0 || !strings.Contains(boundPersons[zhang], "MALE 1980-05-01") ||
+		!strings.Contains(boundPersons[zhang], `"phone": "governance/RESIDENT/R2"`) {
+		t.Fatalf("golden records from arrays: %q", boundPersons)
+	}
+	if len(boundEvidence) != 1 || !strings.Contains(boundEvidence[0], "REVIEW 7.5") {
+		t.Fatalf("evidence from arrays: %q", boundEvidence)
+	}
+	if !slices.Equal(copiedPersons, boundPersons) || !slices.Equal(copiedEvidence, boundEvidence) {
+		t.Fatalf("copied:\n%q\n%q\nbound:\n%q\n%q", copiedPersons, copiedEvidence, boundPersons, boundEvidence)
 	}
 }

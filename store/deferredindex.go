@@ -4,33 +4,45 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// Deferred indexes. A first load writes a city's million cases; each
-// secondary index of "case" maintained row by row costs an insertion per
-// case, and the nine of them together outgrow the server's buffers: the
-// index pages evicted dirty and touched again cost more than the rows.
-// Built from the loaded table, an index costs one sort instead. So a load
-// into an empty table drops its secondary indexes (DeferIndexes), keeping
-// their definitions in deferred_index (migration 052), and builds them
-// once the load has ended (BuildDeferredIndexes). The indexes that enforce
-// a constraint stay: the upserts conflict on them. Meanwhile reads of the
-// table scan it; it holds only what has been loaded so far.
+// Deferred indexes. A first load writes a city's million cases and
+// person records; each secondary index maintained row by row costs an
+// insertion per row, and the nine of "case" together outgrow the server's
+// buffers: the index pages evicted dirty and touched again cost more than
+// the rows. Built from the loaded table, an index costs one sort instead.
+// So a load into an empty table drops its secondary indexes that no
+// statement of the load reads (DeferIndexes), keeping their definitions in
+// deferred_index (migration 052), and builds them once the load has ended
+// (BuildDeferredIndexes). The indexes the upserts conflict on, and those
+// the load's own statements probe (the references left unresolved until
+// their record arrives, resident_unresolved_idx say), stay. Meanwhile
+// reads of the tables scan them; they hold only what has been loaded so
+// far.
 
-// loadTables are the tables whose secondary indexes a first load defers.
-var loadTables = []string{"case"}
+// loadIndexes are the indexes a first load defers, by table.
+var loadIndexes = map[string][]string{
+	"case": {"case_category_idx", "case_due_idx", "case_incident_idx", "case_indicator_idx", "case_region_path_idx",
+		"case_reported_idx", "case_search_idx", "case_status_idx", "case_updated_idx"},
+	"resident":    {"resident_grid_idx", "resident_household_idx", "resident_person_idx"},
+	"household":   {"household_building_idx", "household_grid_idx"},
+	"person":      {"person_phone_idx"},
+	"person_link": {"person_link_person_idx"},
+}
 
-// DeferIndexes drops the secondary indexes of each table of a first load
-// (loadTables) that is still empty, keeping their definitions until
+// DeferIndexes drops the deferred indexes (loadIndexes) of each table
+// that is still empty, keeping their definitions until
 // BuildDeferredIndexes builds them again, and returns their names. A
 // table that holds rows keeps its indexes.
 func (s *Store) DeferIndexes(ctx context.Context) ([]string, error) {
 	ctx = Unscoped(ctx) // the schema, not the hub's data
 	var dropped []string
-	for _, table := range loadTables {
+	for _, table := range slices.Sorted(maps.Keys(loadIndexes)) {
 		quoted := pgx.Identifier{table}.Sanitize()
 		err := s.InTx(ctx, func(w *Writer) error {
 			// The lock the drops take, taken first: a writer that got in
@@ -45,10 +57,11 @@ func (s *Store) DeferIndexes(ctx context.Context) ([]string, error) {
 			if !empty {
 				return nil
 			}
-			rows, err := w.tx.Query(ctx, `SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
-				WHERE i.indrelid = $1::regclass AND NOT i.indisunique
-					AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-				ORDER BY 1`, quoted)
+			// The indexes as they stand: one dropped already (a load that
+			// stopped) has its definition kept.
+			rows, err := w.tx.Query(ctx, `SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_class c
+				JOIN pg_index i ON i.indexrelid = c.oid
+				WHERE i.indrelid = $1::regclass AND c.relname = ANY($2) ORDER BY 1`, quoted, loadIndexes[table])
 			if err != nil {
 				return err
 			}
@@ -66,7 +79,7 @@ func (s *Store) DeferIndexes(ctx context.Context) ([]string, error) {
 					ON CONFLICT (name) DO UPDATE SET definition = EXCLUDED.definition`, x.name, table, x.definition); err != nil {
 					return err
 				}
-				if _, err := w.tx.Exec(ctx, `DROP INDEX `+x.name); err != nil {
+				if _, err := w.tx.Exec(ctx, `DROP INDEX `+pgx.Identifier{x.name}.Sanitize()); err != nil {
 					return err
 				}
 				dropped = append(dropped, x.name)
@@ -82,7 +95,7 @@ func (s *Store) DeferIndexes(ctx context.Context) ([]string, error) {
 
 // buildWorkers is how many deferred indexes are built side by side: a GIN
 // or GiST build runs on one core (PostgreSQL parallelises only B-tree
-// builds), and the two largest of "case" are one of each.
+// builds), and the two largest, of "case", are one of each.
 const buildWorkers = 2
 
 // BuildDeferredIndexes builds every index DeferIndexes dropped, each in a

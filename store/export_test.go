@@ -9,3 +9,6 @@ func SetCopyRowsAbove(t interface{ Cleanup(func()) }, n int) {
 	copyRowsAbove = n
 	t.Cleanup(func() { copyRowsAbove = was })
 }
+
+// LoadIndexes is loadIndexes, for the package's external tests.
+var LoadIndexes = loadIndexes

@@ -1,10 +1,11 @@
--- A first load writes "case" without its secondary indexes and builds them
--- once it has ended (Store.DeferIndexes, Store.BuildDeferredIndexes): an
--- index built from the loaded table costs a sort, where maintained row by
--- row it costs an insertion each — together, the nine of them, more than
--- the rows themselves. deferred_index holds the definition of each index
--- dropped for a load until it is built again, so that a hub stopped
--- during a load builds it on its next start.
+-- A first load writes into empty tables without the secondary indexes its
+-- own statements do not read, and builds them once it has ended
+-- (Store.DeferIndexes, Store.BuildDeferredIndexes): an index built from the
+-- loaded table costs a sort, where maintained row by row it costs an
+-- insertion each — for the nine of "case" together more than the rows
+-- themselves. deferred_index holds the definition of each index dropped
+-- for a load until it is built again, so that a hub stopped during a load
+-- builds it on its next start.
 CREATE TABLE deferred_index (
     name        text PRIMARY KEY,
     table_name  text NOT NULL,

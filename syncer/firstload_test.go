@@ -29,9 +29,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// A first load writes "case" with only its keys, and the engine builds
-// the secondary indexes once every source's first pass has ended — a
-// source that fails does not end the load of another early.
+// A first load writes "case" with only its keys (and the incident's), and
+// the engine builds the other indexes once every source's first pass has
+// ended — a source that fails does not end the load of another early.
 func TestFirstLoadBuildsTheDeferredIndexesWhenEveryFirstPassHasEnded(t *testing.T) {
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
@@ -56,11 +56,11 @@ func TestFirstLoadBuildsTheDeferredIndexesWhenEveryFirstPassHasEnded(t *testing.
 	waitFor(t, "the failing source's first pass", func() bool {
 		return scalar(t, st, `SELECT count(*) FROM source WHERE name = 'party' AND consecutive_failures >= 1`) == 1
 	})
-	if n := caseIndexCount(t, st); n != 2 {
-		t.Fatalf("case has %d indexes while a first pass still loads, want its 2 keys", n)
+	if n := caseIndexCount(t, st); n != 3 {
+		t.Fatalf("case has %d indexes while a first pass still loads, want its 2 keys and the incident's", n)
 	}
-	if n := scalar(t, st, `SELECT count(*) FROM deferred_index WHERE table_name = 'case'`); n != whole-2 {
-		t.Fatalf("%d index definitions of case kept, want %d", n, whole-2)
+	if n := scalar(t, st, `SELECT count(*) FROM deferred_index WHERE table_name = 'case'`); n != whole-3 {
+		t.Fatalf("%d index definitions of case kept, want %d", n, whole-3)
 	}
 
 	close(gate)
@@ -88,7 +88,7 @@ func TestSyncOnceBuildsTheIndexesItDeferred(t *testing.T) {
 		_, err := e.SyncOnce(ctx, "", false)
 		errc <- err
 	}()
-	waitFor(t, "the indexes deferred", func() bool { return caseIndexCount(t, st) == 2 })
+	waitFor(t, "the indexes deferred", func() bool { return caseIndexCount(t, st) == 3 })
 	close(gate)
 	if err := <-errc; err != nil {
 		t.Fatal(err)

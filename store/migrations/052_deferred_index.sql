@@ -1,9 +1,8 @@
--- A first load writes into empty tables without the secondary indexes its
--- own statements do not read, and builds them once it has ended
--- (Store.DeferIndexes, Store.BuildDeferredIndexes): an index built from the
--- loaded table costs a sort, where maintained row by row it costs an
--- insertion each — for the nine of "case" together more than the rows
--- themselves. deferred_index holds the definition of each index dropped
+-- A first load writes into an empty "case" without the indexes only the
+-- API's reads use, and builds them once it has ended (Store.DeferIndexes,
+-- Store.BuildDeferredIndexes): an index built from the loaded table costs a
+-- sort, where maintained row by row it costs an insertion each — for those
+-- of "case" together more than the rows themselves. deferred_index holds the definition of each index dropped
 -- for a load until it is built again, so that a hub stopped during a load
 -- builds it on its next start.
 CREATE TABLE deferred_index (

@@ -41,19 +41,31 @@ var loadIndexes = map[string][]string{
 // DeferIndexes drops the deferred indexes (loadIndexes) of each table
 // that is still empty, keeping their definitions until
 // BuildDeferredIndexes builds them again, and returns their names. A
-// table that holds rows keeps its indexes.
+// table that holds rows keeps its indexes, and is not locked: the engine
+// asks at every start, while the API may be reading.
 func (s *Store) DeferIndexes(ctx context.Context) ([]string, error) {
 	ctx = Unscoped(ctx) // the schema, not the hub's data
 	var dropped []string
 	for _, table := range slices.Sorted(maps.Keys(loadIndexes)) {
 		quoted := pgx.Identifier{table}.Sanitize()
+		var empty bool
+		if err := s.pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT FROM `+quoted+`)`).Scan(&empty); err != nil {
+			return nil, fmt.Errorf("defer the indexes of %s: %w", table, err)
+		}
+		if !empty {
+			continue
+		}
 		err := s.InTx(ctx, func(w *Writer) error {
 			// The lock the drops take, taken first: a writer that got in
 			// before has committed, and none gets in before this commits.
+			// A read that holds the table longer (an export) is not waited
+			// for: the reads queued behind the lock would wait with it.
+			if _, err := w.tx.Exec(ctx, `SET LOCAL lock_timeout = '2s'`); err != nil {
+				return err
+			}
 			if _, err := w.tx.Exec(ctx, `LOCK TABLE `+quoted+` IN ACCESS EXCLUSIVE MODE`); err != nil {
 				return err
 			}
-			var empty bool
 			if err := w.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT FROM `+quoted+`)`).Scan(&empty); err != nil {
 				return err
 			}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/store"
 	"github.com/ywtg/hub/store/storetest"
@@ -132,5 +134,43 @@ func TestMigrateBuildsTheIndexesAStoppedLoadDeferred(t *testing.T) {
 	}
 	if got := indexesOf(t, st, tables...); !maps.Equal(got, whole) {
 		t.Fatalf("indexes after migrating:\n%v\nwant:\n%v", got, whole)
+	}
+}
+
+// The engine asks to defer at every start while the API may be reading:
+// a table that holds rows is not locked, and an empty one read by a
+// transaction that holds on to it keeps its indexes rather than queueing
+// every read behind the drop.
+func TestDeferringWaitsForNoReader(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	whole := indexesOf(t, st, "case")
+	reading := func() pgx.Tx {
+		t.Helper()
+		tx, err := st.Pool().Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tx.Rollback(context.Background()) })
+		if _, err := tx.Exec(ctx, `SELECT count(*) FROM "case"`); err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+
+	tx := reading()
+	if dropped, err := st.DeferIndexes(ctx); err == nil || len(dropped) != 0 {
+		t.Fatalf("deferred %v, %v while a reader holds the empty table; want a lock timeout", dropped, err)
+	}
+	if got := indexesOf(t, st, "case"); !maps.Equal(got, whole) {
+		t.Fatalf("indexes after a deferral that could not lock: %v", got)
+	}
+	tx.Rollback(ctx)
+
+	storetest.SeedCases(t, st, storetest.MakeCases(3))
+	reading()
+	if dropped, err := st.DeferIndexes(ctx); err != nil || len(dropped) != 0 {
+		t.Fatalf("deferred %v, %v for a table that holds rows; want nothing, and no wait on the reader", dropped, err)
 	}
 }

@@ -339,6 +339,9 @@ func (e *Engine) SyncOnce(ctx context.Context, name string, full bool) (map[stri
 	}
 	// Sources are independent: their passes run side by side, except that
 	// a backfilling source's waits for the pass of the source it backfills.
+	if len(selected) == 0 {
+		return nil, canon.Errorf(canon.NotFound, "no source named %q", name)
+	}
 	first := e.firstPasses(selected)
 	e.deferIndexes(ctx)
 	for _, s := range selected {
@@ -363,9 +366,6 @@ func (e *Engine) SyncOnce(ctx context.Context, name string, full bool) (map[stri
 	wg.Wait()
 	if err := e.buildDeferred(ctx); err != nil {
 		errs = append(errs, err)
-	}
-	if len(selected) == 0 {
-		return nil, canon.Errorf(canon.NotFound, "no source named %q", name)
 	}
 	return out, errors.Join(errs...)
 }

@@ -710,7 +710,9 @@ func (w *Writer) inputRows(ctx context.Context, table string, cols []column, n i
 	for i, c := range cols {
 		defs[i] = c.name + " " + c.typ
 	}
-	if _, err := w.tx.Exec(ctx, "CREATE TEMP TABLE "+table+" ("+strings.Join(defs, ", ")+") ON COMMIT DROP"); err != nil {
+	// A table of the same name a former call of the transaction made
+	// goes first.
+	if _, err := w.tx.Exec(ctx, "DROP TABLE IF EXISTS pg_temp."+table+"; CREATE TEMP TABLE "+table+" ("+strings.Join(defs, ", ")+") ON COMMIT DROP"); err != nil {
 		return rowsInput{}, fmt.Errorf("create %s: %w", table, err)
 	}
 	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{table}, names, pgx.CopyFromSlice(n, func(i int) ([]any, error) { return row(i), nil })); err != nil {

@@ -698,17 +698,13 @@ type rowsInput struct {
 // arrays as parameters of an unnest, or, for more than copyRowsAbove rows,
 // a temporary table of the transaction (named table) they were copied into.
 func (w *Writer) inputRows(ctx context.Context, table string, cols []column, n int, row func(i int) []any, arrays ...any) (rowsInput, error) {
-	names, casts := make([]string, len(cols)), make([]string, len(cols))
-	for i, c := range cols {
-		names[i] = c.name
-		casts[i] = fmt.Sprintf("$%d::%s[]", i+1, c.typ)
-	}
+	defs, names := columnDefs(cols)
 	if n <= copyRowsAbove {
+		casts := make([]string, len(cols))
+		for i, c := range cols {
+			casts[i] = fmt.Sprintf("$%d::%s[]", i+1, c.typ)
+		}
 		return rowsInput{from: "unnest(" + strings.Join(casts, ", ") + ") AS t(" + strings.Join(names, ", ") + ")", args: arrays}, nil
-	}
-	defs := make([]string, len(cols))
-	for i, c := range cols {
-		defs[i] = c.name + " " + c.typ
 	}
 	// A table of the same name a former call of the transaction made
 	// goes first.

@@ -36,6 +36,15 @@ type stagedUpsert struct {
 	counted int
 }
 
+// columnDefs returns the definitions ("name type") and the names of cols.
+func columnDefs(cols []column) (defs, names []string) {
+	defs, names = make([]string, len(cols)), make([]string, len(cols))
+	for i, c := range cols {
+		defs[i], names[i] = c.name+" "+c.typ, c.name
+	}
+	return defs, names
+}
+
 // provenanceColumns are the staging columns every record type has.
 var provenanceColumns = []column{{"source", "text"}, {"source_id", "text"},
 	{"source_updated_at", "timestamptz"}, {"fetched_at", "timestamptz"}, {"payload_hash", "bytea"}}
@@ -55,12 +64,7 @@ func (w *Writer) run(ctx context.Context, spec *stagedUpsert, rows [][]any) (Ups
 	if len(rows) == 0 {
 		return res, nil
 	}
-	defs := make([]string, len(spec.columns))
-	names := make([]string, len(spec.columns))
-	for i, c := range spec.columns {
-		defs[i] = c.name + " " + c.typ
-		names[i] = c.name
-	}
+	defs, names := columnDefs(spec.columns)
 	if _, err := w.tx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+spec.stage+" ("+strings.Join(defs, ", ")+") ON COMMIT DELETE ROWS"); err != nil {
 		return res, fmt.Errorf("create %s: %w", spec.stage, err)
 	}

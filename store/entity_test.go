@@ -133,8 +133,9 @@ func TestCaseReporterLinksPerson(t *testing.T) {
 
 // TestPersonNamedAgainIsNotRewritten: a sealed ID or phone differs at
 // every sealing (random nonce), so a record naming a known person with the
-// same phone must leave the person's row as it is; a new phone replaces
-// the old one with its own sealed value.
+// same phone must leave the person's row as it is — neither rewritten nor
+// locked (a lock writes the row's xmax) —; a new phone replaces the old
+// one with its own sealed value.
 func TestPersonNamedAgainIsNotRewritten(t *testing.T) {
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
@@ -152,15 +153,15 @@ func TestPersonNamedAgainIsNotRewritten(t *testing.T) {
 			Role: canon.GridWorkerLeader, GridCodes: []string{"420606001001001"}}
 	}
 	type row struct {
-		xmin                string
+		xmin, xmax          string
 		idSealed, phoneSeal []byte
 		phoneMasked         string
 	}
 	read := func() row {
 		t.Helper()
 		var r row
-		if err := st.Pool().QueryRow(ctx, `SELECT xmin::text, id_sealed, phone_sealed, phone_masked FROM person`).
-			Scan(&r.xmin, &r.idSealed, &r.phoneSeal, &r.phoneMasked); err != nil {
+		if err := st.Pool().QueryRow(ctx, `SELECT xmin::text, xmax::text, id_sealed, phone_sealed, phone_masked FROM person`).
+			Scan(&r.xmin, &r.xmax, &r.idSealed, &r.phoneSeal, &r.phoneMasked); err != nil {
 			t.Fatal(err)
 		}
 		return r
@@ -169,8 +170,8 @@ func TestPersonNamedAgainIsNotRewritten(t *testing.T) {
 	first := read()
 	// Another record of the same person and phone, sealed anew.
 	storetest.Upsert(t, st, worker("W2", "13900001111"))
-	if again := read(); again.xmin != first.xmin || !bytes.Equal(again.phoneSeal, first.phoneSeal) || !bytes.Equal(again.idSealed, first.idSealed) {
-		t.Fatalf("the person was rewritten by a record naming the same ID and phone: %+v → %+v", first, again)
+	if again := read(); again.xmin != first.xmin || again.xmax != first.xmax || !bytes.Equal(again.phoneSeal, first.phoneSeal) || !bytes.Equal(again.idSealed, first.idSealed) {
+		t.Fatalf("the person was rewritten or locked by a record naming the same ID and phone: %+v → %+v", first, again)
 	}
 	// A new phone is taken, with its sealed value.
 	w3 := worker("W3", "13700002222")

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb/geojson"
@@ -189,15 +190,85 @@ type UpsertResult struct {
 	Unchanged int // same payload as stored (including duplicates in the batch)
 }
 
-// timelineStep is the JSON shape of a timeline step, staged and stored in
-// "case".timeline (an array of steps in order).
-type timelineStep struct {
-	At           time.Time `json:"at"`
-	Status       string    `json:"status"`
-	Tier         string    `json:"tier"`
-	SourceStatus string    `json:"source_status"`
-	Actor        string    `json:"actor"`
-	Note         string    `json:"note"`
+// appendTimeline appends a case's timeline as stored in "case".timeline:
+// a JSON array of its steps in order, each an object with the members
+// "at" (RFC 3339 with the step's offset), "status", "tier",
+// "source_status", "actor" and "note" — what encoding/json writes of
+// them, written without reflection: json.Marshal of the steps took 5.7 µs
+// a case, a twentieth of a first load's client time at city scale.
+func appendTimeline(b []byte, tl []canon.CaseEvent) ([]byte, error) {
+	b = append(b, '[')
+	for i, e := range tl {
+		if y := e.At.Year(); y < 0 || y > 9999 {
+			return nil, fmt.Errorf("step %d: time %v outside the years 0–9999", i, e.At)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"at":"`...)
+		b = e.At.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","status":`...)
+		b = appendJSONString(b, string(e.Status))
+		b = append(b, `,"tier":`...)
+		b = appendJSONString(b, string(e.Tier))
+		b = append(b, `,"source_status":`...)
+		b = appendJSONString(b, e.SourceStatus)
+		b = append(b, `,"actor":`...)
+		b = appendJSONString(b, e.Actor)
+		b = append(b, `,"note":`...)
+		b = appendJSONString(b, e.Note)
+		b = append(b, '}')
+	}
+	return append(b, ']'), nil
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, bytes that are not UTF-8 replaced by U+FFFD,
+// as encoding/json does (the store parses the text as jsonb, so the
+// escapes encoding/json adds for HTML make no difference there).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	valid := utf8.ValidString(s) // then bytes above ASCII pass as they are
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf && valid {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(append(b, s[start:i]...), `\ufffd`...)
+				i++
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		i++
+		start = i
+	}
+	return append(append(b, s[start:]...), '"')
 }
 
 var caseSpec = &stagedUpsert{
@@ -367,12 +438,7 @@ func (w *Writer) writeCases(ctx context.Context, spec *stagedUpsert, cases []can
 	list, dups := dedupe(cases, func(c *canon.Case) canon.Provenance { return c.Provenance })
 	rows := make([][]any, len(list))
 	for i, c := range list {
-		steps := make([]timelineStep, len(c.Timeline))
-		for j, e := range c.Timeline {
-			steps[j] = timelineStep{At: e.At, Status: string(e.Status), Tier: string(e.Tier),
-				SourceStatus: e.SourceStatus, Actor: e.Actor, Note: e.Note}
-		}
-		tl, err := json.Marshal(steps)
+		tl, err := appendTimeline(make([]byte, 0, 16+192*len(c.Timeline)), c.Timeline)
 		if err != nil {
 			return UpsertResult{}, fmt.Errorf("encode timeline of %s/%s: %w", c.Source, c.SourceID, err)
 		}

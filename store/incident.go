@@ -47,7 +47,12 @@ func (s *Store) IncidentCases(ctx context.Context, from time.Time) ([]IncidentCa
 			return nil, fmt.Errorf("incident cases: %w", err)
 		}
 	}
-	rows, err := s.pool.Query(ctx, q+` ORDER BY id`, args...)
+	tx, err := s.beginWholeRead(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("incident cases: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	rows, err := tx.Query(ctx, q+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("incident cases: %w", err)
 	}

@@ -87,9 +87,8 @@ func (s *Store) personLinks(ctx context.Context, keys []string, known map[string
 		// million records) were split into batches spilled to disk, and
 		// the spilling plan spread over parallel workers: 7.7 s in three
 		// processes, against 4.3-4.6 s in one with room for the tables.
-		var tx pgx.Tx
-		tx, err = s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly,
-			BeginQuery: "BEGIN READ ONLY; SET LOCAL work_mem = '256MB'"})
+		var tx wholeRead
+		tx, err = s.beginWholeRead(ctx, "SET LOCAL work_mem = '256MB'")
 		if err != nil {
 			return nil, fmt.Errorf("person links: %w", err)
 		}
@@ -188,9 +187,14 @@ func (s *Store) StoredPersons(ctx context.Context) (map[int64]StoredPerson, erro
 	if err != nil {
 		return nil, fmt.Errorf("stored persons: %w", err)
 	}
+	tx, err := s.beginWholeRead(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stored persons: %w", err)
+	}
+	defer tx.Rollback(ctx)
 	// A merged person's golden record is never compared: only the
 	// person it is merged into is read of it.
-	rows, err := s.pool.Query(ctx, `SELECT id, CASE WHEN merged_into IS NULL THEN name END, coalesce(gender, ''), birth_date,
+	rows, err := tx.Query(ctx, `SELECT id, CASE WHEN merged_into IS NULL THEN name END, coalesce(gender, ''), birth_date,
 			phone_hash, nullif(provenance, '{}')::text, coalesce(merged_into, 0)
 		FROM person`)
 	if err != nil {

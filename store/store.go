@@ -139,6 +139,47 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	return &Store{pool: guardedPool{pool}, log: log, writeBegin: writeBegin, connConfig: cfg.ConnConfig.Copy()}, nil
 }
 
+// beginWholeRead begins a read-only transaction for internal work that
+// reads whole tables — a full entity resolution's records and persons, an
+// incident regrouping's cases — with settings (SET LOCAL statements) run
+// with it. Like writes (InTx) it is exempt from the pool's statement
+// timeout, which bounds the API's reads: a city's million person records
+// take longer than a request may wait, more so while a load shares the
+// machine, and a read cut short failed the resolution after every pass.
+func (s *Store) beginWholeRead(ctx context.Context, settings ...string) (wholeRead, error) {
+	if err := checkScope(ctx); err != nil {
+		return wholeRead{}, err // reads fail closed (scope.go)
+	}
+	begin := "BEGIN READ ONLY"
+	if s.writeBegin != "" {
+		settings = append([]string{"SET LOCAL statement_timeout = 0"}, settings...)
+	}
+	for _, set := range settings {
+		begin += "; " + set
+	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, BeginQuery: begin})
+	return wholeRead{tx}, err
+}
+
+// wholeRead is the transaction of beginWholeRead; its reads report a
+// failed connection as the pool's do (unavailable.go).
+type wholeRead struct{ tx pgx.Tx }
+
+func (r wholeRead) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	rows, err := r.tx.Query(ctx, sql, args...)
+	if err != nil {
+		return rows, translate(err)
+	}
+	return guardedRows{rows}, nil
+}
+
+// Rollback ends the read.
+func (r wholeRead) Rollback(ctx context.Context) {
+	if r.tx != nil {
+		r.tx.Rollback(ctx)
+	}
+}
+
 // Close closes every connection.
 func (s *Store) Close() { s.pool.Close() }
 

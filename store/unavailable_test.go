@@ -16,6 +16,7 @@ import (
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/store"
+	"github.com/ywtg/hub/store/storetest"
 )
 
 // Connection-level failures are told apart from errors of a statement:
@@ -155,6 +156,88 @@ func TestStatementTimeoutAndDeadlines(t *testing.T) {
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("the translated error lost its cause: %v", err)
+	}
+}
+
+// The reads of whole tables that entity resolution makes (every person
+// record, every person, every located case) are internal work, exempt
+// like writes from the statement timeout that bounds the API's reads: at
+// city scale they take longer than a request may wait.
+func TestWholeReadsOutlastTheStatementTimeout(t *testing.T) {
+	dsn := dbtest.NewDSN(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, dsn, store.Options{StatementTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	storetest.SeedRegions(t, st)
+	cases := storetest.MakeCases(3)
+	li := storetest.Person("420606199001011235", "李四", "13900002222")
+	cases[0].Reporter = &li
+	storetest.SeedCases(t, st, cases)
+
+	// Another session holds the tables for longer than the timeout.
+	raw := dbtest.Pool(t, dsn)
+	tx, err := raw.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE person_link, person, "case" IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	const held = 900 * time.Millisecond
+	start := time.Now()
+	time.AfterFunc(held, func() { _ = tx.Commit(ctx) })
+
+	uctx := store.Unscoped(ctx)
+	reads := map[string]func() (int, error){
+		"person links":   func() (int, error) { l, err := st.PersonLinks(uctx); return len(l), err },
+		"stored persons": func() (int, error) { p, err := st.StoredPersons(uctx); return len(p), err },
+		"incident cases": func() (int, error) { c, err := st.IncidentCases(uctx, time.Time{}); return len(c), err },
+		"recent incident cases": func() (int, error) {
+			c, err := st.IncidentCases(uctx, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC))
+			return len(c), err
+		},
+		"an API read": func() (int, error) {
+			var n int
+			err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM person`).Scan(&n)
+			return n, err
+		},
+	}
+	type outcome struct {
+		name string
+		n    int
+		err  error
+		took time.Duration
+	}
+	done := make(chan outcome, len(reads))
+	for name, read := range reads {
+		go func() {
+			n, err := read()
+			done <- outcome{name, n, err, time.Since(start)}
+		}()
+	}
+	for range reads {
+		o := <-done
+		if o.name == "an API read" {
+			var pe *pgconn.PgError
+			if !errors.As(o.err, &pe) || pe.Code != "57014" {
+				t.Errorf("an API read of a locked table: %v after %v, want the statement timeout", o.err, o.took)
+			}
+			continue
+		}
+		if o.err != nil || o.n == 0 {
+			t.Errorf("%s: %d rows, %v after %v", o.name, o.n, o.err, o.took)
+		} else if o.took < held-100*time.Millisecond {
+			t.Errorf("%s answered after %v, before the lock held for %v was released", o.name, o.took, held)
+		}
+	}
+	var setting string
+	for range 4 {
+		if err := st.Pool().QueryRow(ctx, "SELECT current_setting('statement_timeout')").Scan(&setting); err != nil || setting != "300ms" {
+			t.Fatalf("statement_timeout after the whole reads: %q, %v", setting, err)
+		}
 	}
 }
 

@@ -21,16 +21,17 @@ import (
 // them once the load has ended (BuildDeferredIndexes). Meanwhile those
 // reads scan the table, which holds only what has been loaded so far.
 //
-// What stays: the keys the upserts conflict on, and the indexes that the
-// work running beside a load probes. The hub resolves entities after
-// each source's pass, during a first load too: incident regrouping finds
-// a case's incident by case_incident_idx, which also serves the foreign
-// key of an incident deleted (without it, a seq scan of "case" per
-// incident) and costs a load nothing (it holds only cases with an
-// incident); person resolution and building links probe the person
-// tables by person (person_link_person_idx, resident_person_idx), so
-// those tables keep theirs — deferring their indexes gained 4% of a
-// city's load in one run, within the benchmark's noise.
+// What stays: the keys the upserts conflict on, and the indexes that
+// entity resolution probes. The hub resolves once a load has ended, beside
+// the build (syncer.Options.Loaded), and a replica that did not load may
+// resolve during another's: incident regrouping finds a case's incident by
+// case_incident_idx, which also serves the foreign key of an incident
+// deleted (without it, a seq scan of "case" per incident) and costs a load
+// nothing (it holds only cases with an incident); person resolution and
+// building links probe the person tables by person (person_link_person_idx,
+// resident_person_idx), so those tables keep theirs — deferring their
+// indexes gained 4% of a city's load in one run, within the benchmark's
+// noise.
 
 // loadIndexes are the indexes a first load defers, by table.
 var loadIndexes = map[string][]string{

@@ -3,6 +3,7 @@ package syncer_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +32,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // A first load writes "case" with only its keys (and the incident's), and
 // the engine builds the other indexes once every source's first pass has
-// ended — a source that fails does not end the load of another early.
+// ended — a source that fails, or one that loads quickly and passes again
+// and again, does not end the load of another early. It says so once
+// (Loaded), for the work that reads the whole store after passes.
 func TestFirstLoadBuildsTheDeferredIndexesWhenEveryFirstPassHasEnded(t *testing.T) {
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
@@ -40,8 +43,26 @@ func TestFirstLoadBuildsTheDeferredIndexesWhenEveryFirstPassHasEnded(t *testing.
 	loading := &listSource{name: "citymgmt", gate: gate}
 	loading.add(casesFor("citymgmt", 30, 0)...)
 	down := &listSource{name: "party", fail: fmt.Errorf("connection refused")}
-	e, err := syncer.New(st, []syncer.Source{{Connector: loading, Interval: time.Hour}, {Connector: down, Interval: 10 * time.Millisecond}},
-		syncer.Options{DownAfter: 2, MaxBackoff: 20 * time.Millisecond})
+	quick := &listSource{name: "governance"}
+	quick.add(casesFor("governance", 5, 0)...)
+	var mu sync.Mutex
+	var loaded int
+	readyBefore := map[string]int{} // passes that succeeded before Loaded
+	e, err := syncer.New(st, []syncer.Source{{Connector: loading, Interval: time.Hour}, {Connector: down, Interval: 10 * time.Millisecond},
+		{Connector: quick, Interval: 10 * time.Millisecond}},
+		syncer.Options{DownAfter: 2, MaxBackoff: 20 * time.Millisecond,
+			Ready: func(name string) {
+				mu.Lock()
+				defer mu.Unlock()
+				if loaded == 0 {
+					readyBefore[name]++
+				}
+			},
+			Loaded: func() {
+				mu.Lock()
+				defer mu.Unlock()
+				loaded++
+			}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,13 +83,31 @@ func TestFirstLoadBuildsTheDeferredIndexesWhenEveryFirstPassHasEnded(t *testing.
 	if n := scalar(t, st, `SELECT count(*) FROM deferred_index WHERE table_name = 'case'`); n != whole-3 {
 		t.Fatalf("%d index definitions of case kept, want %d", n, whole-3)
 	}
+	waitFor(t, "the quick source's passes", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return readyBefore["governance"] >= 3
+	})
+	mu.Lock()
+	if loaded != 0 {
+		t.Errorf("Loaded told while a first pass still loads")
+	}
+	mu.Unlock()
 
 	close(gate)
 	waitFor(t, "the deferred indexes", func() bool {
 		return caseIndexCount(t, st) == whole && scalar(t, st, `SELECT count(*) FROM deferred_index`) == 0
 	})
-	if n := scalar(t, st, `SELECT count(*) FROM "case"`); n != 30 {
-		t.Fatalf("%d cases loaded, want 30", n)
+	if n := scalar(t, st, `SELECT count(*) FROM "case"`); n != 35 {
+		t.Fatalf("%d cases loaded, want 35", n)
+	}
+	passes := func() int { return scalar(t, st, `SELECT count(*) FROM sync_run WHERE source = 'governance'`) }
+	after := passes()
+	waitFor(t, "more passes", func() bool { return passes() >= after+3 })
+	mu.Lock()
+	defer mu.Unlock()
+	if loaded != 1 {
+		t.Fatalf("Loaded told %d times, want once", loaded)
 	}
 }
 

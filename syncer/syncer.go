@@ -49,6 +49,14 @@ type Options struct {
 	// it DOWN, or it rejected the cursor and is being re-pulled. Ready
 	// follows once a pass succeeds.
 	NotReady func(source, reason string)
+	// Loaded is told once by Run, when every source's first pass has
+	// ended, whatever its outcome: the end of a first load (or of the
+	// catching up after a start), before the indexes a first load deferred
+	// are built. Work that reads the whole store after passes (entity
+	// resolution) waits for it: started after the quickest source's first
+	// pass, it resolved a growing part of a city's first load again and
+	// again beside it, and made the load queue every record it wrote.
+	Loaded func()
 	// Holder names this process in the runs it records; default host:pid.
 	Holder string
 }
@@ -89,6 +97,9 @@ func New(st *store.Store, sources []Source, o Options) (*Engine, error) {
 	}
 	if o.NotReady == nil {
 		o.NotReady = func(string, string) {}
+	}
+	if o.Loaded == nil {
+		o.Loaded = func() {}
 	}
 	if o.Holder == "" {
 		o.Holder = store.DefaultHolder()
@@ -149,6 +160,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		firstWG.Wait()
+		if ctx.Err() != nil {
+			return
+		}
+		e.opts.Loaded()
 		for failures := 0; ; failures++ {
 			if err := e.buildDeferred(ctx); err == nil || ctx.Err() != nil {
 				return

@@ -28,8 +28,10 @@ const linkBatch = 2000
 // all), and with retry also those whose address names a compound but was
 // linked to no building (after the known buildings changed). It returns,
 // per kind, the highest record id it looked at, for the next call's
-// since, and drops the links of records that no longer exist. The context
-// decides the access: internal work, so store.Unscoped.
+// since. Deleting a record deletes its link (migration 053); with retry it
+// also drops any link of a record that no longer exists (written before
+// that migration), an anti-join of every link. The context decides the
+// access: internal work, so store.Unscoped.
 func LinkBuildings(ctx context.Context, st *store.Store, g *address.Gazetteer, since map[string]int64, retry bool) (BuildingsLinked, map[string]int64, error) {
 	var out BuildingsLinked
 	seen := make(map[string]int64, 3)
@@ -65,11 +67,13 @@ func LinkBuildings(ctx context.Context, st *store.Store, g *address.Gazetteer, s
 			}
 		}
 	}
-	n, err := st.PruneBuildingLinks(ctx)
-	if err != nil {
-		return out, seen, fmt.Errorf("link buildings: %w", err)
+	if retry {
+		n, err := st.PruneBuildingLinks(ctx)
+		if err != nil {
+			return out, seen, fmt.Errorf("link buildings: %w", err)
+		}
+		out.Pruned = n
 	}
-	out.Pruned = n
 	return out, seen, nil
 }
 

@@ -1,0 +1,46 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/store/storetest"
+)
+
+// A record's building link goes with the record (migration 053): deleting
+// cases deletes their links, and only theirs — not the link of a member
+// whose id is the same —, and so does emptying the table.
+func TestBuildingLinksFollowTheirRecords(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedCases(t, st, storetest.MakeCases(3))
+	ctx := context.Background()
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := st.Pool().Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	links := func(kind string) int {
+		t.Helper()
+		return count(t, st, `SELECT count(*) FROM building_link WHERE record_type = '`+kind+`'`)
+	}
+	exec(`INSERT INTO building_link (record_type, record_id, address, confidence, names_compound)
+		SELECT k, c.id, c.address, 0, false FROM "case" c CROSS JOIN (VALUES ('CASE'), ('PARTY_MEMBER')) AS v(k)`)
+	if links("CASE") != 3 || links("PARTY_MEMBER") != 3 {
+		t.Fatalf("links written: %d of cases, %d of members", links("CASE"), links("PARTY_MEMBER"))
+	}
+	exec(`DELETE FROM "case" WHERE id = (SELECT min(id) FROM "case")`)
+	if n := count(t, st, `SELECT count(*) FROM building_link l WHERE l.record_type = 'CASE'
+		AND NOT EXISTS (SELECT 1 FROM "case" c WHERE c.id = l.record_id)`); n != 0 || links("CASE") != 2 {
+		t.Fatalf("after a case deleted: %d case links, %d of them of no case", links("CASE"), n)
+	}
+	if links("PARTY_MEMBER") != 3 {
+		t.Fatalf("a member's link went with a case of the same id: %d left", links("PARTY_MEMBER"))
+	}
+	exec(`TRUNCATE "case" CASCADE`)
+	if links("CASE") != 0 || links("PARTY_MEMBER") != 3 {
+		t.Fatalf("after the cases emptied: %d case links, %d member links", links("CASE"), links("PARTY_MEMBER"))
+	}
+}

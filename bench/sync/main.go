@@ -7,8 +7,9 @@
 // sync engine, and reports records/s
 // per source and overall, excluding the generation of the city (reported
 // apart), then times the entity resolution the hub runs after a pass
-// (incidents regrouped and persons resolved, side by side as the server
-// runs them) and reports records/s with it. It
+// (incidents regrouped beside the addresses linked to buildings and then
+// the persons resolved, as hub sync runs them) and reports records/s with
+// it. It
 // then, pass after pass (-passes), applies changes at the sources and
 // times the incremental pass that picks them up, with its resolution, and
 // finally copies the canonical rows the sync
@@ -37,6 +38,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/app/demo"
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/normalize"
@@ -324,10 +326,16 @@ func report(list []outcome) totals {
 // resolution is the entity resolution the hub runs beside the engine after
 // its passes (app), each on its own goroutine as there: the incidents
 // regrouped from the cases written since the last regrouping (every case
-// the first time), and the persons resolved. Building links are left
-// out: they need the address directory, which the benchmark does not run.
+// the first time), beside the addresses of members' homes, stations and
+// cases linked to buildings (every address the first time and whenever the
+// known buildings changed, else the new ones) and then the persons
+// resolved, whose dwellings are those buildings and what the address
+// directory finds for the addresses they state.
 type resolution struct {
 	st        *store.Store
+	addresses *address.Directory
+	linked    *address.Gazetteer // the gazetteer of the last full linking
+	casesSeen int64
 	incidents *resolve.IncidentRegrouper
 	persons   *resolve.PersonResolver
 }
@@ -357,13 +365,34 @@ func (r *resolution) after(ctx context.Context, pass totals) (time.Duration, err
 		cfg := resolve.DefaultConfig()
 		cfg.Trust = resolve.PersonTrust
 		r.persons = resolve.NewPersonResolver(r.st, cfg)
+		r.addresses = address.NewDirectory(r.st, 0, nil)
 	}
-	pr, perr := r.persons.Run(ctx, nil)
-	persons := time.Since(t0)
+	g, err := r.addresses.Refresh(ctx)
+	if err != nil {
+		return 0, errors.Join(<-incidents, fmt.Errorf("address directory: %w", err))
+	}
+	full := g != r.linked
+	since := map[string]int64{}
+	if !full {
+		since[store.LinkCase] = r.casesSeen
+	}
+	links, seen, err := resolve.LinkBuildings(ctx, r.st, g, since, full)
+	if err != nil {
+		return 0, errors.Join(<-incidents, fmt.Errorf("link buildings: %w", err))
+	}
+	r.casesSeen = max(r.casesSeen, seen[store.LinkCase])
+	if full {
+		r.linked = g
+	}
+	linked := time.Since(t0)
+	pr, perr := r.persons.Run(ctx, g)
+	persons := time.Since(t0) - linked
 	if err := errors.Join(<-incidents, perr); err != nil {
 		return 0, fmt.Errorf("resolve: %w", err)
 	}
 	fmt.Print(regrouped)
+	fmt.Printf("  building links in %s: %d addresses read (full %v), %d to a building, %d to a compound only, %d dropped\n",
+		linked.Round(time.Millisecond), links.Read, full, links.ToBuilding, links.ToCompound, links.Pruned)
 	kind := "changed"
 	if pr.Full {
 		kind = "in full"

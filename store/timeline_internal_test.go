@@ -10,18 +10,30 @@ import (
 	"github.com/ywtg/hub/canon"
 )
 
+// jsonStep is a timeline step as encoding/json writes it, the reference of
+// appendTimeline.
+type jsonStep struct {
+	At           time.Time `json:"at"`
+	Status       string    `json:"status"`
+	Tier         string    `json:"tier"`
+	SourceStatus string    `json:"source_status"`
+	Actor        string    `json:"actor"`
+	Note         string    `json:"note"`
+}
+
+// stepsOf is tl as steps.
+func stepsOf(tl []canon.CaseEvent) []jsonStep {
+	s := make([]jsonStep, len(tl))
+	for j, e := range tl {
+		s[j] = jsonStep{At: e.At, Status: string(e.Status), Tier: string(e.Tier), SourceStatus: e.SourceStatus, Actor: e.Actor, Note: e.Note}
+	}
+	return s
+}
+
 // TestTimelineWrittenAsEncodingJSONWould holds appendTimeline to what
 // encoding/json writes of the steps: the same bytes where encoding/json
 // adds no HTML escapes, the same values everywhere.
 func TestTimelineWrittenAsEncodingJSONWould(t *testing.T) {
-	type step struct {
-		At           time.Time `json:"at"`
-		Status       string    `json:"status"`
-		Tier         string    `json:"tier"`
-		SourceStatus string    `json:"source_status"`
-		Actor        string    `json:"actor"`
-		Note         string    `json:"note"`
-	}
 	cst := time.FixedZone("CST", 8*3600)
 	texts := []string{"", "结案", "已处置完毕，附处置后照片", `引号"与\反斜杠`, "换行\n回车\r制表\t", "控制\x00\x01\x1f\x7f",
 		"坏字节\xff\xfe中", "\xe4\xb8", "<b>&amp;</b>", "行\u2028段\u2029", "emoji 🏙️", "𠮷"}
@@ -32,11 +44,7 @@ func TestTimelineWrittenAsEncodingJSONWould(t *testing.T) {
 	}
 	tl = append(tl, canon.CaseEvent{At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)})
 	for n := 0; n <= len(tl); n++ {
-		steps := make([]step, n)
-		for j, e := range tl[:n] {
-			steps[j] = step{At: e.At, Status: string(e.Status), Tier: string(e.Tier), SourceStatus: e.SourceStatus, Actor: e.Actor, Note: e.Note}
-		}
-		want, err := json.Marshal(steps)
+		want, err := json.Marshal(stepsOf(tl[:n]))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +52,7 @@ func TestTimelineWrittenAsEncodingJSONWould(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var a, b []step
+		var a, b []jsonStep
 		if err := json.Unmarshal(got, &a); err != nil {
 			t.Fatalf("%d steps: %s is not JSON: %v", n, got, err)
 		}
@@ -84,20 +92,8 @@ func BenchmarkTimeline(b *testing.B) {
 		}
 	})
 	b.Run("encoding-json", func(b *testing.B) {
-		type step struct {
-			At           time.Time `json:"at"`
-			Status       string    `json:"status"`
-			Tier         string    `json:"tier"`
-			SourceStatus string    `json:"source_status"`
-			Actor        string    `json:"actor"`
-			Note         string    `json:"note"`
-		}
 		for b.Loop() {
-			s := make([]step, len(tl))
-			for j, e := range tl {
-				s[j] = step{At: e.At, Status: string(e.Status), Tier: string(e.Tier), SourceStatus: e.SourceStatus, Actor: e.Actor, Note: e.Note}
-			}
-			if _, err := json.Marshal(s); err != nil {
+			if _, err := json.Marshal(stepsOf(tl)); err != nil {
 				b.Fatal(err)
 			}
 		}

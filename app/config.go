@@ -63,7 +63,7 @@ var EnvVars = []EnvVar{
 	{"HUB_MAX_INTROSPECTION_DEPTH", "20", "Deepest selection nesting under __schema and __type, counted from them (the standard introspection query needs 15)."},
 	{"HUB_RESPONSE_CACHE_MB", "64", "Memory for kept query answers, served again until the data changes; 0 disables the cache."},
 	{"HUB_RESPONSE_CACHE_TTL", "5s", "Longest a kept answer is served (bounds what depends on the clock, such as overdue)."},
-	{"HUB_MAX_CONCURRENT_QUERIES", "4 × GOMAXPROCS", "GraphQL requests executed at once; more wait up to HUB_QUEUE_TIMEOUT, then get 503 OVERLOADED. The database pool gets this many connections plus 8 (at least 16)."},
+	{"HUB_MAX_CONCURRENT_QUERIES", "4 × GOMAXPROCS", "GraphQL requests executed at once; more wait up to HUB_QUEUE_TIMEOUT, then get 503 OVERLOADED. The database pool gets this many connections plus 8 (at least 16); entity resolution has six of its own."},
 	{"HUB_QUEUE_TIMEOUT", "100ms", "Longest a GraphQL request waits for an execution slot before 503 OVERLOADED with Retry-After."},
 	{"HUB_QUERY_TIMEOUT", "10s", "Deadline of an admitted GraphQL request; also PostgreSQL's statement_timeout of the API's statements."},
 	{"HUB_CHANGES_RETENTION", "30d", "How long the change log keeps a change (Query.changes, subscriptions); older cursors get CURSOR_EXPIRED. Days (30d) or a duration (720h)."},

@@ -214,8 +214,8 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 	// once every source's first pass has ended (Loaded): resolving after
 	// the quickest source's first pass had them read and resolve a growing
 	// part of a first load again and again beside it, and the load queue
-	// every record it wrote for them (serving the city demo, its
-	// governance pass took 8 minutes instead of 2.5).
+	// every record it wrote for them (serving the city demo, governance's
+	// first pass took 8m04s that way, 3m17s now).
 	var loaded atomic.Bool
 	resolveAfterPasses := func() {
 		incidents.passed()

@@ -165,6 +165,7 @@ func (s *Store) beginWholeRead(ctx context.Context, settings ...string) (wholeRe
 // failed connection as the pool's do (unavailable.go).
 type wholeRead struct{ tx pgx.Tx }
 
+// Query runs a read in the transaction.
 func (r wholeRead) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	rows, err := r.tx.Query(ctx, sql, args...)
 	if err != nil {

@@ -1,0 +1,88 @@
+package address_test
+
+import (
+	"bufio"
+	"os"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/longbridgeapp/opencc"
+
+	"github.com/ywtg/hub/address"
+)
+
+// ToSimplified skips the conversion for text none of whose characters
+// starts a key of the tables; these tests hold it to what the conversion
+// itself gives, character by character over the Han blocks, for every key
+// of the tables, and for the variant set's addresses.
+func TestToSimplifiedAgreesWithTheConversion(t *testing.T) {
+	cc, err := opencc.New("t2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(s string) {
+		t.Helper()
+		want, err := cc.Convert(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, changed := address.ToSimplified(s)
+		if got != want || changed != (want != s) {
+			t.Fatalf("ToSimplified(%q) = %q, %v; the conversion gives %q", s, got, changed, want)
+		}
+	}
+	han := [][2]rune{{0x2E80, 0x2FDF}, {0x3000, 0x303F}, {0x3400, 0x4DBF}, {0x4E00, 0x9FFF}, {0xF900, 0xFAFF}, {0x20000, 0x2FA1F}}
+	n := 0
+	for _, b := range han {
+		for r := b[0]; r <= b[1]; r++ {
+			check(string(r))
+			n++
+		}
+	}
+	keys := 0
+	for _, g := range cc.DictChains {
+		for _, d := range g.Dicts {
+			for _, id := range d.Trie.PrefixPredict(nil, 0) {
+				key, err := d.Trie.Key(id)
+				if err != nil || !utf8.Valid(key) {
+					t.Fatalf("key %d: %q, %v", id, key, err)
+				}
+				check(string(key))
+				check("在" + string(key) + "路")
+				keys++
+			}
+		}
+	}
+	if keys < 4000 {
+		t.Fatalf("%d keys in the t2s tables; the tables did not load", keys)
+	}
+	f, err := os.Open("testdata/variants.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	lines := 0
+	for sc.Scan() {
+		if f := strings.Split(sc.Text(), "\t"); len(f) > 1 { // family, text, compound, building
+			check(f[1])
+			lines++
+		}
+	}
+	if err := sc.Err(); err != nil || lines == 0 {
+		t.Fatalf("variant set: %d lines, %v", lines, err)
+	}
+	t.Logf("%d characters, %d keys, %d variant lines agree", n, keys, lines)
+}
+
+// The common case: an address in simplified characters.
+func BenchmarkToSimplified(b *testing.B) {
+	for _, s := range []string{"武汉市江岸区解放大道18号幸福小区3栋2单元501室", "襄陽市樊城區人民路8號"} {
+		b.Run(s[:9], func(b *testing.B) {
+			for b.Loop() {
+				address.ToSimplified(s)
+			}
+		})
+	}
+}

@@ -51,7 +51,7 @@ func (l *buildingLinker) run(ctx context.Context) {
 			since[store.LinkCase] = casesSeen
 		}
 		t0 := time.Now()
-		res, seen, err := resolve.LinkBuildings(ctx, l.st, g, since, full)
+		res, seen, err := resolve.LinkBuildings(ctx, l.st, g, resolve.LinkKinds(), since, full)
 		casesSeen = max(casesSeen, seen[store.LinkCase])
 		if err != nil {
 			l.warn(ctx, err)

@@ -17,25 +17,39 @@ type BuildingsLinked struct {
 	Pruned     int64
 }
 
+// Plus adds what another linking read and wrote.
+func (l BuildingsLinked) Plus(o BuildingsLinked) BuildingsLinked {
+	return BuildingsLinked{Read: l.Read + o.Read, ToBuilding: l.ToBuilding + o.ToBuilding, ToCompound: l.ToCompound + o.ToCompound, Pruned: l.Pruned + o.Pruned}
+}
+
 // linkBatch is how many addresses LinkBuildings resolves per statement.
 const linkBatch = 2000
 
-// LinkBuildings resolves the addresses of the store's party members'
-// homes, service stations and cases to buildings (Building, with the
-// region the record itself knows as the hint) and stores the links
-// (store.SaveBuildingLinks): every record whose address has no link or
-// changed since, for each kind the records after since[kind] (zero:
-// all), and with retry also those whose address names a compound but was
-// linked to no building (after the known buildings changed). It returns,
-// per kind, the highest record id it looked at, for the next call's
-// since. Deleting a record deletes its link (migration 053); with retry it
-// also drops any link of a record that no longer exists (written before
-// that migration), an anti-join of every link. The context decides the
-// access: internal work, so store.Unscoped.
-func LinkBuildings(ctx context.Context, st *store.Store, g *address.Gazetteer, since map[string]int64, retry bool) (BuildingsLinked, map[string]int64, error) {
+// LinkKinds returns the kinds of record whose addresses LinkBuildings
+// links, in the order it links them: party members' homes first (person
+// resolution reads their links: a member's dwelling), then service
+// stations and cases.
+func LinkKinds() []string {
+	return []string{store.LinkPartyMember, store.LinkServiceStation, store.LinkCase}
+}
+
+// LinkBuildings resolves the addresses of the records of the given kinds
+// (LinkKinds: party members' homes, service stations, cases) to buildings
+// (Building, with the region the record itself knows as the hint) and
+// stores the links (store.SaveBuildingLinks): every record whose address
+// has no link or changed since, for each kind the records after
+// since[kind] (zero: all), and with retry also those whose address names a
+// compound but was linked to no building (after the known buildings
+// changed). It returns, per kind, the highest record id it looked at, for
+// the next call's since. Deleting a record deletes its link (migration
+// 053); with retry it also drops any link of those kinds whose record no
+// longer exists (written before that migration), an anti-join of their
+// links. The context decides the access: internal work, so
+// store.Unscoped.
+func LinkBuildings(ctx context.Context, st *store.Store, g *address.Gazetteer, kinds []string, since map[string]int64, retry bool) (BuildingsLinked, map[string]int64, error) {
 	var out BuildingsLinked
-	seen := make(map[string]int64, 3)
-	for _, kind := range []string{store.LinkPartyMember, store.LinkServiceStation, store.LinkCase} {
+	seen := make(map[string]int64, len(kinds))
+	for _, kind := range kinds {
 		after := since[kind]
 		seen[kind] = after
 		for {
@@ -68,7 +82,7 @@ func LinkBuildings(ctx context.Context, st *store.Store, g *address.Gazetteer, s
 		}
 	}
 	if retry {
-		n, err := st.PruneBuildingLinks(ctx)
+		n, err := st.PruneBuildingLinks(ctx, kinds)
 		if err != nil {
 			return out, seen, fmt.Errorf("link buildings: %w", err)
 		}

@@ -123,13 +123,13 @@ func (s *Store) SaveBuildingLinks(ctx context.Context, links []BuildingLink) err
 	return nil
 }
 
-// PruneBuildingLinks removes the links of records that no longer exist
-// (a source deleted them) and returns how many.
-func (s *Store) PruneBuildingLinks(ctx context.Context) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM building_link l WHERE
+// PruneBuildingLinks removes the links of the given kinds (Link…) whose
+// records no longer exist (a source deleted them) and returns how many.
+func (s *Store) PruneBuildingLinks(ctx context.Context, kinds []string) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM building_link l WHERE l.record_type = ANY($1) AND (
 		l.record_type = 'PARTY_MEMBER' AND NOT EXISTS (SELECT 1 FROM party_member m WHERE m.id = l.record_id) OR
 		l.record_type = 'SERVICE_STATION' AND NOT EXISTS (SELECT 1 FROM service_station s WHERE s.id = l.record_id) OR
-		l.record_type = 'CASE' AND NOT EXISTS (SELECT 1 FROM "case" c WHERE c.id = l.record_id)`)
+		l.record_type = 'CASE' AND NOT EXISTS (SELECT 1 FROM "case" c WHERE c.id = l.record_id))`, kinds)
 	if err != nil {
 		return 0, fmt.Errorf("prune building links: %w", err)
 	}

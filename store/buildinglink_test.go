@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ywtg/hub/dbtest"
+	"github.com/ywtg/hub/store"
 	"github.com/ywtg/hub/store/storetest"
 )
 
@@ -42,5 +43,44 @@ func TestBuildingLinksFollowTheirRecords(t *testing.T) {
 	exec(`TRUNCATE "case" CASCADE`)
 	if links("CASE") != 0 || links("PARTY_MEMBER") != 3 {
 		t.Fatalf("after the cases emptied: %d case links, %d member links", links("CASE"), links("PARTY_MEMBER"))
+	}
+}
+
+// TestPruneBuildingLinksOfTheGivenKinds: links whose record is gone (from
+// before migration 053) are dropped for the kinds asked, and only for them.
+func TestPruneBuildingLinksOfTheGivenKinds(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedCases(t, st, storetest.MakeCases(2))
+	ctx := context.Background()
+	if _, err := st.Pool().Exec(ctx, `INSERT INTO building_link (record_type, record_id, address, confidence, names_compound)
+		SELECT 'CASE', c.id, c.address, 0, false FROM "case" c
+		UNION ALL VALUES ('CASE', -1, '甲', 0, false), ('PARTY_MEMBER', -1, '乙', 0, false), ('SERVICE_STATION', -1, '丙', 0, false)`); err != nil {
+		t.Fatal(err)
+	}
+	left := func() string {
+		t.Helper()
+		var s string
+		if err := st.Pool().QueryRow(ctx, `SELECT string_agg(record_type || ':' || sign(record_id), ' ' ORDER BY record_type, record_id) FROM building_link`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, step := range []struct {
+		kinds  []string
+		pruned int64
+		left   string
+	}{
+		{[]string{store.LinkPartyMember}, 1, "CASE:-1 CASE:1 CASE:1 SERVICE_STATION:-1"},
+		{[]string{store.LinkServiceStation, store.LinkCase}, 2, "CASE:1 CASE:1"},
+		{[]string{store.LinkPartyMember, store.LinkServiceStation, store.LinkCase}, 0, "CASE:1 CASE:1"},
+	} {
+		n, err := st.PruneBuildingLinks(store.Unscoped(ctx), step.kinds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := left(); n != step.pruned || got != step.left {
+			t.Fatalf("prune %v: %d pruned, %q left; want %d, %q", step.kinds, n, got, step.pruned, step.left)
+		}
 	}
 }

@@ -324,13 +324,13 @@ func report(list []outcome) totals {
 }
 
 // resolution is the entity resolution the hub runs beside the engine after
-// its passes (app), each on its own goroutine as there: the incidents
-// regrouped from the cases written since the last regrouping (every case
-// the first time), beside the addresses of members' homes, stations and
-// cases linked to buildings (every address the first time and whenever the
-// known buildings changed, else the new ones) and then the persons
-// resolved, whose dwellings are those buildings and what the address
-// directory finds for the addresses they state.
+// its passes (app), as hub sync runs it: the incidents regrouped from the
+// cases written since the last regrouping (every case the first time),
+// beside the addresses of members' homes linked to buildings (every
+// address the first time and whenever the known buildings changed, else
+// the new ones) and then the persons resolved, whose dwellings are those
+// buildings and what the address directory finds for the addresses they
+// state, beside the linking of the stations' and cases' addresses.
 type resolution struct {
 	st        *store.Store
 	addresses *address.Directory
@@ -376,23 +376,36 @@ func (r *resolution) after(ctx context.Context, pass totals) (time.Duration, err
 	if !full {
 		since[store.LinkCase] = r.casesSeen
 	}
-	links, seen, err := resolve.LinkBuildings(ctx, r.st, g, since, full)
+	homes, _, err := resolve.LinkBuildings(ctx, r.st, g, []string{store.LinkPartyMember}, since, full)
 	if err != nil {
 		return 0, errors.Join(<-incidents, fmt.Errorf("link buildings: %w", err))
 	}
-	r.casesSeen = max(r.casesSeen, seen[store.LinkCase])
+	linked := time.Since(t0)
+	type othersLinked struct {
+		links resolve.BuildingsLinked
+		seen  map[string]int64
+		took  time.Duration
+		err   error
+	}
+	others := make(chan othersLinked, 1)
+	go func() {
+		l, seen, err := resolve.LinkBuildings(ctx, r.st, g, []string{store.LinkServiceStation, store.LinkCase}, since, full)
+		others <- othersLinked{l, seen, time.Since(t0) - linked, err}
+	}()
+	pr, perr := r.persons.Run(ctx, g)
+	persons := time.Since(t0) - linked
+	o := <-others
+	if err := errors.Join(<-incidents, perr, o.err); err != nil {
+		return 0, fmt.Errorf("resolve: %w", err)
+	}
+	r.casesSeen = max(r.casesSeen, o.seen[store.LinkCase])
 	if full {
 		r.linked = g
 	}
-	linked := time.Since(t0)
-	pr, perr := r.persons.Run(ctx, g)
-	persons := time.Since(t0) - linked
-	if err := errors.Join(<-incidents, perr); err != nil {
-		return 0, fmt.Errorf("resolve: %w", err)
-	}
+	links := homes.Plus(o.links)
 	fmt.Print(regrouped)
-	fmt.Printf("  building links in %s: %d addresses read (full %v), %d to a building, %d to a compound only, %d dropped\n",
-		linked.Round(time.Millisecond), links.Read, full, links.ToBuilding, links.ToCompound, links.Pruned)
+	fmt.Printf("  building links in %s (members' homes %s, then stations and cases %s beside the persons): %d addresses read (full %v), %d to a building, %d to a compound only, %d dropped\n",
+		(linked + o.took).Round(time.Millisecond), linked.Round(time.Millisecond), o.took.Round(time.Millisecond), links.Read, full, links.ToBuilding, links.ToCompound, links.Pruned)
 	kind := "changed"
 	if pr.Full {
 		kind = "in full"

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/longbridgeapp/opencc"
+	"golang.org/x/text/width"
 
 	"github.com/ywtg/hub/address"
 )
@@ -76,12 +77,46 @@ func TestToSimplifiedAgreesWithTheConversion(t *testing.T) {
 	t.Logf("%d characters, %d keys, %d variant lines agree", n, keys, lines)
 }
 
+// FoldWidth looks before it folds; it must fold what the transform folds,
+// for every character, alone and inside Han text.
+func TestFoldWidthAgreesWithTheTransform(t *testing.T) {
+	folded := 0
+	for r := rune(0); r <= utf8.MaxRune; r++ {
+		if r >= 0xD800 && r <= 0xDFFF {
+			continue
+		}
+		for _, s := range []string{string(r), "幸福小区" + string(r) + "栋"} {
+			want := width.Fold.String(s)
+			got, changed := address.FoldWidth(s)
+			if got != want || changed != (want != s) {
+				t.Fatalf("FoldWidth(%q) = %q, %v; the transform gives %q", s, got, changed, want)
+			}
+		}
+		if _, changed := address.FoldWidth(string(r)); changed {
+			folded++
+		}
+	}
+	if folded < 200 {
+		t.Fatalf("%d characters folded; the full-width forms alone are 94", folded)
+	}
+}
+
 // The common case: an address in simplified characters.
 func BenchmarkToSimplified(b *testing.B) {
 	for _, s := range []string{"武汉市江岸区解放大道18号幸福小区3栋2单元501室", "襄陽市樊城區人民路8號"} {
 		b.Run(s[:9], func(b *testing.B) {
 			for b.Loop() {
 				address.ToSimplified(s)
+			}
+		})
+	}
+}
+
+func BenchmarkFoldWidth(b *testing.B) {
+	for _, s := range []string{"武汉市江岸区解放大道18号幸福小区3栋2单元501室", "幸福小区３栋"} {
+		b.Run(s[:9], func(b *testing.B) {
+			for b.Loop() {
+				address.FoldWidth(s)
 			}
 		})
 	}

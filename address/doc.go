@@ -9,6 +9,7 @@ package address
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/width"
 )
@@ -31,15 +32,22 @@ const (
 // whether anything changed. Han characters are untouched. The connectors'
 // normalisers fold identifiers and names the same way.
 func FoldWidth(s string) (string, bool) {
-	wide := false
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0xe3 { // U+3000 and U+FF01–U+FF5E encode from 0xE3 / 0xEF
-			wide = true
+	// The transform allocates its buffers whatever it finds, and Han text
+	// (whose UTF-8 shares its lead bytes with the wide forms) rarely holds
+	// a character it changes: look first, a table lookup per character.
+	for i := 0; ; {
+		if i == len(s) {
+			return s, false
+		}
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		p, n := width.LookupString(s[i:])
+		if p.Folded() != 0 {
 			break
 		}
-	}
-	if !wide {
-		return s, false
+		i += max(n, 1)
 	}
 	out := width.Fold.String(s)
 	return out, out != s

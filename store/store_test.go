@@ -85,6 +85,22 @@ func TestRegionWithUnknownParentIsRefused(t *testing.T) {
 	}
 }
 
+// The loads join their records to the grids by code, so the regions are
+// analyzed as they are written: the planner knows how many grids there are
+// from the first batch of a first start on.
+func TestRegionsAreAnalyzedAsTheyAreWritten(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	var stats, regions int
+	if err := st.Pool().QueryRow(context.Background(), `SELECT (SELECT reltuples::int FROM pg_class WHERE oid = 'region'::regclass),
+		(SELECT count(*) FROM region)`).Scan(&stats, &regions); err != nil {
+		t.Fatal(err)
+	}
+	if regions == 0 || stats != regions {
+		t.Fatalf("the statistics count %d regions of %d (-1: never analyzed)", stats, regions)
+	}
+}
+
 func TestUpsertCasesIsIdempotentAndDetectsChanges(t *testing.T) {
 	ctx := store.Unscoped(context.Background())
 	st := dbtest.NewStore(t)

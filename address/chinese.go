@@ -21,10 +21,10 @@ var traditional = sync.OnceValues(newFolder)
 // starting at each character, or the character itself), so text none of
 // whose keys converts to something else comes out as it went in: the
 // characters the conversion changes, plus one character of every changing
-// phrase without such a character, are enough to tell. That is most text the hub
-// sees (addresses written in simplified characters), and the check costs a
-// bit lookup per character where the conversion costs a dictionary lookup
-// and a string per character.
+// phrase without such a character, are enough to tell. Most text the hub
+// sees holds none (addresses written in simplified characters), and the
+// check costs a bit lookup per character where the conversion costs a
+// dictionary lookup and a string per character.
 type folder struct {
 	cc      *opencc.OpenCC
 	changes []uint64 // bit r: rune r can make the conversion change a text

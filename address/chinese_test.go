@@ -13,10 +13,11 @@ import (
 	"github.com/ywtg/hub/address"
 )
 
-// ToSimplified skips the conversion for text none of whose characters
-// starts a key of the tables; these tests hold it to what the conversion
-// itself gives, character by character over the Han blocks, for every key
-// of the tables, and for the variant set's addresses.
+// ToSimplified skips the conversion for text holding no character that can
+// make it change anything; the test holds it to what the conversion itself
+// gives, character by character over the Han blocks, for every key of the
+// tables (alone and inside other text), and for the variant set's
+// addresses.
 func TestToSimplifiedAgreesWithTheConversion(t *testing.T) {
 	cc, err := opencc.New("t2s")
 	if err != nil {

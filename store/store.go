@@ -102,6 +102,16 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 			cfg.ConnConfig.RuntimeParams[k] = v
 		}
 	}
+	// Sessions plan without JIT compilation (unless the URL sets jit): the
+	// hub's statements are batches of a few thousand rows and pages of a
+	// request, whose estimated cost often passes the threshold at which
+	// the server compiles the plan, and the compiling then costs more than
+	// it saves — 250 ms of a 355 ms page of party members' addresses, and
+	// in bench/sync's medium-scale first load 13.7–14.0 s instead of
+	// 15.4–15.8 s.
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	// Values compressed by a session's writes (a staged case's timeline,
 	// compressed in the staging table and copied as it is into "case")
 	// use lz4 where the server has it: pglz costs about twice as much to

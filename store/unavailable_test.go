@@ -299,3 +299,35 @@ func TestSessionsKeepTCPKeepalives(t *testing.T) {
 		t.Fatalf("keepalives of a session whose URL sets the idle time: %s, want 45/10/3", got)
 	}
 }
+
+// Sessions plan without JIT compilation unless the database URL asks for it.
+func TestSessionsPlanWithoutJITUnlessTheURLSetsIt(t *testing.T) {
+	dsn := dbtest.NewDSN(t)
+	ctx := context.Background()
+	jit := func(dsn string) string {
+		t.Helper()
+		st, err := store.Open(ctx, dsn, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var v string
+		if err := st.Pool().QueryRow(ctx, `SELECT current_setting('jit')`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if got := jit(dsn); got != "off" {
+		t.Fatalf("jit of a session: %s, want off", got)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("jit", "on")
+	u.RawQuery = q.Encode()
+	if got := jit(u.String()); got != "on" {
+		t.Fatalf("jit of a session whose URL sets it on: %s", got)
+	}
+}

@@ -283,14 +283,7 @@ func TestSessionsKeepTCPKeepalives(t *testing.T) {
 			t.Fatalf("keepalives of a pooled session (idle/interval/count): %s, want 30/10/3", got)
 		}
 	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("tcp_keepalives_idle", "45")
-	u.RawQuery = q.Encode()
-	own, err := store.Open(ctx, u.String(), store.Options{})
+	own, err := store.Open(ctx, withParam(t, dsn, "tcp_keepalives_idle", "45"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,14 +313,20 @@ func TestSessionsPlanWithoutJITUnlessTheURLSetsIt(t *testing.T) {
 	if got := jit(dsn); got != "off" {
 		t.Fatalf("jit of a session: %s, want off", got)
 	}
+	if got := jit(withParam(t, dsn, "jit", "on")); got != "on" {
+		t.Fatalf("jit of a session whose URL sets it on: %s", got)
+	}
+}
+
+// withParam returns the database URL dsn with a session setting.
+func withParam(t *testing.T, dsn, name, value string) string {
+	t.Helper()
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := u.Query()
-	q.Set("jit", "on")
+	q.Set(name, value)
 	u.RawQuery = q.Encode()
-	if got := jit(u.String()); got != "on" {
-		t.Fatalf("jit of a session whose URL sets it on: %s", got)
-	}
+	return u.String()
 }

@@ -66,19 +66,14 @@ func TestIsUnavailable(t *testing.T) {
 // before the database answers, and the statement timeout of the pool's
 // connections bounds reads on the server while writes are exempt.
 func TestStatementTimeoutAndDeadlines(t *testing.T) {
-	dsn := dbtest.NewDSN(t)
 	ctx := context.Background()
-	st, err := store.Open(ctx, dsn, store.Options{StatementTimeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, dsn := timeoutStore(t)
 
 	var setting string
 	if err := st.Pool().QueryRow(ctx, "SHOW statement_timeout").Scan(&setting); err != nil || setting != "300ms" {
 		t.Fatalf("statement_timeout of a pool connection: %q, %v", setting, err)
 	}
-	_, err = st.Pool().Exec(ctx, "SELECT pg_sleep(2)")
+	_, err := st.Pool().Exec(ctx, "SELECT pg_sleep(2)")
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "57014" {
 		t.Fatalf("a read past the statement timeout: %v, want 57014", err)
@@ -164,13 +159,8 @@ func TestStatementTimeoutAndDeadlines(t *testing.T) {
 // like writes from the statement timeout that bounds the API's reads: at
 // city scale they take longer than a request may wait.
 func TestWholeReadsOutlastTheStatementTimeout(t *testing.T) {
-	dsn := dbtest.NewDSN(t)
 	ctx := context.Background()
-	st, err := store.Open(ctx, dsn, store.Options{StatementTimeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, dsn := timeoutStore(t)
 	storetest.SeedRegions(t, st)
 	cases := storetest.MakeCases(3)
 	li := storetest.Person("420606199001011235", "李四", "13900002222")
@@ -316,6 +306,19 @@ func TestSessionsPlanWithoutJITUnlessTheURLSetsIt(t *testing.T) {
 	if got := jit(withParam(t, dsn, "jit", "on")); got != "on" {
 		t.Fatalf("jit of a session whose URL sets it on: %s", got)
 	}
+}
+
+// timeoutStore opens a store on a fresh database whose pool's statement
+// timeout is 300 ms, and returns it with the database's URL.
+func timeoutStore(t *testing.T) (*store.Store, string) {
+	t.Helper()
+	dsn := dbtest.NewDSN(t)
+	st, err := store.Open(context.Background(), dsn, store.Options{StatementTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st, dsn
 }
 
 // withParam returns the database URL dsn with a session setting.

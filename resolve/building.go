@@ -13,9 +13,16 @@ import (
 // ambiguous to the gazetteer alone and resolved by the house's community;
 // the hint never overrides what the text names.
 func Building(g *address.Gazetteer, raw string, hint address.Address) address.Match {
-	a := address.Parse(raw)
+	return buildingOf(g, address.Parse(raw), hint)
+}
+
+// buildingOf is Building for an address parsed already. Only an address
+// that names a compound can match a building or a compound
+// (address.Gazetteer.Match), so one that names none is not matched again
+// with the hint: that second match would find what the first found.
+func buildingOf(g *address.Gazetteer, a address.Address, hint address.Address) address.Match {
 	m := g.Match(a)
-	if m.BuildingID != "" || (hint.Street == "" && hint.Community == "") {
+	if m.BuildingID != "" || a.Compound == "" || (hint.Street == "" && hint.Community == "") {
 		return m
 	}
 	filled := false

@@ -94,9 +94,11 @@ func LinkBuildings(ctx context.Context, st *store.Store, g *address.Gazetteer, k
 // linkOf resolves one record's address.
 func linkOf(g *address.Gazetteer, a store.AddressToResolve) store.BuildingLink {
 	l := store.BuildingLink{Kind: a.Kind, ID: a.ID, Address: a.Address}
+	// Parsed once: for the building and for whether the address names a
+	// compound (most case addresses are roads that name none).
 	parsed := address.Parse(a.Address)
 	l.NamesCompound = parsed.Compound != "" || parsed.Building != ""
-	m := Building(g, a.Address, g.RegionNames(a.RegionCode))
+	m := buildingOf(g, parsed, g.RegionNames(a.RegionCode))
 	if id, err := strconv.ParseInt(m.BuildingID, 10, 64); err == nil {
 		l.BuildingID = &id
 	}

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -486,10 +488,19 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		}
 		links[i], persons[i], matched[i] = x.LinkID, r.Persons[x.Person].ID, x.MatchedBy
 	}
+	// Every input goes in the order of the rows it writes (heap order is
+	// about id order, the evidence's key is its pair): a statement driven
+	// by its input in the resolution's own order wrote a first
+	// resolution's rows page by random page, each page read and written
+	// back again as often as it held rows to change.
+	order := idOrder(links)
+	links, persons, matched = permuted(links, order), permuted(persons, order), permuted(matched, order)
+	order = idOrder(merged)
+	merged, into = permuted(merged, order), permuted(into, order)
 	n := len(r.Persons)
 	gid, names, masked, genders := make([]int64, n), make([]string, n), make([]string, n), make([]*string, n)
 	births, phoneFrom, phones, prov := make([]*time.Time, n), make([]int64, n), make([][]byte, n), make([]string, n)
-	for i, p := range r.Persons {
+	for i, p := range slices.SortedFunc(slices.Values(r.Persons), func(a, b ResolvedPerson) int { return cmp.Compare(a.ID, b.ID) }) {
 		gid[i], names[i], masked[i], births[i], phoneFrom[i], phones[i] = p.ID, p.Name, p.NameMasked, p.Birth, p.PhoneFrom, p.PhoneHash
 		if p.Gender != "" {
 			genders[i] = &p.Gender
@@ -573,6 +584,9 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	// The phone comes from the person whose record gave it (phone_from),
 	// when it holds that phone; most often that is the survivor itself,
 	// whose own columns already say the same: no second probe of its row.
+	// That person is probed per row (a LATERAL with LIMIT is not flattened
+	// into a join): as a join, the rows without one came out of a hash
+	// table, and the update wrote them in its order, not in theirs.
 	golden, err := w.inputRows(ctx, "resolved_golden", goldenColumns, n, func(i int) []any {
 		return []any{gid[i], names[i], masked[i], genders[i], births[i], phoneFrom[i], phones[i], prov[i]}
 	}, gid, names, masked, genders, births, phoneFrom, phones, prov)
@@ -584,7 +598,8 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 			phone_masked = coalesce(o.phone_masked, p.phone_masked), phone_sealed = coalesce(o.phone_sealed, p.phone_sealed),
 			provenance = t.prov::jsonb, updated_at = now()
 		FROM `+golden.from+`
-		LEFT JOIN person o ON o.id = nullif(t.phone_from, t.id) AND o.phone_hash = t.phone
+		LEFT JOIN LATERAL (SELECT o.phone_hash, o.phone_masked, o.phone_sealed FROM person o
+			WHERE t.phone_from <> t.id AND o.id = t.phone_from AND o.phone_hash = t.phone LIMIT 1) o ON true
 		WHERE p.id = t.id AND (p.name, p.gender, p.birth_date, p.provenance, p.phone_hash)
 			IS DISTINCT FROM (t.name, t.gender, t.birth, t.prov::jsonb, coalesce(o.phone_hash, p.phone_hash))`,
 		func(tag pgconn.CommandTag) { out.Golden = int(tag.RowsAffected()) }, golden.args...)
@@ -603,7 +618,9 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 	}
 	as, bs, outcomes, totals, fields := make([]string, len(r.Pairs)), make([]string, len(r.Pairs)), make([]string, len(r.Pairs)),
 		make([]float64, len(r.Pairs)), make([]string, len(r.Pairs))
-	for i, p := range r.Pairs {
+	for i, p := range slices.SortedFunc(slices.Values(r.Pairs), func(a, b PersonPair) int {
+		return cmp.Or(strings.Compare(a.A, b.A), strings.Compare(a.B, b.B))
+	}) {
 		as[i], bs[i], outcomes[i], totals[i], fields[i] = p.A, p.B, p.Outcome, p.Total, string(p.Fields)
 	}
 	// The fields go as text, parsed by the statement: 200k pairs bound
@@ -669,6 +686,25 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		}
 	}
 	return out, nil
+}
+
+// idOrder returns the positions of ids in ascending order of their ids.
+func idOrder(ids []int64) []int {
+	order := make([]int, len(ids))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(ids[a], ids[b]) })
+	return order
+}
+
+// permuted returns s with its elements in the given order of positions.
+func permuted[T any](s []T, order []int) []T {
+	out := make([]T, len(s))
+	for i, j := range order {
+		out[i] = s[j]
+	}
+	return out
 }
 
 // copyRowsAbove is the number of rows above which the input of a

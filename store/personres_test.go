@@ -550,6 +550,10 @@ func TestResolutionInputCopiedAsBound(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		var tookPhone bool
+		if err := pool.QueryRow(ctx, `SELECT phone_hash = $2 FROM person WHERE id = $1`, zhang, liPhone).Scan(&tookPhone); err != nil || !tookPhone {
+			t.Fatalf("张三丰's golden record did not take 李四's phone (copied above %d rows): %v", copyAbove, err)
+		}
 		rows, err := pool.Query(ctx, `SELECT concat_ws(' ', name, name_masked, gender, birth_date, encode(phone_hash, 'hex'), provenance)
 			FROM person WHERE id = ANY($1) ORDER BY id`, []int64{zhang, li})
 		if err != nil {

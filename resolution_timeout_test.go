@@ -69,3 +69,28 @@ func TestServedHubResolvesPastTheQueryTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestServedHubResolvesPersonsOnceHomesAreLinked: the served hub's first
+// person resolution starts once the linker has linked the members' homes
+// (a member's dwelling is a field resolution compares), not beside the
+// whole linking, where it took members before their dwellings were known.
+func TestServedHubResolvesPersonsOnceHomesAreLinked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole hub")
+	}
+	h := startHubEnv(t, buildHub(t), serverDataDir(t, "homes"), []string{"HUB_DEMO_LIVE_RATE=0", "HUB_LOG_LEVEL=info"})
+	waitReady(t, h)
+	const homes, persons = `"msg":"members' homes linked"`, `"msg":"persons resolved"`
+	for start := time.Now(); !strings.Contains(h.logs.String(), persons); time.Sleep(100 * time.Millisecond) {
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("persons not resolved after 60 s; logs:\n%s", h.logs)
+		}
+	}
+	logs := h.logs.String()
+	if i, j := strings.Index(logs, homes), strings.Index(logs, persons); i < 0 || i > j {
+		t.Fatalf("persons resolved before the members' homes were linked; logs:\n%s", logs)
+	}
+	if strings.Contains(logs, "person resolution failed") || strings.Contains(logs, "building linking failed") {
+		t.Fatalf("resolution failed; logs:\n%s", logs)
+	}
+}

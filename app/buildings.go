@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ywtg/hub/address"
@@ -17,53 +18,81 @@ import (
 // new, except in a full run — the first after start, and every run after
 // the known buildings changed, which also retries addresses that name a
 // compound but found no building.
+//
+// Person resolution reads the links of members' homes (a member's
+// dwelling): the homes are linked first in every run, and homesLinked is
+// told then, before the stations and cases are linked, or as soon as the
+// run ends without them (failed, or this replica does not resolve).
 type buildingLinker struct {
 	afterPass
-	st    *store.Store
-	dir   *address.Directory
-	lease *resolutionLease
-	log   *slog.Logger
+	st          *store.Store
+	dir         *address.Directory
+	lease       *resolutionLease
+	log         *slog.Logger
+	homesLinked func()
 }
 
-func newBuildingLinker(st *store.Store, dir *address.Directory, lease *resolutionLease, log *slog.Logger) *buildingLinker {
-	return &buildingLinker{afterPass: newAfterPass(), st: st, dir: dir, lease: lease, log: log}
+func newBuildingLinker(st *store.Store, dir *address.Directory, lease *resolutionLease, log *slog.Logger, homesLinked func()) *buildingLinker {
+	return &buildingLinker{afterPass: newAfterPass(), st: st, dir: dir, lease: lease, log: log, homesLinked: homesLinked}
+}
+
+// linkerState is what a linker keeps between its runs.
+type linkerState struct {
+	last      *address.Gazetteer // the gazetteer of the last full run
+	casesSeen int64
 }
 
 // run links when asked until ctx ends.
 func (l *buildingLinker) run(ctx context.Context) {
 	ctx = store.Unscoped(ctx)
-	var last *address.Gazetteer // the gazetteer of the last full run
-	var casesSeen int64
+	var s linkerState
 	for l.wait(ctx) {
-		// The replica that resolves links (its persons need the links);
-		// one that takes the lease over starts with a full run.
-		if !l.lease.held(ctx) {
-			continue
-		}
-		g, err := l.dir.Gazetteer(ctx)
-		if err != nil {
-			l.warn(ctx, err)
-			continue
-		}
-		full := g != last
-		since := map[string]int64{}
-		if !full {
-			since[store.LinkCase] = casesSeen
-		}
-		t0 := time.Now()
-		res, seen, err := resolve.LinkBuildings(ctx, l.st, g, resolve.LinkKinds(), since, full)
-		casesSeen = max(casesSeen, seen[store.LinkCase])
-		if err != nil {
-			l.warn(ctx, err)
-			continue
-		}
-		if full {
-			last = g
-		}
-		if res.Read > 0 || res.Pruned > 0 {
-			l.log.Info("building links updated", "full", full, "addresses", res.Read, "to_building", res.ToBuilding,
-				"to_compound", res.ToCompound, "pruned", res.Pruned, "took", time.Since(t0))
-		}
+		l.link(ctx, &s)
+	}
+}
+
+// link is one run.
+func (l *buildingLinker) link(ctx context.Context, s *linkerState) {
+	homesLinked := sync.OnceFunc(l.homesLinked)
+	defer homesLinked()
+	// The replica that resolves links (its persons need the links);
+	// one that takes the lease over starts with a full run.
+	if !l.lease.held(ctx) {
+		return
+	}
+	g, err := l.dir.Gazetteer(ctx)
+	if err != nil {
+		l.warn(ctx, err)
+		return
+	}
+	full := g != s.last
+	since := map[string]int64{}
+	if !full {
+		since[store.LinkCase] = s.casesSeen
+	}
+	t0 := time.Now()
+	res, _, err := resolve.LinkBuildings(ctx, l.st, g, []string{store.LinkPartyMember}, since, full)
+	if err != nil {
+		l.warn(ctx, err)
+		return
+	}
+	if res.Read > 0 || res.Pruned > 0 {
+		l.log.Info("members' homes linked", "full", full, "addresses", res.Read, "to_building", res.ToBuilding,
+			"pruned", res.Pruned, "took", time.Since(t0))
+	}
+	homesLinked()
+	others, seen, err := resolve.LinkBuildings(ctx, l.st, g, []string{store.LinkServiceStation, store.LinkCase}, since, full)
+	s.casesSeen = max(s.casesSeen, seen[store.LinkCase])
+	if err != nil {
+		l.warn(ctx, err)
+		return
+	}
+	if full {
+		s.last = g
+	}
+	if res = res.Plus(others); res.Read > 0 || res.Pruned > 0 {
+		l.log.Info("building links updated", "full", full, "addresses", res.Read, "to_building", res.ToBuilding,
+			"to_compound", res.ToCompound, "pruned", res.Pruned, "took", time.Since(t0))
 	}
 }
 

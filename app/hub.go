@@ -200,15 +200,19 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 	regroupDone := make(chan struct{})
 	go func() { defer close(regroupDone); incidents.run(regroupCtx) }()
 	defer func() { stopRegroup(); <-regroupDone }()
-	buildings := newBuildingLinker(work, srcs.addresses, lease, log)
-	linkCtx, stopLink := context.WithCancel(ctx)
-	linkDone := make(chan struct{})
-	go func() { defer close(linkDone); buildings.run(linkCtx) }()
-	defer func() { stopLink(); <-linkDone }()
+	// Persons are resolved once the linker has linked the members' homes
+	// (their dwellings) in its run, beside its linking of stations and
+	// cases: resolved beside the whole run, a first resolution took every
+	// member without a dwelling, and the next resolved them again.
 	persons := newPersonResolver(work, srcs.addresses, lease, log)
 	personCtx, stopPersons := context.WithCancel(ctx)
 	personDone := make(chan struct{})
 	go func() { defer close(personDone); persons.run(personCtx) }()
+	buildings := newBuildingLinker(work, srcs.addresses, lease, log, persons.passed)
+	linkCtx, stopLink := context.WithCancel(ctx)
+	linkDone := make(chan struct{})
+	go func() { defer close(linkDone); buildings.run(linkCtx) }()
+	defer func() { stopLink(); <-linkDone }()
 	defer func() { stopPersons(); <-personDone }()
 	// Building links, incidents and persons are resolved after passes,
 	// once every source's first pass has ended (Loaded): resolving after
@@ -219,8 +223,7 @@ func Serve(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, std
 	var loaded atomic.Bool
 	resolveAfterPasses := func() {
 		incidents.passed()
-		buildings.passed()
-		persons.passed()
+		buildings.passed() // then persons (homesLinked)
 	}
 	refreshAddresses := func() {
 		// Matches against what the sync brought must not answer

@@ -255,7 +255,11 @@ func cluster(recs []Record, pr []prep, pairs []Pair, decisions []Decision, model
 	for i := range recs {
 		idx[recs[i].Key] = i
 	}
-	slices.SortStableFunc(pairs, func(a, b Pair) int {
+	// Strongest first, then by keys: a total order (no two pairs have
+	// the same keys), so an unstable sort gives the same order as a
+	// stable one, whose merges moved the pairs (88 bytes each) over and
+	// over.
+	slices.SortFunc(pairs, func(a, b Pair) int {
 		if c := cmp.Compare(b.Total, a.Total); c != 0 {
 			return c
 		}

@@ -472,31 +472,33 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		}
 		out.Made = len(made)
 	}
-	var survivors, merged, into []int64
-	for _, p := range r.Persons {
-		if !p.Current {
-			survivors = append(survivors, p.ID)
-		}
-		for _, m := range p.Merged {
-			merged, into = append(merged, m), append(into, p.ID)
-		}
-	}
-	links, persons, matched := make([]int64, len(r.Records)), make([]int64, len(r.Records)), make([]string, len(r.Records))
-	for i, x := range r.Records {
-		if x.Person < 0 || x.Person >= len(r.Persons) {
-			return out, fmt.Errorf("apply person resolution: record %s names person %d of %d", x.Key, x.Person, len(r.Persons))
-		}
-		links[i], persons[i], matched[i] = x.LinkID, r.Persons[x.Person].ID, x.MatchedBy
-	}
 	// Every input goes in the order of the rows it writes (heap order is
 	// about id order, the evidence's key is its pair): a statement driven
 	// by its input in the resolution's own order wrote a first
 	// resolution's rows page by random page, each page read and written
 	// back again as often as it held rows to change.
-	order := idOrder(links)
-	links, persons, matched = permuted(links, order), permuted(persons, order), permuted(matched, order)
-	order = idOrder(merged)
-	merged, into = permuted(merged, order), permuted(into, order)
+	var survivors []int64
+	var merges [][2]int64 // a person merged, the person it is merged into
+	for _, p := range r.Persons {
+		if !p.Current {
+			survivors = append(survivors, p.ID)
+		}
+		for _, m := range p.Merged {
+			merges = append(merges, [2]int64{m, p.ID})
+		}
+	}
+	slices.SortFunc(merges, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	merged, into := make([]int64, len(merges)), make([]int64, len(merges))
+	for i, m := range merges {
+		merged[i], into[i] = m[0], m[1]
+	}
+	links, persons, matched := make([]int64, len(r.Records)), make([]int64, len(r.Records)), make([]string, len(r.Records))
+	for i, x := range slices.SortedFunc(slices.Values(r.Records), func(a, b ResolvedRecord) int { return cmp.Compare(a.LinkID, b.LinkID) }) {
+		if x.Person < 0 || x.Person >= len(r.Persons) {
+			return out, fmt.Errorf("apply person resolution: record %s names person %d of %d", x.Key, x.Person, len(r.Persons))
+		}
+		links[i], persons[i], matched[i] = x.LinkID, r.Persons[x.Person].ID, x.MatchedBy
+	}
 	n := len(r.Persons)
 	gid, names, masked, genders := make([]int64, n), make([]string, n), make([]string, n), make([]*string, n)
 	births, phoneFrom, phones, prov := make([]*time.Time, n), make([]int64, n), make([][]byte, n), make([]string, n)
@@ -686,25 +688,6 @@ func (w *Writer) ApplyPersonResolution(ctx context.Context, r PersonResolution) 
 		}
 	}
 	return out, nil
-}
-
-// idOrder returns the positions of ids in ascending order of their ids.
-func idOrder(ids []int64) []int {
-	order := make([]int, len(ids))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(ids[a], ids[b]) })
-	return order
-}
-
-// permuted returns s with its elements in the given order of positions.
-func permuted[T any](s []T, order []int) []T {
-	out := make([]T, len(s))
-	for i, j := range order {
-		out[i] = s[j]
-	}
-	return out
 }
 
 // copyRowsAbove is the number of rows above which the input of a

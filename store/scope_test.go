@@ -25,7 +25,7 @@ var notReads = map[string]string{
 	"AddressVersion": "gazetteer reference", "AddressReference": "gazetteer reference",
 	"SaveBuildingLinks": "building resolution (writes)", "PruneBuildingLinks": "building resolution (writes)",
 	"SequenceChanges": "change log bookkeeping (writes)", "PruneChanges": "change log retention (writes)",
-	"VacuumChangeQueue": "change log bookkeeping (maintenance)", "VacuumPersonQueue": "person resolution bookkeeping (maintenance)", "VacuumIncidentQueue": "incident regrouping bookkeeping (maintenance)", "RefreshPersonStatistics": "planner statistics (maintenance)", "RefreshIncidentStatistics": "planner statistics (maintenance)",
+	"VacuumChangeQueue": "change log bookkeeping (maintenance)", "VacuumPersonQueue": "person resolution bookkeeping (maintenance)", "PrepareBackfill": "visibility bookkeeping before a backfill (maintenance)", "VacuumIncidentQueue": "incident regrouping bookkeeping (maintenance)", "RefreshPersonStatistics": "planner statistics (maintenance)", "RefreshIncidentStatistics": "planner statistics (maintenance)",
 }
 
 // TestReadsFailClosed calls every other method of Store that takes a

@@ -429,6 +429,20 @@ func (w *Writer) BackfillCases(ctx context.Context, cases []canon.Case) (UpsertR
 	return res, err
 }
 
+// PrepareBackfill vacuums "case" (a vacuum of it already running is left
+// to finish on its own) so that the pages a load has just filled are
+// marked all-visible: BackfillCases asks which of a batch's cases the store
+// holds by the (source, source_id) index, and on a page not marked so
+// every case found there is also read from its heap page. A city's
+// history export re-delivers 596k of the cases its live channel has just
+// loaded: their probes took 14.7 s, and 2.4 s after a vacuum of 1.9 s.
+func (s *Store) PrepareBackfill(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, `VACUUM (SKIP_LOCKED) "case"`); err != nil {
+		return fmt.Errorf("prepare the backfill: %w", err)
+	}
+	return nil
+}
+
 // Backfill is BackfillCases for a batch of records, which must all be
 // cases: backfilling channels deliver cases only.
 func (w *Writer) Backfill(ctx context.Context, records []any) (UpsertResult, error) {

@@ -416,3 +416,39 @@ func TestBackfillWaitsForTheSourceItBackfills(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBackfillPreparedAfterALoad: a live source's first pass that wrote
+// PrepareBackfillAbove records or more has the store vacuum "case" before
+// the backfill's pass, so that its probes of the cases held read the index
+// alone (store.Store.PrepareBackfill); after a smaller pass it does not.
+// Either way the backfill writes what it did.
+func TestBackfillPreparedAfterALoad(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		above    int
+		vacuumed int
+	}{{20, 1}, {21, 0}} {
+		st := dbtest.NewStore(t)
+		storetest.SeedRegions(t, st)
+		all := casesFor("citymgmt", 30, 0)
+		live := &caseLog{name: "citymgmt"}
+		live.set(all[:20])
+		archive := &caseLog{name: "citymgmt-archive", backfills: "citymgmt"}
+		archive.set(all[:25])
+		e, err := syncer.New(st, []syncer.Source{{Connector: live, Interval: time.Hour}, {Connector: archive, Interval: time.Hour}},
+			syncer.Options{PrepareBackfillAbove: tc.above})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.SyncOnce(ctx, "", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := scalar(t, st, `SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = '"case"'::regclass`); n != tc.vacuumed {
+			t.Errorf("a live pass of 20 records, preparing from %d: \"case\" vacuumed %d times, want %d", tc.above, n, tc.vacuumed)
+		}
+		if c := res["citymgmt-archive"].Counts; c.Stored-c.Unchanged != 5 || c.Unchanged != 20 {
+			t.Errorf("export: %d written, %d unchanged; want 5 and 20", c.Stored-c.Unchanged, c.Unchanged)
+		}
+	}
+}

@@ -59,6 +59,11 @@ type Options struct {
 	Loaded func()
 	// Holder names this process in the runs it records; default host:pid.
 	Holder string
+	// PrepareBackfillAbove: a backfilled source's first pass that wrote
+	// this many records or more has the store prepare for the backfill's
+	// probes of what it holds before the backfill's pass
+	// (store.Store.PrepareBackfill); default 10,000.
+	PrepareBackfillAbove int
 }
 
 // Engine synchronises sources into the store.
@@ -103,6 +108,9 @@ func New(st *store.Store, sources []Source, o Options) (*Engine, error) {
 	}
 	if o.Holder == "" {
 		o.Holder = store.DefaultHolder()
+	}
+	if o.PrepareBackfillAbove <= 0 {
+		o.PrepareBackfillAbove = 10000
 	}
 	m, err := newMetrics(o.Registry)
 	if err != nil {
@@ -206,14 +214,26 @@ func (e *Engine) buildDeferred(ctx context.Context) error {
 	return err
 }
 
-// firstPasses has a channel for each of the sources that others backfill,
-// closed when its first pass (of those about to run) has ended, whatever
-// its outcome.
-func (e *Engine) firstPasses(sources []Source) map[string]chan struct{} {
-	out := map[string]chan struct{}{}
+// firstPass is the first pass (of those about to run) of a source that
+// others backfill.
+type firstPass struct {
+	done  chan struct{} // closed when the pass has ended, whatever its outcome
+	wrote int           // records it wrote, set before done is closed
+}
+
+// end records how the pass ended and tells the backfills waiting for it.
+func (p *firstPass) end(res Result) {
+	p.wrote = res.Counts.Stored - res.Counts.Unchanged
+	close(p.done)
+}
+
+// firstPasses has a firstPass for each of the sources that others
+// backfill.
+func (e *Engine) firstPasses(sources []Source) map[string]*firstPass {
+	out := map[string]*firstPass{}
 	for _, s := range sources {
 		if n := s.Connector.Describe().Name; len(e.backfilledBy[n]) > 0 {
-			out[n] = make(chan struct{})
+			out[n] = &firstPass{done: make(chan struct{})}
 		}
 	}
 	return out
@@ -224,19 +244,35 @@ func (e *Engine) firstPasses(sources []Source) map[string]chan struct{} {
 // the live channel writes its records first, and the backfill then only
 // inserts the history the live channel does not serve. Backfilling first
 // wrote the same cases twice (the live channel overwrites a backfilled
-// case), the same end state for twice the work.
-func (e *Engine) afterBackfilled(ctx context.Context, d connectors.Description, first map[string]chan struct{}) {
-	if ch, ok := first[d.Backfills]; ok && d.Backfills != "" {
-		select {
-		case <-ch:
-		case <-ctx.Done():
-		}
+// case), the same end state for twice the work. When that pass wrote
+// Options.PrepareBackfillAbove records or more (a first load), the store
+// prepares for the backfill's probes of the records it holds first
+// (store.Store.PrepareBackfill); failing to is not fatal.
+func (e *Engine) afterBackfilled(ctx context.Context, d connectors.Description, first map[string]*firstPass) {
+	p, ok := first[d.Backfills]
+	if !ok || d.Backfills == "" {
+		return
 	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return
+	}
+	if p.wrote < e.opts.PrepareBackfillAbove {
+		return
+	}
+	t0 := time.Now()
+	if err := e.store.PrepareBackfill(ctx); err != nil {
+		e.opts.Log.Warn("backfill: the records held not prepared", "source", d.Name, "err", err)
+		return
+	}
+	e.opts.Log.Info("backfill: the records held prepared", "source", d.Name, "backfills", d.Backfills,
+		"written", p.wrote, "took", time.Since(t0).Round(time.Millisecond))
 }
 
 // loop syncs one source until ctx ends; firstDone is called once its
 // first pass has ended (or ctx ended before).
-func (e *Engine) loop(ctx context.Context, s Source, first map[string]chan struct{}, firstDone func()) {
+func (e *Engine) loop(ctx context.Context, s Source, first map[string]*firstPass, firstDone func()) {
 	d := s.Connector.Describe()
 	name := d.Name
 	failures := 0
@@ -250,8 +286,8 @@ func (e *Engine) loop(ctx context.Context, s Source, first map[string]chan struc
 	for {
 		res, err := e.Pass(ctx, s.Connector, false)
 		if !passed {
-			if ch, ok := first[name]; ok {
-				close(ch)
+			if p, ok := first[name]; ok {
+				p.end(res)
 			}
 			passed = true
 			firstDone()
@@ -367,8 +403,8 @@ func (e *Engine) SyncOnce(ctx context.Context, name string, full bool) (map[stri
 			defer wg.Done()
 			e.afterBackfilled(ctx, d, first)
 			res, err := e.Pass(ctx, s.Connector, full)
-			if ch, ok := first[n]; ok {
-				close(ch)
+			if p, ok := first[n]; ok {
+				p.end(res)
 			}
 			mu.Lock()
 			defer mu.Unlock()

@@ -331,12 +331,7 @@ func (s *caseLog) Pull(_ context.Context, req connectors.Request) (connectors.Ba
 // those come back, and the cases the live source lost stay gone.
 func TestReconcileGivesBackfilledHistoryBack(t *testing.T) {
 	ctx := context.Background()
-	st := dbtest.NewStore(t)
-	storetest.SeedRegions(t, st)
-	all := casesFor("citymgmt", 30, 0)
-	live := &caseLog{name: "citymgmt"}
-	live.set(all[:20])
-	archive := &caseLog{name: "citymgmt-archive", backfills: "citymgmt"}
+	st, all, live, archive := liveAndArchive(t)
 	archive.set(append(append([]change{}, all[:5]...), all[25:]...)) // five archive-only cases
 	e := newCaseEngine(t, st, live, archive)
 	if _, err := e.SyncOnce(ctx, "", false); err != nil {
@@ -365,13 +360,32 @@ func TestReconcileGivesBackfilledHistoryBack(t *testing.T) {
 	checkLedger(t, st)
 }
 
+// liveAndArchive is a store with the regions seeded, 30 city-management
+// cases, a live source serving the first 20 of them and its backfilling
+// export, serving none yet.
+func liveAndArchive(t *testing.T) (st *store.Store, all []change, live, archive *caseLog) {
+	t.Helper()
+	st = dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	all = casesFor("citymgmt", 30, 0)
+	live = &caseLog{name: "citymgmt"}
+	live.set(all[:20])
+	return st, all, live, &caseLog{name: "citymgmt-archive", backfills: "citymgmt"}
+}
+
 func newCaseEngine(t *testing.T, st *store.Store, sources ...*caseLog) *syncer.Engine {
+	t.Helper()
+	return newCaseEngineWith(t, st, syncer.Options{PageSize: 7, BatchSize: 1}, sources...)
+}
+
+// newCaseEngineWith is newCaseEngine with the engine's options.
+func newCaseEngineWith(t *testing.T, st *store.Store, o syncer.Options, sources ...*caseLog) *syncer.Engine {
 	t.Helper()
 	var list []syncer.Source
 	for _, s := range sources {
 		list = append(list, syncer.Source{Connector: s, Interval: time.Hour})
 	}
-	e, err := syncer.New(st, list, syncer.Options{PageSize: 7, BatchSize: 1})
+	e, err := syncer.New(st, list, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,12 +398,8 @@ func newCaseEngine(t *testing.T, st *store.Store, sources ...*caseLog) *syncer.E
 // wrote the cases both deliver twice).
 func TestBackfillWaitsForTheSourceItBackfills(t *testing.T) {
 	ctx := context.Background()
-	st := dbtest.NewStore(t)
-	storetest.SeedRegions(t, st)
-	all := casesFor("citymgmt", 30, 0)
-	live := &caseLog{name: "citymgmt", onPull: func() { time.Sleep(10 * time.Millisecond) }}
-	live.set(all[:20])
-	archive := &caseLog{name: "citymgmt-archive", backfills: "citymgmt"}
+	st, all, live, archive := liveAndArchive(t)
+	live.onPull = func() { time.Sleep(10 * time.Millisecond) }
 	archive.set(append(append([]change{}, all[:5]...), all[25:]...)) // five archive-only cases
 	var early atomic.Int32
 	archive.onPull = func() {
@@ -428,18 +438,9 @@ func TestBackfillPreparedAfterALoad(t *testing.T) {
 		above    int
 		vacuumed int
 	}{{20, 1}, {21, 0}} {
-		st := dbtest.NewStore(t)
-		storetest.SeedRegions(t, st)
-		all := casesFor("citymgmt", 30, 0)
-		live := &caseLog{name: "citymgmt"}
-		live.set(all[:20])
-		archive := &caseLog{name: "citymgmt-archive", backfills: "citymgmt"}
+		st, all, live, archive := liveAndArchive(t)
 		archive.set(all[:25])
-		e, err := syncer.New(st, []syncer.Source{{Connector: live, Interval: time.Hour}, {Connector: archive, Interval: time.Hour}},
-			syncer.Options{PrepareBackfillAbove: tc.above})
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := newCaseEngineWith(t, st, syncer.Options{PageSize: 7, BatchSize: 1, PrepareBackfillAbove: tc.above}, live, archive)
 		res, err := e.SyncOnce(ctx, "", false)
 		if err != nil {
 			t.Fatal(err)

@@ -215,17 +215,25 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
+	// Migrations may rewrite large tables: no statement timeout.
+	return s.withoutTimeout(ctx, "migrate", func(conn *pgxpool.Conn) error { return Migrate(ctx, conn.Conn()) })
+}
+
+// withoutTimeout runs fn on a session of the pool whose statement timeout
+// is lifted for it: for work that cannot run in a transaction (where the
+// store's writes lift it) and may outlast the API's timeout. Its own
+// errors are prefixed with what; fn's are returned as they are.
+func (s *Store) withoutTimeout(ctx context.Context, what string, fn func(conn *pgxpool.Conn) error) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("migrate: acquire connection: %w", err)
+		return fmt.Errorf("%s: acquire connection: %w", what, err)
 	}
 	defer conn.Release()
-	// Migrations may rewrite large tables: no statement timeout.
 	if _, err := conn.Exec(ctx, "SET statement_timeout = 0"); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "RESET statement_timeout")
-	return Migrate(ctx, conn.Conn())
+	return fn(conn)
 }
 
 // Migrate applies the embedded migrations on one connection.

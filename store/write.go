@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/planar"
 
@@ -439,19 +440,12 @@ func (w *Writer) BackfillCases(ctx context.Context, cases []canon.Case) (UpsertR
 // The vacuum (never in a transaction) runs without the pool's statement
 // timeout, on a session of its own.
 func (s *Store) PrepareBackfill(ctx context.Context) error {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("prepare the backfill: %w", err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SET statement_timeout = 0"); err != nil {
-		return fmt.Errorf("prepare the backfill: %w", err)
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), "RESET statement_timeout")
-	if _, err := conn.Exec(ctx, `VACUUM (SKIP_LOCKED) "case"`); err != nil {
-		return fmt.Errorf("prepare the backfill: %w", err)
-	}
-	return nil
+	return s.withoutTimeout(ctx, "prepare the backfill", func(conn *pgxpool.Conn) error {
+		if _, err := conn.Exec(ctx, `VACUUM (SKIP_LOCKED) "case"`); err != nil {
+			return fmt.Errorf("prepare the backfill: %w", err)
+		}
+		return nil
+	})
 }
 
 // Backfill is BackfillCases for a batch of records, which must all be

@@ -128,34 +128,42 @@ var householdSpec = &stagedUpsert{
 	table: "household",
 	columns: append(append([]column{{"grid_code", "text"}, {"compound_name", "text"}, {"building_no", "text"},
 		{"unit", "text"}, {"room", "text"}, {"address_raw", "text"}}, locationColumns...), provenanceColumns...),
-	steps: []string{`WITH c AS (
-			INSERT INTO compound (name, community_id, grid_id, source, source_id, fetched_at, payload_hash)
-			SELECT DISTINCT ON (s.source, g.code, s.compound_name) s.compound_name, g.parent_id, g.id, s.source,
+	steps: []string{
+		// Compounds first, so that the buildings below find the compounds
+		// this batch creates. The groups are formed by byte equality
+		// (COLLATE "C": the same groups as the database's deterministic
+		// collation, without its locale-aware comparisons in the sort).
+		`INSERT INTO compound (name, community_id, grid_id, source, source_id, fetched_at, payload_hash)
+			SELECT DISTINCT ON (s.source, g.code, s.compound_name COLLATE "C") s.compound_name, g.parent_id, g.id, s.source,
 				g.code || '/' || s.compound_name, s.fetched_at, sha256(convert_to(g.code || '/' || s.compound_name, 'UTF8'))
 			FROM household_stage s JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
 			WHERE s.compound_name <> ''
-			ON CONFLICT (source, source_id) DO NOTHING RETURNING id),
-		b AS (
-			INSERT INTO building (compound_id, number, grid_id, lat, lng, source, source_id, fetched_at, payload_hash)
-			SELECT DISTINCT ON (s.source, g.code, s.compound_name, s.building_no) cp.id, s.building_no, g.id, s.lat, s.lng, s.source,
-				g.code || '/' || s.compound_name || '/' || s.building_no, s.fetched_at,
-				sha256(convert_to(g.code || '/' || s.compound_name || '/' || s.building_no, 'UTF8'))
-			FROM household_stage s JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
-			LEFT JOIN LATERAL (SELECT id FROM compound WHERE source = s.source
-				AND source_id = g.code || '/' || s.compound_name LIMIT 1) cp ON true
-			WHERE s.building_no <> ''
-			ON CONFLICT (source, source_id) DO NOTHING RETURNING id)
-		SELECT (SELECT count(*) FROM c) + (SELECT count(*) FROM b)`,
-		// Compounds and buildings created above are visible now.
+			ON CONFLICT (source, source_id) DO NOTHING`,
+		// Each building of the batch once, with its compound probed once
+		// (a household names none: its building has none).
+		`INSERT INTO building (compound_id, number, grid_id, lat, lng, source, source_id, fetched_at, payload_hash)
+			SELECT (SELECT cp.id FROM compound cp WHERE cp.source = d.source AND cp.source_id = d.compound_key),
+				d.building_no, d.grid_id, d.lat, d.lng, d.source, d.source_id, d.fetched_at, sha256(convert_to(d.source_id, 'UTF8'))
+			FROM (SELECT DISTINCT ON (s.source, g.code, s.compound_name COLLATE "C", s.building_no COLLATE "C") s.source,
+					g.code || '/' || s.compound_name AS compound_key, s.building_no, g.id AS grid_id, s.lat, s.lng,
+					g.code || '/' || s.compound_name || '/' || s.building_no AS source_id, s.fetched_at
+				FROM household_stage s JOIN region g ON g.code = s.grid_code AND g.level = 'GRID'
+				WHERE s.building_no <> '') d
+			ON CONFLICT (source, source_id) DO NOTHING`,
+		// A building held without its compound (the compound was deleted,
+		// and a batch has created it again) gets it back. Its compound's
+		// source id is its own without the building number: one probe of
+		// compound's (source, source_id) index per such building.
 		`UPDATE building b SET compound_id = cp.id FROM compound cp
-			WHERE b.compound_id IS NULL AND cp.source = b.source AND b.source_id LIKE cp.source_id || '/%'
-			AND b.source_id = cp.source_id || '/' || b.number`,
+			WHERE b.compound_id IS NULL AND cp.source = b.source
+				AND cp.source_id = left(b.source_id, -(length(b.number) + 1))
+				AND b.source_id = cp.source_id || '/' || b.number`,
 		householdUpsert,
 		// Residents that arrived before their household.
 		`UPDATE resident r SET household_id = h.id FROM household h
 			WHERE r.household_id IS NULL AND h.source = r.source AND h.source_id = r.household_source_id`,
 	},
-	counted: 2,
+	counted: 3,
 }
 
 // householdUpsert writes households once their buildings exist.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"maps"
 	"testing"
 
 	"github.com/ywtg/hub/canon"
@@ -112,6 +113,63 @@ func TestEveryRecordTypeAndLateReferences(t *testing.T) {
 	}
 	if n := count(t, st, `SELECT count(*) FROM person_link WHERE role = 'PARTY_MEMBER'`); n != 0 {
 		t.Fatal("person link of a deleted member remains")
+	}
+}
+
+// TestHouseholdsMakeTheirBuildingsAndCompounds writes households of two
+// buildings of one compound and one of a building without compound in a
+// batch: each building and compound is made once, the buildings with the
+// compound the same batch made. A building whose compound is deleted gets
+// the compound back when a later batch makes it again, also when none of
+// its own households is in that batch.
+func TestHouseholdsMakeTheirBuildingsAndCompounds(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedPeople(t, st)
+	grid := "420606001001001"
+	household := func(id, compound, building, room string) *canon.Household {
+		return &canon.Household{Provenance: storetest.Prov("governance", id, id+room), GridCode: grid, CompoundName: compound,
+			BuildingNo: building, Room: room, AddressRaw: compound + building + "栋" + room}
+	}
+	buildings := func() map[string]string {
+		t.Helper()
+		rows, err := st.Pool().Query(context.Background(), `SELECT b.number, coalesce(c.name, '-') FROM building b
+			LEFT JOIN compound c ON c.id = b.compound_id WHERE b.source = 'governance' AND b.grid_id = (SELECT id FROM region WHERE code = $1)`, grid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for rows.Next() {
+			var number, compound string
+			if err := rows.Scan(&number, &compound); err != nil {
+				t.Fatal(err)
+			}
+			got[number] = compound
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	storetest.Upsert(t, st, household("HB1", "和平小区", "3", "101"), household("HB2", "和平小区", "3", "102"),
+		household("HB3", "和平小区", "5", "201"), household("HB4", "", "7", "301"))
+	want := map[string]string{"3": "和平小区", "5": "和平小区", "7": "-"}
+	if got := buildings(); !maps.Equal(got, want) {
+		t.Fatalf("buildings (number → compound) %v, want %v", got, want)
+	}
+	if n := count(t, st, `SELECT count(*) FROM compound WHERE name = '和平小区'`); n != 1 {
+		t.Fatalf("%d compounds 和平小区, want 1", n)
+	}
+
+	if _, err := st.Pool().Exec(context.Background(), `DELETE FROM compound WHERE name = '和平小区'`); err != nil {
+		t.Fatal(err)
+	}
+	if got := buildings(); got["3"] != "-" || got["5"] != "-" {
+		t.Fatalf("buildings after their compound was deleted: %v", got)
+	}
+	storetest.Upsert(t, st, household("HB1", "和平小区", "3", "101b"))
+	if got := buildings(); !maps.Equal(got, want) {
+		t.Fatalf("buildings after the compound was made again: %v, want %v", got, want)
 	}
 }
 

@@ -76,6 +76,21 @@ type cursor struct {
 	Back bool   `json:"b,omitempty"`
 }
 
+// pageSQL reads a page of a table (%[1]s, primary key %[2]s) after the
+// cursor ($1, $2), $3 rows at most, in the order of (gxsj, key) where a
+// NULL gxsj sorts as the empty string. The rows with a stamp are read by a
+// row comparison on (gxsj, key), which an index on those columns of the
+// source's table serves as it is (the comparison wrapped in coalesce served
+// none: every page sorted the whole table); those without, only while the
+// cursor is still at the empty stamp.
+const pageSQL = `SELECT raw, t, id FROM (
+		(SELECT row_to_json(t)::text AS raw, ''::text AS t, t.%[2]s::text AS id FROM %[1]s t
+			WHERE $1 = '' AND t.gxsj IS NULL AND t.%[2]s > $2 ORDER BY t.%[2]s LIMIT $3)
+		UNION ALL
+		(SELECT row_to_json(t)::text, t.gxsj::text, t.%[2]s::text FROM %[1]s t
+			WHERE (t.gxsj, t.%[2]s) > ($1, $2) ORDER BY t.gxsj, t.%[2]s LIMIT $3)) page
+	ORDER BY t, id LIMIT $3`
+
 // Pull implements connectors.Connector.
 func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
 	pk := ""
@@ -98,8 +113,7 @@ func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connector
 	if cur.Back {
 		after = "" // every key of the second T
 	}
-	rows, err := c.cfg.Pool.Query(ctx, fmt.Sprintf(`SELECT row_to_json(t)::text, coalesce(t.gxsj, ''), t.%[2]s FROM %[1]s t
-		WHERE (coalesce(t.gxsj, ''), t.%[2]s) > ($1, $2) ORDER BY coalesce(t.gxsj, ''), t.%[2]s LIMIT $3`, req.Stream, pk), cur.T, after, limit)
+	rows, err := c.cfg.Pool.Query(ctx, fmt.Sprintf(pageSQL, req.Stream, pk), cur.T, after, limit)
 	if err != nil {
 		return connectors.Batch{}, canon.Errorf(canon.SourceUnavailable, "party database: %v", err)
 	}
@@ -140,8 +154,8 @@ func (c *Connector) Pull(ctx context.Context, req connectors.Request) (connector
 // an older backup or reloaded with new ids.
 func (c *Connector) checkCursor(ctx context.Context, table, pk string, cur cursor) error {
 	var ok bool
-	err := c.cfg.Pool.QueryRow(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM %[1]s t
-		WHERE (coalesce(t.gxsj, ''), t.%[2]s) >= ($1, $2))`, table, pk), cur.T, cur.ID).Scan(&ok)
+	err := c.cfg.Pool.QueryRow(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM %[1]s t WHERE (t.gxsj, t.%[2]s) >= ($1, $2))
+		OR $1 = '' AND EXISTS (SELECT 1 FROM %[1]s t WHERE t.gxsj IS NULL AND t.%[2]s >= $2)`, table, pk), cur.T, cur.ID).Scan(&ok)
 	if err != nil {
 		return canon.Errorf(canon.SourceUnavailable, "party database: %v", err)
 	}

@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
 	"github.com/ywtg/hub/connectors/connectortest"
 	"github.com/ywtg/hub/connectors/normalize"
@@ -94,5 +98,57 @@ func TestCursorBeyondTheTableIsRejected(t *testing.T) {
 	_, err := c.Pull(ctx, connectors.Request{Stream: "t_dy", Cursor: cur})
 	if !errors.Is(err, connectors.ErrCursorRejected) {
 		t.Fatalf("cursor beyond the restored table: %v", err)
+	}
+}
+
+// TestRowsWithoutStampArePagedInOrder: rows whose gxsj is NULL or empty
+// sort first, as the empty stamp, by key; paging the table in small pages
+// reads every row exactly once, in the cursor's order.
+func TestRowsWithoutStampArePagedInOrder(t *testing.T) {
+	dsn := dbtest.EmptyDB(t)
+	_, layer := connectortest.StartSim(t, sim.Options{Seed: 1, LiveRate: -1, PartyDSN: dsn})
+	keys, _ := pii.NewKeys([]byte("party connector test key 32 byte"))
+	pool := dbtest.Pool(t, dsn)
+	c := party.New(party.Config{Name: "party", Pool: pool, Keys: keys, Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now})
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `UPDATE t_dy SET gxsj = CASE WHEN dyid IN (SELECT dyid FROM t_dy ORDER BY md5(dyid) LIMIT 7) THEN NULL ELSE '' END
+		WHERE dyid IN (SELECT dyid FROM t_dy ORDER BY md5(dyid) LIMIT 12)`); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	rows, err := pool.Query(ctx, `SELECT dyid FROM t_dy ORDER BY coalesce(gxsj, ''), dyid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	cur := ""
+	for {
+		b, err := c.Pull(ctx, connectors.Request{Stream: "t_dy", Cursor: cur, Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A page's outcomes are grouped by kind; its rows are in order.
+		var page []string
+		for _, r := range b.Records {
+			page = append(page, r.(interface{ Prov() *canon.Provenance }).Prov().SourceID)
+		}
+		for _, d := range b.Tombstones {
+			page = append(page, d.SourceID)
+		}
+		for _, q := range b.Quarantine {
+			page = append(page, q.SourceID)
+		}
+		slices.SortFunc(page, func(a, b string) int { return slices.Index(want, a) - slices.Index(want, b) })
+		got = append(got, page...)
+		cur = b.Next
+		if !b.More {
+			break
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("paged %d rows, want the table's %d in order (first rows: got %v, want %v)", len(got), len(want), got[:min(14, len(got))], want[:14])
 	}
 }

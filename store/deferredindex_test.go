@@ -16,18 +16,25 @@ import (
 // indexesOf reads the definitions of the indexes of the tables, by name.
 func indexesOf(t *testing.T, st *store.Store, tables ...string) map[string]string {
 	t.Helper()
-	rows, err := st.Pool().Query(context.Background(), `SELECT indexname, indexdef FROM pg_indexes
+	return pairs(t, st, `SELECT indexname, indexdef FROM pg_indexes
 		WHERE schemaname = current_schema() AND tablename = ANY($1)`, tables)
+}
+
+// pairs reads the two text columns of a query's rows as a map from the
+// first to the second.
+func pairs(t *testing.T, st *store.Store, sql string, args ...any) map[string]string {
+	t.Helper()
+	rows, err := st.Pool().Query(context.Background(), sql, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]string{}
 	for rows.Next() {
-		var name, def string
-		if err := rows.Scan(&name, &def); err != nil {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
 			t.Fatal(err)
 		}
-		out[name] = def
+		out[k] = v
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)

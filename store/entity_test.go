@@ -133,23 +133,8 @@ func TestHouseholdsMakeTheirBuildingsAndCompounds(t *testing.T) {
 	}
 	buildings := func() map[string]string {
 		t.Helper()
-		rows, err := st.Pool().Query(context.Background(), `SELECT b.number, coalesce(c.name, '-') FROM building b
-			LEFT JOIN compound c ON c.id = b.compound_id WHERE b.source = 'governance' AND b.grid_id = (SELECT id FROM region WHERE code = $1)`, grid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := map[string]string{}
-		for rows.Next() {
-			var number, compound string
-			if err := rows.Scan(&number, &compound); err != nil {
-				t.Fatal(err)
-			}
-			got[number] = compound
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return got
+		return pairs(t, st, `SELECT b.number, coalesce(c.name, '-') FROM building b LEFT JOIN compound c ON c.id = b.compound_id
+			WHERE b.source = 'governance' AND b.grid_id = (SELECT id FROM region WHERE code = $1)`, grid)
 	}
 	storetest.Upsert(t, st, household("HB1", "和平小区", "3", "101"), household("HB2", "和平小区", "3", "102"),
 		household("HB3", "和平小区", "5", "201"), household("HB4", "", "7", "301"))

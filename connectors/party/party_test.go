@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
@@ -22,11 +23,20 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-func TestPullsEveryTableOnce(t *testing.T) {
+// newConnector starts the simulated city with its party database in a
+// database of the test's own, and returns a connector reading it and the
+// database's pool.
+func newConnector(t *testing.T) (*party.Connector, *pgxpool.Pool) {
+	t.Helper()
 	dsn := dbtest.EmptyDB(t)
 	_, layer := connectortest.StartSim(t, sim.Options{Seed: 1, LiveRate: -1, PartyDSN: dsn})
 	keys, _ := pii.NewKeys([]byte("party connector test key 32 byte"))
-	c := party.New(party.Config{Name: "party", Pool: dbtest.Pool(t, dsn), Keys: keys, Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now})
+	pool := dbtest.Pool(t, dsn)
+	return party.New(party.Config{Name: "party", Pool: pool, Keys: keys, Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now}), pool
+}
+
+func TestPullsEveryTableOnce(t *testing.T) {
+	c, _ := newConnector(t)
 	for _, table := range c.Describe().Streams {
 		seen := map[string]bool{}
 		cur := ""
@@ -62,11 +72,7 @@ func TestPullsEveryTableOnce(t *testing.T) {
 // and updates move a row forward, so a table holding nothing at or after
 // the cursor was restored or reloaded: connectors.ErrCursorRejected.
 func TestCursorBeyondTheTableIsRejected(t *testing.T) {
-	dsn := dbtest.EmptyDB(t)
-	_, layer := connectortest.StartSim(t, sim.Options{Seed: 1, LiveRate: -1, PartyDSN: dsn})
-	keys, _ := pii.NewKeys([]byte("party connector test key 32 byte"))
-	pool := dbtest.Pool(t, dsn)
-	c := party.New(party.Config{Name: "party", Pool: pool, Keys: keys, Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now})
+	c, pool := newConnector(t)
 	ctx := context.Background()
 	cur := ""
 	for {
@@ -105,11 +111,7 @@ func TestCursorBeyondTheTableIsRejected(t *testing.T) {
 // sort first, as the empty stamp, by key; paging the table in small pages
 // reads every row exactly once, in the cursor's order.
 func TestRowsWithoutStampArePagedInOrder(t *testing.T) {
-	dsn := dbtest.EmptyDB(t)
-	_, layer := connectortest.StartSim(t, sim.Options{Seed: 1, LiveRate: -1, PartyDSN: dsn})
-	keys, _ := pii.NewKeys([]byte("party connector test key 32 byte"))
-	pool := dbtest.Pool(t, dsn)
-	c := party.New(party.Config{Name: "party", Pool: pool, Keys: keys, Layer: layer, Times: normalize.DefaultTimes(), Now: time.Now})
+	c, pool := newConnector(t)
 	ctx := context.Background()
 	if _, err := pool.Exec(ctx, `UPDATE t_dy SET gxsj = CASE WHEN dyid IN (SELECT dyid FROM t_dy ORDER BY md5(dyid) LIMIT 7) THEN NULL ELSE '' END
 		WHERE dyid IN (SELECT dyid FROM t_dy ORDER BY md5(dyid) LIMIT 12)`); err != nil {

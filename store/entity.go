@@ -140,7 +140,7 @@ var householdSpec = &stagedUpsert{
 			WHERE s.compound_name <> ''
 			ON CONFLICT (source, source_id) DO NOTHING`,
 		// Each building of the batch once, with its compound probed once
-		// (a household names none: its building has none).
+		// (a building whose households name no compound gets none).
 		`INSERT INTO building (compound_id, number, grid_id, lat, lng, source, source_id, fetched_at, payload_hash)
 			SELECT (SELECT cp.id FROM compound cp WHERE cp.source = d.source AND cp.source_id = d.compound_key),
 				d.building_no, d.grid_id, d.lat, d.lng, d.source, d.source_id, d.fetched_at, sha256(convert_to(d.source_id, 'UTF8'))

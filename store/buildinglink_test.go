@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/ywtg/hub/dbtest"
@@ -81,6 +83,74 @@ func TestPruneBuildingLinksOfTheGivenKinds(t *testing.T) {
 		}
 		if got := left(); n != step.pruned || got != step.left {
 			t.Fatalf("prune %v: %d pruned, %q left; want %d, %q", step.kinds, n, got, step.pruned, step.left)
+		}
+	}
+}
+
+// AddressesToResolve picks, in id order from after its cursor, the cases
+// whose address has no link of their kind, a link to another address, or
+// — when retrying — a link to no building although it names a compound;
+// a case without an address never, a link of another kind with the same
+// id never counts.
+func TestAddressesToResolveSkipsCurrentLinks(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	cases := storetest.MakeCases(6)
+	for i := range cases[:5] {
+		cases[i].Address = fmt.Sprintf("人民路%d号", i+1)
+	}
+	storetest.SeedCases(t, st, cases)
+	ctx := store.Unscoped(context.Background())
+	var ids []int64
+	rows, err := st.Pool().Query(ctx, `SELECT id FROM "case" ORDER BY source_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if rows.Err() != nil || len(ids) != 6 {
+		t.Fatalf("cases seeded: %v (%v)", ids, rows.Err())
+	}
+	// Case 0: no link of its own (a member's link has its id and address);
+	// 1: linked as it reads; 2: linked under an older address; 3: linked
+	// to no building although it names a compound; 4: linked to no
+	// building, naming none; 5: no address.
+	if _, err := st.Pool().Exec(ctx, `INSERT INTO building_link (record_type, record_id, address, confidence, names_compound)
+		VALUES ('PARTY_MEMBER', $1, '人民路1号', 0, false), ('CASE', $2, '人民路2号', 0, false),
+			('CASE', $3, '人民路九号', 0, false), ('CASE', $4, '人民路4号', 0, true), ('CASE', $5, '人民路5号', 0, false)`,
+		ids[0], ids[1], ids[2], ids[3], ids[4]); err != nil {
+		t.Fatal(err)
+	}
+	picked := func(after int64, limit int, retry bool) []int64 {
+		t.Helper()
+		list, err := st.AddressesToResolve(ctx, store.LinkCase, after, limit, retry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, a := range list {
+			out = append(out, a.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		after int64
+		limit int
+		retry bool
+		want  []int64
+	}{
+		{0, 10, false, []int64{ids[0], ids[2]}},
+		{0, 10, true, []int64{ids[0], ids[2], ids[3]}},
+		{ids[0], 10, true, []int64{ids[2], ids[3]}},
+		{0, 2, true, []int64{ids[0], ids[2]}},
+	} {
+		if got := picked(c.after, c.limit, c.retry); !slices.Equal(got, c.want) {
+			t.Errorf("after %d, limit %d, retry %v: picked %v, want %v", c.after, c.limit, c.retry, got, c.want)
 		}
 	}
 }

@@ -95,12 +95,12 @@ func (w *Writer) Delete(ctx context.Context, recordType canon.RecordType, source
 	if recordType == canon.RecordCase {
 		return w.deleteCases(ctx, source, sourceIDs)
 	}
-	tag, err := w.tx.Exec(ctx, "DELETE FROM "+table+" WHERE source = $1 AND source_id = ANY($2)", source, sourceIDs)
+	tag, err := w.tx.Exec(ctx, "DELETE FROM "+table+" t USING "+sourceKeys+" WHERE t.source = $1 AND t.source_id = k.id", source, sourceIDs)
 	if err != nil {
 		return 0, fmt.Errorf("delete %s records of %s: %w", recordType, source, err)
 	}
 	if role, ok := personRoles[recordType]; ok {
-		if _, err := w.tx.Exec(ctx, "DELETE FROM person_link WHERE source = $1 AND role = $2 AND source_id = ANY($3)", source, string(role), sourceIDs); err != nil {
+		if _, err := w.tx.Exec(ctx, "DELETE FROM person_link l USING "+sourceKeys+" WHERE l.source = $1 AND l.role = $3 AND l.source_id = k.id", source, sourceIDs, string(role)); err != nil {
 			return 0, fmt.Errorf("delete %s person links of %s: %w", recordType, source, err)
 		}
 	}
@@ -112,7 +112,7 @@ func (w *Writer) Delete(ctx context.Context, recordType canon.RecordType, source
 // regrouping after a sync pass looks for such incidents only among those
 // its own cases left.
 func (w *Writer) deleteCases(ctx context.Context, source string, sourceIDs []string) (int, error) {
-	n, left, err := incidentsLeft(w.tx.Query(ctx, `DELETE FROM "case" WHERE source = $1 AND source_id = ANY($2) RETURNING incident_id`,
+	n, left, err := incidentsLeft(w.tx.Query(ctx, `DELETE FROM "case" c USING `+sourceKeys+` WHERE c.source = $1 AND c.source_id = k.id RETURNING c.incident_id`,
 		source, sourceIDs))
 	if err != nil {
 		return 0, fmt.Errorf("delete cases of %s: %w", source, err)

@@ -89,8 +89,15 @@ func (l *SourceLock) Release() {
 // synchronisation pass goes through here: if the session dies, the lock is
 // gone and so is the transaction, so a holder that lost its lock can never
 // commit alongside the replica that took over.
+//
+// A batch's statements have room in memory for the rows they carry
+// (work_mem, for this transaction only): the transition tables the change
+// log's triggers read hold every row a statement wrote, and with the
+// server's default 4 MB a batch of cases (about 7 MB of rows) went to a
+// temporary file and was read back: 150 MB for the medium city's cases.
 func (l *SourceLock) InTx(ctx context.Context, fn func(w *Writer) error) error {
-	return pgx.BeginFunc(ctx, l.conn, func(tx pgx.Tx) error { return fn(&Writer{tx: tx}) })
+	return pgx.BeginTxFunc(ctx, l.conn, pgx.TxOptions{BeginQuery: "BEGIN; SET LOCAL work_mem = '64MB'"},
+		func(tx pgx.Tx) error { return fn(&Writer{tx: tx}) })
 }
 
 // InRun is InTx for a transaction of sync run runID: every change it logs

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/store"
 	"github.com/ywtg/hub/store/storetest"
@@ -101,20 +103,13 @@ func TestAddressesToResolveSkipsCurrentLinks(t *testing.T) {
 	}
 	storetest.SeedCases(t, st, cases)
 	ctx := store.Unscoped(context.Background())
-	var ids []int64
 	rows, err := st.Pool().Query(ctx, `SELECT id FROM "case" ORDER BY source_id`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	if rows.Err() != nil || len(ids) != 6 {
-		t.Fatalf("cases seeded: %v (%v)", ids, rows.Err())
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(ids) != 6 {
+		t.Fatalf("cases seeded: %v (%v)", ids, err)
 	}
 	// Case 0: no link of its own (a member's link has its id and address);
 	// 1: linked as it reads; 2: linked under an older address; 3: linked

@@ -119,6 +119,15 @@ func run(ctx context.Context, o options) error {
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
+	// The figures depend on the server's sizing as much as on the hub
+	// (README: a city's server): said with them.
+	var version, buffers, walSize, workMem string
+	if err := st.Pool().QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('shared_buffers'),
+		current_setting('max_wal_size'), current_setting('work_mem')`).Scan(&version, &buffers, &walSize, &workMem); err != nil {
+		return fmt.Errorf("server settings: %w", err)
+	}
+	fmt.Printf("server: PostgreSQL %s, shared_buffers %s, max_wal_size %s, work_mem %s (the hub's writes set their own)\n",
+		version, buffers, walSize, workMem)
 
 	t0 := time.Now()
 	sys, err := sim.Start(ctx, sim.Options{Seed: o.seed, Scale: scale, PartyDSN: partyDSN, LiveRate: -1, Logger: log})

@@ -37,8 +37,6 @@ import (
 	"sync"
 	"time"
 
-	gojson "github.com/goccy/go-json"
-
 	"github.com/ywtg/hub/address"
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors"
@@ -218,14 +216,12 @@ func decodeJSONOnce(body []byte) []rawRequest {
 	}
 	// The wire forms directly: decoding into requests would have each
 	// request's UnmarshalJSON validate its bytes a second time. The pass
-	// is goccy/go-json's, a decoder that accepts and reads what
-	// encoding/json does (the decodes in turn, which are encoding/json's,
-	// hold it to that: TestOnePassDecodeReadsWhatDecodesInTurnRead,
-	// FuzzDecodeJSON) and reads a page of requests in a third of the time:
-	// decoding and mapping took 32–37 µs a request with encoding/json's
-	// pass, 16–19 µs with this one (BenchmarkMapPage).
+	// is jsonscan.Decode's (goccy/go-json), held to the decodes in turn,
+	// which are encoding/json's, by TestOnePassDecodeReadsWhatDecodesInTurnRead
+	// and FuzzDecodeJSON: decoding and mapping took 32–37 µs a request with
+	// encoding/json's pass, 16–19 µs with this one (BenchmarkMapPage).
 	ws := make([]wireRequest, 0, len(raws))
-	if gojson.Unmarshal(body, &ws) != nil || len(ws) != len(raws) {
+	if jsonscan.Decode(body, &ws) != nil || len(ws) != len(raws) {
 		return nil
 	}
 	out := make([]rawRequest, len(raws))

@@ -21,8 +21,6 @@ import (
 	"sync"
 	"time"
 
-	gojson "github.com/goccy/go-json"
-
 	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/connectors/fetch"
 	"github.com/ywtg/hub/connectors/jsonscan"
@@ -205,12 +203,11 @@ type listResponse struct {
 // and a repeated member would be decoded twice into the same record).
 // Each record's payload is then its bytes in body.
 //
-// The pass is goccy/go-json's, which accepts and reads what encoding/json
-// does (held to the decodes in turn, encoding/json's, by
-// TestOnePassDecodeReadsWhatDecodesInTurnRead and FuzzDecodeList) in less
-// time: decoding and mapping a page of events took 33–37 µs a record with
-// encoding/json's pass, 16 µs with this one; houses 6.3 against 3.3
-// (BenchmarkMapPage).
+// The pass is jsonscan.Decode's (goccy/go-json), held to the decodes in
+// turn, which are encoding/json's, by
+// TestOnePassDecodeReadsWhatDecodesInTurnRead and FuzzDecodeList: decoding
+// and mapping a page of events took 33–37 µs a record with encoding/json's
+// pass, 16 µs with this one; houses 6.3 against 3.3 (BenchmarkMapPage).
 func decodePage(body []byte) *page {
 	raws, ok := listRecords(body)
 	if !ok {
@@ -218,7 +215,7 @@ func decodePage(body []byte) *page {
 	}
 	var resp listResponse
 	resp.Data.Records = make([]wireRecord, 0, len(raws))
-	if gojson.Unmarshal(body, &resp) != nil || resp.Code != codeOK || len(resp.Data.Records) != len(raws) {
+	if jsonscan.Decode(body, &resp) != nil || resp.Code != codeOK || len(resp.Data.Records) != len(raws) {
 		return nil
 	}
 	return &page{Total: resp.Data.Total, Records: raws, decoded: resp.Data.Records}

@@ -2,7 +2,7 @@
 // decoding them, so that a connector can decode a response in one pass and
 // still keep each record's own bytes (its payload hash, its quarantine
 // entry). It notices some malformed JSON, not all: callers decode what it
-// found with encoding/json, which checks the rest.
+// found with encoding/json or Decode, which check the rest.
 package jsonscan
 
 import "unicode/utf8"

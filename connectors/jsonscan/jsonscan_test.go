@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -57,5 +58,38 @@ func TestMembersWalksNamesAndRefusesWhatItCannotCompare(t *testing.T) {
 		if _, ok := Members(b, 0, func(_ []byte, i int) (int, bool) { return SkipValue(b, i) }); ok {
 			t.Errorf("%s: accepted", bad)
 		}
+	}
+}
+
+// explodes panics when it is decoded.
+type explodes struct{}
+
+func (*explodes) UnmarshalJSON([]byte) error { panic("boom") }
+
+func TestDecodeReadsAsEncodingJSON(t *testing.T) {
+	type rec struct {
+		Name string  `json:"name"`
+		N    float64 `json:"n"`
+		Tags []string
+	}
+	for _, doc := range []string{`{"name":"王伟","n":1.5,"tags":["a"]}`, `{"NAME":"x","Name":"y"}`, `{"name":"\ud83d\ude00\u0000"}`,
+		`{"name":1}`, `{"name":"x"} x`, `{"n":01}`, `[]`, `null`, `{"name":"` + "\x01" + `"}`, `{"name":"a` + "\xff" + `"}`} {
+		var got, want rec
+		gerr, werr := Decode([]byte(doc), &got), json.Unmarshal([]byte(doc), &want)
+		// On an error the value is not read (goccy fills what it decoded
+		// before it; encoding/json checks the document first).
+		if (gerr == nil) != (werr == nil) || (werr == nil && !reflect.DeepEqual(got, want)) {
+			t.Errorf("%q: Decode %+v, %v; encoding/json %+v, %v", doc, got, gerr, want, werr)
+		}
+	}
+}
+
+func TestDecodePanicIsAnError(t *testing.T) {
+	var v struct {
+		X explodes `json:"x"`
+	}
+	err := Decode([]byte(`{"x":1}`), &v)
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("Decode of a value whose decoding panics: %v, want the panic as an error", err)
 	}
 }

@@ -15,7 +15,10 @@
 // finally copies the canonical rows the sync
 // produced into a second, freshly migrated database with raw binary COPY —
 // the floor of the write path: same rows, same tables, same indexes. Peak
-// RSS (VmHWM) is reset before the sync and read after it.
+// RSS (VmHWM) is reset before the sync and read after it. The CPU time of
+// the initial sync and of the resolution after it is split between this
+// process (the simulators included) and the rest of the machine
+// (/proc/stat: PostgreSQL, when the server runs here).
 //
 //	go run ./bench/sync -scale city
 //	go run ./bench/sync -scale medium -cpuprofile sync.prof
@@ -193,24 +196,29 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	fmt.Printf("\ninitial sync (load %s)\n", loadavg())
+	cpu := readCPU()
 	initial, err := pass(ctx, engine, sources)
 	stopProfile()
 	if err != nil {
 		return err
 	}
+	syncCPU := cpuSince(cpu)
 	syncPeak := procStatus("VmHWM")
 	total := report(initial)
 	fmt.Printf("peak RSS during the sync: %s (the simulators' city is in this process too)\n", syncPeak)
+	fmt.Printf("CPU of the sync: %s\n", syncCPU)
 	res := &resolution{st: st}
 	stopProfile, err = startProfile(o.resprofile)
 	if err != nil {
 		return err
 	}
+	cpu = readCPU()
 	_, err = res.after(ctx, total)
 	stopProfile()
 	if err != nil {
 		return err
 	}
+	fmt.Printf("  CPU of the resolution: %s\n", cpuSince(cpu))
 
 	// Incremental passes, each after changes at the sources. With -settle
 	// the initial load is first vacuumed and written out, as in a hub that

@@ -52,11 +52,27 @@ func syncDemo(t *testing.T, master []byte) (*store.Store, func(args ...string) s
 // incidents grouped in the store — each of the simulator's true incidents
 // is one incident of the hub (a few whose coordinates are injected defects
 // cannot be), and no incident mixes two of them — and a review decision
-// that splits one of them holds across `hub sync --full`.
+// that splits one of them holds across `hub sync --full`. The indexes the
+// first load deferred are built by the end of that first sync.
 func TestSyncGroupsIncidents(t *testing.T) {
 	t.Parallel()
 	ctx := store.Unscoped(context.Background())
 	st, sync := syncDemo(t, bytes.Repeat([]byte{0xab}, 32))
+	// The first sync loaded "case" without the indexes only the API reads,
+	// and built them during its resolution: none is left deferred.
+	indexes := func(st *store.Store) (n int) {
+		if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE tablename = 'case'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var deferred int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM deferred_index`).Scan(&deferred); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := indexes(st), indexes(dbtest.NewStore(t)); deferred != 0 || got != want {
+		t.Fatalf("after the first hub sync: %d indexes deferred, case has %d indexes, want 0 and %d", deferred, got, want)
+	}
 	c, err := city.Generate(city.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)

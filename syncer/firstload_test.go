@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ywtg/hub/canon"
 	"github.com/ywtg/hub/dbtest"
 	"github.com/ywtg/hub/store"
 	"github.com/ywtg/hub/store/storetest"
@@ -154,5 +155,46 @@ func TestSyncOnceBuildsTheIndexesItDeferred(t *testing.T) {
 	}
 	if n := scalar(t, st, `SELECT count(*) FROM "case"`); n != 25 {
 		t.Fatalf("%d cases, want 25", n)
+	}
+}
+
+// SyncPasses (what hub sync runs) leaves the indexes a first load
+// deferred to the caller: the cases are loaded without them, and
+// BuildDeferred builds them, once; it returns at once with none deferred.
+func TestSyncPassesLeaveTheBuildToTheCaller(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	whole := caseIndexCount(t, st)
+	src := &listSource{name: "citymgmt"}
+	src.add(casesFor("citymgmt", 20, 0)...)
+	e := newEngine(t, st, 10, src)
+	res, err := e.SyncPasses(ctx, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res["citymgmt"].Counts.Stored; got != 20 {
+		t.Fatalf("%d cases stored, want 20", got)
+	}
+	if n := caseIndexCount(t, st); n != 3 {
+		t.Fatalf("case has %d indexes after the passes, want the 3 a load keeps", n)
+	}
+	if n := scalar(t, st, `SELECT count(*) FROM deferred_index`); n != whole-3 {
+		t.Fatalf("%d definitions kept, want %d", n, whole-3)
+	}
+	if err := e.BuildDeferred(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := caseIndexCount(t, st); n != whole {
+		t.Fatalf("case has %d indexes after BuildDeferred, want %d", n, whole)
+	}
+	if n := scalar(t, st, `SELECT count(*) FROM deferred_index`); n != 0 {
+		t.Fatalf("%d definitions left after the build", n)
+	}
+	if err := e.BuildDeferred(ctx); err != nil {
+		t.Fatalf("BuildDeferred with none deferred: %v", err)
+	}
+	if _, err := e.SyncPasses(ctx, "nope", false); canon.ErrorCode(err) != canon.NotFound {
+		t.Fatalf("SyncPasses of an unknown source: %v, want not found", err)
 	}
 }

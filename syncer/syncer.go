@@ -173,7 +173,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		e.opts.Loaded()
 		for failures := 0; ; failures++ {
-			if err := e.buildDeferred(ctx); err == nil || ctx.Err() != nil {
+			if err := e.BuildDeferred(ctx); err == nil || ctx.Err() != nil {
 				return
 			}
 			select {
@@ -200,9 +200,11 @@ func (e *Engine) deferIndexes(ctx context.Context) {
 	}
 }
 
-// buildDeferred builds the indexes a first load deferred, here or in a
-// process that stopped during its load.
-func (e *Engine) buildDeferred(ctx context.Context) error {
+// BuildDeferred builds the indexes a first load deferred, here or in a
+// process that stopped during its load; with none deferred it returns at
+// once. Run builds them itself once every source's first pass has ended,
+// SyncOnce at its end; a caller of SyncPasses chooses when.
+func (e *Engine) BuildDeferred(ctx context.Context) error {
 	t0 := time.Now()
 	built, err := e.store.BuildDeferredIndexes(ctx)
 	if len(built) > 0 {
@@ -373,8 +375,21 @@ type Result struct {
 }
 
 // SyncOnce runs one pass of the named source (all sources if name is
-// empty), for cron-style deployments.
+// empty), for cron-style deployments, and then builds the indexes a first
+// load deferred (SyncPasses, then BuildDeferred).
 func (e *Engine) SyncOnce(ctx context.Context, name string, full bool) (map[string]Result, error) {
+	out, err := e.SyncPasses(ctx, name, full)
+	if out == nil { // refused before any pass
+		return nil, err
+	}
+	return out, errors.Join(err, e.BuildDeferred(ctx))
+}
+
+// SyncPasses is SyncOnce leaving the indexes a first load deferred to the
+// caller's BuildDeferred: hub sync builds them once its resolution has
+// done with the cases, beside the rest of it (app). The result is nil
+// when the passes were refused before any ran.
+func (e *Engine) SyncPasses(ctx context.Context, name string, full bool) (map[string]Result, error) {
 	if err := e.Register(ctx); err != nil {
 		return nil, err
 	}
@@ -415,9 +430,6 @@ func (e *Engine) SyncOnce(ctx context.Context, name string, full bool) (map[stri
 		}()
 	}
 	wg.Wait()
-	if err := e.buildDeferred(ctx); err != nil {
-		errs = append(errs, err)
-	}
 	return out, errors.Join(errs...)
 }
 

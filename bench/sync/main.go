@@ -8,8 +8,9 @@
 // per source and overall, excluding the generation of the city (reported
 // apart), then times the entity resolution the hub runs after a pass
 // (incidents regrouped beside the addresses linked to buildings and then
-// the persons resolved, as hub sync runs them) and reports records/s with
-// it. It
+// the persons resolved, and the indexes the first load deferred built
+// once the cases are regrouped and linked, beside the persons, as hub sync
+// runs them) and reports records/s with it. It
 // then, pass after pass (-passes), applies changes at the sources and
 // times the incremental pass that picks them up, with its resolution, and
 // finally copies the canonical rows the sync
@@ -37,6 +38,7 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -300,11 +302,13 @@ type totals struct {
 	took    time.Duration
 }
 
-// pass syncs every source once as the engine does (SyncOnce: side by
-// side, a backfilling source after the source it backfills), timing each.
+// pass syncs every source once as hub sync does (SyncPasses: side by
+// side, a backfilling source after the source it backfills), timing each;
+// the indexes a first load deferred are built during the resolution after
+// it (resolution.after).
 func pass(ctx context.Context, e *syncer.Engine, sources []syncer.Source) ([]outcome, error) {
 	start := time.Now()
-	res, err := e.SyncOnce(ctx, "", false)
+	res, err := e.SyncPasses(ctx, "", false)
 	all := time.Since(start)
 	if err != nil {
 		return nil, err
@@ -368,7 +372,25 @@ func (r *resolution) after(ctx context.Context, pass totals) (time.Duration, err
 	if r.incidents == nil {
 		r.incidents = resolve.NewIncidentRegrouper(r.st, resolve.DefaultIncidentConfig())
 	}
+	// The indexes a first load deferred are built once the incidents are
+	// regrouped and the cases' addresses linked, beside the persons, as
+	// hub sync builds them (app.SyncOnce); with none deferred the build
+	// returns at once.
+	var caseWork sync.WaitGroup
+	caseWork.Add(2)
+	built := make(chan error, 1)
 	go func() {
+		caseWork.Wait()
+		t1 := time.Now()
+		names, err := r.st.BuildDeferredIndexes(ctx)
+		if len(names) > 0 {
+			fmt.Printf("  deferred indexes (%d) built in %s, from %s into the resolution\n", len(names),
+				time.Since(t1).Round(time.Millisecond), t1.Sub(t0).Round(time.Millisecond))
+		}
+		built <- err
+	}()
+	go func() {
+		defer caseWork.Done()
 		inc, err := r.incidents.Run(ctx)
 		if err != nil {
 			incidents <- fmt.Errorf("regroup incidents: %w", err)
@@ -386,7 +408,8 @@ func (r *resolution) after(ctx context.Context, pass totals) (time.Duration, err
 	}
 	g, err := r.addresses.Refresh(ctx)
 	if err != nil {
-		return 0, errors.Join(<-incidents, fmt.Errorf("address directory: %w", err))
+		caseWork.Done() // the cases' addresses will not be linked
+		return 0, errors.Join(<-incidents, fmt.Errorf("address directory: %w", err), <-built)
 	}
 	full := g != r.linked
 	since := map[string]int64{}
@@ -395,7 +418,8 @@ func (r *resolution) after(ctx context.Context, pass totals) (time.Duration, err
 	}
 	homes, _, err := resolve.LinkBuildings(ctx, r.st, g, []string{store.LinkPartyMember}, since, full)
 	if err != nil {
-		return 0, errors.Join(<-incidents, fmt.Errorf("link buildings: %w", err))
+		caseWork.Done() // the cases' addresses will not be linked
+		return 0, errors.Join(<-incidents, fmt.Errorf("link buildings: %w", err), <-built)
 	}
 	linked := time.Since(t0)
 	type othersLinked struct {
@@ -406,13 +430,14 @@ func (r *resolution) after(ctx context.Context, pass totals) (time.Duration, err
 	}
 	others := make(chan othersLinked, 1)
 	go func() {
+		defer caseWork.Done()
 		l, seen, err := resolve.LinkBuildings(ctx, r.st, g, []string{store.LinkServiceStation, store.LinkCase}, since, full)
 		others <- othersLinked{l, seen, time.Since(t0) - linked, err}
 	}()
 	pr, perr := r.persons.Run(ctx, g)
 	persons := time.Since(t0) - linked
 	o := <-others
-	if err := errors.Join(<-incidents, perr, o.err); err != nil {
+	if err := errors.Join(<-incidents, perr, o.err, <-built); err != nil {
 		return 0, fmt.Errorf("resolve: %w", err)
 	}
 	r.casesSeen = max(r.casesSeen, o.seen[store.LinkCase])

@@ -15,7 +15,6 @@ import (
 // (the hub's engine and resolution, and the simulators) and the rest of
 // the machine (PostgreSQL, when the server runs here).
 type cpuTimes struct {
-	at            time.Time
 	self          time.Duration // user and system time of this process
 	busy, elapsed time.Duration // the machine's busy and total CPU time, all cores
 	ok            bool          // the machine's times were read
@@ -26,7 +25,7 @@ type cpuTimes struct {
 const clockTick = 10 * time.Millisecond
 
 func readCPU() cpuTimes {
-	t := cpuTimes{at: time.Now()}
+	var t cpuTimes
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		t.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())

@@ -7,8 +7,8 @@ import (
 )
 
 // Decode decodes a whole document into v with goccy/go-json, a decoder
-// that accepts and reads what encoding/json does in about a third of the
-// time (the connectors' tests hold their one-pass decodes to encoding/json's
+// that accepts and reads what encoding/json does in half the time or less
+// (the connectors' tests hold their one-pass decodes to encoding/json's
 // decodes in turn, fuzzing included). A panic inside the decoder, on
 // whatever input a source sends, is an error like any undecodable
 // document: the caller then decodes in turn with encoding/json.

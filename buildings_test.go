@@ -19,8 +19,9 @@ import (
 // targets against the simulator's truth (the building of the member's
 // household): at least 98% to the right building, none to a building of
 // another community. Every service station and case address is resolved
-// too (the simulated ones name roads, not compounds). A member whose home
-// address changes is linked again by the next pass.
+// too (the simulated ones name roads, not compounds: a case's leaves no
+// link). A member whose home address changes is linked again by the next
+// pass, and so is a case whose address comes to name a building.
 func TestSyncLinksBuildings(t *testing.T) {
 	t.Parallel()
 	ctx := store.Unscoped(context.Background())
@@ -95,16 +96,27 @@ func TestSyncLinksBuildings(t *testing.T) {
 	if known < 100 || share < 0.98 || otherCommunity != 0 {
 		t.Fatalf("members' homes: %d known, %.4f right (want ≥ 0.98), %d to another community (want 0)", known, share, otherCommunity)
 	}
-	for _, table := range []string{"service_station", `"case"`} {
-		var n, linked int
-		kind := map[string]string{"service_station": "SERVICE_STATION", `"case"`: "CASE"}[table]
-		if err := st.Pool().QueryRow(ctx, `SELECT count(*), count(l.record_id) FROM `+table+` x
-			LEFT JOIN building_link l ON l.record_type = $1 AND l.record_id = x.id WHERE x.address <> ''`, kind).Scan(&n, &linked); err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 || linked != n {
-			t.Errorf("%s: %d addresses, %d resolved", table, n, linked)
-		}
+	var stations, stationsLinked int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*), count(l.record_id) FROM service_station x
+		LEFT JOIN building_link l ON l.record_type = 'SERVICE_STATION' AND l.record_id = x.id WHERE x.address <> ''`).Scan(&stations, &stationsLinked); err != nil {
+		t.Fatal(err)
+	}
+	if stations == 0 || stationsLinked != stations {
+		t.Errorf("service stations: %d addresses, %d resolved", stations, stationsLinked)
+	}
+	// Every case was looked at (the linking of every case completed, its
+	// queue is empty); those naming no compound have no link.
+	var epoch int64
+	var queued, roads, cases, caseLinks int
+	if err := st.Pool().QueryRow(ctx, `SELECT (SELECT epoch FROM resolution_epoch WHERE kind = 'BUILDING_LINK'),
+		(SELECT count(*) FROM case_address_queue), (SELECT count(*) FROM "case" WHERE address <> ''),
+		(SELECT count(*) FROM building_link WHERE record_type = 'CASE'),
+		(SELECT count(*) FROM building_link WHERE record_type = 'CASE' AND NOT names_compound)`).Scan(&epoch, &queued, &cases, &caseLinks, &roads); err != nil {
+		t.Fatal(err)
+	}
+	if epoch != 2 || queued != 0 || roads != 0 || cases == 0 || caseLinks >= cases/2 {
+		t.Errorf("cases: linking epoch %d (want 2: every case looked at), %d queued; %d links of %d cases' addresses, %d naming no compound",
+			epoch, queued, caseLinks, cases, roads)
 	}
 
 	// The API shows the link both ways: the member's home building, and
@@ -174,5 +186,36 @@ func TestSyncLinksBuildings(t *testing.T) {
 	}
 	if now != otherID {
 		t.Fatalf("member %d moved from %q to %q: linked to building %d, want %d", memberID, old, other, now, otherID)
+	}
+
+	// A case whose address comes to name a building is linked to it by
+	// the next sync, and loses the link when it names a road again.
+	var caseID int64
+	var road string
+	if err := st.Pool().QueryRow(ctx, `SELECT id, address FROM "case" WHERE address <> '' ORDER BY id LIMIT 1`).Scan(&caseID, &road); err != nil {
+		t.Fatal(err)
+	}
+	caseBuilding := func() int64 {
+		t.Helper()
+		var b int64
+		if err := st.Pool().QueryRow(ctx, `SELECT coalesce((SELECT coalesce(building_id, 0) FROM building_link
+			WHERE record_type = 'CASE' AND record_id = $1), -1)`, caseID).Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE "case" SET address = $2 WHERE id = $1`, caseID, other); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	if b := caseBuilding(); b != otherID {
+		t.Fatalf("case %d moved from %q to %q: linked to building %d, want %d", caseID, road, other, b, otherID)
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE "case" SET address = $2 WHERE id = $1`, caseID, road); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	if b := caseBuilding(); b != -1 {
+		t.Fatalf("case %d back on %q: link to building %d left", caseID, road, b)
 	}
 }

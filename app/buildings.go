@@ -14,10 +14,10 @@ import (
 // buildingLinker resolves the addresses of party members' homes, service
 // stations and cases to buildings after sync passes, beside the sync
 // engine (resolve.LinkBuildings). Members and stations are looked at in
-// full every time (a changed address is linked again); cases only when
-// new, except in a full run — the first after start, and every run after
-// the known buildings changed, which also retries addresses that name a
-// compound but found no building.
+// full every time (a changed address is linked again), cases from the
+// store's queue of cases inserted or changed; a full run — the first
+// after start, and every run after the known buildings changed — also
+// retries addresses that name a compound but found no building.
 //
 // Person resolution reads the links of members' homes (a member's
 // dwelling): the homes are linked first in every run, and homesLinked is
@@ -38,8 +38,7 @@ func newBuildingLinker(st *store.Store, dir *address.Directory, lease *resolutio
 
 // linkerState is what a linker keeps between its runs.
 type linkerState struct {
-	last      *address.Gazetteer // the gazetteer of the last full run
-	casesSeen int64
+	last *address.Gazetteer // the gazetteer of the last full run
 }
 
 // run links when asked until ctx ends.
@@ -66,23 +65,18 @@ func (l *buildingLinker) link(ctx context.Context, s *linkerState) {
 		return
 	}
 	full := g != s.last
-	since := map[string]int64{}
-	if !full {
-		since[store.LinkCase] = s.casesSeen
-	}
 	t0 := time.Now()
-	res, _, err := resolve.LinkBuildings(ctx, l.st, g, []string{store.LinkPartyMember}, since, full)
+	res, err := resolve.LinkBuildings(ctx, l.st, g, []string{store.LinkPartyMember}, full)
 	if err != nil {
 		l.warn(ctx, err)
 		return
 	}
-	if res.Read > 0 || res.Pruned > 0 {
+	if res.Read > 0 {
 		l.log.Info("members' homes linked", "full", full, "addresses", res.Read, "to_building", res.ToBuilding,
-			"pruned", res.Pruned, "took", time.Since(t0))
+			"took", time.Since(t0))
 	}
 	homesLinked()
-	others, seen, err := resolve.LinkBuildings(ctx, l.st, g, []string{store.LinkServiceStation, store.LinkCase}, since, full)
-	s.casesSeen = max(s.casesSeen, seen[store.LinkCase])
+	others, err := resolve.LinkBuildings(ctx, l.st, g, []string{store.LinkServiceStation, store.LinkCase}, full)
 	if err != nil {
 		l.warn(ctx, err)
 		return
@@ -90,9 +84,9 @@ func (l *buildingLinker) link(ctx context.Context, s *linkerState) {
 	if full {
 		s.last = g
 	}
-	if res = res.Plus(others); res.Read > 0 || res.Pruned > 0 {
-		l.log.Info("building links updated", "full", full, "addresses", res.Read, "to_building", res.ToBuilding,
-			"to_compound", res.ToCompound, "pruned", res.Pruned, "took", time.Since(t0))
+	if res = res.Plus(others); res.Read > 0 {
+		l.log.Info("building links updated", "full", full, "all_cases", res.AllCases, "addresses", res.Read,
+			"to_building", res.ToBuilding, "to_compound", res.ToCompound, "took", time.Since(t0))
 	}
 }
 

@@ -428,8 +428,12 @@ func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, 
 
 // printLinks prints what a linking of addresses to buildings did.
 func printLinks(w io.Writer, links resolve.BuildingsLinked) {
-	fmt.Fprintf(w, "building links: %d addresses (%d to a building, %d to a compound only), %d links of removed records dropped\n",
-		links.Read, links.ToBuilding, links.ToCompound, links.Pruned)
+	cases := "the cases changed since the last linking"
+	if links.AllCases {
+		cases = "every case"
+	}
+	fmt.Fprintf(w, "building links: %d addresses (%d to a building, %d to a compound only; %s)\n",
+		links.Read, links.ToBuilding, links.ToCompound, cases)
 }
 
 // resolvePeople links the addresses of the store's records to buildings
@@ -447,7 +451,7 @@ func resolvePeople(ctx context.Context, st *store.Store, addresses *address.Dire
 		return resolve.BuildingsLinked{}, resolve.PersonsResolved{}, 0, err
 	}
 	ctx = store.Unscoped(ctx)
-	homes, _, err := resolve.LinkBuildings(ctx, st, g, []string{store.LinkPartyMember}, nil, true)
+	homes, err := resolve.LinkBuildings(ctx, st, g, []string{store.LinkPartyMember}, true)
 	if err != nil {
 		return homes, resolve.PersonsResolved{}, 0, err
 	}
@@ -458,7 +462,7 @@ func resolvePeople(ctx context.Context, st *store.Store, addresses *address.Dire
 	others := make(chan linked, 1)
 	go func() {
 		defer casesLinked()
-		l, _, err := resolve.LinkBuildings(ctx, st, g, []string{store.LinkServiceStation, store.LinkCase}, nil, true)
+		l, err := resolve.LinkBuildings(ctx, st, g, []string{store.LinkServiceStation, store.LinkCase}, true)
 		others <- linked{l, err}
 	}()
 	pcfg := resolve.DefaultConfig()
@@ -477,7 +481,7 @@ func linkBuildings(ctx context.Context, st *store.Store, addresses *address.Dire
 	if err != nil {
 		return resolve.BuildingsLinked{}, err
 	}
-	links, _, err := resolve.LinkBuildings(store.Unscoped(ctx), st, g, resolve.LinkKinds(), nil, true)
+	links, err := resolve.LinkBuildings(store.Unscoped(ctx), st, g, resolve.LinkKinds(), true)
 	return links, err
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -24,6 +25,9 @@ type AddressToResolve struct {
 	ID         int64
 	Address    string
 	RegionCode string
+	// Linked: the record has a link (of an address it had, or of this one
+	// when retried), which a link not kept replaces by none.
+	Linked bool
 }
 
 // addressesToResolve selects, per kind, the records after $1 (id order,
@@ -36,21 +40,26 @@ type AddressToResolve struct {
 // residents a person, it believed), walked the residents in id order until
 // one was the member's — all of them for a member who is no resident, per
 // member: 13 s for the medium city's 3,375 members, minutes for the city's.
+//
+// A case's link is probed in a LATERAL subquery that its LIMIT keeps from
+// being turned into a join (see linkStale), once for the filter and for
+// whether the case has a link at all.
 var addressesToResolve = map[string]string{
 	LinkPartyMember: `SELECT m.id, m.address_raw, coalesce(
 			(SELECT g.code FROM region g WHERE g.id = (SELECT (array_agg(r.grid_id ORDER BY r.id) FILTER (WHERE r.grid_id IS NOT NULL))[1]
 				FROM resident r WHERE r.person_id = m.person_id)),
-			(SELECT g.code FROM region g WHERE g.id = m.region_id), '')
+			(SELECT g.code FROM region g WHERE g.id = m.region_id), ''), true
 		FROM party_member m
 		WHERE m.id > $1 AND m.address_raw <> '' AND ` + linkStale(LinkPartyMember, "m.id", "m.address_raw") + `
 		ORDER BY m.id LIMIT $3`,
-	LinkServiceStation: `SELECT s.id, s.address, coalesce((SELECT g.code FROM region g WHERE g.id = s.region_id), '')
+	LinkServiceStation: `SELECT s.id, s.address, coalesce((SELECT g.code FROM region g WHERE g.id = s.region_id), ''), true
 		FROM service_station s
 		WHERE s.id > $1 AND s.address <> '' AND ` + linkStale(LinkServiceStation, "s.id", "s.address") + `
 		ORDER BY s.id LIMIT $3`,
-	LinkCase: `SELECT c.id, c.address, coalesce((SELECT g.code FROM region g WHERE g.id = c.grid_id), '')
-		FROM "case" c
-		WHERE c.id > $1 AND c.address <> '' AND ` + linkStale(LinkCase, "c.id", "c.address") + `
+	LinkCase: `SELECT c.id, c.address, coalesce((SELECT g.code FROM region g WHERE g.id = c.grid_id), ''), l.current IS NOT NULL
+		FROM "case" c LEFT JOIN LATERAL (SELECT l.address = c.address AND NOT ($2 AND l.building_id IS NULL AND l.names_compound) AS current
+			FROM building_link l WHERE l.record_type = 'CASE' AND l.record_id = c.id LIMIT 1) l ON true
+		WHERE c.id > $1 AND c.address <> '' AND l.current IS NOT TRUE
 		ORDER BY c.id LIMIT $3`,
 }
 
@@ -71,6 +80,9 @@ func linkStale(kind, id, address string) string {
 // id order) whose address is not linked, or not as it reads now; with
 // retryUnlinked also those whose address names a compound but was linked
 // to no building (worth another try once the known buildings changed).
+// For cases it is the first linking's read, and a linking's after one was
+// interrupted (BeginCaseLinking); the others take the queue of cases
+// changed since (CaseAddressQueue).
 func (s *Store) AddressesToResolve(ctx context.Context, kind string, afterID int64, limit int, retryUnlinked bool) ([]AddressToResolve, error) {
 	if err := checkScope(ctx); err != nil {
 		return nil, err
@@ -79,17 +91,126 @@ func (s *Store) AddressesToResolve(ctx context.Context, kind string, afterID int
 	if !ok {
 		return nil, fmt.Errorf("addresses to resolve: unknown record kind %q", kind)
 	}
-	rows, err := s.pool.Query(ctx, sql, afterID, retryUnlinked, limit)
+	out, err := s.addresses(ctx, kind, sql, afterID, retryUnlinked, limit)
 	if err != nil {
 		return nil, fmt.Errorf("addresses to resolve (%s): %w", kind, err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AddressToResolve, error) {
+	return out, nil
+}
+
+// addresses runs a statement reading records' addresses (id, address,
+// region code, whether linked).
+func (s *Store) addresses(ctx context.Context, kind, sql string, args ...any) ([]AddressToResolve, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (AddressToResolve, error) {
 		a := AddressToResolve{Kind: kind}
-		err := r.Scan(&a.ID, &a.Address, &a.RegionCode)
+		err := r.Scan(&a.ID, &a.Address, &a.RegionCode, &a.Linked)
 		return a, err
 	})
+}
+
+// BeginCaseLinking is called before cases' addresses are linked: all
+// tells that no linking of every case has completed, so this one must
+// look at every case (AddressesToResolve) and then say so
+// (CaseAddressesLinked); otherwise the queue names every case to look at
+// again. Until the first linking begins, nothing is queued (migration
+// 056).
+func (s *Store) BeginCaseLinking(ctx context.Context) (all bool, err error) {
+	if err := checkScope(ctx); err != nil {
+		return false, err
+	}
+	if _, err := s.BeginResolution(ctx, LinkResolutionKind); err != nil {
+		return false, err
+	}
+	var epoch int64
+	if err := s.pool.QueryRow(ctx, `SELECT epoch FROM resolution_epoch WHERE kind = $1`, string(LinkResolutionKind)).Scan(&epoch); err != nil {
+		return false, fmt.Errorf("begin linking cases: %w", err)
+	}
+	return epoch < 2, nil
+}
+
+// CaseAddressesLinked records that a linking that began (BeginCaseLinking)
+// has looked at every case: the next ones take the queue.
+func (s *Store) CaseAddressesLinked(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE resolution_epoch SET epoch = 2 WHERE kind = $1 AND epoch = 1`, string(LinkResolutionKind)); err != nil {
+		return fmt.Errorf("cases linked: %w", err)
+	}
+	return nil
+}
+
+// CaseAddressQueue is the queue of cases whose address to link again
+// (case_address_queue): the cases, each once, in id order, and the
+// positions of the entries read.
+type CaseAddressQueue struct {
+	IDs, Seqs []int64
+}
+
+// CaseAddressQueue reads the whole queue of cases inserted, or changed in
+// address or grid, since a linking last took them (migration 056).
+func (s *Store) CaseAddressQueue(ctx context.Context) (CaseAddressQueue, error) {
+	var q CaseAddressQueue
+	if err := checkScope(ctx); err != nil {
+		return q, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT case_id, seq FROM case_address_queue`)
 	if err != nil {
-		return nil, fmt.Errorf("addresses to resolve (%s): %w", kind, err)
+		return q, fmt.Errorf("case address queue: %w", err)
+	}
+	var id, seq int64
+	if _, err := pgx.ForEachRow(rows, []any{&id, &seq}, func() error {
+		q.IDs, q.Seqs = append(q.IDs, id), append(q.Seqs, seq)
+		return nil
+	}); err != nil {
+		return q, fmt.Errorf("case address queue: %w", err)
+	}
+	slices.Sort(q.IDs)
+	q.IDs = slices.Compact(q.IDs)
+	return q, nil
+}
+
+// TakeCaseAddressQueue deletes the entries a linking read (by position):
+// an entry queued after the read stays for the next linking.
+func (s *Store) TakeCaseAddressQueue(ctx context.Context, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM case_address_queue q USING unnest($1::bigint[]) AS t(seq) WHERE q.seq = t.seq`, seqs); err != nil {
+		return fmt.Errorf("take the case address queue: %w", err)
+	}
+	return nil
+}
+
+// CaseAddresses returns the addresses of the given cases that exist, in id
+// order, empty ones included (a link they had goes).
+func (s *Store) CaseAddresses(ctx context.Context, ids []int64) ([]AddressToResolve, error) {
+	if err := checkScope(ctx); err != nil {
+		return nil, err
+	}
+	out, err := s.addresses(ctx, LinkCase, `SELECT c.id, c.address, coalesce((SELECT g.code FROM region g WHERE g.id = c.grid_id), ''),
+			EXISTS (SELECT FROM building_link l WHERE l.record_type = 'CASE' AND l.record_id = c.id)
+		FROM unnest($1::bigint[]) AS t(id) JOIN "case" c ON c.id = t.id ORDER BY c.id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("case addresses: %w", err)
+	}
+	return out, nil
+}
+
+// CaseAddressesToRetry returns up to limit cases after afterID (id order)
+// whose address names a compound but is linked to no building: worth
+// another try once the known buildings changed.
+func (s *Store) CaseAddressesToRetry(ctx context.Context, afterID int64, limit int) ([]AddressToResolve, error) {
+	if err := checkScope(ctx); err != nil {
+		return nil, err
+	}
+	out, err := s.addresses(ctx, LinkCase, `SELECT c.id, c.address, coalesce((SELECT g.code FROM region g WHERE g.id = c.grid_id), ''), true
+		FROM building_link l JOIN "case" c ON c.id = l.record_id
+		WHERE l.record_type = 'CASE' AND l.record_id > $1 AND l.building_id IS NULL AND l.names_compound
+		ORDER BY l.record_id LIMIT $2`, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("case addresses to retry: %w", err)
 	}
 	return out, nil
 }
@@ -106,47 +227,65 @@ type BuildingLink struct {
 	// NamesCompound: the address names a compound (or building), so a link
 	// to no building is tried again when the known buildings change.
 	NamesCompound bool
+	// Linked: the record has a link stored (AddressToResolve.Linked).
+	Linked bool
 }
 
-// SaveBuildingLinks writes links, replacing those of the same records, in
-// one statement. A building or compound removed meanwhile leaves the link
-// without it rather than failing the batch.
+// Kept reports whether the link is stored: every link of a member's home
+// or a station's address; a case's only where its address names a
+// compound. Most case addresses name a road: their link to nothing says
+// no more than no link does (migration 056).
+func (l *BuildingLink) Kept() bool {
+	return l.Kind != LinkCase || l.NamesCompound || l.BuildingID != nil || l.CompoundID != nil
+}
+
+// SaveBuildingLinks writes the links that are kept (BuildingLink.Kept),
+// replacing those of the same records, and deletes the link a record had
+// where its new one is not kept, in one round trip. A building or compound
+// removed meanwhile leaves the link without it rather than failing the
+// batch.
 func (s *Store) SaveBuildingLinks(ctx context.Context, links []BuildingLink) error {
-	if len(links) == 0 {
-		return nil
+	var kinds, addrs []string
+	var ids []int64
+	var buildings, compounds []*int64
+	var conf []float64
+	var named []bool
+	var goneKinds []string
+	var gone []int64
+	for i := range links {
+		l := &links[i]
+		if !l.Kept() {
+			if l.Linked {
+				goneKinds, gone = append(goneKinds, l.Kind), append(gone, l.ID)
+			}
+			continue
+		}
+		kinds, ids, addrs, buildings, compounds, conf = append(kinds, l.Kind), append(ids, l.ID), append(addrs, l.Address),
+			append(buildings, l.BuildingID), append(compounds, l.CompoundID), append(conf, l.Confidence)
+		named = append(named, l.NamesCompound)
 	}
-	kinds, ids, addrs := make([]string, len(links)), make([]int64, len(links)), make([]string, len(links))
-	buildings, compounds, conf := make([]*int64, len(links)), make([]*int64, len(links)), make([]float64, len(links))
-	named := make([]bool, len(links))
-	for i, l := range links {
-		kinds[i], ids[i], addrs[i], buildings[i], compounds[i], conf[i] = l.Kind, l.ID, l.Address, l.BuildingID, l.CompoundID, l.Confidence
-		named[i] = l.NamesCompound
-	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO building_link AS l (record_type, record_id, address, building_id, compound_id, confidence, names_compound)
+	b := &pgx.Batch{}
+	if len(ids) > 0 {
+		queueExec(b, "save building links", `INSERT INTO building_link AS l (record_type, record_id, address, building_id, compound_id, confidence, names_compound)
 		SELECT k, id, a, (SELECT b.id FROM building b WHERE b.id = bid), (SELECT c.id FROM compound c WHERE c.id = cid), conf, nc
 		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::float8[], $7::bool[]) AS u(k, id, a, bid, cid, conf, nc)
 		ON CONFLICT (record_type, record_id) DO UPDATE SET address = excluded.address, building_id = excluded.building_id,
 			compound_id = excluded.compound_id, confidence = excluded.confidence, names_compound = excluded.names_compound, resolved_at = now()
 		WHERE (l.address, l.building_id, l.compound_id, l.confidence) IS DISTINCT FROM
-			(excluded.address, excluded.building_id, excluded.compound_id, excluded.confidence)`,
-		kinds, ids, addrs, buildings, compounds, conf, named)
-	if err != nil {
+			(excluded.address, excluded.building_id, excluded.compound_id, excluded.confidence)`, nil,
+			kinds, ids, addrs, buildings, compounds, conf, named)
+	}
+	if len(gone) > 0 {
+		queueExec(b, "drop building links", `DELETE FROM building_link l USING unnest($1::text[], $2::bigint[]) AS u(k, id)
+			WHERE l.record_type = u.k AND l.record_id = u.id`, nil, goneKinds, gone)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("save building links: %w", err)
 	}
 	return nil
-}
-
-// PruneBuildingLinks removes the links of the given kinds (Link…) whose
-// records no longer exist (a source deleted them) and returns how many.
-func (s *Store) PruneBuildingLinks(ctx context.Context, kinds []string) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM building_link l WHERE l.record_type = ANY($1) AND (
-		l.record_type = 'PARTY_MEMBER' AND NOT EXISTS (SELECT 1 FROM party_member m WHERE m.id = l.record_id) OR
-		l.record_type = 'SERVICE_STATION' AND NOT EXISTS (SELECT 1 FROM service_station s WHERE s.id = l.record_id) OR
-		l.record_type = 'CASE' AND NOT EXISTS (SELECT 1 FROM "case" c WHERE c.id = l.record_id))`, kinds)
-	if err != nil {
-		return 0, fmt.Errorf("prune building links: %w", err)
-	}
-	return tag.RowsAffected(), nil
 }
 
 // BuildingLinksOf returns the stored links of records of one kind, in key

@@ -50,42 +50,148 @@ func TestBuildingLinksFollowTheirRecords(t *testing.T) {
 	}
 }
 
-// TestPruneBuildingLinksOfTheGivenKinds: links whose record is gone (from
-// before migration 053) are dropped for the kinds asked, and only for them.
-func TestPruneBuildingLinksOfTheGivenKinds(t *testing.T) {
+// TestCaseAddressQueue: nothing is queued before the first linking of
+// cases begins; then each case inserted, or updated in its address or
+// grid (not in what else it says), is; until a linking has looked at every
+// case, each must (BeginCaseLinking says all); taking the queue deletes
+// the entries read, and an entry queued after the read stays.
+func TestCaseAddressQueue(t *testing.T) {
 	st := dbtest.NewStore(t)
 	storetest.SeedRegions(t, st)
-	storetest.SeedCases(t, st, storetest.MakeCases(2))
-	ctx := context.Background()
-	if _, err := st.Pool().Exec(ctx, `INSERT INTO building_link (record_type, record_id, address, confidence, names_compound)
-		SELECT 'CASE', c.id, c.address, 0, false FROM "case" c
-		UNION ALL VALUES ('CASE', -1, '甲', 0, false), ('PARTY_MEMBER', -1, '乙', 0, false), ('SERVICE_STATION', -1, '丙', 0, false)`); err != nil {
+	cases := storetest.MakeCases(4)
+	for i := range cases[:3] {
+		cases[i].Address = fmt.Sprintf("人民路%d号", i+1)
+	}
+	storetest.SeedCases(t, st, cases[:2])
+	ctx := store.Unscoped(context.Background())
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := st.Pool().Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	queued := func() []int64 {
+		t.Helper()
+		rows, err := st.Pool().Query(ctx, `SELECT case_id FROM case_address_queue ORDER BY seq`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	idOf := func(c int) int64 {
+		t.Helper()
+		var id int64
+		if err := st.Pool().QueryRow(ctx, `SELECT id FROM "case" WHERE source_id = $1`, cases[c].SourceID).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	begin := func() bool {
+		t.Helper()
+		all, err := st.BeginCaseLinking(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return all
+	}
+	exec(`UPDATE "case" SET address = address || '旁'`)
+	if q := queued(); len(q) != 0 {
+		t.Fatalf("before the first linking: %v queued", q)
+	}
+	if !begin() || !begin() {
+		t.Fatal("before a linking of every case completed, a linking need not look at every case")
+	}
+	storetest.SeedCases(t, st, cases[2:]) // the fourth without an address
+	exec(`UPDATE "case" SET title = title || '（更正）'`)
+	exec(`UPDATE "case" SET address = '人民路8号' WHERE id = $1`, idOf(0))
+	exec(`UPDATE "case" SET grid_id = NULL WHERE id = $1`, idOf(1))
+	if q, want := queued(), []int64{idOf(2), idOf(0), idOf(1)}; !slices.Equal(q, want) {
+		t.Fatalf("queued %v, want the case inserted, the case moved and the case regridded: %v", q, want)
+	}
+	if err := st.CaseAddressesLinked(ctx); err != nil {
 		t.Fatal(err)
 	}
-	left := func() string {
+	if begin() {
+		t.Fatal("after a linking of every case, the next must look at every case again")
+	}
+	q, err := st.CaseAddressQueue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(`UPDATE "case" SET address = '人民路9号' WHERE id = $1`, idOf(0))
+	want := []int64{idOf(0), idOf(1), idOf(2)}
+	slices.Sort(want)
+	if !slices.Equal(q.IDs, want) || len(q.Seqs) != 3 {
+		t.Fatalf("queue read: %+v, want cases %v from 3 entries", q, want)
+	}
+	if err := st.TakeCaseAddressQueue(ctx, q.Seqs); err != nil {
+		t.Fatal(err)
+	}
+	if left := queued(); !slices.Equal(left, []int64{idOf(0)}) {
+		t.Fatalf("after taking the queue read: %v left, want the case changed since: %d", left, idOf(0))
+	}
+	// The addresses of queued cases are read as they are now, whether
+	// linked or not, a case gone left out.
+	exec(`INSERT INTO building_link (record_type, record_id, address, confidence, names_compound) VALUES ('CASE', $1, '幸福小区1栋', 0, true)`, idOf(1))
+	exec(`DELETE FROM "case" WHERE id = $1`, idOf(2))
+	got, err := st.CaseAddresses(ctx, []int64{idOf(1), idOf(0), -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != idOf(0) || got[0].Address != "人民路9号" || got[0].Linked || got[1].ID != idOf(1) || !got[1].Linked {
+		t.Fatalf("case addresses: %+v", got)
+	}
+}
+
+// TestSaveBuildingLinksKeepsCasesNamingACompound: a case's link is stored
+// only where its address names a compound (a member's always); saving a
+// case's link that is not kept deletes the link the case had.
+func TestSaveBuildingLinksKeepsCasesNamingACompound(t *testing.T) {
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	storetest.SeedCases(t, st, storetest.MakeCases(3))
+	ctx := store.Unscoped(context.Background())
+	rows, err := st.Pool().Query(ctx, `SELECT id FROM "case" ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := func() string {
 		t.Helper()
 		var s string
-		if err := st.Pool().QueryRow(ctx, `SELECT string_agg(record_type || ':' || sign(record_id), ' ' ORDER BY record_type, record_id) FROM building_link`).Scan(&s); err != nil {
+		if err := st.Pool().QueryRow(ctx, `SELECT coalesce(string_agg(record_type || ':' || address, ' ' ORDER BY record_type, record_id), '')
+			FROM building_link`).Scan(&s); err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}
-	for _, step := range []struct {
-		kinds  []string
-		pruned int64
-		left   string
-	}{
-		{[]string{store.LinkPartyMember}, 1, "CASE:-1 CASE:1 CASE:1 SERVICE_STATION:-1"},
-		{[]string{store.LinkServiceStation, store.LinkCase}, 2, "CASE:1 CASE:1"},
-		{[]string{store.LinkPartyMember, store.LinkServiceStation, store.LinkCase}, 0, "CASE:1 CASE:1"},
-	} {
-		n, err := st.PruneBuildingLinks(store.Unscoped(ctx), step.kinds)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := left(); n != step.pruned || got != step.left {
-			t.Fatalf("prune %v: %d pruned, %q left; want %d, %q", step.kinds, n, got, step.pruned, step.left)
-		}
+	if err := st.SaveBuildingLinks(ctx, []store.BuildingLink{
+		{Kind: store.LinkCase, ID: ids[0], Address: "人民路1号"},
+		{Kind: store.LinkCase, ID: ids[1], Address: "幸福小区", NamesCompound: true},
+		{Kind: store.LinkPartyMember, ID: ids[0], Address: "人民路2号"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stored(), "CASE:幸福小区 PARTY_MEMBER:人民路2号"; got != want {
+		t.Fatalf("stored %q, want %q", got, want)
+	}
+	// The second case moves to a road: its link goes; the third names a
+	// road and had none: nothing to delete.
+	if err := st.SaveBuildingLinks(ctx, []store.BuildingLink{
+		{Kind: store.LinkCase, ID: ids[1], Address: "人民路3号", Linked: true},
+		{Kind: store.LinkCase, ID: ids[2], Address: "人民路4号"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stored(), "PARTY_MEMBER:人民路2号"; got != want {
+		t.Fatalf("after the case moved to a road: stored %q, want %q", got, want)
 	}
 }
 
@@ -130,6 +236,10 @@ func TestAddressesToResolveSkipsCurrentLinks(t *testing.T) {
 		var out []int64
 		for _, a := range list {
 			out = append(out, a.ID)
+			// Case 0 has no link of its own, the others one.
+			if a.Linked != (a.ID != ids[0]) {
+				t.Errorf("case %d: linked %v", a.ID, a.Linked)
+			}
 		}
 		return out
 	}

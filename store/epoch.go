@@ -17,6 +17,10 @@ type ResolutionKind string
 const (
 	PersonResolutionKind   ResolutionKind = "PERSON"
 	IncidentResolutionKind ResolutionKind = "INCIDENT"
+	// LinkResolutionKind is the linking of case addresses to buildings:
+	// its queue (case_address_queue) waits for its first linking, and its
+	// epoch only tells how far that came (migration 056).
+	LinkResolutionKind ResolutionKind = "BUILDING_LINK"
 )
 
 // ErrStaleResolution is the refusal of a resolution's write made from a
@@ -27,7 +31,8 @@ var ErrStaleResolution = errors.New("another writer resolved since this resoluti
 
 // beginLocks are the advisory locks under which the queues' triggers leave
 // a change unqueued before a kind's first resolution (migration 051).
-var beginLocks = map[ResolutionKind]int64{PersonResolutionKind: 74210022, IncidentResolutionKind: 74210023}
+var beginLocks = map[ResolutionKind]int64{PersonResolutionKind: 74210022, IncidentResolutionKind: 74210023,
+	LinkResolutionKind: 74210024}
 
 // BeginResolution is called before a resolution of everything reads the
 // store. Until kind's first resolution begins, its queue names no change

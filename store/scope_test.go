@@ -23,7 +23,7 @@ var notReads = map[string]string{
 	"APIKeyByHash": "credentials", "APIKeys": "credentials (operator command)", "CreateAPIKey": "credentials", "RevokeAPIKey": "credentials",
 	"Cursor": "sync bookkeeping", "TryLockSource": "sync bookkeeping", "TryResolutionLease": "resolution bookkeeping (which replica resolves)", "TryLockSourceAs": "sync bookkeeping", "ResyncPending": "sync bookkeeping",
 	"AddressVersion": "gazetteer reference", "AddressReference": "gazetteer reference",
-	"SaveBuildingLinks": "building resolution (writes)", "PruneBuildingLinks": "building resolution (writes)",
+	"SaveBuildingLinks": "building resolution (writes)", "CaseAddressesLinked": "building resolution bookkeeping (writes)", "TakeCaseAddressQueue": "building resolution bookkeeping (writes)",
 	"SequenceChanges": "change log bookkeeping (writes)", "PruneChanges": "change log retention (writes)",
 	"VacuumChangeQueue": "change log bookkeeping (maintenance)", "VacuumPersonQueue": "person resolution bookkeeping (maintenance)", "PrepareBackfill": "visibility bookkeeping before a backfill (maintenance)", "VacuumIncidentQueue": "incident regrouping bookkeeping (maintenance)", "RefreshPersonStatistics": "planner statistics (maintenance)", "RefreshIncidentStatistics": "planner statistics (maintenance)",
 }

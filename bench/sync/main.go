@@ -348,15 +348,14 @@ func report(list []outcome) totals {
 // its passes (app), as hub sync runs it: the incidents regrouped from the
 // cases written since the last regrouping (every case the first time),
 // beside the addresses of members' homes linked to buildings (every
-// address the first time and whenever the known buildings changed, else
-// the new ones) and then the persons resolved, whose dwellings are those
+// address not linked as it reads, retrying those that found no building
+// whenever the known buildings changed) and then the persons resolved, whose dwellings are those
 // buildings and what the address directory finds for the addresses they
 // state, beside the linking of the stations' and cases' addresses.
 type resolution struct {
 	st        *store.Store
 	addresses *address.Directory
 	linked    *address.Gazetteer // the gazetteer of the last full linking
-	casesSeen int64
 	incidents *resolve.IncidentRegrouper
 	persons   *resolve.PersonResolver
 }
@@ -412,11 +411,7 @@ func (r *resolution) after(ctx context.Context, pass totals) (time.Duration, err
 		return 0, errors.Join(<-incidents, fmt.Errorf("address directory: %w", err), <-built)
 	}
 	full := g != r.linked
-	since := map[string]int64{}
-	if !full {
-		since[store.LinkCase] = r.casesSeen
-	}
-	homes, _, err := resolve.LinkBuildings(ctx, r.st, g, []string{store.LinkPartyMember}, since, full)
+	homes, err := resolve.LinkBuildings(ctx, r.st, g, []string{store.LinkPartyMember}, full)
 	if err != nil {
 		caseWork.Done() // the cases' addresses will not be linked
 		return 0, errors.Join(<-incidents, fmt.Errorf("link buildings: %w", err), <-built)
@@ -424,15 +419,14 @@ func (r *resolution) after(ctx context.Context, pass totals) (time.Duration, err
 	linked := time.Since(t0)
 	type othersLinked struct {
 		links resolve.BuildingsLinked
-		seen  map[string]int64
 		took  time.Duration
 		err   error
 	}
 	others := make(chan othersLinked, 1)
 	go func() {
 		defer caseWork.Done()
-		l, seen, err := resolve.LinkBuildings(ctx, r.st, g, []string{store.LinkServiceStation, store.LinkCase}, since, full)
-		others <- othersLinked{l, seen, time.Since(t0) - linked, err}
+		l, err := resolve.LinkBuildings(ctx, r.st, g, []string{store.LinkServiceStation, store.LinkCase}, full)
+		others <- othersLinked{l, time.Since(t0) - linked, err}
 	}()
 	pr, perr := r.persons.Run(ctx, g)
 	persons := time.Since(t0) - linked
@@ -440,14 +434,13 @@ func (r *resolution) after(ctx context.Context, pass totals) (time.Duration, err
 	if err := errors.Join(<-incidents, perr, o.err, <-built); err != nil {
 		return 0, fmt.Errorf("resolve: %w", err)
 	}
-	r.casesSeen = max(r.casesSeen, o.seen[store.LinkCase])
 	if full {
 		r.linked = g
 	}
 	links := homes.Plus(o.links)
 	fmt.Print(regrouped)
-	fmt.Printf("  building links in %s (members' homes %s, then stations and cases %s beside the persons): %d addresses read (full %v), %d to a building, %d to a compound only, %d dropped\n",
-		(linked + o.took).Round(time.Millisecond), linked.Round(time.Millisecond), o.took.Round(time.Millisecond), links.Read, full, links.ToBuilding, links.ToCompound, links.Pruned)
+	fmt.Printf("  building links in %s (members' homes %s, then stations and cases %s beside the persons): %d addresses read (full %v, every case %v), %d to a building, %d to a compound only\n",
+		(linked + o.took).Round(time.Millisecond), linked.Round(time.Millisecond), o.took.Round(time.Millisecond), links.Read, full, links.AllCases, links.ToBuilding, links.ToCompound)
 	kind := "changed"
 	if pr.Full {
 		kind = "in full"
@@ -468,7 +461,8 @@ var referenceTables = map[string]bool{"source": true, "region": true, "category"
 // derivedTables are written by the database itself — triggers on the
 // loaded tables (the change log) or a migration —
 // so the floor does not load them again.
-var derivedTables = map[string]bool{"change_log": true, "change_pending": true, "change_horizon": true, "resolution_epoch": true}
+var derivedTables = map[string]bool{"change_log": true, "change_pending": true, "change_horizon": true, "resolution_epoch": true,
+	"case_address_queue": true}
 
 // copyFloor dumps every non-empty table of the synced database with binary
 // COPY (untimed), then loads them into a freshly migrated database in

@@ -389,17 +389,19 @@ func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, 
 	// The indexes a first load deferred are built once the resolution is
 	// done with the cases — the incidents regrouped (their write of each
 	// case's incident would wait for a build, and writes into every index
-	// built) and the cases' addresses linked — beside the rest of the
-	// persons' resolution, whose write leaves a core idle. Built before the
-	// resolution, as the server builds them (the API reads cases), a city's
-	// first hub sync took 3m20–3m22 (bench/sync, three runs), 3m00–3m15 so
-	// (three runs).
+	// built) and the cases' addresses linked — and the persons are matched:
+	// beside the persons' write, which leaves a core idle, not beside their
+	// matching, the longest part of the resolution, which they would slow.
+	// Built before the resolution, as the server builds them (the API
+	// reads cases), a city's first hub sync took 3m20–3m22 (bench/sync,
+	// three runs), 3m00–3m15 once built after the cases' work (three
+	// runs).
 	type regrouped struct {
 		inc resolve.Regrouped
 		err error
 	}
 	var caseWork sync.WaitGroup
-	caseWork.Add(2)
+	caseWork.Add(3)
 	built := make(chan error, 1)
 	go func() {
 		caseWork.Wait()
@@ -411,7 +413,7 @@ func SyncOnce(ctx context.Context, cfg Config, pre *Prepared, log *slog.Logger, 
 		inc, err := resolve.NewIncidentRegrouper(st, resolve.DefaultIncidentConfig()).Full(store.Unscoped(ctx))
 		incidents <- regrouped{inc, err}
 	}()
-	links, pr, took, err := resolvePeople(ctx, st, srcs.addresses, caseWork.Done)
+	links, pr, took, err := resolvePeople(ctx, st, srcs.addresses, caseWork.Done, caseWork.Done)
 	r := <-incidents
 	if err := errors.Join(r.err, err, <-built); err != nil {
 		return err
@@ -442,10 +444,12 @@ func printLinks(w io.Writer, links resolve.BuildingsLinked) {
 // member's dwelling), so they are resolved once those are linked, beside
 // the linking of the stations' and cases' addresses (at city scale a
 // million addresses, a minute). casesLinked is called once, when the
-// cases' addresses are linked or will not be.
-func resolvePeople(ctx context.Context, st *store.Store, addresses *address.Directory, casesLinked func()) (resolve.BuildingsLinked, resolve.PersonsResolved, time.Duration, error) {
-	casesLinked = sync.OnceFunc(casesLinked)
+// cases' addresses are linked or will not be; personsMatched once, when
+// the persons' write begins or there will be none.
+func resolvePeople(ctx context.Context, st *store.Store, addresses *address.Directory, casesLinked, personsMatched func()) (resolve.BuildingsLinked, resolve.PersonsResolved, time.Duration, error) {
+	casesLinked, personsMatched = sync.OnceFunc(casesLinked), sync.OnceFunc(personsMatched)
 	defer casesLinked()
+	defer personsMatched()
 	g, err := addresses.Refresh(ctx)
 	if err != nil {
 		return resolve.BuildingsLinked{}, resolve.PersonsResolved{}, 0, err
@@ -468,7 +472,9 @@ func resolvePeople(ctx context.Context, st *store.Store, addresses *address.Dire
 	pcfg := resolve.DefaultConfig()
 	pcfg.Trust = resolve.PersonTrust
 	t0 := time.Now()
-	pr, err := resolve.ResolvePersons(ctx, st, g, pcfg)
+	persons := resolve.NewPersonResolver(st, pcfg)
+	persons.WhenWriting(personsMatched)
+	pr, err := persons.Full(ctx, g)
 	took := time.Since(t0)
 	o := <-others
 	return homes.Plus(o.links), pr, took, errors.Join(err, o.err)

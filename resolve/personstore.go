@@ -75,6 +75,19 @@ type PersonResolver struct {
 	// says another writer resolved since, and what is held is no longer
 	// the store's.
 	epoch int64
+	// writing is called when a run's write begins (WhenWriting).
+	writing func()
+}
+
+// WhenWriting sets fn (nil: none) to be called in each run once its reads
+// and matching are done and its write begins, before the resolver runs:
+// work that would compete with the matching for the CPU (`hub sync`
+// builds a first load's deferred indexes) can start then, beside a write
+// that leaves a core to spare.
+func (r *PersonResolver) WhenWriting(fn func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.writing = fn
 }
 
 // applied moves the records of a plan the store applied to where it put
@@ -513,6 +526,9 @@ func (f *folds) standAlike(t *twins, came []string) bool {
 // run's evidence replaces the store's with what the same records and
 // decisions always give (records changed since are in the queue).
 func (r *PersonResolver) apply(ctx context.Context, plan *store.PersonResolution, q store.PersonQueue) (store.PersonsApplied, int64, error) {
+	if r.writing != nil {
+		r.writing()
+	}
 	var applied store.PersonsApplied
 	var epoch int64
 	persons := plan.Persons

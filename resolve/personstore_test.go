@@ -358,3 +358,37 @@ func TestFullResolutionLeavesOutWhatTheStoreHolds(t *testing.T) {
 		t.Fatalf("after the runs 张三's person is named %q, person %d merged into %v (want %d)", name, merged, into, zhang)
 	}
 }
+
+// TestPersonResolverSaysWhenItWrites: the function WhenWriting sets is
+// called once per run that writes, when the run's matching is done and
+// before its write: at the call the merge it writes is not stored yet.
+func TestPersonResolverSaysWhenItWrites(t *testing.T) {
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	repKey, _ := storetest.SeedHotlineZhang(t, st)
+	if _, err := st.RecordMatchDecision(ctx, store.MatchDecision{Kind: store.MatchPerson, Accept: true, DecidedBy: "test",
+		A: repKey, B: "governance/RESIDENT/R1"}); err != nil {
+		t.Fatal(err)
+	}
+	merges := func() int {
+		t.Helper()
+		var n int
+		if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM person_history WHERE kind = 'MERGED'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	cfg := resolve.DefaultConfig()
+	cfg.Trust = resolve.PersonTrust
+	r := resolve.NewPersonResolver(st, cfg)
+	var calls, mergesThen int
+	r.WhenWriting(func() { calls++; mergesThen = merges() })
+	res, err := r.Run(ctx, nil)
+	if err != nil || res.Merged != 1 {
+		t.Fatalf("run: %+v, %v", res, err)
+	}
+	if calls != 1 || mergesThen != 0 || merges() != 1 {
+		t.Fatalf("told %d times, with %d merges stored then (want once, before the merge: 0), %d after", calls, mergesThen, merges())
+	}
+}

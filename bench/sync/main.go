@@ -372,11 +372,11 @@ func (r *resolution) after(ctx context.Context, pass totals) (time.Duration, err
 		r.incidents = resolve.NewIncidentRegrouper(r.st, resolve.DefaultIncidentConfig())
 	}
 	// The indexes a first load deferred are built once the incidents are
-	// regrouped and the cases' addresses linked, beside the persons, as
-	// hub sync builds them (app.SyncOnce); with none deferred the build
-	// returns at once.
+	// regrouped, the cases' addresses linked and the persons matched,
+	// beside the persons' write, as hub sync builds them (app.SyncOnce);
+	// with none deferred the build returns at once.
 	var caseWork sync.WaitGroup
-	caseWork.Add(2)
+	caseWork.Add(3)
 	built := make(chan error, 1)
 	go func() {
 		caseWork.Wait()
@@ -407,13 +407,13 @@ func (r *resolution) after(ctx context.Context, pass totals) (time.Duration, err
 	}
 	g, err := r.addresses.Refresh(ctx)
 	if err != nil {
-		caseWork.Done() // the cases' addresses will not be linked
+		caseWork.Add(-2) // the cases' addresses will not be linked, nor the persons matched
 		return 0, errors.Join(<-incidents, fmt.Errorf("address directory: %w", err), <-built)
 	}
 	full := g != r.linked
 	homes, err := resolve.LinkBuildings(ctx, r.st, g, []string{store.LinkPartyMember}, full)
 	if err != nil {
-		caseWork.Done() // the cases' addresses will not be linked
+		caseWork.Add(-2) // the cases' addresses will not be linked, nor the persons matched
 		return 0, errors.Join(<-incidents, fmt.Errorf("link buildings: %w", err), <-built)
 	}
 	linked := time.Since(t0)
@@ -428,7 +428,10 @@ func (r *resolution) after(ctx context.Context, pass totals) (time.Duration, err
 		l, err := resolve.LinkBuildings(ctx, r.st, g, []string{store.LinkServiceStation, store.LinkCase}, full)
 		others <- othersLinked{l, time.Since(t0) - linked, err}
 	}()
+	matched := sync.OnceFunc(caseWork.Done)
+	r.persons.WhenWriting(matched)
 	pr, perr := r.persons.Run(ctx, g)
+	matched()
 	persons := time.Since(t0) - linked
 	o := <-others
 	if err := errors.Join(<-incidents, perr, o.err, <-built); err != nil {

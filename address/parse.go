@@ -447,6 +447,9 @@ func (p *addrParser) road(a *Address) {
 		if _, compound := suffixAt(r, after, compoundFollowers); compound {
 			continue // 铁路新村 is a compound, not 铁路
 		}
+		if more, ok := suffixAt(r, after, roadSuffixes); ok && !(string(more) == "街" && hasAt(r, after+1, []rune("道"))) {
+			continue // 陈老巷街 is a road, not 陈老巷 before a compound 街
+		}
 		numAfter := after < len(r) && r[after] >= '0' && r[after] <= '9'
 		if k < 2 && !numAfter {
 			continue
@@ -549,10 +552,62 @@ func tokenAt(r []rune, i int) (houseToken, bool) {
 
 func allDigitRunes(s string) bool { return allDigits(s) }
 
+// crossingWords end a road's crossing with another (与春园路交叉口).
+var crossingWords = runesOf("交叉口", "交汇处", "交界处", "十字路口", "路口", "口")
+
+// crossing reports whether r, what follows a road, names that road's
+// crossing with another (与春园路交叉口, 和环城路路口, 与解放路口) and
+// nothing after it but a remark (附近): no compound, no house number.
+func crossing(r []rune) bool {
+	if len(r) < 3 || r[0] != '与' && r[0] != '和' {
+		return false
+	}
+	for i := 2; i < len(r); i++ {
+		w, ok := suffixAt(r, i, crossingWords)
+		if !ok {
+			continue
+		}
+		name, after := r[1:i], r[i+len(w):]
+		if namesCompoundOrHouse(name) || namesCompoundOrHouse(after) {
+			return false // 和平小区路口 names a compound
+		}
+		if string(w) == "路口" && len(name) >= 2 {
+			return true // 与解放路口: the road's 路 is the word's
+		}
+		for _, suf := range roadSuffixes {
+			if len(name) > len(suf) && string(name[len(name)-len(suf):]) == string(suf) {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
+// namesCompoundOrHouse reports whether r holds a digit or a suffix that
+// only a compound takes (小区, 花园, …; a road may be named 春园路).
+func namesCompoundOrHouse(r []rune) bool {
+	for i, c := range r {
+		if c >= '0' && c <= '9' {
+			return true
+		}
+		if _, ok := suffixAt(r, i, compoundFollowers); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // tail reads the compound and the house part.
 func (p *addrParser) tail(a *Address) {
 	r := p.r
 	start := p.p
+	if a.Road != "" && crossing(r[start:]) {
+		// A crossing of roads names no compound and no house: it stays
+		// in Rest.
+		p.rest = append(p.rest, r[start:]...)
+		return
+	}
 	q := len(r)
 	for i := start; i < len(r); i++ {
 		c := r[i]

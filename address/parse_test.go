@@ -85,6 +85,14 @@ func TestParseAddress(t *testing.T) {
 		{in: "城市花园3栋", want: "|||||城市花园|3|||"},
 		{in: "一品花园二栋", want: "|||||一品花园|2|||", numerals: true},
 		{in: "二环路8号", want: "|||二环路|8|||||"},
+		// A road named with two suffixes is one road; a crossing of two
+		// roads names no compound, and stays in Rest.
+		{in: "古城街道邓城团山社区陈老巷街149号", want: "|古城街道|邓城团山社区|陈老巷街|149|||||"},
+		{in: "樊城区汉江街与春园路交叉口", want: "樊城区|||汉江街||||||", rest: "与春园路交叉口"},
+		{in: "襄城区解放路和环城路路口附近", want: "襄城区|||解放路||||||", rest: "和环城路路口附近"},
+		{in: "人民路与解放路口", want: "|||人民路||||||", rest: "与解放路口"},
+		{in: "人民路与解放路交叉口幸福小区1栋", want: "|||人民路||与解放路交叉口幸福小区|1|||"},
+		{in: "汉江街和平小区3栋", want: "|||汉江街||和平小区|3|||"},
 		{in: "21世纪花园3栋", want: "|||||21世纪花园|3|||"},
 		{in: "SOHO现代城A座", want: "|||||SOHO现代城|A|||"},
 		{in: "幸福小区二期5栋3单元", want: "|||||幸福小区二期|5|3||"},

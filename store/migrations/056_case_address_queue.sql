@@ -1,9 +1,9 @@
 -- Case addresses are linked to buildings from a queue, and a case whose
 -- address names no compound has no link.
 --
--- Most case addresses name a road, not a compound (at city scale 22,912
--- of 1.1M name a building), and only an address that names a compound can
--- lead to a building (resolve.Building). Every case had a link row all
+-- Most case addresses name a road or a crossing, not a compound (none of
+-- the simulated city's 1.1M does), and only an address that names a
+-- compound can lead to a building (resolve.Building). Every case had a link row all
 -- the same, to no building: the marker that its address had been looked
 -- at, compared with the case at every full linking (each start, each
 -- `hub sync`: a probe per case), and 1.1M rows written by a city's first

@@ -13,25 +13,31 @@ import (
 	"github.com/ywtg/hub/store/storetest"
 )
 
+// zhangAccepted seeds 张三 and a hotline reporter an analyst says is her
+// (a run merges the reporter's person into 张三's and writes the
+// history), and returns a resolver over them.
+func zhangAccepted(t *testing.T) (context.Context, *store.Store, *resolve.PersonResolver) {
+	t.Helper()
+	ctx := store.Unscoped(context.Background())
+	st := dbtest.NewStore(t)
+	storetest.SeedRegions(t, st)
+	repKey, _ := storetest.SeedHotlineZhang(t, st)
+	if _, err := st.RecordMatchDecision(ctx, store.MatchDecision{Kind: store.MatchPerson, Accept: true, DecidedBy: "test",
+		A: repKey, B: "governance/RESIDENT/R1"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := resolve.DefaultConfig()
+	cfg.Trust = resolve.PersonTrust
+	return ctx, st, resolve.NewPersonResolver(st, cfg)
+}
+
 // TestPersonResolverWritesAgainAfterADeadlock: the database refuses the
 // first write of a resolution's history with a deadlock's code, as when the
 // sync engine writes the same rows beside it; the resolution is written
 // again and lands once, and the next run finds nothing to do.
 func TestPersonResolverWritesAgainAfterADeadlock(t *testing.T) {
-	ctx := store.Unscoped(context.Background())
-	st := dbtest.NewStore(t)
-	storetest.SeedRegions(t, st)
-	repKey, _ := storetest.SeedHotlineZhang(t, st)
-	// An analyst says the hotline reporter is the resident: the run merges
-	// the reporter's person into 张三's and writes the history.
-	if _, err := st.RecordMatchDecision(ctx, store.MatchDecision{Kind: store.MatchPerson, Accept: true, DecidedBy: "test",
-		A: repKey, B: "governance/RESIDENT/R1"}); err != nil {
-		t.Fatal(err)
-	}
+	ctx, st, r := zhangAccepted(t)
 	dbtest.RefuseFirstWrite(t, st, "person_history", "INSERT")
-	cfg := resolve.DefaultConfig()
-	cfg.Trust = resolve.PersonTrust
-	r := resolve.NewPersonResolver(st, cfg)
 	res, err := r.Run(ctx, nil)
 	if err != nil || !res.Full || res.Merged != 1 {
 		t.Fatalf("run after a deadlock: %+v, %v", res, err)
@@ -363,14 +369,7 @@ func TestFullResolutionLeavesOutWhatTheStoreHolds(t *testing.T) {
 // called once per run that writes, when the run's matching is done and
 // before its write: at the call the merge it writes is not stored yet.
 func TestPersonResolverSaysWhenItWrites(t *testing.T) {
-	ctx := store.Unscoped(context.Background())
-	st := dbtest.NewStore(t)
-	storetest.SeedRegions(t, st)
-	repKey, _ := storetest.SeedHotlineZhang(t, st)
-	if _, err := st.RecordMatchDecision(ctx, store.MatchDecision{Kind: store.MatchPerson, Accept: true, DecidedBy: "test",
-		A: repKey, B: "governance/RESIDENT/R1"}); err != nil {
-		t.Fatal(err)
-	}
+	ctx, st, r := zhangAccepted(t)
 	merges := func() int {
 		t.Helper()
 		var n int
@@ -379,9 +378,6 @@ func TestPersonResolverSaysWhenItWrites(t *testing.T) {
 		}
 		return n
 	}
-	cfg := resolve.DefaultConfig()
-	cfg.Trust = resolve.PersonTrust
-	r := resolve.NewPersonResolver(st, cfg)
 	var calls, mergesThen int
 	r.WhenWriting(func() { calls++; mergesThen = merges() })
 	res, err := r.Run(ctx, nil)

@@ -26,7 +26,8 @@ type AddressToResolve struct {
 	Address    string
 	RegionCode string
 	// Linked: the record has a link (of an address it had, or of this one
-	// when retried), which a link not kept replaces by none.
+	// when retried), which a link not kept replaces by none. Read for
+	// cases; true for the other kinds, whose links are all kept.
 	Linked bool
 }
 

@@ -123,12 +123,16 @@ func (s *Store) BeginCaseLinking(ctx context.Context) (all bool, err error) {
 	if err := checkScope(ctx); err != nil {
 		return false, err
 	}
-	if _, err := s.BeginResolution(ctx, LinkResolutionKind); err != nil {
-		return false, err
-	}
 	var epoch int64
 	if err := s.pool.QueryRow(ctx, `SELECT epoch FROM resolution_epoch WHERE kind = $1`, string(LinkResolutionKind)).Scan(&epoch); err != nil {
 		return false, fmt.Errorf("begin linking cases: %w", err)
+	}
+	if epoch == 0 {
+		// The first linking: the queue starts (epoch 1) once every
+		// writer that left a case unqueued has committed.
+		if _, err := s.BeginResolution(ctx, LinkResolutionKind); err != nil {
+			return false, err
+		}
 	}
 	return epoch < 2, nil
 }
